@@ -1,0 +1,29 @@
+package dev.baton.core;
+
+/**
+ * A downstream resource that remembers the highest fencing token it has accepted and refuses
+ * anything that carries a lower one (a fence row in PostgreSQL, a fence TXT record in DNS).
+ *
+ * <p>The promotion plan advances every fence to the new token <em>before</em> any action that
+ * changes where writes go. From then on a stale active, one that was paused past its lease and
+ * still believes it is active, is refused by the resource itself: fences hold regardless of timing
+ * (invariant I3), which the lease alone cannot promise.
+ */
+public interface Fence {
+
+  /** A short, stable name used in the journal, status, metrics and logs. */
+  String name();
+
+  /**
+   * Advances the fence to {@code token}. Advancing to the token the fence already holds succeeds
+   * and changes nothing (idempotent).
+   *
+   * @throws StaleTokenException if the fence already holds a higher token: this node is no longer
+   *     the newest active and must not proceed
+   * @throws Exception if the resource cannot be reached or refuses for another reason
+   */
+  void advance(long token, ActionContext context) throws Exception;
+
+  /** The highest token the fence holds now, or 0 when it holds none. */
+  long currentToken() throws Exception;
+}

@@ -1,0 +1,31 @@
+package dev.baton.core;
+
+/**
+ * One step of a promotion plan: something that must happen when a node becomes active (move the
+ * database writer, move a DNS name, run a hook) and, optionally, be undone when it stops.
+ *
+ * <p>Actions run in plan order on the node that has just become active, each with its own timeout
+ * and retries (see {@link PromotionPlan}). Every completion is journaled through Raft, so a node
+ * that takes over after its predecessor crashed mid-plan re-runs the plan with its own, higher
+ * token. An action must therefore be idempotent: running it twice with the same token, or again
+ * with a higher token, must leave the world as one run would. {@link
+ * ActionContext#lastCompletedToken()} tells an action what the journal already holds.
+ *
+ * <p>Implementations may throw any exception; it is recorded (journal, status, metrics, logs) and
+ * retried as the plan says. An action must respect {@link ActionContext#deadline()}: when the
+ * deadline passes the action's thread is interrupted and the attempt counts as failed.
+ */
+public interface PromotionAction {
+
+  /** A short, stable name used in the journal, status, metrics and logs (for example "dns"). */
+  String name();
+
+  /** Makes this node's side of the deployment the active one. Runs with the new token. */
+  void promote(ActionContext context) throws Exception;
+
+  /**
+   * Stops this node acting as the active one (for example stops accepting writes). Runs when the
+   * node loses the role, bounded by what remains of its lease. The default does nothing.
+   */
+  default void demote(ActionContext context) throws Exception {}
+}
