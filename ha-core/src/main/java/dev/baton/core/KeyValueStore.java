@@ -1,0 +1,75 @@
+package dev.baton.core;
+
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.Executor;
+import java.util.function.Consumer;
+
+/**
+ * The cluster's small linearizable key-value store, replicated through Raft with the role state.
+ *
+ * <p>Every operation is linearizable: reads go through the leader with a read-index round, writes
+ * are committed by a majority before they return. Any node may be asked; a standby forwards to the
+ * leader. Each write gets a revision (the Raft log index that applied it), so revisions only grow
+ * and a revision can serve as a version for compare-and-set.
+ *
+ * <p>Keys are 1 to 512 bytes of UTF-8 without control characters; values are at most 64 KiB.
+ * Invalid input throws {@link IllegalArgumentException} naming the key and the rule. An operation
+ * that cannot complete before the node's operation timeout throws {@link BatonException}; a write
+ * that timed out may or may not have been applied (as with any remote write).
+ */
+public interface KeyValueStore {
+
+  /** Maximum size of a value in bytes (64 KiB). */
+  int MAX_VALUE_BYTES = 64 * 1024;
+
+  /** Maximum size of a key in UTF-8 bytes. */
+  int MAX_KEY_BYTES = 512;
+
+  /** The entry under {@code key}, if there is one. */
+  Optional<KvEntry> get(String key);
+
+  /** Every entry whose key starts with {@code prefix}, in key order. */
+  List<KvEntry> list(String prefix);
+
+  /** Sets {@code key} to {@code value} and returns the new entry. */
+  KvEntry put(String key, byte[] value);
+
+  /**
+   * Sets {@code key} to {@code update} only if its current value equals {@code expected} ({@code
+   * null} meaning "absent").
+   *
+   * @return the new entry, or empty if the current value did not match (nothing changed)
+   */
+  Optional<KvEntry> compareAndSet(String key, byte[] expected, byte[] update);
+
+  /**
+   * Sets {@code key} to {@code update} only if its current revision is {@code expectedRevision} (0
+   * meaning "absent").
+   *
+   * @return the new entry, or empty if the revision did not match (nothing changed)
+   */
+  Optional<KvEntry> compareAndSetRevision(String key, long expectedRevision, byte[] update);
+
+  /**
+   * Removes {@code key}.
+   *
+   * @return whether the key existed
+   */
+  boolean delete(String key);
+
+  /**
+   * Calls {@code listener} on {@code executor} for every change, applied on this node, to a key
+   * starting with {@code prefix}, in revision order. Events reflect what this node has applied; a
+   * standby may see a change slightly after the leader.
+   *
+   * @return a handle that stops the watch when closed
+   */
+  Watch watch(String prefix, Executor executor, Consumer<KvEvent> listener);
+
+  /** A watch on a key prefix; closing it stops the events. */
+  interface Watch extends AutoCloseable {
+    @Override
+    void close();
+  }
+}
