@@ -1,0 +1,660 @@
+package dev.baton.core;
+
+import dev.baton.core.internal.BatonStateMachine;
+import dev.baton.core.internal.DataDirectory;
+import dev.baton.core.internal.KvStore;
+import dev.baton.core.internal.MemberView;
+import dev.baton.core.internal.MonotonicClock;
+import dev.baton.core.internal.NodeConfig;
+import dev.baton.core.internal.NodeMetrics;
+import dev.baton.core.internal.PlanRunner;
+import dev.baton.core.internal.RaftNode;
+import dev.baton.core.internal.RoleController;
+import dev.baton.core.internal.proto.ActivationRecord;
+import dev.baton.core.internal.proto.Command;
+import dev.baton.core.internal.proto.SetMembers;
+import dev.baton.core.internal.proto.SwitchRequest;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.io.Closeable;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.Executor;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
+import java.util.regex.Pattern;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One Baton node: a Raft replica that, together with its peers, elects exactly one fenced active.
+ *
+ * <pre>{@code
+ * BatonNode node = BatonNode.builder()
+ *     .clusterId("orders-mgmt")
+ *     .nodeId("east-1")
+ *     .members(Member.voter("east-1", "10.0.1.5:7400"),
+ *              Member.voter("west-1", "10.1.1.5:7400"),
+ *              Member.witness("tie-1", "10.2.1.5:7400"))
+ *     .dataDir(Path.of("/var/lib/baton"))
+ *     .build();
+ * node.addListener(new RoleListener() { ... }, executor);
+ * node.start();
+ * }</pre>
+ *
+ * <p><b>What is guaranteed.</b> Every activation has a token greater than every token issued before
+ * it, across leader changes and full restarts (I1). At any instant at most one node's {@link
+ * #isActive()} is true, provided clock <em>rates</em> differ by less than the configured drift
+ * bound (I2); wall-clock offsets never matter. A paused process can outlive its lease without
+ * noticing; use the token with a {@link Fence} for effects that must never be stale (I3). With a
+ * majority of voters up and connected, including an eligible node, an active exists within {@link
+ * Timing#failoverBound()} (I4).
+ *
+ * <p>The lifecycle is: built, {@link #start() started}, {@link #close() closed}. A closed node
+ * cannot be restarted; build a new one on the same data directory.
+ */
+public final class BatonNode implements Closeable {
+  private static final Logger LOG = LoggerFactory.getLogger(BatonNode.class);
+
+  private final NodeConfig config;
+  private final MeterRegistry meterRegistry;
+  private final PlanRunner planRunner;
+  private final MonotonicClock clock = MonotonicClock.system();
+  private final ExecutorService defaultListenerExecutor;
+  private final List<Map.Entry<RoleListener, Executor>> initialListeners;
+  private BatonStateMachine stateMachine;
+  private RaftNode raft;
+  private RoleController controller;
+  private KvStore kv;
+  private volatile State state = State.LATENT;
+
+  private enum State {
+    LATENT,
+    STARTED,
+    CLOSED
+  }
+
+  private BatonNode(Builder b, NodeConfig config) {
+    this.config = config;
+    this.meterRegistry = b.meterRegistry != null ? b.meterRegistry : new SimpleMeterRegistry();
+    this.planRunner = b.planRunner != null ? b.planRunner : new PlanRunner();
+    this.initialListeners = List.copyOf(b.listeners);
+    this.defaultListenerExecutor =
+        Executors.newSingleThreadExecutor(
+            r -> {
+              Thread t = new Thread(r, "baton-listeners-" + config.self().id());
+              t.setDaemon(true);
+              return t;
+            });
+  }
+
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  /**
+   * Starts the node: checks the data directory's identity, waits out one minimum election timeout
+   * (a restarted voter must not vote before then, see docs/lease.md step 3), then starts the Raft
+   * server and the role controller.
+   *
+   * @throws BatonException if the data directory belongs to another cluster or node, or the server
+   *     cannot start (the port is taken, say); the data directory is left as it was
+   */
+  public synchronized void start() {
+    if (state != State.LATENT) {
+      throw new IllegalStateException("node " + config.self().id() + " was already " + state);
+    }
+    DataDirectory.claim(config.dataDir(), config.clusterId(), config.self().id());
+    // Step 3 of the lease argument: this node may have acknowledged the old active's lease round
+    // just before it crashed, and has forgotten it. Staying silent for one minimum election
+    // timeout means it cannot help elect a new leader while that lease may still run.
+    long quietUntil = System.nanoTime() + config.timing().electionTimeoutMin().toNanos();
+    stateMachine = new BatonStateMachine();
+    try {
+      raft = new RaftNode(config, stateMachine);
+    } catch (IOException e) {
+      throw new BatonException("node " + config.self().id() + " cannot be created: " + e, e);
+    }
+    NodeMetrics metrics =
+        new NodeMetrics(
+            meterRegistry,
+            config.clusterId(),
+            config.self().id(),
+            () -> controller == null ? 0.0 : controller.leaseRemaining().toMillis() / 1000.0);
+    controller = new RoleController(config, raft, clock, planRunner, metrics);
+    kv = new KvStore(raft);
+    for (Map.Entry<RoleListener, Executor> l : initialListeners) {
+      controller.addListener(l.getKey(), l.getValue());
+    }
+    long wait;
+    while ((wait = quietUntil - System.nanoTime()) > 0) {
+      LockSupport.parkNanos(wait);
+    }
+    try {
+      raft.start();
+    } catch (IOException e) {
+      try {
+        raft.close();
+      } catch (IOException suppressed) {
+        e.addSuppressed(suppressed);
+      }
+      throw new BatonException(
+          "node "
+              + config.self().id()
+              + " cannot start its Raft server on "
+              + config.self().address()
+              + ": "
+              + e.getMessage(),
+          e);
+    }
+    controller.start();
+    state = State.STARTED;
+    LOG.info(
+        "node {} of cluster {} started on {} (lease {} ms, election timeout {}-{} ms)",
+        config.self().id(),
+        config.clusterId(),
+        config.self().address(),
+        config.timing().lease().toMillis(),
+        config.timing().electionTimeoutMin().toMillis(),
+        config.timing().electionTimeoutMax().toMillis());
+  }
+
+  /** This node's id. */
+  public String id() {
+    return config.self().id();
+  }
+
+  /** The cluster's id. */
+  public String clusterId() {
+    return config.clusterId();
+  }
+
+  /** The timing this node runs with. */
+  public Timing timing() {
+    return config.timing();
+  }
+
+  /**
+   * Whether this node is active at this instant: it won the role, its promotion plan completed, and
+   * its lease is valid. Cheap; safe to call on every request.
+   */
+  public boolean isActive() {
+    RoleController c = controller;
+    return c != null && c.isActive();
+  }
+
+  /** This node's role now. */
+  public Role role() {
+    RoleController c = controller;
+    return c == null ? Role.STOPPED : c.role();
+  }
+
+  /** The token of this node's activation while it is promoting or active, else 0. */
+  public long token() {
+    RoleController c = controller;
+    return c == null ? 0 : c.token();
+  }
+
+  /** The current activation, if this node is active now. */
+  public Optional<ActiveContext> activeContext() {
+    RoleController c = controller;
+    return c == null ? Optional.empty() : c.activeContext();
+  }
+
+  /**
+   * Waits until this node is active.
+   *
+   * @return the activation, or empty if the timeout passed first
+   */
+  public Optional<ActiveContext> awaitActive(Duration timeout) throws InterruptedException {
+    requireStarted();
+    return controller.awaitActive(timeout);
+  }
+
+  /**
+   * Adds a listener, called on {@code executor}; it is told the current role at once. Calls for one
+   * listener never overlap and keep their order, whatever the executor.
+   */
+  public void addListener(RoleListener listener, Executor executor) {
+    requireStarted();
+    controller.addListener(listener, executor);
+  }
+
+  /** Adds a listener called on the node's own listener thread. */
+  public void addListener(RoleListener listener) {
+    addListener(listener, defaultListenerExecutor);
+  }
+
+  public void removeListener(RoleListener listener) {
+    requireStarted();
+    controller.removeListener(listener);
+  }
+
+  /** The cluster's linearizable key-value store (any node may be asked). */
+  public KeyValueStore kv() {
+    requireStarted();
+    return kv;
+  }
+
+  /** The members as the cluster knows them. */
+  public List<Member> members() {
+    requireStarted();
+    return MemberView.members(config, stateMachine);
+  }
+
+  /** What this node knows now; cheap, local, not linearizable. */
+  public NodeStatus status() {
+    requireStarted();
+    ActivationRecord activation = stateMachine.activation();
+    Optional<String> leader = raft.leaderId();
+    List<String> inConf = raft.configurationIds();
+    boolean activeKnown = !activation.getNodeId().isEmpty() && !activation.getResigned();
+    List<NodeStatus.MemberStatus> members = new ArrayList<>();
+    for (Member m : members()) {
+      members.add(
+          new NodeStatus.MemberStatus(
+              m,
+              leader.filter(m.id()::equals).isPresent(),
+              activeKnown && activation.getNodeId().equals(m.id()),
+              inConf.contains(m.id())));
+    }
+    long term;
+    try {
+      term = raft.info().getCurrentTerm();
+    } catch (RuntimeException e) {
+      term = 0;
+    }
+    return new NodeStatus(
+        config.clusterId(),
+        config.self().id(),
+        role(),
+        token(),
+        term,
+        leader,
+        activeKnown ? Optional.of(activation.getNodeId()) : Optional.empty(),
+        activeKnown ? activation.getToken() : 0,
+        stateMachine.highestToken(),
+        controller.leaseRemaining(),
+        members,
+        planRunner.status());
+  }
+
+  /**
+   * Planned switchover: moves the role to {@code targetNodeId}. The current active demotes
+   * (listeners hear onStandby, demotion actions run) <em>before</em> it hands Raft leadership over,
+   * and the target then activates with a higher token. Any node may be asked.
+   *
+   * @return the target's new token
+   * @throws IllegalArgumentException if the target is not a member or may not become active
+   * @throws BatonException if the switch did not complete within {@code timeout}
+   */
+  public long switchActive(String targetNodeId, Duration timeout) {
+    requireStarted();
+    Member target =
+        members().stream()
+            .filter(m -> m.id().equals(targetNodeId))
+            .findFirst()
+            .orElseThrow(
+                () ->
+                    new IllegalArgumentException(
+                        "switch-active: '"
+                            + targetNodeId
+                            + "' is not a member of cluster "
+                            + config.clusterId()));
+    if (!target.eligible()) {
+      throw new IllegalArgumentException(
+          "switch-active: member '"
+              + targetNodeId
+              + "' may never become active ("
+              + (target.witness() ? "witness" : "noActivate")
+              + ")");
+    }
+    long before = stateMachine.highestToken();
+    ActivationRecord now = stateMachine.activation();
+    if (now.getNodeId().equals(targetNodeId) && !now.getResigned()) {
+      return now.getToken();
+    }
+    String requestId = UUID.randomUUID().toString();
+    raft.write(
+        Command.newBuilder()
+            .setFormatVersion(BatonStateMachine.FORMAT_VERSION)
+            .setSwitchRequest(
+                SwitchRequest.newBuilder().setTargetNodeId(targetNodeId).setRequestId(requestId))
+            .build());
+    long deadline = System.nanoTime() + timeout.toNanos();
+    while (System.nanoTime() < deadline) {
+      ActivationRecord a = stateMachine.activation();
+      if (a.getNodeId().equals(targetNodeId) && a.getToken() > before && !a.getResigned()) {
+        LOG.info("switch-active: {} is active with token {}", targetNodeId, a.getToken());
+        return a.getToken();
+      }
+      LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(10));
+    }
+    ActivationRecord a = stateMachine.activation();
+    throw new BatonException(
+        "switch-active to "
+            + targetNodeId
+            + " did not complete within "
+            + timeout.toMillis()
+            + " ms; the newest activation is "
+            + (a.getNodeId().isEmpty() ? "none" : a.getNodeId() + " with token " + a.getToken()));
+  }
+
+  /**
+   * Adds a voter or witness while the cluster runs. Start the new node first, built with {@link
+   * Builder#joining(boolean) joining(true)} and the full new member list; this call then makes the
+   * cluster include it (Raft catches it up before it counts in the majority).
+   */
+  public void addMember(Member member) {
+    requireStarted();
+    List<Member> current = members();
+    for (Member m : current) {
+      if (m.id().equals(member.id())) {
+        throw new IllegalArgumentException("add member: '" + member.id() + "' is already a member");
+      }
+      if (m.address().equals(member.address())) {
+        throw new IllegalArgumentException(
+            "add member: address " + member.address() + " is already used by member " + m.id());
+      }
+    }
+    List<Member> next = new ArrayList<>(current);
+    next.add(member);
+    changeMembers(next, "add " + member.id());
+  }
+
+  /**
+   * Removes a member while the cluster runs. The active node cannot be removed: switch the role
+   * away from it first.
+   */
+  public void removeMember(String memberId) {
+    requireStarted();
+    List<Member> current = members();
+    if (current.stream().noneMatch(m -> m.id().equals(memberId))) {
+      throw new IllegalArgumentException("remove member: '" + memberId + "' is not a member");
+    }
+    ActivationRecord a = stateMachine.activation();
+    if (a.getNodeId().equals(memberId) && !a.getResigned()) {
+      throw new IllegalArgumentException(
+          "remove member: '"
+              + memberId
+              + "' is the active node (token "
+              + a.getToken()
+              + "); switch-active to another node first");
+    }
+    List<Member> next = current.stream().filter(m -> !m.id().equals(memberId)).toList();
+    if (next.stream().noneMatch(Member::eligible)) {
+      throw new IllegalArgumentException(
+          "remove member: removing '"
+              + memberId
+              + "' would leave no member that may become active");
+    }
+    changeMembers(next, "remove " + memberId);
+  }
+
+  private void changeMembers(List<Member> next, String what) {
+    try {
+      raft.setConfiguration(next);
+    } catch (IOException e) {
+      throw new BatonException("membership change (" + what + ") failed: " + e.getMessage(), e);
+    }
+    SetMembers.Builder records = SetMembers.newBuilder();
+    next.forEach(m -> records.addMembers(MemberView.toRecord(m)));
+    raft.write(
+        Command.newBuilder()
+            .setFormatVersion(BatonStateMachine.FORMAT_VERSION)
+            .setSetMembers(records)
+            .build());
+    LOG.info("membership change done: {}", what);
+  }
+
+  /**
+   * Stops the node gracefully: an active node demotes (listeners hear onStandby with CLOSING,
+   * demotion actions run) and hands Raft leadership to an eligible peer before the server stops.
+   */
+  @Override
+  public synchronized void close() {
+    if (state == State.CLOSED) {
+      return;
+    }
+    State was = state;
+    state = State.CLOSED;
+    if (was == State.STARTED) {
+      controller.close();
+      closeRaft();
+    }
+    defaultListenerExecutor.shutdown();
+  }
+
+  /**
+   * For fault-injection tests: stops the Raft server at once without giving anything up, as a crash
+   * would. The in-memory belief is frozen as it was, so {@link #isActive()} keeps answering from
+   * the lease until it expires, exactly what a process that is about to die would see.
+   */
+  public synchronized void crashForTesting() {
+    if (state != State.STARTED) {
+      return;
+    }
+    state = State.CLOSED;
+    controller.crash();
+    closeRaft();
+    defaultListenerExecutor.shutdownNow();
+  }
+
+  private void closeRaft() {
+    try {
+      raft.close();
+    } catch (IOException e) {
+      LOG.warn("node {}: closing the Raft server failed: {}", config.self().id(), e.toString());
+    }
+  }
+
+  private void requireStarted() {
+    if (state == State.LATENT) {
+      throw new IllegalStateException("node " + config.self().id() + " is not started");
+    }
+  }
+
+  @Override
+  public String toString() {
+    return "BatonNode[" + config.clusterId() + "/" + config.self().id() + "]";
+  }
+
+  /** Builds a node; {@link #build()} checks every setting and names the one that is wrong. */
+  public static final class Builder {
+    private static final Pattern CLUSTER_ID = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,63}");
+
+    private String clusterId;
+    private String nodeId;
+    private final List<Member> members = new ArrayList<>();
+    private Path dataDir;
+    private String bindHost;
+    private Timing timing = Timing.DEFAULTS;
+    private Duration operationTimeout = Duration.ofSeconds(5);
+    private TlsConfig tls;
+    private boolean joining;
+    private long snapshotThreshold = 10_000;
+    private Duration failureBackoff = Duration.ofSeconds(10);
+    private MeterRegistry meterRegistry;
+    private PlanRunner planRunner;
+    private final List<Map.Entry<RoleListener, Executor>> listeners = new ArrayList<>();
+
+    private Builder() {}
+
+    /** The cluster's id; every node of the cluster uses the same one. Required. */
+    public Builder clusterId(String clusterId) {
+      this.clusterId = clusterId;
+      return this;
+    }
+
+    /** This node's id; must be one of the members. Required. */
+    public Builder nodeId(String nodeId) {
+      this.nodeId = nodeId;
+      return this;
+    }
+
+    /** All members of the cluster, this node included. Required. */
+    public Builder members(Member... members) {
+      return members(List.of(members));
+    }
+
+    /** All members of the cluster, this node included. Required. */
+    public Builder members(List<Member> members) {
+      this.members.clear();
+      this.members.addAll(members);
+      return this;
+    }
+
+    /** Where the Raft log, snapshots and the node's identity live. Required. */
+    public Builder dataDir(Path dataDir) {
+      this.dataDir = dataDir;
+      return this;
+    }
+
+    /** The interface the Raft server listens on; default: the host of this node's address. */
+    public Builder bindHost(String bindHost) {
+      this.bindHost = bindHost;
+      return this;
+    }
+
+    /** Election and lease timing; default {@link Timing#DEFAULTS}. */
+    public Builder timing(Timing timing) {
+      this.timing = timing;
+      return this;
+    }
+
+    /** How long a KV operation, switch or membership call may take; default 5 s. */
+    public Builder operationTimeout(Duration operationTimeout) {
+      this.operationTimeout = operationTimeout;
+      return this;
+    }
+
+    /** Mutual TLS for the Raft transport; default off. */
+    public Builder tls(TlsConfig tls) {
+      this.tls = tls;
+      return this;
+    }
+
+    /** Start outside the configuration, to be added with {@link BatonNode#addMember}. */
+    public Builder joining(boolean joining) {
+      this.joining = joining;
+      return this;
+    }
+
+    /** Take a snapshot every this many log entries; default 10,000. */
+    public Builder snapshotThreshold(long entries) {
+      this.snapshotThreshold = entries;
+      return this;
+    }
+
+    /**
+     * After a required promotion action fails, this node does not try to become active again for
+     * this long, so another node can; default 10 s.
+     */
+    public Builder failureBackoff(Duration failureBackoff) {
+      this.failureBackoff = failureBackoff;
+      return this;
+    }
+
+    /** Where meters are registered; default a private registry. */
+    public Builder meterRegistry(MeterRegistry meterRegistry) {
+      this.meterRegistry = meterRegistry;
+      return this;
+    }
+
+    /** A listener registered before the node starts, so it sees the first activation. */
+    public Builder listener(RoleListener listener, Executor executor) {
+      this.listeners.add(Map.entry(listener, executor));
+      return this;
+    }
+
+    Builder planRunner(PlanRunner planRunner) {
+      this.planRunner = planRunner;
+      return this;
+    }
+
+    public BatonNode build() {
+      if (clusterId == null || !CLUSTER_ID.matcher(clusterId).matches()) {
+        throw new IllegalArgumentException(
+            "clusterId '"
+                + clusterId
+                + "' is not allowed: use 1 to 64 letters, digits, '.', '_' or '-'");
+      }
+      if (nodeId == null || nodeId.isBlank()) {
+        throw new IllegalArgumentException("nodeId must be set");
+      }
+      if (members.isEmpty()) {
+        throw new IllegalArgumentException("members must list every node, this one included");
+      }
+      Set<String> ids = new HashSet<>();
+      Map<String, String> addresses = new LinkedHashMap<>();
+      for (Member m : members) {
+        if (!ids.add(m.id())) {
+          throw new IllegalArgumentException("members: node id '" + m.id() + "' appears twice");
+        }
+        String other = addresses.put(m.address(), m.id());
+        if (other != null) {
+          throw new IllegalArgumentException(
+              "members: address " + m.address() + " is given to both " + other + " and " + m.id());
+        }
+      }
+      Member self =
+          members.stream()
+              .filter(m -> m.id().equals(nodeId))
+              .findFirst()
+              .orElseThrow(
+                  () ->
+                      new IllegalArgumentException(
+                          "nodeId '" + nodeId + "' is not among the members " + ids));
+      if (members.stream().noneMatch(Member::eligible)) {
+        throw new IllegalArgumentException(
+            "members: no member may become active (all are witnesses or noActivate)");
+      }
+      if (dataDir == null) {
+        throw new IllegalArgumentException("dataDir must be set");
+      }
+      if (timing == null) {
+        throw new IllegalArgumentException("timing must not be null");
+      }
+      if (operationTimeout == null || operationTimeout.compareTo(timing.electionTimeoutMax()) < 0) {
+        throw new IllegalArgumentException(
+            "operationTimeout ("
+                + (operationTimeout == null ? "null" : operationTimeout.toMillis() + " ms")
+                + ") must be at least electionTimeoutMax ("
+                + timing.electionTimeoutMax().toMillis()
+                + " ms), or operations fail during every election");
+      }
+      if (snapshotThreshold < 100) {
+        throw new IllegalArgumentException(
+            "snapshotThreshold " + snapshotThreshold + " is below the minimum of 100 entries");
+      }
+      if (failureBackoff == null || failureBackoff.isNegative()) {
+        throw new IllegalArgumentException("failureBackoff must be zero or positive");
+      }
+      NodeConfig config =
+          new NodeConfig(
+              clusterId,
+              self,
+              List.copyOf(members),
+              dataDir.toFile(),
+              bindHost != null ? bindHost : self.host(),
+              timing,
+              operationTimeout,
+              tls,
+              joining,
+              snapshotThreshold,
+              failureBackoff);
+      return new BatonNode(this, config);
+    }
+  }
+}

@@ -1,0 +1,17 @@
+package dev.baton.core;
+
+/** Why a node is, or became, standby. */
+public enum StandbyReason {
+  /** The node is starting and has not been active yet. */
+  STARTING,
+  /** The node lost Raft leadership (another node was elected, or it stepped down). */
+  LEADERSHIP_LOST,
+  /** The node could not renew its lease in time (partition, overload, pause). */
+  LEASE_EXPIRING,
+  /** A planned switch-active moved the role to another node. */
+  SWITCH_ACTIVE,
+  /** A required promotion action failed; the node backs off so another node may try. */
+  PROMOTION_FAILED,
+  /** The node is closing. */
+  CLOSING
+}

@@ -1,0 +1,22 @@
+package dev.baton.core.internal;
+
+import dev.baton.core.Member;
+import dev.baton.core.Timing;
+import dev.baton.core.TlsConfig;
+import java.io.File;
+import java.time.Duration;
+import java.util.List;
+
+/** A node's validated configuration (the public builder makes it). */
+public record NodeConfig(
+    String clusterId,
+    Member self,
+    List<Member> members,
+    File dataDir,
+    String bindHost,
+    Timing timing,
+    Duration operationTimeout,
+    TlsConfig tls,
+    boolean joining,
+    long snapshotThreshold,
+    Duration failureBackoff) {}

@@ -1,0 +1,317 @@
+package dev.baton.core.internal;
+
+import dev.baton.core.BatonException;
+import dev.baton.core.Member;
+import dev.baton.core.Timing;
+import dev.baton.core.internal.proto.Command;
+import dev.baton.core.internal.proto.CommandResult;
+import dev.baton.core.internal.proto.Query;
+import dev.baton.core.internal.proto.QueryResult;
+import java.io.File;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicLong;
+import org.apache.ratis.RaftConfigKeys;
+import org.apache.ratis.client.RaftClient;
+import org.apache.ratis.client.RaftClientConfigKeys;
+import org.apache.ratis.conf.Parameters;
+import org.apache.ratis.conf.RaftProperties;
+import org.apache.ratis.grpc.GrpcConfigKeys;
+import org.apache.ratis.grpc.GrpcTlsConfig;
+import org.apache.ratis.protocol.ClientId;
+import org.apache.ratis.protocol.RaftClientReply;
+import org.apache.ratis.protocol.RaftClientRequest;
+import org.apache.ratis.protocol.RaftGroup;
+import org.apache.ratis.protocol.RaftGroupId;
+import org.apache.ratis.protocol.RaftPeer;
+import org.apache.ratis.protocol.RaftPeerId;
+import org.apache.ratis.retry.RetryPolicies;
+import org.apache.ratis.rpc.SupportedRpcType;
+import org.apache.ratis.server.DivisionInfo;
+import org.apache.ratis.server.RaftServer;
+import org.apache.ratis.server.RaftServerConfigKeys;
+import org.apache.ratis.server.storage.RaftStorage;
+import org.apache.ratis.util.SizeInBytes;
+import org.apache.ratis.util.TimeDuration;
+
+/**
+ * Everything Baton needs from Ratis, in one place: the server, a local submission path for the role
+ * controller's own entries, a client for operations any node may be asked to do, and the admin
+ * calls (leadership transfer, configuration change). No Ratis type leaves this package.
+ */
+public final class RaftNode implements AutoCloseable {
+
+  private final NodeConfig config;
+  private final RaftGroupId groupId;
+  private final RaftPeerId selfId;
+  private final BatonStateMachine stateMachine;
+  private final RaftServer server;
+  private final RaftClient client;
+  private final ClientId localClientId = ClientId.randomId();
+  private final AtomicLong localCallId = new AtomicLong();
+
+  public RaftNode(NodeConfig config, BatonStateMachine stateMachine) throws IOException {
+    this.config = config;
+    this.stateMachine = stateMachine;
+    this.groupId = groupId(config.clusterId());
+    this.selfId = RaftPeerId.valueOf(config.self().id());
+
+    RaftProperties properties = new RaftProperties();
+    Timing t = config.timing();
+    RaftServerConfigKeys.setStorageDir(properties, List.of(new File(config.dataDir(), "raft")));
+    RaftServerConfigKeys.Rpc.setTimeoutMin(properties, millis(t.electionTimeoutMin()));
+    RaftServerConfigKeys.Rpc.setTimeoutMax(properties, millis(t.electionTimeoutMax()));
+    RaftServerConfigKeys.Rpc.setRequestTimeout(properties, millis(config.operationTimeout()));
+    // The lease argument (docs/lease.md, step 2) rests on pre-vote: a follower that heard from a
+    // valid leader within the minimum election timeout refuses a pre-vote, while Ratis skips that
+    // check in the real vote of a higher term. Never turn it off.
+    RaftServerConfigKeys.LeaderElection.setPreVote(properties, true);
+    RaftServerConfigKeys.Read.setOption(properties, RaftServerConfigKeys.Read.Option.LINEARIZABLE);
+    RaftServerConfigKeys.Snapshot.setAutoTriggerEnabled(properties, true);
+    RaftServerConfigKeys.Snapshot.setAutoTriggerThreshold(properties, config.snapshotThreshold());
+    RaftServerConfigKeys.Log.setPurgeUptoSnapshotIndex(properties, true);
+    RaftServerConfigKeys.Log.setSegmentSizeMax(properties, SizeInBytes.valueOf("8MB"));
+    GrpcConfigKeys.Server.setHost(properties, config.bindHost());
+    GrpcConfigKeys.Server.setPort(properties, config.self().port());
+    // Explicit, so a change of Ratis's default cannot silently swap the transport.
+    RaftConfigKeys.Rpc.setType(properties, SupportedRpcType.GRPC);
+
+    Parameters parameters = new Parameters();
+    if (config.tls() != null) {
+      GrpcTlsConfig tls =
+          new GrpcTlsConfig(
+              config.tls().privateKey().toFile(),
+              config.tls().certificateChain().toFile(),
+              config.tls().trustedCertificates().toFile(),
+              true);
+      GrpcConfigKeys.TLS.setConf(parameters, tls);
+      GrpcConfigKeys.Server.setTlsConf(parameters, tls);
+      GrpcConfigKeys.Admin.setTlsConf(parameters, tls);
+      GrpcConfigKeys.Client.setTlsConf(parameters, tls);
+    }
+
+    RaftGroup initialGroup =
+        config.joining()
+            ? RaftGroup.valueOf(groupId)
+            : RaftGroup.valueOf(groupId, toPeers(config.members()));
+    this.server =
+        RaftServer.newBuilder()
+            .setServerId(selfId)
+            .setGroup(initialGroup)
+            .setProperties(properties)
+            .setParameters(parameters)
+            .setStateMachine(stateMachine)
+            .setOption(RaftStorage.StartupOption.RECOVER)
+            .build();
+
+    RaftProperties clientProperties = new RaftProperties();
+    RaftClientConfigKeys.Rpc.setRequestTimeout(clientProperties, millis(config.operationTimeout()));
+    long attempts = Math.max(3, config.operationTimeout().toMillis() / 100);
+    this.client =
+        RaftClient.newBuilder()
+            .setRaftGroup(RaftGroup.valueOf(groupId, toPeers(config.members())))
+            .setProperties(clientProperties)
+            .setParameters(parameters)
+            .setRetryPolicy(
+                RetryPolicies.retryUpToMaximumCountWithFixedSleep(
+                    (int) attempts, TimeDuration.valueOf(100, TimeUnit.MILLISECONDS)))
+            .build();
+  }
+
+  /** The Raft group id of a cluster id: a name-based UUID, so every node derives the same one. */
+  public static RaftGroupId groupId(String clusterId) {
+    return RaftGroupId.valueOf(
+        UUID.nameUUIDFromBytes(("baton-cluster:" + clusterId).getBytes(StandardCharsets.UTF_8)));
+  }
+
+  static List<RaftPeer> toPeers(Collection<Member> members) {
+    List<RaftPeer> peers = new ArrayList<>();
+    for (Member m : members) {
+      peers.add(toPeer(m));
+    }
+    return peers;
+  }
+
+  static RaftPeer toPeer(Member m) {
+    // Eligible voters share one Ratis priority so that Ratis never transfers leadership away from
+    // an active node on its own (a transfer skips pre-vote, see docs/lease.md step 4). Witnesses
+    // rank lower, so a witness that wins an election yields to an eligible peer.
+    return RaftPeer.newBuilder()
+        .setId(m.id())
+        .setAddress(m.address())
+        .setPriority(m.eligible() ? 1 : 0)
+        .build();
+  }
+
+  public void start() throws IOException {
+    server.start();
+  }
+
+  public BatonStateMachine stateMachine() {
+    return stateMachine;
+  }
+
+  public String selfId() {
+    return selfId.toString();
+  }
+
+  public DivisionInfo info() {
+    try {
+      return server.getDivision(groupId).getInfo();
+    } catch (IOException e) {
+      throw new BatonException(
+          "Raft group of cluster " + config.clusterId() + " is not running", e);
+    }
+  }
+
+  /** The Raft leader as this node knows it. */
+  public Optional<String> leaderId() {
+    try {
+      RaftPeerId leader = info().getLeaderId();
+      return Optional.ofNullable(leader).map(RaftPeerId::toString);
+    } catch (BatonException e) {
+      return Optional.empty();
+    }
+  }
+
+  /** The ids of the voters in the current Raft configuration. */
+  public List<String> configurationIds() {
+    try {
+      List<String> ids = new ArrayList<>();
+      for (RaftPeer p : server.getDivision(groupId).getRaftConf().getCurrentPeers()) {
+        ids.add(p.getId().toString());
+      }
+      return ids;
+    } catch (IOException e) {
+      return List.of();
+    }
+  }
+
+  /**
+   * Submits a command to this node's own server, without forwarding: the role controller's
+   * activation and lease entries must be proposed by this node as leader or not at all.
+   */
+  public CompletableFuture<CommandResult> submitLocal(Command command) {
+    RaftClientRequest request =
+        RaftClientRequest.newBuilder()
+            .setClientId(localClientId)
+            .setServerId(selfId)
+            .setGroupId(groupId)
+            .setCallId(localCallId.incrementAndGet())
+            .setMessage(BatonStateMachine.message(command.toByteArray()))
+            .setType(RaftClientRequest.writeRequestType())
+            .setTimeoutMs(config.operationTimeout().toMillis())
+            .build();
+    try {
+      return server.submitClientRequestAsync(request).thenApply(RaftNode::commandResult);
+    } catch (IOException e) {
+      return CompletableFuture.failedFuture(e);
+    }
+  }
+
+  /** Sends a write through the client, which finds the leader wherever it is. */
+  public CommandResult write(Command command) {
+    RaftClientReply reply =
+        await(
+            client.async().send(BatonStateMachine.message(command.toByteArray())),
+            config.operationTimeout(),
+            "write");
+    return commandResult(reply);
+  }
+
+  /** A linearizable read through the leader (read-index). */
+  public QueryResult read(Query query) {
+    RaftClientReply reply =
+        await(
+            client.async().sendReadOnly(BatonStateMachine.message(query.toByteArray())),
+            config.operationTimeout(),
+            "read");
+    if (!reply.isSuccess()) {
+      throw new BatonException("read failed: " + describe(reply));
+    }
+    try {
+      return QueryResult.parseFrom(reply.getMessage().getContent().toByteArray());
+    } catch (com.google.protobuf.InvalidProtocolBufferException e) {
+      throw new BatonException("unreadable read reply", e);
+    }
+  }
+
+  /** Asks the leader (this node) to hand leadership to {@code target}. */
+  public void transferLeadership(String target, Duration timeout) throws IOException {
+    RaftClientReply reply =
+        client.admin().transferLeadership(RaftPeerId.valueOf(target), timeout.toMillis());
+    if (!reply.isSuccess()) {
+      throw new IOException("leadership transfer to " + target + " failed: " + describe(reply));
+    }
+  }
+
+  /** Replaces the Raft configuration (the voters) with {@code members}. */
+  public void setConfiguration(List<Member> members) throws IOException {
+    RaftClientReply reply = client.admin().setConfiguration(toPeers(members));
+    if (!reply.isSuccess()) {
+      throw new IOException("configuration change failed: " + describe(reply));
+    }
+  }
+
+  private static CommandResult commandResult(RaftClientReply reply) {
+    if (!reply.isSuccess()) {
+      throw new BatonException("Raft refused the entry: " + describe(reply));
+    }
+    try {
+      return CommandResult.parseFrom(reply.getMessage().getContent().toByteArray());
+    } catch (com.google.protobuf.InvalidProtocolBufferException e) {
+      throw new BatonException("unreadable reply", e);
+    }
+  }
+
+  private static String describe(RaftClientReply reply) {
+    if (reply.getNotLeaderException() != null) {
+      return "not the leader (leader: " + reply.getNotLeaderException().getSuggestedLeader() + ")";
+    }
+    return reply.getException() == null ? "unknown reason" : reply.getException().getMessage();
+  }
+
+  private static <T> T await(CompletableFuture<T> future, Duration timeout, String what) {
+    try {
+      return future.get(timeout.toMillis() + 500, TimeUnit.MILLISECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new BatonException(what + " interrupted", e);
+    } catch (ExecutionException e) {
+      Throwable cause = e.getCause();
+      if (cause instanceof BatonException b) {
+        throw b;
+      }
+      throw new BatonException(what + " failed: " + cause, cause);
+    } catch (TimeoutException e) {
+      future.cancel(true);
+      throw new BatonException(
+          what + " did not complete within " + timeout.toMillis() + " ms (no leader reachable?)",
+          e);
+    }
+  }
+
+  /** Stops the server without giving anything up (what a crash looks like to the others). */
+  @Override
+  public void close() throws IOException {
+    try {
+      client.close();
+    } finally {
+      server.close();
+    }
+  }
+
+  private static TimeDuration millis(Duration d) {
+    return TimeDuration.valueOf(d.toMillis(), TimeUnit.MILLISECONDS);
+  }
+}

@@ -1,0 +1,634 @@
+package dev.baton.core.internal;
+
+import dev.baton.core.ActiveContext;
+import dev.baton.core.Member;
+import dev.baton.core.NotActiveException;
+import dev.baton.core.Role;
+import dev.baton.core.RoleListener;
+import dev.baton.core.StandbyReason;
+import dev.baton.core.internal.proto.Activate;
+import dev.baton.core.internal.proto.ActivationRecord;
+import dev.baton.core.internal.proto.Command;
+import dev.baton.core.internal.proto.CommandResult;
+import dev.baton.core.internal.proto.LeaseRound;
+import dev.baton.core.internal.proto.Resign;
+import dev.baton.core.internal.proto.SwitchRequest;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.Executor;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+import org.apache.ratis.server.DivisionInfo;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Decides, on every node, whether this node is active, and keeps that belief safe.
+ *
+ * <p>The rules (docs/lease.md is the argument; the step numbers refer to it):
+ *
+ * <ol>
+ *   <li>Only an eligible Raft leader activates, by committing an {@code Activate} entry in its own
+ *       term; the entry's log index is the activation's token (invariant I1).
+ *   <li>The lease runs from the local monotonic time at which a round was <em>sent</em> that a
+ *       majority then acknowledged: the activation entry itself, then a {@code LeaseRound} entry
+ *       every {@code renewInterval}. A committed entry proves that a majority appended it, so each
+ *       of them heard from this leader after the send (step 1).
+ *   <li>{@link #isActive()} is a pure function of the role and the lease expiry, evaluated at the
+ *       instant it is asked: no thread has to run for the belief to end on time (step 5).
+ *   <li>With less than {@code demotionReserve} left and no renewal, the node demotes: listeners
+ *       hear {@code onStandby} and demotion actions run before the lease ends (step 5).
+ *   <li>Before handing leadership to another node (switch-active, close), the node demotes and
+ *       stops believing, because a transfer skips pre-vote (step 4).
+ * </ol>
+ */
+public final class RoleController {
+  private static final Logger LOG = LoggerFactory.getLogger(RoleController.class);
+
+  /** One activation of this node. */
+  public record Activation(
+      long token, long term, Optional<String> previousActive, long previousToken) {}
+
+  private final NodeConfig config;
+  private final RaftNode raft;
+  private final MonotonicClock clock;
+  private final PlanRunner plan;
+  private final NodeMetrics metrics;
+  private final long leaseNanos;
+  private final long renewNanos;
+  private final long reserveNanos;
+  private final long tickMillis;
+
+  private final Object lock = new Object();
+  private final Semaphore wake = new Semaphore(0);
+  private final CopyOnWriteArrayList<Registration> listeners = new CopyOnWriteArrayList<>();
+
+  // Read without the lock by isActive(); written under it.
+  private volatile Role role;
+  private volatile long leaseExpiry;
+  private volatile Activation current;
+
+  // Guarded by lock (or only touched by the controller thread).
+  private long notBefore;
+  private boolean renewInFlight;
+  private long renewSentAt;
+  private String handledSwitch = "";
+  private long lastHandOff;
+  private volatile boolean running;
+  private volatile boolean closing;
+  private Thread thread;
+
+  public RoleController(
+      NodeConfig config,
+      RaftNode raft,
+      MonotonicClock clock,
+      PlanRunner plan,
+      NodeMetrics metrics) {
+    this.config = config;
+    this.raft = raft;
+    this.clock = clock;
+    this.plan = plan;
+    this.metrics = metrics;
+    this.leaseNanos = config.timing().lease().toNanos();
+    this.renewNanos = config.timing().renewInterval().toNanos();
+    this.reserveNanos = config.timing().demotionReserve().toNanos();
+    this.tickMillis = Math.max(5, Math.min(50, config.timing().renewInterval().toMillis() / 3));
+    this.role = config.self().eligible() ? Role.STANDBY : Role.WITNESS;
+    this.notBefore = clock.nanoTime();
+    raft.stateMachine().addLeaderChangeListener(wake::release);
+    raft.stateMachine().addObserver((command, result, index, term) -> wake.release());
+  }
+
+  public void start() {
+    running = true;
+    thread = new Thread(this::loop, "baton-role-" + config.self().id());
+    thread.setDaemon(true);
+    thread.start();
+  }
+
+  // ---------------------------------------------------------------- what the application sees
+
+  /** True only while this node is active and its lease is valid, at the instant of the call. */
+  public boolean isActive() {
+    return role == Role.ACTIVE && clock.nanoTime() - leaseExpiry < 0;
+  }
+
+  /** True while promoting or active with a valid lease (what promotion actions check). */
+  boolean holdsLease(long token) {
+    Activation a = current;
+    Role r = role;
+    return a != null
+        && a.token() == token
+        && (r == Role.ACTIVE || r == Role.PROMOTING)
+        && clock.nanoTime() - leaseExpiry < 0;
+  }
+
+  public Role role() {
+    Role r = role;
+    if (r == Role.ACTIVE && !isActive()) {
+      // The lease ran out before the controller noticed (a pause): say so, do not claim ACTIVE.
+      return Role.DEMOTING;
+    }
+    return r;
+  }
+
+  /** The token of the current activation while promoting or active, else 0. */
+  public long token() {
+    Activation a = current;
+    Role r = role;
+    return a != null && (r == Role.ACTIVE || r == Role.PROMOTING) ? a.token() : 0;
+  }
+
+  public Duration leaseRemaining() {
+    Role r = role;
+    if (r != Role.ACTIVE && r != Role.PROMOTING) {
+      return Duration.ZERO;
+    }
+    long left = leaseExpiry - clock.nanoTime();
+    return left > 0 ? Duration.ofNanos(left) : Duration.ZERO;
+  }
+
+  public Optional<ActiveContext> activeContext() {
+    Activation a = current;
+    return isActive() && a != null ? Optional.of(new Context(a)) : Optional.empty();
+  }
+
+  /** Waits until this node is active; returns its context, or empty on timeout. */
+  public Optional<ActiveContext> awaitActive(Duration timeout) throws InterruptedException {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    synchronized (lock) {
+      while (true) {
+        Optional<ActiveContext> ctx = activeContext();
+        if (ctx.isPresent()) {
+          return ctx;
+        }
+        long left = deadline - System.nanoTime();
+        if (left <= 0) {
+          return Optional.empty();
+        }
+        lock.wait(Math.max(1, Math.min(TimeUnit.NANOSECONDS.toMillis(left), 20)));
+      }
+    }
+  }
+
+  public void addListener(RoleListener listener, Executor executor) {
+    Registration r = new Registration(listener, new SerialExecutor(executor));
+    synchronized (lock) {
+      listeners.add(r);
+      Activation a = current;
+      if (isActive() && a != null) {
+        r.active(new Context(a));
+      } else {
+        r.standby(StandbyReason.STARTING);
+      }
+    }
+  }
+
+  public void removeListener(RoleListener listener) {
+    listeners.removeIf(r -> r.listener == listener);
+  }
+
+  // ---------------------------------------------------------------- the loop
+
+  private void loop() {
+    while (running) {
+      try {
+        step();
+      } catch (RuntimeException e) {
+        LOG.warn("{}: role step failed", config.self().id(), e);
+      }
+      try {
+        wake.tryAcquire(tickMillis, TimeUnit.MILLISECONDS);
+        wake.drainPermits();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return;
+      }
+    }
+  }
+
+  private void step() {
+    final long now = clock.nanoTime();
+    final DivisionInfo info;
+    try {
+      info = raft.info();
+    } catch (RuntimeException e) {
+      return;
+    }
+    final boolean leader = info.isLeader();
+    final long term = info.getCurrentTerm();
+    metrics.term(term);
+    final Role r = role;
+
+    if (r == Role.ACTIVE || r == Role.PROMOTING) {
+      Activation a = current;
+      if (!leader || term != a.term()) {
+        demote(StandbyReason.LEADERSHIP_LOST);
+        return;
+      }
+      if (leaseExpiry - now < reserveNanos) {
+        demote(StandbyReason.LEASE_EXPIRING);
+        return;
+      }
+      SwitchRequest pending = raft.stateMachine().pendingSwitch();
+      if (r == Role.ACTIVE
+          && !pending.getTargetNodeId().isEmpty()
+          && !pending.getTargetNodeId().equals(config.self().id())
+          && !pending.getRequestId().equals(handledSwitch)) {
+        handledSwitch = pending.getRequestId();
+        handOver(pending.getTargetNodeId(), StandbyReason.SWITCH_ACTIVE);
+        return;
+      }
+      maybeRenew(now, a);
+      return;
+    }
+    if (r == Role.DEMOTING || !leader || closing) {
+      return;
+    }
+    SwitchRequest pending = raft.stateMachine().pendingSwitch();
+    if (!pending.getTargetNodeId().isEmpty()
+        && !pending.getTargetNodeId().equals(config.self().id())) {
+      // A switch is pending and this leader is not active: hand leadership to the target rather
+      // than activate only to hand it over again.
+      if (!pending.getRequestId().equals(handledSwitch)) {
+        handledSwitch = pending.getRequestId();
+        handOver(pending.getTargetNodeId(), StandbyReason.SWITCH_ACTIVE);
+        return;
+      }
+    }
+    if (!config.self().eligible()) {
+      maybeHandOff(now);
+      return;
+    }
+    if (!info.isLeaderReady() || now - notBefore < 0) {
+      return;
+    }
+    activate(term);
+  }
+
+  private void activate(long term) {
+    final long sent = clock.nanoTime();
+    CommandResult result;
+    try {
+      result =
+          raft.submitLocal(
+                  Command.newBuilder()
+                      .setFormatVersion(BatonStateMachine.FORMAT_VERSION)
+                      .setActivate(
+                          Activate.newBuilder().setNodeId(config.self().id()).setTerm(term))
+                      .build())
+              .get(config.timing().electionTimeoutMin().toMillis(), TimeUnit.MILLISECONDS);
+    } catch (Exception e) {
+      LOG.debug("{}: activation in term {} did not commit: {}", config.self().id(), term, e);
+      return;
+    }
+    if (!result.getApplied()) {
+      LOG.info("{}: activation refused: {}", config.self().id(), result.getRefusal());
+      return;
+    }
+    long token = result.getIndex();
+    ActivationRecord record = raft.stateMachine().activation();
+    Optional<String> previous = Optional.empty();
+    long previousToken = 0;
+    if (record.getToken() == token && !record.getPreviousNodeId().isEmpty()) {
+      previous = Optional.of(record.getPreviousNodeId());
+      previousToken = record.getPreviousToken();
+    }
+    Activation a = new Activation(token, term, previous, previousToken);
+    synchronized (lock) {
+      if (closing || !running) {
+        return;
+      }
+      leaseExpiry = sent + leaseNanos;
+      renewSentAt = sent;
+      renewInFlight = false;
+      current = a;
+      role = Role.PROMOTING;
+    }
+    metrics.activated(token, previous.filter(p -> !p.equals(config.self().id())).isPresent());
+    LOG.info(
+        "{}: won the role in term {} with token {} (previous active: {} token {})",
+        config.self().id(),
+        term,
+        token,
+        previous.orElse("none"),
+        previousToken);
+    plan.promote(a, new Context(a), ok -> promotionFinished(a, ok));
+  }
+
+  private void promotionFinished(Activation a, boolean ok) {
+    if (!ok) {
+      demoteIfCurrent(a, StandbyReason.PROMOTION_FAILED);
+      return;
+    }
+    synchronized (lock) {
+      if (current != a || role != Role.PROMOTING) {
+        return;
+      }
+      role = Role.ACTIVE;
+      lock.notifyAll();
+      if (!isActive()) {
+        // The lease lapsed while the plan ran; the next step demotes.
+        wake.release();
+        return;
+      }
+      LOG.info("{}: ACTIVE with token {}", config.self().id(), a.token());
+      Context ctx = new Context(a);
+      listeners.forEach(l -> l.active(ctx));
+    }
+    metrics.role(Role.ACTIVE);
+  }
+
+  private void maybeRenew(long now, Activation a) {
+    synchronized (lock) {
+      if (renewInFlight && now - renewSentAt < leaseNanos) {
+        return;
+      }
+      if (now - renewSentAt < renewNanos) {
+        return;
+      }
+      renewInFlight = true;
+    }
+    final long sent = clock.nanoTime();
+    synchronized (lock) {
+      renewSentAt = sent;
+    }
+    raft.submitLocal(
+            Command.newBuilder()
+                .setFormatVersion(BatonStateMachine.FORMAT_VERSION)
+                .setLeaseRound(
+                    LeaseRound.newBuilder().setNodeId(config.self().id()).setTerm(a.term()))
+                .build())
+        .whenComplete(
+            (result, error) -> {
+              synchronized (lock) {
+                if (renewSentAt == sent) {
+                  renewInFlight = false;
+                }
+                Role r = role;
+                // A lease that has already lapsed is never revived, even by a round that was sent
+                // in time: belief in one activation ends once and for all (the node re-activates
+                // with a new token instead), which keeps isActive() simple to reason about.
+                if (error == null
+                    && result.getApplied()
+                    && current == a
+                    && (r == Role.ACTIVE || r == Role.PROMOTING)
+                    && clock.nanoTime() - leaseExpiry < 0) {
+                  long expiry = sent + leaseNanos;
+                  if (expiry - leaseExpiry > 0) {
+                    leaseExpiry = expiry;
+                  }
+                }
+              }
+              wake.release();
+            });
+  }
+
+  private void demoteIfCurrent(Activation a, StandbyReason reason) {
+    synchronized (lock) {
+      if (current != a || (role != Role.ACTIVE && role != Role.PROMOTING)) {
+        return;
+      }
+    }
+    demote(reason);
+  }
+
+  /**
+   * Gives the role up: from here {@link #isActive()} is false, listeners hear onStandby, and the
+   * demotion actions run bounded by what is left of the lease.
+   */
+  private void demote(StandbyReason reason) {
+    final Activation a;
+    synchronized (lock) {
+      Role r = role;
+      if (r != Role.ACTIVE && r != Role.PROMOTING) {
+        return;
+      }
+      a = current;
+      role = Role.DEMOTING;
+      lock.notifyAll();
+      listeners.forEach(l -> l.standby(reason));
+    }
+    long deadline = leaseExpiry;
+    LOG.info(
+        "{}: giving up the role (token {}): {}; {} ms of lease left",
+        config.self().id(),
+        a.token(),
+        reason,
+        Math.max(0, TimeUnit.NANOSECONDS.toMillis(deadline - clock.nanoTime())));
+    metrics.role(Role.DEMOTING);
+    plan.demote(a, new Context(a), deadline, reason);
+    synchronized (lock) {
+      role = Role.STANDBY;
+      if (reason == StandbyReason.PROMOTION_FAILED) {
+        notBefore = clock.nanoTime() + config.failureBackoff().toNanos();
+      }
+      lock.notifyAll();
+    }
+    metrics.role(Role.STANDBY);
+    if (reason != StandbyReason.LEADERSHIP_LOST) {
+      raft.submitLocal(
+          Command.newBuilder()
+              .setFormatVersion(BatonStateMachine.FORMAT_VERSION)
+              .setResign(
+                  Resign.newBuilder()
+                      .setNodeId(config.self().id())
+                      .setToken(a.token())
+                      .setReason(reason.name()))
+              .build());
+    }
+  }
+
+  /** Demotes, then hands Raft leadership to {@code target} (switch-active or close). */
+  private void handOver(String target, StandbyReason reason) {
+    demote(reason);
+    Duration transferTimeout = config.timing().electionTimeoutMax().multipliedBy(2);
+    synchronized (lock) {
+      // Do not take the role back while the transfer is under way.
+      notBefore = clock.nanoTime() + transferTimeout.toNanos();
+    }
+    try {
+      LOG.info("{}: handing leadership to {}", config.self().id(), target);
+      raft.transferLeadership(target, transferTimeout);
+    } catch (Exception e) {
+      LOG.warn(
+          "{}: leadership transfer to {} failed: {}", config.self().id(), target, e.toString());
+    }
+  }
+
+  /** A witness or never-activate leader hands leadership to an eligible peer at once. */
+  private void maybeHandOff(long now) {
+    if (now - lastHandOff < config.timing().electionTimeoutMin().toNanos()) {
+      return;
+    }
+    lastHandOff = now;
+    for (Member m : eligiblePeers()) {
+      try {
+        LOG.info(
+            "{}: not eligible to be active; handing leadership to {}", config.self().id(), m.id());
+        raft.transferLeadership(m.id(), config.timing().electionTimeoutMax());
+        return;
+      } catch (Exception e) {
+        LOG.debug("{}: hand-off to {} failed: {}", config.self().id(), m.id(), e.toString());
+      }
+    }
+  }
+
+  /** Eligible members other than this node that are in the Raft configuration, best first. */
+  List<Member> eligiblePeers() {
+    List<String> inConf = raft.configurationIds();
+    List<Member> out = new ArrayList<>();
+    for (Member m : MemberView.members(config, raft.stateMachine())) {
+      if (m.eligible() && !m.id().equals(config.self().id()) && inConf.contains(m.id())) {
+        out.add(m);
+      }
+    }
+    out.sort(Comparator.comparingInt(Member::priority).reversed());
+    return out;
+  }
+
+  // ---------------------------------------------------------------- shutdown
+
+  /** Graceful: gives the role up and hands leadership to an eligible peer, then stops the loop. */
+  public void close() {
+    closing = true;
+    Role r = role;
+    boolean wasHolding = r == Role.ACTIVE || r == Role.PROMOTING;
+    if (wasHolding) {
+      demote(StandbyReason.CLOSING);
+    }
+    try {
+      if (raft.info().isLeader()) {
+        for (Member m : eligiblePeers()) {
+          try {
+            raft.transferLeadership(m.id(), config.timing().electionTimeoutMax());
+            break;
+          } catch (Exception e) {
+            LOG.debug(
+                "{}: transfer to {} on close failed: {}", config.self().id(), m.id(), e.toString());
+          }
+        }
+      }
+    } catch (RuntimeException e) {
+      LOG.debug("{}: no leadership to hand over on close: {}", config.self().id(), e.toString());
+    }
+    stopLoop();
+    synchronized (lock) {
+      role = Role.STOPPED;
+      lock.notifyAll();
+    }
+  }
+
+  /** Stops the loop without demoting: the in-memory belief is frozen as a crash would leave it. */
+  public void crash() {
+    stopLoop();
+  }
+
+  private void stopLoop() {
+    running = false;
+    wake.release();
+    if (thread != null && thread != Thread.currentThread()) {
+      try {
+        thread.join(5000);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
+    plan.shutdown();
+  }
+
+  // ---------------------------------------------------------------- helpers
+
+  private final class Context implements ActiveContext {
+    private final Activation a;
+
+    Context(Activation a) {
+      this.a = a;
+    }
+
+    @Override
+    public long token() {
+      return a.token();
+    }
+
+    @Override
+    public String nodeId() {
+      return config.self().id();
+    }
+
+    @Override
+    public Optional<String> previousActive() {
+      return a.previousActive();
+    }
+
+    @Override
+    public long previousToken() {
+      return a.previousToken();
+    }
+
+    @Override
+    public boolean isLeaseValid() {
+      return holdsLease(a.token());
+    }
+
+    @Override
+    public Duration leaseRemaining() {
+      return holdsLease(a.token()) ? RoleController.this.leaseRemaining() : Duration.ZERO;
+    }
+
+    @Override
+    public void checkLease() {
+      if (!holdsLease(a.token())) {
+        throw new NotActiveException(
+            "node "
+                + config.self().id()
+                + " no longer holds the role for token "
+                + a.token()
+                + " (role now "
+                + role()
+                + ")");
+      }
+    }
+
+    @Override
+    public String toString() {
+      return "ActiveContext[" + config.self().id() + ", token " + a.token() + "]";
+    }
+  }
+
+  private static final class Registration {
+    final RoleListener listener;
+    final SerialExecutor executor;
+
+    Registration(RoleListener listener, SerialExecutor executor) {
+      this.listener = listener;
+      this.executor = executor;
+    }
+
+    void active(ActiveContext ctx) {
+      executor.execute(
+          () -> {
+            try {
+              listener.onActive(ctx);
+            } catch (RuntimeException e) {
+              LOG.warn("role listener onActive failed", e);
+            }
+          });
+    }
+
+    void standby(StandbyReason reason) {
+      executor.execute(
+          () -> {
+            try {
+              listener.onStandby(reason);
+            } catch (RuntimeException e) {
+              LOG.warn("role listener onStandby failed", e);
+            }
+          });
+    }
+  }
+}

@@ -1,0 +1,236 @@
+package dev.baton.core.testing;
+
+import static org.awaitility.Awaitility.await;
+
+import dev.baton.core.BatonNode;
+import dev.baton.core.Member;
+import dev.baton.core.Timing;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.UnaryOperator;
+import java.util.stream.Stream;
+
+/**
+ * A Baton cluster of real nodes in this JVM: real Ratis servers on loopback ports, real data
+ * directories on disk. Crashed node objects are kept (in {@link #allInstances()}) so tests can go
+ * on asking them {@code isActive()}: a crash freezes a node's belief, which is the case the lease
+ * argument is about.
+ */
+public final class TestCluster implements AutoCloseable {
+
+  /** Test timing: elections after 0.5–1 s; lease 445 ms. */
+  public static final Timing TIMING =
+      Timing.scaledTo(Duration.ofMillis(500), Duration.ofMillis(1000));
+
+  private final String clusterId;
+  private final Path root;
+  private final Timing timing;
+  private final List<Member> members;
+  private final Map<String, BatonNode> running = new LinkedHashMap<>();
+  private final List<BatonNode> instances = new CopyOnWriteArrayList<>();
+  private final UnaryOperator<BatonNode.Builder> customizer;
+
+  private TestCluster(
+      String clusterId,
+      Path root,
+      Timing timing,
+      List<Member> members,
+      UnaryOperator<BatonNode.Builder> customizer) {
+    this.clusterId = clusterId;
+    this.root = root;
+    this.timing = timing;
+    this.members = new ArrayList<>(members);
+    this.customizer = customizer;
+  }
+
+  /** {@code voters} eligible voters n1..nV and {@code witnesses} witnesses w1..wW. */
+  public static TestCluster create(int voters, int witnesses) {
+    return create(voters, witnesses, TIMING, b -> b);
+  }
+
+  public static TestCluster create(
+      int voters, int witnesses, Timing timing, UnaryOperator<BatonNode.Builder> customizer) {
+    try {
+      Path root = Files.createTempDirectory("baton-cluster-");
+      List<Member> members = new ArrayList<>();
+      for (int i = 1; i <= voters; i++) {
+        members.add(Member.voter("n" + i, "127.0.0.1:" + freePort()));
+      }
+      for (int i = 1; i <= witnesses; i++) {
+        members.add(Member.witness("w" + i, "127.0.0.1:" + freePort()));
+      }
+      return new TestCluster("test-" + System.nanoTime(), root, timing, members, customizer);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  public static int freePort() {
+    try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+      s.setReuseAddress(true);
+      return s.getLocalPort();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  /** Starts every member (in parallel: each waits out its quiet period). */
+  public TestCluster startAll() {
+    List<Thread> threads = new ArrayList<>();
+    List<RuntimeException> errors = new CopyOnWriteArrayList<>();
+    for (Member m : members) {
+      Thread t =
+          new Thread(
+              () -> {
+                try {
+                  start(m.id());
+                } catch (RuntimeException e) {
+                  errors.add(e);
+                }
+              });
+      t.start();
+      threads.add(t);
+    }
+    for (Thread t : threads) {
+      try {
+        t.join();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new IllegalStateException(e);
+      }
+    }
+    if (!errors.isEmpty()) {
+      throw errors.get(0);
+    }
+    return this;
+  }
+
+  public BatonNode.Builder builderFor(String id) {
+    return customizer.apply(
+        BatonNode.builder()
+            .clusterId(clusterId)
+            .nodeId(id)
+            .members(members)
+            .dataDir(dataDir(id))
+            .timing(timing));
+  }
+
+  public Path dataDir(String id) {
+    return root.resolve(id);
+  }
+
+  /** Starts (or restarts, on its existing data directory) the member {@code id}. */
+  public BatonNode start(String id) {
+    BatonNode node = builderFor(id).build();
+    instances.add(node);
+    node.start();
+    synchronized (running) {
+      running.put(id, node);
+    }
+    return node;
+  }
+
+  /** Adds a member to the list future nodes are built with (for membership changes). */
+  public Member newMember(String id, boolean witness) {
+    Member m =
+        witness
+            ? Member.witness(id, "127.0.0.1:" + freePort())
+            : Member.voter(id, "127.0.0.1:" + freePort());
+    members.add(m);
+    return m;
+  }
+
+  public void forgetMember(String id) {
+    members.removeIf(m -> m.id().equals(id));
+  }
+
+  public List<Member> members() {
+    return List.copyOf(members);
+  }
+
+  public BatonNode node(String id) {
+    synchronized (running) {
+      BatonNode n = running.get(id);
+      if (n == null) {
+        throw new IllegalArgumentException("node " + id + " is not running");
+      }
+      return n;
+    }
+  }
+
+  public List<BatonNode> running() {
+    synchronized (running) {
+      return List.copyOf(running.values());
+    }
+  }
+
+  /** Every node object ever started, crashed ones included. */
+  public List<BatonNode> allInstances() {
+    return List.copyOf(instances);
+  }
+
+  public void crash(String id) {
+    BatonNode n;
+    synchronized (running) {
+      n = running.remove(id);
+    }
+    if (n != null) {
+      n.crashForTesting();
+    }
+  }
+
+  public void stop(String id) {
+    BatonNode n;
+    synchronized (running) {
+      n = running.remove(id);
+    }
+    if (n != null) {
+      n.close();
+    }
+  }
+
+  /** The running node that is active now, if any. */
+  public Optional<BatonNode> active() {
+    return running().stream().filter(BatonNode::isActive).findFirst();
+  }
+
+  /** Polls (bounded) until a running node is active, and returns it. */
+  public BatonNode awaitActive(Duration timeout) {
+    return await("an active node")
+        .atMost(timeout)
+        .pollInterval(Duration.ofMillis(10))
+        .until(this::active, Optional::isPresent)
+        .get();
+  }
+
+  @Override
+  public void close() {
+    for (BatonNode n : running()) {
+      try {
+        n.crashForTesting();
+      } catch (RuntimeException e) {
+        // best effort
+      }
+    }
+    synchronized (running) {
+      running.clear();
+    }
+    try (Stream<Path> files = Files.walk(root)) {
+      files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+    } catch (IOException e) {
+      // temp files; best effort
+    }
+  }
+}
