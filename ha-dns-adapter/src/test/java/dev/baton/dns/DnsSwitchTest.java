@@ -1,0 +1,340 @@
+package dev.baton.dns;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.baton.dns.testing.BindServer;
+import java.time.Duration;
+import java.util.List;
+import java.util.Set;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+import org.xbill.DNS.Record;
+import org.xbill.DNS.Type;
+
+/**
+ * The switch against a real BIND 9: names move, the fence only grows, stale and delayed updates
+ * change nothing. Each test uses its own names, so one server serves the class.
+ */
+class DnsSwitchTest {
+  private static BindServer bind;
+
+  @BeforeAll
+  static void startBind() {
+    bind = BindServer.start();
+  }
+
+  @AfterAll
+  static void stopBind() {
+    if (bind != null) {
+      bind.close();
+    }
+  }
+
+  private static DnsSwitch.Builder switchFor(String name, String... addresses) {
+    return DnsSwitch.builder()
+        .server(bind.host(), bind.port())
+        .zone(bind.zone())
+        .tsig(bind.key())
+        .address(name, addresses);
+  }
+
+  private static String abs(String relative) {
+    return relative + "." + bind.zone();
+  }
+
+  @Test
+  void firstSwitchCreatesTheFenceAndPointsTheName() throws Exception {
+    DnsSwitch a = switchFor("first", "192.0.2.10").build();
+    assertThat(a.fence().currentToken()).isZero();
+
+    a.promote(TestContext.promote(3, "node-a"));
+
+    assertThat(bind.dig(abs("first"), "A")).containsExactly("192.0.2.10");
+    assertThat(bind.dig("_baton-fence." + abs("first"), "TXT"))
+        .containsExactly("\"token=3\" \"node=node-a\"");
+    assertThat(Lookups.rdata(bind, abs("first"), Type.A)).containsExactly("192.0.2.10");
+    assertThat(Lookups.fenceToken(bind, a.fenceRecordName())).isEqualTo(3);
+    assertThat(a.fence().currentToken()).isEqualTo(3);
+    // The default TTL is short, because it bounds how long resolvers keep the old answer.
+    assertThat(Lookups.records(bind, abs("first"), Type.A))
+        .extracting(Record::getTTL)
+        .containsExactly(30L);
+  }
+
+  @Test
+  void promotionMovesTheNameToTheNewActive() throws Exception {
+    DnsSwitch a = switchFor("move", "192.0.2.11").build();
+    DnsSwitch b = switchFor("move", "192.0.2.12").build();
+    a.promote(TestContext.promote(3, "node-a"));
+    long serialAfterA = bind.soaSerial();
+
+    b.promote(TestContext.promote(7, "node-b"));
+
+    assertThat(bind.dig(abs("move"), "A")).containsExactly("192.0.2.12");
+    assertThat(Lookups.rdata(bind, abs("move"), Type.A)).containsExactly("192.0.2.12");
+    assertThat(Lookups.fenceToken(bind, b.fenceRecordName())).isEqualTo(7);
+    assertThat(a.fence().currentToken()).isEqualTo(7);
+    assertThat(bind.soaSerial()).isGreaterThan(serialAfterA);
+  }
+
+  @Test
+  void repeatingAPromotionWithTheSameTokenChangesNothing() throws Exception {
+    DnsSwitch a = switchFor("again", "192.0.2.13").build();
+    a.promote(TestContext.promote(5, "node-a"));
+    Set<String> before = Lookups.rdata(bind, abs("again"), Type.A);
+
+    a.promote(TestContext.promote(5, "node-a"));
+
+    assertThat(Lookups.rdata(bind, abs("again"), Type.A)).isEqualTo(before);
+    assertThat(a.fence().currentToken()).isEqualTo(5);
+  }
+
+  @Test
+  void aStaleTokenIsRefusedBeforeAnythingIsSent() throws Exception {
+    DnsSwitch a = switchFor("stale", "192.0.2.14").build();
+    DnsSwitch b = switchFor("stale", "192.0.2.15").build();
+    b.promote(TestContext.promote(7, "node-b"));
+    long serial = bind.soaSerial();
+
+    assertThatThrownBy(() -> a.promote(TestContext.promote(5, "node-a")))
+        .isInstanceOfSatisfying(
+            DnsStaleTokenException.class,
+            e -> {
+              assertThat(e.offeredToken()).isEqualTo(5);
+              assertThat(e.fencedToken()).isEqualTo(7);
+              assertThat(e.prerequisiteRcode()).isEmpty();
+              assertThat(e.getMessage())
+                  .contains("offered token 5", "holds token 7", "refused before sending");
+            });
+
+    assertThat(bind.dig(abs("stale"), "A")).containsExactly("192.0.2.15");
+    assertThat(b.fence().currentToken()).isEqualTo(7);
+    assertThat(bind.soaSerial()).isEqualTo(serial);
+  }
+
+  @Test
+  void aDelayedUpdateFromAStaleActiveFailsItsPrerequisiteAndChangesNothing() throws Exception {
+    DnsSwitch a = switchFor("delayed", "192.0.2.16").build();
+    DnsSwitch b = switchFor("delayed", "192.0.2.17").build();
+    a.promote(TestContext.promote(3, "node-a"));
+    // Node a, active with token 5, reads the fence (token 3) and builds its update...
+    DnsSwitch.Prepared late = a.prepare(5, "node-a", true, Deadline.in(Duration.ofSeconds(10)));
+    // ...then pauses while node b takes over with token 7...
+    b.promote(TestContext.promote(7, "node-b"));
+    long serial = bind.soaSerial();
+
+    // ...and sends it when it wakes up.
+    assertThatThrownBy(() -> a.commit(late, Deadline.in(Duration.ofSeconds(10))))
+        .isInstanceOfSatisfying(
+            DnsStaleTokenException.class,
+            e -> {
+              assertThat(e.prerequisiteRcodeName()).isEqualTo("NXRRSET");
+              assertThat(e.expectedToken()).hasValue(3);
+              assertThat(e.offeredToken()).isEqualTo(5);
+              assertThat(e.fencedToken()).isEqualTo(7);
+              assertThat(e.getMessage())
+                  .contains("NXRRSET", "token=3", "offered token 5", "token=7", "stale");
+            });
+
+    assertThat(bind.dig(abs("delayed"), "A")).containsExactly("192.0.2.17");
+    assertThat(Lookups.fenceToken(bind, a.fenceRecordName())).isEqualTo(7);
+    assertThat(bind.soaSerial()).isEqualTo(serial);
+  }
+
+  @Test
+  void aDelayedFirstUpdateFailsItsDoesNotExistPrerequisite() throws Exception {
+    DnsSwitch a = switchFor("delayed-first", "192.0.2.18").build();
+    DnsSwitch b = switchFor("delayed-first", "192.0.2.19").build();
+    DnsSwitch.Prepared late = a.prepare(5, "node-a", true, Deadline.in(Duration.ofSeconds(10)));
+    assertThat(late.seen.absent()).isTrue();
+    b.promote(TestContext.promote(7, "node-b"));
+
+    assertThatThrownBy(() -> a.commit(late, Deadline.in(Duration.ofSeconds(10))))
+        .isInstanceOfSatisfying(
+            DnsStaleTokenException.class,
+            e -> {
+              assertThat(e.prerequisiteRcodeName()).isEqualTo("YXRRSET");
+              assertThat(e.expectedToken()).isEmpty();
+              assertThat(e.getMessage()).contains("YXRRSET", "no fence record", "token=7");
+            });
+    assertThat(bind.dig(abs("delayed-first"), "A")).containsExactly("192.0.2.19");
+  }
+
+  @Test
+  void aHigherTokenOvertakesALowerWriterThatSlippedInBetweenReadAndUpdate() throws Exception {
+    DnsSwitch a = switchFor("overtake", "192.0.2.20").build();
+    DnsSwitch c = switchFor("overtake", "192.0.2.21").build();
+    DnsSwitch.Prepared p = a.prepare(9, "node-a", true, Deadline.in(Duration.ofSeconds(10)));
+    c.promote(TestContext.promote(4, "node-c"));
+
+    // The prerequisite fails, but the fence moved only to 4 < 9: not stale, read again.
+    assertThat(a.commit(p, Deadline.in(Duration.ofSeconds(10)))).isFalse();
+    assertThat(bind.dig(abs("overtake"), "A")).containsExactly("192.0.2.21");
+
+    a.promote(TestContext.promote(9, "node-a"));
+    assertThat(bind.dig(abs("overtake"), "A")).containsExactly("192.0.2.20");
+    assertThat(a.fence().currentToken()).isEqualTo(9);
+  }
+
+  @Test
+  void switchesSeveralNamesAddressFamiliesAndCnamesInOneUpdate() throws Exception {
+    DnsSwitch a =
+        switchFor("multi", "192.0.2.30", "192.0.2.31", "2001:db8::30")
+            .cname("multi-www", "multi")
+            .build();
+    DnsSwitch b = switchFor("multi", "192.0.2.40").cname("multi-www", "lb-b.example.net.").build();
+
+    a.promote(TestContext.promote(3, "node-a"));
+    assertThat(bind.dig(abs("multi"), "A")).containsExactlyInAnyOrder("192.0.2.30", "192.0.2.31");
+    assertThat(bind.dig(abs("multi"), "AAAA")).containsExactly("2001:db8::30");
+    assertThat(bind.dig(abs("multi-www"), "CNAME")).containsExactly(abs("multi"));
+
+    b.promote(TestContext.promote(4, "node-b"));
+    assertThat(bind.dig(abs("multi"), "A")).containsExactly("192.0.2.40");
+    // Node b has no IPv6 address: node a's AAAA must not survive next to b's A.
+    assertThat(bind.dig(abs("multi"), "AAAA")).isEmpty();
+    assertThat(bind.dig(abs("multi-www"), "CNAME")).containsExactly("lb-b.example.net.");
+  }
+
+  @Test
+  void aNameCanMoveBetweenACnameAndAddresses() throws Exception {
+    DnsSwitch a = switchFor("unused-a", "192.0.2.50").build();
+    DnsSwitch viaCname =
+        DnsSwitch.builder()
+            .server(bind.host(), bind.port())
+            .zone(bind.zone())
+            .tsig(bind.key())
+            .cname("svc", "lb-a.example.net.")
+            .build();
+    DnsSwitch viaAddress = switchFor("svc", "192.0.2.51").build();
+    assertThat(a.fenceRecordName()).isNotEqualTo(viaCname.fenceRecordName());
+    assertThat(viaCname.fenceRecordName()).isEqualTo(viaAddress.fenceRecordName());
+
+    viaCname.promote(TestContext.promote(2, "node-a"));
+    assertThat(bind.dig(abs("svc"), "CNAME")).containsExactly("lb-a.example.net.");
+
+    viaAddress.promote(TestContext.promote(3, "node-b"));
+    assertThat(bind.dig(abs("svc"), "CNAME")).isEmpty();
+    assertThat(bind.dig(abs("svc"), "A")).containsExactly("192.0.2.51");
+
+    viaCname.promote(TestContext.promote(4, "node-a"));
+    // dig +short shows the CNAME chain for an A query; node b's address must be gone.
+    assertThat(bind.dig(abs("svc"), "A")).containsExactly("lb-a.example.net.");
+    assertThat(bind.dig(abs("svc"), "CNAME")).containsExactly("lb-a.example.net.");
+  }
+
+  @Test
+  void theFenceAloneAdvancesWithoutTouchingTheNamesAndRefusesLowerTokens() throws Exception {
+    DnsSwitch a = switchFor("fence-only", "192.0.2.60").build();
+    DnsFence fence = a.fence();
+    assertThat(fence.name()).isEqualTo("dns-fence");
+
+    fence.advance(4, TestContext.promote(4, "node-a"));
+    assertThat(fence.currentToken()).isEqualTo(4);
+    assertThat(bind.dig(abs("fence-only"), "A")).isEmpty();
+
+    long serial = bind.soaSerial();
+    fence.advance(4, TestContext.promote(4, "node-a"));
+    assertThat(bind.soaSerial()).as("advancing to the held token sends nothing").isEqualTo(serial);
+
+    assertThatThrownBy(() -> fence.advance(3, TestContext.promote(3, "node-old")))
+        .isInstanceOf(DnsStaleTokenException.class)
+        .hasMessageContaining("offered token 3")
+        .hasMessageContaining("holds token 4");
+
+    // The plan's later DNS step with the same token now only moves the names.
+    a.promote(TestContext.promote(4, "node-a"));
+    assertThat(bind.dig(abs("fence-only"), "A")).containsExactly("192.0.2.60");
+    assertThat(fence.currentToken()).isEqualTo(4);
+  }
+
+  @ParameterizedTest
+  @EnumSource(TsigAlgorithm.class)
+  void signsWithEveryCommonTsigAlgorithm(TsigAlgorithm algorithm) throws Exception {
+    String name = "alg-" + algorithm.bindName();
+    DnsSwitch s =
+        DnsSwitch.builder()
+            .server(bind.host(), bind.port())
+            .zone(bind.zone())
+            .tsigKeyFile(bind.keyFile(algorithm))
+            .address(name, "192.0.2.70")
+            .build();
+
+    s.promote(TestContext.promote(11, "node-a"));
+
+    assertThat(bind.dig(abs(name), "A")).containsExactly("192.0.2.70");
+    assertThat(s.fence().currentToken()).isEqualTo(11);
+  }
+
+  @Test
+  void verifiesOnTheServersTheZonesNsRecordsName() throws Exception {
+    DnsSwitch s =
+        switchFor("ns-verified", "192.0.2.80")
+            .verifyOnZoneNameServers(bind.port())
+            .ttl(Duration.ofSeconds(5))
+            .build();
+
+    s.promote(TestContext.promote(2, "node-a"));
+
+    assertThat(Lookups.records(bind, abs("ns-verified"), Type.A))
+        .extracting(Record::getTTL)
+        .containsExactly(5L);
+  }
+
+  @Test
+  void verificationFailsClearlyWhenAnAuthoritativeServerDoesNotShowTheChange() throws Exception {
+    // A second server for the same zone that never receives the update: a secondary that lags.
+    try (BindServer lagging = BindServer.builder().zone(bind.zone()).start()) {
+      DnsSwitch s =
+          switchFor("lagging", "192.0.2.90")
+              .verifyOn(bind.host(), bind.port())
+              .verifyOn(lagging.host(), lagging.port())
+              .verifyTimeout(Duration.ofMillis(800))
+              .build();
+
+      assertThatThrownBy(() -> s.promote(TestContext.promote(6, "node-a")))
+          .isInstanceOfSatisfying(
+              DnsVerificationException.class,
+              e -> {
+                assertThat(e.server()).isEqualTo("127.0.0.1:" + lagging.port());
+                assertThat(e.getMessage())
+                    .contains(
+                        "applied on 127.0.0.1:" + bind.port(),
+                        "127.0.0.1:" + lagging.port(),
+                        "lagging." + bind.zone() + " A [] (expected [192.0.2.90])",
+                        "no fence record (expected token=6)");
+              });
+      // The update itself went through on the primary.
+      assertThat(bind.dig(abs("lagging"), "A")).containsExactly("192.0.2.90");
+    }
+  }
+
+  @Test
+  void demoteLeavesTheRecordsForTheNextActiveToOverwrite() throws Exception {
+    DnsSwitch a = switchFor("demote", "192.0.2.100").build();
+    a.promote(TestContext.promote(3, "node-a"));
+    long serial = bind.soaSerial();
+
+    a.demote(TestContext.promote(3, "node-a"));
+
+    assertThat(bind.dig(abs("demote"), "A")).containsExactly("192.0.2.100");
+    assertThat(bind.soaSerial()).isEqualTo(serial);
+  }
+
+  @Test
+  void aCustomFenceRecordNameIsUsed() throws Exception {
+    DnsSwitch a =
+        switchFor("custom", "192.0.2.110").fenceRecord("_fences.custom-deployment").build();
+    assertThat(a.fenceRecordName()).isEqualTo("_fences.custom-deployment." + bind.zone());
+
+    a.promote(TestContext.promote(8, "node-a"));
+
+    assertThat(bind.dig("_fences.custom-deployment." + bind.zone(), "TXT"))
+        .containsExactly("\"token=8\" \"node=node-a\"");
+    assertThat(bind.dig("_baton-fence." + abs("custom"), "TXT")).isEqualTo(List.of());
+  }
+}
