@@ -244,7 +244,7 @@ public final class BatonStateMachine extends BaseStateMachine {
         KvEntryProto removed = kv.remove(key);
         if (removed != null) {
           KvEntry last = KeyValues.toEntry(removed);
-          notifyWatches(key, new KvEvent(KvEvent.Type.DELETE, last), events);
+          notifyWatches(key, new KvEvent(KvEvent.Type.DELETE, last, index), events);
         }
         return CommandResult.newBuilder()
             .setApplied(true)
@@ -284,7 +284,7 @@ public final class BatonStateMachine extends BaseStateMachine {
             .setCreateRevision(current == null ? index : current.getCreateRevision())
             .build();
     kv.put(key, entry);
-    notifyWatches(key, new KvEvent(KvEvent.Type.PUT, KeyValues.toEntry(entry)), events);
+    notifyWatches(key, new KvEvent(KvEvent.Type.PUT, KeyValues.toEntry(entry), index), events);
     return entry;
   }
 

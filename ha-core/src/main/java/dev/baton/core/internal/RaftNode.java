@@ -59,6 +59,13 @@ public final class RaftNode implements AutoCloseable {
   private final RaftClient client;
   private final ClientId localClientId = ClientId.randomId();
   private final AtomicLong localCallId = new AtomicLong();
+  private final java.util.concurrent.ExecutorService clientPool =
+      java.util.concurrent.Executors.newCachedThreadPool(
+          r -> {
+            Thread t = new Thread(r, "baton-client");
+            t.setDaemon(true);
+            return t;
+          });
 
   public RaftNode(NodeConfig config, BatonStateMachine stateMachine) throws IOException {
     this.config = config;
@@ -115,7 +122,10 @@ public final class RaftNode implements AutoCloseable {
             .build();
 
     RaftProperties clientProperties = new RaftProperties();
-    RaftClientConfigKeys.Rpc.setRequestTimeout(clientProperties, millis(config.operationTimeout()));
+    // One attempt waits at most 1 s (an election is under way, or a node is gone); the retry
+    // policy then tries the suggested leader or the next peer.
+    RaftClientConfigKeys.Rpc.setRequestTimeout(
+        clientProperties, TimeDuration.valueOf(1, TimeUnit.SECONDS));
     long attempts = Math.max(3, config.operationTimeout().toMillis() / 100);
     this.client =
         RaftClient.newBuilder()
@@ -223,7 +233,7 @@ public final class RaftNode implements AutoCloseable {
   public CommandResult write(Command command) {
     RaftClientReply reply =
         await(
-            client.async().send(BatonStateMachine.message(command.toByteArray())),
+            blocking(() -> client.io().send(BatonStateMachine.message(command.toByteArray()))),
             config.operationTimeout(),
             "write");
     return commandResult(reply);
@@ -233,7 +243,8 @@ public final class RaftNode implements AutoCloseable {
   public QueryResult read(Query query) {
     RaftClientReply reply =
         await(
-            client.async().sendReadOnly(BatonStateMachine.message(query.toByteArray())),
+            blocking(
+                () -> client.io().sendReadOnly(BatonStateMachine.message(query.toByteArray()))),
             config.operationTimeout(),
             "read");
     if (!reply.isSuccess()) {
@@ -244,6 +255,27 @@ public final class RaftNode implements AutoCloseable {
     } catch (com.google.protobuf.InvalidProtocolBufferException e) {
       throw new BatonException("unreadable read reply", e);
     }
+  }
+
+  /**
+   * Runs a blocking client call on the client pool. The blocking client follows NotLeader redirects
+   * and retries with the retry policy; the caller stops waiting at its own deadline.
+   */
+  private CompletableFuture<RaftClientReply> blocking(IoCall call) {
+    return CompletableFuture.supplyAsync(
+        () -> {
+          try {
+            return call.run();
+          } catch (IOException e) {
+            throw new java.util.concurrent.CompletionException(e);
+          }
+        },
+        clientPool);
+  }
+
+  @FunctionalInterface
+  private interface IoCall {
+    RaftClientReply run() throws IOException;
   }
 
   /** Asks the leader (this node) to hand leadership to {@code target}. */
@@ -304,6 +336,7 @@ public final class RaftNode implements AutoCloseable {
   /** Stops the server without giving anything up (what a crash looks like to the others). */
   @Override
   public void close() throws IOException {
+    clientPool.shutdownNow();
     try {
       client.close();
     } finally {

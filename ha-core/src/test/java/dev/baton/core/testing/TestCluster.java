@@ -19,7 +19,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.function.UnaryOperator;
 import java.util.stream.Stream;
 
 /**
@@ -29,6 +28,12 @@ import java.util.stream.Stream;
  * argument is about.
  */
 public final class TestCluster implements AutoCloseable {
+
+  /** Adjusts the builder of node {@code id}. */
+  @FunctionalInterface
+  public interface Customizer {
+    BatonNode.Builder apply(String id, BatonNode.Builder builder);
+  }
 
   /** Test timing: elections after 0.5–1 s; lease 445 ms. */
   public static final Timing TIMING =
@@ -40,14 +45,10 @@ public final class TestCluster implements AutoCloseable {
   private final List<Member> members;
   private final Map<String, BatonNode> running = new LinkedHashMap<>();
   private final List<BatonNode> instances = new CopyOnWriteArrayList<>();
-  private final UnaryOperator<BatonNode.Builder> customizer;
+  private final Customizer customizer;
 
   private TestCluster(
-      String clusterId,
-      Path root,
-      Timing timing,
-      List<Member> members,
-      UnaryOperator<BatonNode.Builder> customizer) {
+      String clusterId, Path root, Timing timing, List<Member> members, Customizer customizer) {
     this.clusterId = clusterId;
     this.root = root;
     this.timing = timing;
@@ -57,11 +58,11 @@ public final class TestCluster implements AutoCloseable {
 
   /** {@code voters} eligible voters n1..nV and {@code witnesses} witnesses w1..wW. */
   public static TestCluster create(int voters, int witnesses) {
-    return create(voters, witnesses, TIMING, b -> b);
+    return create(voters, witnesses, TIMING, (id, b) -> b);
   }
 
   public static TestCluster create(
-      int voters, int witnesses, Timing timing, UnaryOperator<BatonNode.Builder> customizer) {
+      int voters, int witnesses, Timing timing, Customizer customizer) {
     try {
       Path root = Files.createTempDirectory("baton-cluster-");
       List<Member> members = new ArrayList<>();
@@ -119,6 +120,7 @@ public final class TestCluster implements AutoCloseable {
 
   public BatonNode.Builder builderFor(String id) {
     return customizer.apply(
+        id,
         BatonNode.builder()
             .clusterId(clusterId)
             .nodeId(id)

@@ -1,0 +1,192 @@
+package dev.baton.core;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.baton.core.testing.TestCluster;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class BuilderValidationTest {
+  @TempDir Path dir;
+
+  private BatonNode.Builder valid() {
+    return BatonNode.builder()
+        .clusterId("c1")
+        .nodeId("a")
+        .members(
+            Member.voter("a", "127.0.0.1:7001"),
+            Member.voter("b", "127.0.0.1:7002"),
+            Member.witness("w", "127.0.0.1:7003"))
+        .dataDir(dir.resolve("a"));
+  }
+
+  @Test
+  void timingThatBreaksTheLeaseArgumentIsRefusedNamingTheSetting() {
+    assertThatThrownBy(
+            () ->
+                new Timing(
+                    Duration.ofMillis(1000),
+                    Duration.ofMillis(900),
+                    0.01,
+                    Duration.ofMillis(100),
+                    Duration.ofMillis(150),
+                    Duration.ofMillis(300)))
+        .hasMessageContaining(
+            "electionTimeoutMax (900 ms) must be greater than electionTimeoutMin (1000 ms)");
+    assertThatThrownBy(
+            () ->
+                new Timing(
+                    Duration.ofMillis(1000),
+                    Duration.ofMillis(2000),
+                    0.01,
+                    Duration.ofMillis(990),
+                    Duration.ofMillis(150),
+                    Duration.ofMillis(300)))
+        .hasMessageContaining("the lease")
+        .hasMessageContaining("must be positive");
+    assertThatThrownBy(
+            () ->
+                new Timing(
+                    Duration.ofMillis(1000),
+                    Duration.ofMillis(2000),
+                    0.7,
+                    Duration.ofMillis(100),
+                    Duration.ofMillis(150),
+                    Duration.ofMillis(300)))
+        .hasMessageContaining("clockDrift 0.7");
+    assertThatThrownBy(
+            () ->
+                new Timing(
+                    Duration.ofMillis(1000),
+                    Duration.ofMillis(2000),
+                    0.01,
+                    Duration.ofMillis(100),
+                    Duration.ofMillis(400),
+                    Duration.ofMillis(300)))
+        .hasMessageContaining("renewInterval (400 ms) is too long");
+    assertThatThrownBy(
+            () ->
+                new Timing(
+                    Duration.ofMillis(1000),
+                    Duration.ofMillis(2000),
+                    0.01,
+                    Duration.ofMillis(-1),
+                    Duration.ofMillis(150),
+                    Duration.ofMillis(300)))
+        .hasMessageContaining("leaseMargin");
+    assertThat(Timing.DEFAULTS.lease()).isEqualTo(Duration.ofMillis(890));
+  }
+
+  @Test
+  void badMembersAreRefusedNamingWhatIsWrong() {
+    assertThatThrownBy(() -> Member.voter("a", "127.0.0.1"))
+        .hasMessageContaining("member a: address '127.0.0.1' is malformed: expected host:port");
+    assertThatThrownBy(() -> Member.voter("a", "127.0.0.1:99999"))
+        .hasMessageContaining("port 99999 is outside 1..65535");
+    assertThatThrownBy(() -> Member.voter("a", "host:http"))
+        .hasMessageContaining("port 'http' is not a number");
+    assertThatThrownBy(() -> Member.voter("bad id", "h:1"))
+        .hasMessageContaining("member id 'bad id' is not allowed");
+    assertThatThrownBy(
+            () -> valid().members(Member.voter("a", "h:1"), Member.voter("a", "h:2")).build())
+        .hasMessageContaining("node id 'a' appears twice");
+    assertThatThrownBy(
+            () -> valid().members(Member.voter("a", "h:1"), Member.voter("b", "h:1")).build())
+        .hasMessageContaining("address h:1 is given to both a and b");
+    assertThatThrownBy(() -> valid().nodeId("zz").build())
+        .hasMessageContaining("nodeId 'zz' is not among the members");
+    assertThatThrownBy(
+            () -> valid().members(Member.witness("a", "h:1"), Member.witness("w", "h:2")).build())
+        .hasMessageContaining("no member may become active");
+    assertThatThrownBy(() -> valid().clusterId("has space").build())
+        .hasMessageContaining("clusterId 'has space'");
+    assertThatThrownBy(() -> valid().dataDir(null).build())
+        .hasMessageContaining("dataDir must be set");
+    assertThatThrownBy(() -> valid().operationTimeout(Duration.ofMillis(10)).build())
+        .hasMessageContaining("operationTimeout (10 ms) must be at least electionTimeoutMax");
+  }
+
+  @Test
+  void aDataDirectoryOfAnotherClusterOrNodeIsRefusedAndLeftIntact() throws Exception {
+    int port = TestCluster.freePort();
+    Member a = Member.voter("a", "127.0.0.1:" + port);
+    BatonNode first =
+        BatonNode.builder()
+            .clusterId("c1")
+            .nodeId("a")
+            .members(a)
+            .dataDir(dir.resolve("a"))
+            .timing(TestCluster.TIMING)
+            .build();
+    first.start();
+    first.awaitActive(Duration.ofSeconds(20));
+    first.close();
+    List<String> before = listing(dir.resolve("a"));
+
+    BatonNode otherCluster =
+        BatonNode.builder()
+            .clusterId("c2")
+            .nodeId("a")
+            .members(a)
+            .dataDir(dir.resolve("a"))
+            .timing(TestCluster.TIMING)
+            .build();
+    assertThatThrownBy(otherCluster::start)
+        .isInstanceOf(BatonException.class)
+        .hasMessageContaining("belongs to cluster 'c1', not to cluster 'c2'")
+        .hasMessageContaining("nothing was changed");
+    BatonNode otherNode =
+        BatonNode.builder()
+            .clusterId("c1")
+            .nodeId("b")
+            .members(Member.voter("b", "127.0.0.1:" + port))
+            .dataDir(dir.resolve("a"))
+            .timing(TestCluster.TIMING)
+            .build();
+    assertThatThrownBy(otherNode::start)
+        .hasMessageContaining("belongs to node 'a', not to node 'b'");
+    assertThat(listing(dir.resolve("a"))).isEqualTo(before);
+
+    Files.createDirectories(dir.resolve("foreign"));
+    Files.writeString(dir.resolve("foreign/precious.txt"), "keep me");
+    BatonNode foreign =
+        BatonNode.builder()
+            .clusterId("c1")
+            .nodeId("a")
+            .members(a)
+            .dataDir(dir.resolve("foreign"))
+            .timing(TestCluster.TIMING)
+            .build();
+    assertThatThrownBy(foreign::start)
+        .hasMessageContaining("is not empty and has no baton-node.properties");
+    assertThat(listing(dir.resolve("foreign"))).containsExactly("precious.txt:7");
+
+    // The same identity starts again, and its token is higher than before.
+    BatonNode again =
+        BatonNode.builder()
+            .clusterId("c1")
+            .nodeId("a")
+            .members(a)
+            .dataDir(dir.resolve("a"))
+            .timing(TestCluster.TIMING)
+            .build();
+    again.start();
+    assertThat(again.awaitActive(Duration.ofSeconds(20))).isPresent();
+    again.close();
+  }
+
+  private static List<String> listing(Path root) throws Exception {
+    try (Stream<Path> s = Files.walk(root)) {
+      return s.filter(Files::isRegularFile)
+          .map(p -> root.relativize(p) + ":" + p.toFile().length())
+          .sorted()
+          .toList();
+    }
+  }
+}
