@@ -1,0 +1,54 @@
+package dev.baton.lincheck.models;
+
+import dev.baton.lincheck.Model;
+import dev.baton.lincheck.Operation;
+import dev.baton.lincheck.Values;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * A key-value store where each key holds a string: {@code get} returns it (the completion's value),
+ * {@code put v} replaces it, {@code append v} concatenates {@code v} to it. Keys are independent,
+ * so the checker checks each key on its own and the state here is one key's value.
+ *
+ * <p>Appending to an absent (nil) value gives {@code v}, as appending to the empty string does.
+ */
+final class KvModel implements Model<Object> {
+  private final Object initial;
+
+  KvModel(Object initial) {
+    this.initial = Values.normalize(initial);
+  }
+
+  @Override
+  public String name() {
+    return "kv";
+  }
+
+  @Override
+  public Object initialState() {
+    return initial;
+  }
+
+  @Override
+  public Object partitionKey(Operation op) {
+    return op.key();
+  }
+
+  @Override
+  public List<Object> step(Object state, Operation op) {
+    return switch (op.f()) {
+      case "get", "read" ->
+          op.isUnknown() || Objects.equals(state, op.output())
+              ? RegisterModel.one(state)
+              : List.of();
+      case "put", "write" -> RegisterModel.one(op.input());
+      case "append" -> RegisterModel.one((state == null ? "" : text(state)) + text(op.input()));
+      default -> throw new IllegalArgumentException("kv has get, put, append; not " + op.f());
+    };
+  }
+
+  private static String text(Object v) {
+    return v instanceof String s ? s : Values.format(v);
+  }
+}
