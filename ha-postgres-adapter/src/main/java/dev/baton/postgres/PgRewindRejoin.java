@@ -1,0 +1,323 @@
+package dev.baton.postgres;
+
+import dev.baton.core.BatonException;
+import java.io.File;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Turns a former primary into a streaming standby of the new primary, on the machine that holds its
+ * data directory: stop it, {@code pg_rewind --write-recovery-conf} from the new primary, start it,
+ * and wait until it replays from the new primary. Whatever the old primary wrote after the
+ * standby's promotion (writes from a stale active that reached it before it was fenced) is
+ * discarded by the rewind: the new primary's history wins.
+ *
+ * <p>Run it on the node whose server was the old primary, when that node is not active and the
+ * published writer is another server (for example from a {@link WriterEndpoint} listener). It
+ * refuses to rewind the server that is itself the writer. Requirements, as for {@code pg_rewind}:
+ * {@code wal_log_hints = on} or data checksums on the old primary, {@code full_page_writes = on},
+ * and a superuser (or a role with the functions pg_rewind needs) on the new primary. The rewind
+ * copies the new primary's configuration files, so keep server-specific settings (port, listen
+ * address) in a file outside the data directory that {@code postgresql.conf} includes.
+ *
+ * <p>The password, if any, reaches {@code pg_rewind} through {@code PGPASSWORD} in its environment,
+ * never its command line. Like {@code pg_basebackup -R}, {@code pg_rewind -R} writes the connection
+ * string, password included, into the data directory's {@code postgresql.auto.conf}, which only the
+ * server's OS user can read.
+ */
+public final class PgRewindRejoin {
+  private static final Logger LOG = LoggerFactory.getLogger(PgRewindRejoin.class);
+
+  private final Path dataDirectory;
+  private final Path binDirectory;
+  private final List<String> runAs;
+  private final PostgresEndpoint local;
+  private final String user;
+  private final String password;
+  private final Path logFile;
+  private final Duration timeout;
+  private final PgConnections connections;
+
+  private PgRewindRejoin(Builder b) {
+    this.dataDirectory = b.dataDirectory;
+    this.binDirectory = b.binDirectory;
+    this.runAs = List.copyOf(b.runAs);
+    this.local = b.local;
+    this.user = b.user;
+    this.password = b.password;
+    this.logFile = b.logFile;
+    this.timeout = b.timeout;
+    this.connections =
+        new PgConnections(b.user, b.password, Duration.ofSeconds(3), b.timeout, "baton-rejoin");
+  }
+
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  /** Builds a {@link PgRewindRejoin}. */
+  public static final class Builder {
+    private Path dataDirectory;
+    private Path binDirectory = Path.of("/usr/lib/postgresql/15/bin");
+    private List<String> runAs = List.of();
+    private PostgresEndpoint local;
+    private String user = "postgres";
+    private String password;
+    private Path logFile;
+    private Duration timeout = Duration.ofSeconds(120);
+
+    private Builder() {}
+
+    /** The old primary's data directory. Required. */
+    public Builder dataDirectory(Path dir) {
+      this.dataDirectory = Objects.requireNonNull(dir);
+      return this;
+    }
+
+    /** Where pg_ctl and pg_rewind are (default {@code /usr/lib/postgresql/15/bin}). */
+    public Builder binDirectory(Path dir) {
+      this.binDirectory = Objects.requireNonNull(dir);
+      return this;
+    }
+
+    /**
+     * A prefix that runs a command as the server's OS user, e.g. {@code runuser -u postgres --}
+     * when this process is root (the server refuses to run as root). Default: none.
+     */
+    public Builder runAs(List<String> prefix) {
+      this.runAs = List.copyOf(prefix);
+      return this;
+    }
+
+    /** The old primary's own endpoint, to check it after the restart. Required. */
+    public Builder local(PostgresEndpoint local) {
+      this.local = Objects.requireNonNull(local);
+      return this;
+    }
+
+    /** The role used on the new primary and to check the local server (default postgres). */
+    public Builder user(String user) {
+      this.user = Objects.requireNonNull(user);
+      return this;
+    }
+
+    public Builder password(String password) {
+      this.password = password;
+      return this;
+    }
+
+    /** The server log for {@code pg_ctl start -l} (default: none, the server's own setting). */
+    public Builder logFile(Path logFile) {
+      this.logFile = logFile;
+      return this;
+    }
+
+    /** Bound for each step (default 120 s). */
+    public Builder timeout(Duration timeout) {
+      this.timeout = Objects.requireNonNull(timeout);
+      return this;
+    }
+
+    public PgRewindRejoin build() {
+      if (dataDirectory == null || local == null) {
+        throw new IllegalStateException(
+            "PgRewindRejoin needs a data directory and a local endpoint");
+      }
+      return new PgRewindRejoin(this);
+    }
+  }
+
+  /** What {@link #rejoin} did. */
+  public enum Outcome {
+    /** The server was already a standby: nothing was changed. */
+    ALREADY_STANDBY,
+    /** The server was rewound (or needed no rewind), configured as a standby and restarted. */
+    REJOINED
+  }
+
+  /**
+   * Rejoins the local server as a standby of {@code newPrimary}. Idempotent: a server that is
+   * already in recovery is left alone.
+   *
+   * @throws BatonException if {@code newPrimary} is this server, or a step fails (the message names
+   *     the step and the server; the data directory is left for an operator to inspect)
+   */
+  public Outcome rejoin(PostgresEndpoint newPrimary) {
+    if (newPrimary.host().equals(local.host()) && newPrimary.port() == local.port()) {
+      throw new BatonException(
+          "refusing to rejoin " + local.address() + " as a standby of itself: it is the writer");
+    }
+    try (Connection c = connections.connectOrThrow(local)) {
+      if ("t".equals(PgConnections.queryString(c, "SELECT pg_is_in_recovery()"))) {
+        LOG.info("rejoin: {} is already a standby", local.address());
+        return Outcome.ALREADY_STANDBY;
+      }
+    } catch (SQLException e) {
+      LOG.info("rejoin: {} is not reachable ({}); rewinding it", local.address(), e.getMessage());
+    }
+    // pg_rewind compares timelines as recorded in each server's last checkpoint. A freshly
+    // promoted primary's end-of-recovery checkpoint is spread out and may not be done yet: its
+    // control file still shows the old timeline and pg_rewind would wrongly say "no rewind
+    // required", leaving a diverged server that cannot follow the new timeline.
+    try (Connection c = connections.connectOrThrow(newPrimary)) {
+      PgConnections.execute(c, "CHECKPOINT");
+    } catch (SQLException e) {
+      throw new BatonException(
+          "rejoin of "
+              + local.address()
+              + ": cannot checkpoint the new primary "
+              + newPrimary.address()
+              + ": "
+              + e.getMessage(),
+          e);
+    }
+    String dir = dataDirectory.toString();
+    if (isRunning()) {
+      run("stop", List.of(bin("pg_ctl"), "stop", "-D", dir, "-m", "fast", "-w", "-t", seconds()));
+    }
+    String source =
+        "host="
+            + newPrimary.host()
+            + " port="
+            + newPrimary.port()
+            + " user="
+            + user
+            + " dbname="
+            + newPrimary.database();
+    String out =
+        run(
+            "pg_rewind from " + newPrimary.address(),
+            List.of(
+                bin("pg_rewind"),
+                "--target-pgdata=" + dir,
+                "--source-server=" + source,
+                "--write-recovery-conf"));
+    LOG.info("rejoin: pg_rewind of {}: {}", local.address(), lastLine(out));
+    List<String> start =
+        new ArrayList<>(List.of(bin("pg_ctl"), "start", "-D", dir, "-w", "-t", seconds()));
+    if (logFile != null) {
+      start.add("-l");
+      start.add(logFile.toString());
+    }
+    run("start", start);
+    awaitStandby();
+    LOG.info("rejoin: {} is a standby of {}", local.address(), newPrimary.address());
+    return Outcome.REJOINED;
+  }
+
+  private void awaitStandby() {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    String last = "not checked";
+    while (System.nanoTime() < deadline) {
+      try (Connection c = connections.connectOrThrow(local)) {
+        if ("t".equals(PgConnections.queryString(c, "SELECT pg_is_in_recovery()"))) {
+          return;
+        }
+        last = "not in recovery";
+      } catch (SQLException e) {
+        last = e.getMessage();
+      }
+      try {
+        Thread.sleep(50); // bounded poll
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new BatonException("interrupted", e);
+      }
+    }
+    throw new BatonException(
+        local.address() + " did not come back as a standby within " + timeout + ": " + last);
+  }
+
+  private boolean isRunning() {
+    // pg_ctl status: 0 running, 3 not running, 4 no accessible data directory.
+    return exec(List.of(bin("pg_ctl"), "status", "-D", dataDirectory.toString())).exit() == 0;
+  }
+
+  private String seconds() {
+    return Long.toString(Math.max(1, timeout.toSeconds()));
+  }
+
+  private String bin(String name) {
+    return binDirectory.resolve(name).toString();
+  }
+
+  private String run(String step, List<String> command) {
+    Result r = exec(command);
+    if (r.exit() != 0) {
+      throw new BatonException(
+          "rejoin of "
+              + local.address()
+              + ": "
+              + step
+              + " failed (exit "
+              + r.exit()
+              + "): "
+              + lastLines(r.output(), 5));
+    }
+    return r.output();
+  }
+
+  private record Result(int exit, String output) {}
+
+  private Result exec(List<String> command) {
+    List<String> cmd = new ArrayList<>(runAs);
+    cmd.addAll(command);
+    Path out = null;
+    try {
+      out = Files.createTempFile("baton-rejoin", ".out");
+      ProcessBuilder pb =
+          new ProcessBuilder(cmd)
+              .redirectErrorStream(true)
+              .redirectOutput(out.toFile())
+              .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
+      Path parent = dataDirectory.toAbsolutePath().getParent();
+      if (parent != null && Files.isDirectory(parent)) {
+        pb.directory(parent.toFile());
+      }
+      if (password != null) {
+        pb.environment().put("PGPASSWORD", password);
+      }
+      Process p = pb.start();
+      if (!p.waitFor(timeout.toMillis() + 5_000, TimeUnit.MILLISECONDS)) {
+        p.destroyForcibly();
+        throw new BatonException(
+            "rejoin of " + local.address() + ": " + command.get(0) + " timed out after " + timeout);
+      }
+      return new Result(p.exitValue(), Files.readString(out, StandardCharsets.UTF_8));
+    } catch (IOException e) {
+      throw new BatonException(
+          "rejoin of " + local.address() + ": cannot run " + command.get(0), e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new BatonException("interrupted", e);
+    } finally {
+      if (out != null) {
+        try {
+          Files.deleteIfExists(out);
+        } catch (IOException ignored) {
+          // a leftover temp file is harmless
+        }
+      }
+    }
+  }
+
+  private static String lastLine(String s) {
+    return lastLines(s, 1);
+  }
+
+  private static String lastLines(String s, int n) {
+    String[] lines = s.strip().split("\n");
+    return String.join(" | ", List.of(lines).subList(Math.max(0, lines.length - n), lines.length));
+  }
+}

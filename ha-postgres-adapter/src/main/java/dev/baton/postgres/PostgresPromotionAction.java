@@ -1,0 +1,655 @@
+package dev.baton.postgres;
+
+import dev.baton.core.ActionContext;
+import dev.baton.core.BatonException;
+import dev.baton.core.PromotionAction;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.OptionalLong;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
+import org.slf4j.Logger;
+
+/**
+ * Moves a PostgreSQL deployment's writer to the server of the node that has just become active:
+ * fences the old primary, checks the standby's lag, promotes the standby, waits until it accepts
+ * writes, advances the fence rows on it and publishes it as the writer.
+ *
+ * <p>Each node configures its own server as {@linkplain Builder#target target} and the other
+ * servers of the deployment as {@linkplain Builder#peers peers}. {@code promote} does, in order:
+ *
+ * <ol>
+ *   <li><b>Survey.</b> Connects to the target (unreachable: {@link PostgresUnreachableException}
+ *       naming host:port, the attempt can be retried) and to each peer (unreachable peers are
+ *       noted).
+ *   <li><b>Former-primary check.</b> If the target is not in recovery it is either already promoted
+ *       (a re-run: fine) or a former primary that was never rejoined, whose data diverged from the
+ *       current writer's. It is refused ({@link PromotionRefusedException}) when the published
+ *       writer is another server, or a peer is a primary on a newer timeline.
+ *   <li><b>Fence the old primary.</b> Every reachable peer that is a primary is made read-only:
+ *       {@code ALTER SYSTEM SET default_transaction_read_only = on}, {@code pg_reload_conf()}, a
+ *       wait until new sessions see it, then {@code pg_terminate_backend} of every other client
+ *       session (their open transactions abort; reconnecting sessions are read-only). WAL senders
+ *       are left alone so the standby can catch up. If a {@linkplain Builder#stopCommand stop
+ *       command} is configured it also runs for every peer that is a primary or unreachable
+ *       (STONITH), and must succeed. A reachable primary that cannot be fenced stops the promotion.
+ *   <li><b>Lag check</b> (as Patroni's {@code maximum_lag_on_failover}). The last known primary
+ *       position is the fenced old primary's {@code pg_current_wal_lsn()} (the standby is first
+ *       given {@linkplain Builder#catchUpTimeout a moment} to replay up to it) or, when no primary
+ *       was reachable, the {@linkplain Builder#lastKnownPrimaryPosition configured source}. If the
+ *       standby's replay position is more than {@linkplain Builder#maximumLagBytes the bound}
+ *       behind it, the promotion is refused. The replay position, not the receive position, is
+ *       used: it is what the standby has verifiably applied.
+ *   <li><b>Promote</b> with {@code pg_promote(true, timeout)}, clear a read-only default left from
+ *       an earlier fencing of this server, and wait until a new session is writable.
+ *   <li><b>Advance</b> the configured fence rows on the new primary to this activation's token (a
+ *       write: the proof that it accepts writes), then <b>publish</b> it through the {@link
+ *       WriterEndpoint}.
+ * </ol>
+ *
+ * <p>Every step is idempotent, so re-running on a promoted server with the same token (a retry, a
+ * successor re-running the plan) changes nothing. {@code demote} makes the target read-only the
+ * same way when this node loses the role while its server is the primary.
+ *
+ * <p>The user needs to be a superuser (ALTER SYSTEM, pg_promote, terminating other roles'
+ * sessions). The password, if any, is only given to the driver.
+ */
+public final class PostgresPromotionAction implements PromotionAction {
+
+  private final String name;
+  private final PostgresEndpoint target;
+  private final List<PostgresEndpoint> peers;
+  private final PgConnections connections;
+  private final long maximumLagBytes;
+  private final Duration catchUpTimeout;
+  private final Duration promoteTimeout;
+  private final Duration fenceTimeout;
+  private final List<String> fenceResources;
+  private final FenceSchema schema;
+  private final WriterEndpoint writerEndpoint;
+  private final Supplier<OptionalLong> lastKnownPrimaryPosition;
+  private final boolean refuseWhenPositionUnknown;
+  private final List<String> stopCommand;
+  private final Duration stopCommandTimeout;
+
+  private PostgresPromotionAction(Builder b) {
+    this.name = b.name;
+    this.target = b.target;
+    this.peers = List.copyOf(b.peers);
+    this.connections =
+        new PgConnections(b.user, b.password, b.connectTimeout, b.socketTimeout, "baton-" + b.name);
+    this.maximumLagBytes = b.maximumLagBytes;
+    this.catchUpTimeout = b.catchUpTimeout;
+    this.promoteTimeout = b.promoteTimeout;
+    this.fenceTimeout = b.fenceTimeout;
+    this.fenceResources = List.copyOf(b.fenceResources);
+    this.schema = b.schema;
+    this.writerEndpoint = b.writerEndpoint;
+    this.lastKnownPrimaryPosition = b.lastKnownPrimaryPosition;
+    this.refuseWhenPositionUnknown = b.refuseWhenPositionUnknown;
+    this.stopCommand = b.stopCommand == null ? null : List.copyOf(b.stopCommand);
+    this.stopCommandTimeout = b.stopCommandTimeout;
+  }
+
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  /** Builds a {@link PostgresPromotionAction}. */
+  public static final class Builder {
+    private String name = "postgres";
+    private PostgresEndpoint target;
+    private final List<PostgresEndpoint> peers = new ArrayList<>();
+    private String user = "postgres";
+    private String password;
+    private Duration connectTimeout = Duration.ofSeconds(3);
+    private Duration socketTimeout = Duration.ofSeconds(30);
+    private long maximumLagBytes = 1024 * 1024;
+    private Duration catchUpTimeout = Duration.ofSeconds(10);
+    private Duration promoteTimeout = Duration.ofSeconds(60);
+    private Duration fenceTimeout = Duration.ofSeconds(10);
+    private final List<String> fenceResources = new ArrayList<>();
+    private FenceSchema schema = FenceSchema.defaultSchema();
+    private WriterEndpoint writerEndpoint;
+    private Supplier<OptionalLong> lastKnownPrimaryPosition = OptionalLong::empty;
+    private boolean refuseWhenPositionUnknown;
+    private List<String> stopCommand;
+    private Duration stopCommandTimeout = Duration.ofSeconds(30);
+
+    private Builder() {}
+
+    /** The action's name in the journal, status and logs (default {@code postgres}). */
+    public Builder name(String name) {
+      this.name = Objects.requireNonNull(name, "name");
+      return this;
+    }
+
+    /** This node's server: the standby to promote. Required. */
+    public Builder target(PostgresEndpoint target) {
+      this.target = Objects.requireNonNull(target, "target");
+      return this;
+    }
+
+    /** The deployment's other servers, any of which may be the old primary. */
+    public Builder peers(List<PostgresEndpoint> peers) {
+      this.peers.addAll(peers);
+      return this;
+    }
+
+    public Builder peer(PostgresEndpoint peer) {
+      this.peers.add(Objects.requireNonNull(peer, "peer"));
+      return this;
+    }
+
+    /** The role to connect as (default {@code postgres}); it must be a superuser. */
+    public Builder user(String user) {
+      this.user = Objects.requireNonNull(user, "user");
+      return this;
+    }
+
+    /** The role's password, or null for trust/peer/certificate authentication. Never logged. */
+    public Builder password(String password) {
+      this.password = password;
+      return this;
+    }
+
+    /** How long a connection attempt may take (default 3 s). */
+    public Builder connectTimeout(Duration connectTimeout) {
+      this.connectTimeout = Objects.requireNonNull(connectTimeout);
+      return this;
+    }
+
+    /** How long one statement may go without a reply (default 30 s). */
+    public Builder socketTimeout(Duration socketTimeout) {
+      this.socketTimeout = Objects.requireNonNull(socketTimeout);
+      return this;
+    }
+
+    /**
+     * The most the standby's replay position may be behind the last known primary position (default
+     * 1 MiB, Patroni's {@code maximum_lag_on_failover} default).
+     */
+    public Builder maximumLagBytes(long bytes) {
+      if (bytes < 0) {
+        throw new IllegalArgumentException("maximumLagBytes must be >= 0");
+      }
+      this.maximumLagBytes = bytes;
+      return this;
+    }
+
+    /**
+     * How long to let the standby replay up to a fenced old primary's last position before the lag
+     * check (default 10 s). Zero skips the wait.
+     */
+    public Builder catchUpTimeout(Duration timeout) {
+      this.catchUpTimeout = Objects.requireNonNull(timeout);
+      return this;
+    }
+
+    /** How long {@code pg_promote} and the wait for a writable server may take (default 60 s). */
+    public Builder promoteTimeout(Duration timeout) {
+      this.promoteTimeout = Objects.requireNonNull(timeout);
+      return this;
+    }
+
+    /** How long fencing one old primary may take (default 10 s). */
+    public Builder fenceTimeout(Duration timeout) {
+      this.fenceTimeout = Objects.requireNonNull(timeout);
+      return this;
+    }
+
+    /** Fence rows to advance to the activation's token on the new primary. */
+    public Builder fenceResources(String... resources) {
+      this.fenceResources.addAll(List.of(resources));
+      return this;
+    }
+
+    public Builder schema(FenceSchema schema) {
+      this.schema = Objects.requireNonNull(schema);
+      return this;
+    }
+
+    /** Where to publish the new writer (optional). */
+    public Builder writerEndpoint(WriterEndpoint writerEndpoint) {
+      this.writerEndpoint = writerEndpoint;
+      return this;
+    }
+
+    /**
+     * The last primary WAL position known without reaching the primary (for example one the active
+     * publishes periodically), used for the lag check when no old primary is reachable.
+     */
+    public Builder lastKnownPrimaryPosition(Supplier<OptionalLong> source) {
+      this.lastKnownPrimaryPosition = Objects.requireNonNull(source);
+      return this;
+    }
+
+    /**
+     * Refuse to promote when no primary position is known at all (default false: promote, as
+     * Patroni does when the leader's position is unknown, and log a warning).
+     */
+    public Builder refuseWhenPositionUnknown(boolean refuse) {
+      this.refuseWhenPositionUnknown = refuse;
+      return this;
+    }
+
+    /**
+     * A command that stops (STONITH) an old primary, run for every peer that is a primary or cannot
+     * be reached, with {@code BATON_PG_HOST}, {@code BATON_PG_PORT}, {@code BATON_TOKEN} and {@code
+     * BATON_NODE} in its environment. It must exit 0, or the promotion stops.
+     */
+    public Builder stopCommand(List<String> command, Duration timeout) {
+      this.stopCommand = List.copyOf(command);
+      this.stopCommandTimeout = Objects.requireNonNull(timeout);
+      return this;
+    }
+
+    public PostgresPromotionAction build() {
+      if (target == null) {
+        throw new IllegalStateException("PostgresPromotionAction needs a target server");
+      }
+      for (PostgresEndpoint p : peers) {
+        if (p.host().equals(target.host()) && p.port() == target.port()) {
+          throw new IllegalArgumentException(
+              "peer " + p.address() + " is the target itself: list only the other servers");
+        }
+      }
+      return new PostgresPromotionAction(this);
+    }
+  }
+
+  @Override
+  public String name() {
+    return name;
+  }
+
+  public PostgresEndpoint target() {
+    return target;
+  }
+
+  private record Peer(PostgresEndpoint endpoint, Connection connection, boolean primary) {}
+
+  @Override
+  public void promote(ActionContext ctx) throws Exception {
+    Logger log = ctx.log();
+    long token = ctx.token();
+    long started = System.nanoTime();
+    try (Connection t = connections.connect(target, "the standby to promote")) {
+      t.setAutoCommit(true);
+      boolean inRecovery = inRecovery(t);
+      List<Peer> surveyed = survey(log);
+      try {
+        if (!inRecovery) {
+          refuseIfFormerPrimary(t, surveyed);
+        }
+        long lastKnown = -1;
+        String lastKnownFrom = null;
+        for (Peer p : surveyed) {
+          if (p.connection() != null && p.primary()) {
+            makeReadOnly(p.connection(), p.endpoint(), "old primary", log);
+            long lsn =
+                Lsn.parse(PgConnections.queryString(p.connection(), "SELECT pg_current_wal_lsn()"));
+            if (lsn > lastKnown) {
+              lastKnown = lsn;
+              lastKnownFrom = "the fenced old primary " + p.endpoint().address();
+            }
+          }
+        }
+        if (stopCommand != null) {
+          for (Peer p : surveyed) {
+            if (p.connection() == null || p.primary()) {
+              runStopCommand(p.endpoint(), ctx);
+            }
+          }
+        }
+        if (inRecovery) {
+          if (lastKnown < 0) {
+            OptionalLong known = lastKnownPrimaryPosition.get();
+            if (known.isPresent()) {
+              lastKnown = known.getAsLong();
+              lastKnownFrom = "the last published primary position";
+            }
+          } else {
+            awaitReplay(t, lastKnown, catchUpTimeout);
+          }
+          checkLag(t, lastKnown, lastKnownFrom, log);
+          promote(t, log);
+        } else {
+          log.info("{}: {} is already a primary; not promoting again", name, target.address());
+        }
+      } finally {
+        for (Peer p : surveyed) {
+          closeQuietly(p.connection());
+        }
+      }
+      makeWritable(t, log);
+    }
+    awaitWritable(log);
+    // The schema install and the fence advance are the first writes on the new primary: they
+    // prove it accepts writes before anyone is told to send it theirs.
+    javax.sql.DataSource ds = connections.dataSource(target);
+    schema.install(ds);
+    for (String resource : fenceResources) {
+      PostgresFence.builder(ds).resource(resource).schema(schema).build().advance(token, ctx);
+    }
+    if (writerEndpoint != null) {
+      writerEndpoint.publish(target.jdbcUrl(), token, ctx.nodeId());
+    }
+    log.info(
+        "{}: {} is the writer for token {} ({} ms)",
+        name,
+        target.address(),
+        token,
+        TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started));
+  }
+
+  @Override
+  public void demote(ActionContext ctx) throws Exception {
+    Logger log = ctx.log();
+    Connection t;
+    try {
+      t = connections.connect(target, "this node's server");
+    } catch (PostgresUnreachableException e) {
+      log.warn("{}: demote: {}; nothing to fence here", name, e.getMessage());
+      return;
+    }
+    try (t) {
+      t.setAutoCommit(true);
+      if (inRecovery(t)) {
+        log.info("{}: demote: {} is a standby; nothing to do", name, target.address());
+        return;
+      }
+      makeReadOnly(t, target, "this node's primary", log);
+    }
+  }
+
+  // --------------------------------------------------------------------------------------------
+
+  private List<Peer> survey(Logger log) {
+    List<Peer> out = new ArrayList<>();
+    for (PostgresEndpoint p : peers) {
+      Connection c = null;
+      try {
+        c = connections.connectOrThrow(p);
+        c.setAutoCommit(true);
+        out.add(new Peer(p, c, !inRecovery(c)));
+      } catch (SQLException e) {
+        closeQuietly(c);
+        log.warn(
+            "{}: peer {} is unreachable ({}); it cannot be fenced from here",
+            name,
+            p.address(),
+            e.getMessage());
+        out.add(new Peer(p, null, false));
+      }
+    }
+    return out;
+  }
+
+  private void refuseIfFormerPrimary(Connection t, List<Peer> surveyed) throws SQLException {
+    if (writerEndpoint != null) {
+      var writer = writerEndpoint.current();
+      if (writer.isPresent() && !writer.get().jdbcUrl().equals(target.jdbcUrl())) {
+        throw new PromotionRefusedException(
+            "refusing to promote "
+                + target.address()
+                + ": it is a primary, but the published writer is "
+                + writer.get().jdbcUrl()
+                + " (token "
+                + writer.get().token()
+                + "); a former primary must be rejoined as a standby (pg_rewind) first");
+      }
+    }
+    long mine = timeline(t);
+    for (Peer p : surveyed) {
+      if (p.connection() != null && p.primary()) {
+        long theirs = timeline(p.connection());
+        if (theirs > mine) {
+          throw new PromotionRefusedException(
+              "refusing to promote "
+                  + target.address()
+                  + ": it is a primary on timeline "
+                  + mine
+                  + " but "
+                  + p.endpoint().address()
+                  + " is a primary on the newer timeline "
+                  + theirs
+                  + "; a former primary must be rejoined as a standby (pg_rewind) first");
+        }
+      }
+    }
+  }
+
+  /**
+   * Makes a primary refuse writes: read-only by default for every new transaction, then every other
+   * client session terminated, so no transaction that began writable survives.
+   */
+  private void makeReadOnly(Connection c, PostgresEndpoint ep, String role, Logger log)
+      throws SQLException {
+    try {
+      PgConnections.execute(c, "ALTER SYSTEM SET default_transaction_read_only = on");
+      PgConnections.execute(c, "SELECT pg_reload_conf()");
+      // pg_reload_conf only signals the postmaster; sessions forked before it re-reads the file
+      // start writable. Wait until a new session sees the setting, then terminate every session
+      // that may have started before: each one still open now is in pg_stat_activity.
+      long deadline = System.nanoTime() + fenceTimeout.toNanos();
+      while (true) {
+        try (Connection probe = connections.connectOrThrow(ep)) {
+          if ("on".equals(PgConnections.queryString(probe, "SHOW default_transaction_read_only"))) {
+            break;
+          }
+        }
+        if (System.nanoTime() > deadline) {
+          throw new SQLException(
+              "new sessions on "
+                  + ep.address()
+                  + " did not become read-only within "
+                  + fenceTimeout);
+        }
+        sleepBriefly();
+      }
+      String terminated =
+          PgConnections.queryString(
+              c,
+              "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid, "
+                  + Math.max(1, fenceTimeout.toMillis())
+                  + ")) FROM pg_stat_activity"
+                  + " WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()");
+      log.info(
+          "{}: fenced {} {}: read-only, {} client session(s) terminated",
+          name,
+          role,
+          ep.address(),
+          terminated);
+    } catch (SQLException e) {
+      throw new BatonException(
+          "cannot fence " + role + " " + ep.address() + " (make it read-only): " + e.getMessage(),
+          e);
+    }
+  }
+
+  private void runStopCommand(PostgresEndpoint ep, ActionContext ctx) throws Exception {
+    ProcessBuilder pb = new ProcessBuilder(stopCommand).redirectErrorStream(true);
+    Path out = Files.createTempFile("baton-stop", ".out");
+    try {
+      pb.redirectOutput(out.toFile());
+      Map<String, String> env = pb.environment();
+      env.put("BATON_PG_HOST", ep.host());
+      env.put("BATON_PG_PORT", Integer.toString(ep.port()));
+      env.put("BATON_TOKEN", Long.toString(ctx.token()));
+      env.put("BATON_NODE", ctx.nodeId());
+      Process p = pb.start();
+      if (!p.waitFor(stopCommandTimeout.toMillis(), TimeUnit.MILLISECONDS)) {
+        p.destroyForcibly();
+        throw new BatonException(
+            "the stop command for old primary "
+                + ep.address()
+                + " did not finish within "
+                + stopCommandTimeout);
+      }
+      if (p.exitValue() != 0) {
+        throw new BatonException(
+            "the stop command for old primary "
+                + ep.address()
+                + " exited with "
+                + p.exitValue()
+                + "; refusing to promote while it may still accept writes");
+      }
+      ctx.log().info("{}: stop command for old primary {} succeeded", name, ep.address());
+    } finally {
+      try {
+        Files.deleteIfExists(out);
+      } catch (IOException ignored) {
+        // a leftover temp file is harmless
+      }
+    }
+  }
+
+  private void awaitReplay(Connection t, long lsn, Duration timeout) throws SQLException {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    while (replayPosition(t) < lsn && System.nanoTime() < deadline) {
+      sleepBriefly();
+    }
+  }
+
+  private void checkLag(Connection t, long lastKnown, String from, Logger log) throws SQLException {
+    long replay = replayPosition(t);
+    if (lastKnown < 0) {
+      if (refuseWhenPositionUnknown) {
+        throw new PromotionRefusedException(
+            "refusing to promote "
+                + target.address()
+                + ": no primary was reachable and no last primary position is known,"
+                + " so its lag cannot be checked");
+      }
+      log.warn(
+          "{}: no primary position known; promoting {} (replayed up to {}) without a lag check",
+          name,
+          target.address(),
+          Lsn.format(replay));
+      return;
+    }
+    long lag = lastKnown - replay;
+    if (lag > maximumLagBytes) {
+      throw new PromotionRefusedException(
+          "refusing to promote standby "
+              + target.address()
+              + ": it has replayed up to "
+              + Lsn.format(replay)
+              + ", "
+              + lag
+              + " bytes behind the last known primary position "
+              + Lsn.format(lastKnown)
+              + " (from "
+              + from
+              + "); the maximum lag is "
+              + maximumLagBytes
+              + " bytes");
+    }
+    log.info(
+        "{}: standby {} is {} bytes behind {} (maximum {})",
+        name,
+        target.address(),
+        Math.max(0, lag),
+        from,
+        maximumLagBytes);
+  }
+
+  private void promote(Connection t, Logger log) throws SQLException {
+    long seconds = Math.max(1, promoteTimeout.toSeconds());
+    log.info("{}: promoting {}", name, target.address());
+    boolean done;
+    try {
+      done = "t".equals(PgConnections.queryString(t, "SELECT pg_promote(true, " + seconds + ")"));
+    } catch (SQLException e) {
+      // A concurrent promotion (an earlier attempt that timed out) may have won the race.
+      if (!inRecovery(t)) {
+        return;
+      }
+      throw new BatonException(
+          "pg_promote failed on " + target.address() + ": " + e.getMessage(), e);
+    }
+    if (!done) {
+      throw new BatonException(
+          "promotion of " + target.address() + " did not finish within " + seconds + " s");
+    }
+  }
+
+  private void makeWritable(Connection t, Logger log) throws SQLException {
+    // This server may have been fenced read-only earlier in its life (an old primary that was
+    // rejoined keeps its postgresql.auto.conf unless pg_rewind replaced it).
+    if ("on"
+        .equals(
+            PgConnections.queryString(
+                t,
+                "SELECT setting FROM pg_settings WHERE name = 'default_transaction_read_only'"))) {
+      log.info("{}: clearing the read-only default on {}", name, target.address());
+    }
+    PgConnections.execute(t, "ALTER SYSTEM RESET default_transaction_read_only");
+    PgConnections.execute(t, "SELECT pg_reload_conf()");
+  }
+
+  private void awaitWritable(Logger log) throws SQLException {
+    long deadline = System.nanoTime() + promoteTimeout.toNanos();
+    String last = "not checked";
+    while (true) {
+      try (Connection c = connections.connectOrThrow(target)) {
+        boolean recovery = inRecovery(c);
+        String ro = PgConnections.queryString(c, "SHOW transaction_read_only");
+        if (!recovery && "off".equals(ro)) {
+          return;
+        }
+        last = recovery ? "still in recovery" : "new sessions are read-only";
+      } catch (SQLException e) {
+        last = e.getMessage();
+      }
+      if (System.nanoTime() > deadline) {
+        throw new BatonException(
+            target.address() + " did not accept writes within " + promoteTimeout + ": " + last);
+      }
+      sleepBriefly();
+    }
+  }
+
+  private static boolean inRecovery(Connection c) throws SQLException {
+    return "t".equals(PgConnections.queryString(c, "SELECT pg_is_in_recovery()"));
+  }
+
+  private static long replayPosition(Connection c) throws SQLException {
+    String lsn = PgConnections.queryString(c, "SELECT pg_last_wal_replay_lsn()");
+    return lsn == null ? 0 : Lsn.parse(lsn);
+  }
+
+  /** The timeline a primary writes on: the first eight hex digits of its current WAL file. */
+  private static long timeline(Connection c) throws SQLException {
+    String file = PgConnections.queryString(c, "SELECT pg_walfile_name(pg_current_wal_lsn())");
+    return Long.parseLong(file.substring(0, 8), 16);
+  }
+
+  private static void sleepBriefly() {
+    try {
+      Thread.sleep(50); // the poll interval of a bounded wait; callers check their deadline
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new BatonException("interrupted", e);
+    }
+  }
+
+  private static void closeQuietly(Connection c) {
+    if (c != null) {
+      try {
+        c.close();
+      } catch (SQLException ignored) {
+        // closing a connection to a server we are done with
+      }
+    }
+  }
+}

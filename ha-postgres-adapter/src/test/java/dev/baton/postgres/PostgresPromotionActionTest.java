@@ -1,0 +1,311 @@
+package dev.baton.postgres;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+import dev.baton.postgres.testing.PostgresPair;
+import dev.baton.postgres.testing.PostgresServer;
+import dev.baton.postgres.testing.TestActionContext;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.OptionalLong;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+class PostgresPromotionActionTest {
+  private static final String SECRET = "s3cret-never-printed";
+
+  private final List<AutoCloseable> closeAtEnd = new ArrayList<>();
+
+  @AfterEach
+  void cleanUp() throws Exception {
+    for (AutoCloseable c : closeAtEnd) {
+      c.close();
+    }
+  }
+
+  private PostgresPair pair() {
+    PostgresPair pair = PostgresPair.start();
+    closeAtEnd.add(pair);
+    return pair;
+  }
+
+  private static PostgresEndpoint endpoint(PostgresServer s) {
+    return PostgresEndpoint.of(s.host(), s.port());
+  }
+
+  private static PostgresPromotionAction.Builder action(
+      PostgresServer target, PostgresServer... peers) {
+    PostgresPromotionAction.Builder b =
+        PostgresPromotionAction.builder()
+            .target(endpoint(target))
+            .password(SECRET)
+            .connectTimeout(Duration.ofSeconds(2))
+            .catchUpTimeout(Duration.ofSeconds(5))
+            .fenceResources("orders");
+    for (PostgresServer p : peers) {
+      b.peer(endpoint(p));
+    }
+    return b;
+  }
+
+  private static long count(PostgresServer s, String table) {
+    return s.queryLong("SELECT count(*) FROM " + table);
+  }
+
+  @Test
+  void promotesTheStandbyFencesTheOldPrimaryPublishesTheWriterAndReRunsHarmlessly()
+      throws Exception {
+    PostgresPair pair = pair();
+    PostgresServer primary = pair.primary();
+    PostgresServer standby = pair.standby();
+    primary.execute("CREATE TABLE t (v text)");
+    primary.execute("INSERT INTO t VALUES ('before')");
+    pair.awaitReplayCaughtUp();
+    Connection oldClient = primary.connect(); // a client session of the old active
+    WriterEndpoint writer = new WriterEndpoint(new InMemoryKeyValueStore(), "db");
+    PostgresPromotionAction action = action(standby, primary).writerEndpoint(writer).build();
+
+    action.promote(TestActionContext.promote(5));
+
+    assertThat(standby.isInRecovery()).isFalse();
+    standby.execute("INSERT INTO t VALUES ('after')");
+    assertThat(count(standby, "t")).isEqualTo(2);
+    // The old primary refuses writes, and its old client sessions were cut.
+    assertThatThrownBy(() -> primary.execute("INSERT INTO t VALUES ('split-brain')"))
+        .hasMessageContaining("read-only transaction");
+    assertThatThrownBy(
+            () -> {
+              try (Statement s = oldClient.createStatement()) {
+                s.execute("INSERT INTO t VALUES ('old-session')");
+              }
+            })
+        .isInstanceOf(SQLException.class);
+    oldClient.close();
+    assertThat(count(primary, "t")).isEqualTo(1);
+    // The fence on the new primary holds the new token; the writer is published.
+    assertThat(PostgresFence.of(standby.dataSource(), "orders").currentToken()).isEqualTo(5);
+    assertThat(writer.current())
+        .hasValue(new WriterEndpoint.Writer(standby.jdbcUrl(), 5, "node-test"));
+
+    // A retry or a successor's re-run with the same token changes nothing.
+    action.promote(TestActionContext.promote(5).attempt(2));
+    assertThat(standby.isInRecovery()).isFalse();
+    assertThat(count(standby, "t")).isEqualTo(2);
+    assertThat(PostgresFence.of(standby.dataSource(), "orders").currentToken()).isEqualTo(5);
+    assertThat(writer.current().orElseThrow().token()).isEqualTo(5);
+    assertThatThrownBy(() -> primary.execute("INSERT INTO t VALUES ('split-brain')"))
+        .hasMessageContaining("read-only transaction");
+  }
+
+  @Test
+  void refusesALaggingStandbyAndPromotesOnRetryOnceItCaughtUp() throws Exception {
+    PostgresPair pair = pair();
+    PostgresServer primary = pair.primary();
+    PostgresServer standby = pair.standby();
+    standby.execute("SELECT pg_wal_replay_pause()");
+    await("replay paused")
+        .atMost(Duration.ofSeconds(30))
+        .until(
+            () -> standby.queryString("SELECT pg_get_wal_replay_pause_state()").equals("paused"));
+    primary.execute("CREATE TABLE big (id int, pad text)");
+    primary.execute("INSERT INTO big SELECT g, repeat('x', 200) FROM generate_series(1, 20000) g");
+    PostgresPromotionAction action =
+        action(standby, primary)
+            .maximumLagBytes(64 * 1024)
+            .catchUpTimeout(Duration.ofMillis(300))
+            .build();
+
+    assertThatThrownBy(() -> action.promote(TestActionContext.promote(3)))
+        .isInstanceOf(PromotionRefusedException.class)
+        .hasMessageContaining("refusing to promote standby " + standby.endpoint())
+        .hasMessageContaining("bytes behind the last known primary position")
+        .hasMessageContaining("the fenced old primary " + primary.endpoint())
+        .hasMessageContaining("the maximum lag is 65536 bytes");
+    assertThat(standby.isInRecovery()).isTrue();
+    // The old primary stays fenced: no writer rather than a stale one.
+    assertThatThrownBy(() -> primary.execute("INSERT INTO big VALUES (0, '')"))
+        .hasMessageContaining("read-only transaction");
+
+    standby.execute("SELECT pg_wal_replay_resume()");
+    action.promote(TestActionContext.promote(3).attempt(2));
+    assertThat(standby.isInRecovery()).isFalse();
+    assertThat(count(standby, "big")).isEqualTo(20000);
+  }
+
+  @Test
+  void anUnreachableStandbyGivesAClearErrorAndTheActionCanBeRetried() throws Exception {
+    PostgresPair pair = pair();
+    PostgresServer primary = pair.primary();
+    PostgresServer standby = pair.standby();
+    standby.stopFast();
+    PostgresPromotionAction action = action(standby, primary).build();
+
+    assertThatThrownBy(() -> action.promote(TestActionContext.promote(9)))
+        .isInstanceOf(PostgresUnreachableException.class)
+        .hasMessageContaining("cannot connect to the standby to promote at " + standby.endpoint())
+        .hasMessageContaining("user postgres")
+        .hasMessageNotContaining(SECRET)
+        .satisfies(
+            e ->
+                assertThat(((PostgresUnreachableException) e).endpoint().port())
+                    .isEqualTo(standby.port()));
+    // Nothing was touched: the old primary still takes writes.
+    primary.execute("CREATE TABLE t (v int)");
+
+    standby.start();
+    pair.awaitStreaming();
+    action.promote(TestActionContext.promote(9).attempt(2));
+    assertThat(standby.isInRecovery()).isFalse();
+    standby.execute("INSERT INTO t VALUES (1)");
+  }
+
+  @Test
+  void aDeadOldPrimaryIsSkippedAndThePositionCheckUsesTheConfiguredSource() throws Exception {
+    PostgresPair pair = pair();
+    PostgresServer primary = pair.primary();
+    PostgresServer standby = pair.standby();
+    primary.execute("CREATE TABLE t (v int)");
+    pair.awaitReplayCaughtUp();
+    long replayed = Lsn.parse(standby.queryString("SELECT pg_last_wal_replay_lsn()"));
+    primary.stopImmediately();
+
+    assertThatThrownBy(
+            () ->
+                action(standby, primary)
+                    .refuseWhenPositionUnknown(true)
+                    .build()
+                    .promote(TestActionContext.promote(4)))
+        .isInstanceOf(PromotionRefusedException.class)
+        .hasMessageContaining("no last primary position is known");
+    assertThatThrownBy(
+            () ->
+                action(standby, primary)
+                    .maximumLagBytes(1000)
+                    .lastKnownPrimaryPosition(() -> OptionalLong.of(replayed + 5000))
+                    .build()
+                    .promote(TestActionContext.promote(4)))
+        .isInstanceOf(PromotionRefusedException.class)
+        .hasMessageContaining("5000 bytes behind")
+        .hasMessageContaining("the last published primary position");
+    assertThat(standby.isInRecovery()).isTrue();
+
+    action(standby, primary)
+        .lastKnownPrimaryPosition(() -> OptionalLong.of(replayed))
+        .build()
+        .promote(TestActionContext.promote(4));
+    assertThat(standby.isInRecovery()).isFalse();
+    standby.execute("INSERT INTO t VALUES (1)");
+  }
+
+  @Test
+  void aStopCommandFencesTheOldPrimaryByStoppingIt() throws Exception {
+    PostgresPair pair = pair();
+    PostgresServer primary = pair.primary();
+    PostgresServer standby = pair.standby();
+    List<String> stop = new ArrayList<>(PostgresServer.asPostgresPrefix());
+    stop.addAll(
+        List.of(
+            PostgresServer.bin("pg_ctl"),
+            "stop",
+            "-D",
+            primary.dataDir().toString(),
+            "-m",
+            "immediate"));
+    action(standby, primary)
+        .stopCommand(stop, Duration.ofSeconds(30))
+        .build()
+        .promote(TestActionContext.promote(2));
+    assertThat(standby.isInRecovery()).isFalse();
+    assertThatThrownBy(primary::connect).isInstanceOf(SQLException.class);
+
+    List<String> failing = List.of("sh", "-c", "exit 7");
+    assertThatThrownBy(
+            () ->
+                action(standby, primary)
+                    .stopCommand(failing, Duration.ofSeconds(30))
+                    .build()
+                    .promote(TestActionContext.promote(3)))
+        .hasMessageContaining("stop command for old primary " + primary.endpoint())
+        .hasMessageContaining("exited with 7");
+  }
+
+  @Test
+  void aFormerPrimaryIsRefusedUntilRewoundAndThenRejoinsAsAStandbyAndCanFailBack()
+      throws Exception {
+    PostgresPair pair = pair();
+    PostgresServer a = pair.primary();
+    PostgresServer b = pair.standby();
+    a.execute("CREATE TABLE t (v text)");
+    a.execute("INSERT INTO t VALUES ('common')");
+    pair.awaitReplayCaughtUp();
+    WriterEndpoint writer = new WriterEndpoint(new InMemoryKeyValueStore(), "db");
+
+    // A partition: b's node cannot reach a, promotes b without fencing a.
+    action(b).writerEndpoint(writer).build().promote(TestActionContext.promote(5));
+    // A stale client still reaches a and writes there: this write must not survive.
+    a.execute("INSERT INTO t VALUES ('lost-on-old-primary')");
+    b.execute("INSERT INTO t VALUES ('on-new-primary')");
+
+    PostgresPromotionAction failBack = action(a, b).writerEndpoint(writer).build();
+    assertThatThrownBy(() -> failBack.promote(TestActionContext.promote(6)))
+        .isInstanceOf(PromotionRefusedException.class)
+        .hasMessageContaining("refusing to promote " + a.endpoint())
+        .hasMessageContaining("the published writer is " + b.jdbcUrl())
+        .hasMessageContaining("pg_rewind");
+
+    PgRewindRejoin rejoin =
+        PgRewindRejoin.builder()
+            .dataDirectory(a.dataDir())
+            .runAs(PostgresServer.asPostgresPrefix())
+            .local(endpoint(a))
+            .logFile(a.baseDir().resolve("postgres.log"))
+            .timeout(Duration.ofSeconds(60))
+            .build();
+    assertThat(rejoin.rejoin(endpoint(b))).isEqualTo(PgRewindRejoin.Outcome.REJOINED);
+    assertThat(a.isInRecovery()).isTrue();
+    assertThat(rejoin.rejoin(endpoint(b))).isEqualTo(PgRewindRejoin.Outcome.ALREADY_STANDBY);
+    assertThatThrownBy(() -> rejoin.rejoin(endpoint(a))).hasMessageContaining("of itself");
+    b.execute("INSERT INTO t VALUES ('streamed')");
+    await("a replays from b")
+        .atMost(Duration.ofSeconds(30))
+        .ignoreExceptions()
+        .until(() -> count(a, "t") == 3);
+    assertThat(a.queryString("SELECT string_agg(v, ',' ORDER BY v) FROM t"))
+        .isEqualTo("common,on-new-primary,streamed");
+
+    // Fail back: a is a standby again, so it can be promoted with a newer token.
+    failBack.promote(TestActionContext.promote(6));
+    assertThat(a.isInRecovery()).isFalse();
+    a.execute("INSERT INTO t VALUES ('after-failback')");
+    assertThatThrownBy(() -> b.execute("INSERT INTO t VALUES ('x')"))
+        .hasMessageContaining("read-only transaction");
+    assertThat(writer.current().orElseThrow().jdbcUrl()).isEqualTo(a.jdbcUrl());
+    assertThat(PostgresFence.of(a.dataSource(), "orders").currentToken()).isEqualTo(6);
+  }
+
+  @Test
+  void demoteMakesTheLocalPrimaryReadOnlyAndPromoteMakesItWritableAgain() throws Exception {
+    PostgresServer server = PostgresServer.startPrimary("single");
+    closeAtEnd.add(server);
+    server.execute("CREATE TABLE t (v int)");
+    PostgresPromotionAction action = action(server).build();
+    TestActionContext ctx = TestActionContext.promote(1);
+    action.promote(ctx); // already a primary: installs the fence, advances it
+    server.execute("INSERT INTO t VALUES (1)");
+
+    action.demote(ctx.demoting());
+    assertThatThrownBy(() -> server.execute("INSERT INTO t VALUES (2)"))
+        .hasMessageContaining("read-only transaction");
+
+    action.promote(TestActionContext.promote(2));
+    server.execute("INSERT INTO t VALUES (3)");
+    assertThat(count(server, "t")).isEqualTo(2);
+    assertThat(PostgresFence.of(server.dataSource(), "orders").currentToken()).isEqualTo(2);
+  }
+}
