@@ -132,7 +132,7 @@ final class DnsClient {
                 zone,
                 rcode);
           case Rcode.SERVFAIL:
-            last = new IOException(server + " answered SERVFAIL");
+            last = new ServerFailure(server + " answered SERVFAIL");
             break;
           default:
             throw new DnsException(
@@ -163,6 +163,18 @@ final class DnsClient {
       }
     }
     double seconds = (System.nanoTime() - start) / 1e9;
+    if (last instanceof ServerFailure) {
+      throw new DnsException(
+          String.format(
+              "DNS server %s answered %s for zone %s with SERVFAIL on %d attempt%s in %.1f s;"
+                  + " its log says why (for BIND and Knot often an unwritable journal or zone"
+                  + " directory)",
+              server, what, zone, attempt, attempt == 1 ? "" : "s", seconds),
+          server.toString(),
+          zone,
+          Rcode.SERVFAIL,
+          null);
+    }
     String cause = last == null ? "the deadline passed before the first attempt" : last.toString();
     throw new DnsUnreachableException(
         String.format(
@@ -218,8 +230,9 @@ final class DnsClient {
         break;
       case Rcode.BADKEY:
         reason =
-            "BADKEY: the server has no key of that name and algorithm; check the key name and"
-                + " algorithm against the server's key statement";
+            "BADKEY: the server does not accept a key of that name and algorithm here; check the"
+                + " key name and algorithm against the server's key statement (Knot also answers"
+                + " BADKEY when no ACL of the zone allows this key)";
         break;
       case Rcode.BADTIME:
         reason =
@@ -250,5 +263,14 @@ final class DnsClient {
         server.toString(),
         zone,
         error == Rcode.NOERROR ? Rcode.NOTAUTH : error);
+  }
+
+  /** SERVFAIL: the server is up but failed; retried like a network error, reported apart. */
+  private static final class ServerFailure extends IOException {
+    private static final long serialVersionUID = 1L;
+
+    ServerFailure(String message) {
+      super(message);
+    }
   }
 }

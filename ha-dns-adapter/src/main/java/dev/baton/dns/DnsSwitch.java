@@ -289,7 +289,28 @@ public final class DnsSwitch implements PromotionAction {
    *     token: the update was delayed past a newer active's
    */
   boolean commit(Prepared p, Deadline deadline) throws InterruptedException {
-    Message response = client.exchange(primary, p.update, true, attempts, deadline, "the update");
+    Message response;
+    try {
+      response = client.exchange(primary, p.update, true, attempts, deadline, "the update");
+    } catch (DnsAuthenticationException e) {
+      if (e.rcode().orElse(-1) != Rcode.BADKEY) {
+        throw e;
+      }
+      // The same key just signed the fence read and the server verified it, so the server knows
+      // the key: BADKEY here is how Knot says its ACL does not let this key update the zone.
+      throw new DnsRefusedException(
+          primary
+              + " refused the update of zone "
+              + zone
+              + " (NOTAUTH, TSIG BADKEY after the same key was accepted for the fence read): the"
+              + " zone does not accept dynamic updates signed with TSIG key '"
+              + key.name()
+              + "'; allow them on the server (Knot: an acl with action update for this key on"
+              + " the zone; BIND: allow-update or update-policy)",
+          primary.toString(),
+          zone.toString(),
+          Rcode.NOTAUTH);
+    }
     int rcode = response.getRcode();
     if (rcode == Rcode.NOERROR) {
       return true;

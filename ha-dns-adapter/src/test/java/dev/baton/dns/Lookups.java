@@ -1,6 +1,6 @@
 package dev.baton.dns;
 
-import dev.baton.dns.testing.BindServer;
+import dev.baton.dns.testing.AuthoritativeDnsServer;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.List;
@@ -20,7 +20,8 @@ final class Lookups {
   private Lookups() {}
 
   /** The records of this name and type, through dnsjava's Lookup with a fresh cache. */
-  static List<Record> records(BindServer bind, String name, int type) throws IOException {
+  static List<Record> records(AuthoritativeDnsServer bind, String name, int type)
+      throws IOException {
     SimpleResolver resolver = new SimpleResolver(bind.address());
     resolver.setTimeout(Duration.ofSeconds(2));
     Lookup lookup = new Lookup(Name.fromString(name, Name.root), type);
@@ -35,7 +36,7 @@ final class Lookups {
   }
 
   /** The rdata of this name and type as text, sorted. */
-  static Set<String> rdata(BindServer bind, String name, int type) throws IOException {
+  static Set<String> rdata(AuthoritativeDnsServer bind, String name, int type) throws IOException {
     Set<String> out = new TreeSet<>();
     for (Record r : records(bind, name, type)) {
       out.add(r.rdataToString());
@@ -44,7 +45,7 @@ final class Lookups {
   }
 
   /** The fence token a dnsjava lookup sees, or 0 when there is no fence record. */
-  static long fenceToken(BindServer bind, String fenceName) throws IOException {
+  static long fenceToken(AuthoritativeDnsServer bind, String fenceName) throws IOException {
     List<Record> txt = records(bind, fenceName, Type.TXT);
     if (txt.isEmpty()) {
       return 0;

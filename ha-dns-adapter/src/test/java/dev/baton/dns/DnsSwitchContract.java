@@ -3,47 +3,53 @@ package dev.baton.dns;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.baton.dns.testing.BindServer;
+import dev.baton.dns.testing.AuthoritativeDnsServer;
 import java.time.Duration;
 import java.util.List;
 import java.util.Set;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 import org.xbill.DNS.Record;
 import org.xbill.DNS.Type;
 
 /**
- * The switch against a real BIND 9: names move, the fence only grows, stale and delayed updates
- * change nothing. Each test uses its own names, so one server serves the class.
+ * The switch against a real authoritative server (BIND 9, Knot): names move, the fence only grows,
+ * stale and delayed updates change nothing. Each test uses its own names, so one server serves the
+ * class.
  */
-class DnsSwitchTest {
-  private static BindServer bind;
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+abstract class DnsSwitchContract {
+  protected AuthoritativeDnsServer dns;
+
+  /** Starts the server under test with {@code zone} as its dynamic zone. */
+  protected abstract AuthoritativeDnsServer startServer(String zone);
 
   @BeforeAll
-  static void startBind() {
-    bind = BindServer.start();
+  void startServer() {
+    dns = startServer("baton.test.");
   }
 
   @AfterAll
-  static void stopBind() {
-    if (bind != null) {
-      bind.close();
+  void stopServer() {
+    if (dns != null) {
+      dns.close();
     }
   }
 
-  private static DnsSwitch.Builder switchFor(String name, String... addresses) {
+  private DnsSwitch.Builder switchFor(String name, String... addresses) {
     return DnsSwitch.builder()
-        .server(bind.host(), bind.port())
-        .zone(bind.zone())
-        .tsig(bind.key())
+        .server(dns.host(), dns.port())
+        .zone(dns.zone())
+        .tsig(dns.key())
         .address(name, addresses);
   }
 
-  private static String abs(String relative) {
-    return relative + "." + bind.zone();
+  private String abs(String relative) {
+    return relative + "." + dns.zone();
   }
 
   @Test
@@ -53,14 +59,14 @@ class DnsSwitchTest {
 
     a.promote(TestContext.promote(3, "node-a"));
 
-    assertThat(bind.dig(abs("first"), "A")).containsExactly("192.0.2.10");
-    assertThat(bind.dig("_baton-fence." + abs("first"), "TXT"))
+    assertThat(dns.dig(abs("first"), "A")).containsExactly("192.0.2.10");
+    assertThat(dns.dig("_baton-fence." + abs("first"), "TXT"))
         .containsExactly("\"token=3\" \"node=node-a\"");
-    assertThat(Lookups.rdata(bind, abs("first"), Type.A)).containsExactly("192.0.2.10");
-    assertThat(Lookups.fenceToken(bind, a.fenceRecordName())).isEqualTo(3);
+    assertThat(Lookups.rdata(dns, abs("first"), Type.A)).containsExactly("192.0.2.10");
+    assertThat(Lookups.fenceToken(dns, a.fenceRecordName())).isEqualTo(3);
     assertThat(a.fence().currentToken()).isEqualTo(3);
     // The default TTL is short, because it bounds how long resolvers keep the old answer.
-    assertThat(Lookups.records(bind, abs("first"), Type.A))
+    assertThat(Lookups.records(dns, abs("first"), Type.A))
         .extracting(Record::getTTL)
         .containsExactly(30L);
   }
@@ -70,26 +76,26 @@ class DnsSwitchTest {
     DnsSwitch a = switchFor("move", "192.0.2.11").build();
     DnsSwitch b = switchFor("move", "192.0.2.12").build();
     a.promote(TestContext.promote(3, "node-a"));
-    long serialAfterA = bind.soaSerial();
+    long serialAfterA = dns.soaSerial();
 
     b.promote(TestContext.promote(7, "node-b"));
 
-    assertThat(bind.dig(abs("move"), "A")).containsExactly("192.0.2.12");
-    assertThat(Lookups.rdata(bind, abs("move"), Type.A)).containsExactly("192.0.2.12");
-    assertThat(Lookups.fenceToken(bind, b.fenceRecordName())).isEqualTo(7);
+    assertThat(dns.dig(abs("move"), "A")).containsExactly("192.0.2.12");
+    assertThat(Lookups.rdata(dns, abs("move"), Type.A)).containsExactly("192.0.2.12");
+    assertThat(Lookups.fenceToken(dns, b.fenceRecordName())).isEqualTo(7);
     assertThat(a.fence().currentToken()).isEqualTo(7);
-    assertThat(bind.soaSerial()).isGreaterThan(serialAfterA);
+    assertThat(dns.soaSerial()).isGreaterThan(serialAfterA);
   }
 
   @Test
   void repeatingAPromotionWithTheSameTokenChangesNothing() throws Exception {
     DnsSwitch a = switchFor("again", "192.0.2.13").build();
     a.promote(TestContext.promote(5, "node-a"));
-    Set<String> before = Lookups.rdata(bind, abs("again"), Type.A);
+    Set<String> before = Lookups.rdata(dns, abs("again"), Type.A);
 
     a.promote(TestContext.promote(5, "node-a"));
 
-    assertThat(Lookups.rdata(bind, abs("again"), Type.A)).isEqualTo(before);
+    assertThat(Lookups.rdata(dns, abs("again"), Type.A)).isEqualTo(before);
     assertThat(a.fence().currentToken()).isEqualTo(5);
   }
 
@@ -98,7 +104,7 @@ class DnsSwitchTest {
     DnsSwitch a = switchFor("stale", "192.0.2.14").build();
     DnsSwitch b = switchFor("stale", "192.0.2.15").build();
     b.promote(TestContext.promote(7, "node-b"));
-    long serial = bind.soaSerial();
+    long serial = dns.soaSerial();
 
     assertThatThrownBy(() -> a.promote(TestContext.promote(5, "node-a")))
         .isInstanceOfSatisfying(
@@ -111,9 +117,9 @@ class DnsSwitchTest {
                   .contains("offered token 5", "holds token 7", "refused before sending");
             });
 
-    assertThat(bind.dig(abs("stale"), "A")).containsExactly("192.0.2.15");
+    assertThat(dns.dig(abs("stale"), "A")).containsExactly("192.0.2.15");
     assertThat(b.fence().currentToken()).isEqualTo(7);
-    assertThat(bind.soaSerial()).isEqualTo(serial);
+    assertThat(dns.soaSerial()).isEqualTo(serial);
   }
 
   @Test
@@ -125,7 +131,7 @@ class DnsSwitchTest {
     DnsSwitch.Prepared late = a.prepare(5, "node-a", true, Deadline.in(Duration.ofSeconds(10)));
     // ...then pauses while node b takes over with token 7...
     b.promote(TestContext.promote(7, "node-b"));
-    long serial = bind.soaSerial();
+    long serial = dns.soaSerial();
 
     // ...and sends it when it wakes up.
     assertThatThrownBy(() -> a.commit(late, Deadline.in(Duration.ofSeconds(10))))
@@ -140,9 +146,9 @@ class DnsSwitchTest {
                   .contains("NXRRSET", "token=3", "offered token 5", "token=7", "stale");
             });
 
-    assertThat(bind.dig(abs("delayed"), "A")).containsExactly("192.0.2.17");
-    assertThat(Lookups.fenceToken(bind, a.fenceRecordName())).isEqualTo(7);
-    assertThat(bind.soaSerial()).isEqualTo(serial);
+    assertThat(dns.dig(abs("delayed"), "A")).containsExactly("192.0.2.17");
+    assertThat(Lookups.fenceToken(dns, a.fenceRecordName())).isEqualTo(7);
+    assertThat(dns.soaSerial()).isEqualTo(serial);
   }
 
   @Test
@@ -161,7 +167,7 @@ class DnsSwitchTest {
               assertThat(e.expectedToken()).isEmpty();
               assertThat(e.getMessage()).contains("YXRRSET", "no fence record", "token=7");
             });
-    assertThat(bind.dig(abs("delayed-first"), "A")).containsExactly("192.0.2.19");
+    assertThat(dns.dig(abs("delayed-first"), "A")).containsExactly("192.0.2.19");
   }
 
   @Test
@@ -173,10 +179,10 @@ class DnsSwitchTest {
 
     // The prerequisite fails, but the fence moved only to 4 < 9: not stale, read again.
     assertThat(a.commit(p, Deadline.in(Duration.ofSeconds(10)))).isFalse();
-    assertThat(bind.dig(abs("overtake"), "A")).containsExactly("192.0.2.21");
+    assertThat(dns.dig(abs("overtake"), "A")).containsExactly("192.0.2.21");
 
     a.promote(TestContext.promote(9, "node-a"));
-    assertThat(bind.dig(abs("overtake"), "A")).containsExactly("192.0.2.20");
+    assertThat(dns.dig(abs("overtake"), "A")).containsExactly("192.0.2.20");
     assertThat(a.fence().currentToken()).isEqualTo(9);
   }
 
@@ -189,15 +195,15 @@ class DnsSwitchTest {
     DnsSwitch b = switchFor("multi", "192.0.2.40").cname("multi-www", "lb-b.example.net.").build();
 
     a.promote(TestContext.promote(3, "node-a"));
-    assertThat(bind.dig(abs("multi"), "A")).containsExactlyInAnyOrder("192.0.2.30", "192.0.2.31");
-    assertThat(bind.dig(abs("multi"), "AAAA")).containsExactly("2001:db8::30");
-    assertThat(bind.dig(abs("multi-www"), "CNAME")).containsExactly(abs("multi"));
+    assertThat(dns.dig(abs("multi"), "A")).containsExactlyInAnyOrder("192.0.2.30", "192.0.2.31");
+    assertThat(dns.dig(abs("multi"), "AAAA")).containsExactly("2001:db8::30");
+    assertThat(dns.dig(abs("multi-www"), "CNAME")).containsExactly(abs("multi"));
 
     b.promote(TestContext.promote(4, "node-b"));
-    assertThat(bind.dig(abs("multi"), "A")).containsExactly("192.0.2.40");
+    assertThat(dns.dig(abs("multi"), "A")).containsExactly("192.0.2.40");
     // Node b has no IPv6 address: node a's AAAA must not survive next to b's A.
-    assertThat(bind.dig(abs("multi"), "AAAA")).isEmpty();
-    assertThat(bind.dig(abs("multi-www"), "CNAME")).containsExactly("lb-b.example.net.");
+    assertThat(dns.dig(abs("multi"), "AAAA")).isEmpty();
+    assertThat(dns.dig(abs("multi-www"), "CNAME")).containsExactly("lb-b.example.net.");
   }
 
   @Test
@@ -205,9 +211,9 @@ class DnsSwitchTest {
     DnsSwitch a = switchFor("unused-a", "192.0.2.50").build();
     DnsSwitch viaCname =
         DnsSwitch.builder()
-            .server(bind.host(), bind.port())
-            .zone(bind.zone())
-            .tsig(bind.key())
+            .server(dns.host(), dns.port())
+            .zone(dns.zone())
+            .tsig(dns.key())
             .cname("svc", "lb-a.example.net.")
             .build();
     DnsSwitch viaAddress = switchFor("svc", "192.0.2.51").build();
@@ -215,16 +221,16 @@ class DnsSwitchTest {
     assertThat(viaCname.fenceRecordName()).isEqualTo(viaAddress.fenceRecordName());
 
     viaCname.promote(TestContext.promote(2, "node-a"));
-    assertThat(bind.dig(abs("svc"), "CNAME")).containsExactly("lb-a.example.net.");
+    assertThat(dns.dig(abs("svc"), "CNAME")).containsExactly("lb-a.example.net.");
 
     viaAddress.promote(TestContext.promote(3, "node-b"));
-    assertThat(bind.dig(abs("svc"), "CNAME")).isEmpty();
-    assertThat(bind.dig(abs("svc"), "A")).containsExactly("192.0.2.51");
+    assertThat(dns.dig(abs("svc"), "CNAME")).isEmpty();
+    assertThat(dns.dig(abs("svc"), "A")).containsExactly("192.0.2.51");
 
     viaCname.promote(TestContext.promote(4, "node-a"));
     // dig +short shows the CNAME chain for an A query; node b's address must be gone.
-    assertThat(bind.dig(abs("svc"), "A")).containsExactly("lb-a.example.net.");
-    assertThat(bind.dig(abs("svc"), "CNAME")).containsExactly("lb-a.example.net.");
+    assertThat(dns.dig(abs("svc"), "A")).containsExactly("lb-a.example.net.");
+    assertThat(dns.dig(abs("svc"), "CNAME")).containsExactly("lb-a.example.net.");
   }
 
   @Test
@@ -235,11 +241,11 @@ class DnsSwitchTest {
 
     fence.advance(4, TestContext.promote(4, "node-a"));
     assertThat(fence.currentToken()).isEqualTo(4);
-    assertThat(bind.dig(abs("fence-only"), "A")).isEmpty();
+    assertThat(dns.dig(abs("fence-only"), "A")).isEmpty();
 
-    long serial = bind.soaSerial();
+    long serial = dns.soaSerial();
     fence.advance(4, TestContext.promote(4, "node-a"));
-    assertThat(bind.soaSerial()).as("advancing to the held token sends nothing").isEqualTo(serial);
+    assertThat(dns.soaSerial()).as("advancing to the held token sends nothing").isEqualTo(serial);
 
     assertThatThrownBy(() -> fence.advance(3, TestContext.promote(3, "node-old")))
         .isInstanceOf(DnsStaleTokenException.class)
@@ -248,7 +254,7 @@ class DnsSwitchTest {
 
     // The plan's later DNS step with the same token now only moves the names.
     a.promote(TestContext.promote(4, "node-a"));
-    assertThat(bind.dig(abs("fence-only"), "A")).containsExactly("192.0.2.60");
+    assertThat(dns.dig(abs("fence-only"), "A")).containsExactly("192.0.2.60");
     assertThat(fence.currentToken()).isEqualTo(4);
   }
 
@@ -258,15 +264,15 @@ class DnsSwitchTest {
     String name = "alg-" + algorithm.bindName();
     DnsSwitch s =
         DnsSwitch.builder()
-            .server(bind.host(), bind.port())
-            .zone(bind.zone())
-            .tsigKeyFile(bind.keyFile(algorithm))
+            .server(dns.host(), dns.port())
+            .zone(dns.zone())
+            .tsigKeyFile(dns.keyFile(algorithm))
             .address(name, "192.0.2.70")
             .build();
 
     s.promote(TestContext.promote(11, "node-a"));
 
-    assertThat(bind.dig(abs(name), "A")).containsExactly("192.0.2.70");
+    assertThat(dns.dig(abs(name), "A")).containsExactly("192.0.2.70");
     assertThat(s.fence().currentToken()).isEqualTo(11);
   }
 
@@ -274,13 +280,13 @@ class DnsSwitchTest {
   void verifiesOnTheServersTheZonesNsRecordsName() throws Exception {
     DnsSwitch s =
         switchFor("ns-verified", "192.0.2.80")
-            .verifyOnZoneNameServers(bind.port())
+            .verifyOnZoneNameServers(dns.port())
             .ttl(Duration.ofSeconds(5))
             .build();
 
     s.promote(TestContext.promote(2, "node-a"));
 
-    assertThat(Lookups.records(bind, abs("ns-verified"), Type.A))
+    assertThat(Lookups.records(dns, abs("ns-verified"), Type.A))
         .extracting(Record::getTTL)
         .containsExactly(5L);
   }
@@ -288,10 +294,10 @@ class DnsSwitchTest {
   @Test
   void verificationFailsClearlyWhenAnAuthoritativeServerDoesNotShowTheChange() throws Exception {
     // A second server for the same zone that never receives the update: a secondary that lags.
-    try (BindServer lagging = BindServer.builder().zone(bind.zone()).start()) {
+    try (AuthoritativeDnsServer lagging = startServer(dns.zone())) {
       DnsSwitch s =
           switchFor("lagging", "192.0.2.90")
-              .verifyOn(bind.host(), bind.port())
+              .verifyOn(dns.host(), dns.port())
               .verifyOn(lagging.host(), lagging.port())
               .verifyTimeout(Duration.ofMillis(800))
               .build();
@@ -303,13 +309,13 @@ class DnsSwitchTest {
                 assertThat(e.server()).isEqualTo("127.0.0.1:" + lagging.port());
                 assertThat(e.getMessage())
                     .contains(
-                        "applied on 127.0.0.1:" + bind.port(),
+                        "applied on 127.0.0.1:" + dns.port(),
                         "127.0.0.1:" + lagging.port(),
-                        "lagging." + bind.zone() + " A [] (expected [192.0.2.90])",
+                        "lagging." + dns.zone() + " A [] (expected [192.0.2.90])",
                         "no fence record (expected token=6)");
               });
       // The update itself went through on the primary.
-      assertThat(bind.dig(abs("lagging"), "A")).containsExactly("192.0.2.90");
+      assertThat(dns.dig(abs("lagging"), "A")).containsExactly("192.0.2.90");
     }
   }
 
@@ -317,24 +323,24 @@ class DnsSwitchTest {
   void demoteLeavesTheRecordsForTheNextActiveToOverwrite() throws Exception {
     DnsSwitch a = switchFor("demote", "192.0.2.100").build();
     a.promote(TestContext.promote(3, "node-a"));
-    long serial = bind.soaSerial();
+    long serial = dns.soaSerial();
 
     a.demote(TestContext.promote(3, "node-a"));
 
-    assertThat(bind.dig(abs("demote"), "A")).containsExactly("192.0.2.100");
-    assertThat(bind.soaSerial()).isEqualTo(serial);
+    assertThat(dns.dig(abs("demote"), "A")).containsExactly("192.0.2.100");
+    assertThat(dns.soaSerial()).isEqualTo(serial);
   }
 
   @Test
   void aCustomFenceRecordNameIsUsed() throws Exception {
     DnsSwitch a =
         switchFor("custom", "192.0.2.110").fenceRecord("_fences.custom-deployment").build();
-    assertThat(a.fenceRecordName()).isEqualTo("_fences.custom-deployment." + bind.zone());
+    assertThat(a.fenceRecordName()).isEqualTo("_fences.custom-deployment." + dns.zone());
 
     a.promote(TestContext.promote(8, "node-a"));
 
-    assertThat(bind.dig("_fences.custom-deployment." + bind.zone(), "TXT"))
+    assertThat(dns.dig("_fences.custom-deployment." + dns.zone(), "TXT"))
         .containsExactly("\"token=8\" \"node=node-a\"");
-    assertThat(bind.dig("_baton-fence." + abs("custom"), "TXT")).isEqualTo(List.of());
+    assertThat(dns.dig("_baton-fence." + abs("custom"), "TXT")).isEqualTo(List.of());
   }
 }

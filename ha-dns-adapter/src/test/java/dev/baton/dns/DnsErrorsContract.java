@@ -8,7 +8,7 @@ import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.LoggerContext;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.read.ListAppender;
-import dev.baton.dns.testing.BindServer;
+import dev.baton.dns.testing.AuthoritativeDnsServer;
 import java.time.Duration;
 import java.util.Base64;
 import java.util.concurrent.CompletableFuture;
@@ -18,34 +18,39 @@ import java.util.concurrent.Future;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
 import org.slf4j.LoggerFactory;
 
-/** Every way the server can say no, against a real BIND 9, and what the caller is told. */
-class DnsErrorsTest {
-  private static BindServer bind;
+/** Every way a real server (BIND 9, Knot) can say no, and what the caller is told. */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+abstract class DnsErrorsContract {
+  protected AuthoritativeDnsServer dns;
+
+  /** Starts the server under test with {@code zone} as its dynamic zone. */
+  protected abstract AuthoritativeDnsServer startServer(String zone);
 
   @BeforeAll
-  static void startBind() {
-    bind = BindServer.start();
+  void startServer() {
+    dns = startServer("baton.test.");
   }
 
   @AfterAll
-  static void stopBind() {
-    if (bind != null) {
-      bind.close();
+  void stopServer() {
+    if (dns != null) {
+      dns.close();
     }
   }
 
-  private static DnsSwitch.Builder switchFor(String name) {
+  private DnsSwitch.Builder switchFor(String name) {
     return DnsSwitch.builder()
-        .server(bind.host(), bind.port())
-        .zone(bind.zone())
-        .tsig(bind.key())
+        .server(dns.host(), dns.port())
+        .zone(dns.zone())
+        .tsig(dns.key())
         .address(name, "192.0.2.1");
   }
 
-  private static String abs(String relative) {
-    return relative + "." + bind.zone();
+  private String abs(String relative) {
+    return relative + "." + dns.zone();
   }
 
   private static String otherSecret() {
@@ -59,9 +64,9 @@ class DnsErrorsTest {
     String wrong = otherSecret();
     DnsSwitch s =
         DnsSwitch.builder()
-            .server(bind.host(), bind.port())
-            .zone(bind.zone())
-            .tsig(bind.key().withSecret(wrong))
+            .server(dns.host(), dns.port())
+            .zone(dns.zone())
+            .tsig(dns.key().withSecret(wrong))
             .address("bad-secret", "192.0.2.1")
             .build();
 
@@ -70,25 +75,25 @@ class DnsErrorsTest {
             DnsAuthenticationException.class,
             e -> {
               assertThat(e.rcodeName()).isEqualTo("BADSIG");
-              assertThat(e.server()).isEqualTo("127.0.0.1:" + bind.port());
+              assertThat(e.server()).isEqualTo("127.0.0.1:" + dns.port());
               assertThat(e.getMessage())
                   .contains(
                       "BADSIG",
                       "'baton-hmac-sha256.'",
-                      "127.0.0.1:" + bind.port(),
-                      "zone " + bind.zone())
+                      "127.0.0.1:" + dns.port(),
+                      "zone " + dns.zone())
                   .doesNotContain(wrong);
             });
-    assertThat(bind.dig("_baton-fence." + abs("bad-secret"), "TXT")).isEmpty();
-    assertThat(bind.dig(abs("bad-secret"), "A")).isEmpty();
+    assertThat(dns.dig("_baton-fence." + abs("bad-secret"), "TXT")).isEmpty();
+    assertThat(dns.dig(abs("bad-secret"), "A")).isEmpty();
   }
 
   @Test
   void aKeyTheServerDoesNotKnowIsBadkey() {
     DnsSwitch s =
         DnsSwitch.builder()
-            .server(bind.host(), bind.port())
-            .zone(bind.zone())
+            .server(dns.host(), dns.port())
+            .zone(dns.zone())
             .tsig("no-such-key", "hmac-sha256", otherSecret())
             .address("bad-key", "192.0.2.1")
             .build();
@@ -98,8 +103,7 @@ class DnsErrorsTest {
             DnsAuthenticationException.class,
             e -> {
               assertThat(e.rcodeName()).isEqualTo("BADKEY");
-              assertThat(e.getMessage())
-                  .contains("BADKEY", "'no-such-key.'", "no key of that name");
+              assertThat(e.getMessage()).contains("BADKEY", "'no-such-key.'", "check the key name");
             });
   }
 
@@ -107,9 +111,9 @@ class DnsErrorsTest {
   void aKnownKeyWithoutUpdateRightsIsRefused() {
     DnsSwitch s =
         DnsSwitch.builder()
-            .server(bind.host(), bind.port())
-            .zone(bind.zone())
-            .tsig(bind.keyWithoutUpdateRights())
+            .server(dns.host(), dns.port())
+            .zone(dns.zone())
+            .tsig(dns.keyWithoutUpdateRights())
             .address("no-rights", "192.0.2.1")
             .build();
 
@@ -117,23 +121,24 @@ class DnsErrorsTest {
         .isInstanceOfSatisfying(
             DnsRefusedException.class,
             e -> {
-              assertThat(e.rcodeName()).isEqualTo("REFUSED");
+              // BIND: REFUSED. Knot: NOTAUTH with TSIG BADKEY after the key verified on the read.
+              assertThat(e.rcodeName()).isIn("REFUSED", "NOTAUTH");
               assertThat(e.getMessage())
                   .contains(
-                      "refused the update of zone " + bind.zone(),
-                      "127.0.0.1:" + bind.port(),
+                      "refused the update of zone " + dns.zone(),
+                      "127.0.0.1:" + dns.port(),
                       "allow-update");
             });
-    assertThat(bind.dig(abs("no-rights"), "A")).isEmpty();
+    assertThat(dns.dig(abs("no-rights"), "A")).isEmpty();
   }
 
   @Test
   void aZoneThatAllowsNoUpdatesIsRefused() {
     DnsSwitch s =
         DnsSwitch.builder()
-            .server(bind.host(), bind.port())
-            .zone(bind.staticZone())
-            .tsig(bind.key())
+            .server(dns.host(), dns.port())
+            .zone(dns.staticZone())
+            .tsig(dns.key())
             .address("app", "192.0.2.2")
             .build();
 
@@ -141,21 +146,21 @@ class DnsErrorsTest {
         .isInstanceOfSatisfying(
             DnsRefusedException.class,
             e -> {
-              assertThat(e.rcodeName()).isEqualTo("REFUSED");
-              assertThat(e.zone()).isEqualTo(bind.staticZone());
+              assertThat(e.rcodeName()).isIn("REFUSED", "NOTAUTH");
+              assertThat(e.zone()).isEqualTo(dns.staticZone());
               assertThat(e.getMessage())
-                  .contains("refused the update of zone " + bind.staticZone(), "allow-update");
+                  .contains("refused the update of zone " + dns.staticZone(), "allow-update");
             });
-    assertThat(bind.dig("app." + bind.staticZone(), "A")).containsExactly("192.0.2.80");
+    assertThat(dns.dig("app." + dns.staticZone(), "A")).containsExactly("192.0.2.80");
   }
 
   @Test
   void aZoneTheServerDoesNotServeIsReported() {
     DnsSwitch s =
         DnsSwitch.builder()
-            .server(bind.host(), bind.port())
+            .server(dns.host(), dns.port())
             .zone("elsewhere.test")
-            .tsig(bind.key())
+            .tsig(dns.key())
             .address("app", "192.0.2.3")
             .build();
 
@@ -164,20 +169,20 @@ class DnsErrorsTest {
             DnsRefusedException.class,
             e -> {
               assertThat(e.zone()).isEqualTo("elsewhere.test.");
-              assertThat(e.getMessage()).contains("elsewhere.test.", "127.0.0.1:" + bind.port());
+              assertThat(e.getMessage()).contains("elsewhere.test.", "127.0.0.1:" + dns.port());
             });
   }
 
   @Test
   void anUnreachableServerIsRetriedThenNamedInTheError() {
-    BindServer down = BindServer.start();
+    AuthoritativeDnsServer down = startServer("baton.test.");
     int port = down.port();
     down.close();
     DnsSwitch s =
         DnsSwitch.builder()
             .server("127.0.0.1", port)
             .zone("baton.test")
-            .tsig(bind.key())
+            .tsig(dns.key())
             .address("app", "192.0.2.4")
             .attempts(3)
             .retryBackoff(Duration.ofMillis(100))
@@ -200,14 +205,14 @@ class DnsErrorsTest {
 
   @Test
   void anUnreachableServerOverUdpTimesOutAndIsNamed() {
-    BindServer down = BindServer.start();
+    AuthoritativeDnsServer down = startServer("baton.test.");
     int port = down.port();
     down.close();
     DnsSwitch s =
         DnsSwitch.builder()
             .server("127.0.0.1", port)
             .zone("baton.test")
-            .tsig(bind.key())
+            .tsig(dns.key())
             .address("app", "192.0.2.4")
             .tcp(false)
             .queryTimeout(Duration.ofMillis(300))
@@ -223,7 +228,7 @@ class DnsErrorsTest {
 
   @Test
   void aServerThatComesBackWithinTheRetriesIsUpdated() throws Exception {
-    try (BindServer flaky = BindServer.start()) {
+    try (AuthoritativeDnsServer flaky = startServer("baton.test.")) {
       DnsSwitch s =
           DnsSwitch.builder()
               .server(flaky.host(), flaky.port())
@@ -266,16 +271,16 @@ class DnsErrorsTest {
     root.addAppender(events);
     xbill.setLevel(Level.TRACE);
     baton.setLevel(Level.TRACE);
-    String secret = secretOf(bind.key());
+    String secret = secretOf(dns.key());
     String wrong = otherSecret();
     try {
       DnsSwitch good = switchFor("quiet").build();
       good.promote(TestContext.promote(3, "node-a"));
       DnsSwitch bad =
           DnsSwitch.builder()
-              .server(bind.host(), bind.port())
-              .zone(bind.zone())
-              .tsig(bind.key().withSecret(wrong))
+              .server(dns.host(), dns.port())
+              .zone(dns.zone())
+              .tsig(dns.key().withSecret(wrong))
               .address("quiet", "192.0.2.9")
               .build();
       Throwable failure =
@@ -297,7 +302,7 @@ class DnsErrorsTest {
       }
       assertThat(failure.getMessage()).doesNotContain(secret).doesNotContain(wrong);
       assertThat(good.toString()).doesNotContain(secret).contains("redacted");
-      assertThat(bind.key().toString()).doesNotContain(secret);
+      assertThat(dns.key().toString()).doesNotContain(secret);
     } finally {
       root.detachAppender(events);
       xbill.setLevel(xbillLevel);
@@ -306,8 +311,8 @@ class DnsErrorsTest {
   }
 
   /** The base64 secret as the key file holds it, to search the logs for. */
-  private static String secretOf(TsigKey key) throws Exception {
-    String file = java.nio.file.Files.readString(bind.keyFile(key.algorithm()));
+  private String secretOf(TsigKey key) throws Exception {
+    String file = java.nio.file.Files.readString(dns.keyFile(key.algorithm()));
     java.util.regex.Matcher m =
         java.util.regex.Pattern.compile("secret \"([^\"]+)\"").matcher(file);
     assertThat(m.find()).isTrue();
