@@ -24,7 +24,10 @@ import org.slf4j.LoggerFactory;
  * <p>When the model names a {@link Model#partitionKey partition key} for operations (the built-in
  * models use the operation's key), the history is split into one sub-history per key and each is
  * checked on its own. Linearizability is local (Herlihy &amp; Wing 1990), so this is exact; it is
- * also what makes large key-value histories tractable (Porcupine calls it P-compositionality).
+ * also what makes large key-value histories tractable (Porcupine calls it P-compositionality). The
+ * partitions are searched in interleaved slices; once one is found not linearizable the verdict is
+ * settled and the others stop, reported {@link Verdict#UNKNOWN} with the reason "not checked to the
+ * end".
  */
 public final class Checker {
   private static final Logger log = LoggerFactory.getLogger(Checker.class);

@@ -40,8 +40,8 @@ public record Explanation(
     Operation first = unorderable.isEmpty() ? null : unorderable.get(0);
     sb.append(first == null ? "no operation" : first.toString())
         .append(" cannot be ordered after the longest consistent prefix (")
-        .append(longestPrefix.size())
-        .append(" operations, state ")
+        .append(operations(longestPrefix.size()))
+        .append(", state ")
         .append(stateAfterPrefix)
         .append(')');
     return sb.toString();
@@ -57,13 +57,13 @@ public record Explanation(
       sb.append("Key ").append(Values.format(partitionKey)).append(".\n");
     }
     sb.append("Longest consistent prefix: ")
-        .append(longestPrefix.size())
-        .append(" operations, leaving the state ")
+        .append(operations(longestPrefix.size()))
+        .append(", leaving the state ")
         .append(stateAfterPrefix)
         .append('\n');
     int from = Math.max(0, longestPrefix.size() - maxPrefix);
     if (from > 0) {
-      sb.append("  ... ").append(from).append(" earlier operations\n");
+      sb.append("  ... ").append(operations(from)).append(" before these\n");
     }
     for (int i = from; i < longestPrefix.size(); i++) {
       sb.append("  ").append(i + 1).append(". ").append(longestPrefix.get(i)).append('\n');
@@ -77,5 +77,9 @@ public record Explanation(
       sb.append('\n');
     }
     return sb.toString();
+  }
+
+  private static String operations(int n) {
+    return n + (n == 1 ? " operation" : " operations");
   }
 }

@@ -2,13 +2,11 @@ package dev.baton.lincheck;
 
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.Collection;
 import java.util.Collections;
 import java.util.HashSet;
 import java.util.LinkedHashSet;
 import java.util.List;
-import java.util.Objects;
 import java.util.Set;
 import java.util.SplittableRandom;
 
@@ -41,9 +39,6 @@ import java.util.SplittableRandom;
  * itself deterministic.
  */
 final class Search<S> {
-  /** Rough bytes kept per memoised configuration, besides its bitset words. */
-  private static final long CONFIG_OVERHEAD_BYTES = 128;
-
   private static final int CHECK_EVERY = 1 << 10;
 
   /** Stands for a {@code null} model state (a register holding nil), so null can mean "none". */
@@ -93,35 +88,6 @@ final class Search<S> {
     }
   }
 
-  /** A memoised configuration: which operations are linearized, and the model's state. */
-  private static final class Config {
-    final long[] bits;
-    final long zobrist;
-    final Object state;
-    final int hash;
-
-    Config(long[] bits, long zobrist, Object state) {
-      this.bits = bits;
-      this.zobrist = zobrist;
-      this.state = state;
-      long h = zobrist * 0x9E3779B97F4A7C15L + Objects.hashCode(state);
-      this.hash = (int) (h ^ (h >>> 32));
-    }
-
-    @Override
-    public int hashCode() {
-      return hash;
-    }
-
-    @Override
-    public boolean equals(Object o) {
-      return o instanceof Config c
-          && c.zobrist == zobrist
-          && Objects.equals(c.state, state)
-          && Arrays.equals(c.bits, bits);
-    }
-  }
-
   // The search's state lives in fields so that it can run in slices: the checker interleaves
   // the partitions (as Porcupine runs them concurrently) so that one partition that is quickly
   // refuted settles the verdict without waiting for a hard partition to finish.
@@ -129,8 +95,8 @@ final class Search<S> {
   private long[] zobristKeys;
   private long[] bits;
   private long zobrist;
-  private Set<Config> memo;
-  private long memoBytes;
+  private Memo memo;
+  private long stateBytes;
   private Node[] stackNode;
   private Object[] stackState;
   private int depth;
@@ -155,7 +121,7 @@ final class Search<S> {
       }
     }
     bits = new long[(n + 63) / 64];
-    memo = new HashSet<>();
+    memo = new Memo(bits.length);
     stackNode = new Node[n];
     stackState = new Object[n];
     state = wrap(model.initialState());
@@ -186,6 +152,7 @@ final class Search<S> {
     } catch (OutOfMemoryError e) {
       long size = configurations;
       memo = null; // let the collector have it back before anything else allocates
+      stackState = null;
       return abandon(
           "out of memory after "
               + size
@@ -206,14 +173,14 @@ final class Search<S> {
 
   /** An estimate of the memory the memo holds. */
   long memoryBytes() {
-    return memoBytes;
+    return memo == null ? 0 : memo.bytes() + stateBytes;
   }
 
   String memoryExhausted() {
     return "memory budget exhausted ("
         + configurations
         + " configurations, about "
-        + (memoBytes >> 20)
+        + (memoryBytes() >> 20)
         + " MiB)";
   }
 
@@ -224,7 +191,7 @@ final class Search<S> {
   private void finish(PartitionResult r) {
     result = r;
     memo = null;
-    memoBytes = 0;
+    stateBytes = 0;
     stackNode = null;
     stackState = null;
     head = null;
@@ -232,7 +199,6 @@ final class Search<S> {
   }
 
   private PartitionResult search(long maxSteps) {
-    long configBytes = CONFIG_OVERHEAD_BYTES + 8L * bits.length;
     for (long steps = 1; remaining > 0; steps++) {
       if (steps % CHECK_EVERY == 0) {
         if (System.nanoTime() - deadline > 0) {
@@ -241,7 +207,7 @@ final class Search<S> {
               null,
               "time budget exhausted after " + configurations + " configurations");
         }
-        if (memoBytes > memoryBudget) {
+        if (memoryBytes() > memoryBudget) {
           return result(Verdict.UNKNOWN, null, memoryExhausted());
         }
         if (Thread.currentThread().isInterrupted()) {
@@ -256,12 +222,15 @@ final class Search<S> {
         Object next = apply(state, op);
         boolean linearize = false;
         if (next != null && !(op.isUnknown() && next.equals(state))) {
+          if (memo.full() && memo.bytesAfterGrowth() + stateBytes > memoryBudget) {
+            return result(Verdict.UNKNOWN, null, memoryExhausted());
+          }
           bits[cur.op >>> 6] |= 1L << cur.op;
           zobrist ^= zobristKeys[cur.op];
-          linearize = memo.add(new Config(bits.clone(), zobrist, next));
+          linearize = memo.add(bits, next, hash(zobrist, next));
           if (linearize) {
             configurations++;
-            memoBytes += configBytes + stateBytes(next);
+            stateBytes += stateBytes(next);
           } else {
             bits[cur.op >>> 6] &= ~(1L << cur.op);
             zobrist ^= zobristKeys[cur.op];
@@ -303,6 +272,11 @@ final class Search<S> {
       }
     }
     return result(Verdict.LINEARIZABLE, null, null);
+  }
+
+  private static int hash(long zobrist, Object state) {
+    long h = zobrist * 0x9E3779B97F4A7C15L + state.hashCode();
+    return (int) (h ^ (h >>> 32));
   }
 
   /** A rough size for states that are not shared with the history (strings built by appends). */

@@ -35,7 +35,7 @@ class ExplanationTest {
             "p3 read -> 1 ok (lines 6-7) cannot be ordered after the longest consistent prefix"
                 + " (2 operations, state 2)");
     assertThat(e.describe(1))
-        .contains("... 1 earlier operations")
+        .contains("... 1 operation before these")
         .contains("2. p1 write 2 ok (lines 3-4)")
         .contains("- p2 cas [5 6] info (lines 5-8): impossible in state 2");
   }

@@ -290,7 +290,9 @@ public final class HistoryFiles {
       try {
         node = JSON.readTree(line);
       } catch (JsonProcessingException e) {
-        throw new HistoryFormatException(source, lineNo, "not JSON: " + e.getOriginalMessage(), e);
+        // Jackson's message ends with a location that names no file; the line is ours to give.
+        String why = e.getOriginalMessage().replaceAll("\\s*\\(start marker at .*$", "");
+        throw new HistoryFormatException(source, lineNo, "not JSON: " + why, e);
       }
       if (node == null || !node.isObject()) {
         throw new HistoryFormatException(source, lineNo, "expected a JSON object");

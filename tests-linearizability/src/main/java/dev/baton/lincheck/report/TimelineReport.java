@@ -260,13 +260,13 @@ public final class TimelineReport {
           .append(notes.containsKey(op.id()) ? "\" stroke-width=\"2" : "")
           .append("\"/>");
       String label = label(op, order.get(op.id()));
-      if ((x2 - x1) > 6 * Math.min(label.length(), 4)) {
+      if ((x2 - x1) > 6.6 * Math.min(label.length(), 4) + 4) {
         sb.append("<text x=\"")
             .append(fmt(x1 + 2))
             .append("\" y=\"")
             .append(y + BAR - 5)
             .append("\">")
-            .append(esc(fit(label, (int) ((x2 - x1 - 4) / 6))))
+            .append(esc(fit(label, (int) ((x2 - x1 - 4) / 6.6))))
             .append("</text>");
       }
       sb.append("</g>\n");

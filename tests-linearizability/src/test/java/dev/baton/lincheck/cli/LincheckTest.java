@@ -197,7 +197,7 @@ class LincheckTest {
     String goodHtml = Files.readString(reports.resolve("good.jsonl.html"));
     assertThat(goodHtml).contains("<svg").doesNotContain("order breaks here");
     assertThat(out.toString())
-        .contains("Longest consistent prefix: 1 operations, leaving the state 1")
+        .contains("Longest consistent prefix: 1 operation, leaving the state 1")
         .contains("report: " + reports.resolve("bad.edn.html"));
   }
 

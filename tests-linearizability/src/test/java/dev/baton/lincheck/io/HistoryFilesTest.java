@@ -219,7 +219,10 @@ class HistoryFilesTest {
                       "h.jsonl",
                       "{\"process\":0,\"type\":\"invoke\",\"f\":\"read\"}\n{\"process\":0,\n"))
           .isInstanceOf(HistoryFormatException.class)
-          .hasMessageStartingWith("h.jsonl:2: not JSON");
+          .hasMessageStartingWith("h.jsonl:2: not JSON")
+          .extracting(Throwable::getMessage)
+          .asString()
+          .doesNotContain("Source:");
     }
 
     @Test
