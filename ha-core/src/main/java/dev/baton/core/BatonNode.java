@@ -88,7 +88,7 @@ public final class BatonNode implements Closeable {
   private BatonNode(Builder b, NodeConfig config) {
     this.config = config;
     this.meterRegistry = b.meterRegistry != null ? b.meterRegistry : new SimpleMeterRegistry();
-    this.planRunner = b.planRunner != null ? b.planRunner : new PlanRunner();
+    this.planRunner = new PlanRunner(b.plan);
     this.initialListeners = List.copyOf(b.listeners);
     this.defaultListenerExecutor =
         Executors.newSingleThreadExecutor(
@@ -132,6 +132,7 @@ public final class BatonNode implements Closeable {
             config.clusterId(),
             config.self().id(),
             () -> controller == null ? 0.0 : controller.leaseRemaining().toMillis() / 1000.0);
+    planRunner.attach(config, raft, clock, meterRegistry);
     controller = new RoleController(config, raft, clock, planRunner, metrics);
     kv = new KvStore(raft);
     for (Map.Entry<RoleListener, Executor> l : initialListeners) {
@@ -251,6 +252,26 @@ public final class BatonNode implements Closeable {
   public List<Member> members() {
     requireStarted();
     return MemberView.members(config, stateMachine);
+  }
+
+  /**
+   * The promotion journal as this node has applied it (the most recent records, oldest first):
+   * every step's start, completion and failure, for every activation.
+   */
+  public List<JournalEntry> journal() {
+    requireStarted();
+    return stateMachine.localState(false).getJournalList().stream()
+        .map(
+            r ->
+                new JournalEntry(
+                    r.getNodeId(),
+                    r.getToken(),
+                    r.getAction(),
+                    ActionContext.Phase.valueOf(r.getPhase()),
+                    r.getAttempt(),
+                    JournalEntry.Outcome.valueOf(r.getOutcome()),
+                    r.getError().isEmpty() ? Optional.empty() : Optional.of(r.getError())))
+        .toList();
   }
 
   /** What this node knows now; cheap, local, not linearizable. */
@@ -486,7 +507,7 @@ public final class BatonNode implements Closeable {
     private long snapshotThreshold = 10_000;
     private Duration failureBackoff = Duration.ofSeconds(10);
     private MeterRegistry meterRegistry;
-    private PlanRunner planRunner;
+    private PromotionPlan plan = PromotionPlan.empty();
     private final List<Map.Entry<RoleListener, Executor>> listeners = new ArrayList<>();
 
     private Builder() {}
@@ -578,8 +599,9 @@ public final class BatonNode implements Closeable {
       return this;
     }
 
-    Builder planRunner(PlanRunner planRunner) {
-      this.planRunner = planRunner;
+    /** What to do on becoming active and on giving the role up; default: nothing. */
+    public Builder promotionPlan(PromotionPlan plan) {
+      this.plan = java.util.Objects.requireNonNull(plan, "plan");
       return this;
     }
 

@@ -1,29 +1,573 @@
 package dev.baton.core.internal;
 
+import dev.baton.core.ActionContext;
 import dev.baton.core.ActiveContext;
+import dev.baton.core.JournalEntry;
+import dev.baton.core.PromotionPlan;
 import dev.baton.core.PromotionStatus;
+import dev.baton.core.StaleTokenException;
 import dev.baton.core.StandbyReason;
+import dev.baton.core.internal.proto.Command;
+import dev.baton.core.internal.proto.JournalRecord;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.OptionalLong;
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.slf4j.MDC;
 
-/** Runs the promotion plan when the node wins the role and the demotion when it gives it up. */
+/**
+ * Runs the promotion plan when the node wins the role, and the demotion when it gives it up.
+ *
+ * <p>Promotion runs on the plan thread while the role controller keeps renewing the lease. Every
+ * step is journaled (started, completed, failed) through Raft before the plan moves on, so a
+ * successor sees how far its predecessor got (invariant I5). A step that throws {@link
+ * StaleTokenException} is not retried: a fence already holds a newer token, so this node is not the
+ * newest active and must stop.
+ */
 public class PlanRunner {
+  private static final Logger LOG = LoggerFactory.getLogger(PlanRunner.class);
+
+  private final PromotionPlan plan;
+  private NodeConfig config;
+  private RaftNode raft;
+  private MonotonicClock clock;
+  private MeterRegistry registry;
+  private ExecutorService orchestrator;
+  private ExecutorService workers;
+  private volatile Thread orchestratorThread;
+  private volatile Future<?> running;
+  private volatile PromotionStatus status = PromotionStatus.IDLE;
+
+  public PlanRunner(PromotionPlan plan) {
+    this.plan = plan;
+  }
+
+  /** Connects the runner to its node (called once, before the node starts). */
+  public void attach(
+      NodeConfig config, RaftNode raft, MonotonicClock clock, MeterRegistry registry) {
+    this.config = config;
+    this.raft = raft;
+    this.clock = clock;
+    this.registry = registry;
+    this.orchestrator =
+        Executors.newSingleThreadExecutor(
+            r -> {
+              Thread t = new Thread(r, "baton-plan-" + config.self().id());
+              t.setDaemon(true);
+              orchestratorThread = t;
+              return t;
+            });
+    this.workers =
+        Executors.newCachedThreadPool(
+            r -> {
+              Thread t = new Thread(r, "baton-action-" + config.self().id());
+              t.setDaemon(true);
+              return t;
+            });
+  }
 
   /** Runs the plan for {@code activation}; calls {@code done} with whether it completed. */
   public void promote(
-      RoleController.Activation activation, ActiveContext context, Consumer<Boolean> done) {
+      RoleController.Activation activation, ActiveContext active, Consumer<Boolean> done) {
+    if (plan.isEmpty()) {
+      done.accept(true);
+      return;
+    }
+    status =
+        new PromotionStatus(activation.token(), "RUNNING", Optional.empty(), 0, Optional.empty());
+    running = orchestrator.submit(() -> runPromotion(activation, active, done));
+  }
+
+  private void runPromotion(
+      RoleController.Activation a, ActiveContext active, Consumer<Boolean> done) {
+    Optional<String> lastError = Optional.empty();
+    for (PromotionPlan.Step step : plan.steps()) {
+      boolean ok = false;
+      boolean stale = false;
+      for (int attempt = 1; attempt <= step.policy().maxAttempts(); attempt++) {
+        if (!active.isLeaseValid() || Thread.currentThread().isInterrupted()) {
+          status =
+              new PromotionStatus(
+                  a.token(), "ABANDONED", Optional.of(step.name()), attempt, lastError);
+          LOG.info("{}: promotion for token {} abandoned: the role was lost", nodeId(), a.token());
+          return;
+        }
+        status =
+            new PromotionStatus(a.token(), "RUNNING", Optional.of(step.name()), attempt, lastError);
+        if (!journal(
+            a.token(),
+            step.name(),
+            ActionContext.Phase.PROMOTE,
+            attempt,
+            JournalEntry.Outcome.STARTED,
+            null,
+            true)) {
+          return;
+        }
+        try {
+          runStep(
+              step,
+              context(
+                  a, active, step, attempt, ActionContext.Phase.PROMOTE, step.policy().timeout()),
+              step.policy().timeout());
+          ok = true;
+          count(step.name(), "completed");
+          LOG.info(
+              "{}: step '{}' completed for token {} (attempt {})",
+              nodeId(),
+              step.name(),
+              a.token(),
+              attempt);
+          journal(
+              a.token(),
+              step.name(),
+              ActionContext.Phase.PROMOTE,
+              attempt,
+              JournalEntry.Outcome.COMPLETED,
+              null,
+              true);
+          break;
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          status =
+              new PromotionStatus(
+                  a.token(), "ABANDONED", Optional.of(step.name()), attempt, lastError);
+          return;
+        } catch (Exception e) {
+          String message = describe(e);
+          lastError = Optional.of(step.name() + ": " + message);
+          count(step.name(), "failed");
+          LOG.warn(
+              "{}: step '{}' failed for token {} (attempt {} of {}): {}",
+              nodeId(),
+              step.name(),
+              a.token(),
+              attempt,
+              step.policy().maxAttempts(),
+              message);
+          journal(
+              a.token(),
+              step.name(),
+              ActionContext.Phase.PROMOTE,
+              attempt,
+              JournalEntry.Outcome.FAILED,
+              message,
+              true);
+          status =
+              new PromotionStatus(
+                  a.token(), "RUNNING", Optional.of(step.name()), attempt, lastError);
+          if (rootCause(e) instanceof StaleTokenException) {
+            stale = true;
+            break;
+          }
+          if (attempt < step.policy().maxAttempts() && !pause(backoff(step.policy(), attempt))) {
+            return;
+          }
+        }
+      }
+      if (!ok) {
+        if (step.policy().required() || stale) {
+          status =
+              new PromotionStatus(
+                  a.token(),
+                  "FAILED",
+                  Optional.of(step.name()),
+                  step.policy().maxAttempts(),
+                  lastError);
+          LOG.error(
+              "{}: required step '{}' failed for token {}; giving the role up: {}",
+              nodeId(),
+              step.name(),
+              a.token(),
+              lastError.orElse("?"));
+          done.accept(false);
+          return;
+        }
+        LOG.warn(
+            "{}: best-effort step '{}' failed for token {}; the plan goes on",
+            nodeId(),
+            step.name(),
+            a.token());
+      }
+    }
+    status = new PromotionStatus(a.token(), "COMPLETED", Optional.empty(), 0, lastError);
     done.accept(true);
   }
 
-  /** Runs the demotion actions, returning by {@code deadlineNanos} (monotonic clock). */
+  /**
+   * Runs the demotion actions in reverse order, returning by {@code deadlineNanos} (the lease's end
+   * on the node's monotonic clock). With the watchdog on, a demotion still running at the deadline
+   * halts the process.
+   */
   public void demote(
-      RoleController.Activation activation,
-      ActiveContext context,
-      long deadlineNanos,
-      StandbyReason reason) {}
-
-  public PromotionStatus status() {
-    return PromotionStatus.IDLE;
+      RoleController.Activation a, ActiveContext active, long deadlineNanos, StandbyReason reason) {
+    Future<?> r = running;
+    if (r != null && !r.isDone() && Thread.currentThread() != orchestratorThread) {
+      r.cancel(true);
+    }
+    // A failed promotion stays visible in status after the demotion that follows it.
+    final String endState = "FAILED".equals(status.state()) ? "FAILED" : "DEMOTED";
+    final Optional<String> failedStep =
+        "FAILED".equals(status.state()) ? status.step() : Optional.empty();
+    List<PromotionPlan.Step> actions = new ArrayList<>();
+    for (PromotionPlan.Step s : plan.steps()) {
+      if (!s.isFence()) {
+        actions.add(0, s);
+      }
+    }
+    if (actions.isEmpty()) {
+      status = new PromotionStatus(a.token(), endState, failedStep, 0, status.lastError());
+      return;
+    }
+    Thread watchdog = plan.watchdog() ? startWatchdog(a, deadlineNanos) : null;
+    try {
+      for (PromotionPlan.Step step : actions) {
+        long left = deadlineNanos - clock.nanoTime();
+        if (left <= 0) {
+          LOG.warn(
+              "{}: lease over before demotion step '{}' for token {}; skipped",
+              nodeId(),
+              step.name(),
+              a.token());
+          continue;
+        }
+        Duration timeout = Duration.ofNanos(Math.min(step.policy().timeout().toNanos(), left));
+        status =
+            new PromotionStatus(
+                a.token(), "DEMOTING", Optional.of(step.name()), 1, status.lastError());
+        try {
+          runDemotion(
+              step, context(a, active, step, 1, ActionContext.Phase.DEMOTE, timeout), timeout);
+          count(step.name(), "demoted");
+          journal(
+              a.token(),
+              step.name(),
+              ActionContext.Phase.DEMOTE,
+              1,
+              JournalEntry.Outcome.COMPLETED,
+              null,
+              false);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          return;
+        } catch (Exception e) {
+          String message = describe(e);
+          LOG.warn(
+              "{}: demotion step '{}' failed for token {}: {}",
+              nodeId(),
+              step.name(),
+              a.token(),
+              message);
+          journal(
+              a.token(),
+              step.name(),
+              ActionContext.Phase.DEMOTE,
+              1,
+              JournalEntry.Outcome.FAILED,
+              message,
+              false);
+        }
+      }
+      status = new PromotionStatus(a.token(), endState, failedStep, 0, status.lastError());
+    } finally {
+      if (watchdog != null) {
+        watchdog.interrupt();
+      }
+    }
   }
 
-  public void shutdown() {}
+  private Thread startWatchdog(RoleController.Activation a, long deadlineNanos) {
+    Thread t =
+        new Thread(
+            () -> {
+              long left;
+              while ((left = deadlineNanos - clock.nanoTime()) > 0) {
+                try {
+                  TimeUnit.NANOSECONDS.sleep(left);
+                } catch (InterruptedException e) {
+                  return;
+                }
+              }
+              LOG.error(
+                  "{}: WATCHDOG: demotion for token {} did not finish before the lease ended; halting the process",
+                  nodeId(),
+                  a.token());
+              Runtime.getRuntime().halt(70);
+            },
+            "baton-watchdog-" + nodeId());
+    t.setDaemon(true);
+    t.start();
+    return t;
+  }
+
+  private void runStep(PromotionPlan.Step step, ActionContext ctx, Duration timeout)
+      throws Exception {
+    call(
+        () -> {
+          if (step.isFence()) {
+            step.fence().advance(ctx.token(), ctx);
+          } else {
+            step.action().promote(ctx);
+          }
+          return null;
+        },
+        step,
+        ctx,
+        timeout);
+  }
+
+  private void runDemotion(PromotionPlan.Step step, ActionContext ctx, Duration timeout)
+      throws Exception {
+    call(
+        () -> {
+          step.action().demote(ctx);
+          return null;
+        },
+        step,
+        ctx,
+        timeout);
+  }
+
+  private void call(
+      java.util.concurrent.Callable<Void> body,
+      PromotionPlan.Step step,
+      ActionContext ctx,
+      Duration timeout)
+      throws Exception {
+    Future<Void> f =
+        workers.submit(
+            () -> {
+              MDC.put("baton.node", ctx.nodeId());
+              MDC.put("baton.token", Long.toString(ctx.token()));
+              MDC.put("baton.step", step.name());
+              try {
+                return body.call();
+              } finally {
+                MDC.clear();
+              }
+            });
+    try {
+      f.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+    } catch (TimeoutException e) {
+      f.cancel(true);
+      throw new TimeoutException(
+          "step '" + step.name() + "' timed out after " + timeout.toMillis() + " ms");
+    } catch (InterruptedException e) {
+      f.cancel(true);
+      throw e;
+    } catch (CancellationException e) {
+      throw new InterruptedException("step '" + step.name() + "' was cancelled");
+    } catch (ExecutionException e) {
+      Throwable cause = e.getCause();
+      if (cause instanceof Exception ex) {
+        throw ex;
+      }
+      throw e;
+    }
+  }
+
+  private ActionContext context(
+      RoleController.Activation a,
+      ActiveContext active,
+      PromotionPlan.Step step,
+      int attempt,
+      ActionContext.Phase phase,
+      Duration timeout) {
+    long deadline = clock.nanoTime() + timeout.toNanos();
+    Logger log = LoggerFactory.getLogger("dev.baton.action." + step.name());
+    return new ActionContext() {
+      @Override
+      public long token() {
+        return a.token();
+      }
+
+      @Override
+      public String clusterId() {
+        return config.clusterId();
+      }
+
+      @Override
+      public String nodeId() {
+        return config.self().id();
+      }
+
+      @Override
+      public Optional<String> previousActive() {
+        return a.previousActive();
+      }
+
+      @Override
+      public long previousToken() {
+        return a.previousToken();
+      }
+
+      @Override
+      public Phase phase() {
+        return phase;
+      }
+
+      @Override
+      public int attempt() {
+        return attempt;
+      }
+
+      @Override
+      public Duration deadline() {
+        return Duration.ofNanos(deadline - clock.nanoTime());
+      }
+
+      @Override
+      public OptionalLong lastCompletedToken() {
+        return raft.stateMachine().localState(false).getJournalList().stream()
+            .filter(r -> r.getAction().equals(step.name()))
+            .filter(r -> r.getPhase().equals(ActionContext.Phase.PROMOTE.name()))
+            .filter(r -> r.getOutcome().equals(JournalEntry.Outcome.COMPLETED.name()))
+            .mapToLong(JournalRecord::getToken)
+            .max();
+      }
+
+      @Override
+      public boolean isLeaseValid() {
+        return active.isLeaseValid();
+      }
+
+      @Override
+      public Logger log() {
+        return log;
+      }
+
+      @Override
+      public String toString() {
+        return "ActionContext["
+            + step.name()
+            + ", token "
+            + a.token()
+            + ", "
+            + phase
+            + ", attempt "
+            + attempt
+            + "]";
+      }
+    };
+  }
+
+  /** Records a step's outcome through Raft; when {@code wait}, returns whether it committed. */
+  private boolean journal(
+      long token,
+      String step,
+      ActionContext.Phase phase,
+      int attempt,
+      JournalEntry.Outcome outcome,
+      String error,
+      boolean wait) {
+    Command command =
+        Command.newBuilder()
+            .setFormatVersion(BatonStateMachine.FORMAT_VERSION)
+            .setJournal(
+                JournalRecord.newBuilder()
+                    .setNodeId(config.self().id())
+                    .setToken(token)
+                    .setAction(step)
+                    .setPhase(phase.name())
+                    .setAttempt(attempt)
+                    .setOutcome(outcome.name())
+                    .setSuccess(outcome == JournalEntry.Outcome.COMPLETED)
+                    .setError(error == null ? "" : error)
+                    .setMonotonicTimeMs(TimeUnit.NANOSECONDS.toMillis(clock.nanoTime())))
+            .build();
+    var future = raft.submitLocal(command);
+    if (!wait) {
+      return true;
+    }
+    try {
+      return future.get(config.operationTimeout().toMillis(), TimeUnit.MILLISECONDS).getApplied();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return false;
+    } catch (Exception e) {
+      LOG.warn(
+          "{}: could not journal step '{}' for token {}: {}", nodeId(), step, token, e.toString());
+      return false;
+    }
+  }
+
+  private static long backoff(dev.baton.core.StepPolicy p, int attempt) {
+    long base = p.initialBackoff().toMillis() << Math.min(20, attempt - 1);
+    long cap = Math.min(base, p.maxBackoff().toMillis());
+    // Full jitter: two nodes retrying the same failing resource do not keep colliding.
+    return cap <= 0 ? 0 : ThreadLocalRandom.current().nextLong(cap / 2, cap + 1);
+  }
+
+  private static boolean pause(long millis) {
+    try {
+      Thread.sleep(millis);
+      return true;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return false;
+    }
+  }
+
+  private void count(String step, String outcome) {
+    if (registry != null) {
+      Counter.builder("baton.promotion.steps")
+          .description("promotion and demotion step outcomes")
+          .tags(
+              "cluster",
+              config.clusterId(),
+              "node",
+              config.self().id(),
+              "step",
+              step,
+              "outcome",
+              outcome)
+          .register(registry)
+          .increment();
+    }
+  }
+
+  private static Throwable rootCause(Throwable e) {
+    Throwable t = e;
+    while (t.getCause() != null && t.getCause() != t) {
+      if (t instanceof StaleTokenException) {
+        return t;
+      }
+      t = t.getCause();
+    }
+    return t;
+  }
+
+  private static String describe(Throwable e) {
+    String m = e.getMessage();
+    return m == null || m.isBlank() ? e.getClass().getSimpleName() : m;
+  }
+
+  private String nodeId() {
+    return config.self().id();
+  }
+
+  public PromotionStatus status() {
+    return status;
+  }
+
+  public void shutdown() {
+    if (orchestrator != null) {
+      orchestrator.shutdownNow();
+      workers.shutdownNow();
+    }
+  }
 }

@@ -322,7 +322,10 @@ public final class RoleController {
 
   private void promotionFinished(Activation a, boolean ok) {
     if (!ok) {
-      demoteIfCurrent(a, StandbyReason.PROMOTION_FAILED);
+      if (demoteIfCurrent(a, StandbyReason.PROMOTION_FAILED)) {
+        // This node backs off; leadership goes to a peer so that another node can try now.
+        handOverToPeer();
+      }
       return;
     }
     synchronized (lock) {
@@ -388,13 +391,33 @@ public final class RoleController {
             });
   }
 
-  private void demoteIfCurrent(Activation a, StandbyReason reason) {
+  private boolean demoteIfCurrent(Activation a, StandbyReason reason) {
     synchronized (lock) {
       if (current != a || (role != Role.ACTIVE && role != Role.PROMOTING)) {
-        return;
+        return false;
       }
     }
     demote(reason);
+    return true;
+  }
+
+  private void handOverToPeer() {
+    try {
+      if (!raft.info().isLeader()) {
+        return;
+      }
+    } catch (RuntimeException e) {
+      return;
+    }
+    for (Member m : eligiblePeers()) {
+      try {
+        LOG.info("{}: handing leadership to {}", config.self().id(), m.id());
+        raft.transferLeadership(m.id(), config.timing().electionTimeoutMax());
+        return;
+      } catch (Exception e) {
+        LOG.debug("{}: hand-off to {} failed: {}", config.self().id(), m.id(), e.toString());
+      }
+    }
   }
 
   /**
@@ -466,16 +489,7 @@ public final class RoleController {
       return;
     }
     lastHandOff = now;
-    for (Member m : eligiblePeers()) {
-      try {
-        LOG.info(
-            "{}: not eligible to be active; handing leadership to {}", config.self().id(), m.id());
-        raft.transferLeadership(m.id(), config.timing().electionTimeoutMax());
-        return;
-      } catch (Exception e) {
-        LOG.debug("{}: hand-off to {} failed: {}", config.self().id(), m.id(), e.toString());
-      }
-    }
+    handOverToPeer();
   }
 
   /** Eligible members other than this node that are in the Raft configuration, best first. */
@@ -501,21 +515,7 @@ public final class RoleController {
     if (wasHolding) {
       demote(StandbyReason.CLOSING);
     }
-    try {
-      if (raft.info().isLeader()) {
-        for (Member m : eligiblePeers()) {
-          try {
-            raft.transferLeadership(m.id(), config.timing().electionTimeoutMax());
-            break;
-          } catch (Exception e) {
-            LOG.debug(
-                "{}: transfer to {} on close failed: {}", config.self().id(), m.id(), e.toString());
-          }
-        }
-      }
-    } catch (RuntimeException e) {
-      LOG.debug("{}: no leadership to hand over on close: {}", config.self().id(), e.toString());
-    }
+    handOverToPeer();
     stopLoop();
     synchronized (lock) {
       role = Role.STOPPED;

@@ -158,6 +158,10 @@ public final class TestCluster implements AutoCloseable {
     members.removeIf(m -> m.id().equals(id));
   }
 
+  public String clusterId() {
+    return clusterId;
+  }
+
   public List<Member> members() {
     return List.copyOf(members);
   }

@@ -1,0 +1,233 @@
+package dev.baton.core;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+
+/**
+ * A promotion action that runs a command, like Patroni's callbacks or {@code consul lock}.
+ *
+ * <p>The command runs without a shell unless {@link Builder#shell(boolean)} asks for one. Its
+ * environment carries {@code BATON_TOKEN}, {@code BATON_PREVIOUS_TOKEN}, {@code BATON_NODE}, {@code
+ * BATON_PREVIOUS} (empty when unknown), {@code BATON_ROLE} ({@code active} when promoting, {@code
+ * standby} when demoting), {@code BATON_CLUSTER} and {@code BATON_ATTEMPT}. Its stdout and stderr
+ * go to the log, line by line. Exit status 0 is success; any other status fails the attempt with
+ * the status in the error. When the attempt's deadline passes (or the node gives the role up), the
+ * command's whole process group and every descendant are killed.
+ */
+public final class ExecAction implements PromotionAction {
+
+  private final String name;
+  private final List<String> promoteCommand;
+  private final List<String> demoteCommand;
+  private final Map<String, String> environment;
+  private final Path workingDirectory;
+
+  private ExecAction(Builder b) {
+    this.name = b.name;
+    this.promoteCommand = wrap(b.promote, b.shell);
+    this.demoteCommand = b.demote == null ? null : wrap(b.demote, b.shell);
+    this.environment = Map.copyOf(b.environment);
+    this.workingDirectory = b.workingDirectory;
+  }
+
+  public static Builder builder(String name) {
+    return new Builder(name);
+  }
+
+  @Override
+  public String name() {
+    return name;
+  }
+
+  @Override
+  public void promote(ActionContext context) throws Exception {
+    run(promoteCommand, context);
+  }
+
+  @Override
+  public void demote(ActionContext context) throws Exception {
+    if (demoteCommand != null) {
+      run(demoteCommand, context);
+    }
+  }
+
+  private static List<String> wrap(List<String> command, boolean shell) {
+    List<String> out = new ArrayList<>();
+    // setsid puts the command in a process group of its own, so a timeout can kill the whole
+    // group, grandchildren included, with one signal.
+    if (Files.isExecutable(Path.of("/usr/bin/setsid"))) {
+      out.add("/usr/bin/setsid");
+    }
+    if (shell) {
+      out.add("/bin/sh");
+      out.add("-c");
+      out.add(String.join(" ", command));
+    } else {
+      out.addAll(command);
+    }
+    return List.copyOf(out);
+  }
+
+  private void run(List<String> command, ActionContext ctx) throws Exception {
+    ProcessBuilder pb = new ProcessBuilder(command);
+    if (workingDirectory != null) {
+      pb.directory(workingDirectory.toFile());
+    }
+    Map<String, String> env = pb.environment();
+    env.putAll(environment);
+    env.put("BATON_TOKEN", Long.toString(ctx.token()));
+    env.put("BATON_PREVIOUS_TOKEN", Long.toString(ctx.previousToken()));
+    env.put("BATON_NODE", ctx.nodeId());
+    env.put("BATON_PREVIOUS", ctx.previousActive().orElse(""));
+    env.put("BATON_ROLE", ctx.phase() == ActionContext.Phase.PROMOTE ? "active" : "standby");
+    env.put("BATON_CLUSTER", ctx.clusterId());
+    env.put("BATON_ATTEMPT", Integer.toString(ctx.attempt()));
+    Logger log = ctx.log();
+    Process process;
+    try {
+      process = pb.start();
+    } catch (IOException e) {
+      throw new IOException(
+          "hook '" + name + "': cannot start " + command + ": " + e.getMessage(), e);
+    }
+    Thread out = pump(process.getInputStream(), log, false);
+    Thread err = pump(process.getErrorStream(), log, true);
+    try {
+      Duration left = ctx.deadline();
+      boolean exited =
+          !left.isNegative() && process.waitFor(left.toMillis(), TimeUnit.MILLISECONDS);
+      if (!exited) {
+        killTree(process);
+        throw new java.util.concurrent.TimeoutException(
+            "hook '" + name + "' did not finish in time; killed it and its children");
+      }
+    } catch (InterruptedException e) {
+      killTree(process);
+      throw e;
+    }
+    out.join(1000);
+    err.join(1000);
+    int code = process.exitValue();
+    if (code != 0) {
+      throw new IllegalStateException("hook '" + name + "' exited with code " + code);
+    }
+  }
+
+  /** Kills the process group the command leads and every descendant still attached. */
+  static void killTree(Process process) {
+    List<ProcessHandle> descendants = process.descendants().toList();
+    try {
+      new ProcessBuilder("kill", "-KILL", "--", "-" + process.pid())
+          .redirectErrorStream(true)
+          .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+          .start()
+          .waitFor(2, TimeUnit.SECONDS);
+    } catch (IOException e) {
+      // fall back to killing handles one by one below
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    descendants.forEach(ProcessHandle::destroyForcibly);
+    process.destroyForcibly();
+  }
+
+  private Thread pump(InputStream in, Logger log, boolean stderr) {
+    Thread t =
+        new Thread(
+            () -> {
+              try (BufferedReader r =
+                  new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8))) {
+                String line;
+                while ((line = r.readLine()) != null) {
+                  if (stderr) {
+                    log.warn("[{} stderr] {}", name, line);
+                  } else {
+                    log.info("[{}] {}", name, line);
+                  }
+                }
+              } catch (IOException e) {
+                // the process ended or was killed
+              }
+            },
+            "baton-hook-" + name);
+    t.setDaemon(true);
+    t.start();
+    return t;
+  }
+
+  public static final class Builder {
+    private final String name;
+    private List<String> promote;
+    private List<String> demote;
+    private boolean shell;
+    private final Map<String, String> environment = new LinkedHashMap<>();
+    private Path workingDirectory;
+
+    private Builder(String name) {
+      if (name == null || name.isBlank()) {
+        throw new IllegalArgumentException("exec action: name must not be empty");
+      }
+      this.name = name;
+    }
+
+    /** The command run on promotion: the program and its arguments. Required. */
+    public Builder command(String... command) {
+      return command(List.of(command));
+    }
+
+    public Builder command(List<String> command) {
+      this.promote = List.copyOf(command);
+      return this;
+    }
+
+    /** The command run on demotion (optional). */
+    public Builder demoteCommand(String... command) {
+      return demoteCommand(List.of(command));
+    }
+
+    public Builder demoteCommand(List<String> command) {
+      this.demote = List.copyOf(command);
+      return this;
+    }
+
+    /** Run through {@code /bin/sh -c} with the words joined by spaces; default off. */
+    public Builder shell(boolean useShell) {
+      this.shell = useShell;
+      return this;
+    }
+
+    /** An extra environment variable. */
+    public Builder env(String key, String value) {
+      environment.put(Objects.requireNonNull(key), Objects.requireNonNull(value));
+      return this;
+    }
+
+    public Builder workingDirectory(Path dir) {
+      this.workingDirectory = dir;
+      return this;
+    }
+
+    public ExecAction build() {
+      if (promote == null || promote.isEmpty()) {
+        throw new IllegalArgumentException("exec action '" + name + "': command must be set");
+      }
+      if (demote != null && demote.isEmpty()) {
+        throw new IllegalArgumentException("exec action '" + name + "': demoteCommand is empty");
+      }
+      return new ExecAction(this);
+    }
+  }
+}

@@ -1,0 +1,126 @@
+package dev.baton.core;
+
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Objects;
+import java.util.Set;
+
+/**
+ * What a node does when it becomes active: advance every {@link Fence} to the new token, then run
+ * the {@link PromotionAction}s in order. When it stops being active it runs the actions' demotions
+ * in reverse order, bounded by what is left of its lease.
+ *
+ * <pre>{@code
+ * PromotionPlan plan = PromotionPlan.builder()
+ *     .fence(postgresFence)                                  // always before any action
+ *     .action(promotePostgresStandby)                        // required, 3 attempts
+ *     .action(dnsSwitch, StepPolicy.mustSucceed().withTimeout(Duration.ofSeconds(10)))
+ *     .action(ExecAction.builder("notify").command("/usr/local/bin/notify-oncall").build(),
+ *             StepPolicy.bestEffort())
+ *     .build();
+ * }</pre>
+ *
+ * <p>Every step's start, completion and failure is journaled through Raft (invariant I5). A node
+ * that takes over after its predecessor crashed mid-plan runs the whole plan again with its own,
+ * higher token, so actions must be idempotent; {@link ActionContext#lastCompletedToken()} tells an
+ * action what the journal holds.
+ */
+public final class PromotionPlan {
+
+  /** One step: a fence to advance or an action to run, with its policy. */
+  public record Step(String name, Fence fence, PromotionAction action, StepPolicy policy) {
+    public boolean isFence() {
+      return fence != null;
+    }
+  }
+
+  private static final PromotionPlan EMPTY = new PromotionPlan(List.of(), false);
+
+  private final List<Step> steps;
+  private final boolean watchdog;
+
+  private PromotionPlan(List<Step> steps, boolean watchdog) {
+    this.steps = List.copyOf(steps);
+    this.watchdog = watchdog;
+  }
+
+  /** A plan with no steps: the node is active as soon as it wins the role. */
+  public static PromotionPlan empty() {
+    return EMPTY;
+  }
+
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  /** The steps in the order they run: fences first, then actions as added. */
+  public List<Step> steps() {
+    return steps;
+  }
+
+  /** Whether the watchdog halts the process when demotion outlives the lease. */
+  public boolean watchdog() {
+    return watchdog;
+  }
+
+  public boolean isEmpty() {
+    return steps.isEmpty();
+  }
+
+  public static final class Builder {
+    private final List<Step> fences = new ArrayList<>();
+    private final List<Step> actions = new ArrayList<>();
+    private boolean watchdog;
+
+    private Builder() {}
+
+    /** A fence advanced before any action, required, with the default policy. */
+    public Builder fence(Fence fence) {
+      return fence(fence, StepPolicy.mustSucceed());
+    }
+
+    public Builder fence(Fence fence, StepPolicy policy) {
+      Objects.requireNonNull(fence, "fence");
+      fences.add(new Step(fence.name(), fence, null, Objects.requireNonNull(policy, "policy")));
+      return this;
+    }
+
+    /** An action, required, with the default policy. */
+    public Builder action(PromotionAction action) {
+      return action(action, StepPolicy.mustSucceed());
+    }
+
+    public Builder action(PromotionAction action, StepPolicy policy) {
+      Objects.requireNonNull(action, "action");
+      actions.add(new Step(action.name(), null, action, Objects.requireNonNull(policy, "policy")));
+      return this;
+    }
+
+    /**
+     * Halt the process (exit status 70) if demotion has not finished when the lease ends, as
+     * Patroni's watchdog does: a node that cannot stop acting in time must stop existing. Off by
+     * default in the library; the sidecar turns it on.
+     */
+    public Builder watchdog(boolean enabled) {
+      this.watchdog = enabled;
+      return this;
+    }
+
+    public PromotionPlan build() {
+      List<Step> all = new ArrayList<>(fences);
+      all.addAll(actions);
+      Set<String> names = new HashSet<>();
+      for (Step s : all) {
+        if (s.name() == null || s.name().isBlank()) {
+          throw new IllegalArgumentException("promotion plan: a step has an empty name");
+        }
+        if (!names.add(s.name())) {
+          throw new IllegalArgumentException(
+              "promotion plan: step name '" + s.name() + "' is used twice; names must be unique");
+        }
+      }
+      return new PromotionPlan(all, watchdog);
+    }
+  }
+}

@@ -1,0 +1,159 @@
+package dev.baton.core;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Optional;
+import java.util.OptionalLong;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** The exec hook, with real processes. */
+class ExecActionTest {
+  @TempDir Path dir;
+
+  record Ctx(long token, ActionContext.Phase phase, Duration timeout, long start)
+      implements ActionContext {
+    Ctx(long token, ActionContext.Phase phase, Duration timeout) {
+      this(token, phase, timeout, System.nanoTime());
+    }
+
+    @Override
+    public String clusterId() {
+      return "c1";
+    }
+
+    @Override
+    public String nodeId() {
+      return "east-1";
+    }
+
+    @Override
+    public Optional<String> previousActive() {
+      return Optional.of("west-1");
+    }
+
+    @Override
+    public long previousToken() {
+      return 7;
+    }
+
+    @Override
+    public int attempt() {
+      return 2;
+    }
+
+    @Override
+    public Duration deadline() {
+      return timeout.minusNanos(System.nanoTime() - start);
+    }
+
+    @Override
+    public OptionalLong lastCompletedToken() {
+      return OptionalLong.empty();
+    }
+
+    @Override
+    public boolean isLeaseValid() {
+      return true;
+    }
+
+    @Override
+    public Logger log() {
+      return LoggerFactory.getLogger("test.hook");
+    }
+  }
+
+  @Test
+  void environmentCarriesTokenNodeRoleAndCluster() throws Exception {
+    Path out = dir.resolve("env.txt");
+    ExecAction hook =
+        ExecAction.builder("record")
+            .command("sh", "-c", "env | grep ^BATON_ | sort > \"$OUT\"")
+            .env("OUT", out.toString())
+            .demoteCommand("sh", "-c", "echo role=$BATON_ROLE >> \"$OUT\"")
+            .build();
+    hook.promote(new Ctx(42, ActionContext.Phase.PROMOTE, Duration.ofSeconds(10)));
+    assertThat(Files.readAllLines(out))
+        .containsExactly(
+            "BATON_ATTEMPT=2",
+            "BATON_CLUSTER=c1",
+            "BATON_NODE=east-1",
+            "BATON_PREVIOUS=west-1",
+            "BATON_PREVIOUS_TOKEN=7",
+            "BATON_ROLE=active",
+            "BATON_TOKEN=42");
+    hook.demote(new Ctx(42, ActionContext.Phase.DEMOTE, Duration.ofSeconds(10)));
+    assertThat(Files.readAllLines(out)).last().isEqualTo("role=standby");
+  }
+
+  @Test
+  void exitCodesMapToSuccessOrFailureAndNoShellUnlessAsked() throws Exception {
+    ExecAction.builder("ok")
+        .command("true")
+        .build()
+        .promote(new Ctx(1, ActionContext.Phase.PROMOTE, Duration.ofSeconds(10)));
+    assertThatThrownBy(
+            () ->
+                ExecAction.builder("fails")
+                    .command("sh", "-c", "exit 3")
+                    .build()
+                    .promote(new Ctx(1, ActionContext.Phase.PROMOTE, Duration.ofSeconds(10))))
+        .hasMessage("hook 'fails' exited with code 3");
+    // Without a shell, '$HOME' and '>' are plain arguments to echo, not expansions.
+    Path out = dir.resolve("noshell.txt");
+    ExecAction.builder("literal")
+        .command("sh", "-c", "echo \"$0 $1\" > " + out, "$HOME", ">")
+        .build()
+        .promote(new Ctx(1, ActionContext.Phase.PROMOTE, Duration.ofSeconds(10)));
+    assertThat(Files.readString(out).trim()).isEqualTo("$HOME >");
+    Path shellOut = dir.resolve("shell.txt");
+    ExecAction.builder("shell")
+        .command("echo", "$BATON_TOKEN", ">", shellOut.toString())
+        .shell(true)
+        .build()
+        .promote(new Ctx(9, ActionContext.Phase.PROMOTE, Duration.ofSeconds(10)));
+    assertThat(Files.readString(shellOut).trim()).isEqualTo("9");
+    assertThatThrownBy(
+            () ->
+                ExecAction.builder("missing")
+                    .command("/nonexistent/hook")
+                    .build()
+                    .promote(new Ctx(1, ActionContext.Phase.PROMOTE, Duration.ofSeconds(10))))
+        .hasMessageContaining("exited with code 127");
+  }
+
+  @Test
+  void aHookThatHangsIsKilledWithItsChildren() throws Exception {
+    Path pids = dir.resolve("pids.txt");
+    ExecAction hook =
+        ExecAction.builder("hangs")
+            .command(
+                "sh",
+                "-c",
+                "sleep 300 & echo $! > "
+                    + pids
+                    + "; sh -c 'sleep 301' & echo $! >> "
+                    + pids
+                    + "; wait")
+            .build();
+    long start = System.nanoTime();
+    assertThatThrownBy(
+            () -> hook.promote(new Ctx(1, ActionContext.Phase.PROMOTE, Duration.ofSeconds(2))))
+        .hasMessageContaining("did not finish in time; killed it and its children");
+    assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(10));
+    for (String pid : Files.readAllLines(pids)) {
+      await()
+          .atMost(Duration.ofSeconds(5))
+          .until(
+              () ->
+                  ProcessHandle.of(Long.parseLong(pid.trim())).map(p -> !p.isAlive()).orElse(true));
+    }
+  }
+}

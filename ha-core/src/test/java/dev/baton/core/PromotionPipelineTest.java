@@ -1,0 +1,220 @@
+package dev.baton.core;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.baton.core.testing.TestCluster;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.Test;
+
+/** Invariant I5: promotion is journaled, resumed by a successor, and never flaps. */
+class PromotionPipelineTest {
+
+  private static final StepPolicy FAST =
+      StepPolicy.mustSucceed()
+          .withTimeout(Duration.ofSeconds(20))
+          .withMaxAttempts(2)
+          .withBackoff(Duration.ofMillis(50), Duration.ofMillis(100));
+
+  /** An action recording every run; the first run blocks until the test crashes its node. */
+  static final class BlockingFirst implements PromotionAction {
+    final List<String> runs = new CopyOnWriteArrayList<>();
+    final CountDownLatch never = new CountDownLatch(1);
+
+    @Override
+    public String name() {
+      return "switch-writer";
+    }
+
+    @Override
+    public void promote(ActionContext ctx) throws Exception {
+      runs.add(ctx.nodeId() + "@" + ctx.token());
+      if (runs.size() == 1) {
+        never.await();
+      }
+    }
+  }
+
+  @Test
+  void successorFinishesThePlanWithAHigherTokenAfterACrashMidPromotion() {
+    BlockingFirst action = new BlockingFirst();
+    PromotionPlan plan =
+        PromotionPlan.builder()
+            .action(new Noop("fence-like-step"), FAST)
+            .action(action, FAST)
+            .build();
+    try (TestCluster cluster =
+        TestCluster.create(3, 0, TestCluster.TIMING, (id, b) -> b.promotionPlan(plan)).startAll()) {
+      await().atMost(Duration.ofSeconds(30)).until(() -> action.runs.size() == 1);
+      String first = action.runs.get(0).split("@")[0];
+      long firstToken = Long.parseLong(action.runs.get(0).split("@")[1]);
+      BatonNode stuck = cluster.node(first);
+      assertThat(stuck.role()).isEqualTo(Role.PROMOTING);
+      assertThat(stuck.isActive()).as("not active before the plan completes").isFalse();
+
+      cluster.crash(first);
+      BatonNode successor = cluster.awaitActive(Duration.ofSeconds(30));
+      assertThat(successor.id()).isNotEqualTo(first);
+      assertThat(successor.token()).isGreaterThan(firstToken);
+      assertThat(action.runs).hasSize(2);
+
+      List<JournalEntry> journal = successor.journal();
+      assertThat(journal)
+          .filteredOn(e -> e.step().equals("switch-writer"))
+          .extracting(e -> e.nodeId() + "@" + e.token() + ":" + e.outcome())
+          .containsSubsequence(
+              first + "@" + firstToken + ":STARTED",
+              successor.id() + "@" + successor.token() + ":STARTED",
+              successor.id() + "@" + successor.token() + ":COMPLETED");
+      assertThat(journal)
+          .filteredOn(e -> e.nodeId().equals(first) && e.step().equals("switch-writer"))
+          .extracting(JournalEntry::outcome)
+          .doesNotContain(JournalEntry.Outcome.COMPLETED);
+      assertThat(successor.status().promotion().state()).isEqualTo("COMPLETED");
+    }
+  }
+
+  @Test
+  void anIdempotentActionSeesTheJournalAndDoesNoHarmfulRepeat() {
+    AtomicInteger executions = new AtomicInteger();
+    AtomicInteger harmfulWork = new AtomicInteger();
+    List<Long> seenLastCompleted = new CopyOnWriteArrayList<>();
+    PromotionAction migrate =
+        new PromotionAction() {
+          @Override
+          public String name() {
+            return "one-time-migration";
+          }
+
+          @Override
+          public void promote(ActionContext ctx) {
+            executions.incrementAndGet();
+            seenLastCompleted.add(ctx.lastCompletedToken().orElse(0));
+            if (ctx.lastCompletedToken().isEmpty()) {
+              harmfulWork.incrementAndGet();
+            }
+          }
+        };
+    PromotionPlan plan = PromotionPlan.builder().action(migrate, FAST).build();
+    try (TestCluster cluster =
+        TestCluster.create(3, 0, TestCluster.TIMING, (id, b) -> b.promotionPlan(plan)).startAll()) {
+      BatonNode first = cluster.awaitActive(Duration.ofSeconds(30));
+      long firstToken = first.token();
+      String other = cluster.running().stream().filter(n -> n != first).findFirst().get().id();
+      long second = first.switchActive(other, Duration.ofSeconds(20));
+      await().atMost(Duration.ofSeconds(20)).until(() -> cluster.node(other).isActive());
+      assertThat(executions.get()).isEqualTo(2);
+      assertThat(harmfulWork.get()).isEqualTo(1);
+      assertThat(seenLastCompleted).containsExactly(0L, firstToken);
+      assertThat(second).isGreaterThan(firstToken);
+    }
+  }
+
+  @Test
+  void aRequiredActionFailingOnOneNodeMovesTheRoleWithoutFlapping() {
+    AtomicReference<String> badNode = new AtomicReference<>();
+    List<String> activations = new CopyOnWriteArrayList<>();
+    PromotionAction failsOnOne =
+        new PromotionAction() {
+          @Override
+          public String name() {
+            return "needs-local-disk";
+          }
+
+          @Override
+          public void promote(ActionContext ctx) {
+            activations.add(ctx.nodeId());
+            badNode.compareAndSet(null, ctx.nodeId());
+            if (ctx.nodeId().equals(badNode.get())) {
+              throw new IllegalStateException("disk on " + ctx.nodeId() + " is read-only");
+            }
+          }
+        };
+    PromotionPlan plan = PromotionPlan.builder().action(failsOnOne, FAST).build();
+    try (TestCluster cluster =
+        TestCluster.create(
+                3,
+                0,
+                TestCluster.TIMING,
+                (id, b) -> b.promotionPlan(plan).failureBackoff(Duration.ofSeconds(5)))
+            .startAll()) {
+      BatonNode active = cluster.awaitActive(Duration.ofSeconds(30));
+      assertThat(active.id()).isNotEqualTo(badNode.get());
+      BatonNode bad = cluster.node(badNode.get());
+      assertThat(bad.status().promotion().state()).isEqualTo("FAILED");
+      assertThat(bad.status().promotion().lastError()).get().asString().contains("is read-only");
+      int before = activations.size();
+      // A fixed window of 4 s: the good node keeps the role; nothing flaps.
+      long end = System.nanoTime() + Duration.ofSeconds(4).toNanos();
+      await()
+          .atMost(Duration.ofSeconds(10))
+          .pollInterval(Duration.ofMillis(50))
+          .until(
+              () -> {
+                assertThat(active.isActive() || active.role() == Role.PROMOTING).isTrue();
+                return System.nanoTime() > end;
+              });
+      assertThat(activations.size() - before)
+          .as("role changes in the window")
+          .isLessThanOrEqualTo(1);
+      assertThat(cluster.active()).contains(active);
+    }
+  }
+
+  @Test
+  void whenEveryNodeFailsTheBackoffBoundsTheAttempts() {
+    List<Long> attemptsAt = new CopyOnWriteArrayList<>();
+    PromotionAction alwaysFails =
+        new PromotionAction() {
+          @Override
+          public String name() {
+            return "broken-everywhere";
+          }
+
+          @Override
+          public void promote(ActionContext ctx) {
+            attemptsAt.add(System.nanoTime());
+            throw new IllegalStateException("target unreachable");
+          }
+        };
+    StepPolicy once = FAST.withMaxAttempts(1);
+    PromotionPlan plan = PromotionPlan.builder().action(alwaysFails, once).build();
+    try (TestCluster cluster =
+        TestCluster.create(
+                3,
+                0,
+                TestCluster.TIMING,
+                (id, b) -> b.promotionPlan(plan).failureBackoff(Duration.ofSeconds(3)))
+            .startAll()) {
+      await().atMost(Duration.ofSeconds(30)).until(() -> !attemptsAt.isEmpty());
+      long start = attemptsAt.get(0);
+      long window = Duration.ofSeconds(6).toNanos();
+      await().atMost(Duration.ofSeconds(15)).until(() -> System.nanoTime() - start > window);
+      long inWindow = attemptsAt.stream().filter(t -> t - start <= window).count();
+      // Each of 3 nodes may try at most once per 3 s back-off: at most 3 × (6 / 3 + 1) = 9.
+      assertThat(inWindow).isBetween(2L, 9L);
+      assertThat(cluster.active()).isEmpty();
+    }
+  }
+
+  static final class Noop implements PromotionAction {
+    private final String name;
+
+    Noop(String name) {
+      this.name = name;
+    }
+
+    @Override
+    public String name() {
+      return name;
+    }
+
+    @Override
+    public void promote(ActionContext ctx) {}
+  }
+}
