@@ -24,6 +24,44 @@ public record PostgresEndpoint(String host, int port, String database) {
     return new PostgresEndpoint(host, port, "postgres");
   }
 
+  /**
+   * The endpoint of a {@code jdbc:postgresql://host[:port]/database[?...]} URL (one host; port 5432
+   * when absent).
+   */
+  public static PostgresEndpoint fromJdbcUrl(String url) {
+    String prefix = "jdbc:postgresql://";
+    if (url == null || !url.startsWith(prefix)) {
+      throw new IllegalArgumentException("not a jdbc:postgresql:// URL: " + url);
+    }
+    String rest = url.substring(prefix.length());
+    int q = rest.indexOf('?');
+    if (q >= 0) {
+      rest = rest.substring(0, q);
+    }
+    int slash = rest.indexOf('/');
+    String hostPort = slash >= 0 ? rest.substring(0, slash) : rest;
+    String db = slash >= 0 ? rest.substring(slash + 1) : "";
+    if (hostPort.contains(",")) {
+      throw new IllegalArgumentException("a writer URL names one host, not several: " + url);
+    }
+    String host;
+    int port = 5432;
+    if (hostPort.startsWith("[")) {
+      int end = hostPort.indexOf(']');
+      host = hostPort.substring(1, end);
+      if (end + 1 < hostPort.length() && hostPort.charAt(end + 1) == ':') {
+        port = Integer.parseInt(hostPort.substring(end + 2));
+      }
+    } else {
+      int colon = hostPort.lastIndexOf(':');
+      host = colon >= 0 ? hostPort.substring(0, colon) : hostPort;
+      if (colon >= 0) {
+        port = Integer.parseInt(hostPort.substring(colon + 1));
+      }
+    }
+    return new PostgresEndpoint(host, port, db.isEmpty() ? "postgres" : db);
+  }
+
   /** {@code host:port} (IPv6 hosts in brackets), as error messages name a server. */
   public String address() {
     return (host.contains(":") ? "[" + host + "]" : host) + ":" + port;

@@ -428,52 +428,8 @@ public final class PostgresPromotionAction implements PromotionAction {
     }
   }
 
-  /**
-   * Makes a primary refuse writes: read-only by default for every new transaction, then every other
-   * client session terminated, so no transaction that began writable survives.
-   */
-  private void makeReadOnly(Connection c, PostgresEndpoint ep, String role, Logger log)
-      throws SQLException {
-    try {
-      PgConnections.execute(c, "ALTER SYSTEM SET default_transaction_read_only = on");
-      PgConnections.execute(c, "SELECT pg_reload_conf()");
-      // pg_reload_conf only signals the postmaster; sessions forked before it re-reads the file
-      // start writable. Wait until a new session sees the setting, then terminate every session
-      // that may have started before: each one still open now is in pg_stat_activity.
-      long deadline = System.nanoTime() + fenceTimeout.toNanos();
-      while (true) {
-        try (Connection probe = connections.connectOrThrow(ep)) {
-          if ("on".equals(PgConnections.queryString(probe, "SHOW default_transaction_read_only"))) {
-            break;
-          }
-        }
-        if (System.nanoTime() > deadline) {
-          throw new SQLException(
-              "new sessions on "
-                  + ep.address()
-                  + " did not become read-only within "
-                  + fenceTimeout);
-        }
-        sleepBriefly();
-      }
-      String terminated =
-          PgConnections.queryString(
-              c,
-              "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid, "
-                  + Math.max(1, fenceTimeout.toMillis())
-                  + ")) FROM pg_stat_activity"
-                  + " WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()");
-      log.info(
-          "{}: fenced {} {}: read-only, {} client session(s) terminated",
-          name,
-          role,
-          ep.address(),
-          terminated);
-    } catch (SQLException e) {
-      throw new BatonException(
-          "cannot fence " + role + " " + ep.address() + " (make it read-only): " + e.getMessage(),
-          e);
-    }
+  private void makeReadOnly(Connection c, PostgresEndpoint ep, String role, Logger log) {
+    ReadOnlyFencing.makeReadOnly(connections, c, ep, role, fenceTimeout, name, log);
   }
 
   private void runStopCommand(PostgresEndpoint ep, ActionContext ctx) throws Exception {

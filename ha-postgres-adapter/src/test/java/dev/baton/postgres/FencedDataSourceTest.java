@@ -469,6 +469,60 @@ class FencedDataSourceTest {
   }
 
   @Test
+  void checkFenceCoversWorkDoneThroughTheUnwrappedDriverConnection() throws Exception {
+    fence().advance(5, TestActionContext.promote(5));
+    try (Connection c = fenced.connection(5)) {
+      assertThatThrownBy(() -> c.unwrap(FencedConnection.class).checkFence())
+          .hasMessageContaining("auto-commit mode");
+      c.setAutoCommit(false);
+      Connection driver = (Connection) c.unwrap(org.postgresql.PGConnection.class);
+      insert(driver, table, "copy", 5); // invisible to the fence: begins the transaction
+      assertThat(c.unwrap(FencedConnection.class).checkFence()).isEqualTo(5);
+      c.commit();
+
+      insert(driver, table, "copy", 5);
+      c.unwrap(FencedConnection.class).checkFence(); // passes now, holds the lock
+      // An advance cannot pass the lock; without terminating blockers it times out.
+      assertThatThrownBy(() -> fence().advance(6, Duration.ofMillis(300)))
+          .isInstanceOf(SQLException.class)
+          .hasMessageContaining("from token 5 to 6")
+          .hasMessageContaining("transactions that hold token 5")
+          .extracting(e -> ((SQLException) e).getSQLState())
+          .isEqualTo("55P03");
+      c.rollback();
+    }
+    try (Connection c = fenced.connection(5)) {
+      c.setAutoCommit(false);
+      Connection driver = (Connection) c.unwrap(org.postgresql.PGConnection.class);
+      fence().advance(6, TestActionContext.promote(6));
+      insert(driver, table, "late", 5);
+      assertThatThrownBy(() -> c.unwrap(FencedConnection.class).checkFence())
+          .isInstanceOf(StaleTokenSQLException.class);
+      assertThatThrownBy(c::commit).isInstanceOf(StaleTokenSQLException.class);
+    }
+    // A late check inside a savepoint loses its lock when the savepoint is rolled back; the
+    // check again at commit catches the advance that slipped in.
+    try (Connection c = fenced.connection(6)) {
+      c.setAutoCommit(false);
+      Connection driver = (Connection) c.unwrap(org.postgresql.PGConnection.class);
+      insert(driver, table, "savepoint", 6);
+      try (Statement s = driver.createStatement()) {
+        s.execute("SAVEPOINT s");
+      }
+      c.unwrap(FencedConnection.class).checkFence();
+      try (Statement s = driver.createStatement()) {
+        s.execute("ROLLBACK TO SAVEPOINT s");
+      }
+      fence().advance(7, Duration.ofSeconds(10));
+      assertThatThrownBy(c::commit)
+          .isInstanceOf(StaleTokenSQLException.class)
+          .hasMessageContaining("offered token 6")
+          .hasMessageContaining("holds token 7");
+    }
+    assertThat(rows()).containsExactly("copy@5");
+  }
+
+  @Test
   void worksOverAHikariPoolWithAutoCommitDefaults() throws Exception {
     HikariConfig config = new HikariConfig();
     config.setDataSource(raw);

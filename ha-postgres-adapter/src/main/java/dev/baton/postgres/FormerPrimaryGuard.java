@@ -1,0 +1,223 @@
+package dev.baton.postgres;
+
+import dev.baton.core.KeyValueStore;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Keeps this node's PostgreSQL server from taking writes once another server is the published
+ * writer: when the node is not active and its server is a primary that is not the writer (an old
+ * primary that was unreachable during the failover and has come back, or one that was fenced and is
+ * to rejoin), it makes the server read-only and, if a {@link PgRewindRejoin} is configured, rejoins
+ * it as a standby of the writer.
+ *
+ * <p>It checks on every writer change and every {@linkplain Builder#checkInterval interval}
+ * (default 5 s), since an old primary can come back long after the change. It leaves the server
+ * alone while this node is active (its promotion action owns the server then), while the server is
+ * the published writer, and while it is a standby.
+ */
+public final class FormerPrimaryGuard implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(FormerPrimaryGuard.class);
+
+  /** What one check did. */
+  public enum Outcome {
+    /** This node is active: its server is its promotion action's business. */
+    NODE_ACTIVE,
+    /** No writer is published yet. */
+    NO_WRITER,
+    /** The local server is the published writer. */
+    IS_WRITER,
+    /** The local server could not be reached; it is checked again when it is back. */
+    UNREACHABLE,
+    /** The local server is a standby. */
+    STANDBY,
+    /** The local server was a primary and is now read-only (no rejoin configured). */
+    FENCED,
+    /** The local server was a primary and has been rejoined as a standby of the writer. */
+    REJOINED
+  }
+
+  private final PostgresEndpoint local;
+  private final WriterEndpoint writerEndpoint;
+  private final BooleanSupplier isActive;
+  private final PgRewindRejoin rejoin;
+  private final Duration checkInterval;
+  private final Duration fenceTimeout;
+  private final PgConnections connections;
+  private ScheduledExecutorService executor;
+  private KeyValueStore.Watch watch;
+  private volatile Outcome lastOutcome;
+
+  private FormerPrimaryGuard(Builder b) {
+    this.local = b.local;
+    this.writerEndpoint = b.writerEndpoint;
+    this.isActive = b.isActive;
+    this.rejoin = b.rejoin;
+    this.checkInterval = b.checkInterval;
+    this.fenceTimeout = b.fenceTimeout;
+    this.connections =
+        new PgConnections(
+            b.user, b.password, Duration.ofSeconds(3), Duration.ofSeconds(30), "baton-guard");
+  }
+
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  /** Builds a {@link FormerPrimaryGuard}. */
+  public static final class Builder {
+    private PostgresEndpoint local;
+    private WriterEndpoint writerEndpoint;
+    private BooleanSupplier isActive;
+    private PgRewindRejoin rejoin;
+    private Duration checkInterval = Duration.ofSeconds(5);
+    private Duration fenceTimeout = Duration.ofSeconds(10);
+    private String user = "postgres";
+    private String password;
+
+    private Builder() {}
+
+    /** This node's server. Required. */
+    public Builder local(PostgresEndpoint local) {
+      this.local = Objects.requireNonNull(local);
+      return this;
+    }
+
+    /** Where the writer is published. Required. */
+    public Builder writerEndpoint(WriterEndpoint writerEndpoint) {
+      this.writerEndpoint = Objects.requireNonNull(writerEndpoint);
+      return this;
+    }
+
+    /** Whether this node is active now (for example {@code node::isActive}). Required. */
+    public Builder isActive(BooleanSupplier isActive) {
+      this.isActive = Objects.requireNonNull(isActive);
+      return this;
+    }
+
+    /** Rejoin a former primary as a standby (optional; without it, it is only made read-only). */
+    public Builder rejoin(PgRewindRejoin rejoin) {
+      this.rejoin = rejoin;
+      return this;
+    }
+
+    public Builder checkInterval(Duration interval) {
+      this.checkInterval = Objects.requireNonNull(interval);
+      return this;
+    }
+
+    public Builder fenceTimeout(Duration timeout) {
+      this.fenceTimeout = Objects.requireNonNull(timeout);
+      return this;
+    }
+
+    /** A superuser role on the local server (default postgres). */
+    public Builder user(String user) {
+      this.user = Objects.requireNonNull(user);
+      return this;
+    }
+
+    /** Its password, or null. Never logged. */
+    public Builder password(String password) {
+      this.password = password;
+      return this;
+    }
+
+    public FormerPrimaryGuard build() {
+      if (local == null || writerEndpoint == null || isActive == null) {
+        throw new IllegalStateException(
+            "FormerPrimaryGuard needs local, writerEndpoint and isActive");
+      }
+      return new FormerPrimaryGuard(this);
+    }
+  }
+
+  /** Starts checking on writer changes and periodically. */
+  public synchronized FormerPrimaryGuard start() {
+    if (executor == null) {
+      executor =
+          Executors.newSingleThreadScheduledExecutor(
+              r -> {
+                Thread t = new Thread(r, "baton-former-primary-guard");
+                t.setDaemon(true);
+                return t;
+              });
+      watch = writerEndpoint.subscribe(executor, w -> runCheck());
+      executor.scheduleWithFixedDelay(
+          this::runCheck, 0, checkInterval.toMillis(), TimeUnit.MILLISECONDS);
+    }
+    return this;
+  }
+
+  /** The outcome of the last check, or null before the first. */
+  public Outcome lastOutcome() {
+    return lastOutcome;
+  }
+
+  private void runCheck() {
+    try {
+      checkNow();
+    } catch (RuntimeException e) {
+      LOG.warn("former-primary guard for {}: {}", local.address(), e.getMessage());
+    }
+  }
+
+  /** Checks once, now, on the calling thread. */
+  public synchronized Outcome checkNow() {
+    Outcome o = check();
+    lastOutcome = o;
+    return o;
+  }
+
+  private Outcome check() {
+    if (isActive.getAsBoolean()) {
+      return Outcome.NODE_ACTIVE;
+    }
+    Optional<WriterEndpoint.Writer> writer = writerEndpoint.current();
+    if (writer.isEmpty()) {
+      return Outcome.NO_WRITER;
+    }
+    PostgresEndpoint writerAt = PostgresEndpoint.fromJdbcUrl(writer.get().jdbcUrl());
+    if (writerAt.host().equals(local.host()) && writerAt.port() == local.port()) {
+      return Outcome.IS_WRITER;
+    }
+    try (Connection c = connections.connectOrThrow(local)) {
+      if ("t".equals(PgConnections.queryString(c, "SELECT pg_is_in_recovery()"))) {
+        return Outcome.STANDBY;
+      }
+      LOG.warn(
+          "former-primary guard: {} is a primary but the writer is {} (token {}); fencing it",
+          local.address(),
+          writerAt.address(),
+          writer.get().token());
+      ReadOnlyFencing.makeReadOnly(
+          connections, c, local, "former primary", fenceTimeout, "former-primary guard", LOG);
+    } catch (SQLException e) {
+      return Outcome.UNREACHABLE;
+    }
+    if (rejoin == null) {
+      return Outcome.FENCED;
+    }
+    rejoin.rejoin(writerAt);
+    return Outcome.REJOINED;
+  }
+
+  @Override
+  public synchronized void close() {
+    if (watch != null) {
+      watch.close();
+    }
+    if (executor != null) {
+      executor.shutdownNow();
+    }
+  }
+}

@@ -1,0 +1,126 @@
+package dev.baton.postgres;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+import dev.baton.postgres.testing.PostgresPair;
+import dev.baton.postgres.testing.PostgresServer;
+import dev.baton.postgres.testing.TestActionContext;
+import java.time.Duration;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.junit.jupiter.api.Test;
+
+/**
+ * An old primary that was not reachable during the failover comes back writable; the guard on its
+ * node fences it and rejoins it as a standby of the published writer. The KV is the in-memory
+ * stand-in until ha-core's store is on main.
+ */
+class FormerPrimaryGuardTest {
+
+  private static PostgresEndpoint endpoint(PostgresServer s) {
+    return PostgresEndpoint.of(s.host(), s.port());
+  }
+
+  private static void promoteWithoutReachingTheOldPrimary(
+      PostgresServer standby, WriterEndpoint writer, long token) throws Exception {
+    PostgresPromotionAction.builder()
+        .target(endpoint(standby))
+        .writerEndpoint(writer)
+        .fenceResources("orders")
+        .build()
+        .promote(TestActionContext.promote(token));
+  }
+
+  @Test
+  void anOldPrimaryThatComesBackIsFencedAndRejoinedAsAStandby() throws Exception {
+    try (PostgresPair pair = PostgresPair.start()) {
+      PostgresServer a = pair.primary();
+      PostgresServer b = pair.standby();
+      a.execute("CREATE TABLE t (v text)");
+      a.execute("INSERT INTO t VALUES ('common')");
+      pair.awaitReplayCaughtUp();
+      WriterEndpoint writer = new WriterEndpoint(new InMemoryKeyValueStore(), "db");
+      promoteWithoutReachingTheOldPrimary(b, writer, 7);
+      a.execute("INSERT INTO t VALUES ('diverged')"); // a stale client reached the old primary
+      b.execute("INSERT INTO t VALUES ('new')");
+
+      AtomicBoolean active = new AtomicBoolean(true);
+      PgRewindRejoin rejoin =
+          PgRewindRejoin.builder()
+              .dataDirectory(a.dataDir())
+              .runAs(PostgresServer.asPostgresPrefix())
+              .local(endpoint(a))
+              .logFile(a.baseDir().resolve("postgres.log"))
+              .build();
+      try (FormerPrimaryGuard guard =
+          FormerPrimaryGuard.builder()
+              .local(endpoint(a))
+              .writerEndpoint(writer)
+              .isActive(active::get)
+              .rejoin(rejoin)
+              .checkInterval(Duration.ofMillis(200))
+              .build()) {
+        // While its node is active, the guard leaves the server alone.
+        assertThat(guard.checkNow()).isEqualTo(FormerPrimaryGuard.Outcome.NODE_ACTIVE);
+        a.execute("INSERT INTO t VALUES ('diverged-2')");
+
+        active.set(false);
+        guard.start();
+        await("the old primary rejoined as a standby")
+            .atMost(Duration.ofSeconds(60))
+            .until(() -> guard.lastOutcome() == FormerPrimaryGuard.Outcome.STANDBY);
+        assertThat(a.isInRecovery()).isTrue();
+        assertThatThrownBy(() -> a.execute("INSERT INTO t VALUES ('x')"))
+            .hasMessageContaining("read-only transaction");
+        b.execute("INSERT INTO t VALUES ('streamed')");
+        await("the rejoined server replays from the writer")
+            .atMost(Duration.ofSeconds(30))
+            .ignoreExceptions()
+            .until(
+                () ->
+                    a.queryString("SELECT string_agg(v, ',' ORDER BY v) FROM t")
+                        .equals("common,new,streamed"));
+      }
+    }
+  }
+
+  @Test
+  void withoutARejoinTheOldPrimaryIsKeptReadOnlyAndTheWriterIsLeftAlone() throws Exception {
+    try (PostgresPair pair = PostgresPair.start()) {
+      PostgresServer a = pair.primary();
+      PostgresServer b = pair.standby();
+      a.execute("CREATE TABLE t (v text)");
+      pair.awaitReplayCaughtUp();
+      WriterEndpoint writer = new WriterEndpoint(new InMemoryKeyValueStore(), "db");
+      FormerPrimaryGuard onA =
+          FormerPrimaryGuard.builder()
+              .local(endpoint(a))
+              .writerEndpoint(writer)
+              .isActive(() -> false)
+              .build();
+      FormerPrimaryGuard onB =
+          FormerPrimaryGuard.builder()
+              .local(endpoint(b))
+              .writerEndpoint(writer)
+              .isActive(() -> false)
+              .build();
+      assertThat(onA.checkNow()).isEqualTo(FormerPrimaryGuard.Outcome.NO_WRITER);
+
+      promoteWithoutReachingTheOldPrimary(b, writer, 3);
+      assertThat(onB.checkNow()).isEqualTo(FormerPrimaryGuard.Outcome.IS_WRITER);
+      assertThat(onA.checkNow()).isEqualTo(FormerPrimaryGuard.Outcome.FENCED);
+      assertThatThrownBy(() -> a.execute("INSERT INTO t VALUES ('x')"))
+          .hasMessageContaining("read-only transaction");
+      b.execute("INSERT INTO t VALUES ('y')");
+
+      a.stopFast();
+      assertThat(onA.checkNow()).isEqualTo(FormerPrimaryGuard.Outcome.UNREACHABLE);
+      // Restarted, it is still read-only: the setting is in its postgresql.auto.conf.
+      a.start();
+      assertThatThrownBy(() -> a.execute("INSERT INTO t VALUES ('x')"))
+          .hasMessageContaining("read-only transaction");
+      assertThat(onA.checkNow()).isEqualTo(FormerPrimaryGuard.Outcome.FENCED);
+    }
+  }
+}
