@@ -9,8 +9,9 @@ import java.util.Objects;
  * honest "unknown".
  *
  * @param time wall-clock time for the whole check (all partitions)
- * @param memoryBytes an estimate of the memory the search may keep for its memo of explored
- *     configurations, per partition
+ * @param memoryBytes the memory the search may hold in its memo of explored configurations (all
+ *     partitions of the history together; the memo's arrays are counted exactly, model states built
+ *     during the search approximately)
  */
 public record Budget(Duration time, long memoryBytes) {
   public Budget {

@@ -41,8 +41,18 @@ class PorcupineDataTest {
     return dir.get();
   }
 
+  /** When the data is absent, a factory yields one skipped test carrying the reason. */
+  private static Stream<DynamicTest> skipped() {
+    return Stream.of(
+        DynamicTest.dynamicTest(
+            "porcupine data absent", () -> assumeTrue(false, SharedTestData.missingReason())));
+  }
+
   @TestFactory
   Stream<DynamicTest> etcdHistoriesGiveTheirStatedOutcome() {
+    if (SharedTestData.porcupine().isEmpty()) {
+      return skipped();
+    }
     Path dir = data().resolve("jepsen-etcd");
     return IntStream.rangeClosed(0, 102)
         .mapToObj(
@@ -70,6 +80,9 @@ class PorcupineDataTest {
 
   @TestFactory
   Stream<DynamicTest> kvHistoriesGiveTheirStatedOutcome() throws IOException {
+    if (SharedTestData.porcupine().isEmpty()) {
+      return skipped();
+    }
     Path dir = data().resolve("kv");
     List<Path> files;
     try (Stream<Path> s = Files.list(dir)) {
