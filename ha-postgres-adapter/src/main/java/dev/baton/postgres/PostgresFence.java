@@ -33,7 +33,9 @@ import org.slf4j.LoggerFactory;
  * costs the stale active its in-flight work and never lets it commit after the advance.
  *
  * <p>The advance installs the fence schema first if it is missing (idempotent) and creates the row
- * on first use. Advancing to the token the row already holds changes nothing.
+ * on first use. Advancing to the token the row already holds changes nothing. It uses two
+ * connections from the data source at once (the waiting {@code UPDATE} and the session that
+ * terminates its blockers), so a pool behind it needs room for two.
  */
 public final class PostgresFence implements Fence {
   private static final Logger LOG = LoggerFactory.getLogger(PostgresFence.class);

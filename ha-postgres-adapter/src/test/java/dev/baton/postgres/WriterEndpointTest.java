@@ -69,7 +69,8 @@ class WriterEndpointTest {
   void listenersGetTheCurrentWriterThenOnlyNewerOnes() {
     endpoint.publish("jdbc:postgresql://h1:5432/app", 5, "a");
     List<Long> seen = new CopyOnWriteArrayList<>();
-    try (KeyValueStore.Watch w = endpoint.subscribe(executor, writer -> seen.add(writer.token()))) {
+    KeyValueStore.Watch watch = endpoint.subscribe(executor, writer -> seen.add(writer.token()));
+    try {
       await().atMost(Duration.ofSeconds(10)).until(() -> seen.equals(List.of(5L)));
       // A delayed write that bypassed the compare-and-set (it cannot through publish) is ignored.
       kv.put(
@@ -79,6 +80,8 @@ class WriterEndpointTest {
       endpoint.publish("jdbc:postgresql://h2:5432/app", 8, "b");
       await().atMost(Duration.ofSeconds(10)).until(() -> seen.contains(8L));
       assertThat(seen).containsExactly(5L, 8L);
+    } finally {
+      watch.close();
     }
     endpoint.publish("jdbc:postgresql://h3:5432/app", 9, "c");
     assertThat(seen).doesNotContain(9L);
