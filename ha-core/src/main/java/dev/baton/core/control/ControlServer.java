@@ -1,0 +1,324 @@
+package dev.baton.core.control;
+
+import dev.baton.core.BatonException;
+import dev.baton.core.BatonNode;
+import dev.baton.core.TlsConfig;
+import dev.baton.core.control.proto.StatusResponse;
+import io.grpc.ChannelCredentials;
+import io.grpc.InsecureChannelCredentials;
+import io.grpc.InsecureServerCredentials;
+import io.grpc.Server;
+import io.grpc.ServerCredentials;
+import io.grpc.ServerInterceptors;
+import io.grpc.TlsChannelCredentials;
+import io.grpc.TlsServerCredentials;
+import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import java.io.Closeable;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.UnknownHostException;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Serves the gRPC control API ({@code baton.v1.BatonControl}, see {@code baton_control.proto}) for
+ * one started {@link BatonNode}: status, a stream of role changes, switch-active, membership and
+ * the KV store. Any node may serve any call: the node forwards writes, switches and membership
+ * changes to the Raft leader itself.
+ *
+ * <pre>{@code
+ * ControlServer control = ControlServer.builder(node)
+ *     .listen("10.0.1.5", 7500)
+ *     .tls(new TlsConfig(cert, key, ca), Set.of("ops-admin"))   // mTLS + who may switch
+ *     .peerControlAddresses(Map.of("east-1", "10.0.1.5:7500", "west-1", "10.1.1.5:7500"))
+ *     .build()
+ *     .start();
+ * }</pre>
+ *
+ * <p><b>Security.</b> With TLS, every client must present a certificate that chains to the trusted
+ * certificates; switch-active and membership changes are further restricted to clients whose
+ * certificate CN or DNS subject-alternative name is in {@code authorizedClients}. Any other client
+ * gets PERMISSION_DENIED and the refusal is logged. Without TLS anyone who can connect may call
+ * everything, so listen on loopback only (the server warns otherwise).
+ *
+ * <p><b>Health.</b> Given the other members' control addresses, the server asks each of them for
+ * its status once per {@code probeInterval}; the status then reports, per member, whether it
+ * answered recently and which role and token it reported.
+ */
+public final class ControlServer implements Closeable {
+  private static final Logger LOG = LoggerFactory.getLogger(ControlServer.class);
+
+  private final BatonNode node;
+  private final String host;
+  private final int requestedPort;
+  private final TlsConfig tls;
+  private final Set<String> authorizedClients;
+  private final Map<String, String> controlAddresses;
+  private final Duration probeInterval;
+  private final ExecutorService listenerExecutor;
+  private Server server;
+  private PeerProbe probe;
+
+  private ControlServer(Builder b) {
+    this.node = b.node;
+    this.host = b.host;
+    this.requestedPort = b.port;
+    this.tls = b.tls;
+    this.authorizedClients = Set.copyOf(b.authorizedClients);
+    this.controlAddresses = Map.copyOf(b.controlAddresses);
+    this.probeInterval = b.probeInterval;
+    this.listenerExecutor =
+        Executors.newCachedThreadPool(
+            r -> {
+              Thread t = new Thread(r, "baton-control-events-" + node.id());
+              t.setDaemon(true);
+              return t;
+            });
+  }
+
+  /** A server for {@code node}, which must be started before {@link #start()}. */
+  public static Builder builder(BatonNode node) {
+    return new Builder(node);
+  }
+
+  /**
+   * Binds the port and starts serving.
+   *
+   * @throws BatonException if the port cannot be bound (naming the address) or the TLS files cannot
+   *     be read
+   */
+  public synchronized ControlServer start() {
+    if (server != null) {
+      throw new IllegalStateException("control server of " + node.id() + " already started");
+    }
+    ServerCredentials credentials;
+    ChannelCredentials peerCredentials;
+    try {
+      credentials = serverCredentials(tls);
+      peerCredentials = channelCredentials(tls);
+    } catch (IOException e) {
+      throw new BatonException(
+          "control API of " + node.id() + ": cannot read the TLS files: " + e.getMessage(), e);
+    }
+    ControlService service = new ControlService(this, node, listenerExecutor);
+    Server s =
+        NettyServerBuilder.forAddress(new InetSocketAddress(host, requestedPort), credentials)
+            .addService(
+                tls == null
+                    ? service.bindService()
+                    : ServerInterceptors.intercept(
+                        service, new ClientAuthorizer(node.id(), authorizedClients)))
+            .build();
+    try {
+      s.start();
+    } catch (IOException e) {
+      throw new BatonException(
+          "control API of "
+              + node.id()
+              + " cannot listen on "
+              + host
+              + ":"
+              + requestedPort
+              + ": "
+              + e.getMessage(),
+          e);
+    }
+    server = s;
+    probe = new PeerProbe(node.id(), controlAddresses, peerCredentials, probeInterval);
+    probe.start();
+    if (tls == null && !isLoopback(host)) {
+      LOG.warn(
+          "control API of {} listens on {}:{} WITHOUT TLS: anyone who can connect may"
+              + " switch-active and change membership; configure TLS or listen on loopback",
+          node.id(),
+          host,
+          port());
+    }
+    LOG.info(
+        "control API of {} listening on {}:{} ({})",
+        node.id(),
+        host,
+        port(),
+        tls == null
+            ? "plaintext"
+            : "mTLS; authorised for switch-active and membership: "
+                + new TreeSet<>(authorizedClients));
+    return this;
+  }
+
+  /** The port the server listens on (the bound one when 0 was asked). */
+  public int port() {
+    Server s = server;
+    if (s == null) {
+      throw new IllegalStateException("control server of " + node.id() + " is not started");
+    }
+    return s.getPort();
+  }
+
+  /** {@code host:port} this server listens on. */
+  public String address() {
+    return host + ":" + port();
+  }
+
+  /** The node this server serves. */
+  public BatonNode node() {
+    return node;
+  }
+
+  /** The status this server answers to {@code Status}: the node's view plus member health. */
+  public StatusResponse status() {
+    PeerProbe p = probe;
+    return Messages.status(
+        node.status(),
+        controlAddressesWithSelf(),
+        id -> p == null ? PeerProbe.unknown() : p.health(id));
+  }
+
+  String controlAddress(String nodeId) {
+    return controlAddressesWithSelf().get(nodeId);
+  }
+
+  private Map<String, String> controlAddressesWithSelf() {
+    if (controlAddresses.containsKey(node.id()) || server == null) {
+      return controlAddresses;
+    }
+    Map<String, String> all = new LinkedHashMap<>(controlAddresses);
+    all.put(node.id(), address());
+    return all;
+  }
+
+  /** Stops serving: open role streams end, calls in flight are cancelled. */
+  @Override
+  public synchronized void close() {
+    if (probe != null) {
+      probe.close();
+    }
+    if (server != null) {
+      server.shutdownNow();
+      try {
+        server.awaitTermination(5, TimeUnit.SECONDS);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
+    listenerExecutor.shutdownNow();
+  }
+
+  static ServerCredentials serverCredentials(TlsConfig tls) throws IOException {
+    if (tls == null) {
+      return InsecureServerCredentials.create();
+    }
+    return TlsServerCredentials.newBuilder()
+        .keyManager(tls.certificateChain().toFile(), tls.privateKey().toFile())
+        .trustManager(tls.trustedCertificates().toFile())
+        .clientAuth(TlsServerCredentials.ClientAuth.REQUIRE)
+        .build();
+  }
+
+  static ChannelCredentials channelCredentials(TlsConfig tls) throws IOException {
+    if (tls == null) {
+      return InsecureChannelCredentials.create();
+    }
+    return TlsChannelCredentials.newBuilder()
+        .keyManager(tls.certificateChain().toFile(), tls.privateKey().toFile())
+        .trustManager(tls.trustedCertificates().toFile())
+        .build();
+  }
+
+  private static boolean isLoopback(String host) {
+    try {
+      return InetAddress.getByName(host).isLoopbackAddress();
+    } catch (UnknownHostException e) {
+      return false;
+    }
+  }
+
+  /** Configures a {@link ControlServer}; {@link #build()} checks the settings. */
+  public static final class Builder {
+    private final BatonNode node;
+    private String host = "127.0.0.1";
+    private int port = 0;
+    private TlsConfig tls;
+    private Set<String> authorizedClients = Set.of();
+    private final Map<String, String> controlAddresses = new LinkedHashMap<>();
+    private Duration probeInterval = Duration.ofSeconds(1);
+
+    private Builder(BatonNode node) {
+      this.node = Objects.requireNonNull(node, "node");
+    }
+
+    /** The interface and port to listen on; default 127.0.0.1 and a free port. */
+    public Builder listen(String listenHost, int listenPort) {
+      this.host = listenHost;
+      this.port = listenPort;
+      return this;
+    }
+
+    /**
+     * Mutual TLS (the same PEM files the node's Raft transport may use) and the client names (a
+     * certificate's CN or DNS subject-alternative name) allowed to switch-active and change
+     * membership.
+     */
+    public Builder tls(TlsConfig tlsConfig, Set<String> authorized) {
+      this.tls = Objects.requireNonNull(tlsConfig, "tls");
+      this.authorizedClients = Set.copyOf(authorized);
+      return this;
+    }
+
+    /**
+     * The control addresses ({@code host:port}) of the members, this node's included or not: they
+     * are shown in status and member lists (clients use them to find the leader) and probed for
+     * health.
+     */
+    public Builder peerControlAddresses(Map<String, String> addresses) {
+      this.controlAddresses.clear();
+      this.controlAddresses.putAll(addresses);
+      return this;
+    }
+
+    /** How often the other members are probed; default 1 s. */
+    public Builder probeInterval(Duration interval) {
+      this.probeInterval = interval;
+      return this;
+    }
+
+    public ControlServer build() {
+      if (host == null || host.isBlank()) {
+        throw new IllegalArgumentException("control server: listen host must be set");
+      }
+      if (port < 0 || port > 65535) {
+        throw new IllegalArgumentException(
+            "control server: listen port " + port + " is outside 0..65535 (0 = any free port)");
+      }
+      if (probeInterval == null || probeInterval.toMillis() < 10) {
+        throw new IllegalArgumentException(
+            "control server: probeInterval " + probeInterval + " must be at least 10 ms");
+      }
+      for (Map.Entry<String, String> e : controlAddresses.entrySet()) {
+        String a = e.getValue();
+        int colon = a == null ? -1 : a.lastIndexOf(':');
+        if (colon <= 0 || colon == a.length() - 1) {
+          throw new IllegalArgumentException(
+              "control server: control address '" + a + "' of " + e.getKey() + " is not host:port");
+        }
+      }
+      if (tls != null && authorizedClients.isEmpty()) {
+        LOG.warn(
+            "control API of {}: TLS is on and no client is authorised: switch-active and"
+                + " membership changes will be refused to everyone",
+            node.id());
+      }
+      return new ControlServer(this);
+    }
+  }
+}

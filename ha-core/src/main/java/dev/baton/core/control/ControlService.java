@@ -1,0 +1,335 @@
+package dev.baton.core.control;
+
+import dev.baton.core.ActiveContext;
+import dev.baton.core.BatonNode;
+import dev.baton.core.KvEntry;
+import dev.baton.core.Member;
+import dev.baton.core.RoleListener;
+import dev.baton.core.StandbyReason;
+import dev.baton.core.control.StatusErrors.Kind;
+import dev.baton.core.control.proto.AddMemberRequest;
+import dev.baton.core.control.proto.BatonControlGrpc;
+import dev.baton.core.control.proto.KvCompareAndSetRequest;
+import dev.baton.core.control.proto.KvCompareAndSetResponse;
+import dev.baton.core.control.proto.KvDeleteRequest;
+import dev.baton.core.control.proto.KvDeleteResponse;
+import dev.baton.core.control.proto.KvGetRequest;
+import dev.baton.core.control.proto.KvGetResponse;
+import dev.baton.core.control.proto.KvListRequest;
+import dev.baton.core.control.proto.KvListResponse;
+import dev.baton.core.control.proto.KvPutRequest;
+import dev.baton.core.control.proto.KvPutResponse;
+import dev.baton.core.control.proto.ListMembersRequest;
+import dev.baton.core.control.proto.ListMembersResponse;
+import dev.baton.core.control.proto.RemoveMemberRequest;
+import dev.baton.core.control.proto.Role;
+import dev.baton.core.control.proto.RoleEvent;
+import dev.baton.core.control.proto.StatusRequest;
+import dev.baton.core.control.proto.StatusResponse;
+import dev.baton.core.control.proto.SwitchActiveRequest;
+import dev.baton.core.control.proto.SwitchActiveResponse;
+import dev.baton.core.control.proto.WatchRoleRequest;
+import io.grpc.Context;
+import io.grpc.Deadline;
+import io.grpc.Status;
+import io.grpc.stub.ServerCallStreamObserver;
+import io.grpc.stub.StreamObserver;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.Executor;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** The control API over one started node. Every call runs on gRPC's executor and may block. */
+final class ControlService extends BatonControlGrpc.BatonControlImplBase {
+  private static final Logger LOG = LoggerFactory.getLogger(ControlService.class);
+  private static final Duration DEFAULT_SWITCH_TIMEOUT = Duration.ofSeconds(30);
+
+  private final ControlServer server;
+  private final BatonNode node;
+  private final Executor listenerExecutor;
+
+  ControlService(ControlServer server, BatonNode node, Executor listenerExecutor) {
+    this.server = server;
+    this.node = node;
+    this.listenerExecutor = listenerExecutor;
+  }
+
+  @Override
+  public void status(StatusRequest request, StreamObserver<StatusResponse> out) {
+    answer(out, "status", Kind.READ, server::status);
+  }
+
+  @Override
+  public void watchRole(WatchRoleRequest request, StreamObserver<RoleEvent> out) {
+    ServerCallStreamObserver<RoleEvent> stream = (ServerCallStreamObserver<RoleEvent>) out;
+    RoleListener listener =
+        new RoleListener() {
+          @Override
+          public void onActive(ActiveContext c) {
+            send(
+                event(Role.ACTIVE)
+                    .setToken(c.token())
+                    .setPreviousActive(c.previousActive().orElse(""))
+                    .setPreviousToken(c.previousToken())
+                    .build());
+          }
+
+          @Override
+          public void onStandby(StandbyReason reason) {
+            send(event(Role.STANDBY).setStandbyReason(reason.name()).build());
+          }
+
+          private RoleEvent.Builder event(Role role) {
+            return RoleEvent.newBuilder()
+                .setNodeId(node.id())
+                .setRole(role)
+                .setUnixMillis(System.currentTimeMillis());
+          }
+
+          // Calls for one listener never overlap (RoleListener's contract), so the stream, which
+          // is not thread-safe, sees one onNext at a time.
+          private void send(RoleEvent e) {
+            if (stream.isCancelled()) {
+              return;
+            }
+            try {
+              stream.onNext(e);
+            } catch (RuntimeException ex) {
+              LOG.debug("role stream on {} closed: {}", node.id(), ex.toString());
+              removeQuietly(this);
+            }
+          }
+        };
+    stream.setOnCancelHandler(() -> removeQuietly(listener));
+    try {
+      node.addListener(listener, listenerExecutor);
+    } catch (RuntimeException e) {
+      out.onError(StatusErrors.toStatus("watch role", Kind.READ, e));
+    }
+  }
+
+  private void removeQuietly(RoleListener listener) {
+    try {
+      node.removeListener(listener);
+    } catch (RuntimeException e) {
+      // the node is closing; nothing left to remove
+    }
+  }
+
+  @Override
+  public void switchActive(SwitchActiveRequest request, StreamObserver<SwitchActiveResponse> out) {
+    answer(
+        out,
+        "switch-active",
+        Kind.WRITE,
+        () -> {
+          String target = request.getTargetNodeId();
+          if (target.isEmpty()) {
+            throw new IllegalArgumentException("switch-active: target_node_id must be set");
+          }
+          if (request.getTimeoutMillis() < 0) {
+            throw new IllegalArgumentException(
+                "switch-active: timeout_millis " + request.getTimeoutMillis() + " is negative");
+          }
+          Duration timeout = switchTimeout(request.getTimeoutMillis());
+          LOG.info(
+              "control API on {}: switch-active to {} requested by {} (timeout {} ms)",
+              node.id(),
+              target,
+              clientName(),
+              timeout.toMillis());
+          long token = node.switchActive(target, timeout);
+          return SwitchActiveResponse.newBuilder().setNodeId(target).setToken(token).build();
+        });
+  }
+
+  private static Duration switchTimeout(long requested) {
+    if (requested > 0) {
+      return Duration.ofMillis(requested);
+    }
+    Deadline deadline = Context.current().getDeadline();
+    if (deadline != null) {
+      // Leave the answer time to travel back before the caller gives up.
+      long left = deadline.timeRemaining(TimeUnit.MILLISECONDS) - 250;
+      return Duration.ofMillis(Math.max(1, left));
+    }
+    return DEFAULT_SWITCH_TIMEOUT;
+  }
+
+  @Override
+  public void listMembers(ListMembersRequest request, StreamObserver<ListMembersResponse> out) {
+    answer(out, "list members", Kind.READ, this::members);
+  }
+
+  @Override
+  public void addMember(AddMemberRequest request, StreamObserver<ListMembersResponse> out) {
+    answer(
+        out,
+        "add member",
+        Kind.WRITE,
+        () -> {
+          if (!request.hasMember()) {
+            throw new IllegalArgumentException("add member: member must be set");
+          }
+          Member m = Messages.member(request.getMember());
+          LOG.info(
+              "control API on {}: add member {} ({}) requested by {}",
+              node.id(),
+              m.id(),
+              m.address(),
+              clientName());
+          node.addMember(m);
+          return members();
+        });
+  }
+
+  @Override
+  public void removeMember(RemoveMemberRequest request, StreamObserver<ListMembersResponse> out) {
+    answer(
+        out,
+        "remove member",
+        Kind.WRITE,
+        () -> {
+          if (request.getMemberId().isEmpty()) {
+            throw new IllegalArgumentException("remove member: member_id must be set");
+          }
+          LOG.info(
+              "control API on {}: remove member {} requested by {}",
+              node.id(),
+              request.getMemberId(),
+              clientName());
+          node.removeMember(request.getMemberId());
+          return members();
+        });
+  }
+
+  private ListMembersResponse members() {
+    ListMembersResponse.Builder b = ListMembersResponse.newBuilder();
+    for (Member m : node.members()) {
+      b.addMembers(Messages.member(m, server.controlAddress(m.id())));
+    }
+    return b.build();
+  }
+
+  @Override
+  public void kvGet(KvGetRequest request, StreamObserver<KvGetResponse> out) {
+    answer(
+        out,
+        "kv get",
+        Kind.READ,
+        () -> {
+          Optional<KvEntry> e = node.kv().get(request.getKey());
+          KvGetResponse.Builder b = KvGetResponse.newBuilder().setFound(e.isPresent());
+          e.ifPresent(entry -> b.setEntry(Messages.entry(entry)));
+          return b.build();
+        });
+  }
+
+  @Override
+  public void kvList(KvListRequest request, StreamObserver<KvListResponse> out) {
+    answer(
+        out,
+        "kv list",
+        Kind.READ,
+        () -> {
+          List<KvEntry> entries = node.kv().list(request.getPrefix());
+          KvListResponse.Builder b = KvListResponse.newBuilder();
+          entries.forEach(e -> b.addEntries(Messages.entry(e)));
+          return b.build();
+        });
+  }
+
+  @Override
+  public void kvPut(KvPutRequest request, StreamObserver<KvPutResponse> out) {
+    answer(
+        out,
+        "kv put",
+        Kind.WRITE,
+        () ->
+            KvPutResponse.newBuilder()
+                .setEntry(
+                    Messages.entry(
+                        node.kv().put(request.getKey(), request.getValue().toByteArray())))
+                .build());
+  }
+
+  @Override
+  public void kvCompareAndSet(
+      KvCompareAndSetRequest request, StreamObserver<KvCompareAndSetResponse> out) {
+    answer(
+        out,
+        "kv compare-and-set",
+        Kind.WRITE,
+        () -> {
+          String key = request.getKey();
+          byte[] update = request.getValue().toByteArray();
+          Optional<KvEntry> r =
+              switch (request.getExpectCase()) {
+                case EXPECTED_VALUE ->
+                    node.kv().compareAndSet(key, request.getExpectedValue().toByteArray(), update);
+                case EXPECT_ABSENT -> {
+                  if (!request.getExpectAbsent()) {
+                    throw new IllegalArgumentException(
+                        "kv compare-and-set on '"
+                            + key
+                            + "': expect_absent must be true when set; to expect a value, set"
+                            + " expected_value");
+                  }
+                  yield node.kv().compareAndSet(key, null, update);
+                }
+                case EXPECTED_REVISION ->
+                    node.kv().compareAndSetRevision(key, request.getExpectedRevision(), update);
+                case EXPECT_NOT_SET ->
+                    throw new IllegalArgumentException(
+                        "kv compare-and-set on '"
+                            + key
+                            + "': set one of expected_value, expect_absent or expected_revision");
+              };
+          KvCompareAndSetResponse.Builder b =
+              KvCompareAndSetResponse.newBuilder().setApplied(r.isPresent());
+          r.ifPresent(e -> b.setEntry(Messages.entry(e)));
+          return b.build();
+        });
+  }
+
+  @Override
+  public void kvDelete(KvDeleteRequest request, StreamObserver<KvDeleteResponse> out) {
+    answer(
+        out,
+        "kv delete",
+        Kind.WRITE,
+        () -> KvDeleteResponse.newBuilder().setExisted(node.kv().delete(request.getKey())).build());
+  }
+
+  private static String clientName() {
+    List<String> names = ClientAuthorizer.CLIENT_NAMES.get();
+    return names == null || names.isEmpty() ? "an unauthenticated client" : names.toString();
+  }
+
+  private <T> void answer(StreamObserver<T> out, String what, Kind kind, Supplier<T> body) {
+    if (Context.current().isCancelled()) {
+      out.onError(
+          StatusErrors.notApplied(Status.CANCELLED.withDescription(what + ": call cancelled")));
+      return;
+    }
+    T result;
+    try {
+      result = body.get();
+    } catch (RuntimeException e) {
+      io.grpc.StatusRuntimeException s = StatusErrors.toStatus(what, kind, e);
+      if (s.getStatus().getCode() == Status.Code.INTERNAL) {
+        LOG.error("control API on {}: {} failed", node.id(), what, e);
+      } else {
+        LOG.debug("control API on {}: {} -> {}", node.id(), what, s.getStatus());
+      }
+      out.onError(s);
+      return;
+    }
+    out.onNext(result);
+    out.onCompleted();
+  }
+}

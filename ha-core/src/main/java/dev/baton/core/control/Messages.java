@@ -1,0 +1,103 @@
+package dev.baton.core.control;
+
+import com.google.protobuf.ByteString;
+import dev.baton.core.KvEntry;
+import dev.baton.core.Member;
+import dev.baton.core.NodeStatus;
+import dev.baton.core.PromotionStatus;
+import dev.baton.core.Role;
+import dev.baton.core.control.proto.Health;
+import dev.baton.core.control.proto.MemberStatus;
+import dev.baton.core.control.proto.StatusResponse;
+import java.util.Map;
+import java.util.function.Function;
+
+/** Conversions between the library's types and the control API's messages. */
+final class Messages {
+  private Messages() {}
+
+  static dev.baton.core.control.proto.Role role(Role role) {
+    return dev.baton.core.control.proto.Role.valueOf(role.name());
+  }
+
+  static dev.baton.core.control.proto.Member member(Member m, String controlAddress) {
+    return dev.baton.core.control.proto.Member.newBuilder()
+        .setId(m.id())
+        .setRaftAddress(m.address())
+        .setWitness(m.witness())
+        .setNoActivate(m.noActivate())
+        .setPriority(m.priority())
+        .setControlAddress(controlAddress == null ? "" : controlAddress)
+        .build();
+  }
+
+  /** The library's member; its constructor names what is wrong (id, address, priority). */
+  static Member member(dev.baton.core.control.proto.Member m) {
+    if (m.getId().isEmpty()) {
+      throw new IllegalArgumentException("member.id must be set");
+    }
+    if (m.getRaftAddress().isEmpty()) {
+      throw new IllegalArgumentException(
+          "member " + m.getId() + ": raft_address (host:port) must be set");
+    }
+    return new Member(
+        m.getId(), m.getRaftAddress(), m.getWitness(), m.getNoActivate(), m.getPriority());
+  }
+
+  static dev.baton.core.control.proto.KvEntry entry(KvEntry e) {
+    return dev.baton.core.control.proto.KvEntry.newBuilder()
+        .setKey(e.key())
+        .setValue(ByteString.copyFrom(e.value()))
+        .setRevision(e.revision())
+        .setCreateRevision(e.createRevision())
+        .build();
+  }
+
+  static KvEntry entry(dev.baton.core.control.proto.KvEntry e) {
+    return new KvEntry(
+        e.getKey(), e.getValue().toByteArray(), e.getRevision(), e.getCreateRevision());
+  }
+
+  static StatusResponse status(
+      NodeStatus s, Map<String, String> controlAddresses, Function<String, MemberStatus> health) {
+    StatusResponse.Builder b =
+        StatusResponse.newBuilder()
+            .setClusterId(s.clusterId())
+            .setNodeId(s.nodeId())
+            .setRole(role(s.role()))
+            .setToken(s.token())
+            .setTerm(s.term())
+            .setLeaderId(s.leaderId().orElse(""))
+            .setActiveNodeId(s.activeNodeId().orElse(""))
+            .setActiveToken(s.activeToken())
+            .setHighestToken(s.highestToken())
+            .setLeaseRemainingMillis(s.leaseRemaining().toMillis())
+            .setPromotion(promotion(s.promotion()));
+    for (NodeStatus.MemberStatus m : s.members()) {
+      MemberStatus.Builder ms =
+          health.apply(m.member().id()).toBuilder()
+              .setMember(member(m.member(), controlAddresses.get(m.member().id())))
+              .setLeader(m.leader())
+              .setActive(m.active())
+              .setInConfiguration(m.inConfiguration());
+      if (m.member().id().equals(s.nodeId())) {
+        ms.setHealth(Health.SELF)
+            .setReportedRole(role(s.role()))
+            .setReportedToken(s.token())
+            .setLastSeenMillisAgo(0);
+      }
+      b.addMembers(ms);
+    }
+    return b.build();
+  }
+
+  static dev.baton.core.control.proto.PromotionStatus promotion(PromotionStatus p) {
+    return dev.baton.core.control.proto.PromotionStatus.newBuilder()
+        .setToken(p.token())
+        .setState(p.state())
+        .setStep(p.step().orElse(""))
+        .setAttempt(p.attempt())
+        .setLastError(p.lastError().orElse(""))
+        .build();
+  }
+}

@@ -1,0 +1,304 @@
+package dev.baton.core.control;
+
+import static java.nio.charset.StandardCharsets.UTF_8;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+import dev.baton.core.BatonNode;
+import dev.baton.core.KvEntry;
+import dev.baton.core.Member;
+import dev.baton.core.control.proto.BatonControlGrpc;
+import dev.baton.core.control.proto.Health;
+import dev.baton.core.control.proto.KvCompareAndSetRequest;
+import dev.baton.core.control.proto.MemberStatus;
+import dev.baton.core.control.proto.Role;
+import dev.baton.core.control.proto.RoleEvent;
+import dev.baton.core.control.proto.StatusResponse;
+import dev.baton.core.testing.TestCluster;
+import io.grpc.Grpc;
+import io.grpc.InsecureChannelCredentials;
+import io.grpc.ManagedChannel;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CopyOnWriteArrayList;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/** The control API over a real three-node cluster in this JVM, through {@link BatonClient}. */
+class ControlServerTest {
+  private static final Duration WAIT = Duration.ofSeconds(30);
+
+  private TestCluster cluster;
+  private final Map<String, String> endpoints = new LinkedHashMap<>();
+  private final Map<String, ControlServer> servers = new LinkedHashMap<>();
+  private final List<AutoCloseable> closeables = new ArrayList<>();
+
+  private BatonClient startClusterAndClient() {
+    cluster = TestCluster.create(3, 0).startAll();
+    for (Member m : cluster.members()) {
+      endpoints.put(m.id(), "127.0.0.1:" + TestCluster.freePort());
+    }
+    for (BatonNode n : cluster.running()) {
+      startServer(n);
+    }
+    BatonClient client =
+        BatonClient.builder().endpoints(new ArrayList<>(endpoints.values())).build();
+    closeables.add(client);
+    return client;
+  }
+
+  private void startServer(BatonNode n) {
+    String address = endpoints.get(n.id());
+    ControlServer server =
+        ControlServer.builder(n)
+            .listen("127.0.0.1", Integer.parseInt(address.substring(address.indexOf(':') + 1)))
+            .peerControlAddresses(endpoints)
+            .probeInterval(Duration.ofMillis(200))
+            .build()
+            .start();
+    servers.put(n.id(), server);
+  }
+
+  @AfterEach
+  void tearDown() throws Exception {
+    for (AutoCloseable c : closeables) {
+      c.close();
+    }
+    servers.values().forEach(ControlServer::close);
+    if (cluster != null) {
+      cluster.close();
+    }
+  }
+
+  @Test
+  void statusNamesRoleTokenLeaderAndTheMembersWithTheirHealth() {
+    BatonClient client = startClusterAndClient();
+    BatonNode active = cluster.awaitActive(WAIT);
+
+    StatusResponse leader =
+        await().atMost(WAIT).until(client::status, s -> s.getRole() == Role.ACTIVE);
+    assertThat(leader.getNodeId()).isEqualTo(active.id());
+    assertThat(leader.getToken()).isEqualTo(active.token()).isPositive();
+    assertThat(leader.getLeaderId()).isEqualTo(active.id());
+    assertThat(leader.getClusterId()).isEqualTo(cluster.clusterId());
+    assertThat(leader.getTerm()).isPositive();
+    assertThat(leader.getPromotion().getState()).isNotEmpty();
+    assertThat(client.cachedLeaderEndpoint()).contains(endpoints.get(active.id()));
+
+    // Every member answers the leader's probes; each reports its own role.
+    StatusResponse withHealth =
+        await()
+            .atMost(WAIT)
+            .until(
+                () -> client.status(endpoints.get(active.id()), Duration.ofSeconds(2)),
+                s ->
+                    s.getMembersList().stream()
+                        .allMatch(
+                            m ->
+                                m.getHealth() == Health.SELF || m.getHealth() == Health.REACHABLE));
+    for (MemberStatus m : withHealth.getMembersList()) {
+      String id = m.getMember().getId();
+      assertThat(m.getMember().getControlAddress()).isEqualTo(endpoints.get(id));
+      assertThat(m.getInConfiguration()).isTrue();
+      assertThat(m.getLeader()).isEqualTo(id.equals(active.id()));
+      assertThat(m.getActive()).isEqualTo(id.equals(active.id()));
+      assertThat(m.getReportedRole())
+          .isEqualTo(id.equals(active.id()) ? Role.ACTIVE : Role.STANDBY);
+    }
+
+    // A standby's own view: standby, knows who is active.
+    String standby = otherThan(active.id());
+    StatusResponse s = client.status(endpoints.get(standby), Duration.ofSeconds(2));
+    assertThat(s.getNodeId()).isEqualTo(standby);
+    assertThat(s.getRole()).isEqualTo(Role.STANDBY);
+    assertThat(s.getToken()).isZero();
+    await()
+        .atMost(WAIT)
+        .until(
+            () -> client.status(endpoints.get(standby), Duration.ofSeconds(2)).getActiveNodeId(),
+            active.id()::equals);
+  }
+
+  @Test
+  void keyValueCallsWorkOnAnyNodeAndBadInputIsInvalidArgumentNamingTheKey() {
+    BatonClient client = startClusterAndClient();
+    cluster.awaitActive(WAIT);
+
+    KvEntry put = client.put("app/owner", "east".getBytes(UTF_8));
+    assertThat(put.revision()).isPositive();
+    assertThat(client.get("app/owner")).map(KvEntry::valueAsString).contains("east");
+    assertThat(client.get("app/none")).isEmpty();
+
+    assertThat(client.compareAndSet("app/owner", "west".getBytes(UTF_8), "x".getBytes(UTF_8)))
+        .isEmpty();
+    Optional<KvEntry> swapped =
+        client.compareAndSet("app/owner", "east".getBytes(UTF_8), "west".getBytes(UTF_8));
+    assertThat(swapped).map(KvEntry::valueAsString).contains("west");
+    assertThat(client.compareAndSet("app/new", null, "1".getBytes(UTF_8))).isPresent();
+    assertThat(client.compareAndSet("app/new", null, "2".getBytes(UTF_8))).isEmpty();
+    long rev = swapped.get().revision();
+    assertThat(client.compareAndSetRevision("app/owner", rev + 1000, "y".getBytes(UTF_8)))
+        .isEmpty();
+    assertThat(client.compareAndSetRevision("app/owner", rev, "z".getBytes(UTF_8))).isPresent();
+    assertThat(client.list("app/"))
+        .extracting(KvEntry::key)
+        .containsExactly("app/new", "app/owner");
+    assertThat(client.delete("app/new")).isTrue();
+    assertThat(client.delete("app/new")).isFalse();
+
+    // Any node serves a write: ask one standby directly.
+    BatonNode active = cluster.active().orElseThrow();
+    try (BatonClient viaStandby =
+        BatonClient.builder().endpoints(endpoints.get(otherThan(active.id()))).build()) {
+      assertThat(viaStandby.put("app/via-standby", new byte[] {1}).revision()).isPositive();
+      assertThat(client.get("app/via-standby")).isPresent();
+    }
+
+    assertThatThrownBy(() -> client.put("", new byte[1]))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("key");
+    assertThatThrownBy(() -> client.put("big", new byte[70 * 1024]))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("big");
+
+    // A compare-and-set without an expectation is refused, naming what to set.
+    ManagedChannel raw =
+        Grpc.newChannelBuilder(endpoints.get(active.id()), InsecureChannelCredentials.create())
+            .build();
+    closeables.add(raw::shutdownNow);
+    assertThatThrownBy(
+            () ->
+                BatonControlGrpc.newBlockingStub(raw)
+                    .kvCompareAndSet(KvCompareAndSetRequest.newBuilder().setKey("k").build()))
+        .isInstanceOfSatisfying(
+            StatusRuntimeException.class,
+            e -> {
+              assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT);
+              assertThat(e.getStatus().getDescription())
+                  .contains("expected_value, expect_absent or expected_revision");
+            });
+  }
+
+  @Test
+  void switchActiveMovesTheRoleAndTheRoleStreamsReportIt() {
+    BatonClient client = startClusterAndClient();
+    BatonNode old = cluster.awaitActive(WAIT);
+    long oldToken = old.token();
+    String target = otherThan(old.id());
+
+    List<RoleEvent> targetEvents = new CopyOnWriteArrayList<>();
+    List<RoleEvent> oldEvents = new CopyOnWriteArrayList<>();
+    List<Throwable> errors = new CopyOnWriteArrayList<>();
+    closeables.add(client.watchRole(endpoints.get(target), targetEvents::add, errors::add));
+    closeables.add(client.watchRole(endpoints.get(old.id()), oldEvents::add, errors::add));
+    // Each stream starts with the node's current role.
+    await().atMost(WAIT).until(() -> !targetEvents.isEmpty() && !oldEvents.isEmpty());
+    assertThat(targetEvents.get(0).getRole()).isEqualTo(Role.STANDBY);
+    assertThat(oldEvents.get(0).getRole()).isEqualTo(Role.ACTIVE);
+    assertThat(oldEvents.get(0).getToken()).isEqualTo(oldToken);
+
+    long token = client.switchActive(target, Duration.ofSeconds(20));
+
+    assertThat(token).isGreaterThan(oldToken);
+    assertThat(cluster.awaitActive(WAIT).id()).isEqualTo(target);
+    await()
+        .atMost(WAIT)
+        .untilAsserted(
+            () -> {
+              assertThat(targetEvents)
+                  .anySatisfy(
+                      e -> {
+                        assertThat(e.getRole()).isEqualTo(Role.ACTIVE);
+                        assertThat(e.getToken()).isEqualTo(token);
+                        assertThat(e.getNodeId()).isEqualTo(target);
+                      });
+              assertThat(oldEvents)
+                  .anySatisfy(
+                      e -> {
+                        assertThat(e.getRole()).isEqualTo(Role.STANDBY);
+                        assertThat(e.getStandbyReason()).isEqualTo("SWITCH_ACTIVE");
+                      });
+            });
+    assertThat(errors).isEmpty();
+
+    assertThatThrownBy(() -> client.switchActive("nobody", Duration.ofSeconds(5)))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("'nobody' is not a member");
+  }
+
+  @Test
+  void theClientFollowsTheLeaderWhenTheActiveDies() {
+    BatonClient client = startClusterAndClient();
+    BatonNode old = cluster.awaitActive(WAIT);
+    client.put("k", "1".getBytes(UTF_8));
+    assertThat(client.cachedLeaderEndpoint()).contains(endpoints.get(old.id()));
+
+    servers.remove(old.id()).close();
+    cluster.crash(old.id());
+
+    // Reads and writes go on through the new leader, found without being told.
+    KvEntry e = client.put("k", "2".getBytes(UTF_8));
+    assertThat(e.valueAsString()).isEqualTo("2");
+    assertThat(client.get("k")).map(KvEntry::valueAsString).contains("2");
+    BatonNode now = cluster.awaitActive(WAIT);
+    assertThat(now.id()).isNotEqualTo(old.id());
+    await().atMost(WAIT).until(() -> client.status().getNodeId(), now.id()::equals);
+    assertThat(client.cachedLeaderEndpoint()).contains(endpoints.get(now.id()));
+    // The dead member is reported unreachable by the survivors.
+    await()
+        .atMost(WAIT)
+        .until(
+            () ->
+                client.status().getMembersList().stream()
+                    .filter(m -> m.getMember().getId().equals(old.id()))
+                    .findFirst()
+                    .orElseThrow()
+                    .getHealth(),
+            Health.UNREACHABLE::equals);
+  }
+
+  @Test
+  void membersAreListedAddedAndRemoved() {
+    BatonClient client = startClusterAndClient();
+    BatonNode active = cluster.awaitActive(WAIT);
+    assertThat(client.members())
+        .extracting(dev.baton.core.control.proto.Member::getId)
+        .containsExactlyInAnyOrder("n1", "n2", "n3");
+
+    assertThatThrownBy(() -> client.removeMember(active.id()))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("switch-active to another node first");
+    assertThatThrownBy(() -> client.removeMember("ghost"))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("'ghost' is not a member");
+
+    Member n4 = cluster.newMember("n4", false);
+    BatonNode joining = cluster.builderFor("n4").joining(true).build();
+    closeables.add(joining);
+    joining.start();
+    assertThat(client.addMember(n4))
+        .extracting(dev.baton.core.control.proto.Member::getId)
+        .contains("n4");
+    await()
+        .atMost(WAIT)
+        .until(
+            () ->
+                client.status().getMembersList().stream()
+                    .anyMatch(m -> m.getMember().getId().equals("n4") && m.getInConfiguration()));
+
+    assertThat(client.removeMember("n4"))
+        .extracting(dev.baton.core.control.proto.Member::getId)
+        .containsExactlyInAnyOrder("n1", "n2", "n3");
+  }
+
+  private String otherThan(String id) {
+    return endpoints.keySet().stream().filter(n -> !n.equals(id)).findFirst().orElseThrow();
+  }
+}
