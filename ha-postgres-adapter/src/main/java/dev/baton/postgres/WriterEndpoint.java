@@ -7,6 +7,7 @@ import dev.baton.core.StaleTokenException;
 import java.nio.charset.StandardCharsets;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.OptionalLong;
 import java.util.concurrent.Executor;
 import java.util.function.Consumer;
 import java.util.regex.Pattern;
@@ -78,6 +79,7 @@ public final class WriterEndpoint {
   private final KeyValueStore kv;
   private final String name;
   private final String key;
+  private final String positionKey;
 
   /**
    * @param name the deployment's name: letters, digits, '.', '_' or '-'
@@ -91,6 +93,7 @@ public final class WriterEndpoint {
     }
     this.name = name;
     this.key = "baton/postgres/" + name + "/writer";
+    this.positionKey = "baton/postgres/" + name + "/position";
   }
 
   public String name() {
@@ -135,6 +138,66 @@ public final class WriterEndpoint {
     }
     throw new IllegalStateException(
         "could not publish the writer under " + key + ": it kept changing concurrently");
+  }
+
+  /** The key that holds the writer's last reported WAL position. */
+  public String positionKey() {
+    return positionKey;
+  }
+
+  /**
+   * Records the writer's WAL position ({@code pg_current_wal_lsn()}) for the activation {@code
+   * token}, for the lag check of a failover that cannot reach the writer (as Patroni keeps the
+   * leader's position in its DCS). A position of an older token is not written over a newer one's;
+   * a lower position of the same token is ignored. See {@link WalPositionReporter}.
+   *
+   * @return whether the record changed
+   */
+  public boolean publishPosition(long lsn, long token) {
+    byte[] mine =
+        ("token=" + token + "\nlsn=" + Lsn.format(lsn) + "\n").getBytes(StandardCharsets.UTF_8);
+    for (int attempt = 0; attempt < CAS_ATTEMPTS; attempt++) {
+      Optional<KvEntry> cur = kv.get(positionKey);
+      long revision = 0;
+      if (cur.isPresent()) {
+        long[] held = decodePosition(cur.get().value());
+        if (held[0] > token) {
+          throw new StaleTokenException(positionKey, token, held[0]);
+        }
+        if (held[0] == token && held[1] >= lsn) {
+          return false;
+        }
+        revision = cur.get().revision();
+      }
+      if (kv.compareAndSetRevision(positionKey, revision, mine).isPresent()) {
+        return true;
+      }
+    }
+    throw new IllegalStateException(
+        "could not publish the position under " + positionKey + ": it kept changing concurrently");
+  }
+
+  /** The last reported writer WAL position, if any: for {@code lastKnownPrimaryPosition}. */
+  public OptionalLong lastKnownPosition() {
+    return kv.get(positionKey)
+        .map(e -> OptionalLong.of(decodePosition(e.value())[1]))
+        .orElse(OptionalLong.empty());
+  }
+
+  private long[] decodePosition(byte[] value) {
+    long token = -1;
+    long lsn = -1;
+    for (String line : new String(value, StandardCharsets.UTF_8).split("\n")) {
+      if (line.startsWith("token=")) {
+        token = Long.parseLong(line.substring(6).trim());
+      } else if (line.startsWith("lsn=")) {
+        lsn = Lsn.parse(line.substring(4).trim());
+      }
+    }
+    if (token < 0 || lsn < 0) {
+      throw new IllegalStateException("the position record under " + positionKey + " is malformed");
+    }
+    return new long[] {token, lsn};
   }
 
   /**

@@ -572,6 +572,32 @@ class FencedDataSourceTest {
   }
 
   @Test
+  void aFenceInAnotherSchemaIsIndependentOfTheDefaultOne() throws Exception {
+    FenceSchema other = FenceSchema.named("app_fence");
+    PostgresFence otherFence = PostgresFence.builder(raw).resource(resource).schema(other).build();
+    otherFence.advance(20, TestActionContext.promote(20));
+    fence().advance(3, TestActionContext.promote(3));
+    FencedDataSource inOther =
+        FencedDataSource.builder(raw).resource(resource).schema(other).build();
+    try (Connection c = inOther.connection(20)) {
+      insert(c, table, "other", 20);
+    }
+    try (Connection c = inOther.connection(3)) {
+      assertThatThrownBy(() -> insert(c, table, "other", 3))
+          .isInstanceOf(StaleTokenSQLException.class)
+          .hasMessageContaining("holds token 20");
+    }
+    try (Connection c = fenced.connection(3)) {
+      insert(c, table, "default", 3);
+    }
+    assertThat(
+            server.queryLong(
+                "SELECT token FROM app_fence.fence WHERE resource = '" + resource + "'"))
+        .isEqualTo(20);
+    assertThat(rows()).containsExactly("other@20", "default@3");
+  }
+
+  @Test
   void schemaInstallIsIdempotentUnderConcurrency() throws Exception {
     List<CompletableFuture<Integer>> installs = new ArrayList<>();
     for (int i = 0; i < 4; i++) {

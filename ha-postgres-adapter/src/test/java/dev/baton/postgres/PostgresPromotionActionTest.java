@@ -204,6 +204,52 @@ class PostgresPromotionActionTest {
   }
 
   @Test
+  void theLagCheckUsesThePositionTheActiveReportedWhenTheOldPrimaryIsGone() throws Exception {
+    PostgresPair pair = pair();
+    PostgresServer primary = pair.primary();
+    PostgresServer standby = pair.standby();
+    WriterEndpoint writer = new WriterEndpoint(new InMemoryKeyValueStore(), "db");
+    standby.execute("SELECT pg_wal_replay_pause()");
+    await("replay paused")
+        .atMost(Duration.ofSeconds(30))
+        .until(
+            () -> standby.queryString("SELECT pg_get_wal_replay_pause_state()").equals("paused"));
+    primary.execute("CREATE TABLE big (id int, pad text)");
+    primary.execute("INSERT INTO big SELECT g, repeat('x', 200) FROM generate_series(1, 20000) g");
+    long written = Lsn.parse(primary.queryString("SELECT pg_current_wal_lsn()"));
+    try (WalPositionReporter reporter =
+        WalPositionReporter.start(
+            writer, primary.dataSource(), FencingTokenSource.fixed(2), Duration.ofMillis(50))) {
+      await("the position is reported")
+          .atMost(Duration.ofSeconds(30))
+          .until(() -> writer.lastKnownPosition().orElse(0) >= written);
+    }
+    // A report from an older activation cannot overwrite it.
+    assertThatThrownBy(() -> writer.publishPosition(written + 1, 1))
+        .isInstanceOf(dev.baton.core.StaleTokenException.class);
+    primary.stopImmediately();
+
+    PostgresPromotionAction action =
+        action(standby, primary)
+            .maximumLagBytes(64 * 1024)
+            .lastKnownPrimaryPosition(writer::lastKnownPosition)
+            .build();
+    assertThatThrownBy(() -> action.promote(TestActionContext.promote(3)))
+        .isInstanceOf(PromotionRefusedException.class)
+        .hasMessageContaining("refusing to promote standby " + standby.endpoint())
+        .hasMessageContaining("the last published primary position");
+    standby.execute("SELECT pg_wal_replay_resume()");
+    await("the standby replays what it received")
+        .atMost(Duration.ofSeconds(30))
+        .until(
+            () ->
+                Lsn.parse(standby.queryString("SELECT pg_last_wal_replay_lsn()"))
+                    >= written - 64 * 1024);
+    action.promote(TestActionContext.promote(3).attempt(2));
+    assertThat(count(standby, "big")).isEqualTo(20000);
+  }
+
+  @Test
   void aStopCommandFencesTheOldPrimaryByStoppingIt() throws Exception {
     PostgresPair pair = pair();
     PostgresServer primary = pair.primary();
