@@ -52,6 +52,11 @@ import org.xbill.DNS.Update;
  * <p>After the update it polls the authoritative servers until each answers with the new records
  * and token, within a deadline.
  *
+ * <p>It does not consult {@link ActionContext#isLeaseValid()}: the compare-and-set makes the change
+ * safe for a node whose lease has lapsed too, because a newer active's higher token wins at the
+ * server. Nor does it skip work on {@link ActionContext#lastCompletedToken()}: re-running with the
+ * same token rewrites the same records, which is cheap and repairs a hand-edited zone.
+ *
  * <p>{@link #demote} does nothing on purpose: removing the records would leave clients with
  * NXDOMAIN, which resolvers cache; the next active overwrites the names instead.
  */
@@ -362,8 +367,13 @@ public final class DnsSwitch implements PromotionAction {
 
   FenceState readFence(Endpoint server, boolean sign, Deadline deadline)
       throws InterruptedException {
+    return readFence(server, sign, attempts, deadline);
+  }
+
+  private FenceState readFence(Endpoint server, boolean sign, int tries, Deadline deadline)
+      throws InterruptedException {
     List<Record> answer =
-        query(server, fenceName, Type.TXT, sign, attempts, deadline, "the fence read");
+        query(server, fenceName, Type.TXT, sign, tries, deadline, "the fence read");
     List<TXTRecord> records = new ArrayList<>();
     for (Record r : answer) {
       records.add((TXTRecord) r);
@@ -502,13 +512,16 @@ public final class DnsSwitch implements PromotionAction {
   private void verifyOn(Endpoint server, long token, Deadline deadline)
       throws InterruptedException {
     String lastAnswer = null;
-    DnsUnreachableException lastError = null;
-    long pollMillis = 20;
+    DnsException lastError = null;
+    // Polls are cheap next to what they wait for (clients still using the old answer): poll
+    // often, so that verification adds little to the switch.
+    long pollMillis = 10;
     while (true) {
       try {
         // Unsigned: secondaries need not know the update key, and a forged answer here can only
         // make verification fail, never move the fence.
-        FenceState f = readFence(server, false, deadline);
+        // One try per poll: the poll loop is the retry.
+        FenceState f = readFence(server, false, 1, deadline);
         if (f.token() > token) {
           throw new DnsStaleTokenException(
               resource(),
@@ -544,7 +557,9 @@ public final class DnsSwitch implements PromotionAction {
         }
         lastAnswer = String.join("; ", diffs);
         lastError = null;
-      } catch (DnsUnreachableException e) {
+      } catch (DnsException e) {
+        // A secondary may still be loading the zone (SERVFAIL, REFUSED, no AA) or be briefly
+        // unreachable: keep polling until the deadline, and report the last error then.
         lastError = e;
       }
       // Stop while a query still has time to be answered, so that the report shows an answer
@@ -569,7 +584,7 @@ public final class DnsSwitch implements PromotionAction {
       long sleep = Math.min(pollMillis, Math.max(1, deadline.remaining().toMillis() - 50));
       // A pause between polls; each poll re-reads the state.
       Thread.sleep(sleep);
-      pollMillis = Math.min(pollMillis * 2, 500);
+      pollMillis = Math.min(pollMillis * 2, 100);
     }
   }
 

@@ -5,33 +5,35 @@ import java.util.Arrays;
 
 /**
  * Measures how long a switch takes against a local BIND 9: the whole promotion (fence read, UPDATE,
- * verification) with two nodes taking turns. Not a test; run it by hand:
- *
- * <pre>
- * java -cp ha-dns-adapter/target/test-classes:ha-dns-adapter/target/classes:$(cat cp.txt) \
- *     dev.baton.dns.SwitchLatency 500
- * </pre>
+ * verification) with two nodes taking turns. With the argument {@code secondary}, a BIND secondary
+ * (NOTIFY, notify-delay 0, IXFR) is added and verification waits for it too. Not a test; run it by
+ * hand (see the module README).
  */
 public final class SwitchLatency {
   private SwitchLatency() {}
 
   public static void main(String[] args) throws Exception {
     int n = args.length > 0 ? Integer.parseInt(args[0]) : 300;
-    try (BindServer bind = BindServer.start()) {
-      DnsSwitch[] nodes = {
-        DnsSwitch.builder()
-            .server(bind.host(), bind.port())
-            .zone(bind.zone())
-            .tsig(bind.key())
-            .address("app", "192.0.2.1")
-            .build(),
-        DnsSwitch.builder()
-            .server(bind.host(), bind.port())
-            .zone(bind.zone())
-            .tsig(bind.key())
-            .address("app", "192.0.2.2")
-            .build()
-      };
+    boolean withSecondary = args.length > 1 && args[1].equals("secondary");
+    try (BindServer bind = BindServer.start();
+        BindServer secondary =
+            withSecondary ? BindServer.builder().secondaryOf(bind).start() : null) {
+      if (secondary != null) {
+        bind.notifyAlso(secondary.port());
+      }
+      DnsSwitch[] nodes = new DnsSwitch[2];
+      for (int i = 0; i < 2; i++) {
+        DnsSwitch.Builder b =
+            DnsSwitch.builder()
+                .server(bind.host(), bind.port())
+                .zone(bind.zone())
+                .tsig(bind.key())
+                .address("app", "192.0.2." + (i + 1));
+        if (secondary != null) {
+          b.verifyOn(bind.host(), bind.port()).verifyOn(secondary.host(), secondary.port());
+        }
+        nodes[i] = b.build();
+      }
       int warmup = Math.max(20, n / 10);
       long[] micros = new long[n];
       long token = 1;
@@ -46,10 +48,11 @@ public final class SwitchLatency {
       }
       Arrays.sort(micros);
       System.out.printf(
-          "promotions=%d (after %d warm-up) against named on 127.0.0.1, TCP, hmac-sha256:"
+          "promotions=%d (after %d warm-up), named on 127.0.0.1, TCP, hmac-sha256, verified on %s:"
               + " p50=%.2f ms p90=%.2f ms p99=%.2f ms max=%.2f ms%n",
           n,
           warmup,
+          secondary == null ? "the primary" : "primary + secondary",
           micros[n / 2] / 1000.0,
           micros[(int) (n * 0.9)] / 1000.0,
           micros[(int) Math.min(n - 1, Math.round(n * 0.99))] / 1000.0,

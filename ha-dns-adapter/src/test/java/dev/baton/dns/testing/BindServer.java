@@ -25,8 +25,12 @@ import java.util.List;
  */
 public final class BindServer extends DnsServerProcess {
 
+  private final AuthoritativeDnsServer primary;
+  private volatile int notifyPort = -1;
+
   private BindServer(Builder b) {
-    super(b.zone, b.staticZone, b.zoneRecords);
+    super(b.primary != null ? b.primary.zone() : b.zone, b.staticZone, b.zoneRecords);
+    this.primary = b.primary;
   }
 
   public static Builder builder() {
@@ -43,8 +47,18 @@ public final class BindServer extends DnsServerProcess {
     private String zone = "baton.test.";
     private String staticZone = "static.test.";
     private final List<String> zoneRecords = new ArrayList<>();
+    private AuthoritativeDnsServer primary;
 
     private Builder() {}
+
+    /**
+     * Serves the primary's dynamic zone as a secondary, transferring it from {@code primary} (which
+     * must send NOTIFY here: see {@link BindServer#notifyAlso(int)}).
+     */
+    public Builder secondaryOf(AuthoritativeDnsServer primary) {
+      this.primary = primary;
+      return this;
+    }
 
     /** The dynamic zone's name. */
     public Builder zone(String zone) {
@@ -73,7 +87,16 @@ public final class BindServer extends DnsServerProcess {
 
   @Override
   public String kind() {
-    return "BIND";
+    return primary == null ? "BIND" : "BIND secondary";
+  }
+
+  /**
+   * Makes this primary send NOTIFY for its dynamic zone to 127.0.0.1:{@code port} (a secondary), so
+   * that updates reach the secondary within milliseconds; restarts named to apply it.
+   */
+  public void notifyAlso(int port) {
+    this.notifyPort = port;
+    restart();
   }
 
   @Override
@@ -118,13 +141,31 @@ public final class BindServer extends DnsServerProcess {
         .append("};\n")
         // No rndc control channel: the fixture stops named with SIGTERM.
         .append("controls { };\n");
-    c.append("zone \"")
-        .append(zone)
-        .append("\" { type primary; file \"")
-        .append(dynamicZoneFile())
-        .append("\"; allow-update {")
-        .append(updaters)
-        .append(" }; };\n");
+    if (primary != null) {
+      c.append("zone \"")
+          .append(zone)
+          .append("\" { type secondary; primaries { 127.0.0.1 port ")
+          .append(primary.port())
+          .append("; }; file \"")
+          .append(dir.resolve("db.secondary"))
+          .append("\"; };\n");
+    } else {
+      c.append("zone \"")
+          .append(zone)
+          .append("\" { type primary; file \"")
+          .append(dynamicZoneFile())
+          .append("\"; allow-update {")
+          .append(updaters)
+          .append(" };");
+      if (notifyPort > 0) {
+        // Only to the test's own secondary, never to the NS host's port 53. notify-delay
+        // defaults to 5 s: every switch would wait that long for the secondary.
+        c.append(" notify explicit; notify-delay 0; also-notify { 127.0.0.1 port ")
+            .append(notifyPort)
+            .append("; };");
+      }
+      c.append(" };\n");
+    }
     c.append("zone \"")
         .append(staticZone)
         .append("\" { type primary; file \"")
