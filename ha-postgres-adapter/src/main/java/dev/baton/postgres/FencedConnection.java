@@ -21,7 +21,8 @@ public interface FencedConnection extends Connection {
    *
    * @throws StaleTokenSQLException if the token is stale; the transaction is then aborted
    * @throws SQLException if the connection is in auto-commit mode (each statement is its own
-   *     transaction, so an explicit check would not protect the next one)
+   *     transaction, so an explicit check would not protect the next one), or the transaction is
+   *     read-only ({@code setReadOnly(true)}: it cannot write and takes no lock)
    */
   long checkFence() throws SQLException;
 }

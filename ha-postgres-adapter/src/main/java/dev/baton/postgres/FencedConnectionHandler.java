@@ -50,6 +50,9 @@ final class FencedConnectionHandler implements InvocationHandler {
   /** The check ran after other statements of the transaction, so commit checks once more. */
   private boolean checkedLate;
 
+  /** The current transaction was guarded by SET TRANSACTION READ ONLY instead of the check. */
+  private boolean readOnlyGuard;
+
   /** The token the current transaction's check passed with. */
   private long lastToken;
 
@@ -174,6 +177,7 @@ final class FencedConnectionHandler implements InvocationHandler {
     // join, so run check + statement + commit as one explicit transaction instead.
     int fetchSize = target.getFetchSize();
     raw.setAutoCommit(false);
+    Throwable failed = null;
     try {
       guardNewTransaction();
       if (fetchSize > 0) {
@@ -183,6 +187,7 @@ final class FencedConnectionHandler implements InvocationHandler {
       raw.commit();
       return result;
     } catch (Throwable t) {
+      failed = t;
       try {
         raw.rollback();
       } catch (SQLException e) {
@@ -191,10 +196,19 @@ final class FencedConnectionHandler implements InvocationHandler {
       throw t;
     } finally {
       clearTransaction();
-      if (fetchSize > 0 && !target.isClosed()) {
-        target.setFetchSize(fetchSize);
+      // Restoring the connection must not hide why the statement failed (a terminated session
+      // fails here too).
+      try {
+        if (fetchSize > 0 && !target.isClosed()) {
+          target.setFetchSize(fetchSize);
+        }
+        raw.setAutoCommit(true);
+      } catch (SQLException e) {
+        if (failed == null) {
+          throw e;
+        }
+        failed.addSuppressed(e);
       }
-      raw.setAutoCommit(true);
     }
   }
 
@@ -229,6 +243,7 @@ final class FencedConnectionHandler implements InvocationHandler {
         s.execute("SET TRANSACTION READ ONLY");
       }
       checked = true;
+      readOnlyGuard = true;
     } else {
       runCheck();
     }
@@ -247,6 +262,13 @@ final class FencedConnectionHandler implements InvocationHandler {
     }
     if (failure != null) {
       throw failure;
+    }
+    if (readOnlyGuard) {
+      throw new SQLException(
+          "checkFence() in a read-only transaction (resource '"
+              + resource
+              + "'): it cannot write, so it holds no fence lock",
+          "BT006");
     }
     if (!checked) {
       boolean late = pg.getTransactionState() != TransactionState.IDLE;
@@ -278,6 +300,7 @@ final class FencedConnectionHandler implements InvocationHandler {
       throw translated;
     }
     checked = true;
+    readOnlyGuard = false;
     lastToken = token;
   }
 
@@ -355,6 +378,7 @@ final class FencedConnectionHandler implements InvocationHandler {
 
   private void clearTransaction() {
     checked = false;
+    readOnlyGuard = false;
     checkedLate = false;
     failure = null;
   }

@@ -442,6 +442,18 @@ class FencedDataSourceTest {
           .isInstanceOf(SQLException.class)
           .hasMessageContaining("read-only transaction");
     }
+    try (Connection c = fenced.connection(8)) {
+      c.setReadOnly(true);
+      c.setAutoCommit(false);
+      try (Statement s = c.createStatement()) {
+        s.executeQuery("SELECT count(*) FROM " + table).close();
+      }
+      // An open read-only transaction holds no fence lock: the advance does not wait for it.
+      fence().advance(9, Duration.ofSeconds(2));
+      assertThatThrownBy(() -> c.unwrap(FencedConnection.class).checkFence())
+          .hasMessageContaining("read-only transaction");
+      c.rollback();
+    }
     assertThat(rows()).containsExactly("seed@0");
   }
 
