@@ -337,8 +337,10 @@ class PostgresPromotionActionTest {
 
   @Test
   void demoteMakesTheLocalPrimaryReadOnlyAndPromoteMakesItWritableAgain() throws Exception {
-    PostgresServer server = PostgresServer.startPrimary("single");
+    PostgresServer server =
+        PostgresServer.startPrimary("single", java.util.Map.of("synchronous_commit", "off"));
     closeAtEnd.add(server);
+    assertThat(server.queryString("SHOW synchronous_commit")).isEqualTo("off");
     server.execute("CREATE TABLE t (v int)");
     PostgresPromotionAction action = action(server).build();
     TestActionContext ctx = TestActionContext.promote(1);

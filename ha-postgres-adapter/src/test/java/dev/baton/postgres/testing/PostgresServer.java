@@ -15,6 +15,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
@@ -72,7 +73,10 @@ public final class PostgresServer implements AutoCloseable {
   private volatile int port;
   private volatile boolean running;
 
-  private PostgresServer(String name, Path baseDir) {
+  private final Map<String, String> settings;
+
+  private PostgresServer(String name, Path baseDir, Map<String, String> settings) {
+    this.settings = Map.copyOf(settings);
     this.name = name;
     this.baseDir = baseDir;
     this.dataDir = baseDir.resolve("data");
@@ -81,7 +85,16 @@ public final class PostgresServer implements AutoCloseable {
 
   /** Starts a new primary (a fresh cluster) named {@code name} (the name is only for logs). */
   public static PostgresServer startPrimary(String name) {
-    PostgresServer server = new PostgresServer(name, newBaseDir(name));
+    return startPrimary(name, Map.of());
+  }
+
+  /**
+   * Starts a new primary with extra server settings, for example {@code Map.of("fsync", "on",
+   * "synchronous_commit", "on")} for a benchmark that should pay for durability (the fixture's
+   * default is {@code fsync = off}).
+   */
+  public static PostgresServer startPrimary(String name, Map<String, String> settings) {
+    PostgresServer server = new PostgresServer(name, newBaseDir(name), settings);
     try {
       Path tpl = template();
       server.runAsPostgres("cp", "-a", tpl.toString(), server.dataDir.toString());
@@ -98,7 +111,13 @@ public final class PostgresServer implements AutoCloseable {
    * {@code standby.signal} and {@code primary_conninfo}), then starts it on its own port.
    */
   public static PostgresServer startStandbyOf(PostgresServer primary, String name) {
-    PostgresServer server = new PostgresServer(name, newBaseDir(name));
+    return startStandbyOf(primary, name, primary.settings);
+  }
+
+  /** A streaming standby of {@code primary} with its own extra settings. */
+  public static PostgresServer startStandbyOf(
+      PostgresServer primary, String name, Map<String, String> settings) {
+    PostgresServer server = new PostgresServer(name, newBaseDir(name), settings);
     try {
       server.runAsPostgres(
           bin("pg_basebackup"),
@@ -340,11 +359,24 @@ public final class PostgresServer implements AutoCloseable {
               "listen_addresses = '" + HOST + "'",
               "port = " + port,
               "unix_socket_directories = '" + baseDir + "'",
+              extraSettings(),
               ""),
           StandardCharsets.UTF_8);
     } catch (IOException e) {
       throw new IllegalStateException("cannot write local.conf in " + baseDir, e);
     }
+  }
+
+  private String extraSettings() {
+    StringBuilder b = new StringBuilder();
+    settings.forEach(
+        (k, v) -> {
+          if (!k.matches("[a-z_.]+")) {
+            throw new IllegalArgumentException("invalid setting name '" + k + "'");
+          }
+          b.append(k).append(" = '").append(v.replace("'", "''")).append("'\n");
+        });
+    return b.toString();
   }
 
   private static void appendTemplateConfig(Path data) {
