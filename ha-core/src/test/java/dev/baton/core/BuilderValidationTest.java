@@ -80,7 +80,8 @@ class BuilderValidationTest {
                     Duration.ofMillis(150),
                     Duration.ofMillis(300)))
         .hasMessageContaining("leaseMargin");
-    assertThat(Timing.DEFAULTS.lease()).isEqualTo(Duration.ofMillis(890));
+    assertThat(Timing.DEFAULTS.lease()).isEqualTo(Duration.ofMillis(692));
+    assertThat(Timing.DEFAULTS.failoverBound()).isEqualTo(Duration.ofMillis(3200));
   }
 
   @Test
