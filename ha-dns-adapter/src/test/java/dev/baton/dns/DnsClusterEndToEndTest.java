@@ -1,0 +1,80 @@
+package dev.baton.dns;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+import dev.baton.core.BatonNode;
+import dev.baton.core.PromotionPlan;
+import dev.baton.core.StaleTokenException;
+import dev.baton.core.testing.TestCluster;
+import dev.baton.dns.testing.BindServer;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/**
+ * A 3-node Baton cluster whose promotion plan moves a DNS name with {@link DnsSwitch} on a real
+ * BIND 9: kill the active, and the name follows the new active, fenced by its token.
+ */
+class DnsClusterEndToEndTest {
+
+  private static final Map<String, String> ADDRESS =
+      Map.of("n1", "192.0.2.11", "n2", "192.0.2.12", "n3", "192.0.2.13");
+
+  private static DnsSwitch switchFor(BindServer dns, String nodeId) {
+    return DnsSwitch.builder()
+        .server(dns.host(), dns.port())
+        .zone(dns.zone())
+        .tsig(dns.key())
+        .address("app", ADDRESS.get(nodeId))
+        .ttl(Duration.ofSeconds(5))
+        .build();
+  }
+
+  private static List<String> fence(BindServer dns) {
+    return dns.dig("_baton-fence.app." + dns.zone(), "TXT");
+  }
+
+  @Test
+  void killingTheActiveMovesTheNameToTheNewActive() {
+    try (BindServer dns = BindServer.start();
+        TestCluster cluster =
+            TestCluster.create(
+                    3,
+                    0,
+                    TestCluster.TIMING,
+                    (id, b) -> {
+                      DnsSwitch sw = switchFor(dns, id);
+                      return b.promotionPlan(PromotionPlan.builder().fence(sw.fence()).action(sw).build());
+                    })
+                .startAll()) {
+      BatonNode first = cluster.awaitActive(Duration.ofSeconds(60));
+      long firstToken = first.token();
+      assertThat(dns.dig("app." + dns.zone(), "A")).containsExactly(ADDRESS.get(first.id()));
+      assertThat(String.join(" ", fence(dns))).contains("token=" + firstToken);
+
+      long killedAt = System.nanoTime();
+      cluster.crash(first.id());
+      BatonNode second = cluster.awaitActive(Duration.ofSeconds(60));
+      Duration bound = first.timing().failoverBound().plusSeconds(10);
+      await()
+          .atMost(bound)
+          .pollInterval(Duration.ofMillis(20))
+          .until(() -> dns.dig("app." + dns.zone(), "A").equals(List.of(ADDRESS.get(second.id()))));
+      long millis = (System.nanoTime() - killedAt) / 1_000_000;
+      System.out.printf("DNS name moved from %s to %s %d ms after the kill%n", first.id(), second.id(), millis);
+      assertThat(second.token()).isGreaterThan(firstToken);
+      assertThat(String.join(" ", fence(dns))).contains("token=" + second.token());
+
+      // The old active wakes up with its old token: the fence refuses it and nothing moves.
+      DnsSwitch stale = switchFor(dns, first.id());
+      assertThatThrownBy(() -> stale.promote(TestContext.promote(firstToken, first.id())))
+          .isInstanceOf(StaleTokenException.class)
+          .hasMessageContaining(Long.toString(firstToken))
+          .hasMessageContaining(Long.toString(second.token()));
+      assertThat(dns.dig("app." + dns.zone(), "A")).containsExactly(ADDRESS.get(second.id()));
+    }
+  }
+}
