@@ -1,0 +1,67 @@
+package dev.baton.core.testing;
+
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import org.apache.ratis.util.CodeInjectionForTesting;
+
+/**
+ * Drops Raft messages between chosen nodes of in-JVM clusters, using Ratis's own test injection
+ * points: the receiving server refuses the request (AppendEntries, RequestVote,
+ * StartLeaderElection, InstallSnapshot) before it touches any state, so to both sides the message
+ * is lost. Client requests are not affected. One JVM-wide table: close (heal) in a finally block.
+ */
+public final class NetworkPartition implements AutoCloseable {
+  private static final Set<String> CUT = ConcurrentHashMap.newKeySet();
+
+  static {
+    CodeInjectionForTesting.Code drop =
+        (localId, remoteId, args) -> {
+          if (remoteId != null && CUT.contains(remoteId + "->" + localId)) {
+            throw new IllegalStateException("partitioned: " + remoteId + " -> " + localId);
+          }
+          return false;
+        };
+    // The names of Ratis 3.3's injection points (RaftServerImpl's package-private constants).
+    for (String point :
+        new String[] {
+          "RaftServerImpl.appendEntries",
+          "RaftServerImpl.requestVote",
+          "RaftServerImpl.startLeaderElection",
+          "RaftServerImpl.installSnapshot"
+        }) {
+      CodeInjectionForTesting.put(point, drop);
+    }
+  }
+
+  private NetworkPartition() {}
+
+  public static NetworkPartition create() {
+    return new NetworkPartition();
+  }
+
+  /** Drops messages both ways between {@code a} and {@code b}. */
+  public NetworkPartition cut(String a, String b) {
+    CUT.add(a + "->" + b);
+    CUT.add(b + "->" + a);
+    return this;
+  }
+
+  /** Isolates {@code node} from every one of {@code others}. */
+  public NetworkPartition isolate(String node, Iterable<String> others) {
+    for (String o : others) {
+      if (!o.equals(node)) {
+        cut(node, o);
+      }
+    }
+    return this;
+  }
+
+  public void heal() {
+    CUT.clear();
+  }
+
+  @Override
+  public void close() {
+    heal();
+  }
+}
