@@ -310,6 +310,106 @@ class FencedDataSourceTest {
     assertThat(firstB / 2).isBetween(aCommits.get(), aCommits.get() + aTerminated.get());
   }
 
+  @Test
+  void manyWritersAndRepeatedAdvancesNeverCommitAnOlderTokenAfterANewerOne() throws Exception {
+    int generations = 8;
+    fence().advance(1, TestActionContext.promote(1));
+    PostgresFence advancer =
+        PostgresFence.builder(raw)
+            .resource(resource)
+            .terminateBlockersAfter(Duration.ofMillis(100))
+            .build();
+    AtomicBoolean stop = new AtomicBoolean();
+    List<AtomicInteger> commits = new ArrayList<>();
+    List<Throwable> unexpected = new java.util.concurrent.CopyOnWriteArrayList<>();
+    List<Thread> threads = new ArrayList<>();
+    for (int g = 1; g <= generations; g++) {
+      long token = g;
+      AtomicInteger committed = new AtomicInteger();
+      commits.add(committed);
+      boolean autoCommit = g % 2 == 0; // alternate the two modes
+      Thread t =
+          new Thread(
+              () -> {
+                Connection c = null;
+                while (!stop.get()) {
+                  try {
+                    if (c == null || c.isClosed()) {
+                      c = fenced.connection(token);
+                      c.setAutoCommit(autoCommit);
+                    }
+                    if (autoCommit) {
+                      insert(c, table, "g", token);
+                    } else {
+                      insert(c, table, "g", token);
+                      try (Statement s = c.createStatement()) {
+                        s.execute("SELECT pg_sleep(0.001)");
+                      }
+                      insert(c, table, "g", token);
+                      c.commit();
+                    }
+                    committed.incrementAndGet();
+                  } catch (SQLException e) {
+                    String state = e.getSQLState() == null ? "" : e.getSQLState();
+                    boolean expected =
+                        state.equals(FenceSchema.SQLSTATE_STALE_TOKEN)
+                            || state.equals(FenceSchema.SQLSTATE_TOKEN_AHEAD)
+                            || state.equals("57P01") // terminated by an advance
+                            || state.startsWith("08");
+                    if (!expected) {
+                      unexpected.add(e);
+                    }
+                    try {
+                      if (c != null && !c.isClosed() && !autoCommit) {
+                        c.rollback();
+                      }
+                    } catch (SQLException gone) {
+                      c = null; // the session was terminated: open a new one
+                    }
+                  }
+                }
+                try {
+                  if (c != null) {
+                    c.close();
+                  }
+                } catch (SQLException ignored) {
+                  // closing at the end of the test
+                }
+              },
+              "gen-" + g);
+      threads.add(t);
+      t.start();
+    }
+    for (int g = 1; g <= generations; g++) {
+      AtomicInteger current = commits.get(g - 1);
+      await("generation " + g + " commits")
+          .atMost(Duration.ofSeconds(60))
+          .until(() -> current.get() >= 10);
+      if (g < generations) {
+        advancer.advance(g + 1, TestActionContext.promote(g + 1));
+      }
+    }
+    stop.set(true);
+    for (Thread t : threads) {
+      t.join(30_000);
+    }
+
+    assertThat(unexpected).isEmpty();
+    // Every row takes its id from a sequence after its transaction's check, so ids follow the
+    // fence: a token never appears after a higher one.
+    List<Long> tokens = new ArrayList<>();
+    try (Connection c = raw.getConnection();
+        Statement s = c.createStatement();
+        ResultSet rs = s.executeQuery("SELECT token FROM " + table + " ORDER BY id")) {
+      while (rs.next()) {
+        tokens.add(rs.getLong(1));
+      }
+    }
+    assertThat(tokens).isSorted();
+    assertThat(tokens)
+        .containsAll(java.util.stream.LongStream.rangeClosed(1, generations).boxed().toList());
+  }
+
   private Thread writer(
       String name,
       long token,
