@@ -1,0 +1,169 @@
+package dev.baton.sidecar;
+
+import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpServer;
+import dev.baton.core.BatonNode;
+import dev.baton.core.Role;
+import dev.baton.core.control.ControlServer;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+
+/**
+ * The sidecar's HTTP endpoints, for load balancers, GSLB health checks and Prometheus:
+ *
+ * <ul>
+ *   <li>{@code GET /active}: 200 on the active node, 503 on every other (HAProxy's {@code httpchk},
+ *       a cloud load balancer's target health, a GSLB monitor), like Patroni's {@code /primary}.
+ *       The answer is {@code isActive()} at that instant: a node whose lease lapsed answers 503
+ *       even before it notices.
+ *   <li>{@code GET /health}: 200 while the node runs (whatever its role), 503 while it starts or
+ *       stops: a liveness check.
+ *   <li>{@code GET /status}: this node's view as JSON (the control API's status message).
+ *   <li>{@code GET /metrics}: Prometheus text format.
+ * </ul>
+ */
+final class HttpEndpoints implements AutoCloseable {
+  private final HttpServer server;
+  private final ExecutorService executor;
+
+  private HttpEndpoints(HttpServer server, ExecutorService executor) {
+    this.server = server;
+    this.executor = executor;
+  }
+
+  static HttpEndpoints start(String listen, Sidecar sidecar) {
+    int colon = listen.lastIndexOf(':');
+    HttpServer server;
+    try {
+      server =
+          HttpServer.create(
+              new InetSocketAddress(
+                  listen.substring(0, colon), Integer.parseInt(listen.substring(colon + 1))),
+              64);
+    } catch (IOException e) {
+      throw new UncheckedIOException(
+          "sidecar " + sidecar.config().nodeId() + ": HTTP cannot listen on " + listen + ": " + e,
+          e);
+    }
+    ExecutorService executor =
+        Executors.newFixedThreadPool(
+            2,
+            r -> {
+              Thread t = new Thread(r, "baton-http");
+              t.setDaemon(true);
+              return t;
+            });
+    server.setExecutor(executor);
+    server.createContext("/active", ex -> active(ex, sidecar.node()));
+    server.createContext("/health", ex -> health(ex, sidecar));
+    server.createContext("/status", ex -> status(ex, sidecar));
+    server.createContext(
+        "/metrics",
+        ex ->
+            respond(
+                ex, 200, "text/plain; version=0.0.4; charset=utf-8", sidecar.registry().scrape()));
+    server.createContext(
+        "/",
+        ex ->
+            respond(
+                ex,
+                404,
+                "text/plain; charset=utf-8",
+                "not found; endpoints: /active /health /status /metrics\n"));
+    server.start();
+    return new HttpEndpoints(server, executor);
+  }
+
+  String address() {
+    return server.getAddress().getHostString() + ":" + server.getAddress().getPort();
+  }
+
+  private static void active(HttpExchange ex, BatonNode node) throws IOException {
+    if (!onlyGet(ex)) {
+      return;
+    }
+    // isActive() and token() are read separately; a switch between them can only make the token
+    // 0 on a 200, never attach another activation's token to it.
+    boolean active = node.isActive();
+    long token = node.token();
+    ex.getResponseHeaders().add("X-Baton-Node", node.id());
+    if (active) {
+      ex.getResponseHeaders().add("X-Baton-Token", Long.toString(token));
+      respond(
+          ex, 200, "text/plain; charset=utf-8", "active " + node.id() + " token=" + token + "\n");
+    } else {
+      respond(
+          ex,
+          503,
+          "text/plain; charset=utf-8",
+          "not active " + node.id() + " role=" + node.role() + "\n");
+    }
+  }
+
+  private static void health(HttpExchange ex, Sidecar sidecar) throws IOException {
+    if (!onlyGet(ex)) {
+      return;
+    }
+    BatonNode node = sidecar.node();
+    Role role = node.role();
+    boolean up = role != Role.STOPPED && sidecar.control() != null;
+    Map<String, Object> body = new LinkedHashMap<>();
+    body.put("status", up ? "UP" : "DOWN");
+    body.put("node", node.id());
+    body.put("role", role.name());
+    respond(ex, up ? 200 : 503, "application/json", Json.write(body) + "\n");
+  }
+
+  private static void status(HttpExchange ex, Sidecar sidecar) throws IOException {
+    if (!onlyGet(ex)) {
+      return;
+    }
+    ControlServer control = sidecar.control();
+    if (control == null) {
+      respond(
+          ex,
+          503,
+          "application/json",
+          "{\"node\":\"" + sidecar.config().nodeId() + "\",\"role\":\"STARTING\"}\n");
+      return;
+    }
+    respond(ex, 200, "application/json", Json.write(control.status()) + "\n");
+  }
+
+  private static boolean onlyGet(HttpExchange ex) throws IOException {
+    if (ex.getRequestMethod().equals("GET") || ex.getRequestMethod().equals("HEAD")) {
+      return true;
+    }
+    ex.getResponseHeaders().add("Allow", "GET, HEAD");
+    respond(ex, 405, "text/plain; charset=utf-8", "only GET and HEAD\n");
+    return false;
+  }
+
+  private static void respond(HttpExchange ex, int code, String type, String body)
+      throws IOException {
+    byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
+    ex.getResponseHeaders().set("Content-Type", type);
+    ex.getResponseHeaders().set("Cache-Control", "no-store");
+    boolean head = ex.getRequestMethod().equals("HEAD");
+    ex.sendResponseHeaders(code, head ? -1 : bytes.length);
+    if (!head) {
+      try (OutputStream out = ex.getResponseBody()) {
+        out.write(bytes);
+      }
+    }
+    ex.close();
+  }
+
+  @Override
+  public void close() {
+    server.stop(0);
+    executor.shutdownNow();
+  }
+}

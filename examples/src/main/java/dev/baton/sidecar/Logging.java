@@ -1,0 +1,63 @@
+package dev.baton.sidecar;
+
+import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.LoggerContext;
+import ch.qos.logback.classic.encoder.JsonEncoder;
+import ch.qos.logback.classic.encoder.PatternLayoutEncoder;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.ConsoleAppender;
+import ch.qos.logback.core.encoder.Encoder;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The binary's logging, set up in code: the library logs through SLF4J only; the sidecar and the
+ * CLI own the configuration. Text is one readable line per event; JSON is one object per line
+ * (logback's JsonEncoder), for log shippers.
+ */
+public final class Logging {
+  private static final String PATTERN =
+      "%d{yyyy-MM-dd'T'HH:mm:ss.SSSXXX} %-5level [%thread] %logger{24} - %msg%n%ex{short}";
+
+  private Logging() {}
+
+  /** Sidecar logging: Baton's loggers at {@code level}, Ratis and gRPC at WARN, to stdout. */
+  public static void sidecar(String format, String level) {
+    configure(format, Level.toLevel(level, Level.INFO), "System.out");
+  }
+
+  /** CLI logging: warnings and errors only, to stderr, so stdout carries just the answer. */
+  public static void cli() {
+    configure("text", Level.WARN, "System.err");
+  }
+
+  private static void configure(String format, Level batonLevel, String target) {
+    LoggerContext ctx = (LoggerContext) LoggerFactory.getILoggerFactory();
+    ctx.reset();
+    Encoder<ILoggingEvent> encoder;
+    if (format.equals("json")) {
+      JsonEncoder json = new JsonEncoder();
+      json.setContext(ctx);
+      json.start();
+      encoder = json;
+    } else {
+      PatternLayoutEncoder text = new PatternLayoutEncoder();
+      text.setContext(ctx);
+      text.setPattern(PATTERN);
+      text.start();
+      encoder = text;
+    }
+    ConsoleAppender<ILoggingEvent> out = new ConsoleAppender<>();
+    out.setContext(ctx);
+    out.setTarget(target);
+    out.setEncoder(encoder);
+    out.start();
+    ch.qos.logback.classic.Logger root = ctx.getLogger(Logger.ROOT_LOGGER_NAME);
+    root.setLevel(Level.WARN);
+    root.addAppender(out);
+    ctx.getLogger("dev.baton").setLevel(batonLevel);
+    // Ratis logs every election and reconnect at INFO/WARN; the node's own lines say what matters.
+    ctx.getLogger("org.apache.ratis").setLevel(Level.ERROR);
+    ctx.getLogger("io.grpc").setLevel(Level.WARN);
+  }
+}

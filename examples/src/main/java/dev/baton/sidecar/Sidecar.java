@@ -1,0 +1,129 @@
+package dev.baton.sidecar;
+
+import dev.baton.core.BatonNode;
+import dev.baton.core.control.ControlServer;
+import dev.baton.sidecar.config.SidecarConfig;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.util.concurrent.CountDownLatch;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One node for a non-Java plane: the Baton node with the configured promotion plan, its gRPC
+ * control API, and the HTTP endpoints (/active, /health, /status, /metrics).
+ *
+ * <p>Start order: HTTP first (so a probe sees 503 "starting" rather than a refused connection),
+ * then the node (which waits out one election timeout, see docs/lease.md step 3), then the control
+ * API. Close order is the reverse; closing the node demotes it gracefully (hooks run, leadership is
+ * handed to a peer).
+ */
+public final class Sidecar implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(Sidecar.class);
+
+  private final SidecarConfig config;
+  private final PrometheusMeterRegistry registry;
+  private final BatonNode node;
+  private HttpEndpoints http;
+  private ControlServer control;
+  private final CountDownLatch closed = new CountDownLatch(1);
+
+  private Sidecar(SidecarConfig config) {
+    this.config = config;
+    this.registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    BatonNode.Builder b =
+        BatonNode.builder()
+            .clusterId(config.clusterId())
+            .nodeId(config.nodeId())
+            .members(config.members())
+            .dataDir(config.dataDir())
+            .timing(config.timing())
+            .operationTimeout(config.operationTimeout())
+            .failureBackoff(config.failureBackoff())
+            .meterRegistry(registry)
+            .promotionPlan(config.plan());
+    config.tls().filter(SidecarConfig.Tls::raft).ifPresent(t -> b.tls(t.files()));
+    this.node = b.build();
+  }
+
+  /** Starts everything; on failure, what was started is stopped again and the error thrown. */
+  public static Sidecar start(SidecarConfig config) {
+    Sidecar s = new Sidecar(config);
+    try {
+      s.startAll();
+      return s;
+    } catch (RuntimeException e) {
+      s.close();
+      throw e;
+    }
+  }
+
+  private void startAll() {
+    if (config.httpListen().isPresent()) {
+      http = HttpEndpoints.start(config.httpListen().get(), this);
+    }
+    LOG.info(
+        "sidecar {}: starting node of cluster {} (config {}, {} promotion steps, watchdog {})",
+        config.nodeId(),
+        config.clusterId(),
+        config.file(),
+        config.plan().steps().size(),
+        config.plan().watchdog() ? "on" : "off");
+    node.start();
+    String listen = config.controlListen();
+    int colon = listen.lastIndexOf(':');
+    ControlServer.Builder cb =
+        ControlServer.builder(node)
+            .listen(listen.substring(0, colon), Integer.parseInt(listen.substring(colon + 1)))
+            .peerControlAddresses(config.controlAddresses());
+    config.tls().ifPresent(t -> cb.tls(t.files(), t.authorizedClients()));
+    control = cb.build().start();
+    LOG.info(
+        "sidecar {}: ready (control {}{})",
+        config.nodeId(),
+        control.address(),
+        http == null ? ", no HTTP" : ", http " + http.address());
+  }
+
+  public BatonNode node() {
+    return node;
+  }
+
+  /** The control server, or null while the node is starting. */
+  ControlServer control() {
+    return control;
+  }
+
+  PrometheusMeterRegistry registry() {
+    return registry;
+  }
+
+  SidecarConfig config() {
+    return config;
+  }
+
+  /** Blocks until {@link #close()} ran. */
+  public void awaitClosed() throws InterruptedException {
+    closed.await();
+  }
+
+  @Override
+  public synchronized void close() {
+    if (closed.getCount() == 0) {
+      return;
+    }
+    try {
+      if (control != null) {
+        control.close();
+      }
+      node.close();
+      if (http != null) {
+        http.close();
+      }
+      registry.close();
+      LOG.info("sidecar {}: stopped", config.nodeId());
+    } finally {
+      closed.countDown();
+    }
+  }
+}

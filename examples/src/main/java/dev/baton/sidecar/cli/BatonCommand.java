@@ -1,0 +1,97 @@
+package dev.baton.sidecar.cli;
+
+import dev.baton.core.control.ControlException;
+import dev.baton.sidecar.Logging;
+import dev.baton.sidecar.config.ConfigException;
+import java.io.PrintWriter;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** The root command: {@code baton <subcommand>}. */
+@Command(
+    name = "baton",
+    mixinStandardHelpOptions = true,
+    versionProvider = BatonCommand.Version.class,
+    description = "Baton: one fenced active across a Raft cluster. Sidecar, CLI and demo.",
+    subcommands = {
+      SidecarCommand.class,
+      StatusCommand.class,
+      SwitchActiveCommand.class,
+      MembersCommand.class,
+      KvCommand.class,
+      DemoCommand.class,
+      CommandLine.HelpCommand.class
+    },
+    exitCodeListHeading = "%nExit status:%n",
+    exitCodeList = {
+      "0:done",
+      "1:the operation failed (refused, unavailable, timed out)",
+      "2:bad command line or configuration"
+    })
+public final class BatonCommand implements Runnable {
+  @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+
+  @Override
+  public void run() {
+    spec.commandLine().usage(spec.commandLine().getOut());
+  }
+
+  /** The command line with Baton's error handling: messages for humans, exit statuses above. */
+  public static CommandLine commandLine() {
+    CommandLine cl = new CommandLine(new BatonCommand());
+    cl.setExecutionStrategy(
+        parseResult -> {
+          CommandLine.ParseResult sub = parseResult;
+          while (sub.hasSubcommand()) {
+            sub = sub.subcommand();
+          }
+          if (!(sub.commandSpec().userObject() instanceof SidecarCommand)
+              && !(sub.commandSpec().userObject() instanceof DemoCommand)) {
+            Logging.cli();
+          }
+          return new CommandLine.RunLast().execute(parseResult);
+        });
+    cl.setExecutionExceptionHandler(
+        (e, commandLine, parseResult) -> {
+          PrintWriter err = commandLine.getErr();
+          if (e instanceof ConfigException c) {
+            err.println("configuration error" + (c.problems().size() > 1 ? "s" : "") + ":");
+            c.problems().forEach(p -> err.println("  " + p));
+            err.println("nothing was started.");
+            return 2;
+          }
+          if (e instanceof IllegalArgumentException) {
+            err.println("refused: " + e.getMessage());
+            return 1;
+          }
+          if (e instanceof ControlException c) {
+            err.println(c.getMessage());
+            return 1;
+          }
+          if (e instanceof UsageError) {
+            err.println(e.getMessage());
+            return 2;
+          }
+          err.println("failed: " + e);
+          return 1;
+        });
+    return cl;
+  }
+
+  /** A usage problem found after parsing (exit status 2). */
+  static final class UsageError extends RuntimeException {
+    private static final long serialVersionUID = 1L;
+
+    UsageError(String message) {
+      super(message);
+    }
+  }
+
+  static final class Version implements CommandLine.IVersionProvider {
+    @Override
+    public String[] getVersion() {
+      String v = BatonCommand.class.getPackage().getImplementationVersion();
+      return new String[] {"baton " + (v == null ? "(development build)" : v)};
+    }
+  }
+}

@@ -1,0 +1,203 @@
+package dev.baton.sidecar.cli;
+
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.baton.core.control.BatonClient;
+import dev.baton.core.control.ControlException;
+import dev.baton.core.control.proto.MemberStatus;
+import dev.baton.core.control.proto.StatusResponse;
+import dev.baton.sidecar.Json;
+import java.io.PrintWriter;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** {@code baton status}: every node's own view, side by side. */
+@Command(
+    name = "status",
+    mixinStandardHelpOptions = true,
+    description = {
+      "Shows every node's role, token, leader, health and promotion step.",
+      "Each node is asked for its own view; a node that does not answer is shown as unreachable."
+    })
+final class StatusCommand implements Callable<Integer> {
+  @Mixin ClientOptions client;
+
+  @Option(names = "--json", description = "Print JSON instead of a table.")
+  boolean json;
+
+  @Spec CommandSpec spec;
+
+  private record Row(String id, String endpoint, StatusResponse status, String error) {}
+
+  @Override
+  public Integer call() {
+    PrintWriter out = spec.commandLine().getOut();
+    try (BatonClient c = client.client()) {
+      StatusResponse leader = null;
+      String leaderError = null;
+      try {
+        leader = c.status();
+      } catch (ControlException e) {
+        leaderError = e.getMessage();
+      }
+      Map<String, String> nodes = new LinkedHashMap<>();
+      if (leader != null) {
+        for (MemberStatus m : leader.getMembersList()) {
+          nodes.put(m.getMember().getId(), m.getMember().getControlAddress());
+        }
+      }
+      for (String e : c.endpoints()) {
+        if (!nodes.containsValue(e)) {
+          nodes.put("?" + e, e);
+        }
+      }
+      Map<String, CompletableFuture<Row>> asks = new LinkedHashMap<>();
+      for (Map.Entry<String, String> n : nodes.entrySet()) {
+        String id = n.getKey();
+        String endpoint = n.getValue();
+        asks.put(
+            id,
+            CompletableFuture.supplyAsync(
+                () -> {
+                  if (endpoint.isEmpty()) {
+                    return new Row(id, "", null, "control address unknown");
+                  }
+                  try {
+                    StatusResponse s = c.status(endpoint, Duration.ofSeconds(2));
+                    return new Row(s.getNodeId(), endpoint, s, null);
+                  } catch (ControlException e) {
+                    return new Row(id, endpoint, null, shortError(e));
+                  }
+                }));
+      }
+      List<Row> rows = new ArrayList<>();
+      for (CompletableFuture<Row> f : asks.values()) {
+        Row r = f.join();
+        if (rows.stream()
+            .noneMatch(x -> x.status != null && r.status != null && x.id.equals(r.id))) {
+          rows.add(r);
+        }
+      }
+      boolean anyone = rows.stream().anyMatch(r -> r.status != null);
+      if (json) {
+        out.println(Json.pretty(json(leader, rows)));
+      } else {
+        table(out, leader, leaderError, rows);
+      }
+      return anyone ? 0 : 1;
+    }
+  }
+
+  private static String shortError(ControlException e) {
+    String m = e.getMessage();
+    int i = m.indexOf(": ", m.indexOf(" from "));
+    String tail = i < 0 ? m : m.substring(i + 2);
+    return e.code() + (tail.isBlank() ? "" : ": " + tail);
+  }
+
+  private static ObjectNode json(StatusResponse leader, List<Row> rows) {
+    ObjectNode root = Json.mapper().createObjectNode();
+    StatusResponse any =
+        leader != null
+            ? leader
+            : rows.stream().filter(r -> r.status != null).map(Row::status).findFirst().orElse(null);
+    if (any != null) {
+      root.put("clusterId", any.getClusterId());
+      root.put("leaderId", any.getLeaderId());
+      root.put("activeNodeId", any.getActiveNodeId());
+      root.put("activeToken", any.getActiveToken());
+      root.put("highestToken", any.getHighestToken());
+      root.put("term", any.getTerm());
+    }
+    ArrayNode nodes = root.putArray("nodes");
+    for (Row r : rows) {
+      ObjectNode n = nodes.addObject();
+      n.put("id", r.id.startsWith("?") ? null : r.id);
+      n.put("endpoint", r.endpoint);
+      n.put("reachable", r.status != null);
+      if (r.status != null) {
+        n.set("status", Json.tree(r.status));
+      } else {
+        n.put("error", r.error);
+      }
+    }
+    return root;
+  }
+
+  private static void table(
+      PrintWriter out, StatusResponse leader, String leaderError, List<Row> rows) {
+    StatusResponse any =
+        leader != null
+            ? leader
+            : rows.stream().filter(r -> r.status != null).map(Row::status).findFirst().orElse(null);
+    if (any == null) {
+      out.println("no node answered" + (leaderError == null ? "" : ": " + leaderError));
+    } else {
+      out.printf(
+          "cluster %s: active %s, leader %s, term %d, highest token %d%n%n",
+          any.getClusterId(),
+          any.getActiveNodeId().isEmpty()
+              ? "none"
+              : any.getActiveNodeId() + " (token " + any.getActiveToken() + ")",
+          any.getLeaderId().isEmpty() ? "none" : any.getLeaderId(),
+          any.getTerm(),
+          any.getHighestToken());
+    }
+    List<String[]> cells = new ArrayList<>();
+    cells.add(
+        new String[] {
+          "NODE", "ROLE", "TOKEN", "LEADER", "HEALTH", "CONTROL", "PROMOTION", "LEASE"
+        });
+    for (Row r : rows) {
+      String id = r.id.startsWith("?") ? "?" : r.id;
+      if (r.status == null) {
+        cells.add(new String[] {id, "?", "-", "", "unreachable", r.endpoint, r.error, ""});
+        continue;
+      }
+      StatusResponse s = r.status;
+      String promotion = s.getPromotion().getState();
+      if (!s.getPromotion().getStep().isEmpty() && !promotion.equals("IDLE")) {
+        promotion += " " + s.getPromotion().getStep() + "#" + s.getPromotion().getAttempt();
+      }
+      if (!s.getPromotion().getLastError().isEmpty()) {
+        promotion += " (last error: " + s.getPromotion().getLastError() + ")";
+      }
+      cells.add(
+          new String[] {
+            s.getNodeId(),
+            s.getRole().name(),
+            s.getToken() == 0 ? "-" : Long.toString(s.getToken()),
+            s.getLeaderId().equals(s.getNodeId()) ? "*" : "",
+            "up",
+            r.endpoint,
+            promotion,
+            s.getLeaseRemainingMillis() > 0 ? s.getLeaseRemainingMillis() + "ms" : ""
+          });
+    }
+    int[] width = new int[cells.get(0).length];
+    for (String[] row : cells) {
+      for (int i = 0; i < row.length - 1; i++) {
+        width[i] = Math.max(width[i], row[i].length());
+      }
+    }
+    for (String[] row : cells) {
+      StringBuilder line = new StringBuilder();
+      for (int i = 0; i < row.length; i++) {
+        line.append(
+            i == row.length - 1 ? row[i] : String.format("%-" + (width[i] + 2) + "s", row[i]));
+      }
+      out.println(line.toString().stripTrailing());
+    }
+    out.flush();
+  }
+}

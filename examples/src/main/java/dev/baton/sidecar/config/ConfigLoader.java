@@ -1,0 +1,337 @@
+package dev.baton.sidecar.config;
+
+import dev.baton.core.Member;
+import dev.baton.core.PromotionAction;
+import dev.baton.core.PromotionPlan;
+import dev.baton.core.StepPolicy;
+import dev.baton.core.Timing;
+import dev.baton.core.TlsConfig;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.regex.Pattern;
+
+/**
+ * Reads and checks a sidecar configuration file. The schema, with every key, its default and an
+ * example, is in docs/sidecar-config.md; this class is its executable form.
+ *
+ * <p>Every problem names the file, the line, the key path and what is allowed, unknown keys
+ * included; all problems of a file are reported together, and a file with any problem is refused as
+ * a whole (nothing starts).
+ */
+public final class ConfigLoader {
+  private static final Pattern ID = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,63}");
+  private static final Set<String> LEVELS = Set.of("TRACE", "DEBUG", "INFO", "WARN", "ERROR");
+  private static final List<String> COMMON_STEP_KEYS =
+      List.of("name", "type", "required", "timeout", "maxAttempts", "backoff", "maxBackoff");
+
+  private ConfigLoader() {}
+
+  /**
+   * Loads {@code file}.
+   *
+   * @throws ConfigException listing every problem found
+   */
+  public static SidecarConfig load(Path file) {
+    Yaml yaml = new Yaml(file);
+    Yaml.Section root = yaml.root();
+    if (!yaml.problems().isEmpty()) {
+      throw new ConfigException(yaml.problems());
+    }
+    root.allow(
+        "cluster",
+        "node",
+        "dataDir",
+        "members",
+        "control",
+        "http",
+        "timing",
+        "operationTimeout",
+        "failureBackoff",
+        "tls",
+        "promotion",
+        "logging");
+    Path base = file.toAbsolutePath().getParent();
+
+    String cluster = id(root, "cluster", "the cluster's id, the same on every node");
+    String node = id(root, "node", "this node's id, one of the members");
+    String dataDirText = root.required("dataDir", "the directory of this node's Raft log");
+    Path dataDir = dataDirText == null ? null : base.resolve(dataDirText);
+
+    List<Member> members = new ArrayList<>();
+    Map<String, String> control = new LinkedHashMap<>();
+    Map<String, Yaml.Section> memberSections = new HashMap<>();
+    List<Yaml.Section> memberList = root.sections("members");
+    if (memberList.isEmpty() && !root.has("members")) {
+      root.required("members", "a list of every node, this one included (id, raft, control)");
+    }
+    for (Yaml.Section m : memberList) {
+      m.allow("id", "raft", "control", "witness", "noActivate", "priority");
+      String id = id(m, "id", "the member's node id");
+      Optional<String> raft = m.hostPort("raft");
+      if (raft.isEmpty() && !m.has("raft")) {
+        m.required("raft", "host:port of the member's Raft server");
+      }
+      Optional<String> controlAddress = m.hostPort("control");
+      boolean witness = m.bool("witness", false);
+      boolean noActivate = m.bool("noActivate", false);
+      int priority = m.integer("priority", witness ? 0 : 1, 0, 1000);
+      if (id == null || raft.isEmpty()) {
+        continue;
+      }
+      if (memberSections.put(id, m) != null) {
+        yaml.problem(m.valueNode("id"), Yaml.join(m.path(), "id"), "'" + id + "' appears twice");
+        continue;
+      }
+      for (Member other : members) {
+        if (other.address().equals(raft.get())) {
+          yaml.problem(
+              m.valueNode("raft"),
+              Yaml.join(m.path(), "raft"),
+              raft.get() + " is already the Raft address of " + other.id());
+        }
+      }
+      try {
+        members.add(new Member(id, raft.get(), witness, noActivate || witness, priority));
+      } catch (IllegalArgumentException e) {
+        yaml.problem(m.node(), m.path(), e.getMessage());
+      }
+      controlAddress.ifPresent(a -> control.put(id, a));
+    }
+    if (node != null && !members.isEmpty() && !memberSections.containsKey(node)) {
+      yaml.problem(
+          root.valueNode("node"),
+          "node",
+          "'" + node + "' is not among the members " + memberSections.keySet());
+    }
+    if (!members.isEmpty() && members.stream().noneMatch(Member::eligible)) {
+      yaml.problem(
+          root.valueNode("members"),
+          "members",
+          "no member may become active: every one is a witness or noActivate");
+    }
+
+    Yaml.Section controlSection = root.section("control");
+    controlSection.allow("listen");
+    String controlListen =
+        controlSection.hostPort("listen").orElse(node == null ? null : control.get(node));
+    if (controlListen == null && node != null && memberSections.containsKey(node)) {
+      yaml.problem(
+          memberSections.get(node).node(),
+          "control.listen",
+          "this node's control API needs an address: set control.listen, or 'control' in this"
+              + " node's entry under members");
+    }
+    Yaml.Section http = root.section("http");
+    http.allow("listen");
+    Optional<String> httpListen = http.hostPort("listen");
+
+    Timing timing = timing(yaml, root.section("timing"));
+    Duration operationTimeout = root.duration("operationTimeout").orElse(Duration.ofSeconds(5));
+    Duration failureBackoff = root.duration("failureBackoff").orElse(Duration.ofSeconds(10));
+    if (timing != null && operationTimeout.compareTo(timing.electionTimeoutMax()) < 0) {
+      yaml.problem(
+          root.valueNode("operationTimeout"),
+          "operationTimeout",
+          operationTimeout.toMillis()
+              + " ms is shorter than timing.electionTimeoutMax ("
+              + timing.electionTimeoutMax().toMillis()
+              + " ms); operations would fail during every election");
+    }
+
+    Optional<SidecarConfig.Tls> tls = tls(yaml, root.section("tls"), base);
+    PromotionPlan plan = plan(yaml, root.section("promotion"));
+
+    Yaml.Section logging = root.section("logging");
+    logging.allow("format", "level");
+    String format = logging.string("format").orElse("text");
+    if (!format.equals("text") && !format.equals("json")) {
+      yaml.problem(
+          logging.valueNode("format"),
+          "logging.format",
+          "'" + format + "' is not allowed; use text or json");
+    }
+    String level = logging.string("level").orElse("INFO").toUpperCase(java.util.Locale.ROOT);
+    if (!LEVELS.contains(level)) {
+      yaml.problem(
+          logging.valueNode("level"),
+          "logging.level",
+          "'" + level + "' is not allowed; use one of " + new TreeSet<>(LEVELS));
+    }
+
+    if (!yaml.problems().isEmpty()) {
+      throw new ConfigException(yaml.problems());
+    }
+    return new SidecarConfig(
+        file,
+        cluster,
+        node,
+        dataDir,
+        List.copyOf(members),
+        Map.copyOf(control),
+        controlListen,
+        httpListen,
+        timing,
+        operationTimeout,
+        failureBackoff,
+        tls,
+        plan,
+        new SidecarConfig.Logging(format, level));
+  }
+
+  private static String id(Yaml.Section s, String key, String what) {
+    String v = s.required(key, what);
+    if (v != null && !ID.matcher(v).matches()) {
+      s.yaml()
+          .problem(
+              s.valueNode(key),
+              Yaml.join(s.path(), key),
+              "'" + v + "' is not allowed: use 1 to 64 letters, digits, '.', '_' or '-'");
+      return null;
+    }
+    return v;
+  }
+
+  private static Timing timing(Yaml yaml, Yaml.Section t) {
+    t.allow(
+        "electionTimeoutMin",
+        "electionTimeoutMax",
+        "clockDrift",
+        "leaseMargin",
+        "renewInterval",
+        "demotionReserve");
+    int before = yaml.problems().size();
+    Duration min = t.duration("electionTimeoutMin").orElse(Timing.DEFAULTS.electionTimeoutMin());
+    Duration max =
+        t.duration("electionTimeoutMax")
+            .orElse(
+                t.has("electionTimeoutMin")
+                    ? min.multipliedBy(2)
+                    : Timing.DEFAULTS.electionTimeoutMax());
+    // Settings not given scale with electionTimeoutMin, as Timing.scaledTo does.
+    Timing scaled;
+    try {
+      scaled = Timing.scaledTo(min, max);
+    } catch (IllegalArgumentException e) {
+      yaml.problem(t.node(), t.path().isEmpty() ? "timing" : t.path(), e.getMessage());
+      return null;
+    }
+    double drift = t.decimal("clockDrift", scaled.clockDrift());
+    Duration margin = t.duration("leaseMargin").orElse(scaled.leaseMargin());
+    Duration renew = t.duration("renewInterval").orElse(scaled.renewInterval());
+    Duration reserve = t.duration("demotionReserve").orElse(scaled.demotionReserve());
+    if (yaml.problems().size() > before) {
+      return null;
+    }
+    try {
+      return new Timing(min, max, drift, margin, renew, reserve);
+    } catch (IllegalArgumentException e) {
+      yaml.problem(t.node(), "timing", e.getMessage());
+      return null;
+    }
+  }
+
+  private static Optional<SidecarConfig.Tls> tls(Yaml yaml, Yaml.Section t, Path base) {
+    if (!t.present()) {
+      return Optional.empty();
+    }
+    t.allow("certificateChain", "privateKey", "trustedCertificates", "raft", "authorizedClients");
+    Path cert = file(yaml, t, "certificateChain", "this node's certificate chain (PEM)", base);
+    Path key = file(yaml, t, "privateKey", "this node's private key (PEM, PKCS#8)", base);
+    Path ca = file(yaml, t, "trustedCertificates", "the certificates to trust (PEM)", base);
+    boolean raft = t.bool("raft", true);
+    Set<String> authorized = new LinkedHashSet<>(t.strings("authorizedClients"));
+    if (cert == null || key == null || ca == null) {
+      return Optional.empty();
+    }
+    return Optional.of(new SidecarConfig.Tls(new TlsConfig(cert, key, ca), raft, authorized));
+  }
+
+  private static Path file(Yaml yaml, Yaml.Section t, String key, String what, Path base) {
+    String v = t.required(key, what);
+    if (v == null) {
+      return null;
+    }
+    Path p = base.resolve(v);
+    if (!Files.isReadable(p)) {
+      // The path only: the file may hold a private key, whose content never goes to a message.
+      yaml.problem(t.valueNode(key), Yaml.join(t.path(), key), "file " + p + " is not readable");
+      return null;
+    }
+    return p;
+  }
+
+  private static PromotionPlan plan(Yaml yaml, Yaml.Section p) {
+    p.allow("watchdog", "steps");
+    PromotionPlan.Builder plan = PromotionPlan.builder().watchdog(p.bool("watchdog", true));
+    Set<String> names = new LinkedHashSet<>();
+    for (Yaml.Section step : p.sections("steps")) {
+      String name =
+          step.required("name", "a unique name for the step, used in logs and the journal");
+      String type = step.required("type", "one of " + allowedTypes());
+      StepType stepType = type == null ? null : StepType.KNOWN.get(type);
+      if (type != null && stepType == null) {
+        yaml.problem(
+            step.valueNode("type"),
+            Yaml.join(step.path(), "type"),
+            "'"
+                + type
+                + "' is not a known step type; allowed: "
+                + allowedTypes()
+                + (StepType.COMING.contains(type)
+                    ? " (" + type + " steps arrive with the " + type + " adapter)"
+                    : ""));
+      }
+      List<String> allowed = new ArrayList<>(COMMON_STEP_KEYS);
+      if (stepType != null) {
+        allowed.addAll(stepType.keys());
+      }
+      step.allow(allowed.toArray(String[]::new));
+      if (name != null && !names.add(name)) {
+        yaml.problem(
+            step.valueNode("name"),
+            Yaml.join(step.path(), "name"),
+            "'" + name + "' is used by another step; names must be unique");
+      }
+      StepPolicy policy = policy(yaml, step);
+      PromotionAction action = stepType == null || name == null ? null : stepType.build(name, step);
+      if (action != null && policy != null) {
+        plan.action(action, policy);
+      }
+    }
+    try {
+      return plan.build();
+    } catch (IllegalArgumentException e) {
+      yaml.problem(p.node(), "promotion", e.getMessage());
+      return PromotionPlan.empty();
+    }
+  }
+
+  private static StepPolicy policy(Yaml yaml, Yaml.Section step) {
+    StepPolicy d = StepPolicy.mustSucceed();
+    boolean required = step.bool("required", true);
+    Duration timeout = step.duration("timeout").orElse(d.timeout());
+    int attempts = step.integer("maxAttempts", d.maxAttempts(), 1, 100);
+    Duration backoff = step.duration("backoff").orElse(d.initialBackoff());
+    Duration maxBackoff = step.duration("maxBackoff").orElse(d.maxBackoff());
+    try {
+      return new StepPolicy(timeout, attempts, backoff, maxBackoff, required);
+    } catch (IllegalArgumentException e) {
+      yaml.problem(step.node(), step.path(), e.getMessage());
+      return null;
+    }
+  }
+
+  private static String allowedTypes() {
+    return String.join(", ", new TreeSet<>(StepType.KNOWN.keySet()));
+  }
+}

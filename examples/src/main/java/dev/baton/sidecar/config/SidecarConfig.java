@@ -1,0 +1,72 @@
+package dev.baton.sidecar.config;
+
+import dev.baton.core.Member;
+import dev.baton.core.PromotionPlan;
+import dev.baton.core.Timing;
+import dev.baton.core.TlsConfig;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * A checked sidecar configuration (the schema is in docs/sidecar-config.md). Built only by {@link
+ * ConfigLoader}, which refuses a file with any problem.
+ *
+ * @param file the file it was read from
+ * @param clusterId the cluster
+ * @param nodeId this node
+ * @param dataDir the node's data directory
+ * @param members every member, this node included
+ * @param controlAddresses the members' control API addresses, where given
+ * @param controlListen where this node's control API listens
+ * @param httpListen where this node's HTTP endpoints listen, if anywhere
+ * @param timing election and lease timing
+ * @param operationTimeout the node's operation timeout
+ * @param failureBackoff the node's back-off after a failed promotion
+ * @param tls TLS, if configured
+ * @param plan the promotion plan (watchdog included)
+ * @param logging log format and level
+ */
+public record SidecarConfig(
+    Path file,
+    String clusterId,
+    String nodeId,
+    Path dataDir,
+    List<Member> members,
+    Map<String, String> controlAddresses,
+    String controlListen,
+    Optional<String> httpListen,
+    Timing timing,
+    Duration operationTimeout,
+    Duration failureBackoff,
+    Optional<Tls> tls,
+    PromotionPlan plan,
+    Logging logging) {
+
+  /**
+   * TLS settings.
+   *
+   * @param files this node's certificate chain, private key and the trusted certificates (PEM)
+   * @param raft whether the Raft transport uses them too (default true)
+   * @param authorizedClients certificate names (CN or DNS SAN) allowed to switch-active and change
+   *     membership through the control API
+   */
+  public record Tls(TlsConfig files, boolean raft, Set<String> authorizedClients) {}
+
+  /**
+   * Logging settings.
+   *
+   * @param format {@code text} (one readable line per event) or {@code json} (one JSON object per
+   *     line)
+   * @param level the level of Baton's own loggers: TRACE, DEBUG, INFO, WARN or ERROR
+   */
+  public record Logging(String format, String level) {}
+
+  /** This node's member entry. */
+  public Member self() {
+    return members.stream().filter(m -> m.id().equals(nodeId)).findFirst().orElseThrow();
+  }
+}

@@ -1,0 +1,200 @@
+package dev.baton.sidecar;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.baton.sidecar.cli.BatonCommand;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+import picocli.CommandLine;
+
+/**
+ * Three real sidecar processes: the HTTP endpoints, the CLI (status, switch-active, members, kv)
+ * against the running cluster, and a SIGKILL of the active that moves /active to another node. The
+ * methods run in order on one cluster: each step starts from where the last one left it.
+ */
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class SidecarProcessTest {
+  private static final Duration WAIT = Duration.ofSeconds(60);
+  private static SidecarProcesses cluster;
+
+  @BeforeAll
+  static void start() throws Exception {
+    cluster = new SidecarProcesses(3);
+    cluster.startAll();
+  }
+
+  @AfterAll
+  static void stop() {
+    cluster.close();
+  }
+
+  record Cli(int status, String out, String err) {}
+
+  /** Runs the CLI in this JVM, as bin/baton would in its own. */
+  static Cli cli(String... args) {
+    StringWriter out = new StringWriter();
+    StringWriter err = new StringWriter();
+    CommandLine cl = BatonCommand.commandLine();
+    cl.setOut(new PrintWriter(out, true));
+    cl.setErr(new PrintWriter(err, true));
+    int status = cl.execute(args);
+    return new Cli(status, out.toString(), err.toString());
+  }
+
+  private static String[] withEndpoints(String... args) {
+    List<String> all = new ArrayList<>(List.of(args));
+    all.add("--endpoints");
+    all.add(String.join(",", cluster.endpoints()));
+    return all.toArray(String[]::new);
+  }
+
+  @Test
+  @Order(1)
+  void oneNodeAnswersActiveAndEveryNodeServesHealthStatusAndMetrics() throws Exception {
+    String active = cluster.awaitSingleActive(WAIT);
+    SidecarProcesses.HttpResult a = cluster.get(active, "/active");
+    assertThat(a.body()).startsWith("active " + active + " token=");
+    for (String id : cluster.nodes.keySet()) {
+      await().atMost(WAIT).until(() -> cluster.get(id, "/health").code() == 200);
+      if (!id.equals(active)) {
+        assertThat(cluster.get(id, "/active").code()).isEqualTo(503);
+      }
+      JsonNode status = Json.read(cluster.get(id, "/status").body());
+      assertThat(status.path("nodeId").asText()).isEqualTo(id);
+      assertThat(status.path("members")).hasSize(3);
+      String metrics = cluster.get(id, "/metrics").body();
+      assertThat(metrics).contains("baton_role_active").contains("node=\"" + id + "\"");
+    }
+    assertThat(cluster.get(active, "/metrics").body())
+        .containsPattern("baton_role_active\\{[^}]*node=\"" + active + "\"[^}]*\\} 1\\.0");
+    // The promotion hook ran with the token in its environment.
+    long token = Long.parseLong(a.body().replaceAll("(?s).*token=(\\d+).*", "$1"));
+    await()
+        .atMost(WAIT)
+        .until(
+            () ->
+                Files.exists(cluster.hooks)
+                    && Files.readString(cluster.hooks).contains(active + " token=" + token));
+  }
+
+  @Test
+  @Order(2)
+  void cliStatusShowsTheClusterAsATableAndAsJson() {
+    String active = cluster.awaitSingleActive(WAIT);
+    Cli table =
+        await()
+            .atMost(WAIT)
+            .until(
+                () -> cli(withEndpoints("status")),
+                c ->
+                    c.status() == 0
+                        && c.out().contains("active " + active)
+                        && c.out().contains("up"));
+    assertThat(table.out()).contains("NODE", "ROLE", "TOKEN", "LEADER", "HEALTH");
+    assertThat(table.out().lines().filter(l -> l.matches(".*\\bACTIVE\\b.*"))).hasSize(1);
+    assertThat(table.out().lines().filter(l -> l.matches("n\\d .*STANDBY.*"))).hasSize(2);
+
+    Cli json = cli(withEndpoints("status", "--json"));
+    assertThat(json.status()).isZero();
+    JsonNode j = Json.read(json.out());
+    assertThat(j.path("activeNodeId").asText()).isEqualTo(active);
+    assertThat(j.path("nodes")).hasSize(3);
+    for (JsonNode n : j.path("nodes")) {
+      assertThat(n.path("reachable").asBoolean()).isTrue();
+      assertThat(n.path("status").path("role").asText())
+          .isEqualTo(n.path("id").asText().equals(active) ? "ACTIVE" : "STANDBY");
+    }
+  }
+
+  @Test
+  @Order(3)
+  void cliKvAndMembers() {
+    Cli put = cli(withEndpoints("kv", "put", "app/owner", "east"));
+    assertThat(put.status()).as(put.err()).isZero();
+    assertThat(put.out()).contains("app/owner = east");
+    assertThat(cli(withEndpoints("kv", "get", "app/owner")).out()).contains("east");
+    Cli casWrong = cli(withEndpoints("kv", "cas", "app/owner", "x", "--expect", "west"));
+    assertThat(casWrong.status()).isEqualTo(1);
+    assertThat(casWrong.err()).contains("not applied");
+    assertThat(cli(withEndpoints("kv", "cas", "app/owner", "west", "--expect", "east")).status())
+        .isZero();
+    assertThat(cli(withEndpoints("kv", "get", "app/owner")).out()).contains("west");
+    Cli absent = cli(withEndpoints("kv", "get", "app/none"));
+    assertThat(absent.status()).isEqualTo(1);
+    assertThat(absent.err()).contains("'app/none' is absent");
+
+    Cli members = cli(withEndpoints("members", "list"));
+    assertThat(members.status()).isZero();
+    for (SidecarProcesses.Node n : cluster.nodes.values()) {
+      assertThat(members.out())
+          .contains(n.id)
+          .contains("127.0.0.1:" + n.raft)
+          .contains(n.controlAddress());
+    }
+    Cli removeUnknown = cli(withEndpoints("members", "remove", "ghost"));
+    assertThat(removeUnknown.status()).isEqualTo(1);
+    assertThat(removeUnknown.err()).contains("'ghost' is not a member");
+  }
+
+  @Test
+  @Order(4)
+  void cliSwitchActiveMovesActiveToTheTarget() {
+    String old = cluster.awaitSingleActive(WAIT);
+    String target = cluster.nodes.keySet().stream().filter(id -> !id.equals(old)).findFirst().get();
+    Cli r = cli(withEndpoints("switch-active", "--to", target));
+    assertThat(r.status()).as(r.err()).isZero();
+    assertThat(r.out()).contains(target + " is active with token");
+    assertThat(cluster.awaitSingleActive(WAIT)).isEqualTo(target);
+    assertThat(cluster.get(old, "/active").code()).isEqualTo(503);
+
+    Cli bad = cli(withEndpoints("switch-active", "--to", "nobody"));
+    assertThat(bad.status()).isEqualTo(1);
+    assertThat(bad.err()).contains("'nobody' is not a member");
+  }
+
+  @Test
+  @Order(5)
+  void sigkillOfTheActiveMovesActiveToAnotherNode() {
+    String old = cluster.awaitSingleActive(WAIT);
+    long oldToken = token(cluster.get(old, "/active").body());
+    cluster.kill(old);
+    String now =
+        await("another node's /active 200")
+            .atMost(WAIT)
+            .pollInterval(Duration.ofMillis(50))
+            .until(
+                () -> cluster.activeIds().stream().filter(id -> !id.equals(old)).findFirst(),
+                java.util.Optional::isPresent)
+            .get();
+    assertThat(token(cluster.get(now, "/active").body())).isGreaterThan(oldToken);
+    assertThat(cluster.get(old, "/active").code()).isEqualTo(-1);
+
+    // The CLI still answers, showing the dead node as unreachable.
+    Cli status =
+        await()
+            .atMost(WAIT)
+            .until(
+                () -> cli(withEndpoints("status")),
+                c -> c.status() == 0 && c.out().contains("active " + now));
+    assertThat(status.out()).contains("unreachable");
+    assertThat(cli(withEndpoints("kv", "put", "after/failover", "ok")).out())
+        .contains("after/failover = ok");
+    assertThat(cli(withEndpoints("kv", "get", "after/failover")).out()).contains("ok");
+  }
+
+  private static long token(String body) {
+    return Long.parseLong(body.replaceAll("(?s).*token=(\\d+).*", "$1"));
+  }
+}

@@ -1,0 +1,204 @@
+package dev.baton.sidecar;
+
+import static org.awaitility.Awaitility.await;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+
+/**
+ * Real sidecar processes for tests: {@code java -cp <test classpath> dev.baton.sidecar.Main sidecar
+ * --config nX.yaml}, each with its own ports, data directory and log file.
+ */
+final class SidecarProcesses implements AutoCloseable {
+
+  /** One sidecar. */
+  static final class Node {
+    final String id;
+    final int raft = freePort();
+    final int control = freePort();
+    final int http = freePort();
+    Path config;
+    Process process;
+
+    Node(String id) {
+      this.id = id;
+    }
+
+    String controlAddress() {
+      return "127.0.0.1:" + control;
+    }
+  }
+
+  final Path dir;
+  final Path hooks;
+  final Map<String, Node> nodes = new LinkedHashMap<>();
+  private final HttpClient httpClient =
+      HttpClient.newBuilder()
+          .version(HttpClient.Version.HTTP_1_1)
+          .connectTimeout(Duration.ofMillis(500))
+          .build();
+
+  SidecarProcesses(int count) throws IOException {
+    dir = Files.createTempDirectory("baton-sidecar-test-");
+    hooks = dir.resolve("hooks.log");
+    for (int i = 1; i <= count; i++) {
+      nodes.put("n" + i, new Node("n" + i));
+    }
+    for (Node n : nodes.values()) {
+      n.config = dir.resolve(n.id + ".yaml");
+      Files.writeString(n.config, config(n));
+    }
+  }
+
+  private String config(Node n) {
+    StringBuilder y = new StringBuilder();
+    y.append("cluster: sidecar-test\n");
+    y.append("node: ").append(n.id).append('\n');
+    y.append("dataDir: ").append(n.id).append("-data\n"); // relative to the config's directory
+    y.append("members:\n");
+    for (Node m : nodes.values()) {
+      y.append("  - id: ").append(m.id).append('\n');
+      y.append("    raft: 127.0.0.1:").append(m.raft).append('\n');
+      y.append("    control: 127.0.0.1:").append(m.control).append('\n');
+    }
+    y.append("http:\n  listen: 127.0.0.1:").append(n.http).append('\n');
+    // The watchdog (on by default) halts a node whose demotion outlives its lease, which a test
+    // machine starved of CPU can cause right after an election; the demo test runs with it on and
+    // restarts such nodes, these tests keep the cluster's membership steady instead.
+    y.append("promotion:\n  watchdog: false\n  steps:\n");
+    y.append("    - name: record\n      type: exec\n");
+    y.append("      command: 'echo \"$BATON_NODE token=$BATON_TOKEN\" >> ")
+        .append(hooks)
+        .append("'\n");
+    y.append("      timeout: 5s\n");
+    return y.toString();
+  }
+
+  List<String> endpoints() {
+    return nodes.values().stream().map(Node::controlAddress).toList();
+  }
+
+  void startAll() throws IOException {
+    for (Node n : nodes.values()) {
+      start(n.id);
+    }
+  }
+
+  void start(String id) throws IOException {
+    Node n = nodes.get(id);
+    n.process = launch(dir.resolve(id + ".log"), "sidecar", "--config", n.config.toString());
+  }
+
+  /** Starts {@code Main args...} in a child JVM on the test classpath, output to {@code log}. */
+  static Process launch(Path log, String... args) throws IOException {
+    List<String> cmd = new ArrayList<>();
+    cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+    cmd.addAll(List.of("-XX:+UseSerialGC", "-Xmx256m", "-XX:TieredStopAtLevel=1"));
+    cmd.add("-cp");
+    cmd.add(System.getProperty("java.class.path"));
+    cmd.add("dev.baton.sidecar.Main");
+    cmd.addAll(List.of(args));
+    return new ProcessBuilder(cmd)
+        .redirectErrorStream(true)
+        .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
+        .start();
+  }
+
+  void kill(String id) {
+    nodes.get(id).process.destroyForcibly();
+  }
+
+  /** Status code and body of GET {@code path} on node {@code id}; -1 when it does not answer. */
+  HttpResult get(String id, String path) {
+    try {
+      HttpResponse<String> r =
+          httpClient.send(
+              HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + nodes.get(id).http + path))
+                  .timeout(Duration.ofSeconds(2))
+                  .build(),
+              HttpResponse.BodyHandlers.ofString());
+      return new HttpResult(r.statusCode(), r.body());
+    } catch (IOException e) {
+      return new HttpResult(-1, e.toString());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return new HttpResult(-1, "interrupted");
+    }
+  }
+
+  record HttpResult(int code, String body) {}
+
+  /** The ids whose /active answers 200 now. */
+  List<String> activeIds() {
+    return nodes.keySet().stream().filter(id -> get(id, "/active").code() == 200).toList();
+  }
+
+  /** Waits (bounded) until exactly one node answers /active 200, and returns it. */
+  String awaitSingleActive(Duration timeout) {
+    return await("exactly one /active 200")
+        .atMost(timeout)
+        .pollInterval(Duration.ofMillis(100))
+        .until(this::activeIds, ids -> ids.size() == 1)
+        .get(0);
+  }
+
+  String log(String id) {
+    try {
+      return Files.readString(dir.resolve(id + ".log"));
+    } catch (IOException e) {
+      return "(no log: " + e + ")";
+    }
+  }
+
+  Optional<Node> node(String id) {
+    return Optional.ofNullable(nodes.get(id));
+  }
+
+  @Override
+  public void close() {
+    for (Node n : nodes.values()) {
+      if (n.process != null) {
+        n.process.destroyForcibly();
+      }
+    }
+    for (Node n : nodes.values()) {
+      if (n.process != null) {
+        try {
+          n.process.waitFor(10, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+      }
+    }
+    try (Stream<Path> files = Files.walk(dir)) {
+      files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  static int freePort() {
+    try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+      return s.getLocalPort();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+}

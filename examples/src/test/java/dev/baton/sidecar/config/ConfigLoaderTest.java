@@ -1,0 +1,242 @@
+package dev.baton.sidecar.config;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.baton.core.ExecAction;
+import dev.baton.core.Member;
+import dev.baton.core.Timing;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Every configuration error names the file, the line, the key path and what is allowed. */
+class ConfigLoaderTest {
+  @TempDir Path dir;
+
+  private static final String GOOD =
+      """
+      cluster: orders
+      node: n1
+      dataDir: data/n1
+      members:
+        - id: n1
+          raft: 127.0.0.1:7401
+          control: 127.0.0.1:7501
+        - id: n2
+          raft: 127.0.0.1:7402
+          control: 127.0.0.1:7502
+        - id: w1
+          raft: 127.0.0.1:7403
+          witness: true
+      http:
+        listen: 127.0.0.1:8081
+      timing:
+        electionTimeoutMin: 500ms
+      promotion:
+        steps:
+          - name: announce
+            type: exec
+            command: echo "$BATON_TOKEN" >> /tmp/x
+            required: false
+            timeout: 5s
+          - name: direct
+            type: exec
+            command: [/bin/true, --flag]
+            demoteCommand: [/bin/true]
+            env:
+              REGION: east
+      logging:
+        format: json
+        level: debug
+      """;
+
+  private Path write(String yaml) throws IOException {
+    Path p = dir.resolve("node.yaml");
+    Files.writeString(p, yaml);
+    return p;
+  }
+
+  private ConfigException problems(String yaml) throws IOException {
+    Path p = write(yaml);
+    try {
+      ConfigLoader.load(p);
+    } catch (ConfigException e) {
+      for (String problem : e.problems()) {
+        assertThat(problem).as("every problem names the file").startsWith(p.toString());
+      }
+      return e;
+    }
+    throw new AssertionError("no ConfigException for\n" + yaml);
+  }
+
+  @Test
+  void aGoodConfigLoadsWithDefaultsFilledIn() throws IOException {
+    SidecarConfig c = ConfigLoader.load(write(GOOD));
+    assertThat(c.clusterId()).isEqualTo("orders");
+    assertThat(c.nodeId()).isEqualTo("n1");
+    assertThat(c.dataDir()).isEqualTo(dir.resolve("data/n1"));
+    assertThat(c.members())
+        .containsExactly(
+            Member.voter("n1", "127.0.0.1:7401"),
+            Member.voter("n2", "127.0.0.1:7402"),
+            Member.witness("w1", "127.0.0.1:7403"));
+    assertThat(c.controlAddresses())
+        .containsEntry("n1", "127.0.0.1:7501")
+        .containsEntry("n2", "127.0.0.1:7502")
+        .doesNotContainKey("w1");
+    assertThat(c.controlListen()).isEqualTo("127.0.0.1:7501");
+    assertThat(c.httpListen()).contains("127.0.0.1:8081");
+    // electionTimeoutMax and the rest scale with the given minimum.
+    assertThat(c.timing())
+        .isEqualTo(Timing.scaledTo(Duration.ofMillis(500), Duration.ofMillis(1000)));
+    assertThat(c.plan().watchdog()).as("the sidecar's watchdog is on by default").isTrue();
+    assertThat(c.plan().steps()).extracting(s -> s.name()).containsExactly("announce", "direct");
+    assertThat(c.plan().steps().get(0).policy().required()).isFalse();
+    assertThat(c.plan().steps().get(0).policy().timeout()).isEqualTo(Duration.ofSeconds(5));
+    assertThat(c.plan().steps().get(1).action()).isInstanceOf(ExecAction.class);
+    assertThat(c.logging()).isEqualTo(new SidecarConfig.Logging("json", "DEBUG"));
+    assertThat(c.tls()).isEmpty();
+  }
+
+  @Test
+  void unknownKeysAreNamedWithTheirLineAndTheAllowedKeys() throws IOException {
+    ConfigException e =
+        problems(
+            GOOD.replace("dataDir: data/n1", "dataDir: data/n1\nclustr: typo")
+                .replace("    raft: 127.0.0.1:7402", "    raft: 127.0.0.1:7402\n    raftt: 1"));
+    assertThat(e.problems()).hasSize(2);
+    assertThat(e.problems().get(0))
+        .contains(
+            "node.yaml:4: clustr: unknown key; allowed here: cluster, node, dataDir, members");
+    assertThat(e.problems().get(1))
+        .contains(
+            ":11: members[1].raftt: unknown key; allowed here: id, raft, control, witness,"
+                + " noActivate, priority");
+  }
+
+  @Test
+  void missingRequiredKeysAndUnknownNodesAreNamed() throws IOException {
+    ConfigException e = problems(GOOD.replace("node: n1\n", ""));
+    assertThat(e.getMessage()).contains("node: is required: this node's id, one of the members");
+
+    e = problems(GOOD.replace("node: n1", "node: n9"));
+    assertThat(e.getMessage()).contains(":2: node: 'n9' is not among the members [n1, n2, w1]");
+  }
+
+  @Test
+  void badValuesSayWhatIsAllowed() throws IOException {
+    ConfigException e =
+        problems(
+            GOOD.replace("electionTimeoutMin: 500ms", "electionTimeoutMin: 1 sec")
+                .replace("raft: 127.0.0.1:7402", "raft: 127.0.0.1:99999")
+                .replace("witness: true", "witness: yes")
+                .replace("format: json", "format: xml"));
+    assertThat(e.problems())
+        .anySatisfy(
+            p ->
+                assertThat(p)
+                    .contains(
+                        "timing.electionTimeoutMin: '1 sec' is not a duration; use a whole number"
+                            + " with ms, s, m or h"))
+        .anySatisfy(
+            p ->
+                assertThat(p)
+                    .contains("members[1].raft: '127.0.0.1:99999' is not an address: port 99999"))
+        .anySatisfy(
+            p ->
+                assertThat(p)
+                    .contains("members[2].witness: 'yes' is not allowed; use true or false"))
+        .anySatisfy(
+            p -> assertThat(p).contains("logging.format: 'xml' is not allowed; use text or json"));
+  }
+
+  @Test
+  void timingThatBreaksTheLeaseArgumentIsRefusedWithCoreMessage() throws IOException {
+    ConfigException e =
+        problems(
+            GOOD.replace(
+                "electionTimeoutMin: 500ms",
+                "electionTimeoutMin: 500ms\n  electionTimeoutMax: 400ms"));
+    assertThat(e.getMessage())
+        .contains(
+            "timing: electionTimeoutMax (400 ms) must be greater than electionTimeoutMin (500 ms)");
+  }
+
+  @Test
+  void postgresAndDnsStepTypesAreReservedAndUnknownTypesListTheAllowedOnes() throws IOException {
+    ConfigException e =
+        problems(
+            GOOD.replace("type: exec\n      command: echo", "type: postgres\n      command: echo"));
+    assertThat(e.getMessage())
+        .contains(
+            "promotion.steps[0].type: 'postgres' is not a known step type; allowed: exec (postgres"
+                + " steps arrive with the postgres adapter)");
+    e = problems(GOOD.replace("type: exec\n      command: [", "type: shell\n      command: ["));
+    assertThat(e.getMessage())
+        .contains("promotion.steps[1].type: 'shell' is not a known step type; allowed: exec");
+  }
+
+  @Test
+  void stepProblemsAreNamed() throws IOException {
+    ConfigException e =
+        problems(
+            GOOD.replace("name: direct", "name: announce")
+                .replace("      timeout: 5s", "      timeout: 5s\n      retries: 3"));
+    assertThat(e.problems())
+        .anySatisfy(
+            p ->
+                assertThat(p)
+                    .contains("promotion.steps[1].name: 'announce' is used by another step"))
+        .anySatisfy(
+            p ->
+                assertThat(p)
+                    .contains(
+                        "promotion.steps[0].retries: unknown key; allowed here: name, type, required,"
+                            + " timeout, maxAttempts, backoff, maxBackoff, command, demoteCommand, env,"
+                            + " workingDirectory"));
+  }
+
+  @Test
+  void tlsFilesMustBeReadableAndOnlyThePathIsShown() throws IOException {
+    ConfigException e =
+        problems(
+            GOOD
+                + """
+                tls:
+                  certificateChain: certs/n1.pem
+                  privateKey: certs/n1.key
+                  trustedCertificates: certs/ca.pem
+                  authorizedClients: [ops-admin]
+                """);
+    assertThat(e.problems())
+        .anySatisfy(
+            p ->
+                assertThat(p)
+                    .contains(
+                        "tls.privateKey: file "
+                            + dir.resolve("certs/n1.key")
+                            + " is not readable"));
+  }
+
+  @Test
+  void syntaxErrorsAndEmptyFilesAreReportedWithTheFile() throws IOException {
+    ConfigException e = problems("cluster: a\nmembers: [\n");
+    assertThat(e.getMessage()).contains("not valid YAML");
+    e = problems("");
+    assertThat(e.getMessage()).contains("the file is empty");
+    e = problems("- a\n- b\n");
+    assertThat(e.getMessage()).contains("must be a mapping of keys to values, found a list");
+  }
+
+  @Test
+  void aMissingFileIsNamed() {
+    Path missing = dir.resolve("nope.yaml");
+    assertThatThrownBy(() -> ConfigLoader.load(missing))
+        .isInstanceOf(ConfigException.class)
+        .hasMessageContaining(missing + ": cannot be read");
+  }
+}
