@@ -39,24 +39,39 @@ class SwitchActiveTest {
       assertThat(newToken).isGreaterThan(oldToken);
       BatonNode now = cluster.awaitActive(Duration.ofSeconds(20));
       assertThat(now.id()).isEqualTo(target);
-      assertThat(now.token()).isEqualTo(newToken);
+      assertThat(now.token()).isGreaterThanOrEqualTo(newToken);
       await()
           .atMost(Duration.ofSeconds(5))
           .until(
               () ->
                   events.stream().anyMatch(e -> e.node.equals(target) && e.what.equals("active")));
 
-      Event standby =
-          events.stream()
-              .filter(e -> e.node.equals(old.id()) && e.what.equals("standby:SWITCH_ACTIVE"))
-              .findFirst()
-              .orElseThrow();
+      // At the instant the target reported active, every other node's latest event was a
+      // standby: nobody else still believed (the old one demoted before handing over).
       Event active =
           events.stream()
-              .filter(e -> e.node.equals(target) && e.what.equals("active"))
+              .filter(e -> e.node.equals(target) && e.what.equals("active") && e.token == newToken)
               .findFirst()
               .orElseThrow();
-      assertThat(standby.nanos).as("old standby before new active").isLessThan(active.nanos);
+      for (BatonNode other : cluster.running()) {
+        if (other.id().equals(target)) {
+          continue;
+        }
+        events.stream()
+            .filter(e -> e.node.equals(other.id()) && e.nanos < active.nanos)
+            .reduce((x, y) -> y)
+            .ifPresent(
+                last ->
+                    assertThat(last.what)
+                        .as(other.id() + " before the new active")
+                        .startsWith("standby"));
+      }
+      assertThat(events)
+          .anyMatch(
+              e ->
+                  e.node.equals(old.id())
+                      && e.what.startsWith("standby")
+                      && e.nanos < active.nanos);
       assertThat(old.isActive()).isFalse();
     }
   }

@@ -35,6 +35,7 @@ import org.apache.ratis.protocol.RaftGroup;
 import org.apache.ratis.protocol.RaftGroupId;
 import org.apache.ratis.protocol.RaftPeer;
 import org.apache.ratis.protocol.RaftPeerId;
+import org.apache.ratis.protocol.TransferLeadershipRequest;
 import org.apache.ratis.retry.RetryPolicies;
 import org.apache.ratis.rpc.SupportedRpcType;
 import org.apache.ratis.server.DivisionInfo;
@@ -57,6 +58,7 @@ public final class RaftNode implements AutoCloseable {
   private final BatonStateMachine stateMachine;
   private final RaftServer server;
   private final RaftClient client;
+  private final RaftClient adminClient;
   private final ClientId localClientId = ClientId.randomId();
   private final AtomicLong localCallId = new AtomicLong();
   private final java.util.concurrent.ExecutorService clientPool =
@@ -135,6 +137,20 @@ public final class RaftNode implements AutoCloseable {
             .setRetryPolicy(
                 RetryPolicies.retryUpToMaximumCountWithFixedSleep(
                     (int) attempts, TimeDuration.valueOf(100, TimeUnit.MILLISECONDS)))
+            .build();
+
+    // Membership changes wait for a new member to catch up: one attempt may take the whole
+    // operation timeout.
+    RaftProperties adminProperties = new RaftProperties();
+    RaftClientConfigKeys.Rpc.setRequestTimeout(adminProperties, millis(config.operationTimeout()));
+    this.adminClient =
+        RaftClient.newBuilder()
+            .setRaftGroup(RaftGroup.valueOf(groupId, toPeers(config.members())))
+            .setProperties(adminProperties)
+            .setParameters(parameters)
+            .setRetryPolicy(
+                RetryPolicies.retryUpToMaximumCountWithFixedSleep(
+                    3, TimeDuration.valueOf(200, TimeUnit.MILLISECONDS)))
             .build();
   }
 
@@ -278,10 +294,31 @@ public final class RaftNode implements AutoCloseable {
     RaftClientReply run() throws IOException;
   }
 
-  /** Asks the leader (this node) to hand leadership to {@code target}. */
+  /**
+   * Asks this node, the leader, to hand leadership to {@code target}, through the local server so
+   * that the wait is the transfer's own timeout and not a client RPC timeout.
+   */
   public void transferLeadership(String target, Duration timeout) throws IOException {
-    RaftClientReply reply =
-        client.admin().transferLeadership(RaftPeerId.valueOf(target), timeout.toMillis());
+    TransferLeadershipRequest request =
+        new TransferLeadershipRequest(
+            localClientId,
+            selfId,
+            groupId,
+            localCallId.incrementAndGet(),
+            RaftPeerId.valueOf(target),
+            timeout.toMillis());
+    RaftClientReply reply;
+    try {
+      reply =
+          server
+              .transferLeadershipAsync(request)
+              .get(timeout.toMillis() + 1000, TimeUnit.MILLISECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IOException("leadership transfer to " + target + " interrupted", e);
+    } catch (ExecutionException | TimeoutException e) {
+      throw new IOException("leadership transfer to " + target + " failed: " + e, e);
+    }
     if (!reply.isSuccess()) {
       throw new IOException("leadership transfer to " + target + " failed: " + describe(reply));
     }
@@ -289,7 +326,7 @@ public final class RaftNode implements AutoCloseable {
 
   /** Replaces the Raft configuration (the voters) with {@code members}. */
   public void setConfiguration(List<Member> members) throws IOException {
-    RaftClientReply reply = client.admin().setConfiguration(toPeers(members));
+    RaftClientReply reply = adminClient.admin().setConfiguration(toPeers(members));
     if (!reply.isSuccess()) {
       throw new IOException("configuration change failed: " + describe(reply));
     }
@@ -339,6 +376,7 @@ public final class RaftNode implements AutoCloseable {
     clientPool.shutdownNow();
     try {
       client.close();
+      adminClient.close();
     } finally {
       server.close();
     }

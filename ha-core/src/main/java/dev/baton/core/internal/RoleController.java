@@ -86,7 +86,8 @@ public final class RoleController {
   private long notBefore;
   private boolean renewInFlight;
   private long renewSentAt;
-  private String handledSwitch = "";
+  private String switchRequestId = "";
+  private int switchAttempts;
   private long lastHandOff;
   private volatile boolean running;
   private volatile boolean closing;
@@ -251,11 +252,7 @@ public final class RoleController {
         return;
       }
       SwitchRequest pending = raft.stateMachine().pendingSwitch();
-      if (r == Role.ACTIVE
-          && !pending.getTargetNodeId().isEmpty()
-          && !pending.getTargetNodeId().equals(config.self().id())
-          && !pending.getRequestId().equals(handledSwitch)) {
-        handledSwitch = pending.getRequestId();
+      if (r == Role.ACTIVE && takeSwitch(pending)) {
         handOver(pending.getTargetNodeId(), StandbyReason.SWITCH_ACTIVE);
         return;
       }
@@ -266,15 +263,11 @@ public final class RoleController {
       return;
     }
     SwitchRequest pending = raft.stateMachine().pendingSwitch();
-    if (!pending.getTargetNodeId().isEmpty()
-        && !pending.getTargetNodeId().equals(config.self().id())) {
+    if (takeSwitch(pending)) {
       // A switch is pending and this leader is not active: hand leadership to the target rather
       // than activate only to hand it over again.
-      if (!pending.getRequestId().equals(handledSwitch)) {
-        handledSwitch = pending.getRequestId();
-        handOver(pending.getTargetNodeId(), StandbyReason.SWITCH_ACTIVE);
-        return;
-      }
+      handOver(pending.getTargetNodeId(), StandbyReason.SWITCH_ACTIVE);
+      return;
     }
     if (!config.self().eligible()) {
       maybeHandOff(now);
@@ -284,6 +277,27 @@ public final class RoleController {
       return;
     }
     activate(term);
+  }
+
+  /**
+   * Whether to act on a pending switch-active request now. A request targets another node until
+   * that node's activation clears it; a transfer that failed (the target was slow to catch up, an
+   * election collided) is tried again, up to three times per request.
+   */
+  private boolean takeSwitch(SwitchRequest pending) {
+    if (pending.getTargetNodeId().isEmpty()
+        || pending.getTargetNodeId().equals(config.self().id())) {
+      return false;
+    }
+    if (!pending.getRequestId().equals(switchRequestId)) {
+      switchRequestId = pending.getRequestId();
+      switchAttempts = 0;
+    }
+    if (switchAttempts >= 3) {
+      return false;
+    }
+    switchAttempts++;
+    return true;
   }
 
   private void activate(long term) {
