@@ -205,6 +205,27 @@ class FencedDataSourceTest {
   }
 
   @Test
+  void serializableTransactionsAreFencedToo() throws Exception {
+    fence().advance(5, TestActionContext.promote(5));
+    try (Connection c = fenced.connection(5)) {
+      c.setTransactionIsolation(Connection.TRANSACTION_SERIALIZABLE);
+      c.setAutoCommit(false);
+      insert(c, table, "s", 5);
+      c.commit();
+      fence().advance(6, TestActionContext.promote(6));
+      assertThatThrownBy(() -> insert(c, table, "s", 5)).isInstanceOf(StaleTokenSQLException.class);
+      c.rollback();
+    }
+    try (Connection c = fenced.connection(6)) {
+      c.setTransactionIsolation(Connection.TRANSACTION_REPEATABLE_READ);
+      c.setAutoCommit(false);
+      insert(c, table, "s", 6);
+      c.commit();
+    }
+    assertThat(rows()).containsExactly("s@5", "s@6");
+  }
+
+  @Test
   void savepointRollbackDoesNotReleaseTheFenceLock() throws Exception {
     fence().advance(5, TestActionContext.promote(5));
     try (Connection c = fenced.connection(5)) {
