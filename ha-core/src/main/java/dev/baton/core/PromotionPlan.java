@@ -13,13 +13,17 @@ import java.util.Set;
  *
  * <pre>{@code
  * PromotionPlan plan = PromotionPlan.builder()
- *     .fence(postgresFence)                                  // always before any action
+ *     .fence(dnsSwitch.fence())                              // always before any action
  *     .action(promotePostgresStandby)                        // required, 3 attempts
  *     .action(dnsSwitch, StepPolicy.mustSucceed().withTimeout(Duration.ofSeconds(10)))
  *     .action(ExecAction.builder("notify").command("/usr/local/bin/notify-oncall").build(),
  *             StepPolicy.bestEffort())
  *     .build();
  * }</pre>
+ *
+ * <p>A fence in the plan must be reachable from the new active whatever failed: a database that
+ * fails over with the role (its old primary may be gone) is fenced by its promotion action on the
+ * new primary instead.
  *
  * <p>Every step's start, completion and failure is journaled through Raft (invariant I5). A node
  * that takes over after its predecessor crashed mid-plan runs the whole plan again with its own,
