@@ -3,6 +3,10 @@ package dev.baton.sidecar;
 import dev.baton.core.BatonNode;
 import dev.baton.core.control.ControlServer;
 import dev.baton.sidecar.config.SidecarConfig;
+import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
+import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
+import io.micrometer.core.instrument.binder.system.UptimeMetrics;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.util.concurrent.CountDownLatch;
@@ -31,6 +35,10 @@ public final class Sidecar implements AutoCloseable {
   private Sidecar(SidecarConfig config) {
     this.config = config;
     this.registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    new JvmMemoryMetrics().bindTo(registry);
+    new JvmThreadMetrics().bindTo(registry);
+    new ProcessorMetrics().bindTo(registry);
+    new UptimeMetrics().bindTo(registry);
     BatonNode.Builder b =
         BatonNode.builder()
             .clusterId(config.clusterId())

@@ -45,8 +45,9 @@ public final class BatonCommand implements Runnable {
           while (sub.hasSubcommand()) {
             sub = sub.subcommand();
           }
-          if (!(sub.commandSpec().userObject() instanceof SidecarCommand)
-              && !(sub.commandSpec().userObject() instanceof DemoCommand)) {
+          // The sidecar sets its own logging from its config; everything else logs warnings to
+          // stderr only, so stdout carries just the answer (the demo's --json summary included).
+          if (!(sub.commandSpec().userObject() instanceof SidecarCommand)) {
             Logging.cli();
           }
           return new CommandLine.RunLast().execute(parseResult);

@@ -1,0 +1,119 @@
+package dev.baton.sidecar;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.baton.core.TlsConfig;
+import dev.baton.sidecar.SidecarProcessTest.Cli;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A sidecar with TLS in its config (control API and Raft transport): the CLI needs a certificate
+ * from the trusted authority, and only the client named in tls.authorizedClients may switch-active;
+ * the refusal is logged, the private key never is.
+ */
+class SidecarTlsTest {
+  @TempDir Path dir;
+  private Process sidecar;
+
+  @AfterEach
+  void stop() throws InterruptedException {
+    if (sidecar != null) {
+      sidecar.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+    }
+  }
+
+  @Test
+  void onlyAnAuthorisedClientMaySwitchActiveAndTheRefusalIsLogged() throws Exception {
+    TestCertificates ca = TestCertificates.authority(dir.resolve("pki"), "baton-ca");
+    TlsConfig node = ca.issue("n1");
+    TlsConfig admin = ca.issueClient("ops-admin");
+    TlsConfig reader = ca.issueClient("reader");
+    int raft = SidecarProcesses.freePort();
+    int control = SidecarProcesses.freePort();
+    int http = SidecarProcesses.freePort();
+    Path config = dir.resolve("n1.yaml");
+    Files.writeString(
+        config,
+        """
+        cluster: tls-test
+        node: n1
+        dataDir: data
+        members:
+          - id: n1
+            raft: 127.0.0.1:%d
+            control: 127.0.0.1:%d
+        http:
+          listen: 127.0.0.1:%d
+        tls:
+          certificateChain: %s
+          privateKey: %s
+          trustedCertificates: %s
+          authorizedClients: [ops-admin]
+        """
+            .formatted(
+                raft,
+                control,
+                http,
+                node.certificateChain(),
+                node.privateKey(),
+                node.trustedCertificates()));
+    Path log = dir.resolve("n1.log");
+    sidecar = SidecarProcesses.launch(log, "sidecar", "--config", config.toString());
+    String endpoint = "127.0.0.1:" + control;
+
+    Cli status =
+        await()
+            .atMost(Duration.ofSeconds(60))
+            .until(() -> cli(endpoint, reader, "status"), c -> c.out().contains("ACTIVE"));
+    assertThat(status.status()).isZero();
+    // A KV write goes through the node's Raft client, over the Raft transport's TLS.
+    Cli put = cli(endpoint, reader, "kv", "put", "tls/check", "ok");
+    assertThat(put.status()).as(put.err()).isZero();
+
+    Cli refused = cli(endpoint, reader, "switch-active", "--to", "n1");
+    assertThat(refused.status()).isEqualTo(1);
+    assertThat(refused.err())
+        .contains("PERMISSION_DENIED")
+        .contains("client [reader] is not authorised")
+        .contains("tls.authorizedClients lists [ops-admin]");
+    Cli allowed = cli(endpoint, admin, "switch-active", "--to", "n1");
+    assertThat(allowed.status()).as(allowed.err()).isZero();
+    assertThat(allowed.out()).contains("n1 is active with token");
+
+    Cli plaintext = cli(endpoint, null, "status");
+    assertThat(plaintext.status()).isEqualTo(1);
+    assertThat(plaintext.out()).contains("no node answered");
+
+    await()
+        .atMost(Duration.ofSeconds(10))
+        .until(() -> Files.readString(log).contains("REFUSED SwitchActive from client [reader]"));
+    String key = Files.readString(node.privateKey());
+    String keyBody = key.lines().filter(l -> !l.startsWith("-----")).findFirst().orElseThrow();
+    assertThat(Files.readString(log)).doesNotContain(keyBody);
+  }
+
+  private static Cli cli(String endpoint, TlsConfig tls, String... args) {
+    List<String> all = new ArrayList<>(List.of(args));
+    all.addAll(List.of("--endpoints", endpoint, "--timeout", "5s"));
+    if (tls != null) {
+      all.addAll(
+          List.of(
+              "--tls-cert",
+              tls.certificateChain().toString(),
+              "--tls-key",
+              tls.privateKey().toString(),
+              "--tls-ca",
+              tls.trustedCertificates().toString()));
+    }
+    return SidecarProcessTest.cli(all.toArray(String[]::new));
+  }
+}
