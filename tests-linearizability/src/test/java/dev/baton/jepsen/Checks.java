@@ -1,0 +1,405 @@
+package dev.baton.jepsen;
+
+import dev.baton.jepsen.NodeEvents.Activation;
+import dev.baton.lincheck.Budget;
+import dev.baton.lincheck.CheckResult;
+import dev.baton.lincheck.Checker;
+import dev.baton.lincheck.History;
+import dev.baton.lincheck.Operation;
+import dev.baton.lincheck.Verdict;
+import dev.baton.lincheck.models.Models;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.stream.Collectors;
+
+/**
+ * The checkers. Each one is sound: it reports a violation only when the recorded observations prove
+ * one (times are CLOCK_MONOTONIC nanoseconds, one clock for every container and the host).
+ */
+final class Checks {
+  private Checks() {}
+
+  /** Valid, violated, or unknown (the check could not decide, e.g. the budget ran out). */
+  enum Validity {
+    VALID,
+    INVALID,
+    UNKNOWN;
+
+    String json() {
+      return switch (this) {
+        case VALID -> "true";
+        case INVALID -> "false";
+        case UNKNOWN -> "\"unknown\"";
+      };
+    }
+  }
+
+  /**
+   * One checker's verdict.
+   *
+   * @param name the checker
+   * @param guarantee what it checks, in one sentence
+   * @param validity the verdict
+   * @param summary one line for people
+   * @param details facts behind the verdict (counts, the violations found)
+   */
+  record Outcome(
+      String name,
+      String guarantee,
+      Validity validity,
+      String summary,
+      Map<String, Object> details) {}
+
+  /** A sampled interval of being active, as used for the report and the checks. */
+  record Overlap(Activation a, Activation b, long from, long to) {}
+
+  // ------------------------------------------------------------------------- I2
+
+  /**
+   * I2, one believer: no two nodes were active at the same instant. Activation A was certainly
+   * active throughout {@code [A.firstT1, A.lastT0]}; a violation is two such intervals of different
+   * nodes that intersect, or a single-sample activation whose whole sample window lies inside
+   * another node's certain interval.
+   */
+  static Outcome oneBeliever(List<Activation> activations) {
+    List<Overlap> overlaps = overlaps(activations);
+    Map<String, Object> details = new LinkedHashMap<>();
+    details.put("activations", activations.size());
+    details.put("samples", activations.stream().mapToLong(Activation::samples).sum());
+    List<String> found = new ArrayList<>();
+    for (Overlap o : overlaps) {
+      found.add(
+          String.format(
+              "%s (token %d) and %s (token %d) both active for %.3f ms (from t=%d to t=%d ns)",
+              o.a().node(),
+              o.a().token(),
+              o.b().node(),
+              o.b().token(),
+              (o.to() - o.from()) / 1e6,
+              o.from(),
+              o.to()));
+    }
+    details.put("overlaps", found);
+    return new Outcome(
+        "I2-one-believer",
+        "at no instant were two nodes active (isActive() sampled every millisecond, intervals timed"
+            + " with the shared monotonic clock)",
+        overlaps.isEmpty() ? Validity.VALID : Validity.INVALID,
+        overlaps.isEmpty()
+            ? activations.size() + " activations, no overlap"
+            : overlaps.size() + " overlap(s): " + found.get(0),
+        details);
+  }
+
+  static List<Overlap> overlaps(List<Activation> activations) {
+    List<Overlap> out = new ArrayList<>();
+    for (int i = 0; i < activations.size(); i++) {
+      for (int j = i + 1; j < activations.size(); j++) {
+        Activation a = activations.get(i);
+        Activation b = activations.get(j);
+        if (a.node().equals(b.node())) {
+          continue;
+        }
+        if (a.hasInner() && b.hasInner()) {
+          long from = Math.max(a.firstT1(), b.firstT1());
+          long to = Math.min(a.lastT0(), b.lastT0());
+          if (from <= to) {
+            out.add(new Overlap(a, b, from, to));
+          }
+        } else if (a.hasInner() != b.hasInner()) {
+          Activation inner = a.hasInner() ? a : b;
+          Activation point = a.hasInner() ? b : a;
+          if (point.firstT0() >= inner.firstT1() && point.firstT1() <= inner.lastT0()) {
+            out.add(new Overlap(inner, point, point.firstT0(), point.firstT1()));
+          }
+        }
+      }
+    }
+    return out;
+  }
+
+  // ------------------------------------------------------------------------- I1
+
+  /**
+   * I1, tokens only grow: tokens are unique, and whenever one activation was certainly seen active
+   * before another was first seen active, its token is lower; this includes activations across
+   * restarts of a node and of the whole cluster.
+   */
+  static Outcome tokensGrow(List<Activation> activations, Map<String, List<Long>> advanced) {
+    List<String> found = new ArrayList<>();
+    Map<Long, Activation> byToken = new HashMap<>();
+    for (Activation a : activations) {
+      Activation other = byToken.putIfAbsent(a.token(), a);
+      if (other != null && !other.node().equals(a.node())) {
+        found.add("token " + a.token() + " used by both " + other.node() + " and " + a.node());
+      }
+    }
+    for (Activation a : activations) {
+      for (Activation b : activations) {
+        if (a != b && a.firstT1() < b.firstT0() && a.token() >= b.token()) {
+          found.add(
+              String.format(
+                  "%s was active with token %d before %s became active with token %d",
+                  a.node(), a.token(), b.node(), b.token()));
+        }
+      }
+    }
+    Map<String, List<String>> perNode = new TreeMap<>();
+    for (Activation a : activations) {
+      perNode
+          .computeIfAbsent(a.node(), k -> new ArrayList<>())
+          .add(a.token() + "@" + a.incarnation());
+    }
+    Map<String, Object> details = new LinkedHashMap<>();
+    details.put("activations", activations.size());
+    details.put("tokensByNode(token@incarnation)", perNode);
+    details.put("tokensIssuedByNode", advanced);
+    details.put("violations", found);
+    List<Long> order =
+        activations.stream()
+            .sorted(Comparator.comparingLong(Activation::firstT0))
+            .map(Activation::token)
+            .toList();
+    details.put("tokensInOrderOfActivation", order);
+    return new Outcome(
+        "I1-tokens-grow",
+        "every activation's token is unique and greater than the token of every activation seen"
+            + " before it, across node and cluster restarts",
+        found.isEmpty() ? Validity.VALID : Validity.INVALID,
+        found.isEmpty()
+            ? activations.size() + " activations, tokens strictly increasing: " + abbreviate(order)
+            : found.size() + " violation(s): " + found.get(0),
+        details);
+  }
+
+  // ------------------------------------------------------------------------- I3
+
+  /** A committed row of the fenced-writes table. */
+  record Row(long commitSeq, long token, String node, String value) {}
+
+  /**
+   * I3, fences hold: in commit order, no committed row carries a token lower than a row committed
+   * before it.
+   */
+  static Outcome fencedCommitOrder(List<Row> rows) {
+    List<String> found = new ArrayList<>();
+    Row max = null;
+    long expected = 1;
+    boolean gap = false;
+    for (Row r : rows) {
+      if (r.commitSeq() != expected) {
+        gap = true;
+      }
+      expected = r.commitSeq() + 1;
+      if (max != null && r.token() < max.token()) {
+        found.add(
+            String.format(
+                "commit #%d by %s with token %d after commit #%d by %s with token %d (%s)",
+                r.commitSeq(),
+                r.node(),
+                r.token(),
+                max.commitSeq(),
+                max.node(),
+                max.token(),
+                r.value()));
+      }
+      if (max == null || r.token() > max.token()) {
+        max = r;
+      }
+    }
+    Map<String, Long> perToken = new TreeMap<>();
+    for (Row r : rows) {
+      perToken.merge(r.token() + " (" + r.node() + ")", 1L, Long::sum);
+    }
+    Map<String, Object> details = new LinkedHashMap<>();
+    details.put("committedRows", rows.size());
+    details.put("rowsPerToken", perToken);
+    details.put("staleCommits", found.size());
+    details.put("violations", found.size() > 20 ? found.subList(0, 20) : found);
+    details.put("commitOrderHasGaps", gap);
+    return new Outcome(
+        "I3-fenced-commit-order",
+        "in the database's commit order, no committed row carries a token lower than a row committed"
+            + " before it (a stale active's write never lands after a newer active's)",
+        found.isEmpty() ? Validity.VALID : Validity.INVALID,
+        found.isEmpty()
+            ? rows.size() + " committed rows, tokens never decrease in commit order"
+            : found.size() + " stale commit(s): " + found.get(0),
+        details);
+  }
+
+  /**
+   * Every write a node saw commit is in the table with its token (acknowledged writes survive,
+   * including a PostgreSQL fail-over with synchronous replication), and every row was written by a
+   * node that tried to.
+   */
+  static Outcome fencedDurable(List<NodeEvents.Op> ops, List<Row> rows) {
+    Map<String, Row> byValue = rows.stream().collect(Collectors.toMap(Row::value, r -> r));
+    Set<String> invoked =
+        ops.stream()
+            .filter(o -> o.type().equals("invoke"))
+            .map(o -> o.value() instanceof List<?> l ? String.valueOf(l.get(1)) : "")
+            .collect(Collectors.toSet());
+    List<String> lost = new ArrayList<>();
+    int acknowledged = 0;
+    for (NodeEvents.Op o : ops) {
+      if (o.type().equals("ok") && o.value() instanceof List<?> l && o.commitSeq() != null) {
+        acknowledged++;
+        String value = String.valueOf(l.get(1));
+        long token = ((Number) l.get(0)).longValue();
+        Row r = byValue.get(value);
+        if (r == null || r.token() != token || r.commitSeq() != o.commitSeq()) {
+          lost.add(value + " (token " + token + ", commit #" + o.commitSeq() + ")");
+        }
+      }
+    }
+    List<String> phantom = rows.stream().map(Row::value).filter(v -> !invoked.contains(v)).toList();
+    Map<String, Object> details = new LinkedHashMap<>();
+    details.put("acknowledged", acknowledged);
+    details.put("rows", rows.size());
+    details.put("lost", lost.size() > 20 ? lost.subList(0, 20) : lost);
+    details.put("phantom", phantom.size() > 20 ? phantom.subList(0, 20) : phantom);
+    boolean ok = lost.isEmpty() && phantom.isEmpty();
+    return new Outcome(
+        "fenced-writes-durable",
+        "every write a node saw commit is in the table as committed (across PostgreSQL fail-overs),"
+            + " and nothing else is",
+        ok ? Validity.VALID : Validity.INVALID,
+        ok
+            ? acknowledged + " acknowledged writes all present"
+            : lost.size() + " lost, " + phantom.size() + " phantom",
+        details);
+  }
+
+  // ------------------------------------------------------------------------- linearizability
+
+  static Outcome linearizable(
+      String name, String guarantee, History history, String model, CheckResult r) {
+    Map<String, Object> details = new LinkedHashMap<>();
+    details.put("model", model);
+    details.put("operations", r.operationCount());
+    long unknown = history.operations().stream().filter(Operation::isUnknown).count();
+    details.put("unknownOutcomes", unknown);
+    details.put("checkMillis", r.elapsed().toMillis());
+    details.put("partitions", r.partitions().size());
+    Validity v =
+        r.verdict() == Verdict.LINEARIZABLE
+            ? Validity.VALID
+            : r.verdict() == Verdict.NOT_LINEARIZABLE ? Validity.INVALID : Validity.UNKNOWN;
+    String summary =
+        switch (r.verdict()) {
+          case LINEARIZABLE -> r.operationCount() + " operations, linearizable";
+          case NOT_LINEARIZABLE -> r.explanation().summary();
+          case UNKNOWN -> "undecided: " + r.reason();
+        };
+    if (r.explanation() != null) {
+      details.put("explanation", r.explanation().describe(20));
+    }
+    return new Outcome(name, guarantee, v, summary, details);
+  }
+
+  static CheckResult checkKv(History h) {
+    return Checker.check(
+        h, Models.casRegister(null), Budget.defaults().withTime(Duration.ofSeconds(60)));
+  }
+
+  static CheckResult checkFenced(History h) {
+    return Checker.check(
+        h, Models.fencedRegister(null, null), Budget.defaults().withTime(Duration.ofSeconds(60)));
+  }
+
+  // ------------------------------------------------------------------------- DNS
+
+  /**
+   * The DNS fence record only moves forward: successive readings never show a lower token, every
+   * token read belongs to the node that was issued it, and the name points at that node.
+   */
+  static Outcome dnsForward(
+      List<DnsWatcher.Observation> observations,
+      Map<String, List<Long>> issued,
+      Map<String, String> nodeAddresses) {
+    List<String> found = new ArrayList<>();
+    long max = 0;
+    String maxNode = "";
+    int answered = 0;
+    int unanswered = 0;
+    List<Long> seen = new ArrayList<>();
+    for (DnsWatcher.Observation o : observations) {
+      if (o.error() != null) {
+        unanswered++;
+        continue;
+      }
+      answered++;
+      if (o.token() == 0) {
+        if (max > 0) {
+          found.add("the fence record vanished after holding token " + max);
+        }
+        continue;
+      }
+      if (o.token() < max) {
+        found.add(
+            "fence went back from token "
+                + max
+                + " ("
+                + maxNode
+                + ") to "
+                + o.token()
+                + " ("
+                + o.node()
+                + ")");
+      }
+      if (o.token() > max) {
+        max = o.token();
+        maxNode = o.node();
+        seen.add(o.token());
+        List<Long> tokens = issued.getOrDefault(o.node(), List.of());
+        if (!tokens.contains(o.token())) {
+          found.add("fence holds token " + o.token() + " for " + o.node() + ", never issued to it");
+        }
+      }
+      String expected = nodeAddresses.get(o.node());
+      if (expected != null && !o.address().isEmpty() && !o.address().equals(expected)) {
+        // The name and the fence change in one UPDATE message: they can never disagree.
+        found.add(
+            "app points at "
+                + o.address()
+                + " while the fence says "
+                + o.node()
+                + " ("
+                + expected
+                + ")");
+      }
+    }
+    Map<String, Object> details = new LinkedHashMap<>();
+    details.put("readings", observations.size());
+    details.put("answered", answered);
+    details.put("unanswered", unanswered);
+    details.put("tokensSeen", seen);
+    details.put("violations", found.size() > 20 ? found.subList(0, 20) : found);
+    Validity v =
+        found.isEmpty() ? (answered > 0 ? Validity.VALID : Validity.UNKNOWN) : Validity.INVALID;
+    return new Outcome(
+        "dns-fence-forward",
+        "the DNS fence record's token never decreases, is always a token issued to the node it"
+            + " names, and the switched name always points at that node",
+        v,
+        found.isEmpty()
+            ? answered + " readings, fence tokens " + abbreviate(seen)
+            : found.size() + " violation(s): " + found.get(0),
+        details);
+  }
+
+  static String abbreviate(List<Long> tokens) {
+    if (tokens.size() <= 12) {
+      return tokens.toString();
+    }
+    return tokens.subList(0, 6) + "…" + tokens.subList(tokens.size() - 6, tokens.size());
+  }
+}

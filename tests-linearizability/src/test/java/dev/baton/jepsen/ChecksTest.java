@@ -1,0 +1,100 @@
+package dev.baton.jepsen;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.baton.jepsen.Checks.Row;
+import dev.baton.jepsen.Checks.Validity;
+import dev.baton.jepsen.NodeEvents.Activation;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/** The checkers on hand-made observations: they find what is there, and only that. */
+class ChecksTest {
+
+  private static Activation act(String node, long token, long first, long last) {
+    // Samples take 10 ns: certainly active from first+10 to last.
+    return new Activation(node, 0, token, first, first + 10, last, last + 10, last + 1000, 100);
+  }
+
+  @Test
+  void oneBelieverFindsOverlappingIntervalsOfDifferentNodes() {
+    var r = Checks.oneBeliever(List.of(act("n1", 5, 1_000, 5_000), act("n2", 9, 4_000, 9_000)));
+    assertThat(r.validity()).isEqualTo(Validity.INVALID);
+    assertThat(r.summary()).contains("n1 (token 5) and n2 (token 9)");
+  }
+
+  @Test
+  void oneBelieverAcceptsHandOverWithinTheSampleUncertainty() {
+    // n1's last true sample started at 5000; n2's first true sample ended at 5005: each node was
+    // certainly active only up to 5000 and from 5005, so nothing proves an overlap.
+    var a = new Activation("n1", 0, 5, 1_000, 1_010, 5_000, 5_020, 5_030, 50);
+    var b = new Activation("n2", 0, 9, 4_990, 5_005, 9_000, 9_010, -1, 50);
+    assertThat(Checks.oneBeliever(List.of(a, b)).validity()).isEqualTo(Validity.VALID);
+  }
+
+  @Test
+  void oneBelieverIgnoresOneNodesSuccessiveActivations() {
+    var r = Checks.oneBeliever(List.of(act("n1", 5, 1_000, 5_000), act("n1", 9, 4_000, 9_000)));
+    assertThat(r.validity()).isEqualTo(Validity.VALID);
+  }
+
+  @Test
+  void aSingleSampleCountsOnlyWhenItsWholeWindowIsInsideAnotherActivation() {
+    var single = new Activation("n2", 0, 9, 3_000, 3_050, 3_000, 3_050, 3_100, 1);
+    assertThat(Checks.oneBeliever(List.of(act("n1", 5, 1_000, 5_000), single)).validity())
+        .isEqualTo(Validity.INVALID);
+    var straddling = new Activation("n2", 0, 9, 4_990, 5_050, 4_990, 5_050, 5_100, 1);
+    assertThat(Checks.oneBeliever(List.of(act("n1", 5, 1_000, 5_000), straddling)).validity())
+        .isEqualTo(Validity.VALID);
+  }
+
+  @Test
+  void tokensMustGrowInTheOrderActivationsWereSeen() {
+    var ok =
+        Checks.tokensGrow(
+            List.of(act("n1", 5, 1_000, 2_000), act("n2", 9, 3_000, 4_000)), Map.of());
+    assertThat(ok.validity()).isEqualTo(Validity.VALID);
+    var bad =
+        Checks.tokensGrow(
+            List.of(act("n1", 9, 1_000, 2_000), act("n2", 5, 3_000, 4_000)), Map.of());
+    assertThat(bad.validity()).isEqualTo(Validity.INVALID);
+    assertThat(bad.summary()).contains("n1 was active with token 9 before n2");
+    var shared =
+        Checks.tokensGrow(
+            List.of(act("n1", 5, 1_000, 2_000), act("n2", 5, 3_000, 4_000)), Map.of());
+    assertThat(shared.validity()).isEqualTo(Validity.INVALID);
+  }
+
+  @Test
+  void fencedCommitOrderFindsAStaleCommitAfterANewerOne() {
+    var ok =
+        Checks.fencedCommitOrder(
+            List.of(new Row(1, 5, "n1", "a"), new Row(2, 5, "n1", "b"), new Row(3, 9, "n2", "c")));
+    assertThat(ok.validity()).isEqualTo(Validity.VALID);
+    var bad =
+        Checks.fencedCommitOrder(
+            List.of(new Row(1, 5, "n1", "a"), new Row(2, 9, "n2", "b"), new Row(3, 5, "n1", "c")));
+    assertThat(bad.validity()).isEqualTo(Validity.INVALID);
+    assertThat(bad.summary()).contains("commit #3 by n1 with token 5 after commit #2 by n2");
+  }
+
+  @Test
+  void dnsFenceMustOnlyMoveForwardToIssuedTokens() {
+    Map<String, List<Long>> issued = Map.of("n1", List.of(5L), "n2", List.of(9L));
+    Map<String, String> ips = Map.of("n1", "10.0.0.1", "n2", "10.0.0.2");
+    var forward =
+        List.of(
+            new DnsWatcher.Observation(1, 5, "n1", "10.0.0.1", null),
+            new DnsWatcher.Observation(2, -1, "", "", "timeout"),
+            new DnsWatcher.Observation(3, 9, "n2", "10.0.0.2", null));
+    assertThat(Checks.dnsForward(forward, issued, ips).validity()).isEqualTo(Validity.VALID);
+    var backward =
+        List.of(
+            new DnsWatcher.Observation(1, 9, "n2", "10.0.0.2", null),
+            new DnsWatcher.Observation(2, 5, "n1", "10.0.0.1", null));
+    assertThat(Checks.dnsForward(backward, issued, ips).validity()).isEqualTo(Validity.INVALID);
+    var stranger = List.of(new DnsWatcher.Observation(1, 7, "n1", "10.0.0.1", null));
+    assertThat(Checks.dnsForward(stranger, issued, ips).validity()).isEqualTo(Validity.INVALID);
+  }
+}

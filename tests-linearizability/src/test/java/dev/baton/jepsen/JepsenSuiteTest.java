@@ -1,0 +1,99 @@
+package dev.baton.jepsen;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.baton.jepsen.Checks.Validity;
+import dev.baton.jepsen.RunOptions.Workload;
+import java.time.Duration;
+import java.util.EnumSet;
+import java.util.List;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The short matrix CI runs (each run about a minute): three clusters of three nodes with PostgreSQL
+ * and BIND in containers. Outputs go to {@code tests-linearizability/target/jepsen/<run>/}.
+ *
+ * <p>Each run draws its fault schedule from a seed printed in the log and in {@code results.json};
+ * {@code -Djepsen.seed=N} replays a schedule.
+ */
+class JepsenSuiteTest {
+
+  private static long seed() {
+    String s = System.getProperty("jepsen.seed");
+    return s == null || s.isBlank() ? System.nanoTime() : Long.parseLong(s.trim());
+  }
+
+  /** Partitions of every kind and SIGKILLs (one node, the active, or all), all workloads. */
+  @Test
+  void partitionsAndKillsKeepEverySafetyProperty() throws Exception {
+    Set<NemesisKind> nemeses = EnumSet.copyOf(NemesisKind.PARTITIONS);
+    nemeses.add(NemesisKind.KILL);
+    RunResult r =
+        JepsenRun.run(
+            RunOptions.of("ci-partitions-kills", nemeses, EnumSet.allOf(Workload.class))
+                .withTimeLimit(Duration.ofSeconds(40))
+                .withFaults(
+                    Duration.ofMillis(2500),
+                    Duration.ofSeconds(4),
+                    Duration.ofSeconds(2),
+                    Duration.ofSeconds(3))
+                .withSeed(seed()));
+    assertThat(r.validity()).as(r.describe()).isEqualTo(Validity.VALID);
+    assertThat(r.faults()).as(r.describe()).isGreaterThanOrEqualTo(3);
+  }
+
+  /**
+   * SIGSTOP of the active past its lease, clock-rate drift of 5–8% (beyond the 1% bound), and a
+   * SIGKILL of the PostgreSQL primary, with fenced writes and the DNS switch. Two nodes start with
+   * drifting lease clocks.
+   */
+  @Test
+  void pausesDriftAndDatabaseKillKeepEverySafetyProperty() throws Exception {
+    RunResult r =
+        JepsenRun.run(
+            RunOptions.of(
+                    "ci-pauses-drift-pgkill",
+                    EnumSet.of(NemesisKind.PAUSE, NemesisKind.CLOCK, NemesisKind.PG_KILL),
+                    EnumSet.of(Workload.FENCED, Workload.DNS))
+                .withTimeLimit(Duration.ofSeconds(40))
+                .withFaults(
+                    Duration.ofMillis(2500),
+                    Duration.ofSeconds(4),
+                    Duration.ofSeconds(2),
+                    Duration.ofSeconds(3))
+                .withClockRates(List.of(1.0, 1.05, 0.95))
+                .withSeed(seed()));
+    assertThat(r.validity()).as(r.describe()).isEqualTo(Validity.VALID);
+    assertThat(r.faults()).as(r.describe()).isGreaterThanOrEqualTo(3);
+  }
+
+  /**
+   * The self-test: with the lease removed and the fence off (test-only unsafe mode), pausing the
+   * active past its lease must produce a violation the checkers catch: two believers (I2) and/or a
+   * stale write committed after a newer one (I3). A suite that cannot fail proves nothing.
+   */
+  @Test
+  void unsafeModeIsCaughtUnderPauses() throws Exception {
+    RunResult r =
+        JepsenRun.run(
+            RunOptions.of(
+                    "ci-unsafe-self-test",
+                    EnumSet.of(NemesisKind.PAUSE),
+                    EnumSet.of(Workload.FENCED))
+                .withTimeLimit(Duration.ofSeconds(35))
+                .withFaults(
+                    Duration.ofSeconds(5),
+                    Duration.ofSeconds(7),
+                    Duration.ofSeconds(2),
+                    Duration.ofSeconds(3))
+                .withUnsafe(true)
+                .withSeed(seed()));
+    assertThat(
+            List.of(
+                r.outcome("I2-one-believer").validity(),
+                r.outcome("I3-fenced-commit-order").validity()))
+        .as(r.describe())
+        .contains(Validity.INVALID);
+  }
+}

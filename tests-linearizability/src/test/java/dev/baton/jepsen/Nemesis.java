@@ -1,0 +1,308 @@
+package dev.baton.jepsen;
+
+import dev.baton.jepsen.Cluster.Node;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Random;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
+import java.util.stream.Collectors;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Injects faults one at a time, on a random schedule drawn from the run's seed, and records every
+ * start and end: {@code [quiet] fault [quiet] fault ...} until the deadline, then heals everything.
+ *
+ * <p>The waits here are the faults themselves (how long a partition or a pause lasts), not waits
+ * for a state, so they are plain parks of the chosen length.
+ */
+final class Nemesis {
+  private static final Logger LOG = LoggerFactory.getLogger(Nemesis.class);
+  private static final double[] CLOCK_RATES = {0.92, 0.95, 1.05, 1.08};
+
+  /** One entry of the schedule: a fault starts or ends. */
+  record Event(long time, NemesisKind kind, String phase, String detail) {}
+
+  private final Cluster cluster;
+  private final RunOptions options;
+  private final Random random;
+  private final List<Event> schedule = Collections.synchronizedList(new ArrayList<>());
+  private final List<Runnable> undo = new ArrayList<>();
+
+  Nemesis(Cluster cluster, RunOptions options) {
+    this.cluster = cluster;
+    this.options = options;
+    this.random = new Random(options.seed() ^ 0x5DEECE66DL);
+  }
+
+  List<Event> schedule() {
+    return List.copyOf(schedule);
+  }
+
+  /** Runs faults until {@code deadline} (System.nanoTime), then heals. */
+  void run(long deadline) {
+    List<NemesisKind> kinds = new ArrayList<>(options.nemeses());
+    if (kinds.isEmpty()) {
+      return;
+    }
+    Collections.sort(kinds);
+    int next = random.nextInt(kinds.size());
+    park(between(options.quietDuration()));
+    while (System.nanoTime() < deadline) {
+      NemesisKind kind = kinds.get(next % kinds.size());
+      next++;
+      long hold = between(options.faultDuration());
+      if (kind == NemesisKind.PAUSE) {
+        // Longer than the lease, and often longer than a failover, so that a successor exists
+        // when the paused node wakes up.
+        hold = Math.max(hold, TimeUnit.MILLISECONDS.toNanos(1500));
+      }
+      long left = deadline - System.nanoTime();
+      if (left < hold + TimeUnit.MILLISECONDS.toNanos(500)) {
+        break;
+      }
+      try {
+        begin(kind);
+        park(hold);
+      } catch (RuntimeException e) {
+        LOG.warn("nemesis {} failed: {}", kind, e.toString());
+        record(kind, "error", e.toString());
+      } finally {
+        end(kind);
+      }
+      park(between(options.quietDuration()));
+    }
+  }
+
+  private void begin(NemesisKind kind) {
+    List<Node> nodes = new ArrayList<>(cluster.nodes());
+    switch (kind) {
+      case PARTITION_HALVES -> {
+        Collections.shuffle(nodes, random);
+        int half = nodes.size() / 2;
+        cut(kind, nodes.subList(0, half), nodes.subList(half, nodes.size()), null);
+      }
+      case PARTITION_ISOLATE_ACTIVE -> {
+        Node active = activeOrRandom(nodes);
+        List<Node> rest = new ArrayList<>(nodes);
+        rest.remove(active);
+        cut(kind, List.of(active), rest, null);
+      }
+      case PARTITION_BRIDGE -> bridge(kind, nodes);
+      case PARTITION_MAJORITY_RING -> {
+        if (nodes.size() < 5) {
+          bridge(kind, nodes);
+        } else {
+          ring(kind, nodes);
+        }
+      }
+      case KILL -> {
+        int mode = random.nextInt(10);
+        List<Node> targets;
+        String which;
+        if (mode < 5) {
+          targets = List.of(nodes.get(random.nextInt(nodes.size())));
+          which = "random node";
+        } else if (mode < 8) {
+          targets = List.of(activeOrRandom(nodes));
+          which = "the active";
+        } else {
+          targets = nodes;
+          which = "all nodes";
+        }
+        for (Node n : targets) {
+          cluster.kill(n.container(), "KILL");
+        }
+        record(kind, "start", "SIGKILL " + which + ": " + ids(targets));
+        undo.add(
+            () -> {
+              for (Node n : targets) {
+                cluster.restart(n);
+              }
+              record(kind, "end", "restarted " + ids(targets));
+            });
+      }
+      case PAUSE -> {
+        Node target = activeOrRandom(nodes);
+        cluster.kill(target.container(), "STOP");
+        record(kind, "start", "SIGSTOP " + target.id());
+        undo.add(
+            () -> {
+              cluster.kill(target.container(), "CONT");
+              record(kind, "end", "SIGCONT " + target.id());
+            });
+      }
+      case CLOCK -> {
+        Node target = nodes.get(random.nextInt(nodes.size()));
+        double rate = CLOCK_RATES[random.nextInt(CLOCK_RATES.length)];
+        double baseline = options.clockRates().get(target.index());
+        restartWithRate(target, rate);
+        record(kind, "start", target.id() + " restarted with lease clock rate " + rate);
+        undo.add(
+            () -> {
+              restartWithRate(target, baseline);
+              record(kind, "end", target.id() + " restarted with lease clock rate " + baseline);
+            });
+      }
+      case PG_KILL -> {
+        String name = cluster.primary().name();
+        cluster.killPrimary();
+        record(kind, "start", "SIGKILL PostgreSQL primary " + name);
+        undo.add(
+            () -> {
+              try {
+                record(kind, "promote", "promoting standby " + cluster.standby().name());
+                cluster.failOverPostgres(Duration.ofSeconds(60));
+                record(
+                    kind,
+                    "end",
+                    cluster.primary().name() + " is primary; " + name + " rejoined as its standby");
+              } catch (Exception e) {
+                throw new IllegalStateException("PostgreSQL fail-over: " + e, e);
+              }
+            });
+      }
+      case DNS_PAUSE -> {
+        cluster.kill(cluster.dnsContainer(), "STOP");
+        Node active = activeOrRandom(nodes);
+        List<Node> rest = new ArrayList<>(nodes);
+        rest.remove(active);
+        record(
+            kind, "start", "SIGSTOP named; " + active.id() + " isolated so a failover needs DNS");
+        cut(null, List.of(active), rest, null);
+        undo.add(
+            () -> {
+              cluster.kill(cluster.dnsContainer(), "CONT");
+              record(kind, "end", "SIGCONT named; healed");
+            });
+      }
+    }
+  }
+
+  private void end(NemesisKind kind) {
+    RuntimeException failure = null;
+    for (Runnable r : undo) {
+      try {
+        r.run();
+      } catch (RuntimeException e) {
+        failure = e;
+      }
+    }
+    undo.clear();
+    if (failure != null) {
+      record(kind, "error", failure.toString());
+      throw failure;
+    }
+  }
+
+  /** Heals whatever a fault left (called at the end of the run and on errors). */
+  void healAll() {
+    try {
+      end(null);
+    } catch (RuntimeException e) {
+      LOG.warn("healing: {}", e.toString());
+    }
+  }
+
+  private void restartWithRate(Node n, double rate) {
+    try {
+      Cluster.setClockRate(n.dir(), rate);
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+    cluster.kill(n.container(), "KILL");
+    cluster.restart(n);
+  }
+
+  private void bridge(NemesisKind kind, List<Node> nodes) {
+    Collections.shuffle(nodes, random);
+    Node bridge = nodes.get(0);
+    List<Node> rest = nodes.subList(1, nodes.size());
+    int half = rest.size() / 2;
+    cut(kind, rest.subList(0, half), rest.subList(half, rest.size()), "bridge " + bridge.id());
+  }
+
+  private void ring(NemesisKind kind, List<Node> nodes) {
+    Collections.shuffle(nodes, random);
+    int n = nodes.size();
+    int keep = (int) Math.ceil((n / 2) / 2.0);
+    Map<Node, Set<Node>> grudges = new LinkedHashMap<>();
+    List<String> cuts = new ArrayList<>();
+    for (int i = 0; i < n; i++) {
+      for (int j = i + 1; j < n; j++) {
+        int d = Math.min(j - i, n - (j - i));
+        if (d > keep) {
+          grudges.computeIfAbsent(nodes.get(i), k -> new HashSet<>()).add(nodes.get(j));
+          grudges.computeIfAbsent(nodes.get(j), k -> new HashSet<>()).add(nodes.get(i));
+          cuts.add(nodes.get(i).id() + "-" + nodes.get(j).id());
+        }
+      }
+    }
+    cluster.cut(grudges);
+    record(kind, "start", "ring " + ids(nodes) + ", cut " + cuts);
+    undo.add(
+        () -> {
+          cluster.heal();
+          record(kind, "end", "healed");
+        });
+  }
+
+  private void cut(NemesisKind kind, List<Node> a, List<Node> b, String note) {
+    Map<Node, Set<Node>> grudges = new HashMap<>();
+    for (Node x : a) {
+      grudges.put(x, new HashSet<>(b));
+    }
+    for (Node y : b) {
+      grudges.put(y, new HashSet<>(a));
+    }
+    cluster.cut(grudges);
+    if (kind == null) {
+      undo.add(cluster::heal);
+      return;
+    }
+    record(kind, "start", ids(a) + " | " + ids(b) + (note == null ? "" : " (" + note + ")"));
+    undo.add(
+        () -> {
+          cluster.heal();
+          record(kind, "end", "healed");
+        });
+  }
+
+  private Node activeOrRandom(List<Node> nodes) {
+    Optional<Node> active = cluster.activeNode();
+    return active.orElseGet(() -> nodes.get(random.nextInt(nodes.size())));
+  }
+
+  private void record(NemesisKind kind, String phase, String detail) {
+    Event e = new Event(System.nanoTime(), kind, phase, detail);
+    schedule.add(e);
+    LOG.info("nemesis {} {}: {}", kind == null ? "-" : kind.wireName(), phase, detail);
+  }
+
+  private long between(Duration[] range) {
+    long min = range[0].toNanos();
+    long max = range[1].toNanos();
+    return min + (max > min ? (long) (random.nextDouble() * (max - min)) : 0);
+  }
+
+  private static void park(long nanos) {
+    long until = System.nanoTime() + nanos;
+    long left;
+    while ((left = until - System.nanoTime()) > 0) {
+      LockSupport.parkNanos(left);
+    }
+  }
+
+  private static String ids(List<Node> nodes) {
+    return nodes.stream().map(Node::id).collect(Collectors.joining(",", "[", "]"));
+  }
+}

@@ -1,0 +1,61 @@
+package dev.baton.jepsen;
+
+import java.util.EnumSet;
+import java.util.Locale;
+import java.util.Set;
+
+/** The faults the suite injects; each application is recorded in the run's schedule. */
+public enum NemesisKind {
+  /** The nodes split into two random halves (iptables DROP both ways between them). */
+  PARTITION_HALVES,
+  /** The active node cut off from every other node. */
+  PARTITION_ISOLATE_ACTIVE,
+  /**
+   * Jepsen's majorities ring: every node sees a majority, no two see the same one (5+ nodes; with 3
+   * nodes every node sees both others, so it is a bridge instead).
+   */
+  PARTITION_MAJORITY_RING,
+  /** Two halves joined by one node that sees both. */
+  PARTITION_BRIDGE,
+  /** SIGKILL of a node (random, the active, or all nodes), restarted after the fault. */
+  KILL,
+  /** SIGSTOP of the active node for longer than the lease, then SIGCONT. */
+  PAUSE,
+  /**
+   * Clock-rate drift: a node is restarted with its lease clock running at another rate (the core's
+   * test-only {@code baton.test.clock-rate}), beyond the configured 1% bound.
+   */
+  CLOCK,
+  /** SIGKILL of the PostgreSQL primary; the standby is promoted, the old primary rejoins. */
+  PG_KILL,
+  /** SIGSTOP of the DNS server (BIND) during a failover. */
+  DNS_PAUSE;
+
+  /** The partitions, all kinds. */
+  public static final Set<NemesisKind> PARTITIONS =
+      EnumSet.of(
+          PARTITION_HALVES, PARTITION_ISOLATE_ACTIVE, PARTITION_MAJORITY_RING, PARTITION_BRIDGE);
+
+  public String wireName() {
+    return name().toLowerCase(Locale.ROOT).replace('_', '-');
+  }
+
+  /** Parses {@code partition,kill,pause} style lists; {@code partition} means all four kinds. */
+  public static Set<NemesisKind> parse(String csv) {
+    Set<NemesisKind> out = EnumSet.noneOf(NemesisKind.class);
+    for (String s : csv.split(",")) {
+      String n = s.trim().toUpperCase(Locale.ROOT).replace('-', '_');
+      if (n.isEmpty()) {
+        continue;
+      }
+      if (n.equals("PARTITION")) {
+        out.addAll(PARTITIONS);
+      } else if (n.equals("ALL")) {
+        out.addAll(EnumSet.allOf(NemesisKind.class));
+      } else {
+        out.add(NemesisKind.valueOf(n));
+      }
+    }
+    return out;
+  }
+}

@@ -1,0 +1,240 @@
+package dev.baton.jepsen.node;
+
+import dev.baton.core.ActiveContext;
+import dev.baton.core.BatonNode;
+import dev.baton.core.Member;
+import dev.baton.core.PromotionPlan;
+import dev.baton.core.RoleListener;
+import dev.baton.core.StandbyReason;
+import dev.baton.core.StepPolicy;
+import dev.baton.core.control.ControlServer;
+import dev.baton.dns.DnsSwitch;
+import dev.baton.postgres.PostgresFence;
+import java.io.IOException;
+import java.io.Reader;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.concurrent.Executors;
+import org.postgresql.ds.PGSimpleDataSource;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The node app of the Jepsen-style suite: a small service that embeds Baton, run in each node
+ * container ({@code java ... dev.baton.jepsen.node.NodeApp /jepsen/node.properties}).
+ *
+ * <p>It runs one {@link BatonNode} with a promotion plan that advances a PostgreSQL fence
+ * (recorded, see {@link RecordingFence}) and switches a DNS name with {@link DnsSwitch}; serves the
+ * gRPC control API (the harness's KV client talks to it); samples {@code activeContext()} every
+ * millisecond ({@link ActiveSampler}); and, while active, writes fenced rows ({@link
+ * FencedWriter}). Everything it observes goes to {@code events.jsonl} in its directory, which the
+ * harness reads after the run.
+ *
+ * <p>Test-only switches, read from the node directory when the process starts: {@code clock-rate}
+ * (a file holding e.g. {@code 1.05}; sets {@code baton.test.clock-rate}, the clock-drift nemesis
+ * rewrites it and restarts the node) and {@code unsafe=true} in the properties (sets {@code
+ * baton.test.unsafe-no-lease} and writes without the fence: the self-test).
+ */
+public final class NodeApp {
+  private static final Logger LOG = LoggerFactory.getLogger(NodeApp.class);
+
+  private NodeApp() {}
+
+  public static void main(String[] args) throws Exception {
+    if (args.length != 1) {
+      System.err.println("usage: NodeApp NODE_PROPERTIES_FILE");
+      System.exit(2);
+    }
+    Path propsFile = Path.of(args[0]);
+    Properties p = new Properties();
+    try (Reader r = Files.newBufferedReader(propsFile)) {
+      p.load(r);
+    }
+    Path dir = propsFile.getParent();
+    String nodeId = required(p, "node.id");
+    boolean unsafe = Boolean.parseBoolean(p.getProperty("unsafe", "false"));
+    String clockRate = readClockRate(dir);
+    // Both switches are read once, when the core's classes first load: set them before.
+    if (clockRate != null) {
+      System.setProperty("baton.test.clock-rate", clockRate);
+    }
+    if (unsafe) {
+      System.setProperty("baton.test.unsafe-no-lease", "true");
+    }
+    int incarnation = nextIncarnation(dir);
+    EventLog log = new EventLog(dir.resolve("events.jsonl"));
+    log.write(
+        "start",
+        "node",
+        nodeId,
+        "incarnation",
+        incarnation,
+        "pid",
+        ProcessHandle.current().pid(),
+        "clockRate",
+        clockRate == null ? 1.0 : Double.parseDouble(clockRate),
+        "unsafe",
+        unsafe);
+
+    List<Member> members = new ArrayList<>();
+    Map<String, String> control = new LinkedHashMap<>();
+    int controlPort = Integer.parseInt(p.getProperty("control.port", "7500"));
+    String selfHost = null;
+    for (String m : required(p, "members").split(",")) {
+      String[] idAddress = m.trim().split("=", 2);
+      members.add(Member.voter(idAddress[0], idAddress[1]));
+      String host = idAddress[1].substring(0, idAddress[1].lastIndexOf(':'));
+      control.put(idAddress[0], host + ":" + controlPort);
+      if (idAddress[0].equals(nodeId)) {
+        selfHost = host;
+      }
+    }
+
+    PGSimpleDataSource pg = new PGSimpleDataSource();
+    pg.setURL(required(p, "pg.url"));
+    pg.setUser("postgres");
+    pg.setConnectTimeout(2);
+    pg.setSocketTimeout(5);
+    pg.setLoginTimeout(3);
+
+    DnsSwitch dns =
+        DnsSwitch.builder()
+            .server(required(p, "dns.server"), 53)
+            .zone(required(p, "dns.zone"))
+            .tsig("baton-key", "hmac-sha256", required(p, "dns.secret"))
+            .address("app", selfHost)
+            .ttl(Duration.ofSeconds(5))
+            .queryTimeout(Duration.ofSeconds(1))
+            .attempts(2)
+            .verifyTimeout(Duration.ofSeconds(3))
+            .operationTimeout(Duration.ofSeconds(5))
+            .build();
+
+    // The self-test's unsafe mode runs no plan: no fence is advanced (its writes skip the fence
+    // too), and no plan step can find the lease lapsed: the core's plan runner still checks the
+    // lease, and a promotion it abandons leaves an unsafe node PROMOTING for good, because an
+    // unsafe node never demotes for its lease.
+    PromotionPlan plan =
+        unsafe
+            ? PromotionPlan.empty()
+            : PromotionPlan.builder()
+                .fence(
+                    new RecordingFence(
+                        PostgresFence.builder(pg)
+                            .resource(FencedWriter.RESOURCE)
+                            .maxLockWait(Duration.ofSeconds(5))
+                            .build(),
+                        log,
+                        nodeId),
+                    StepPolicy.mustSucceed()
+                        .withTimeout(Duration.ofSeconds(8))
+                        .withMaxAttempts(2)
+                        .withBackoff(Duration.ofMillis(100), Duration.ofMillis(500)))
+                .action(
+                    dns,
+                    StepPolicy.mustSucceed()
+                        .withTimeout(Duration.ofSeconds(6))
+                        .withMaxAttempts(2)
+                        .withBackoff(Duration.ofMillis(100), Duration.ofMillis(500)))
+                .build();
+
+    BatonNode node =
+        BatonNode.builder()
+            .clusterId("jepsen")
+            .nodeId(nodeId)
+            .members(members)
+            .dataDir(Path.of(p.getProperty("data.dir", "/var/lib/baton")))
+            .operationTimeout(Duration.ofSeconds(3))
+            .failureBackoff(Duration.ofSeconds(3))
+            .promotionPlan(plan)
+            .listener(
+                new RoleListener() {
+                  @Override
+                  public void onActive(ActiveContext ctx) {
+                    log.write(
+                        "role",
+                        "role",
+                        "active",
+                        "token",
+                        ctx.token(),
+                        "previous",
+                        ctx.previousActive().orElse(""),
+                        "previousToken",
+                        ctx.previousToken());
+                  }
+
+                  @Override
+                  public void onStandby(StandbyReason reason) {
+                    log.write("role", "role", "standby", "reason", reason.name());
+                  }
+                },
+                Executors.newSingleThreadExecutor())
+            .build();
+    node.start();
+    ControlServer controlServer =
+        ControlServer.builder(node)
+            .listen("0.0.0.0", controlPort)
+            .peerControlAddresses(control)
+            .build()
+            .start();
+    log.write("started", "node", nodeId);
+
+    ActiveSampler sampler = new ActiveSampler(node, log);
+    FencedWriter writer =
+        new FencedWriter(
+            node,
+            pg,
+            unsafe,
+            log,
+            nodeId + "." + incarnation,
+            Long.parseLong(p.getProperty("write.interval.ms", "20")));
+    Thread samplerThread = new Thread(sampler, "jepsen-sampler");
+    samplerThread.setPriority(Thread.MAX_PRIORITY);
+    samplerThread.start();
+    Thread writerThread = new Thread(writer, "jepsen-writer");
+    writerThread.start();
+    LOG.info("node app {} running (incarnation {}, unsafe {})", nodeId, incarnation, unsafe);
+
+    Runtime.getRuntime()
+        .addShutdownHook(
+            new Thread(
+                () -> {
+                  writer.stop();
+                  sampler.stop();
+                  controlServer.close();
+                  node.close();
+                  log.write("stopped", "node", nodeId);
+                }));
+    samplerThread.join();
+  }
+
+  private static String required(Properties p, String key) {
+    String v = p.getProperty(key);
+    if (v == null || v.isBlank()) {
+      throw new IllegalArgumentException("node properties: '" + key + "' is missing");
+    }
+    return v.trim();
+  }
+
+  private static String readClockRate(Path dir) throws IOException {
+    Path f = dir.resolve("clock-rate");
+    if (!Files.exists(f)) {
+      return null;
+    }
+    String s = Files.readString(f).trim();
+    return s.isEmpty() || s.equals("1") || s.equals("1.0") ? null : s;
+  }
+
+  private static int nextIncarnation(Path dir) throws IOException {
+    Path f = dir.resolve("incarnation");
+    int n = Files.exists(f) ? Integer.parseInt(Files.readString(f).trim()) + 1 : 0;
+    Files.writeString(f, Integer.toString(n));
+    return n;
+  }
+}
