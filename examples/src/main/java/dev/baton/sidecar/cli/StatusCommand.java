@@ -156,12 +156,12 @@ final class StatusCommand implements Callable<Integer> {
     List<String[]> cells = new ArrayList<>();
     cells.add(
         new String[] {
-          "NODE", "ROLE", "TOKEN", "LEADER", "HEALTH", "CONTROL", "PROMOTION", "LEASE"
+          "NODE", "ROLE", "TOKEN", "LEADER", "HEALTH", "CONTROL", "PROMOTION", "LEASE", "NOTE"
         });
     for (Row r : rows) {
       String id = r.id.startsWith("?") ? "?" : r.id;
       if (r.status == null) {
-        cells.add(new String[] {id, "?", "-", "", "unreachable", r.endpoint, r.error, ""});
+        cells.add(new String[] {id, "?", "-", "", "unreachable", r.endpoint, "-", "", r.error});
         continue;
       }
       StatusResponse s = r.status;
@@ -169,9 +169,7 @@ final class StatusCommand implements Callable<Integer> {
       if (!s.getPromotion().getStep().isEmpty() && !promotion.equals("IDLE")) {
         promotion += " " + s.getPromotion().getStep() + "#" + s.getPromotion().getAttempt();
       }
-      if (!s.getPromotion().getLastError().isEmpty()) {
-        promotion += " (last error: " + s.getPromotion().getLastError() + ")";
-      }
+
       cells.add(
           new String[] {
             s.getNodeId(),
@@ -181,7 +179,10 @@ final class StatusCommand implements Callable<Integer> {
             "up",
             r.endpoint,
             promotion,
-            s.getLeaseRemainingMillis() > 0 ? s.getLeaseRemainingMillis() + "ms" : ""
+            s.getLeaseRemainingMillis() > 0 ? s.getLeaseRemainingMillis() + "ms" : "",
+            s.getPromotion().getLastError().isEmpty()
+                ? ""
+                : "last error: " + s.getPromotion().getLastError()
           });
     }
     int[] width = new int[cells.get(0).length];

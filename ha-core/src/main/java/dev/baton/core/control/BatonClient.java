@@ -489,6 +489,12 @@ public final class BatonClient implements AutoCloseable {
     Status s = e.getStatus();
     String description =
         s.getDescription() != null ? s.getDescription() : String.valueOf(s.getCause());
+    if (s.getCause() != null
+        && s.getCause().getMessage() != null
+        && !description.contains(s.getCause().getMessage())) {
+      // gRPC's "io exception" says little; the cause says "Connection refused: /10.0.1.5:7500".
+      description += " (" + s.getCause().getMessage() + ")";
+    }
     if (s.getCode() == Status.Code.INVALID_ARGUMENT) {
       return new IllegalArgumentException(description, e);
     }
