@@ -264,7 +264,7 @@ final class Cluster implements AutoCloseable {
       p.setProperty("dns.zone", DNS_ZONE);
       p.setProperty("dns.secret", dnsSecret);
       p.setProperty("unsafe", Boolean.toString(options.unsafe()));
-      p.setProperty("write.interval.ms", "20");
+      p.setProperty("write.interval.ms", "2");
       try (var w = Files.newBufferedWriter(dir.resolve("node.properties"))) {
         p.store(w, "Jepsen node " + id);
       }

@@ -157,8 +157,10 @@ final class JepsenRun {
         rowTimes.put(String.valueOf(l.get(1)), op.time());
       }
     }
+    List<NodeEvents.Op> refusals =
+        events.ops.stream().filter(op -> "rejected".equals(op.value())).toList();
     RunReport.writeTimeline(
-        result, origin, end, events.activations, dnsObservations, stale, rowTimes);
+        result, origin, end, events.activations, dnsObservations, stale, rowTimes, refusals);
     LOG.info("{}", result.describe());
     return result;
   }

@@ -164,7 +164,8 @@ final class RunReport {
       List<Activation> activations,
       List<DnsWatcher.Observation> dns,
       List<Checks.Row> staleRows,
-      Map<String, Long> rowTimes)
+      Map<String, Long> rowTimes,
+      List<NodeEvents.Op> refusals)
       throws IOException {
     int width = 1500;
     int left = 110;
@@ -181,6 +182,7 @@ final class RunReport {
     rows.addAll(nodeIds);
     rows.add("failovers");
     rows.add("dns fence");
+    rows.add("fence refused");
     rows.add("violations");
     int rowH = 34;
     int top = 40;
@@ -340,6 +342,20 @@ final class RunReport {
                 esc(o.node())));
         last = o.token();
       }
+    }
+    // stale writes the fence refused (correct refusals: the fenced-register check judges them)
+    int ry = top + rows.indexOf("fence refused") * rowH;
+    for (NodeEvents.Op op : refusals) {
+      svg.append(
+          String.format(
+              Locale.ROOT,
+              "<rect x='%.1f' y='%d' width='3' height='%d' fill='#555'><title>the fence refused a"
+                  + " write by %s: stale token (%s)</title></rect>%n",
+              x.apply(op.time()),
+              ry + 8,
+              rowH - 16,
+              op.node(),
+              esc(String.valueOf(op.error()))));
     }
     // violations: I2 overlaps and I3 stale commits
     int vy = top + rows.indexOf("violations") * rowH;

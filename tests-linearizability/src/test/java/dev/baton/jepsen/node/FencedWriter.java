@@ -9,6 +9,7 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
 import javax.sql.DataSource;
@@ -22,6 +23,10 @@ import javax.sql.DataSource;
  * lock serialises the writers' commits, so that number is the commit order, which is what the I3
  * check needs ("no committed row carries a token lower than one committed before it").
  *
+ * <p>Between reading its token and writing, the writer "works" for 0–30 ms, as an application does
+ * between checking its role and acting on it; a pause of the process in that window is how a stale
+ * write reaches the database, so the pause nemesis exercises the fence itself, not only the lease.
+ *
  * <p>In the unsafe self-test mode the writes go through the plain DataSource: no fence, which
  * together with the node ignoring its lease is what a design without Baton's safety would do.
  *
@@ -33,6 +38,7 @@ import javax.sql.DataSource;
  */
 final class FencedWriter implements Runnable {
   static final String RESOURCE = "jepsen";
+  private static final int THINK_MILLIS = 30;
 
   private final BatonNode node;
   private final DataSource plain;
@@ -82,6 +88,10 @@ final class FencedWriter implements Runnable {
         continue;
       }
       long token = ctx.get().token();
+      // The application's work between its check and its effect: a pause that lands here (a GC,
+      // a SIGSTOP) makes the write below stale, which is exactly what the fence must refuse.
+      LockSupport.parkNanos(
+          TimeUnit.MILLISECONDS.toNanos(ThreadLocalRandom.current().nextInt(THINK_MILLIS + 1)));
       String value = valuePrefix + "-" + (++seq);
       String proc = "w" + process;
       log.write("op", "proc", proc, "type", "invoke", "f", "write", "value", List.of(token, value));
@@ -129,7 +139,18 @@ final class FencedWriter implements Runnable {
       } catch (SQLException e) {
         boolean stale = isStale(e);
         if (stale) {
-          log.write("op", "proc", proc, "type", "ok", "f", "write", "value", "rejected");
+          log.write(
+              "op",
+              "proc",
+              proc,
+              "type",
+              "ok",
+              "f",
+              "write",
+              "value",
+              "rejected",
+              "error",
+              e.getMessage());
           rollbackQuietly(conn);
         } else if (stage == Stage.COMMIT) {
           log.write("op", "proc", proc, "type", "info", "f", "write", "error", e.toString());
