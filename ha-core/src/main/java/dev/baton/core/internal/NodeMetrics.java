@@ -32,7 +32,10 @@ public final class NodeMetrics {
         .description("current Raft term as this node knows it")
         .tags(tags)
         .register(registry);
+    // Micrometer holds a gauge's object weakly: keep the supplier strongly referenced or the
+    // gauge reads NaN once the lambda is collected.
     Gauge.builder("baton.lease.remaining", leaseSeconds, Supplier::get)
+        .strongReference(true)
         .description("seconds of lease left (0 when not active)")
         .baseUnit("seconds")
         .tags(tags)
