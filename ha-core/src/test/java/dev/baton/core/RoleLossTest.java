@@ -117,7 +117,10 @@ class RoleLossTest {
         assertThat(child.waitFor(30, TimeUnit.SECONDS)).as("child halted").isTrue();
         assertThat(child.exitValue()).isEqualTo(70);
         String output = Files.readString(log);
-        assertThat(output).contains("DEMOTING token").contains("WATCHDOG");
+        assertThat(output).contains("WATCHDOG");
+        // The hung step either started (and hung) or, when the lease was already over as the
+        // demotion began (a starved machine), was skipped; either way the watchdog halted.
+        assertThat(output).containsAnyOf("DEMOTING token", "skipped");
       } finally {
         child.destroyForcibly();
         new File(log.toString()).delete();
