@@ -114,6 +114,9 @@ final class Cluster implements AutoCloseable {
   /** Creates the network and every container, and waits until a node is active. */
   static Cluster start(RunOptions options, Path runDir, String image) throws Exception {
     Cluster c = new Cluster(options, runDir, image);
+    // Without Ryuk nothing else removes the containers if this JVM is stopped mid-run (a build
+    // timeout, Ctrl-C): they would keep running and eat the machine's two cores.
+    Runtime.getRuntime().addShutdownHook(c.cleanup);
     try {
       c.startAll();
       return c;
@@ -804,7 +807,20 @@ final class Cluster implements AutoCloseable {
 
   @Override
   public void close() {
-    for (GenericContainer<?> c : all) {
+    try {
+      Runtime.getRuntime().removeShutdownHook(cleanup);
+    } catch (IllegalStateException e) {
+      // The JVM is shutting down: this is the hook itself.
+    }
+    removeAll();
+  }
+
+  private final Thread cleanup = new Thread(this::removeAll, "jepsen-cluster-cleanup");
+
+  private synchronized void removeAll() {
+    List<GenericContainer<?>> containers = new ArrayList<>(all);
+    all.clear();
+    for (GenericContainer<?> c : containers) {
       try {
         if (c.getContainerId() != null && !isRunning(c)) {
           // Testcontainers stops and removes; a stopped-by-us container only needs removing.
@@ -817,8 +833,10 @@ final class Cluster implements AutoCloseable {
       }
     }
     if (network != null) {
+      Network n = network;
+      network = null;
       try {
-        network.close();
+        n.close();
       } catch (RuntimeException e) {
         LOG.warn("removing network baton-jepsen-{}: {}", runId, e.toString());
       }
