@@ -88,6 +88,7 @@ public final class RoleController {
   private long renewSentAt;
   private String switchRequestId = "";
   private int switchAttempts;
+  static final int MAX_SWITCH_ATTEMPTS = 5;
   private long lastHandOff;
   private volatile boolean running;
   private volatile boolean closing;
@@ -263,11 +264,18 @@ public final class RoleController {
       return;
     }
     SwitchRequest pending = raft.stateMachine().pendingSwitch();
-    if (takeSwitch(pending)) {
+    if (switchOpen(pending)) {
       // A switch is pending and this leader is not active: hand leadership to the target rather
-      // than activate only to hand it over again.
-      handOver(pending.getTargetNodeId(), StandbyReason.SWITCH_ACTIVE);
-      return;
+      // than activate only to hand it over again. Ratis refuses a transfer from a leader that is
+      // not ready yet (its first entry of the term not committed): wait for that, and for the
+      // previous transfer's time-out, without counting an attempt.
+      if (!info.isLeaderReady() || now - notBefore < 0) {
+        return;
+      }
+      if (takeSwitch(pending)) {
+        handOver(pending.getTargetNodeId(), StandbyReason.SWITCH_ACTIVE);
+        return;
+      }
     }
     if (!config.self().eligible()) {
       maybeHandOff(now);
@@ -282,9 +290,19 @@ public final class RoleController {
   /**
    * Whether to act on a pending switch-active request now. A request targets another node until
    * that node's activation clears it; a transfer that failed (the target was slow to catch up, an
-   * election collided) is tried again, up to three times per request.
+   * election collided) is tried again, up to {@link #MAX_SWITCH_ATTEMPTS} times per request and
+   * node; only attempts made while this node was a ready leader count.
    */
   private boolean takeSwitch(SwitchRequest pending) {
+    if (!switchOpen(pending)) {
+      return false;
+    }
+    switchAttempts++;
+    return true;
+  }
+
+  /** Whether a pending request targets another node and has attempts left on this node. */
+  private boolean switchOpen(SwitchRequest pending) {
     if (pending.getTargetNodeId().isEmpty()
         || pending.getTargetNodeId().equals(config.self().id())) {
       return false;
@@ -293,11 +311,7 @@ public final class RoleController {
       switchRequestId = pending.getRequestId();
       switchAttempts = 0;
     }
-    if (switchAttempts >= 3) {
-      return false;
-    }
-    switchAttempts++;
-    return true;
+    return switchAttempts < MAX_SWITCH_ATTEMPTS;
   }
 
   private void activate(long term) {
