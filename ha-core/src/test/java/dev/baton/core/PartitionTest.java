@@ -90,4 +90,82 @@ class PartitionTest {
       assertThat(sampler.violations()).isEmpty();
     }
   }
+
+  /**
+   * Two regions and a witness (n1, n2, w1); the link between the regions is cut while both still
+   * reach the witness. Whichever region holds the active keeps a majority with the witness, and the
+   * other cannot win pre-votes while the witness hears the leader: there is still exactly one
+   * active, and the KV keeps committing.
+   */
+  @Test
+  void aCutBetweenTheRegionsWithTheWitnessReachableKeepsOneActive() throws Exception {
+    try (TestCluster cluster = TestCluster.create(2, 1).startAll();
+        BelieverSampler sampler = new BelieverSampler(cluster::allInstances);
+        NetworkPartition partition = NetworkPartition.create()) {
+      BatonNode before = cluster.awaitActive(Duration.ofSeconds(60));
+      partition.cut("n1", "n2");
+
+      long end = System.nanoTime() + before.timing().electionTimeoutMax().multipliedBy(5).toNanos();
+      await().atMost(Duration.ofSeconds(30)).until(() -> System.nanoTime() > end);
+      BatonNode now = cluster.awaitActive(Duration.ofSeconds(60));
+      assertThat(now.id()).startsWith("n");
+      assertThat(now.kv().put("regions-cut", "yes".getBytes()).revision())
+          .isGreaterThan(before.token());
+      System.out.printf(
+          "regions cut, witness reachable: active before %s (token %d), after %s (token %d)%n",
+          before.id(), before.token(), now.id(), now.token());
+      partition.heal();
+      sampler.close();
+      assertThat(sampler.violations()).isEmpty();
+      assertThat(sampler.seenActive()).doesNotContain("w1");
+    }
+  }
+
+  /**
+   * Two regions and a witness; the regions are cut from each other and the witness is cut from
+   * both. No side has a majority: the active reports standby before its lease could have ended,
+   * nobody is active while the cut lasts, and an active is back, with a higher token, once the
+   * network heals.
+   */
+  @Test
+  void aCutBetweenTheRegionsWithTheWitnessUnreachableLeavesNoActiveUntilHealed() throws Exception {
+    AtomicLong standbyAt = new AtomicLong();
+    try (TestCluster cluster = TestCluster.create(2, 1).startAll();
+        BelieverSampler sampler = new BelieverSampler(cluster::allInstances);
+        NetworkPartition partition = NetworkPartition.create()) {
+      BatonNode old = cluster.awaitActive(Duration.ofSeconds(60));
+      long oldToken = old.token();
+      old.addListener(
+          new RoleListener() {
+            @Override
+            public void onActive(ActiveContext context) {}
+
+            @Override
+            public void onStandby(StandbyReason reason) {
+              if (reason != StandbyReason.STARTING) {
+                standbyAt.compareAndSet(0, System.nanoTime());
+              }
+            }
+          },
+          Runnable::run);
+      partition.cut("n1", "n2").cut("n1", "w1").cut("n2", "w1");
+      long cutAt = System.nanoTime();
+
+      await().atMost(Duration.ofSeconds(10)).until(() -> standbyAt.get() != 0);
+      assertThat(standbyAt.get())
+          .as("the active reported standby before its lease could have ended")
+          .isLessThan(cutAt + old.timing().lease().toNanos());
+      Duration quiet = old.timing().failoverBound().multipliedBy(3);
+      assertThat(cluster.activeSeenDuring(quiet))
+          .as("no node may be active while no side has a majority")
+          .isEmpty();
+
+      partition.heal();
+      BatonNode next = cluster.awaitActive(Duration.ofSeconds(60));
+      assertThat(next.id()).startsWith("n");
+      assertThat(next.token()).isGreaterThan(oldToken);
+      sampler.close();
+      assertThat(sampler.violations()).isEmpty();
+    }
+  }
 }

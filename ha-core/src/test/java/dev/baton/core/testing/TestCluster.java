@@ -19,6 +19,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.Stream;
 
 /**
@@ -222,6 +223,29 @@ public final class TestCluster implements AutoCloseable {
         .pollInterval(Duration.ofMillis(10))
         .until(this::active, Optional::isPresent)
         .get();
+  }
+
+  /**
+   * Watches the running nodes for {@code period} (polling every 20 ms) and returns the first one
+   * seen active, with its token: a safety check over a whole interval, where a wait for a condition
+   * would be satisfied by one passing moment.
+   */
+  public Optional<String> activeSeenDuring(Duration period) {
+    AtomicReference<String> seen = new AtomicReference<>();
+    long until = System.nanoTime() + period.toNanos();
+    await("watching for an active node for " + period.toMillis() + " ms")
+        .atMost(period.plusSeconds(30))
+        .pollInterval(Duration.ofMillis(20))
+        .until(
+            () -> {
+              for (BatonNode n : running()) {
+                n.activeContext()
+                    .ifPresent(
+                        c -> seen.compareAndSet(null, n.id() + " (token " + c.token() + ")"));
+              }
+              return System.nanoTime() - until > 0;
+            });
+    return Optional.ofNullable(seen.get());
   }
 
   @Override
