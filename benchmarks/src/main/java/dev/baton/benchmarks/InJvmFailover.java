@@ -20,12 +20,13 @@ import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
 /**
- * Unplanned failover with the default timing, three nodes in one JVM on loopback: crash the
- * active (stop its Raft server without giving anything up) and time how long until another node
- * is active. Also times planned switch-active (request to the target being active).
+ * Unplanned failover with the default timing, three nodes in one JVM on loopback: crash the active
+ * (stop its Raft server without giving anything up) and time how long until another node is active.
+ * Also times planned switch-active (request to the target being active).
  *
  * <p>Run: {@code ./mvnw -q -pl benchmarks -am package -DskipTests && java -cp "$(cat
- * benchmarks/target/classpath.txt):benchmarks/target/classes" dev.baton.benchmarks.InJvmFailover 20}
+ * benchmarks/target/classpath.txt):benchmarks/target/classes" dev.baton.benchmarks.InJvmFailover
+ * 20}
  */
 public final class InJvmFailover {
 
@@ -104,7 +105,8 @@ public final class InJvmFailover {
     return sorted[Math.max(0, Math.min(sorted.length - 1, idx))];
   }
 
-  static BatonNode build(String cluster, String id, List<Member> members, Path root, Timing timing) {
+  static BatonNode build(
+      String cluster, String id, List<Member> members, Path root, Timing timing) {
     return BatonNode.builder()
         .clusterId(cluster)
         .nodeId(id)
@@ -114,7 +116,8 @@ public final class InJvmFailover {
         .build();
   }
 
-  static BatonNode awaitActive(Iterable<BatonNode> nodes, Duration timeout) throws InterruptedException {
+  static BatonNode awaitActive(Iterable<BatonNode> nodes, Duration timeout)
+      throws InterruptedException {
     long deadline = System.nanoTime() + timeout.toNanos();
     while (System.nanoTime() < deadline) {
       for (BatonNode n : nodes) {

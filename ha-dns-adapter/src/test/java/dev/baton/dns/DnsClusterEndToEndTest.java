@@ -47,7 +47,8 @@ class DnsClusterEndToEndTest {
                     TestCluster.TIMING,
                     (id, b) -> {
                       DnsSwitch sw = switchFor(dns, id);
-                      return b.promotionPlan(PromotionPlan.builder().fence(sw.fence()).action(sw).build());
+                      return b.promotionPlan(
+                          PromotionPlan.builder().fence(sw.fence()).action(sw).build());
                     })
                 .startAll()) {
       BatonNode first = cluster.awaitActive(Duration.ofSeconds(60));
@@ -64,7 +65,8 @@ class DnsClusterEndToEndTest {
           .pollInterval(Duration.ofMillis(20))
           .until(() -> dns.dig("app." + dns.zone(), "A").equals(List.of(ADDRESS.get(second.id()))));
       long millis = (System.nanoTime() - killedAt) / 1_000_000;
-      System.out.printf("DNS name moved from %s to %s %d ms after the kill%n", first.id(), second.id(), millis);
+      System.out.printf(
+          "DNS name moved from %s to %s %d ms after the kill%n", first.id(), second.id(), millis);
       assertThat(second.token()).isGreaterThan(firstToken);
       assertThat(String.join(" ", fence(dns))).contains("token=" + second.token());
 
