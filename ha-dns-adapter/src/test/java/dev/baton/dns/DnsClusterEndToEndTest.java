@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import dev.baton.core.BatonNode;
+import dev.baton.core.JournalEntry;
 import dev.baton.core.PromotionPlan;
 import dev.baton.core.StaleTokenException;
 import dev.baton.core.testing.TestCluster;
@@ -77,6 +78,74 @@ class DnsClusterEndToEndTest {
           .hasMessageContaining(Long.toString(firstToken))
           .hasMessageContaining(Long.toString(second.token()));
       assertThat(dns.dig("app." + dns.zone(), "A")).containsExactly(ADDRESS.get(second.id()));
+    }
+  }
+
+  /**
+   * The DNS server is down when the active dies. With the DNS fence and switch required (as in the
+   * README's plan), no successor may report itself active: each one's plan fails on the fence, the
+   * failure is journaled and shown in its status, and it gives the role up and backs off. When the
+   * server is back, the next attempt completes: the name and the fence move to the new active.
+   */
+  @Test
+  void aDnsServerDownDuringFailoverHoldsTheRoleBackUntilItReturns() {
+    try (BindServer dns = BindServer.start();
+        TestCluster cluster =
+            TestCluster.create(
+                    3,
+                    0,
+                    TestCluster.TIMING,
+                    (id, b) -> {
+                      DnsSwitch sw = switchFor(dns, id);
+                      return b.promotionPlan(
+                          PromotionPlan.builder().fence(sw.fence()).action(sw).build());
+                    })
+                .startAll()) {
+      BatonNode first = cluster.awaitActive(Duration.ofSeconds(60));
+      long firstToken = first.token();
+      await()
+          .atMost(Duration.ofSeconds(30))
+          .until(() -> dns.dig("app." + dns.zone(), "A").equals(List.of(ADDRESS.get(first.id()))));
+
+      dns.stop();
+      cluster.crash(first.id());
+
+      // A successor wins the Raft election and runs its plan; the fence cannot be advanced.
+      await("a successor's plan fails on the unreachable DNS server")
+          .atMost(Duration.ofSeconds(60))
+          .pollInterval(Duration.ofMillis(50))
+          .until(
+              () ->
+                  cluster.running().stream()
+                      .anyMatch(
+                          n ->
+                              n.journal().stream()
+                                  .anyMatch(
+                                      e ->
+                                          e.token() > firstToken
+                                              && e.outcome() == JournalEntry.Outcome.FAILED
+                                              && e.error()
+                                                  .orElse("")
+                                                  .contains("127.0.0.1:" + dns.port()))));
+      BatonNode failed =
+          cluster.running().stream()
+              .filter(n -> n.status().promotion().state().equals("FAILED"))
+              .findFirst()
+              .orElseGet(() -> cluster.running().get(0));
+      System.out.printf(
+          "DNS down: %s promotion %s, last error: %s%n",
+          failed.id(),
+          failed.status().promotion().state(),
+          failed.status().promotion().lastError());
+      assertThat(cluster.activeSeenDuring(Duration.ofSeconds(8)))
+          .as("no node reports active while its required DNS fence cannot be advanced")
+          .isEmpty();
+
+      dns.restart();
+      BatonNode next = cluster.awaitActive(Duration.ofSeconds(60));
+      assertThat(next.token()).isGreaterThan(firstToken);
+      assertThat(dns.dig("app." + dns.zone(), "A")).containsExactly(ADDRESS.get(next.id()));
+      assertThat(String.join(" ", fence(dns))).contains("token=" + next.token());
     }
   }
 }

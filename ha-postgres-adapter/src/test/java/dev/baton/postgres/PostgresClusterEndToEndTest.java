@@ -62,8 +62,8 @@ import org.junit.jupiter.api.Test;
  */
 class PostgresClusterEndToEndTest {
 
-  private static final String DEPLOYMENT = "orders-db";
-  private static final String RESOURCE = "orders";
+  static final String DEPLOYMENT = "orders-db";
+  static final String RESOURCE = "orders";
   private static final Duration LIVENESS = Duration.ofSeconds(60);
   private static final int ROWS_BEFORE = 20;
 
@@ -409,7 +409,7 @@ class PostgresClusterEndToEndTest {
   /**
    * The application embedded on one node: a fenced DataSource over a pool that follows the writer.
    */
-  private static final class App implements AutoCloseable {
+  static final class App implements AutoCloseable {
     final BatonNode node;
     final WriterEndpoint endpoint;
     final HikariWriterPool pool;
@@ -440,7 +440,7 @@ class PostgresClusterEndToEndTest {
   }
 
   /** A fenced auto-commit INSERT; the row records the token the fence accepted it under. */
-  private static String insertSql(String item, String node) {
+  static String insertSql(String item, String node) {
     return "INSERT INTO orders (item, token, node) VALUES ('"
         + item
         + "', (SELECT token FROM baton.fence WHERE resource = '"
@@ -450,7 +450,7 @@ class PostgresClusterEndToEndTest {
         + "') ON CONFLICT (item) DO NOTHING";
   }
 
-  private static void insert(DataSource db, String item, String node) throws SQLException {
+  static void insert(DataSource db, String item, String node) throws SQLException {
     execute(db, insertSql(item, node));
   }
 
@@ -468,7 +468,7 @@ class PostgresClusterEndToEndTest {
    * the session under it, with 25006, 57P01 or a connection error. A stale token (BT001) is never
    * retried.
    */
-  private static void executeWhileActive(DataSource db, String sql) {
+  static void executeWhileActive(DataSource db, String sql) {
     await("while the node is active: " + sql)
         .atMost(LIVENESS)
         .pollInterval(Duration.ofMillis(20))
@@ -518,7 +518,7 @@ class PostgresClusterEndToEndTest {
    * can lose its lease for a moment, and its demotion terminates the other sessions on its server
    * (57P01) before it wins the role again. Nothing else is retried.
    */
-  private static <T> T read(Callable<T> query) {
+  static <T> T read(Callable<T> query) {
     return await("read")
         .atMost(LIVENESS)
         .pollInterval(Duration.ofMillis(20))
@@ -535,13 +535,13 @@ class PostgresClusterEndToEndTest {
     return false;
   }
 
-  private static long replayed(PostgresServer standby) {
+  static long replayed(PostgresServer standby) {
     String lsn = standby.queryString("SELECT pg_last_wal_replay_lsn()");
     return lsn == null ? -1 : Lsn.parse(lsn);
   }
 
   /** The activation of the node that is active now, read atomically with its token. */
-  private static ActiveContext awaitActivation(TestCluster cluster) {
+  static ActiveContext awaitActivation(TestCluster cluster) {
     return await("an active node")
         .atMost(LIVENESS)
         .pollInterval(Duration.ofMillis(10))
@@ -549,7 +549,7 @@ class PostgresClusterEndToEndTest {
         .get();
   }
 
-  private static DataSource dataSource(String jdbcUrl) {
+  static DataSource dataSource(String jdbcUrl) {
     org.postgresql.ds.PGSimpleDataSource ds = new org.postgresql.ds.PGSimpleDataSource();
     ds.setUrl(jdbcUrl);
     ds.setUser(PostgresServer.SUPERUSER);
@@ -557,7 +557,7 @@ class PostgresClusterEndToEndTest {
     return ds;
   }
 
-  private static PostgresEndpoint endpoint(PostgresServer s) {
+  static PostgresEndpoint endpoint(PostgresServer s) {
     return PostgresEndpoint.of(s.host(), s.port());
   }
 
@@ -568,7 +568,7 @@ class PostgresClusterEndToEndTest {
    * through this indirection. The activation can run the plan before {@code TestCluster.start} has
    * returned the node, so each call waits (bounded) for it to be registered.
    */
-  private static final class StartedNodeKv implements KeyValueStore {
+  static final class StartedNodeKv implements KeyValueStore {
     private final AtomicReference<TestCluster> cluster;
     private final String id;
 
