@@ -67,6 +67,8 @@ public final class PostgresServer implements AutoCloseable {
   }
 
   private final String name;
+  private final String host;
+  private final int fixedPort;
   private final Path baseDir;
   private final Path dataDir;
   private final Path logFile;
@@ -76,8 +78,21 @@ public final class PostgresServer implements AutoCloseable {
   private final Map<String, String> settings;
 
   private PostgresServer(String name, Path baseDir, Map<String, String> settings) {
+    this(name, HOST, 0, baseDir, settings);
+  }
+
+  private PostgresServer(
+      String name, String host, int fixedPort, Path baseDir, Map<String, String> settings) {
+    if (!host.startsWith("127.")) {
+      throw new IllegalArgumentException("test servers listen on loopback only, not " + host);
+    }
+    if (fixedPort < 0 || fixedPort > 65535) {
+      throw new IllegalArgumentException("port out of range: " + fixedPort);
+    }
     this.settings = Map.copyOf(settings);
     this.name = name;
+    this.host = host;
+    this.fixedPort = fixedPort;
     this.baseDir = baseDir;
     this.dataDir = baseDir.resolve("data");
     this.logFile = baseDir.resolve("postgres.log");
@@ -94,7 +109,17 @@ public final class PostgresServer implements AutoCloseable {
    * default is {@code fsync = off}).
    */
   public static PostgresServer startPrimary(String name, Map<String, String> settings) {
-    PostgresServer server = new PostgresServer(name, newBaseDir(name), settings);
+    return startPrimary(name, HOST, 0, settings);
+  }
+
+  /**
+   * Starts a new primary listening on loopback address {@code host} (any 127.x.y.z, so that servers
+   * on the same port are told apart by address alone, as a DNS name's A record would) and {@code
+   * port} (0: a free one).
+   */
+  public static PostgresServer startPrimary(
+      String name, String host, int port, Map<String, String> settings) {
+    PostgresServer server = new PostgresServer(name, host, port, newBaseDir(name), settings);
     try {
       Path tpl = template();
       server.runAsPostgres("cp", "-a", tpl.toString(), server.dataDir.toString());
@@ -117,12 +142,18 @@ public final class PostgresServer implements AutoCloseable {
   /** A streaming standby of {@code primary} with its own extra settings. */
   public static PostgresServer startStandbyOf(
       PostgresServer primary, String name, Map<String, String> settings) {
-    PostgresServer server = new PostgresServer(name, newBaseDir(name), settings);
+    return startStandbyOf(primary, name, HOST, 0, settings);
+  }
+
+  /** A streaming standby of {@code primary} on loopback address {@code host} and {@code port}. */
+  public static PostgresServer startStandbyOf(
+      PostgresServer primary, String name, String host, int port, Map<String, String> settings) {
+    PostgresServer server = new PostgresServer(name, host, port, newBaseDir(name), settings);
     try {
       server.runAsPostgres(
           bin("pg_basebackup"),
           "-h",
-          HOST,
+          primary.host(),
           "-p",
           Integer.toString(primary.port()),
           "-U",
@@ -148,7 +179,7 @@ public final class PostgresServer implements AutoCloseable {
   }
 
   public String host() {
-    return HOST;
+    return host;
   }
 
   public int port() {
@@ -157,11 +188,11 @@ public final class PostgresServer implements AutoCloseable {
 
   /** {@code host:port}, as error messages name it. */
   public String endpoint() {
-    return HOST + ":" + port;
+    return host + ":" + port;
   }
 
   public String jdbcUrl() {
-    return "jdbc:postgresql://" + HOST + ":" + port + "/postgres";
+    return "jdbc:postgresql://" + host + ":" + port + "/postgres";
   }
 
   public Path dataDir() {
@@ -179,7 +210,7 @@ public final class PostgresServer implements AutoCloseable {
   /** A plain (unpooled) DataSource for the superuser, with short timeouts. */
   public PGSimpleDataSource dataSource() {
     PGSimpleDataSource ds = new PGSimpleDataSource();
-    ds.setServerNames(new String[] {HOST});
+    ds.setServerNames(new String[] {host});
     ds.setPortNumbers(new int[] {port});
     ds.setDatabaseName("postgres");
     ds.setUser(SUPERUSER);
@@ -232,6 +263,37 @@ public final class PostgresServer implements AutoCloseable {
       running = false;
       LOG.info("postgres {} at {} stopped (immediate)", name, endpoint());
     }
+  }
+
+  /**
+   * Kills the server with SIGKILL: the postmaster and every backend it forked, like a machine
+   * losing power (no shutdown, no checkpoint, sockets reset). Waits until they are gone.
+   */
+  public void kill() {
+    if (!running) {
+      return;
+    }
+    long pid;
+    try {
+      pid = Long.parseLong(Files.readAllLines(dataDir.resolve("postmaster.pid")).get(0).trim());
+    } catch (IOException | RuntimeException e) {
+      throw new IllegalStateException("postgres " + name + ": cannot read postmaster.pid", e);
+    }
+    ProcessHandle postmaster =
+        ProcessHandle.of(pid)
+            .orElseThrow(() -> new IllegalStateException("postgres " + name + ": no pid " + pid));
+    List<ProcessHandle> all = new ArrayList<>(postmaster.descendants().toList());
+    all.add(0, postmaster);
+    all.forEach(ProcessHandle::destroyForcibly);
+    for (ProcessHandle h : all) {
+      try {
+        h.onExit().get(30, TimeUnit.SECONDS);
+      } catch (Exception e) {
+        throw new IllegalStateException("postgres " + name + ": pid " + h.pid() + " survived", e);
+      }
+    }
+    running = false;
+    LOG.info("postgres {} at {} killed (SIGKILL)", name, endpoint());
   }
 
   /** Stops the server cleanly (fast shutdown: a checkpoint, sessions cut). */
@@ -307,14 +369,15 @@ public final class PostgresServer implements AutoCloseable {
     RuntimeException last = null;
     // A port picked free can be taken before the postmaster binds it; retry a few times.
     for (int attempt = 1; attempt <= 5; attempt++) {
-      port = freePort();
+      port = fixedPort != 0 ? fixedPort : freePort();
       writeLocalConfig();
       try {
         pgCtlStart();
         return;
       } catch (RuntimeException e) {
         last = e;
-        if (!logTail(20).contains("could not bind") && !logTail(20).contains("already in use")) {
+        if (fixedPort != 0
+            || !logTail(20).contains("could not bind") && !logTail(20).contains("already in use")) {
           throw e;
         }
         LOG.info("postgres {}: port {} was taken, retrying", name, port);
@@ -356,7 +419,7 @@ public final class PostgresServer implements AutoCloseable {
           String.join(
               "\n",
               "# baton test fixture: " + name,
-              "listen_addresses = '" + HOST + "'",
+              "listen_addresses = '" + host + "'",
               "port = " + port,
               "unix_socket_directories = '" + baseDir + "'",
               extraSettings(),

@@ -1,0 +1,694 @@
+package dev.baton.benchmarks.failover;
+
+import static org.awaitility.Awaitility.await;
+
+import dev.baton.benchmarks.report.Plot;
+import dev.baton.benchmarks.report.Results;
+import dev.baton.dns.TsigAlgorithm;
+import dev.baton.dns.testing.BindServer;
+import dev.baton.postgres.testing.PostgresServer;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.PrintWriter;
+import java.io.Writer;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.time.LocalDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Properties;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
+import org.xbill.DNS.ARecord;
+import org.xbill.DNS.DClass;
+import org.xbill.DNS.Message;
+import org.xbill.DNS.Name;
+import org.xbill.DNS.Rcode;
+import org.xbill.DNS.Record;
+import org.xbill.DNS.Section;
+import org.xbill.DNS.SimpleResolver;
+import org.xbill.DNS.Type;
+
+/**
+ * Failover of a whole deployment, measured end to end with real processes on loopback.
+ *
+ * <p><b>Set-up.</b> A real BIND 9 serving the dynamic zone {@code baton.test.} with a TSIG key; a
+ * PostgreSQL 15 primary on 127.0.0.11 and a streaming standby on 127.0.0.12, both on the same port
+ * (so the name's A record alone selects the writer); three Baton nodes, each its own JVM ({@link
+ * BenchNode}): {@code n1} next to the server on .11, {@code n2} next to .12, {@code w1} a witness.
+ * Each eligible node's plan promotes its own server and points {@code db.baton.test.} at it.
+ *
+ * <p><b>Client.</b> A writer thread that, every 5 ms, resolves {@code db.baton.test.} on BIND
+ * (directly, no cache: DNS caching in front of clients adds up to the record's TTL, 1 s here), and
+ * inserts one row through a connection to the address the name gives (reconnecting when the address
+ * changes or the connection fails; connect timeout 1 s, socket timeout 2 s).
+ *
+ * <p><b>Unplanned trial.</b> SIGKILL of the active node's JVM and SIGKILL of its PostgreSQL (the
+ * postmaster and every backend) at once. Measured from the kill: <i>time to active</i> (the other
+ * node reports itself active, after its plan — promote, switch DNS — completed) and <i>time to
+ * writable</i> (the client's first committed write through the name on the new server). Then the
+ * dead site is rebuilt: a fresh standby of the new primary on the old address, the node's JVM
+ * restarted on its data directory.
+ *
+ * <p><b>Planned trial.</b> {@code switchActive} back to the rebuilt node. Measured: the <i>write
+ * gap</i> (from the client's last committed write before the first committed write on the new
+ * server, to that write) and the time from the request to the target reporting itself active.
+ *
+ * <p>Before the trials the three idle node processes are measured: CPU over 60 s (from
+ * /proc/PID/stat) and heap in use after a full GC.
+ *
+ * <p>Run (see benchmarks/README.md): {@code java -cp "$(cat benchmarks/target/classpath.txt):
+ * benchmarks/target/classes" dev.baton.benchmarks.failover.FailoverBenchmark --trials=20
+ * --out=benchmarks/results}
+ */
+public final class FailoverBenchmark {
+  private static final String NAME = "db";
+  private static final String ZONE = "baton.test.";
+  private static final Duration WAIT = Duration.ofSeconds(90);
+
+  private final Path work;
+  private final Results results = new Results();
+  private BindServer dns;
+  private int pgPort;
+  private final Map<String, Site> sites = new LinkedHashMap<>();
+  private NodeProcess witness;
+  private final List<Write> writes = new CopyOnWriteArrayList<>();
+  private volatile boolean writing = true;
+  private String cluster;
+  private String membersArg;
+
+  /** One site: a node and its PostgreSQL server on its own loopback address. */
+  private static final class Site {
+    final String node;
+    final String address;
+    PostgresServer pg;
+    NodeProcess process;
+
+    Site(String node, String address) {
+      this.node = node;
+      this.address = address;
+    }
+  }
+
+  private record Write(long nanos, String address) {}
+
+  private FailoverBenchmark(Path work) {
+    this.work = work;
+  }
+
+  public static void main(String[] args) throws Exception {
+    int trials = 20;
+    int idleSeconds = 60;
+    Path out = Path.of("benchmarks/results");
+    for (String a : args) {
+      if (a.startsWith("--trials=")) {
+        trials = Integer.parseInt(a.substring(9));
+      } else if (a.startsWith("--idle-seconds=")) {
+        idleSeconds = Integer.parseInt(a.substring(15));
+      } else if (a.startsWith("--out=")) {
+        out = Path.of(a.substring(6));
+      } else {
+        throw new IllegalArgumentException(
+            "unknown argument '" + a + "' (expected --trials=N --idle-seconds=N --out=DIR)");
+      }
+    }
+    if (trials < 1) {
+      throw new IllegalArgumentException("--trials must be at least 1");
+    }
+    Path work = Files.createTempDirectory("baton-failover-bench-");
+    FailoverBenchmark b = new FailoverBenchmark(work);
+    String stamp = LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss"));
+    try {
+      System.out.println("start: " + Results.loadAverage() + "; work dir " + work);
+      b.setUp();
+      if (idleSeconds > 0) {
+        b.measureIdle(idleSeconds);
+      }
+      b.startWriter();
+      for (int i = 1; i <= trials; i++) {
+        b.unplannedTrial(i);
+        b.plannedTrial(i);
+      }
+    } finally {
+      b.tearDown();
+    }
+    Path csv = out.resolve("baton-failover-" + stamp + ".csv");
+    b.results.writeCsv(csv);
+    Map<String, double[]> series =
+        Results.bySeries(
+            b.results.samples().stream().filter(x -> !x.scenario().startsWith("idle")).toList());
+    System.out.println("end: " + Results.loadAverage());
+    series.forEach((k, v) -> System.out.println(Results.summary(k, v)));
+    Plot.write(
+        out.resolve("baton-failover-" + stamp + ".svg"),
+        "Baton failover, 3 node JVMs + PostgreSQL pair + BIND on loopback",
+        series);
+    System.out.println("wrote " + csv + " and its .svg");
+  }
+
+  // ---------------------------------------------------------------------------------------------
+
+  private void setUp() throws Exception {
+    dns = BindServer.builder().zone(ZONE).start();
+    pgPort = portFreeOn("127.0.0.11", "127.0.0.12");
+    sites.put("n1", new Site("n1", "127.0.0.11"));
+    sites.put("n2", new Site("n2", "127.0.0.12"));
+    Site east = sites.get("n1");
+    Site west = sites.get("n2");
+    east.pg = PostgresServer.startPrimary("east", east.address, pgPort, Map.of());
+    west.pg = PostgresServer.startStandbyOf(east.pg, "west", west.address, pgPort, Map.of());
+    awaitStreaming(east.pg, west.pg);
+    east.pg.execute(
+        "CREATE TABLE bench_writes (id bigserial PRIMARY KEY, at timestamptz DEFAULT now())");
+
+    cluster = "failover-bench-" + System.nanoTime();
+    int[] ports = {freePort(), freePort(), freePort()};
+    membersArg =
+        "n1=127.0.0.1:"
+            + ports[0]
+            + ",n2=127.0.0.1:"
+            + ports[1]
+            + ",w1=127.0.0.1:"
+            + ports[2]
+            + ":witness";
+    witness = new NodeProcess("w1", List.of("--id=w1"), this);
+    east.process = startNode(east, west);
+    await("n1 active").atMost(WAIT).until(() -> east.process.lastActive().isPresent());
+    west.process = startNode(west, east);
+    west.process.awaitEvent("started", 0, WAIT);
+    sync(west.process);
+    System.out.printf(
+        "set up: BIND on %s:%d, PostgreSQL %s (primary) and %s (standby), nodes n1 n2 w1%n",
+        dns.host(), dns.port(), east.pg.endpoint(), west.pg.endpoint());
+  }
+
+  private NodeProcess startNode(Site self, Site other) throws IOException {
+    return new NodeProcess(
+        self.node,
+        List.of(
+            "--id=" + self.node,
+            "--pg-target=" + self.address + ":" + pgPort,
+            "--pg-peer=" + other.address + ":" + pgPort,
+            "--dns=" + dns.host() + ":" + dns.port(),
+            "--zone=" + ZONE,
+            "--key-file=" + dns.keyFile(TsigAlgorithm.HMAC_SHA256),
+            "--name=" + NAME,
+            "--address=" + self.address),
+        this);
+  }
+
+  private void measureIdle(int seconds) throws Exception {
+    // Let start-up work (JIT, first snapshots) settle before the window opens.
+    LockSupport.parkNanos(TimeUnit.SECONDS.toNanos(10));
+    List<NodeProcess> all = List.of(sites.get("n1").process, sites.get("n2").process, witness);
+    double load = Results.load1();
+    long[] before = new long[all.size()];
+    for (int i = 0; i < all.size(); i++) {
+      before[i] = all.get(i).cpuTicks();
+    }
+    long t0 = System.nanoTime();
+    LockSupport.parkNanos(TimeUnit.SECONDS.toNanos(seconds));
+    double elapsed = (System.nanoTime() - t0) / 1e9;
+    for (int i = 0; i < all.size(); i++) {
+      NodeProcess p = all.get(i);
+      double cpuPercent = (p.cpuTicks() - before[i]) / 100.0 / elapsed * 100.0;
+      p.send("heap");
+      String[] heap = p.awaitEvent("heap", 0, WAIT).split(" ");
+      double usedMiB = Long.parseLong(heap[1]) / 1048576.0;
+      double committedMiB = Long.parseLong(heap[2]) / 1048576.0;
+      String role =
+          p.lastActive().isPresent() ? "active" : p.id.equals("w1") ? "witness" : "standby";
+      System.out.printf(
+          Locale.ROOT,
+          "idle %s (%s): %.2f %% of one core over %.0f s, heap used after GC %.1f MiB"
+              + " (committed %.1f MiB); %s%n",
+          p.id,
+          role,
+          cpuPercent,
+          elapsed,
+          usedMiB,
+          committedMiB,
+          Results.loadAverage());
+      // The value column holds the measure itself (percent of a core, MiB), not milliseconds.
+      results.add(new Results.Sample("baton", "idle-" + role, 1, "cpu_percent", cpuPercent, load));
+      results.add(new Results.Sample("baton", "idle-" + role, 1, "heap_used_mib", usedMiB, load));
+    }
+  }
+
+  private void unplannedTrial(int trial) throws Exception {
+    Site active = activeSite();
+    Site other = otherSite(active);
+    long oldToken = active.process.lastActive().orElseThrow();
+    double load = Results.load1();
+    long t0 = System.nanoTime();
+    active.process.kill();
+    active.pg.kill();
+    long activeAt = other.process.awaitActiveAfter(oldToken, WAIT);
+    long writableAt = awaitWriteOn(other.address, t0);
+    double toActive = (activeAt - t0) / 1e6;
+    double toWritable = (writableAt - t0) / 1e6;
+    results.add(new Results.Sample("baton", "unplanned", trial, "time_to_active", toActive, load));
+    results.add(
+        new Results.Sample("baton", "unplanned", trial, "time_to_writable", toWritable, load));
+    System.out.printf(
+        Locale.ROOT,
+        "trial %2d unplanned: kill %s -> %s active %6.0f ms, writable via DNS %6.0f ms (%s)%n",
+        trial,
+        active.node,
+        other.node,
+        toActive,
+        toWritable,
+        Results.loadAverage());
+
+    // Rebuild the dead site: a fresh standby of the new primary on the old address, the node
+    // restarted on its own data directory.
+    active.pg.close();
+    active.pg =
+        PostgresServer.startStandbyOf(
+            other.pg, active.node + "-pg-" + trial, active.address, pgPort, Map.of());
+    awaitStreaming(other.pg, active.pg);
+    active.process = startNode(active, other);
+    active.process.awaitEvent("started", 0, WAIT);
+    sync(active.process);
+  }
+
+  private void plannedTrial(int trial) throws Exception {
+    Site from = activeSite();
+    Site to = otherSite(from);
+    long oldToken = from.process.lastActive().orElseThrow();
+    double load = Results.load1();
+    awaitCaughtUp(from.pg, to.pg);
+    long t0 = System.nanoTime();
+    from.process.send("switch " + to.node);
+    long activeAt = to.process.awaitActiveAfter(oldToken, WAIT);
+    long firstNew = awaitWriteOn(to.address, t0);
+    long lastBefore =
+        writes.stream()
+            .mapToLong(Write::nanos)
+            .filter(t -> t < firstNew)
+            .max()
+            .orElseThrow(() -> new IllegalStateException("no write before the switch"));
+    double gap = (firstNew - lastBefore) / 1e6;
+    double toActive = (activeAt - t0) / 1e6;
+    results.add(new Results.Sample("baton", "planned", trial, "write_gap", gap, load));
+    results.add(new Results.Sample("baton", "planned", trial, "switch_to_active", toActive, load));
+    System.out.printf(
+        Locale.ROOT,
+        "trial %2d planned: %s -> %s active %6.0f ms after the request, write gap %6.0f ms (%s)%n",
+        trial,
+        from.node,
+        to.node,
+        toActive,
+        gap,
+        Results.loadAverage());
+
+    // The old primary was fenced (read-only) and the new one diverged from it: rebuild it as a
+    // standby of the new primary.
+    from.pg.close();
+    from.pg =
+        PostgresServer.startStandbyOf(
+            to.pg, from.node + "-pg-p" + trial, from.address, pgPort, Map.of());
+    awaitStreaming(to.pg, from.pg);
+    sync(from.process);
+  }
+
+  /** The site whose node is active now, waiting (bounded) for one if the role is moving. */
+  private Site activeSite() {
+    return await("an active node")
+        .atMost(WAIT)
+        .pollInterval(Duration.ofMillis(20))
+        .until(this::currentActive, s -> s != null);
+  }
+
+  private Site currentActive() {
+    Site best = null;
+    long bestToken = -1;
+    for (Site s : sites.values()) {
+      Optional<Long> t = s.process.lastActive();
+      if (t.isPresent() && t.get() > bestToken) {
+        best = s;
+        bestToken = t.get();
+      }
+    }
+    return best;
+  }
+
+  private Site otherSite(Site s) {
+    return sites.get(s.node.equals("n1") ? "n2" : "n1");
+  }
+
+  private void sync(NodeProcess p) {
+    await(p.id + " caught up with the leader")
+        .atMost(WAIT)
+        .pollDelay(Duration.ZERO)
+        .pollInterval(Duration.ofMillis(200))
+        .until(
+            () -> {
+              long since = System.nanoTime();
+              p.send("sync");
+              return p.awaitEventAfter("synced", since, Duration.ofSeconds(5)) != null;
+            });
+  }
+
+  private long awaitWriteOn(String address, long after) {
+    return await("a committed write through " + NAME + "." + ZONE + " on " + address)
+        .atMost(WAIT)
+        .pollInterval(Duration.ofMillis(5))
+        .until(
+            () ->
+                writes.stream()
+                    .filter(w -> w.nanos() > after && w.address().equals(address))
+                    .mapToLong(Write::nanos)
+                    .min()
+                    .orElse(-1L),
+            t -> t > 0);
+  }
+
+  private static void awaitStreaming(PostgresServer primary, PostgresServer standby) {
+    await(standby.endpoint() + " streaming from " + primary.endpoint())
+        .atMost(WAIT)
+        .pollInterval(Duration.ofMillis(50))
+        .ignoreExceptions()
+        .until(
+            () ->
+                primary.queryLong(
+                        "SELECT count(*) FROM pg_stat_replication WHERE state = 'streaming'")
+                    > 0);
+  }
+
+  private static void awaitCaughtUp(PostgresServer primary, PostgresServer standby) {
+    await(standby.endpoint() + " replayed what " + primary.endpoint() + " wrote")
+        .atMost(WAIT)
+        .pollInterval(Duration.ofMillis(20))
+        .ignoreExceptions()
+        .until(
+            () -> {
+              String target = primary.queryString("SELECT pg_current_wal_lsn()");
+              return standby.queryLong(
+                      "SELECT pg_wal_lsn_diff(pg_last_wal_replay_lsn(), '" + target + "')::bigint")
+                  >= 0;
+            });
+  }
+
+  // ---- the client ----------------------------------------------------------------------------
+
+  private void startWriter() {
+    Thread t = new Thread(this::writeLoop, "dns-writer");
+    t.setDaemon(true);
+    t.start();
+    await("first write through the name").atMost(WAIT).until(() -> !writes.isEmpty());
+  }
+
+  private void writeLoop() {
+    Connection conn = null;
+    String connAddress = null;
+    SimpleResolver resolver;
+    try {
+      resolver = new SimpleResolver(InetAddress.getByName(dns.host()));
+    } catch (IOException e) {
+      throw new IllegalStateException(e);
+    }
+    resolver.setPort(dns.port());
+    resolver.setTimeout(Duration.ofMillis(500));
+    while (writing) {
+      try {
+        String address = resolve(resolver);
+        if (conn == null || !address.equals(connAddress)) {
+          close(conn);
+          conn = null;
+          Properties p = new Properties();
+          p.setProperty("user", PostgresServer.SUPERUSER);
+          p.setProperty("connectTimeout", "1");
+          p.setProperty("socketTimeout", "2");
+          p.setProperty("loginTimeout", "2");
+          p.setProperty("ApplicationName", "failover-bench-writer");
+          conn =
+              DriverManager.getConnection(
+                  "jdbc:postgresql://" + address + ":" + pgPort + "/postgres", p);
+          connAddress = address;
+        }
+        try (Statement s = conn.createStatement()) {
+          s.executeUpdate("INSERT INTO bench_writes DEFAULT VALUES");
+        }
+        writes.add(new Write(System.nanoTime(), address));
+      } catch (IOException | SQLException | RuntimeException e) {
+        close(conn);
+        conn = null;
+      }
+      LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(5));
+    }
+    close(conn);
+  }
+
+  private static String resolve(SimpleResolver resolver) throws IOException {
+    Message query =
+        Message.newQuery(Record.newRecord(Name.fromString(NAME + "." + ZONE), Type.A, DClass.IN));
+    Message response = resolver.send(query);
+    if (response.getRcode() != Rcode.NOERROR) {
+      throw new IOException("DNS " + Rcode.string(response.getRcode()));
+    }
+    for (Record r : response.getSection(Section.ANSWER)) {
+      if (r instanceof ARecord a) {
+        return a.getAddress().getHostAddress();
+      }
+    }
+    throw new IOException("no A record for " + NAME + "." + ZONE);
+  }
+
+  private static void close(Connection c) {
+    if (c != null) {
+      try {
+        c.close();
+      } catch (SQLException ignored) {
+        // a dead connection
+      }
+    }
+  }
+
+  private void tearDown() {
+    writing = false;
+    for (Site s : sites.values()) {
+      if (s.process != null) {
+        s.process.kill();
+      }
+    }
+    if (witness != null) {
+      witness.kill();
+    }
+    for (Site s : sites.values()) {
+      if (s.pg != null) {
+        s.pg.close();
+      }
+    }
+    if (dns != null) {
+      dns.close();
+    }
+  }
+
+  // ---- node processes ------------------------------------------------------------------------
+
+  /** A {@link BenchNode} JVM, its events read from its stdout, its output kept in a log file. */
+  private static final class NodeProcess {
+    final String id;
+    final Process process;
+    final PrintWriter stdin;
+    final List<String[]> events = new CopyOnWriteArrayList<>();
+
+    NodeProcess(String id, List<String> extra, FailoverBenchmark bench) throws IOException {
+      this.id = id;
+      List<String> cmd = new ArrayList<>();
+      cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+      // The fixtures' test-jars carry logback-test.xml files; the nodes log with their own.
+      cmd.add("-Dlogback.configurationFile=bench-node-logback.xml");
+      cmd.add("-cp");
+      cmd.add(System.getProperty("java.class.path"));
+      cmd.add(BenchNode.class.getName());
+      cmd.add("--cluster=" + bench.cluster);
+      cmd.add("--members=" + bench.membersArg);
+      cmd.add("--data=" + bench.work.resolve("node-" + id));
+      cmd.addAll(extra);
+      Path log = bench.work.resolve("node-" + id + ".log");
+      process =
+          new ProcessBuilder(cmd)
+              .redirectError(ProcessBuilder.Redirect.appendTo(log.toFile()))
+              .start();
+      stdin =
+          new PrintWriter(
+              new java.io.OutputStreamWriter(process.getOutputStream(), StandardCharsets.UTF_8),
+              true);
+      Writer logWriter =
+          Files.newBufferedWriter(
+              log,
+              StandardCharsets.UTF_8,
+              java.nio.file.StandardOpenOption.CREATE,
+              java.nio.file.StandardOpenOption.APPEND);
+      Thread reader =
+          new Thread(
+              () -> {
+                try (BufferedReader r =
+                        new BufferedReader(
+                            new InputStreamReader(
+                                process.getInputStream(), StandardCharsets.UTF_8));
+                    Writer w = logWriter) {
+                  String line;
+                  while ((line = r.readLine()) != null) {
+                    w.write(line);
+                    w.write('\n');
+                    w.flush();
+                    if (line.startsWith("EVENT ")) {
+                      events.add(line.substring(6).split(" "));
+                    }
+                  }
+                } catch (IOException ignored) {
+                  // the process died
+                }
+              },
+              "events-" + id);
+      reader.setDaemon(true);
+      reader.start();
+    }
+
+    void send(String command) {
+      stdin.println(command);
+    }
+
+    /** The token of this node's latest activation, if its latest role event is "active". */
+    Optional<Long> lastActive() {
+      if (!process.isAlive()) {
+        return Optional.empty();
+      }
+      for (int i = events.size() - 1; i >= 0; i--) {
+        String[] e = events.get(i);
+        if (e[0].equals("active")) {
+          return Optional.of(Long.parseLong(e[1]));
+        }
+        if (e[0].equals("standby")) {
+          return Optional.empty();
+        }
+      }
+      return Optional.empty();
+    }
+
+    /** Waits for an activation with a token above {@code token}; returns its nanoTime. */
+    long awaitActiveAfter(long token, Duration timeout) {
+      return await(id + " active with a token above " + token)
+          .atMost(timeout)
+          .pollInterval(Duration.ofMillis(2))
+          .until(
+              () -> {
+                for (String[] e : events) {
+                  if (e[0].equals("active") && Long.parseLong(e[1]) > token) {
+                    return Long.parseLong(e[2]);
+                  }
+                }
+                if (!process.isAlive()) {
+                  throw new IllegalStateException(id + " exited with " + process.exitValue());
+                }
+                return -1L;
+              },
+              t -> t > 0);
+    }
+
+    /** The {@code index}-th event of this kind, joined by spaces. */
+    String awaitEvent(String kind, int index, Duration timeout) {
+      return await(id + " reports " + kind)
+          .atMost(timeout)
+          .pollInterval(Duration.ofMillis(10))
+          .until(
+              () -> {
+                if (!process.isAlive()) {
+                  throw new IllegalStateException(id + " exited with " + process.exitValue());
+                }
+                return events.stream()
+                    .filter(e -> e[0].equals(kind))
+                    .skip(index)
+                    .findFirst()
+                    .map(e -> String.join(" ", e))
+                    .orElse(null);
+              },
+              e -> e != null);
+    }
+
+    /** An event of this kind stamped after {@code since}, or null if none came in time. */
+    String awaitEventAfter(String kind, long since, Duration timeout) {
+      try {
+        return awaitEvent2(kind, since, timeout);
+      } catch (org.awaitility.core.ConditionTimeoutException e) {
+        return null;
+      }
+    }
+
+    private String awaitEvent2(String kind, long since, Duration timeout) {
+      return await(id + " reports " + kind)
+          .atMost(timeout)
+          .pollInterval(Duration.ofMillis(10))
+          .until(
+              () ->
+                  events.stream()
+                      .filter(e -> e[0].equals(kind) && Long.parseLong(e[1]) > since)
+                      .findFirst()
+                      .map(e -> String.join(" ", e))
+                      .orElse(null),
+              e -> e != null);
+    }
+
+    /** utime + stime of the process, in clock ticks (USER_HZ, 100 on Linux). */
+    long cpuTicks() throws IOException {
+      String stat = Files.readString(Path.of("/proc/" + process.pid() + "/stat"));
+      String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+      return Long.parseLong(f[11]) + Long.parseLong(f[12]);
+    }
+
+    void kill() {
+      process.destroyForcibly(); // SIGKILL
+      try {
+        process.waitFor(30, TimeUnit.SECONDS);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
+  }
+
+  // ---- ports ---------------------------------------------------------------------------------
+
+  private static int freePort() throws IOException {
+    try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getByName("127.0.0.1"))) {
+      return s.getLocalPort();
+    }
+  }
+
+  /** A port free on every one of the loopback addresses. */
+  private static int portFreeOn(String... addresses) throws IOException {
+    for (int attempt = 0; attempt < 50; attempt++) {
+      int port = freePort();
+      boolean free = true;
+      for (String a : addresses) {
+        try (ServerSocket s = new ServerSocket()) {
+          s.bind(new InetSocketAddress(InetAddress.getByName(a), port));
+        } catch (IOException e) {
+          free = false;
+        }
+      }
+      if (free) {
+        return port;
+      }
+    }
+    throw new IOException("no port free on all of " + String.join(", ", addresses));
+  }
+}
