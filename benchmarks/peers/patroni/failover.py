@@ -144,6 +144,23 @@ def write_once(host, port):
         conn.close()
 
 
+def query(host, port, sql):
+    conn = psycopg2.connect(host=host, port=port, user="postgres", dbname="postgres",
+                            connect_timeout=1)
+    try:
+        with conn.cursor() as c:
+            c.execute(sql)
+            return c.fetchone()[0]
+    finally:
+        conn.close()
+
+
+def caught_up(primary_host, replica_host, port):
+    target = query(primary_host, port, "SELECT pg_current_wal_lsn()")
+    return query(replica_host, port, "SELECT pg_wal_lsn_diff(pg_last_wal_replay_lsn(), '%s') >= 0"
+                 % target)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--settings", choices=sorted(SETTINGS), required=True)
@@ -189,8 +206,11 @@ def main():
                        lambda: sorted(n.role() or "" for n in nodes) == ["primary", "replica"])
             primary = next(n for n in nodes if n.role() == "primary")
             other = next(n for n in nodes if n is not primary)
-            # The replica is caught up (Patroni's maximum_lag_on_failover would refuse otherwise).
+            # The replica streams and has replayed everything (Patroni's maximum_lag_on_failover
+            # would refuse otherwise, and the client's table must be there).
             write_once(primary.host, pg_port)
+            wait_until("%s replayed %s's WAL" % (other.name, primary.name),
+                       lambda: caught_up(primary.host, other.host, pg_port))
             load = load1()
             t0 = time.monotonic()
             primary.kill()
