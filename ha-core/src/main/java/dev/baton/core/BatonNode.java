@@ -318,7 +318,7 @@ public final class BatonNode implements Closeable {
    *
    * @return the target's new token
    * @throws IllegalArgumentException if the target is not a member or may not become active
-   * @throws BatonException if the switch did not complete within {@code timeout}
+   * @throws BatonTimeoutException if the switch did not complete within {@code timeout}
    */
   public long switchActive(String targetNodeId, Duration timeout) {
     requireStarted();
@@ -363,7 +363,7 @@ public final class BatonNode implements Closeable {
       LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(10));
     }
     ActivationRecord a = stateMachine.activation();
-    throw new BatonException(
+    throw new BatonTimeoutException(
         "switch-active to "
             + targetNodeId
             + " did not complete within "

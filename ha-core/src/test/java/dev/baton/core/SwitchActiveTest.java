@@ -73,6 +73,16 @@ class SwitchActiveTest {
                       && e.what.startsWith("standby")
                       && e.nanos < active.nanos);
       assertThat(old.isActive()).isFalse();
+
+      // A switch cannot complete within a nanosecond (it needs a demotion, a transfer and an
+      // election): the caller gets a timeout it can tell apart, naming the newest activation.
+      String back = old.id();
+      assertThatThrownBy(() -> now.switchActive(back, Duration.ofNanos(1)))
+          .isInstanceOf(BatonTimeoutException.class)
+          .hasMessageContaining("switch-active to " + back + " did not complete within");
+      await("the switch asked for goes on after the caller's timeout")
+          .atMost(Duration.ofSeconds(30))
+          .until(() -> old.activeContext().map(ActiveContext::token).orElse(0L) > newToken);
     }
   }
 

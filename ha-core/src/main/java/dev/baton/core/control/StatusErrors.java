@@ -1,6 +1,7 @@
 package dev.baton.core.control;
 
 import dev.baton.core.BatonException;
+import dev.baton.core.BatonTimeoutException;
 import io.grpc.Metadata;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
@@ -43,13 +44,11 @@ final class StatusErrors {
           Status.UNAVAILABLE.withDescription(what + ": node not serving: " + e.getMessage()));
     }
     if (e instanceof BatonException) {
-      boolean timeout = hasCause(e, TimeoutException.class);
+      boolean timeout = e instanceof BatonTimeoutException || hasCause(e, TimeoutException.class);
       if (kind == Kind.READ) {
         return notApplied(Status.UNAVAILABLE.withDescription(what + ": " + e.getMessage()));
       }
-      // BatonNode.switchActive's own wait ends with "... did not complete within N ms": that is
-      // a timeout too. (A BatonTimeoutException in core would make this match exact.)
-      if (timeout || e.getMessage() != null && e.getMessage().contains("did not complete within")) {
+      if (timeout) {
         return Status.DEADLINE_EXCEEDED
             .withDescription(
                 what + " timed out, it may or may not have been applied: " + e.getMessage())

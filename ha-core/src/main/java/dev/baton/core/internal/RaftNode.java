@@ -1,6 +1,7 @@
 package dev.baton.core.internal;
 
 import dev.baton.core.BatonException;
+import dev.baton.core.BatonTimeoutException;
 import dev.baton.core.Member;
 import dev.baton.core.Timing;
 import dev.baton.core.internal.proto.Command;
@@ -364,7 +365,7 @@ public final class RaftNode implements AutoCloseable {
       throw new BatonException(what + " failed: " + cause, cause);
     } catch (TimeoutException e) {
       future.cancel(true);
-      throw new BatonException(
+      throw new BatonTimeoutException(
           what + " did not complete within " + timeout.toMillis() + " ms (no leader reachable?)",
           e);
     }
