@@ -5,7 +5,13 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import dev.baton.core.testing.TestCluster;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Optional;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 
 class MembershipTest {
@@ -54,6 +60,60 @@ class MembershipTest {
       cluster.stop(other);
       assertThat(active.kv().put("with-n4", "3".getBytes()).revision()).isPositive();
       fourth.close();
+    }
+  }
+
+  /**
+   * A member added after the others have taken a snapshot and purged their logs catches up by
+   * installing that snapshot: it must come out with the same state (KV, activation) and count in
+   * the majority.
+   */
+  @Test
+  void aVoterAddedAfterASnapshotInstallsItAndCounts() {
+    try (TestCluster cluster =
+        TestCluster.create(3, 0, TestCluster.TIMING, (id, b) -> b.snapshotThreshold(100))
+            .startAll()) {
+      BatonNode active = cluster.awaitActive(Duration.ofSeconds(30));
+      for (int i = 0; i < 300; i++) {
+        active.kv().put("before/" + i, Integer.toString(i).getBytes());
+      }
+      await("every member has taken a snapshot")
+          .atMost(Duration.ofSeconds(30))
+          .until(
+              () -> cluster.running().stream().allMatch(n -> hasSnapshot(cluster.dataDir(n.id()))));
+
+      Member n4 = cluster.newMember("n4", false);
+      BatonNode fourth = cluster.builderFor("n4").joining(true).build();
+      fourth.start();
+      active.addMember(n4);
+      await("n4 is in the configuration and has applied the cluster's log")
+          .atMost(Duration.ofSeconds(30))
+          .until(
+              () ->
+                  fourth.status().members().stream()
+                          .anyMatch(m -> m.member().id().equals("n4") && m.inConfiguration())
+                      && fourth.status().activeNodeId().equals(Optional.of(active.id()))
+                      && fourth.status().highestToken() == active.token());
+      assertThat(hasSnapshot(cluster.dataDir("n4")))
+          .as("n4 caught up through the leader's snapshot (the log before it was purged)")
+          .isTrue();
+
+      // n4 counts: with one old voter stopped, {active, n4, the other} is 3 of 4.
+      String victim =
+          cluster.running().stream().filter(n -> n != active && n != fourth).findFirst().get().id();
+      cluster.stop(victim);
+      assertThat(active.kv().put("after-add", "1".getBytes()).revision()).isPositive();
+      assertThat(fourth.kv().get("before/299")).isPresent();
+      assertThat(active.isActive()).isTrue();
+      fourth.close();
+    }
+  }
+
+  private static boolean hasSnapshot(Path dataDir) {
+    try (Stream<Path> files = Files.walk(dataDir)) {
+      return files.anyMatch(f -> f.getFileName().toString().matches("snapshot\\.\\d+_\\d+"));
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
     }
   }
 

@@ -45,6 +45,7 @@ import org.apache.ratis.statemachine.impl.BaseStateMachine;
 import org.apache.ratis.statemachine.impl.SimpleStateMachineStorage;
 import org.apache.ratis.statemachine.impl.SingleFileSnapshotInfo;
 import org.apache.ratis.thirdparty.com.google.protobuf.ByteString;
+import org.apache.ratis.util.LifeCycle;
 import org.apache.ratis.util.MD5FileUtil;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -97,13 +98,40 @@ public final class BatonStateMachine extends BaseStateMachine {
   public void initialize(RaftServer server, RaftGroupId groupId, RaftStorage raftStorage)
       throws IOException {
     super.initialize(server, groupId, raftStorage);
-    storage.init(raftStorage);
-    loadLatestSnapshot();
+    getLifeCycle()
+        .startAndTransition(
+            () -> {
+              storage.init(raftStorage);
+              loadLatestSnapshot();
+            },
+            IOException.class);
   }
 
+  /**
+   * Ratis pauses the state machine before it installs a snapshot sent by the leader (a member that
+   * joins, or one that fell behind the leader's purged log), and asserts it is PAUSED when it calls
+   * {@link #reinitialize()}. Nothing here holds files open between calls.
+   */
+  @Override
+  public void pause() {
+    synchronized (lock) {
+      if (getLifeCycleState() == LifeCycle.State.RUNNING) {
+        getLifeCycle().transition(LifeCycle.State.PAUSING);
+        getLifeCycle().transition(LifeCycle.State.PAUSED);
+      }
+    }
+  }
+
+  /** Loads the newest snapshot (one just installed from the leader) and resumes. */
   @Override
   public void reinitialize() throws IOException {
     loadLatestSnapshot();
+    synchronized (lock) {
+      if (getLifeCycleState() == LifeCycle.State.PAUSED) {
+        getLifeCycle().transition(LifeCycle.State.STARTING);
+        getLifeCycle().transition(LifeCycle.State.RUNNING);
+      }
+    }
   }
 
   @Override
