@@ -48,6 +48,7 @@ public final class Sidecar implements AutoCloseable {
             .timing(config.timing())
             .operationTimeout(config.operationTimeout())
             .failureBackoff(config.failureBackoff())
+            .joining(config.joining())
             .meterRegistry(registry)
             .promotionPlan(config.plan());
     config.tls().filter(SidecarConfig.Tls::raft).ifPresent(t -> b.tls(t.files()));

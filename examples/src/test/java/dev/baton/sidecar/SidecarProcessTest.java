@@ -174,6 +174,52 @@ class SidecarProcessTest {
 
   @Test
   @Order(5)
+  void aNodeStartedWithJoiningIsAddedWithTheCliAndCatchesUp() throws Exception {
+    SidecarProcesses.Node n4 = cluster.addJoining("n4");
+    cluster.start("n4");
+    await("n4's HTTP endpoint answers")
+        .atMost(WAIT)
+        .pollInterval(Duration.ofMillis(100))
+        .until(() -> cluster.get("n4", "/health").code() > 0);
+    List<String> oldEndpoints =
+        cluster.nodes.values().stream()
+            .filter(n -> n != n4)
+            .map(SidecarProcesses.Node::controlAddress)
+            .toList();
+    Cli add =
+        cli(
+            "members",
+            "add",
+            "--id",
+            "n4",
+            "--raft",
+            "127.0.0.1:" + n4.raft,
+            "--endpoints",
+            String.join(",", oldEndpoints));
+    assertThat(add.status()).as(add.err() + "\n" + cluster.log("n4")).isZero();
+
+    Cli members =
+        await("n4 is a member")
+            .atMost(WAIT)
+            .until(
+                () -> cli(withEndpoints("members", "list")),
+                c -> c.status() == 0 && c.out().contains("127.0.0.1:" + n4.raft));
+    assertThat(members.out()).contains("n4");
+    // n4 has the cluster's state: a KV read through n4's own control API alone.
+    Cli get =
+        await("a read through n4")
+            .atMost(WAIT)
+            .until(
+                () -> cli("kv", "get", "app/owner", "--endpoints", n4.controlAddress()),
+                c -> c.status() == 0);
+    assertThat(get.out()).contains("west");
+    assertThat(cluster.get("n4", "/health").code()).isEqualTo(200);
+    assertThat(cluster.log("n4")).doesNotContain("caught a Throwable");
+    assertThat(cluster.activeIds()).hasSize(1);
+  }
+
+  @Test
+  @Order(6)
   void sigkillOfTheActiveMovesActiveToAnotherNode() {
     String old = cluster.awaitSingleActive(WAIT);
     long oldToken = token(cluster.get(old, "/active").body());

@@ -91,6 +91,18 @@ final class SidecarProcesses implements AutoCloseable {
     return y.toString();
   }
 
+  /**
+   * A new node for the running cluster: its config lists every node, itself included, and says
+   * {@code joining: true}. The other nodes' configs are left as they are (as on real machines).
+   */
+  Node addJoining(String id) throws IOException {
+    Node n = new Node(id);
+    nodes.put(id, n);
+    n.config = dir.resolve(id + ".yaml");
+    Files.writeString(n.config, config(n) + "joining: true\n");
+    return n;
+  }
+
   List<String> endpoints() {
     return nodes.values().stream().map(Node::controlAddress).toList();
   }

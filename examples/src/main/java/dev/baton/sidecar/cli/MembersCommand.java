@@ -76,7 +76,8 @@ final class MembersCommand implements Runnable {
       name = "add",
       mixinStandardHelpOptions = true,
       description = {
-        "Adds a member. Start the new node first, with the full new member list in its config.",
+        "Adds a member. Start the new node first, with 'joining: true' and the full new member"
+            + " list in its config.",
       })
   static final class AddMember implements Callable<Integer> {
     @Mixin ClientOptions client;

@@ -57,6 +57,7 @@ public final class ConfigLoader {
         "timing",
         "operationTimeout",
         "failureBackoff",
+        "joining",
         "tls",
         "promotion",
         "logging");
@@ -138,6 +139,7 @@ public final class ConfigLoader {
     Timing timing = timing(yaml, root.section("timing"));
     Duration operationTimeout = root.duration("operationTimeout").orElse(Duration.ofSeconds(5));
     Duration failureBackoff = root.duration("failureBackoff").orElse(Duration.ofSeconds(10));
+    boolean joining = root.bool("joining", false);
     if (timing != null && operationTimeout.compareTo(timing.electionTimeoutMax()) < 0) {
       yaml.problem(
           root.valueNode("operationTimeout"),
@@ -183,6 +185,7 @@ public final class ConfigLoader {
         timing,
         operationTimeout,
         failureBackoff,
+        joining,
         tls,
         plan,
         new SidecarConfig.Logging(format, level));

@@ -26,6 +26,8 @@ import java.util.Set;
  * @param timing election and lease timing
  * @param operationTimeout the node's operation timeout
  * @param failureBackoff the node's back-off after a failed promotion
+ * @param joining whether this node is being added to a running cluster (it starts empty and waits
+ *     for {@code members add}, instead of forming the group from {@code members})
  * @param tls TLS, if configured
  * @param plan the promotion plan (watchdog included)
  * @param logging log format and level
@@ -42,6 +44,7 @@ public record SidecarConfig(
     Timing timing,
     Duration operationTimeout,
     Duration failureBackoff,
+    boolean joining,
     Optional<Tls> tls,
     PromotionPlan plan,
     Logging logging) {
