@@ -195,10 +195,18 @@ public final class BatonNode implements Closeable {
     return c != null && c.isActive();
   }
 
-  /** This node's role now. */
+  /**
+   * This node's role now. {@link Role#STOPPED} also when the node's Raft server has shut itself
+   * down (Ratis closes a server after an unrecoverable error, or one that finds itself outside the
+   * cluster's configuration): such a node takes no part in the cluster until restarted.
+   */
   public Role role() {
     RoleController c = controller;
-    return c == null ? Role.STOPPED : c.role();
+    RaftNode r = raft;
+    if (c == null || r == null || !r.alive()) {
+      return Role.STOPPED;
+    }
+    return c.role();
   }
 
   /** The token of this node's activation while it is promoting or active, else 0. */

@@ -192,6 +192,15 @@ public final class RaftNode implements AutoCloseable {
     return selfId.toString();
   }
 
+  /** Whether the Raft server runs (not closing or closed, by us or by Ratis after an error). */
+  public boolean alive() {
+    try {
+      return server.getDivision(groupId).getInfo().isAlive();
+    } catch (IOException | RuntimeException e) {
+      return false;
+    }
+  }
+
   public DivisionInfo info() {
     try {
       return server.getDivision(groupId).getInfo();
