@@ -109,6 +109,14 @@ class Node:
             return "replica"
         return None
 
+    def log_tail(self, n):
+        try:
+            with open(os.path.join(self.dir, "patroni.log")) as f:
+                lines = [l for l in f if "no action" not in l]
+            return "".join("      " + l for l in lines[-n:])
+        except OSError as e:
+            return "      (no log: %s)" % e
+
     def postmaster_pid(self):
         with open(os.path.join(self.data_dir, "postmaster.pid")) as f:
             return int(f.readline().strip())
@@ -190,6 +198,7 @@ def main():
     system = "patroni-" + a.settings
     print("start: %s; settings %s (ttl %d, loop_wait %d, retry_timeout %d); work dir %s"
           % (loadavg(), a.settings, *timing, work), flush=True)
+    completed = False
     try:
         wait_until("etcd up", lambda: http_status("http://127.0.0.1:%d/health" % etcd_client) == 200)
         nodes[0].start()
@@ -224,7 +233,11 @@ def main():
                     errors.setdefault(msg, time.monotonic() - t0)
                     time.sleep(0.005)
                 if time.monotonic() - t0 > WAIT:
-                    raise TimeoutError("no write on %s within %.0f s" % (other.name, WAIT))
+                    for msg, at in errors.items():
+                        print("    first seen at %6.0f ms: %s" % (at * 1000, msg), flush=True)
+                    print("    %s's Patroni log ends:\n%s" % (other.name, other.log_tail(15)))
+                    raise TimeoutError("no write on %s within %.0f s (logs kept in %s)"
+                                       % (other.name, WAIT, work))
             ms = (time.monotonic() - t0) * 1000
             rows.append("%s,unplanned,%d,time_to_writable,%.1f,%.2f" % (system, trial, ms, load))
             print("trial %2d unplanned: kill %s -> writable on %s %6.0f ms (%s)"
@@ -234,6 +247,7 @@ def main():
             primary.start()
             wait_until("%s rejoined as replica" % primary.name, lambda: primary.role() == "replica",
                        timeout=300)
+        completed = True
     finally:
         for n in nodes:
             n.stop()
@@ -250,7 +264,7 @@ def main():
             print("%s unplanned time_to_writable n=%d p50 %.0f ms p95 %.0f ms p99 %.0f ms max %.0f ms"
                   % (system, len(vals), pct(50), pct(95), pct(99), vals[-1]))
         print("end: %s; wrote %s" % (loadavg(), out), flush=True)
-        if not os.environ.get("BATON_BENCH_KEEP"):
+        if not os.environ.get("BATON_BENCH_KEEP") and completed:
             shutil.rmtree(work, ignore_errors=True)
 
 

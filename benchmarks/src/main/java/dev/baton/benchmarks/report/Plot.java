@@ -12,7 +12,7 @@ import java.util.Map;
 
 /**
  * Draws samples as an SVG chart: for each series, the sorted values as a cumulative distribution
- * (x: milliseconds, log scale; y: fraction of trials at or under x). No library: plain SVG text.
+ * (x: time, log scale; y: fraction of trials at or under x). No library: plain SVG text.
  *
  * <p>Run: {@code java -cp ... dev.baton.benchmarks.report.Plot out.svg "title" a.csv b.csv ...}
  * (CSV files in the {@link Results} format); prints every series' summary too.
@@ -37,7 +37,10 @@ public final class Plot {
     }
     List<Results.Sample> all = new ArrayList<>();
     for (int i = 2; i < args.length; i++) {
-      all.addAll(Results.readCsv(Path.of(args[i])));
+      // Idle footprint rows (percent of a core, MiB) are not times: not on this chart.
+      Results.readCsv(Path.of(args[i])).stream()
+          .filter(s -> !s.scenario().startsWith("idle"))
+          .forEach(all::add);
     }
     Map<String, double[]> series = Results.bySeries(all);
     series.forEach((k, v) -> System.out.println(Results.summary(k, v)));
@@ -122,7 +125,7 @@ public final class Plot {
         String.format(
             Locale.ROOT,
             "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"none\" stroke=\"#333\"/>\n"
-                + "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\">milliseconds (log scale)</text>\n"
+                + "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\">time (log scale)</text>\n"
                 + "<text x=\"16\" y=\"%d\" transform=\"rotate(-90 16 %d)\" "
                 + "text-anchor=\"middle\">fraction of trials at or under</text>\n",
             LEFT,
