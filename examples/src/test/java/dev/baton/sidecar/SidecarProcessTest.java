@@ -216,6 +216,22 @@ class SidecarProcessTest {
     assertThat(cluster.get("n4", "/health").code()).isEqualTo(200);
     assertThat(cluster.log("n4")).doesNotContain("caught a Throwable");
     assertThat(cluster.activeIds()).hasSize(1);
+
+    // Replacing a node is add, then remove: retire an old standby, as the operations guide says.
+    String active = cluster.awaitSingleActive(WAIT);
+    String retired =
+        cluster.nodes.keySet().stream()
+            .filter(id -> !id.equals(active) && !id.equals("n4"))
+            .findFirst()
+            .get();
+    Cli remove = cli(withEndpoints("members", "remove", retired));
+    assertThat(remove.status()).as(remove.err()).isZero();
+    cluster.kill(retired);
+    Cli after = cli(withEndpoints("members", "list"));
+    assertThat(after.out())
+        .contains("n4")
+        .doesNotContain("127.0.0.1:" + cluster.nodes.get(retired).raft);
+    assertThat(cluster.awaitSingleActive(WAIT)).isEqualTo(active);
   }
 
   @Test
@@ -224,14 +240,19 @@ class SidecarProcessTest {
     String old = cluster.awaitSingleActive(WAIT);
     long oldToken = token(cluster.get(old, "/active").body());
     cluster.kill(old);
-    String now =
-        await("another node's /active 200")
-            .atMost(WAIT)
-            .pollInterval(Duration.ofMillis(50))
-            .until(
-                () -> cluster.activeIds().stream().filter(id -> !id.equals(old)).findFirst(),
-                java.util.Optional::isPresent)
-            .get();
+    String now;
+    try {
+      now =
+          await("another node's /active 200")
+              .atMost(WAIT)
+              .pollInterval(Duration.ofMillis(50))
+              .until(
+                  () -> cluster.activeIds().stream().filter(id -> !id.equals(old)).findFirst(),
+                  java.util.Optional::isPresent)
+              .get();
+    } catch (org.awaitility.core.ConditionTimeoutException e) {
+      throw new AssertionError(e.getMessage() + "\n" + cluster.logTails(40), e);
+    }
     assertThat(token(cluster.get(now, "/active").body())).isGreaterThan(oldToken);
     assertThat(cluster.get(old, "/active").code()).isEqualTo(-1);
 

@@ -179,6 +179,18 @@ final class SidecarProcesses implements AutoCloseable {
     }
   }
 
+  /** The last {@code lines} lines of every node's log, for a failure message. */
+  String logTails(int lines) {
+    StringBuilder out = new StringBuilder();
+    for (String id : nodes.keySet()) {
+      List<String> all = log(id).lines().toList();
+      out.append("---- ").append(id).append(".log (last ").append(lines).append(" lines)\n");
+      all.subList(Math.max(0, all.size() - lines), all.size())
+          .forEach(l -> out.append(l).append('\n'));
+    }
+    return out.toString();
+  }
+
   Optional<Node> node(String id) {
     return Optional.ofNullable(nodes.get(id));
   }
