@@ -72,33 +72,9 @@ class PostgresClusterEndToEndTest {
     try (PostgresPair pair = PostgresPair.start("east", "west")) {
       PostgresServer east = pair.primary();
       PostgresServer west = pair.standby();
-      Map<String, PostgresServer> localServer = Map.of("n1", east, "n2", west);
       AtomicReference<TestCluster> clusterRef = new AtomicReference<>();
       List<AutoCloseable> toClose = new ArrayList<>();
-      try (TestCluster cluster =
-          TestCluster.create(
-              2,
-              1,
-              TestCluster.TIMING,
-              (id, builder) -> {
-                PostgresServer mine = localServer.get(id);
-                if (mine == null) {
-                  return builder; // the witness: no database, never active
-                }
-                PostgresServer other = mine == east ? west : east;
-                WriterEndpoint writer =
-                    new WriterEndpoint(new StartedNodeKv(clusterRef, id), DEPLOYMENT);
-                PostgresPromotionAction pg =
-                    PostgresPromotionAction.builder()
-                        .target(endpoint(mine))
-                        .peer(endpoint(other))
-                        .fenceResources(RESOURCE)
-                        .writerEndpoint(writer)
-                        .lastKnownPrimaryPosition(writer::lastKnownPosition)
-                        .build();
-                return builder.promotionPlan(
-                    PromotionPlan.builder().action(pg, StepPolicy.mustSucceed()).build());
-              })) {
+      try (TestCluster cluster = twoSitesAndAWitness(east, west, clusterRef)) {
         clusterRef.set(cluster);
 
         // ---- The east site comes up first (with the witness, a majority): n1 activates; its plan
@@ -405,6 +381,40 @@ class PostgresClusterEndToEndTest {
   }
 
   // ---------------------------------------------------------------------------------------------
+
+  /**
+   * Two database nodes and a witness: {@code n1} next to {@code east}, {@code n2} next to {@code
+   * west}, {@code w1} with no database. Each database node's plan is one {@link
+   * PostgresPromotionAction} (its own server the target, the other the peer) that fences {@link
+   * #RESOURCE} and publishes through the {@link WriterEndpoint} on its own node's KV. Not started;
+   * {@code clusterRef} must be set to the result before a node starts.
+   */
+  static TestCluster twoSitesAndAWitness(
+      PostgresServer east, PostgresServer west, AtomicReference<TestCluster> clusterRef) {
+    Map<String, PostgresServer> localServer = Map.of("n1", east, "n2", west);
+    return TestCluster.create(
+        2,
+        1,
+        TestCluster.TIMING,
+        (id, builder) -> {
+          PostgresServer mine = localServer.get(id);
+          if (mine == null) {
+            return builder; // the witness: no database, never active
+          }
+          PostgresServer other = mine == east ? west : east;
+          WriterEndpoint writer = new WriterEndpoint(new StartedNodeKv(clusterRef, id), DEPLOYMENT);
+          PostgresPromotionAction pg =
+              PostgresPromotionAction.builder()
+                  .target(endpoint(mine))
+                  .peer(endpoint(other))
+                  .fenceResources(RESOURCE)
+                  .writerEndpoint(writer)
+                  .lastKnownPrimaryPosition(writer::lastKnownPosition)
+                  .build();
+          return builder.promotionPlan(
+              PromotionPlan.builder().action(pg, StepPolicy.mustSucceed()).build());
+        });
+  }
 
   /**
    * The application embedded on one node: a fenced DataSource over a pool that follows the writer.

@@ -1,10 +1,8 @@
 package dev.baton.postgres;
 
-import static dev.baton.postgres.PostgresClusterEndToEndTest.DEPLOYMENT;
 import static dev.baton.postgres.PostgresClusterEndToEndTest.RESOURCE;
 import static dev.baton.postgres.PostgresClusterEndToEndTest.awaitActivation;
 import static dev.baton.postgres.PostgresClusterEndToEndTest.dataSource;
-import static dev.baton.postgres.PostgresClusterEndToEndTest.endpoint;
 import static dev.baton.postgres.PostgresClusterEndToEndTest.executeWhileActive;
 import static dev.baton.postgres.PostgresClusterEndToEndTest.insert;
 import static dev.baton.postgres.PostgresClusterEndToEndTest.insertSql;
@@ -15,18 +13,14 @@ import static org.awaitility.Awaitility.await;
 
 import dev.baton.core.ActiveContext;
 import dev.baton.core.BatonNode;
-import dev.baton.core.PromotionPlan;
-import dev.baton.core.StepPolicy;
 import dev.baton.core.testing.TestCluster;
 import dev.baton.postgres.PostgresClusterEndToEndTest.App;
-import dev.baton.postgres.PostgresClusterEndToEndTest.StartedNodeKv;
 import dev.baton.postgres.testing.PostgresPair;
 import dev.baton.postgres.testing.PostgresServer;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
@@ -51,33 +45,10 @@ class PrimaryLossTest {
     try (PostgresPair pair = PostgresPair.start("east", "west")) {
       PostgresServer east = pair.primary();
       PostgresServer west = pair.standby();
-      Map<String, PostgresServer> localServer = Map.of("n1", east, "n2", west);
       AtomicReference<TestCluster> clusterRef = new AtomicReference<>();
       List<AutoCloseable> toClose = new ArrayList<>();
       try (TestCluster cluster =
-          TestCluster.create(
-              2,
-              1,
-              TestCluster.TIMING,
-              (id, builder) -> {
-                PostgresServer mine = localServer.get(id);
-                if (mine == null) {
-                  return builder; // the witness
-                }
-                PostgresServer other = mine == east ? west : east;
-                WriterEndpoint writer =
-                    new WriterEndpoint(new StartedNodeKv(clusterRef, id), DEPLOYMENT);
-                PostgresPromotionAction pg =
-                    PostgresPromotionAction.builder()
-                        .target(endpoint(mine))
-                        .peer(endpoint(other))
-                        .fenceResources(RESOURCE)
-                        .writerEndpoint(writer)
-                        .lastKnownPrimaryPosition(writer::lastKnownPosition)
-                        .build();
-                return builder.promotionPlan(
-                    PromotionPlan.builder().action(pg, StepPolicy.mustSucceed()).build());
-              })) {
+          PostgresClusterEndToEndTest.twoSitesAndAWitness(east, west, clusterRef)) {
         clusterRef.set(cluster);
 
         // n1 and the witness first, so that n1 (next to the primary) takes the role.
