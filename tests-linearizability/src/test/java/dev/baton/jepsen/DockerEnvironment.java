@@ -18,8 +18,9 @@ import org.testcontainers.DockerClientFactory;
  * scripts/docker-up} (starts Debian's dockerd when no engine answers; needs root) and {@code
  * scripts/node-image} (builds the image once, cached by a hash of its inputs, and prints its name).
  *
- * <p>Where Docker cannot work at all the suite must not pass silently: with {@code CI=true} it
- * fails with the reason; elsewhere the tests are skipped and the reason is printed.
+ * <p>Where Docker cannot work the suite fails with the reason: a suite that cannot run proves
+ * nothing. A developer without Docker opts out explicitly with {@code
+ * -Djepsen.skip-without-docker=true}; the tests are then skipped and the reason is printed.
  */
 final class DockerEnvironment {
   private static final Logger LOG = LoggerFactory.getLogger(DockerEnvironment.class);
@@ -46,10 +47,11 @@ final class DockerEnvironment {
     }
     if (unavailable != null) {
       String message = "the Jepsen-style suite needs Docker: " + unavailable;
-      if ("true".equalsIgnoreCase(System.getenv("CI"))) {
-        throw new IllegalStateException(message + " (CI=true: failing rather than skipping)");
+      if (!Boolean.getBoolean("jepsen.skip-without-docker")) {
+        throw new IllegalStateException(
+            message + " (to skip these tests instead, pass -Djepsen.skip-without-docker=true)");
       }
-      System.err.println("SKIPPED: " + message);
+      System.err.println("SKIPPED (jepsen.skip-without-docker=true): " + message);
       Assumptions.abort(message);
     }
     return image;
