@@ -3,9 +3,8 @@ package dev.baton.benchmarks;
 import dev.baton.core.BatonNode;
 import dev.baton.core.Member;
 import dev.baton.core.Timing;
+import dev.baton.core.internal.LocalPorts;
 import java.io.IOException;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -138,8 +137,6 @@ public final class InJvmFailover {
   }
 
   static int freePort() throws IOException {
-    try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-      return s.getLocalPort();
-    }
+    return LocalPorts.next();
   }
 }

@@ -4,6 +4,7 @@ import static org.awaitility.Awaitility.await;
 
 import dev.baton.benchmarks.report.Plot;
 import dev.baton.benchmarks.report.Results;
+import dev.baton.core.internal.LocalPorts;
 import dev.baton.dns.TsigAlgorithm;
 import dev.baton.dns.testing.BindServer;
 import dev.baton.postgres.testing.PostgresServer;
@@ -668,9 +669,7 @@ public final class FailoverBenchmark {
   // ---- ports ---------------------------------------------------------------------------------
 
   private static int freePort() throws IOException {
-    try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getByName("127.0.0.1"))) {
-      return s.getLocalPort();
-    }
+    return LocalPorts.next(InetAddress.getByName("127.0.0.1"));
   }
 
   /** A port free on every one of the loopback addresses. */

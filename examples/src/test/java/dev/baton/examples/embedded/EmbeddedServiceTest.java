@@ -6,10 +6,9 @@ import static org.awaitility.Awaitility.await;
 import dev.baton.core.BatonNode;
 import dev.baton.core.Member;
 import dev.baton.core.Timing;
+import dev.baton.core.internal.LocalPorts;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -123,10 +122,6 @@ class EmbeddedServiceTest {
   }
 
   private static int freePort() {
-    try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-      return s.getLocalPort();
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
+    return LocalPorts.next();
   }
 }

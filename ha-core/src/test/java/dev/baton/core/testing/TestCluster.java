@@ -5,10 +5,9 @@ import static org.awaitility.Awaitility.await;
 import dev.baton.core.BatonNode;
 import dev.baton.core.Member;
 import dev.baton.core.Timing;
+import dev.baton.core.internal.LocalPorts;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -83,12 +82,7 @@ public final class TestCluster implements AutoCloseable {
   }
 
   public static int freePort() {
-    try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-      s.setReuseAddress(true);
-      return s.getLocalPort();
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
+    return LocalPorts.next();
   }
 
   /** Starts every member (in parallel: each waits out its quiet period). */

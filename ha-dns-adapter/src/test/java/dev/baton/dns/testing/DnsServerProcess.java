@@ -2,6 +2,7 @@ package dev.baton.dns.testing;
 
 import static org.awaitility.Awaitility.await;
 
+import dev.baton.core.internal.LocalPorts;
 import dev.baton.dns.TsigAlgorithm;
 import dev.baton.dns.TsigKey;
 import java.io.File;
@@ -10,7 +11,7 @@ import java.io.UncheckedIOException;
 import java.net.DatagramSocket;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
+import java.net.UnknownHostException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -358,21 +359,21 @@ public abstract class DnsServerProcess implements AuthoritativeDnsServer {
     }
   }
 
-  /** A port free for both TCP and UDP on 127.0.0.1 at this instant. */
+  /** A port free for both TCP and UDP on 127.0.0.1, never handed out before in this JVM. */
   private static int freePort() {
-    for (int i = 0; i < 50; i++) {
-      try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getByName(HOST))) {
-        int p = s.getLocalPort();
-        try (DatagramSocket d = new DatagramSocket(new InetSocketAddress(HOST, p))) {
-          return p;
-        } catch (IOException busy) {
-          // UDP side taken; try another.
-        }
-      } catch (IOException e) {
-        throw new UncheckedIOException(e);
-      }
+    try {
+      return LocalPorts.next(
+          InetAddress.getByName(HOST),
+          p -> {
+            try (DatagramSocket d = new DatagramSocket(new InetSocketAddress(HOST, p))) {
+              return true;
+            } catch (IOException busy) {
+              return false; // UDP side taken; try another.
+            }
+          });
+    } catch (UnknownHostException e) {
+      throw new UncheckedIOException(e);
     }
-    throw new IllegalStateException("no port free for both TCP and UDP on " + HOST);
   }
 
   /** The path of a binary in PATH or the sbin directories; fails with the install hint. */

@@ -1,8 +1,8 @@
 package dev.baton.postgres.testing;
 
+import dev.baton.core.internal.LocalPorts;
 import java.io.IOException;
 import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -561,11 +561,10 @@ public final class PostgresServer implements AutoCloseable {
   }
 
   private static int freePort() {
-    try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getByName(HOST))) {
-      s.setReuseAddress(true);
-      return s.getLocalPort();
-    } catch (IOException e) {
-      throw new IllegalStateException("no free loopback port", e);
+    try {
+      return LocalPorts.next(InetAddress.getByName(HOST));
+    } catch (java.net.UnknownHostException e) {
+      throw new IllegalStateException(e);
     }
   }
 
