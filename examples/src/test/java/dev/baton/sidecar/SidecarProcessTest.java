@@ -118,6 +118,8 @@ class SidecarProcessTest {
                 c -> c.status() == 0 && !c.out().contains("\"reachable\" : false"));
     JsonNode j = Json.read(json.out());
     assertThat(j.path("activeNodeId").asText()).isEqualTo(active);
+    assertThat(j.path("activeNow")).hasSize(1);
+    assertThat(j.path("activeNow").get(0).path("id").asText()).isEqualTo(active);
     assertThat(j.path("nodes")).hasSize(3);
     for (JsonNode n : j.path("nodes")) {
       assertThat(n.path("reachable").asBoolean()).isTrue();
@@ -267,6 +269,30 @@ class SidecarProcessTest {
     assertThat(cli(withEndpoints("kv", "put", "after/failover", "ok")).out())
         .contains("after/failover = ok");
     assertThat(cli(withEndpoints("kv", "get", "after/failover")).out()).contains("ok");
+
+    // Lose the majority: kill the new active too. The one node left still answers; nobody is
+    // active, and the header says so instead of naming the last activation as if it held.
+    long nowToken = token(cluster.get(now, "/active").body());
+    cluster.kill(now);
+    Cli lost =
+        await()
+            .atMost(WAIT)
+            .until(
+                () -> cli(withEndpoints("status")),
+                c ->
+                    c.status() == 0
+                        && c.out()
+                            .contains(
+                                "active none (last activation: "
+                                    + now
+                                    + ", token "
+                                    + nowToken
+                                    + ")"));
+    assertThat(rows(lost, "ACTIVE")).isZero();
+    assertThat(rows(lost, "STANDBY")).isEqualTo(1);
+    JsonNode lostJson = Json.read(cli(withEndpoints("status", "--json")).out());
+    assertThat(lostJson.path("activeNow")).isEmpty();
+    assertThat(lostJson.path("activeNodeId").asText()).isEqualTo(now);
   }
 
   private static long rows(Cli c, String role) {

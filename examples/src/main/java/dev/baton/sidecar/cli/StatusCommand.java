@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.baton.core.control.BatonClient;
 import dev.baton.core.control.ControlException;
 import dev.baton.core.control.proto.MemberStatus;
+import dev.baton.core.control.proto.Role;
 import dev.baton.core.control.proto.StatusResponse;
 import dev.baton.sidecar.Json;
 import java.io.PrintWriter;
@@ -105,6 +106,37 @@ final class StatusCommand implements Callable<Integer> {
     return e.code() + (tail.isBlank() ? "" : ": " + tail);
   }
 
+  /** The reachable nodes that say they are ACTIVE now. */
+  private static List<Row> activeRows(List<Row> rows) {
+    return rows.stream()
+        .filter(r -> r.status != null && r.status.getRole() == Role.ACTIVE)
+        .toList();
+  }
+
+  /**
+   * The header's "active": the nodes that say they are active now (asked in parallel, so during a
+   * hand-over two answers may straddle it), or "none" with the newest activation the answering node
+   * knows of. That activation alone does not mean anyone is active: with no leader, or while its
+   * node is unreachable, nobody may hold a lease.
+   */
+  private static String activeNow(StatusResponse any, List<Row> rows) {
+    List<Row> active = activeRows(rows);
+    if (!active.isEmpty()) {
+      List<String> names = new ArrayList<>();
+      for (Row r : active) {
+        names.add(r.status.getNodeId() + " (token " + r.status.getToken() + ")");
+      }
+      return String.join(", ", names);
+    }
+    return any.getActiveNodeId().isEmpty()
+        ? "none"
+        : "none (last activation: "
+            + any.getActiveNodeId()
+            + ", token "
+            + any.getActiveToken()
+            + ")";
+  }
+
   private static ObjectNode json(StatusResponse leader, List<Row> rows) {
     ObjectNode root = Json.mapper().createObjectNode();
     StatusResponse any =
@@ -118,6 +150,10 @@ final class StatusCommand implements Callable<Integer> {
       root.put("activeToken", any.getActiveToken());
       root.put("highestToken", any.getHighestToken());
       root.put("term", any.getTerm());
+    }
+    ArrayNode activeNow = root.putArray("activeNow");
+    for (Row r : activeRows(rows)) {
+      activeNow.addObject().put("id", r.status.getNodeId()).put("token", r.status.getToken());
     }
     ArrayNode nodes = root.putArray("nodes");
     for (Row r : rows) {
@@ -146,9 +182,7 @@ final class StatusCommand implements Callable<Integer> {
       out.printf(
           "cluster %s: active %s, leader %s, term %d, highest token %d%n%n",
           any.getClusterId(),
-          any.getActiveNodeId().isEmpty()
-              ? "none"
-              : any.getActiveNodeId() + " (token " + any.getActiveToken() + ")",
+          activeNow(any, rows),
           any.getLeaderId().isEmpty() ? "none" : any.getLeaderId(),
           any.getTerm(),
           any.getHighestToken());
