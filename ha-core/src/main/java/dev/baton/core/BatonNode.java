@@ -322,10 +322,14 @@ public final class BatonNode implements Closeable {
   /**
    * Planned switchover: moves the role to {@code targetNodeId}. The current active demotes
    * (listeners hear onStandby, demotion actions run) <em>before</em> it hands Raft leadership over,
-   * and the target then activates with a higher token. Any node may be asked.
+   * and the target then activates with a higher token and runs its promotion plan. Any node may be
+   * asked. Returns once the target is active: its plan has completed and it has said so through
+   * Raft (in its next lease round), so when this returns the writer has moved.
    *
    * @return the target's new token
    * @throws IllegalArgumentException if the target is not a member or may not become active
+   * @throws BatonException if the target won the role but gave it up again before it became active
+   *     (a required promotion step failed); the message names the step and its error
    * @throws BatonTimeoutException if the switch did not complete within {@code timeout}
    */
   public long switchActive(String targetNodeId, Duration timeout) {
@@ -364,9 +368,23 @@ public final class BatonNode implements Closeable {
     long deadline = System.nanoTime() + timeout.toNanos();
     while (System.nanoTime() < deadline) {
       ActivationRecord a = stateMachine.activation();
-      if (a.getNodeId().equals(targetNodeId) && a.getToken() > before && !a.getResigned()) {
-        LOG.info("switch-active: {} is active with token {}", targetNodeId, a.getToken());
-        return a.getToken();
+      if (a.getNodeId().equals(targetNodeId) && a.getToken() > before) {
+        if (a.getPromoted() && !a.getResigned()) {
+          LOG.info(
+              "switch-active: {} is active with token {} (its promotion plan completed)",
+              targetNodeId,
+              a.getToken());
+          return a.getToken();
+        }
+        if (a.getResigned()) {
+          throw new BatonException(
+              "switch-active to "
+                  + targetNodeId
+                  + ": it won the role with token "
+                  + a.getToken()
+                  + " but gave it up before it became active"
+                  + failedStep(targetNodeId, a.getToken()));
+        }
       }
       LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(10));
     }
@@ -377,7 +395,28 @@ public final class BatonNode implements Closeable {
             + " did not complete within "
             + timeout.toMillis()
             + " ms; the newest activation is "
-            + (a.getNodeId().isEmpty() ? "none" : a.getNodeId() + " with token " + a.getToken()));
+            + (a.getNodeId().isEmpty()
+                ? "none"
+                : a.getNodeId()
+                    + " with token "
+                    + a.getToken()
+                    + (a.getResigned()
+                        ? " (given up)"
+                        : a.getPromoted() ? " (active)" : " (promotion plan still running)")));
+  }
+
+  /** ": step 'S' failed: E" from the journal, for the message of a switch whose target resigned. */
+  private String failedStep(String nodeId, long token) {
+    String found = "";
+    for (JournalEntry e : journal()) {
+      if (e.nodeId().equals(nodeId)
+          && e.token() == token
+          && e.phase() == ActionContext.Phase.PROMOTE
+          && e.outcome() == JournalEntry.Outcome.FAILED) {
+        found = ": step '" + e.step() + "' failed: " + e.error().orElse("(no error recorded)");
+      }
+    }
+    return found;
   }
 
   /**

@@ -7,7 +7,11 @@ import static org.awaitility.Awaitility.await;
 import dev.baton.core.testing.TestCluster;
 import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 
 class SwitchActiveTest {
@@ -83,6 +87,101 @@ class SwitchActiveTest {
       await("the switch asked for goes on after the caller's timeout")
           .atMost(Duration.ofSeconds(30))
           .until(() -> old.activeContext().map(ActiveContext::token).orElse(0L) > newToken);
+    }
+  }
+
+  @Test
+  void switchReturnsOnlyOnceTheTargetsPromotionPlanHasCompleted() throws Exception {
+    AtomicReference<String> held = new AtomicReference<>("");
+    CountDownLatch release = new CountDownLatch(1);
+    PromotionAction gated =
+        new PromotionAction() {
+          @Override
+          public String name() {
+            return "move-writer";
+          }
+
+          @Override
+          public void promote(ActionContext ctx) throws InterruptedException {
+            if (ctx.nodeId().equals(held.get())) {
+              release.await();
+            }
+          }
+        };
+    PromotionPlan plan =
+        PromotionPlan.builder()
+            .action(gated, StepPolicy.mustSucceed().withTimeout(Duration.ofSeconds(60)))
+            .build();
+    try (TestCluster cluster =
+        TestCluster.create(3, 0, TestCluster.TIMING, (id, b) -> b.promotionPlan(plan)).startAll()) {
+      BatonNode old = cluster.awaitActive(Duration.ofSeconds(30));
+      BatonNode target = cluster.running().stream().filter(n -> n != old).findFirst().get();
+      held.set(target.id());
+      CompletableFuture<Long> switched =
+          CompletableFuture.supplyAsync(
+              () -> old.switchActive(target.id(), Duration.ofSeconds(60)));
+
+      // The target has won the role (the asker has applied its activation) but its plan is held.
+      await()
+          .atMost(Duration.ofSeconds(30))
+          .until(
+              () ->
+                  target.role() == Role.PROMOTING
+                      && old.status().activeNodeId().orElse("").equals(target.id()));
+      assertThat(switched).as("switch-active returned while the target was promoting").isNotDone();
+      assertThat(target.isActive()).isFalse();
+
+      release.countDown();
+      long token = switched.get(60, TimeUnit.SECONDS);
+      assertThat(target.role())
+          .as("the target's role when switch-active returned")
+          .isEqualTo(Role.ACTIVE);
+      assertThat(target.token()).isEqualTo(token);
+    } finally {
+      release.countDown();
+    }
+  }
+
+  @Test
+  void aTargetWhosePlanFailsMakesTheSwitchFailNamingTheStepAndItsError() {
+    AtomicReference<String> broken = new AtomicReference<>("");
+    PromotionAction fragile =
+        new PromotionAction() {
+          @Override
+          public String name() {
+            return "fragile";
+          }
+
+          @Override
+          public void promote(ActionContext ctx) {
+            if (ctx.nodeId().equals(broken.get())) {
+              throw new IllegalStateException("writer unreachable from " + ctx.nodeId());
+            }
+          }
+        };
+    PromotionPlan plan =
+        PromotionPlan.builder()
+            .action(
+                fragile,
+                StepPolicy.mustSucceed().withMaxAttempts(1).withTimeout(Duration.ofSeconds(10)))
+            .build();
+    try (TestCluster cluster =
+        TestCluster.create(3, 0, TestCluster.TIMING, (id, b) -> b.promotionPlan(plan)).startAll()) {
+      BatonNode old = cluster.awaitActive(Duration.ofSeconds(30));
+      BatonNode target = cluster.running().stream().filter(n -> n != old).findFirst().get();
+      broken.set(target.id());
+
+      assertThatThrownBy(() -> old.switchActive(target.id(), Duration.ofSeconds(30)))
+          .isInstanceOf(BatonException.class)
+          .isNotInstanceOf(BatonTimeoutException.class)
+          .hasMessageContaining("switch-active to " + target.id())
+          .hasMessageContaining("gave it up before it became active")
+          .hasMessageContaining("step 'fragile' failed")
+          .hasMessageContaining("writer unreachable from " + target.id());
+      // A node whose plan works takes the role instead.
+      await()
+          .atMost(Duration.ofSeconds(30))
+          .until(() -> cluster.active().filter(n -> n != target).isPresent());
     }
   }
 

@@ -17,7 +17,9 @@ import picocli.CommandLine.Spec;
     description = {
       "Planned switchover to another node.",
       "The active demotes (its demotion hooks run) and hands leadership over, then NODE",
-      "activates with a higher token. With TLS on, only authorised clients may do this."
+      "activates with a higher token and runs its promotion plan. Returns when NODE is",
+      "active (its plan completed); fails naming the step if NODE's plan failed.",
+      "With TLS on, only authorised clients may do this."
     })
 final class SwitchActiveCommand implements Callable<Integer> {
   @Mixin ClientOptions client;

@@ -9,6 +9,7 @@ import dev.baton.core.internal.proto.CommandResult;
 import dev.baton.core.internal.proto.JournalRecord;
 import dev.baton.core.internal.proto.KvCas;
 import dev.baton.core.internal.proto.KvEntryProto;
+import dev.baton.core.internal.proto.LeaseRound;
 import dev.baton.core.internal.proto.MemberRecord;
 import dev.baton.core.internal.proto.Query;
 import dev.baton.core.internal.proto.QueryResult;
@@ -220,8 +221,16 @@ public final class BatonStateMachine extends BaseStateMachine {
         return CommandResult.newBuilder().setApplied(true).setIndex(index).build();
       }
       case LEASE_ROUND -> {
-        if (command.getLeaseRound().getTerm() != term) {
-          return refuse("lease round for term " + command.getLeaseRound().getTerm());
+        LeaseRound round = command.getLeaseRound();
+        if (round.getTerm() != term) {
+          return refuse("lease round for term " + round.getTerm());
+        }
+        if (round.getActiveToken() != 0
+            && round.getActiveToken() == activation.getToken()
+            && round.getNodeId().equals(activation.getNodeId())
+            && !activation.getResigned()
+            && !activation.getPromoted()) {
+          activation = activation.toBuilder().setPromoted(true).build();
         }
         return CommandResult.newBuilder().setApplied(true).setIndex(index).build();
       }

@@ -86,6 +86,9 @@ public final class RoleController {
   private long notBefore;
   private boolean renewInFlight;
   private long renewSentAt;
+  // Set when the promotion plan completes: the next lease round goes out at once (not after
+  // renewInterval) and tells the cluster that this node is ACTIVE, which switch-active waits for.
+  private boolean reportActiveSoon;
   private String switchRequestId = "";
   private int switchAttempts;
   static final int MAX_SWITCH_ATTEMPTS = 5;
@@ -384,6 +387,8 @@ public final class RoleController {
         return;
       }
       LOG.info("{}: ACTIVE with token {}", config.self().id(), a.token());
+      reportActiveSoon = true;
+      wake.release();
       Context ctx = new Context(a);
       listeners.forEach(l -> l.active(ctx));
     }
@@ -395,20 +400,26 @@ public final class RoleController {
       if (renewInFlight && now - renewSentAt < leaseNanos) {
         return;
       }
-      if (now - renewSentAt < renewNanos) {
+      if (now - renewSentAt < renewNanos && !reportActiveSoon) {
         return;
       }
       renewInFlight = true;
     }
     final long sent = clock.nanoTime();
+    final long activeToken;
     synchronized (lock) {
       renewSentAt = sent;
+      activeToken = role == Role.ACTIVE && current == a ? a.token() : 0;
+      reportActiveSoon = false;
     }
     raft.submitLocal(
             Command.newBuilder()
                 .setFormatVersion(BatonStateMachine.FORMAT_VERSION)
                 .setLeaseRound(
-                    LeaseRound.newBuilder().setNodeId(config.self().id()).setTerm(a.term()))
+                    LeaseRound.newBuilder()
+                        .setNodeId(config.self().id())
+                        .setTerm(a.term())
+                        .setActiveToken(activeToken))
                 .build())
         .whenComplete(
             (result, error) -> {
