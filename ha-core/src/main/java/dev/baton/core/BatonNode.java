@@ -328,8 +328,8 @@ public final class BatonNode implements Closeable {
    *
    * @return the target's new token
    * @throws IllegalArgumentException if the target is not a member or may not become active
-   * @throws BatonException if the target won the role but gave it up again before it became active
-   *     (a required promotion step failed); the message names the step and its error
+   * @throws SwitchActiveFailedException if the target won the role but gave it up again before it
+   *     became active (a required promotion step failed); it names the step and its error
    * @throws BatonTimeoutException if the switch did not complete within {@code timeout}
    */
   public long switchActive(String targetNodeId, Duration timeout) {
@@ -377,13 +377,7 @@ public final class BatonNode implements Closeable {
           return a.getToken();
         }
         if (a.getResigned()) {
-          throw new BatonException(
-              "switch-active to "
-                  + targetNodeId
-                  + ": it won the role with token "
-                  + a.getToken()
-                  + " but gave it up before it became active"
-                  + failedStep(targetNodeId, a.getToken()));
+          throw failedSwitch(targetNodeId, a.getToken());
         }
       }
       LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(10));
@@ -405,18 +399,21 @@ public final class BatonNode implements Closeable {
                         : a.getPromoted() ? " (active)" : " (promotion plan still running)")));
   }
 
-  /** ": step 'S' failed: E" from the journal, for the message of a switch whose target resigned. */
-  private String failedStep(String nodeId, long token) {
-    String found = "";
+  /** The failure of a switch whose target resigned, with the failed step from the journal. */
+  private SwitchActiveFailedException failedSwitch(String nodeId, long token) {
+    JournalEntry failed = null;
     for (JournalEntry e : journal()) {
       if (e.nodeId().equals(nodeId)
           && e.token() == token
           && e.phase() == ActionContext.Phase.PROMOTE
           && e.outcome() == JournalEntry.Outcome.FAILED) {
-        found = ": step '" + e.step() + "' failed: " + e.error().orElse("(no error recorded)");
+        failed = e;
       }
     }
-    return found;
+    return failed == null
+        ? new SwitchActiveFailedException(nodeId, token, null, null)
+        : new SwitchActiveFailedException(
+            nodeId, token, failed.step(), failed.error().orElse(null));
   }
 
   /**

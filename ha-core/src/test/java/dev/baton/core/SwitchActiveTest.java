@@ -172,8 +172,14 @@ class SwitchActiveTest {
       broken.set(target.id());
 
       assertThatThrownBy(() -> old.switchActive(target.id(), Duration.ofSeconds(30)))
-          .isInstanceOf(BatonException.class)
-          .isNotInstanceOf(BatonTimeoutException.class)
+          .isInstanceOfSatisfying(
+              SwitchActiveFailedException.class,
+              e -> {
+                assertThat(e.target()).isEqualTo(target.id());
+                assertThat(e.failedStep()).contains("fragile");
+                assertThat(e.error())
+                    .hasValueSatisfying(m -> assertThat(m).contains("writer unreachable"));
+              })
           .hasMessageContaining("switch-active to " + target.id())
           .hasMessageContaining("gave it up before it became active")
           .hasMessageContaining("step 'fragile' failed")

@@ -2,6 +2,7 @@ package dev.baton.core.control;
 
 import dev.baton.core.BatonException;
 import dev.baton.core.BatonTimeoutException;
+import dev.baton.core.SwitchActiveFailedException;
 import io.grpc.Metadata;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
@@ -14,7 +15,8 @@ import java.util.concurrent.TimeoutException;
  *
  * <p>The split that matters for safe retries: UNAVAILABLE (with the {@code baton-applied: false}
  * trailer) means the server knows nothing was applied; DEADLINE_EXCEEDED and UNKNOWN mean a write
- * may have been applied, so a client must not blindly repeat it.
+ * may have been applied, so a client must not blindly repeat it. ABORTED is a switch-active whose
+ * target won the role and gave it up because its promotion plan failed: known, and not retried.
  */
 final class StatusErrors {
   /** Trailer set on failures where the server knows that nothing was applied. */
@@ -42,6 +44,10 @@ final class StatusErrors {
       // BatonNode throws it when it is not started or already closed: nothing was submitted.
       return notApplied(
           Status.UNAVAILABLE.withDescription(what + ": node not serving: " + e.getMessage()));
+    }
+    if (e instanceof SwitchActiveFailedException) {
+      // The outcome is known: the role moved to the target, whose promotion plan then failed.
+      return Status.ABORTED.withDescription(e.getMessage()).asRuntimeException();
     }
     if (e instanceof BatonException) {
       boolean timeout = e instanceof BatonTimeoutException || hasCause(e, TimeoutException.class);

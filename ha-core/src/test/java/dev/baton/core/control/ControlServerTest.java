@@ -5,9 +5,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
+import dev.baton.core.ActionContext;
 import dev.baton.core.BatonNode;
 import dev.baton.core.KvEntry;
 import dev.baton.core.Member;
+import dev.baton.core.PromotionAction;
+import dev.baton.core.PromotionPlan;
+import dev.baton.core.StepPolicy;
 import dev.baton.core.control.proto.BatonControlGrpc;
 import dev.baton.core.control.proto.Health;
 import dev.baton.core.control.proto.KvCompareAndSetRequest;
@@ -28,6 +32,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -41,7 +46,11 @@ class ControlServerTest {
   private final List<AutoCloseable> closeables = new ArrayList<>();
 
   private BatonClient startClusterAndClient() {
-    cluster = TestCluster.create(3, 0).startAll();
+    return startClusterAndClient(TestCluster.create(3, 0));
+  }
+
+  private BatonClient startClusterAndClient(TestCluster created) {
+    cluster = created.startAll();
     for (Member m : cluster.members()) {
       endpoints.put(m.id(), "127.0.0.1:" + TestCluster.freePort());
     }
@@ -231,6 +240,54 @@ class ControlServerTest {
     assertThatThrownBy(() -> client.switchActive("nobody", Duration.ofSeconds(5)))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("'nobody' is not a member");
+  }
+
+  @Test
+  void aSwitchWhoseTargetsPlanFailsIsAbortedNamingTheStepAndItsError() {
+    AtomicReference<String> broken = new AtomicReference<>("");
+    PromotionAction fragile =
+        new PromotionAction() {
+          @Override
+          public String name() {
+            return "fragile";
+          }
+
+          @Override
+          public void promote(ActionContext ctx) {
+            if (ctx.nodeId().equals(broken.get())) {
+              throw new IllegalStateException("writer unreachable from " + ctx.nodeId());
+            }
+          }
+        };
+    PromotionPlan plan =
+        PromotionPlan.builder()
+            .action(
+                fragile,
+                StepPolicy.mustSucceed().withMaxAttempts(1).withTimeout(Duration.ofSeconds(10)))
+            .build();
+    BatonClient client =
+        startClusterAndClient(
+            TestCluster.create(3, 0, TestCluster.TIMING, (id, b) -> b.promotionPlan(plan)));
+    BatonNode old = cluster.awaitActive(WAIT);
+    String target = otherThan(old.id());
+    broken.set(target);
+
+    assertThatThrownBy(() -> client.switchActive(target, Duration.ofSeconds(20)))
+        .isInstanceOfSatisfying(
+            ControlException.class,
+            e -> {
+              assertThat(e.code()).isEqualTo(Status.Code.ABORTED);
+              assertThat(e.getMessage())
+                  .contains("switch-active to " + target)
+                  .contains("gave it up before it became active")
+                  .contains("step 'fragile' failed")
+                  .contains("writer unreachable from " + target)
+                  .doesNotContain("may or may not");
+            });
+    // Another node, whose plan works, takes the role.
+    await()
+        .atMost(WAIT)
+        .until(() -> cluster.active().filter(n -> !n.id().equals(target)).isPresent());
   }
 
   @Test
