@@ -69,7 +69,11 @@ import org.xbill.DNS.Type;
  *
  * <p><b>Planned trial.</b> {@code switchActive} back to the rebuilt node. Measured: the <i>write
  * gap</i> (from the client's last committed write before the first committed write on the new
- * server, to that write) and the time from the request to the target reporting itself active.
+ * server, to that write) and the time from the request to the target reporting itself active. The
+ * target's JVM was restarted seconds before and has never run its promotion plan: this is the
+ * switch of a failback right after a restart, with cold classes and JIT ({@code planned}). Then a
+ * second switch moves the role back to the node that was active before ({@code planned-warm}): its
+ * JVM has been up through the trial and has promoted once, as on a node that has been running.
  *
  * <p>Before the trials the three idle node processes are measured: CPU over 60 s (from
  * /proc/PID/stat) and heap in use after a full GC.
@@ -144,7 +148,8 @@ public final class FailoverBenchmark {
       b.startWriter();
       for (int i = 1; i <= trials; i++) {
         b.unplannedTrial(i);
-        b.plannedTrial(i);
+        b.plannedTrial(i, "planned");
+        b.plannedTrial(i, "planned-warm");
       }
     } finally {
       b.tearDown();
@@ -289,7 +294,7 @@ public final class FailoverBenchmark {
     sync(active.process);
   }
 
-  private void plannedTrial(int trial) throws Exception {
+  private void plannedTrial(int trial, String scenario) throws Exception {
     Site from = activeSite();
     Site to = otherSite(from);
     long oldToken = from.process.lastActive().orElseThrow();
@@ -307,12 +312,13 @@ public final class FailoverBenchmark {
             .orElseThrow(() -> new IllegalStateException("no write before the switch"));
     double gap = (firstNew - lastBefore) / 1e6;
     double toActive = (activeAt - t0) / 1e6;
-    results.add(new Results.Sample("baton", "planned", trial, "write_gap", gap, load));
-    results.add(new Results.Sample("baton", "planned", trial, "switch_to_active", toActive, load));
+    results.add(new Results.Sample("baton", scenario, trial, "write_gap", gap, load));
+    results.add(new Results.Sample("baton", scenario, trial, "switch_to_active", toActive, load));
     System.out.printf(
         Locale.ROOT,
-        "trial %2d planned: %s -> %s active %6.0f ms after the request, write gap %6.0f ms (%s)%n",
+        "trial %2d %s: %s -> %s active %6.0f ms after the request, write gap %6.0f ms (%s)%n",
         trial,
+        scenario,
         from.node,
         to.node,
         toActive,
