@@ -160,6 +160,11 @@ public final class BatonNode implements Closeable {
           e);
     }
     controller.start();
+    if (config.self().eligible()) {
+      // Checks, without changing anything, that each step could run here; it also loads the
+      // steps' code, so the first promotion in this JVM does not pay for a cold start.
+      planRunner.preflight();
+    }
     state = State.STARTED;
     LOG.info(
         "node {} of cluster {} started on {} (lease {} ms, election timeout {}-{} ms)",

@@ -26,4 +26,12 @@ public interface Fence {
 
   /** The highest token the fence holds now, or 0 when it holds none. */
   long currentToken() throws Exception;
+
+  /**
+   * A pre-flight check that changes nothing, run as {@link PromotionAction#preflight()} is. The
+   * default reads {@link #currentToken()}.
+   */
+  default void preflight() throws Exception {
+    currentToken();
+  }
 }

@@ -28,4 +28,16 @@ public interface PromotionAction {
    * node loses the role, bounded by what remains of its lease. The default does nothing.
    */
   default void demote(ActionContext context) throws Exception {}
+
+  /**
+   * A pre-flight check that changes nothing: can this node reach what {@link #promote} will need
+   * (the standby it would promote, the DNS server and its key)? Baton runs it once, in the
+   * background, when an eligible node starts, on the thread that runs the plan (so never at the
+   * same time as a promotion of this node), bounded by the step's timeout. A failure is logged as a
+   * warning naming the step and the error and counted in {@code baton.promotion.steps} with outcome
+   * {@code preflight-failed}; it never stops the node. Running the action's code once also loads
+   * its classes, so that the first promotion in this JVM does not pay for a cold start. The default
+   * does nothing.
+   */
+  default void preflight() throws Exception {}
 }

@@ -4,8 +4,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.baton.core.testing.TestCluster;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -38,6 +42,93 @@ class PromotionPipelineTest {
         never.await();
       }
     }
+  }
+
+  @Test
+  void preflightRunsOnceOnEveryEligibleNodeAndAFailingOneIsCountedButStopsNothing() {
+    List<String> preflights = new CopyOnWriteArrayList<>();
+    List<String> fencePreflights = new CopyOnWriteArrayList<>();
+    Map<String, SimpleMeterRegistry> registries = new ConcurrentHashMap<>();
+    Fence fence =
+        new Fence() {
+          @Override
+          public String name() {
+            return "fence";
+          }
+
+          @Override
+          public void advance(long token, ActionContext context) {}
+
+          @Override
+          public long currentToken() {
+            fencePreflights.add(Thread.currentThread().getName());
+            return 0;
+          }
+        };
+    PromotionAction action =
+        new PromotionAction() {
+          @Override
+          public String name() {
+            return "writer";
+          }
+
+          @Override
+          public void promote(ActionContext ctx) {}
+
+          @Override
+          public void preflight() {
+            String node = Thread.currentThread().getName().replace("baton-action-", "");
+            preflights.add(node);
+            if (node.equals("n2")) {
+              throw new IllegalStateException("standby of n2 unreachable");
+            }
+          }
+        };
+    PromotionPlan plan = PromotionPlan.builder().fence(fence).action(action, FAST).build();
+    try (TestCluster cluster =
+        TestCluster.create(
+                2,
+                1,
+                TestCluster.TIMING,
+                (id, b) -> {
+                  SimpleMeterRegistry r = new SimpleMeterRegistry();
+                  registries.put(id, r);
+                  return b.promotionPlan(plan).meterRegistry(r);
+                })
+            .startAll()) {
+      await()
+          .atMost(Duration.ofSeconds(30))
+          .untilAsserted(
+              () -> {
+                assertThat(preflights).containsExactlyInAnyOrder("n1", "n2");
+                assertThat(fencePreflights).hasSize(2);
+              });
+      // The failed check is counted on n2 only; nobody ran the witness's.
+      await()
+          .atMost(Duration.ofSeconds(30))
+          .untilAsserted(
+              () -> {
+                assertThat(preflightCount(registries.get("n2"), "writer", "preflight-failed"))
+                    .isEqualTo(1.0);
+                assertThat(preflightCount(registries.get("n1"), "writer", "preflight-passed"))
+                    .isEqualTo(1.0);
+                assertThat(preflightCount(registries.get("n1"), "fence", "preflight-passed"))
+                    .isEqualTo(1.0);
+              });
+      assertThat(preflightCount(registries.get("w1"), "writer", "preflight-passed")).isZero();
+      // A failing pre-flight stops nothing: an active is elected and n2 still may take over.
+      BatonNode active = cluster.awaitActive(Duration.ofSeconds(30));
+      if (!active.id().equals("n2")) {
+        active.switchActive("n2", Duration.ofSeconds(30));
+        assertThat(cluster.awaitActive(Duration.ofSeconds(30)).id()).isEqualTo("n2");
+      }
+      assertThat(preflights).hasSize(2);
+    }
+  }
+
+  private static double preflightCount(SimpleMeterRegistry r, String step, String outcome) {
+    Counter c = r.find("baton.promotion.steps").tag("step", step).tag("outcome", outcome).counter();
+    return c == null ? 0 : c.count();
   }
 
   @Test

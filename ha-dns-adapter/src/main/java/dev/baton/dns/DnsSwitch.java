@@ -169,6 +169,34 @@ public final class DnsSwitch implements PromotionAction {
         (System.nanoTime() - start) / 1_000_000);
   }
 
+  /**
+   * Pre-flight, changing nothing: a signed read of the fence record on the primary (checks that the
+   * server answers and accepts the TSIG key) and an unsigned read of the fence record and every
+   * managed name on each verification server.
+   */
+  @Override
+  public void preflight() throws InterruptedException {
+    long start = System.nanoTime();
+    Deadline deadline = Deadline.in(operationTimeout);
+    FenceState fence = readFence(primary, true, deadline);
+    List<Endpoint> targets = verifyTargets(deadline);
+    for (Endpoint server : targets) {
+      readFence(server, false, 1, deadline);
+      for (Name name : names.keySet()) {
+        for (int type : MANAGED_TYPES) {
+          query(server, name, type, false, 1, deadline, "pre-flight");
+        }
+      }
+    }
+    LOG.info(
+        "dns: pre-flight: {} answers signed reads (fence {} {}); names readable on {} ({} ms)",
+        primary,
+        fenceName,
+        fence.describe(),
+        targets,
+        (System.nanoTime() - start) / 1_000_000);
+  }
+
   /** Does nothing; see the class comment for why the records are left in place. */
   @Override
   public void demote(ActionContext context) {}

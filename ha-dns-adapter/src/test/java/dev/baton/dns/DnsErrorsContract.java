@@ -89,6 +89,20 @@ abstract class DnsErrorsContract {
   }
 
   @Test
+  void preflightWithAWrongSecretFailsNamingTheKeyAndTheServer() {
+    String wrong = otherSecret();
+    DnsSwitch s = switchFor("preflight-bad-secret").tsig(dns.key().withSecret(wrong)).build();
+
+    assertThatThrownBy(s::preflight)
+        .isInstanceOfSatisfying(
+            DnsAuthenticationException.class,
+            e ->
+                assertThat(e.getMessage())
+                    .contains("'baton-hmac-sha256.'", "127.0.0.1:" + dns.port())
+                    .doesNotContain(wrong));
+  }
+
+  @Test
   void aKeyTheServerDoesNotKnowIsBadkey() {
     DnsSwitch s =
         DnsSwitch.builder()

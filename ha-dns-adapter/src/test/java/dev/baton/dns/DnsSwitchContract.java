@@ -72,6 +72,20 @@ abstract class DnsSwitchContract {
   }
 
   @Test
+  void preflightReadsWithoutChangingAnything() throws Exception {
+    DnsSwitch a = switchFor("preflight", "192.0.2.30").build();
+
+    a.preflight();
+    a.fence().preflight();
+
+    assertThat(dns.dig(abs("preflight"), "A")).isEmpty();
+    assertThat(dns.dig("_baton-fence." + abs("preflight"), "TXT")).isEmpty();
+    a.promote(TestContext.promote(5, "node-a"));
+    a.preflight();
+    assertThat(a.fence().currentToken()).isEqualTo(5);
+  }
+
+  @Test
   void promotionMovesTheNameToTheNewActive() throws Exception {
     DnsSwitch a = switchFor("move", "192.0.2.11").build();
     DnsSwitch b = switchFor("move", "192.0.2.12").build();

@@ -17,6 +17,7 @@ import java.util.OptionalLong;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Moves a PostgreSQL deployment's writer to the server of the node that has just become active:
@@ -63,6 +64,7 @@ import org.slf4j.Logger;
  * sessions). The password, if any, is only given to the driver.
  */
 public final class PostgresPromotionAction implements PromotionAction {
+  private static final Logger LOG = LoggerFactory.getLogger(PostgresPromotionAction.class);
 
   private final String name;
   private final PostgresEndpoint target;
@@ -349,6 +351,39 @@ public final class PostgresPromotionAction implements PromotionAction {
         target.address(),
         token,
         TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started));
+  }
+
+  /**
+   * Pre-flight, changing nothing: connects to the target, which must answer (otherwise {@link
+   * PostgresUnreachableException}), and to every peer (an unreachable peer is logged, as a
+   * promotion would log it), and logs what it found.
+   */
+  @Override
+  public void preflight() throws Exception {
+    try (Connection t = connections.connect(target, "the standby to promote")) {
+      t.setAutoCommit(true);
+      boolean recovering = inRecovery(t);
+      List<Peer> surveyed = survey(LOG);
+      try {
+        LOG.info(
+            "{}: pre-flight: {} answers as a {}; peers: {}",
+            name,
+            target.address(),
+            recovering ? "standby" : "primary",
+            surveyed.stream()
+                .map(
+                    p ->
+                        p.endpoint().address()
+                            + (p.connection() == null
+                                ? " unreachable"
+                                : p.primary() ? " primary" : " standby"))
+                .toList());
+      } finally {
+        for (Peer p : surveyed) {
+          closeQuietly(p.connection());
+        }
+      }
+    }
   }
 
   @Override

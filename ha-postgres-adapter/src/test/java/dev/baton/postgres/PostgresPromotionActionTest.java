@@ -166,6 +166,27 @@ class PostgresPromotionActionTest {
   }
 
   @Test
+  void preflightReachesTheStandbyAndChangesNothingAndAnUnreachableStandbyIsNamed()
+      throws Exception {
+    PostgresPair pair = pair();
+    PostgresServer primary = pair.primary();
+    PostgresServer standby = pair.standby();
+    PostgresPromotionAction action = action(standby, primary).build();
+
+    action.preflight();
+    // Nothing was touched: the standby still replays, the primary still takes writes.
+    assertThat(standby.isInRecovery()).isTrue();
+    primary.execute("CREATE TABLE preflight (v int)");
+
+    standby.stopFast();
+    assertThatThrownBy(action::preflight)
+        .isInstanceOf(PostgresUnreachableException.class)
+        .hasMessageContaining("cannot connect to the standby to promote at " + standby.endpoint())
+        .hasMessageNotContaining(SECRET);
+    primary.execute("INSERT INTO preflight VALUES (1)");
+  }
+
+  @Test
   void aDeadOldPrimaryIsSkippedAndThePositionCheckUsesTheConfiguredSource() throws Exception {
     PostgresPair pair = pair();
     PostgresServer primary = pair.primary();

@@ -3,6 +3,7 @@ package dev.baton.core.internal;
 import dev.baton.core.ActionContext;
 import dev.baton.core.ActiveContext;
 import dev.baton.core.JournalEntry;
+import dev.baton.core.PromotionAction;
 import dev.baton.core.PromotionPlan;
 import dev.baton.core.PromotionStatus;
 import dev.baton.core.StaleTokenException;
@@ -78,6 +79,85 @@ public class PlanRunner {
               t.setDaemon(true);
               return t;
             });
+  }
+
+  /**
+   * Runs every step's pre-flight check once, in the background, on the thread that runs the plan: a
+   * promotion that starts meanwhile waits for it (each check is bounded by its step's timeout).
+   * Failures are logged and counted, never thrown.
+   */
+  public void preflight() {
+    if (plan.isEmpty()) {
+      return;
+    }
+    orchestrator.submit(this::runPreflight);
+  }
+
+  private void runPreflight() {
+    for (PromotionPlan.Step step : plan.steps()) {
+      if (!step.isFence() && !overridesPreflight(step.action())) {
+        continue; // nothing to check (an exec hook, say): say nothing rather than "passed"
+      }
+      long started = System.nanoTime();
+      Duration timeout = step.policy().timeout();
+      Future<Void> f =
+          workers.submit(
+              () -> {
+                MDC.put("baton.node", nodeId());
+                MDC.put("baton.step", step.name());
+                try {
+                  if (step.isFence()) {
+                    step.fence().preflight();
+                  } else {
+                    step.action().preflight();
+                  }
+                  return null;
+                } finally {
+                  MDC.clear();
+                }
+              });
+      try {
+        f.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+        count(step.name(), "preflight-passed");
+        LOG.info(
+            "{}: pre-flight of step '{}' passed in {} ms",
+            nodeId(),
+            step.name(),
+            TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started));
+      } catch (InterruptedException e) {
+        f.cancel(true);
+        Thread.currentThread().interrupt();
+        return;
+      } catch (TimeoutException e) {
+        f.cancel(true);
+        count(step.name(), "preflight-failed");
+        LOG.warn(
+            "{}: pre-flight of step '{}' FAILED: no answer within {} ms; a promotion of this node"
+                + " would likely fail at this step",
+            nodeId(),
+            step.name(),
+            timeout.toMillis());
+      } catch (ExecutionException e) {
+        count(step.name(), "preflight-failed");
+        LOG.warn(
+            "{}: pre-flight of step '{}' FAILED: {}; a promotion of this node would likely fail"
+                + " at this step",
+            nodeId(),
+            step.name(),
+            describe(e.getCause()));
+      } catch (RuntimeException e) {
+        count(step.name(), "preflight-failed");
+        LOG.warn("{}: pre-flight of step '{}' FAILED: {}", nodeId(), step.name(), describe(e));
+      }
+    }
+  }
+
+  private static boolean overridesPreflight(PromotionAction action) {
+    try {
+      return action.getClass().getMethod("preflight").getDeclaringClass() != PromotionAction.class;
+    } catch (NoSuchMethodException e) {
+      return false;
+    }
   }
 
   /** Runs the plan for {@code activation}; calls {@code done} with whether it completed. */
