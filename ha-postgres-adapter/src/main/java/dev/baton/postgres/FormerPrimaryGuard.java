@@ -1,6 +1,8 @@
 package dev.baton.postgres;
 
+import dev.baton.core.BatonNode;
 import dev.baton.core.KeyValueStore;
+import dev.baton.core.Role;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Duration;
@@ -9,6 +11,7 @@ import java.util.Optional;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.BooleanSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -98,9 +101,25 @@ public final class FormerPrimaryGuard implements AutoCloseable {
       return this;
     }
 
-    /** Whether this node is active now (for example {@code node::isActive}). Required. */
+    /**
+     * Whether this node holds or is taking the role now: it must be true while the node is
+     * promoting, active or demoting (its promotion action owns the server then), so {@code
+     * node::isActive}, false while promoting, is not enough. Prefer {@link #node(BatonNode)}.
+     * Required unless {@link #node(BatonNode)} is given.
+     */
     public Builder isActive(BooleanSupplier isActive) {
       this.isActive = Objects.requireNonNull(isActive);
+      return this;
+    }
+
+    /** The node this guard runs on: it leaves the server alone unless the node is a standby. */
+    public Builder node(BatonNode node) {
+      Objects.requireNonNull(node);
+      this.isActive =
+          () -> {
+            Role r = node.role();
+            return r == Role.PROMOTING || r == Role.ACTIVE || r == Role.DEMOTING;
+          };
       return this;
     }
 
@@ -135,7 +154,7 @@ public final class FormerPrimaryGuard implements AutoCloseable {
     public FormerPrimaryGuard build() {
       if (local == null || writerEndpoint == null || isActive == null) {
         throw new IllegalStateException(
-            "FormerPrimaryGuard needs local, writerEndpoint and isActive");
+            "FormerPrimaryGuard needs local, writerEndpoint and node (or isActive)");
       }
       return new FormerPrimaryGuard(this);
     }
@@ -182,6 +201,27 @@ public final class FormerPrimaryGuard implements AutoCloseable {
     if (isActive.getAsBoolean()) {
       return Outcome.NODE_ACTIVE;
     }
+    // The writer read goes through Raft and can block through a leader change, during which this
+    // node may win the role and promote the local server: look again under the lock this node's
+    // promotion action holds until it has published the writer.
+    ReentrantLock lock = LocalServerLocks.of(local);
+    try {
+      lock.lockInterruptibly();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return Outcome.UNREACHABLE;
+    }
+    try {
+      if (isActive.getAsBoolean()) {
+        return Outcome.NODE_ACTIVE;
+      }
+      return checkLocked();
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  private Outcome checkLocked() {
     Optional<WriterEndpoint.Writer> writer = writerEndpoint.current();
     if (writer.isEmpty()) {
       return Outcome.NO_WRITER;

@@ -15,6 +15,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.OptionalLong;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -281,6 +282,18 @@ public final class PostgresPromotionAction implements PromotionAction {
 
   @Override
   public void promote(ActionContext ctx) throws Exception {
+    // Shared with this node's FormerPrimaryGuard: it must not judge the target while it is being
+    // promoted and its writer is not yet published.
+    ReentrantLock lock = LocalServerLocks.of(target);
+    lock.lockInterruptibly();
+    try {
+      promoteLocked(ctx);
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  private void promoteLocked(ActionContext ctx) throws Exception {
     Logger log = ctx.log();
     long token = ctx.token();
     long started = System.nanoTime();

@@ -4,11 +4,19 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
+import dev.baton.core.KvEntry;
 import dev.baton.postgres.testing.PostgresPair;
 import dev.baton.postgres.testing.PostgresServer;
 import dev.baton.postgres.testing.TestActionContext;
 import java.time.Duration;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.locks.ReentrantLock;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -121,6 +129,76 @@ class FormerPrimaryGuardTest {
       assertThatThrownBy(() -> a.execute("INSERT INTO t VALUES ('x')"))
           .hasMessageContaining("read-only transaction");
       assertThat(onA.checkNow()).isEqualTo(FormerPrimaryGuard.Outcome.FENCED);
+    }
+  }
+
+  /**
+   * The race CI found: the guard on a standby's node reads the published writer (the old primary)
+   * through Raft; the read blocks through the leader change in which this node wins the role and
+   * promotes its server; the guard then sees a primary that is not the writer and fenced it, so the
+   * new active came up read-only. The guard must judge the server under the lock the promotion
+   * holds until it has published the writer. Here the guard's read answers as of its start and is
+   * held until the promotion has finished or is seen waiting for the lock.
+   */
+  @Test
+  void aGuardWhoseWriterReadRacesThisNodesPromotionNeverFencesTheNewPrimary() throws Exception {
+    try (PostgresPair pair = PostgresPair.start()) {
+      PostgresServer a = pair.primary();
+      PostgresServer b = pair.standby();
+      a.execute("CREATE TABLE t (v text)");
+      pair.awaitReplayCaughtUp();
+      CountDownLatch readStarted = new CountDownLatch(1);
+      CountDownLatch releaseRead = new CountDownLatch(1);
+      InMemoryKeyValueStore kv =
+          new InMemoryKeyValueStore() {
+            @Override
+            public Optional<KvEntry> get(String key) {
+              Optional<KvEntry> asOfNow = super.get(key);
+              if (Thread.currentThread().getName().equals("guard-check")) {
+                readStarted.countDown();
+                try {
+                  releaseRead.await();
+                } catch (InterruptedException e) {
+                  Thread.currentThread().interrupt();
+                }
+              }
+              return asOfNow;
+            }
+          };
+      WriterEndpoint writer = new WriterEndpoint(kv, "db");
+      writer.publish(PostgresEndpoint.of(a.host(), a.port()).jdbcUrl(), 1, "node-a");
+      // isActive false throughout: the worst case, a node whose role check says "standby".
+      FormerPrimaryGuard guard =
+          FormerPrimaryGuard.builder()
+              .local(endpoint(b))
+              .writerEndpoint(writer)
+              .isActive(() -> false)
+              .build();
+      AtomicReference<FormerPrimaryGuard.Outcome> outcome = new AtomicReference<>();
+      Thread check = new Thread(() -> outcome.set(guard.checkNow()), "guard-check");
+      check.start();
+      readStarted.await(30, TimeUnit.SECONDS);
+
+      CompletableFuture<Void> promotion =
+          CompletableFuture.runAsync(
+              () -> {
+                try {
+                  promoteWithoutReachingTheOldPrimary(b, writer, 2);
+                } catch (Exception e) {
+                  throw new CompletionException(e);
+                }
+              });
+      ReentrantLock lock = LocalServerLocks.of(endpoint(b));
+      await()
+          .atMost(Duration.ofSeconds(30))
+          .until(() -> promotion.isDone() || lock.hasQueuedThreads());
+      releaseRead.countDown();
+      check.join(30_000);
+      promotion.get(30, TimeUnit.SECONDS);
+
+      assertThat(outcome.get()).isNotEqualTo(FormerPrimaryGuard.Outcome.FENCED);
+      assertThat(writer.current().orElseThrow().jdbcUrl()).isEqualTo(endpoint(b).jdbcUrl());
+      b.execute("INSERT INTO t VALUES ('the new primary takes writes')");
     }
   }
 }

@@ -19,7 +19,7 @@ import java.util.function.Consumer;
  * lets the WriterEndpoint and HikariWriterPool tests exercise their own logic (compare-and-set,
  * token order, pool swapping); the real-cluster test replaces it once the core lands.
  */
-final class InMemoryKeyValueStore implements KeyValueStore {
+class InMemoryKeyValueStore implements KeyValueStore {
   private final TreeMap<String, KvEntry> entries = new TreeMap<>();
   private final List<WatchImpl> watches = new CopyOnWriteArrayList<>();
   private long revision;

@@ -13,7 +13,6 @@ import dev.baton.core.KeyValueStore;
 import dev.baton.core.KvEntry;
 import dev.baton.core.KvEvent;
 import dev.baton.core.PromotionPlan;
-import dev.baton.core.Role;
 import dev.baton.core.StepPolicy;
 import dev.baton.core.testing.TestCluster;
 import dev.baton.postgres.testing.PostgresPair;
@@ -510,7 +509,7 @@ class PostgresClusterEndToEndTest {
     return FormerPrimaryGuard.builder()
         .local(endpoint(server))
         .writerEndpoint(new WriterEndpoint(node.kv(), DEPLOYMENT))
-        .isActive(() -> node.role() != Role.STANDBY)
+        .node(node)
         .rejoin(
             PgRewindRejoin.builder()
                 .dataDirectory(server.dataDir())
