@@ -11,6 +11,7 @@ import java.nio.file.Files;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Predicate;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
@@ -51,6 +52,11 @@ class SidecarProcessTest {
     cl.setErr(new PrintWriter(err, true));
     int status = cl.execute(args);
     return new Cli(status, out.toString(), err.toString());
+  }
+
+  /** Runs the CLI against every node until its answer satisfies {@code until} (bounded). */
+  private static Cli awaitCli(Predicate<Cli> until, String... args) {
+    return await().atMost(WAIT).until(() -> cli(withEndpoints(args)), until);
   }
 
   private static String[] withEndpoints(String... args) {
@@ -96,26 +102,21 @@ class SidecarProcessTest {
     // Each node is asked for its own view with a short deadline; on a busy machine one may miss
     // it, so wait (bounded) for a table in which every node answered.
     Cli table =
-        await()
-            .atMost(WAIT)
-            .until(
-                () -> cli(withEndpoints("status")),
-                c ->
-                    c.status() == 0
-                        && c.out().contains("active " + active)
-                        && rows(c, "ACTIVE") == 1
-                        && rows(c, "STANDBY") == 2);
+        awaitCli(
+            c ->
+                c.status() == 0
+                    && c.out().contains("active " + active)
+                    && rows(c, "ACTIVE") == 1
+                    && rows(c, "STANDBY") == 2,
+            "status");
     assertThat(table.out()).contains("NODE", "ROLE", "TOKEN", "LEADER", "HEALTH");
     assertThat(table.out().lines().filter(l -> l.matches(active + " +ACTIVE +\\d+ +\\* +up .*")))
         .hasSize(1);
     assertThat(table.out()).doesNotContain("unreachable");
 
     Cli json =
-        await()
-            .atMost(WAIT)
-            .until(
-                () -> cli(withEndpoints("status", "--json")),
-                c -> c.status() == 0 && !c.out().contains("\"reachable\" : false"));
+        awaitCli(
+            c -> c.status() == 0 && !c.out().contains("\"reachable\" : false"), "status", "--json");
     JsonNode j = Json.read(json.out());
     assertThat(j.path("activeNodeId").asText()).isEqualTo(active);
     assertThat(j.path("activeNow")).hasSize(1);
@@ -259,12 +260,7 @@ class SidecarProcessTest {
     assertThat(cluster.get(old, "/active").code()).isEqualTo(-1);
 
     // The CLI still answers, showing the dead node as unreachable.
-    Cli status =
-        await()
-            .atMost(WAIT)
-            .until(
-                () -> cli(withEndpoints("status")),
-                c -> c.status() == 0 && c.out().contains("active " + now));
+    Cli status = awaitCli(c -> c.status() == 0 && c.out().contains("active " + now), "status");
     assertThat(status.out()).contains("unreachable");
     assertThat(cli(withEndpoints("kv", "put", "after/failover", "ok")).out())
         .contains("after/failover = ok");
@@ -275,19 +271,13 @@ class SidecarProcessTest {
     long nowToken = token(cluster.get(now, "/active").body());
     cluster.kill(now);
     Cli lost =
-        await()
-            .atMost(WAIT)
-            .until(
-                () -> cli(withEndpoints("status")),
-                c ->
-                    c.status() == 0
-                        && c.out()
-                            .contains(
-                                "active none (last activation: "
-                                    + now
-                                    + ", token "
-                                    + nowToken
-                                    + ")"));
+        awaitCli(
+            c ->
+                c.status() == 0
+                    && c.out()
+                        .contains(
+                            "active none (last activation: " + now + ", token " + nowToken + ")"),
+            "status");
     assertThat(rows(lost, "ACTIVE")).isZero();
     assertThat(rows(lost, "STANDBY")).isEqualTo(1);
     JsonNode lostJson = Json.read(cli(withEndpoints("status", "--json")).out());

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
+import dev.baton.core.testing.FragilePlan;
 import dev.baton.core.testing.TestCluster;
 import java.time.Duration;
 import java.util.List;
@@ -144,32 +145,13 @@ class SwitchActiveTest {
 
   @Test
   void aTargetWhosePlanFailsMakesTheSwitchFailNamingTheStepAndItsError() {
-    AtomicReference<String> broken = new AtomicReference<>("");
-    PromotionAction fragile =
-        new PromotionAction() {
-          @Override
-          public String name() {
-            return "fragile";
-          }
-
-          @Override
-          public void promote(ActionContext ctx) {
-            if (ctx.nodeId().equals(broken.get())) {
-              throw new IllegalStateException("writer unreachable from " + ctx.nodeId());
-            }
-          }
-        };
-    PromotionPlan plan =
-        PromotionPlan.builder()
-            .action(
-                fragile,
-                StepPolicy.mustSucceed().withMaxAttempts(1).withTimeout(Duration.ofSeconds(10)))
-            .build();
+    FragilePlan fragile = new FragilePlan();
     try (TestCluster cluster =
-        TestCluster.create(3, 0, TestCluster.TIMING, (id, b) -> b.promotionPlan(plan)).startAll()) {
+        TestCluster.create(3, 0, TestCluster.TIMING, (id, b) -> b.promotionPlan(fragile.plan()))
+            .startAll()) {
       BatonNode old = cluster.awaitActive(Duration.ofSeconds(30));
       BatonNode target = cluster.running().stream().filter(n -> n != old).findFirst().get();
-      broken.set(target.id());
+      fragile.breakOn(target.id());
 
       assertThatThrownBy(() -> old.switchActive(target.id(), Duration.ofSeconds(30)))
           .isInstanceOfSatisfying(

@@ -198,11 +198,8 @@ public final class FormerPrimaryGuard implements AutoCloseable {
   }
 
   private Outcome check() {
-    if (isActive.getAsBoolean()) {
-      return Outcome.NODE_ACTIVE;
-    }
     // The writer read goes through Raft and can block through a leader change, during which this
-    // node may win the role and promote the local server: look again under the lock this node's
+    // node may win the role and promote the local server: judge only under the lock this node's
     // promotion action holds until it has published the writer.
     ReentrantLock lock = LocalServerLocks.of(local);
     try {

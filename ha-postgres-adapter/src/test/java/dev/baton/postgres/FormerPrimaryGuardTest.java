@@ -30,6 +30,15 @@ class FormerPrimaryGuardTest {
     return PostgresEndpoint.of(s.host(), s.port());
   }
 
+  /** A guard on a node whose role check always says "standby" (the worst case for a guard). */
+  private static FormerPrimaryGuard onAStandbyNode(PostgresServer server, WriterEndpoint writer) {
+    return FormerPrimaryGuard.builder()
+        .local(endpoint(server))
+        .writerEndpoint(writer)
+        .isActive(() -> false)
+        .build();
+  }
+
   private static void promoteWithoutReachingTheOldPrimary(
       PostgresServer standby, WriterEndpoint writer, long token) throws Exception {
     PostgresPromotionAction.builder()
@@ -101,18 +110,8 @@ class FormerPrimaryGuardTest {
       a.execute("CREATE TABLE t (v text)");
       pair.awaitReplayCaughtUp();
       WriterEndpoint writer = new WriterEndpoint(new InMemoryKeyValueStore(), "db");
-      FormerPrimaryGuard onA =
-          FormerPrimaryGuard.builder()
-              .local(endpoint(a))
-              .writerEndpoint(writer)
-              .isActive(() -> false)
-              .build();
-      FormerPrimaryGuard onB =
-          FormerPrimaryGuard.builder()
-              .local(endpoint(b))
-              .writerEndpoint(writer)
-              .isActive(() -> false)
-              .build();
+      FormerPrimaryGuard onA = onAStandbyNode(a, writer);
+      FormerPrimaryGuard onB = onAStandbyNode(b, writer);
       assertThat(onA.checkNow()).isEqualTo(FormerPrimaryGuard.Outcome.NO_WRITER);
 
       promoteWithoutReachingTheOldPrimary(b, writer, 3);
@@ -168,12 +167,7 @@ class FormerPrimaryGuardTest {
       WriterEndpoint writer = new WriterEndpoint(kv, "db");
       writer.publish(PostgresEndpoint.of(a.host(), a.port()).jdbcUrl(), 1, "node-a");
       // isActive false throughout: the worst case, a node whose role check says "standby".
-      FormerPrimaryGuard guard =
-          FormerPrimaryGuard.builder()
-              .local(endpoint(b))
-              .writerEndpoint(writer)
-              .isActive(() -> false)
-              .build();
+      FormerPrimaryGuard guard = onAStandbyNode(b, writer);
       AtomicReference<FormerPrimaryGuard.Outcome> outcome = new AtomicReference<>();
       Thread check = new Thread(() -> outcome.set(guard.checkNow()), "guard-check");
       check.start();

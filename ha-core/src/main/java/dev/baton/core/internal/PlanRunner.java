@@ -99,25 +99,19 @@ public class PlanRunner {
         continue; // nothing to check (an exec hook, say): say nothing rather than "passed"
       }
       long started = System.nanoTime();
-      Duration timeout = step.policy().timeout();
-      Future<Void> f =
-          workers.submit(
-              () -> {
-                MDC.put("baton.node", nodeId());
-                MDC.put("baton.step", step.name());
-                try {
-                  if (step.isFence()) {
-                    step.fence().preflight();
-                  } else {
-                    step.action().preflight();
-                  }
-                  return null;
-                } finally {
-                  MDC.clear();
-                }
-              });
       try {
-        f.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+        call(
+            () -> {
+              if (step.isFence()) {
+                step.fence().preflight();
+              } else {
+                step.action().preflight();
+              }
+              return null;
+            },
+            step,
+            0,
+            step.policy().timeout());
         count(step.name(), "preflight-passed");
         LOG.info(
             "{}: pre-flight of step '{}' passed in {} ms",
@@ -125,29 +119,16 @@ public class PlanRunner {
             step.name(),
             TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started));
       } catch (InterruptedException e) {
-        f.cancel(true);
         Thread.currentThread().interrupt();
         return;
-      } catch (TimeoutException e) {
-        f.cancel(true);
-        count(step.name(), "preflight-failed");
-        LOG.warn(
-            "{}: pre-flight of step '{}' FAILED: no answer within {} ms; a promotion of this node"
-                + " would likely fail at this step",
-            nodeId(),
-            step.name(),
-            timeout.toMillis());
-      } catch (ExecutionException e) {
+      } catch (Exception e) {
         count(step.name(), "preflight-failed");
         LOG.warn(
             "{}: pre-flight of step '{}' FAILED: {}; a promotion of this node would likely fail"
                 + " at this step",
             nodeId(),
             step.name(),
-            describe(e.getCause()));
-      } catch (RuntimeException e) {
-        count(step.name(), "preflight-failed");
-        LOG.warn("{}: pre-flight of step '{}' FAILED: {}", nodeId(), step.name(), describe(e));
+            describe(e));
       }
     }
   }
@@ -406,7 +387,7 @@ public class PlanRunner {
           return null;
         },
         step,
-        ctx,
+        ctx.token(),
         timeout);
   }
 
@@ -418,21 +399,27 @@ public class PlanRunner {
           return null;
         },
         step,
-        ctx,
+        ctx.token(),
         timeout);
   }
 
+  /**
+   * Runs {@code body} on a worker thread with the step in the MDC (and the token, unless 0),
+   * bounded by {@code timeout}; unwraps the body's exception.
+   */
   private void call(
       java.util.concurrent.Callable<Void> body,
       PromotionPlan.Step step,
-      ActionContext ctx,
+      long token,
       Duration timeout)
       throws Exception {
     Future<Void> f =
         workers.submit(
             () -> {
-              MDC.put("baton.node", ctx.nodeId());
-              MDC.put("baton.token", Long.toString(ctx.token()));
+              MDC.put("baton.node", nodeId());
+              if (token != 0) {
+                MDC.put("baton.token", Long.toString(token));
+              }
               MDC.put("baton.step", step.name());
               try {
                 return body.call();

@@ -5,13 +5,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
-import dev.baton.core.ActionContext;
 import dev.baton.core.BatonNode;
 import dev.baton.core.KvEntry;
 import dev.baton.core.Member;
-import dev.baton.core.PromotionAction;
-import dev.baton.core.PromotionPlan;
-import dev.baton.core.StepPolicy;
 import dev.baton.core.control.proto.BatonControlGrpc;
 import dev.baton.core.control.proto.Health;
 import dev.baton.core.control.proto.KvCompareAndSetRequest;
@@ -19,6 +15,7 @@ import dev.baton.core.control.proto.MemberStatus;
 import dev.baton.core.control.proto.Role;
 import dev.baton.core.control.proto.RoleEvent;
 import dev.baton.core.control.proto.StatusResponse;
+import dev.baton.core.testing.FragilePlan;
 import dev.baton.core.testing.TestCluster;
 import io.grpc.Grpc;
 import io.grpc.InsecureChannelCredentials;
@@ -32,7 +29,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -244,33 +240,14 @@ class ControlServerTest {
 
   @Test
   void aSwitchWhoseTargetsPlanFailsIsAbortedNamingTheStepAndItsError() {
-    AtomicReference<String> broken = new AtomicReference<>("");
-    PromotionAction fragile =
-        new PromotionAction() {
-          @Override
-          public String name() {
-            return "fragile";
-          }
-
-          @Override
-          public void promote(ActionContext ctx) {
-            if (ctx.nodeId().equals(broken.get())) {
-              throw new IllegalStateException("writer unreachable from " + ctx.nodeId());
-            }
-          }
-        };
-    PromotionPlan plan =
-        PromotionPlan.builder()
-            .action(
-                fragile,
-                StepPolicy.mustSucceed().withMaxAttempts(1).withTimeout(Duration.ofSeconds(10)))
-            .build();
+    FragilePlan fragile = new FragilePlan();
     BatonClient client =
         startClusterAndClient(
-            TestCluster.create(3, 0, TestCluster.TIMING, (id, b) -> b.promotionPlan(plan)));
+            TestCluster.create(
+                3, 0, TestCluster.TIMING, (id, b) -> b.promotionPlan(fragile.plan())));
     BatonNode old = cluster.awaitActive(WAIT);
     String target = otherThan(old.id());
-    broken.set(target);
+    fragile.breakOn(target);
 
     assertThatThrownBy(() -> client.switchActive(target, Duration.ofSeconds(20)))
         .isInstanceOfSatisfying(

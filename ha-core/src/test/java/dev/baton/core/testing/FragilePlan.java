@@ -1,0 +1,44 @@
+package dev.baton.core.testing;
+
+import dev.baton.core.ActionContext;
+import dev.baton.core.PromotionAction;
+import dev.baton.core.PromotionPlan;
+import dev.baton.core.StepPolicy;
+import java.time.Duration;
+import java.util.concurrent.atomic.AtomicReference;
+
+/**
+ * A promotion plan of one required step, {@code fragile} (one attempt), that fails with "writer
+ * unreachable from NODE" on the node named by {@link #breakOn} and succeeds everywhere else.
+ */
+public final class FragilePlan {
+  private final AtomicReference<String> broken = new AtomicReference<>("");
+  private final PromotionPlan plan =
+      PromotionPlan.builder()
+          .action(
+              new PromotionAction() {
+                @Override
+                public String name() {
+                  return "fragile";
+                }
+
+                @Override
+                public void promote(ActionContext ctx) {
+                  if (ctx.nodeId().equals(broken.get())) {
+                    throw new IllegalStateException("writer unreachable from " + ctx.nodeId());
+                  }
+                }
+              },
+              StepPolicy.mustSucceed().withMaxAttempts(1).withTimeout(Duration.ofSeconds(10)))
+          .build();
+
+  /** The plan, for every node of the cluster. */
+  public PromotionPlan plan() {
+    return plan;
+  }
+
+  /** From now on the step fails on {@code nodeId}. */
+  public void breakOn(String nodeId) {
+    broken.set(nodeId);
+  }
+}
