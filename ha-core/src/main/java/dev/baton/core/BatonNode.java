@@ -70,7 +70,7 @@ public final class BatonNode implements Closeable {
   private final NodeConfig config;
   private final MeterRegistry meterRegistry;
   private final PlanRunner planRunner;
-  private final MonotonicClock clock = MonotonicClock.system();
+  private final MonotonicClock clock;
   private final ExecutorService defaultListenerExecutor;
   private final List<Map.Entry<RoleListener, Executor>> initialListeners;
   private BatonStateMachine stateMachine;
@@ -89,6 +89,7 @@ public final class BatonNode implements Closeable {
     this.config = config;
     this.meterRegistry = b.meterRegistry != null ? b.meterRegistry : new SimpleMeterRegistry();
     this.planRunner = new PlanRunner(b.plan);
+    this.clock = MonotonicClock.of(b.ticker);
     this.initialListeners = List.copyOf(b.listeners);
     this.defaultListenerExecutor =
         Executors.newSingleThreadExecutor(
@@ -557,9 +558,20 @@ public final class BatonNode implements Closeable {
     private Duration failureBackoff = Duration.ofSeconds(10);
     private MeterRegistry meterRegistry;
     private PromotionPlan plan = PromotionPlan.empty();
+    private Ticker ticker = Ticker.system();
     private final List<Map.Entry<RoleListener, Executor>> listeners = new ArrayList<>();
 
     private Builder() {}
+
+    /**
+     * The time source of the lease; default {@link Ticker#system()} ({@link System#nanoTime()}).
+     * Tests give a fake; production code has no reason to set it. See {@link Ticker} for what a
+     * ticker must do for the lease to hold.
+     */
+    public Builder ticker(Ticker ticker) {
+      this.ticker = java.util.Objects.requireNonNull(ticker, "ticker");
+      return this;
+    }
 
     /** The cluster's id; every node of the cluster uses the same one. Required. */
     public Builder clusterId(String clusterId) {

@@ -1,51 +1,30 @@
 package dev.baton.core.internal;
 
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
+import dev.baton.core.Ticker;
+import java.util.Objects;
 
 /**
- * The only time source the role logic reads: {@link System#nanoTime()}, never wall-clock time, so
- * clock steps (NTP, an operator) cannot shorten or stretch a lease.
- *
- * <p>For fault-injection tests only, the system property {@value #RATE_PROPERTY} makes this node's
- * clock run at another rate (e.g. 1.05 = 5% fast), to show what drift beyond the configured bound
- * does. The node logs a warning when it is set.
+ * The only time source the role logic reads: the node's {@link Ticker} ({@link System#nanoTime()}
+ * unless the embedder injected another), never wall-clock time, so clock steps (NTP, an operator)
+ * cannot shorten or stretch a lease. Nothing outside the builder can change it: no system property
+ * switches it (a property is one {@code JAVA_TOOL_OPTIONS} away in production).
  */
 public final class MonotonicClock {
-  private static final Logger LOG = LoggerFactory.getLogger(MonotonicClock.class);
+  private final Ticker ticker;
 
-  /** Test-only: a clock rate for this JVM's Baton nodes, such as {@code 1.05}. */
-  public static final String RATE_PROPERTY = "baton.test.clock-rate";
+  private MonotonicClock(Ticker ticker) {
+    this.ticker = Objects.requireNonNull(ticker, "ticker");
+  }
 
-  private final double rate;
-  private final long origin = System.nanoTime();
-
-  private MonotonicClock(double rate) {
-    this.rate = rate;
+  public static MonotonicClock of(Ticker ticker) {
+    return new MonotonicClock(ticker);
   }
 
   public static MonotonicClock system() {
-    String value = System.getProperty(RATE_PROPERTY);
-    if (value == null || value.isBlank()) {
-      return new MonotonicClock(1.0);
-    }
-    double rate;
-    try {
-      rate = Double.parseDouble(value.trim());
-    } catch (NumberFormatException e) {
-      throw new IllegalArgumentException(
-          "system property " + RATE_PROPERTY + "='" + value + "' is not a number", e);
-    }
-    if (!(rate > 0.1 && rate < 10)) {
-      throw new IllegalArgumentException(
-          "system property " + RATE_PROPERTY + "=" + rate + " is outside (0.1, 10)");
-    }
-    LOG.warn("TEST ONLY: this node's monotonic clock runs at rate {} ({})", rate, RATE_PROPERTY);
-    return new MonotonicClock(rate);
+    return new MonotonicClock(Ticker.system());
   }
 
   public long nanoTime() {
-    long now = System.nanoTime();
-    return rate == 1.0 ? now : origin + (long) ((now - origin) * rate);
+    return ticker.read();
   }
 }

@@ -49,16 +49,6 @@ import org.slf4j.LoggerFactory;
 public final class RoleController {
   private static final Logger LOG = LoggerFactory.getLogger(RoleController.class);
 
-  /**
-   * TEST ONLY: {@value #UNSAFE_PROPERTY}=true removes the lease: the node believes it is active for
-   * as long as it thinks it leads, and does not demote when renewals stop. This is the broken
-   * design the lease exists to prevent; the Jepsen-style suite's self-test turns it on to show that
-   * its checkers catch the resulting overlaps. Never set it anywhere else.
-   */
-  public static final String UNSAFE_PROPERTY = "baton.test.unsafe-no-lease";
-
-  private static final boolean UNSAFE_NO_LEASE = Boolean.getBoolean(UNSAFE_PROPERTY);
-
   /** One activation of this node. */
   public record Activation(
       long token, long term, Optional<String> previousActive, long previousToken) {}
@@ -119,12 +109,6 @@ public final class RoleController {
   }
 
   public void start() {
-    if (UNSAFE_NO_LEASE) {
-      LOG.error(
-          "{}: TEST ONLY: {} is set: this node ignores its lease and CAN cause split brain",
-          config.self().id(),
-          UNSAFE_PROPERTY);
-    }
     running = true;
     thread = new Thread(this::loop, "baton-role-" + config.self().id());
     thread.setDaemon(true);
@@ -135,7 +119,7 @@ public final class RoleController {
 
   /** True only while this node is active and its lease is valid, at the instant of the call. */
   public boolean isActive() {
-    return role == Role.ACTIVE && (UNSAFE_NO_LEASE || clock.nanoTime() - leaseExpiry < 0);
+    return role == Role.ACTIVE && clock.nanoTime() - leaseExpiry < 0;
   }
 
   /** True while promoting or active with a valid lease (what promotion actions check). */
@@ -251,7 +235,7 @@ public final class RoleController {
         demote(StandbyReason.LEADERSHIP_LOST);
         return;
       }
-      if (leaseExpiry - now < reserveNanos && !UNSAFE_NO_LEASE) {
+      if (leaseExpiry - now < reserveNanos) {
         demote(StandbyReason.LEASE_EXPIRING);
         return;
       }

@@ -7,6 +7,7 @@ import dev.baton.core.PromotionPlan;
 import dev.baton.core.RoleListener;
 import dev.baton.core.StandbyReason;
 import dev.baton.core.StepPolicy;
+import dev.baton.core.Ticker;
 import dev.baton.core.control.ControlServer;
 import dev.baton.dns.DnsSwitch;
 import dev.baton.postgres.PostgresFence;
@@ -36,10 +37,12 @@ import org.slf4j.LoggerFactory;
  * FencedWriter}). Everything it observes goes to {@code events.jsonl} in its directory, which the
  * harness reads after the run.
  *
- * <p>Test-only switches, read from the node directory when the process starts: {@code clock-rate}
- * (a file holding e.g. {@code 1.05}; sets {@code baton.test.clock-rate}, the clock-drift nemesis
- * rewrites it and restarts the node) and {@code unsafe=true} in the properties (sets {@code
- * baton.test.unsafe-no-lease} and writes without the fence: the self-test).
+ * <p>Test-only switches, read from the node directory when the process starts, and given to the
+ * node as its {@link Ticker} (production code has no switch for either): {@code clock-rate} (a file
+ * holding e.g. {@code 1.05}: the lease is measured on a ticker running at that rate; the
+ * clock-drift nemesis rewrites it and restarts the node) and {@code unsafe=true} in the properties
+ * (a ticker that never advances, so the lease never ends, and writes without the fence: the
+ * self-test).
  */
 public final class NodeApp {
   private static final Logger LOG = LoggerFactory.getLogger(NodeApp.class);
@@ -60,13 +63,7 @@ public final class NodeApp {
     String nodeId = required(p, "node.id");
     boolean unsafe = Boolean.parseBoolean(p.getProperty("unsafe", "false"));
     String clockRate = readClockRate(dir);
-    // Both switches are read once, when the core's classes first load: set them before.
-    if (clockRate != null) {
-      System.setProperty("baton.test.clock-rate", clockRate);
-    }
-    if (unsafe) {
-      System.setProperty("baton.test.unsafe-no-lease", "true");
-    }
+    Ticker ticker = ticker(unsafe, clockRate);
     int incarnation = nextIncarnation(dir);
     EventLog log = new EventLog(dir.resolve("events.jsonl"));
     log.write(
@@ -153,6 +150,7 @@ public final class NodeApp {
             .operationTimeout(Duration.ofSeconds(3))
             .failureBackoff(Duration.ofSeconds(3))
             .promotionPlan(plan)
+            .ticker(ticker)
             .listener(
                 new RoleListener() {
                   @Override
@@ -220,6 +218,30 @@ public final class NodeApp {
       throw new IllegalArgumentException("node properties: '" + key + "' is missing");
     }
     return v.trim();
+  }
+
+  /**
+   * The lease's time source. Unsafe (the self-test): a ticker that never advances, so no lease ever
+   * runs out and a node believes it is active for as long as it thinks it leads: the broken design
+   * the lease exists to prevent. Drift: {@code System.nanoTime()} scaled by the rate from the
+   * moment the node starts.
+   */
+  static Ticker ticker(boolean unsafe, String clockRate) {
+    if (unsafe) {
+      LOG.error(
+          "TEST ONLY: unsafe mode: this node's lease never ends and it CAN cause split brain");
+      return () -> 0L;
+    }
+    if (clockRate == null) {
+      return Ticker.system();
+    }
+    double rate = Double.parseDouble(clockRate);
+    if (!(rate > 0.1 && rate < 10)) {
+      throw new IllegalArgumentException("clock-rate " + rate + " is outside (0.1, 10)");
+    }
+    LOG.warn("TEST ONLY: this node's lease clock runs at rate {}", rate);
+    long origin = System.nanoTime();
+    return () -> origin + (long) ((System.nanoTime() - origin) * rate);
   }
 
   private static String readClockRate(Path dir) throws IOException {
