@@ -22,8 +22,9 @@ public enum NemesisKind {
   /** SIGSTOP of the active node for longer than the lease, then SIGCONT. */
   PAUSE,
   /**
-   * Clock-rate drift: a node is restarted with its lease clock running at another rate (the core's
-   * test-only {@code baton.test.clock-rate}), beyond the configured 1% bound.
+   * Clock-rate drift: a node is restarted with its whole clock running at another rate (its lease
+   * ticker and its Ratis election timers, see {@code NodeApp.drifted}), beyond the configured 1%
+   * bound.
    */
   CLOCK,
   /** SIGKILL of the PostgreSQL primary; the standby is promoted, the old primary rejoins. */

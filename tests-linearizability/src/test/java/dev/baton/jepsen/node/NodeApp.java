@@ -8,6 +8,7 @@ import dev.baton.core.RoleListener;
 import dev.baton.core.StandbyReason;
 import dev.baton.core.StepPolicy;
 import dev.baton.core.Ticker;
+import dev.baton.core.Timing;
 import dev.baton.core.control.ControlServer;
 import dev.baton.dns.DnsSwitch;
 import dev.baton.postgres.PostgresFence;
@@ -64,6 +65,7 @@ public final class NodeApp {
     boolean unsafe = Boolean.parseBoolean(p.getProperty("unsafe", "false"));
     String clockRate = readClockRate(dir);
     Ticker ticker = ticker(unsafe, clockRate);
+    Timing timing = clockRate == null ? Timing.DEFAULTS : drifted(Double.parseDouble(clockRate));
     int incarnation = nextIncarnation(dir);
     EventLog log = new EventLog(dir.resolve("events.jsonl"));
     log.write(
@@ -151,6 +153,7 @@ public final class NodeApp {
             .failureBackoff(Duration.ofSeconds(3))
             .promotionPlan(plan)
             .ticker(ticker)
+            .timing(timing)
             .listener(
                 new RoleListener() {
                   @Override
@@ -242,6 +245,25 @@ public final class NodeApp {
     LOG.warn("TEST ONLY: this node's lease clock runs at rate {}", rate);
     long origin = System.nanoTime();
     return () -> origin + (long) ((System.nanoTime() - origin) * rate);
+  }
+
+  /**
+   * The whole node drifts, not only its lease clock. A node whose clock runs {@code rate} times
+   * fast waits {@code 1/rate} of every configured duration in real time; Ratis's timers (election
+   * timeout, the pre-vote refusal window, the leader's step-down) read {@code System.nanoTime()},
+   * which the test cannot speed up, so they are given the durations the drifted node would wait:
+   * the election timeouts divided by the rate. The lease is measured on the drifted {@link
+   * #ticker}, so its configured length must stay the default's 692 ms: the margin is chosen so that
+   * {@code min' × (1 − drift) − margin' = } the default lease. A fast follower then refuses
+   * pre-votes for only 800/1.08 = 741 ms of real time, the case the 1% bound is about.
+   */
+  static Timing drifted(double rate) {
+    Timing d = Timing.DEFAULTS;
+    Duration min = Duration.ofNanos((long) (d.electionTimeoutMin().toNanos() / rate));
+    Duration max = Duration.ofNanos((long) (d.electionTimeoutMax().toNanos() / rate));
+    long leaseNanos = d.lease().toNanos();
+    Duration margin = Duration.ofNanos((long) (min.toNanos() * (1 - d.clockDrift())) - leaseNanos);
+    return new Timing(min, max, d.clockDrift(), margin, d.renewInterval(), d.demotionReserve());
   }
 
   private static String readClockRate(Path dir) throws IOException {
