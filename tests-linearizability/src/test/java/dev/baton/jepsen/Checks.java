@@ -184,6 +184,85 @@ final class Checks {
   /** A committed row of the fenced-writes table. */
   record Row(long commitSeq, long token, String node, String value) {}
 
+  // ------------------------------------------------------------------------- I5
+
+  /**
+   * I5, promotion is journaled: every promotion that began (a PROMOTE record for token T) was
+   * completed, every step of the plan, under T or under a higher token by a successor; and every
+   * journal record for token T comes from the node that held T (a node never journals another
+   * node's activation). The plan's steps are those any PROMOTE record names.
+   */
+  static Outcome promotionJournaled(
+      java.util.Collection<NodeEvents.Journal> journal, List<Activation> activations) {
+    Map<Long, String> holder = new HashMap<>();
+    for (Activation a : activations) {
+      holder.putIfAbsent(a.token(), a.node());
+    }
+    java.util.Set<String> steps = new java.util.TreeSet<>();
+    Map<Long, String> journaledBy = new TreeMap<>();
+    Map<Long, java.util.Set<String>> completed = new TreeMap<>();
+    List<String> found = new ArrayList<>();
+    for (NodeEvents.Journal j : journal) {
+      if (!j.phase().equals("PROMOTE")) {
+        continue;
+      }
+      steps.add(j.step());
+      String by = journaledBy.putIfAbsent(j.token(), j.node());
+      if (by != null && !by.equals(j.node()) && found.size() < 20) {
+        found.add("token " + j.token() + " journaled by both " + by + " and " + j.node());
+      }
+      String h = holder.get(j.token());
+      if (h != null && !h.equals(j.node()) && found.size() < 20) {
+        found.add(
+            "token " + j.token() + " was held by " + h + " but " + j.node() + " journaled it");
+      }
+      if (j.outcome().equals("COMPLETED")) {
+        completed.computeIfAbsent(j.token(), k -> new java.util.TreeSet<>()).add(j.step());
+      }
+    }
+    // The highest token whose whole plan completed; every promotion below it was taken over.
+    long highestComplete = 0;
+    for (Map.Entry<Long, java.util.Set<String>> e : completed.entrySet()) {
+      if (e.getValue().containsAll(steps)) {
+        highestComplete = Math.max(highestComplete, e.getKey());
+      }
+    }
+    List<Long> unfinished = new ArrayList<>();
+    for (Map.Entry<Long, String> e : journaledBy.entrySet()) {
+      if (e.getKey() > highestComplete) {
+        unfinished.add(e.getKey());
+      }
+    }
+    if (!unfinished.isEmpty()) {
+      found.add(
+          "promotion(s) with token(s) "
+              + unfinished
+              + " began but neither they nor a successor with a higher token completed every step"
+              + " of the plan "
+              + steps
+              + " (highest complete: "
+              + highestComplete
+              + ")");
+    }
+    Map<String, Object> details = new LinkedHashMap<>();
+    details.put("records", journal.size());
+    details.put("promotions", journaledBy.size());
+    details.put("steps", List.copyOf(steps));
+    details.put("highestCompleteToken", highestComplete);
+    details.put("violations", found);
+    return new Outcome(
+        "I5-promotion-journaled",
+        "every promotion that began was completed, every step, by its node or by a successor with"
+            + " a higher token; a token's journal records come only from the node that held it",
+        found.isEmpty() ? Validity.VALID : Validity.INVALID,
+        found.isEmpty()
+            ? journaledBy.size()
+                + " promotions journaled, highest complete token "
+                + highestComplete
+            : found.size() + " violation(s): " + found.get(0),
+        details);
+  }
+
   /**
    * I3, fences hold: in commit order, no committed row carries a token lower than a row committed
    * before it.

@@ -97,4 +97,46 @@ class ChecksTest {
     var stranger = List.of(new DnsWatcher.Observation(1, 7, "n1", "10.0.0.1", null));
     assertThat(Checks.dnsForward(stranger, issued, ips).validity()).isEqualTo(Validity.INVALID);
   }
+
+  private static NodeEvents.Journal j(String node, long token, String step, String outcome) {
+    return new NodeEvents.Journal(node, token, step, "PROMOTE", 1, outcome);
+  }
+
+  @Test
+  void aPromotionTakenOverByASuccessorWithAHigherTokenIsJournaled() {
+    var acts = List.of(act("n1", 5, 1_000, 2_000), act("n2", 9, 3_000, 4_000));
+    var journal =
+        List.of(
+            j("n1", 5, "fence", "STARTED"),
+            j("n1", 5, "fence", "COMPLETED"),
+            j("n1", 5, "dns", "STARTED"),
+            j("n2", 9, "fence", "STARTED"),
+            j("n2", 9, "fence", "COMPLETED"),
+            j("n2", 9, "dns", "STARTED"),
+            j("n2", 9, "dns", "COMPLETED"));
+    assertThat(Checks.promotionJournaled(journal, acts).validity()).isEqualTo(Validity.VALID);
+  }
+
+  @Test
+  void aPromotionThatNobodyCompletedIsAViolation() {
+    var acts = List.of(act("n1", 5, 1_000, 2_000), act("n2", 9, 3_000, 4_000));
+    var journal =
+        List.of(
+            j("n1", 5, "fence", "COMPLETED"),
+            j("n1", 5, "dns", "COMPLETED"),
+            j("n2", 9, "fence", "COMPLETED"),
+            j("n2", 9, "dns", "FAILED"));
+    var r = Checks.promotionJournaled(journal, acts);
+    assertThat(r.validity()).isEqualTo(Validity.INVALID);
+    assertThat(r.summary()).contains("[9]");
+  }
+
+  @Test
+  void aNodeJournalingAnotherNodesTokenIsAViolation() {
+    var acts = List.of(act("n1", 5, 1_000, 2_000));
+    var journal = List.of(j("n1", 5, "fence", "COMPLETED"), j("n2", 5, "fence", "COMPLETED"));
+    var r = Checks.promotionJournaled(journal, acts);
+    assertThat(r.validity()).isEqualTo(Validity.INVALID);
+    assertThat(r.summary()).contains("token 5");
+  }
 }

@@ -115,6 +115,9 @@ final class JepsenRun {
     List<Outcome> outcomes = new ArrayList<>();
     outcomes.add(Checks.oneBeliever(events.activations));
     outcomes.add(Checks.tokensGrow(events.activations, events.advancedTokens()));
+    if (!o.unsafe()) {
+      outcomes.add(Checks.promotionJournaled(events.journal, events.activations));
+    }
     if (o.workloads().contains(RunOptions.Workload.FENCED)) {
       outcomes.add(Checks.fencedCommitOrder(rows));
       outcomes.add(Checks.fencedDurable(events.ops, rows));

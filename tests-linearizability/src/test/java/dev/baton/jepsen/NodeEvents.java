@@ -65,7 +65,11 @@ final class NodeEvents {
       Long commitSeq,
       String error) {}
 
+  /** One promotion-journal record, as a node's replica held it (the union over all nodes). */
+  record Journal(String node, long token, String step, String phase, int attempt, String outcome) {}
+
   final List<Activation> activations = new ArrayList<>();
+  final java.util.Set<Journal> journal = new java.util.LinkedHashSet<>();
   final List<Start> starts = new ArrayList<>();
   final List<RoleChange> roles = new ArrayList<>();
   final List<Op> ops = new ArrayList<>();
@@ -151,6 +155,15 @@ final class NodeEvents {
                     r.has("value") ? JSON.convertValue(r.get("value"), Object.class) : null,
                     r.has("commit_seq") ? r.get("commit_seq").asLong() : null,
                     r.has("error") ? r.get("error").asText() : null));
+        case "journal" ->
+            journal.add(
+                new Journal(
+                    r.path("node").asText(),
+                    r.path("token").asLong(),
+                    r.path("step").asText(),
+                    r.path("phase").asText(),
+                    r.path("attempt").asInt(),
+                    r.path("outcome").asText()));
         default -> {
           // started, stopped: informative only
         }

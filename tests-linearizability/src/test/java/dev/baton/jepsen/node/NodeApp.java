@@ -195,6 +195,10 @@ public final class NodeApp {
             log,
             nodeId + "." + incarnation,
             Long.parseLong(p.getProperty("write.interval.ms", "20")));
+    JournalRecorder journal = new JournalRecorder(node, log);
+    Thread journalThread = new Thread(journal, "jepsen-journal");
+    journalThread.setDaemon(true);
+    journalThread.start();
     Thread samplerThread = new Thread(sampler, "jepsen-sampler");
     samplerThread.setPriority(Thread.MAX_PRIORITY);
     samplerThread.start();
@@ -208,6 +212,7 @@ public final class NodeApp {
                 () -> {
                   writer.stop();
                   sampler.stop();
+                  journal.stop();
                   controlServer.close();
                   node.close();
                   log.write("stopped", "node", nodeId);
