@@ -24,11 +24,15 @@ class JepsenSuiteTest {
     return s == null || s.isBlank() ? System.nanoTime() : Long.parseLong(s.trim());
   }
 
-  /** Partitions of every kind and SIGKILLs (one node, the active, or all), all workloads. */
+  /**
+   * Partitions of every kind, SIGKILLs (one node, the active, or all) and switch-active under
+   * faults, all workloads.
+   */
   @Test
   void partitionsAndKillsKeepEverySafetyProperty() throws Exception {
     Set<NemesisKind> nemeses = EnumSet.copyOf(NemesisKind.PARTITIONS);
     nemeses.add(NemesisKind.KILL);
+    nemeses.add(NemesisKind.SWITCH_ACTIVE);
     RunResult r =
         JepsenRun.run(
             RunOptions.of("ci-partitions-kills", nemeses, EnumSet.allOf(Workload.class))

@@ -171,6 +171,7 @@ final class Nemesis {
               }
             });
       }
+      case SWITCH_ACTIVE -> switchActive(kind, nodes);
       case DNS_PAUSE -> {
         cluster.kill(cluster.dnsContainer(), "STOP");
         Node active = activeOrRandom(nodes);
@@ -211,6 +212,63 @@ final class Nemesis {
     } catch (RuntimeException e) {
       LOG.warn("healing: {}", e.toString());
     }
+  }
+
+  /**
+   * Switch-active under faults. The call returns once the target is active with its plan done, or
+   * fails; either outcome is recorded, and the checkers judge what the nodes did meanwhile.
+   */
+  private void switchActive(NemesisKind kind, List<Node> nodes) {
+    Optional<Node> active = cluster.activeNode();
+    List<Node> standbys = new ArrayList<>(nodes);
+    active.ifPresent(standbys::remove);
+    Node target = standbys.get(random.nextInt(standbys.size()));
+    int mode = random.nextInt(3);
+    String how;
+    if (mode == 1 && nodes.size() >= 3) {
+      List<Node> others = new ArrayList<>(nodes);
+      others.remove(target);
+      active.ifPresent(others::remove);
+      Node third = others.get(0);
+      List<Node> rest = new ArrayList<>(nodes);
+      rest.remove(third);
+      cut(null, List.of(third), rest, null);
+      how = "with " + third.id() + " cut off";
+    } else if (mode == 2) {
+      how = "with " + target.id() + " paused 200 ms after the request";
+    } else {
+      how = "plain";
+    }
+    record(kind, "start", "switch-active to " + target.id() + " (" + how + ")");
+    Thread call =
+        new Thread(
+            () -> {
+              try (dev.baton.core.control.BatonClient client =
+                  dev.baton.core.control.BatonClient.builder()
+                      .endpoints(cluster.controlEndpoints())
+                      .build()) {
+                long token = client.switchActive(target.id(), Duration.ofSeconds(10));
+                record(kind, "ok", target.id() + " active with token " + token);
+              } catch (RuntimeException e) {
+                record(kind, "fail", target.id() + ": " + e.getMessage());
+              }
+            },
+            "nemesis-switch");
+    call.start();
+    if (mode == 2) {
+      park(TimeUnit.MILLISECONDS.toNanos(200));
+      cluster.kill(target.container(), "STOP");
+      undo.add(() -> cluster.kill(target.container(), "CONT"));
+    }
+    undo.add(
+        () -> {
+          try {
+            call.join(15_000);
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+          }
+          record(kind, "end", "switch to " + target.id() + " done");
+        });
   }
 
   private void restartWithRate(Node n, double rate) {

@@ -30,7 +30,13 @@ public enum NemesisKind {
   /** SIGKILL of the PostgreSQL primary; the standby is promoted, the old primary rejoins. */
   PG_KILL,
   /** SIGSTOP of the DNS server (BIND) during a failover. */
-  DNS_PAUSE;
+  DNS_PAUSE,
+  /**
+   * A planned switch-active to a random standby through the gRPC control API, plain, while the
+   * third node is cut off, or with the target paused right after the request (the transfer then
+   * fails or lands late).
+   */
+  SWITCH_ACTIVE;
 
   /** The partitions, all kinds. */
   public static final Set<NemesisKind> PARTITIONS =
