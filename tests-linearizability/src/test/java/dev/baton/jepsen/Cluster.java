@@ -268,6 +268,8 @@ final class Cluster implements AutoCloseable {
       p.setProperty("dns.secret", dnsSecret);
       p.setProperty("unsafe", Boolean.toString(options.unsafe()));
       p.setProperty("write.interval.ms", "2");
+      // On the bind mount, so the wipe nemesis can empty it while the container is stopped.
+      p.setProperty("data.dir", "/jepsen/data");
       try (var w = Files.newBufferedWriter(dir.resolve("node.properties"))) {
         p.store(w, "Jepsen node " + id);
       }
@@ -639,6 +641,36 @@ final class Cluster implements AutoCloseable {
         .atMost(Duration.ofSeconds(30))
         .pollInterval(Duration.ofMillis(50))
         .until(() -> !isRunning(c));
+  }
+
+  /** Empties a stopped node's data directory (a replaced disk). */
+  void wipeData(Node n) {
+    Path data = n.dir().resolve("data");
+    if (Files.exists(data)) {
+      try (var walk = Files.walk(data)) {
+        for (Path f : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
+          if (!f.equals(data)) {
+            Files.delete(f);
+          }
+        }
+      } catch (IOException e) {
+        throw new java.io.UncheckedIOException(e);
+      }
+    }
+  }
+
+  /** Whether the node app starts its node with {@code joining} (outside the configuration). */
+  void setJoining(Node n, boolean joining) {
+    try {
+      Path marker = n.dir().resolve("joining");
+      if (joining) {
+        Files.writeString(marker, "true");
+      } else {
+        Files.deleteIfExists(marker);
+      }
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
   }
 
   /** Starts a node container again after a kill (same address, same data directory). */

@@ -24,15 +24,11 @@ class JepsenSuiteTest {
     return s == null || s.isBlank() ? System.nanoTime() : Long.parseLong(s.trim());
   }
 
-  /**
-   * Partitions of every kind, SIGKILLs (one node, the active, or all) and switch-active under
-   * faults, all workloads.
-   */
+  /** Partitions of every kind and SIGKILLs (one node, the active, or all), all workloads. */
   @Test
   void partitionsAndKillsKeepEverySafetyProperty() throws Exception {
     Set<NemesisKind> nemeses = EnumSet.copyOf(NemesisKind.PARTITIONS);
     nemeses.add(NemesisKind.KILL);
-    nemeses.add(NemesisKind.SWITCH_ACTIVE);
     RunResult r =
         JepsenRun.run(
             RunOptions.of("ci-partitions-kills", nemeses, EnumSet.allOf(Workload.class))
@@ -67,6 +63,34 @@ class JepsenSuiteTest {
                     Duration.ofSeconds(2),
                     Duration.ofSeconds(3))
                 .withClockRates(List.of(1.0, 1.05, 0.95))
+                .withSeed(seed()));
+    assertThat(r.validity()).as(r.describe()).isEqualTo(Validity.VALID);
+    assertThat(r.faults()).as(r.describe()).isGreaterThanOrEqualTo(3);
+  }
+
+  /**
+   * The operator's faults: switch-active (plain, with the third node cut off, with the target
+   * paused), membership changes (a voter removed, wiped and added back), a wiped data directory,
+   * and pauses of the active, with the KV and fenced writes.
+   */
+  @Test
+  void switchesMembershipChangesAndWipedDisksKeepEverySafetyProperty() throws Exception {
+    RunResult r =
+        JepsenRun.run(
+            RunOptions.of(
+                    "ci-switch-membership-wipe",
+                    EnumSet.of(
+                        NemesisKind.SWITCH_ACTIVE,
+                        NemesisKind.MEMBERSHIP,
+                        NemesisKind.WIPE,
+                        NemesisKind.PAUSE),
+                    EnumSet.of(Workload.KV, Workload.FENCED))
+                .withTimeLimit(Duration.ofSeconds(45))
+                .withFaults(
+                    Duration.ofMillis(2500),
+                    Duration.ofSeconds(4),
+                    Duration.ofSeconds(2),
+                    Duration.ofSeconds(3))
                 .withSeed(seed()));
     assertThat(r.validity()).as(r.describe()).isEqualTo(Validity.VALID);
     assertThat(r.faults()).as(r.describe()).isGreaterThanOrEqualTo(3);

@@ -172,6 +172,41 @@ final class Nemesis {
             });
       }
       case SWITCH_ACTIVE -> switchActive(kind, nodes);
+      case MEMBERSHIP -> {
+        Node target = standbyOrRandom(nodes);
+        record(kind, "start", "remove " + target.id());
+        try (dev.baton.core.control.BatonClient client = client()) {
+          client.removeMember(target.id());
+          record(kind, "removed", target.id());
+          cluster.kill(target.container(), "KILL");
+          cluster.ensureStopped(target.container());
+          cluster.wipeData(target);
+          readd(kind, client, target);
+        }
+      }
+      case WIPE -> {
+        Node target = standbyOrRandom(nodes);
+        cluster.kill(target.container(), "KILL");
+        cluster.ensureStopped(target.container());
+        cluster.wipeData(target);
+        cluster.restart(target);
+        record(kind, "start", "SIGKILL " + target.id() + ", data directory wiped, restarted as is");
+        undo.add(
+            () -> {
+              boolean up = cluster.isRunning(target.container());
+              record(
+                  kind,
+                  "observed",
+                  target.id() + (up ? " is running after the wipe" : " refused to start: stopped"));
+              try (dev.baton.core.control.BatonClient client = client()) {
+                client.removeMember(target.id());
+                cluster.kill(target.container(), "KILL");
+                cluster.ensureStopped(target.container());
+                cluster.wipeData(target);
+                readd(kind, client, target);
+              }
+            });
+      }
       case DNS_PAUSE -> {
         cluster.kill(cluster.dnsContainer(), "STOP");
         Node active = activeOrRandom(nodes);
@@ -269,6 +304,63 @@ final class Nemesis {
           }
           record(kind, "end", "switch to " + target.id() + " done");
         });
+  }
+
+  private dev.baton.core.control.BatonClient client() {
+    return dev.baton.core.control.BatonClient.builder()
+        .endpoints(cluster.controlEndpoints())
+        .callTimeout(Duration.ofSeconds(30))
+        .build();
+  }
+
+  /**
+   * Starts a removed, wiped node with {@code joining} and adds it back as a voter: waits until its
+   * control API answers (its JVM starts and waits out its quiet period), then adds it until the
+   * member list holds it (an add that timed out may or may not have been applied).
+   */
+  private void readd(NemesisKind kind, dev.baton.core.control.BatonClient client, Node target) {
+    cluster.setJoining(target, true);
+    cluster.restart(target);
+    try {
+      org.awaitility.Awaitility.await(target.id() + " answers on its control API")
+          .atMost(Duration.ofSeconds(60))
+          .pollInterval(Duration.ofMillis(200))
+          .ignoreExceptions()
+          .until(
+              () -> {
+                client.status(target.controlEndpoint(), Duration.ofMillis(500));
+                return true;
+              });
+      dev.baton.core.Member member =
+          dev.baton.core.Member.voter(target.id(), target.ip() + ":" + Cluster.RAFT_PORT);
+      org.awaitility.Awaitility.await(target.id() + " added back as a voter")
+          .atMost(Duration.ofSeconds(90))
+          .pollInterval(Duration.ofMillis(500))
+          .until(
+              () -> {
+                try {
+                  client.addMember(member);
+                } catch (RuntimeException e) {
+                  LOG.info("add {}: {}", target.id(), e.getMessage());
+                }
+                try {
+                  return client.members().stream().anyMatch(m -> m.getId().equals(target.id()));
+                } catch (RuntimeException e) {
+                  return false;
+                }
+              });
+      record(kind, "end", target.id() + " added back as a voter, caught up");
+    } finally {
+      // From now on it restarts as an ordinary member with its new data directory.
+      cluster.setJoining(target, false);
+    }
+  }
+
+  private Node standbyOrRandom(List<Node> nodes) {
+    Optional<Node> active = cluster.activeNode();
+    List<Node> standbys = new ArrayList<>(nodes);
+    active.ifPresent(standbys::remove);
+    return standbys.get(random.nextInt(standbys.size()));
   }
 
   private void restartWithRate(Node n, double rate) {

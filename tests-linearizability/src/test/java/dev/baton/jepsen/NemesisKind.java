@@ -36,7 +36,19 @@ public enum NemesisKind {
    * third node is cut off, or with the target paused right after the request (the transfer then
    * fails or lands late).
    */
-  SWITCH_ACTIVE;
+  SWITCH_ACTIVE,
+  /**
+   * Membership change: a standby is removed from the cluster, its data directory wiped, and it is
+   * added back as a new voter that starts with {@code joining} and catches up (the documented way
+   * to replace a node).
+   */
+  MEMBERSHIP,
+  /**
+   * A wiped data directory: a node is killed, its data directory emptied (a replaced disk), and it
+   * is started again as it was. Baton must refuse to let it vote with no memory; the nemesis then
+   * re-adds it the documented way (remove, start with {@code joining}, add).
+   */
+  WIPE;
 
   /** The partitions, all kinds. */
   public static final Set<NemesisKind> PARTITIONS =

@@ -497,6 +497,8 @@ final class RunReport {
       case CLOCK -> "#56b4e9";
       case PG_KILL -> "#009e73";
       case DNS_PAUSE -> "#0072b2";
+      case SWITCH_ACTIVE -> "#f0e442";
+      case MEMBERSHIP, WIPE -> "#999999";
     };
   }
 

@@ -153,6 +153,7 @@ public final class NodeApp {
             .failureBackoff(Duration.ofSeconds(3))
             .promotionPlan(plan)
             .ticker(ticker)
+            .joining(Files.exists(dir.resolve("joining")))
             .timing(timing)
             .listener(
                 new RoleListener() {
