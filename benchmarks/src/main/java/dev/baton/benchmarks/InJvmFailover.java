@@ -104,6 +104,15 @@ public final class InJvmFailover {
     return sorted[Math.max(0, Math.min(sorted.length - 1, idx))];
   }
 
+  /** The Raft port's secret, shared by the nodes of this JVM (the deployment configuration). */
+  private static final byte[] SECRET = randomSecret();
+
+  private static byte[] randomSecret() {
+    byte[] b = new byte[32];
+    new java.security.SecureRandom().nextBytes(b);
+    return b;
+  }
+
   static BatonNode build(
       String cluster, String id, List<Member> members, Path root, Timing timing) {
     return BatonNode.builder()
@@ -112,6 +121,7 @@ public final class InJvmFailover {
         .members(members)
         .dataDir(root.resolve(id))
         .timing(timing)
+        .clusterSecret(SECRET)
         .build();
   }
 

@@ -2,6 +2,8 @@ package dev.baton.sidecar;
 
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
+import com.sun.net.httpserver.HttpsConfigurator;
+import com.sun.net.httpserver.HttpsServer;
 import dev.baton.core.BatonNode;
 import dev.baton.core.Role;
 import dev.baton.core.control.ControlServer;
@@ -42,11 +44,17 @@ final class HttpEndpoints implements AutoCloseable {
     int colon = listen.lastIndexOf(':');
     HttpServer server;
     try {
-      server =
-          HttpServer.create(
-              new InetSocketAddress(
-                  listen.substring(0, colon), Integer.parseInt(listen.substring(colon + 1))),
-              64);
+      InetSocketAddress address =
+          new InetSocketAddress(
+              listen.substring(0, colon), Integer.parseInt(listen.substring(colon + 1)));
+      if (sidecar.config().httpTls().isPresent()) {
+        HttpsServer https = HttpsServer.create(address, 64);
+        https.setHttpsConfigurator(
+            new HttpsConfigurator(PemKeys.sslContext(sidecar.config().httpTls().get())));
+        server = https;
+      } else {
+        server = HttpServer.create(address, 64);
+      }
     } catch (IOException e) {
       throw new UncheckedIOException(
           "sidecar " + sidecar.config().nodeId() + ": HTTP cannot listen on " + listen + ": " + e,

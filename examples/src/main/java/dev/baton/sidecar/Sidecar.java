@@ -9,6 +9,7 @@ import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
 import io.micrometer.core.instrument.binder.system.UptimeMetrics;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.nio.charset.StandardCharsets;
 import java.util.concurrent.CountDownLatch;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -51,7 +52,17 @@ public final class Sidecar implements AutoCloseable {
             .joining(config.joining())
             .meterRegistry(registry)
             .promotionPlan(config.plan());
-    config.tls().filter(SidecarConfig.Tls::raft).ifPresent(t -> b.tls(t.files()));
+    SidecarConfig.RaftSecurity security = config.raftSecurity();
+    if (security instanceof SidecarConfig.RaftSecurity.SecretFile f) {
+      b.clusterSecret(f.file());
+    } else if (security instanceof SidecarConfig.RaftSecurity.SecretEnv e) {
+      // The variable's name may appear in messages; its value never does.
+      b.clusterSecret(System.getenv(e.variable()).trim().getBytes(StandardCharsets.UTF_8));
+    } else if (security instanceof SidecarConfig.RaftSecurity.Insecure) {
+      b.insecureTransport();
+    } else {
+      b.tls(config.tls().orElseThrow().files());
+    }
     this.node = b.build();
   }
 

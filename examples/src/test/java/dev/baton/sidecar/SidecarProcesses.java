@@ -57,6 +57,8 @@ final class SidecarProcesses implements AutoCloseable {
   SidecarProcesses(int count) throws IOException {
     dir = Files.createTempDirectory("baton-sidecar-test-");
     hooks = dir.resolve("hooks.log");
+    // The Raft port is secured with a cluster secret, as the sidecar requires by default.
+    Files.writeString(dir.resolve("cluster.secret"), randomSecret());
     for (int i = 1; i <= count; i++) {
       nodes.put("n" + i, new Node("n" + i));
     }
@@ -66,9 +68,16 @@ final class SidecarProcesses implements AutoCloseable {
     }
   }
 
+  static String randomSecret() {
+    byte[] b = new byte[32];
+    new java.security.SecureRandom().nextBytes(b);
+    return java.util.Base64.getEncoder().encodeToString(b) + "\n";
+  }
+
   private String config(Node n) {
     StringBuilder y = new StringBuilder();
     y.append("cluster: sidecar-test\n");
+    y.append("clusterSecretFile: cluster.secret\n");
     y.append("node: ").append(n.id).append('\n');
     y.append("dataDir: ").append(n.id).append("-data\n"); // relative to the config's directory
     y.append("members:\n");

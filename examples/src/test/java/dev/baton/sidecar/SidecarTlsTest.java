@@ -53,6 +53,9 @@ class SidecarTlsTest {
             control: 127.0.0.1:%d
         http:
           listen: 127.0.0.1:%d
+          tls:
+            certificateChain: %s
+            privateKey: %s
         tls:
           certificateChain: %s
           privateKey: %s
@@ -63,6 +66,8 @@ class SidecarTlsTest {
                 raft,
                 control,
                 http,
+                node.certificateChain(),
+                node.privateKey(),
                 node.certificateChain(),
                 node.privateKey(),
                 node.trustedCertificates()));
@@ -89,6 +94,10 @@ class SidecarTlsTest {
     assertThat(allowed.status()).as(allowed.err()).isZero();
     assertThat(allowed.out()).contains("n1 is active with token");
 
+    // The HTTP endpoints are served over HTTPS with the configured certificate.
+    assertThat(httpsGet(http, "/active", node)).isEqualTo(200);
+    assertThat(httpsGet(http, "/health", node)).isEqualTo(200);
+
     Cli plaintext = cli(endpoint, null, "status");
     assertThat(plaintext.status()).isEqualTo(1);
     assertThat(plaintext.out()).contains("no node answered");
@@ -99,6 +108,29 @@ class SidecarTlsTest {
     String key = Files.readString(node.privateKey());
     String keyBody = key.lines().filter(l -> !l.startsWith("-----")).findFirst().orElseThrow();
     assertThat(Files.readString(log)).doesNotContain(keyBody);
+  }
+
+  private static int httpsGet(int port, String path, TlsConfig trust) throws Exception {
+    java.security.KeyStore ts = java.security.KeyStore.getInstance("PKCS12");
+    ts.load(null, null);
+    try (var in = Files.newInputStream(trust.trustedCertificates())) {
+      ts.setCertificateEntry(
+          "ca", java.security.cert.CertificateFactory.getInstance("X.509").generateCertificate(in));
+    }
+    javax.net.ssl.TrustManagerFactory tmf =
+        javax.net.ssl.TrustManagerFactory.getInstance(
+            javax.net.ssl.TrustManagerFactory.getDefaultAlgorithm());
+    tmf.init(ts);
+    javax.net.ssl.SSLContext ctx = javax.net.ssl.SSLContext.getInstance("TLS");
+    ctx.init(null, tmf.getTrustManagers(), null);
+    java.net.http.HttpClient client = java.net.http.HttpClient.newBuilder().sslContext(ctx).build();
+    return client
+        .send(
+            java.net.http.HttpRequest.newBuilder(
+                    java.net.URI.create("https://127.0.0.1:" + port + path))
+                .build(),
+            java.net.http.HttpResponse.BodyHandlers.discarding())
+        .statusCode();
   }
 
   private static Cli cli(String endpoint, TlsConfig tls, String... args) {

@@ -4,20 +4,22 @@ import dev.baton.core.internal.BatonStateMachine;
 import dev.baton.core.internal.DataDirectory;
 import dev.baton.core.internal.KvStore;
 import dev.baton.core.internal.MemberView;
+import dev.baton.core.internal.MembershipCoordinator;
 import dev.baton.core.internal.MonotonicClock;
 import dev.baton.core.internal.NodeConfig;
 import dev.baton.core.internal.NodeMetrics;
 import dev.baton.core.internal.PlanRunner;
 import dev.baton.core.internal.RaftNode;
+import dev.baton.core.internal.RaftSecurity;
 import dev.baton.core.internal.RoleController;
 import dev.baton.core.internal.proto.ActivationRecord;
 import dev.baton.core.internal.proto.Command;
-import dev.baton.core.internal.proto.SetMembers;
 import dev.baton.core.internal.proto.SwitchRequest;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.io.Closeable;
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -76,6 +78,7 @@ public final class BatonNode implements Closeable {
   private BatonStateMachine stateMachine;
   private RaftNode raft;
   private RoleController controller;
+  private MembershipCoordinator membership;
   private KvStore kv;
   private volatile State state = State.LATENT;
 
@@ -122,19 +125,21 @@ public final class BatonNode implements Closeable {
     // timeout means it cannot help elect a new leader while that lease may still run.
     long quietUntil = System.nanoTime() + config.timing().electionTimeoutMin().toNanos();
     stateMachine = new BatonStateMachine();
-    try {
-      raft = new RaftNode(config, stateMachine);
-    } catch (IOException e) {
-      throw new BatonException("node " + config.self().id() + " cannot be created: " + e, e);
-    }
     NodeMetrics metrics =
         new NodeMetrics(
             meterRegistry,
             config.clusterId(),
             config.self().id(),
             () -> controller == null ? 0.0 : controller.leaseRemaining().toMillis() / 1000.0);
+    stateMachine.onRejected(metrics::entryRejected);
+    try {
+      raft = new RaftNode(config, stateMachine, metrics::raftRefused);
+    } catch (IOException | RuntimeException e) {
+      throw new BatonException("node " + config.self().id() + " cannot be created: " + e, e);
+    }
     planRunner.attach(config, raft, clock, meterRegistry);
     controller = new RoleController(config, raft, clock, planRunner, metrics);
+    membership = new MembershipCoordinator(config, raft);
     kv = new KvStore(raft);
     for (Map.Entry<RoleListener, Executor> l : initialListeners) {
       controller.addListener(l.getKey(), l.getValue());
@@ -161,6 +166,16 @@ public final class BatonNode implements Closeable {
           e);
     }
     controller.start();
+    membership.start();
+    if (config.security() instanceof RaftSecurity.Insecure) {
+      LOG.warn(
+          "node {}: the Raft port {} is PLAINTEXT and UNAUTHENTICATED (insecureTransport): anyone"
+              + " who can reach it can append entries, force elections and pose as a leader,"
+              + " which breaks every guarantee; use tls(...) or clusterSecret(...) outside tests"
+              + " and demos",
+          config.self().id(),
+          config.self().address());
+    }
     if (config.self().eligible()) {
       // Checks, without changing anything, that each step could run here; it also loads the
       // steps' code, so the first promotion in this JVM does not pay for a cold start.
@@ -168,10 +183,11 @@ public final class BatonNode implements Closeable {
     }
     state = State.STARTED;
     LOG.info(
-        "node {} of cluster {} started on {} (lease {} ms, election timeout {}-{} ms)",
+        "node {} of cluster {} started on {} ({}; lease {} ms, election timeout {}-{} ms)",
         config.self().id(),
         config.clusterId(),
         config.self().address(),
+        describe(config.security()),
         config.timing().lease().toMillis(),
         config.timing().electionTimeoutMin().toMillis(),
         config.timing().electionTimeoutMax().toMillis());
@@ -473,19 +489,13 @@ public final class BatonNode implements Closeable {
     changeMembers(next, "remove " + memberId);
   }
 
+  /**
+   * The leader changes the Raft configuration and the member list together, in-process; from any
+   * other node the request travels through the log (the Raft admin service is closed to the
+   * network, see docs/operations/deployment.md).
+   */
   private void changeMembers(List<Member> next, String what) {
-    try {
-      raft.setConfiguration(next);
-    } catch (IOException e) {
-      throw new BatonException("membership change (" + what + ") failed: " + e.getMessage(), e);
-    }
-    SetMembers.Builder records = SetMembers.newBuilder();
-    next.forEach(m -> records.addMembers(MemberView.toRecord(m)));
-    raft.write(
-        Command.newBuilder()
-            .setFormatVersion(BatonStateMachine.FORMAT_VERSION)
-            .setSetMembers(records)
-            .build());
+    membership.change(next, what);
     LOG.info("membership change done: {}", what);
   }
 
@@ -502,6 +512,7 @@ public final class BatonNode implements Closeable {
     state = State.CLOSED;
     if (was == State.STARTED) {
       controller.close();
+      membership.close();
       closeRaft();
     }
     defaultListenerExecutor.shutdown();
@@ -518,6 +529,7 @@ public final class BatonNode implements Closeable {
     }
     state = State.CLOSED;
     controller.crash();
+    membership.close();
     closeRaft();
     defaultListenerExecutor.shutdownNow();
   }
@@ -541,9 +553,20 @@ public final class BatonNode implements Closeable {
     return "BatonNode[" + config.clusterId() + "/" + config.self().id() + "]";
   }
 
+  private static String describe(RaftSecurity security) {
+    if (security instanceof RaftSecurity.Certificates) {
+      return "Raft port: mutual TLS, certificates must name a member";
+    }
+    if (security instanceof RaftSecurity.SharedSecret s) {
+      return "Raft port: mutual TLS with keys from the cluster secret (" + s.source() + ")";
+    }
+    return "Raft port: PLAINTEXT, unauthenticated";
+  }
+
   /** Builds a node; {@link #build()} checks every setting and names the one that is wrong. */
   public static final class Builder {
     private static final Pattern CLUSTER_ID = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,63}");
+    private static final int MIN_SECRET_BYTES = 32;
 
     private String clusterId;
     private String nodeId;
@@ -552,7 +575,8 @@ public final class BatonNode implements Closeable {
     private String bindHost;
     private Timing timing = Timing.DEFAULTS;
     private Duration operationTimeout = Duration.ofSeconds(5);
-    private TlsConfig tls;
+    private RaftSecurity security;
+    private Path secretFile;
     private boolean joining;
     private long snapshotThreshold = 10_000;
     private Duration failureBackoff = Duration.ofSeconds(10);
@@ -621,9 +645,56 @@ public final class BatonNode implements Closeable {
       return this;
     }
 
-    /** Mutual TLS for the Raft transport; default off. */
+    /**
+     * Secures the Raft port with mutual TLS and certificates from your PKI. Every member presents
+     * its certificate, which must chain to {@code trustedCertificates} and name the member id (as
+     * its subject CN or a DNS subject-alternative name); a connection is accepted only from a
+     * certificate that names a current member, and a server RPC only in that member's name. A
+     * client certificate of the same CA that names no member (a control-API client, say) is shut
+     * out. One of {@code tls}, {@link #clusterSecret(Path) clusterSecret} or {@link
+     * #insecureTransport()} is required; the last one called wins.
+     */
     public Builder tls(TlsConfig tls) {
-      this.tls = tls;
+      this.security = new RaftSecurity.Certificates(java.util.Objects.requireNonNull(tls, "tls"));
+      this.secretFile = null;
+      return this;
+    }
+
+    /**
+     * Secures the Raft port without a PKI: mutual TLS with one key pair per member derived from
+     * this secret, which every member holds (at least 32 random bytes; generate it with {@code
+     * openssl rand -base64 32 > cluster.secret} and keep it readable by the node only). A peer is
+     * accepted only if it proves it holds the key of a current member, so nobody without the secret
+     * can call any Raft service. Anyone with the secret counts as a member: rotate it to shut a
+     * former member's machine out. The file is read when {@link #build()} runs; its content is
+     * never logged.
+     */
+    public Builder clusterSecret(Path secretFile) {
+      this.secretFile = java.util.Objects.requireNonNull(secretFile, "secretFile");
+      this.security = null;
+      return this;
+    }
+
+    /**
+     * Like {@link #clusterSecret(Path)}, with the secret's bytes (from an environment variable or a
+     * secret store, say). The array is copied.
+     */
+    public Builder clusterSecret(byte[] secret) {
+      java.util.Objects.requireNonNull(secret, "secret");
+      this.security = new RaftSecurity.SharedSecret(secret.clone(), "given to the builder");
+      this.secretFile = null;
+      return this;
+    }
+
+    /**
+     * A plaintext Raft port that authenticates nobody: anyone who can reach it can append entries,
+     * force elections and pose as a leader, which breaks every guarantee. For tests and demos on a
+     * machine you trust; the node logs a warning at start. (The Raft admin service is refused to
+     * everyone in every mode, and entries the state machine cannot read are refused.)
+     */
+    public Builder insecureTransport() {
+      this.security = new RaftSecurity.Insecure();
+      this.secretFile = null;
       return this;
     }
 
@@ -724,6 +795,26 @@ public final class BatonNode implements Closeable {
       if (failureBackoff == null || failureBackoff.isNegative()) {
         throw new IllegalArgumentException("failureBackoff must be zero or positive");
       }
+      RaftSecurity raftSecurity = security;
+      if (secretFile != null) {
+        raftSecurity = readSecret(secretFile);
+      }
+      if (raftSecurity instanceof RaftSecurity.SharedSecret s
+          && s.secret().length < MIN_SECRET_BYTES) {
+        throw new IllegalArgumentException(
+            "clusterSecret: the secret has "
+                + s.secret().length
+                + " bytes; it needs at least "
+                + MIN_SECRET_BYTES
+                + " random bytes (e.g. openssl rand -base64 32)");
+      }
+      if (raftSecurity == null) {
+        throw new IllegalArgumentException(
+            "the Raft port's security must be chosen: tls(TlsConfig) (certificates that name each"
+                + " member id), clusterSecret(Path) (keys derived from a secret every member"
+                + " holds; no PKI) or insecureTransport() (plaintext: anyone who can reach the"
+                + " port can break the cluster; tests and demos only)");
+      }
       NodeConfig config =
           new NodeConfig(
               clusterId,
@@ -733,11 +824,39 @@ public final class BatonNode implements Closeable {
               bindHost != null ? bindHost : self.host(),
               timing,
               operationTimeout,
-              tls,
+              raftSecurity,
               joining,
               snapshotThreshold,
               failureBackoff);
       return new BatonNode(this, config);
+    }
+
+    private static RaftSecurity readSecret(Path file) {
+      byte[] bytes;
+      try {
+        bytes = Files.readAllBytes(file);
+      } catch (IOException e) {
+        throw new IllegalArgumentException(
+            "clusterSecret: file " + file + " is not readable: " + e.getMessage(), e);
+      }
+      // A trailing newline (an editor's, or echo's) is not part of the secret.
+      int end = bytes.length;
+      while (end > 0 && (bytes[end - 1] == '\n' || bytes[end - 1] == '\r')) {
+        end--;
+      }
+      if (end < MIN_SECRET_BYTES) {
+        throw new IllegalArgumentException(
+            "clusterSecret: file "
+                + file
+                + " holds "
+                + end
+                + " bytes; the secret needs at least "
+                + MIN_SECRET_BYTES
+                + " random bytes (generate one with: openssl rand -base64 32 > "
+                + file
+                + ")");
+      }
+      return new RaftSecurity.SharedSecret(java.util.Arrays.copyOf(bytes, end), file.toString());
     }
   }
 }

@@ -17,8 +17,16 @@ import java.util.function.Consumer;
  * Invalid input throws {@link IllegalArgumentException} naming the key and the rule. An operation
  * that cannot complete before the node's operation timeout throws {@link BatonException}; a write
  * that timed out may or may not have been applied (as with any remote write).
+ *
+ * <p>Keys under {@link #RESERVED_PREFIX} ({@code baton/}) hold what Baton's adapters publish (the
+ * PostgreSQL writer record, say) and what follows them trusts. Members write them through this
+ * interface; through the control API only clients named in {@code authorizedClients} (with TLS) may
+ * write them, and every other write there is refused with PERMISSION_DENIED and logged.
  */
 public interface KeyValueStore {
+
+  /** The key prefix reserved for Baton's own records. */
+  String RESERVED_PREFIX = "baton/";
 
   /** Maximum size of a value in bytes (64 KiB). */
   int MAX_VALUE_BYTES = 64 * 1024;

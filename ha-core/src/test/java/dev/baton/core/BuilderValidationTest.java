@@ -23,7 +23,8 @@ class BuilderValidationTest {
             Member.voter("a", "127.0.0.1:7001"),
             Member.voter("b", "127.0.0.1:7002"),
             Member.witness("w", "127.0.0.1:7003"))
-        .dataDir(dir.resolve("a"));
+        .dataDir(dir.resolve("a"))
+        .clusterSecret(TestCluster.newClusterSecret());
   }
 
   @Test
@@ -114,6 +115,35 @@ class BuilderValidationTest {
   }
 
   @Test
+  void theRaftPortsSecurityMustBeChosenAndASecretMustBeLongEnough() throws Exception {
+    BatonNode.Builder none =
+        BatonNode.builder()
+            .clusterId("c1")
+            .nodeId("a")
+            .members(Member.voter("a", "127.0.0.1:7001"))
+            .dataDir(dir.resolve("a"));
+    assertThatThrownBy(none::build)
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("the Raft port's security must be chosen")
+        .hasMessageContaining("tls(TlsConfig)")
+        .hasMessageContaining("clusterSecret(Path)")
+        .hasMessageContaining("insecureTransport()");
+    assertThatThrownBy(() -> valid().clusterSecret(new byte[31]).build())
+        .hasMessageContaining("has 31 bytes; it needs at least 32");
+    Path shortSecret = dir.resolve("short.secret");
+    Files.writeString(shortSecret, "too-short\n");
+    assertThatThrownBy(() -> valid().clusterSecret(shortSecret).build())
+        .hasMessageContaining(shortSecret.toString())
+        .hasMessageContaining("holds 9 bytes")
+        .hasMessageContaining("openssl rand -base64 32");
+    Path missing = dir.resolve("missing.secret");
+    assertThatThrownBy(() -> valid().clusterSecret(missing).build())
+        .hasMessageContaining("clusterSecret: file " + missing + " is not readable");
+    // The last choice wins.
+    assertThat(valid().clusterSecret(missing).insecureTransport().build()).isNotNull();
+  }
+
+  @Test
   void aDataDirectoryOfAnotherClusterOrNodeIsRefusedAndLeftIntact() throws Exception {
     int port = TestCluster.freePort();
     Member a = Member.voter("a", "127.0.0.1:" + port);
@@ -124,6 +154,7 @@ class BuilderValidationTest {
             .members(a)
             .dataDir(dir.resolve("a"))
             .timing(TestCluster.TIMING)
+            .clusterSecret(TestCluster.newClusterSecret())
             .build();
     first.start();
     first.awaitActive(Duration.ofSeconds(20));
@@ -137,6 +168,7 @@ class BuilderValidationTest {
             .members(a)
             .dataDir(dir.resolve("a"))
             .timing(TestCluster.TIMING)
+            .clusterSecret(TestCluster.newClusterSecret())
             .build();
     assertThatThrownBy(otherCluster::start)
         .isInstanceOf(BatonException.class)
@@ -149,6 +181,7 @@ class BuilderValidationTest {
             .members(Member.voter("b", "127.0.0.1:" + port))
             .dataDir(dir.resolve("a"))
             .timing(TestCluster.TIMING)
+            .clusterSecret(TestCluster.newClusterSecret())
             .build();
     assertThatThrownBy(otherNode::start)
         .hasMessageContaining("belongs to node 'a', not to node 'b'");
@@ -163,6 +196,7 @@ class BuilderValidationTest {
             .members(a)
             .dataDir(dir.resolve("foreign"))
             .timing(TestCluster.TIMING)
+            .clusterSecret(TestCluster.newClusterSecret())
             .build();
     assertThatThrownBy(foreign::start)
         .hasMessageContaining("is not empty and has no baton-node.properties");
@@ -176,6 +210,7 @@ class BuilderValidationTest {
             .members(a)
             .dataDir(dir.resolve("a"))
             .timing(TestCluster.TIMING)
+            .clusterSecret(TestCluster.newClusterSecret())
             .build();
     again.start();
     assertThat(again.awaitActive(Duration.ofSeconds(20))).isPresent();

@@ -64,6 +64,39 @@ class MembershipTest {
   }
 
   /**
+   * A follower asked to change membership does not call Raft's admin service (the Raft port serves
+   * it to nobody): its request goes through the log and the leader carries it out.
+   */
+  @Test
+  void aFollowerAddsAndRemovesAMemberThroughTheLeader() {
+    try (TestCluster cluster = TestCluster.create(3, 0).startAll()) {
+      BatonNode active = cluster.awaitActive(Duration.ofSeconds(30));
+      BatonNode follower = cluster.running().stream().filter(n -> n != active).findFirst().get();
+      Member n4 = cluster.newMember("n4", false);
+      BatonNode fourth = cluster.builderFor("n4").joining(true).build();
+      fourth.start();
+      follower.addMember(n4);
+      assertThat(follower.members()).extracting(Member::id).contains("n4");
+      await()
+          .atMost(Duration.ofSeconds(20))
+          .until(
+              () ->
+                  active.status().members().stream()
+                      .anyMatch(m -> m.member().id().equals("n4") && m.inConfiguration()));
+      follower.removeMember("n4");
+      assertThat(follower.members()).extracting(Member::id).doesNotContain("n4");
+      await()
+          .atMost(Duration.ofSeconds(20))
+          .until(
+              () ->
+                  active.status().members().stream()
+                      .noneMatch(m -> m.member().id().equals("n4") && m.inConfiguration()));
+      assertThat(active.isActive()).isTrue();
+      fourth.close();
+    }
+  }
+
+  /**
    * A member added after the others have taken a snapshot and purged their logs catches up by
    * installing that snapshot: it must come out with the same state (KV, activation) and count in
    * the majority.

@@ -88,6 +88,7 @@ class RoleLossTest {
       cmd.add(cluster.clusterId());
       cmd.add("n1");
       cmd.add(cluster.dataDir("n1").toString());
+      cmd.add(cluster.secretBase64());
       for (Member m : cluster.members()) {
         cmd.add(m.id() + "=" + m.address());
       }

@@ -8,12 +8,12 @@ import java.util.List;
 /**
  * A node in its own JVM whose demotion hangs, with the watchdog on: when it loses the role, the
  * watchdog must halt this process (exit status 70) at the end of the lease. Used by RoleLossTest.
- * Arguments: clusterId nodeId dataDir member... (id=host:port).
+ * Arguments: clusterId nodeId dataDir secret(base64) member... (id=host:port).
  */
 public final class WatchdogChild {
   public static void main(String[] args) throws Exception {
     List<Member> members = new ArrayList<>();
-    for (int i = 3; i < args.length; i++) {
+    for (int i = 4; i < args.length; i++) {
       String[] kv = args[i].split("=", 2);
       members.add(Member.voter(kv[0], kv[1]));
     }
@@ -46,6 +46,8 @@ public final class WatchdogChild {
             .dataDir(Path.of(args[2]))
             .members(members)
             .timing(TestCluster.TIMING)
+            // The secret of the cluster it joins, so its peers accept it on their Raft ports.
+            .clusterSecret(java.util.Base64.getDecoder().decode(args[3]))
             .promotionPlan(PromotionPlan.builder().action(hangsOnDemote).watchdog(true).build())
             .build();
     node.start();

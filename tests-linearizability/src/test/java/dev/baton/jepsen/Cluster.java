@@ -94,6 +94,8 @@ final class Cluster implements AutoCloseable {
   private Network network;
   private String prefix;
   private final List<Node> nodes = new ArrayList<>();
+  // The Raft port's secret, shared by every node of this run (docs/operations/deployment.md).
+  private final byte[] clusterSecret = newClusterSecret();
   private final List<Pg> pgs = new ArrayList<>();
   private int primary;
   private GenericContainer<?> dns;
@@ -270,6 +272,8 @@ final class Cluster implements AutoCloseable {
       p.setProperty("write.interval.ms", "2");
       // On the bind mount, so the wipe nemesis can empty it while the container is stopped.
       p.setProperty("data.dir", "/jepsen/data");
+      Files.write(dir.resolve("cluster.secret"), clusterSecret);
+      p.setProperty("cluster.secret.file", "/jepsen/cluster.secret");
       try (var w = Files.newBufferedWriter(dir.resolve("node.properties"))) {
         p.store(w, "Jepsen node " + id);
       }
@@ -848,6 +852,12 @@ final class Cluster implements AutoCloseable {
   }
 
   private final Thread cleanup = new Thread(this::removeAll, "jepsen-cluster-cleanup");
+
+  private static byte[] newClusterSecret() {
+    byte[] b = new byte[32];
+    new java.security.SecureRandom().nextBytes(b);
+    return b;
+  }
 
   private synchronized void removeAll() {
     List<GenericContainer<?>> containers = new ArrayList<>(all);

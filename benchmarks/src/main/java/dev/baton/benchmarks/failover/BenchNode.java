@@ -65,6 +65,7 @@ public final class BenchNode {
             .nodeId(id)
             .members(members)
             .dataDir(Path.of(required(opt, "data")))
+            .clusterSecret(Path.of(required(opt, "secret")))
             .timing(Timing.DEFAULTS)
             .listener(new Reporter(), Runnable::run);
     if (opt.containsKey("pg-target")) {

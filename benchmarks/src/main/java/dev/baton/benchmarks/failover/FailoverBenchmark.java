@@ -113,6 +113,17 @@ public final class FailoverBenchmark {
 
   private record Write(long nanos, String address) {}
 
+  /** The Raft port's secret, one file in the work directory for every node (made on first use). */
+  synchronized Path clusterSecret() throws IOException {
+    Path file = work.resolve("cluster.secret");
+    if (!Files.exists(file)) {
+      byte[] b = new byte[32];
+      new java.security.SecureRandom().nextBytes(b);
+      Files.write(file, b);
+    }
+    return file;
+  }
+
   private FailoverBenchmark(Path work) {
     this.work = work;
   }
@@ -529,6 +540,7 @@ public final class FailoverBenchmark {
       cmd.add("--cluster=" + bench.cluster);
       cmd.add("--members=" + bench.membersArg);
       cmd.add("--data=" + bench.work.resolve("node-" + id));
+      cmd.add("--secret=" + bench.clusterSecret());
       cmd.addAll(extra);
       Path log = bench.work.resolve("node-" + id + ".log");
       process =

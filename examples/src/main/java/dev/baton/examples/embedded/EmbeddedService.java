@@ -160,7 +160,11 @@ public final class EmbeddedService implements AutoCloseable {
     }
   }
 
-  /** {@code EmbeddedService NODE_ID ID=HOST:PORT,... DATA_DIR LEDGER_FILE} */
+  /**
+   * {@code EmbeddedService NODE_ID ID=HOST:PORT,... DATA_DIR LEDGER_FILE}, with {@code
+   * BATON_CLUSTER_SECRET_FILE} naming the cluster secret every node shares (the Raft port is
+   * authenticated with keys derived from it).
+   */
   public static void main(String[] args) throws Exception {
     dev.baton.sidecar.Logging.sidecar("text", "INFO");
     if (args.length != 4) {
@@ -177,12 +181,20 @@ public final class EmbeddedService implements AutoCloseable {
       }
       members.add(Member.voter(m.substring(0, eq), m.substring(eq + 1)));
     }
+    String secret = System.getenv("BATON_CLUSTER_SECRET_FILE");
+    if (secret == null || secret.isBlank()) {
+      System.err.println(
+          "set BATON_CLUSTER_SECRET_FILE to a file that every node shares, made once with:"
+              + " openssl rand -base64 32 > cluster.secret");
+      System.exit(2);
+    }
     BatonNode node =
         BatonNode.builder()
             .clusterId("embedded-example")
             .nodeId(args[0])
             .members(members)
             .dataDir(Path.of(args[2]))
+            .clusterSecret(Path.of(secret))
             .build();
     node.start();
     EmbeddedService service = new EmbeddedService(node, Path.of(args[3])).start();

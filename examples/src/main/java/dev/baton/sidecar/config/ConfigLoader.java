@@ -59,6 +59,9 @@ public final class ConfigLoader {
         "failureBackoff",
         "joining",
         "tls",
+        "clusterSecretFile",
+        "clusterSecretEnv",
+        "insecure",
         "promotion",
         "logging");
     Path base = file.toAbsolutePath().getParent();
@@ -133,8 +136,20 @@ public final class ConfigLoader {
               + " node's entry under members");
     }
     Yaml.Section http = root.section("http");
-    http.allow("listen");
+    http.allow("listen", "tls");
     Optional<String> httpListen = http.hostPort("listen");
+    Optional<SidecarConfig.HttpTls> httpTls = Optional.empty();
+    Yaml.Section httpTlsSection = http.section("tls");
+    if (httpTlsSection.present()) {
+      httpTlsSection.allow("certificateChain", "privateKey");
+      Path cert =
+          file(yaml, httpTlsSection, "certificateChain", "the HTTPS certificate chain (PEM)", base);
+      Path key =
+          file(yaml, httpTlsSection, "privateKey", "the HTTPS private key (PEM, PKCS#8)", base);
+      if (cert != null && key != null) {
+        httpTls = Optional.of(new SidecarConfig.HttpTls(cert, key));
+      }
+    }
 
     Timing timing = timing(yaml, root.section("timing"));
     Duration operationTimeout = root.duration("operationTimeout").orElse(Duration.ofSeconds(5));
@@ -151,6 +166,7 @@ public final class ConfigLoader {
     }
 
     Optional<SidecarConfig.Tls> tls = tls(yaml, root.section("tls"), base);
+    SidecarConfig.RaftSecurity raftSecurity = raftSecurity(yaml, root, tls, base);
     PromotionPlan plan = plan(yaml, root.section("promotion"));
 
     Yaml.Section logging = root.section("logging");
@@ -182,11 +198,13 @@ public final class ConfigLoader {
         Map.copyOf(control),
         controlListen,
         httpListen,
+        httpTls,
         timing,
         operationTimeout,
         failureBackoff,
         joining,
         tls,
+        raftSecurity,
         plan,
         new SidecarConfig.Logging(format, level));
   }
@@ -257,6 +275,70 @@ public final class ConfigLoader {
       return Optional.empty();
     }
     return Optional.of(new SidecarConfig.Tls(new TlsConfig(cert, key, ca), raft, authorized));
+  }
+
+  /**
+   * Secure by default: the Raft port must be protected by TLS or a cluster secret, or the file must
+   * say {@code insecure: true}. Anyone who can reach an unprotected Raft port can append entries
+   * and reconfigure the cluster, so a forgotten setting must not silently mean "open".
+   */
+  private static SidecarConfig.RaftSecurity raftSecurity(
+      Yaml yaml, Yaml.Section root, Optional<SidecarConfig.Tls> tls, Path base) {
+    List<String> chosen = new ArrayList<>();
+    SidecarConfig.RaftSecurity security = null;
+    boolean tlsRaft = root.section("tls").present() && root.section("tls").bool("raft", true);
+    if (tlsRaft) {
+      chosen.add("tls");
+      security = new SidecarConfig.RaftSecurity.Certificates();
+    }
+    if (root.has("clusterSecretFile")) {
+      chosen.add("clusterSecretFile");
+      Path f = file(yaml, root, "clusterSecretFile", "a file holding the cluster secret", base);
+      if (f != null) {
+        security = new SidecarConfig.RaftSecurity.SecretFile(f);
+      }
+    }
+    if (root.has("clusterSecretEnv")) {
+      chosen.add("clusterSecretEnv");
+      String var = root.string("clusterSecretEnv").orElse("");
+      if (!var.matches("[A-Za-z_][A-Za-z0-9_]*")) {
+        yaml.problem(
+            root.valueNode("clusterSecretEnv"),
+            "clusterSecretEnv",
+            "'" + var + "' is not an environment variable name");
+      } else if (System.getenv(var) == null || System.getenv(var).isBlank()) {
+        yaml.problem(
+            root.valueNode("clusterSecretEnv"),
+            "clusterSecretEnv",
+            "environment variable " + var + " is not set (it must hold the cluster secret)");
+      } else {
+        security = new SidecarConfig.RaftSecurity.SecretEnv(var);
+      }
+    }
+    boolean insecure = root.bool("insecure", false);
+    if (insecure) {
+      chosen.add("insecure");
+      security = new SidecarConfig.RaftSecurity.Insecure();
+    }
+    if (chosen.size() > 1) {
+      yaml.problem(
+          root.node(),
+          "insecure",
+          "the Raft port can be secured one way only, but the file sets " + chosen + ": keep one");
+      return null;
+    }
+    if (chosen.isEmpty()) {
+      yaml.problem(
+          root.node(),
+          "clusterSecretFile",
+          "the Raft port would be open to anyone who can reach it (an outsider could append"
+              + " entries and reconfigure the cluster): set clusterSecretFile (a file, readable"
+              + " only by the sidecar, with at least 32 random bytes: openssl rand -base64 32),"
+              + " clusterSecretEnv (the name of an environment variable holding it), a tls section"
+              + " whose certificates name each member id, or insecure: true (a trusted machine"
+              + " only: tests and demos)");
+    }
+    return security;
   }
 
   private static Path file(Yaml yaml, Yaml.Section t, String key, String what, Path base) {

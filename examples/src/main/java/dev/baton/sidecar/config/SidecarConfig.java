@@ -23,12 +23,14 @@ import java.util.Set;
  * @param controlAddresses the members' control API addresses, where given
  * @param controlListen where this node's control API listens
  * @param httpListen where this node's HTTP endpoints listen, if anywhere
+ * @param httpTls the certificate and key the HTTP endpoints are served with (HTTPS), if any
  * @param timing election and lease timing
  * @param operationTimeout the node's operation timeout
  * @param failureBackoff the node's back-off after a failed promotion
  * @param joining whether this node is being added to a running cluster (it starts empty and waits
  *     for {@code members add}, instead of forming the group from {@code members})
  * @param tls TLS, if configured
+ * @param raftSecurity how the Raft port tells members from everyone else (one is required)
  * @param plan the promotion plan (watchdog included)
  * @param logging log format and level
  */
@@ -41,11 +43,13 @@ public record SidecarConfig(
     Map<String, String> controlAddresses,
     String controlListen,
     Optional<String> httpListen,
+    Optional<HttpTls> httpTls,
     Timing timing,
     Duration operationTimeout,
     Duration failureBackoff,
     boolean joining,
     Optional<Tls> tls,
+    RaftSecurity raftSecurity,
     PromotionPlan plan,
     Logging logging) {
 
@@ -58,6 +62,33 @@ public record SidecarConfig(
    *     membership through the control API
    */
   public record Tls(TlsConfig files, boolean raft, Set<String> authorizedClients) {}
+
+  /**
+   * HTTPS for the HTTP endpoints.
+   *
+   * @param certificateChain the server's certificate chain (PEM)
+   * @param privateKey its private key (PEM, PKCS#8; never logged)
+   */
+  public record HttpTls(Path certificateChain, Path privateKey) {}
+
+  /**
+   * How the Raft port is secured. Exactly one applies: TLS (the {@code tls} section with {@code
+   * raft: true}), a shared cluster secret read from a file or an environment variable, or
+   * explicitly none ({@code insecure: true}).
+   */
+  public sealed interface RaftSecurity {
+    /** Mutual TLS with the {@code tls} section's certificates, each naming its member id. */
+    record Certificates() implements RaftSecurity {}
+
+    /** A cluster secret in a file ({@code clusterSecretFile}). */
+    record SecretFile(Path file) implements RaftSecurity {}
+
+    /** A cluster secret in an environment variable ({@code clusterSecretEnv} names it). */
+    record SecretEnv(String variable) implements RaftSecurity {}
+
+    /** {@code insecure: true}: a plaintext Raft port that authenticates nobody. */
+    record Insecure() implements RaftSecurity {}
+  }
 
   /**
    * Logging settings.

@@ -409,10 +409,29 @@ public final class Demo {
 
   // ---------------------------------------------------------------- processes and files
 
+  private Path clusterSecret() throws IOException {
+    Path f = dir.resolve("cluster.secret");
+    if (!Files.exists(f)) {
+      byte[] b = new byte[32];
+      new java.security.SecureRandom().nextBytes(b);
+      Files.writeString(f, java.util.Base64.getEncoder().encodeToString(b) + "\n");
+      try {
+        Files.setPosixFilePermissions(
+            f, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+      } catch (UnsupportedOperationException e) {
+        // Not a POSIX file system: the temporary directory is private enough for a demo.
+      }
+    }
+    return f;
+  }
+
   private Path writeConfig(Node n) throws IOException {
     StringBuilder y = new StringBuilder();
     y.append("# Written by bin/baton demo\n");
     y.append("cluster: baton-demo\n");
+    // Secure by default, even in the demo: the nodes share a random secret written next to the
+    // configs, so nothing else on this machine can talk Raft to them.
+    y.append("clusterSecretFile: ").append(clusterSecret()).append('\n');
     y.append("node: ").append(n.id).append('\n');
     y.append("dataDir: ").append(dir.resolve(n.id + "-data")).append('\n');
     y.append("members:\n");

@@ -49,6 +49,8 @@ class EmbeddedServiceTest {
       members.add(Member.voter("n" + i, "127.0.0.1:" + freePort()));
     }
     List<Thread> starting = new ArrayList<>();
+    byte[] secret = new byte[32];
+    new java.security.SecureRandom().nextBytes(secret);
     for (Member m : members) {
       BatonNode node =
           BatonNode.builder()
@@ -57,6 +59,7 @@ class EmbeddedServiceTest {
               .members(members)
               .dataDir(dir.resolve(m.id()))
               .timing(Timing.scaledTo(Duration.ofMillis(500), Duration.ofMillis(1000)))
+              .clusterSecret(secret)
               .build();
       nodes.put(m.id(), node);
       Thread t = new Thread(node::start);

@@ -22,6 +22,7 @@ class ConfigLoaderTest {
       cluster: orders
       node: n1
       dataDir: data/n1
+      clusterSecretFile: cluster.secret
       members:
         - id: n1
           raft: 127.0.0.1:7401
@@ -57,6 +58,7 @@ class ConfigLoaderTest {
   private Path write(String yaml) throws IOException {
     Path p = dir.resolve("node.yaml");
     Files.writeString(p, yaml);
+    Files.writeString(dir.resolve("cluster.secret"), "0123456789abcdef0123456789abcdef0123\n");
     return p;
   }
 
@@ -238,5 +240,62 @@ class ConfigLoaderTest {
     assertThatThrownBy(() -> ConfigLoader.load(missing))
         .isInstanceOf(ConfigException.class)
         .hasMessageContaining(missing + ": cannot be read");
+  }
+
+  @Test
+  void withoutTlsASecretOrInsecureTheSidecarRefusesToStartAndSaysWhatToAdd() throws IOException {
+    ConfigException e = problems(GOOD.replace("clusterSecretFile: cluster.secret\n", ""));
+    assertThat(e.problems())
+        .anySatisfy(
+            p ->
+                assertThat(p)
+                    .contains("open to anyone")
+                    .contains("clusterSecretFile")
+                    .contains("clusterSecretEnv")
+                    .contains("insecure: true"));
+  }
+
+  @Test
+  void insecureMustBeSaidExplicitlyAndThenMeansAPlaintextRaftPort() throws IOException {
+    SidecarConfig c =
+        ConfigLoader.load(
+            write(GOOD.replace("clusterSecretFile: cluster.secret\n", "insecure: true\n")));
+    assertThat(c.raftSecurity()).isInstanceOf(SidecarConfig.RaftSecurity.Insecure.class);
+    assertThat(ConfigLoader.load(write(GOOD)).raftSecurity())
+        .isEqualTo(new SidecarConfig.RaftSecurity.SecretFile(dir.resolve("cluster.secret")));
+  }
+
+  @Test
+  void theRaftPortIsSecuredOneWayOnly() throws IOException {
+    ConfigException e =
+        problems(
+            GOOD.replace(
+                "clusterSecretFile: cluster.secret\n",
+                "clusterSecretFile: cluster.secret\ninsecure: true\n"));
+    assertThat(e.problems())
+        .anySatisfy(p -> assertThat(p).contains("[clusterSecretFile, insecure]").contains("one"));
+  }
+
+  @Test
+  void aSecretInAnUnsetEnvironmentVariableIsNamedButNeverShown() throws IOException {
+    ConfigException e =
+        problems(
+            GOOD.replace(
+                "clusterSecretFile: cluster.secret\n",
+                "clusterSecretEnv: BATON_TEST_SECRET_THAT_IS_NOT_SET\n"));
+    assertThat(e.problems())
+        .anySatisfy(
+            p ->
+                assertThat(p)
+                    .contains("clusterSecretEnv")
+                    .contains("BATON_TEST_SECRET_THAT_IS_NOT_SET is not set"));
+  }
+
+  @Test
+  void anUnreadableSecretFileIsNamed() throws IOException {
+    ConfigException e =
+        problems(GOOD.replace("clusterSecretFile: cluster.secret", "clusterSecretFile: nope"));
+    assertThat(e.problems())
+        .anySatisfy(p -> assertThat(p).contains("clusterSecretFile").contains("not readable"));
   }
 }

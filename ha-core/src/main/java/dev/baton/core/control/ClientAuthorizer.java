@@ -1,5 +1,6 @@
 package dev.baton.core.control;
 
+import dev.baton.core.internal.CertificateNames;
 import io.grpc.Context;
 import io.grpc.Contexts;
 import io.grpc.Grpc;
@@ -10,33 +11,30 @@ import io.grpc.ServerInterceptor;
 import io.grpc.Status;
 import java.net.SocketAddress;
 import java.security.cert.Certificate;
-import java.security.cert.CertificateParsingException;
 import java.security.cert.X509Certificate;
-import java.util.ArrayList;
-import java.util.Collection;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.TreeSet;
-import javax.naming.InvalidNameException;
-import javax.naming.ldap.LdapName;
-import javax.naming.ldap.Rdn;
 import javax.net.ssl.SSLPeerUnverifiedException;
 import javax.net.ssl.SSLSession;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * With TLS on, names the client of each call from its verified certificate (the subject's CN and
- * every DNS subject-alternative name) and refuses the privileged methods (switch-active and
+ * Names the client of each call from its verified certificate (the subject's CN and every DNS
+ * subject-alternative name) and, with TLS on, refuses the privileged methods (switch-active and
  * membership changes) to clients whose names are not in the authorised list. Every refusal is
- * logged with the client's names and address.
+ * logged with the client's names and address. Without TLS no client has a name (and none is
+ * authorised for reserved keys, see ControlService), but privileged methods are open, as before.
  */
 final class ClientAuthorizer implements ServerInterceptor {
   private static final Logger LOG = LoggerFactory.getLogger(ClientAuthorizer.class);
 
   /** The names of the calling client, for the service's own messages. */
   static final Context.Key<List<String>> CLIENT_NAMES = Context.key("baton-client-names");
+
+  /** The calling client's address, for the service's own log lines. */
+  static final Context.Key<SocketAddress> CLIENT_ADDRESS = Context.key("baton-client-address");
 
   private static final Set<String> PRIVILEGED =
       Set.of(
@@ -45,11 +43,26 @@ final class ClientAuthorizer implements ServerInterceptor {
           "baton.v1.BatonControl/RemoveMember");
 
   private final String nodeId;
+  private final boolean tls;
   private final Set<String> authorized;
 
-  ClientAuthorizer(String nodeId, Set<String> authorized) {
+  ClientAuthorizer(String nodeId, boolean tls, Set<String> authorized) {
     this.nodeId = nodeId;
+    this.tls = tls;
     this.authorized = Set.copyOf(authorized);
+  }
+
+  /** Whether the calling client (a call's {@link #CLIENT_NAMES}) is authorised. */
+  boolean authorizes(List<String> names) {
+    return tls && names != null && names.stream().anyMatch(authorized::contains);
+  }
+
+  Set<String> authorized() {
+    return authorized;
+  }
+
+  boolean tls() {
+    return tls;
   }
 
   static boolean isPrivileged(String fullMethodName) {
@@ -62,8 +75,8 @@ final class ClientAuthorizer implements ServerInterceptor {
     SSLSession session = call.getAttributes().get(Grpc.TRANSPORT_ATTR_SSL_SESSION);
     List<String> names = session == null ? List.of() : clientNames(session);
     String method = call.getMethodDescriptor().getFullMethodName();
-    if (isPrivileged(method) && names.stream().noneMatch(authorized::contains)) {
-      SocketAddress remote = call.getAttributes().get(Grpc.TRANSPORT_ATTR_REMOTE_ADDR);
+    SocketAddress remote = call.getAttributes().get(Grpc.TRANSPORT_ATTR_REMOTE_ADDR);
+    if (tls && isPrivileged(method) && names.stream().noneMatch(authorized::contains)) {
       String verb = method.substring(method.indexOf('/') + 1);
       LOG.warn(
           "control API on {}: REFUSED {} from client {} at {}: not among the authorised clients {}",
@@ -85,7 +98,10 @@ final class ClientAuthorizer implements ServerInterceptor {
       return new ServerCall.Listener<>() {};
     }
     return Contexts.interceptCall(
-        Context.current().withValue(CLIENT_NAMES, names), call, headers, next);
+        Context.current().withValue(CLIENT_NAMES, names).withValue(CLIENT_ADDRESS, remote),
+        call,
+        headers,
+        next);
   }
 
   /** The subject's CN and every DNS subject-alternative name of the peer's certificate. */
@@ -103,29 +119,6 @@ final class ClientAuthorizer implements ServerInterceptor {
   }
 
   static List<String> certificateNames(X509Certificate cert) {
-    Set<String> names = new LinkedHashSet<>();
-    try {
-      for (Rdn rdn : new LdapName(cert.getSubjectX500Principal().getName()).getRdns()) {
-        if (rdn.getType().equalsIgnoreCase("CN")) {
-          names.add(rdn.getValue().toString());
-        }
-      }
-    } catch (InvalidNameException e) {
-      // no usable subject; the SANs may still name the client
-    }
-    try {
-      Collection<List<?>> sans = cert.getSubjectAlternativeNames();
-      if (sans != null) {
-        for (List<?> san : sans) {
-          // 2 = dNSName (RFC 5280, 4.2.1.6)
-          if (san.size() >= 2 && Integer.valueOf(2).equals(san.get(0))) {
-            names.add(String.valueOf(san.get(1)));
-          }
-        }
-      }
-    } catch (CertificateParsingException e) {
-      // ignore malformed SANs: they cannot authorise anyone
-    }
-    return new ArrayList<>(names);
+    return CertificateNames.of(cert);
   }
 }

@@ -46,10 +46,11 @@ import org.slf4j.LoggerFactory;
  * }</pre>
  *
  * <p><b>Security.</b> With TLS, every client must present a certificate that chains to the trusted
- * certificates; switch-active and membership changes are further restricted to clients whose
- * certificate CN or DNS subject-alternative name is in {@code authorizedClients}. Any other client
- * gets PERMISSION_DENIED and the refusal is logged. Without TLS anyone who can connect may call
- * everything, so listen on loopback only (the server warns otherwise).
+ * certificates; switch-active, membership changes and writes of keys under {@code baton/} (the
+ * records Baton's adapters publish) are further restricted to clients whose certificate CN or DNS
+ * subject-alternative name is in {@code authorizedClients}. Any other client gets PERMISSION_DENIED
+ * and the refusal is logged. Without TLS no client is authorised for reserved keys, and anyone who
+ * can connect may call everything else, so listen on loopback only (the server warns otherwise).
  *
  * <p><b>Health.</b> Given the other members' control addresses, the server asks each of them for
  * its status once per {@code probeInterval}; the status then reports, per member, whether it
@@ -110,14 +111,11 @@ public final class ControlServer implements Closeable {
       throw new BatonException(
           "control API of " + node.id() + ": cannot read the TLS files: " + e.getMessage(), e);
     }
-    ControlService service = new ControlService(this, node, listenerExecutor);
+    ClientAuthorizer authorizer = new ClientAuthorizer(node.id(), tls != null, authorizedClients);
+    ControlService service = new ControlService(this, node, listenerExecutor, authorizer);
     Server s =
         NettyServerBuilder.forAddress(new InetSocketAddress(host, requestedPort), credentials)
-            .addService(
-                tls == null
-                    ? service.bindService()
-                    : ServerInterceptors.intercept(
-                        service, new ClientAuthorizer(node.id(), authorizedClients)))
+            .addService(ServerInterceptors.intercept(service, authorizer))
             .build();
     try {
       s.start();

@@ -2,6 +2,7 @@ package dev.baton.core.control;
 
 import dev.baton.core.ActiveContext;
 import dev.baton.core.BatonNode;
+import dev.baton.core.KeyValueStore;
 import dev.baton.core.KvEntry;
 import dev.baton.core.Member;
 import dev.baton.core.RoleListener;
@@ -37,6 +38,7 @@ import io.grpc.stub.StreamObserver;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
+import java.util.TreeSet;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
@@ -51,11 +53,17 @@ final class ControlService extends BatonControlGrpc.BatonControlImplBase {
   private final ControlServer server;
   private final BatonNode node;
   private final Executor listenerExecutor;
+  private final ClientAuthorizer authorizer;
 
-  ControlService(ControlServer server, BatonNode node, Executor listenerExecutor) {
+  ControlService(
+      ControlServer server,
+      BatonNode node,
+      Executor listenerExecutor,
+      ClientAuthorizer authorizer) {
     this.server = server;
     this.node = node;
     this.listenerExecutor = listenerExecutor;
+    this.authorizer = authorizer;
   }
 
   @Override
@@ -249,12 +257,13 @@ final class ControlService extends BatonControlGrpc.BatonControlImplBase {
         out,
         "kv put",
         Kind.WRITE,
-        () ->
-            KvPutResponse.newBuilder()
-                .setEntry(
-                    Messages.entry(
-                        node.kv().put(request.getKey(), request.getValue().toByteArray())))
-                .build());
+        () -> {
+          requireReservedWriteAllowed("kv put", request.getKey());
+          return KvPutResponse.newBuilder()
+              .setEntry(
+                  Messages.entry(node.kv().put(request.getKey(), request.getValue().toByteArray())))
+              .build();
+        });
   }
 
   @Override
@@ -266,6 +275,7 @@ final class ControlService extends BatonControlGrpc.BatonControlImplBase {
         Kind.WRITE,
         () -> {
           String key = request.getKey();
+          requireReservedWriteAllowed("kv compare-and-set", key);
           byte[] update = request.getValue().toByteArray();
           Optional<KvEntry> r =
               switch (request.getExpectCase()) {
@@ -302,7 +312,53 @@ final class ControlService extends BatonControlGrpc.BatonControlImplBase {
         out,
         "kv delete",
         Kind.WRITE,
-        () -> KvDeleteResponse.newBuilder().setExisted(node.kv().delete(request.getKey())).build());
+        () -> {
+          requireReservedWriteAllowed("kv delete", request.getKey());
+          return KvDeleteResponse.newBuilder()
+              .setExisted(node.kv().delete(request.getKey()))
+              .build();
+        });
+  }
+
+  /**
+   * Keys under {@code baton/} are what pools and guards trust (the PostgreSQL writer record: a put
+   * with a huge token would send every pool that follows it to any URL and make every genuine
+   * publish fail as stale). Members write them through their node; through this API only an
+   * authorised client may, and without TLS nobody is.
+   */
+  private void requireReservedWriteAllowed(String what, String key) {
+    if (key == null || !key.startsWith(KeyValueStore.RESERVED_PREFIX)) {
+      return;
+    }
+    List<String> names = ClientAuthorizer.CLIENT_NAMES.get();
+    if (authorizer.authorizes(names)) {
+      return;
+    }
+    String why =
+        authorizer.tls()
+            ? "client "
+                + (names == null || names.isEmpty() ? "without certificate names" : names)
+                + " is not among the authorised clients "
+                + new TreeSet<>(authorizer.authorized())
+            : "this control API has no TLS, so no client is authorised to write them";
+    LOG.warn(
+        "control API on {}: REFUSED {} of reserved key '{}' from {}: {}",
+        node.id(),
+        what,
+        key,
+        ClientAuthorizer.CLIENT_ADDRESS.get(),
+        why);
+    throw StatusErrors.notApplied(
+        Status.PERMISSION_DENIED.withDescription(
+            what
+                + " of '"
+                + key
+                + "' refused by node "
+                + node.id()
+                + ": keys under '"
+                + KeyValueStore.RESERVED_PREFIX
+                + "' are written by Baton's members and by authorised clients only; "
+                + why));
   }
 
   private static String clientName() {

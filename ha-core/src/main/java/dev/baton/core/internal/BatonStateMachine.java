@@ -11,6 +11,8 @@ import dev.baton.core.internal.proto.KvCas;
 import dev.baton.core.internal.proto.KvEntryProto;
 import dev.baton.core.internal.proto.LeaseRound;
 import dev.baton.core.internal.proto.MemberRecord;
+import dev.baton.core.internal.proto.MembershipOutcome;
+import dev.baton.core.internal.proto.MembershipRequest;
 import dev.baton.core.internal.proto.Query;
 import dev.baton.core.internal.proto.QueryResult;
 import dev.baton.core.internal.proto.Snapshot;
@@ -23,16 +25,24 @@ import java.nio.file.Files;
 import java.nio.file.StandardCopyOption;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.EnumSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Executor;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.BiConsumer;
 import java.util.function.Consumer;
 import org.apache.ratis.io.MD5Hash;
 import org.apache.ratis.proto.RaftProtos.LogEntryProto;
+import org.apache.ratis.proto.RaftProtos.RaftConfigurationProto;
+import org.apache.ratis.protocol.ClientId;
 import org.apache.ratis.protocol.Message;
+import org.apache.ratis.protocol.RaftClientRequest;
 import org.apache.ratis.protocol.RaftGroupId;
 import org.apache.ratis.protocol.RaftGroupMemberId;
 import org.apache.ratis.protocol.RaftPeerId;
@@ -68,6 +78,23 @@ public final class BatonStateMachine extends BaseStateMachine {
   /** How many journal records the state keeps (the oldest are dropped first). */
   static final int JOURNAL_CAPACITY = 2000;
 
+  /** How many membership outcomes the state keeps, for requesters to find theirs. */
+  static final int MEMBERSHIP_OUTCOMES = 32;
+
+  /**
+   * Entries only the leader's own process may propose (the role controller, the promotion journal,
+   * the membership coordinator). The lease, the tokens and the member list rest on them; a client
+   * request carrying one, whoever sent it, is refused before it is appended.
+   */
+  static final Set<Command.KindCase> LOCAL_ONLY =
+      EnumSet.of(
+          Command.KindCase.ACTIVATE,
+          Command.KindCase.LEASE_ROUND,
+          Command.KindCase.RESIGN,
+          Command.KindCase.JOURNAL,
+          Command.KindCase.SET_MEMBERS,
+          Command.KindCase.MEMBERSHIP_DONE);
+
   /** Something applied: called on the apply thread, after the state changed. */
   public interface Observer {
     void applied(Command command, CommandResult result, long index, long term);
@@ -78,6 +105,10 @@ public final class BatonStateMachine extends BaseStateMachine {
   private final CopyOnWriteArrayList<Observer> observers = new CopyOnWriteArrayList<>();
   private final CopyOnWriteArrayList<WatchRegistration> watches = new CopyOnWriteArrayList<>();
   private final CopyOnWriteArrayList<Runnable> leaderChangeListeners = new CopyOnWriteArrayList<>();
+  private final RefusalLog refusals = new RefusalLog(LOG);
+  private final AtomicLong membershipVersion = new AtomicLong();
+  private volatile ClientId localClient;
+  private volatile BiConsumer<String, String> rejected = (stage, reason) -> {};
 
   // Guarded by lock.
   private final TreeMap<String, KvEntryProto> kv = new TreeMap<>();
@@ -86,6 +117,9 @@ public final class BatonStateMachine extends BaseStateMachine {
   private List<MemberRecord> members = List.of();
   private final ArrayDeque<JournalRecord> journal = new ArrayDeque<>();
   private SwitchRequest pendingSwitch = SwitchRequest.getDefaultInstance();
+  private MembershipRequest pendingMembership = MembershipRequest.getDefaultInstance();
+  private long membersIndex;
+  private final ArrayDeque<MembershipOutcome> membershipOutcomes = new ArrayDeque<>();
 
   public void addObserver(Observer observer) {
     observers.add(observer);
@@ -93,6 +127,20 @@ public final class BatonStateMachine extends BaseStateMachine {
 
   public void addLeaderChangeListener(Runnable listener) {
     leaderChangeListeners.add(listener);
+  }
+
+  /**
+   * The client id of this node's in-process submissions ({@link RaftNode#submitLocal}): only
+   * requests with it may carry the {@link #LOCAL_ONLY} kinds. It is random per process and never
+   * sent over the network by this node.
+   */
+  public void trustLocalClient(ClientId id) {
+    this.localClient = id;
+  }
+
+  /** Called with the stage ("admission" or "apply") and a reason for every entry refused. */
+  public void onRejected(BiConsumer<String, String> counter) {
+    this.rejected = counter;
   }
 
   @Override
@@ -150,6 +198,64 @@ public final class BatonStateMachine extends BaseStateMachine {
     leaderChangeListeners.forEach(Runnable::run);
   }
 
+  /**
+   * Runs on the leader before a client request is appended: an entry this state machine would not
+   * apply is refused here, so it never reaches the log (the caller gets the reason). Unreadable
+   * bytes, an unknown kind, a newer format, and a role entry ({@link #LOCAL_ONLY}) that did not
+   * come from this node's own process are refused; the apply path tolerates them as well, for logs
+   * written before this check existed.
+   */
+  @Override
+  public TransactionContext startTransaction(RaftClientRequest request) throws IOException {
+    TransactionContext trx = super.startTransaction(request);
+    String[] refusal = admission(request);
+    if (refusal != null) {
+      rejected.accept("admission", refusal[0]);
+      String message =
+          "refused an entry from client "
+              + request.getClientId()
+              + " before appending it: "
+              + refusal[1];
+      refusals.refused(
+          "admission|" + refusal[0], () -> "state machine of " + getId() + ": REFUSED: " + message);
+      trx.setException(new IOException(message));
+    }
+    return trx;
+  }
+
+  /** Null to admit; else {reason label, explanation}. */
+  private String[] admission(RaftClientRequest request) {
+    Command command;
+    try {
+      command = Command.parseFrom(request.getMessage().getContent().toByteArray());
+    } catch (InvalidProtocolBufferException e) {
+      return new String[] {"unreadable", "not a Baton command (unreadable protobuf)"};
+    }
+    if (command.getFormatVersion() > FORMAT_VERSION) {
+      return new String[] {
+        "format",
+        "format version "
+            + command.getFormatVersion()
+            + " but this leader reads up to version "
+            + FORMAT_VERSION
+      };
+    }
+    if (command.getKindCase() == Command.KindCase.KIND_NOT_SET) {
+      return new String[] {"unknown-kind", "a Baton command of no known kind"};
+    }
+    ClientId local = localClient;
+    if (LOCAL_ONLY.contains(command.getKindCase())
+        && (local == null || !local.equals(request.getClientId()))) {
+      return new String[] {
+        "not-local",
+        "a role entry ("
+            + command.getKindCase()
+            + "), which only the leader's own process may propose, arrived from a client"
+      };
+    }
+    return null;
+  }
+
   @Override
   public CompletableFuture<Message> applyTransaction(TransactionContext trx) {
     final LogEntryProto entry = trx.getLogEntry();
@@ -163,10 +269,13 @@ public final class BatonStateMachine extends BaseStateMachine {
     } catch (InvalidProtocolBufferException e) {
       command = null;
     }
+    String skipped = null;
     synchronized (lock) {
       if (command == null) {
+        skipped = "unreadable";
         result = refuse("entry " + index + " is not a Baton command (unreadable protobuf)");
       } else if (command.getFormatVersion() > FORMAT_VERSION) {
+        skipped = "format";
         result =
             refuse(
                 "entry "
@@ -178,8 +287,19 @@ public final class BatonStateMachine extends BaseStateMachine {
                     + "; upgrade this node");
       } else {
         result = apply(command, index, term, events);
+        if (command.getKindCase() == Command.KindCase.KIND_NOT_SET) {
+          skipped = "unknown-kind";
+        }
       }
       updateLastAppliedTermIndex(term, index);
+    }
+    if (skipped != null) {
+      // Skipped, never thrown: an exception here would stop this server for good.
+      rejected.accept("apply", skipped);
+      String reason = result.getRefusal();
+      refusals.refused(
+          "apply|" + skipped,
+          () -> "state machine of " + getId() + ": skipped committed entry: " + reason);
     }
     if (command != null) {
       for (Observer observer : observers) {
@@ -295,6 +415,48 @@ public final class BatonStateMachine extends BaseStateMachine {
       }
       case SET_MEMBERS -> {
         members = List.copyOf(command.getSetMembers().getMembersList());
+        membersIndex = index;
+        String requestId = command.getSetMembers().getRequestId();
+        if (!requestId.isEmpty()) {
+          if (pendingMembership.getRequestId().equals(requestId)) {
+            pendingMembership = MembershipRequest.getDefaultInstance();
+          }
+          recordOutcome(requestId, true, "");
+        }
+        membershipVersion.incrementAndGet();
+        return CommandResult.newBuilder().setApplied(true).setIndex(index).build();
+      }
+      case MEMBERSHIP_REQUEST -> {
+        MembershipRequest r = command.getMembershipRequest();
+        if (r.getRequestId().isEmpty() || r.getMembersCount() == 0) {
+          return refuse("a membership request needs an id and at least one member");
+        }
+        if (!pendingMembership.getRequestId().isEmpty()) {
+          if (pendingMembership.getRequestId().equals(r.getRequestId())) {
+            return CommandResult.newBuilder().setApplied(true).setIndex(index).build();
+          }
+          return refuse(
+              "membership change ("
+                  + pendingMembership.getDescription()
+                  + ") is still in progress; try again once it is done");
+        }
+        if (r.getBaseMembersIndex() != membersIndex) {
+          return refuse(
+              "the member list changed (at log index "
+                  + membersIndex
+                  + ") after this request read it; read the members again and retry");
+        }
+        pendingMembership = r;
+        membershipVersion.incrementAndGet();
+        return CommandResult.newBuilder().setApplied(true).setIndex(index).build();
+      }
+      case MEMBERSHIP_DONE -> {
+        var d = command.getMembershipDone();
+        if (pendingMembership.getRequestId().equals(d.getRequestId())) {
+          pendingMembership = MembershipRequest.getDefaultInstance();
+          recordOutcome(d.getRequestId(), false, d.getError());
+          membershipVersion.incrementAndGet();
+        }
         return CommandResult.newBuilder().setApplied(true).setIndex(index).build();
       }
       case JOURNAL -> {
@@ -307,6 +469,14 @@ public final class BatonStateMachine extends BaseStateMachine {
       default -> {
         return refuse("entry " + index + " has no known command kind");
       }
+    }
+  }
+
+  private void recordOutcome(String requestId, boolean ok, String error) {
+    membershipOutcomes.addLast(
+        MembershipOutcome.newBuilder().setRequestId(requestId).setOk(ok).setError(error).build());
+    while (membershipOutcomes.size() > MEMBERSHIP_OUTCOMES) {
+      membershipOutcomes.removeFirst();
     }
   }
 
@@ -405,6 +575,43 @@ public final class BatonStateMachine extends BaseStateMachine {
     }
   }
 
+  /** The membership request the leader has yet to carry out (the default instance: none). */
+  public MembershipRequest pendingMembership() {
+    synchronized (lock) {
+      return pendingMembership;
+    }
+  }
+
+  /** The log index of the entry that last set the member list (0: none yet). */
+  public long membersIndex() {
+    synchronized (lock) {
+      return membersIndex;
+    }
+  }
+
+  /** How membership request {@code requestId} ended, once this node has applied its end. */
+  public Optional<MembershipOutcome> membershipOutcome(String requestId) {
+    synchronized (lock) {
+      for (MembershipOutcome o : membershipOutcomes) {
+        if (o.getRequestId().equals(requestId)) {
+          return Optional.of(o);
+        }
+      }
+      return Optional.empty();
+    }
+  }
+
+  /** Changes whenever the member records, a pending request or the Raft configuration change. */
+  long membershipVersion() {
+    return membershipVersion.get();
+  }
+
+  @Override
+  public void notifyConfigurationChanged(
+      long term, long index, RaftConfigurationProto newRaftConfiguration) {
+    membershipVersion.incrementAndGet();
+  }
+
   private Snapshot snapshotLocked(boolean withKv) {
     Snapshot.Builder s =
         Snapshot.newBuilder()
@@ -413,7 +620,10 @@ public final class BatonStateMachine extends BaseStateMachine {
             .setHighestToken(highestToken)
             .addAllMembers(members)
             .addAllJournal(journal)
-            .setPendingSwitch(pendingSwitch);
+            .setPendingSwitch(pendingSwitch)
+            .setPendingMembership(pendingMembership)
+            .setMembersIndex(membersIndex)
+            .addAllMembershipOutcomes(membershipOutcomes);
     if (withKv) {
       s.addAllKv(kv.values());
     }
@@ -489,8 +699,13 @@ public final class BatonStateMachine extends BaseStateMachine {
       journal.clear();
       journal.addAll(snapshot.getJournalList());
       pendingSwitch = snapshot.getPendingSwitch();
+      pendingMembership = snapshot.getPendingMembership();
+      membersIndex = snapshot.getMembersIndex();
+      membershipOutcomes.clear();
+      membershipOutcomes.addAll(snapshot.getMembershipOutcomesList());
       setLastAppliedTermIndex(info.getTermIndex());
     }
+    membershipVersion.incrementAndGet();
     LOG.info(
         "restored snapshot {} ({} keys, highest token {})",
         info.getTermIndex(),

@@ -2,7 +2,6 @@ package dev.baton.core.internal;
 
 import dev.baton.core.Member;
 import dev.baton.core.Timing;
-import dev.baton.core.TlsConfig;
 import java.io.File;
 import java.time.Duration;
 import java.util.List;
@@ -16,7 +15,7 @@ public record NodeConfig(
     String bindHost,
     Timing timing,
     Duration operationTimeout,
-    TlsConfig tls,
+    RaftSecurity security,
     boolean joining,
     long snapshotThreshold,
     Duration failureBackoff) {}

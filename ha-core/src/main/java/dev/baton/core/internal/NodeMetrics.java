@@ -5,6 +5,8 @@ import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Tags;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Supplier;
 
@@ -16,10 +18,16 @@ public final class NodeMetrics {
   private final Counter activations;
   private final Counter failovers;
   private final Counter demotions;
+  private final MeterRegistry registry;
+  private final Tags tags;
+  private final Map<String, Counter> rejected = new ConcurrentHashMap<>();
+  private final Map<String, Counter> refused = new ConcurrentHashMap<>();
 
   public NodeMetrics(
       MeterRegistry registry, String clusterId, String nodeId, Supplier<Double> leaseSeconds) {
     Tags tags = Tags.of("cluster", clusterId, "node", nodeId);
+    this.registry = registry;
+    this.tags = tags;
     Gauge.builder("baton.role.active", roleCode, v -> v.get() == 1 ? 1 : 0)
         .description("1 while this node is active, else 0")
         .tags(tags)
@@ -55,6 +63,43 @@ public final class NodeMetrics {
             .description("times this node gave the role up")
             .tags(tags)
             .register(registry);
+  }
+
+  /**
+   * An entry the state machine would not accept ({@code baton_raft_entries_rejected_total}):
+   * refused on the leader before it was appended ({@code stage="admission"}), or (defence in depth)
+   * skipped when a committed one was applied ({@code stage="apply"}).
+   */
+  public void entryRejected(String stage, String reason) {
+    rejected
+        .computeIfAbsent(
+            stage + "|" + reason,
+            k ->
+                Counter.builder("baton.raft.entries.rejected")
+                    .description(
+                        "Raft entries refused by the state machine (unreadable, unknown, or a role"
+                            + " entry from outside the leader's own process)")
+                    .tags(tags)
+                    .tag("stage", stage)
+                    .tag("reason", reason)
+                    .register(registry))
+        .increment();
+  }
+
+  /** A call or TLS handshake the Raft port refused ({@code baton_raft_refused_total}). */
+  public void raftRefused(String kind) {
+    refused
+        .computeIfAbsent(
+            kind,
+            k ->
+                Counter.builder("baton.raft.refused")
+                    .description(
+                        "calls and TLS handshakes the Raft port refused (admin calls, non-members,"
+                            + " impersonation)")
+                    .tags(tags)
+                    .tag("kind", k)
+                    .register(registry))
+        .increment();
   }
 
   void term(long t) {

@@ -36,6 +36,7 @@ import org.apache.ratis.protocol.RaftGroup;
 import org.apache.ratis.protocol.RaftGroupId;
 import org.apache.ratis.protocol.RaftPeer;
 import org.apache.ratis.protocol.RaftPeerId;
+import org.apache.ratis.protocol.SetConfigurationRequest;
 import org.apache.ratis.protocol.TransferLeadershipRequest;
 import org.apache.ratis.retry.RetryPolicies;
 import org.apache.ratis.rpc.SupportedRpcType;
@@ -49,7 +50,8 @@ import org.apache.ratis.util.TimeDuration;
 /**
  * Everything Baton needs from Ratis, in one place: the server, a local submission path for the role
  * controller's own entries, a client for operations any node may be asked to do, and the admin
- * calls (leadership transfer, configuration change). No Ratis type leaves this package.
+ * operations (leadership transfer, configuration change), which run in-process on the leader: the
+ * Raft port serves the admin service to nobody (RaftPortGuard). No Ratis type leaves this package.
  */
 public final class RaftNode implements AutoCloseable {
 
@@ -59,7 +61,8 @@ public final class RaftNode implements AutoCloseable {
   private final BatonStateMachine stateMachine;
   private final RaftServer server;
   private final RaftClient client;
-  private final RaftClient adminClient;
+  private final MemberDirectory directory;
+  private volatile DivisionInfo division;
   private final ClientId localClientId = ClientId.randomId();
   private final AtomicLong localCallId = new AtomicLong();
   private final java.util.concurrent.ExecutorService clientPool =
@@ -70,9 +73,18 @@ public final class RaftNode implements AutoCloseable {
             return t;
           });
 
-  public RaftNode(NodeConfig config, BatonStateMachine stateMachine) throws IOException {
+  /**
+   * @param refused told the kind of every call or handshake the Raft port refuses (for a metric)
+   */
+  public RaftNode(
+      NodeConfig config,
+      BatonStateMachine stateMachine,
+      java.util.function.Consumer<String> refused)
+      throws IOException {
     this.config = config;
     this.stateMachine = stateMachine;
+    stateMachine.trustLocalClient(localClientId);
+    this.directory = new MemberDirectory(config, stateMachine);
     this.groupId = groupId(config.clusterId());
     this.selfId = RaftPeerId.valueOf(config.self().id());
 
@@ -97,18 +109,17 @@ public final class RaftNode implements AutoCloseable {
     RaftConfigKeys.Rpc.setType(properties, SupportedRpcType.GRPC);
 
     Parameters parameters = new Parameters();
-    if (config.tls() != null) {
-      GrpcTlsConfig tls =
-          new GrpcTlsConfig(
-              config.tls().privateKey().toFile(),
-              config.tls().certificateChain().toFile(),
-              config.tls().trustedCertificates().toFile(),
-              true);
+    RaftTransport transport = RaftTransport.create(config, directory, refused);
+    GrpcTlsConfig tls = transport.tls;
+    if (tls != null) {
       GrpcConfigKeys.TLS.setConf(parameters, tls);
       GrpcConfigKeys.Server.setTlsConf(parameters, tls);
       GrpcConfigKeys.Admin.setTlsConf(parameters, tls);
       GrpcConfigKeys.Client.setTlsConf(parameters, tls);
     }
+    // Every call on the Raft port (server, client and admin services share it) passes the guard.
+    GrpcConfigKeys.Server.setServicesCustomizer(
+        parameters, (builder, types) -> builder.intercept(transport.guard));
 
     RaftGroup initialGroup =
         config.joining()
@@ -123,6 +134,14 @@ public final class RaftNode implements AutoCloseable {
             .setStateMachine(stateMachine)
             .setOption(RaftStorage.StartupOption.RECOVER)
             .build();
+    directory.attach(
+        () -> {
+          try {
+            return server.getDivision(groupId).getRaftConf();
+          } catch (IOException e) {
+            return null;
+          }
+        });
 
     RaftProperties clientProperties = new RaftProperties();
     // One attempt waits at most 1 s (an election is under way, or a node is gone); the retry
@@ -138,20 +157,6 @@ public final class RaftNode implements AutoCloseable {
             .setRetryPolicy(
                 RetryPolicies.retryUpToMaximumCountWithFixedSleep(
                     (int) attempts, TimeDuration.valueOf(100, TimeUnit.MILLISECONDS)))
-            .build();
-
-    // Membership changes wait for a new member to catch up: one attempt may take the whole
-    // operation timeout.
-    RaftProperties adminProperties = new RaftProperties();
-    RaftClientConfigKeys.Rpc.setRequestTimeout(adminProperties, millis(config.operationTimeout()));
-    this.adminClient =
-        RaftClient.newBuilder()
-            .setRaftGroup(RaftGroup.valueOf(groupId, toPeers(config.members())))
-            .setProperties(adminProperties)
-            .setParameters(parameters)
-            .setRetryPolicy(
-                RetryPolicies.retryUpToMaximumCountWithFixedSleep(
-                    3, TimeDuration.valueOf(200, TimeUnit.MILLISECONDS)))
             .build();
   }
 
@@ -182,6 +187,7 @@ public final class RaftNode implements AutoCloseable {
 
   public void start() throws IOException {
     server.start();
+    division = server.getDivision(groupId).getInfo();
   }
 
   public BatonStateMachine stateMachine() {
@@ -208,6 +214,29 @@ public final class RaftNode implements AutoCloseable {
       throw new BatonException(
           "Raft group of cluster " + config.clusterId() + " is not running", e);
     }
+  }
+
+  /**
+   * Whether this node's Raft server leads in {@code term} at this instant: two volatile reads of
+   * Ratis's own state, cheap enough for {@code isActive()} on every request. A leader steps down
+   * (or moves to a higher term) the moment it hears of a newer term, a forced election included,
+   * and never leads the same term again, so once this is false for a term it stays false.
+   */
+  public boolean leads(long term) {
+    DivisionInfo d = division;
+    return d != null && d.isLeader() && d.getCurrentTerm() == term;
+  }
+
+  /** Whether this node's server is the leader now. */
+  public boolean isLeader() {
+    DivisionInfo d = division;
+    return d != null && d.isLeader();
+  }
+
+  /** Whether this node's server is the leader and has committed an entry of its term. */
+  public boolean isLeaderReady() {
+    DivisionInfo d = division;
+    return d != null && d.isLeader() && d.isLeaderReady();
   }
 
   /** The Raft leader as this node knows it. */
@@ -334,9 +363,30 @@ public final class RaftNode implements AutoCloseable {
     }
   }
 
-  /** Replaces the Raft configuration (the voters) with {@code members}. */
-  public void setConfiguration(List<Member> members) throws IOException {
-    RaftClientReply reply = adminClient.admin().setConfiguration(toPeers(members));
+  /**
+   * On the leader, in-process: replaces the Raft configuration (the voters) with {@code members}.
+   * Waits while new members catch up, at most {@code timeout}. Changing it to what it already is
+   * succeeds at once.
+   */
+  public void setConfigurationLocal(List<Member> members, Duration timeout) throws IOException {
+    SetConfigurationRequest request =
+        new SetConfigurationRequest(
+            localClientId, selfId, groupId, localCallId.incrementAndGet(), toPeers(members));
+    RaftClientReply reply;
+    try {
+      reply = server.setConfigurationAsync(request).get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IOException("configuration change interrupted", e);
+    } catch (ExecutionException e) {
+      throw new IOException("configuration change failed: " + e.getCause(), e.getCause());
+    } catch (TimeoutException e) {
+      throw new IOException(
+          "configuration change did not complete within "
+              + timeout.toMillis()
+              + " ms (is every new member started, with joining: true?)",
+          e);
+    }
     if (!reply.isSuccess()) {
       throw new IOException("configuration change failed: " + describe(reply));
     }
@@ -386,7 +436,6 @@ public final class RaftNode implements AutoCloseable {
     clientPool.shutdownNow();
     try {
       client.close();
-      adminClient.close();
     } finally {
       server.close();
     }

@@ -117,18 +117,28 @@ public final class RoleController {
 
   // ---------------------------------------------------------------- what the application sees
 
-  /** True only while this node is active and its lease is valid, at the instant of the call. */
+  /**
+   * True only while this node is active, its lease is valid and its Raft server still leads the
+   * term of its activation, at the instant of the call. The last condition ends the role the moment
+   * Raft leadership moves on (a forced election, a higher term seen), without waiting for the
+   * controller to notice or for the lease to run out.
+   */
   public boolean isActive() {
-    return role == Role.ACTIVE && clock.nanoTime() - leaseExpiry < 0;
+    Activation a = current;
+    return role == Role.ACTIVE
+        && a != null
+        && raft.leads(a.term())
+        && clock.nanoTime() - leaseExpiry < 0;
   }
 
-  /** True while promoting or active with a valid lease (what promotion actions check). */
+  /** True while promoting or active with a valid lease in the term of the activation. */
   boolean holdsLease(long token) {
     Activation a = current;
     Role r = role;
     return a != null
         && a.token() == token
         && (r == Role.ACTIVE || r == Role.PROMOTING)
+        && raft.leads(a.term())
         && clock.nanoTime() - leaseExpiry < 0;
   }
 

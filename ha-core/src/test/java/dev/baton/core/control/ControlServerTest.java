@@ -335,4 +335,38 @@ class ControlServerTest {
   private String otherThan(String id) {
     return endpoints.keySet().stream().filter(n -> !n.equals(id)).findFirst().orElseThrow();
   }
+
+  /**
+   * Issue 15, item 9: a put with a huge token on the PostgreSQL writer record would send every pool
+   * that follows it to any URL and make every genuine publish fail as stale. Keys under the
+   * reserved {@code baton/} prefix are written by members through the state machine, never by an
+   * ordinary client of the control API (here: no TLS, so no client is authorised).
+   */
+  @Test
+  void anOrdinaryClientCannotWriteReservedKeysSuchAsTheWriterRecord() {
+    BatonClient client = startClusterAndClient();
+    cluster.awaitActive(WAIT);
+    String key = "baton/postgres/orders/writer";
+    byte[] hijack =
+        "{\"token\":9223372036854775807,\"url\":\"jdbc:postgresql://evil/db\"}".getBytes(UTF_8);
+    assertThatThrownBy(() -> client.put(key, hijack))
+        .isInstanceOfSatisfying(
+            ControlException.class,
+            e -> assertThat(e.code()).isEqualTo(Status.Code.PERMISSION_DENIED))
+        .hasMessageContaining(key);
+    assertThatThrownBy(() -> client.compareAndSet(key, null, hijack))
+        .isInstanceOfSatisfying(
+            ControlException.class,
+            e -> assertThat(e.code()).isEqualTo(Status.Code.PERMISSION_DENIED));
+    assertThatThrownBy(() -> client.delete("baton/anything"))
+        .isInstanceOfSatisfying(
+            ControlException.class,
+            e -> assertThat(e.code()).isEqualTo(Status.Code.PERMISSION_DENIED));
+    assertThat(client.get(key)).isEmpty();
+    // Ordinary keys are unaffected, and a member still writes reserved keys through its node.
+    assertThat(client.put("app/x", "1".getBytes(UTF_8)).key()).isEqualTo("app/x");
+    BatonNode member = cluster.running().get(0);
+    member.kv().put(key, "genuine".getBytes(UTF_8));
+    assertThat(client.get(key).map(e -> new String(e.value(), UTF_8))).contains("genuine");
+  }
 }

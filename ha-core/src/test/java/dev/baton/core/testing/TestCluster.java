@@ -49,6 +49,7 @@ public final class TestCluster implements AutoCloseable {
   private final Map<String, BatonNode> running = new LinkedHashMap<>();
   private final List<BatonNode> instances = new CopyOnWriteArrayList<>();
   private final Customizer customizer;
+  private final byte[] secret = newClusterSecret();
 
   private TestCluster(
       String clusterId, Path root, Timing timing, List<Member> members, Customizer customizer) {
@@ -85,6 +86,18 @@ public final class TestCluster implements AutoCloseable {
     return LocalPorts.next();
   }
 
+  /** This cluster's secret, for a member started outside this JVM (base64). */
+  public String secretBase64() {
+    return java.util.Base64.getEncoder().encodeToString(secret);
+  }
+
+  /** 32 random bytes: a cluster secret for {@link BatonNode.Builder#clusterSecret(byte[])}. */
+  public static byte[] newClusterSecret() {
+    byte[] b = new byte[32];
+    new java.security.SecureRandom().nextBytes(b);
+    return b;
+  }
+
   /** Starts every member (in parallel: each waits out its quiet period). */
   public TestCluster startAll() {
     List<Thread> threads = new ArrayList<>();
@@ -116,6 +129,10 @@ public final class TestCluster implements AutoCloseable {
     return this;
   }
 
+  /**
+   * The builder of member {@code id}: the Raft port is secured with the cluster's secret (as a
+   * deployment without a PKI would), unless the customizer chooses otherwise.
+   */
   public BatonNode.Builder builderFor(String id) {
     return customizer.apply(
         id,
@@ -124,7 +141,8 @@ public final class TestCluster implements AutoCloseable {
             .nodeId(id)
             .members(members)
             .dataDir(dataDir(id))
-            .timing(timing));
+            .timing(timing)
+            .clusterSecret(secret));
   }
 
   public Path dataDir(String id) {

@@ -149,6 +149,7 @@ public final class NodeApp {
             .nodeId(nodeId)
             .members(members)
             .dataDir(Path.of(p.getProperty("data.dir", "/var/lib/baton")))
+            .clusterSecret(Path.of(required(p, "cluster.secret.file")))
             .operationTimeout(Duration.ofSeconds(3))
             .failureBackoff(Duration.ofSeconds(3))
             .promotionPlan(plan)

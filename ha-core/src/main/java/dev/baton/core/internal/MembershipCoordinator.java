@@ -1,0 +1,230 @@
+package dev.baton.core.internal;
+
+import dev.baton.core.BatonException;
+import dev.baton.core.BatonTimeoutException;
+import dev.baton.core.Member;
+import dev.baton.core.internal.proto.Command;
+import dev.baton.core.internal.proto.CommandResult;
+import dev.baton.core.internal.proto.MemberRecord;
+import dev.baton.core.internal.proto.MembershipDone;
+import dev.baton.core.internal.proto.MembershipOutcome;
+import dev.baton.core.internal.proto.MembershipRequest;
+import dev.baton.core.internal.proto.SetMembers;
+import java.io.IOException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.locks.LockSupport;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Membership changes without the Raft admin service: any member writes a {@code MembershipRequest}
+ * through the log (as switch-active does), and the leader carries it out in-process: it changes the
+ * Raft configuration, then records the new member list with the request's id. A leader that loses
+ * leadership half-way leaves the request pending; the next leader finds it in the replicated state
+ * and finishes it (changing the configuration to what it already is succeeds at once). A failure is
+ * recorded too, so the requester hears it.
+ *
+ * <p>So the admin service can be refused to every caller on the network (RaftPortGuard) and Baton's
+ * member list and Raft's configuration change together, through one path.
+ */
+public final class MembershipCoordinator implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(MembershipCoordinator.class);
+
+  private final NodeConfig config;
+  private final RaftNode raft;
+  private final ScheduledExecutorService executor;
+  private final AtomicBoolean queued = new AtomicBoolean();
+  private volatile String inFlight = "";
+
+  public MembershipCoordinator(NodeConfig config, RaftNode raft) {
+    this.config = config;
+    this.raft = raft;
+    this.executor =
+        Executors.newSingleThreadScheduledExecutor(
+            r -> {
+              Thread t = new Thread(r, "baton-membership-" + config.self().id());
+              t.setDaemon(true);
+              return t;
+            });
+  }
+
+  public void start() {
+    BatonStateMachine sm = raft.stateMachine();
+    sm.addLeaderChangeListener(this::kick);
+    sm.addObserver(
+        (command, result, index, term) -> {
+          if (command.hasMembershipRequest() && result.getApplied()) {
+            kick();
+          }
+        });
+    // A safety net for a request whose kick was lost (the leader was not ready yet, say).
+    executor.scheduleWithFixedDelay(this::kick, 1, 1, TimeUnit.SECONDS);
+  }
+
+  /** How long the leader may take to change the configuration (a new member must catch up). */
+  private Duration changeTimeout() {
+    return config.operationTimeout().multipliedBy(3);
+  }
+
+  /**
+   * Makes {@code next} the cluster's members, from any node: returns once the leader has changed
+   * the Raft configuration and this node has applied the new member list.
+   *
+   * @throws IllegalArgumentException if the cluster refused the request (another change is under
+   *     way, or the members changed meanwhile)
+   * @throws BatonException if the leader could not change the configuration
+   * @throws BatonTimeoutException if it did not finish in time
+   */
+  public void change(List<Member> next, String what) {
+    BatonStateMachine sm = raft.stateMachine();
+    String requestId = UUID.randomUUID().toString();
+    MembershipRequest.Builder request =
+        MembershipRequest.newBuilder()
+            .setRequestId(requestId)
+            .setDescription(what)
+            .setBaseMembersIndex(sm.membersIndex());
+    next.forEach(m -> request.addMembers(MemberView.toRecord(m)));
+    CommandResult r =
+        raft.write(
+            Command.newBuilder()
+                .setFormatVersion(BatonStateMachine.FORMAT_VERSION)
+                .setMembershipRequest(request)
+                .build());
+    if (!r.getApplied()) {
+      throw new IllegalArgumentException("membership change (" + what + "): " + r.getRefusal());
+    }
+    Duration timeout = changeTimeout().plus(config.operationTimeout());
+    long deadline = System.nanoTime() + timeout.toNanos();
+    while (System.nanoTime() - deadline < 0) {
+      Optional<MembershipOutcome> outcome = sm.membershipOutcome(requestId);
+      if (outcome.isPresent()) {
+        if (!outcome.get().getOk()) {
+          throw new BatonException(
+              "membership change (" + what + ") failed: " + outcome.get().getError());
+        }
+        return;
+      }
+      LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(10));
+    }
+    throw new BatonTimeoutException(
+        "membership change ("
+            + what
+            + ") did not complete within "
+            + timeout.toMillis()
+            + " ms; it stays pending until the leader finishes or fails it");
+  }
+
+  private void kick() {
+    if (queued.compareAndSet(false, true)) {
+      try {
+        executor.execute(
+            () -> {
+              queued.set(false);
+              try {
+                carryOut();
+              } catch (RuntimeException e) {
+                LOG.warn("{}: membership coordinator step failed", config.self().id(), e);
+              }
+            });
+      } catch (java.util.concurrent.RejectedExecutionException e) {
+        queued.set(false);
+      }
+    }
+  }
+
+  /** On the leader: carries out the pending request, if there is one. */
+  private void carryOut() {
+    if (!raft.isLeaderReady()) {
+      return;
+    }
+    MembershipRequest pending = raft.stateMachine().pendingMembership();
+    if (pending.getRequestId().isEmpty() || pending.getRequestId().equals(inFlight)) {
+      return;
+    }
+    inFlight = pending.getRequestId();
+    try {
+      List<Member> target = new ArrayList<>();
+      for (MemberRecord r : pending.getMembersList()) {
+        target.add(MemberView.fromRecord(r));
+      }
+      LOG.info(
+          "{}: changing the Raft configuration ({}) to {}",
+          config.self().id(),
+          pending.getDescription(),
+          target.stream().map(Member::id).toList());
+      String error = null;
+      for (int attempt = 1; ; attempt++) {
+        try {
+          raft.setConfigurationLocal(target, changeTimeout());
+          error = null;
+          break;
+        } catch (IOException e) {
+          error = e.getMessage();
+          if (!raft.isLeader()) {
+            // The next leader finds the request pending and carries it out.
+            LOG.info(
+                "{}: lost leadership while changing the configuration ({}): {}",
+                config.self().id(),
+                pending.getDescription(),
+                error);
+            return;
+          }
+          if (attempt >= 5 || !String.valueOf(error).contains("in progress")) {
+            break;
+          }
+          // The previous leader's change is still being committed: wait for it.
+          LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(300L * attempt));
+        }
+      }
+      Command.Builder done =
+          Command.newBuilder().setFormatVersion(BatonStateMachine.FORMAT_VERSION);
+      if (error == null) {
+        SetMembers.Builder records =
+            SetMembers.newBuilder()
+                .addAllMembers(pending.getMembersList())
+                .setRequestId(pending.getRequestId());
+        done.setSetMembers(records);
+      } else {
+        LOG.warn(
+            "{}: membership change ({}) failed: {}",
+            config.self().id(),
+            pending.getDescription(),
+            error);
+        done.setMembershipDone(
+            MembershipDone.newBuilder().setRequestId(pending.getRequestId()).setError(error));
+      }
+      try {
+        CommandResult r =
+            raft.submitLocal(done.build())
+                .get(config.operationTimeout().toMillis(), TimeUnit.MILLISECONDS);
+        if (r.getApplied() && error == null) {
+          LOG.info("{}: membership change done: {}", config.self().id(), pending.getDescription());
+        }
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      } catch (Exception e) {
+        // Leadership moved before it committed; the next leader finishes the request.
+        LOG.info(
+            "{}: could not record the end of membership change ({}): {}",
+            config.self().id(),
+            pending.getDescription(),
+            e.toString());
+      }
+    } finally {
+      inFlight = "";
+    }
+  }
+
+  @Override
+  public void close() {
+    executor.shutdownNow();
+  }
+}
