@@ -184,6 +184,37 @@ final class Checks {
   /** A committed row of the fenced-writes table. */
   record Row(long commitSeq, long token, String node, String value) {}
 
+  // ------------------------------------------------------------------------- outsider
+
+  /**
+   * No outsider attempt on the Raft port (write, reconfiguration, transfer, election) succeeded.
+   */
+  static Outcome outsiderRefused(List<Nemesis.Event> schedule) {
+    List<String> accepted = new ArrayList<>();
+    int attempts = 0;
+    for (Nemesis.Event e : schedule) {
+      if (e.kind() == NemesisKind.OUTSIDER
+          && (e.phase().equals("refused") || e.phase().equals("ACCEPTED"))) {
+        attempts++;
+        if (e.phase().equals("ACCEPTED")) {
+          accepted.add(e.detail());
+        }
+      }
+    }
+    Map<String, Object> details = new LinkedHashMap<>();
+    details.put("attempts", attempts);
+    details.put("accepted", accepted);
+    return new Outcome(
+        "outsider-refused",
+        "a process without the cluster secret that knows the cluster id and the Raft addresses"
+            + " could not write, reconfigure, transfer leadership or force an election",
+        accepted.isEmpty() ? Validity.VALID : Validity.INVALID,
+        accepted.isEmpty()
+            ? attempts + " outsider attempts, all refused"
+            : accepted.size() + " outsider attempt(s) accepted: " + accepted.get(0),
+        details);
+  }
+
   // ------------------------------------------------------------------------- I5
 
   /**

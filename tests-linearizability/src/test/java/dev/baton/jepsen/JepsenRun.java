@@ -146,6 +146,9 @@ final class JepsenRun {
     if (o.workloads().contains(RunOptions.Workload.DNS)) {
       outcomes.add(Checks.dnsForward(dnsObservations, events.advancedTokens(), addresses));
     }
+    if (o.nemeses().contains(NemesisKind.OUTSIDER)) {
+      outcomes.add(Checks.outsiderRefused(schedule));
+    }
     outcomes.add(progress);
 
     Map<String, Object> stats = stats(kvHistory, events, rows, dnsObservations, schedule);

@@ -70,8 +70,8 @@ class JepsenSuiteTest {
 
   /**
    * The operator's faults: switch-active (plain, with the third node cut off, with the target
-   * paused), membership changes (a voter removed, wiped and added back), a wiped data directory,
-   * and pauses of the active, with the KV and fenced writes.
+   * paused), membership changes (a voter removed, wiped and added back), a wiped data directory, an
+   * outsider probing the Raft port, and pauses of the active, with the KV and fenced writes.
    */
   @Test
   void switchesMembershipChangesAndWipedDisksKeepEverySafetyProperty() throws Exception {
@@ -83,6 +83,7 @@ class JepsenSuiteTest {
                         NemesisKind.SWITCH_ACTIVE,
                         NemesisKind.MEMBERSHIP,
                         NemesisKind.WIPE,
+                        NemesisKind.OUTSIDER,
                         NemesisKind.PAUSE),
                     EnumSet.of(Workload.KV, Workload.FENCED))
                 .withTimeLimit(Duration.ofSeconds(45))

@@ -172,6 +172,7 @@ final class Nemesis {
             });
       }
       case SWITCH_ACTIVE -> switchActive(kind, nodes);
+      case OUTSIDER -> outsider(kind, nodes);
       case MEMBERSHIP -> {
         Node target = standbyOrRandom(nodes);
         record(kind, "start", "remove " + target.id());
@@ -304,6 +305,43 @@ final class Nemesis {
           }
           record(kind, "end", "switch to " + target.id() + " done");
         });
+  }
+
+  /**
+   * What the issue's probe did, from the harness, which knows the cluster id and the Raft addresses
+   * but not the secret. Each attempt is recorded {@code refused} or {@code ACCEPTED}; the
+   * outsider-refused checker fails the run on any acceptance.
+   */
+  private void outsider(NemesisKind kind, List<Node> nodes) {
+    List<dev.baton.core.Member> members = new ArrayList<>();
+    for (Node n : nodes) {
+      members.add(dev.baton.core.Member.voter(n.id(), n.ip() + ":" + Cluster.RAFT_PORT));
+    }
+    Node leader = activeOrRandom(nodes);
+    Node other = nodes.stream().filter(n -> n != leader).findFirst().orElseThrow();
+    long term = 1;
+    try (dev.baton.core.control.BatonClient client = client()) {
+      term = client.status(leader.controlEndpoint(), Duration.ofSeconds(1)).getTerm();
+    } catch (RuntimeException e) {
+      // An estimate is enough: the outsider guesses.
+    }
+    record(kind, "start", "outsider probes the Raft port (leader " + leader.id() + ")");
+    try (dev.baton.core.testing.RaftOutsider o =
+        dev.baton.core.testing.RaftOutsider.plaintext("jepsen", members)) {
+      List<dev.baton.core.testing.RaftOutsider.Attempt> attempts =
+          List.of(
+              o.rawWrite(
+                  "garbage from an outsider".getBytes(java.nio.charset.StandardCharsets.UTF_8)),
+              o.setConfiguration(List.of(leader.id())),
+              o.transferLeadership(other.id()),
+              o.startLeaderElection(other.id(), leader.id(), term));
+      for (var a : attempts) {
+        record(kind, a.succeeded() ? "ACCEPTED" : "refused", a.what());
+      }
+    } catch (java.io.IOException e) {
+      record(kind, "error", e.toString());
+    }
+    record(kind, "end", "outsider done");
   }
 
   private dev.baton.core.control.BatonClient client() {

@@ -48,7 +48,13 @@ public enum NemesisKind {
    * is started again as it was. Baton must refuse to let it vote with no memory; the nemesis then
    * re-adds it the documented way (remove, start with {@code joining}, add).
    */
-  WIPE;
+  WIPE,
+  /**
+   * An outsider on the network (the harness, with no secret): a plain Ratis client and a raw
+   * server-protocol stub try a raw write, a reconfiguration, a leadership transfer and a forced
+   * election; every attempt must be refused.
+   */
+  OUTSIDER;
 
   /** The partitions, all kinds. */
   public static final Set<NemesisKind> PARTITIONS =

@@ -499,6 +499,7 @@ final class RunReport {
       case DNS_PAUSE -> "#0072b2";
       case SWITCH_ACTIVE -> "#f0e442";
       case MEMBERSHIP, WIPE -> "#999999";
+      case OUTSIDER -> "#000000";
     };
   }
 

@@ -116,7 +116,7 @@ class ConfigLoaderTest {
             "node.yaml:4: clustr: unknown key; allowed here: cluster, node, dataDir, members");
     assertThat(e.problems().get(1))
         .contains(
-            ":11: members[1].raftt: unknown key; allowed here: id, raft, control, witness,"
+            ":12: members[1].raftt: unknown key; allowed here: id, raft, control, witness,"
                 + " noActivate, priority");
   }
 
