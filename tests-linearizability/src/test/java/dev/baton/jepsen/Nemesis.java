@@ -177,6 +177,7 @@ final class Nemesis {
         Node target = standbyOrRandom(nodes);
         record(kind, "start", "remove " + target.id());
         try (dev.baton.core.control.BatonClient client = client()) {
+          moveRoleOff(kind, client, target, nodes);
           client.removeMember(target.id());
           record(kind, "removed", target.id());
           cluster.kill(target.container(), "KILL");
@@ -200,6 +201,7 @@ final class Nemesis {
                   "observed",
                   target.id() + (up ? " is running after the wipe" : " refused to start: stopped"));
               try (dev.baton.core.control.BatonClient client = client()) {
+                moveRoleOff(kind, client, target, nodes);
                 client.removeMember(target.id());
                 cluster.kill(target.container(), "KILL");
                 cluster.ensureStopped(target.container());
@@ -391,6 +393,28 @@ final class Nemesis {
     } finally {
       // From now on it restarts as an ordinary member with its new data directory.
       cluster.setJoining(target, false);
+    }
+  }
+
+  /**
+   * The documented procedure removes only a standby: if {@code target} holds the role (the role may
+   * have moved since it was picked, or a wiped node won it), switch-active to another node first.
+   */
+  private void moveRoleOff(
+      NemesisKind kind, dev.baton.core.control.BatonClient client, Node target, List<Node> nodes) {
+    Optional<Node> active = cluster.activeNode();
+    if (active.isPresent() && active.get() == target) {
+      Node other = nodes.stream().filter(n -> n != target).findFirst().orElseThrow();
+      record(kind, "switch", target.id() + " is active; switch-active to " + other.id() + " first");
+      org.awaitility.Awaitility.await("switch-active away from " + target.id())
+          .atMost(Duration.ofSeconds(60))
+          .pollInterval(Duration.ofMillis(500))
+          .ignoreExceptions()
+          .until(
+              () -> {
+                client.switchActive(other.id(), Duration.ofSeconds(10));
+                return true;
+              });
     }
   }
 
