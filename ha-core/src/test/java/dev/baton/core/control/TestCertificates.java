@@ -108,8 +108,11 @@ public final class TestCertificates {
                 }));
       }
       X509Certificate cert = sign(b, caKeys.getPrivate());
-      Path certFile = dir.resolve(name + "-" + commonName + ".pem");
-      Path keyFile = dir.resolve(name + "-" + commonName + ".key");
+      // One pair of files per issuance: two certificates for one name (an impostor's) issued at
+      // once, as TestCluster's parallel start does, must not interleave their cert and key files.
+      String stem = name + "-" + commonName + "-" + cert.getSerialNumber();
+      Path certFile = dir.resolve(stem + ".pem");
+      Path keyFile = dir.resolve(stem + ".key");
       writePem(certFile, cert);
       try (Writer w = Files.newBufferedWriter(keyFile);
           JcaPEMWriter pem = new JcaPEMWriter(w)) {
