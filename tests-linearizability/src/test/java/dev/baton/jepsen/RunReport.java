@@ -490,7 +490,11 @@ final class RunReport {
 
   private static String color(NemesisKind k) {
     return switch (k) {
-      case PARTITION_HALVES, PARTITION_BRIDGE, PARTITION_MAJORITY_RING, PARTITION_ISOLATE_ACTIVE ->
+      case PARTITION_HALVES,
+          PARTITION_BRIDGE,
+          PARTITION_MAJORITY_RING,
+          PARTITION_ISOLATE_ACTIVE,
+          PARTITION_LEADER_AFTER_READ ->
           "#e69f00";
       case KILL -> "#d55e00";
       case PAUSE -> "#cc79a7";
