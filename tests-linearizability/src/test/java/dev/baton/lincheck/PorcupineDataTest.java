@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.baton.lincheck.io.HistoryFiles;
 import dev.baton.lincheck.models.Models;
+import dev.baton.lincheck.models.NilRead;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -61,8 +62,12 @@ class PorcupineDataTest {
               return DynamicTest.dynamicTest(
                   file.getFileName().toString(),
                   () -> {
+                    // The data set's README: a read's nil means the key is absent.
                     CheckResult r =
-                        Checker.check(HistoryFiles.read(file), Models.casRegister(null), BUDGET);
+                        Checker.check(
+                            HistoryFiles.read(file),
+                            Models.casRegister(null, NilRead.ABSENT),
+                            BUDGET);
                     if (n == ETCD_EMPTY) {
                       assertThat(r.operationCount()).isZero();
                       assertThat(r.verdict()).isEqualTo(Verdict.LINEARIZABLE);
