@@ -155,6 +155,7 @@ class BuilderValidationTest {
             .dataDir(dir.resolve("a"))
             .timing(TestCluster.TIMING)
             .clusterSecret(TestCluster.newClusterSecret())
+            .bootstrap(true)
             .build();
     first.start();
     first.awaitActive(Duration.ofSeconds(20));

@@ -54,10 +54,19 @@ class StaleReadTest {
           // Refusing to answer is correct; answering with the old value is not.
         }
         partition.heal();
-        await(a.id() + " follows the new leader again")
-            .atMost(Duration.ofSeconds(60))
+        // Before the next round cuts off another node, the healed one must have caught up: its log
+        // repaired (the entries it appended alone replaced by the leader's) and the new
+        // activation applied, or the next majority would wait for that repair.
+        await(a.id() + " has caught up with the new active")
+            .atMost(Duration.ofSeconds(90))
             .ignoreExceptions()
-            .until(() -> fresh.equals(value(a.kv().get("x"))));
+            .until(
+                () -> {
+                  Optional<BatonNode> now = cluster.active();
+                  return now.isPresent()
+                      && a.status().highestToken() >= now.get().token()
+                      && fresh.equals(value(a.kv().get("x")));
+                });
       }
     }
     assertThat(stale)

@@ -209,10 +209,46 @@ final class Checks {
         "outsider-refused",
         "a process without the cluster secret that knows the cluster id and the Raft addresses"
             + " could not write, reconfigure, transfer leadership or force an election",
-        accepted.isEmpty() ? Validity.VALID : Validity.INVALID,
-        accepted.isEmpty()
-            ? attempts + " outsider attempts, all refused"
-            : accepted.size() + " outsider attempt(s) accepted: " + accepted.get(0),
+        !accepted.isEmpty() ? Validity.INVALID : attempts == 0 ? Validity.UNKNOWN : Validity.VALID,
+        !accepted.isEmpty()
+            ? accepted.size() + " outsider attempt(s) accepted: " + accepted.get(0)
+            : attempts == 0
+                ? "no outsider attempt was made: nothing was checked"
+                : attempts + " outsider attempts, all refused",
+        details);
+  }
+
+  // ------------------------------------------------------------------------- wipe
+
+  /**
+   * A node whose data directory was wiped and that was restarted as it was (neither bootstrap nor
+   * joining) refused to start: a voter with no memory never took part.
+   */
+  static Outcome wipedNodeRefused(List<Nemesis.Event> schedule) {
+    List<String> running = new ArrayList<>();
+    int wipes = 0;
+    for (Nemesis.Event e : schedule) {
+      if (e.kind() == NemesisKind.WIPE
+          && (e.phase().equals("refused") || e.phase().equals("RUNNING"))) {
+        wipes++;
+        if (e.phase().equals("RUNNING")) {
+          running.add(e.detail());
+        }
+      }
+    }
+    Map<String, Object> details = new LinkedHashMap<>();
+    details.put("wipes", wipes);
+    details.put("running", running);
+    return new Outcome(
+        "wiped-node-refused",
+        "a node restarted on an empty data directory, told neither bootstrap nor joining, refused"
+            + " to start instead of voting with no memory",
+        !running.isEmpty() ? Validity.INVALID : wipes == 0 ? Validity.UNKNOWN : Validity.VALID,
+        !running.isEmpty()
+            ? running.size() + " wiped node(s) started: " + running.get(0)
+            : wipes == 0
+                ? "no wipe was observed: nothing was checked"
+                : wipes + " wiped node(s), all refused to start",
         details);
   }
 

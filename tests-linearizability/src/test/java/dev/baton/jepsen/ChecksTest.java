@@ -158,4 +158,25 @@ class ChecksTest {
     first.invoke(0, "write", "r1", 3L).ok();
     assertThat(Checks.checkKv(first.history()).verdict()).isEqualTo(Verdict.LINEARIZABLE);
   }
+
+  @Test
+  void outsiderRefusedIsUnknownWithoutAttemptsAndInvalidOnOneAcceptedCall() {
+    assertThat(Checks.outsiderRefused(List.of()).validity()).isEqualTo(Validity.UNKNOWN);
+    var refused = new Nemesis.Event(1, NemesisKind.OUTSIDER, "refused", "raw write");
+    assertThat(Checks.outsiderRefused(List.of(refused)).validity()).isEqualTo(Validity.VALID);
+    var accepted = new Nemesis.Event(2, NemesisKind.OUTSIDER, "ACCEPTED", "setConfiguration");
+    var r = Checks.outsiderRefused(List.of(refused, accepted));
+    assertThat(r.validity()).isEqualTo(Validity.INVALID);
+    assertThat(r.summary()).contains("setConfiguration");
+  }
+
+  @Test
+  void wipedNodeRefusedIsInvalidWhenAWipedNodeRan() {
+    var refused = new Nemesis.Event(1, NemesisKind.WIPE, "refused", "n2 refused to start: stopped");
+    assertThat(Checks.wipedNodeRefused(List.of(refused)).validity()).isEqualTo(Validity.VALID);
+    var ran = new Nemesis.Event(2, NemesisKind.WIPE, "RUNNING", "n3 is running after the wipe");
+    assertThat(Checks.wipedNodeRefused(List.of(refused, ran)).validity())
+        .isEqualTo(Validity.INVALID);
+    assertThat(Checks.wipedNodeRefused(List.of()).validity()).isEqualTo(Validity.UNKNOWN);
+  }
 }

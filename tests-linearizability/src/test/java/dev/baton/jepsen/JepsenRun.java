@@ -149,6 +149,10 @@ final class JepsenRun {
     if (o.nemeses().contains(NemesisKind.OUTSIDER)) {
       outcomes.add(Checks.outsiderRefused(schedule));
     }
+    if (o.nemeses().contains(NemesisKind.WIPE)
+        && schedule.stream().anyMatch(e -> e.kind() == NemesisKind.WIPE)) {
+      outcomes.add(Checks.wipedNodeRefused(schedule));
+    }
     outcomes.add(progress);
 
     Map<String, Object> stats = stats(kvHistory, events, rows, dnsObservations, schedule);
