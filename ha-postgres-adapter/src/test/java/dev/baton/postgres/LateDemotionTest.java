@@ -28,7 +28,9 @@ class LateDemotionTest {
     try (PostgresServer server = PostgresServer.startPrimary("late-demotion")) {
       server.execute("CREATE TABLE t (v int)");
       AtomicLong slowDemotionEnded = new AtomicLong();
-      // Runs first on demotion (demotion goes in reverse plan order) and takes all the lease left.
+      // Runs first on demotion (demotion goes in reverse plan order) and takes longer than the
+      // lease left, as a pause would: the PostgreSQL step then starts after the lease has ended.
+      // It is fence-only itself (stopping a local service, say), so it may run late too.
       PromotionAction slow =
           new PromotionAction() {
             @Override
@@ -42,10 +44,15 @@ class LateDemotionTest {
             @Override
             public void demote(ActionContext ctx) throws InterruptedException {
               try {
-                Thread.sleep(60_000);
+                Thread.sleep(TestCluster.TIMING.lease().toMillis() + 300);
               } finally {
                 slowDemotionEnded.set(System.nanoTime());
               }
+            }
+
+            // No @Override: the same test compiles against the code before this method existed.
+            public boolean demoteOnlyFences() {
+              return true;
             }
           };
       try (TestCluster cluster =
@@ -62,7 +69,7 @@ class LateDemotionTest {
                                   .fenceResources("orders")
                                   .build(),
                               StepPolicy.mustSucceed())
-                          .action(slow, StepPolicy.bestEffort())
+                          .action(slow, StepPolicy.bestEffort().withTimeout(Duration.ofSeconds(5)))
                           .build()))) {
         cluster.startAll();
         BatonNode active = cluster.awaitActive(Duration.ofSeconds(60));
