@@ -203,18 +203,28 @@ public class PlanRunner {
     try {
       runPlan(a, active, once);
     } catch (Throwable t) {
+      String what = safeDescribe(t);
       status =
           new PromotionStatus(
               a.token(),
               "FAILED",
               status.step(),
               status.attempt(),
-              Optional.of("unexpected: " + t));
-      LOG.error(
-          "{}: promotion for token {} stopped unexpectedly; giving the role up",
-          nodeId(),
-          a.token(),
-          t);
+              Optional.of("unexpected: " + what));
+      try {
+        LOG.error(
+            "{}: promotion for token {} stopped unexpectedly; giving the role up",
+            nodeId(),
+            a.token(),
+            t);
+      } catch (RuntimeException e) {
+        // the throwable cannot even be printed (its getMessage throws, say)
+        LOG.error(
+            "{}: promotion for token {} stopped unexpectedly ({}); giving the role up",
+            nodeId(),
+            a.token(),
+            what);
+      }
     } finally {
       if (!reported.get()) {
         if (!"FAILED".equals(status.state()) && !"ABANDONED".equals(status.state())) {
@@ -777,6 +787,15 @@ public class PlanRunner {
       t = t.getCause();
     }
     return t;
+  }
+
+  /** A description of {@code t} that never throws, even when its own methods do. */
+  private static String safeDescribe(Throwable t) {
+    try {
+      return t.getClass().getName() + ": " + describe(t);
+    } catch (RuntimeException e) {
+      return t.getClass().getName();
+    }
   }
 
   private static String describe(Throwable e) {
