@@ -134,4 +134,63 @@ class PromotionLivenessTest {
           .isGreaterThan(failed[1]);
     }
   }
+
+  /**
+   * close() racing an activation (item 6): close reads and marks the role under the controller's
+   * lock, so an activation either sees the node closing and stops, or close sees the role it took
+   * and demotes it. Closes a single-voter node at moments spread around its activation and checks
+   * that every promotion step that ran was followed by its demotion, and that nothing is active
+   * afterwards. The window in the old code (close wrote closing and read the role without the lock,
+   * between the activation's check of closing and its write of the role) is nanoseconds wide: this
+   * test tries the sequence, it does not reliably catch it.
+   */
+  @Test
+  void closeRacingAnActivationNeverLeavesAPromotionWithoutItsDemotion() throws Exception {
+    for (int i = 0; i < 8; i++) {
+      List<Long> promoted = new CopyOnWriteArrayList<>();
+      List<Long> demoted = new CopyOnWriteArrayList<>();
+      AtomicReference<BatonNode> node = new AtomicReference<>();
+      try (TestCluster cluster =
+          TestCluster.create(
+              1,
+              0,
+              TestCluster.TIMING,
+              (id, b) ->
+                  b.promotionPlan(
+                      PromotionPlan.builder()
+                          .action(
+                              new PromotionAction() {
+                                @Override
+                                public String name() {
+                                  return "records";
+                                }
+
+                                @Override
+                                public void promote(ActionContext ctx) {
+                                  promoted.add(ctx.token());
+                                }
+
+                                @Override
+                                public void demote(ActionContext ctx) {
+                                  demoted.add(ctx.token());
+                                }
+                              },
+                              StepPolicy.mustSucceed())
+                          .build()))) {
+        node.set(cluster.start("n1"));
+        // Close at a different moment each round, from before the election to after activation.
+        long closeAt = System.nanoTime() + Duration.ofMillis(200L * i).toNanos();
+        await()
+            .atMost(Duration.ofSeconds(10))
+            .pollInterval(Duration.ofMillis(1))
+            .until(() -> System.nanoTime() - closeAt >= 0 || !promoted.isEmpty());
+        node.get().close();
+        assertThat(node.get().isActive()).isFalse();
+        assertThat(node.get().status().role()).isEqualTo(Role.STOPPED);
+        assertThat(demoted)
+            .as("round %d: every promotion that ran was demoted by close()", i)
+            .containsAll(promoted);
+      }
+    }
+  }
 }
