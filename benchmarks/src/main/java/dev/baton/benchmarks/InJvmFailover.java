@@ -122,6 +122,8 @@ public final class InJvmFailover {
         .dataDir(root.resolve(id))
         .timing(timing)
         .clusterSecret(SECRET)
+        // The benchmark creates each directory on the node's first start and never wipes one.
+        .bootstrap(!java.nio.file.Files.exists(root.resolve(id)))
         .build();
   }
 

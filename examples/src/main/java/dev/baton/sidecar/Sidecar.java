@@ -50,6 +50,7 @@ public final class Sidecar implements AutoCloseable {
             .operationTimeout(config.operationTimeout())
             .failureBackoff(config.failureBackoff())
             .joining(config.joining())
+            .bootstrap(config.bootstrap())
             .meterRegistry(registry)
             .promotionPlan(config.plan());
     SidecarConfig.RaftSecurity security = config.raftSecurity();

@@ -34,6 +34,7 @@ final class SidecarProcesses implements AutoCloseable {
     final int control = freePort();
     final int http = freePort();
     Path config;
+    boolean joining;
     Process process;
 
     Node(String id) {
@@ -64,7 +65,8 @@ final class SidecarProcesses implements AutoCloseable {
     }
     for (Node n : nodes.values()) {
       n.config = dir.resolve(n.id + ".yaml");
-      Files.writeString(n.config, config(n));
+      // The founding members' first start bootstraps the cluster; start() drops it afterwards.
+      Files.writeString(n.config, config(n) + "bootstrap: true\n");
     }
   }
 
@@ -108,6 +110,7 @@ final class SidecarProcesses implements AutoCloseable {
     nodes.put(id, n);
     n.config = dir.resolve(id + ".yaml");
     Files.writeString(n.config, config(n) + "joining: true\n");
+    n.joining = true;
     return n;
   }
 
@@ -123,6 +126,10 @@ final class SidecarProcesses implements AutoCloseable {
 
   void start(String id) throws IOException {
     Node n = nodes.get(id);
+    if (Files.exists(dir.resolve(id + "-data")) && !n.joining) {
+      // As an operator would once the node has started: bootstrap is for the first start only.
+      Files.writeString(n.config, config(n));
+    }
     n.process = launch(dir.resolve(id + ".log"), "sidecar", "--config", n.config.toString());
   }
 
@@ -218,6 +225,10 @@ final class SidecarProcesses implements AutoCloseable {
           Thread.currentThread().interrupt();
         }
       }
+    }
+    if (Boolean.getBoolean("keepSidecarDirs")) {
+      System.err.println("KEPT " + dir);
+      return;
     }
     try (Stream<Path> files = Files.walk(dir)) {
       files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());

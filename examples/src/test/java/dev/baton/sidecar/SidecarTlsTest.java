@@ -47,6 +47,7 @@ class SidecarTlsTest {
         cluster: tls-test
         node: n1
         dataDir: data
+        bootstrap: true
         members:
           - id: n1
             raft: 127.0.0.1:%d

@@ -119,7 +119,12 @@ public final class BatonNode implements Closeable {
     if (state != State.LATENT) {
       throw new IllegalStateException("node " + config.self().id() + " was already " + state);
     }
-    DataDirectory.claim(config.dataDir(), config.clusterId(), config.self().id());
+    DataDirectory.claim(
+        config.dataDir(),
+        config.clusterId(),
+        config.self().id(),
+        config.bootstrap(),
+        config.joining());
     // Step 3 of the lease argument: this node may have acknowledged the old active's lease round
     // just before it crashed, and has forgotten it. Staying silent for one minimum election
     // timeout means it cannot help elect a new leader while that lease may still run.
@@ -578,6 +583,7 @@ public final class BatonNode implements Closeable {
     private RaftSecurity security;
     private Path secretFile;
     private boolean joining;
+    private boolean bootstrap;
     private long snapshotThreshold = 10_000;
     private Duration failureBackoff = Duration.ofSeconds(10);
     private MeterRegistry meterRegistry;
@@ -698,9 +704,28 @@ public final class BatonNode implements Closeable {
       return this;
     }
 
-    /** Start outside the configuration, to be added with {@link BatonNode#addMember}. */
+    /**
+     * Start outside the configuration, to be added with {@link BatonNode#addMember}. A joining node
+     * may start on an empty data directory: it has no configuration of its own and cannot vote
+     * until the cluster adds it, and then it learns the log from the leader.
+     */
     public Builder joining(boolean joining) {
       this.joining = joining;
+      return this;
+    }
+
+    /**
+     * This is the first start of a new cluster: the node may create its data directory and begin
+     * with an empty log and the full member list. Without it (or {@link #joining(boolean)}), a node
+     * refuses to start on an empty data directory, because a voter that has lost its log (a wiped
+     * or replaced disk) and starts as if new can vote for a lagging node, which can then win with a
+     * token the fences have already seen and lose committed keys. Once the directory belongs to the
+     * node, the flag is ignored, with a warning: remove it after the first start. The way back for
+     * a node that lost its disk is {@code members remove}, then start it with {@code joining}, then
+     * {@code members add}.
+     */
+    public Builder bootstrap(boolean bootstrap) {
+      this.bootstrap = bootstrap;
       return this;
     }
 
@@ -788,6 +813,11 @@ public final class BatonNode implements Closeable {
                 + timing.electionTimeoutMax().toMillis()
                 + " ms), or operations fail during every election");
       }
+      if (bootstrap && joining) {
+        throw new IllegalArgumentException(
+            "bootstrap and joining are both set: bootstrap starts a new cluster, joining adds a"
+                + " node to a running one; choose one");
+      }
       if (snapshotThreshold < 100) {
         throw new IllegalArgumentException(
             "snapshotThreshold " + snapshotThreshold + " is below the minimum of 100 entries");
@@ -826,6 +856,7 @@ public final class BatonNode implements Closeable {
               operationTimeout,
               raftSecurity,
               joining,
+              bootstrap,
               snapshotThreshold,
               failureBackoff);
       return new BatonNode(this, config);

@@ -8,7 +8,9 @@ import java.util.function.Consumer;
 /**
  * The cluster's small linearizable key-value store, replicated through Raft with the role state.
  *
- * <p>Every operation is linearizable: reads go through the leader with a read-index round, writes
+ * <p>Every operation is linearizable: a read goes through the Raft log as an entry that changes
+ * nothing and is answered when it applies (so under proof of a round a majority acknowledged after
+ * the read arrived; a leader cut off right after a read cannot serve the old value again), writes
  * are committed by a majority before they return. Any node may be asked; a standby forwards to the
  * leader. Each write gets a revision (the Raft log index that applied it), so revisions only grow
  * and a revision can serve as a version for compare-and-set.

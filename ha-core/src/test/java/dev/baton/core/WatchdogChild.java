@@ -74,6 +74,7 @@ public final class WatchdogChild {
             .timing(TestCluster.TIMING)
             // The secret of the cluster it joins, so its peers accept it on their Raft ports.
             .clusterSecret(java.util.Base64.getDecoder().decode(args[3]))
+            .bootstrap(true) // its first start, as a founding member
             .promotionPlan(PromotionPlan.builder().action(step, policy).watchdog(true).build())
             .build();
     node.start();

@@ -25,6 +25,12 @@ import java.util.function.LongSupplier;
  * CheckResult r = Checker.check(rec.history(), Models.casRegister(null));
  * }</pre>
  *
+ * <p>A read's result goes to {@code op.ok(value)}. Record a read whose result is unknown with
+ * {@code op.info()}, not {@code op.ok(null)}: by Jepsen's rule the checker's default models treat a
+ * read of {@code null} as an unknown value, consistent with any state. A recorder that writes
+ * {@code null} for an absent key checks with {@code NilRead.ABSENT} (e.g. {@code
+ * Models.casRegister(null, NilRead.ABSENT)}) so that a stale read of "absent" is caught.
+ *
  * <p>Invoke before sending the request and complete after the response arrives: the recorded
  * interval then contains the real one, which is what the checker needs. A process has one operation
  * in progress at a time; after an {@code info}, Jepsen's convention is to continue with a new

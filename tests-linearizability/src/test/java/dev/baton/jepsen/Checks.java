@@ -8,6 +8,7 @@ import dev.baton.lincheck.History;
 import dev.baton.lincheck.Operation;
 import dev.baton.lincheck.Verdict;
 import dev.baton.lincheck.models.Models;
+import dev.baton.lincheck.models.NilRead;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -415,14 +416,25 @@ final class Checks {
     return new Outcome(name, guarantee, v, summary, details);
   }
 
+  /**
+   * The KV history as a cas-register per key, starting absent. {@link KvWorkload} records a read of
+   * an absent key as {@code nil} (and an unknown read as {@code :info}), so a nil read here is a
+   * value ({@link NilRead#ABSENT}), stricter than Jepsen's rule: a stale read of "absent" after a
+   * completed write is a violation.
+   */
   static CheckResult checkKv(History h) {
     return Checker.check(
-        h, Models.casRegister(null), Budget.defaults().withTime(Duration.ofSeconds(60)));
+        h,
+        Models.casRegister(null, NilRead.ABSENT),
+        Budget.defaults().withTime(Duration.ofSeconds(60)));
   }
 
+  /** The fenced writes; nil as a value, as in {@link #checkKv} (the history has no reads yet). */
   static CheckResult checkFenced(History h) {
     return Checker.check(
-        h, Models.fencedRegister(null, null), Budget.defaults().withTime(Duration.ofSeconds(60)));
+        h,
+        Models.fencedRegister(null, null, NilRead.ABSENT),
+        Budget.defaults().withTime(Duration.ofSeconds(60)));
   }
 
   // ------------------------------------------------------------------------- DNS

@@ -5,8 +5,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.baton.jepsen.Checks.Row;
 import dev.baton.jepsen.Checks.Validity;
 import dev.baton.jepsen.NodeEvents.Activation;
+import dev.baton.lincheck.CheckResult;
+import dev.baton.lincheck.HistoryRecorder;
+import dev.baton.lincheck.Verdict;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import org.junit.jupiter.api.Test;
 
 /** The checkers on hand-made observations: they find what is there, and only that. */
@@ -138,5 +142,20 @@ class ChecksTest {
     var r = Checks.promotionJournaled(journal, acts);
     assertThat(r.validity()).isEqualTo(Validity.INVALID);
     assertThat(r.summary()).contains("token 5");
+  }
+
+  @Test
+  void kvCheckCatchesAStaleReadOfAnAbsentKey() {
+    // As KvWorkload records it: a completed write of 3, then a read that found the key absent.
+    HistoryRecorder rec = new HistoryRecorder();
+    rec.invoke(0, "write", "r1", 3L).ok();
+    rec.invoke(1, "read", "r1", null).ok(KvWorkload.readResult(Optional.empty()));
+    CheckResult stale = Checks.checkKv(rec.history());
+    assertThat(stale.verdict()).isEqualTo(Verdict.NOT_LINEARIZABLE);
+    // An absent read before any write is fine.
+    HistoryRecorder first = new HistoryRecorder();
+    first.invoke(1, "read", "r1", null).ok(KvWorkload.readResult(Optional.empty()));
+    first.invoke(0, "write", "r1", 3L).ok();
+    assertThat(Checks.checkKv(first.history()).verdict()).isEqualTo(Verdict.LINEARIZABLE);
   }
 }

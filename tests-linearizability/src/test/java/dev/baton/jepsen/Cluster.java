@@ -201,6 +201,27 @@ final class Cluster implements AutoCloseable {
     awaitStreaming(pgs.get(0), Duration.ofSeconds(90));
     setSynchronous(pgs.get(0), true);
     awaitActive(Duration.ofSeconds(90));
+    dropBootstrapMarkers();
+  }
+
+  /**
+   * As an operator would after the first start: once each node has claimed its data directory (its
+   * identity file exists), its bootstrap marker goes, so a node whose directory is wiped later
+   * refuses to start instead of coming back with no memory.
+   */
+  private void dropBootstrapMarkers() {
+    for (Node n : nodes) {
+      Path identity = n.dir().resolve("data").resolve("baton-node.properties");
+      Awaitility.await(n.id() + " claimed its data directory")
+          .atMost(Duration.ofSeconds(90))
+          .pollInterval(Duration.ofMillis(100))
+          .until(() -> Files.exists(identity));
+      try {
+        Files.deleteIfExists(n.dir().resolve("bootstrap"));
+      } catch (IOException e) {
+        throw new java.io.UncheckedIOException(e);
+      }
+    }
   }
 
   private void createNetwork() {
@@ -273,6 +294,8 @@ final class Cluster implements AutoCloseable {
       // On the bind mount, so the wipe nemesis can empty it while the container is stopped.
       p.setProperty("data.dir", "/jepsen/data");
       Files.write(dir.resolve("cluster.secret"), clusterSecret);
+      // The first start of a new cluster; removed once the node has claimed its data directory.
+      Files.writeString(dir.resolve("bootstrap"), "true");
       p.setProperty("cluster.secret.file", "/jepsen/cluster.secret");
       try (var w = Files.newBufferedWriter(dir.resolve("node.properties"))) {
         p.store(w, "Jepsen node " + id);

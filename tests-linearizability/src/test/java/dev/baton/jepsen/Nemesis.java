@@ -97,6 +97,22 @@ final class Nemesis {
         rest.remove(active);
         cut(kind, List.of(active), rest, null);
       }
+      case PARTITION_LEADER_AFTER_READ -> {
+        Node leader = activeOrRandom(nodes);
+        List<Node> rest = new ArrayList<>(nodes);
+        rest.remove(leader);
+        String read;
+        try (dev.baton.core.control.BatonClient c =
+            dev.baton.core.control.BatonClient.builder()
+                .endpoints(leader.controlEndpoint())
+                .callTimeout(Duration.ofSeconds(2))
+                .build()) {
+          read = "read " + c.get("jepsen/read-probe").map(e -> "rev " + e.revision()).orElse("nil");
+        } catch (RuntimeException e) {
+          read = "read failed: " + e.getMessage();
+        }
+        cut(kind, List.of(leader), rest, "right after a read through it: " + read);
+      }
       case PARTITION_BRIDGE -> bridge(kind, nodes);
       case PARTITION_MAJORITY_RING -> {
         if (nodes.size() < 5) {

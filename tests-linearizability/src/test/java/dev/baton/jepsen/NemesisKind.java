@@ -11,6 +11,12 @@ public enum NemesisKind {
   /** The active node cut off from every other node. */
   PARTITION_ISOLATE_ACTIVE,
   /**
+   * The active node (the Raft leader) cut off from every other node right after a linearizable KV
+   * read through it: a leader that answers reads from an earlier round would serve the old value
+   * after the majority side has written a new one.
+   */
+  PARTITION_LEADER_AFTER_READ,
+  /**
    * Jepsen's majorities ring: every node sees a majority, no two see the same one (5+ nodes; with 3
    * nodes every node sees both others, so it is a bridge instead).
    */
@@ -59,13 +65,17 @@ public enum NemesisKind {
   /** The partitions, all kinds. */
   public static final Set<NemesisKind> PARTITIONS =
       EnumSet.of(
-          PARTITION_HALVES, PARTITION_ISOLATE_ACTIVE, PARTITION_MAJORITY_RING, PARTITION_BRIDGE);
+          PARTITION_HALVES,
+          PARTITION_ISOLATE_ACTIVE,
+          PARTITION_LEADER_AFTER_READ,
+          PARTITION_MAJORITY_RING,
+          PARTITION_BRIDGE);
 
   public String wireName() {
     return name().toLowerCase(Locale.ROOT).replace('_', '-');
   }
 
-  /** Parses {@code partition,kill,pause} style lists; {@code partition} means all four kinds. */
+  /** Parses {@code partition,kill,pause} style lists; {@code partition} means all five kinds. */
   public static Set<NemesisKind> parse(String csv) {
     Set<NemesisKind> out = EnumSet.noneOf(NemesisKind.class);
     for (String s : csv.split(",")) {

@@ -31,8 +31,9 @@ final class RunReport {
   /**
    * {@code history.edn}: the KV clients' operations and the nemesis's, Jepsen style ({@code
    * :process :nemesis}); {@code history.jsonl}: the KV operations ({@code bin/lincheck --model
-   * cas-register}); {@code fenced.jsonl}/{@code fenced.edn}: the fenced writes ({@code --model
-   * fenced-register}); {@code nemesis.jsonl}: the schedule.
+   * cas-register --nil-read absent}: a read of null found the key absent); {@code
+   * fenced.jsonl}/{@code fenced.edn}: the fenced writes ({@code --model fenced-register}); {@code
+   * nemesis.jsonl}: the schedule.
    */
   static void writeHistories(Path dir, History kv, History fenced, List<Nemesis.Event> schedule)
       throws IOException {
@@ -490,7 +491,11 @@ final class RunReport {
 
   private static String color(NemesisKind k) {
     return switch (k) {
-      case PARTITION_HALVES, PARTITION_BRIDGE, PARTITION_MAJORITY_RING, PARTITION_ISOLATE_ACTIVE ->
+      case PARTITION_HALVES,
+          PARTITION_BRIDGE,
+          PARTITION_MAJORITY_RING,
+          PARTITION_ISOLATE_ACTIVE,
+          PARTITION_LEADER_AFTER_READ ->
           "#e69f00";
       case KILL -> "#d55e00";
       case PAUSE -> "#cc79a7";

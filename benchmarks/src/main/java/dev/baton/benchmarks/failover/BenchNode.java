@@ -66,6 +66,7 @@ public final class BenchNode {
             .members(members)
             .dataDir(Path.of(required(opt, "data")))
             .clusterSecret(Path.of(required(opt, "secret")))
+            .bootstrap(Boolean.parseBoolean(opt.getOrDefault("bootstrap", "false")))
             .timing(Timing.DEFAULTS)
             .listener(new Reporter(), Runnable::run);
     if (opt.containsKey("pg-target")) {

@@ -539,8 +539,11 @@ public final class FailoverBenchmark {
       cmd.add(BenchNode.class.getName());
       cmd.add("--cluster=" + bench.cluster);
       cmd.add("--members=" + bench.membersArg);
-      cmd.add("--data=" + bench.work.resolve("node-" + id));
+      Path data = bench.work.resolve("node-" + id);
+      cmd.add("--data=" + data);
       cmd.add("--secret=" + bench.clusterSecret());
+      // The benchmark is the operator: the first start of each node bootstraps the cluster.
+      cmd.add("--bootstrap=" + !Files.exists(data));
       cmd.addAll(extra);
       Path log = bench.work.resolve("node-" + id + ".log");
       process =

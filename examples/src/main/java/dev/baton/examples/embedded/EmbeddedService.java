@@ -163,7 +163,8 @@ public final class EmbeddedService implements AutoCloseable {
   /**
    * {@code EmbeddedService NODE_ID ID=HOST:PORT,... DATA_DIR LEDGER_FILE}, with {@code
    * BATON_CLUSTER_SECRET_FILE} naming the cluster secret every node shares (the Raft port is
-   * authenticated with keys derived from it).
+   * authenticated with keys derived from it), and {@code BATON_BOOTSTRAP=true} on the first start
+   * of a new cluster only (a node refuses an empty data directory otherwise).
    */
   public static void main(String[] args) throws Exception {
     dev.baton.sidecar.Logging.sidecar("text", "INFO");
@@ -195,6 +196,7 @@ public final class EmbeddedService implements AutoCloseable {
             .members(members)
             .dataDir(Path.of(args[2]))
             .clusterSecret(Path.of(secret))
+            .bootstrap("true".equals(System.getenv("BATON_BOOTSTRAP")))
             .build();
     node.start();
     EmbeddedService service = new EmbeddedService(node, Path.of(args[3])).start();

@@ -58,6 +58,7 @@ public final class ConfigLoader {
         "operationTimeout",
         "failureBackoff",
         "joining",
+        "bootstrap",
         "tls",
         "clusterSecretFile",
         "clusterSecretEnv",
@@ -155,6 +156,14 @@ public final class ConfigLoader {
     Duration operationTimeout = root.duration("operationTimeout").orElse(Duration.ofSeconds(5));
     Duration failureBackoff = root.duration("failureBackoff").orElse(Duration.ofSeconds(10));
     boolean joining = root.bool("joining", false);
+    boolean bootstrap = root.bool("bootstrap", false);
+    if (joining && bootstrap) {
+      yaml.problem(
+          root.valueNode("bootstrap"),
+          "bootstrap",
+          "bootstrap and joining are both true: bootstrap starts a new cluster, joining adds this"
+              + " node to a running one; keep one");
+    }
     if (timing != null && operationTimeout.compareTo(timing.electionTimeoutMax()) < 0) {
       yaml.problem(
           root.valueNode("operationTimeout"),
@@ -203,6 +212,7 @@ public final class ConfigLoader {
         operationTimeout,
         failureBackoff,
         joining,
+        bootstrap,
         tls,
         raftSecurity,
         plan,

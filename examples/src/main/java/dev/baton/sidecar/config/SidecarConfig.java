@@ -29,6 +29,9 @@ import java.util.Set;
  * @param failureBackoff the node's back-off after a failed promotion
  * @param joining whether this node is being added to a running cluster (it starts empty and waits
  *     for {@code members add}, instead of forming the group from {@code members})
+ * @param bootstrap whether this is the first start of a new cluster (the node may create its data
+ *     directory with an empty log); without it or {@code joining}, an empty data directory is
+ *     refused
  * @param tls TLS, if configured
  * @param raftSecurity how the Raft port tells members from everyone else (one is required)
  * @param plan the promotion plan (watchdog included)
@@ -48,6 +51,7 @@ public record SidecarConfig(
     Duration operationTimeout,
     Duration failureBackoff,
     boolean joining,
+    boolean bootstrap,
     Optional<Tls> tls,
     RaftSecurity raftSecurity,
     PromotionPlan plan,

@@ -132,7 +132,7 @@ public final class Demo {
       nodes.add(new Node("n" + i));
     }
     for (Node n : nodes) {
-      n.config = writeConfig(n);
+      n.config = writeConfig(n, true);
     }
     out.println(
         "Baton demo: 3 sidecar processes on loopback; configs, logs and hooks.log in " + dir);
@@ -245,6 +245,9 @@ public final class Demo {
     // ---- the killed node comes back as a standby
     long restartAt = System.nanoTime();
     first.killed = false;
+    // As an operator would after the first start: without bootstrap, a node whose data directory
+    // were lost would refuse to start instead of coming back with no memory.
+    writeConfig(first, false);
     launch(first);
     event("restarted " + first.id + " (pid " + first.process.pid() + ") on its data directory");
     JsonNode rejoined =
@@ -425,7 +428,7 @@ public final class Demo {
     return f;
   }
 
-  private Path writeConfig(Node n) throws IOException {
+  private Path writeConfig(Node n, boolean bootstrap) throws IOException {
     StringBuilder y = new StringBuilder();
     y.append("# Written by bin/baton demo\n");
     y.append("cluster: baton-demo\n");
@@ -434,6 +437,9 @@ public final class Demo {
     y.append("clusterSecretFile: ").append(clusterSecret()).append('\n');
     y.append("node: ").append(n.id).append('\n');
     y.append("dataDir: ").append(dir.resolve(n.id + "-data")).append('\n');
+    if (bootstrap) {
+      y.append("bootstrap: true   # the first start of a new cluster only\n");
+    }
     y.append("members:\n");
     for (Node m : nodes) {
       y.append("  - id: ").append(m.id).append('\n');

@@ -60,6 +60,7 @@ class EmbeddedServiceTest {
               .dataDir(dir.resolve(m.id()))
               .timing(Timing.scaledTo(Duration.ofMillis(500), Duration.ofMillis(1000)))
               .clusterSecret(secret)
+              .bootstrap(true)
               .build();
       nodes.put(m.id(), node);
       Thread t = new Thread(node::start);

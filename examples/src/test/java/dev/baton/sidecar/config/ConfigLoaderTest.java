@@ -121,6 +121,22 @@ class ConfigLoaderTest {
   }
 
   @Test
+  void bootstrapIsReadAndCannotBeCombinedWithJoining() throws IOException {
+    assertThat(ConfigLoader.load(write(GOOD)).bootstrap()).isFalse();
+    assertThat(
+            ConfigLoader.load(
+                    write(GOOD.replace("dataDir: data/n1", "dataDir: data/n1\nbootstrap: true")))
+                .bootstrap())
+        .isTrue();
+    ConfigException e =
+        problems(
+            GOOD.replace("dataDir: data/n1", "dataDir: data/n1\nbootstrap: true\njoining: true"));
+    assertThat(e.getMessage())
+        .contains(":4: bootstrap: bootstrap and joining are both true")
+        .contains("keep one");
+  }
+
+  @Test
   void missingRequiredKeysAndUnknownNodesAreNamed() throws IOException {
     ConfigException e = problems(GOOD.replace("node: n1\n", ""));
     assertThat(e.getMessage()).contains("node: is required: this node's id, one of the members");

@@ -361,6 +361,13 @@ public final class BatonStateMachine extends BaseStateMachine {
         }
         return CommandResult.newBuilder().setApplied(true).setIndex(index).build();
       }
+      case KV_READ -> {
+        QueryResult answer = answerLocked(command.getKvRead().getQuery());
+        if (answer == null) {
+          return refuse("read at entry " + index + " has no known kind");
+        }
+        return CommandResult.newBuilder().setApplied(true).setIndex(index).setRead(answer).build();
+      }
       case KV_PUT -> {
         var p = command.getKvPut();
         String error = KeyValues.validate(p.getKey(), p.getValue().size());
@@ -516,32 +523,42 @@ public final class BatonStateMachine extends BaseStateMachine {
       return CompletableFuture.failedFuture(
           new IllegalArgumentException("unreadable query: " + e.getMessage()));
     }
-    QueryResult.Builder result = QueryResult.newBuilder();
+    QueryResult result;
     synchronized (lock) {
-      switch (query.getKindCase()) {
-        case GET -> {
-          KvEntryProto e = kv.get(query.getGet());
-          if (e != null) {
-            result.addEntries(e);
-          }
-        }
-        case LIST_PREFIX -> {
-          String prefix = query.getListPrefix();
-          for (Map.Entry<String, KvEntryProto> e : kv.tailMap(prefix, true).entrySet()) {
-            if (!e.getKey().startsWith(prefix)) {
-              break;
-            }
-            result.addEntries(e.getValue());
-          }
-        }
-        case STATE -> result.setState(snapshotLocked(false));
-        default -> {
-          return CompletableFuture.failedFuture(
-              new IllegalArgumentException("query has no known kind"));
+      result = answerLocked(query);
+    }
+    if (result == null) {
+      return CompletableFuture.failedFuture(
+          new IllegalArgumentException("query has no known kind"));
+    }
+    return CompletableFuture.completedFuture(message(result.toByteArray()));
+  }
+
+  /** The answer to {@code query} from the state applied so far; null for an unknown kind. */
+  private QueryResult answerLocked(Query query) {
+    QueryResult.Builder result = QueryResult.newBuilder();
+    switch (query.getKindCase()) {
+      case GET -> {
+        KvEntryProto e = kv.get(query.getGet());
+        if (e != null) {
+          result.addEntries(e);
         }
       }
+      case LIST_PREFIX -> {
+        String prefix = query.getListPrefix();
+        for (Map.Entry<String, KvEntryProto> e : kv.tailMap(prefix, true).entrySet()) {
+          if (!e.getKey().startsWith(prefix)) {
+            break;
+          }
+          result.addEntries(e.getValue());
+        }
+      }
+      case STATE -> result.setState(snapshotLocked(false));
+      default -> {
+        return null;
+      }
     }
-    return CompletableFuture.completedFuture(message(result.build().toByteArray()));
+    return result.build();
   }
 
   /** The state this node has applied so far (not linearizable; for status and observers). */

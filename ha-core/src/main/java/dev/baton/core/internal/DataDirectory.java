@@ -10,19 +10,29 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Properties;
 import java.util.stream.Stream;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The node's data directory carries the identity it was created with (cluster id and node id) in
  * {@value #IDENTITY_FILE}. A node refuses a directory that belongs to another cluster or node, and
  * says which, before it touches anything: pointing a node at the wrong directory must never mix two
  * clusters' logs.
+ *
+ * <p>An empty (or missing) directory is taken only when the node is told why it is empty: it is the
+ * first start of a new cluster ({@code bootstrap}), or the node is being added to a running cluster
+ * ({@code joining}). A voter that lost its log and started as a fresh member of the full
+ * configuration would vote with no memory of what it had acknowledged.
  */
 public final class DataDirectory {
   public static final String IDENTITY_FILE = "baton-node.properties";
 
   private DataDirectory() {}
 
-  public static void claim(File dir, String clusterId, String nodeId) {
+  private static final Logger LOG = LoggerFactory.getLogger(DataDirectory.class);
+
+  public static void claim(
+      File dir, String clusterId, String nodeId, boolean bootstrap, boolean joining) {
     Path root = dir.toPath();
     Path identity = root.resolve(IDENTITY_FILE);
     try {
@@ -57,6 +67,14 @@ public final class DataDirectory {
                   + identity
                   + "); refusing to start, nothing was changed");
         }
+        if (bootstrap) {
+          LOG.warn(
+              "{}: bootstrap is set but data directory {} already belongs to this node; it is"
+                  + " ignored. Remove it from the configuration: if this directory were ever lost,"
+                  + " bootstrap would let the node start again with no memory of the log",
+              nodeId,
+              root);
+        }
         return;
       }
       if (Files.isDirectory(root)) {
@@ -72,6 +90,24 @@ public final class DataDirectory {
         }
       } else if (Files.exists(root)) {
         throw new BatonException("data directory " + root + " exists and is not a directory");
+      }
+      if (!bootstrap && !joining) {
+        throw new BatonException(
+            "data directory "
+                + root
+                + " is empty (or missing) and node '"
+                + nodeId
+                + "' was told neither that this is a new cluster nor that it is joining one;"
+                + " refusing to start, nothing was changed. If this node lost its disk, it must"
+                + " not come back as if new (it would vote with no memory of the log): from a"
+                + " running member, 'baton members remove "
+                + nodeId
+                + "', then start this node with 'joining: true' (BatonNode.Builder.joining(true)),"
+                + " then 'baton members add --id "
+                + nodeId
+                + " --raft <host:port>'. If this is the first start of a new cluster, start every"
+                + " member once with 'bootstrap: true' (BatonNode.Builder.bootstrap(true)) and"
+                + " remove it afterwards. See docs/operations/disaster-recovery.md");
       }
       Files.createDirectories(root);
       Properties p = new Properties();

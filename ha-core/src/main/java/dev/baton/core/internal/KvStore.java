@@ -18,7 +18,7 @@ import java.util.Optional;
 import java.util.concurrent.Executor;
 import java.util.function.Consumer;
 
-/** The KeyValueStore over Raft: writes through the leader, reads by read-index. */
+/** The KeyValueStore over Raft: writes and reads both through the log (see RaftNode#read). */
 public final class KvStore implements KeyValueStore {
   private final RaftNode raft;
 

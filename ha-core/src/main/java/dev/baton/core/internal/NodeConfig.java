@@ -17,5 +17,6 @@ public record NodeConfig(
     Duration operationTimeout,
     RaftSecurity security,
     boolean joining,
+    boolean bootstrap,
     long snapshotThreshold,
     Duration failureBackoff) {}

@@ -6,6 +6,7 @@ import dev.baton.core.Member;
 import dev.baton.core.Timing;
 import dev.baton.core.internal.proto.Command;
 import dev.baton.core.internal.proto.CommandResult;
+import dev.baton.core.internal.proto.KvRead;
 import dev.baton.core.internal.proto.Query;
 import dev.baton.core.internal.proto.QueryResult;
 import java.io.File;
@@ -294,22 +295,24 @@ public final class RaftNode implements AutoCloseable {
     return commandResult(reply);
   }
 
-  /** A linearizable read through the leader (read-index). */
+  /**
+   * A linearizable read: it goes through the log as an entry that changes nothing and is answered
+   * when it applies, so only under proof of a round that a majority acknowledged after the read
+   * arrived. Ratis 3.3's read-index answered at once when nothing had committed since the leader's
+   * last acknowledged round, so a leader cut off right after a read served old values until it
+   * stepped down (up to about two election timeouts); see StaleReadTest.
+   */
   public QueryResult read(Query query) {
-    RaftClientReply reply =
-        await(
-            blocking(
-                () -> client.io().sendReadOnly(BatonStateMachine.message(query.toByteArray()))),
-            config.operationTimeout(),
-            "read");
-    if (!reply.isSuccess()) {
-      throw new BatonException("read failed: " + describe(reply));
+    CommandResult r =
+        write(
+            Command.newBuilder()
+                .setFormatVersion(BatonStateMachine.FORMAT_VERSION)
+                .setKvRead(KvRead.newBuilder().setQuery(query))
+                .build());
+    if (!r.getApplied()) {
+      throw new BatonException("read refused: " + r.getRefusal());
     }
-    try {
-      return QueryResult.parseFrom(reply.getMessage().getContent().toByteArray());
-    } catch (com.google.protobuf.InvalidProtocolBufferException e) {
-      throw new BatonException("unreadable read reply", e);
-    }
+    return r.getRead();
   }
 
   /**

@@ -50,6 +50,10 @@ public final class TestCluster implements AutoCloseable {
   private final List<BatonNode> instances = new CopyOnWriteArrayList<>();
   private final Customizer customizer;
   private final byte[] secret = newClusterSecret();
+  // The first start of each founding member bootstraps the cluster; every later start of it, and
+  // every member added later, must find its data directory or be joining.
+  private final java.util.Set<String> founders = java.util.concurrent.ConcurrentHashMap.newKeySet();
+  private final java.util.Set<String> started = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
   private TestCluster(
       String clusterId, Path root, Timing timing, List<Member> members, Customizer customizer) {
@@ -58,6 +62,7 @@ public final class TestCluster implements AutoCloseable {
     this.timing = timing;
     this.members = new ArrayList<>(members);
     this.customizer = customizer;
+    members.forEach(m -> founders.add(m.id()));
   }
 
   /** {@code voters} eligible voters n1..nV and {@code witnesses} witnesses w1..wW. */
@@ -131,7 +136,9 @@ public final class TestCluster implements AutoCloseable {
 
   /**
    * The builder of member {@code id}: the Raft port is secured with the cluster's secret (as a
-   * deployment without a PKI would), unless the customizer chooses otherwise.
+   * deployment without a PKI would), unless the customizer chooses otherwise. A founding member
+   * whose data directory does not exist yet bootstraps (the first start of a new cluster); a test
+   * that wipes a directory empties it, so the node must then be joining, as in production.
    */
   public BatonNode.Builder builderFor(String id) {
     return customizer.apply(
@@ -142,6 +149,7 @@ public final class TestCluster implements AutoCloseable {
             .members(members)
             .dataDir(dataDir(id))
             .timing(timing)
+            .bootstrap(founders.contains(id) && !started.contains(id) && !Files.exists(dataDir(id)))
             .clusterSecret(secret));
   }
 
@@ -152,6 +160,7 @@ public final class TestCluster implements AutoCloseable {
   /** Starts (or restarts, on its existing data directory) the member {@code id}. */
   public BatonNode start(String id) {
     BatonNode node = builderFor(id).build();
+    started.add(id);
     instances.add(node);
     node.start();
     synchronized (running) {

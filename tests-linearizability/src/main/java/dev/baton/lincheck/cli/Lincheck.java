@@ -16,6 +16,7 @@ import dev.baton.lincheck.io.EdnParser;
 import dev.baton.lincheck.io.HistoryFiles;
 import dev.baton.lincheck.io.HistoryFormat;
 import dev.baton.lincheck.models.Models;
+import dev.baton.lincheck.models.NilRead;
 import dev.baton.lincheck.report.TimelineReport;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -76,6 +77,16 @@ public final class Lincheck implements Callable<Integer> {
           "Initial state as EDN: nil (absent), 0, \"\", true, [token value]. Default: nil for"
               + " registers, \"\" for kv, false (free) for mutex, [nil nil] for fenced-register.")
   String initial;
+
+  @Option(
+      names = "--nil-read",
+      paramLabel = "MEANING",
+      defaultValue = "unknown",
+      description =
+          "What a read of nil (EDN nil, JSON null) means: unknown (Jepsen's rule: the value was"
+              + " not known, so the read matches any state) or absent (nil is a value: the read"
+              + " found the register or key absent). Default: ${DEFAULT-VALUE}.")
+  String nilRead;
 
   @Option(
       names = "--format",
@@ -152,7 +163,7 @@ public final class Lincheck implements Callable<Integer> {
     HistoryFormat fmt;
     try {
       Object init = initial == null ? Models.DEFAULT_INITIAL : EdnParser.parseOne(initial);
-      m = Models.byName(model, init);
+      m = Models.byName(model, init, NilRead.parse(nilRead));
       budget = Budget.of(parseDuration(timeout), parseSize(maxMemory));
       fmt = format == null ? null : HistoryFormat.parse(format);
     } catch (RuntimeException e) {

@@ -19,7 +19,8 @@ import java.util.Objects;
  *       state is unchanged.
  *   <li>{@code write} that failed: did not happen (a rejection reported as {@code fail} is not
  *       checked). With an unknown outcome: accepted (if the token allows) or not, at any time.
- *   <li>{@code read}: the completion's value is the register's value.
+ *   <li>{@code read}: the completion's value is the register's value; a read of {@code nil} is what
+ *       {@link NilRead} says (by default, as in Jepsen's registers: consistent with any state).
  * </ul>
  */
 public final class FencedRegisterModel implements Model<FencedRegisterModel.State> {
@@ -33,9 +34,11 @@ public final class FencedRegisterModel implements Model<FencedRegisterModel.Stat
   public record State(Long token, Object value) {}
 
   private final State initial;
+  private final NilRead nilRead;
 
-  FencedRegisterModel(Long initialToken, Object initialValue) {
+  FencedRegisterModel(Long initialToken, Object initialValue, NilRead nilRead) {
     this.initial = new State(initialToken, Values.normalize(initialValue));
+    this.nilRead = Objects.requireNonNull(nilRead, "nilRead");
   }
 
   @Override
@@ -57,7 +60,7 @@ public final class FencedRegisterModel implements Model<FencedRegisterModel.Stat
   public List<State> step(State state, Operation op) {
     switch (op.f()) {
       case "read":
-        return op.isUnknown() || Objects.equals(state.value(), op.output())
+        return op.isUnknown() || nilRead.readMatches(state.value(), op.output())
             ? List.of(state)
             : List.of();
       case "write":

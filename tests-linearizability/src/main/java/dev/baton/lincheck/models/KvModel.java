@@ -11,13 +11,17 @@ import java.util.Objects;
  * {@code put v} replaces it, {@code append v} concatenates {@code v} to it. Keys are independent,
  * so the checker checks each key on its own and the state here is one key's value.
  *
- * <p>Appending to an absent (nil) value gives {@code v}, as appending to the empty string does.
+ * <p>Appending to an absent (nil) value gives {@code v}, as appending to the empty string does. A
+ * {@code get} of {@code nil} is what {@link NilRead} says (by default, as in Jepsen's registers:
+ * the value is unknown, consistent with any state).
  */
 final class KvModel implements Model<Object> {
   private final Object initial;
+  private final NilRead nilRead;
 
-  KvModel(Object initial) {
+  KvModel(Object initial, NilRead nilRead) {
     this.initial = Values.normalize(initial);
+    this.nilRead = Objects.requireNonNull(nilRead, "nilRead");
   }
 
   @Override
@@ -39,7 +43,7 @@ final class KvModel implements Model<Object> {
   public List<Object> step(Object state, Operation op) {
     return switch (op.f()) {
       case "get", "read" ->
-          op.isUnknown() || Objects.equals(state, op.output())
+          op.isUnknown() || nilRead.readMatches(state, op.output())
               ? RegisterModel.one(state)
               : List.of();
       case "put", "write" -> RegisterModel.one(op.input());

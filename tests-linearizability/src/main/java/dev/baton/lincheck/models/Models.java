@@ -6,7 +6,9 @@ import java.util.Locale;
 
 /**
  * The built-in models. Each takes an initial state; each treats operations on different keys as
- * independent (operations without a key all belong to one object).
+ * independent (operations without a key all belong to one object). The models with reads take a
+ * {@link NilRead}: what a read of {@code nil} means (by default Jepsen's rule, {@link
+ * NilRead#UNKNOWN}: consistent with any state).
  *
  * <table>
  *   <caption>Models and their operations</caption>
@@ -25,19 +27,47 @@ public final class Models {
   public static final List<String> NAMES =
       List.of("register", "cas-register", "kv", "mutex", "fenced-register");
 
-  /** A read/write register starting at {@code initial} ({@code null}: absent). */
+  /**
+   * A read/write register starting at {@code initial} ({@code null}: absent), as Jepsen's {@code
+   * knossos.model/register}: a read of {@code nil} is consistent with any state.
+   */
   public static Model<Object> register(Object initial) {
-    return new RegisterModel(false, initial);
+    return register(initial, NilRead.UNKNOWN);
   }
 
-  /** A read/write/compare-and-set register starting at {@code initial} ({@code null}: absent). */
+  /** A read/write register starting at {@code initial}; {@code nilRead}: what a nil read means. */
+  public static Model<Object> register(Object initial, NilRead nilRead) {
+    return new RegisterModel(false, initial, nilRead);
+  }
+
+  /**
+   * A read/write/compare-and-set register starting at {@code initial} ({@code null}: absent), as
+   * Jepsen's {@code knossos.model/cas-register}: a read of {@code nil} is consistent with any
+   * state.
+   */
   public static Model<Object> casRegister(Object initial) {
-    return new RegisterModel(true, initial);
+    return casRegister(initial, NilRead.UNKNOWN);
   }
 
-  /** A key-value store with get/put/append; every key starts at {@code initial}. */
+  /**
+   * A read/write/compare-and-set register starting at {@code initial}; {@code nilRead}: what a nil
+   * read means.
+   */
+  public static Model<Object> casRegister(Object initial, NilRead nilRead) {
+    return new RegisterModel(true, initial, nilRead);
+  }
+
+  /**
+   * A key-value store with get/put/append; every key starts at {@code initial}; a get of {@code
+   * nil} is consistent with any value.
+   */
   public static Model<Object> kv(Object initial) {
-    return new KvModel(initial);
+    return kv(initial, NilRead.UNKNOWN);
+  }
+
+  /** A key-value store; {@code nilRead}: what a get of nil means. */
+  public static Model<Object> kv(Object initial, NilRead nilRead) {
+    return new KvModel(initial, nilRead);
   }
 
   /** A lock with acquire/release, initially held when {@code locked}. */
@@ -54,7 +84,16 @@ public final class Models {
    */
   public static Model<FencedRegisterModel.State> fencedRegister(
       Long initialToken, Object initialValue) {
-    return new FencedRegisterModel(initialToken, initialValue);
+    return fencedRegister(initialToken, initialValue, NilRead.UNKNOWN);
+  }
+
+  /**
+   * A fenced register (see {@link #fencedRegister(Long, Object)}); {@code nilRead}: what a read of
+   * nil means.
+   */
+  public static Model<FencedRegisterModel.State> fencedRegister(
+      Long initialToken, Object initialValue, NilRead nilRead) {
+    return new FencedRegisterModel(initialToken, initialValue, nilRead);
   }
 
   /**
@@ -65,11 +104,19 @@ public final class Models {
    * @throws IllegalArgumentException for an unknown name or an initial value of the wrong shape
    */
   public static Model<?> byName(String name, Object initial) {
+    return byName(name, initial, NilRead.UNKNOWN);
+  }
+
+  /**
+   * As {@link #byName(String, Object)}, with {@code nilRead} for the models that have reads
+   * (register, cas-register, kv, fenced-register; the mutex has none and ignores it).
+   */
+  public static Model<?> byName(String name, Object initial, NilRead nilRead) {
     boolean dflt = initial == DEFAULT_INITIAL;
     return switch (name.toLowerCase(Locale.ROOT)) {
-      case "register" -> register(dflt ? null : initial);
-      case "cas-register", "cas" -> casRegister(dflt ? null : initial);
-      case "kv" -> kv(dflt ? "" : initial);
+      case "register" -> register(dflt ? null : initial, nilRead);
+      case "cas-register", "cas" -> casRegister(dflt ? null : initial, nilRead);
+      case "kv" -> kv(dflt ? "" : initial, nilRead);
       case "mutex" -> {
         if (dflt || initial == null) {
           yield mutex(false);
@@ -82,12 +129,12 @@ public final class Models {
       }
       case "fenced-register", "fenced" -> {
         if (dflt || initial == null) {
-          yield fencedRegister(null, null);
+          yield fencedRegister(null, null, nilRead);
         }
         if (initial instanceof List<?> pair
             && pair.size() == 2
             && (pair.get(0) == null || pair.get(0) instanceof Long)) {
-          yield fencedRegister((Long) pair.get(0), pair.get(1));
+          yield fencedRegister((Long) pair.get(0), pair.get(1), nilRead);
         }
         throw new IllegalArgumentException(
             "fenced-register: the initial state is [token value], e.g. [0 nil], not " + initial);

@@ -8,11 +8,13 @@ import java.util.List;
 import java.util.Objects;
 
 /**
- * A register, optionally with compare-and-set, with Jepsen's semantics
- * (knossos.model/cas-register):
+ * A register, optionally with compare-and-set, with Jepsen's semantics (knossos.model/register and
+ * knossos.model/cas-register):
  *
  * <ul>
- *   <li>{@code read}: the completion's value is the value read; {@code nil} means absent.
+ *   <li>{@code read}: the completion's value is the value read. A read of {@code nil} is what
+ *       {@link NilRead} says: by default (Jepsen) consistent with any state; with {@link
+ *       NilRead#ABSENT}, a read that found the register absent.
  *   <li>{@code write v}: sets the value.
  *   <li>{@code cas [from to]}: an {@code ok} cas found {@code from} and set {@code to}; a failed
  *       one did not happen (the checker drops it); one with an unknown outcome either found {@code
@@ -24,10 +26,12 @@ import java.util.Objects;
 final class RegisterModel implements Model<Object> {
   private final boolean cas;
   private final Object initial;
+  private final NilRead nilRead;
 
-  RegisterModel(boolean cas, Object initial) {
+  RegisterModel(boolean cas, Object initial, NilRead nilRead) {
     this.cas = cas;
     this.initial = Values.normalize(initial);
+    this.nilRead = Objects.requireNonNull(nilRead, "nilRead");
   }
 
   @Override
@@ -49,7 +53,7 @@ final class RegisterModel implements Model<Object> {
   public List<Object> step(Object state, Operation op) {
     switch (op.f()) {
       case "read":
-        return op.isUnknown() || Objects.equals(state, op.output()) ? one(state) : List.of();
+        return op.isUnknown() || nilRead.readMatches(state, op.output()) ? one(state) : List.of();
       case "write":
         return one(op.input());
       case "cas":

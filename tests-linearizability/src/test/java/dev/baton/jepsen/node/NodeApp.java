@@ -155,6 +155,10 @@ public final class NodeApp {
             .promotionPlan(plan)
             .ticker(ticker)
             .joining(Files.exists(dir.resolve("joining")))
+            // The harness, as operator, marks each node's first start and removes the marker once
+            // the node has claimed its data directory: a wiped node must then be re-added.
+            .bootstrap(
+                Files.exists(dir.resolve("bootstrap")) && !Files.exists(dir.resolve("joining")))
             .timing(timing)
             .listener(
                 new RoleListener() {

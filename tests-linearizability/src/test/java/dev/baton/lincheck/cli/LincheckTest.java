@@ -111,6 +111,50 @@ class LincheckTest {
   }
 
   @Test
+  void nilReadIsUnknownByDefaultAndAbsentOnRequest() throws IOException {
+    // A JSON Lines history and its EDN twin: a completed write of 1, then a read of null/nil.
+    Path jsonl =
+        write(
+            "nil.jsonl",
+            """
+            {"process":0,"type":"invoke","f":"write","value":1}
+            {"process":0,"type":"ok","f":"write","value":1}
+            {"process":1,"type":"invoke","f":"read","value":null}
+            {"process":1,"type":"ok","f":"read","value":null}
+            """);
+    Path edn =
+        write(
+            "nil.edn",
+            """
+            {:process 0, :type :invoke, :f :write, :value 1}
+            {:process 0, :type :ok, :f :write, :value 1}
+            {:process 1, :type :invoke, :f :read, :value nil}
+            {:process 1, :type :ok, :f :read, :value nil}
+            """);
+    assertThat(run("--model", "cas-register", "--initial", "0", jsonl.toString(), edn.toString()))
+        .isZero();
+    assertThat(out.toString())
+        .contains(jsonl + ": LINEARIZABLE (2 operations")
+        .contains(edn + ": LINEARIZABLE (2 operations");
+    out.getBuffer().setLength(0);
+    assertThat(
+            run(
+                "--model",
+                "cas-register",
+                "--nil-read",
+                "absent",
+                jsonl.toString(),
+                edn.toString()))
+        .isEqualTo(1);
+    assertThat(out.toString())
+        .contains(jsonl + ": NOT_LINEARIZABLE")
+        .contains(edn + ": NOT_LINEARIZABLE")
+        .contains("p1 read nil ok (lines 3-4) cannot be ordered");
+    assertThat(run("--model", "register", "--nil-read", "maybe", jsonl.toString())).isEqualTo(2);
+    assertThat(err.toString()).contains("--nil-read: expected unknown").contains("'maybe'");
+  }
+
+  @Test
   void unreadableExitsTwoWithTheReason() {
     assertThat(run("--model", "register", good.toString(), malformed.toString())).isEqualTo(2);
     assertThat(out.toString())
