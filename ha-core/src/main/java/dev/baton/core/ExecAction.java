@@ -26,6 +26,13 @@ import org.slf4j.Logger;
  * go to the log, line by line. Exit status 0 is success; any other status fails the attempt with
  * the status in the error. When the attempt's deadline passes (or the node gives the role up), the
  * command's whole process group and every descendant are killed.
+ *
+ * <p>A hook dies with its node: it runs under a small supervisor ({@link #SUPERVISOR}, in a process
+ * group of its own made with {@code setsid}) that holds a pipe from this JVM and kills the group
+ * when the pipe closes, which the kernel does when the JVM dies, even by SIGKILL. What remains: a
+ * descendant that leaves the group itself ({@code setsid}, a daemon that double-forks into a new
+ * session) is not killed, and neither is anything the command left running after it exited
+ * normally. Without {@code /usr/bin/setsid} there is no supervisor.
  */
 public final class ExecAction implements PromotionAction {
 
@@ -64,12 +71,37 @@ public final class ExecAction implements PromotionAction {
     }
   }
 
+  /**
+   * The supervisor every hook runs under (with {@code setsid}, in a process group of its own). It
+   * keeps its standard input, a pipe whose only writer is this JVM, in a watcher; the command gets
+   * {@code /dev/null}. When the pipe reaches end of file, which happens when the JVM dies however
+   * it dies (SIGKILL included: the kernel closes its descriptors), the watcher kills the whole
+   * group, the command and every descendant still in it. When the command exits first, the
+   * supervisor stops the watcher and exits with the command's status.
+   */
+  static final String SUPERVISOR =
+      "exec 3<&0 0</dev/null\n"
+          + "( while read -r line <&3; do :; done; kill -KILL 0 ) &\n"
+          + "watcher=$!\n"
+          + "exec 3<&-\n"
+          + "\"$@\"\n"
+          + "status=$?\n"
+          + "kill $watcher 2>/dev/null\n"
+          + "exit $status\n";
+
+  private static final Path SETSID = Path.of("/usr/bin/setsid");
+
   private static List<String> wrap(List<String> command, boolean shell) {
     List<String> out = new ArrayList<>();
     // setsid puts the command in a process group of its own, so a timeout can kill the whole
-    // group, grandchildren included, with one signal.
-    if (Files.isExecutable(Path.of("/usr/bin/setsid"))) {
-      out.add("/usr/bin/setsid");
+    // group, grandchildren included, with one signal; the supervisor kills that group when this
+    // JVM dies. Without setsid, neither: the hook is only killed by a timeout.
+    if (Files.isExecutable(SETSID)) {
+      out.add(SETSID.toString());
+      out.add("/bin/sh");
+      out.add("-c");
+      out.add(SUPERVISOR);
+      out.add("baton-hook");
     }
     if (shell) {
       out.add("/bin/sh");
@@ -120,9 +152,19 @@ public final class ExecAction implements PromotionAction {
     }
     out.join(1000);
     err.join(1000);
+    closeQuietly(process);
     int code = process.exitValue();
     if (code != 0) {
       throw new IllegalStateException("hook '" + name + "' exited with code " + code);
+    }
+  }
+
+  /** Closes the supervisor's pipe once the command is done (its watcher has been stopped). */
+  private static void closeQuietly(Process process) {
+    try {
+      process.getOutputStream().close();
+    } catch (IOException e) {
+      // the process has exited; nothing is waiting on the pipe
     }
   }
 

@@ -30,6 +30,18 @@ public interface PromotionAction {
   default void demote(ActionContext context) throws Exception {}
 
   /**
+   * Whether {@link #demote} only fences this node's side off (makes the local primary read-only,
+   * stops a service) and never does anything that would be wrong after the lease has ended. Such a
+   * demotion always runs, with the step's own timeout, even when the node gives the role up after
+   * its lease is over (after a pause, say): it is harmless late and needed most then. A demotion
+   * that is not fence-only (a hook that announces something, say) is skipped once the lease is
+   * over. The default is false.
+   */
+  default boolean demoteOnlyFences() {
+    return false;
+  }
+
+  /**
    * A pre-flight check that changes nothing: can this node reach what {@link #promote} will need
    * (the standby it would promote, the DNS server and its key)? Baton runs it once, in the
    * background, when an eligible node starts, on the thread that runs the plan (so never at the

@@ -129,6 +129,43 @@ class ExecActionTest {
         .hasMessageContaining("exited with code 127");
   }
 
+  /**
+   * A hook dies with its node (issue 15, item 5): a JVM SIGKILLed while its hook runs leaves
+   * nothing of the hook behind, so the hook's later lines, its own and a background child's, never
+   * appear. Before, the hook ran in a session of its own and finished its command after the node
+   * was dead.
+   */
+  @Test
+  void aHookDiesWithItsJvmWhenTheJvmIsKilled() throws Exception {
+    Path out = dir.resolve("hook.out");
+    Path log = dir.resolve("child.log");
+    Process child =
+        new ProcessBuilder(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-cp",
+                System.getProperty("java.class.path"),
+                ExecHookChild.class.getName(),
+                out.toString())
+            .redirectErrorStream(true)
+            .redirectOutput(log.toFile())
+            .start();
+    try {
+      await("the hook started")
+          .atMost(Duration.ofSeconds(30))
+          .until(() -> Files.exists(out) && Files.readString(out).contains("started"));
+      child.destroyForcibly(); // SIGKILL: no shutdown hook, no finally block runs
+      assertThat(child.waitFor(10, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+      // The hook would have written its late lines 3 s after it started.
+      await("the hook's later lines never appear")
+          .during(Duration.ofSeconds(5))
+          .atMost(Duration.ofSeconds(8))
+          .until(() -> !Files.readString(out).contains("late"));
+      assertThat(Files.readString(out)).isEqualTo("started\n");
+    } finally {
+      child.destroyForcibly();
+    }
+  }
+
   @Test
   void aHookThatHangsIsKilledWithItsChildren() throws Exception {
     Path pids = dir.resolve("pids.txt");

@@ -2,42 +2,68 @@ package dev.baton.core;
 
 import dev.baton.core.testing.TestCluster;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 
 /**
- * A node in its own JVM whose demotion hangs, with the watchdog on: when it loses the role, the
- * watchdog must halt this process (exit status 70) at the end of the lease. Used by RoleLossTest.
- * Arguments: clusterId nodeId dataDir secret(base64) member... (id=host:port).
+ * A node in its own JVM with the watchdog on, whose plan has a step that keeps running after the
+ * node gives the role up: the watchdog must halt this process (exit status 70) at the end of the
+ * lease. Used by RoleLossTest and WatchdogTest. Arguments: clusterId nodeId dataDir secret(base64)
+ * [mode] member... (id=host:port). Modes:
+ *
+ * <ul>
+ *   <li>{@code hang} (the default): the demotion hangs, ignoring interrupts, with the step's
+ *       default timeout (longer than the lease);
+ *   <li>{@code short-demote}: the same, but the step's timeout (50 ms) is shorter than the lease
+ *       left, so the demotion returns while the step's thread keeps running;
+ *   <li>{@code stuck-promote}: the promotion step ignores interrupts and outlives its 300 ms
+ *       timeout; the plan fails and the node gives the role up while that thread still runs.
+ * </ul>
  */
 public final class WatchdogChild {
   public static void main(String[] args) throws Exception {
+    String mode = "hang";
+    int first = 4;
+    if (args.length > 4 && !args[4].contains("=")) {
+      mode = args[4];
+      first = 5;
+    }
     List<Member> members = new ArrayList<>();
-    for (int i = 4; i < args.length; i++) {
+    for (int i = first; i < args.length; i++) {
       String[] kv = args[i].split("=", 2);
       members.add(Member.voter(kv[0], kv[1]));
     }
-    PromotionAction hangsOnDemote =
+    final boolean stuckPromote = mode.equals("stuck-promote");
+    PromotionAction step =
         new PromotionAction() {
           @Override
           public String name() {
-            return "hangs-on-demote";
+            return stuckPromote ? "stuck-promote" : "hangs-on-demote";
           }
 
           @Override
-          public void promote(ActionContext ctx) {}
+          public void promote(ActionContext ctx) {
+            if (stuckPromote) {
+              System.out.println("PROMOTING token " + ctx.token());
+              hang();
+            }
+          }
 
           @Override
           public void demote(ActionContext ctx) {
-            System.out.println("DEMOTING token " + ctx.token());
-            while (true) {
-              try {
-                Thread.sleep(60_000);
-              } catch (InterruptedException e) {
-                // a hung demotion ignores interruption, as real hung I/O does
-              }
+            if (!stuckPromote) {
+              System.out.println("DEMOTING token " + ctx.token());
+              hang();
             }
           }
+        };
+    StepPolicy policy =
+        switch (mode) {
+          case "short-demote" -> StepPolicy.mustSucceed().withTimeout(Duration.ofMillis(50));
+          case "stuck-promote" ->
+              StepPolicy.mustSucceed().withTimeout(Duration.ofMillis(300)).withMaxAttempts(1);
+          default -> StepPolicy.mustSucceed();
         };
     BatonNode node =
         BatonNode.builder()
@@ -49,10 +75,21 @@ public final class WatchdogChild {
             // The secret of the cluster it joins, so its peers accept it on their Raft ports.
             .clusterSecret(java.util.Base64.getDecoder().decode(args[3]))
             .bootstrap(true) // its first start, as a founding member
-            .promotionPlan(PromotionPlan.builder().action(hangsOnDemote).watchdog(true).build())
+            .promotionPlan(PromotionPlan.builder().action(step, policy).watchdog(true).build())
             .build();
     node.start();
     System.out.println("STARTED");
     Thread.currentThread().join();
+  }
+
+  /** Hangs forever, ignoring interruption, as hung I/O (a JDBC call, say) does. */
+  private static void hang() {
+    while (true) {
+      try {
+        Thread.sleep(60_000);
+      } catch (InterruptedException e) {
+        // ignored on purpose
+      }
+    }
   }
 }

@@ -82,6 +82,8 @@ public final class PostgresPromotionAction implements PromotionAction {
   private final boolean refuseWhenPositionUnknown;
   private final List<String> stopCommand;
   private final Duration stopCommandTimeout;
+  private final boolean allowUnfencedOldPrimary;
+  private final Map<String, String> peerNodes;
 
   private PostgresPromotionAction(Builder b) {
     this.name = b.name;
@@ -100,6 +102,16 @@ public final class PostgresPromotionAction implements PromotionAction {
     this.refuseWhenPositionUnknown = b.refuseWhenPositionUnknown;
     this.stopCommand = b.stopCommand == null ? null : List.copyOf(b.stopCommand);
     this.stopCommandTimeout = b.stopCommandTimeout;
+    this.allowUnfencedOldPrimary = b.allowUnfencedOldPrimary;
+    this.peerNodes = Map.copyOf(b.peerNodes);
+    if (allowUnfencedOldPrimary && stopCommand == null) {
+      LOG.warn(
+          "{}: allowUnfencedOldPrimary is set and no stopCommand is configured: a promotion of {}"
+              + " goes ahead even when an old primary cannot be reached, and a stale active can"
+              + " still commit there (docs/operations/postgres-primary-lost.md)",
+          name,
+          target.address());
+    }
   }
 
   public static Builder builder() {
@@ -126,6 +138,8 @@ public final class PostgresPromotionAction implements PromotionAction {
     private boolean refuseWhenPositionUnknown;
     private List<String> stopCommand;
     private Duration stopCommandTimeout = Duration.ofSeconds(30);
+    private boolean allowUnfencedOldPrimary;
+    private final Map<String, String> peerNodes = new java.util.LinkedHashMap<>();
 
     private Builder() {}
 
@@ -149,6 +163,30 @@ public final class PostgresPromotionAction implements PromotionAction {
 
     public Builder peer(PostgresEndpoint peer) {
       this.peers.add(Objects.requireNonNull(peer, "peer"));
+      return this;
+    }
+
+    /**
+     * A peer and the Baton node next to it, named in refusals and logs (for example "the old
+     * primary 10.0.0.1:5432, next to node n1").
+     */
+    public Builder peer(PostgresEndpoint peer, String node) {
+      this.peers.add(Objects.requireNonNull(peer, "peer"));
+      this.peerNodes.put(peer.address(), Objects.requireNonNull(node, "node"));
+      return this;
+    }
+
+    /**
+     * Promote even when a peer cannot be reached and no {@link #stopCommand stop command} is
+     * configured. Off by default: then such a promotion is refused ({@link
+     * PromotionRefusedException} naming the peer), because an unreachable old primary was not
+     * fenced, and a stale active (paused, cut off with it) can still commit there; {@code
+     * pg_rewind} later throws that acknowledged write away. Turn it on only where that risk is
+     * accepted (for example a site whose loss always takes its database with it); every such
+     * promotion is logged as an error.
+     */
+    public Builder allowUnfencedOldPrimary(boolean allow) {
+      this.allowUnfencedOldPrimary = allow;
       return this;
     }
 
@@ -304,6 +342,8 @@ public final class PostgresPromotionAction implements PromotionAction {
       try {
         if (!inRecovery) {
           refuseIfFormerPrimary(t, surveyed);
+        } else {
+          refuseIfAnOldPrimaryCannotBeFenced(surveyed, ctx);
         }
         long lastKnown = -1;
         String lastKnownFrom = null;
@@ -399,6 +439,12 @@ public final class PostgresPromotionAction implements PromotionAction {
     }
   }
 
+  /** Demotion only makes this node's primary read-only: it runs even after the lease has ended. */
+  @Override
+  public boolean demoteOnlyFences() {
+    return true;
+  }
+
   @Override
   public void demote(ActionContext ctx) throws Exception {
     Logger log = ctx.log();
@@ -440,6 +486,54 @@ public final class PostgresPromotionAction implements PromotionAction {
       }
     }
     return out;
+  }
+
+  /**
+   * Before a standby is promoted, every peer must be fenced: a reachable primary is made read-only
+   * (below), an unreachable peer, which may be the old primary still taking a stale active's
+   * commits, can only be stopped by the stop command. Without one, the promotion is refused unless
+   * {@link Builder#allowUnfencedOldPrimary} accepts the risk.
+   */
+  private void refuseIfAnOldPrimaryCannotBeFenced(List<Peer> surveyed, ActionContext ctx) {
+    List<String> unreachable = new ArrayList<>();
+    for (Peer p : surveyed) {
+      if (p.connection() == null) {
+        unreachable.add(describePeer(p.endpoint()));
+      }
+    }
+    if (unreachable.isEmpty() || stopCommand != null) {
+      return;
+    }
+    String previous =
+        ctx.previousActive().map(n -> "; the previous active was node " + n).orElse("");
+    if (allowUnfencedOldPrimary) {
+      LOG.error(
+          "{}: promoting {} although {} {} unreachable and cannot be fenced{}: allowUnfencedOldPrimary"
+              + " is set, so a stale active may still commit there and pg_rewind will discard"
+              + " those commits",
+          name,
+          target.address(),
+          String.join(", ", unreachable),
+          unreachable.size() == 1 ? "is" : "are",
+          previous);
+      return;
+    }
+    throw new PromotionRefusedException(
+        "refusing to promote "
+            + target.address()
+            + ": "
+            + String.join(", ", unreachable)
+            + (unreachable.size() == 1 ? " is" : " are")
+            + " unreachable and cannot be fenced"
+            + previous
+            + "; if it is the old primary, a stale active can still commit there. Configure a"
+            + " stopCommand (STONITH) that stops it, bring it back within reach, or set"
+            + " allowUnfencedOldPrimary(true) to accept the risk");
+  }
+
+  private String describePeer(PostgresEndpoint ep) {
+    String node = peerNodes.get(ep.address());
+    return "peer " + ep.address() + (node == null ? "" : " (next to node " + node + ")");
   }
 
   private void refuseIfFormerPrimary(Connection t, List<Peer> surveyed) throws SQLException {

@@ -390,6 +390,23 @@ class PostgresClusterEndToEndTest {
    */
   static TestCluster twoSitesAndAWitness(
       PostgresServer east, PostgresServer west, AtomicReference<TestCluster> clusterRef) {
+    // This test's region loss takes east's database down with its node, and under CPU starvation
+    // it relies on n1's guard rejoining a live, fenced east: it accepts promoting past an
+    // unreachable old primary explicitly. PrimaryLossTest configures a stop command instead.
+    return twoSitesAndAWitness(east, west, clusterRef, false);
+  }
+
+  /**
+   * As {@link #twoSitesAndAWitness(PostgresServer, PostgresServer, AtomicReference)}; with {@code
+   * stonith}, each node's action has a stop command that stops the other server (pg_ctl stop -m
+   * immediate, or nothing when it is already down), otherwise it sets {@code
+   * allowUnfencedOldPrimary}.
+   */
+  static TestCluster twoSitesAndAWitness(
+      PostgresServer east,
+      PostgresServer west,
+      AtomicReference<TestCluster> clusterRef,
+      boolean stonith) {
     Map<String, PostgresServer> localServer = Map.of("n1", east, "n2", west);
     return TestCluster.create(
         2,
@@ -402,14 +419,34 @@ class PostgresClusterEndToEndTest {
           }
           PostgresServer other = mine == east ? west : east;
           WriterEndpoint writer = new WriterEndpoint(new StartedNodeKv(clusterRef, id), DEPLOYMENT);
-          PostgresPromotionAction pg =
+          PostgresPromotionAction.Builder pgBuilder =
               PostgresPromotionAction.builder()
                   .target(endpoint(mine))
-                  .peer(endpoint(other))
+                  .peer(endpoint(other), other == east ? "n1" : "n2")
                   .fenceResources(RESOURCE)
                   .writerEndpoint(writer)
-                  .lastKnownPrimaryPosition(writer::lastKnownPosition)
-                  .build();
+                  .lastKnownPrimaryPosition(writer::lastKnownPosition);
+          if (stonith) {
+            String dir = other.dataDir().toString();
+            String pgCtl = PostgresServer.bin("pg_ctl");
+            List<String> stop = new ArrayList<>(PostgresServer.asPostgresPrefix());
+            stop.addAll(
+                List.of(
+                    "/bin/sh",
+                    "-c",
+                    pgCtl
+                        + " status -D '"
+                        + dir
+                        + "' >/dev/null 2>&1 || exit 0; exec "
+                        + pgCtl
+                        + " stop -D '"
+                        + dir
+                        + "' -m immediate"));
+            pgBuilder.stopCommand(stop, Duration.ofSeconds(30));
+          } else {
+            pgBuilder.allowUnfencedOldPrimary(true);
+          }
+          PostgresPromotionAction pg = pgBuilder.build();
           return builder.promotionPlan(
               PromotionPlan.builder().action(pg, StepPolicy.mustSucceed()).build());
         });

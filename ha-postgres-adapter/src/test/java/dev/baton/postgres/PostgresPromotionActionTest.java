@@ -196,9 +196,18 @@ class PostgresPromotionActionTest {
     long replayed = Lsn.parse(standby.queryString("SELECT pg_last_wal_replay_lsn()"));
     primary.stopImmediately();
 
+    // Without a stop command the dead old primary cannot be fenced: refused by default.
+    assertThatThrownBy(() -> action(standby, primary).build().promote(TestActionContext.promote(4)))
+        .isInstanceOf(PromotionRefusedException.class)
+        .hasMessageContaining("peer " + primary.endpoint() + " is unreachable and cannot be fenced")
+        .hasMessageContaining("stopCommand");
+    assertThat(standby.isInRecovery()).isTrue();
+
+    // The rest of this test is about the lag check: it accepts the risk explicitly.
     assertThatThrownBy(
             () ->
                 action(standby, primary)
+                    .allowUnfencedOldPrimary(true)
                     .refuseWhenPositionUnknown(true)
                     .build()
                     .promote(TestActionContext.promote(4)))
@@ -207,6 +216,7 @@ class PostgresPromotionActionTest {
     assertThatThrownBy(
             () ->
                 action(standby, primary)
+                    .allowUnfencedOldPrimary(true)
                     .maximumLagBytes(1000)
                     .lastKnownPrimaryPosition(() -> OptionalLong.of(replayed + 5000))
                     .build()
@@ -217,6 +227,7 @@ class PostgresPromotionActionTest {
     assertThat(standby.isInRecovery()).isTrue();
 
     action(standby, primary)
+        .allowUnfencedOldPrimary(true)
         .lastKnownPrimaryPosition(() -> OptionalLong.of(replayed))
         .build()
         .promote(TestActionContext.promote(4));
@@ -252,6 +263,7 @@ class PostgresPromotionActionTest {
 
     PostgresPromotionAction action =
         action(standby, primary)
+            .allowUnfencedOldPrimary(true) // this test is about the lag check, not fencing
             .maximumLagBytes(64 * 1024)
             .lastKnownPrimaryPosition(writer::lastKnownPosition)
             .build();
@@ -268,6 +280,95 @@ class PostgresPromotionActionTest {
                     >= writer.lastKnownPosition().getAsLong() - 32 * 1024);
     action.promote(TestActionContext.promote(3).attempt(2));
     assertThat(count(standby, "big")).isEqualTo(20000);
+  }
+
+  /**
+   * The issue's scenario: the active next to the primary is paused with an open transaction while
+   * the sites are cut apart; the other site's node cannot reach the old primary. Promoting past it
+   * would let the resumed active commit there, and pg_rewind would later discard that acknowledged
+   * write. The cut is real: the promoter reaches the primary through an address it does not listen
+   * on, the stale active through its own.
+   */
+  @Test
+  void promotionPastAnUnreachableOldPrimaryIsRefusedUnlessAStopCommandStopsIt() throws Exception {
+    PostgresPair pair = pair();
+    PostgresServer primary = pair.primary();
+    PostgresServer standby = pair.standby();
+    primary.execute("CREATE TABLE t (v text)");
+    pair.awaitReplayCaughtUp();
+    // The stale active's open transaction on the old primary.
+    Connection stale = primary.connect();
+    closeAtEnd.add(stale);
+    stale.setAutoCommit(false);
+    try (Statement st = stale.createStatement()) {
+      st.execute("INSERT INTO t VALUES ('stale-active')");
+    }
+    // The promoter's route to the old primary is cut: same server, an address it does not answer.
+    PostgresEndpoint cutOff = PostgresEndpoint.of("127.0.0.77", primary.port());
+    TestActionContext ctx =
+        new TestActionContext(
+            7,
+            "test-cluster",
+            "n2",
+            java.util.Optional.of("n1"),
+            6,
+            dev.baton.core.ActionContext.Phase.PROMOTE,
+            1,
+            Duration.ofSeconds(60),
+            OptionalLong.empty(),
+            true);
+    PostgresPromotionAction refused =
+        PostgresPromotionAction.builder()
+            .target(endpoint(standby))
+            .peer(cutOff, "n1")
+            .password(SECRET)
+            .connectTimeout(Duration.ofSeconds(2))
+            .fenceResources("orders")
+            .build();
+
+    assertThatThrownBy(() -> refused.promote(ctx))
+        .isInstanceOf(PromotionRefusedException.class)
+        .hasMessageContaining("refusing to promote " + standby.endpoint())
+        .hasMessageContaining("peer 127.0.0.77:" + primary.port() + " (next to node n1)")
+        .hasMessageContaining("unreachable and cannot be fenced")
+        .hasMessageContaining("the previous active was node n1")
+        .hasMessageContaining("stopCommand")
+        .hasMessageNotContaining(SECRET);
+    assertThat(standby.isInRecovery()).as("nothing was promoted").isTrue();
+    // The stale active's commit is acknowledged, and it is not lost: the standby, still a standby,
+    // replays it.
+    stale.commit();
+    await("the standby replays the stale active's commit")
+        .atMost(Duration.ofSeconds(30))
+        .until(() -> count(standby, "t") == 1);
+
+    // With a stop command (STONITH) configured, the unreachable old primary is stopped first.
+    try (Statement st = stale.createStatement()) {
+      st.execute("INSERT INTO t VALUES ('stale-again')");
+    }
+    List<String> stop = new ArrayList<>(PostgresServer.asPostgresPrefix());
+    stop.addAll(
+        List.of(
+            PostgresServer.bin("pg_ctl"),
+            "stop",
+            "-D",
+            primary.dataDir().toString(),
+            "-m",
+            "immediate"));
+    PostgresPromotionAction.builder()
+        .target(endpoint(standby))
+        .peer(cutOff, "n1")
+        .password(SECRET)
+        .connectTimeout(Duration.ofSeconds(2))
+        .fenceResources("orders")
+        .stopCommand(stop, Duration.ofSeconds(30))
+        .build()
+        .promote(ctx);
+    assertThat(standby.isInRecovery()).isFalse();
+    assertThatThrownBy(stale::commit)
+        .as("the stopped old primary cannot acknowledge the stale active's commit")
+        .isInstanceOf(SQLException.class);
+    assertThat(count(standby, "t")).isEqualTo(1);
   }
 
   @Test

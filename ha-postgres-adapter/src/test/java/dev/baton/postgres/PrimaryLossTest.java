@@ -48,7 +48,7 @@ class PrimaryLossTest {
       AtomicReference<TestCluster> clusterRef = new AtomicReference<>();
       List<AutoCloseable> toClose = new ArrayList<>();
       try (TestCluster cluster =
-          PostgresClusterEndToEndTest.twoSitesAndAWitness(east, west, clusterRef)) {
+          PostgresClusterEndToEndTest.twoSitesAndAWitness(east, west, clusterRef, true)) {
         clusterRef.set(cluster);
 
         // n1 and the witness first, so that n1 (next to the primary) takes the role.

@@ -76,6 +76,10 @@ public final class BenchNode {
               .peer(endpoint(required(opt, "pg-peer")))
               .connectTimeout(Duration.ofSeconds(1))
               .fenceResources("bench")
+              // The benchmark's site loss takes the site's database down with its node; it has no
+              // stop command and accepts promoting past the unreachable old primary explicitly
+              // (logged as an error on every such promotion).
+              .allowUnfencedOldPrimary(true)
               .build();
       String[] dns = required(opt, "dns").split(":");
       DnsSwitch sw =

@@ -15,9 +15,11 @@ import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.concurrent.CancellationException;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -25,6 +27,7 @@ import java.util.concurrent.Future;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -52,6 +55,33 @@ public class PlanRunner {
   private volatile Thread orchestratorThread;
   private volatile Future<?> running;
   private volatile PromotionStatus status = PromotionStatus.IDLE;
+
+  /**
+   * The steps whose code is running now, by the worker thread that runs it: a step stays here until
+   * its code returns, even after its caller timed it out or cancelled it (an action that ignores
+   * interruption keeps running). The watchdog halts the process when one of them is still here at
+   * the end of the lease.
+   */
+  private final Map<Thread, Running> inFlight = new ConcurrentHashMap<>();
+
+  private final List<Thread> watchdogs = new java.util.concurrent.CopyOnWriteArrayList<>();
+
+  /** What the watchdog does at the end of a lease with a step still running. */
+  private final Runnable halt = () -> Runtime.getRuntime().halt(70);
+
+  /** One step's code running on a worker thread. */
+  private record Running(long token, String step, ActionContext.Phase phase, boolean harmlessLate) {
+    @Override
+    public String toString() {
+      return "'"
+          + step
+          + "' ("
+          + phase.name().toLowerCase(java.util.Locale.ROOT)
+          + ", token "
+          + token
+          + ")";
+    }
+  }
 
   public PlanRunner(PromotionPlan plan) {
     this.plan = plan;
@@ -111,6 +141,8 @@ public class PlanRunner {
             },
             step,
             0,
+            ActionContext.Phase.PROMOTE,
+            true,
             step.policy().timeout());
         count(step.name(), "preflight-passed");
         LOG.info(
@@ -153,8 +185,64 @@ public class PlanRunner {
     running = orchestrator.submit(() -> runPromotion(activation, active, done));
   }
 
+  /**
+   * Runs the plan and reports its outcome exactly once, on every way out: a promotion that stops
+   * for any reason but completion (a journal write that failed, the role lost, an exception outside
+   * the expected path) reports {@code false}, so that the role controller gives the role up and
+   * another node can try, rather than staying PROMOTING while it renews its lease.
+   */
   private void runPromotion(
       RoleController.Activation a, ActiveContext active, Consumer<Boolean> done) {
+    AtomicBoolean reported = new AtomicBoolean();
+    Consumer<Boolean> once =
+        ok -> {
+          if (reported.compareAndSet(false, true)) {
+            done.accept(ok);
+          }
+        };
+    try {
+      runPlan(a, active, once);
+    } catch (Throwable t) {
+      String what = safeDescribe(t);
+      status =
+          new PromotionStatus(
+              a.token(),
+              "FAILED",
+              status.step(),
+              status.attempt(),
+              Optional.of("unexpected: " + what));
+      try {
+        LOG.error(
+            "{}: promotion for token {} stopped unexpectedly; giving the role up",
+            nodeId(),
+            a.token(),
+            t);
+      } catch (RuntimeException e) {
+        // the throwable cannot even be printed (its getMessage throws, say)
+        LOG.error(
+            "{}: promotion for token {} stopped unexpectedly ({}); giving the role up",
+            nodeId(),
+            a.token(),
+            what);
+      }
+    } finally {
+      if (!reported.get()) {
+        if (!"FAILED".equals(status.state()) && !"ABANDONED".equals(status.state())) {
+          status =
+              new PromotionStatus(
+                  a.token(), "FAILED", status.step(), status.attempt(), status.lastError());
+        }
+        LOG.warn(
+            "{}: promotion for token {} did not complete ({}); giving the role up",
+            nodeId(),
+            a.token(),
+            status.state());
+        once.accept(false);
+      }
+    }
+  }
+
+  private void runPlan(RoleController.Activation a, ActiveContext active, Consumer<Boolean> done) {
     Optional<String> lastError = Optional.empty();
     for (PromotionPlan.Step step : plan.steps()) {
       boolean ok = false;
@@ -177,6 +265,18 @@ public class PlanRunner {
             JournalEntry.Outcome.STARTED,
             null,
             true)) {
+          status =
+              new PromotionStatus(
+                  a.token(),
+                  "FAILED",
+                  Optional.of(step.name()),
+                  attempt,
+                  Optional.of(step.name() + ": could not journal the step's start"));
+          LOG.error(
+              "{}: could not journal the start of step '{}' for token {}; giving the role up",
+              nodeId(),
+              step.name(),
+              a.token());
           return;
         }
         try {
@@ -271,14 +371,23 @@ public class PlanRunner {
 
   /**
    * Runs the demotion actions in reverse order, returning by {@code deadlineNanos} (the lease's end
-   * on the node's monotonic clock). With the watchdog on, a demotion still running at the deadline
-   * halts the process.
+   * on the node's monotonic clock), except for the steps that only fence ({@link
+   * PromotionAction#demoteOnlyFences()}): they always run, with their own timeout, even once the
+   * lease is over, since they are harmless late and needed most then (after a pause).
+   *
+   * <p>With the watchdog on, any step of this activation (promotion or demotion, including one
+   * whose caller gave up on it: timed out, or cancelled with an interrupt the action ignored) whose
+   * code is still running when the lease ends halts the process. The watchdog is not stopped by
+   * this method returning: at the deadline it looks at what is actually still running.
    */
   public void demote(
       RoleController.Activation a, ActiveContext active, long deadlineNanos, StandbyReason reason) {
     Future<?> r = running;
     if (r != null && !r.isDone() && Thread.currentThread() != orchestratorThread) {
       r.cancel(true);
+    }
+    if (plan.watchdog() && !plan.isEmpty()) {
+      startWatchdog(a, deadlineNanos);
     }
     // A failed promotion stays visible in status after the demotion that follows it.
     final String endState = "FAILED".equals(status.state()) ? "FAILED" : "DEMOTED";
@@ -294,10 +403,21 @@ public class PlanRunner {
       status = new PromotionStatus(a.token(), endState, failedStep, 0, status.lastError());
       return;
     }
-    Thread watchdog = plan.watchdog() ? startWatchdog(a, deadlineNanos) : null;
-    try {
-      for (PromotionPlan.Step step : actions) {
-        long left = deadlineNanos - clock.nanoTime();
+    for (PromotionPlan.Step step : actions) {
+      boolean fencesOnly = onlyFences(step);
+      long left = deadlineNanos - clock.nanoTime();
+      Duration timeout;
+      if (fencesOnly) {
+        timeout = step.policy().timeout();
+        if (left <= 0) {
+          LOG.warn(
+              "{}: lease over before demotion step '{}' for token {}; it only fences, so it runs"
+                  + " anyway",
+              nodeId(),
+              step.name(),
+              a.token());
+        }
+      } else {
         if (left <= 0) {
           LOG.warn(
               "{}: lease over before demotion step '{}' for token {}; skipped",
@@ -306,79 +426,118 @@ public class PlanRunner {
               a.token());
           continue;
         }
-        Duration timeout = Duration.ofNanos(Math.min(step.policy().timeout().toNanos(), left));
-        status =
-            new PromotionStatus(
-                a.token(), "DEMOTING", Optional.of(step.name()), 1, status.lastError());
-        try {
-          runDemotion(
-              step, context(a, active, step, 1, ActionContext.Phase.DEMOTE, timeout), timeout);
-          count(step.name(), "demoted");
-          journal(
-              a.token(),
-              step.name(),
-              ActionContext.Phase.DEMOTE,
-              1,
-              JournalEntry.Outcome.COMPLETED,
-              null,
-              false);
-        } catch (InterruptedException e) {
-          Thread.currentThread().interrupt();
-          return;
-        } catch (Exception e) {
-          String message = describe(e);
-          LOG.warn(
-              "{}: demotion step '{}' failed for token {}: {}",
-              nodeId(),
-              step.name(),
-              a.token(),
-              message);
-          journal(
-              a.token(),
-              step.name(),
-              ActionContext.Phase.DEMOTE,
-              1,
-              JournalEntry.Outcome.FAILED,
-              message,
-              false);
-        }
+        // Stop waiting a little before the lease ends, so that an action that honours the
+        // interrupt has returned by then and the watchdog finds nothing running.
+        long margin = Math.min(TimeUnit.MILLISECONDS.toNanos(50), left / 5);
+        timeout =
+            Duration.ofNanos(
+                Math.max(1, Math.min(step.policy().timeout().toNanos(), left - margin)));
       }
-      status = new PromotionStatus(a.token(), endState, failedStep, 0, status.lastError());
-    } finally {
-      if (watchdog != null) {
-        watchdog.interrupt();
+      status =
+          new PromotionStatus(
+              a.token(), "DEMOTING", Optional.of(step.name()), 1, status.lastError());
+      try {
+        runDemotion(
+            step,
+            context(a, active, step, 1, ActionContext.Phase.DEMOTE, timeout),
+            timeout,
+            fencesOnly);
+        count(step.name(), "demoted");
+        journal(
+            a.token(),
+            step.name(),
+            ActionContext.Phase.DEMOTE,
+            1,
+            JournalEntry.Outcome.COMPLETED,
+            null,
+            false);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return;
+      } catch (Exception e) {
+        String message = describe(e);
+        LOG.warn(
+            "{}: demotion step '{}' failed for token {}: {}",
+            nodeId(),
+            step.name(),
+            a.token(),
+            message);
+        journal(
+            a.token(),
+            step.name(),
+            ActionContext.Phase.DEMOTE,
+            1,
+            JournalEntry.Outcome.FAILED,
+            message,
+            false);
       }
     }
+    status = new PromotionStatus(a.token(), endState, failedStep, 0, status.lastError());
   }
 
-  private Thread startWatchdog(RoleController.Activation a, long deadlineNanos) {
+  private static boolean onlyFences(PromotionPlan.Step step) {
+    return !step.isFence() && step.action().demoteOnlyFences();
+  }
+
+  /**
+   * At {@code deadlineNanos}, halts the process if any step of activation {@code a} (or an older
+   * one) is still running, except demotion steps that only fence. Steps that start later are not a
+   * concern: a promotion step checks the lease on its worker thread before it runs, and other
+   * demotion steps are skipped once the lease is over.
+   */
+  private void startWatchdog(RoleController.Activation a, long deadlineNanos) {
     Thread t =
         new Thread(
             () -> {
-              long left;
-              while ((left = deadlineNanos - clock.nanoTime()) > 0) {
-                try {
-                  TimeUnit.NANOSECONDS.sleep(left);
-                } catch (InterruptedException e) {
-                  return;
-                }
+              try {
+                watch(a, deadlineNanos);
+              } finally {
+                watchdogs.remove(Thread.currentThread());
               }
-              LOG.error(
-                  "{}: WATCHDOG: demotion for token {} did not finish before the lease ended; halting the process",
-                  nodeId(),
-                  a.token());
-              Runtime.getRuntime().halt(70);
             },
-            "baton-watchdog-" + nodeId());
+            "baton-watchdog-" + nodeId() + "-" + a.token());
     t.setDaemon(true);
+    watchdogs.add(t);
     t.start();
-    return t;
+  }
+
+  private void watch(RoleController.Activation a, long deadlineNanos) {
+    long left;
+    while ((left = deadlineNanos - clock.nanoTime()) > 0) {
+      try {
+        TimeUnit.NANOSECONDS.sleep(left);
+      } catch (InterruptedException e) {
+        return; // the runner is shutting down with the node
+      }
+    }
+    List<Running> still = new ArrayList<>();
+    for (Running run : inFlight.values()) {
+      if (run.token() <= a.token() && !run.harmlessLate()) {
+        still.add(run);
+      }
+    }
+    if (still.isEmpty()) {
+      return;
+    }
+    LOG.error(
+        "{}: WATCHDOG: the lease for token {} has ended and step {} is still running;"
+            + " halting the process",
+        nodeId(),
+        a.token(),
+        still);
+    halt.run();
   }
 
   private void runStep(PromotionPlan.Step step, ActionContext ctx, Duration timeout)
       throws Exception {
     call(
         () -> {
+          // Checked on the worker, after it is registered as running: either the watchdog sees it
+          // running, or it sees the lease over and does not act.
+          if (!ctx.isLeaseValid()) {
+            throw new InterruptedException(
+                "the lease for token " + ctx.token() + " ended before step '" + step.name() + "'");
+          }
           if (step.isFence()) {
             step.fence().advance(ctx.token(), ctx);
           } else {
@@ -388,10 +547,13 @@ public class PlanRunner {
         },
         step,
         ctx.token(),
+        ActionContext.Phase.PROMOTE,
+        false,
         timeout);
   }
 
-  private void runDemotion(PromotionPlan.Step step, ActionContext ctx, Duration timeout)
+  private void runDemotion(
+      PromotionPlan.Step step, ActionContext ctx, Duration timeout, boolean fencesOnly)
       throws Exception {
     call(
         () -> {
@@ -400,6 +562,8 @@ public class PlanRunner {
         },
         step,
         ctx.token(),
+        ActionContext.Phase.DEMOTE,
+        fencesOnly,
         timeout);
   }
 
@@ -411,11 +575,17 @@ public class PlanRunner {
       java.util.concurrent.Callable<Void> body,
       PromotionPlan.Step step,
       long token,
+      ActionContext.Phase phase,
+      boolean harmlessLate,
       Duration timeout)
       throws Exception {
     Future<Void> f =
         workers.submit(
             () -> {
+              Thread self = Thread.currentThread();
+              if (token != 0) {
+                inFlight.put(self, new Running(token, step.name(), phase, harmlessLate));
+              }
               MDC.put("baton.node", nodeId());
               if (token != 0) {
                 MDC.put("baton.token", Long.toString(token));
@@ -425,6 +595,7 @@ public class PlanRunner {
                 return body.call();
               } finally {
                 MDC.clear();
+                inFlight.remove(self);
               }
             });
     try {
@@ -618,6 +789,15 @@ public class PlanRunner {
     return t;
   }
 
+  /** A description of {@code t} that never throws, even when its own methods do. */
+  private static String safeDescribe(Throwable t) {
+    try {
+      return t.getClass().getName() + ": " + describe(t);
+    } catch (RuntimeException e) {
+      return t.getClass().getName();
+    }
+  }
+
   private static String describe(Throwable e) {
     String m = e.getMessage();
     return m == null || m.isBlank() ? e.getClass().getSimpleName() : m;
@@ -632,6 +812,10 @@ public class PlanRunner {
   }
 
   public void shutdown() {
+    for (Thread w : watchdogs) {
+      w.interrupt();
+    }
+    watchdogs.clear();
     if (orchestrator != null) {
       orchestrator.shutdownNow();
       workers.shutdownNow();

@@ -340,6 +340,36 @@ public final class RaftNode implements AutoCloseable {
    * Asks this node, the leader, to hand leadership to {@code target}, through the local server so
    * that the wait is the transfer's own timeout and not a client RPC timeout.
    */
+  /**
+   * Makes this server, if it leads, step down to follower (a transfer request with no target), so
+   * that the next leader, this server included, is elected in a new term.
+   */
+  public void stepDown(Duration timeout) throws IOException {
+    TransferLeadershipRequest request =
+        new TransferLeadershipRequest(
+            localClientId,
+            selfId,
+            groupId,
+            localCallId.incrementAndGet(),
+            null,
+            timeout.toMillis());
+    RaftClientReply reply;
+    try {
+      reply =
+          server
+              .transferLeadershipAsync(request)
+              .get(timeout.toMillis() + 1000, TimeUnit.MILLISECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IOException("step-down interrupted", e);
+    } catch (ExecutionException | TimeoutException e) {
+      throw new IOException("step-down failed: " + e, e);
+    }
+    if (!reply.isSuccess()) {
+      throw new IOException("step-down failed: " + describe(reply));
+    }
+  }
+
   public void transferLeadership(String target, Duration timeout) throws IOException {
     TransferLeadershipRequest request =
         new TransferLeadershipRequest(

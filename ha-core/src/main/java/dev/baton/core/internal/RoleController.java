@@ -83,6 +83,13 @@ public final class RoleController {
   private int switchAttempts;
   static final int MAX_SWITCH_ATTEMPTS = 5;
   private long lastHandOff;
+  // The term in which this node last tried to hand the role on (a switch-active, a failed
+  // promotion). It never activates again in that term: a StartLeaderElection sent by that transfer
+  // can still arrive late, and a target elected through it skips pre-vote (docs/lease.md, step 4),
+  // so a lease taken in the same term would not be protected. It steps down instead, and activates
+  // in a later term if it wins again.
+  private long noActivationUpToTerm = -1;
+  private long lastStepDown;
   private volatile boolean running;
   private volatile boolean closing;
   private Thread thread;
@@ -281,7 +288,50 @@ public final class RoleController {
     if (!info.isLeaderReady() || now - notBefore < 0) {
       return;
     }
+    long barred;
+    synchronized (lock) {
+      barred = noActivationUpToTerm;
+    }
+    if (term <= barred) {
+      maybeStepDown(now, term);
+      return;
+    }
     activate(term);
+  }
+
+  /**
+   * A leader that tried to hand the role on in this term steps down rather than activating in it,
+   * so that the role is taken, by this node or another, only in a new term.
+   */
+  private void maybeStepDown(long now, long term) {
+    if (now - lastStepDown < config.timing().electionTimeoutMin().toNanos()) {
+      return;
+    }
+    lastStepDown = now;
+    LOG.info(
+        "{}: tried to hand the role on in term {}; stepping down instead of activating in it",
+        config.self().id(),
+        term);
+    try {
+      raft.stepDown(config.timing().electionTimeoutMax());
+    } catch (Exception e) {
+      LOG.warn("{}: step-down in term {} failed: {}", config.self().id(), term, e.toString());
+    }
+  }
+
+  /** Records that this node is about to hand the role on in its current term. */
+  private void barActivationInCurrentTerm() {
+    long term;
+    try {
+      term = raft.info().getCurrentTerm();
+    } catch (RuntimeException e) {
+      return;
+    }
+    synchronized (lock) {
+      if (term > noActivationUpToTerm) {
+        noActivationUpToTerm = term;
+      }
+    }
   }
 
   /**
@@ -364,7 +414,9 @@ public final class RoleController {
   private void promotionFinished(Activation a, boolean ok) {
     if (!ok) {
       if (demoteIfCurrent(a, StandbyReason.PROMOTION_FAILED)) {
-        // This node backs off; leadership goes to a peer so that another node can try now.
+        // This node backs off; leadership goes to a peer so that another node can try now. If the
+        // transfer fails, this node does not take the role again in this term.
+        barActivationInCurrentTerm();
         handOverToPeer();
       }
       return;
@@ -518,6 +570,7 @@ public final class RoleController {
   /** Demotes, then hands Raft leadership to {@code target} (switch-active or close). */
   private void handOver(String target, StandbyReason reason) {
     demote(reason);
+    barActivationInCurrentTerm();
     Duration transferTimeout = config.timing().electionTimeoutMax().multipliedBy(2);
     synchronized (lock) {
       // Do not take the role back while the transfer is under way.
@@ -558,9 +611,14 @@ public final class RoleController {
 
   /** Graceful: gives the role up and hands leadership to an eligible peer, then stops the loop. */
   public void close() {
-    closing = true;
-    Role r = role;
-    boolean wasHolding = r == Role.ACTIVE || r == Role.PROMOTING;
+    boolean wasHolding;
+    // One lock: an activation sets PROMOTING under it after checking closing, so either it sees
+    // closing and stops, or this sees the role it took and demotes it.
+    synchronized (lock) {
+      closing = true;
+      Role r = role;
+      wasHolding = r == Role.ACTIVE || r == Role.PROMOTING;
+    }
     if (wasHolding) {
       demote(StandbyReason.CLOSING);
     }

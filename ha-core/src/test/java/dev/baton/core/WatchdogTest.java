@@ -1,0 +1,133 @@
+package dev.baton.core;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.baton.core.testing.TestCluster;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The watchdog halts a node when any step of its plan is still running at the end of its lease
+ * (issue 15, item 5), not only a demotion that is still being waited for. Each case runs the node
+ * in its own JVM ({@link WatchdogChild}), which must halt with exit status 70.
+ */
+class WatchdogTest {
+
+  /**
+   * The demotion step's timeout (50 ms) is shorter than the lease left: the demotion returns, the
+   * step's thread keeps running. Before, the watchdog was stopped when the demotion returned.
+   */
+  @Test
+  void aDemotionStepThatOutlivesItsShortTimeoutHaltsTheNodeAtTheLeaseEnd() throws Exception {
+    try (TestCluster cluster = TestCluster.create(3, 0)) {
+      BatonNode n2 = cluster.start("n2");
+      cluster.start("n3");
+      Path log = Files.createTempFile("watchdog-child", ".log");
+      Process child = startChild(cluster, "short-demote", log);
+      try {
+        makeChildActive(cluster, n2);
+        cluster.crash("n2");
+        cluster.crash("n3");
+        assertThat(child.waitFor(30, TimeUnit.SECONDS))
+            .as("child halted; its output:%n%s", Files.readString(log))
+            .isTrue();
+        assertThat(child.exitValue()).isEqualTo(70);
+        String output = Files.readString(log);
+        assertThat(output).contains("DEMOTING token").contains("WATCHDOG");
+        assertThat(output).contains("'hangs-on-demote' (demote");
+      } finally {
+        child.destroyForcibly();
+        Files.deleteIfExists(log);
+      }
+    }
+  }
+
+  /**
+   * A promotion step that ignores interrupts outlives its timeout: the plan fails, the node gives
+   * the role up, and the step's thread still runs. Before, such a thread was not watched at all.
+   */
+  @Test
+  void aPromotionWorkerThatIgnoresItsCancellationHaltsTheNodeAtTheLeaseEnd() throws Exception {
+    try (TestCluster cluster = TestCluster.create(3, 0)) {
+      BatonNode n2 = cluster.start("n2");
+      cluster.start("n3");
+      Path log = Files.createTempFile("watchdog-child", ".log");
+      Process child = startChild(cluster, "stuck-promote", log);
+      try {
+        await("the child promotes")
+            .atMost(Duration.ofSeconds(60))
+            .until(
+                () -> {
+                  if (Files.readString(log).contains("PROMOTING token") || !child.isAlive()) {
+                    return true;
+                  }
+                  cluster
+                      .active()
+                      .ifPresent(
+                          a -> {
+                            try {
+                              a.switchActive("n1", Duration.ofSeconds(3));
+                            } catch (BatonException e) {
+                              // n1's promotion is stuck by design, or n1 is not caught up yet
+                            }
+                          });
+                  return false;
+                });
+        assertThat(child.waitFor(30, TimeUnit.SECONDS))
+            .as("child halted; its output:%n%s", Files.readString(log))
+            .isTrue();
+        assertThat(child.exitValue()).isEqualTo(70);
+        String output = Files.readString(log);
+        assertThat(output).contains("PROMOTING token").contains("WATCHDOG");
+        assertThat(output).contains("'stuck-promote' (promote");
+      } finally {
+        child.destroyForcibly();
+        Files.deleteIfExists(log);
+      }
+    }
+  }
+
+  static Process startChild(TestCluster cluster, String mode, Path log) throws Exception {
+    List<String> cmd = new ArrayList<>();
+    cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+    cmd.add("-cp");
+    cmd.add(System.getProperty("java.class.path"));
+    cmd.add(WatchdogChild.class.getName());
+    cmd.add(cluster.clusterId());
+    cmd.add("n1");
+    cmd.add(cluster.dataDir("n1").toString());
+    cmd.add(cluster.secretBase64());
+    cmd.add(mode);
+    for (Member m : cluster.members()) {
+      cmd.add(m.id() + "=" + m.address());
+    }
+    return new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+  }
+
+  /** Moves the role to n1 (the child) with switch-active, polling until it is active. */
+  static void makeChildActive(TestCluster cluster, BatonNode observer) {
+    await("n1 (the child) is active")
+        .atMost(Duration.ofSeconds(60))
+        .until(
+            () -> {
+              if (observer.status().activeNodeId().filter("n1"::equals).isPresent()
+                  && observer.status().leaderId().filter("n1"::equals).isPresent()) {
+                return true;
+              }
+              if (cluster.active().isPresent()) {
+                try {
+                  cluster.active().get().switchActive("n1", Duration.ofSeconds(10));
+                } catch (BatonException e) {
+                  // n1 may not be caught up yet; try again on the next poll
+                }
+              }
+              return false;
+            });
+  }
+}
