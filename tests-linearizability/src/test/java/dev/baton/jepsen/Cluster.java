@@ -658,6 +658,17 @@ final class Cluster implements AutoCloseable {
     docker.killContainerCmd(c.getContainerId()).withSignal(signal).exec();
   }
 
+  /** SIGKILLs a container unless it has already stopped (a node that refused to start exits). */
+  void killIfRunning(GenericContainer<?> c) {
+    try {
+      kill(c, "KILL");
+    } catch (com.github.dockerjava.api.exception.ConflictException e) {
+      if (isRunning(c)) {
+        throw e;
+      }
+    }
+  }
+
   boolean isRunning(GenericContainer<?> c) {
     Boolean running = docker.inspectContainerCmd(c.getContainerId()).exec().getState().getRunning();
     return Boolean.TRUE.equals(running);

@@ -240,7 +240,7 @@ final class Nemesis {
               try (dev.baton.core.control.BatonClient client = client()) {
                 moveRoleOff(kind, client, target, nodes);
                 client.removeMember(target.id());
-                cluster.kill(target.container(), "KILL");
+                cluster.killIfRunning(target.container());
                 cluster.ensureStopped(target.container());
                 cluster.wipeData(target);
                 readd(kind, client, target);
