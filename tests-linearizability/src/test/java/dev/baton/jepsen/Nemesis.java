@@ -204,7 +204,7 @@ final class Nemesis {
         record(kind, "start", "remove " + target.id());
         try (dev.baton.core.control.BatonClient client = client()) {
           moveRoleOff(kind, client, target, nodes);
-          client.removeMember(target.id());
+          removeUntilGone(kind, client, target);
           record(kind, "removed", target.id());
           cluster.kill(target.container(), "KILL");
           cluster.ensureStopped(target.container());
@@ -239,7 +239,7 @@ final class Nemesis {
                   target.id() + (up ? " is running after the wipe" : " refused to start: stopped"));
               try (dev.baton.core.control.BatonClient client = client()) {
                 moveRoleOff(kind, client, target, nodes);
-                client.removeMember(target.id());
+                removeUntilGone(kind, client, target);
                 cluster.killIfRunning(target.container());
                 cluster.ensureStopped(target.container());
                 cluster.wipeData(target);
@@ -437,6 +437,34 @@ final class Nemesis {
    * The documented procedure removes only a standby: if {@code target} holds the role (the role may
    * have moved since it was picked, or a wiped node won it), switch-active to another node first.
    */
+  /**
+   * Removes {@code target} from the cluster and waits until the member list no longer holds it. A
+   * removal that timed out may or may not have been applied (a membership change commits twice,
+   * through joint consensus, and a busy machine can take longer than one call's deadline), so it is
+   * asked again until the list says it is gone: continuing on a timeout could leave the cluster in
+   * a configuration the next fault would cut below a majority.
+   */
+  private void removeUntilGone(
+      NemesisKind kind, dev.baton.core.control.BatonClient client, Node target) {
+    int[] attempts = {0};
+    org.awaitility.Awaitility.await("members remove " + target.id())
+        .atMost(Duration.ofSeconds(90))
+        .pollInterval(Duration.ofMillis(500))
+        .ignoreExceptions()
+        .until(
+            () -> {
+              if (client.members().stream().noneMatch(m -> m.getId().equals(target.id()))) {
+                return true;
+              }
+              attempts[0]++;
+              client.removeMember(target.id());
+              return client.members().stream().noneMatch(m -> m.getId().equals(target.id()));
+            });
+    if (attempts[0] > 1) {
+      record(kind, "retried", "members remove " + target.id() + ": " + attempts[0] + " calls");
+    }
+  }
+
   private void moveRoleOff(
       NemesisKind kind, dev.baton.core.control.BatonClient client, Node target, List<Node> nodes) {
     Optional<Node> active = cluster.activeNode();
