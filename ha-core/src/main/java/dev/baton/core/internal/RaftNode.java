@@ -337,47 +337,30 @@ public final class RaftNode implements AutoCloseable {
   }
 
   /**
-   * Asks this node, the leader, to hand leadership to {@code target}, through the local server so
-   * that the wait is the transfer's own timeout and not a client RPC timeout.
-   */
-  /**
    * Makes this server, if it leads, step down to follower (a transfer request with no target), so
    * that the next leader, this server included, is elected in a new term.
    */
   public void stepDown(Duration timeout) throws IOException {
-    TransferLeadershipRequest request =
-        new TransferLeadershipRequest(
-            localClientId,
-            selfId,
-            groupId,
-            localCallId.incrementAndGet(),
-            null,
-            timeout.toMillis());
-    RaftClientReply reply;
-    try {
-      reply =
-          server
-              .transferLeadershipAsync(request)
-              .get(timeout.toMillis() + 1000, TimeUnit.MILLISECONDS);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IOException("step-down interrupted", e);
-    } catch (ExecutionException | TimeoutException e) {
-      throw new IOException("step-down failed: " + e, e);
-    }
-    if (!reply.isSuccess()) {
-      throw new IOException("step-down failed: " + describe(reply));
-    }
+    transfer(null, timeout, "step-down");
   }
 
+  /**
+   * Asks this node, the leader, to hand leadership to {@code target}, through the local server so
+   * that the wait is the transfer's own timeout and not a client RPC timeout.
+   */
   public void transferLeadership(String target, Duration timeout) throws IOException {
+    transfer(RaftPeerId.valueOf(target), timeout, "leadership transfer to " + target);
+  }
+
+  /** A transfer-leadership request to the local server; {@code target} null steps down. */
+  private void transfer(RaftPeerId target, Duration timeout, String what) throws IOException {
     TransferLeadershipRequest request =
         new TransferLeadershipRequest(
             localClientId,
             selfId,
             groupId,
             localCallId.incrementAndGet(),
-            RaftPeerId.valueOf(target),
+            target,
             timeout.toMillis());
     RaftClientReply reply;
     try {
@@ -387,12 +370,12 @@ public final class RaftNode implements AutoCloseable {
               .get(timeout.toMillis() + 1000, TimeUnit.MILLISECONDS);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
-      throw new IOException("leadership transfer to " + target + " interrupted", e);
+      throw new IOException(what + " interrupted", e);
     } catch (ExecutionException | TimeoutException e) {
-      throw new IOException("leadership transfer to " + target + " failed: " + e, e);
+      throw new IOException(what + " failed: " + e, e);
     }
     if (!reply.isSuccess()) {
-      throw new IOException("leadership transfer to " + target + " failed: " + describe(reply));
+      throw new IOException(what + " failed: " + describe(reply));
     }
   }
 
