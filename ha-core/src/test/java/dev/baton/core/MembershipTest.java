@@ -4,12 +4,14 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
+import dev.baton.core.testing.NetworkPartition;
 import dev.baton.core.testing.TestCluster;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
@@ -59,6 +61,54 @@ class MembershipTest {
               .id();
       cluster.stop(other);
       assertThat(active.kv().put("with-n4", "3".getBytes()).revision()).isPositive();
+      fourth.close();
+    }
+  }
+
+  /**
+   * Replacing a node is add, then remove. So when {@code addMember} returns, the new member must
+   * already vote: Ratis commits the configuration on a majority of the old members, and a new
+   * member that does not yet hold the configuration entry answers no vote while it counts in the
+   * majority. Here n4 is slow to receive, the operator removes an old standby at once, and then the
+   * active dies: the two left (the other old member and n4) must elect and activate.
+   */
+  @Test
+  void aMemberIsAVoterAsSoonAsItsAddReturns() {
+    try (TestCluster cluster = TestCluster.create(3, 0).startAll();
+        NetworkPartition net = NetworkPartition.create()) {
+      BatonNode active = cluster.awaitActive(Duration.ofSeconds(30));
+      for (int i = 0; i < 50; i++) {
+        active.kv().put("before/" + i, Integer.toString(i).getBytes());
+      }
+      Member n4 = cluster.newMember("n4", false);
+      BatonNode fourth = cluster.builderFor("n4").joining(true).build();
+      fourth.start();
+      for (BatonNode n : cluster.running()) {
+        net.slow(n.id(), "n4", Duration.ofMillis(150));
+      }
+      active.addMember(n4);
+      assertThat(fourth.status().members())
+          .as("n4 holds the configuration that makes it a voter when the add returns")
+          .anyMatch(m -> m.member().id().equals("n4") && m.inConfiguration());
+
+      String retired =
+          cluster.running().stream().filter(n -> n != active && n != fourth).findFirst().get().id();
+      active.removeMember(retired);
+      cluster.stop(retired);
+      String activeId = active.id();
+      cluster.crash(activeId);
+      net.heal();
+      BatonNode next =
+          await("the old standby and n4 elect a new active")
+              .atMost(Duration.ofSeconds(30))
+              .until(
+                  () ->
+                      Stream.concat(cluster.running().stream(), Stream.of(fourth))
+                          .filter(BatonNode::isActive)
+                          .findFirst()
+                          .orElse(null),
+                  Objects::nonNull);
+      assertThat(next.id()).isNotEqualTo(activeId);
       fourth.close();
     }
   }

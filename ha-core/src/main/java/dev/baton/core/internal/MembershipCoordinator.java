@@ -14,6 +14,7 @@ import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.Executors;
@@ -101,7 +102,7 @@ public final class MembershipCoordinator implements AutoCloseable {
     if (!r.getApplied()) {
       throw new IllegalArgumentException("membership change (" + what + "): " + r.getRefusal());
     }
-    Duration timeout = changeTimeout().plus(config.operationTimeout());
+    Duration timeout = changeTimeout().multipliedBy(2).plus(config.operationTimeout());
     long deadline = System.nanoTime() + timeout.toNanos();
     while (System.nanoTime() - deadline < 0) {
       Optional<MembershipOutcome> outcome = sm.membershipOutcome(requestId);
@@ -160,6 +161,7 @@ public final class MembershipCoordinator implements AutoCloseable {
           config.self().id(),
           pending.getDescription(),
           target.stream().map(Member::id).toList());
+      List<String> before = raft.configurationIds();
       String error = null;
       for (int attempt = 1; ; attempt++) {
         try {
@@ -183,6 +185,9 @@ public final class MembershipCoordinator implements AutoCloseable {
           // The previous leader's change is still being committed: wait for it.
           LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(300L * attempt));
         }
+      }
+      if (error == null) {
+        awaitNewVoters(target, before, pending.getDescription());
       }
       Command.Builder done =
           Command.newBuilder().setFormatVersion(BatonStateMachine.FORMAT_VERSION);
@@ -220,6 +225,52 @@ public final class MembershipCoordinator implements AutoCloseable {
       }
     } finally {
       inFlight = "";
+    }
+  }
+
+  /**
+   * Ratis commits a configuration that adds a voter on a majority that may not include it, and its
+   * catch-up check lets a new member in up to a thousand entries behind. Until the new member holds
+   * the configuration entry it does not know it is a voter: it answers no vote, yet counts in the
+   * majority. An operator who adds a node and then removes or loses another (a replacement is add,
+   * then remove) would be left without a quorum. So the change is reported done only once every new
+   * voter has reported a commit index at or past the configuration entry.
+   */
+  private void awaitNewVoters(List<Member> target, List<String> before, String what) {
+    List<String> added =
+        target.stream().map(Member::id).filter(id -> !before.contains(id)).toList();
+    if (added.isEmpty()) {
+      return;
+    }
+    long confIndex = raft.configurationIndex();
+    long deadline = System.nanoTime() + changeTimeout().toNanos();
+    List<String> behind = added;
+    while (raft.isLeader()) {
+      Map<String, Long> commits = raft.commitIndexes();
+      behind = added.stream().filter(id -> commits.getOrDefault(id, -1L) < confIndex).toList();
+      if (behind.isEmpty()) {
+        LOG.info(
+            "{}: new voter(s) {} hold the configuration entry (index {}) and vote",
+            config.self().id(),
+            added,
+            confIndex);
+        return;
+      }
+      if (System.nanoTime() - deadline >= 0) {
+        break;
+      }
+      LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(20));
+    }
+    if (raft.isLeader()) {
+      LOG.warn(
+          "{}: membership change ({}): {} did not confirm the new configuration (index {}) within"
+              + " {} ms; until it does it counts in the majority but cannot vote, so do not stop"
+              + " or remove another member yet",
+          config.self().id(),
+          what,
+          behind,
+          confIndex,
+          changeTimeout().toMillis());
     }
   }
 

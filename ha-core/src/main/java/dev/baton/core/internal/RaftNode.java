@@ -15,7 +15,9 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
@@ -30,6 +32,7 @@ import org.apache.ratis.conf.Parameters;
 import org.apache.ratis.conf.RaftProperties;
 import org.apache.ratis.grpc.GrpcConfigKeys;
 import org.apache.ratis.grpc.GrpcTlsConfig;
+import org.apache.ratis.proto.RaftProtos.CommitInfoProto;
 import org.apache.ratis.protocol.ClientId;
 import org.apache.ratis.protocol.RaftClientReply;
 import org.apache.ratis.protocol.RaftClientRequest;
@@ -261,6 +264,32 @@ public final class RaftNode implements AutoCloseable {
     } catch (IOException e) {
       return List.of();
     }
+  }
+
+  /** The log index of the current Raft configuration entry (-1 if unknown). */
+  public long configurationIndex() {
+    try {
+      return server.getDivision(groupId).getRaftConf().getLogEntryIndex();
+    } catch (IOException e) {
+      return -1;
+    }
+  }
+
+  /**
+   * On the leader: the commit index each follower last reported, by member id (the leader's own
+   * included). A follower whose commit index has reached the configuration entry holds that entry,
+   * so it knows it is a voter and answers votes.
+   */
+  public Map<String, Long> commitIndexes() {
+    Map<String, Long> out = new HashMap<>();
+    try {
+      for (CommitInfoProto c : server.getDivision(groupId).getCommitInfos()) {
+        out.put(RaftPeerId.valueOf(c.getServer().getId()).toString(), c.getCommitIndex());
+      }
+    } catch (IOException e) {
+      // not running: no figures
+    }
+    return out;
   }
 
   /**

@@ -1,5 +1,7 @@
 package dev.baton.core.testing;
 
+import java.time.Duration;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import org.apache.ratis.util.CodeInjectionForTesting;
@@ -8,16 +10,27 @@ import org.apache.ratis.util.CodeInjectionForTesting;
  * Drops Raft messages between chosen nodes of in-JVM clusters, using Ratis's own test injection
  * points: the receiving server refuses the request (AppendEntries, RequestVote,
  * StartLeaderElection, InstallSnapshot) before it touches any state, so to both sides the message
- * is lost. Client requests are not affected. One JVM-wide table: close (heal) in a finally block.
+ * is lost; or a slow link makes the receiver handle each message late. Client requests are not
+ * affected. One JVM-wide table: close (heal) in a finally block.
  */
 public final class NetworkPartition implements AutoCloseable {
   private static final Set<String> CUT = ConcurrentHashMap.newKeySet();
+  private static final Map<String, Duration> SLOW = new ConcurrentHashMap<>();
 
   static {
     CodeInjectionForTesting.Code drop =
         (localId, remoteId, args) -> {
           if (remoteId != null && CUT.contains(remoteId + "->" + localId)) {
             throw new IllegalStateException("partitioned: " + remoteId + " -> " + localId);
+          }
+          Duration late = remoteId == null ? null : SLOW.get(remoteId + "->" + localId);
+          if (late != null) {
+            // An injected slow link, not a wait for a state: the receiver handles it late.
+            try {
+              Thread.sleep(late.toMillis());
+            } catch (InterruptedException e) {
+              Thread.currentThread().interrupt();
+            }
           }
           return false;
         };
@@ -56,8 +69,15 @@ public final class NetworkPartition implements AutoCloseable {
     return this;
   }
 
+  /** Every message from {@code from} reaches {@code to} {@code late} later (one way). */
+  public NetworkPartition slow(String from, String to, Duration late) {
+    SLOW.put(from + "->" + to, late);
+    return this;
+  }
+
   public void heal() {
     CUT.clear();
+    SLOW.clear();
   }
 
   @Override
