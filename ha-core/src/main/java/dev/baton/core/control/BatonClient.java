@@ -239,9 +239,19 @@ public final class BatonClient implements AutoCloseable {
         call(
             "add member " + member.id(),
             Retry.IF_NOT_APPLIED,
-            attemptTimeout,
+            membershipAttempt(),
             s -> s.addMember(request));
     return r.getMembersList();
+  }
+
+  /**
+   * A membership change waits for the leader to stage the new member, change the configuration, and
+   * see every new voter hold it: longer than a KV call, bounded on the node by seven operation
+   * timeouts (35 s with the default 5 s).
+   */
+  private Duration membershipAttempt() {
+    Duration floor = Duration.ofSeconds(40);
+    return attemptTimeout.compareTo(floor) > 0 ? attemptTimeout : floor;
   }
 
   /** Removes a member; returns the new list. */
@@ -250,7 +260,7 @@ public final class BatonClient implements AutoCloseable {
     return call(
             "remove member " + memberId,
             Retry.IF_NOT_APPLIED,
-            attemptTimeout,
+            membershipAttempt(),
             s -> s.removeMember(request))
         .getMembersList();
   }
