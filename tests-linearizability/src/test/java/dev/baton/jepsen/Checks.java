@@ -218,6 +218,59 @@ final class Checks {
         details);
   }
 
+  // ------------------------------------------------------------------------- paused transaction
+
+  /**
+   * A fenced transaction held open by an active that was then paused and cut off from the primary
+   * never committed once a successor had become active: the successor's fence advance ended the
+   * orphaned session. (If no successor was seen, the held transaction may commit when the node
+   * wakes: nothing newer was fenced in.) The {@code holding} event's detail starts with the value
+   * held.
+   */
+  static Outcome heldTransactionFenced(List<Nemesis.Event> schedule, List<Row> rows) {
+    Set<String> committed = rows.stream().map(Row::value).collect(Collectors.toSet());
+    List<String> landed = new ArrayList<>();
+    int held = 0;
+    int superseded = 0;
+    String current = null;
+    for (Nemesis.Event e : schedule) {
+      if (e.kind() != NemesisKind.PG_PAUSED_TXN) {
+        continue;
+      }
+      switch (e.phase()) {
+        case "holding" -> {
+          held++;
+          current = e.detail().split(" ", 2)[0];
+        }
+        case "successor" -> {
+          if (current != null) {
+            superseded++;
+            if (committed.contains(current)) {
+              landed.add(current + " committed although " + e.detail());
+            }
+          }
+        }
+        case "end" -> current = null;
+        default -> {}
+      }
+    }
+    Map<String, Object> details = new LinkedHashMap<>();
+    details.put("held", held);
+    details.put("supersededWhileHeld", superseded);
+    details.put("committedAfterSuccessor", landed);
+    return new Outcome(
+        "held-transaction-fenced",
+        "a fenced transaction left open by an active that was paused and cut off from the primary"
+            + " never committed once a successor was active (its fence advance ended the session)",
+        !landed.isEmpty() ? Validity.INVALID : superseded == 0 ? Validity.UNKNOWN : Validity.VALID,
+        !landed.isEmpty()
+            ? landed.size() + " held transaction(s) committed: " + landed.get(0)
+            : superseded == 0
+                ? held + " transaction(s) held, none with a successor active: nothing was checked"
+                : superseded + " held transaction(s) superseded, none committed",
+        details);
+  }
+
   // ------------------------------------------------------------------------- wipe
 
   /**

@@ -179,4 +179,27 @@ class ChecksTest {
         .isEqualTo(Validity.INVALID);
     assertThat(Checks.wipedNodeRefused(List.of()).validity()).isEqualTo(Validity.UNKNOWN);
   }
+
+  @Test
+  void heldTransactionFencedIsInvalidWhenTheHeldWriteCommittedAfterASuccessor() {
+    var holding =
+        new Nemesis.Event(1, NemesisKind.PG_PAUSED_TXN, "holding", "n1.0-7 token 3: SIGSTOP n1");
+    var successor = new Nemesis.Event(2, NemesisKind.PG_PAUSED_TXN, "successor", "n2 is active");
+    var end = new Nemesis.Event(3, NemesisKind.PG_PAUSED_TXN, "end", "SIGCONT n1");
+    List<Checks.Row> others = List.of(new Checks.Row(1, 4, "n2", "n2.0-1"));
+    assertThat(Checks.heldTransactionFenced(List.of(holding, successor, end), others).validity())
+        .isEqualTo(Validity.VALID);
+    var landed =
+        Checks.heldTransactionFenced(
+            List.of(holding, successor, end),
+            List.of(new Checks.Row(1, 4, "n2", "n2.0-1"), new Checks.Row(2, 3, "n1", "n1.0-7")));
+    assertThat(landed.validity()).isEqualTo(Validity.INVALID);
+    assertThat(landed.summary()).contains("n1.0-7");
+    // Without a successor the held write may commit when the node wakes: nothing was checked.
+    assertThat(
+            Checks.heldTransactionFenced(
+                    List.of(holding, end), List.of(new Checks.Row(1, 3, "n1", "n1.0-7")))
+                .validity())
+        .isEqualTo(Validity.UNKNOWN);
+  }
 }

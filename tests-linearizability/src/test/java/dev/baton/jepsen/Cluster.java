@@ -740,6 +740,17 @@ final class Cluster implements AutoCloseable {
     }
   }
 
+  /** Drops traffic both ways between node {@code n} and {@code ip} (iptables in n's namespace). */
+  void cutFrom(Node n, String ip) {
+    exec(
+        n,
+        "iptables -w -A INPUT -s "
+            + ip
+            + " -j DROP && iptables -w -A OUTPUT -d "
+            + ip
+            + " -j DROP");
+  }
+
   /** Removes every partition rule. */
   void heal() {
     for (Node n : nodes) {

@@ -149,6 +149,11 @@ final class JepsenRun {
     if (o.nemeses().contains(NemesisKind.OUTSIDER)) {
       outcomes.add(Checks.outsiderRefused(schedule));
     }
+    if (o.workloads().contains(RunOptions.Workload.FENCED)
+        && schedule.stream()
+            .anyMatch(e -> e.kind() == NemesisKind.PG_PAUSED_TXN && e.phase().equals("holding"))) {
+      outcomes.add(Checks.heldTransactionFenced(schedule, rows));
+    }
     if (o.nemeses().contains(NemesisKind.WIPE)
         && schedule.stream().anyMatch(e -> e.kind() == NemesisKind.WIPE)) {
       outcomes.add(Checks.wipedNodeRefused(schedule));

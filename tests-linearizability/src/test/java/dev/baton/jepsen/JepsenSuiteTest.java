@@ -44,9 +44,10 @@ class JepsenSuiteTest {
   }
 
   /**
-   * SIGSTOP of the active past its lease, clock-rate drift of 5–8% (beyond the 1% bound), and a
-   * SIGKILL of the PostgreSQL primary, with fenced writes and the DNS switch. Two nodes start with
-   * drifting lease clocks.
+   * SIGSTOP of the active past its lease, clock-rate drift of 5–8% (beyond the 1% bound), a SIGKILL
+   * of the PostgreSQL primary, and the active paused with a fenced transaction open while it is cut
+   * off from the primary, with fenced writes and the DNS switch. Two nodes start with drifting
+   * lease clocks.
    */
   @Test
   void pausesDriftAndDatabaseKillKeepEverySafetyProperty() throws Exception {
@@ -54,7 +55,11 @@ class JepsenSuiteTest {
         JepsenRun.run(
             RunOptions.of(
                     "ci-pauses-drift-pgkill",
-                    EnumSet.of(NemesisKind.PAUSE, NemesisKind.CLOCK, NemesisKind.PG_KILL),
+                    EnumSet.of(
+                        NemesisKind.PAUSE,
+                        NemesisKind.CLOCK,
+                        NemesisKind.PG_KILL,
+                        NemesisKind.PG_PAUSED_TXN),
                     EnumSet.of(Workload.FENCED, Workload.DNS))
                 .withTimeLimit(Duration.ofSeconds(40))
                 .withFaults(

@@ -1,6 +1,9 @@
 package dev.baton.jepsen;
 
 import dev.baton.jepsen.Cluster.Node;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -61,7 +64,11 @@ final class Nemesis {
       NemesisKind kind = kinds.get(next % kinds.size());
       next++;
       long hold = between(options.faultDuration());
-      if (kind == NemesisKind.PAUSE) {
+      if (kind == NemesisKind.PG_PAUSED_TXN) {
+        // A successor must have advanced the fence (terminating the orphaned session after its
+        // one-second grace) before the paused node wakes up.
+        hold = Math.max(hold, TimeUnit.MILLISECONDS.toNanos(2000));
+      } else if (kind == NemesisKind.PAUSE) {
         // Longer than the lease, and often longer than a failover, so that a successor exists
         // when the paused node wakes up.
         hold = Math.max(hold, TimeUnit.MILLISECONDS.toNanos(1500));
@@ -247,6 +254,7 @@ final class Nemesis {
               }
             });
       }
+      case PG_PAUSED_TXN -> pausedTransaction(kind, nodes);
       case DNS_PAUSE -> {
         cluster.kill(cluster.dnsContainer(), "STOP");
         Node active = activeOrRandom(nodes);
@@ -351,6 +359,85 @@ final class Nemesis {
    * but not the secret. Each attempt is recorded {@code refused} or {@code ACCEPTED}; the
    * outsider-refused checker fails the run on any acceptance.
    */
+  /**
+   * The active is asked (a marker file in its directory) to hold its next fenced transaction open
+   * just before commit; once it says it holds one, it is SIGSTOPped, cut off from the PostgreSQL
+   * primary, and the marker removed. The harness then waits (bounded) for a successor to become
+   * active, which means its fence advance went through despite the orphaned session's locks. At the
+   * end the node is woken while still cut off, then healed; its commit must fail. The phases {@code
+   * holding} (the value held) and {@code successor} feed {@link Checks#heldTransactionFenced}.
+   */
+  private void pausedTransaction(NemesisKind kind, List<Node> nodes) {
+    Optional<Node> active = cluster.activeNode();
+    if (active.isEmpty()) {
+      record(kind, "skipped", "no node is active");
+      return;
+    }
+    Node target = active.get();
+    Path marker = target.dir().resolve("hold-txn");
+    Path holding = target.dir().resolve("holding");
+    String held;
+    try {
+      Files.deleteIfExists(holding);
+      Files.writeString(marker, "hold");
+      held =
+          org.awaitility.Awaitility.await(target.id() + " holds an open fenced transaction")
+              .atMost(Duration.ofSeconds(10))
+              .pollInterval(Duration.ofMillis(2))
+              .until(
+                  () -> Files.exists(holding) ? Files.readString(holding).trim() : "",
+                  h -> !h.isEmpty());
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    } catch (org.awaitility.core.ConditionTimeoutException e) {
+      deleteQuietly(marker);
+      record(kind, "skipped", target.id() + " held no transaction within 10 s (not writing?)");
+      return;
+    }
+    String primary = cluster.primary().name();
+    cluster.kill(target.container(), "STOP");
+    cluster.cutFrom(target, cluster.primary().ip());
+    deleteQuietly(marker);
+    String[] valueToken = held.split(" ");
+    record(
+        kind,
+        "holding",
+        valueToken[0]
+            + " token "
+            + valueToken[1]
+            + ": SIGSTOP "
+            + target.id()
+            + " with that transaction open on "
+            + primary
+            + ", cut off from it");
+    undo.add(
+        () -> {
+          cluster.kill(target.container(), "CONT");
+          cluster.heal();
+          record(kind, "end", "SIGCONT " + target.id() + " (still cut off), then healed");
+        });
+    try {
+      Node next =
+          org.awaitility.Awaitility.await("a successor of " + target.id() + " is active")
+              .atMost(Duration.ofSeconds(20))
+              .pollInterval(Duration.ofMillis(100))
+              .until(
+                  () -> cluster.activeNode().filter(n -> n != target).orElse(null),
+                  java.util.Objects::nonNull);
+      record(kind, "successor", next.id() + " is active while " + target.id() + " is paused");
+    } catch (org.awaitility.core.ConditionTimeoutException e) {
+      record(kind, "no-successor", "no other node became active within 20 s");
+    }
+  }
+
+  private static void deleteQuietly(Path p) {
+    try {
+      Files.deleteIfExists(p);
+    } catch (IOException e) {
+      LOG.warn("cannot delete {}: {}", p, e.toString());
+    }
+  }
+
   private void outsider(NemesisKind kind, List<Node> nodes) {
     List<dev.baton.core.Member> members = new ArrayList<>();
     for (Node n : nodes) {

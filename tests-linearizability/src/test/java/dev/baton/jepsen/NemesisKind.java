@@ -35,6 +35,13 @@ public enum NemesisKind {
   CLOCK,
   /** SIGKILL of the PostgreSQL primary; the standby is promoted, the old primary rejoins. */
   PG_KILL,
+  /**
+   * The active paused while it holds an open fenced PostgreSQL transaction (a share lock on the
+   * fence row, a row lock on the commit counter), and cut off from the primary: its successor's
+   * fence advance must end that orphaned session (the paused client can neither commit nor close
+   * it), and the transaction must never commit once the node wakes up.
+   */
+  PG_PAUSED_TXN,
   /** SIGSTOP of the DNS server (BIND) during a failover. */
   DNS_PAUSE,
   /**

@@ -3,6 +3,9 @@ package dev.baton.jepsen.node;
 import dev.baton.core.ActiveContext;
 import dev.baton.core.BatonNode;
 import dev.baton.postgres.FencedDataSource;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -47,6 +50,8 @@ final class FencedWriter implements Runnable {
   private final EventLog log;
   private final String valuePrefix;
   private final long intervalNanos;
+  private final Path holdMarker;
+  private final Path holding;
   private volatile boolean running = true;
 
   FencedWriter(
@@ -55,7 +60,8 @@ final class FencedWriter implements Runnable {
       boolean unsafe,
       EventLog log,
       String valuePrefix,
-      long intervalMillis) {
+      long intervalMillis,
+      Path nodeDir) {
     this.node = node;
     this.plain = plain;
     this.fenced = FencedDataSource.builder(plain).resource(RESOURCE).build();
@@ -63,6 +69,8 @@ final class FencedWriter implements Runnable {
     this.log = log;
     this.valuePrefix = valuePrefix;
     this.intervalNanos = TimeUnit.MILLISECONDS.toNanos(intervalMillis);
+    this.holdMarker = nodeDir == null ? null : nodeDir.resolve("hold-txn");
+    this.holding = nodeDir == null ? null : nodeDir.resolve("holding");
   }
 
   void stop() {
@@ -122,6 +130,7 @@ final class FencedWriter implements Runnable {
           s.setString(4, value);
           s.executeUpdate();
         }
+        holdIfAsked(token, value);
         stage = Stage.COMMIT;
         conn.commit();
         log.write(
@@ -172,6 +181,31 @@ final class FencedWriter implements Runnable {
       LockSupport.parkNanos(intervalNanos);
     }
     closeQuietly(conn);
+  }
+
+  /**
+   * The paused-transaction nemesis: while the harness's {@code hold-txn} marker exists in the node
+   * directory, the writer keeps this transaction open (its share lock on the fence row and its row
+   * lock on the commit counter held) and says so in a {@code holding} file; the harness then
+   * SIGSTOPs the node, cuts it off from the primary and removes the marker, so the transaction
+   * resumes, and tries to commit, only after the fault. Bounded, so a lost marker cannot wedge the
+   * writer.
+   */
+  private void holdIfAsked(long token, String value) {
+    if (holdMarker == null || !Files.exists(holdMarker)) {
+      return;
+    }
+    try {
+      Files.writeString(holding, value + " " + token);
+    } catch (IOException e) {
+      return;
+    }
+    log.write("hold", "token", token, "value", value);
+    long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+    while (running && Files.exists(holdMarker) && System.nanoTime() - until < 0) {
+      LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(5));
+    }
+    log.write("release", "token", token, "value", value);
   }
 
   /** The fence refused the token as stale (SQLSTATE BT001), anywhere in the cause chain. */

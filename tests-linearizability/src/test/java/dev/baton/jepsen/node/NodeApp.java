@@ -200,7 +200,8 @@ public final class NodeApp {
             unsafe,
             log,
             nodeId + "." + incarnation,
-            Long.parseLong(p.getProperty("write.interval.ms", "20")));
+            Long.parseLong(p.getProperty("write.interval.ms", "20")),
+            dir);
     JournalRecorder journal = new JournalRecorder(node, log);
     Thread journalThread = new Thread(journal, "jepsen-journal");
     journalThread.setDaemon(true);
