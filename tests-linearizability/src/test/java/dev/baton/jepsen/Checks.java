@@ -224,8 +224,8 @@ final class Checks {
    * A fenced transaction held open by an active that was then paused and cut off from the primary
    * never committed once a successor had become active: the successor's fence advance ended the
    * orphaned session. (If no successor was seen, the held transaction may commit when the node
-   * wakes: nothing newer was fenced in.) The {@code holding} event's detail starts with the value
-   * held.
+   * wakes: nothing newer was fenced in.) The fault's {@code start} event's detail begins with the
+   * value held.
    */
   static Outcome heldTransactionFenced(List<Nemesis.Event> schedule, List<Row> rows) {
     Set<String> committed = rows.stream().map(Row::value).collect(Collectors.toSet());
@@ -238,7 +238,7 @@ final class Checks {
         continue;
       }
       switch (e.phase()) {
-        case "holding" -> {
+        case "start" -> {
           held++;
           current = e.detail().split(" ", 2)[0];
         }

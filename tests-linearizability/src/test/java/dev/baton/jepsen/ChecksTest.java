@@ -183,7 +183,7 @@ class ChecksTest {
   @Test
   void heldTransactionFencedIsInvalidWhenTheHeldWriteCommittedAfterASuccessor() {
     var holding =
-        new Nemesis.Event(1, NemesisKind.PG_PAUSED_TXN, "holding", "n1.0-7 token 3: SIGSTOP n1");
+        new Nemesis.Event(1, NemesisKind.PG_PAUSED_TXN, "start", "n1.0-7 token 3: SIGSTOP n1");
     var successor = new Nemesis.Event(2, NemesisKind.PG_PAUSED_TXN, "successor", "n2 is active");
     var end = new Nemesis.Event(3, NemesisKind.PG_PAUSED_TXN, "end", "SIGCONT n1");
     List<Checks.Row> others = List.of(new Checks.Row(1, 4, "n2", "n2.0-1"));

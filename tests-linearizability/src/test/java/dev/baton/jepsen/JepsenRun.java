@@ -151,7 +151,7 @@ final class JepsenRun {
     }
     if (o.workloads().contains(RunOptions.Workload.FENCED)
         && schedule.stream()
-            .anyMatch(e -> e.kind() == NemesisKind.PG_PAUSED_TXN && e.phase().equals("holding"))) {
+            .anyMatch(e -> e.kind() == NemesisKind.PG_PAUSED_TXN && e.phase().equals("start"))) {
       outcomes.add(Checks.heldTransactionFenced(schedule, rows));
     }
     if (o.nemeses().contains(NemesisKind.WIPE)

@@ -401,7 +401,7 @@ final class Nemesis {
     String[] valueToken = held.split(" ");
     record(
         kind,
-        "holding",
+        "start",
         valueToken[0]
             + " token "
             + valueToken[1]
