@@ -254,7 +254,7 @@ final class Nemesis {
               }
             });
       }
-      case PG_PAUSED_TXN -> pausedTransaction(kind, nodes);
+      case PG_PAUSED_TXN -> pausedTransaction(kind);
       case DNS_PAUSE -> {
         cluster.kill(cluster.dnsContainer(), "STOP");
         Node active = activeOrRandom(nodes);
@@ -355,19 +355,15 @@ final class Nemesis {
   }
 
   /**
-   * What the issue's probe did, from the harness, which knows the cluster id and the Raft addresses
-   * but not the secret. Each attempt is recorded {@code refused} or {@code ACCEPTED}; the
-   * outsider-refused checker fails the run on any acceptance.
-   */
-  /**
    * The active is asked (a marker file in its directory) to hold its next fenced transaction open
    * just before commit; once it says it holds one, it is SIGSTOPped, cut off from the PostgreSQL
    * primary, and the marker removed. The harness then waits (bounded) for a successor to become
    * active, which means its fence advance went through despite the orphaned session's locks. At the
    * end the node is woken while still cut off, then healed; its commit must fail. The phases {@code
-   * holding} (the value held) and {@code successor} feed {@link Checks#heldTransactionFenced}.
+   * start} (its detail begins with the value held) and {@code successor} feed {@link
+   * Checks#heldTransactionFenced}.
    */
-  private void pausedTransaction(NemesisKind kind, List<Node> nodes) {
+  private void pausedTransaction(NemesisKind kind) {
     Optional<Node> active = cluster.activeNode();
     if (active.isEmpty()) {
       record(kind, "skipped", "no node is active");
@@ -438,6 +434,11 @@ final class Nemesis {
     }
   }
 
+  /**
+   * What the issue's probe did, from the harness, which knows the cluster id and the Raft addresses
+   * but not the secret. Each attempt is recorded {@code refused} or {@code ACCEPTED}; the
+   * outsider-refused checker fails the run on any acceptance.
+   */
   private void outsider(NemesisKind kind, List<Node> nodes) {
     List<dev.baton.core.Member> members = new ArrayList<>();
     for (Node n : nodes) {

@@ -69,8 +69,8 @@ final class FencedWriter implements Runnable {
     this.log = log;
     this.valuePrefix = valuePrefix;
     this.intervalNanos = TimeUnit.MILLISECONDS.toNanos(intervalMillis);
-    this.holdMarker = nodeDir == null ? null : nodeDir.resolve("hold-txn");
-    this.holding = nodeDir == null ? null : nodeDir.resolve("holding");
+    this.holdMarker = nodeDir.resolve("hold-txn");
+    this.holding = nodeDir.resolve("holding");
   }
 
   void stop() {
@@ -192,7 +192,7 @@ final class FencedWriter implements Runnable {
    * writer.
    */
   private void holdIfAsked(long token, String value) {
-    if (holdMarker == null || !Files.exists(holdMarker)) {
+    if (!Files.exists(holdMarker)) {
       return;
     }
     try {
