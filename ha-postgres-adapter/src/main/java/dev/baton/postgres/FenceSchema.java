@@ -1,12 +1,16 @@
 package dev.baton.postgres;
 
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
-import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.List;
 import java.util.Objects;
+import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import javax.sql.DataSource;
 import org.slf4j.Logger;
@@ -29,9 +33,15 @@ import org.slf4j.LoggerFactory;
  * row with an {@code UPDATE}, which needs the row's exclusive lock and so waits for every
  * transaction that checked the old token to end.
  *
+ * <p>This is the public SQL fence protocol, version {@value #CURRENT_VERSION}
+ * (docs/fence-protocol.md): clients in any language call {@code check_fence} first in each write
+ * transaction. Its single source is the SQL file {@value #SQL_RESOURCE} (a resource next to this
+ * class), which {@link #install} runs and which {@code psql} installs as it is.
+ *
  * <p>Installation runs in one transaction under a transaction-scoped advisory lock, so nodes that
  * install concurrently serialise; each migration runs once and records its version. A database
- * whose schema is newer than this library knows is refused rather than guessed at.
+ * whose schema is newer than this library knows is refused (SQLSTATE {@code BT000}) rather than
+ * guessed at.
  */
 public final class FenceSchema {
   private static final Logger LOG = LoggerFactory.getLogger(FenceSchema.class);
@@ -51,11 +61,26 @@ public final class FenceSchema {
   /** SQLSTATE raised by a guarded table written in a transaction that did not check the fence. */
   public static final String SQLSTATE_UNFENCED_WRITE = "BT004";
 
+  /**
+   * SQLSTATE raised client-side (never by the server) when a writer has no token to offer: the node
+   * is not active, or no token source is bound.
+   */
+  public static final String SQLSTATE_NO_TOKEN = "BT005";
+
+  /** SQLSTATE of an install refused because the schema is newer than this installer knows. */
+  public static final String SQLSTATE_SCHEMA_TOO_NEW = "BT000";
+
   /** The version this library installs. */
   public static final int CURRENT_VERSION = 1;
 
+  /**
+   * The installer of {@link #CURRENT_VERSION} for schema {@code baton}, a classpath resource next
+   * to this class: runnable with {@code psql -v ON_ERROR_STOP=1 -f} (docs/fence-protocol.md).
+   */
+  public static final String SQL_RESOURCE = "fence-schema-v" + CURRENT_VERSION + ".sql";
+
   private static final Pattern IDENTIFIER = Pattern.compile("[a-z_][a-z0-9_]{0,62}");
-  private static final long ADVISORY_LOCK_KEY = 0x6261746f6e_01L; // "baton" + 1
+  private static final Pattern SCHEMA_WORD = Pattern.compile("\\bbaton\\b(?!\\.f')");
 
   private final String schema;
 
@@ -97,11 +122,6 @@ public final class FenceSchema {
     return schema + ".check_fence";
   }
 
-  /** The transaction-local setting {@code check_fence} sets once a transaction has checked. */
-  String guardSettingExpression(String resourceParam) {
-    return "'baton.f' || md5('" + schema + ":' || " + resourceParam + ")";
-  }
-
   /** Installs or migrates the schema through a connection from {@code dataSource}. */
   public int install(DataSource dataSource) throws SQLException {
     try (Connection c = dataSource.getConnection()) {
@@ -113,52 +133,27 @@ public final class FenceSchema {
    * Installs or migrates the schema on {@code connection} (which must be on a primary) and returns
    * the version now installed. Idempotent and safe to run from several nodes at once. Restores the
    * connection's auto-commit mode afterwards.
+   *
+   * <p>It runs the statements of {@value #SQL_RESOURCE} (between its {@code BEGIN} and {@code
+   * COMMIT}) in one transaction, with this schema's name in place of {@code baton}: the Java and
+   * the file that non-Java deployments install with {@code psql} cannot drift apart.
+   *
+   * @throws SQLException with SQLSTATE {@code BT000} if the schema is newer than this library
    */
   public int install(Connection connection) throws SQLException {
     boolean autoCommit = connection.getAutoCommit();
     connection.setAutoCommit(false);
     try (Statement s = connection.createStatement()) {
-      s.execute("SELECT pg_advisory_xact_lock(" + ADVISORY_LOCK_KEY + ")");
-      s.execute("CREATE SCHEMA IF NOT EXISTS " + schema);
-      s.execute(
-          "CREATE TABLE IF NOT EXISTS "
-              + schema
-              + ".schema_version (version integer PRIMARY KEY, description text NOT NULL,"
-              + " applied_at timestamptz NOT NULL DEFAULT now())");
-      int current;
+      s.execute(installSql());
+      // applied_at defaults to now(), the start of this transaction: rows this install added.
       try (ResultSet rs =
-          s.executeQuery("SELECT coalesce(max(version), 0) FROM " + schema + ".schema_version")) {
-        rs.next();
-        current = rs.getInt(1);
-      }
-      if (current > CURRENT_VERSION) {
-        throw new SQLException(
-            "the fence schema "
-                + schema
-                + " is at version "
-                + current
-                + ", newer than this library knows ("
-                + CURRENT_VERSION
-                + "): upgrade Baton on this node",
-            "BT000");
-      }
-      List<Migration> migrations = migrations();
-      for (Migration m : migrations) {
-        if (m.version() > current) {
-          for (String sql : m.statements()) {
-            s.execute(sql);
-          }
-          try (PreparedStatement ins =
-              connection.prepareStatement(
-                  "INSERT INTO "
-                      + schema
-                      + ".schema_version (version, description) VALUES (?, ?)")) {
-            ins.setInt(1, m.version());
-            ins.setString(2, m.description());
-            ins.executeUpdate();
-          }
+          s.executeQuery(
+              "SELECT version, description FROM "
+                  + schema
+                  + ".schema_version WHERE applied_at = now() ORDER BY version")) {
+        while (rs.next()) {
           LOG.info(
-              "fence schema {}: applied migration {} ({})", schema, m.version(), m.description());
+              "fence schema {}: applied migration {} ({})", schema, rs.getInt(1), rs.getString(2));
         }
       }
       connection.commit();
@@ -169,6 +164,16 @@ public final class FenceSchema {
     } finally {
       connection.setAutoCommit(autoCommit);
     }
+  }
+
+  /**
+   * The installer's statements for this schema: the transaction body of {@value #SQL_RESOURCE},
+   * with every {@code baton} that names the schema replaced by this schema's name. The prefix of
+   * the transaction-local setting that {@code check_fence} sets ({@code 'baton.f'}) is not a schema
+   * name and stays. The name is a validated identifier, so it is substituted as it is.
+   */
+  String installSql() {
+    return SCHEMA_WORD.matcher(InstallScript.BODY).replaceAll(Matcher.quoteReplacement(schema));
   }
 
   /**
@@ -220,78 +225,28 @@ public final class FenceSchema {
     return "'" + s.replace("'", "''") + "'";
   }
 
-  private record Migration(int version, String description, List<String> statements) {}
+  /** The SQL file, read once, on first use. */
+  private static final class InstallScript {
+    static final String BODY = load();
 
-  private List<Migration> migrations() {
-    String s = schema;
-    String guardName = guardSettingExpression("p_resource");
-    return List.of(
-        new Migration(
-            1,
-            "fence table, check_fence, require_fence",
-            List.of(
-                "CREATE TABLE IF NOT EXISTS "
-                    + s
-                    + ".fence (resource text PRIMARY KEY, token bigint NOT NULL CHECK (token >= 0),"
-                    + " updated_at timestamptz NOT NULL DEFAULT now())",
-                // SECURITY DEFINER with a pinned search_path: an application role needs only
-                // EXECUTE on this function (and USAGE on the schema), not UPDATE on the fence
-                // table, so it can lock and check the row but never move it.
-                "CREATE OR REPLACE FUNCTION "
-                    + s
-                    + ".check_fence(p_resource text, p_token bigint) RETURNS bigint"
-                    + " LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$\n"
-                    + "DECLARE fenced bigint;\n"
-                    + "BEGIN\n"
-                    // FOR SHARE (not FOR KEY SHARE): it conflicts with the UPDATE that advances
-                    // the token, so an advance waits for this transaction to end and this
-                    // transaction can never commit after an advance it did not see.
-                    + "  SELECT f.token INTO fenced FROM "
-                    + s
-                    + ".fence f WHERE f.resource = p_resource FOR SHARE;\n"
-                    + "  IF NOT FOUND THEN\n"
-                    + "    RAISE EXCEPTION 'no fence row for resource \"%\" in "
-                    + s
-                    + ".fence: no active has advanced this fence yet', p_resource\n"
-                    + "      USING ERRCODE = '"
-                    + SQLSTATE_NO_FENCE
-                    + "', HINT = 'the active advances the fence (PostgresFence.advance) before it writes';\n"
-                    + "  END IF;\n"
-                    + "  IF p_token < fenced THEN\n"
-                    + "    RAISE EXCEPTION 'stale fencing token for resource \"%\": offered token %, the fence holds token % (a newer active has taken over)', p_resource, p_token, fenced\n"
-                    + "      USING ERRCODE = '"
-                    + SQLSTATE_STALE_TOKEN
-                    + "', DETAIL = 'fenced_token=' || fenced;\n"
-                    + "  END IF;\n"
-                    + "  IF p_token > fenced THEN\n"
-                    + "    RAISE EXCEPTION 'fencing token % for resource \"%\" is ahead of the fence, which holds token %: the active must advance the fence before it writes', p_token, p_resource, fenced\n"
-                    + "      USING ERRCODE = '"
-                    + SQLSTATE_TOKEN_AHEAD
-                    + "', DETAIL = 'fenced_token=' || fenced;\n"
-                    + "  END IF;\n"
-                    // Transaction-local, so it ends with the transaction and is undone with a
-                    // rolled-back savepoint, exactly like the row lock: guarded tables read it.
-                    + "  PERFORM set_config("
-                    + guardName
-                    + ", p_token::text, true);\n"
-                    + "  RETURN fenced;\n"
-                    + "END\n"
-                    + "$fn$",
-                "CREATE OR REPLACE FUNCTION "
-                    + s
-                    + ".require_fence() RETURNS trigger LANGUAGE plpgsql AS $fn$\n"
-                    + "DECLARE p_resource text := TG_ARGV[0];\n"
-                    + "BEGIN\n"
-                    + "  IF coalesce(current_setting("
-                    + guardName
-                    + ", true), '') = '' THEN\n"
-                    + "    RAISE EXCEPTION 'write to %.% refused: the transaction did not check the fence of resource \"%\" (write through FencedDataSource)', TG_TABLE_SCHEMA, TG_TABLE_NAME, p_resource\n"
-                    + "      USING ERRCODE = '"
-                    + SQLSTATE_UNFENCED_WRITE
-                    + "';\n"
-                    + "  END IF;\n"
-                    + "  RETURN NULL;\n"
-                    + "END\n"
-                    + "$fn$")));
+    private static String load() {
+      String text;
+      try (InputStream in = FenceSchema.class.getResourceAsStream(SQL_RESOURCE)) {
+        if (in == null) {
+          throw new IllegalStateException("resource " + SQL_RESOURCE + " is missing");
+        }
+        text = new String(in.readAllBytes(), StandardCharsets.UTF_8);
+      } catch (IOException e) {
+        throw new UncheckedIOException("cannot read resource " + SQL_RESOURCE, e);
+      }
+      List<String> lines = text.lines().toList();
+      int begin = lines.indexOf("BEGIN;");
+      int end = lines.lastIndexOf("COMMIT;");
+      if (begin < 0 || end < begin || lines.lastIndexOf("BEGIN;") != begin) {
+        throw new IllegalStateException(
+            SQL_RESOURCE + " must hold one transaction, from a line BEGIN; to a line COMMIT;");
+      }
+      return String.join("\n", lines.subList(begin + 1, end));
+    }
   }
 }
