@@ -167,7 +167,6 @@ public final class EmbeddedService implements AutoCloseable {
    * of a new cluster only (a node refuses an empty data directory otherwise).
    */
   public static void main(String[] args) throws Exception {
-    dev.baton.sidecar.Logging.sidecar("text", "INFO");
     if (args.length != 4) {
       System.err.println(
           "usage: EmbeddedService NODE_ID ID=HOST:PORT[,ID=HOST:PORT...] DATA_DIR LEDGER_FILE");
