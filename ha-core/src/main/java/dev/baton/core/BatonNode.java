@@ -79,7 +79,7 @@ public final class BatonNode implements Closeable {
   private RaftNode raft;
   private RoleController controller;
   private MembershipCoordinator membership;
-  private KvStore kv;
+  private volatile KvStore kv;
   private volatile State state = State.LATENT;
 
   private enum State {
@@ -277,10 +277,18 @@ public final class BatonNode implements Closeable {
     controller.removeListener(listener);
   }
 
-  /** The cluster's linearizable key-value store (any node may be asked). */
+  /**
+   * The cluster's linearizable key-value store (any node may be asked). It is there from the moment
+   * {@link #start()} has created the Raft server, so a promotion action that runs during {@code
+   * start()} (the first activation can) may use it.
+   */
   public KeyValueStore kv() {
-    requireStarted();
-    return kv;
+    KvStore k = kv;
+    if (k == null) {
+      requireStarted();
+      throw new IllegalStateException("node " + config.self().id() + " is starting");
+    }
+    return k;
   }
 
   /** The members as the cluster knows them. */

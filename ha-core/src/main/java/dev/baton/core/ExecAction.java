@@ -41,6 +41,8 @@ public final class ExecAction implements PromotionAction {
   private final List<String> demoteCommand;
   private final Map<String, String> environment;
   private final Path workingDirectory;
+  private final List<String> preflightCommand;
+  private final Duration preflightTimeout;
 
   private ExecAction(Builder b) {
     this.name = b.name;
@@ -48,6 +50,8 @@ public final class ExecAction implements PromotionAction {
     this.demoteCommand = b.demote == null ? null : wrap(b.demote, b.shell);
     this.environment = Map.copyOf(b.environment);
     this.workingDirectory = b.workingDirectory;
+    this.preflightCommand = b.preflight == null ? null : wrap(b.preflight, b.shell);
+    this.preflightTimeout = b.preflightTimeout;
   }
 
   public static Builder builder(String name) {
@@ -69,6 +73,27 @@ public final class ExecAction implements PromotionAction {
     if (demoteCommand != null) {
       run(demoteCommand, context);
     }
+  }
+
+  /**
+   * Runs the {@linkplain Builder#preflightCommand pre-flight command}, if any, with {@code
+   * BATON_ROLE=preflight}, {@code BATON_TOKEN=0} and the configured environment: it must exit 0
+   * within its timeout. A node runs it at start; {@code baton sidecar --check --preflight} runs it
+   * on demand.
+   */
+  @Override
+  public void preflight() throws Exception {
+    if (preflightCommand == null) {
+      return;
+    }
+    Map<String, String> env = new LinkedHashMap<>();
+    env.put("BATON_ROLE", "preflight");
+    env.put("BATON_TOKEN", "0");
+    run(
+        preflightCommand,
+        env,
+        preflightTimeout,
+        org.slf4j.LoggerFactory.getLogger(ExecAction.class));
   }
 
   /**
@@ -114,12 +139,7 @@ public final class ExecAction implements PromotionAction {
   }
 
   private void run(List<String> command, ActionContext ctx) throws Exception {
-    ProcessBuilder pb = new ProcessBuilder(command);
-    if (workingDirectory != null) {
-      pb.directory(workingDirectory.toFile());
-    }
-    Map<String, String> env = pb.environment();
-    env.putAll(environment);
+    Map<String, String> env = new LinkedHashMap<>();
     env.put("BATON_TOKEN", Long.toString(ctx.token()));
     env.put("BATON_PREVIOUS_TOKEN", Long.toString(ctx.previousToken()));
     env.put("BATON_NODE", ctx.nodeId());
@@ -127,7 +147,18 @@ public final class ExecAction implements PromotionAction {
     env.put("BATON_ROLE", ctx.phase() == ActionContext.Phase.PROMOTE ? "active" : "standby");
     env.put("BATON_CLUSTER", ctx.clusterId());
     env.put("BATON_ATTEMPT", Integer.toString(ctx.attempt()));
-    Logger log = ctx.log();
+    run(command, env, ctx.deadline(), ctx.log());
+  }
+
+  private void run(List<String> command, Map<String, String> batonEnv, Duration left, Logger log)
+      throws Exception {
+    ProcessBuilder pb = new ProcessBuilder(command);
+    if (workingDirectory != null) {
+      pb.directory(workingDirectory.toFile());
+    }
+    Map<String, String> env = pb.environment();
+    env.putAll(environment);
+    env.putAll(batonEnv);
     Process process;
     try {
       process = pb.start();
@@ -138,7 +169,6 @@ public final class ExecAction implements PromotionAction {
     Thread out = pump(process.getInputStream(), log, false);
     Thread err = pump(process.getErrorStream(), log, true);
     try {
-      Duration left = ctx.deadline();
       boolean exited =
           !left.isNegative() && process.waitFor(left.toMillis(), TimeUnit.MILLISECONDS);
       if (!exited) {
@@ -217,6 +247,8 @@ public final class ExecAction implements PromotionAction {
     private boolean shell;
     private final Map<String, String> environment = new LinkedHashMap<>();
     private Path workingDirectory;
+    private List<String> preflight;
+    private Duration preflightTimeout = Duration.ofSeconds(10);
 
     private Builder(String name) {
       if (name == null || name.isBlank()) {
@@ -245,6 +277,17 @@ public final class ExecAction implements PromotionAction {
       return this;
     }
 
+    /**
+     * A command run at the node's start (and by {@code --check --preflight}) to check that the
+     * promotion command could work here, for example that the tools it calls exist and the service
+     * it talks to answers. It must exit 0 within {@code timeout}; it changes nothing.
+     */
+    public Builder preflightCommand(List<String> command, Duration timeout) {
+      this.preflight = List.copyOf(command);
+      this.preflightTimeout = Objects.requireNonNull(timeout, "timeout");
+      return this;
+    }
+
     /** Run through {@code /bin/sh -c} with the words joined by spaces; default off. */
     public Builder shell(boolean useShell) {
       this.shell = useShell;
@@ -268,6 +311,9 @@ public final class ExecAction implements PromotionAction {
       }
       if (demote != null && demote.isEmpty()) {
         throw new IllegalArgumentException("exec action '" + name + "': demoteCommand is empty");
+      }
+      if (preflight != null && preflight.isEmpty()) {
+        throw new IllegalArgumentException("exec action '" + name + "': preflightCommand is empty");
       }
       return new ExecAction(this);
     }

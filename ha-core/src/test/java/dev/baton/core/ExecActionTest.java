@@ -7,6 +7,7 @@ import static org.awaitility.Awaitility.await;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.Optional;
 import java.util.OptionalLong;
 import org.junit.jupiter.api.Test;
@@ -127,6 +128,39 @@ class ExecActionTest {
                     .build()
                     .promote(new Ctx(1, ActionContext.Phase.PROMOTE, Duration.ofSeconds(10))))
         .hasMessageContaining("exited with code 127");
+  }
+
+  @Test
+  void aPreflightCommandRunsWithItsEnvironmentAndMustExitZeroInTime() throws Exception {
+    Path out = dir.resolve("preflight.txt");
+    ExecAction ok =
+        ExecAction.builder("checked")
+            .command("true")
+            .preflightCommand(
+                List.of("sh", "-c", "echo \"$BATON_ROLE $BATON_TOKEN $REGION\" > " + out),
+                Duration.ofSeconds(10))
+            .env("REGION", "east")
+            .build();
+    ok.preflight();
+    assertThat(Files.readString(out).trim()).isEqualTo("preflight 0 east");
+    assertThatThrownBy(
+            () ->
+                ExecAction.builder("refuses")
+                    .command("true")
+                    .preflightCommand(List.of("sh", "-c", "exit 4"), Duration.ofSeconds(10))
+                    .build()
+                    .preflight())
+        .hasMessage("hook 'refuses' exited with code 4");
+    assertThatThrownBy(
+            () ->
+                ExecAction.builder("hangs")
+                    .command("true")
+                    .preflightCommand(List.of("sleep", "30"), Duration.ofMillis(300))
+                    .build()
+                    .preflight())
+        .hasMessageContaining("did not finish in time");
+    // Without a preflight command there is nothing to run.
+    ExecAction.builder("plain").command("/nonexistent/hook").build().preflight();
   }
 
   /**

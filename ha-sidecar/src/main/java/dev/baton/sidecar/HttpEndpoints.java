@@ -4,6 +4,7 @@ import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import com.sun.net.httpserver.HttpsConfigurator;
 import com.sun.net.httpserver.HttpsServer;
+import dev.baton.core.ActiveContext;
 import dev.baton.core.BatonNode;
 import dev.baton.core.Role;
 import dev.baton.core.control.ControlServer;
@@ -12,8 +13,10 @@ import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 
@@ -29,6 +32,12 @@ import java.util.concurrent.Executors;
  *       stops: a liveness check.
  *   <li>{@code GET /status}: this node's view as JSON (the control API's status message).
  *   <li>{@code GET /metrics}: Prometheus text format.
+ *   <li>{@code GET /token}: for processes on this machine only (a client not on a loopback address
+ *       gets 403): 200 with this activation's token and the lease time left, as JSON, while the
+ *       node is active and its lease is valid; 503 otherwise. A token read here is a hint, never a
+ *       licence: by the time the caller uses it the lease may have ended, which is why a write
+ *       carries it to the fence ({@code baton.check_fence}, docs/fence-protocol.md), which refuses
+ *       it once a successor has advanced the fence.
  * </ul>
  */
 final class HttpEndpoints implements AutoCloseable {
@@ -71,6 +80,7 @@ final class HttpEndpoints implements AutoCloseable {
     server.setExecutor(executor);
     server.createContext("/active", ex -> active(ex, sidecar.node()));
     server.createContext("/health", ex -> health(ex, sidecar));
+    server.createContext("/token", ex -> token(ex, sidecar.node()));
     server.createContext("/status", ex -> status(ex, sidecar));
     server.createContext(
         "/metrics",
@@ -84,7 +94,7 @@ final class HttpEndpoints implements AutoCloseable {
                 ex,
                 404,
                 "text/plain; charset=utf-8",
-                "not found; endpoints: /active /health /status /metrics\n"));
+                "not found; endpoints: /active /health /status /metrics /token\n"));
     server.start();
     return new HttpEndpoints(server, executor);
   }
@@ -113,6 +123,34 @@ final class HttpEndpoints implements AutoCloseable {
           "text/plain; charset=utf-8",
           "not active " + node.id() + " role=" + node.role() + "\n");
     }
+  }
+
+  private static void token(HttpExchange ex, BatonNode node) throws IOException {
+    if (!onlyGet(ex)) {
+      return;
+    }
+    if (!ex.getRemoteAddress().getAddress().isLoopbackAddress()) {
+      respond(
+          ex,
+          403,
+          "text/plain; charset=utf-8",
+          "/token answers processes on this machine only (loopback)\n");
+      return;
+    }
+    Map<String, Object> body = new LinkedHashMap<>();
+    body.put("node", node.id());
+    Optional<ActiveContext> ctx = node.activeContext();
+    // Read once: the lease left is measured on this activation's own clock, after the check.
+    Duration left = ctx.map(ActiveContext::leaseRemaining).orElse(Duration.ZERO);
+    if (ctx.isEmpty() || !ctx.get().isLeaseValid() || left.isZero() || left.isNegative()) {
+      body.put("role", node.role().name());
+      respond(ex, 503, "application/json", Json.write(body) + "\n");
+      return;
+    }
+    body.put("token", ctx.get().token());
+    body.put("leaseRemainingMillis", left.toMillis());
+    ex.getResponseHeaders().add("X-Baton-Token", Long.toString(ctx.get().token()));
+    respond(ex, 200, "application/json", Json.write(body) + "\n");
   }
 
   private static void health(HttpExchange ex, Sidecar sidecar) throws IOException {

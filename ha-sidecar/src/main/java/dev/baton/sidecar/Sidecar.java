@@ -2,6 +2,7 @@ package dev.baton.sidecar;
 
 import dev.baton.core.BatonNode;
 import dev.baton.core.control.ControlServer;
+import dev.baton.sidecar.config.NodeService;
 import dev.baton.sidecar.config.SidecarConfig;
 import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
@@ -10,6 +11,8 @@ import io.micrometer.core.instrument.binder.system.UptimeMetrics;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -31,6 +34,7 @@ public final class Sidecar implements AutoCloseable {
   private final BatonNode node;
   private HttpEndpoints http;
   private ControlServer control;
+  private final List<AutoCloseable> services = new ArrayList<>();
   private final CountDownLatch closed = new CountDownLatch(1);
 
   private Sidecar(SidecarConfig config) {
@@ -65,6 +69,7 @@ public final class Sidecar implements AutoCloseable {
       b.tls(config.tls().orElseThrow().files());
     }
     this.node = b.build();
+    config.nodeRef().bind(node);
   }
 
   /** Starts everything; on failure, what was started is stopped again and the error thrown. */
@@ -91,6 +96,15 @@ public final class Sidecar implements AutoCloseable {
         config.plan().steps().size(),
         config.plan().watchdog() ? "on" : "off");
     node.start();
+    for (NodeService service : config.services()) {
+      try {
+        services.add(service.start(node));
+      } catch (Exception e) {
+        throw new IllegalStateException(
+            "sidecar " + config.nodeId() + ": cannot start " + service.describe() + ": " + e, e);
+      }
+      LOG.info("sidecar {}: started {}", config.nodeId(), service.describe());
+    }
     String listen = config.controlListen();
     int colon = listen.lastIndexOf(':');
     ControlServer.Builder cb =
@@ -136,6 +150,13 @@ public final class Sidecar implements AutoCloseable {
     try {
       if (control != null) {
         control.close();
+      }
+      for (int i = services.size() - 1; i >= 0; i--) {
+        try {
+          services.get(i).close();
+        } catch (Exception e) {
+          LOG.warn("sidecar {}: stopping a service: {}", config.nodeId(), e.toString());
+        }
       }
       node.close();
       if (http != null) {

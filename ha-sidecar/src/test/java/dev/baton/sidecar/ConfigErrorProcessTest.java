@@ -46,8 +46,9 @@ class ConfigErrorProcessTest {
         .contains(config + ":11: timing.electionTimeoutMin: 'fast' is not a duration")
         .contains(
             config
-                + ":15: promotion.steps[0].type: 'dns' is not a known step type; allowed: exec (dns"
-                + " steps arrive with the dns adapter)")
+                + ":14: promotion.steps[0].server: is required: host:port of the zone's primary"
+                + " server, which takes the updates")
+        .contains(config + ":14: promotion.steps[0].tsig: is required: the TSIG key")
         .contains("nothing was started.");
     assertThat(Files.exists(dir.resolve("data"))).as("no data directory was created").isFalse();
   }

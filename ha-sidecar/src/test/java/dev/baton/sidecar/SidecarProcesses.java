@@ -18,7 +18,9 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
+import java.util.function.BiFunction;
 import java.util.stream.Stream;
 
 /**
@@ -55,13 +57,33 @@ final class SidecarProcesses implements AutoCloseable {
           .connectTimeout(Duration.ofMillis(500))
           .build();
 
+  private final Set<String> witnesses;
+  private final BiFunction<Path, Node, String> promotion;
+
   SidecarProcesses(int count) throws IOException {
+    this(
+        java.util.stream.IntStream.rangeClosed(1, count).mapToObj(i -> "n" + i).toList(),
+        Set.of(),
+        null);
+  }
+
+  /**
+   * Sidecars {@code ids}, of which {@code witnesses} are witnesses; {@code promotion} gives each
+   * node's {@code promotion:} section from the cluster's directory and the node (null: one exec
+   * step that records the token in {@link #hooks}). Configs are written before this returns: {@link
+   * #dir} exists for the caller's files.
+   */
+  SidecarProcesses(
+      List<String> ids, Set<String> witnesses, BiFunction<Path, Node, String> promotion)
+      throws IOException {
+    this.witnesses = Set.copyOf(witnesses);
+    this.promotion = promotion;
     dir = Files.createTempDirectory("baton-sidecar-test-");
     hooks = dir.resolve("hooks.log");
     // The Raft port is secured with a cluster secret, as the sidecar requires by default.
     Files.writeString(dir.resolve("cluster.secret"), randomSecret());
-    for (int i = 1; i <= count; i++) {
-      nodes.put("n" + i, new Node("n" + i));
+    for (String id : ids) {
+      nodes.put(id, new Node(id));
     }
     for (Node n : nodes.values()) {
       n.config = dir.resolve(n.id + ".yaml");
@@ -87,8 +109,15 @@ final class SidecarProcesses implements AutoCloseable {
       y.append("  - id: ").append(m.id).append('\n');
       y.append("    raft: 127.0.0.1:").append(m.raft).append('\n');
       y.append("    control: 127.0.0.1:").append(m.control).append('\n');
+      if (witnesses.contains(m.id)) {
+        y.append("    witness: true\n");
+      }
     }
     y.append("http:\n  listen: 127.0.0.1:").append(n.http).append('\n');
+    if (promotion != null) {
+      y.append(promotion.apply(dir, n));
+      return y.toString();
+    }
     // The watchdog (on by default) halts a node whose demotion outlives its lease, which a test
     // machine starved of CPU can cause right after an election; the demo test runs with it on and
     // restarts such nodes, these tests keep the cluster's membership steady instead.

@@ -1,15 +1,22 @@
 package dev.baton.sidecar.cli;
 
+import dev.baton.core.PromotionPlan;
 import dev.baton.sidecar.Logging;
 import dev.baton.sidecar.Sidecar;
 import dev.baton.sidecar.config.ConfigLoader;
 import dev.baton.sidecar.config.SidecarConfig;
+import java.io.PrintStream;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-/** {@code baton sidecar --config node.yaml}: runs one node until SIGTERM or SIGINT. */
+/**
+ * {@code baton sidecar --config node.yaml}: runs one node until SIGTERM or SIGINT. With {@code
+ * --check}, validates the config (and with {@code --preflight} runs the steps' pre-flights) and
+ * exits, like {@code nginx -t}.
+ */
 @Command(
     name = "sidecar",
     mixinStandardHelpOptions = true,
@@ -17,7 +24,10 @@ import picocli.CommandLine.Option;
       "Runs one Baton node for a non-Java plane.",
       "The node runs the promotion plan from its config and serves the gRPC control API and the",
       "HTTP endpoints /active, /health, /status and /metrics. Schema: docs/sidecar-config.md.",
-      "SIGTERM or SIGINT demotes the node gracefully (demotion hooks run) and exits."
+      "SIGTERM or SIGINT demotes the node gracefully (demotion hooks run) and exits.",
+      "--check validates the whole config and exits (0 good, 2 bad) without starting anything;",
+      "with --preflight it also runs every step's pre-flight against the real servers (exit 1",
+      "if one fails)."
     })
 final class SidecarCommand implements Callable<Integer> {
   @Option(
@@ -33,18 +43,80 @@ final class SidecarCommand implements Callable<Integer> {
       description = "Overrides logging.format from the config.")
   String logFormat;
 
+  @Option(
+      names = "--check",
+      description = "Validate the config and exit: 0 if good, 2 (with every problem) if not.")
+  boolean check;
+
+  @Option(
+      names = "--preflight",
+      description =
+          "With --check: also run each promotion step's pre-flight (connect to PostgreSQL, query"
+              + " the DNS zone, run an exec step's preflightCommand); one line per step.")
+  boolean preflight;
+
   @Override
   public Integer call() throws InterruptedException {
+    if (preflight && !check) {
+      throw new BatonCommand.UsageError("--preflight needs --check");
+    }
     if (logFormat != null && !logFormat.equals("text") && !logFormat.equals("json")) {
       throw new BatonCommand.UsageError(
           "--log-format '" + logFormat + "' is not allowed; use text or json");
     }
     Logging.cli();
     SidecarConfig c = ConfigLoader.load(config);
+    if (check) {
+      return check(c);
+    }
     Logging.sidecar(logFormat != null ? logFormat : c.logging().format(), c.logging().level());
     Sidecar sidecar = Sidecar.start(c);
     Runtime.getRuntime().addShutdownHook(new Thread(sidecar::close, "baton-shutdown"));
     sidecar.awaitClosed();
     return 0;
+  }
+
+  private int check(SidecarConfig c) {
+    PrintStream out = System.out;
+    List<PromotionPlan.Step> steps = c.plan().steps();
+    out.println(
+        "config "
+            + c.file()
+            + ": ok (node "
+            + c.nodeId()
+            + " of cluster "
+            + c.clusterId()
+            + ", "
+            + c.members().size()
+            + " members, "
+            + steps.size()
+            + " promotion step"
+            + (steps.size() == 1 ? "" : "s")
+            + (steps.isEmpty()
+                ? ""
+                : ": " + String.join(", ", steps.stream().map(PromotionPlan.Step::name).toList()))
+            + ")");
+    c.services().forEach(s -> out.println("  beside the role: " + s.describe()));
+    if (!preflight) {
+      return 0;
+    }
+    int failed = 0;
+    for (PromotionPlan.Step step : steps) {
+      if (step.isFence()) {
+        continue;
+      }
+      long start = System.nanoTime();
+      try {
+        step.action().preflight();
+        out.printf(
+            "preflight %s: ok (%d ms)%n", step.name(), (System.nanoTime() - start) / 1_000_000);
+      } catch (Exception e) {
+        failed++;
+        out.printf(
+            "preflight %s: FAILED: %s%n",
+            step.name(), e.getMessage() == null ? e.toString() : e.getMessage());
+      }
+    }
+    return failed == 0 ? 0 : 1;
   }
 }

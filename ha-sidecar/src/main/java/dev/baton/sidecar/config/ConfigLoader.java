@@ -1,7 +1,6 @@
 package dev.baton.sidecar.config;
 
 import dev.baton.core.Member;
-import dev.baton.core.PromotionAction;
 import dev.baton.core.PromotionPlan;
 import dev.baton.core.StepPolicy;
 import dev.baton.core.Timing;
@@ -176,7 +175,13 @@ public final class ConfigLoader {
 
     Optional<SidecarConfig.Tls> tls = tls(yaml, root.section("tls"), base);
     SidecarConfig.RaftSecurity raftSecurity = raftSecurity(yaml, root, tls, base);
-    PromotionPlan plan = plan(yaml, root.section("promotion"));
+    NodeRef nodeRef = new NodeRef();
+    boolean eligible =
+        node != null && members.stream().anyMatch(m -> m.id().equals(node) && m.eligible());
+    StepType.Scope scope =
+        new StepType.Scope(node, Set.copyOf(memberSections.keySet()), eligible, nodeRef);
+    List<NodeService> services = new ArrayList<>();
+    PromotionPlan plan = plan(yaml, root.section("promotion"), scope, services);
 
     Yaml.Section logging = root.section("logging");
     logging.allow("format", "level");
@@ -216,6 +221,8 @@ public final class ConfigLoader {
         tls,
         raftSecurity,
         plan,
+        List.copyOf(services),
+        nodeRef,
         new SidecarConfig.Logging(format, level));
   }
 
@@ -365,7 +372,8 @@ public final class ConfigLoader {
     return p;
   }
 
-  private static PromotionPlan plan(Yaml yaml, Yaml.Section p) {
+  private static PromotionPlan plan(
+      Yaml yaml, Yaml.Section p, StepType.Scope scope, List<NodeService> services) {
     p.allow("watchdog", "steps");
     PromotionPlan.Builder plan = PromotionPlan.builder().watchdog(p.bool("watchdog", true));
     Set<String> names = new LinkedHashSet<>();
@@ -378,13 +386,7 @@ public final class ConfigLoader {
         yaml.problem(
             step.valueNode("type"),
             Yaml.join(step.path(), "type"),
-            "'"
-                + type
-                + "' is not a known step type; allowed: "
-                + allowedTypes()
-                + (StepType.COMING.contains(type)
-                    ? " (" + type + " steps arrive with the " + type + " adapter)"
-                    : ""));
+            "'" + type + "' is not a known step type; allowed: " + allowedTypes());
       }
       List<String> allowed = new ArrayList<>(COMMON_STEP_KEYS);
       if (stepType != null) {
@@ -398,9 +400,11 @@ public final class ConfigLoader {
             "'" + name + "' is used by another step; names must be unique");
       }
       StepPolicy policy = policy(yaml, step);
-      PromotionAction action = stepType == null || name == null ? null : stepType.build(name, step);
-      if (action != null && policy != null) {
-        plan.action(action, policy);
+      StepType.Built built =
+          stepType == null || name == null ? null : stepType.build(name, step, scope);
+      if (built != null && policy != null) {
+        plan.action(built.action(), policy);
+        services.addAll(built.services());
       }
     }
     try {

@@ -1,9 +1,9 @@
 package dev.baton.sidecar.config;
 
 import dev.baton.core.ExecAction;
-import dev.baton.core.PromotionAction;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -11,7 +11,8 @@ import java.util.Optional;
 /**
  * {@code type: exec}: runs a command on promotion (and optionally on demotion) with BATON_TOKEN,
  * BATON_NODE, BATON_ROLE, ... in its environment (see {@link ExecAction}). A command given as one
- * string runs through {@code /bin/sh -c}; a list runs the program directly.
+ * string runs through {@code /bin/sh -c}; a list runs the program directly. An optional {@code
+ * preflightCommand} runs at start and with {@code --check --preflight}.
  */
 final class ExecStep implements StepType {
   static final ExecStep TYPE = new ExecStep();
@@ -25,11 +26,17 @@ final class ExecStep implements StepType {
 
   @Override
   public List<String> keys() {
-    return List.of("command", "demoteCommand", "env", "workingDirectory");
+    return List.of(
+        "command",
+        "demoteCommand",
+        "preflightCommand",
+        "preflightTimeout",
+        "env",
+        "workingDirectory");
   }
 
   @Override
-  public PromotionAction build(String stepName, Yaml.Section step) {
+  public Built build(String stepName, Yaml.Section step, Scope scope) {
     int before = problemCount(step);
     ExecAction.Builder b = ExecAction.builder(stepName);
     Optional<List<String>> command = step.words("command");
@@ -50,6 +57,17 @@ final class ExecStep implements StepType {
               "give command and demoteCommand in the same form: both strings (run by /bin/sh)"
                   + " or both lists (run directly)");
     }
+    Optional<List<String>> preflight = step.words("preflightCommand");
+    if (preflight.isPresent()
+        && shell
+            != step.valueNode("preflightCommand") instanceof org.yaml.snakeyaml.nodes.ScalarNode) {
+      step.report(
+          "preflightCommand",
+          "give command and preflightCommand in the same form: both strings (run by /bin/sh)"
+              + " or both lists (run directly)");
+    }
+    Duration preflightTimeout = step.duration("preflightTimeout").orElse(Duration.ofSeconds(10));
+    preflight.ifPresent(p -> b.preflightCommand(p, preflightTimeout));
     b.shell(shell);
     for (Map.Entry<String, String> e : step.stringMap("env").entrySet()) {
       b.env(e.getKey(), e.getValue());
@@ -70,7 +88,7 @@ final class ExecStep implements StepType {
     if (problemCount(step) > before || command.isEmpty()) {
       return null;
     }
-    return b.build();
+    return new Built(b.build());
   }
 
   private static int problemCount(Yaml.Section s) {

@@ -35,6 +35,8 @@ import java.util.Set;
  * @param tls TLS, if configured
  * @param raftSecurity how the Raft port tells members from everyone else (one is required)
  * @param plan the promotion plan (watchdog included)
+ * @param services what the steps run beside the role (the PostgreSQL guard and position reporter)
+ * @param nodeRef the node the steps belong to; the sidecar binds it before starting the node
  * @param logging log format and level
  */
 public record SidecarConfig(
@@ -55,6 +57,8 @@ public record SidecarConfig(
     Optional<Tls> tls,
     RaftSecurity raftSecurity,
     PromotionPlan plan,
+    List<NodeService> services,
+    NodeRef nodeRef,
     Logging logging) {
 
   /**

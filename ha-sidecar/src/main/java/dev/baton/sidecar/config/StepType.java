@@ -3,14 +3,15 @@ package dev.baton.sidecar.config;
 import dev.baton.core.PromotionAction;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * One kind of promotion step the sidecar's config can name with {@code type:}. A step type reads
  * its own keys (besides the common ones: name, type, required, timeout, maxAttempts, backoff,
- * maxBackoff) and builds the action.
+ * maxBackoff) and builds the action, and any services that run beside the role.
  *
- * <p>To add a type (the Postgres and DNS adapters' actions, say): implement this interface with the
- * adapter's builder, and add it to {@link #KNOWN}. Nothing else in the loader changes.
+ * <p>To add a type: implement this interface with the adapter's builder, and add it to {@link
+ * #KNOWN}. Nothing else in the loader changes.
  */
 interface StepType {
 
@@ -21,14 +22,37 @@ interface StepType {
   List<String> keys();
 
   /**
-   * Builds the action from the step's section; reports problems through the section and returns
-   * null when there are any.
+   * Builds the step from its section; reports problems through the section and returns null when
+   * there are any.
    */
-  PromotionAction build(String stepName, Yaml.Section step);
+  Built build(String stepName, Yaml.Section step, Scope scope);
 
-  /** Step types by name, in the order the error message lists them. */
-  Map<String, StepType> KNOWN = Map.of(ExecStep.TYPE.name(), ExecStep.TYPE);
+  /**
+   * What a step may know of the file around it.
+   *
+   * @param nodeId this node's id
+   * @param memberIds every member's id
+   * @param eligible whether this node may become active (a witness never runs a plan)
+   * @param node the node, bound once the sidecar has built it
+   */
+  record Scope(String nodeId, Set<String> memberIds, boolean eligible, NodeRef node) {}
 
-  /** Names that are reserved for step types still to come, so the message can say so. */
-  List<String> COMING = List.of("postgres", "dns");
+  /**
+   * A built step.
+   *
+   * @param action the promotion action
+   * @param services what runs beside the role for this step (may be empty)
+   */
+  record Built(PromotionAction action, List<NodeService> services) {
+    Built(PromotionAction action) {
+      this(action, List.of());
+    }
+  }
+
+  /** Step types by name. */
+  Map<String, StepType> KNOWN =
+      Map.of(
+          ExecStep.TYPE.name(), ExecStep.TYPE,
+          PostgresStep.TYPE.name(), PostgresStep.TYPE,
+          DnsStep.TYPE.name(), DnsStep.TYPE);
 }

@@ -185,17 +185,13 @@ class ConfigLoaderTest {
   }
 
   @Test
-  void postgresAndDnsStepTypesAreReservedAndUnknownTypesListTheAllowedOnes() throws IOException {
+  void unknownStepTypesListTheAllowedOnes() throws IOException {
     ConfigException e =
-        problems(
-            GOOD.replace("type: exec\n      command: echo", "type: postgres\n      command: echo"));
+        problems(GOOD.replace("type: exec\n      command: [", "type: shell\n      command: ["));
     assertThat(e.getMessage())
         .contains(
-            "promotion.steps[0].type: 'postgres' is not a known step type; allowed: exec (postgres"
-                + " steps arrive with the postgres adapter)");
-    e = problems(GOOD.replace("type: exec\n      command: [", "type: shell\n      command: ["));
-    assertThat(e.getMessage())
-        .contains("promotion.steps[1].type: 'shell' is not a known step type; allowed: exec");
+            "promotion.steps[1].type: 'shell' is not a known step type; allowed: dns, exec,"
+                + " postgres");
   }
 
   @Test
@@ -214,8 +210,8 @@ class ConfigLoaderTest {
                 assertThat(p)
                     .contains(
                         "promotion.steps[0].retries: unknown key; allowed here: name, type, required,"
-                            + " timeout, maxAttempts, backoff, maxBackoff, command, demoteCommand, env,"
-                            + " workingDirectory"));
+                            + " timeout, maxAttempts, backoff, maxBackoff, command, demoteCommand,"
+                            + " preflightCommand, preflightTimeout, env, workingDirectory"));
   }
 
   @Test

@@ -1,0 +1,77 @@
+package dev.baton.sidecar.config;
+
+import dev.baton.core.BatonNode;
+import dev.baton.core.KeyValueStore;
+import dev.baton.core.KvEntry;
+import dev.baton.core.KvEvent;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.Executor;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Consumer;
+
+/**
+ * The node a configuration's steps belong to, known only once the sidecar has built it: a step is
+ * read before the node exists, but a PostgreSQL step publishes the writer in the node's key-value
+ * store. {@link #kv()} hands such a step a store that reaches the node's own once it is {@linkplain
+ * #bind bound}; the sidecar binds it before it starts the node.
+ */
+public final class NodeRef {
+  private final AtomicReference<BatonNode> node = new AtomicReference<>();
+
+  /** Binds the node; once only. */
+  public void bind(BatonNode n) {
+    if (!node.compareAndSet(null, n)) {
+      throw new IllegalStateException("the configuration's node is already bound");
+    }
+  }
+
+  private KeyValueStore store() {
+    BatonNode n = node.get();
+    if (n == null) {
+      throw new IllegalStateException("the sidecar has not built its node yet");
+    }
+    return n.kv();
+  }
+
+  /** The node's key-value store, reached on each call. */
+  public KeyValueStore kv() {
+    return new KeyValueStore() {
+      @Override
+      public Optional<KvEntry> get(String key) {
+        return store().get(key);
+      }
+
+      @Override
+      public List<KvEntry> list(String prefix) {
+        return store().list(prefix);
+      }
+
+      @Override
+      public KvEntry put(String key, byte[] value) {
+        return store().put(key, value);
+      }
+
+      @Override
+      public Optional<KvEntry> compareAndSet(String key, byte[] expected, byte[] update) {
+        return store().compareAndSet(key, expected, update);
+      }
+
+      @Override
+      public Optional<KvEntry> compareAndSetRevision(
+          String key, long expectedRevision, byte[] update) {
+        return store().compareAndSetRevision(key, expectedRevision, update);
+      }
+
+      @Override
+      public boolean delete(String key) {
+        return store().delete(key);
+      }
+
+      @Override
+      public Watch watch(String prefix, Executor executor, Consumer<KvEvent> listener) {
+        return store().watch(prefix, executor, listener);
+      }
+    };
+  }
+}

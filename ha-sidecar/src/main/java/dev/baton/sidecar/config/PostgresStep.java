@@ -1,0 +1,291 @@
+package dev.baton.sidecar.config;
+
+import dev.baton.core.BatonNode;
+import dev.baton.postgres.FenceSchema;
+import dev.baton.postgres.FormerPrimaryGuard;
+import dev.baton.postgres.PgRewindRejoin;
+import dev.baton.postgres.PostgresEndpoint;
+import dev.baton.postgres.PostgresPromotionAction;
+import dev.baton.postgres.WalPositionReporter;
+import dev.baton.postgres.WriterEndpoint;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.TreeSet;
+import org.postgresql.ds.PGSimpleDataSource;
+
+/**
+ * {@code type: postgres}: moves the PostgreSQL writer to this node's server ({@link
+ * PostgresPromotionAction}: fence the old primary, check the lag, promote, advance the fence rows,
+ * publish the writer), with the former-primary guard and the WAL position reporter beside it when
+ * asked for. One section serves every node: {@code servers} names each member's server, and this
+ * node's is the one it promotes. The schema, with an example, is in docs/sidecar-config.md.
+ */
+final class PostgresStep implements StepType {
+  static final PostgresStep TYPE = new PostgresStep();
+
+  private PostgresStep() {}
+
+  @Override
+  public String name() {
+    return "postgres";
+  }
+
+  @Override
+  public List<String> keys() {
+    return List.of(
+        "servers",
+        "database",
+        "user",
+        "passwordFile",
+        "passwordEnv",
+        "password",
+        "connectTimeout",
+        "socketTimeout",
+        "maximumLag",
+        "catchUpTimeout",
+        "promoteTimeout",
+        "fenceTimeout",
+        "fenceResources",
+        "fenceSchema",
+        "stopCommand",
+        "stopCommandTimeout",
+        "allowUnfencedOldPrimary",
+        "refuseWhenPositionUnknown",
+        "writer",
+        "formerPrimaryGuard",
+        "positionReporter");
+  }
+
+  @Override
+  public Built build(String stepName, Yaml.Section step, Scope scope) {
+    Yaml yaml = step.yaml();
+    int before = yaml.problems().size();
+    String database = step.string("database").orElse("postgres");
+    String user = step.string("user").orElse("postgres");
+    String password =
+        step.secret("passwordFile", "passwordEnv", "password", "the PostgreSQL password")
+            .orElse(null);
+
+    Map<String, PostgresEndpoint> servers = new LinkedHashMap<>();
+    Yaml.Section serverSection = step.section("servers");
+    if (!serverSection.present()) {
+      step.required("servers", "each member's PostgreSQL server, e.g. n1: 10.0.1.5:5432");
+    }
+    for (String member : serverSection.keys()) {
+      if (!scope.memberIds().contains(member)) {
+        serverSection.report(
+            member,
+            "'" + member + "' is not a member; members are " + new TreeSet<>(scope.memberIds()));
+        continue;
+      }
+      serverSection
+          .hostPort(member)
+          .ifPresent(
+              a -> {
+                int colon = a.lastIndexOf(':');
+                servers.put(
+                    member,
+                    new PostgresEndpoint(
+                        a.substring(0, colon), Integer.parseInt(a.substring(colon + 1)), database));
+              });
+    }
+    if (serverSection.present()
+        && scope.eligible()
+        && !serverSection.keys().contains(scope.nodeId())) {
+      yaml.problem(
+          serverSection.node(),
+          serverSection.path(),
+          "has no server for this node '"
+              + scope.nodeId()
+              + "': a node that may become active promotes its own server (a witness needs none)");
+    }
+
+    Duration connectTimeout = step.duration("connectTimeout").orElse(Duration.ofSeconds(3));
+    Duration socketTimeout = step.duration("socketTimeout").orElse(Duration.ofSeconds(30));
+    long maximumLag = step.bytes("maximumLag", 1024 * 1024);
+    Duration catchUp = step.duration("catchUpTimeout").orElse(Duration.ofSeconds(10));
+    Duration promote = step.duration("promoteTimeout").orElse(Duration.ofSeconds(60));
+    Duration fenceTimeout = step.duration("fenceTimeout").orElse(Duration.ofSeconds(10));
+    List<String> resources = step.strings("fenceResources");
+    FenceSchema schema = FenceSchema.defaultSchema();
+    Optional<String> schemaName = step.string("fenceSchema");
+    if (schemaName.isPresent()) {
+      try {
+        schema = FenceSchema.named(schemaName.get());
+      } catch (IllegalArgumentException e) {
+        step.report("fenceSchema", e.getMessage());
+      }
+    }
+    Optional<List<String>> stop = step.words("stopCommand");
+    boolean stopShell =
+        step.valueNode("stopCommand") instanceof org.yaml.snakeyaml.nodes.ScalarNode;
+    Duration stopTimeout = step.duration("stopCommandTimeout").orElse(Duration.ofSeconds(30));
+    boolean allowUnfenced = step.bool("allowUnfencedOldPrimary", false);
+    boolean refuseUnknown = step.bool("refuseWhenPositionUnknown", false);
+    String writerName = step.string("writer").orElse(stepName);
+    try {
+      new WriterEndpoint(scope.node().kv(), writerName);
+    } catch (IllegalArgumentException e) {
+      step.report("writer", e.getMessage());
+    }
+
+    Yaml.Section guardSection = step.section("formerPrimaryGuard");
+    guardSection.allow("checkInterval", "fenceTimeout", "rejoin");
+    Duration guardInterval = guardSection.duration("checkInterval").orElse(Duration.ofSeconds(5));
+    Duration guardFenceTimeout = guardSection.duration("fenceTimeout").orElse(fenceTimeout);
+    Yaml.Section rejoinSection = guardSection.section("rejoin");
+    rejoinSection.allow("dataDirectory", "binDirectory", "runAs", "logFile", "timeout");
+    Path base = yaml.file().toAbsolutePath().getParent();
+    Path pgData = null;
+    Path pgBin = Path.of("/usr/lib/postgresql/15/bin");
+    if (rejoinSection.present()) {
+      String d = rejoinSection.required("dataDirectory", "this node's PostgreSQL data directory");
+      if (d != null) {
+        pgData = base.resolve(d);
+      }
+      Optional<String> b = rejoinSection.string("binDirectory");
+      if (b.isPresent()) {
+        pgBin = base.resolve(b.get());
+      }
+      if (!Files.isExecutable(pgBin.resolve("pg_rewind"))) {
+        rejoinSection.report(
+            "binDirectory", "no executable pg_rewind in " + pgBin + " (set binDirectory)");
+      }
+    }
+    List<String> runAs = rejoinSection.strings("runAs");
+    Optional<Path> rejoinLog = rejoinSection.string("logFile").map(base::resolve);
+    Duration rejoinTimeout = rejoinSection.duration("timeout").orElse(Duration.ofSeconds(120));
+
+    Yaml.Section reporterSection = step.section("positionReporter");
+    reporterSection.allow("interval");
+    Duration reportInterval = reporterSection.duration("interval").orElse(Duration.ofSeconds(1));
+
+    if (yaml.problems().size() > before) {
+      return null;
+    }
+    PostgresEndpoint target = servers.get(scope.nodeId());
+    if (target == null) {
+      return null; // a witness: nothing to promote here
+    }
+    WriterEndpoint writer = new WriterEndpoint(scope.node().kv(), writerName);
+    PostgresPromotionAction.Builder b =
+        PostgresPromotionAction.builder()
+            .name(stepName)
+            .target(target)
+            .user(user)
+            .password(password)
+            .connectTimeout(connectTimeout)
+            .socketTimeout(socketTimeout)
+            .maximumLagBytes(maximumLag)
+            .catchUpTimeout(catchUp)
+            .promoteTimeout(promote)
+            .fenceTimeout(fenceTimeout)
+            .fenceResources(resources.toArray(String[]::new))
+            .schema(schema)
+            .writerEndpoint(writer)
+            .lastKnownPrimaryPosition(writer::lastKnownPosition)
+            .refuseWhenPositionUnknown(refuseUnknown)
+            .allowUnfencedOldPrimary(allowUnfenced);
+    servers.forEach(
+        (member, server) -> {
+          if (!member.equals(scope.nodeId())) {
+            b.peer(server, member);
+          }
+        });
+    stop.ifPresent(
+        c ->
+            b.stopCommand(
+                stopShell ? List.of("/bin/sh", "-c", String.join(" ", c)) : c, stopTimeout));
+    PostgresPromotionAction action;
+    try {
+      action = b.build();
+    } catch (IllegalArgumentException | IllegalStateException e) {
+      step.report("servers", e.getMessage());
+      return null;
+    }
+
+    List<NodeService> services = new ArrayList<>();
+    if (guardSection.present()) {
+      PgRewindRejoin rejoin = null;
+      if (pgData != null) {
+        PgRewindRejoin.Builder rb =
+            PgRewindRejoin.builder()
+                .dataDirectory(pgData)
+                .binDirectory(pgBin)
+                .runAs(runAs)
+                .local(target)
+                .user(user)
+                .password(password)
+                .timeout(rejoinTimeout);
+        rejoinLog.ifPresent(rb::logFile);
+        rejoin = rb.build();
+      }
+      PgRewindRejoin rejoinFinal = rejoin;
+      services.add(
+          new NodeService() {
+            @Override
+            public String describe() {
+              return "postgres step '"
+                  + stepName
+                  + "': former-primary guard of "
+                  + target.address()
+                  + (rejoinFinal == null ? " (read-only only)" : " (with pg_rewind rejoin)");
+            }
+
+            @Override
+            public AutoCloseable start(BatonNode node) {
+              return FormerPrimaryGuard.builder()
+                  .local(target)
+                  .writerEndpoint(writer)
+                  .node(node)
+                  .rejoin(rejoinFinal)
+                  .checkInterval(guardInterval)
+                  .fenceTimeout(guardFenceTimeout)
+                  .user(user)
+                  .password(password)
+                  .build()
+                  .start();
+            }
+          });
+    }
+    if (reporterSection.present()) {
+      services.add(
+          new NodeService() {
+            @Override
+            public String describe() {
+              return "postgres step '"
+                  + stepName
+                  + "': WAL position reporter of "
+                  + target.address()
+                  + " every "
+                  + reportInterval.toMillis()
+                  + " ms while active";
+            }
+
+            @Override
+            public AutoCloseable start(BatonNode node) {
+              PGSimpleDataSource ds = new PGSimpleDataSource();
+              ds.setServerNames(new String[] {target.host()});
+              ds.setPortNumbers(new int[] {target.port()});
+              ds.setDatabaseName(target.database());
+              ds.setUser(user);
+              if (password != null) {
+                ds.setPassword(password);
+              }
+              ds.setConnectTimeout((int) Math.max(1, connectTimeout.toSeconds()));
+              ds.setSocketTimeout((int) Math.max(1, socketTimeout.toSeconds()));
+              ds.setApplicationName("baton-position-" + stepName);
+              return WalPositionReporter.start(
+                  writer, ds, () -> node.activeContext().orElseThrow().token(), reportInterval);
+            }
+          });
+    }
+    return new Built(action, services);
+  }
+}

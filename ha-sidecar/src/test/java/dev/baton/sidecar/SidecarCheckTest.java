@@ -1,0 +1,178 @@
+package dev.baton.sidecar;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.baton.dns.TsigAlgorithm;
+import dev.baton.dns.testing.BindServer;
+import dev.baton.postgres.testing.PostgresServer;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@code baton sidecar --check [--preflight]}, the real binary: a good file exits 0, a bad one 2
+ * with every problem named, a failing pre-flight 1; nothing is ever started.
+ */
+class SidecarCheckTest {
+  private static final Path EXAMPLES = Path.of("..", "examples").toAbsolutePath().normalize();
+
+  @TempDir Path dir;
+
+  private record Run(int exit, String output) {}
+
+  private Run check(Path config, String... extra) throws IOException, InterruptedException {
+    Path log = Files.createTempFile(dir, "check-", ".log");
+    String[] args =
+        Stream.concat(
+                Stream.of("sidecar", "--check", "--config", config.toString()), Stream.of(extra))
+            .toArray(String[]::new);
+    Process p = SidecarProcesses.launch(log, args);
+    assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
+    return new Run(p.exitValue(), Files.readString(log));
+  }
+
+  private static void secrets(Path dir) throws IOException {
+    Path s = Files.createDirectories(dir.resolve("secrets"));
+    Files.writeString(s.resolve("cluster.secret"), SidecarProcesses.randomSecret());
+    Files.writeString(s.resolve("pg-password"), "example-password\n");
+    Files.writeString(
+        s.resolve("tsig.key"),
+        "key \"baton-key\" {\n\talgorithm hmac-sha256;\n\tsecret \""
+            + SidecarProcesses.randomSecret().trim()
+            + "\";\n};\n");
+  }
+
+  @Test
+  void everyExampleConfigInTheRepositoryPassesTheCheck() throws Exception {
+    List<Path> configs;
+    try (Stream<Path> files = Files.walk(EXAMPLES)) {
+      configs =
+          files
+              .filter(p -> p.toString().endsWith(".yaml") && !p.toString().contains("/target/"))
+              .sorted()
+              .toList();
+    }
+    assertThat(configs).as("example configs under " + EXAMPLES).hasSizeGreaterThanOrEqualTo(3);
+    for (Path example : configs) {
+      // Each example's directory, with the secrets a deployment would put next to it.
+      Path copy = Files.createDirectories(dir.resolve(EXAMPLES.relativize(example.getParent())));
+      secrets(copy);
+      Path config = Files.copy(example, copy.resolve(example.getFileName()));
+      Run r = check(config);
+      assertThat(r.exit()).as(example + ":\n" + r.output()).isZero();
+      assertThat(r.output()).contains("config " + config + ": ok (node ");
+    }
+    Run east = check(dir.resolve("two-regions/east-1.yaml"));
+    assertThat(east.output())
+        .contains("3 members, 2 promotion steps: postgres, dns)")
+        .contains(
+            "beside the role: postgres step 'postgres': former-primary guard of 10.0.1.10:5432")
+        .contains("beside the role: postgres step 'postgres': WAL position reporter");
+    assertThat(check(dir.resolve("two-regions/tie-1.yaml")).output())
+        .contains("3 members, 0 promotion steps)");
+    assertThat(Files.exists(Path.of("/var/lib/baton/east-1"))).as("nothing created").isFalse();
+  }
+
+  @Test
+  void aBadFileExitsWithStatus2NamingEachProblem() throws Exception {
+    Path copy = Files.createDirectories(dir.resolve("bad"));
+    secrets(copy);
+    String yaml =
+        Files.readString(EXAMPLES.resolve("two-regions/east-1.yaml"))
+            .replace("passwordFile: secrets/pg-password", "password: hunter2-inline")
+            .replace("keyFile: secrets/tsig.key", "keyFile: secrets/missing.key");
+    Path config = copy.resolve("east-1.yaml");
+    Files.writeString(config, yaml);
+    Run r = check(config);
+    assertThat(r.exit()).as(r.output()).isEqualTo(2);
+    assertThat(r.output())
+        .contains(config + ":36: promotion.steps[0].password: a secret is never written")
+        .contains(config + ":64: promotion.steps[1].tsig.keyFile: file ")
+        .contains("nothing was started.")
+        .doesNotContain("hunter2-inline");
+  }
+
+  @Test
+  void preflightRunsEveryStepAgainstRealServersAndExitsOneWhenOneFails() throws Exception {
+    try (PostgresServer pg = PostgresServer.startPrimary("preflight");
+        BindServer dns = BindServer.start()) {
+      Path keyFile = dns.keyFile(TsigAlgorithm.HMAC_SHA256);
+      Files.writeString(dir.resolve("cluster.secret"), SidecarProcesses.randomSecret());
+      String base =
+          """
+          cluster: pf
+          node: n1
+          dataDir: data
+          clusterSecretFile: cluster.secret
+          members:
+            - id: n1
+              raft: 127.0.0.1:%d
+              control: 127.0.0.1:%d
+          promotion:
+            steps:
+              - name: postgres
+                type: postgres
+                servers:
+                  n1: %s
+                user: postgres
+              - name: dns
+                type: dns
+                server: %s:%d
+                zone: %s
+                names:
+                  - name: app
+                    values:
+                      n1: 192.0.2.1
+                tsig:
+                  keyFile: %s
+              - name: hook
+                type: exec
+                command: [/bin/true]
+                preflightCommand: %s
+          """;
+      Path good = dir.resolve("good.yaml");
+      Files.writeString(
+          good,
+          base.formatted(
+              SidecarProcesses.freePort(),
+              SidecarProcesses.freePort(),
+              pg.endpoint(),
+              dns.host(),
+              dns.port(),
+              dns.zone(),
+              keyFile,
+              "[/bin/sh, -c, 'test -x /bin/true']"));
+      Run ok = check(good, "--preflight");
+      assertThat(ok.exit()).as(ok.output()).isZero();
+      assertThat(ok.output())
+          .containsPattern("preflight postgres: ok \\(\\d+ ms\\)")
+          .containsPattern("preflight dns: ok \\(\\d+ ms\\)")
+          .containsPattern("preflight hook: ok \\(\\d+ ms\\)");
+
+      Path bad = dir.resolve("bad.yaml");
+      Files.writeString(
+          bad,
+          base.formatted(
+              SidecarProcesses.freePort(),
+              SidecarProcesses.freePort(),
+              "127.0.0.1:" + SidecarProcesses.freePort(), // nothing listens there
+              dns.host(),
+              dns.port(),
+              dns.zone(),
+              keyFile,
+              "[/bin/sh, -c, 'exit 5']"));
+      Run failed = check(bad, "--preflight");
+      assertThat(failed.exit()).as(failed.output()).isEqualTo(1);
+      assertThat(failed.output())
+          .contains("preflight postgres: FAILED: ")
+          .containsPattern("preflight dns: ok \\(\\d+ ms\\)")
+          .contains("preflight hook: FAILED: hook 'hook' exited with code 5");
+      assertThat(Files.exists(dir.resolve("data"))).as("nothing was started").isFalse();
+    }
+  }
+}

@@ -1,0 +1,304 @@
+package dev.baton.sidecar.config;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.baton.core.PromotionPlan;
+import dev.baton.dns.DnsSwitch;
+import dev.baton.postgres.PostgresPromotionAction;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The {@code postgres} and {@code dns} step types: a good file builds the adapters' actions and
+ * services for this node; each kind of mistake is named by file, line and key, and a secret never
+ * appears in a message.
+ */
+class StepConfigTest {
+  @TempDir Path dir;
+
+  private static final String SECRET_PASSWORD = "s3cr3t-password-never-shown";
+  private static final String TSIG_SECRET = "c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LXNlY3JldA==";
+
+  static final String GOOD =
+      """
+      cluster: mp
+      node: n1
+      dataDir: data/n1
+      clusterSecretFile: cluster.secret
+      members:
+        - id: n1
+          raft: 10.0.1.5:7400
+          control: 10.0.1.5:7500
+        - id: n2
+          raft: 10.1.1.5:7400
+          control: 10.1.1.5:7500
+        - id: w1
+          raft: 10.2.1.5:7400
+          control: 10.2.1.5:7500
+          witness: true
+      promotion:
+        steps:
+          - name: postgres
+            type: postgres
+            servers:
+              n1: 10.0.1.10:5432
+              n2: 10.1.1.10:5432
+            database: mp
+            user: baton
+            passwordFile: pg-password
+            maximumLag: 16MiB
+            fenceResources: [orders, config]
+            stopCommand: /usr/local/bin/stonith
+            formerPrimaryGuard:
+              checkInterval: 2s
+            positionReporter:
+              interval: 1s
+            timeout: 90s
+          - name: dns
+            type: dns
+            server: 10.0.0.53:53
+            zone: mp.example.com
+            names:
+              - name: api
+                type: A
+                values:
+                  n1: 10.0.1.5
+                  n2: 10.1.1.5
+            ttl: 10s
+            tsig:
+              keyFile: tsig.key
+            verify:
+              servers: [10.0.0.53:53, 10.1.0.53:53]
+      """;
+
+  @BeforeEach
+  void secrets() throws IOException {
+    Files.writeString(dir.resolve("cluster.secret"), "0123456789abcdef0123456789abcdef0123\n");
+    Files.writeString(dir.resolve("pg-password"), SECRET_PASSWORD + "\n");
+    Files.writeString(
+        dir.resolve("tsig.key"),
+        "key \"baton-key\" {\n\talgorithm hmac-sha256;\n\tsecret \"" + TSIG_SECRET + "\";\n};\n");
+  }
+
+  private Path write(String yaml) throws IOException {
+    Path p = dir.resolve("node.yaml");
+    Files.writeString(p, yaml);
+    return p;
+  }
+
+  private List<String> problems(String yaml) throws IOException {
+    Path p = write(yaml);
+    try {
+      ConfigLoader.load(p);
+    } catch (ConfigException e) {
+      for (String problem : e.problems()) {
+        assertThat(problem).as("every problem names the file").startsWith(p + ":");
+        assertThat(problem).doesNotContain(SECRET_PASSWORD).doesNotContain(TSIG_SECRET);
+      }
+      return e.problems();
+    }
+    throw new AssertionError("no ConfigException for\n" + yaml);
+  }
+
+  @Test
+  void aGoodFileBuildsThePostgresAndDnsActionsAndTheServicesBesideThem() throws IOException {
+    SidecarConfig c = ConfigLoader.load(write(GOOD));
+    List<PromotionPlan.Step> steps = c.plan().steps();
+    assertThat(steps).extracting(PromotionPlan.Step::name).containsExactly("postgres", "dns");
+    assertThat(steps.get(0).action()).isInstanceOf(PostgresPromotionAction.class);
+    assertThat(((PostgresPromotionAction) steps.get(0).action()).target().address())
+        .isEqualTo("10.0.1.10:5432");
+    assertThat(steps.get(0).policy().timeout().toSeconds()).isEqualTo(90);
+    assertThat(steps.get(1).action()).isInstanceOf(DnsSwitch.class);
+    DnsSwitch dns = (DnsSwitch) steps.get(1).action();
+    assertThat(dns.names()).containsExactly("api.mp.example.com.");
+    assertThat(dns.zone()).isEqualTo("mp.example.com.");
+    assertThat(c.services())
+        .extracting(NodeService::describe)
+        .containsExactly(
+            "postgres step 'postgres': former-primary guard of 10.0.1.10:5432 (read-only only)",
+            "postgres step 'postgres': WAL position reporter of 10.0.1.10:5432 every 1000 ms"
+                + " while active");
+    // Nothing of a secret in what the config shows.
+    assertThat(c.toString()).doesNotContain(SECRET_PASSWORD).doesNotContain(TSIG_SECRET);
+  }
+
+  @Test
+  void theWitnessReadsTheSameStepsAndHasNothingToDo() throws IOException {
+    SidecarConfig c = ConfigLoader.load(write(GOOD.replace("node: n1", "node: w1")));
+    assertThat(c.plan().steps()).isEmpty();
+    assertThat(c.services()).isEmpty();
+  }
+
+  @Test
+  void theOtherSiteFromTheSameStepsPromotesItsOwnServer() throws IOException {
+    SidecarConfig c = ConfigLoader.load(write(GOOD.replace("node: n1", "node: n2")));
+    assertThat(((PostgresPromotionAction) c.plan().steps().get(0).action()).target().address())
+        .isEqualTo("10.1.1.10:5432");
+    assertThat(c.plan().steps().get(1).action()).isInstanceOf(DnsSwitch.class);
+  }
+
+  @Test
+  void anInlinePasswordIsRefusedWithWhereToPutIt() throws IOException {
+    List<String> p =
+        problems(GOOD.replace("passwordFile: pg-password", "password: " + SECRET_PASSWORD));
+    assertThat(p)
+        .anySatisfy(
+            s ->
+                assertThat(s)
+                    .contains(
+                        ":25: promotion.steps[0].password: a secret is never written in the config"
+                            + " file: put the PostgreSQL password in a file that only the sidecar"
+                            + " can read and set passwordFile, or set passwordEnv to the name of an"
+                            + " environment variable that holds it"));
+  }
+
+  @Test
+  void anUnsetPasswordVariableAndAnUnreadablePasswordFileAreNamed() throws IOException {
+    assertThat(
+            problems(
+                GOOD.replace(
+                    "passwordFile: pg-password", "passwordEnv: BATON_TEST_UNSET_VARIABLE_42")))
+        .anySatisfy(
+            s ->
+                assertThat(s)
+                    .contains(
+                        ":25: promotion.steps[0].passwordEnv: environment variable"
+                            + " BATON_TEST_UNSET_VARIABLE_42 is not set (it must hold the"
+                            + " PostgreSQL password)"));
+    assertThat(problems(GOOD.replace("passwordFile: pg-password", "passwordFile: nowhere/pw")))
+        .anySatisfy(
+            s ->
+                assertThat(s)
+                    .contains(":25: promotion.steps[0].passwordFile: file ")
+                    .contains("nowhere/pw is not readable"));
+  }
+
+  @Test
+  void anUnknownKeyInAStepListsTheStepTypesKeys() throws IOException {
+    assertThat(problems(GOOD.replace("      database: mp\n", "      databse: mp\n")))
+        .anySatisfy(
+            s ->
+                assertThat(s)
+                    .contains(":23: promotion.steps[0].databse: unknown key; allowed here: name,")
+                    .contains("servers, database, user, passwordFile"));
+  }
+
+  @Test
+  void anUnreadableTsigKeyFileIsNamed() throws IOException {
+    assertThat(problems(GOOD.replace("keyFile: tsig.key", "keyFile: missing.key")))
+        .anySatisfy(
+            s ->
+                assertThat(s)
+                    .contains(":46: promotion.steps[1].tsig.keyFile: file ")
+                    .contains("missing.key is not readable"));
+  }
+
+  @Test
+  void aWrongTsigAlgorithmIsNamedWithTheAcceptedOnes() throws IOException {
+    Files.writeString(
+        dir.resolve("tsig.key"),
+        "key \"baton-key\" {\n\talgorithm hmac-sha999;\n\tsecret \"" + TSIG_SECRET + "\";\n};\n");
+    assertThat(problems(GOOD))
+        .anySatisfy(
+            s ->
+                assertThat(s)
+                    .contains(
+                        ":46: promotion.steps[1].tsig.keyFile: unknown TSIG algorithm"
+                            + " 'hmac-sha999' (accepted: hmac-md5, hmac-sha1"));
+  }
+
+  @Test
+  void anInlineTsigSecretIsRefused() throws IOException {
+    assertThat(
+            problems(
+                GOOD.replace(
+                    "keyFile: tsig.key",
+                    "name: baton-key\n        algorithm: hmac-sha256\n        secret: "
+                        + TSIG_SECRET)))
+        .anySatisfy(
+            s ->
+                assertThat(s)
+                    .contains("promotion.steps[1].tsig.secret: a secret is never written in the"));
+  }
+
+  @Test
+  void anUnknownMemberInAPerNodeValueIsNamed() throws IOException {
+    List<String> p =
+        problems(
+            GOOD.replace("        n2: 10.1.1.10:5432", "        n9: 10.1.1.10:5432")
+                .replace("            n2: 10.1.1.5", "            west: 10.1.1.5"));
+    assertThat(p)
+        .anySatisfy(
+            s ->
+                assertThat(s)
+                    .contains(
+                        ":22: promotion.steps[0].servers.n9: 'n9' is not a member; members are"
+                            + " [n1, n2, w1]"))
+        .anySatisfy(
+            s ->
+                assertThat(s)
+                    .contains(
+                        ":43: promotion.steps[1].names[0].values.west: 'west' is not a member;"
+                            + " members are [n1, n2, w1]"));
+  }
+
+  @Test
+  void anEligibleNodeWithoutItsOwnServerOrValueIsRefused() throws IOException {
+    List<String> p =
+        problems(
+            GOOD.replace("        n1: 10.0.1.10:5432\n", "")
+                .replace("            n1: 10.0.1.5\n", ""));
+    assertThat(p)
+        .anySatisfy(
+            s ->
+                assertThat(s)
+                    .contains(
+                        "promotion.steps[0].servers: has no server for this node 'n1': a node that"
+                            + " may become active promotes its own server"))
+        .anySatisfy(
+            s ->
+                assertThat(s)
+                    .contains(
+                        "promotion.steps[1].names[0].values: has no value for this node 'n1'"));
+  }
+
+  @Test
+  void valuesMustMatchTheirRecordType() throws IOException {
+    assertThat(problems(GOOD.replace("type: A\n", "type: CNAME\n")))
+        .anySatisfy(
+            s ->
+                assertThat(s)
+                    .contains(
+                        "promotion.steps[1].names[0].values.n1: '10.0.1.5' is an address; a CNAME"
+                            + " points to a name"));
+    assertThat(problems(GOOD.replace("type: A\n", "type: AAAA\n")))
+        .anySatisfy(
+            s ->
+                assertThat(s)
+                    .contains(
+                        "promotion.steps[1].names[0].values.n1: '10.0.1.5' is not an IPv6 address"));
+  }
+
+  @Test
+  void sizesAndFenceSchemaNamesAreChecked() throws IOException {
+    List<String> p =
+        problems(
+            GOOD.replace("maximumLag: 16MiB", "maximumLag: 16 megs")
+                .replace(
+                    "      fenceResources:",
+                    "      fenceSchema: Baton-Fence\n      fenceResources:"));
+    assertThat(p)
+        .anySatisfy(
+            s -> assertThat(s).contains("promotion.steps[0].maximumLag: '16 megs' is not a size"))
+        .anySatisfy(
+            s ->
+                assertThat(s)
+                    .contains("promotion.steps[0].fenceSchema: invalid fence schema name"));
+  }
+}
