@@ -586,6 +586,7 @@ public final class BatonNode implements Closeable {
     private final List<Member> members = new ArrayList<>();
     private Path dataDir;
     private String bindHost;
+    private int bindPort;
     private Timing timing = Timing.DEFAULTS;
     private Duration operationTimeout = Duration.ofSeconds(5);
     private RaftSecurity security;
@@ -644,6 +645,21 @@ public final class BatonNode implements Closeable {
     /** The interface the Raft server listens on; default: the host of this node's address. */
     public Builder bindHost(String bindHost) {
       this.bindHost = bindHost;
+      return this;
+    }
+
+    /**
+     * Where the Raft server listens, when it differs from the address the members dial (this node's
+     * entry in {@link #members}, the advertised address): behind a per-pod load balancer, a NAT or
+     * an east-west gateway that maps the advertised port to another. Default: the advertised
+     * address's host and port.
+     */
+    public Builder listen(String host, int port) {
+      if (port < 1 || port > 65535) {
+        throw new IllegalArgumentException("listen port " + port + " is outside 1..65535");
+      }
+      this.bindHost = host;
+      this.bindPort = port;
       return this;
     }
 
@@ -860,6 +876,7 @@ public final class BatonNode implements Closeable {
               List.copyOf(members),
               dataDir.toFile(),
               bindHost != null ? bindHost : self.host(),
+              bindPort != 0 ? bindPort : self.port(),
               timing,
               operationTimeout,
               raftSecurity,

@@ -57,6 +57,13 @@ public final class Sidecar implements AutoCloseable {
             .bootstrap(config.bootstrap())
             .meterRegistry(registry)
             .promotionPlan(config.plan());
+    config
+        .raftListen()
+        .ifPresent(
+            l -> {
+              int colon = l.lastIndexOf(':');
+              b.listen(l.substring(0, colon), Integer.parseInt(l.substring(colon + 1)));
+            });
     SidecarConfig.RaftSecurity security = config.raftSecurity();
     if (security instanceof SidecarConfig.RaftSecurity.SecretFile f) {
       b.clusterSecret(f.file());

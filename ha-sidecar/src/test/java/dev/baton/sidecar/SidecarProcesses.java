@@ -35,6 +35,11 @@ final class SidecarProcesses implements AutoCloseable {
     final int raft = freePort();
     final int control = freePort();
     final int http = freePort();
+
+    /** Where Raft and the control API listen when behind a port mapping (0: on raft, control). */
+    int raftListen;
+
+    int controlListen;
     Path config;
     boolean joining;
     Process process;
@@ -64,8 +69,24 @@ final class SidecarProcesses implements AutoCloseable {
     this(
         java.util.stream.IntStream.rangeClosed(1, count).mapToObj(i -> "n" + i).toList(),
         Set.of(),
-        null);
+        null,
+        false);
   }
+
+  /**
+   * Sidecars behind port mappings: each node advertises {@code raft} and {@code control} (what the
+   * others dial) but listens on other ports ({@code raft.listen}, {@code control.listen}), and a
+   * {@link PortForwarder} per port maps the one to the other, as a per-pod load balancer would.
+   */
+  static SidecarProcesses behindPortMappings(int count) throws IOException {
+    return new SidecarProcesses(
+        java.util.stream.IntStream.rangeClosed(1, count).mapToObj(i -> "n" + i).toList(),
+        Set.of(),
+        null,
+        true);
+  }
+
+  private final List<PortForwarder> forwarders = new ArrayList<>();
 
   /**
    * Sidecars {@code ids}, of which {@code witnesses} are witnesses; {@code promotion} gives each
@@ -76,6 +97,15 @@ final class SidecarProcesses implements AutoCloseable {
   SidecarProcesses(
       List<String> ids, Set<String> witnesses, BiFunction<Path, Node, String> promotion)
       throws IOException {
+    this(ids, witnesses, promotion, false);
+  }
+
+  private SidecarProcesses(
+      List<String> ids,
+      Set<String> witnesses,
+      BiFunction<Path, Node, String> promotion,
+      boolean mapped)
+      throws IOException {
     this.witnesses = Set.copyOf(witnesses);
     this.promotion = promotion;
     dir = Files.createTempDirectory("baton-sidecar-test-");
@@ -83,7 +113,14 @@ final class SidecarProcesses implements AutoCloseable {
     // The Raft port is secured with a cluster secret, as the sidecar requires by default.
     Files.writeString(dir.resolve("cluster.secret"), randomSecret());
     for (String id : ids) {
-      nodes.put(id, new Node(id));
+      Node n = new Node(id);
+      nodes.put(id, n);
+      if (mapped) {
+        n.raftListen = freePort();
+        n.controlListen = freePort();
+        forwarders.add(new PortForwarder(n.raft, n.raftListen));
+        forwarders.add(new PortForwarder(n.control, n.controlListen));
+      }
     }
     for (Node n : nodes.values()) {
       n.config = dir.resolve(n.id + ".yaml");
@@ -114,6 +151,10 @@ final class SidecarProcesses implements AutoCloseable {
       }
     }
     y.append("http:\n  listen: 127.0.0.1:").append(n.http).append('\n');
+    if (n.raftListen != 0) {
+      y.append("raft:\n  listen: 127.0.0.1:").append(n.raftListen).append('\n');
+      y.append("control:\n  listen: 127.0.0.1:").append(n.controlListen).append('\n');
+    }
     if (promotion != null) {
       y.append(promotion.apply(dir, n));
       return y.toString();
@@ -241,6 +282,13 @@ final class SidecarProcesses implements AutoCloseable {
 
   @Override
   public void close() {
+    for (PortForwarder f : forwarders) {
+      try {
+        f.close();
+      } catch (IOException e) {
+        // the test is over
+      }
+    }
     for (Node n : nodes.values()) {
       if (n.process != null) {
         n.process.destroyForcibly();

@@ -13,6 +13,7 @@ public record NodeConfig(
     List<Member> members,
     File dataDir,
     String bindHost,
+    int bindPort,
     Timing timing,
     Duration operationTimeout,
     RaftSecurity security,

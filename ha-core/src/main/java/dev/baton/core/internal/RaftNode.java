@@ -108,7 +108,7 @@ public final class RaftNode implements AutoCloseable {
     RaftServerConfigKeys.Log.setPurgeUptoSnapshotIndex(properties, true);
     RaftServerConfigKeys.Log.setSegmentSizeMax(properties, SizeInBytes.valueOf("8MB"));
     GrpcConfigKeys.Server.setHost(properties, config.bindHost());
-    GrpcConfigKeys.Server.setPort(properties, config.self().port());
+    GrpcConfigKeys.Server.setPort(properties, config.bindPort());
     // Explicit, so a change of Ratis's default cannot silently swap the transport.
     RaftConfigKeys.Rpc.setType(properties, SupportedRpcType.GRPC);
 

@@ -51,6 +51,7 @@ public final class ConfigLoader {
         "node",
         "dataDir",
         "members",
+        "raft",
         "control",
         "http",
         "timing",
@@ -123,6 +124,10 @@ public final class ConfigLoader {
           "members",
           "no member may become active: every one is a witness or noActivate");
     }
+
+    Yaml.Section raftSection = root.section("raft");
+    raftSection.allow("listen");
+    Optional<String> raftListen = raftSection.hostPort("listen");
 
     Yaml.Section controlSection = root.section("control");
     controlSection.allow("listen");
@@ -209,6 +214,7 @@ public final class ConfigLoader {
         node,
         dataDir,
         List.copyOf(members),
+        raftListen,
         Map.copyOf(control),
         controlListen,
         httpListen,

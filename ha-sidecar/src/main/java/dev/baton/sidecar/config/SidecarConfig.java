@@ -19,7 +19,9 @@ import java.util.Set;
  * @param clusterId the cluster
  * @param nodeId this node
  * @param dataDir the node's data directory
- * @param members every member, this node included
+ * @param members every member, this node included; a member's Raft address is the one the others
+ *     dial (advertised)
+ * @param raftListen where this node's Raft server listens, when not on its advertised address
  * @param controlAddresses the members' control API addresses, where given
  * @param controlListen where this node's control API listens
  * @param httpListen where this node's HTTP endpoints listen, if anywhere
@@ -45,6 +47,7 @@ public record SidecarConfig(
     String nodeId,
     Path dataDir,
     List<Member> members,
+    Optional<String> raftListen,
     Map<String, String> controlAddresses,
     String controlListen,
     Optional<String> httpListen,
