@@ -11,6 +11,7 @@ out first, 2 on a bad command line. The password comes from libpq (PGPASSWORD, P
 import argparse
 import json
 import os
+import subprocess
 import sys
 import time
 import urllib.request
@@ -37,6 +38,11 @@ def parse_args(argv):
     source.add_argument("--token", type=int, help="a fixed token (tests)")
     p.add_argument("--dsn", default=os.environ.get("BATON_WRITER_DSN"),
                    help="libpq connection string (default: $BATON_WRITER_DSN), without password")
+    p.add_argument("--resolve", metavar="NAME",
+                   help="find the primary's address through this DNS name (the A record Baton's"
+                        " dns step moves) on every connect, instead of the DSN's host")
+    p.add_argument("--dns-server", metavar="HOST:PORT",
+                   help="ask this server for --resolve (default: the system resolver)")
     p.add_argument("--resource", default="orders", help="the fenced resource (default: orders)")
     p.add_argument("--table", default="fenced_writes", help="table to insert into, [schema.]name")
     p.add_argument("--schema", default="baton", help="the fence schema (default: baton)")
@@ -71,6 +77,21 @@ def read_token(args):
     return token
 
 
+def resolve(args):
+    """The address the name points at now; asked on every connect, so a moved name is followed."""
+    if args.dns_server:
+        host, _, port = args.dns_server.rpartition(":")
+        out = subprocess.run(["dig", "+short", "+time=2", "+tries=1", "@" + host, "-p", port,
+                              args.resolve, "A"], capture_output=True, text=True, timeout=10)
+        addresses = [l for l in out.stdout.split() if l and l[0].isdigit()]
+    else:
+        import socket
+        addresses = [socket.gethostbyname(args.resolve)]
+    if not addresses:
+        raise OSError("%s has no address" % args.resolve)
+    return addresses[0]
+
+
 def message(e):
     diag = getattr(e, "diag", None)
     text = (diag.message_primary if diag is not None else None) or str(e)
@@ -97,8 +118,9 @@ def main(argv):
         try:
             token = read_token(args)
             if conn is None:
+                where = {"host": resolve(args)} if args.resolve else {}
                 conn = psycopg2.connect(args.dsn, connect_timeout=5,
-                                        application_name="baton-python-writer")
+                                        application_name="baton-python-writer", **where)
                 conn.autocommit = True  # the transaction below is spelled out
                 with conn.cursor() as cur:
                     cur.execute("SELECT to_regclass(%s) IS NULL", (table.as_string(conn),))
@@ -115,6 +137,8 @@ def main(argv):
             emit(seq, token, "ok", None, None)
         except NoToken as e:
             emit(seq, None, "error", "BT005", str(e))
+        except (OSError, subprocess.SubprocessError) as e:  # the name did not resolve
+            emit(seq, token, "error", None, "resolving %s: %s" % (args.resolve, e))
         except (psycopg2.Error, NotCommitted) as e:
             state = getattr(e, "pgcode", None)
             emit(seq, token, "refused" if state in REFUSED else "error", state, message(e))

@@ -21,17 +21,24 @@ public final class Logging {
 
   private Logging() {}
 
-  /** Sidecar logging: Baton's loggers at {@code level}, Ratis and gRPC at WARN, to stdout. */
-  public static void sidecar(String format, String level) {
-    configure(format, Level.toLevel(level, Level.INFO), "System.out");
+  /**
+   * Sidecar logging to stdout: Baton's loggers at {@code level}, Ratis's at {@code ratisLevel},
+   * gRPC at WARN.
+   */
+  public static void sidecar(String format, String level, String ratisLevel) {
+    configure(
+        format,
+        Level.toLevel(level, Level.INFO),
+        Level.toLevel(ratisLevel, Level.ERROR),
+        "System.out");
   }
 
   /** CLI logging: warnings and errors only, to stderr, so stdout carries just the answer. */
   public static void cli() {
-    configure("text", Level.WARN, "System.err");
+    configure("text", Level.WARN, Level.ERROR, "System.err");
   }
 
-  private static void configure(String format, Level batonLevel, String target) {
+  private static void configure(String format, Level batonLevel, Level ratisLevel, String target) {
     LoggerContext ctx = (LoggerContext) LoggerFactory.getILoggerFactory();
     ctx.reset();
     Encoder<ILoggingEvent> encoder;
@@ -56,8 +63,9 @@ public final class Logging {
     root.setLevel(Level.WARN);
     root.addAppender(out);
     ctx.getLogger("dev.baton").setLevel(batonLevel);
-    // Ratis logs every election and reconnect at INFO/WARN; the node's own lines say what matters.
-    ctx.getLogger("org.apache.ratis").setLevel(Level.ERROR);
+    // Ratis logs every election and reconnect at INFO/WARN; by default (ERROR) the node's own
+    // lines say what matters, and logging.ratisLevel: INFO shows the election rounds.
+    ctx.getLogger("org.apache.ratis").setLevel(ratisLevel);
     ctx.getLogger("io.grpc").setLevel(Level.WARN);
   }
 }

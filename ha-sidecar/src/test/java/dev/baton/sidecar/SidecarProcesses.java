@@ -256,6 +256,32 @@ final class SidecarProcesses implements AutoCloseable {
         .get(0);
   }
 
+  /** The threads of node {@code id}'s JVM (jcmd Thread.print), for a failure message. */
+  String threadDump(String id) {
+    Node n = nodes.get(id);
+    if (n.process == null || !n.process.isAlive()) {
+      return "(" + id + " is not running)";
+    }
+    try {
+      Process p =
+          new ProcessBuilder(
+                  Path.of(System.getProperty("java.home"), "bin", "jcmd").toString(),
+                  Long.toString(n.process.pid()),
+                  "Thread.print")
+              .redirectErrorStream(true)
+              .start();
+      String out =
+          new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+      p.waitFor(30, TimeUnit.SECONDS);
+      return out;
+    } catch (IOException e) {
+      return "(no thread dump of " + id + ": " + e + ")";
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return "(interrupted)";
+    }
+  }
+
   String log(String id) {
     try {
       return Files.readString(dir.resolve(id + ".log"));

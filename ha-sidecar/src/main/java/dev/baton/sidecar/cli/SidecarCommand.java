@@ -69,7 +69,10 @@ final class SidecarCommand implements Callable<Integer> {
     if (check) {
       return check(c);
     }
-    Logging.sidecar(logFormat != null ? logFormat : c.logging().format(), c.logging().level());
+    Logging.sidecar(
+        logFormat != null ? logFormat : c.logging().format(),
+        c.logging().level(),
+        c.logging().ratisLevel());
     Sidecar sidecar = Sidecar.start(c);
     Runtime.getRuntime().addShutdownHook(new Thread(sidecar::close, "baton-shutdown"));
     sidecar.awaitClosed();

@@ -189,7 +189,7 @@ public final class ConfigLoader {
     PromotionPlan plan = plan(yaml, root.section("promotion"), scope, services);
 
     Yaml.Section logging = root.section("logging");
-    logging.allow("format", "level");
+    logging.allow("format", "level", "ratisLevel");
     String format = logging.string("format").orElse("text");
     if (!format.equals("text") && !format.equals("json")) {
       yaml.problem(
@@ -203,6 +203,15 @@ public final class ConfigLoader {
           logging.valueNode("level"),
           "logging.level",
           "'" + level + "' is not allowed; use one of " + new TreeSet<>(LEVELS));
+    }
+
+    String ratisLevel =
+        logging.string("ratisLevel").orElse("ERROR").toUpperCase(java.util.Locale.ROOT);
+    if (!LEVELS.contains(ratisLevel)) {
+      yaml.problem(
+          logging.valueNode("ratisLevel"),
+          "logging.ratisLevel",
+          "'" + ratisLevel + "' is not allowed; use one of " + new TreeSet<>(LEVELS));
     }
 
     if (!yaml.problems().isEmpty()) {
@@ -229,7 +238,7 @@ public final class ConfigLoader {
         plan,
         List.copyOf(services),
         nodeRef,
-        new SidecarConfig.Logging(format, level));
+        new SidecarConfig.Logging(format, level, ratisLevel));
   }
 
   private static String id(Yaml.Section s, String key, String what) {

@@ -107,8 +107,10 @@ public record SidecarConfig(
    * @param format {@code text} (one readable line per event) or {@code json} (one JSON object per
    *     line)
    * @param level the level of Baton's own loggers: TRACE, DEBUG, INFO, WARN or ERROR
+   * @param ratisLevel the level of Apache Ratis's loggers (default ERROR; INFO shows every election
+   *     round, for diagnosing one)
    */
-  public record Logging(String format, String level) {}
+  public record Logging(String format, String level, String ratisLevel) {}
 
   /** This node's member entry. */
   public Member self() {

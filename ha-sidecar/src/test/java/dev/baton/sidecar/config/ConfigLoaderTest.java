@@ -100,7 +100,7 @@ class ConfigLoaderTest {
     assertThat(c.plan().steps().get(0).policy().required()).isFalse();
     assertThat(c.plan().steps().get(0).policy().timeout()).isEqualTo(Duration.ofSeconds(5));
     assertThat(c.plan().steps().get(1).action()).isInstanceOf(ExecAction.class);
-    assertThat(c.logging()).isEqualTo(new SidecarConfig.Logging("json", "DEBUG"));
+    assertThat(c.logging()).isEqualTo(new SidecarConfig.Logging("json", "DEBUG", "ERROR"));
     assertThat(c.tls()).isEmpty();
   }
 
