@@ -284,7 +284,9 @@ final class FencedConnectionHandler implements InvocationHandler {
       token = tokenSource.currentToken();
     } catch (Exception e) {
       throw new SQLException(
-          "no fencing token for resource '" + resource + "': " + e.getMessage(), "BT005", e);
+          "no fencing token for resource '" + resource + "': " + e.getMessage(),
+          FenceSchema.SQLSTATE_NO_TOKEN,
+          e);
     }
     try (PreparedStatement ps = raw.prepareStatement(checkSql)) {
       ps.setString(1, resource);

@@ -169,7 +169,7 @@ public final class FencedDataSource implements DataSource {
           "no fencing token bound for resource '"
               + resource
               + "': use withToken(token), withTokenSource(source) or connection(token)",
-          "BT005");
+          FenceSchema.SQLSTATE_NO_TOKEN);
     }
     return tokenSource;
   }

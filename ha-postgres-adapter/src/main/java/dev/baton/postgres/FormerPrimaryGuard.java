@@ -190,10 +190,31 @@ public final class FormerPrimaryGuard implements AutoCloseable {
     }
   }
 
-  /** Checks once, now, on the calling thread. */
+  /**
+   * Checks once, now, on the calling thread. A change of outcome is logged once: a local server
+   * that stops answering as a WARN (until it answers again the guard can neither fence nor rejoin
+   * it), the others at INFO.
+   */
   public synchronized Outcome checkNow() {
     Outcome o = check();
+    Outcome before = lastOutcome;
     lastOutcome = o;
+    if (o != before) {
+      if (o == Outcome.UNREACHABLE) {
+        LOG.warn(
+            "former-primary guard for {}: the local server does not answer; checking again every"
+                + " {} ms (it can neither be fenced nor rejoined until it is back)",
+            local.address(),
+            checkInterval.toMillis());
+      } else if (o != Outcome.FENCED && o != Outcome.REJOINED) {
+        // FENCED and REJOINED log their own lines as they act.
+        LOG.info(
+            "former-primary guard for {}: {}{}",
+            local.address(),
+            o,
+            before == null ? "" : " (was " + before + ")");
+      }
+    }
     return o;
   }
 

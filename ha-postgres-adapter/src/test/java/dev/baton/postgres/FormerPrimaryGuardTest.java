@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import dev.baton.core.KvEntry;
+import dev.baton.core.testing.LogCapture;
 import dev.baton.postgres.testing.PostgresPair;
 import dev.baton.postgres.testing.PostgresServer;
 import dev.baton.postgres.testing.TestActionContext;
@@ -122,7 +123,15 @@ class FormerPrimaryGuardTest {
       b.execute("INSERT INTO t VALUES ('y')");
 
       a.stopFast();
-      assertThat(onA.checkNow()).isEqualTo(FormerPrimaryGuard.Outcome.UNREACHABLE);
+      try (LogCapture log = LogCapture.baton()) {
+        assertThat(onA.checkNow()).isEqualTo(FormerPrimaryGuard.Outcome.UNREACHABLE);
+        assertThat(onA.checkNow()).isEqualTo(FormerPrimaryGuard.Outcome.UNREACHABLE);
+        // Said once, not on every check.
+        assertThat(log.warnings())
+            .filteredOn(w -> w.contains("the local server does not answer"))
+            .hasSize(1)
+            .allSatisfy(w -> assertThat(w).contains(a.host() + ":" + a.port()));
+      }
       // Restarted, it is still read-only: the setting is in its postgresql.auto.conf.
       a.start();
       assertThatThrownBy(() -> a.execute("INSERT INTO t VALUES ('x')"))
