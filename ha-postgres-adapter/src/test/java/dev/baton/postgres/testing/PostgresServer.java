@@ -312,27 +312,6 @@ public final class PostgresServer implements AutoCloseable {
     }
   }
 
-  /**
-   * Whether a postmaster runs on the data directory now ({@code pg_ctl status}), whoever started or
-   * stopped it: a STONITH command or {@code pg_rewind}'s rejoin does so outside this fixture.
-   */
-  public boolean isUp() {
-    try {
-      runAsPostgres(bin("pg_ctl"), "status", "-D", dataDir.toString());
-      return true;
-    } catch (RuntimeException e) {
-      return false;
-    }
-  }
-
-  /** Starts the server if it is down, however it was stopped (a machine coming back). */
-  public void startIfDown() {
-    if (!isUp()) {
-      running = false;
-      pgCtlStart();
-    }
-  }
-
   /** The last lines of the server's log, for failure messages. */
   public String logTail(int lines) {
     try {
