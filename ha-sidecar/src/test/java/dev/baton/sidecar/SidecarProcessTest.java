@@ -82,6 +82,11 @@ class SidecarProcessTest {
       assertThat(status.path("members")).hasSize(3);
       String metrics = cluster.get(id, "/metrics").body();
       assertThat(metrics).contains("baton_role_active").contains("node=\"" + id + "\"");
+      // Which Baton this is, as the build recorded it: the version and the git commit.
+      assertThat(metrics)
+          .containsPattern(
+              "baton_build_info\\{[^}]*commit=\"([0-9a-f]{12}(-dirty)?|unknown)\"[^}]*"
+                  + "version=\"0\\.2\\.0\"[^}]*\\} 1(\\.0)?");
     }
     assertThat(cluster.get(active, "/metrics").body())
         .containsPattern("baton_role_active\\{[^}]*node=\"" + active + "\"[^}]*\\} 1\\.0");

@@ -1,5 +1,6 @@
 package dev.baton.core.internal;
 
+import dev.baton.core.BuildInfo;
 import dev.baton.core.Role;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
@@ -31,6 +32,11 @@ public final class NodeMetrics {
     Gauge.builder("baton.role.active", roleCode, v -> v.get() == 1 ? 1 : 0)
         .description("1 while this node is active, else 0")
         .tags(tags)
+        .register(registry);
+    BuildInfo build = BuildInfo.current();
+    Gauge.builder("baton.build.info", () -> 1)
+        .description("always 1; the labels say which Baton this node runs")
+        .tags(tags.and("version", build.version(), "commit", build.commit()))
         .register(registry);
     Gauge.builder("baton.token", lastToken, AtomicLong::get)
         .description("fencing token of this node's latest activation")

@@ -91,8 +91,15 @@ public final class BatonCommand implements Runnable {
   static final class Version implements CommandLine.IVersionProvider {
     @Override
     public String[] getVersion() {
-      String v = BatonCommand.class.getPackage().getImplementationVersion();
-      return new String[] {"baton " + (v == null ? "(development build)" : v)};
+      dev.baton.core.BuildInfo b = dev.baton.core.BuildInfo.current();
+      return new String[] {
+        "baton " + b.version() + " (commit " + b.commit() + ")",
+        "Java "
+            + System.getProperty("java.version")
+            + " ("
+            + System.getProperty("java.vm.name")
+            + ")"
+      };
     }
   }
 }
