@@ -35,6 +35,7 @@ import org.slf4j.Logger;
  * normally. Without {@code /usr/bin/setsid} there is no supervisor.
  */
 public final class ExecAction implements PromotionAction {
+  private static final Logger LOG = org.slf4j.LoggerFactory.getLogger(ExecAction.class);
 
   private final String name;
   private final List<String> promoteCommand;
@@ -89,11 +90,7 @@ public final class ExecAction implements PromotionAction {
     Map<String, String> env = new LinkedHashMap<>();
     env.put("BATON_ROLE", "preflight");
     env.put("BATON_TOKEN", "0");
-    run(
-        preflightCommand,
-        env,
-        preflightTimeout,
-        org.slf4j.LoggerFactory.getLogger(ExecAction.class));
+    run(preflightCommand, env, preflightTimeout, LOG);
   }
 
   /**

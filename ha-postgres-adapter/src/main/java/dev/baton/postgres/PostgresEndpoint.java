@@ -76,4 +76,18 @@ public record PostgresEndpoint(String host, int port, String database) {
   public String toString() {
     return address() + "/" + database;
   }
+
+  /**
+   * A plain pgjdbc {@code DataSource} on this server, configured as the adapter's own connections
+   * are. The password, if any, goes to the driver only.
+   */
+  public javax.sql.DataSource dataSource(
+      String user,
+      String password,
+      java.time.Duration connectTimeout,
+      java.time.Duration socketTimeout,
+      String applicationName) {
+    return new PgConnections(user, password, connectTimeout, socketTimeout, applicationName)
+        .dataSource(this);
+  }
 }

@@ -9,6 +9,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
+import java.util.OptionalInt;
 import java.util.TreeSet;
 
 /**
@@ -116,8 +117,7 @@ final class DnsStep implements StepType {
     Yaml.Section verify = step.section("verify");
     verify.allow("servers", "zoneNameServers");
     List<String> verifyServers = new ArrayList<>();
-    for (int i = 0; i < verify.strings("servers").size(); i++) {
-      String a = verify.strings("servers").get(i);
+    for (String a : verify.strings("servers")) {
       int colon = a.lastIndexOf(':');
       if (colon <= 0 || !a.substring(colon + 1).matches("\\d{1,5}")) {
         verify.report("servers", "'" + a + "' is not host:port, e.g. 10.0.0.53:53");
@@ -131,6 +131,15 @@ final class DnsStep implements StepType {
     if (!transport.equals("tcp") && !transport.equals("udp")) {
       step.report("transport", "'" + transport + "' is not allowed; use tcp or udp");
     }
+    Optional<String> fenceRecord = step.string("fenceRecord");
+    Optional<Duration> queryTimeout = step.duration("queryTimeout");
+    OptionalInt attempts =
+        step.has("attempts")
+            ? OptionalInt.of(step.integer("attempts", 3, 1, 20))
+            : OptionalInt.empty();
+    Optional<Duration> retryBackoff = step.duration("retryBackoff");
+    Optional<Duration> verifyTimeout = step.duration("verifyTimeout");
+    Optional<Duration> operationTimeout = step.duration("operationTimeout");
 
     if (yaml.problems().size() > before) {
       return null;
@@ -149,7 +158,7 @@ final class DnsStep implements StepType {
         b.address(t.name(), t.values().toArray(String[]::new));
       }
     }
-    step.string("fenceRecord").ifPresent(b::fenceRecord);
+    fenceRecord.ifPresent(b::fenceRecord);
     for (String v : verifyServers) {
       int c = v.lastIndexOf(':');
       b.verifyOn(v.substring(0, c), Integer.parseInt(v.substring(c + 1)));
@@ -157,13 +166,11 @@ final class DnsStep implements StepType {
     if (zoneNameServersPort > 0) {
       b.verifyOnZoneNameServers(zoneNameServersPort);
     }
-    step.duration("queryTimeout").ifPresent(b::queryTimeout);
-    if (step.has("attempts")) {
-      b.attempts(step.integer("attempts", 3, 1, 20));
-    }
-    step.duration("retryBackoff").ifPresent(b::retryBackoff);
-    step.duration("verifyTimeout").ifPresent(b::verifyTimeout);
-    step.duration("operationTimeout").ifPresent(b::operationTimeout);
+    queryTimeout.ifPresent(b::queryTimeout);
+    attempts.ifPresent(b::attempts);
+    retryBackoff.ifPresent(b::retryBackoff);
+    verifyTimeout.ifPresent(b::verifyTimeout);
+    operationTimeout.ifPresent(b::operationTimeout);
     b.tcp(transport.equals("tcp"));
     try {
       return new Built(b.build());

@@ -14,4 +14,25 @@ public interface NodeService {
 
   /** Starts the service on the running node. */
   AutoCloseable start(BatonNode node) throws Exception;
+
+  /** What starts a service on the running node. */
+  @FunctionalInterface
+  interface Starter {
+    AutoCloseable start(BatonNode node) throws Exception;
+  }
+
+  /** A service described by {@code description} and started by {@code starter}. */
+  static NodeService of(String description, Starter starter) {
+    return new NodeService() {
+      @Override
+      public String describe() {
+        return description;
+      }
+
+      @Override
+      public AutoCloseable start(BatonNode node) throws Exception {
+        return starter.start(node);
+      }
+    };
+  }
 }

@@ -1,6 +1,5 @@
 package dev.baton.sidecar.config;
 
-import dev.baton.core.BatonNode;
 import dev.baton.postgres.FenceSchema;
 import dev.baton.postgres.FormerPrimaryGuard;
 import dev.baton.postgres.PgRewindRejoin;
@@ -17,7 +16,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.TreeSet;
-import org.postgresql.ds.PGSimpleDataSource;
+import javax.sql.DataSource;
 
 /**
  * {@code type: postgres}: moves the PostgreSQL writer to this node's server ({@link
@@ -128,9 +127,9 @@ final class PostgresStep implements StepType {
     Duration stopTimeout = step.duration("stopCommandTimeout").orElse(Duration.ofSeconds(30));
     boolean allowUnfenced = step.bool("allowUnfencedOldPrimary", false);
     boolean refuseUnknown = step.bool("refuseWhenPositionUnknown", false);
-    String writerName = step.string("writer").orElse(stepName);
+    WriterEndpoint writer = null;
     try {
-      new WriterEndpoint(scope.node().kv(), writerName);
+      writer = new WriterEndpoint(scope.node().kv(), step.string("writer").orElse(stepName));
     } catch (IllegalArgumentException e) {
       step.report("writer", e.getMessage());
     }
@@ -173,7 +172,6 @@ final class PostgresStep implements StepType {
     if (target == null) {
       return null; // a witness: nothing to promote here
     }
-    WriterEndpoint writer = new WriterEndpoint(scope.node().kv(), writerName);
     PostgresPromotionAction.Builder b =
         PostgresPromotionAction.builder()
             .name(stepName)
@@ -227,64 +225,47 @@ final class PostgresStep implements StepType {
         rejoin = rb.build();
       }
       PgRewindRejoin rejoinFinal = rejoin;
+      WriterEndpoint published = writer;
       services.add(
-          new NodeService() {
-            @Override
-            public String describe() {
-              return "postgres step '"
+          NodeService.of(
+              "postgres step '"
                   + stepName
                   + "': former-primary guard of "
                   + target.address()
-                  + (rejoinFinal == null ? " (read-only only)" : " (with pg_rewind rejoin)");
-            }
-
-            @Override
-            public AutoCloseable start(BatonNode node) {
-              return FormerPrimaryGuard.builder()
-                  .local(target)
-                  .writerEndpoint(writer)
-                  .node(node)
-                  .rejoin(rejoinFinal)
-                  .checkInterval(guardInterval)
-                  .fenceTimeout(guardFenceTimeout)
-                  .user(user)
-                  .password(password)
-                  .build()
-                  .start();
-            }
-          });
+                  + (rejoin == null ? " (read-only only)" : " (with pg_rewind rejoin)"),
+              node ->
+                  FormerPrimaryGuard.builder()
+                      .local(target)
+                      .writerEndpoint(published)
+                      .node(node)
+                      .rejoin(rejoinFinal)
+                      .checkInterval(guardInterval)
+                      .fenceTimeout(guardFenceTimeout)
+                      .user(user)
+                      .password(password)
+                      .build()
+                      .start()));
     }
     if (reporterSection.present()) {
+      WriterEndpoint published = writer;
+      DataSource local =
+          target.dataSource(
+              user, password, connectTimeout, socketTimeout, "baton-position-" + stepName);
       services.add(
-          new NodeService() {
-            @Override
-            public String describe() {
-              return "postgres step '"
+          NodeService.of(
+              "postgres step '"
                   + stepName
                   + "': WAL position reporter of "
                   + target.address()
                   + " every "
                   + reportInterval.toMillis()
-                  + " ms while active";
-            }
-
-            @Override
-            public AutoCloseable start(BatonNode node) {
-              PGSimpleDataSource ds = new PGSimpleDataSource();
-              ds.setServerNames(new String[] {target.host()});
-              ds.setPortNumbers(new int[] {target.port()});
-              ds.setDatabaseName(target.database());
-              ds.setUser(user);
-              if (password != null) {
-                ds.setPassword(password);
-              }
-              ds.setConnectTimeout((int) Math.max(1, connectTimeout.toSeconds()));
-              ds.setSocketTimeout((int) Math.max(1, socketTimeout.toSeconds()));
-              ds.setApplicationName("baton-position-" + stepName);
-              return WalPositionReporter.start(
-                  writer, ds, () -> node.activeContext().orElseThrow().token(), reportInterval);
-            }
-          });
+                  + " ms while active",
+              node ->
+                  WalPositionReporter.start(
+                      published,
+                      local,
+                      () -> node.activeContext().orElseThrow().token(),
+                      reportInterval)));
     }
     return new Built(action, services);
   }
