@@ -11,6 +11,7 @@ import dev.baton.core.control.ControlServer;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -19,6 +20,8 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The sidecar's HTTP endpoints, for load balancers, GSLB health checks and Prometheus:
@@ -33,29 +36,93 @@ import java.util.concurrent.Executors;
  *   <li>{@code GET /status}: this node's view as JSON (the control API's status message).
  *   <li>{@code GET /metrics}: Prometheus text format.
  *   <li>{@code GET /token}: for processes on this machine only (a client not on a loopback address
- *       gets 403): 200 with this activation's token and the lease time left, as JSON, while the
- *       node is active and its lease is valid; 503 otherwise. A token read here is a hint, never a
- *       licence: by the time the caller uses it the lease may have ended, which is why a write
- *       carries it to the fence ({@code baton.check_fence}, docs/fence-protocol.md), which refuses
- *       it once a successor has advanced the fence.
+ *       gets 403; when {@code http.listen} names one non-loopback address, the endpoints are also
+ *       served on {@code 127.0.0.1} at the same port, so a local writer can always reach it): 200
+ *       with this activation's token and the lease time left, as JSON, while the node is active and
+ *       its lease is valid; 503 otherwise. A token read here is a hint, never a licence: by the
+ *       time the caller uses it the lease may have ended, which is why a write carries it to the
+ *       fence ({@code baton.check_fence}, docs/fence-protocol.md), which refuses it once a
+ *       successor has advanced the fence.
  * </ul>
  */
 final class HttpEndpoints implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(HttpEndpoints.class);
+
   private final HttpServer server;
+  private final Optional<HttpServer> loopback;
   private final ExecutorService executor;
 
-  private HttpEndpoints(HttpServer server, ExecutorService executor) {
+  private HttpEndpoints(
+      HttpServer server, Optional<HttpServer> loopback, ExecutorService executor) {
     this.server = server;
+    this.loopback = loopback;
     this.executor = executor;
   }
 
+  /**
+   * Listens on {@code listen} and, when that is one specific address that is not loopback (a pod's
+   * or host's own address, so a load balancer can reach {@code /active}), also on {@code 127.0.0.1}
+   * at the same port with the same endpoints. Without the second listener a local writer could
+   * never get a token: dialling 127.0.0.1 finds nothing listening, and dialling the host's own
+   * address arrives from that address, not from loopback, so {@code /token} refuses it.
+   */
   static HttpEndpoints start(String listen, Sidecar sidecar) {
     int colon = listen.lastIndexOf(':');
+    String host = listen.substring(0, colon);
+    int port = Integer.parseInt(listen.substring(colon + 1));
+    InetSocketAddress address = new InetSocketAddress(host, port);
+    ExecutorService executor =
+        Executors.newFixedThreadPool(
+            2,
+            r -> {
+              Thread t = new Thread(r, "baton-http");
+              t.setDaemon(true);
+              return t;
+            });
+    HttpServer server = null;
+    try {
+      server = serve(address, listen, sidecar, executor);
+      Optional<HttpServer> loopback = Optional.empty();
+      if (needsLoopbackListener(address)) {
+        InetSocketAddress local =
+            new InetSocketAddress(InetAddress.getLoopbackAddress(), server.getAddress().getPort());
+        String where = local.getHostString() + ":" + local.getPort();
+        loopback =
+            Optional.of(
+                serve(
+                    local,
+                    where + " (for /token from this machine, beside " + listen + ")",
+                    sidecar,
+                    executor));
+        LOG.info(
+            "sidecar {}: HTTP on {} and, for local processes (/token), on {}",
+            sidecar.config().nodeId(),
+            listen,
+            where);
+      }
+      return new HttpEndpoints(server, loopback, executor);
+    } catch (RuntimeException e) {
+      if (server != null) {
+        server.stop(0);
+      }
+      executor.shutdownNow();
+      throw e;
+    }
+  }
+
+  /**
+   * True when {@code address} is one specific address other than loopback. A wildcard address
+   * (0.0.0.0, ::) already accepts loopback connections, and a loopback address is the local one.
+   */
+  static boolean needsLoopbackListener(InetSocketAddress address) {
+    InetAddress a = address.getAddress();
+    return a != null && !a.isLoopbackAddress() && !a.isAnyLocalAddress();
+  }
+
+  private static HttpServer serve(
+      InetSocketAddress address, String listen, Sidecar sidecar, ExecutorService executor) {
     HttpServer server;
     try {
-      InetSocketAddress address =
-          new InetSocketAddress(
-              listen.substring(0, colon), Integer.parseInt(listen.substring(colon + 1)));
       if (sidecar.config().httpTls().isPresent()) {
         HttpsServer https = HttpsServer.create(address, 64);
         https.setHttpsConfigurator(
@@ -69,14 +136,6 @@ final class HttpEndpoints implements AutoCloseable {
           "sidecar " + sidecar.config().nodeId() + ": HTTP cannot listen on " + listen + ": " + e,
           e);
     }
-    ExecutorService executor =
-        Executors.newFixedThreadPool(
-            2,
-            r -> {
-              Thread t = new Thread(r, "baton-http");
-              t.setDaemon(true);
-              return t;
-            });
     server.setExecutor(executor);
     server.createContext("/active", ex -> active(ex, sidecar.node()));
     server.createContext("/health", ex -> health(ex, sidecar));
@@ -96,7 +155,7 @@ final class HttpEndpoints implements AutoCloseable {
                 "text/plain; charset=utf-8",
                 "not found; endpoints: /active /health /status /metrics /token\n"));
     server.start();
-    return new HttpEndpoints(server, executor);
+    return server;
   }
 
   String address() {
@@ -210,6 +269,7 @@ final class HttpEndpoints implements AutoCloseable {
   @Override
   public void close() {
     server.stop(0);
+    loopback.ifPresent(l -> l.stop(0));
     executor.shutdownNow();
   }
 }

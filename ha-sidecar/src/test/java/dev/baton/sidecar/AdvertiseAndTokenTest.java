@@ -63,6 +63,67 @@ class AdvertiseAndTokenTest {
 
   @Test
   void theTokenEndpointRefusesAClientThatIsNotOnThisMachinesLoopback() throws Exception {
+    InetAddress external = externalAddress();
+    try (SidecarProcesses cluster = new SidecarProcesses(1)) {
+      // Listen on every interface, then call from the machine's own non-loopback address.
+      listenOn(cluster, "0.0.0.0");
+      cluster.startAll();
+      cluster.awaitSingleActive(WAIT);
+      int port = cluster.nodes.get("n1").http;
+      assertThat(code("http://" + external.getHostAddress() + ":" + port + "/token"))
+          .isEqualTo(403);
+      assertThat(cluster.get("n1", "/token").code()).isEqualTo(200);
+    }
+  }
+
+  /**
+   * The shipped two-regions configs listen on the host's own address ({@code http.listen:
+   * 10.0.1.5:8008}) so the load balancer can reach {@code /active}. A local writer must still get
+   * its token: on 127.0.0.1 at the same port (where docs/any-language.md points it), since a call
+   * to the host's own address arrives from that address and is refused.
+   */
+  @Test
+  void aSidecarListeningOnTheHostsOwnAddressServesTheTokenOnLoopbackToo() throws Exception {
+    InetAddress external = externalAddress();
+    try (SidecarProcesses cluster = new SidecarProcesses(1)) {
+      listenOn(cluster, external.getHostAddress());
+      cluster.startAll();
+      cluster.awaitSingleActive(WAIT);
+      int port = cluster.nodes.get("n1").http;
+      // SidecarProcesses calls 127.0.0.1: the loopback listener beside the configured one.
+      SidecarProcesses.HttpResult token = cluster.get("n1", "/token");
+      assertThat(token.code()).as(token.body()).isEqualTo(200);
+      assertThat(Json.read(token.body()).path("token").asLong()).isPositive();
+      // The configured address serves the load balancer, and still refuses /token to a caller
+      // that is not on loopback.
+      assertThat(code("http://" + external.getHostAddress() + ":" + port + "/active"))
+          .isEqualTo(200);
+      assertThat(code("http://" + external.getHostAddress() + ":" + port + "/token"))
+          .isEqualTo(403);
+    }
+  }
+
+  private static void listenOn(SidecarProcesses cluster, String host) throws Exception {
+    java.nio.file.Path config = cluster.nodes.get("n1").config;
+    String yaml = java.nio.file.Files.readString(config);
+    String changed = yaml.replace("http:\n  listen: 127.0.0.1:", "http:\n  listen: " + host + ":");
+    assertThat(changed).as("the test config's http.listen").isNotEqualTo(yaml);
+    java.nio.file.Files.writeString(config, changed);
+  }
+
+  private static int code(String url) throws Exception {
+    HttpURLConnection c = (HttpURLConnection) URI.create(url).toURL().openConnection();
+    try {
+      return c.getResponseCode();
+    } finally {
+      c.disconnect();
+    }
+  }
+
+  /**
+   * This machine's first non-loopback IPv4 address; the test is skipped, saying so, without one.
+   */
+  private static InetAddress externalAddress() throws Exception {
     Optional<InetAddress> external =
         Collections.list(NetworkInterface.getNetworkInterfaces()).stream()
             .filter(
@@ -78,24 +139,7 @@ class AdvertiseAndTokenTest {
             .findFirst();
     Assumptions.assumeTrue(
         external.isPresent(),
-        "this machine has no non-loopback IPv4 address to call /token from; skipped");
-    try (SidecarProcesses cluster = new SidecarProcesses(1)) {
-      // Listen on every interface, then call from the machine's own non-loopback address.
-      java.nio.file.Path config = cluster.nodes.get("n1").config;
-      java.nio.file.Files.writeString(
-          config,
-          java.nio.file.Files.readString(config)
-              .replace("http:\n  listen: 127.0.0.1:", "http:\n  listen: 0.0.0.0:"));
-      cluster.startAll();
-      cluster.awaitSingleActive(WAIT);
-      int port = cluster.nodes.get("n1").http;
-      HttpURLConnection c =
-          (HttpURLConnection)
-              URI.create("http://" + external.get().getHostAddress() + ":" + port + "/token")
-                  .toURL()
-                  .openConnection();
-      assertThat(c.getResponseCode()).isEqualTo(403);
-      assertThat(cluster.get("n1", "/token").code()).isEqualTo(200);
-    }
+        "this machine has no non-loopback IPv4 address to listen on or call from; skipped");
+    return external.get();
   }
 }
