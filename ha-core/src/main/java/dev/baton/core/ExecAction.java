@@ -9,10 +9,13 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 
@@ -24,8 +27,10 @@ import org.slf4j.Logger;
  * BATON_PREVIOUS} (empty when unknown), {@code BATON_ROLE} ({@code active} when promoting, {@code
  * standby} when demoting), {@code BATON_CLUSTER} and {@code BATON_ATTEMPT}. Its stdout and stderr
  * go to the log, line by line. Exit status 0 is success; any other status fails the attempt with
- * the status in the error. When the attempt's deadline passes (or the node gives the role up), the
- * command's whole process group and every descendant are killed.
+ * the status in the error. Nothing else of this process's environment reaches the command but
+ * {@link ChildEnvironment#INHERITED} and what {@link Builder#passEnv} names, so a secret this
+ * process holds in a variable never does. When the attempt's deadline passes (or the node gives the
+ * role up), the command's whole process group and every descendant are killed.
  *
  * <p>A hook dies with its node: it runs under a small supervisor ({@link #SUPERVISOR}, in a process
  * group of its own made with {@code setsid}) that holds a pipe from this JVM and kills the group
@@ -41,6 +46,7 @@ public final class ExecAction implements PromotionAction {
   private final List<String> promoteCommand;
   private final List<String> demoteCommand;
   private final Map<String, String> environment;
+  private final Set<String> passEnv;
   private final Path workingDirectory;
   private final List<String> preflightCommand;
   private final Duration preflightTimeout;
@@ -50,6 +56,7 @@ public final class ExecAction implements PromotionAction {
     this.promoteCommand = wrap(b.promote, b.shell);
     this.demoteCommand = b.demote == null ? null : wrap(b.demote, b.shell);
     this.environment = Map.copyOf(b.environment);
+    this.passEnv = Set.copyOf(b.passEnv);
     this.workingDirectory = b.workingDirectory;
     this.preflightCommand = b.preflight == null ? null : wrap(b.preflight, b.shell);
     this.preflightTimeout = b.preflightTimeout;
@@ -153,7 +160,7 @@ public final class ExecAction implements PromotionAction {
     if (workingDirectory != null) {
       pb.directory(workingDirectory.toFile());
     }
-    Map<String, String> env = pb.environment();
+    Map<String, String> env = ChildEnvironment.restrict(pb, passEnv);
     env.putAll(environment);
     env.putAll(batonEnv);
     Process process;
@@ -243,6 +250,7 @@ public final class ExecAction implements PromotionAction {
     private List<String> demote;
     private boolean shell;
     private final Map<String, String> environment = new LinkedHashMap<>();
+    private final Set<String> passEnv = new LinkedHashSet<>();
     private Path workingDirectory;
     private List<String> preflight;
     private Duration preflightTimeout = Duration.ofSeconds(10);
@@ -294,6 +302,19 @@ public final class ExecAction implements PromotionAction {
     /** An extra environment variable. */
     public Builder env(String key, String value) {
       environment.put(Objects.requireNonNull(key), Objects.requireNonNull(value));
+      return this;
+    }
+
+    /**
+     * Variables of this process to pass on to the command, by name, beyond {@link
+     * ChildEnvironment#INHERITED}: nothing else of this process's environment reaches it, so a
+     * secret held in a variable stays here. Name only what the command needs (a cloud credential's
+     * file, say), never a variable that holds one of Baton's own secrets.
+     */
+    public Builder passEnv(Collection<String> names) {
+      for (String n : names) {
+        passEnv.add(Objects.requireNonNull(n, "passEnv name"));
+      }
       return this;
     }
 

@@ -6,6 +6,7 @@ import static org.awaitility.Awaitility.await;
 import dev.baton.core.control.TestCertificates;
 import dev.baton.core.internal.proto.Activate;
 import dev.baton.core.internal.proto.Command;
+import dev.baton.core.internal.proto.KvPut;
 import dev.baton.core.internal.proto.SetMembers;
 import dev.baton.core.testing.LogCapture;
 import dev.baton.core.testing.RaftOutsider;
@@ -172,6 +173,41 @@ class RaftPortTest {
                   assertThat(n.status().members())
                       .allMatch(NodeStatus.MemberStatus::inConfiguration)
                       .hasSize(3));
+    }
+  }
+
+  /**
+   * What {@code insecureTransport()} means, asserted so that the docs cannot drift from it: the
+   * Raft client service authenticates nobody, so an outsider writes a reserved {@code baton/} key
+   * (here the PostgreSQL writer record that pools follow) that the control API would refuse to any
+   * client not authorised. docs/operations/deployment.md says so beside the reserved keys.
+   */
+  @Test
+  void overAnInsecureTransportAnOutsiderCanWriteAReservedKey() throws Exception {
+    String key = "baton/postgres/orders/writer";
+    try (TestCluster cluster =
+            TestCluster.create(3, 0, TestCluster.TIMING, (id, b) -> b.insecureTransport())
+                .startAll();
+        RaftOutsider outsider = RaftOutsider.plaintext(cluster.clusterId(), cluster.members())) {
+      BatonNode active = cluster.awaitActive(Duration.ofSeconds(60));
+      Attempt write =
+          outsider.rawWrite(
+              Command.newBuilder()
+                  .setFormatVersion(1)
+                  .setKvPut(
+                      KvPut.newBuilder()
+                          .setKey(key)
+                          .setValue(
+                              com.google.protobuf.ByteString.copyFromUtf8(
+                                  "jdbc:postgresql://outsider:5432/orders")))
+                  .build()
+                  .toByteArray());
+      assertThat(write.succeeded()).as("the outsider's write: %s", write).isTrue();
+      assertThat(active.kv().get(key))
+          .hasValueSatisfying(
+              e ->
+                  assertThat(new String(e.value(), StandardCharsets.UTF_8))
+                      .isEqualTo("jdbc:postgresql://outsider:5432/orders"));
     }
   }
 

@@ -1,6 +1,7 @@
 package dev.baton.postgres;
 
 import dev.baton.core.BatonException;
+import dev.baton.core.ChildEnvironment;
 import java.io.File;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -11,6 +12,7 @@ import java.sql.SQLException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
@@ -184,7 +186,10 @@ public final class PgRewindRejoin {
     }
     String dir = dataDirectory.toString();
     if (isRunning()) {
-      run("stop", List.of(bin("pg_ctl"), "stop", "-D", dir, "-m", "fast", "-w", "-t", seconds()));
+      run(
+          "stop",
+          List.of(bin("pg_ctl"), "stop", "-D", dir, "-m", "fast", "-w", "-t", seconds()),
+          false);
     }
     String source =
         "host="
@@ -202,7 +207,8 @@ public final class PgRewindRejoin {
                 bin("pg_rewind"),
                 "--target-pgdata=" + dir,
                 "--source-server=" + source,
-                "--write-recovery-conf"));
+                "--write-recovery-conf"),
+            true);
     LOG.info("rejoin: pg_rewind of {}: {}", local.address(), lastLine(out));
     List<String> start =
         new ArrayList<>(List.of(bin("pg_ctl"), "start", "-D", dir, "-w", "-t", seconds()));
@@ -210,7 +216,8 @@ public final class PgRewindRejoin {
       start.add("-l");
       start.add(logFile.toString());
     }
-    run("start", start);
+    // pg_ctl start gets no password: the postmaster and every backend inherit its environment.
+    run("start", start, false);
     awaitStandby();
     LOG.info("rejoin: {} is a standby of {}", local.address(), newPrimary.address());
     return Outcome.REJOINED;
@@ -241,7 +248,8 @@ public final class PgRewindRejoin {
 
   private boolean isRunning() {
     // pg_ctl status: 0 running, 3 not running, 4 no accessible data directory.
-    return exec(List.of(bin("pg_ctl"), "status", "-D", dataDirectory.toString())).exit() == 0;
+    return exec(List.of(bin("pg_ctl"), "status", "-D", dataDirectory.toString()), false).exit()
+        == 0;
   }
 
   private String seconds() {
@@ -252,8 +260,8 @@ public final class PgRewindRejoin {
     return binDirectory.resolve(name).toString();
   }
 
-  private String run(String step, List<String> command) {
-    Result r = exec(command);
+  private String run(String step, List<String> command, boolean withPassword) {
+    Result r = exec(command, withPassword);
     if (r.exit() != 0) {
       throw new BatonException(
           "rejoin of "
@@ -270,7 +278,12 @@ public final class PgRewindRejoin {
 
   private record Result(int exit, String output) {}
 
-  private Result exec(List<String> command) {
+  /**
+   * Runs {@code command} (behind {@code runAs}) with an allow-listed environment ({@link
+   * ChildEnvironment}) and {@code PGPASSWORD} only when {@code withPassword}: for pg_rewind, which
+   * connects to the new primary. Never for pg_ctl, whose postmaster would carry it for its life.
+   */
+  private Result exec(List<String> command, boolean withPassword) {
     List<String> cmd = new ArrayList<>(runAs);
     cmd.addAll(command);
     Path out = null;
@@ -285,8 +298,9 @@ public final class PgRewindRejoin {
       if (parent != null && Files.isDirectory(parent)) {
         pb.directory(parent.toFile());
       }
-      if (password != null) {
-        pb.environment().put("PGPASSWORD", password);
+      Map<String, String> env = ChildEnvironment.restrict(pb);
+      if (withPassword && password != null) {
+        env.put("PGPASSWORD", password);
       }
       Process p = pb.start();
       if (!p.waitFor(timeout.toMillis() + 5_000, TimeUnit.MILLISECONDS)) {

@@ -2,6 +2,7 @@ package dev.baton.postgres;
 
 import dev.baton.core.ActionContext;
 import dev.baton.core.BatonException;
+import dev.baton.core.ChildEnvironment;
 import dev.baton.core.PromotionAction;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -10,10 +11,12 @@ import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.OptionalLong;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Supplier;
@@ -82,6 +85,7 @@ public final class PostgresPromotionAction implements PromotionAction {
   private final boolean refuseWhenPositionUnknown;
   private final List<String> stopCommand;
   private final Duration stopCommandTimeout;
+  private final Set<String> stopCommandPassEnv;
   private final boolean allowUnfencedOldPrimary;
   private final Map<String, String> peerNodes;
 
@@ -102,6 +106,7 @@ public final class PostgresPromotionAction implements PromotionAction {
     this.refuseWhenPositionUnknown = b.refuseWhenPositionUnknown;
     this.stopCommand = b.stopCommand == null ? null : List.copyOf(b.stopCommand);
     this.stopCommandTimeout = b.stopCommandTimeout;
+    this.stopCommandPassEnv = b.stopCommandPassEnv;
     this.allowUnfencedOldPrimary = b.allowUnfencedOldPrimary;
     this.peerNodes = Map.copyOf(b.peerNodes);
     if (allowUnfencedOldPrimary && stopCommand == null) {
@@ -138,6 +143,7 @@ public final class PostgresPromotionAction implements PromotionAction {
     private boolean refuseWhenPositionUnknown;
     private List<String> stopCommand;
     private Duration stopCommandTimeout = Duration.ofSeconds(30);
+    private Set<String> stopCommandPassEnv = Set.of();
     private boolean allowUnfencedOldPrimary;
     private final Map<String, String> peerNodes = new java.util.LinkedHashMap<>();
 
@@ -285,11 +291,22 @@ public final class PostgresPromotionAction implements PromotionAction {
     /**
      * A command that stops (STONITH) an old primary, run for every peer that is a primary or cannot
      * be reached, with {@code BATON_PG_HOST}, {@code BATON_PG_PORT}, {@code BATON_TOKEN} and {@code
-     * BATON_NODE} in its environment. It must exit 0, or the promotion stops.
+     * BATON_NODE} in its environment, and of this process's environment only {@link
+     * ChildEnvironment#INHERITED} and what {@link #stopCommandPassEnv} names (never a password or
+     * secret this process holds). It must exit 0, or the promotion stops.
      */
     public Builder stopCommand(List<String> command, Duration timeout) {
       this.stopCommand = List.copyOf(command);
       this.stopCommandTimeout = Objects.requireNonNull(timeout);
+      return this;
+    }
+
+    /**
+     * Variables of this process to pass on to the {@link #stopCommand stop command} by name, such
+     * as what a cloud CLI needs to find its credentials.
+     */
+    public Builder stopCommandPassEnv(Collection<String> names) {
+      this.stopCommandPassEnv = Set.copyOf(names);
       return this;
     }
 
@@ -579,7 +596,7 @@ public final class PostgresPromotionAction implements PromotionAction {
     Path out = Files.createTempFile("baton-stop", ".out");
     try {
       pb.redirectOutput(out.toFile());
-      Map<String, String> env = pb.environment();
+      Map<String, String> env = ChildEnvironment.restrict(pb, stopCommandPassEnv);
       env.put("BATON_PG_HOST", ep.host());
       env.put("BATON_PG_PORT", Integer.toString(ep.port()));
       env.put("BATON_TOKEN", Long.toString(ctx.token()));

@@ -4,12 +4,17 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
+import dev.baton.core.ChildEnvironment;
 import dev.baton.core.KvEntry;
 import dev.baton.core.testing.LogCapture;
 import dev.baton.postgres.testing.PostgresPair;
 import dev.baton.postgres.testing.PostgresServer;
 import dev.baton.postgres.testing.TestActionContext;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Arrays;
+import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
@@ -50,6 +55,32 @@ class FormerPrimaryGuardTest {
         .promote(TestActionContext.promote(token));
   }
 
+  private static final String REJOIN_PASSWORD = "rejoin-password-never-in-a-postmaster";
+
+  /**
+   * The restarted postmaster (and so every backend) carries neither the password pg_rewind used nor
+   * any variable of this JVM beyond {@link ChildEnvironment#INHERITED}: a secret this process held
+   * in its environment (the cluster secret, say) would otherwise be readable in {@code
+   * /proc/<pid>/environ} by the postgres OS user and any role with pg_read_server_files.
+   */
+  private static void assertThePostmasterInheritedNothingOfThisProcess(PostgresServer server)
+      throws Exception {
+    String pid = Files.readAllLines(server.dataDir().resolve("postmaster.pid")).get(0).strip();
+    String environ = Files.readString(Path.of("/proc", pid, "environ"));
+    List<String> names =
+        Arrays.stream(environ.split("\0")).map(v -> v.replaceAll("=.*", "")).toList();
+    assertThat(environ).doesNotContain(REJOIN_PASSWORD);
+    assertThat(names).doesNotContain("PGPASSWORD");
+    List<String> ours =
+        System.getenv().keySet().stream()
+            .filter(n -> !ChildEnvironment.INHERITED.contains(n) && !n.startsWith("LC_"))
+            // what a shell on the way (pg_ctl starts the postmaster through /bin/sh) sets itself
+            .filter(n -> !List.of("PWD", "OLDPWD", "SHLVL", "_").contains(n))
+            .toList();
+    assertThat(ours).as("this JVM's variables (the test needs some)").isNotEmpty();
+    assertThat(names).as("the postmaster's environment").doesNotContainAnyElementsOf(ours);
+  }
+
   @Test
   void anOldPrimaryThatComesBackIsFencedAndRejoinedAsAStandby() throws Exception {
     try (PostgresPair pair = PostgresPair.start()) {
@@ -70,6 +101,8 @@ class FormerPrimaryGuardTest {
               .runAs(PostgresServer.asPostgresPrefix())
               .local(endpoint(a))
               .logFile(a.baseDir().resolve("postgres.log"))
+              .password(
+                  REJOIN_PASSWORD) // loopback trust ignores it; pg_rewind gets it all the same
               .build();
       try (FormerPrimaryGuard guard =
           FormerPrimaryGuard.builder()
@@ -91,6 +124,7 @@ class FormerPrimaryGuardTest {
         assertThat(a.isInRecovery()).isTrue();
         assertThatThrownBy(() -> a.execute("INSERT INTO t VALUES ('x')"))
             .hasMessageContaining("read-only transaction");
+        assertThePostmasterInheritedNothingOfThisProcess(a);
         b.execute("INSERT INTO t VALUES ('streamed')");
         await("the rejoined server replays from the writer")
             .atMost(Duration.ofSeconds(30))

@@ -56,6 +56,10 @@ final class SidecarProcesses implements AutoCloseable {
   final Path dir;
   final Path hooks;
   final Map<String, Node> nodes = new LinkedHashMap<>();
+
+  /** Variables added to each sidecar's environment (beside the test JVM's own) at its start. */
+  final Map<String, String> environment = new LinkedHashMap<>();
+
   private final HttpClient httpClient =
       HttpClient.newBuilder()
           .version(HttpClient.Version.HTTP_1_1)
@@ -200,11 +204,17 @@ final class SidecarProcesses implements AutoCloseable {
       // As an operator would once the node has started: bootstrap is for the first start only.
       Files.writeString(n.config, config(n));
     }
-    n.process = launch(dir.resolve(id + ".log"), "sidecar", "--config", n.config.toString());
+    n.process =
+        launch(dir.resolve(id + ".log"), environment, "sidecar", "--config", n.config.toString());
   }
 
   /** Starts {@code Main args...} in a child JVM on the test classpath, output to {@code log}. */
   static Process launch(Path log, String... args) throws IOException {
+    return launch(log, Map.of(), args);
+  }
+
+  /** {@link #launch(Path, String...)} with {@code env} added to the child's environment. */
+  static Process launch(Path log, Map<String, String> env, String... args) throws IOException {
     List<String> cmd = new ArrayList<>();
     cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
     cmd.addAll(List.of("-XX:+UseSerialGC", "-Xmx256m", "-XX:TieredStopAtLevel=1"));
@@ -212,10 +222,12 @@ final class SidecarProcesses implements AutoCloseable {
     cmd.add(System.getProperty("java.class.path"));
     cmd.add("dev.baton.sidecar.Main");
     cmd.addAll(List.of(args));
-    return new ProcessBuilder(cmd)
-        .redirectErrorStream(true)
-        .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
-        .start();
+    ProcessBuilder pb =
+        new ProcessBuilder(cmd)
+            .redirectErrorStream(true)
+            .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
+    pb.environment().putAll(env);
+    return pb.start();
   }
 
   void kill(String id) {

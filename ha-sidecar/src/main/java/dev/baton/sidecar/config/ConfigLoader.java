@@ -214,6 +214,7 @@ public final class ConfigLoader {
           "'" + ratisLevel + "' is not allowed; use one of " + new TreeSet<>(LEVELS));
     }
 
+    yaml.checkPassedOn();
     if (!yaml.problems().isEmpty()) {
       throw new ConfigException(yaml.problems());
     }
@@ -338,13 +339,16 @@ public final class ConfigLoader {
             root.valueNode("clusterSecretEnv"),
             "clusterSecretEnv",
             "'" + var + "' is not an environment variable name");
-      } else if (System.getenv(var) == null || System.getenv(var).isBlank()) {
-        yaml.problem(
-            root.valueNode("clusterSecretEnv"),
-            "clusterSecretEnv",
-            "environment variable " + var + " is not set (it must hold the cluster secret)");
       } else {
-        security = new SidecarConfig.RaftSecurity.SecretEnv(var);
+        yaml.secretVariable(var);
+        if (System.getenv(var) == null || System.getenv(var).isBlank()) {
+          yaml.problem(
+              root.valueNode("clusterSecretEnv"),
+              "clusterSecretEnv",
+              "environment variable " + var + " is not set (it must hold the cluster secret)");
+        } else {
+          security = new SidecarConfig.RaftSecurity.SecretEnv(var);
+        }
       }
     }
     boolean insecure = root.bool("insecure", false);
@@ -357,6 +361,19 @@ public final class ConfigLoader {
           root.node(),
           "insecure",
           "the Raft port can be secured one way only, but the file sets " + chosen + ": keep one");
+      return null;
+    }
+    if (insecure && root.section("tls").present()) {
+      // The control API's TLS and authorizedClients would only look like protection: through the
+      // plaintext Raft port anyone can write reserved keys, add a member or request a switch.
+      yaml.problem(
+          root.valueNode("insecure"),
+          "insecure",
+          "insecure: true leaves the Raft port open to anyone who can reach it (they can write"
+              + " reserved baton/ keys, add themselves as a member and request a switch), so a"
+              + " tls section for the control API would only look secure: drop insecure and secure"
+              + " the Raft port too (tls.raft: true, or clusterSecretFile), or drop the tls"
+              + " section");
       return null;
     }
     if (chosen.isEmpty()) {

@@ -32,6 +32,7 @@ final class ExecStep implements StepType {
         "preflightCommand",
         "preflightTimeout",
         "env",
+        "passEnv",
         "workingDirectory");
   }
 
@@ -72,6 +73,7 @@ final class ExecStep implements StepType {
     for (Map.Entry<String, String> e : step.stringMap("env").entrySet()) {
       b.env(e.getKey(), e.getValue());
     }
+    b.passEnv(step.passEnv("passEnv"));
     step.string("workingDirectory")
         .ifPresent(
             d -> {

@@ -54,6 +54,7 @@ final class PostgresStep implements StepType {
         "fenceSchema",
         "stopCommand",
         "stopCommandTimeout",
+        "stopCommandPassEnv",
         "allowUnfencedOldPrimary",
         "refuseWhenPositionUnknown",
         "writer",
@@ -125,6 +126,7 @@ final class PostgresStep implements StepType {
     boolean stopShell =
         step.valueNode("stopCommand") instanceof org.yaml.snakeyaml.nodes.ScalarNode;
     Duration stopTimeout = step.duration("stopCommandTimeout").orElse(Duration.ofSeconds(30));
+    List<String> stopPassEnv = step.passEnv("stopCommandPassEnv");
     boolean allowUnfenced = step.bool("allowUnfencedOldPrimary", false);
     boolean refuseUnknown = step.bool("refuseWhenPositionUnknown", false);
     WriterEndpoint writer = null;
@@ -199,7 +201,8 @@ final class PostgresStep implements StepType {
     stop.ifPresent(
         c ->
             b.stopCommand(
-                stopShell ? List.of("/bin/sh", "-c", String.join(" ", c)) : c, stopTimeout));
+                    stopShell ? List.of("/bin/sh", "-c", String.join(" ", c)) : c, stopTimeout)
+                .stopCommandPassEnv(stopPassEnv));
     PostgresPromotionAction action;
     try {
       action = b.build();

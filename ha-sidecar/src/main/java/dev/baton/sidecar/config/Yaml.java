@@ -36,6 +36,12 @@ final class Yaml {
 
   private final Path file;
   private final List<String> problems = new ArrayList<>();
+  // Environment variables the file names as holding a secret, and those it passes on to child
+  // processes: checked against each other once the whole file is read (checkPassedOn).
+  private final Set<String> secretVariables = new LinkedHashSet<>();
+  private final List<PassedOn> passedOn = new ArrayList<>();
+
+  private record PassedOn(Node at, String path, String name) {}
 
   Yaml(Path file) {
     this.file = file;
@@ -71,6 +77,29 @@ final class Yaml {
 
   List<String> problems() {
     return problems;
+  }
+
+  /** Records that environment variable {@code name} holds a secret (clusterSecretEnv, say). */
+  void secretVariable(String name) {
+    secretVariables.add(name);
+  }
+
+  /**
+   * Reports every variable passed on to a child process (an exec step's {@code passEnv}, a postgres
+   * step's {@code stopCommandPassEnv}) that the file names as holding a secret: a secret never
+   * reaches a child, however the file is written.
+   */
+  void checkPassedOn() {
+    for (PassedOn p : passedOn) {
+      if (secretVariables.contains(p.name())) {
+        problem(
+            p.at(),
+            p.path(),
+            p.name()
+                + " holds a secret (this file names it as one), and a secret is never passed on to"
+                + " a child process: remove it from the list");
+      }
+    }
   }
 
   void problem(Node at, String path, String message) {
@@ -244,6 +273,7 @@ final class Yaml {
           report(envKey, "'" + var.get() + "' is not an environment variable name");
           return Optional.empty();
         }
+        secretVariable(var.get());
         String value = System.getenv(var.get());
         if (value == null || value.isEmpty()) {
           report(
@@ -470,6 +500,29 @@ final class Yaml {
       Map<String, String> out = new LinkedHashMap<>();
       for (String k : s.entries.keySet()) {
         s.string(k).ifPresent(v -> out.put(k, v));
+      }
+      return out;
+    }
+
+    /**
+     * Names of environment variables to pass on to a child process; each must be a variable name,
+     * and none may be one the file names as holding a secret (checked at the end, {@link
+     * Yaml#checkPassedOn}).
+     */
+    List<String> passEnv(String key) {
+      List<String> names = strings(key);
+      NodeTuple t = entries.get(key);
+      List<String> out = new ArrayList<>();
+      for (int i = 0; i < names.size(); i++) {
+        String n = names.get(i);
+        Node at = t.getValueNode() instanceof SequenceNode seq ? seq.getValue().get(i) : null;
+        String where = join(path, key) + "[" + i + "]";
+        if (!n.matches("[A-Za-z_][A-Za-z0-9_]*")) {
+          problem(at, where, "'" + n + "' is not an environment variable name");
+        } else {
+          passedOn.add(new PassedOn(at, where, n));
+          out.add(n);
+        }
       }
       return out;
     }

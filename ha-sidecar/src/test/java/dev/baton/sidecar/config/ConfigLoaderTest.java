@@ -211,7 +211,7 @@ class ConfigLoaderTest {
                     .contains(
                         "promotion.steps[0].retries: unknown key; allowed here: name, type, required,"
                             + " timeout, maxAttempts, backoff, maxBackoff, command, demoteCommand,"
-                            + " preflightCommand, preflightTimeout, env, workingDirectory"));
+                            + " preflightCommand, preflightTimeout, env, passEnv, workingDirectory"));
   }
 
   @Test
@@ -286,6 +286,56 @@ class ConfigLoaderTest {
                 "clusterSecretFile: cluster.secret\ninsecure: true\n"));
     assertThat(e.problems())
         .anySatisfy(p -> assertThat(p).contains("[clusterSecretFile, insecure]").contains("one"));
+  }
+
+  @Test
+  void insecureIsRefusedBesideATlsControlApiThatWouldOnlyLookSecure() throws IOException {
+    Files.createDirectories(dir.resolve("certs"));
+    for (String f : new String[] {"n1.pem", "n1.key", "ca.pem"}) {
+      Files.writeString(dir.resolve("certs").resolve(f), "not read by the loader\n");
+    }
+    ConfigException e =
+        problems(
+            GOOD.replace("clusterSecretFile: cluster.secret\n", "insecure: true\n")
+                + """
+                tls:
+                  certificateChain: certs/n1.pem
+                  privateKey: certs/n1.key
+                  trustedCertificates: certs/ca.pem
+                  raft: false
+                  authorizedClients: [ops-admin]
+                """);
+    assertThat(e.problems())
+        .anySatisfy(
+            p ->
+                assertThat(p)
+                    .contains(": insecure: insecure: true leaves the Raft port open")
+                    .contains("reserved baton/ keys")
+                    .contains("would only look secure"));
+  }
+
+  @Test
+  void aVariableThatHoldsASecretIsNeverPassedOnToAChildProcess() throws IOException {
+    ConfigException e =
+        problems(
+            GOOD.replace("clusterSecretFile: cluster.secret\n", "clusterSecretEnv: BATON_SECRET\n")
+                .replace(
+                    "      env:\n        REGION: east\n",
+                    "      env:\n        REGION: east\n"
+                        + "      passEnv: [AWS_REGION, BATON_SECRET, 'not a name']\n"));
+    assertThat(e.problems())
+        .anySatisfy(
+            p ->
+                assertThat(p)
+                    .contains("promotion.steps[1].passEnv[1]: BATON_SECRET holds a secret")
+                    .contains("never passed on"))
+        .anySatisfy(
+            p ->
+                assertThat(p)
+                    .contains(
+                        "promotion.steps[1].passEnv[2]: 'not a name' is not an environment variable"
+                            + " name"))
+        .noneSatisfy(p -> assertThat(p).contains("AWS_REGION"));
   }
 
   @Test
