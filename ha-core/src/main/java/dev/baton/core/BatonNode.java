@@ -12,6 +12,7 @@ import dev.baton.core.internal.PlanRunner;
 import dev.baton.core.internal.RaftNode;
 import dev.baton.core.internal.RaftSecurity;
 import dev.baton.core.internal.RoleController;
+import dev.baton.core.internal.SecretStrength;
 import dev.baton.core.internal.proto.ActivationRecord;
 import dev.baton.core.internal.proto.Command;
 import dev.baton.core.internal.proto.SwitchRequest;
@@ -579,7 +580,6 @@ public final class BatonNode implements Closeable {
   /** Builds a node; {@link #build()} checks every setting and names the one that is wrong. */
   public static final class Builder {
     private static final Pattern CLUSTER_ID = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,63}");
-    private static final int MIN_SECRET_BYTES = 32;
 
     private String clusterId;
     private String nodeId;
@@ -853,14 +853,18 @@ public final class BatonNode implements Closeable {
       if (secretFile != null) {
         raftSecurity = readSecret(secretFile);
       }
-      if (raftSecurity instanceof RaftSecurity.SharedSecret s
-          && s.secret().length < MIN_SECRET_BYTES) {
-        throw new IllegalArgumentException(
-            "clusterSecret: the secret has "
-                + s.secret().length
-                + " bytes; it needs at least "
-                + MIN_SECRET_BYTES
-                + " random bytes (e.g. openssl rand -base64 32)");
+      if (raftSecurity instanceof RaftSecurity.SharedSecret s) {
+        Optional<String> weakness = SecretStrength.weakness(s.secret());
+        if (weakness.isPresent()) {
+          // Never the secret itself: what is wrong with it, and where it came from.
+          throw new IllegalArgumentException(
+              "clusterSecret ("
+                  + s.source()
+                  + "): "
+                  + weakness.get()
+                  + ". The secret is a root credential, guessable offline when weak: generate"
+                  + " one with: openssl rand -base64 32");
+        }
       }
       if (raftSecurity == null) {
         throw new IllegalArgumentException(
@@ -900,19 +904,8 @@ public final class BatonNode implements Closeable {
       while (end > 0 && (bytes[end - 1] == '\n' || bytes[end - 1] == '\r')) {
         end--;
       }
-      if (end < MIN_SECRET_BYTES) {
-        throw new IllegalArgumentException(
-            "clusterSecret: file "
-                + file
-                + " holds "
-                + end
-                + " bytes; the secret needs at least "
-                + MIN_SECRET_BYTES
-                + " random bytes (generate one with: openssl rand -base64 32 > "
-                + file
-                + ")");
-      }
-      return new RaftSecurity.SharedSecret(java.util.Arrays.copyOf(bytes, end), file.toString());
+      return new RaftSecurity.SharedSecret(
+          java.util.Arrays.copyOf(bytes, end), "file " + file.toString());
     }
   }
 }

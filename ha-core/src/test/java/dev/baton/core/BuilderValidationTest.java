@@ -8,6 +8,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -129,18 +130,64 @@ class BuilderValidationTest {
         .hasMessageContaining("clusterSecret(Path)")
         .hasMessageContaining("insecureTransport()");
     assertThatThrownBy(() -> valid().clusterSecret(new byte[31]).build())
-        .hasMessageContaining("has 31 bytes; it needs at least 32");
+        .hasMessageContaining("raw bytes of 31 bytes; it needs at least 32 random bytes");
     Path shortSecret = dir.resolve("short.secret");
     Files.writeString(shortSecret, "too-short\n");
     assertThatThrownBy(() -> valid().clusterSecret(shortSecret).build())
-        .hasMessageContaining(shortSecret.toString())
-        .hasMessageContaining("holds 9 bytes")
+        .hasMessageContaining("file " + shortSecret)
+        .hasMessageContaining("neither base64 nor hex")
         .hasMessageContaining("openssl rand -base64 32");
     Path missing = dir.resolve("missing.secret");
     assertThatThrownBy(() -> valid().clusterSecret(missing).build())
         .hasMessageContaining("clusterSecret: file " + missing + " is not readable");
     // The last choice wins.
     assertThat(valid().clusterSecret(missing).insecureTransport().build()).isNotNull();
+  }
+
+  /**
+   * 32 characters are not 32 random bytes: a secret counts by what its text decodes to, and must
+   * look random. Each of these was accepted before (the check counted characters), and each is
+   * guessable offline from the public key any TLS client of the Raft port receives.
+   */
+  @Test
+  void aWeakClusterSecretIsRefusedWithWhatIsWrongAndNeverItsContent() throws Exception {
+    Map<String, String> weak =
+        Map.of(
+            "0123456789abcdef0123456789abcdef0123",
+            "hex of 18 bytes",
+            "x".repeat(44),
+            "take only 3 distinct values: it is not random",
+            "correct-horse-battery-staple-correct-horse!",
+            "neither base64 nor hex",
+            "c2hvcnQgYnV0IHZhbGlkIGJhc2U2NA==",
+            "base64 of 22 bytes");
+    for (Map.Entry<String, String> w : weak.entrySet()) {
+      Path file = dir.resolve("weak.secret");
+      Files.writeString(file, w.getKey() + "\n");
+      assertThatThrownBy(() -> valid().clusterSecret(file).build())
+          .as(w.getKey())
+          .isInstanceOf(IllegalArgumentException.class)
+          .hasMessageContaining("clusterSecret (file " + file + "): ")
+          .hasMessageContaining(w.getValue())
+          .hasMessageContaining("openssl rand -base64 32")
+          .message()
+          .doesNotContain(w.getKey());
+    }
+    assertThatThrownBy(() -> valid().clusterSecret(new byte[32]).build())
+        .hasMessageContaining("clusterSecret (given to the builder)")
+        .hasMessageContaining("take only 1 distinct values");
+    // What the docs say to run, as base64 and as hex, and raw random bytes, are accepted.
+    byte[] random = new byte[32];
+    new java.security.SecureRandom().nextBytes(random);
+    Path good = dir.resolve("good.secret");
+    for (String text :
+        List.of(
+            java.util.Base64.getEncoder().encodeToString(random),
+            java.util.HexFormat.of().formatHex(random))) {
+      Files.writeString(good, text + "\n");
+      assertThat(valid().clusterSecret(good).build()).isNotNull();
+    }
+    assertThat(valid().clusterSecret(random).build()).isNotNull();
   }
 
   @Test

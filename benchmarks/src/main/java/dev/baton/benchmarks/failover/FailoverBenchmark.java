@@ -119,7 +119,9 @@ public final class FailoverBenchmark {
     if (!Files.exists(file)) {
       byte[] b = new byte[32];
       new java.security.SecureRandom().nextBytes(b);
-      Files.write(file, b);
+      // As base64 text, the form the docs give: raw bytes that happen to end in a line end would
+      // lose it when read (a trailing newline is not part of a secret) and be one byte short.
+      Files.writeString(file, java.util.Base64.getEncoder().encodeToString(b) + "\n");
     }
     return file;
   }

@@ -5,10 +5,14 @@ import dev.baton.core.PromotionPlan;
 import dev.baton.core.StepPolicy;
 import dev.baton.core.Timing;
 import dev.baton.core.TlsConfig;
+import dev.baton.core.internal.SecretStrength;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
@@ -329,6 +333,19 @@ public final class ConfigLoader {
       Path f = file(yaml, root, "clusterSecretFile", "a file holding the cluster secret", base);
       if (f != null) {
         security = new SidecarConfig.RaftSecurity.SecretFile(f);
+        secretWeakness(f)
+            .ifPresent(
+                w ->
+                    yaml.problem(
+                        root.valueNode("clusterSecretFile"),
+                        "clusterSecretFile",
+                        "the secret in file "
+                            + f
+                            + " is too weak: "
+                            + w
+                            + " (generate one with: openssl rand -base64 32 > "
+                            + f
+                            + ")"));
       }
     }
     if (root.has("clusterSecretEnv")) {
@@ -348,6 +365,17 @@ public final class ConfigLoader {
               "environment variable " + var + " is not set (it must hold the cluster secret)");
         } else {
           security = new SidecarConfig.RaftSecurity.SecretEnv(var);
+          SecretStrength.weakness(System.getenv(var).trim().getBytes(StandardCharsets.UTF_8))
+              .ifPresent(
+                  w ->
+                      yaml.problem(
+                          root.valueNode("clusterSecretEnv"),
+                          "clusterSecretEnv",
+                          "the secret in environment variable "
+                              + var
+                              + " is too weak: "
+                              + w
+                              + " (generate one with: openssl rand -base64 32)"));
         }
       }
     }
@@ -388,6 +416,24 @@ public final class ConfigLoader {
               + " only: tests and demos)");
     }
     return security;
+  }
+
+  /**
+   * What makes the secret in {@code file} too weak (its content never appears), read as the node
+   * reads it: trailing line ends are not part of it.
+   */
+  private static Optional<String> secretWeakness(Path file) {
+    byte[] bytes;
+    try {
+      bytes = Files.readAllBytes(file);
+    } catch (IOException e) {
+      return Optional.of("it cannot be read (" + e.getClass().getSimpleName() + ")");
+    }
+    int end = bytes.length;
+    while (end > 0 && (bytes[end - 1] == '\n' || bytes[end - 1] == '\r')) {
+      end--;
+    }
+    return SecretStrength.weakness(Arrays.copyOf(bytes, end));
   }
 
   private static Path file(Yaml yaml, Yaml.Section t, String key, String what, Path base) {

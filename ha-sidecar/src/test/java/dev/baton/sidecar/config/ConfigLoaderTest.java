@@ -2,6 +2,7 @@ package dev.baton.sidecar.config;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import dev.baton.core.ExecAction;
 import dev.baton.core.Member;
@@ -58,7 +59,8 @@ class ConfigLoaderTest {
   private Path write(String yaml) throws IOException {
     Path p = dir.resolve("node.yaml");
     Files.writeString(p, yaml);
-    Files.writeString(dir.resolve("cluster.secret"), "0123456789abcdef0123456789abcdef0123\n");
+    Files.writeString(
+        dir.resolve("cluster.secret"), "dk1luKB+EGSoSJ0Cr9+p+ff5xVjaAG1WK4ghz5NdG5I=\n");
     return p;
   }
 
@@ -336,6 +338,26 @@ class ConfigLoaderTest {
                         "promotion.steps[1].passEnv[2]: 'not a name' is not an environment variable"
                             + " name"))
         .noneSatisfy(p -> assertThat(p).contains("AWS_REGION"));
+  }
+
+  @Test
+  void aWeakClusterSecretIsNamedByItsFileAndKeyButNeverShown() throws IOException {
+    Path p = write(GOOD);
+    String weak = "0123456789abcdef0123456789abcdef0123";
+    Files.writeString(dir.resolve("cluster.secret"), weak + "\n");
+    ConfigException e = assertThrows(ConfigException.class, () -> ConfigLoader.load(p));
+    assertThat(e.problems())
+        .anySatisfy(
+            m ->
+                assertThat(m)
+                    .startsWith(p + ":")
+                    .contains(
+                        "clusterSecretFile: the secret in file "
+                            + dir.resolve("cluster.secret")
+                            + " is too weak: it is hex of 18 bytes; it needs at least 32 random"
+                            + " bytes")
+                    .contains("openssl rand -base64 32")
+                    .doesNotContain(weak));
   }
 
   @Test

@@ -78,7 +78,8 @@ class StepConfigTest {
 
   @BeforeEach
   void secrets() throws IOException {
-    Files.writeString(dir.resolve("cluster.secret"), "0123456789abcdef0123456789abcdef0123\n");
+    Files.writeString(
+        dir.resolve("cluster.secret"), "dk1luKB+EGSoSJ0Cr9+p+ff5xVjaAG1WK4ghz5NdG5I=\n");
     Files.writeString(dir.resolve("pg-password"), SECRET_PASSWORD + "\n");
     Files.writeString(
         dir.resolve("tsig.key"),
