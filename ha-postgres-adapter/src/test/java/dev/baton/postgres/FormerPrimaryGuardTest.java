@@ -5,8 +5,11 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import dev.baton.core.ChildEnvironment;
+import dev.baton.core.KeyValueStore;
 import dev.baton.core.KvEntry;
+import dev.baton.core.KvEvent;
 import dev.baton.core.testing.LogCapture;
+import dev.baton.postgres.testing.ClusterKv;
 import dev.baton.postgres.testing.PostgresPair;
 import dev.baton.postgres.testing.PostgresServer;
 import dev.baton.postgres.testing.TestActionContext;
@@ -19,16 +22,18 @@ import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Consumer;
 import org.junit.jupiter.api.Test;
 
 /**
  * An old primary that was not reachable during the failover comes back writable; the guard on its
- * node fences it and rejoins it as a standby of the published writer. The KV is the in-memory
- * stand-in until ha-core's store is on main.
+ * node fences it and rejoins it as a standby of the published writer. The writer record lives in a
+ * real one-node cluster's KV ({@link ClusterKv}).
  */
 class FormerPrimaryGuardTest {
 
@@ -89,7 +94,7 @@ class FormerPrimaryGuardTest {
       a.execute("CREATE TABLE t (v text)");
       a.execute("INSERT INTO t VALUES ('common')");
       pair.awaitReplayCaughtUp();
-      WriterEndpoint writer = new WriterEndpoint(new InMemoryKeyValueStore(), "db");
+      WriterEndpoint writer = new WriterEndpoint(ClusterKv.kv(), ClusterKv.name("db"));
       promoteWithoutReachingTheOldPrimary(b, writer, 7);
       a.execute("INSERT INTO t VALUES ('diverged')"); // a stale client reached the old primary
       b.execute("INSERT INTO t VALUES ('new')");
@@ -144,7 +149,7 @@ class FormerPrimaryGuardTest {
       PostgresServer b = pair.standby();
       a.execute("CREATE TABLE t (v text)");
       pair.awaitReplayCaughtUp();
-      WriterEndpoint writer = new WriterEndpoint(new InMemoryKeyValueStore(), "db");
+      WriterEndpoint writer = new WriterEndpoint(ClusterKv.kv(), ClusterKv.name("db"));
       FormerPrimaryGuard onA = onAStandbyNode(a, writer);
       FormerPrimaryGuard onB = onAStandbyNode(b, writer);
       assertThat(onA.checkNow()).isEqualTo(FormerPrimaryGuard.Outcome.NO_WRITER);
@@ -182,6 +187,61 @@ class FormerPrimaryGuardTest {
    * holds until it has published the writer. Here the guard's read answers as of its start and is
    * held until the promotion has finished or is seen waiting for the lock.
    */
+  /**
+   * A real cluster's KV whose reads on the guard's check thread ({@code guard-check}) answer as of
+   * their start and are then held by {@code hold}: the read is in flight while the test moves the
+   * promotion on.
+   */
+  private static final class HeldReads implements KeyValueStore {
+    private final KeyValueStore kv;
+    private final Runnable hold;
+
+    HeldReads(KeyValueStore kv, Runnable hold) {
+      this.kv = kv;
+      this.hold = hold;
+    }
+
+    @Override
+    public Optional<KvEntry> get(String key) {
+      Optional<KvEntry> asOfNow = kv.get(key);
+      if (Thread.currentThread().getName().equals("guard-check")) {
+        hold.run();
+      }
+      return asOfNow;
+    }
+
+    @Override
+    public List<KvEntry> list(String prefix) {
+      return kv.list(prefix);
+    }
+
+    @Override
+    public KvEntry put(String key, byte[] value) {
+      return kv.put(key, value);
+    }
+
+    @Override
+    public Optional<KvEntry> compareAndSet(String key, byte[] expected, byte[] update) {
+      return kv.compareAndSet(key, expected, update);
+    }
+
+    @Override
+    public Optional<KvEntry> compareAndSetRevision(
+        String key, long expectedRevision, byte[] update) {
+      return kv.compareAndSetRevision(key, expectedRevision, update);
+    }
+
+    @Override
+    public boolean delete(String key) {
+      return kv.delete(key);
+    }
+
+    @Override
+    public Watch watch(String prefix, Executor executor, Consumer<KvEvent> listener) {
+      return kv.watch(prefix, executor, listener);
+    }
+  }
+
   @Test
   void aGuardWhoseWriterReadRacesThisNodesPromotionNeverFencesTheNewPrimary() throws Exception {
     try (PostgresPair pair = PostgresPair.start()) {
@@ -191,30 +251,27 @@ class FormerPrimaryGuardTest {
       pair.awaitReplayCaughtUp();
       CountDownLatch readStarted = new CountDownLatch(1);
       CountDownLatch releaseRead = new CountDownLatch(1);
-      InMemoryKeyValueStore kv =
-          new InMemoryKeyValueStore() {
-            @Override
-            public Optional<KvEntry> get(String key) {
-              Optional<KvEntry> asOfNow = super.get(key);
-              if (Thread.currentThread().getName().equals("guard-check")) {
+      KeyValueStore kv =
+          new HeldReads(
+              ClusterKv.kv(),
+              () -> {
                 readStarted.countDown();
                 try {
                   releaseRead.await();
                 } catch (InterruptedException e) {
                   Thread.currentThread().interrupt();
                 }
-              }
-              return asOfNow;
-            }
-          };
-      WriterEndpoint writer = new WriterEndpoint(kv, "db");
+              });
+      WriterEndpoint writer = new WriterEndpoint(kv, ClusterKv.name("db"));
       writer.publish(PostgresEndpoint.of(a.host(), a.port()).jdbcUrl(), 1, "node-a");
       // isActive false throughout: the worst case, a node whose role check says "standby".
       FormerPrimaryGuard guard = onAStandbyNode(b, writer);
       AtomicReference<FormerPrimaryGuard.Outcome> outcome = new AtomicReference<>();
       Thread check = new Thread(() -> outcome.set(guard.checkNow()), "guard-check");
       check.start();
-      readStarted.await(30, TimeUnit.SECONDS);
+      assertThat(readStarted.await(30, TimeUnit.SECONDS))
+          .as("the guard's check read the writer record (through the held read)")
+          .isTrue();
 
       CompletableFuture<Void> promotion =
           CompletableFuture.runAsync(
@@ -229,6 +286,10 @@ class FormerPrimaryGuardTest {
       await()
           .atMost(Duration.ofSeconds(30))
           .until(() -> promotion.isDone() || lock.hasQueuedThreads());
+      // The race this test is named after: the promotion ran (or queued for the lock) while the
+      // guard's read was still held, so the guard has judged nothing yet.
+      assertThat(outcome.get()).as("the guard's check, still held in its read").isNull();
+      assertThat(check.isAlive()).isTrue();
       releaseRead.countDown();
       check.join(30_000);
       promotion.get(30, TimeUnit.SECONDS);

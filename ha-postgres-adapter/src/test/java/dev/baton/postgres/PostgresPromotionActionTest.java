@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
+import dev.baton.postgres.testing.ClusterKv;
 import dev.baton.postgres.testing.PostgresPair;
 import dev.baton.postgres.testing.PostgresServer;
 import dev.baton.postgres.testing.TestActionContext;
@@ -68,7 +69,7 @@ class PostgresPromotionActionTest {
     primary.execute("INSERT INTO t VALUES ('before')");
     pair.awaitReplayCaughtUp();
     Connection oldClient = primary.connect(); // a client session of the old active
-    WriterEndpoint writer = new WriterEndpoint(new InMemoryKeyValueStore(), "db");
+    WriterEndpoint writer = new WriterEndpoint(ClusterKv.kv(), ClusterKv.name("db"));
     PostgresPromotionAction action = action(standby, primary).writerEndpoint(writer).build();
 
     action.promote(TestActionContext.promote(5));
@@ -240,7 +241,7 @@ class PostgresPromotionActionTest {
     PostgresPair pair = pair();
     PostgresServer primary = pair.primary();
     PostgresServer standby = pair.standby();
-    WriterEndpoint writer = new WriterEndpoint(new InMemoryKeyValueStore(), "db");
+    WriterEndpoint writer = new WriterEndpoint(ClusterKv.kv(), ClusterKv.name("db"));
     standby.execute("SELECT pg_wal_replay_pause()");
     await("replay paused")
         .atMost(Duration.ofSeconds(30))
@@ -412,7 +413,7 @@ class PostgresPromotionActionTest {
     a.execute("CREATE TABLE t (v text)");
     a.execute("INSERT INTO t VALUES ('common')");
     pair.awaitReplayCaughtUp();
-    WriterEndpoint writer = new WriterEndpoint(new InMemoryKeyValueStore(), "db");
+    WriterEndpoint writer = new WriterEndpoint(ClusterKv.kv(), ClusterKv.name("db"));
 
     // A partition: b's node cannot reach a, promotes b without fencing a.
     action(b).writerEndpoint(writer).build().promote(TestActionContext.promote(5));

@@ -29,8 +29,8 @@ import org.junit.jupiter.api.Test;
 /**
  * {@link WriterEndpoint} and {@link HikariWriterPool} on the KV of a real 3-node Baton cluster
  * (Ratis nodes in this JVM on loopback) and real PostgreSQL servers: what {@link
- * WriterEndpointTest} checks against the in-memory stand-in, here through Raft, across nodes, a
- * planned switch-active and the crash of the active.
+ * WriterEndpointTest} checks on one node's KV, here across nodes, a planned switch-active and the
+ * crash of the active.
  */
 class WriterEndpointClusterTest {
 

@@ -7,6 +7,7 @@ import static org.awaitility.Awaitility.await;
 import com.zaxxer.hikari.HikariConfig;
 import dev.baton.core.KeyValueStore;
 import dev.baton.core.StaleTokenException;
+import dev.baton.postgres.testing.ClusterKv;
 import dev.baton.postgres.testing.PostgresServer;
 import dev.baton.postgres.testing.TestActionContext;
 import java.nio.charset.StandardCharsets;
@@ -23,12 +24,13 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * WriterEndpoint and HikariWriterPool against {@link InMemoryKeyValueStore}, a stand-in for the
- * cluster's KV until ha-core's implementation is on main; the PostgreSQL servers are real.
+ * WriterEndpoint and HikariWriterPool against a real cluster's KV ({@link ClusterKv}) and real
+ * PostgreSQL servers.
  */
 class WriterEndpointTest {
-  private final InMemoryKeyValueStore kv = new InMemoryKeyValueStore();
-  private final WriterEndpoint endpoint = new WriterEndpoint(kv, "orders-db");
+  private final KeyValueStore kv = ClusterKv.kv();
+  private final String name = ClusterKv.name("orders-db");
+  private final WriterEndpoint endpoint = new WriterEndpoint(kv, name);
   private final ExecutorService executor = Executors.newSingleThreadExecutor();
 
   @AfterEach
@@ -38,7 +40,7 @@ class WriterEndpointTest {
 
   @Test
   void publishIsACompareAndSetThatNeverGoesBackToALowerToken() {
-    assertThat(endpoint.key()).isEqualTo("baton/postgres/orders-db/writer");
+    assertThat(endpoint.key()).isEqualTo("baton/postgres/" + name + "/writer");
     assertThat(endpoint.current()).isEmpty();
     endpoint.publish("jdbc:postgresql://10.0.0.1:5432/app", 5, "node-a");
     long revision = kv.get(endpoint.key()).orElseThrow().revision();
