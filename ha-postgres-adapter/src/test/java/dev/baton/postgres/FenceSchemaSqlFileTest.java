@@ -292,7 +292,8 @@ class FenceSchemaSqlFileTest {
    * loudly at the first write instead, checked or not.
    */
   @Test
-  void aGuardDeclaredInsteadOfOnAViewRefusesEveryWriteLoudly() throws Exception {
+  void aGuardDeclaredInsteadOfOnAViewOrWithoutItsResourceRefusesEveryWriteLoudly()
+      throws Exception {
     String db = newDatabase("instead_of");
     assertThat(installFile(db).exit()).isZero();
     execute(db, "INSERT INTO baton.fence (resource, token) VALUES ('orders', 13)");
@@ -318,6 +319,28 @@ class FenceSchemaSqlFileTest {
         .contains("ERROR:  39P01: baton.require_fence on public.orders_view is declared INSTEAD OF")
         .doesNotContainPattern("(?m)^INSERT 0")
         .doesNotContainPattern("(?m)^COMMIT$");
+    assertThat(query(db, "SELECT count(*) FROM orders")).isEqualTo("0");
+
+    // Declared without its resource argument: nothing could ever pass it, so it says so.
+    execute(
+        db,
+        "CREATE TRIGGER orders_guard BEFORE INSERT ON orders"
+            + " FOR EACH ROW EXECUTE FUNCTION baton.require_fence()");
+    Psql noResource =
+        psql(
+            db,
+            List.of(
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-v",
+                "VERBOSITY=verbose",
+                "-c",
+                "INSERT INTO orders (id, item) VALUES (1, 'book')"));
+    assertThat(noResource.exit()).as(noResource.output()).isEqualTo(1);
+    assertThat(noResource.output())
+        .contains(
+            "ERROR:  39P01: baton.require_fence on public.orders is declared without a resource")
+        .doesNotContainPattern("(?m)^INSERT 0");
     assertThat(query(db, "SELECT count(*) FROM orders")).isEqualTo("0");
   }
 
