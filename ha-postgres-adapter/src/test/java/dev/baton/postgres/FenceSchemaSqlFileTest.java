@@ -289,7 +289,8 @@ class FenceSchemaSqlFileTest {
   /**
    * An INSTEAD OF trigger on a view cannot be a guard: the guard writes nothing, so passing the row
    * on would report a row that no one wrote, and returning NULL drops it silently. It refuses
-   * loudly at the first write instead, checked or not.
+   * loudly at the first write instead, checked or not; so does a guard declared without the
+   * resource it guards.
    */
   @Test
   void aGuardDeclaredInsteadOfOnAViewOrWithoutItsResourceRefusesEveryWriteLoudly()
