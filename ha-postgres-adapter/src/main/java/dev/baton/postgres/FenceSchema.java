@@ -70,12 +70,17 @@ public final class FenceSchema {
   /** SQLSTATE of an install refused because the schema is newer than this installer knows. */
   public static final String SQLSTATE_SCHEMA_TOO_NEW = "BT000";
 
-  /** The version this library installs. */
-  public static final int CURRENT_VERSION = 1;
+  /**
+   * The version this library installs. Version 2 (issue 28): {@code require_fence} declared {@code
+   * FOR EACH ROW} passes the row on instead of dropping it, and its refusal tells any client to
+   * call {@code check_fence} first.
+   */
+  public static final int CURRENT_VERSION = 2;
 
   /**
    * The installer of {@link #CURRENT_VERSION} for schema {@code baton}, a classpath resource next
-   * to this class: runnable with {@code psql -v ON_ERROR_STOP=1 -f} (docs/fence-protocol.md).
+   * to this class: runnable with {@code psql -v ON_ERROR_STOP=1 -f} (docs/fence-protocol.md). It is
+   * cumulative: it installs from nothing and upgrades every earlier version in place.
    */
   public static final String SQL_RESOURCE = "fence-schema-v" + CURRENT_VERSION + ".sql";
 
@@ -131,7 +136,9 @@ public final class FenceSchema {
 
   /**
    * Installs or migrates the schema on {@code connection} (which must be on a primary) and returns
-   * the version now installed. Idempotent and safe to run from several nodes at once. Restores the
+   * the version now installed, {@link #CURRENT_VERSION}: a database at an earlier version is
+   * upgraded in place, keeping its fence rows and the guard triggers that call {@code
+   * require_fence}. Idempotent and safe to run from several nodes at once. Restores the
    * connection's auto-commit mode afterwards.
    *
    * <p>It runs the statements of {@value #SQL_RESOURCE} (between its {@code BEGIN} and {@code
@@ -181,7 +188,9 @@ public final class FenceSchema {
    * TRUNCATE in a transaction that has not passed {@code check_fence} for {@code resource}: a
    * second line of defence for writes that do not go through a {@link FencedDataSource} (a raw
    * connection, psql, a forgotten code path). Idempotent. {@code table} may be schema-qualified; it
-   * is quoted as an identifier per part.
+   * is quoted as an identifier per part. (A trigger declared {@code FOR EACH ROW} by hand works too
+   * from version 2 on, checking each row; per statement checks once and also covers {@code
+   * TRUNCATE}.)
    */
   public void guardTable(Connection connection, String table, String resource) throws SQLException {
     Objects.requireNonNull(resource, "resource");

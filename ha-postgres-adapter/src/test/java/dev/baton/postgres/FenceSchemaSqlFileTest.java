@@ -33,7 +33,19 @@ import org.postgresql.ds.PGSimpleDataSource;
  */
 @Timeout(value = 3, unit = TimeUnit.MINUTES)
 class FenceSchemaSqlFileTest {
-  private static final String SQL_FILE = "fence-schema-v1.sql";
+  /** The installer this library ships (the newest version). */
+  private static final String SQL_FILE = "fence-schema-v2.sql";
+
+  /**
+   * Version 1's installer as it was released (a test resource now): what databases being upgraded
+   * were installed with.
+   */
+  private static final String V1_FILE = "fence-schema-v1.sql";
+
+  private static final String VERSION_ROWS =
+      "1 fence table, check_fence, require_fence,"
+          + "2 require_fence passes the row on when declared FOR EACH ROW;"
+          + " its refusal names check_fence";
 
   /** A fenced write as an application in any language sends it (the docs' example). */
   private static final String FENCED_TRANSACTION =
@@ -48,6 +60,7 @@ class FenceSchemaSqlFileTest {
   @TempDir static Path tmp;
   private static PostgresServer server;
   private static Path schemaFile;
+  private static Path v1File;
   private static Path transactionFile;
 
   @BeforeAll
@@ -57,6 +70,11 @@ class FenceSchemaSqlFileTest {
     try (InputStream in = FenceSchema.class.getResourceAsStream(SQL_FILE)) {
       assertThat(in).as("resource dev/baton/postgres/" + SQL_FILE).isNotNull();
       Files.copy(in, schemaFile);
+    }
+    v1File = tmp.resolve(V1_FILE);
+    try (InputStream in = FenceSchemaSqlFileTest.class.getResourceAsStream(V1_FILE)) {
+      assertThat(in).as("test resource dev/baton/postgres/" + V1_FILE).isNotNull();
+      Files.copy(in, v1File);
     }
     transactionFile = Files.writeString(tmp.resolve("fenced-write.sql"), FENCED_TRANSACTION);
   }
@@ -76,14 +94,9 @@ class FenceSchemaSqlFileTest {
       assertThat(r.exit()).as("psql run %d:\n%s", run, r.output()).isZero();
       assertThat(r.output()).doesNotContain("ERROR").doesNotContain("WARNING").contains("COMMIT");
     }
-    assertThat(
-            query(
-                db,
-                "SELECT string_agg(version || ' ' || description, ',')"
-                    + " FROM baton.schema_version"))
-        .isEqualTo("1 fence table, check_fence, require_fence");
-    assertThat(FenceSchema.defaultSchema().install(dataSource(db))).isEqualTo(1);
-    assertThat(query(db, "SELECT count(*) FROM baton.schema_version")).isEqualTo("1");
+    assertThat(versions(db)).isEqualTo(VERSION_ROWS);
+    assertThat(FenceSchema.defaultSchema().install(dataSource(db))).isEqualTo(2);
+    assertThat(versions(db)).isEqualTo(VERSION_ROWS);
     assertThat(
             query(
                 db,
@@ -166,6 +179,273 @@ class FenceSchemaSqlFileTest {
     assertThat(query(db, "SELECT count(*) FROM guarded")).isEqualTo("1");
   }
 
+  /**
+   * Issue 28 item 7: a guard declared {@code FOR EACH ROW}, as most trigger examples are written.
+   * Under version 1 a checked transaction answered {@code INSERT 0 0} and {@code COMMIT}: the guard
+   * returned NULL, which a BEFORE row trigger reads as "skip this row". Now every row of a checked
+   * transaction is written, an unchecked or stale one fails loudly and writes nothing, and what
+   * psql reports always matches what the table holds.
+   */
+  @Test
+  void aGuardDeclaredPerRowWritesTheRowsOfACheckedTransactionAndRefusesTheRestLoudly()
+      throws Exception {
+    String db = newDatabase("per_row");
+    assertThat(installFile(db).exit()).isZero();
+    execute(db, "CREATE TABLE orders (id int PRIMARY KEY, item text NOT NULL)");
+    execute(db, "CREATE TABLE audit (id int PRIMARY KEY, item text NOT NULL)");
+    execute(
+        db,
+        "CREATE TRIGGER orders_guard BEFORE INSERT OR UPDATE OR DELETE ON orders"
+            + " FOR EACH ROW EXECUTE FUNCTION baton.require_fence('orders')");
+    execute(
+        db,
+        "CREATE TRIGGER audit_guard AFTER INSERT OR UPDATE OR DELETE ON audit"
+            + " FOR EACH ROW EXECUTE FUNCTION baton.require_fence('orders')");
+    PostgresFence fence =
+        PostgresFence.builder(dataSource(db))
+            .resource("orders")
+            .terminateBlockersAfter(null)
+            .build();
+    fence.advance(13, Duration.ofSeconds(10));
+
+    Path checked =
+        Files.writeString(
+            tmp.resolve("per-row-checked.sql"),
+            String.join(
+                "\n",
+                "BEGIN;",
+                "SELECT baton.check_fence('orders', :token);",
+                "INSERT INTO orders (id, item) VALUES (1, 'book'), (2, 'pen'), (3, 'cup');",
+                "UPDATE orders SET item = 'ink' WHERE id = 2;",
+                "DELETE FROM orders WHERE id = 3;",
+                "INSERT INTO audit (id, item) VALUES (1, 'a'), (2, 'b');",
+                "UPDATE audit SET item = 'c' WHERE id = 2;",
+                "DELETE FROM audit WHERE id = 1;",
+                "COMMIT;",
+                ""));
+    Psql ok = psqlFile(db, checked, "-v", "token=13");
+    assertThat(ok.exit()).as(ok.output()).isZero();
+    assertThat(ok.output())
+        .as("what psql reported for the checked transaction")
+        .containsSubsequence(
+            "INSERT 0 3", "UPDATE 1", "DELETE 1", "INSERT 0 2", "UPDATE 1", "DELETE 1", "COMMIT");
+    assertThat(rows(db, "orders"))
+        .as("orders after the checked transaction")
+        .isEqualTo("1:book,2:ink");
+    assertThat(rows(db, "audit")).as("audit after the checked transaction").isEqualTo("2:c");
+
+    // No check in the transaction: the first write fails, naming what to call, and nothing of it
+    // is written; psql stops (ON_ERROR_STOP) with status 3.
+    for (String write :
+        List.of(
+            "INSERT INTO orders (id, item) VALUES (4, 'hat');",
+            "UPDATE orders SET item = 'hat' WHERE id = 1;",
+            "DELETE FROM orders WHERE id = 1;",
+            "INSERT INTO audit (id, item) VALUES (4, 'hat');",
+            "DELETE FROM audit WHERE id = 2;")) {
+      Path unchecked =
+          Files.writeString(
+              tmp.resolve("per-row-unchecked.sql"), "BEGIN;\n" + write + "\nCOMMIT;\n");
+      Psql refused = psqlFile(db, unchecked);
+      assertThat(refused.exit()).as("%s%n%s", write, refused.output()).isEqualTo(3);
+      assertThat(refused.output())
+          .as(write)
+          .contains("ERROR:  BT004: write to public.")
+          .contains("did not check the fence of resource \"orders\"")
+          .contains("call baton.check_fence('orders', token) first in the transaction")
+          .doesNotContain("FencedDataSource")
+          .doesNotContainPattern("(?m)^INSERT 0")
+          .doesNotContainPattern("(?m)^UPDATE \\d")
+          .doesNotContainPattern("(?m)^DELETE \\d")
+          .doesNotContainPattern("(?m)^COMMIT$");
+    }
+    // The same without a transaction block (psql's auto-commit): refused as well.
+    Psql autoCommit =
+        psql(
+            db,
+            List.of(
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-v",
+                "VERBOSITY=verbose",
+                "-c",
+                "INSERT INTO orders (id, item) VALUES (5, 'cap')"));
+    assertThat(autoCommit.exit()).as(autoCommit.output()).isEqualTo(1);
+    assertThat(autoCommit.output()).contains("BT004").doesNotContainPattern("(?m)^INSERT 0");
+
+    // A stale token: the check itself fails (BT001) and no row is written.
+    fence.advance(14, Duration.ofSeconds(10));
+    Psql stale = psqlFile(db, checked, "-v", "token=13");
+    assertThat(stale.exit()).as(stale.output()).isEqualTo(3);
+    assertThat(stale.output())
+        .contains("ERROR:  BT001: stale fencing token for resource \"orders\"")
+        .contains("DETAIL:  fenced_token=14")
+        .doesNotContainPattern("(?m)^INSERT 0")
+        .doesNotContainPattern("(?m)^COMMIT$");
+    assertThat(rows(db, "orders")).as("orders after the refusals").isEqualTo("1:book,2:ink");
+    assertThat(rows(db, "audit")).as("audit after the refusals").isEqualTo("2:c");
+  }
+
+  /**
+   * An INSTEAD OF trigger on a view cannot be a guard: the guard writes nothing, so passing the row
+   * on would report a row that no one wrote, and returning NULL drops it silently. It refuses
+   * loudly at the first write instead, checked or not; so does a guard declared without the
+   * resource it guards.
+   */
+  @Test
+  void aGuardDeclaredInsteadOfOnAViewOrWithoutItsResourceRefusesEveryWriteLoudly()
+      throws Exception {
+    String db = newDatabase("instead_of");
+    assertThat(installFile(db).exit()).isZero();
+    execute(db, "INSERT INTO baton.fence (resource, token) VALUES ('orders', 13)");
+    execute(db, "CREATE TABLE orders (id int PRIMARY KEY, item text NOT NULL)");
+    execute(db, "CREATE VIEW orders_view AS SELECT id, item FROM orders");
+    execute(
+        db,
+        "CREATE TRIGGER orders_view_guard INSTEAD OF INSERT OR UPDATE OR DELETE ON orders_view"
+            + " FOR EACH ROW EXECUTE FUNCTION baton.require_fence('orders')");
+    Path checked =
+        Files.writeString(
+            tmp.resolve("instead-of.sql"),
+            String.join(
+                "\n",
+                "BEGIN;",
+                "SELECT baton.check_fence('orders', 13);",
+                "INSERT INTO orders_view (id, item) VALUES (1, 'book');",
+                "COMMIT;",
+                ""));
+    Psql r = psqlFile(db, checked);
+    assertThat(r.exit()).as(r.output()).isEqualTo(3);
+    assertThat(r.output())
+        .contains("ERROR:  39P01: baton.require_fence on public.orders_view is declared INSTEAD OF")
+        .doesNotContainPattern("(?m)^INSERT 0")
+        .doesNotContainPattern("(?m)^COMMIT$");
+    assertThat(query(db, "SELECT count(*) FROM orders")).isEqualTo("0");
+
+    // Declared without its resource argument: nothing could ever pass it, so it says so.
+    execute(
+        db,
+        "CREATE TRIGGER orders_guard BEFORE INSERT ON orders"
+            + " FOR EACH ROW EXECUTE FUNCTION baton.require_fence()");
+    Psql noResource =
+        psql(
+            db,
+            List.of(
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-v",
+                "VERBOSITY=verbose",
+                "-c",
+                "INSERT INTO orders (id, item) VALUES (1, 'book')"));
+    assertThat(noResource.exit()).as(noResource.output()).isEqualTo(1);
+    assertThat(noResource.output())
+        .contains(
+            "ERROR:  39P01: baton.require_fence on public.orders is declared without a resource")
+        .doesNotContainPattern("(?m)^INSERT 0");
+    assertThat(query(db, "SELECT count(*) FROM orders")).isEqualTo("0");
+  }
+
+  /**
+   * A database installed with version 1's file, with a fence row, data and guard triggers of both
+   * kinds, upgraded in place to version 2, by the file (psql) and by {@link FenceSchema#install}.
+   * The fence row and the existing triggers are untouched and keep working; the per-row guard,
+   * which dropped every row under version 1, now writes; the result is the same schema as a fresh
+   * version 2 install; version 1's installer refuses the upgraded database.
+   */
+  @Test
+  void version1UpgradesInPlaceAndItsPerRowGuardThenWrites() throws Exception {
+    assertThat(lockLine(v1File))
+        .as("every version's installer takes the same advisory lock")
+        .isEqualTo(lockLine(schemaFile))
+        .contains("pg_advisory_xact_lock(108170704809473)");
+    String fresh = newDatabase("fresh_v2");
+    assertThat(installFile(fresh).exit()).isZero();
+    String expected = describe(fresh, "baton");
+
+    for (String how : List.of("psql", "java")) {
+      String db = newDatabase("upgrade_by_" + how);
+      Psql v1 = psqlFile(db, v1File);
+      assertThat(v1.exit()).as(v1.output()).isZero();
+      assertThat(versions(db)).isEqualTo("1 fence table, check_fence, require_fence");
+      execute(db, "INSERT INTO baton.fence (resource, token) VALUES ('orders', 13)");
+      execute(db, "CREATE TABLE orders (id int PRIMARY KEY, item text NOT NULL)");
+      execute(db, "CREATE TABLE ledger (id int PRIMARY KEY, item text NOT NULL)");
+      execute(
+          db,
+          "CREATE TRIGGER orders_guard BEFORE INSERT OR UPDATE OR DELETE ON orders"
+              + " FOR EACH ROW EXECUTE FUNCTION baton.require_fence('orders')");
+      execute(
+          db,
+          "CREATE TRIGGER baton_fence_guard BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE"
+              + " ON ledger FOR EACH STATEMENT EXECUTE FUNCTION baton.require_fence('orders')");
+      Path write = writeBoth(1, "book");
+      Psql before = psqlFile(db, write);
+      assertThat(before.exit()).as(before.output()).isZero();
+      // Version 1's defect, as issue 28 reported it: the per-row guard drops the checked row.
+      assertThat(before.output()).containsSubsequence("INSERT 0 0", "INSERT 0 1", "COMMIT");
+      assertThat(rows(db, "orders")).isEmpty();
+      assertThat(rows(db, "ledger")).isEqualTo("1:book");
+      String fenceRow =
+          query(db, "SELECT resource || ' ' || token || ' ' || updated_at FROM baton.fence");
+      String triggers =
+          query(
+              db,
+              "SELECT string_agg(tgrelid::regclass || ' ' || tgname || ' ' || tgfoid::regproc,"
+                  + " ',' ORDER BY tgname) FROM pg_trigger WHERE NOT tgisinternal");
+
+      if (how.equals("psql")) {
+        Psql up = installFile(db);
+        assertThat(up.exit()).as(up.output()).isZero();
+        assertThat(up.output()).doesNotContain("ERROR").doesNotContain("WARNING");
+      } else {
+        assertThat(FenceSchema.defaultSchema().install(dataSource(db))).isEqualTo(2);
+      }
+
+      assertThat(versions(db)).isEqualTo(VERSION_ROWS);
+      assertThat(describe(db, "baton")).as("upgraded by " + how).isEqualTo(expected);
+      assertThat(query(db, "SELECT resource || ' ' || token || ' ' || updated_at FROM baton.fence"))
+          .isEqualTo(fenceRow);
+      assertThat(
+              query(
+                  db,
+                  "SELECT string_agg(tgrelid::regclass || ' ' || tgname || ' ' || tgfoid::regproc,"
+                      + " ',' ORDER BY tgname) FROM pg_trigger WHERE NOT tgisinternal"))
+          .isEqualTo(triggers)
+          .contains("orders_guard baton.require_fence")
+          .contains("baton_fence_guard baton.require_fence");
+
+      Psql after = psqlFile(db, writeBoth(2, "pen"));
+      assertThat(after.exit()).as(after.output()).isZero();
+      assertThat(after.output()).containsSubsequence("INSERT 0 1", "INSERT 0 1", "COMMIT");
+      assertThat(rows(db, "orders")).isEqualTo("2:pen");
+      assertThat(rows(db, "ledger")).isEqualTo("1:book,2:pen");
+      for (String table : List.of("orders", "ledger")) {
+        Psql unchecked =
+            psql(
+                db,
+                List.of(
+                    "-v",
+                    "ON_ERROR_STOP=1",
+                    "-v",
+                    "VERBOSITY=verbose",
+                    "-c",
+                    "INSERT INTO " + table + " (id, item) VALUES (3, 'cup')"));
+        assertThat(unchecked.exit()).as(unchecked.output()).isEqualTo(1);
+        assertThat(unchecked.output())
+            .contains("ERROR:  BT004: write to public." + table + " refused")
+            .contains("call baton.check_fence('orders', token) first in the transaction")
+            .doesNotContainPattern("(?m)^INSERT 0");
+      }
+      assertThat(rows(db, "orders")).isEqualTo("2:pen");
+      assertThat(rows(db, "ledger")).isEqualTo("1:book,2:pen");
+
+      Psql downgrade = psqlFile(db, v1File);
+      assertThat(downgrade.exit()).as(downgrade.output()).isEqualTo(3);
+      assertThat(downgrade.output()).contains("BT000").contains("is at version 2");
+      assertThat(describe(db, "baton")).isEqualTo(expected);
+    }
+  }
+
   @Test
   void javaAndTheFileInstallTheSameObjects() throws Exception {
     String fromFile = newDatabase("from_file");
@@ -192,17 +472,17 @@ class FenceSchemaSqlFileTest {
   }
 
   @Test
-  void aSchemaNewerThanVersion1IsRefusedByTheFileAndByJava() throws Exception {
+  void aSchemaNewerThanVersion2IsRefusedByTheFileAndByJava() throws Exception {
     String db = newDatabase("newer");
     assertThat(installFile(db).exit()).isZero();
-    execute(db, "INSERT INTO baton.schema_version (version, description) VALUES (2, 'future')");
+    execute(db, "INSERT INTO baton.schema_version (version, description) VALUES (3, 'future')");
     String before = describe(db, "baton");
     Psql r = installFile(db);
     assertThat(r.exit()).as(r.output()).isEqualTo(3);
-    assertThat(r.output()).contains("BT000").contains("is at version 2");
+    assertThat(r.output()).contains("BT000").contains("is at version 3");
     assertThatThrownBy(() -> FenceSchema.defaultSchema().install(dataSource(db)))
         .isInstanceOf(SQLException.class)
-        .hasMessageContaining("version 2")
+        .hasMessageContaining("version 3")
         .extracting(e -> ((SQLException) e).getSQLState())
         .isEqualTo("BT000");
     assertThat(describe(db, "baton")).isEqualTo(before);
@@ -279,6 +559,41 @@ class FenceSchemaSqlFileTest {
       rs.next();
       return rs.getString(1);
     }
+  }
+
+  /** The rows of a table {@code (id, item)}, as {@code id:item} in id order. */
+  private static String rows(String db, String table) throws SQLException {
+    return query(
+        db, "SELECT coalesce(string_agg(id || ':' || item, ',' ORDER BY id), '') FROM " + table);
+  }
+
+  private static String versions(String db) throws SQLException {
+    return query(
+        db,
+        "SELECT string_agg(version || ' ' || description, ',' ORDER BY version)"
+            + " FROM baton.schema_version");
+  }
+
+  private static String lockLine(Path file) throws IOException {
+    return Files.readAllLines(file).stream()
+        .filter(l -> l.contains("pg_advisory_xact_lock"))
+        .reduce((a, b) -> a + "\n" + b)
+        .orElse("");
+  }
+
+  /** A checked transaction (token 13) that writes one row to orders and one to ledger. */
+  private static Path writeBoth(int id, String item) throws IOException {
+    String values = " (id, item) VALUES (" + id + ", '" + item + "');";
+    return Files.writeString(
+        tmp.resolve("write-both-" + id + ".sql"),
+        String.join(
+            "\n",
+            "BEGIN;",
+            "SELECT baton.check_fence('orders', 13);",
+            "INSERT INTO orders" + values,
+            "INSERT INTO ledger" + values,
+            "COMMIT;",
+            ""));
   }
 
   private static long checkFence(Connection c, String resource, long token) throws SQLException {
