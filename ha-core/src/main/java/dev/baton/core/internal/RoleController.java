@@ -58,7 +58,7 @@ public final class RoleController {
   private final MonotonicClock clock;
   private final PlanRunner plan;
   private final NodeMetrics metrics;
-  private final long leaseNanos;
+  private final Lease lease;
   private final long renewNanos;
   private final long reserveNanos;
   private final long tickMillis;
@@ -69,7 +69,6 @@ public final class RoleController {
 
   // Read without the lock by isActive(); written under it.
   private volatile Role role;
-  private volatile long leaseExpiry;
   private volatile Activation current;
 
   // Guarded by lock (or only touched by the controller thread).
@@ -105,7 +104,7 @@ public final class RoleController {
     this.clock = clock;
     this.plan = plan;
     this.metrics = metrics;
-    this.leaseNanos = config.timing().lease().toNanos();
+    this.lease = new Lease(clock, config.timing().lease());
     this.renewNanos = config.timing().renewInterval().toNanos();
     this.reserveNanos = config.timing().demotionReserve().toNanos();
     this.tickMillis = Math.max(5, Math.min(50, config.timing().renewInterval().toMillis() / 3));
@@ -132,10 +131,7 @@ public final class RoleController {
    */
   public boolean isActive() {
     Activation a = current;
-    return role == Role.ACTIVE
-        && a != null
-        && raft.leads(a.term())
-        && clock.nanoTime() - leaseExpiry < 0;
+    return role == Role.ACTIVE && a != null && raft.leads(a.term()) && lease.isValid();
   }
 
   /** True while promoting or active with a valid lease in the term of the activation. */
@@ -146,7 +142,7 @@ public final class RoleController {
         && a.token() == token
         && (r == Role.ACTIVE || r == Role.PROMOTING)
         && raft.leads(a.term())
-        && clock.nanoTime() - leaseExpiry < 0;
+        && lease.isValid();
   }
 
   public Role role() {
@@ -170,8 +166,7 @@ public final class RoleController {
     if (r != Role.ACTIVE && r != Role.PROMOTING) {
       return Duration.ZERO;
     }
-    long left = leaseExpiry - clock.nanoTime();
-    return left > 0 ? Duration.ofNanos(left) : Duration.ZERO;
+    return lease.remaining();
   }
 
   public Optional<ActiveContext> activeContext() {
@@ -252,7 +247,7 @@ public final class RoleController {
         demote(StandbyReason.LEADERSHIP_LOST);
         return;
       }
-      if (leaseExpiry - now < reserveNanos) {
+      if (lease.endsWithin(now, reserveNanos)) {
         demote(StandbyReason.LEASE_EXPIRING);
         return;
       }
@@ -394,7 +389,7 @@ public final class RoleController {
       if (closing || !running) {
         return;
       }
-      leaseExpiry = sent + leaseNanos;
+      lease.start(sent);
       renewSentAt = sent;
       renewInFlight = false;
       current = a;
@@ -443,7 +438,7 @@ public final class RoleController {
 
   private void maybeRenew(long now, Activation a) {
     synchronized (lock) {
-      if (renewInFlight && now - renewSentAt < leaseNanos) {
+      if (renewInFlight && now - renewSentAt < lease.lengthNanos()) {
         return;
       }
       if (now - renewSentAt < renewNanos && !reportActiveSoon) {
@@ -474,18 +469,14 @@ public final class RoleController {
                   renewInFlight = false;
                 }
                 Role r = role;
-                // A lease that has already lapsed is never revived, even by a round that was sent
-                // in time: belief in one activation ends once and for all (the node re-activates
-                // with a new token instead), which keeps isActive() simple to reason about.
+                // Lease.renew never revives a lease that has already lapsed, even by a round that
+                // was sent in time: belief in one activation ends once and for all (the node
+                // re-activates with a new token instead), which keeps isActive() simple.
                 if (error == null
                     && result.getApplied()
                     && current == a
-                    && (r == Role.ACTIVE || r == Role.PROMOTING)
-                    && clock.nanoTime() - leaseExpiry < 0) {
-                  long expiry = sent + leaseNanos;
-                  if (expiry - leaseExpiry > 0) {
-                    leaseExpiry = expiry;
-                  }
+                    && (r == Role.ACTIVE || r == Role.PROMOTING)) {
+                  lease.renew(sent);
                 }
               }
               wake.release();
@@ -537,7 +528,7 @@ public final class RoleController {
       lock.notifyAll();
       listeners.forEach(l -> l.standby(reason));
     }
-    long deadline = leaseExpiry;
+    long deadline = lease.end();
     LOG.info(
         "{}: giving up the role (token {}): {}; {} ms of lease left",
         config.self().id(),
