@@ -1,6 +1,7 @@
 package dev.baton.core;
 
 import dev.baton.core.internal.BatonStateMachine;
+import dev.baton.core.internal.Commands;
 import dev.baton.core.internal.DataDirectory;
 import dev.baton.core.internal.KvStore;
 import dev.baton.core.internal.MemberView;
@@ -14,8 +15,6 @@ import dev.baton.core.internal.RaftSecurity;
 import dev.baton.core.internal.RoleController;
 import dev.baton.core.internal.SecretStrength;
 import dev.baton.core.internal.proto.ActivationRecord;
-import dev.baton.core.internal.proto.Command;
-import dev.baton.core.internal.proto.SwitchRequest;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.io.Closeable;
@@ -395,12 +394,7 @@ public final class BatonNode implements Closeable {
       return now.getToken();
     }
     String requestId = UUID.randomUUID().toString();
-    raft.write(
-        Command.newBuilder()
-            .setFormatVersion(BatonStateMachine.FORMAT_VERSION)
-            .setSwitchRequest(
-                SwitchRequest.newBuilder().setTargetNodeId(targetNodeId).setRequestId(requestId))
-            .build());
+    raft.write(Commands.switchRequest(targetNodeId, requestId));
     long deadline = System.nanoTime() + timeout.toNanos();
     while (System.nanoTime() < deadline) {
       ActivationRecord a = stateMachine.activation();

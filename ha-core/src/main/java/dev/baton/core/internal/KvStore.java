@@ -119,7 +119,7 @@ public final class KvStore implements KeyValueStore {
   }
 
   private static Command.Builder command() {
-    return Command.newBuilder().setFormatVersion(BatonStateMachine.FORMAT_VERSION);
+    return Commands.builder();
   }
 
   private static Query.Builder query() {

@@ -6,7 +6,6 @@ import dev.baton.core.Member;
 import dev.baton.core.internal.proto.Command;
 import dev.baton.core.internal.proto.CommandResult;
 import dev.baton.core.internal.proto.MemberRecord;
-import dev.baton.core.internal.proto.MembershipDone;
 import dev.baton.core.internal.proto.MembershipOutcome;
 import dev.baton.core.internal.proto.MembershipRequest;
 import dev.baton.core.internal.proto.SetMembers;
@@ -93,12 +92,7 @@ public final class MembershipCoordinator implements AutoCloseable {
             .setDescription(what)
             .setBaseMembersIndex(sm.membersIndex());
     next.forEach(m -> request.addMembers(MemberView.toRecord(m)));
-    CommandResult r =
-        raft.write(
-            Command.newBuilder()
-                .setFormatVersion(BatonStateMachine.FORMAT_VERSION)
-                .setMembershipRequest(request)
-                .build());
+    CommandResult r = raft.write(Commands.membershipRequest(request));
     if (!r.getApplied()) {
       throw new IllegalArgumentException("membership change (" + what + "): " + r.getRefusal());
     }
@@ -189,27 +183,24 @@ public final class MembershipCoordinator implements AutoCloseable {
       if (error == null) {
         awaitNewVoters(target, before, pending.getDescription());
       }
-      Command.Builder done =
-          Command.newBuilder().setFormatVersion(BatonStateMachine.FORMAT_VERSION);
+      Command done;
       if (error == null) {
-        SetMembers.Builder records =
-            SetMembers.newBuilder()
-                .addAllMembers(pending.getMembersList())
-                .setRequestId(pending.getRequestId());
-        done.setSetMembers(records);
+        done =
+            Commands.setMembers(
+                SetMembers.newBuilder()
+                    .addAllMembers(pending.getMembersList())
+                    .setRequestId(pending.getRequestId()));
       } else {
         LOG.warn(
             "{}: membership change ({}) failed: {}",
             config.self().id(),
             pending.getDescription(),
             error);
-        done.setMembershipDone(
-            MembershipDone.newBuilder().setRequestId(pending.getRequestId()).setError(error));
+        done = Commands.membershipFailed(pending.getRequestId(), error);
       }
       try {
         CommandResult r =
-            raft.submitLocal(done.build())
-                .get(config.operationTimeout().toMillis(), TimeUnit.MILLISECONDS);
+            raft.submitLocal(done).get(config.operationTimeout().toMillis(), TimeUnit.MILLISECONDS);
         if (r.getApplied() && error == null) {
           LOG.info("{}: membership change done: {}", config.self().id(), pending.getDescription());
         }

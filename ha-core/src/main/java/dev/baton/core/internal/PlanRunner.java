@@ -713,20 +713,17 @@ public class PlanRunner {
       String error,
       boolean wait) {
     Command command =
-        Command.newBuilder()
-            .setFormatVersion(BatonStateMachine.FORMAT_VERSION)
-            .setJournal(
-                JournalRecord.newBuilder()
-                    .setNodeId(config.self().id())
-                    .setToken(token)
-                    .setAction(step)
-                    .setPhase(phase.name())
-                    .setAttempt(attempt)
-                    .setOutcome(outcome.name())
-                    .setSuccess(outcome == JournalEntry.Outcome.COMPLETED)
-                    .setError(error == null ? "" : error)
-                    .setMonotonicTimeMs(TimeUnit.NANOSECONDS.toMillis(clock.nanoTime())))
-            .build();
+        Commands.journal(
+            JournalRecord.newBuilder()
+                .setNodeId(config.self().id())
+                .setToken(token)
+                .setAction(step)
+                .setPhase(phase.name())
+                .setAttempt(attempt)
+                .setOutcome(outcome.name())
+                .setSuccess(outcome == JournalEntry.Outcome.COMPLETED)
+                .setError(error == null ? "" : error)
+                .setMonotonicTimeMs(TimeUnit.NANOSECONDS.toMillis(clock.nanoTime())));
     var future = raft.submitLocal(command);
     if (!wait) {
       return true;

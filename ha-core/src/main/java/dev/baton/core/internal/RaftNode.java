@@ -6,7 +6,6 @@ import dev.baton.core.Member;
 import dev.baton.core.Timing;
 import dev.baton.core.internal.proto.Command;
 import dev.baton.core.internal.proto.CommandResult;
-import dev.baton.core.internal.proto.KvRead;
 import dev.baton.core.internal.proto.Query;
 import dev.baton.core.internal.proto.QueryResult;
 import java.io.File;
@@ -332,12 +331,7 @@ public final class RaftNode implements AutoCloseable {
    * stepped down (up to about two election timeouts); see StaleReadTest.
    */
   public QueryResult read(Query query) {
-    CommandResult r =
-        write(
-            Command.newBuilder()
-                .setFormatVersion(BatonStateMachine.FORMAT_VERSION)
-                .setKvRead(KvRead.newBuilder().setQuery(query))
-                .build());
+    CommandResult r = write(Commands.kvRead(query));
     if (!r.getApplied()) {
       throw new BatonException("read refused: " + r.getRefusal());
     }

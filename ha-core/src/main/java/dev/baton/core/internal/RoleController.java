@@ -6,12 +6,8 @@ import dev.baton.core.NotActiveException;
 import dev.baton.core.Role;
 import dev.baton.core.RoleListener;
 import dev.baton.core.StandbyReason;
-import dev.baton.core.internal.proto.Activate;
 import dev.baton.core.internal.proto.ActivationRecord;
-import dev.baton.core.internal.proto.Command;
 import dev.baton.core.internal.proto.CommandResult;
-import dev.baton.core.internal.proto.LeaseRound;
-import dev.baton.core.internal.proto.Resign;
 import dev.baton.core.internal.proto.SwitchRequest;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -361,12 +357,7 @@ public final class RoleController {
     CommandResult result;
     try {
       result =
-          raft.submitLocal(
-                  Command.newBuilder()
-                      .setFormatVersion(BatonStateMachine.FORMAT_VERSION)
-                      .setActivate(
-                          Activate.newBuilder().setNodeId(config.self().id()).setTerm(term))
-                      .build())
+          raft.submitLocal(Commands.activate(config.self().id(), term))
               .get(config.timing().electionTimeoutMin().toMillis(), TimeUnit.MILLISECONDS);
     } catch (Exception e) {
       LOG.debug("{}: activation in term {} did not commit: {}", config.self().id(), term, e);
@@ -453,15 +444,7 @@ public final class RoleController {
       activeToken = role == Role.ACTIVE && current == a ? a.token() : 0;
       reportActiveSoon = false;
     }
-    raft.submitLocal(
-            Command.newBuilder()
-                .setFormatVersion(BatonStateMachine.FORMAT_VERSION)
-                .setLeaseRound(
-                    LeaseRound.newBuilder()
-                        .setNodeId(config.self().id())
-                        .setTerm(a.term())
-                        .setActiveToken(activeToken))
-                .build())
+    raft.submitLocal(Commands.leaseRound(config.self().id(), a.term(), activeToken))
         .whenComplete(
             (result, error) -> {
               synchronized (lock) {
@@ -546,15 +529,7 @@ public final class RoleController {
     }
     metrics.role(Role.STANDBY);
     if (reason != StandbyReason.LEADERSHIP_LOST) {
-      raft.submitLocal(
-          Command.newBuilder()
-              .setFormatVersion(BatonStateMachine.FORMAT_VERSION)
-              .setResign(
-                  Resign.newBuilder()
-                      .setNodeId(config.self().id())
-                      .setToken(a.token())
-                      .setReason(reason.name()))
-              .build());
+      raft.submitLocal(Commands.resign(config.self().id(), a.token(), reason.name()));
     }
   }
 

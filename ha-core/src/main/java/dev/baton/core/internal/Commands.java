@@ -1,0 +1,82 @@
+package dev.baton.core.internal;
+
+import dev.baton.core.internal.proto.Activate;
+import dev.baton.core.internal.proto.Command;
+import dev.baton.core.internal.proto.JournalRecord;
+import dev.baton.core.internal.proto.KvRead;
+import dev.baton.core.internal.proto.LeaseRound;
+import dev.baton.core.internal.proto.MembershipDone;
+import dev.baton.core.internal.proto.MembershipRequest;
+import dev.baton.core.internal.proto.Query;
+import dev.baton.core.internal.proto.Resign;
+import dev.baton.core.internal.proto.SetMembers;
+import dev.baton.core.internal.proto.SwitchRequest;
+
+/**
+ * The one place that makes the entries this node proposes to the log, each stamped with the state
+ * machine's {@link BatonStateMachine#FORMAT_VERSION}: an entry without it, or with another, is
+ * refused by every member, so no caller may build one by hand.
+ */
+public final class Commands {
+  private Commands() {}
+
+  /** An empty command of this format, for the KV's several kinds of write. */
+  static Command.Builder builder() {
+    return Command.newBuilder().setFormatVersion(BatonStateMachine.FORMAT_VERSION);
+  }
+
+  /** This node, leader in {@code term}, takes the role: the entry's index becomes its token. */
+  static Command activate(String nodeId, long term) {
+    return builder().setActivate(Activate.newBuilder().setNodeId(nodeId).setTerm(term)).build();
+  }
+
+  /** A lease round (docs/lease.md, step 1); {@code activeToken} is 0 while still promoting. */
+  static Command leaseRound(String nodeId, long term, long activeToken) {
+    return builder()
+        .setLeaseRound(
+            LeaseRound.newBuilder().setNodeId(nodeId).setTerm(term).setActiveToken(activeToken))
+        .build();
+  }
+
+  /** The active with {@code token} gives the role up, for {@code reason}. */
+  static Command resign(String nodeId, long token, String reason) {
+    return builder()
+        .setResign(Resign.newBuilder().setNodeId(nodeId).setToken(token).setReason(reason))
+        .build();
+  }
+
+  /** An operator's request that {@code targetNodeId} become active. */
+  public static Command switchRequest(String targetNodeId, String requestId) {
+    return builder()
+        .setSwitchRequest(
+            SwitchRequest.newBuilder().setTargetNodeId(targetNodeId).setRequestId(requestId))
+        .build();
+  }
+
+  /** A promotion or demotion step's outcome (I5). */
+  static Command journal(JournalRecord.Builder record) {
+    return builder().setJournal(record).build();
+  }
+
+  /** A linearizable read, answered when the entry applies. */
+  static Command kvRead(Query query) {
+    return builder().setKvRead(KvRead.newBuilder().setQuery(query)).build();
+  }
+
+  /** A membership change for the leader to carry out. */
+  static Command membershipRequest(MembershipRequest.Builder request) {
+    return builder().setMembershipRequest(request).build();
+  }
+
+  /** The leader's record that a membership change is done: the new member records. */
+  static Command setMembers(SetMembers.Builder members) {
+    return builder().setSetMembers(members).build();
+  }
+
+  /** The leader's record that a membership change failed. */
+  static Command membershipFailed(String requestId, String error) {
+    return builder()
+        .setMembershipDone(MembershipDone.newBuilder().setRequestId(requestId).setError(error))
+        .build();
+  }
+}
