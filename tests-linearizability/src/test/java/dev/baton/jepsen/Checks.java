@@ -22,7 +22,11 @@ import java.util.stream.Collectors;
 
 /**
  * The checkers. Each one is sound: it reports a violation only when the recorded observations prove
- * one (times are CLOCK_MONOTONIC nanoseconds, one clock for every container and the host).
+ * one (times are CLOCK_MONOTONIC nanoseconds, one clock for every container and the host). None is
+ * valid on nothing: a checker that had nothing to judge (no activation, no committed row, no
+ * successful operation, no reading of the fence) answers UNKNOWN and says what it lacked, so a
+ * broken recorder or a workload whose every call failed cannot pass. {@link Floors} asks more of a
+ * whole run: enough of each kind of observation that a healthy run always records.
  */
 final class Checks {
   private Checks() {}
@@ -58,6 +62,9 @@ final class Checks {
       String summary,
       Map<String, Object> details) {}
 
+  static final String NO_ACTIVATION =
+      "no activation was recorded (no node's sampler saw it active): nothing was checked";
+
   /** A sampled interval of being active, as used for the report and the checks. */
   record Overlap(Activation a, Activation b, long from, long to) {}
 
@@ -92,10 +99,14 @@ final class Checks {
         "I2-one-believer",
         "at no instant were two nodes active (isActive() sampled every millisecond, intervals timed"
             + " with the shared monotonic clock)",
-        overlaps.isEmpty() ? Validity.VALID : Validity.INVALID,
-        overlaps.isEmpty()
-            ? activations.size() + " activations, no overlap"
-            : overlaps.size() + " overlap(s): " + found.get(0),
+        !overlaps.isEmpty()
+            ? Validity.INVALID
+            : activations.isEmpty() ? Validity.UNKNOWN : Validity.VALID,
+        !overlaps.isEmpty()
+            ? overlaps.size() + " overlap(s): " + found.get(0)
+            : activations.isEmpty()
+                ? NO_ACTIVATION
+                : activations.size() + " activations, no overlap",
         details);
   }
 
@@ -173,10 +184,16 @@ final class Checks {
         "I1-tokens-grow",
         "every activation's token is unique and greater than the token of every activation seen"
             + " before it, across node and cluster restarts",
-        found.isEmpty() ? Validity.VALID : Validity.INVALID,
-        found.isEmpty()
-            ? activations.size() + " activations, tokens strictly increasing: " + abbreviate(order)
-            : found.size() + " violation(s): " + found.get(0),
+        !found.isEmpty()
+            ? Validity.INVALID
+            : activations.isEmpty() ? Validity.UNKNOWN : Validity.VALID,
+        !found.isEmpty()
+            ? found.size() + " violation(s): " + found.get(0)
+            : activations.isEmpty()
+                ? NO_ACTIVATION
+                : activations.size()
+                    + " activations, tokens strictly increasing: "
+                    + abbreviate(order),
         details);
   }
 
@@ -375,12 +392,18 @@ final class Checks {
         "I5-promotion-journaled",
         "every promotion that began was completed, every step, by its node or by a successor with"
             + " a higher token; a token's journal records come only from the node that held it",
-        found.isEmpty() ? Validity.VALID : Validity.INVALID,
-        found.isEmpty()
-            ? journaledBy.size()
-                + " promotions journaled, highest complete token "
-                + highestComplete
-            : found.size() + " violation(s): " + found.get(0),
+        !found.isEmpty()
+            ? Validity.INVALID
+            : journaledBy.isEmpty() ? Validity.UNKNOWN : Validity.VALID,
+        !found.isEmpty()
+            ? found.size() + " violation(s): " + found.get(0)
+            : journaledBy.isEmpty()
+                ? "no promotion was journaled ("
+                    + journal.size()
+                    + " journal records, none a PROMOTE step): nothing was checked"
+                : journaledBy.size()
+                    + " promotions journaled, highest complete token "
+                    + highestComplete,
         details);
   }
 
@@ -428,10 +451,12 @@ final class Checks {
         "I3-fenced-commit-order",
         "in the database's commit order, no committed row carries a token lower than a row committed"
             + " before it (a stale active's write never lands after a newer active's)",
-        found.isEmpty() ? Validity.VALID : Validity.INVALID,
-        found.isEmpty()
-            ? rows.size() + " committed rows, tokens never decrease in commit order"
-            : found.size() + " stale commit(s): " + found.get(0),
+        !found.isEmpty() ? Validity.INVALID : rows.isEmpty() ? Validity.UNKNOWN : Validity.VALID,
+        !found.isEmpty()
+            ? found.size() + " stale commit(s): " + found.get(0)
+            : rows.isEmpty()
+                ? "no committed row in the fenced-writes table: nothing was checked"
+                : rows.size() + " committed rows, tokens never decrease in commit order",
         details);
   }
 
@@ -471,10 +496,14 @@ final class Checks {
         "fenced-writes-durable",
         "every write a node saw commit is in the table as committed (across PostgreSQL fail-overs),"
             + " and nothing else is",
-        ok ? Validity.VALID : Validity.INVALID,
-        ok
-            ? acknowledged + " acknowledged writes all present"
-            : lost.size() + " lost, " + phantom.size() + " phantom",
+        !ok ? Validity.INVALID : acknowledged == 0 ? Validity.UNKNOWN : Validity.VALID,
+        !ok
+            ? lost.size() + " lost, " + phantom.size() + " phantom"
+            : acknowledged == 0
+                ? "no write was acknowledged as committed ("
+                    + invoked.size()
+                    + " tried): nothing was checked"
+                : acknowledged + " acknowledged writes all present",
         details);
   }
 
@@ -486,16 +515,30 @@ final class Checks {
     details.put("model", model);
     details.put("operations", r.operationCount());
     long unknown = history.operations().stream().filter(Operation::isUnknown).count();
+    long ok = history.operations().stream().filter(Operation::isOk).count();
+    details.put("okOutcomes", ok);
     details.put("unknownOutcomes", unknown);
     details.put("checkMillis", r.elapsed().toMillis());
     details.put("partitions", r.partitions().size());
+    // A history in which nothing succeeded is linearizable whatever the system did: every failed
+    // operation is dropped and every unknown one may never have happened.
+    boolean nothing = r.verdict() == Verdict.LINEARIZABLE && ok == 0;
     Validity v =
-        r.verdict() == Verdict.LINEARIZABLE
-            ? Validity.VALID
-            : r.verdict() == Verdict.NOT_LINEARIZABLE ? Validity.INVALID : Validity.UNKNOWN;
+        nothing
+            ? Validity.UNKNOWN
+            : r.verdict() == Verdict.LINEARIZABLE
+                ? Validity.VALID
+                : r.verdict() == Verdict.NOT_LINEARIZABLE ? Validity.INVALID : Validity.UNKNOWN;
     String summary =
         switch (r.verdict()) {
-          case LINEARIZABLE -> r.operationCount() + " operations, linearizable";
+          case LINEARIZABLE ->
+              nothing
+                  ? "no operation completed successfully ("
+                      + history.operations().size()
+                      + " operations, "
+                      + unknown
+                      + " with an unknown outcome, the others failed): nothing was checked"
+                  : r.operationCount() + " operations (" + ok + " ok), linearizable";
           case NOT_LINEARIZABLE -> r.explanation().summary();
           case UNKNOWN -> "undecided: " + r.reason();
         };
@@ -540,6 +583,7 @@ final class Checks {
     long max = 0;
     String maxNode = "";
     int answered = 0;
+    int withFence = 0;
     int unanswered = 0;
     List<Long> seen = new ArrayList<>();
     for (DnsWatcher.Observation o : observations) {
@@ -554,6 +598,7 @@ final class Checks {
         }
         continue;
       }
+      withFence++;
       if (o.token() < max) {
         found.add(
             "fence went back from token "
@@ -591,19 +636,29 @@ final class Checks {
     Map<String, Object> details = new LinkedHashMap<>();
     details.put("readings", observations.size());
     details.put("answered", answered);
+    details.put("withFence", withFence);
     details.put("unanswered", unanswered);
     details.put("tokensSeen", seen);
     details.put("violations", found.size() > 20 ? found.subList(0, 20) : found);
+    // A reading without the fence record (token 0) says nothing about the fence moving forward.
     Validity v =
-        found.isEmpty() ? (answered > 0 ? Validity.VALID : Validity.UNKNOWN) : Validity.INVALID;
+        found.isEmpty() ? (withFence > 0 ? Validity.VALID : Validity.UNKNOWN) : Validity.INVALID;
     return new Outcome(
         "dns-fence-forward",
         "the DNS fence record's token never decreases, is always a token issued to the node it"
             + " names, and the switched name always points at that node",
         v,
-        found.isEmpty()
-            ? answered + " readings, fence tokens " + abbreviate(seen)
-            : found.size() + " violation(s): " + found.get(0),
+        !found.isEmpty()
+            ? found.size() + " violation(s): " + found.get(0)
+            : withFence == 0
+                ? "no reading showed the fence record ("
+                    + observations.size()
+                    + " readings: "
+                    + answered
+                    + " answered without it, "
+                    + unanswered
+                    + " unanswered): nothing was checked"
+                : withFence + " readings of the fence record, fence tokens " + abbreviate(seen),
         details);
   }
 

@@ -1,17 +1,23 @@
 package dev.baton.jepsen;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.baton.jepsen.Checks.Row;
 import dev.baton.jepsen.Checks.Validity;
 import dev.baton.jepsen.NodeEvents.Activation;
 import dev.baton.lincheck.CheckResult;
+import dev.baton.lincheck.History;
 import dev.baton.lincheck.HistoryRecorder;
 import dev.baton.lincheck.Verdict;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** The checkers on hand-made observations: they find what is there, and only that. */
 class ChecksTest {
@@ -201,5 +207,102 @@ class ChecksTest {
                     List.of(holding, end), List.of(new Checks.Row(1, 3, "n1", "n1.0-7")))
                 .validity())
         .isEqualTo(Validity.UNKNOWN);
+  }
+
+  // ------------------------------------------------------------ nothing to judge is not valid
+
+  private static void assertUnknownBecause(Checks.Outcome o, String lacking) {
+    assertThat(o.validity()).as(o.name() + ": " + o.summary()).isEqualTo(Validity.UNKNOWN);
+    assertThat(o.summary()).as(o.name()).contains(lacking);
+  }
+
+  @Test
+  void oneBelieverIsUnknownWithoutAnyActivation() {
+    assertUnknownBecause(Checks.oneBeliever(List.of()), "no activation was recorded");
+  }
+
+  @Test
+  void tokensGrowIsUnknownWithoutAnyActivation() {
+    assertUnknownBecause(Checks.tokensGrow(List.of(), Map.of()), "no activation was recorded");
+  }
+
+  @Test
+  void promotionJournaledIsUnknownWithoutAnyPromotionRecord() {
+    assertUnknownBecause(
+        Checks.promotionJournaled(List.of(), List.of(act("n1", 5, 1_000, 2_000))),
+        "no promotion was journaled");
+  }
+
+  @Test
+  void fencedCommitOrderIsUnknownWithoutAnyCommittedRow() {
+    assertUnknownBecause(Checks.fencedCommitOrder(List.of()), "no committed row");
+  }
+
+  @Test
+  void fencedDurableIsUnknownWithoutAnyAcknowledgedWrite() {
+    assertUnknownBecause(Checks.fencedDurable(List.of(), List.of()), "no write was acknowledged");
+    // Every write a node tried failed: nothing to find in the table, nothing was checked.
+    var failed =
+        List.of(
+            new NodeEvents.Op("n1", 0, "w", "invoke", 1, List.of(5, "n1.0-1"), null, null),
+            new NodeEvents.Op("n1", 0, "w", "fail", 2, null, null, "connection refused"));
+    assertUnknownBecause(Checks.fencedDurable(failed, List.of()), "no write was acknowledged");
+  }
+
+  private static Checks.Outcome kvOutcome(History h) {
+    return Checks.linearizable("kv-linearizable", "", h, "cas-register", Checks.checkKv(h));
+  }
+
+  @Test
+  void linearizabilityIsUnknownOnAnEmptyHistory() {
+    assertUnknownBecause(
+        kvOutcome(new HistoryRecorder().history()), "no operation completed successfully");
+    History fenced = new HistoryRecorder().history();
+    assertUnknownBecause(
+        Checks.linearizable(
+            "fenced-register-linearizable",
+            "",
+            fenced,
+            "fenced-register",
+            Checks.checkFenced(fenced)),
+        "no operation completed successfully");
+  }
+
+  @Test
+  void linearizabilityIsUnknownWhenEveryCallFailedOrTimedOut() {
+    HistoryRecorder rec = new HistoryRecorder();
+    for (int i = 0; i < 50; i++) {
+      rec.invoke(i % 3, "write", "r" + (i % 4), (long) i).fail();
+      rec.invoke(i % 3, "cas", "r" + (i % 4), List.of(1L, 2L)).info();
+    }
+    assertUnknownBecause(kvOutcome(rec.history()), "no operation completed successfully");
+  }
+
+  @Test
+  void dnsForwardIsUnknownWhenNoReadingShowedAFenceRecord() {
+    Map<String, List<Long>> issued = Map.of("n1", List.of(5L));
+    Map<String, String> ips = Map.of("n1", "10.0.0.1");
+    assertUnknownBecause(Checks.dnsForward(List.of(), issued, ips), "no reading");
+    // The server answered, but the fence record never appeared: nothing about the fence was seen.
+    var noFence =
+        List.of(
+            new DnsWatcher.Observation(1, 0, "", "", null),
+            new DnsWatcher.Observation(2, 0, "", "", null),
+            new DnsWatcher.Observation(3, -1, "", "", "timeout"));
+    var r = Checks.dnsForward(noFence, issued, ips);
+    assertUnknownBecause(r, "no reading");
+    assertThat(r.details()).containsEntry("withFence", 0);
+  }
+
+  @Test
+  void aMissingEventLogIsAnError(@TempDir Path dir) throws IOException {
+    Path present = dir.resolve("containers/n1/events.jsonl");
+    Files.createDirectories(present.getParent());
+    Files.writeString(present, "{\"e\":\"start\",\"time\":1,\"incarnation\":0}\n");
+    Path missing = dir.resolve("containers/n2/events.jsonl");
+    assertThatThrownBy(() -> NodeEvents.read(Map.of("n1", present, "n2", missing)))
+        .isInstanceOf(IOException.class)
+        .hasMessageContaining("n2")
+        .hasMessageContaining(missing.toString());
   }
 }

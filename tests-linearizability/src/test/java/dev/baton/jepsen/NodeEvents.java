@@ -8,6 +8,7 @@ import dev.baton.lincheck.History;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -75,6 +76,11 @@ final class NodeEvents {
   final List<Op> ops = new ArrayList<>();
   int unreadableLines;
 
+  /**
+   * Reads every node's event log.
+   *
+   * @throws NoSuchFileException when a node's log does not exist, naming the node and the file
+   */
   static NodeEvents read(Map<String, Path> files) throws IOException {
     NodeEvents out = new NodeEvents();
     for (Map.Entry<String, Path> e : files.entrySet()) {
@@ -86,8 +92,15 @@ final class NodeEvents {
   }
 
   private void readNode(String node, Path file) throws IOException {
-    if (!Files.exists(file)) {
-      return;
+    if (!Files.isRegularFile(file)) {
+      // A node that recorded nothing is not a node that saw nothing: without its log the checks
+      // would judge a run without it (its activations, its writes) and could call that valid.
+      throw new NoSuchFileException(
+          file.toString(),
+          null,
+          node
+              + "'s event log is missing: the node app never wrote it (it did not start, or its"
+              + " event directory was not writable or not mounted)");
     }
     int incarnation = -1;
     // token -> [firstT0, firstT1, lastT0, lastT1, endF0, samples]
