@@ -205,33 +205,84 @@ final class Checks {
   // ------------------------------------------------------------------------- outsider
 
   /**
-   * No outsider attempt on the Raft port (write, reconfiguration, transfer, election) succeeded.
+   * How long after an outsider attempt ended a node's refusal counter may still show it: the node
+   * app polls the counter every 20 ms; the rest is scheduling on a loaded machine. The nemesis
+   * leaves twice this between attempts, so a rise is never put down to the wrong one.
    */
-  static Outcome outsiderRefused(List<Nemesis.Event> schedule) {
+  static final long REFUSAL_RECORD_SLACK = 250_000_000L;
+
+  /**
+   * No outsider attempt on the Raft port (write, reconfiguration, transfer, election) succeeded,
+   * and each was refused by a node. A failed attempt counts as refused only when some node's
+   * refusal counter ({@code baton.raft.refused}, recorded as {@code refusals} when it rises) rose
+   * between the attempt's {@code attempt} event and {@link #REFUSAL_RECORD_SLACK} after its
+   * outcome: the client alone cannot tell a refusal from a port nobody listens on (a plaintext call
+   * to a port that wants TLS fails as "UNAVAILABLE: Network closed", as does a dead one). A failed
+   * attempt that no node counted never reached one, as far as anyone can tell: UNKNOWN.
+   */
+  static Outcome outsiderRefused(List<Nemesis.Event> schedule, List<NodeEvents.Refusals> refusals) {
     List<String> accepted = new ArrayList<>();
-    int attempts = 0;
+    List<String> unconfirmed = new ArrayList<>();
+    Map<String, Long> confirmedBy = new TreeMap<>();
+    int refused = 0;
+    long begin = -1;
     for (Nemesis.Event e : schedule) {
-      if (e.kind() == NemesisKind.OUTSIDER
-          && (e.phase().equals("refused") || e.phase().equals("ACCEPTED"))) {
-        attempts++;
-        if (e.phase().equals("ACCEPTED")) {
-          accepted.add(e.detail());
+      if (e.kind() != NemesisKind.OUTSIDER) {
+        continue;
+      }
+      switch (e.phase()) {
+        case "attempt" -> begin = e.time();
+        case "ACCEPTED" -> accepted.add(e.detail());
+        case "failed", "refused" -> {
+          long from = begin >= 0 ? begin : e.time();
+          long to = e.time() + REFUSAL_RECORD_SLACK;
+          List<String> nodes =
+              refusals.stream()
+                  .filter(r -> r.time() >= from && r.time() <= to)
+                  .map(NodeEvents.Refusals::node)
+                  .distinct()
+                  .toList();
+          if (nodes.isEmpty()) {
+            unconfirmed.add(e.detail());
+          } else {
+            refused++;
+            nodes.forEach(n -> confirmedBy.merge(n, 1L, Long::sum));
+          }
         }
+        default -> {}
+      }
+      if (!e.phase().equals("attempt")) {
+        begin = -1;
       }
     }
     Map<String, Object> details = new LinkedHashMap<>();
-    details.put("attempts", attempts);
+    details.put("refused", refused);
+    details.put("refusalsCountedBy", confirmedBy);
+    details.put("notCounted", unconfirmed);
     details.put("accepted", accepted);
+    details.put("refusalCounterRecords", refusals.size());
+    Validity v =
+        !accepted.isEmpty()
+            ? Validity.INVALID
+            : refused == 0 || !unconfirmed.isEmpty() ? Validity.UNKNOWN : Validity.VALID;
     return new Outcome(
         "outsider-refused",
         "a process without the cluster secret that knows the cluster id and the Raft addresses"
-            + " could not write, reconfigure, transfer leadership or force an election",
-        !accepted.isEmpty() ? Validity.INVALID : attempts == 0 ? Validity.UNKNOWN : Validity.VALID,
+            + " could not write, reconfigure, transfer leadership or force an election: each"
+            + " attempt was refused by a node, which counted the refusal",
+        v,
         !accepted.isEmpty()
             ? accepted.size() + " outsider attempt(s) accepted: " + accepted.get(0)
-            : attempts == 0
-                ? "no outsider attempt was made: nothing was checked"
-                : attempts + " outsider attempts, all refused",
+            : !unconfirmed.isEmpty()
+                ? unconfirmed.size()
+                    + " outsider attempt(s) failed but no node counted a refusal (it may never"
+                    + " have reached one), so they checked nothing: "
+                    + unconfirmed.get(0)
+                : refused == 0
+                    ? "no outsider attempt was made: nothing was checked"
+                    : refused
+                        + " outsider attempts, each refused by a node that counted it: "
+                        + confirmedBy,
         details);
   }
 

@@ -165,15 +165,49 @@ class ChecksTest {
     assertThat(Checks.checkKv(first.history()).verdict()).isEqualTo(Verdict.LINEARIZABLE);
   }
 
+  private static Nemesis.Event outsider(long time, String phase, String detail) {
+    return new Nemesis.Event(time, NemesisKind.OUTSIDER, phase, detail);
+  }
+
   @Test
   void outsiderRefusedIsUnknownWithoutAttemptsAndInvalidOnOneAcceptedCall() {
-    assertThat(Checks.outsiderRefused(List.of()).validity()).isEqualTo(Validity.UNKNOWN);
-    var refused = new Nemesis.Event(1, NemesisKind.OUTSIDER, "refused", "raw write");
-    assertThat(Checks.outsiderRefused(List.of(refused)).validity()).isEqualTo(Validity.VALID);
-    var accepted = new Nemesis.Event(2, NemesisKind.OUTSIDER, "ACCEPTED", "setConfiguration");
-    var r = Checks.outsiderRefused(List.of(refused, accepted));
+    assertThat(Checks.outsiderRefused(List.of(), List.of()).validity()).isEqualTo(Validity.UNKNOWN);
+    var begin = outsider(1_000, "attempt", "outsider attempt begins");
+    var failed = outsider(2_000, "failed", "raw write");
+    var counted = List.of(new NodeEvents.Refusals("n1", 0, 1_500, 4));
+    assertThat(Checks.outsiderRefused(List.of(begin, failed), counted).validity())
+        .isEqualTo(Validity.VALID);
+    var accepted = outsider(3_000_000_000L, "ACCEPTED", "setConfiguration");
+    var r = Checks.outsiderRefused(List.of(begin, failed, accepted), counted);
     assertThat(r.validity()).isEqualTo(Validity.INVALID);
     assertThat(r.summary()).contains("setConfiguration");
+  }
+
+  @Test
+  void aFailedOutsiderAttemptThatNoNodeCountedIsUnknownNotRefused() {
+    // The client saw the call fail (as it does against a port nobody listens on); no node's
+    // refusal counter rose while it ran: a refusal counted before it does not confirm it.
+    var before = List.of(new NodeEvents.Refusals("n1", 0, 500, 4));
+    var r =
+        Checks.outsiderRefused(
+            List.of(
+                outsider(1_000, "attempt", "outsider attempt begins"),
+                outsider(2_000, "failed", "raw write: UNAVAILABLE: Network closed")),
+            before);
+    assertThat(r.validity()).isEqualTo(Validity.UNKNOWN);
+    assertThat(r.summary()).contains("no node counted a refusal", "raw write");
+    // One counted, the next not: the run proves nothing about the second.
+    var first = new NodeEvents.Refusals("n2", 0, 1_500, 1);
+    var partly =
+        Checks.outsiderRefused(
+            List.of(
+                outsider(1_000, "attempt", "outsider attempt begins"),
+                outsider(2_000, "failed", "raw write"),
+                outsider(1_000_000_000L, "attempt", "outsider attempt begins"),
+                outsider(1_100_000_000L, "failed", "transferLeadership")),
+            List.of(first));
+    assertThat(partly.validity()).isEqualTo(Validity.UNKNOWN);
+    assertThat(partly.summary()).contains("transferLeadership");
   }
 
   @Test

@@ -189,7 +189,7 @@ final class JepsenRun {
       outcomes.add(Checks.dnsForward(dnsObservations, events.advancedTokens(), addresses));
     }
     if (o.nemeses().contains(NemesisKind.OUTSIDER)) {
-      outcomes.add(Checks.outsiderRefused(schedule));
+      outcomes.add(Checks.outsiderRefused(schedule, events.refusals));
     }
     if (o.workloads().contains(RunOptions.Workload.FENCED)
         && schedule.stream()

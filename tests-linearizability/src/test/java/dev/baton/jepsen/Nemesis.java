@@ -436,8 +436,9 @@ final class Nemesis {
 
   /**
    * What the issue's probe did, from the harness, which knows the cluster id and the Raft addresses
-   * but not the secret. Each attempt is recorded {@code refused} or {@code ACCEPTED}; the
-   * outsider-refused checker fails the run on any acceptance.
+   * but not the secret. Each attempt is recorded {@code failed} or {@code ACCEPTED}; the
+   * outsider-refused checker fails the run on any acceptance and counts a failed attempt as refused
+   * only when a node counted a refusal while it ran.
    */
   private void outsider(NemesisKind kind, List<Node> nodes) {
     List<dev.baton.core.Member> members = new ArrayList<>();
@@ -446,29 +447,88 @@ final class Nemesis {
     }
     Node leader = activeOrRandom(nodes);
     Node other = nodes.stream().filter(n -> n != leader).findFirst().orElseThrow();
-    long term = 1;
+    long termKnown = 1;
     try (dev.baton.core.control.BatonClient client = client()) {
-      term = client.status(leader.controlEndpoint(), Duration.ofSeconds(1)).getTerm();
+      termKnown = client.status(leader.controlEndpoint(), Duration.ofSeconds(1)).getTerm();
     } catch (RuntimeException e) {
       // An estimate is enough: the outsider guesses.
     }
+    long term = termKnown;
     record(kind, "start", "outsider probes the Raft port (leader " + leader.id() + ")");
+    probeRaftPort("jepsen", members, leader.id(), other.id(), term, this::record);
+    record(kind, "end", "outsider done");
+  }
+
+  /** Where a probe records what it did (the nemesis's schedule, or a test's list). */
+  interface Recorder {
+    void record(NemesisKind kind, String phase, String detail);
+  }
+
+  /**
+   * The outsider's four attempts (a raw write, a reconfiguration, a leadership transfer, a forced
+   * election), each between an {@code attempt} event and its outcome ({@link #outsiderPhase}), and
+   * apart from the next by twice {@link Checks#REFUSAL_RECORD_SLACK}: the checker confirms a
+   * refusal by a node's refusal counter rising inside that window.
+   *
+   * <p>The outsider speaks TLS with a certificate of its own making that names the leader: the
+   * nodes' handshake check refuses it and counts the refusal, which is what the checker needs to
+   * call an attempt refused. (A plaintext call is closed by the TLS layer before any check sees it,
+   * so nothing counts it, and a failed call proves nothing by itself; RaftPortTest covers the
+   * plaintext outsider in-JVM, where the test can see the cluster.)
+   */
+  static void probeRaftPort(
+      String clusterId,
+      List<dev.baton.core.Member> members,
+      String leader,
+      String other,
+      long term,
+      Recorder rec) {
+    NemesisKind kind = NemesisKind.OUTSIDER;
+    Path forger;
+    dev.baton.core.TlsConfig forged;
+    try {
+      forger = Files.createTempDirectory("jepsen-outsider");
+      forged = dev.baton.core.control.TestCertificates.authority(forger, "forger-ca").issue(leader);
+    } catch (IOException | RuntimeException e) {
+      rec.record(kind, "error", "cannot make the outsider's certificate: " + e);
+      return;
+    }
     try (dev.baton.core.testing.RaftOutsider o =
-        dev.baton.core.testing.RaftOutsider.plaintext("jepsen", members)) {
-      List<dev.baton.core.testing.RaftOutsider.Attempt> attempts =
+        dev.baton.core.testing.RaftOutsider.withCertificate(clusterId, members, forged)) {
+      List<java.util.function.Supplier<dev.baton.core.testing.RaftOutsider.Attempt>> attempts =
           List.of(
-              o.rawWrite(
-                  "garbage from an outsider".getBytes(java.nio.charset.StandardCharsets.UTF_8)),
-              o.setConfiguration(List.of(leader.id())),
-              o.transferLeadership(other.id()),
-              o.startLeaderElection(other.id(), leader.id(), term));
-      for (var a : attempts) {
-        record(kind, a.succeeded() ? "ACCEPTED" : "refused", a.what());
+              () ->
+                  o.rawWrite(
+                      "garbage from an outsider".getBytes(java.nio.charset.StandardCharsets.UTF_8)),
+              () -> o.setConfiguration(List.of(leader)),
+              () -> o.transferLeadership(other),
+              () -> o.startLeaderElection(other, leader, term));
+      for (var attempt : attempts) {
+        rec.record(kind, "attempt", "outsider attempt begins");
+        var a = attempt.get();
+        String why = a.detail().length() > 300 ? a.detail().substring(0, 300) + "…" : a.detail();
+        rec.record(kind, outsiderPhase(a), a.what() + (a.succeeded() ? "" : ": " + why));
+        LockSupport.parkNanos(Checks.REFUSAL_RECORD_SLACK * 2);
       }
     } catch (java.io.IOException e) {
-      record(kind, "error", e.toString());
+      rec.record(kind, "error", e.toString());
+    } finally {
+      try {
+        JepsenRun.deleteRecursively(forger);
+      } catch (IOException e) {
+        LOG.warn("cannot delete {}: {}", forger, e.toString());
+      }
     }
-    record(kind, "end", "outsider done");
+  }
+
+  /**
+   * How an outsider attempt is recorded in the schedule, for the outsider-refused checker: {@code
+   * ACCEPTED} when it succeeded, else {@code failed}. A failure is not yet a refusal (connection
+   * refused, a timeout or a wrong address fail too): the checker counts it refused only when a
+   * node's refusal counter rose while it ran.
+   */
+  static String outsiderPhase(dev.baton.core.testing.RaftOutsider.Attempt a) {
+    return a.succeeded() ? "ACCEPTED" : "failed";
   }
 
   private dev.baton.core.control.BatonClient client() {

@@ -66,6 +66,11 @@ final class NodeEvents {
       Long commitSeq,
       String error) {}
 
+  /**
+   * A node's Raft port refusal counter, recorded when it changed (it restarts at 0 with the node).
+   */
+  record Refusals(String node, int incarnation, long time, long count) {}
+
   /** One promotion-journal record, as a node's replica held it (the union over all nodes). */
   record Journal(String node, long token, String step, String phase, int attempt, String outcome) {}
 
@@ -74,6 +79,7 @@ final class NodeEvents {
   final List<Start> starts = new ArrayList<>();
   final List<RoleChange> roles = new ArrayList<>();
   final List<Op> ops = new ArrayList<>();
+  final List<Refusals> refusals = new ArrayList<>();
   int unreadableLines;
 
   /**
@@ -88,6 +94,7 @@ final class NodeEvents {
     }
     out.activations.sort(Comparator.comparingLong(Activation::firstT0));
     out.ops.sort(Comparator.comparingLong(Op::time));
+    out.refusals.sort(Comparator.comparingLong(Refusals::time));
     return out;
   }
 
@@ -177,6 +184,8 @@ final class NodeEvents {
                     r.path("phase").asText(),
                     r.path("attempt").asInt(),
                     r.path("outcome").asText()));
+        case "refusals" ->
+            refusals.add(new Refusals(node, incarnation, time, r.path("count").asLong()));
         default -> {
           // started, stopped: informative only
         }
