@@ -63,6 +63,11 @@ final class JepsenRun {
     Map<String, String> addresses = new LinkedHashMap<>();
     Outcome progress;
     long end;
+    // Before the cluster and the clock of the run start: see Nemesis(Cluster, RunOptions, Map).
+    Map<String, dev.baton.core.TlsConfig> outsiderCertificates =
+        o.nemeses().contains(NemesisKind.OUTSIDER)
+            ? Nemesis.forgedCertificates(dir.resolve("outsider"), o.nodes())
+            : Map.of();
     try (Cluster cluster = Cluster.start(o, dir, image)) {
       for (Cluster.Node n : cluster.nodes()) {
         addresses.put(n.id(), n.ip());
@@ -79,7 +84,7 @@ final class JepsenRun {
         dns = new DnsWatcher(cluster.dnsIp(), Cluster.DNS_ZONE);
         dns.start();
       }
-      Nemesis nemesis = new Nemesis(cluster, o);
+      Nemesis nemesis = new Nemesis(cluster, o, outsiderCertificates);
       long deadline = started + o.timeLimit().toNanos() - RECOVERY.toNanos();
       try {
         nemesis.run(deadline);

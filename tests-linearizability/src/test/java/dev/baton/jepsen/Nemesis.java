@@ -38,13 +38,41 @@ final class Nemesis {
   private final Cluster cluster;
   private final RunOptions options;
   private final Random random;
+  private final Map<String, dev.baton.core.TlsConfig> outsiderCertificates;
   private final List<Event> schedule = Collections.synchronizedList(new ArrayList<>());
   private final List<Runnable> undo = new ArrayList<>();
 
   Nemesis(Cluster cluster, RunOptions options) {
+    this(cluster, options, Map.of());
+  }
+
+  /**
+   * @param outsiderCertificates the outsider's self-made certificates, one naming each node, made
+   *     before the run ({@link #forgedCertificates}): making them during a probe (key generation,
+   *     loading the security provider on a loaded machine) took seconds out of a short run
+   */
+  Nemesis(
+      Cluster cluster,
+      RunOptions options,
+      Map<String, dev.baton.core.TlsConfig> outsiderCertificates) {
     this.cluster = cluster;
     this.options = options;
     this.random = new Random(options.seed() ^ 0x5DEECE66DL);
+    this.outsiderCertificates = Map.copyOf(outsiderCertificates);
+  }
+
+  /**
+   * Certificates of a CA of the outsider's own making, one naming each of {@code n1..nN}, under
+   * {@code dir}.
+   */
+  static Map<String, dev.baton.core.TlsConfig> forgedCertificates(Path dir, int nodes) {
+    dev.baton.core.control.TestCertificates forger =
+        dev.baton.core.control.TestCertificates.authority(dir, "forger-ca");
+    Map<String, dev.baton.core.TlsConfig> out = new LinkedHashMap<>();
+    for (int i = 1; i <= nodes; i++) {
+      out.put("n" + i, forger.issue("n" + i));
+    }
+    return out;
   }
 
   List<Event> schedule() {
@@ -455,7 +483,12 @@ final class Nemesis {
     }
     long term = termKnown;
     record(kind, "start", "outsider probes the Raft port (leader " + leader.id() + ")");
-    probeRaftPort("jepsen", members, leader.id(), other.id(), term, this::record);
+    dev.baton.core.TlsConfig forged = outsiderCertificates.get(leader.id());
+    if (forged == null) {
+      record(kind, "error", "no outsider certificate naming " + leader.id() + " was made");
+    } else {
+      probeRaftPort("jepsen", members, forged, leader.id(), other.id(), term, this::record);
+    }
     record(kind, "end", "outsider done");
   }
 
@@ -470,29 +503,22 @@ final class Nemesis {
    * apart from the next by twice {@link Checks#REFUSAL_RECORD_SLACK}: the checker confirms a
    * refusal by a node's refusal counter rising inside that window.
    *
-   * <p>The outsider speaks TLS with a certificate of its own making that names the leader: the
-   * nodes' handshake check refuses it and counts the refusal, which is what the checker needs to
-   * call an attempt refused. (A plaintext call is closed by the TLS layer before any check sees it,
-   * so nothing counts it, and a failed call proves nothing by itself; RaftPortTest covers the
-   * plaintext outsider in-JVM, where the test can see the cluster.)
+   * <p>The outsider speaks TLS with {@code forged}, a certificate of its own making that names the
+   * leader ({@link #forgedCertificates}): the nodes' handshake check refuses it and counts the
+   * refusal, which is what the checker needs to call an attempt refused. (A plaintext call is
+   * closed by the TLS layer before any check sees it, so nothing counts it, and a failed call
+   * proves nothing by itself; RaftPortTest covers the plaintext outsider in-JVM, where the test can
+   * see the cluster.)
    */
   static void probeRaftPort(
       String clusterId,
       List<dev.baton.core.Member> members,
+      dev.baton.core.TlsConfig forged,
       String leader,
       String other,
       long term,
       Recorder rec) {
     NemesisKind kind = NemesisKind.OUTSIDER;
-    Path forger;
-    dev.baton.core.TlsConfig forged;
-    try {
-      forger = Files.createTempDirectory("jepsen-outsider");
-      forged = dev.baton.core.control.TestCertificates.authority(forger, "forger-ca").issue(leader);
-    } catch (IOException | RuntimeException e) {
-      rec.record(kind, "error", "cannot make the outsider's certificate: " + e);
-      return;
-    }
     try (dev.baton.core.testing.RaftOutsider o =
         dev.baton.core.testing.RaftOutsider.withCertificate(clusterId, members, forged)) {
       List<java.util.function.Supplier<dev.baton.core.testing.RaftOutsider.Attempt>> attempts =
@@ -512,12 +538,6 @@ final class Nemesis {
       }
     } catch (java.io.IOException e) {
       rec.record(kind, "error", e.toString());
-    } finally {
-      try {
-        JepsenRun.deleteRecursively(forger);
-      } catch (IOException e) {
-        LOG.warn("cannot delete {}: {}", forger, e.toString());
-      }
     }
   }
 

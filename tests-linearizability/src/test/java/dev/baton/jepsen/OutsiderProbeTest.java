@@ -113,6 +113,7 @@ class OutsiderProbeTest {
       Nemesis.probeRaftPort(
           cluster.clusterId(),
           cluster.members(),
+          Nemesis.forgedCertificates(dir.resolve("forger"), 3).get(active.id()),
           active.id(),
           other,
           active.status().term(),
