@@ -68,6 +68,7 @@ final class JepsenRun {
         o.nemeses().contains(NemesisKind.OUTSIDER)
             ? Nemesis.forgedCertificates(dir.resolve("outsider"), o.nodes())
             : Map.of();
+    outsiderCertificates.values().stream().findFirst().ifPresent(Nemesis::warmUpOutsider);
     try (Cluster cluster = Cluster.start(o, dir, image)) {
       for (Cluster.Node n : cluster.nodes()) {
         addresses.put(n.id(), n.ip());

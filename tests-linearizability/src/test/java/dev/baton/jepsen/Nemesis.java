@@ -492,6 +492,34 @@ final class Nemesis {
     record(kind, "end", "outsider done");
   }
 
+  /**
+   * Loads what a probe uses (the Ratis client, gRPC, TLS with {@code forged}) before the run, with
+   * one raw write and one forced election aimed at a loopback port nobody listens on: a first probe
+   * otherwise spent seconds of a short run loading classes (4.7 s to build its client in one CI
+   * run), time the schedule then lacked for faults.
+   */
+  static void warmUpOutsider(dev.baton.core.TlsConfig forged) {
+    long t = System.nanoTime();
+    int port;
+    try (java.net.ServerSocket s =
+        new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+      port = s.getLocalPort();
+    } catch (IOException e) {
+      LOG.warn("outsider warm-up skipped: {}", e.toString());
+      return;
+    }
+    List<dev.baton.core.Member> nobody =
+        List.of(dev.baton.core.Member.voter("n1", "127.0.0.1:" + port));
+    try (dev.baton.core.testing.RaftOutsider o =
+        dev.baton.core.testing.RaftOutsider.withCertificate("warm-up", nobody, forged)) {
+      o.rawWrite(new byte[] {0});
+      o.startLeaderElection("n1", "n1", 1);
+    } catch (IOException | RuntimeException e) {
+      LOG.warn("outsider warm-up: {}", e.toString());
+    }
+    LOG.info("outsider warmed up in {} ms", (System.nanoTime() - t) / 1_000_000);
+  }
+
   /** Where a probe records what it did (the nemesis's schedule, or a test's list). */
   interface Recorder {
     void record(NemesisKind kind, String phase, String detail);
