@@ -22,7 +22,11 @@ import java.util.stream.Collectors;
 
 /**
  * The checkers. Each one is sound: it reports a violation only when the recorded observations prove
- * one (times are CLOCK_MONOTONIC nanoseconds, one clock for every container and the host).
+ * one (times are CLOCK_MONOTONIC nanoseconds, one clock for every container and the host). None is
+ * valid on nothing: a checker that had nothing to judge (no activation, no committed row, no
+ * successful operation, no reading of the fence) answers UNKNOWN and says what it lacked, so a
+ * broken recorder or a workload whose every call failed cannot pass. {@link Floors} asks more of a
+ * whole run: enough of each kind of observation that a healthy run always records.
  */
 final class Checks {
   private Checks() {}
@@ -58,6 +62,9 @@ final class Checks {
       String summary,
       Map<String, Object> details) {}
 
+  static final String NO_ACTIVATION =
+      "no activation was recorded (no node's sampler saw it active): nothing was checked";
+
   /** A sampled interval of being active, as used for the report and the checks. */
   record Overlap(Activation a, Activation b, long from, long to) {}
 
@@ -92,10 +99,14 @@ final class Checks {
         "I2-one-believer",
         "at no instant were two nodes active (isActive() sampled every millisecond, intervals timed"
             + " with the shared monotonic clock)",
-        overlaps.isEmpty() ? Validity.VALID : Validity.INVALID,
-        overlaps.isEmpty()
-            ? activations.size() + " activations, no overlap"
-            : overlaps.size() + " overlap(s): " + found.get(0),
+        !overlaps.isEmpty()
+            ? Validity.INVALID
+            : activations.isEmpty() ? Validity.UNKNOWN : Validity.VALID,
+        !overlaps.isEmpty()
+            ? overlaps.size() + " overlap(s): " + found.get(0)
+            : activations.isEmpty()
+                ? NO_ACTIVATION
+                : activations.size() + " activations, no overlap",
         details);
   }
 
@@ -173,10 +184,16 @@ final class Checks {
         "I1-tokens-grow",
         "every activation's token is unique and greater than the token of every activation seen"
             + " before it, across node and cluster restarts",
-        found.isEmpty() ? Validity.VALID : Validity.INVALID,
-        found.isEmpty()
-            ? activations.size() + " activations, tokens strictly increasing: " + abbreviate(order)
-            : found.size() + " violation(s): " + found.get(0),
+        !found.isEmpty()
+            ? Validity.INVALID
+            : activations.isEmpty() ? Validity.UNKNOWN : Validity.VALID,
+        !found.isEmpty()
+            ? found.size() + " violation(s): " + found.get(0)
+            : activations.isEmpty()
+                ? NO_ACTIVATION
+                : activations.size()
+                    + " activations, tokens strictly increasing: "
+                    + abbreviate(order),
         details);
   }
 
@@ -188,33 +205,84 @@ final class Checks {
   // ------------------------------------------------------------------------- outsider
 
   /**
-   * No outsider attempt on the Raft port (write, reconfiguration, transfer, election) succeeded.
+   * How long after an outsider attempt ended a node's refusal counter may still show it: the node
+   * app polls the counter every 20 ms; the rest is scheduling on a loaded machine. The nemesis
+   * leaves twice this between attempts, so a rise is never put down to the wrong one.
    */
-  static Outcome outsiderRefused(List<Nemesis.Event> schedule) {
+  static final long REFUSAL_RECORD_SLACK = 250_000_000L;
+
+  /**
+   * No outsider attempt on the Raft port (write, reconfiguration, transfer, election) succeeded,
+   * and each was refused by a node. A failed attempt counts as refused only when some node's
+   * refusal counter ({@code baton.raft.refused}, recorded as {@code refusals} when it rises) rose
+   * between the attempt's {@code attempt} event and {@link #REFUSAL_RECORD_SLACK} after its
+   * outcome: the client alone cannot tell a refusal from a port nobody listens on (a plaintext call
+   * to a port that wants TLS fails as "UNAVAILABLE: Network closed", as does a dead one). A failed
+   * attempt that no node counted never reached one, as far as anyone can tell: UNKNOWN.
+   */
+  static Outcome outsiderRefused(List<Nemesis.Event> schedule, List<NodeEvents.Refusals> refusals) {
     List<String> accepted = new ArrayList<>();
-    int attempts = 0;
+    List<String> unconfirmed = new ArrayList<>();
+    Map<String, Long> confirmedBy = new TreeMap<>();
+    int refused = 0;
+    long begin = -1;
     for (Nemesis.Event e : schedule) {
-      if (e.kind() == NemesisKind.OUTSIDER
-          && (e.phase().equals("refused") || e.phase().equals("ACCEPTED"))) {
-        attempts++;
-        if (e.phase().equals("ACCEPTED")) {
-          accepted.add(e.detail());
+      if (e.kind() != NemesisKind.OUTSIDER) {
+        continue;
+      }
+      switch (e.phase()) {
+        case "attempt" -> begin = e.time();
+        case "ACCEPTED" -> accepted.add(e.detail());
+        case "failed", "refused" -> {
+          long from = begin >= 0 ? begin : e.time();
+          long to = e.time() + REFUSAL_RECORD_SLACK;
+          List<String> nodes =
+              refusals.stream()
+                  .filter(r -> r.time() >= from && r.time() <= to)
+                  .map(NodeEvents.Refusals::node)
+                  .distinct()
+                  .toList();
+          if (nodes.isEmpty()) {
+            unconfirmed.add(e.detail());
+          } else {
+            refused++;
+            nodes.forEach(n -> confirmedBy.merge(n, 1L, Long::sum));
+          }
         }
+        default -> {}
+      }
+      if (!e.phase().equals("attempt")) {
+        begin = -1;
       }
     }
     Map<String, Object> details = new LinkedHashMap<>();
-    details.put("attempts", attempts);
+    details.put("refused", refused);
+    details.put("refusalsCountedBy", confirmedBy);
+    details.put("notCounted", unconfirmed);
     details.put("accepted", accepted);
+    details.put("refusalCounterRecords", refusals.size());
+    Validity v =
+        !accepted.isEmpty()
+            ? Validity.INVALID
+            : refused == 0 || !unconfirmed.isEmpty() ? Validity.UNKNOWN : Validity.VALID;
     return new Outcome(
         "outsider-refused",
         "a process without the cluster secret that knows the cluster id and the Raft addresses"
-            + " could not write, reconfigure, transfer leadership or force an election",
-        !accepted.isEmpty() ? Validity.INVALID : attempts == 0 ? Validity.UNKNOWN : Validity.VALID,
+            + " could not write, reconfigure, transfer leadership or force an election: each"
+            + " attempt was refused by a node, which counted the refusal",
+        v,
         !accepted.isEmpty()
             ? accepted.size() + " outsider attempt(s) accepted: " + accepted.get(0)
-            : attempts == 0
-                ? "no outsider attempt was made: nothing was checked"
-                : attempts + " outsider attempts, all refused",
+            : !unconfirmed.isEmpty()
+                ? unconfirmed.size()
+                    + " outsider attempt(s) failed but no node counted a refusal (it may never"
+                    + " have reached one), so they checked nothing: "
+                    + unconfirmed.get(0)
+                : refused == 0
+                    ? "no outsider attempt was made: nothing was checked"
+                    : refused
+                        + " outsider attempts, each refused by a node that counted it: "
+                        + confirmedBy,
         details);
   }
 
@@ -375,12 +443,18 @@ final class Checks {
         "I5-promotion-journaled",
         "every promotion that began was completed, every step, by its node or by a successor with"
             + " a higher token; a token's journal records come only from the node that held it",
-        found.isEmpty() ? Validity.VALID : Validity.INVALID,
-        found.isEmpty()
-            ? journaledBy.size()
-                + " promotions journaled, highest complete token "
-                + highestComplete
-            : found.size() + " violation(s): " + found.get(0),
+        !found.isEmpty()
+            ? Validity.INVALID
+            : journaledBy.isEmpty() ? Validity.UNKNOWN : Validity.VALID,
+        !found.isEmpty()
+            ? found.size() + " violation(s): " + found.get(0)
+            : journaledBy.isEmpty()
+                ? "no promotion was journaled ("
+                    + journal.size()
+                    + " journal records, none a PROMOTE step): nothing was checked"
+                : journaledBy.size()
+                    + " promotions journaled, highest complete token "
+                    + highestComplete,
         details);
   }
 
@@ -428,10 +502,12 @@ final class Checks {
         "I3-fenced-commit-order",
         "in the database's commit order, no committed row carries a token lower than a row committed"
             + " before it (a stale active's write never lands after a newer active's)",
-        found.isEmpty() ? Validity.VALID : Validity.INVALID,
-        found.isEmpty()
-            ? rows.size() + " committed rows, tokens never decrease in commit order"
-            : found.size() + " stale commit(s): " + found.get(0),
+        !found.isEmpty() ? Validity.INVALID : rows.isEmpty() ? Validity.UNKNOWN : Validity.VALID,
+        !found.isEmpty()
+            ? found.size() + " stale commit(s): " + found.get(0)
+            : rows.isEmpty()
+                ? "no committed row in the fenced-writes table: nothing was checked"
+                : rows.size() + " committed rows, tokens never decrease in commit order",
         details);
   }
 
@@ -471,10 +547,14 @@ final class Checks {
         "fenced-writes-durable",
         "every write a node saw commit is in the table as committed (across PostgreSQL fail-overs),"
             + " and nothing else is",
-        ok ? Validity.VALID : Validity.INVALID,
-        ok
-            ? acknowledged + " acknowledged writes all present"
-            : lost.size() + " lost, " + phantom.size() + " phantom",
+        !ok ? Validity.INVALID : acknowledged == 0 ? Validity.UNKNOWN : Validity.VALID,
+        !ok
+            ? lost.size() + " lost, " + phantom.size() + " phantom"
+            : acknowledged == 0
+                ? "no write was acknowledged as committed ("
+                    + invoked.size()
+                    + " tried): nothing was checked"
+                : acknowledged + " acknowledged writes all present",
         details);
   }
 
@@ -486,16 +566,30 @@ final class Checks {
     details.put("model", model);
     details.put("operations", r.operationCount());
     long unknown = history.operations().stream().filter(Operation::isUnknown).count();
+    long ok = history.operations().stream().filter(Operation::isOk).count();
+    details.put("okOutcomes", ok);
     details.put("unknownOutcomes", unknown);
     details.put("checkMillis", r.elapsed().toMillis());
     details.put("partitions", r.partitions().size());
+    // A history in which nothing succeeded is linearizable whatever the system did: every failed
+    // operation is dropped and every unknown one may never have happened.
+    boolean nothing = r.verdict() == Verdict.LINEARIZABLE && ok == 0;
     Validity v =
-        r.verdict() == Verdict.LINEARIZABLE
-            ? Validity.VALID
-            : r.verdict() == Verdict.NOT_LINEARIZABLE ? Validity.INVALID : Validity.UNKNOWN;
+        nothing
+            ? Validity.UNKNOWN
+            : r.verdict() == Verdict.LINEARIZABLE
+                ? Validity.VALID
+                : r.verdict() == Verdict.NOT_LINEARIZABLE ? Validity.INVALID : Validity.UNKNOWN;
     String summary =
         switch (r.verdict()) {
-          case LINEARIZABLE -> r.operationCount() + " operations, linearizable";
+          case LINEARIZABLE ->
+              nothing
+                  ? "no operation completed successfully ("
+                      + history.operations().size()
+                      + " operations, "
+                      + unknown
+                      + " with an unknown outcome, the others failed): nothing was checked"
+                  : r.operationCount() + " operations (" + ok + " ok), linearizable";
           case NOT_LINEARIZABLE -> r.explanation().summary();
           case UNKNOWN -> "undecided: " + r.reason();
         };
@@ -540,6 +634,7 @@ final class Checks {
     long max = 0;
     String maxNode = "";
     int answered = 0;
+    int withFence = 0;
     int unanswered = 0;
     List<Long> seen = new ArrayList<>();
     for (DnsWatcher.Observation o : observations) {
@@ -554,6 +649,7 @@ final class Checks {
         }
         continue;
       }
+      withFence++;
       if (o.token() < max) {
         found.add(
             "fence went back from token "
@@ -591,19 +687,29 @@ final class Checks {
     Map<String, Object> details = new LinkedHashMap<>();
     details.put("readings", observations.size());
     details.put("answered", answered);
+    details.put("withFence", withFence);
     details.put("unanswered", unanswered);
     details.put("tokensSeen", seen);
     details.put("violations", found.size() > 20 ? found.subList(0, 20) : found);
+    // A reading without the fence record (token 0) says nothing about the fence moving forward.
     Validity v =
-        found.isEmpty() ? (answered > 0 ? Validity.VALID : Validity.UNKNOWN) : Validity.INVALID;
+        found.isEmpty() ? (withFence > 0 ? Validity.VALID : Validity.UNKNOWN) : Validity.INVALID;
     return new Outcome(
         "dns-fence-forward",
         "the DNS fence record's token never decreases, is always a token issued to the node it"
             + " names, and the switched name always points at that node",
         v,
-        found.isEmpty()
-            ? answered + " readings, fence tokens " + abbreviate(seen)
-            : found.size() + " violation(s): " + found.get(0),
+        !found.isEmpty()
+            ? found.size() + " violation(s): " + found.get(0)
+            : withFence == 0
+                ? "no reading showed the fence record ("
+                    + observations.size()
+                    + " readings: "
+                    + answered
+                    + " answered without it, "
+                    + unanswered
+                    + " unanswered): nothing was checked"
+                : withFence + " readings of the fence record, fence tokens " + abbreviate(seen),
         details);
   }
 

@@ -1,17 +1,23 @@
 package dev.baton.jepsen;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.baton.jepsen.Checks.Row;
 import dev.baton.jepsen.Checks.Validity;
 import dev.baton.jepsen.NodeEvents.Activation;
 import dev.baton.lincheck.CheckResult;
+import dev.baton.lincheck.History;
 import dev.baton.lincheck.HistoryRecorder;
 import dev.baton.lincheck.Verdict;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** The checkers on hand-made observations: they find what is there, and only that. */
 class ChecksTest {
@@ -159,15 +165,49 @@ class ChecksTest {
     assertThat(Checks.checkKv(first.history()).verdict()).isEqualTo(Verdict.LINEARIZABLE);
   }
 
+  private static Nemesis.Event outsider(long time, String phase, String detail) {
+    return new Nemesis.Event(time, NemesisKind.OUTSIDER, phase, detail);
+  }
+
   @Test
   void outsiderRefusedIsUnknownWithoutAttemptsAndInvalidOnOneAcceptedCall() {
-    assertThat(Checks.outsiderRefused(List.of()).validity()).isEqualTo(Validity.UNKNOWN);
-    var refused = new Nemesis.Event(1, NemesisKind.OUTSIDER, "refused", "raw write");
-    assertThat(Checks.outsiderRefused(List.of(refused)).validity()).isEqualTo(Validity.VALID);
-    var accepted = new Nemesis.Event(2, NemesisKind.OUTSIDER, "ACCEPTED", "setConfiguration");
-    var r = Checks.outsiderRefused(List.of(refused, accepted));
+    assertThat(Checks.outsiderRefused(List.of(), List.of()).validity()).isEqualTo(Validity.UNKNOWN);
+    var begin = outsider(1_000, "attempt", "outsider attempt begins");
+    var failed = outsider(2_000, "failed", "raw write");
+    var counted = List.of(new NodeEvents.Refusals("n1", 0, 1_500, 4));
+    assertThat(Checks.outsiderRefused(List.of(begin, failed), counted).validity())
+        .isEqualTo(Validity.VALID);
+    var accepted = outsider(3_000_000_000L, "ACCEPTED", "setConfiguration");
+    var r = Checks.outsiderRefused(List.of(begin, failed, accepted), counted);
     assertThat(r.validity()).isEqualTo(Validity.INVALID);
     assertThat(r.summary()).contains("setConfiguration");
+  }
+
+  @Test
+  void aFailedOutsiderAttemptThatNoNodeCountedIsUnknownNotRefused() {
+    // The client saw the call fail (as it does against a port nobody listens on); no node's
+    // refusal counter rose while it ran: a refusal counted before it does not confirm it.
+    var before = List.of(new NodeEvents.Refusals("n1", 0, 500, 4));
+    var r =
+        Checks.outsiderRefused(
+            List.of(
+                outsider(1_000, "attempt", "outsider attempt begins"),
+                outsider(2_000, "failed", "raw write: UNAVAILABLE: Network closed")),
+            before);
+    assertThat(r.validity()).isEqualTo(Validity.UNKNOWN);
+    assertThat(r.summary()).contains("no node counted a refusal", "raw write");
+    // One counted, the next not: the run proves nothing about the second.
+    var first = new NodeEvents.Refusals("n2", 0, 1_500, 1);
+    var partly =
+        Checks.outsiderRefused(
+            List.of(
+                outsider(1_000, "attempt", "outsider attempt begins"),
+                outsider(2_000, "failed", "raw write"),
+                outsider(1_000_000_000L, "attempt", "outsider attempt begins"),
+                outsider(1_100_000_000L, "failed", "transferLeadership")),
+            List.of(first));
+    assertThat(partly.validity()).isEqualTo(Validity.UNKNOWN);
+    assertThat(partly.summary()).contains("transferLeadership");
   }
 
   @Test
@@ -201,5 +241,102 @@ class ChecksTest {
                     List.of(holding, end), List.of(new Checks.Row(1, 3, "n1", "n1.0-7")))
                 .validity())
         .isEqualTo(Validity.UNKNOWN);
+  }
+
+  // ------------------------------------------------------------ nothing to judge is not valid
+
+  private static void assertUnknownBecause(Checks.Outcome o, String lacking) {
+    assertThat(o.validity()).as(o.name() + ": " + o.summary()).isEqualTo(Validity.UNKNOWN);
+    assertThat(o.summary()).as(o.name()).contains(lacking);
+  }
+
+  @Test
+  void oneBelieverIsUnknownWithoutAnyActivation() {
+    assertUnknownBecause(Checks.oneBeliever(List.of()), "no activation was recorded");
+  }
+
+  @Test
+  void tokensGrowIsUnknownWithoutAnyActivation() {
+    assertUnknownBecause(Checks.tokensGrow(List.of(), Map.of()), "no activation was recorded");
+  }
+
+  @Test
+  void promotionJournaledIsUnknownWithoutAnyPromotionRecord() {
+    assertUnknownBecause(
+        Checks.promotionJournaled(List.of(), List.of(act("n1", 5, 1_000, 2_000))),
+        "no promotion was journaled");
+  }
+
+  @Test
+  void fencedCommitOrderIsUnknownWithoutAnyCommittedRow() {
+    assertUnknownBecause(Checks.fencedCommitOrder(List.of()), "no committed row");
+  }
+
+  @Test
+  void fencedDurableIsUnknownWithoutAnyAcknowledgedWrite() {
+    assertUnknownBecause(Checks.fencedDurable(List.of(), List.of()), "no write was acknowledged");
+    // Every write a node tried failed: nothing to find in the table, nothing was checked.
+    var failed =
+        List.of(
+            new NodeEvents.Op("n1", 0, "w", "invoke", 1, List.of(5, "n1.0-1"), null, null),
+            new NodeEvents.Op("n1", 0, "w", "fail", 2, null, null, "connection refused"));
+    assertUnknownBecause(Checks.fencedDurable(failed, List.of()), "no write was acknowledged");
+  }
+
+  private static Checks.Outcome kvOutcome(History h) {
+    return Checks.linearizable("kv-linearizable", "", h, "cas-register", Checks.checkKv(h));
+  }
+
+  @Test
+  void linearizabilityIsUnknownOnAnEmptyHistory() {
+    assertUnknownBecause(
+        kvOutcome(new HistoryRecorder().history()), "no operation completed successfully");
+    History fenced = new HistoryRecorder().history();
+    assertUnknownBecause(
+        Checks.linearizable(
+            "fenced-register-linearizable",
+            "",
+            fenced,
+            "fenced-register",
+            Checks.checkFenced(fenced)),
+        "no operation completed successfully");
+  }
+
+  @Test
+  void linearizabilityIsUnknownWhenEveryCallFailedOrTimedOut() {
+    HistoryRecorder rec = new HistoryRecorder();
+    for (int i = 0; i < 50; i++) {
+      rec.invoke(i % 3, "write", "r" + (i % 4), (long) i).fail();
+      rec.invoke(i % 3, "cas", "r" + (i % 4), List.of(1L, 2L)).info();
+    }
+    assertUnknownBecause(kvOutcome(rec.history()), "no operation completed successfully");
+  }
+
+  @Test
+  void dnsForwardIsUnknownWhenNoReadingShowedAFenceRecord() {
+    Map<String, List<Long>> issued = Map.of("n1", List.of(5L));
+    Map<String, String> ips = Map.of("n1", "10.0.0.1");
+    assertUnknownBecause(Checks.dnsForward(List.of(), issued, ips), "no reading");
+    // The server answered, but the fence record never appeared: nothing about the fence was seen.
+    var noFence =
+        List.of(
+            new DnsWatcher.Observation(1, 0, "", "", null),
+            new DnsWatcher.Observation(2, 0, "", "", null),
+            new DnsWatcher.Observation(3, -1, "", "", "timeout"));
+    var r = Checks.dnsForward(noFence, issued, ips);
+    assertUnknownBecause(r, "no reading");
+    assertThat(r.details()).containsEntry("withFence", 0);
+  }
+
+  @Test
+  void aMissingEventLogIsAnError(@TempDir Path dir) throws IOException {
+    Path present = dir.resolve("containers/n1/events.jsonl");
+    Files.createDirectories(present.getParent());
+    Files.writeString(present, "{\"e\":\"start\",\"time\":1,\"incarnation\":0}\n");
+    Path missing = dir.resolve("containers/n2/events.jsonl");
+    assertThatThrownBy(() -> NodeEvents.read(Map.of("n1", present, "n2", missing)))
+        .isInstanceOf(IOException.class)
+        .hasMessageContaining("n2")
+        .hasMessageContaining(missing.toString());
   }
 }

@@ -63,6 +63,12 @@ final class JepsenRun {
     Map<String, String> addresses = new LinkedHashMap<>();
     Outcome progress;
     long end;
+    // Before the cluster and the clock of the run start: see Nemesis(Cluster, RunOptions, Map).
+    Map<String, dev.baton.core.TlsConfig> outsiderCertificates =
+        o.nemeses().contains(NemesisKind.OUTSIDER)
+            ? Nemesis.forgedCertificates(dir.resolve("outsider"), o.nodes())
+            : Map.of();
+    outsiderCertificates.values().stream().findFirst().ifPresent(Nemesis::warmUpOutsider);
     try (Cluster cluster = Cluster.start(o, dir, image)) {
       for (Cluster.Node n : cluster.nodes()) {
         addresses.put(n.id(), n.ip());
@@ -79,7 +85,7 @@ final class JepsenRun {
         dns = new DnsWatcher(cluster.dnsIp(), Cluster.DNS_ZONE);
         dns.start();
       }
-      Nemesis nemesis = new Nemesis(cluster, o);
+      Nemesis nemesis = new Nemesis(cluster, o, outsiderCertificates);
       long deadline = started + o.timeLimit().toNanos() - RECOVERY.toNanos();
       try {
         nemesis.run(deadline);
@@ -104,14 +110,56 @@ final class JepsenRun {
       rows = readRows(cluster);
       cluster.saveLogs();
     }
+    NodeEvents events = readEvents(o, dir);
+    History kvHistory = kvRecorder.history();
+    History fencedHistory = events.fencedHistory();
+    List<Outcome> outcomes =
+        check(o, kvHistory, events, rows, dnsObservations, addresses, schedule, progress);
+
+    Map<String, Object> stats = stats(kvHistory, events, rows, dnsObservations, schedule);
+    RunResult result =
+        new RunResult(o, dir, outcomes, stats, schedule, (System.nanoTime() - origin) / 1e9);
+    RunReport.writeHistories(dir, kvHistory, fencedHistory, schedule);
+    RunReport.writeResults(result, origin);
+    List<Checks.Row> stale = staleRows(rows);
+    Map<String, Long> rowTimes = new LinkedHashMap<>();
+    for (NodeEvents.Op op : events.ops) {
+      if (op.type().equals("invoke") && op.value() instanceof List<?> l && l.size() == 2) {
+        rowTimes.put(String.valueOf(l.get(1)), op.time());
+      }
+    }
+    List<NodeEvents.Op> refusals =
+        events.ops.stream().filter(op -> "rejected".equals(op.value())).toList();
+    RunReport.writeTimeline(
+        result, origin, end, events.activations, dnsObservations, stale, rowTimes, refusals);
+    LOG.info("{}", result.describe());
+    return result;
+  }
+
+  /** What every node recorded: {@code containers/<node>/events.jsonl} under the run's directory. */
+  static NodeEvents readEvents(RunOptions o, Path dir) throws IOException {
     Map<String, Path> files = new LinkedHashMap<>();
     for (int i = 1; i <= o.nodes(); i++) {
       files.put("n" + i, dir.resolve("containers/n" + i + "/events.jsonl"));
     }
-    NodeEvents events = NodeEvents.read(files);
-    History kvHistory = kvRecorder.history();
-    History fencedHistory = events.fencedHistory();
+    return NodeEvents.read(files);
+  }
 
+  /**
+   * The checks of one run on what it recorded: the KV clients' history, what the nodes recorded,
+   * the fenced-writes table read after the run, the DNS readings and the fault schedule. Separate
+   * from {@link #run} so that what a broken recorder leaves behind can be checked without Docker.
+   */
+  static List<Outcome> check(
+      RunOptions o,
+      History kvHistory,
+      NodeEvents events,
+      List<Checks.Row> rows,
+      List<DnsWatcher.Observation> dnsObservations,
+      Map<String, String> addresses,
+      List<Nemesis.Event> schedule,
+      Outcome progress) {
+    History fencedHistory = events.fencedHistory();
     List<Outcome> outcomes = new ArrayList<>();
     outcomes.add(Checks.oneBeliever(events.activations));
     outcomes.add(Checks.tokensGrow(events.activations, events.advancedTokens()));
@@ -147,7 +195,7 @@ final class JepsenRun {
       outcomes.add(Checks.dnsForward(dnsObservations, events.advancedTokens(), addresses));
     }
     if (o.nemeses().contains(NemesisKind.OUTSIDER)) {
-      outcomes.add(Checks.outsiderRefused(schedule));
+      outcomes.add(Checks.outsiderRefused(schedule, events.refusals));
     }
     if (o.workloads().contains(RunOptions.Workload.FENCED)
         && schedule.stream()
@@ -158,26 +206,9 @@ final class JepsenRun {
         && schedule.stream().anyMatch(e -> e.kind() == NemesisKind.WIPE)) {
       outcomes.add(Checks.wipedNodeRefused(schedule));
     }
+    outcomes.add(Floors.DEFAULTS.check(o, events, kvHistory, rows, dnsObservations));
     outcomes.add(progress);
-
-    Map<String, Object> stats = stats(kvHistory, events, rows, dnsObservations, schedule);
-    RunResult result =
-        new RunResult(o, dir, outcomes, stats, schedule, (System.nanoTime() - origin) / 1e9);
-    RunReport.writeHistories(dir, kvHistory, fencedHistory, schedule);
-    RunReport.writeResults(result, origin);
-    List<Checks.Row> stale = staleRows(rows);
-    Map<String, Long> rowTimes = new LinkedHashMap<>();
-    for (NodeEvents.Op op : events.ops) {
-      if (op.type().equals("invoke") && op.value() instanceof List<?> l && l.size() == 2) {
-        rowTimes.put(String.valueOf(l.get(1)), op.time());
-      }
-    }
-    List<NodeEvents.Op> refusals =
-        events.ops.stream().filter(op -> "rejected".equals(op.value())).toList();
-    RunReport.writeTimeline(
-        result, origin, end, events.activations, dnsObservations, stale, rowTimes, refusals);
-    LOG.info("{}", result.describe());
-    return result;
+    return outcomes;
   }
 
   /**
@@ -255,6 +286,12 @@ final class JepsenRun {
     s.put("nodeStarts", events.starts.size());
     s.put("samples", events.activations.stream().mapToLong(Activation::samples).sum());
     s.put("dnsReadings", dns.size());
+    s.put(
+        "dnsReadingsWithFence",
+        dns.stream().filter(d -> d.error() == null && d.token() > 0).count());
+    s.put(
+        "fencedAcknowledged",
+        events.ops.stream().filter(op -> op.type().equals("ok") && op.commitSeq() != null).count());
     Map<String, Long> faults = new LinkedHashMap<>();
     for (Nemesis.Event e : schedule) {
       if (e.phase().equals("start") && e.kind() != null) {

@@ -38,13 +38,41 @@ final class Nemesis {
   private final Cluster cluster;
   private final RunOptions options;
   private final Random random;
+  private final Map<String, dev.baton.core.TlsConfig> outsiderCertificates;
   private final List<Event> schedule = Collections.synchronizedList(new ArrayList<>());
   private final List<Runnable> undo = new ArrayList<>();
 
   Nemesis(Cluster cluster, RunOptions options) {
+    this(cluster, options, Map.of());
+  }
+
+  /**
+   * @param outsiderCertificates the outsider's self-made certificates, one naming each node, made
+   *     before the run ({@link #forgedCertificates}): making them during a probe (key generation,
+   *     loading the security provider on a loaded machine) took seconds out of a short run
+   */
+  Nemesis(
+      Cluster cluster,
+      RunOptions options,
+      Map<String, dev.baton.core.TlsConfig> outsiderCertificates) {
     this.cluster = cluster;
     this.options = options;
     this.random = new Random(options.seed() ^ 0x5DEECE66DL);
+    this.outsiderCertificates = Map.copyOf(outsiderCertificates);
+  }
+
+  /**
+   * Certificates of a CA of the outsider's own making, one naming each of {@code n1..nN}, under
+   * {@code dir}.
+   */
+  static Map<String, dev.baton.core.TlsConfig> forgedCertificates(Path dir, int nodes) {
+    dev.baton.core.control.TestCertificates forger =
+        dev.baton.core.control.TestCertificates.authority(dir, "forger-ca");
+    Map<String, dev.baton.core.TlsConfig> out = new LinkedHashMap<>();
+    for (int i = 1; i <= nodes; i++) {
+      out.put("n" + i, forger.issue("n" + i));
+    }
+    return out;
   }
 
   List<Event> schedule() {
@@ -436,8 +464,9 @@ final class Nemesis {
 
   /**
    * What the issue's probe did, from the harness, which knows the cluster id and the Raft addresses
-   * but not the secret. Each attempt is recorded {@code refused} or {@code ACCEPTED}; the
-   * outsider-refused checker fails the run on any acceptance.
+   * but not the secret. Each attempt is recorded {@code failed} or {@code ACCEPTED}; the
+   * outsider-refused checker fails the run on any acceptance and counts a failed attempt as refused
+   * only when a node counted a refusal while it ran.
    */
   private void outsider(NemesisKind kind, List<Node> nodes) {
     List<dev.baton.core.Member> members = new ArrayList<>();
@@ -446,29 +475,108 @@ final class Nemesis {
     }
     Node leader = activeOrRandom(nodes);
     Node other = nodes.stream().filter(n -> n != leader).findFirst().orElseThrow();
-    long term = 1;
+    long termKnown = 1;
     try (dev.baton.core.control.BatonClient client = client()) {
-      term = client.status(leader.controlEndpoint(), Duration.ofSeconds(1)).getTerm();
+      termKnown = client.status(leader.controlEndpoint(), Duration.ofSeconds(1)).getTerm();
     } catch (RuntimeException e) {
       // An estimate is enough: the outsider guesses.
     }
+    long term = termKnown;
     record(kind, "start", "outsider probes the Raft port (leader " + leader.id() + ")");
-    try (dev.baton.core.testing.RaftOutsider o =
-        dev.baton.core.testing.RaftOutsider.plaintext("jepsen", members)) {
-      List<dev.baton.core.testing.RaftOutsider.Attempt> attempts =
-          List.of(
-              o.rawWrite(
-                  "garbage from an outsider".getBytes(java.nio.charset.StandardCharsets.UTF_8)),
-              o.setConfiguration(List.of(leader.id())),
-              o.transferLeadership(other.id()),
-              o.startLeaderElection(other.id(), leader.id(), term));
-      for (var a : attempts) {
-        record(kind, a.succeeded() ? "ACCEPTED" : "refused", a.what());
-      }
-    } catch (java.io.IOException e) {
-      record(kind, "error", e.toString());
+    dev.baton.core.TlsConfig forged = outsiderCertificates.get(leader.id());
+    if (forged == null) {
+      record(kind, "error", "no outsider certificate naming " + leader.id() + " was made");
+    } else {
+      probeRaftPort("jepsen", members, forged, leader.id(), other.id(), term, this::record);
     }
     record(kind, "end", "outsider done");
+  }
+
+  /**
+   * Loads what a probe uses (the Ratis client, gRPC, TLS with {@code forged}) before the run, with
+   * one raw write and one forced election aimed at a loopback port nobody listens on: a first probe
+   * otherwise spent seconds of a short run loading classes (4.7 s to build its client in one CI
+   * run), time the schedule then lacked for faults.
+   */
+  static void warmUpOutsider(dev.baton.core.TlsConfig forged) {
+    long t = System.nanoTime();
+    int port;
+    try (java.net.ServerSocket s =
+        new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+      port = s.getLocalPort();
+    } catch (IOException e) {
+      LOG.warn("outsider warm-up skipped: {}", e.toString());
+      return;
+    }
+    List<dev.baton.core.Member> nobody =
+        List.of(dev.baton.core.Member.voter("n1", "127.0.0.1:" + port));
+    try (dev.baton.core.testing.RaftOutsider o =
+        dev.baton.core.testing.RaftOutsider.withCertificate("warm-up", nobody, forged)) {
+      o.rawWrite(new byte[] {0});
+      o.startLeaderElection("n1", "n1", 1);
+    } catch (IOException | RuntimeException e) {
+      LOG.warn("outsider warm-up: {}", e.toString());
+    }
+    LOG.info("outsider warmed up in {} ms", (System.nanoTime() - t) / 1_000_000);
+  }
+
+  /** Where a probe records what it did (the nemesis's schedule, or a test's list). */
+  interface Recorder {
+    void record(NemesisKind kind, String phase, String detail);
+  }
+
+  /**
+   * The outsider's four attempts (a raw write, a reconfiguration, a leadership transfer, a forced
+   * election), each between an {@code attempt} event and its outcome ({@link #outsiderPhase}), and
+   * apart from the next by twice {@link Checks#REFUSAL_RECORD_SLACK}: the checker confirms a
+   * refusal by a node's refusal counter rising inside that window.
+   *
+   * <p>The outsider speaks TLS with {@code forged}, a certificate of its own making that names the
+   * leader ({@link #forgedCertificates}): the nodes' handshake check refuses it and counts the
+   * refusal, which is what the checker needs to call an attempt refused. (A plaintext call is
+   * closed by the TLS layer before any check sees it, so nothing counts it, and a failed call
+   * proves nothing by itself; RaftPortTest covers the plaintext outsider in-JVM, where the test can
+   * see the cluster.)
+   */
+  static void probeRaftPort(
+      String clusterId,
+      List<dev.baton.core.Member> members,
+      dev.baton.core.TlsConfig forged,
+      String leader,
+      String other,
+      long term,
+      Recorder rec) {
+    NemesisKind kind = NemesisKind.OUTSIDER;
+    try (dev.baton.core.testing.RaftOutsider o =
+        dev.baton.core.testing.RaftOutsider.withCertificate(clusterId, members, forged)) {
+      List<java.util.function.Supplier<dev.baton.core.testing.RaftOutsider.Attempt>> attempts =
+          List.of(
+              () ->
+                  o.rawWrite(
+                      "garbage from an outsider".getBytes(java.nio.charset.StandardCharsets.UTF_8)),
+              () -> o.setConfiguration(List.of(leader)),
+              () -> o.transferLeadership(other),
+              () -> o.startLeaderElection(other, leader, term));
+      for (var attempt : attempts) {
+        rec.record(kind, "attempt", "outsider attempt begins");
+        var a = attempt.get();
+        String why = a.detail().length() > 300 ? a.detail().substring(0, 300) + "…" : a.detail();
+        rec.record(kind, outsiderPhase(a), a.what() + (a.succeeded() ? "" : ": " + why));
+        LockSupport.parkNanos(Checks.REFUSAL_RECORD_SLACK * 2);
+      }
+    } catch (java.io.IOException e) {
+      rec.record(kind, "error", e.toString());
+    }
+  }
+
+  /**
+   * How an outsider attempt is recorded in the schedule, for the outsider-refused checker: {@code
+   * ACCEPTED} when it succeeded, else {@code failed}. A failure is not yet a refusal (connection
+   * refused, a timeout or a wrong address fail too): the checker counts it refused only when a
+   * node's refusal counter rose while it ran.
+   */
+  static String outsiderPhase(dev.baton.core.testing.RaftOutsider.Attempt a) {
+    return a.succeeded() ? "ACCEPTED" : "failed";
   }
 
   private dev.baton.core.control.BatonClient client() {

@@ -8,6 +8,7 @@ import dev.baton.lincheck.History;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -65,6 +66,11 @@ final class NodeEvents {
       Long commitSeq,
       String error) {}
 
+  /**
+   * A node's Raft port refusal counter, recorded when it changed (it restarts at 0 with the node).
+   */
+  record Refusals(String node, int incarnation, long time, long count) {}
+
   /** One promotion-journal record, as a node's replica held it (the union over all nodes). */
   record Journal(String node, long token, String step, String phase, int attempt, String outcome) {}
 
@@ -73,8 +79,14 @@ final class NodeEvents {
   final List<Start> starts = new ArrayList<>();
   final List<RoleChange> roles = new ArrayList<>();
   final List<Op> ops = new ArrayList<>();
+  final List<Refusals> refusals = new ArrayList<>();
   int unreadableLines;
 
+  /**
+   * Reads every node's event log.
+   *
+   * @throws NoSuchFileException when a node's log does not exist, naming the node and the file
+   */
   static NodeEvents read(Map<String, Path> files) throws IOException {
     NodeEvents out = new NodeEvents();
     for (Map.Entry<String, Path> e : files.entrySet()) {
@@ -82,12 +94,20 @@ final class NodeEvents {
     }
     out.activations.sort(Comparator.comparingLong(Activation::firstT0));
     out.ops.sort(Comparator.comparingLong(Op::time));
+    out.refusals.sort(Comparator.comparingLong(Refusals::time));
     return out;
   }
 
   private void readNode(String node, Path file) throws IOException {
-    if (!Files.exists(file)) {
-      return;
+    if (!Files.isRegularFile(file)) {
+      // A node that recorded nothing is not a node that saw nothing: without its log the checks
+      // would judge a run without it (its activations, its writes) and could call that valid.
+      throw new NoSuchFileException(
+          file.toString(),
+          null,
+          node
+              + "'s event log is missing: the node app never wrote it (it did not start, or its"
+              + " event directory was not writable or not mounted)");
     }
     int incarnation = -1;
     // token -> [firstT0, firstT1, lastT0, lastT1, endF0, samples]
@@ -164,6 +184,8 @@ final class NodeEvents {
                     r.path("phase").asText(),
                     r.path("attempt").asInt(),
                     r.path("outcome").asText()));
+        case "refusals" ->
+            refusals.add(new Refusals(node, incarnation, time, r.path("count").asLong()));
         default -> {
           // started, stopped: informative only
         }

@@ -32,6 +32,7 @@ import org.apache.ratis.retry.RetryPolicies;
 import org.apache.ratis.security.TlsConf;
 import org.apache.ratis.thirdparty.com.google.protobuf.ByteString;
 import org.apache.ratis.thirdparty.io.grpc.ManagedChannel;
+import org.apache.ratis.thirdparty.io.grpc.Status;
 import org.apache.ratis.thirdparty.io.grpc.netty.NettyChannelBuilder;
 import org.apache.ratis.util.TimeDuration;
 
@@ -43,12 +44,65 @@ import org.apache.ratis.util.TimeDuration;
  */
 public final class RaftOutsider implements AutoCloseable {
 
-  /** What one attempt asked for and whether the cluster did it. */
-  public record Attempt(String what, boolean succeeded, String detail) {
+  /**
+   * What came of an attempt. Only a node's own answer that it refused is a refusal: an attempt that
+   * got no such answer (connection refused, a timeout, a wrong address, any other failure) proves
+   * nothing about the Raft port and is {@link #UNCONFIRMED}.
+   */
+  public enum Result {
+    /** The cluster did what was asked. */
+    SUCCEEDED,
+    /**
+     * A node answered that it refused: its Raft port guard's {@code PERMISSION_DENIED} ("refused by
+     * <id>", sent as it counts {@code baton.raft.refused} and logs REFUSED) or its state machine's
+     * REFUSED.
+     */
+    REFUSED,
+    /** Neither: the attempt may never have reached a node. */
+    UNCONFIRMED
+  }
+
+  /** What one attempt asked for and what came of it. */
+  public record Attempt(String what, Result result, String detail) {
+    /** Whether the cluster did what was asked. */
+    public boolean succeeded() {
+      return result == Result.SUCCEEDED;
+    }
+
+    /** Whether a node answered that it refused (not merely: the attempt did not succeed). */
+    public boolean refused() {
+      return result == Result.REFUSED;
+    }
+
     @Override
     public String toString() {
-      return what + ": " + (succeeded ? "SUCCEEDED" : "refused") + " (" + detail + ")";
+      return what + ": " + result + " (" + detail + ")";
     }
+  }
+
+  /**
+   * REFUSED when {@code failure} (or a cause) is a node's refusal: a gRPC {@code PERMISSION_DENIED}
+   * or the text of one ("refused by <id>", as the Raft port guard says it), or a state machine's
+   * "REFUSED"; UNCONFIRMED otherwise.
+   */
+  static Result classify(Throwable failure) {
+    for (Throwable t = failure; t != null; t = t.getCause() == t ? null : t.getCause()) {
+      if (Status.fromThrowable(t).getCode() == Status.Code.PERMISSION_DENIED) {
+        return Result.REFUSED;
+      }
+      String m = String.valueOf(t.getMessage());
+      if (m.contains("PERMISSION_DENIED") || m.contains("refused by ") || m.contains("REFUSED")) {
+        return Result.REFUSED;
+      }
+    }
+    return Result.UNCONFIRMED;
+  }
+
+  private static Result of(RaftClientReply reply) {
+    if (reply.isSuccess()) {
+      return Result.SUCCEEDED;
+    }
+    return reply.getException() == null ? Result.UNCONFIRMED : classify(reply.getException());
   }
 
   private static final X509TrustManager TRUST_ANYONE =
@@ -121,10 +175,10 @@ public final class RaftOutsider implements AutoCloseable {
       RaftClientReply reply = client.io().send(Message.valueOf(ByteString.copyFrom(bytes)));
       return new Attempt(
           "raw write",
-          reply.isSuccess(),
+          of(reply),
           reply.isSuccess() ? "log index " + reply.getLogIndex() : String.valueOf(reply));
     } catch (IOException | RuntimeException e) {
-      return new Attempt("raw write", false, e.toString());
+      return new Attempt("raw write", classify(e), describe(e));
     }
   }
 
@@ -133,9 +187,9 @@ public final class RaftOutsider implements AutoCloseable {
     List<Member> kept = members.stream().filter(m -> keep.contains(m.id())).toList();
     try {
       RaftClientReply reply = client.admin().setConfiguration(peers(kept));
-      return new Attempt("setConfiguration " + keep, reply.isSuccess(), String.valueOf(reply));
+      return new Attempt("setConfiguration " + keep, of(reply), String.valueOf(reply));
     } catch (IOException | RuntimeException e) {
-      return new Attempt("setConfiguration " + keep, false, e.toString());
+      return new Attempt("setConfiguration " + keep, classify(e), describe(e));
     }
   }
 
@@ -143,9 +197,9 @@ public final class RaftOutsider implements AutoCloseable {
   public Attempt transferLeadership(String target) {
     try {
       RaftClientReply reply = client.admin().transferLeadership(RaftPeerId.valueOf(target), 3000);
-      return new Attempt("transferLeadership to " + target, reply.isSuccess(), reply.toString());
+      return new Attempt("transferLeadership to " + target, of(reply), reply.toString());
     } catch (IOException | RuntimeException e) {
-      return new Attempt("transferLeadership to " + target, false, e.toString());
+      return new Attempt("transferLeadership to " + target, classify(e), describe(e));
     }
   }
 
@@ -179,12 +233,25 @@ public final class RaftOutsider implements AutoCloseable {
           RaftServerProtocolServiceGrpc.newBlockingStub(channel)
               .withDeadlineAfter(5, TimeUnit.SECONDS)
               .startLeaderElection(request);
-      return new Attempt(what, reply.getServerReply().getSuccess(), reply.toString().trim());
+      // The server answered: a reply that is not a success is the node declining.
+      return new Attempt(
+          what,
+          reply.getServerReply().getSuccess() ? Result.SUCCEEDED : Result.REFUSED,
+          reply.toString().trim());
     } catch (RuntimeException e) {
-      return new Attempt(what, false, e.toString());
+      return new Attempt(what, classify(e), describe(e));
     } finally {
       channel.shutdownNow();
     }
+  }
+
+  /** The failure and its causes, so that what the node answered (if anything) is in the detail. */
+  private static String describe(Throwable e) {
+    StringBuilder sb = new StringBuilder(e.toString());
+    for (Throwable t = e.getCause(); t != null && t != t.getCause(); t = t.getCause()) {
+      sb.append(" <- ").append(t);
+    }
+    return sb.toString();
   }
 
   private static List<RaftPeer> peers(List<Member> members) {

@@ -12,6 +12,7 @@ import dev.baton.core.Timing;
 import dev.baton.core.control.ControlServer;
 import dev.baton.dns.DnsSwitch;
 import dev.baton.postgres.PostgresFence;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.io.IOException;
 import java.io.Reader;
 import java.nio.file.Files;
@@ -143,8 +144,13 @@ public final class NodeApp {
                         .withBackoff(Duration.ofMillis(100), Duration.ofMillis(500)))
                 .build();
 
+    // The node's meters, for its refusal counter (baton.raft.refused): the outsider check's
+    // evidence
+    // that a refused attempt reached the Raft port and was refused there.
+    SimpleMeterRegistry meters = new SimpleMeterRegistry();
     BatonNode node =
         BatonNode.builder()
+            .meterRegistry(meters)
             .clusterId("jepsen")
             .nodeId(nodeId)
             .members(members)
@@ -203,6 +209,10 @@ public final class NodeApp {
             Long.parseLong(p.getProperty("write.interval.ms", "20")),
             dir);
     JournalRecorder journal = new JournalRecorder(node, log);
+    RefusalRecorder refusals = new RefusalRecorder(meters, log);
+    Thread refusalThread = new Thread(refusals, "jepsen-refusals");
+    refusalThread.setDaemon(true);
+    refusalThread.start();
     Thread journalThread = new Thread(journal, "jepsen-journal");
     journalThread.setDaemon(true);
     journalThread.start();
@@ -220,6 +230,7 @@ public final class NodeApp {
                   writer.stop();
                   sampler.stop();
                   journal.stop();
+                  refusals.stop();
                   controlServer.close();
                   node.close();
                   log.write("stopped", "node", nodeId);

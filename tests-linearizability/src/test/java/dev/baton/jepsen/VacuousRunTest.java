@@ -1,0 +1,294 @@
+package dev.baton.jepsen;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.baton.jepsen.Checks.Outcome;
+import dev.baton.jepsen.Checks.Validity;
+import dev.baton.jepsen.RunOptions.Workload;
+import dev.baton.jepsen.node.EventLog;
+import dev.baton.lincheck.History;
+import dev.baton.lincheck.HistoryRecorder;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.EnumSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A run's checks on what a broken recorder leaves behind (no Docker): a missing or empty event
+ * directory, or a workload whose every call failed, is never VALID. The same checks as {@link
+ * JepsenRun#run} after its cluster has stopped, on hand-written {@code events.jsonl} files.
+ */
+class VacuousRunTest {
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private static final Map<String, String> ADDRESSES =
+      Map.of("n1", "10.0.0.11", "n2", "10.0.0.12", "n3", "10.0.0.13");
+
+  private static RunOptions options(Workload... workloads) {
+    return RunOptions.of(
+            "vacuous", EnumSet.of(NemesisKind.KILL), EnumSet.copyOf(List.of(workloads)))
+        .withSeed(1);
+  }
+
+  private static void append(Path file, Map<String, Object> record) throws IOException {
+    Files.writeString(
+        file,
+        JSON.writeValueAsString(record) + "\n",
+        StandardCharsets.UTF_8,
+        StandardOpenOption.CREATE,
+        StandardOpenOption.APPEND);
+  }
+
+  private static Map<String, Object> rec(Object... kv) {
+    Map<String, Object> m = new LinkedHashMap<>();
+    for (int i = 0; i + 1 < kv.length; i += 2) {
+      m.put((String) kv[i], kv[i + 1]);
+    }
+    return m;
+  }
+
+  /**
+   * What three healthy nodes record: each a start; n1 active with token 5 for 2 s (a sample every 5
+   * ms), its promotion journaled; and, when {@code writesOk}, 200 fenced writes that committed,
+   * otherwise 200 that failed. Returns the rows the table then holds.
+   */
+  private static List<Checks.Row> writeNodeLogs(Path dir, boolean writesOk) throws IOException {
+    for (String n : List.of("n1", "n2", "n3")) {
+      Path f = dir.resolve("containers/" + n + "/events.jsonl");
+      Files.createDirectories(f.getParent());
+      append(
+          f,
+          rec(
+              "e",
+              "start",
+              "time",
+              1,
+              "node",
+              n,
+              "incarnation",
+              0,
+              "clockRate",
+              1.0,
+              "unsafe",
+              false));
+    }
+    Path n1 = dir.resolve("containers/n1/events.jsonl");
+    long t = 1_000_000_000L;
+    for (int i = 0; i < 400; i++, t += 5_000_000L) {
+      append(
+          n1,
+          rec(
+              "e",
+              "sample",
+              "time",
+              t,
+              "phase",
+              i == 0 ? "first" : "still",
+              "token",
+              5,
+              "t0",
+              t,
+              "t1",
+              t + 10_000));
+    }
+    for (String step : List.of("fence", "dns")) {
+      for (String outcome : List.of("STARTED", "COMPLETED")) {
+        append(
+            n1,
+            rec(
+                "e", "journal", "time", t, "node", "n1", "token", 5, "step", step, "phase",
+                "PROMOTE", "attempt", 1, "outcome", outcome));
+      }
+    }
+    List<Object> advance = List.of(5, "advance:n1");
+    append(
+        n1,
+        rec(
+            "e",
+            "op",
+            "time",
+            1_000_000_001L,
+            "proc",
+            "fence",
+            "type",
+            "invoke",
+            "value",
+            advance));
+    append(
+        n1,
+        rec("e", "op", "time", 1_000_000_002L, "proc", "fence", "type", "ok", "value", advance));
+    List<Checks.Row> rows = new ArrayList<>();
+    long w = 1_100_000_000L;
+    for (int i = 1; i <= 200; i++, w += 1_000_000L) {
+      String value = "n1.0-" + i;
+      append(
+          n1, rec("e", "op", "time", w, "proc", "w", "type", "invoke", "value", List.of(5, value)));
+      if (writesOk) {
+        append(
+            n1,
+            rec(
+                "e",
+                "op",
+                "time",
+                w + 500_000,
+                "proc",
+                "w",
+                "type",
+                "ok",
+                "value",
+                List.of(5, value),
+                "commit_seq",
+                i));
+        rows.add(new Checks.Row(i, 5, "n1", value));
+      } else {
+        append(
+            n1,
+            rec(
+                "e",
+                "op",
+                "time",
+                w + 500_000,
+                "proc",
+                "w",
+                "type",
+                "fail",
+                "error",
+                "org.postgresql.util.PSQLException: Connection refused"));
+      }
+    }
+    return rows;
+  }
+
+  private static History kv(boolean callsOk) {
+    HistoryRecorder rec = new HistoryRecorder();
+    for (int i = 0; i < 200; i++) {
+      HistoryRecorder.Invocation op = rec.invoke(i % 3, "write", "r" + (i % 4), (long) i);
+      if (callsOk) {
+        op.ok();
+      } else {
+        op.fail(); // UNAVAILABLE: io exception, every time
+      }
+    }
+    return rec.history();
+  }
+
+  private static final Outcome PROGRESS =
+      new Outcome("I4-active-after-heal", "", Validity.VALID, "n1 active", Map.of());
+
+  private static RunResult check(RunOptions o, Path dir, History kv, List<Checks.Row> rows)
+      throws IOException {
+    NodeEvents events = JepsenRun.readEvents(o, dir);
+    List<Nemesis.Event> schedule =
+        List.of(
+            new Nemesis.Event(1, NemesisKind.KILL, "start", "SIGKILL n2"),
+            new Nemesis.Event(2, NemesisKind.KILL, "end", "n2 restarted"));
+    List<Outcome> outcomes =
+        JepsenRun.check(o, kv, events, rows, List.of(), ADDRESSES, schedule, PROGRESS);
+    return new RunResult(o, dir, outcomes, Map.of(), schedule, 1.0);
+  }
+
+  @Test
+  void aHealthyRecordingIsValid(@TempDir Path dir) throws IOException {
+    // The baseline of the cases below: the same recording with the workloads' calls succeeding.
+    RunOptions o = options(Workload.KV, Workload.FENCED);
+    RunResult r = check(o, dir, kv(true), writeNodeLogs(dir, true));
+    assertThat(r.validity()).as(r.describe()).isEqualTo(Validity.VALID);
+  }
+
+  @Test
+  void aRunWhoseEventDirectoryIsMissingIsNeverValid(@TempDir Path dir) {
+    // The bind mount did not work: nothing of the nodes is under the run's directory.
+    RunOptions o = options(Workload.KV);
+    assertNeverValid(() -> check(o, dir, kv(true), List.of()));
+  }
+
+  @Test
+  void aRunWhoseEventLogCouldNotBeWrittenIsNeverValid(@TempDir Path dir) throws IOException {
+    // n2's event directory cannot be written (here: a file stands where the directory should be,
+    // which stops root too): the node app cannot open its log, so n2 records nothing.
+    RunOptions o = options(Workload.KV, Workload.FENCED);
+    List<Checks.Row> rows = writeNodeLogs(dir, true);
+    Path n2 = dir.resolve("containers/n2");
+    Files.delete(n2.resolve("events.jsonl"));
+    Files.delete(n2);
+    Files.writeString(n2, "not a directory");
+    assertThatThrownBy(() -> new EventLog(n2.resolve("events.jsonl")).close())
+        .isInstanceOf(IOException.class);
+    assertNeverValid(() -> check(o, dir, kv(true), rows));
+  }
+
+  @Test
+  void aRunWhoseNodesRecordedNothingIsNeverValid(@TempDir Path dir) throws IOException {
+    // The files exist (the recorder opened them) but nothing was written to them.
+    RunOptions o = options(Workload.KV, Workload.FENCED);
+    for (String n : List.of("n1", "n2", "n3")) {
+      Path f = dir.resolve("containers/" + n + "/events.jsonl");
+      Files.createDirectories(f.getParent());
+      Files.createFile(f);
+    }
+    assertNeverValid(() -> check(o, dir, kv(true), List.of()));
+  }
+
+  @Test
+  void aRunWhoseKvCallsAllFailedIsNeverValid(@TempDir Path dir) throws IOException {
+    RunOptions o = options(Workload.KV, Workload.FENCED);
+    RunResult r = check(o, dir, kv(false), writeNodeLogs(dir, true));
+    assertThat(r.validity()).as(r.describe()).isNotEqualTo(Validity.VALID);
+    assertThat(r.outcome("kv-linearizable").validity()).isEqualTo(Validity.UNKNOWN);
+  }
+
+  @Test
+  void aRunWhoseFencedWritesAllFailedIsNeverValid(@TempDir Path dir) throws IOException {
+    RunOptions o = options(Workload.KV, Workload.FENCED);
+    RunResult r = check(o, dir, kv(true), writeNodeLogs(dir, false));
+    assertThat(r.validity()).as(r.describe()).isNotEqualTo(Validity.VALID);
+    assertThat(r.outcome("I3-fenced-commit-order").validity()).isEqualTo(Validity.UNKNOWN);
+    assertThat(r.outcome("fenced-writes-durable").validity()).isEqualTo(Validity.UNKNOWN);
+  }
+
+  @Test
+  void aRunBelowAFloorIsUnknownNamingTheFloorTheValueAndTheThreshold(@TempDir Path dir)
+      throws IOException {
+    // Ten KV calls of 200 succeeded: the checker has something to judge, a healthy run far more.
+    RunOptions o = options(Workload.KV, Workload.FENCED);
+    HistoryRecorder rec = new HistoryRecorder();
+    for (int i = 0; i < 200; i++) {
+      HistoryRecorder.Invocation op = rec.invoke(i % 3, "write", "r" + (i % 4), (long) i);
+      if (i < 10) {
+        op.ok();
+      } else {
+        op.fail();
+      }
+    }
+    RunResult r = check(o, dir, rec.history(), writeNodeLogs(dir, true));
+    assertThat(r.outcome("kv-linearizable").validity()).isEqualTo(Validity.VALID);
+    assertThat(r.validity()).as(r.describe()).isEqualTo(Validity.UNKNOWN);
+    assertThat(r.outcome(Floors.NAME).summary())
+        .contains("successful KV operations 10 < floor " + Floors.DEFAULTS.kvOk());
+  }
+
+  interface RunCheck {
+    RunResult run() throws IOException;
+  }
+
+  /** Either the run reports an error (naming the event log) or its verdict is not VALID. */
+  private static void assertNeverValid(RunCheck c) {
+    RunResult r;
+    try {
+      r = c.run();
+    } catch (IOException e) {
+      assertThat(e).hasMessageContaining("events.jsonl");
+      return;
+    }
+    assertThat(r.validity()).as(r.describe()).isNotEqualTo(Validity.VALID);
+  }
+}
