@@ -13,7 +13,6 @@ import dev.baton.core.internal.PlanRunner;
 import dev.baton.core.internal.RaftNode;
 import dev.baton.core.internal.RaftSecurity;
 import dev.baton.core.internal.RoleController;
-import dev.baton.core.internal.SecretStrength;
 import dev.baton.core.internal.proto.ActivationRecord;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -848,7 +847,7 @@ public final class BatonNode implements Closeable {
         raftSecurity = readSecret(secretFile);
       }
       if (raftSecurity instanceof RaftSecurity.SharedSecret s) {
-        Optional<String> weakness = SecretStrength.weakness(s.secret());
+        Optional<String> weakness = ClusterSecret.weakness(s.secret());
         if (weakness.isPresent()) {
           // Never the secret itself: what is wrong with it, and where it came from.
           throw new IllegalArgumentException(

@@ -1,11 +1,11 @@
 package dev.baton.sidecar.config;
 
+import dev.baton.core.ClusterSecret;
 import dev.baton.core.Member;
 import dev.baton.core.PromotionPlan;
 import dev.baton.core.StepPolicy;
 import dev.baton.core.Timing;
 import dev.baton.core.TlsConfig;
-import dev.baton.core.internal.SecretStrength;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -365,7 +365,7 @@ public final class ConfigLoader {
               "environment variable " + var + " is not set (it must hold the cluster secret)");
         } else {
           security = new SidecarConfig.RaftSecurity.SecretEnv(var);
-          SecretStrength.weakness(System.getenv(var).trim().getBytes(StandardCharsets.UTF_8))
+          ClusterSecret.weakness(System.getenv(var).trim().getBytes(StandardCharsets.UTF_8))
               .ifPresent(
                   w ->
                       yaml.problem(
@@ -433,7 +433,7 @@ public final class ConfigLoader {
     while (end > 0 && (bytes[end - 1] == '\n' || bytes[end - 1] == '\r')) {
       end--;
     }
-    return SecretStrength.weakness(Arrays.copyOf(bytes, end));
+    return ClusterSecret.weakness(Arrays.copyOf(bytes, end));
   }
 
   private static Path file(Yaml yaml, Yaml.Section t, String key, String what, Path base) {

@@ -1,4 +1,4 @@
-package dev.baton.core.internal;
+package dev.baton.core;
 
 import java.nio.charset.StandardCharsets;
 import java.util.Base64;
@@ -9,14 +9,18 @@ import java.util.regex.Pattern;
 import java.util.stream.IntStream;
 
 /**
- * Whether a cluster secret is strong enough to be a root credential. A weak secret is guessed
- * offline: any client that completes a TLS handshake with a Raft port receives a public key derived
- * from it, and can then try candidate secrets against that key without ever touching the cluster
- * again. PBKDF2's work factor slows each guess; only the secret's own randomness makes guessing
- * hopeless.
+ * Whether a cluster secret ({@link BatonNode.Builder#clusterSecret(java.nio.file.Path)}) is strong
+ * enough to be a root credential; the builder refuses a weak one, and a tool that reads a secret
+ * from elsewhere (a vault, a variable) can ask first. A weak secret is guessed offline: any client
+ * that completes a TLS handshake with a Raft port receives a public key derived from it, and can
+ * then try candidate secrets against that key without ever touching the cluster again. PBKDF2's
+ * work factor slows each guess; only the secret's own randomness makes guessing hopeless.
  */
-public final class SecretStrength {
-  private SecretStrength() {}
+public final class ClusterSecret {
+  /** The fewest random bytes a cluster secret may carry. */
+  public static final int MIN_BYTES = 32;
+
+  private ClusterSecret() {}
 
   /**
    * Why the cluster secret {@code secret} is too weak to derive member keys from, or empty if it is
@@ -46,19 +50,19 @@ public final class SecretStrength {
         }
       }
     }
-    if (decoded.length < ClusterSecretKeys.MIN_SECRET_BYTES) {
+    if (decoded.length < MIN_BYTES) {
       return Optional.of(
           "it is "
               + form
               + " of "
               + decoded.length
               + " bytes; it needs at least "
-              + ClusterSecretKeys.MIN_SECRET_BYTES
+              + MIN_BYTES
               + " random bytes");
     }
     byte[] bytes = decoded;
     long distinct = IntStream.range(0, bytes.length).map(i -> bytes[i] & 0xff).distinct().count();
-    if (distinct < ClusterSecretKeys.MIN_SECRET_BYTES / 2) {
+    if (distinct < MIN_BYTES / 2) {
       return Optional.of(
           "its "
               + decoded.length
