@@ -584,6 +584,9 @@ public final class BatonNode implements Closeable {
     private Duration operationTimeout = Duration.ofSeconds(5);
     private RaftSecurity security;
     private Path secretFile;
+    // Secrets also accepted from peers during a rotation, read when build() runs (never logged).
+    private final List<java.util.function.Supplier<RaftSecurity.SharedSecret>> acceptedSecrets =
+        new ArrayList<>();
     private boolean joining;
     private boolean bootstrap;
     private long snapshotThreshold = 10_000;
@@ -706,6 +709,28 @@ public final class BatonNode implements Closeable {
       java.util.Objects.requireNonNull(secret, "secret");
       this.security = new RaftSecurity.SharedSecret(secret.clone(), "given to the builder");
       this.secretFile = null;
+      return this;
+    }
+
+    /**
+     * During a rotation of the {@link #clusterSecret(Path) cluster secret}: also accept as members
+     * the peers that hold the secret in {@code secretFile} (the old secret, or the next one), while
+     * this node itself still proves the key of its own secret. Rotating with no downtime takes
+     * three rolling restarts: every node keeps the old secret and accepts the new one; then every
+     * node takes the new one and accepts the old; then every node drops the old, after which a
+     * holder of the old secret is refused. May be called more than once; needs a cluster secret.
+     */
+    public Builder acceptClusterSecret(Path secretFile) {
+      java.util.Objects.requireNonNull(secretFile, "secretFile");
+      acceptedSecrets.add(() -> readSecret(secretFile, "acceptClusterSecret"));
+      return this;
+    }
+
+    /** Like {@link #acceptClusterSecret(Path)}, with the secret's bytes. The array is copied. */
+    public Builder acceptClusterSecret(byte[] secret) {
+      byte[] copy = java.util.Objects.requireNonNull(secret, "secret").clone();
+      acceptedSecrets.add(
+          () -> new RaftSecurity.SharedSecret(copy, "an accepted secret given to the builder"));
       return this;
     }
 
@@ -846,18 +871,21 @@ public final class BatonNode implements Closeable {
       if (secretFile != null) {
         raftSecurity = readSecret(secretFile);
       }
-      if (raftSecurity instanceof RaftSecurity.SharedSecret s) {
-        Optional<String> weakness = ClusterSecret.weakness(s.secret());
-        if (weakness.isPresent()) {
-          // Never the secret itself: what is wrong with it, and where it came from.
+      if (!acceptedSecrets.isEmpty()) {
+        if (!(raftSecurity instanceof RaftSecurity.SharedSecret own)) {
           throw new IllegalArgumentException(
-              "clusterSecret ("
-                  + s.source()
-                  + "): "
-                  + weakness.get()
-                  + ". The secret is a root credential, guessable offline when weak: generate"
-                  + " one with: openssl rand -base64 32");
+              "acceptClusterSecret is for rotating a cluster secret: set clusterSecret(...) too");
         }
+        List<byte[]> accepted = new ArrayList<>();
+        for (java.util.function.Supplier<RaftSecurity.SharedSecret> read : acceptedSecrets) {
+          RaftSecurity.SharedSecret a = read.get();
+          checkStrength("acceptClusterSecret", a);
+          accepted.add(a.secret());
+        }
+        raftSecurity = own.accepting(accepted);
+      }
+      if (raftSecurity instanceof RaftSecurity.SharedSecret s) {
+        checkStrength("clusterSecret", s);
       }
       if (raftSecurity == null) {
         throw new IllegalArgumentException(
@@ -884,13 +912,32 @@ public final class BatonNode implements Closeable {
       return new BatonNode(this, config);
     }
 
-    private static RaftSecurity readSecret(Path file) {
+    private static void checkStrength(String setting, RaftSecurity.SharedSecret s) {
+      Optional<String> weakness = ClusterSecret.weakness(s.secret());
+      if (weakness.isPresent()) {
+        // Never the secret itself: what is wrong with it, and where it came from.
+        throw new IllegalArgumentException(
+            setting
+                + " ("
+                + s.source()
+                + "): "
+                + weakness.get()
+                + ". The secret is a root credential, guessable offline when weak: generate"
+                + " one with: openssl rand -base64 32");
+      }
+    }
+
+    private static RaftSecurity.SharedSecret readSecret(Path file) {
+      return readSecret(file, "clusterSecret");
+    }
+
+    private static RaftSecurity.SharedSecret readSecret(Path file, String setting) {
       byte[] bytes;
       try {
         bytes = Files.readAllBytes(file);
       } catch (IOException e) {
         throw new IllegalArgumentException(
-            "clusterSecret: file " + file + " is not readable: " + e.getMessage(), e);
+            setting + ": file " + file + " is not readable: " + e.getMessage(), e);
       }
       // A trailing newline (an editor's, or echo's) is not part of the secret.
       int end = bytes.length;

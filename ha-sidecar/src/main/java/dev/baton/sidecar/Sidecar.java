@@ -75,6 +75,8 @@ public final class Sidecar implements AutoCloseable {
     } else {
       b.tls(config.tls().orElseThrow().files());
     }
+    // During a rotation of the cluster secret (the loader allows it only with one).
+    config.acceptedClusterSecretFiles().forEach(b::acceptClusterSecret);
     this.node = b.build();
     config.nodeRef().bind(node);
   }

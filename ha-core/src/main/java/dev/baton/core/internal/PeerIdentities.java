@@ -44,16 +44,19 @@ interface PeerIdentities {
   }
 
   /**
-   * Cluster secret: the certificate's key must be the key derived for the id. Names in it count for
-   * nothing: anyone can write a certificate, only a holder of the secret has the key.
+   * Cluster secret: the certificate's key must be the key derived for the id from one of the
+   * accepted secrets (the node's own first; more than one only during a rotation). Names in it
+   * count for nothing: anyone can write a certificate, only a holder of a secret has the key.
    */
-  static PeerIdentities byDerivedKey(ClusterSecretKeys keys) {
+  static PeerIdentities byDerivedKey(List<ClusterSecretKeys> accepted) {
     return new PeerIdentities() {
       @Override
       public Set<String> memberIds(X509Certificate leaf, Set<String> current) {
-        for (String id : current) {
-          if (keys.isKeyOf(id, leaf.getPublicKey())) {
-            return Set.of(id);
+        for (ClusterSecretKeys keys : accepted) {
+          for (String id : current) {
+            if (keys.isKeyOf(id, leaf.getPublicKey())) {
+              return Set.of(id);
+            }
           }
         }
         return Set.of();

@@ -10,6 +10,8 @@ import java.security.KeyStore;
 import java.security.cert.Certificate;
 import java.security.cert.CertificateFactory;
 import java.security.cert.X509Certificate;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.function.Consumer;
 import javax.net.ssl.TrustManager;
 import javax.net.ssl.TrustManagerFactory;
@@ -57,7 +59,11 @@ final class RaftTransport {
     }
     if (security instanceof RaftSecurity.SharedSecret s) {
       ClusterSecretKeys keys = new ClusterSecretKeys(config.clusterId(), s.secret());
-      PeerIdentities identities = PeerIdentities.byDerivedKey(keys);
+      List<ClusterSecretKeys> accepted = new ArrayList<>(List.of(keys));
+      for (byte[] other : s.accepted()) {
+        accepted.add(new ClusterSecretKeys(config.clusterId(), other));
+      }
+      PeerIdentities identities = PeerIdentities.byDerivedKey(accepted);
       MemberTrustManager trust =
           new MemberTrustManager(self, null, identities, directory, log, handshakeRefused);
       X509Certificate cert = keys.certificate(self, config.self().host());

@@ -66,6 +66,7 @@ public final class ConfigLoader {
         "tls",
         "clusterSecretFile",
         "clusterSecretEnv",
+        "acceptClusterSecretFiles",
         "insecure",
         "promotion",
         "logging");
@@ -184,6 +185,7 @@ public final class ConfigLoader {
 
     Optional<SidecarConfig.Tls> tls = tls(yaml, root.section("tls"), base);
     SidecarConfig.RaftSecurity raftSecurity = raftSecurity(yaml, root, tls, base);
+    List<Path> acceptedSecrets = acceptedSecrets(yaml, root, raftSecurity, base);
     NodeRef nodeRef = new NodeRef();
     boolean eligible =
         node != null && members.stream().anyMatch(m -> m.id().equals(node) && m.eligible());
@@ -240,6 +242,7 @@ public final class ConfigLoader {
         bootstrap,
         tls,
         raftSecurity,
+        acceptedSecrets,
         plan,
         List.copyOf(services),
         nodeRef,
@@ -416,6 +419,52 @@ public final class ConfigLoader {
               + " only: tests and demos)");
     }
     return security;
+  }
+
+  /**
+   * {@code acceptClusterSecretFiles}: during a rotation, the other secret's file (the old one, or
+   * the next one); each must be readable and strong, and only a cluster secret can be rotated.
+   */
+  private static List<Path> acceptedSecrets(
+      Yaml yaml, Yaml.Section root, SidecarConfig.RaftSecurity security, Path base) {
+    List<String> names = root.strings("acceptClusterSecretFiles");
+    if (names.isEmpty()) {
+      return List.of();
+    }
+    if (!(security instanceof SidecarConfig.RaftSecurity.SecretFile)
+        && !(security instanceof SidecarConfig.RaftSecurity.SecretEnv)) {
+      yaml.problem(
+          root.valueNode("acceptClusterSecretFiles"),
+          "acceptClusterSecretFiles",
+          "is for rotating a cluster secret: it needs clusterSecretFile or clusterSecretEnv");
+      return List.of();
+    }
+    List<Path> out = new ArrayList<>();
+    for (int i = 0; i < names.size(); i++) {
+      Path f = base.resolve(names.get(i));
+      String where = "acceptClusterSecretFiles[" + i + "]";
+      if (!Files.isReadable(f)) {
+        yaml.problem(
+            root.valueNode("acceptClusterSecretFiles"), where, "file " + f + " is not readable");
+        continue;
+      }
+      Optional<String> weakness = secretWeakness(f);
+      if (weakness.isPresent()) {
+        yaml.problem(
+            root.valueNode("acceptClusterSecretFiles"),
+            where,
+            "the secret in file "
+                + f
+                + " is too weak: "
+                + weakness.get()
+                + " (generate one with: openssl rand -base64 32 > "
+                + f
+                + ")");
+        continue;
+      }
+      out.add(f);
+    }
+    return List.copyOf(out);
   }
 
   /**

@@ -36,6 +36,8 @@ import java.util.Set;
  *     refused
  * @param tls TLS, if configured
  * @param raftSecurity how the Raft port tells members from everyone else (one is required)
+ * @param acceptedClusterSecretFiles further cluster secrets whose holders are accepted as members,
+ *     during a rotation ({@code acceptClusterSecretFiles})
  * @param plan the promotion plan (watchdog included)
  * @param services what the steps run beside the role (the PostgreSQL guard and position reporter)
  * @param nodeRef the node the steps belong to; the sidecar binds it before starting the node
@@ -59,6 +61,7 @@ public record SidecarConfig(
     boolean bootstrap,
     Optional<Tls> tls,
     RaftSecurity raftSecurity,
+    List<Path> acceptedClusterSecretFiles,
     PromotionPlan plan,
     List<NodeService> services,
     NodeRef nodeRef,

@@ -361,6 +361,43 @@ class ConfigLoaderTest {
   }
 
   @Test
+  void aRotationAcceptsAnotherStrongSecretFileOnlyBesideAClusterSecret() throws IOException {
+    Path p = write(GOOD + "acceptClusterSecretFiles: [next.secret]\n");
+    Files.writeString(dir.resolve("next.secret"), "o9ydYw5VZm3t6Vqe0hBz6sQq0v2Xb8mJd4w1kR7nL0E=\n");
+    assertThat(ConfigLoader.load(p).acceptedClusterSecretFiles())
+        .containsExactly(dir.resolve("next.secret"));
+
+    Files.writeString(dir.resolve("weak.secret"), "0123456789abcdef0123456789abcdef0123\n");
+    ConfigException e = problems(GOOD + "acceptClusterSecretFiles: [weak.secret, gone.secret]\n");
+    assertThat(e.problems())
+        .anySatisfy(
+            m ->
+                assertThat(m)
+                    .contains("acceptClusterSecretFiles[0]: the secret in file")
+                    .contains("is too weak: it is hex of 18 bytes")
+                    .doesNotContain("0123456789abcdef"))
+        .anySatisfy(
+            m ->
+                assertThat(m)
+                    .contains(
+                        "acceptClusterSecretFiles[1]: file "
+                            + dir.resolve("gone.secret")
+                            + " is not readable"));
+
+    e =
+        problems(
+            GOOD.replace("clusterSecretFile: cluster.secret\n", "insecure: true\n")
+                + "acceptClusterSecretFiles: [next.secret]\n");
+    assertThat(e.problems())
+        .anySatisfy(
+            m ->
+                assertThat(m)
+                    .contains(
+                        "acceptClusterSecretFiles: is for rotating a cluster secret: it needs"
+                            + " clusterSecretFile or clusterSecretEnv"));
+  }
+
+  @Test
   void aSecretInAnUnsetEnvironmentVariableIsNamedButNeverShown() throws IOException {
     ConfigException e =
         problems(
