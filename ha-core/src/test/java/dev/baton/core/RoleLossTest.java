@@ -4,14 +4,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.baton.core.testing.TestCluster;
-import java.io.File;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 
 /** Losing the role: demotion runs and listeners hear it before the lease ends; the watchdog. */
@@ -74,57 +73,59 @@ class RoleLossTest {
     }
   }
 
+  /**
+   * n1, in its own JVM with the watchdog on, is active when its majority is crashed; its demotion
+   * step starts while the lease still runs and hangs (ignoring interrupts) past the lease's end,
+   * and the watchdog halts the process (exit 70) naming that demotion step.
+   *
+   * <p>The whole cluster runs with {@link WatchdogChild#WIDE_RESERVE} timing: n1 starts demoting
+   * with 2 s of its lease left, so a starved controller still starts the demotion in time. (With
+   * the default 250 ms reserve, a controller that woke only after the lease had ended skipped the
+   * demotion, and the test used to accept that path, on which no demotion hung at all.)
+   */
   @Test
   void watchdogHaltsANodeWhoseDemotionHangsPastTheLease() throws Exception {
-    try (TestCluster cluster = TestCluster.create(3, 0)) {
+    try (TestCluster cluster = TestCluster.create(3, 0, WatchdogChild.WIDE_RESERVE, (id, b) -> b)) {
       BatonNode n2 = cluster.start("n2");
       cluster.start("n3");
       Path log = Files.createTempFile("watchdog-child", ".log");
-      List<String> cmd = new ArrayList<>();
-      cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-      cmd.add("-cp");
-      cmd.add(System.getProperty("java.class.path"));
-      cmd.add(WatchdogChild.class.getName());
-      cmd.add(cluster.clusterId());
-      cmd.add("n1");
-      cmd.add(cluster.dataDir("n1").toString());
-      cmd.add(cluster.secretBase64());
-      for (Member m : cluster.members()) {
-        cmd.add(m.id() + "=" + m.address());
-      }
-      Process child =
-          new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+      Process child = WatchdogTest.startChild(cluster, "hang-wide-reserve", log);
       try {
-        await()
-            .atMost(Duration.ofSeconds(60))
-            .until(
-                () -> {
-                  if (n2.status().activeNodeId().filter("n1"::equals).isPresent()
-                      && n2.status().leaderId().filter("n1"::equals).isPresent()) {
-                    return true;
-                  }
-                  if (cluster.active().isPresent()) {
-                    try {
-                      cluster.active().get().switchActive("n1", Duration.ofSeconds(10));
-                    } catch (BatonException e) {
-                      // n1 may not be caught up yet; try again on the next poll
-                    }
-                  }
-                  return false;
-                });
-        // n1 is active in the child JVM; take its majority away.
+        WatchdogTest.makeChildActive(cluster, n2);
+        long token = n2.status().activeToken();
+        assertThat(token).isPositive();
+        assertThat(child.isAlive()).as("child alive while active").isTrue();
+        // n1 is active in the child JVM; take its majority away: its lease cannot be renewed.
         cluster.crash("n2");
         cluster.crash("n3");
-        assertThat(child.waitFor(30, TimeUnit.SECONDS)).as("child halted").isTrue();
-        assertThat(child.exitValue()).isEqualTo(70);
+        assertThat(child.waitFor(60, TimeUnit.SECONDS))
+            .as("child halted; its output:%n%s", Files.readString(log))
+            .isTrue();
         String output = Files.readString(log);
-        assertThat(output).contains("WATCHDOG");
-        // The hung step either started (and hung) or, when the lease was already over as the
-        // demotion began (a starved machine), was skipped; either way the watchdog halted.
-        assertThat(output).containsAnyOf("DEMOTING token", "skipped");
+        assertThat(child.exitValue()).as("exit status; output:%n%s", output).isEqualTo(70);
+        // The demotion of this very activation started, before the lease's end (its step's
+        // deadline, which is at most the lease's end, was still ahead) ...
+        Matcher demoting =
+            Pattern.compile("DEMOTING token " + token + " deadline in (-?\\d+) ms").matcher(output);
+        assertThat(demoting.find())
+            .as("the demotion of token %d started; output:%n%s", token, output)
+            .isTrue();
+        assertThat(Long.parseLong(demoting.group(1)))
+            .as("ms left before the demotion step's deadline (at most the lease's end)")
+            .isPositive();
+        // ... it was not skipped, and it was still running when the lease ended: the watchdog
+        // halted the process for that step.
+        assertThat(output).doesNotContain("skipped");
+        assertThat(output)
+            .contains(
+                "WATCHDOG: the lease for token "
+                    + token
+                    + " has ended and step ['hangs-on-demote' (demote, token "
+                    + token
+                    + ")] is still running");
       } finally {
         child.destroyForcibly();
-        new File(log.toString()).delete();
+        Files.deleteIfExists(log);
       }
     }
   }

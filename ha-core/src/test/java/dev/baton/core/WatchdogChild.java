@@ -18,10 +18,28 @@ import java.util.List;
  *   <li>{@code short-demote}: the same, but the step's timeout (50 ms) is shorter than the lease
  *       left, so the demotion returns while the step's thread keeps running;
  *   <li>{@code stuck-promote}: the promotion step ignores interrupts and outlives its 300 ms
- *       timeout; the plan fails and the node gives the role up while that thread still runs.
+ *       timeout; the plan fails and the node gives the role up while that thread still runs;
+ *   <li>{@code hang-wide-reserve}: as {@code hang}, with {@link #WIDE_RESERVE} timing (the cluster
+ *       it joins must use it too), so that the demotion starts with two seconds of lease left even
+ *       on a starved machine, and the demotion step prints how long it had (its deadline falls
+ *       before the lease's end).
  * </ul>
  */
 public final class WatchdogChild {
+  /**
+   * Elections after 3–4.5 s of silence (lease 2,870 ms) and demotion starting with 2 s of lease
+   * left: the node starts demoting about 870 ms after its last renewal and its controller may be
+   * starved for up to 2 s without the demotion being skipped as too late.
+   */
+  public static final Timing WIDE_RESERVE =
+      new Timing(
+          Duration.ofMillis(3000),
+          Duration.ofMillis(4500),
+          0.01,
+          Duration.ofMillis(100),
+          Duration.ofMillis(150),
+          Duration.ofMillis(2000));
+
   public static void main(String[] args) throws Exception {
     String mode = "hang";
     int first = 4;
@@ -35,6 +53,7 @@ public final class WatchdogChild {
       members.add(Member.voter(kv[0], kv[1]));
     }
     final boolean stuckPromote = mode.equals("stuck-promote");
+    final boolean wideReserve = mode.equals("hang-wide-reserve");
     PromotionAction step =
         new PromotionAction() {
           @Override
@@ -53,7 +72,12 @@ public final class WatchdogChild {
           @Override
           public void demote(ActionContext ctx) {
             if (!stuckPromote) {
-              System.out.println("DEMOTING token " + ctx.token());
+              System.out.println(
+                  "DEMOTING token "
+                      + ctx.token()
+                      // The step's deadline is at most the lease's end: more than 0 ms left means
+                      // the demotion started while the lease still ran.
+                      + (wideReserve ? " deadline in " + ctx.deadline().toMillis() + " ms" : ""));
               hang();
             }
           }
@@ -71,7 +95,7 @@ public final class WatchdogChild {
             .nodeId(args[1])
             .dataDir(Path.of(args[2]))
             .members(members)
-            .timing(TestCluster.TIMING)
+            .timing(wideReserve ? WIDE_RESERVE : TestCluster.TIMING)
             // The secret of the cluster it joins, so its peers accept it on their Raft ports.
             .clusterSecret(java.util.Base64.getDecoder().decode(args[3]))
             .bootstrap(true) // its first start, as a founding member
