@@ -197,15 +197,15 @@ final class JepsenRun {
     if (o.nemeses().contains(NemesisKind.OUTSIDER)) {
       outcomes.add(Checks.outsiderRefused(schedule, events.refusals));
     }
-    if (o.workloads().contains(RunOptions.Workload.FENCED)
-        && schedule.stream()
-            .anyMatch(e -> e.kind() == NemesisKind.PG_PAUSED_TXN && e.phase().equals("start"))) {
+    // A fault's own check is present whenever the fault is configured: if the fault never
+    // happened, the check is UNKNOWN and says why, rather than missing from the report.
+    if (o.nemeses().contains(NemesisKind.PG_PAUSED_TXN)) {
       outcomes.add(Checks.heldTransactionFenced(schedule, rows));
     }
-    if (o.nemeses().contains(NemesisKind.WIPE)
-        && schedule.stream().anyMatch(e -> e.kind() == NemesisKind.WIPE)) {
+    if (o.nemeses().contains(NemesisKind.WIPE)) {
       outcomes.add(Checks.wipedNodeRefused(schedule));
     }
+    outcomes.add(Checks.faultsHappened(o.nemeses(), schedule));
     outcomes.add(Floors.DEFAULTS.check(o, events, kvHistory, rows, dnsObservations));
     outcomes.add(progress);
     return outcomes;
