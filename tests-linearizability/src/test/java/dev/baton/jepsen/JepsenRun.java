@@ -92,8 +92,11 @@ final class JepsenRun {
       } finally {
         nemesis.healAll();
       }
+      long healed = System.nanoTime();
       progress = progressAfterHeal(cluster);
-      long until = started + o.timeLimit().toNanos();
+      // The nemesis may run past its deadline to start a configured kind that had not been tried
+      // (see Nemesis#run): the workloads still get their recovery time after the last heal.
+      long until = Math.max(started + o.timeLimit().toNanos(), healed + RECOVERY.toNanos());
       while (System.nanoTime() < until) {
         LockSupport.parkNanos(until - System.nanoTime()); // the workloads' remaining run time
       }
