@@ -286,6 +286,76 @@ final class Checks {
         details);
   }
 
+  // ------------------------------------------------------------------------- faults happened
+
+  static final String FAULTS_HAPPENED = "faults-happened";
+
+  /**
+   * Every configured fault kind happened (its nemesis recorded a {@code start} at least once), and
+   * the nemesis recorded no {@code error}. A kind that never happened leaves its checks with
+   * nothing to judge and the run with less than it says it tested; an error inside a nemesis (a
+   * fault half-applied, a heal that failed) means the run did not test what it says. Neither is a
+   * violation of Baton's properties, so both are UNKNOWN, naming the kind and why: the nemesis's
+   * {@code skipped} reason, the error, or that the schedule ended before the kind came up.
+   */
+  static Outcome faultsHappened(Set<NemesisKind> configured, List<Nemesis.Event> schedule) {
+    Map<String, Long> happened = new TreeMap<>();
+    Map<String, String> missing = new TreeMap<>();
+    List<String> errors = new ArrayList<>();
+    for (NemesisKind k : configured) {
+      long starts =
+          schedule.stream().filter(e -> e.kind() == k && e.phase().equals("start")).count();
+      if (starts > 0) {
+        happened.put(k.wireName(), starts);
+      } else {
+        missing.put(k.wireName(), whyNotHappened(k, schedule));
+      }
+    }
+    for (Nemesis.Event e : schedule) {
+      if (e.phase().equals("error")) {
+        errors.add((e.kind() == null ? "healing" : e.kind().wireName()) + ": " + e.detail());
+      }
+    }
+    List<String> problems = new ArrayList<>();
+    missing.forEach((k, why) -> problems.add(k + ": configured, never happened: " + why));
+    errors.forEach(e -> problems.add("nemesis error in " + e));
+    Map<String, Object> details = new LinkedHashMap<>();
+    details.put("configured", configured.stream().map(NemesisKind::wireName).sorted().toList());
+    details.put("happened", happened);
+    details.put("neverHappened", missing);
+    details.put("errors", errors);
+    return new Outcome(
+        FAULTS_HAPPENED,
+        "every configured fault kind was injected at least once and the nemesis raised no error,"
+            + " so the run tested what it says it did",
+        problems.isEmpty() ? Validity.VALID : Validity.UNKNOWN,
+        !problems.isEmpty()
+            ? String.join("; ", problems)
+            : configured.isEmpty()
+                ? "no fault kind was configured"
+                : "every configured kind happened: " + happened,
+        details);
+  }
+
+  /**
+   * Why {@code kind} has no {@code start} in the schedule: what its nemesis recorded instead (a
+   * {@code skipped} reason, an {@code error}), or that it was never drawn.
+   */
+  static String whyNotHappened(NemesisKind kind, List<Nemesis.Event> schedule) {
+    List<String> reasons = new ArrayList<>();
+    for (Nemesis.Event e : schedule) {
+      if (e.kind() == kind && (e.phase().equals("skipped") || e.phase().equals("error"))) {
+        reasons.add(e.phase() + " (" + e.detail() + ")");
+      }
+    }
+    if (reasons.isEmpty()) {
+      return "never drawn (the schedule ended before its turn)";
+    }
+    return reasons.size() == 1
+        ? reasons.get(0)
+        : reasons.size() + " tries: " + String.join(", ", reasons);
+  }
+
   // ------------------------------------------------------------------------- paused transaction
 
   /**
@@ -333,9 +403,14 @@ final class Checks {
         !landed.isEmpty() ? Validity.INVALID : superseded == 0 ? Validity.UNKNOWN : Validity.VALID,
         !landed.isEmpty()
             ? landed.size() + " held transaction(s) committed: " + landed.get(0)
-            : superseded == 0
-                ? held + " transaction(s) held, none with a successor active: nothing was checked"
-                : superseded + " held transaction(s) superseded, none committed",
+            : held == 0
+                ? "no transaction was held: pg-paused-txn never happened: "
+                    + whyNotHappened(NemesisKind.PG_PAUSED_TXN, schedule)
+                    + "; nothing was checked"
+                : superseded == 0
+                    ? held
+                        + " transaction(s) held, none with a successor active: nothing was checked"
+                    : superseded + " held transaction(s) superseded, none committed",
         details);
   }
 
@@ -368,7 +443,13 @@ final class Checks {
         !running.isEmpty()
             ? running.size() + " wiped node(s) started: " + running.get(0)
             : wipes == 0
-                ? "no wipe was observed: nothing was checked"
+                ? "no wipe was observed: "
+                    + (schedule.stream()
+                            .anyMatch(
+                                e -> e.kind() == NemesisKind.WIPE && e.phase().equals("start"))
+                        ? "the wiped node's fate was never recorded"
+                        : "wipe never happened: " + whyNotHappened(NemesisKind.WIPE, schedule))
+                    + "; nothing was checked"
                 : wipes + " wiped node(s), all refused to start",
         details);
   }

@@ -31,7 +31,9 @@ import org.slf4j.LoggerFactory;
  * </ul>
  *
  * <p>Writes {@code target/jepsen/summary.json} with the figures the README quotes: runs,
- * operations, faults injected by kind, anomalies per checker.
+ * operations, faults injected by kind, anomalies per checker, runs violated and undecided. Fails
+ * when any run is INVALID or UNKNOWN (a run that did not check what it says is not a pass), and
+ * when no run was made.
  */
 @Tag("jepsen-long")
 class JepsenLongRunTest {
@@ -71,13 +73,34 @@ class JepsenLongRunTest {
       results.add(r);
       writeSummary(results, nemeses, workloads, nodes, timeLimit, seed, started);
     }
+    assertNightlyPassed(results, runs, totalLimit);
+  }
+
+  /**
+   * The nightly verdict: at least one run was made, and every run is VALID. A run that is UNKNOWN
+   * did not test what it says (a configured fault that never happened, a nemesis error, a checker
+   * with nothing to judge, a floor not reached): it fails the nightly run as a violation does, and
+   * the message says which.
+   */
+  static void assertNightlyPassed(List<RunResult> results, int runs, Long totalLimit) {
+    assertThat(results)
+        .as(
+            "runs made (jepsen.runs=%d, jepsen.total-limit=%s): none ran, nothing was checked",
+            runs, totalLimit)
+        .isNotEmpty();
     List<String> violations = new ArrayList<>();
+    List<String> undecided = new ArrayList<>();
     for (RunResult r : results) {
       if (r.validity() == Validity.INVALID) {
         violations.add(r.describe());
+      } else if (r.validity() == Validity.UNKNOWN) {
+        undecided.add(r.describe());
       }
     }
     assertThat(violations).as("runs with a violated property").isEmpty();
+    assertThat(undecided)
+        .as("runs that did not check what they say (UNKNOWN: see each run's unknown checkers)")
+        .isEmpty();
   }
 
   private static void writeSummary(
@@ -107,6 +130,7 @@ class JepsenLongRunTest {
     Map<String, Long> unknown = new LinkedHashMap<>();
     List<Long> failovers = new ArrayList<>();
     List<String> invalidRuns = new ArrayList<>();
+    List<String> unknownRuns = new ArrayList<>();
     for (RunResult r : results) {
       kvOps += ((Number) r.stats().get("kvOperations")).longValue();
       fencedOps += ((Number) r.stats().get("fencedOperations")).longValue();
@@ -127,6 +151,8 @@ class JepsenLongRunTest {
       }
       if (r.validity() == Validity.INVALID) {
         invalidRuns.add(r.directory().toString());
+      } else if (r.validity() == Validity.UNKNOWN) {
+        unknownRuns.add(r.directory().toString());
       }
     }
     s.put("kvOperations", kvOps);
@@ -140,6 +166,7 @@ class JepsenLongRunTest {
     s.put("anomaliesByChecker", anomalies);
     s.put("undecidedByChecker", unknown);
     s.put("runsWithViolations", invalidRuns);
+    s.put("runsUndecided", unknownRuns);
     List<Long> sorted = failovers.stream().sorted().toList();
     if (!sorted.isEmpty()) {
       s.put("failoverMillisMedian", sorted.get(sorted.size() / 2));

@@ -18,6 +18,8 @@ import org.junit.jupiter.api.Test;
  * Floors floor} (activations, active samples, each node's start, committed and acknowledged fenced
  * writes, successful KV operations, DNS readings of the fence): a run that recorded too little is
  * UNKNOWN, and fails these tests, with the floor, the value and the threshold in the message.
+ * Likewise every configured fault kind must have happened, and the nemesis must have raised no
+ * error ({@code faults-happened}): a run in which one did not is UNKNOWN, naming the kind and why.
  *
  * <p>Each run draws its fault schedule from a seed printed in the log and in {@code results.json};
  * {@code -Djepsen.seed=N} replays a schedule.
@@ -135,7 +137,11 @@ class JepsenSuiteTest {
         .as(r.describe())
         .contains(Validity.INVALID);
     // A violation found in a run that recorded too little would still be one, but the self-test
-    // is also the proof that the recorder works with the lease gone: it must clear the floors.
+    // is also the proof that the recorder works with the lease gone: it must clear the floors,
+    // and its pause must have happened without a nemesis error.
     assertThat(r.outcome(Floors.NAME).validity()).as(r.describe()).isEqualTo(Validity.VALID);
+    assertThat(r.outcome(Checks.FAULTS_HAPPENED).validity())
+        .as(r.describe())
+        .isEqualTo(Validity.VALID);
   }
 }

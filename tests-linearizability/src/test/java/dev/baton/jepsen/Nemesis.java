@@ -7,6 +7,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.EnumSet;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -79,18 +80,40 @@ final class Nemesis {
     return List.copyOf(schedule);
   }
 
-  /** Runs faults until {@code deadline} (System.nanoTime), then heals. */
+  /**
+   * Runs faults until {@code deadline} (System.nanoTime), then heals.
+   *
+   * <p>Every configured kind comes first: while some kind has not happened yet (no {@code start} in
+   * the schedule), the next fault is the next such kind in the rotation (which starts at a kind
+   * drawn from the seed), so a short run does not spend its time on repeats while a configured kind
+   * waits its turn. A kind that has never been tried is started even when too little time is left
+   * before the deadline (the run then lasts longer than its time limit: {@link JepsenRun} gives the
+   * workloads their recovery time after the last heal): otherwise a configured kind would silently
+   * not happen. A kind that was tried and skipped (its precondition did not hold, e.g. no node held
+   * a transaction) is tried again at its next turn, but only before the deadline. Once every kind
+   * has happened, the rotation goes on over all kinds until the deadline. Whatever did not happen
+   * is reported by {@link Checks#faultsHappened}, which makes the run UNKNOWN.
+   *
+   * <p>An exception inside a fault or its heal is recorded as an {@code error} event (the run is
+   * then UNKNOWN, with the error's message, see {@link Checks#faultsHappened}) and the schedule
+   * goes on, so that the run still ends with its report and its other checks.
+   */
   void run(long deadline) {
     List<NemesisKind> kinds = new ArrayList<>(options.nemeses());
     if (kinds.isEmpty()) {
       return;
     }
     Collections.sort(kinds);
+    Set<NemesisKind> tried = EnumSet.noneOf(NemesisKind.class);
     int next = random.nextInt(kinds.size());
     park(between(options.quietDuration()));
-    while (System.nanoTime() < deadline) {
-      NemesisKind kind = kinds.get(next % kinds.size());
-      next++;
+    while (true) {
+      boolean beforeDeadline = System.nanoTime() < deadline;
+      NemesisKind kind = nextKind(kinds, next, settled(), tried, beforeDeadline);
+      if (kind == null) {
+        break;
+      }
+      next = kinds.indexOf(kind) + 1;
       long hold = between(options.faultDuration());
       if (kind == NemesisKind.PG_PAUSED_TXN) {
         // A successor must have advanced the fence (terminating the orphaned session after its
@@ -100,11 +123,19 @@ final class Nemesis {
         // Longer than the lease, and often longer than a failover, so that a successor exists
         // when the paused node wakes up.
         hold = Math.max(hold, TimeUnit.MILLISECONDS.toNanos(1500));
+      } else if (kind == NemesisKind.OUTSIDER) {
+        hold = 0; // the probe's four attempts are the fault; nothing to hold afterwards
       }
       long left = deadline - System.nanoTime();
-      if (left < hold + TimeUnit.MILLISECONDS.toNanos(500)) {
+      if (tried.contains(kind) && left < hold + TimeUnit.MILLISECONDS.toNanos(500)) {
         break;
       }
+      if (!tried.contains(kind) && left < hold + TimeUnit.MILLISECONDS.toNanos(500)) {
+        LOG.info(
+            "nemesis {}: configured and not yet tried, started although the deadline is near",
+            kind.wireName());
+      }
+      tried.add(kind);
       try {
         begin(kind);
         park(hold);
@@ -112,20 +143,57 @@ final class Nemesis {
         LOG.warn("nemesis {} failed: {}", kind, e.toString());
         record(kind, "error", e.toString());
       } finally {
-        end(kind);
+        try {
+          end(kind);
+        } catch (RuntimeException e) {
+          LOG.warn("nemesis {} heal failed: {}", kind, e.toString()); // recorded by end()
+        }
       }
       park(between(options.quietDuration()));
     }
-    // The outsider's probe takes no time to hold: a run that has it among its faults but never
-    // drew it (too few faults in the time limit) probes once now, so its checker is never vacuous.
-    if (options.nemeses().contains(NemesisKind.OUTSIDER)
-        && schedule.stream().noneMatch(e -> e.kind() == NemesisKind.OUTSIDER)) {
-      try {
-        outsider(NemesisKind.OUTSIDER, new ArrayList<>(cluster.nodes()));
-      } catch (RuntimeException e) {
-        record(NemesisKind.OUTSIDER, "error", e.toString());
+  }
+
+  /**
+   * The next fault, from position {@code next} of the rotation: the first kind never tried; else,
+   * before the deadline, the first kind tried but not yet {@code settled} (it was skipped); else,
+   * before the deadline, the kind at {@code next}; else none ({@code null}: the schedule is over).
+   * A kind is settled when it happened or its nemesis failed with an error.
+   */
+  static NemesisKind nextKind(
+      List<NemesisKind> kinds,
+      int next,
+      Set<NemesisKind> settled,
+      Set<NemesisKind> tried,
+      boolean beforeDeadline) {
+    for (int i = 0; i < kinds.size(); i++) {
+      NemesisKind k = kinds.get((next + i) % kinds.size());
+      if (!settled.contains(k) && !tried.contains(k)) {
+        return k;
       }
     }
+    if (!beforeDeadline) {
+      return null;
+    }
+    for (int i = 0; i < kinds.size(); i++) {
+      NemesisKind k = kinds.get((next + i) % kinds.size());
+      if (!settled.contains(k)) {
+        return k;
+      }
+    }
+    return kinds.get(next % kinds.size());
+  }
+
+  /** The kinds that have a {@code start} or an {@code error} in the schedule. */
+  private Set<NemesisKind> settled() {
+    Set<NemesisKind> out = EnumSet.noneOf(NemesisKind.class);
+    synchronized (schedule) {
+      for (Event e : schedule) {
+        if (e.kind() != null && (e.phase().equals("start") || e.phase().equals("error"))) {
+          out.add(e.kind());
+        }
+      }
+    }
+    return out;
   }
 
   private void begin(NemesisKind kind) {

@@ -186,11 +186,20 @@ class VacuousRunTest {
 
   private static RunResult check(RunOptions o, Path dir, History kv, List<Checks.Row> rows)
       throws IOException {
-    NodeEvents events = JepsenRun.readEvents(o, dir);
-    List<Nemesis.Event> schedule =
+    return check(
+        o,
+        dir,
+        kv,
+        rows,
         List.of(
             new Nemesis.Event(1, NemesisKind.KILL, "start", "SIGKILL n2"),
-            new Nemesis.Event(2, NemesisKind.KILL, "end", "n2 restarted"));
+            new Nemesis.Event(2, NemesisKind.KILL, "end", "n2 restarted")));
+  }
+
+  private static RunResult check(
+      RunOptions o, Path dir, History kv, List<Checks.Row> rows, List<Nemesis.Event> schedule)
+      throws IOException {
+    NodeEvents events = JepsenRun.readEvents(o, dir);
     List<Outcome> outcomes =
         JepsenRun.check(o, kv, events, rows, List.of(), ADDRESSES, schedule, PROGRESS);
     return new RunResult(o, dir, outcomes, Map.of(), schedule, 1.0);
@@ -274,6 +283,105 @@ class VacuousRunTest {
     assertThat(r.validity()).as(r.describe()).isEqualTo(Validity.UNKNOWN);
     assertThat(r.outcome(Floors.NAME).summary())
         .contains("successful KV operations 10 < floor " + Floors.DEFAULTS.kvOk());
+  }
+
+  // ------------------------------------------------- a fault that did not happen (issue 29, 2)
+
+  private static RunOptions faults(NemesisKind... kinds) {
+    return RunOptions.of(
+            "faults", EnumSet.copyOf(List.of(kinds)), EnumSet.of(Workload.KV, Workload.FENCED))
+        .withSeed(1);
+  }
+
+  @Test
+  void aConfiguredKindThatNeverHappenedMakesTheRunUnknownNamingTheKindAndWhy(@TempDir Path dir)
+      throws IOException {
+    // kill happened; clock was configured but the schedule ended before it came up; the paused
+    // transaction was tried and skipped. Everything the nodes recorded is healthy.
+    RunOptions o = faults(NemesisKind.KILL, NemesisKind.CLOCK, NemesisKind.PG_PAUSED_TXN);
+    List<Nemesis.Event> schedule =
+        List.of(
+            new Nemesis.Event(1, NemesisKind.KILL, "start", "SIGKILL random node: [n2]"),
+            new Nemesis.Event(2, NemesisKind.KILL, "end", "restarted [n2]"),
+            new Nemesis.Event(
+                3,
+                NemesisKind.PG_PAUSED_TXN,
+                "skipped",
+                "n1 held no transaction within 10 s (not writing?)"));
+    RunResult r = check(o, dir, kv(true), writeNodeLogs(dir, true), schedule);
+    assertThat(r.validity()).as(r.describe()).isEqualTo(Validity.UNKNOWN);
+    Outcome f = r.outcome("faults-happened");
+    assertThat(f.validity()).as(f.summary()).isEqualTo(Validity.UNKNOWN);
+    assertThat(f.summary())
+        .contains("clock: configured, never happened")
+        .contains(
+            "pg-paused-txn: configured, never happened: skipped (n1 held no transaction within 10"
+                + " s (not writing?))")
+        .doesNotContain("kill:");
+  }
+
+  @Test
+  void aRunWhoseNemesisRecordedAnErrorIsNotValid(@TempDir Path dir) throws IOException {
+    // The kill happened and was healed, but the PostgreSQL fail-over of a pg-kill threw: the run
+    // did not test what it says it did.
+    RunOptions o = faults(NemesisKind.KILL, NemesisKind.PG_KILL);
+    List<Nemesis.Event> schedule =
+        List.of(
+            new Nemesis.Event(1, NemesisKind.KILL, "start", "SIGKILL the active: [n1]"),
+            new Nemesis.Event(2, NemesisKind.KILL, "end", "restarted [n1]"),
+            new Nemesis.Event(3, NemesisKind.PG_KILL, "start", "SIGKILL PostgreSQL primary pg1"),
+            new Nemesis.Event(
+                4,
+                NemesisKind.PG_KILL,
+                "error",
+                "java.lang.IllegalStateException: PostgreSQL fail-over: timed out"));
+    RunResult r = check(o, dir, kv(true), writeNodeLogs(dir, true), schedule);
+    assertThat(r.validity()).as(r.describe()).isNotEqualTo(Validity.VALID);
+    assertThat(r.outcome("faults-happened").summary())
+        .contains("pg-kill")
+        .contains("java.lang.IllegalStateException: PostgreSQL fail-over: timed out");
+
+    // An error while healing at the end of the run (recorded without a kind) counts too.
+    List<Nemesis.Event> healing =
+        List.of(
+            new Nemesis.Event(1, NemesisKind.KILL, "start", "SIGKILL random node: [n2]"),
+            new Nemesis.Event(2, NemesisKind.KILL, "end", "restarted [n2]"),
+            new Nemesis.Event(3, null, "error", "java.lang.RuntimeException: iptables -F: exit 1"));
+    Path other = dir.resolve("healing");
+    RunResult h =
+        check(faults(NemesisKind.KILL), other, kv(true), writeNodeLogs(other, true), healing);
+    assertThat(h.validity()).as(h.describe()).isNotEqualTo(Validity.VALID);
+    assertThat(h.outcome("faults-happened").summary()).contains("iptables -F: exit 1");
+  }
+
+  @Test
+  void aRunConfiguredWithAPausedTransactionThatNeverStartedStillReportsHeldTransactionFenced(
+      @TempDir Path dir) throws IOException {
+    RunOptions o = faults(NemesisKind.PG_PAUSED_TXN);
+    List<Nemesis.Event> schedule =
+        List.of(new Nemesis.Event(1, NemesisKind.PG_PAUSED_TXN, "skipped", "no node is active"));
+    RunResult r = check(o, dir, kv(true), writeNodeLogs(dir, true), schedule);
+    assertThat(r.validity()).as(r.describe()).isEqualTo(Validity.UNKNOWN);
+    Outcome held = r.outcome("held-transaction-fenced");
+    assertThat(held.validity()).as(held.summary()).isEqualTo(Validity.UNKNOWN);
+    assertThat(held.summary()).contains("skipped (no node is active)");
+  }
+
+  @Test
+  void aRunInWhichEveryConfiguredKindHappenedIsValid(@TempDir Path dir) throws IOException {
+    // The baseline of the three cases above: the paused transaction held, superseded, not landed.
+    RunOptions o = faults(NemesisKind.KILL, NemesisKind.PG_PAUSED_TXN);
+    List<Nemesis.Event> schedule =
+        List.of(
+            new Nemesis.Event(1, NemesisKind.KILL, "start", "SIGKILL random node: [n2]"),
+            new Nemesis.Event(2, NemesisKind.KILL, "end", "restarted [n2]"),
+            new Nemesis.Event(
+                3, NemesisKind.PG_PAUSED_TXN, "start", "n1.0-999 token 5: SIGSTOP n1 with ..."),
+            new Nemesis.Event(4, NemesisKind.PG_PAUSED_TXN, "successor", "n2 is active"),
+            new Nemesis.Event(5, NemesisKind.PG_PAUSED_TXN, "end", "SIGCONT n1, healed"));
+    RunResult r = check(o, dir, kv(true), writeNodeLogs(dir, true), schedule);
+    assertThat(r.validity()).as(r.describe()).isEqualTo(Validity.VALID);
+    assertThat(r.outcome("faults-happened").summary()).contains("kill").contains("pg-paused-txn");
   }
 
   interface RunCheck {
