@@ -1,5 +1,7 @@
 package dev.baton.core;
 
+import static java.util.concurrent.TimeUnit.NANOSECONDS;
+
 import dev.baton.core.internal.BatonStateMachine;
 import dev.baton.core.internal.Commands;
 import dev.baton.core.internal.DataDirectory;
@@ -32,6 +34,7 @@ import java.util.UUID;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
 import java.util.regex.Pattern;
@@ -66,6 +69,7 @@ import org.slf4j.LoggerFactory;
  * cannot be restarted; build a new one on the same data directory.
  */
 public final class BatonNode implements Closeable {
+  private static final long SWITCH_RECHECK_NANOS = TimeUnit.MILLISECONDS.toNanos(200);
   private static final Logger LOG = LoggerFactory.getLogger(BatonNode.class);
 
   private final NodeConfig config;
@@ -393,23 +397,39 @@ public final class BatonNode implements Closeable {
       return now.getToken();
     }
     String requestId = UUID.randomUUID().toString();
-    raft.write(Commands.switchRequest(targetNodeId, requestId));
-    long deadline = System.nanoTime() + timeout.toNanos();
-    while (System.nanoTime() < deadline) {
-      ActivationRecord a = stateMachine.activation();
-      if (a.getNodeId().equals(targetNodeId) && a.getToken() > before) {
-        if (a.getPromoted() && !a.getResigned()) {
-          LOG.info(
-              "switch-active: {} is active with token {} (its promotion plan completed)",
-              targetNodeId,
-              a.getToken());
-          return a.getToken();
+    // Woken by every entry this node applies, instead of polling: the activation record changes
+    // only through the log. The bounded wait still notices a state installed from a snapshot,
+    // which applies no entry.
+    Semaphore applied = new Semaphore(0);
+    BatonStateMachine.Observer wake = (command, result, index, term) -> applied.release();
+    stateMachine.addObserver(wake);
+    try {
+      raft.write(Commands.switchRequest(targetNodeId, requestId));
+      long deadline = System.nanoTime() + timeout.toNanos();
+      while (System.nanoTime() < deadline) {
+        ActivationRecord a = stateMachine.activation();
+        if (a.getNodeId().equals(targetNodeId) && a.getToken() > before) {
+          if (a.getPromoted() && !a.getResigned()) {
+            LOG.info(
+                "switch-active: {} is active with token {} (its promotion plan completed)",
+                targetNodeId,
+                a.getToken());
+            return a.getToken();
+          }
+          if (a.getResigned()) {
+            throw failedSwitch(targetNodeId, a.getToken());
+          }
         }
-        if (a.getResigned()) {
-          throw failedSwitch(targetNodeId, a.getToken());
+        long left = deadline - System.nanoTime();
+        if (left > 0 && applied.tryAcquire(Math.min(left, SWITCH_RECHECK_NANOS), NANOSECONDS)) {
+          applied.drainPermits();
         }
       }
-      LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(10));
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new BatonException("switch-active to " + targetNodeId + ": interrupted", e);
+    } finally {
+      stateMachine.removeObserver(wake);
     }
     ActivationRecord a = stateMachine.activation();
     throw new BatonTimeoutException(

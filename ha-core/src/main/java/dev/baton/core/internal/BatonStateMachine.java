@@ -125,6 +125,10 @@ public final class BatonStateMachine extends BaseStateMachine {
     observers.add(observer);
   }
 
+  public void removeObserver(Observer observer) {
+    observers.remove(observer);
+  }
+
   public void addLeaderChangeListener(Runnable listener) {
     leaderChangeListeners.add(listener);
   }
