@@ -260,16 +260,7 @@ class FenceSchemaSqlFileTest {
           .doesNotContainPattern("(?m)^COMMIT$");
     }
     // The same without a transaction block (psql's auto-commit): refused as well.
-    Psql autoCommit =
-        psql(
-            db,
-            List.of(
-                "-v",
-                "ON_ERROR_STOP=1",
-                "-v",
-                "VERBOSITY=verbose",
-                "-c",
-                "INSERT INTO orders (id, item) VALUES (5, 'cap')"));
+    Psql autoCommit = psqlCommand(db, "INSERT INTO orders (id, item) VALUES (5, 'cap')");
     assertThat(autoCommit.exit()).as(autoCommit.output()).isEqualTo(1);
     assertThat(autoCommit.output()).contains("BT004").doesNotContainPattern("(?m)^INSERT 0");
 
@@ -327,16 +318,7 @@ class FenceSchemaSqlFileTest {
         db,
         "CREATE TRIGGER orders_guard BEFORE INSERT ON orders"
             + " FOR EACH ROW EXECUTE FUNCTION baton.require_fence()");
-    Psql noResource =
-        psql(
-            db,
-            List.of(
-                "-v",
-                "ON_ERROR_STOP=1",
-                "-v",
-                "VERBOSITY=verbose",
-                "-c",
-                "INSERT INTO orders (id, item) VALUES (1, 'book')"));
+    Psql noResource = psqlCommand(db, "INSERT INTO orders (id, item) VALUES (1, 'book')");
     assertThat(noResource.exit()).as(noResource.output()).isEqualTo(1);
     assertThat(noResource.output())
         .contains(
@@ -420,16 +402,7 @@ class FenceSchemaSqlFileTest {
       assertThat(rows(db, "orders")).isEqualTo("2:pen");
       assertThat(rows(db, "ledger")).isEqualTo("1:book,2:pen");
       for (String table : List.of("orders", "ledger")) {
-        Psql unchecked =
-            psql(
-                db,
-                List.of(
-                    "-v",
-                    "ON_ERROR_STOP=1",
-                    "-v",
-                    "VERBOSITY=verbose",
-                    "-c",
-                    "INSERT INTO " + table + " (id, item) VALUES (3, 'cup')"));
+        Psql unchecked = psqlCommand(db, "INSERT INTO " + table + " (id, item) VALUES (3, 'cup')");
         assertThat(unchecked.exit()).as(unchecked.output()).isEqualTo(1);
         assertThat(unchecked.output())
             .contains("ERROR:  BT004: write to public." + table + " refused")
@@ -502,6 +475,11 @@ class FenceSchemaSqlFileTest {
     args.addAll(List.of(extra));
     args.addAll(List.of("-f", file.toString()));
     return psql(db, args);
+  }
+
+  /** One SQL command through psql, stopping at the first error, with SQLSTATEs in the output. */
+  private static Psql psqlCommand(String db, String sql) throws Exception {
+    return psql(db, List.of("-v", "ON_ERROR_STOP=1", "-v", "VERBOSITY=verbose", "-c", sql));
   }
 
   private static Psql psql(String db, List<String> args) throws Exception {
