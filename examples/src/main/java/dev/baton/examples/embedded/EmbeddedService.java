@@ -18,6 +18,7 @@ import java.util.Optional;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -66,10 +67,11 @@ public final class EmbeddedService implements AutoCloseable {
   private long refusedToken; // an activation the fence has refused: it writes no more
 
   /**
-   * Runs between the lease check and the write. Anything can stop a thread there; tests stop it on
-   * purpose to show that the fence, not the lease check, keeps a late write out.
+   * Runs between the lease check and the write, with the line about to be written. Anything can
+   * stop a thread there; tests stop it on purpose to show that the fence, not the lease check,
+   * keeps a late write out.
    */
-  volatile Runnable beforeWrite = () -> {};
+  volatile Consumer<String> beforeWrite = line -> {};
 
   public EmbeddedService(BatonNode node) {
     this.node = node;
@@ -136,7 +138,7 @@ public final class EmbeddedService implements AutoCloseable {
       while (true) {
         String line = "token=" + ctx.token() + " seq=" + next + " node=" + node.id();
         ctx.checkLease();
-        beforeWrite.run();
+        beforeWrite.accept(line);
         // The fenced write: the cluster creates the line only if its slot is still empty.
         if (kv.compareAndSet(key(next), null, line.getBytes(UTF_8)).isPresent()) {
           writes++;

@@ -19,6 +19,7 @@ import java.util.Optional;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterEach;
@@ -83,25 +84,33 @@ class EmbeddedServiceTest {
     }
     await().atMost(WAIT).until(() -> ledger().size() >= 10);
 
-    BatonNode old = awaitActive(null);
-    long oldToken = old.token();
-    EmbeddedService stale = services.get(old.id());
-
-    // Stop the old writer right before its next write, after its lease check passed.
+    // Stop the active's writer right before its next write, after its lease check passed. Every
+    // writer is armed, so whichever is active (the role may move under load) is the one stopped.
     CountDownLatch parked = new CountDownLatch(1);
     AtomicBoolean once = new AtomicBoolean();
-    stale.beforeWrite =
-        () -> {
-          if (once.compareAndSet(false, true)) {
-            parked.countDown();
-            try {
-              resume.await(2, TimeUnit.MINUTES);
-            } catch (InterruptedException e) {
-              Thread.currentThread().interrupt();
+    AtomicReference<String> parkedLine = new AtomicReference<>();
+    AtomicReference<EmbeddedService> parkedWriter = new AtomicReference<>();
+    for (EmbeddedService s : services.values()) {
+      s.beforeWrite =
+          line -> {
+            if (once.compareAndSet(false, true)) {
+              parkedLine.set(line);
+              parkedWriter.set(s);
+              parked.countDown();
+              try {
+                resume.await(2, TimeUnit.MINUTES);
+              } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+              }
             }
-          }
-        };
+          };
+    }
     await().atMost(WAIT).until(() -> parked.getCount() == 0);
+    EmbeddedService stale = parkedWriter.get();
+    long oldToken = token(parkedLine.get());
+    Matcher parkedAt = LINE.matcher(parkedLine.get());
+    assertThat(parkedAt.matches()).as(parkedLine.get()).isTrue();
+    BatonNode old = nodes.get(parkedAt.group(3));
     long staleWrites = stale.writes();
 
     // Cut the old active off: it loses its lease and a new active is elected and writes.
