@@ -32,9 +32,9 @@ import org.junit.jupiter.api.io.TempDir;
  * distribution tarball on a local base ({@code scripts/base-image}: debootstrap + {@code docker
  * import}, no registry), so the file cannot rot. Then three containers from that image, each with
  * its own volume, on a user-defined Docker network, form a cluster with a mounted cluster secret;
- * killing the active's container moves {@code /active}, and starting it again brings it back as a
- * standby on its volume (without {@code bootstrap}, which a node refuses on an empty data
- * directory: starting at all proves it found its data).
+ * killing the active's container moves {@code /active}, and a new container from the image on the
+ * killed one's volume comes back as a standby (without {@code bootstrap}, with which alone a node
+ * starts on an empty data directory: starting at all proves it found its data on the volume).
  *
  * <p>Everything this test makes in Docker is named {@code baton-img-<run>-...} and removed after
  * it. The test talks to the containers only through ports published on 127.0.0.1. Without a Docker
@@ -212,34 +212,7 @@ class ContainerImageTest {
       String volume = RUN + "-" + n + "-data";
       assertThat(docker(List.of("volume", "create", volume), 60).exit()).isZero();
       volumes.add(volume);
-      String name = container(n);
-      Prerequisites.Run run =
-          docker(
-              List.of(
-                  "run",
-                  "-d",
-                  "--name",
-                  name,
-                  "--hostname",
-                  n,
-                  "--network",
-                  network,
-                  "--network-alias",
-                  n,
-                  "-p",
-                  "127.0.0.1::8008",
-                  "-v",
-                  volume + ":/var/lib/baton",
-                  "-v",
-                  config + ":/etc/baton/node.yaml:ro",
-                  "-v",
-                  secret + ":/etc/baton/secrets/cluster.secret:ro",
-                  "--label",
-                  "dev.baton.test=ContainerImageTest",
-                  image),
-              120);
-      assertThat(run.exit()).as(run.output()).isZero();
-      containers.add(name);
+      runNode(n, config, secret);
     }
 
     try {
@@ -289,13 +262,25 @@ class ContainerImageTest {
               + since(started)
               + " s into the test)");
 
-      assertThat(docker(List.of("start", container(killed)), 60).exit()).isZero();
-      ports.remove(killed);
+      // Started again as Kubernetes or an upgrade would: a new container from the image on the
+      // same volume (docker start of the old one would also keep its writable layer).
+      Prerequisites.Run rm = docker(List.of("rm", container(killed)), 60);
+      assertThat(rm.exit()).as(rm.output()).isZero();
+      runNode(killed, configs.get(killed), secret);
       await(killed + " is back: /health 200 as a standby, and exactly one active, not " + killed)
           .atMost(Duration.ofSeconds(90))
           .pollInterval(Duration.ofMillis(250))
           .until(
               () -> {
+                // A container that exited will not come back: fail now, with its log.
+                if (!inspect(container(killed), "{{.State.Running}}").equals("true")) {
+                  throw new AssertionError(
+                      "the new container of "
+                          + killed
+                          + " on its volume exited:\n"
+                          + docker(List.of("logs", "--tail", "20", container(killed)), 60)
+                              .output());
+                }
                 Reply health = get(killed, "/health");
                 if (health.code() != 200) {
                   return false;
@@ -332,6 +317,41 @@ class ContainerImageTest {
       }
       throw e;
     }
+  }
+
+  /** {@code docker run} of {@code node}'s container: its volume, its config, the secret. */
+  static void runNode(String node, Path config, Path secret) throws Exception {
+    String name = container(node);
+    Prerequisites.Run run =
+        docker(
+            List.of(
+                "run",
+                "-d",
+                "--name",
+                name,
+                "--hostname",
+                node,
+                "--network",
+                network,
+                "--network-alias",
+                node,
+                "-p",
+                "127.0.0.1::8008",
+                "-v",
+                RUN + "-" + node + "-data:/var/lib/baton",
+                "-v",
+                config + ":/etc/baton/node.yaml:ro",
+                "-v",
+                secret + ":/etc/baton/secrets/cluster.secret:ro",
+                "--label",
+                "dev.baton.test=ContainerImageTest",
+                image),
+            120);
+    assertThat(run.exit()).as(run.output()).isZero();
+    if (!containers.contains(name)) {
+      containers.add(name);
+    }
+    ports.remove(node);
   }
 
   static long since(long startedNanos) {
