@@ -8,6 +8,7 @@ import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.util.Base64;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Assumptions;
 
@@ -35,8 +36,16 @@ final class Prerequisites {
   /** Runs {@code command}, stdout and stderr together, within {@code seconds}. */
   static Run run(List<String> command, Path dir, int seconds)
       throws IOException, InterruptedException {
-    Process p =
-        new ProcessBuilder(command).directory(dir.toFile()).redirectErrorStream(true).start();
+    return run(command, dir, seconds, Map.of());
+  }
+
+  /** As {@link #run(List, Path, int)}, with {@code env} added to this process's environment. */
+  static Run run(List<String> command, Path dir, int seconds, Map<String, String> env)
+      throws IOException, InterruptedException {
+    ProcessBuilder b =
+        new ProcessBuilder(command).directory(dir.toFile()).redirectErrorStream(true);
+    b.environment().putAll(env);
+    Process p = b.start();
     p.getOutputStream().close();
     byte[] out = p.getInputStream().readAllBytes();
     if (!p.waitFor(seconds, TimeUnit.SECONDS)) {
