@@ -12,12 +12,7 @@ import dev.baton.core.internal.proto.Query;
 import dev.baton.core.internal.proto.QueryResult;
 import dev.baton.core.internal.proto.Snapshot;
 import dev.baton.core.internal.proto.SwitchRequest;
-import java.io.File;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
-import java.nio.file.Files;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.List;
@@ -29,7 +24,6 @@ import java.util.concurrent.Executor;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.BiConsumer;
 import java.util.function.Consumer;
-import org.apache.ratis.io.MD5Hash;
 import org.apache.ratis.proto.RaftProtos.LogEntryProto;
 import org.apache.ratis.proto.RaftProtos.RaftConfigurationProto;
 import org.apache.ratis.protocol.ClientId;
@@ -40,16 +34,12 @@ import org.apache.ratis.protocol.RaftGroupMemberId;
 import org.apache.ratis.protocol.RaftPeerId;
 import org.apache.ratis.server.RaftServer;
 import org.apache.ratis.server.protocol.TermIndex;
-import org.apache.ratis.server.storage.FileInfo;
 import org.apache.ratis.server.storage.RaftStorage;
 import org.apache.ratis.statemachine.StateMachineStorage;
 import org.apache.ratis.statemachine.TransactionContext;
 import org.apache.ratis.statemachine.impl.BaseStateMachine;
-import org.apache.ratis.statemachine.impl.SimpleStateMachineStorage;
-import org.apache.ratis.statemachine.impl.SingleFileSnapshotInfo;
 import org.apache.ratis.thirdparty.com.google.protobuf.ByteString;
 import org.apache.ratis.util.LifeCycle;
-import org.apache.ratis.util.MD5FileUtil;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -60,8 +50,8 @@ import org.slf4j.LoggerFactory;
  * <p>This class is the Ratis-facing side: lifecycle, admission of client requests, the apply loop
  * (skip, count, notify), and the read-only views the node and its services use. The state itself is
  * a {@link ReplicatedState}; what each entry does to it is {@link CommandApplier}; the {@link
- * dev.baton.core.internal.proto.Query} protocol is {@link StateQueries}; KV watches are {@link
- * KvWatches}.
+ * dev.baton.core.internal.proto.Query} protocol is {@link StateQueries}; snapshot files are {@link
+ * SnapshotStore}; KV watches are {@link KvWatches}.
  *
  * <p>Ratis applies entries one at a time on its updater thread; queries and snapshots may run
  * concurrently, so the state is guarded by {@code lock}. Observers are called on the apply thread
@@ -93,7 +83,7 @@ public final class BatonStateMachine extends BaseStateMachine {
   }
 
   private final Object lock = new Object();
-  private final SimpleStateMachineStorage storage = new SimpleStateMachineStorage();
+  private final SnapshotStore snapshots = new SnapshotStore();
   private final CopyOnWriteArrayList<Observer> observers = new CopyOnWriteArrayList<>();
   private final KvWatches watches = new KvWatches();
   private final CopyOnWriteArrayList<Runnable> leaderChangeListeners = new CopyOnWriteArrayList<>();
@@ -139,7 +129,7 @@ public final class BatonStateMachine extends BaseStateMachine {
     getLifeCycle()
         .startAndTransition(
             () -> {
-              storage.init(raftStorage);
+              snapshots.init(raftStorage);
               loadLatestSnapshot();
             },
             IOException.class);
@@ -174,7 +164,7 @@ public final class BatonStateMachine extends BaseStateMachine {
 
   @Override
   public StateMachineStorage getStateMachineStorage() {
-    return storage;
+    return snapshots.storage();
   }
 
   @Override
@@ -399,63 +389,24 @@ public final class BatonStateMachine extends BaseStateMachine {
     if (last == null || last.getIndex() < 0) {
       return org.apache.ratis.server.raftlog.RaftLog.INVALID_LOG_INDEX;
     }
-    File file = storage.getSnapshotFile(last.getTerm(), last.getIndex());
-    File tmp = new File(file.getParentFile(), file.getName() + ".tmp");
-    try (OutputStream out = Files.newOutputStream(tmp.toPath())) {
-      snapshot.writeTo(out);
-    }
-    Files.move(
-        tmp.toPath(),
-        file.toPath(),
-        StandardCopyOption.ATOMIC_MOVE,
-        StandardCopyOption.REPLACE_EXISTING);
-    MD5Hash md5 = MD5FileUtil.computeAndSaveMd5ForFile(file);
-    storage.updateLatestSnapshot(
-        new SingleFileSnapshotInfo(new FileInfo(file.toPath(), md5), last));
-    LOG.info(
-        "snapshot at term {} index {}: {} keys, token {}",
-        last.getTerm(),
-        last.getIndex(),
-        snapshot.getKvCount(),
-        snapshot.getHighestToken());
+    snapshots.write(snapshot, last);
     return last.getIndex();
   }
 
   private void loadLatestSnapshot() throws IOException {
-    SingleFileSnapshotInfo info = storage.loadLatestSnapshot();
-    if (info == null) {
+    SnapshotStore.Loaded loaded = snapshots.readLatest();
+    if (loaded == null) {
       return;
     }
-    File file = info.getFile().getPath().toFile();
-    MD5Hash expected = info.getFile().getFileDigest();
-    if (expected == null) {
-      expected = MD5FileUtil.readStoredMd5ForFile(file);
-    }
-    MD5Hash actual = MD5FileUtil.computeMd5ForFile(file);
-    if (expected != null && !expected.equals(actual)) {
-      throw new IOException("snapshot " + file + " is corrupt: MD5 does not match its .md5 file");
-    }
-    Snapshot snapshot;
-    try (InputStream in = Files.newInputStream(file.toPath())) {
-      snapshot = Snapshot.parseFrom(in);
-    }
-    if (snapshot.getFormatVersion() > FORMAT_VERSION) {
-      throw new IOException(
-          "snapshot "
-              + file
-              + " has format version "
-              + snapshot.getFormatVersion()
-              + " but this node reads up to version "
-              + FORMAT_VERSION);
-    }
+    Snapshot snapshot = loaded.snapshot();
     synchronized (lock) {
       state.restore(snapshot);
-      setLastAppliedTermIndex(info.getTermIndex());
+      setLastAppliedTermIndex(loaded.termIndex());
     }
     membershipVersion.incrementAndGet();
     LOG.info(
         "restored snapshot {} ({} keys, highest token {})",
-        info.getTermIndex(),
+        loaded.termIndex(),
         snapshot.getKvCount(),
         snapshot.getHighestToken());
   }
