@@ -14,7 +14,6 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Optional;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Executor;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
@@ -61,7 +60,7 @@ public final class RoleController {
 
   private final Object lock = new Object();
   private final Semaphore wake = new Semaphore(0);
-  private final CopyOnWriteArrayList<Registration> listeners = new CopyOnWriteArrayList<>();
+  private final RoleListeners listeners = new RoleListeners();
 
   // Read without the lock by isActive(); written under it.
   private volatile Role role;
@@ -189,20 +188,14 @@ public final class RoleController {
   }
 
   public void addListener(RoleListener listener, Executor executor) {
-    Registration r = new Registration(listener, new SerialExecutor(executor));
     synchronized (lock) {
-      listeners.add(r);
       Activation a = current;
-      if (isActive() && a != null) {
-        r.active(new Context(a));
-      } else {
-        r.standby(StandbyReason.STARTING);
-      }
+      listeners.add(listener, executor, isActive() && a != null ? new Context(a) : null);
     }
   }
 
   public void removeListener(RoleListener listener) {
-    listeners.removeIf(r -> r.listener == listener);
+    listeners.remove(listener);
   }
 
   // ---------------------------------------------------------------- the loop
@@ -421,8 +414,7 @@ public final class RoleController {
       LOG.info("{}: ACTIVE with token {}", config.self().id(), a.token());
       reportActiveSoon = true;
       wake.release();
-      Context ctx = new Context(a);
-      listeners.forEach(l -> l.active(ctx));
+      listeners.active(new Context(a));
     }
     metrics.role(Role.ACTIVE);
   }
@@ -509,7 +501,7 @@ public final class RoleController {
       a = current;
       role = Role.DEMOTING;
       lock.notifyAll();
-      listeners.forEach(l -> l.standby(reason));
+      listeners.standby(reason);
     }
     long deadline = lease.end();
     LOG.info(
@@ -670,38 +662,6 @@ public final class RoleController {
     @Override
     public String toString() {
       return "ActiveContext[" + config.self().id() + ", token " + a.token() + "]";
-    }
-  }
-
-  private static final class Registration {
-    final RoleListener listener;
-    final SerialExecutor executor;
-
-    Registration(RoleListener listener, SerialExecutor executor) {
-      this.listener = listener;
-      this.executor = executor;
-    }
-
-    void active(ActiveContext ctx) {
-      executor.execute(
-          () -> {
-            try {
-              listener.onActive(ctx);
-            } catch (RuntimeException e) {
-              LOG.warn("role listener onActive failed", e);
-            }
-          });
-    }
-
-    void standby(StandbyReason reason) {
-      executor.execute(
-          () -> {
-            try {
-              listener.onStandby(reason);
-            } catch (RuntimeException e) {
-              LOG.warn("role listener onStandby failed", e);
-            }
-          });
     }
   }
 }
