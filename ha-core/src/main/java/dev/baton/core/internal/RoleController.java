@@ -14,7 +14,6 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Optional;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Executor;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
@@ -41,6 +40,12 @@ import org.slf4j.LoggerFactory;
  *   <li>Before handing leadership to another node (switch-active, close), the node demotes and
  *       stops believing, because a transfer skips pre-vote (step 4).
  * </ol>
+ *
+ * <p>The lease arithmetic is {@link Lease}, the application's listeners are {@link RoleListeners},
+ * the switch-active attempts and the term bar are {@link SwitchBookkeeping}, and the entries it
+ * proposes come from {@link Commands}. What stays here (about 600 lines) is the loop and the role's
+ * transitions (activate, renew, demote, hand over, close): they share one lock and one thread, and
+ * the lease argument is checked by reading them together, so they are kept in one class.
  */
 public final class RoleController {
   private static final Logger LOG = LoggerFactory.getLogger(RoleController.class);
@@ -61,7 +66,8 @@ public final class RoleController {
 
   private final Object lock = new Object();
   private final Semaphore wake = new Semaphore(0);
-  private final CopyOnWriteArrayList<Registration> listeners = new CopyOnWriteArrayList<>();
+  private final RoleListeners listeners = new RoleListeners();
+  private final SwitchBookkeeping switches;
 
   // Read without the lock by isActive(); written under it.
   private volatile Role role;
@@ -74,16 +80,7 @@ public final class RoleController {
   // Set when the promotion plan completes: the next lease round goes out at once (not after
   // renewInterval) and tells the cluster that this node is ACTIVE, which switch-active waits for.
   private boolean reportActiveSoon;
-  private String switchRequestId = "";
-  private int switchAttempts;
-  static final int MAX_SWITCH_ATTEMPTS = 5;
   private long lastHandOff;
-  // The term in which this node last tried to hand the role on (a switch-active, a failed
-  // promotion). It never activates again in that term: a StartLeaderElection sent by that transfer
-  // can still arrive late, and a target elected through it skips pre-vote (docs/lease.md, step 4),
-  // so a lease taken in the same term would not be protected. It steps down instead, and activates
-  // in a later term if it wins again.
-  private long noActivationUpToTerm = -1;
   private long lastStepDown;
   private volatile boolean running;
   private volatile boolean closing;
@@ -101,6 +98,7 @@ public final class RoleController {
     this.plan = plan;
     this.metrics = metrics;
     this.lease = new Lease(clock, config.timing().lease());
+    this.switches = new SwitchBookkeeping(config.self().id());
     this.renewNanos = config.timing().renewInterval().toNanos();
     this.reserveNanos = config.timing().demotionReserve().toNanos();
     this.tickMillis = Math.max(5, Math.min(50, config.timing().renewInterval().toMillis() / 3));
@@ -189,20 +187,14 @@ public final class RoleController {
   }
 
   public void addListener(RoleListener listener, Executor executor) {
-    Registration r = new Registration(listener, new SerialExecutor(executor));
     synchronized (lock) {
-      listeners.add(r);
       Activation a = current;
-      if (isActive() && a != null) {
-        r.active(new Context(a));
-      } else {
-        r.standby(StandbyReason.STARTING);
-      }
+      listeners.add(listener, executor, isActive() && a != null ? new Context(a) : null);
     }
   }
 
   public void removeListener(RoleListener listener) {
-    listeners.removeIf(r -> r.listener == listener);
+    listeners.remove(listener);
   }
 
   // ---------------------------------------------------------------- the loop
@@ -248,7 +240,7 @@ public final class RoleController {
         return;
       }
       SwitchRequest pending = raft.stateMachine().pendingSwitch();
-      if (r == Role.ACTIVE && takeSwitch(pending)) {
+      if (r == Role.ACTIVE && switches.take(pending)) {
         handOver(pending.getTargetNodeId(), StandbyReason.SWITCH_ACTIVE);
         return;
       }
@@ -259,7 +251,7 @@ public final class RoleController {
       return;
     }
     SwitchRequest pending = raft.stateMachine().pendingSwitch();
-    if (switchOpen(pending)) {
+    if (switches.open(pending)) {
       // A switch is pending and this leader is not active: hand leadership to the target rather
       // than activate only to hand it over again. Ratis refuses a transfer from a leader that is
       // not ready yet (its first entry of the term not committed): wait for that, and for the
@@ -267,7 +259,7 @@ public final class RoleController {
       if (!info.isLeaderReady() || now - notBefore < 0) {
         return;
       }
-      if (takeSwitch(pending)) {
+      if (switches.take(pending)) {
         handOver(pending.getTargetNodeId(), StandbyReason.SWITCH_ACTIVE);
         return;
       }
@@ -279,11 +271,7 @@ public final class RoleController {
     if (!info.isLeaderReady() || now - notBefore < 0) {
       return;
     }
-    long barred;
-    synchronized (lock) {
-      barred = noActivationUpToTerm;
-    }
-    if (term <= barred) {
+    if (switches.activationBarred(term)) {
       maybeStepDown(now, term);
       return;
     }
@@ -318,38 +306,7 @@ public final class RoleController {
     } catch (RuntimeException e) {
       return;
     }
-    synchronized (lock) {
-      if (term > noActivationUpToTerm) {
-        noActivationUpToTerm = term;
-      }
-    }
-  }
-
-  /**
-   * Whether to act on a pending switch-active request now. A request targets another node until
-   * that node's activation clears it; a transfer that failed (the target was slow to catch up, an
-   * election collided) is tried again, up to {@link #MAX_SWITCH_ATTEMPTS} times per request and
-   * node; only attempts made while this node was a ready leader count.
-   */
-  private boolean takeSwitch(SwitchRequest pending) {
-    if (!switchOpen(pending)) {
-      return false;
-    }
-    switchAttempts++;
-    return true;
-  }
-
-  /** Whether a pending request targets another node and has attempts left on this node. */
-  private boolean switchOpen(SwitchRequest pending) {
-    if (pending.getTargetNodeId().isEmpty()
-        || pending.getTargetNodeId().equals(config.self().id())) {
-      return false;
-    }
-    if (!pending.getRequestId().equals(switchRequestId)) {
-      switchRequestId = pending.getRequestId();
-      switchAttempts = 0;
-    }
-    return switchAttempts < MAX_SWITCH_ATTEMPTS;
+    switches.barActivationUpTo(term);
   }
 
   private void activate(long term) {
@@ -421,8 +378,7 @@ public final class RoleController {
       LOG.info("{}: ACTIVE with token {}", config.self().id(), a.token());
       reportActiveSoon = true;
       wake.release();
-      Context ctx = new Context(a);
-      listeners.forEach(l -> l.active(ctx));
+      listeners.active(new Context(a));
     }
     metrics.role(Role.ACTIVE);
   }
@@ -509,7 +465,7 @@ public final class RoleController {
       a = current;
       role = Role.DEMOTING;
       lock.notifyAll();
-      listeners.forEach(l -> l.standby(reason));
+      listeners.standby(reason);
     }
     long deadline = lease.end();
     LOG.info(
@@ -670,38 +626,6 @@ public final class RoleController {
     @Override
     public String toString() {
       return "ActiveContext[" + config.self().id() + ", token " + a.token() + "]";
-    }
-  }
-
-  private static final class Registration {
-    final RoleListener listener;
-    final SerialExecutor executor;
-
-    Registration(RoleListener listener, SerialExecutor executor) {
-      this.listener = listener;
-      this.executor = executor;
-    }
-
-    void active(ActiveContext ctx) {
-      executor.execute(
-          () -> {
-            try {
-              listener.onActive(ctx);
-            } catch (RuntimeException e) {
-              LOG.warn("role listener onActive failed", e);
-            }
-          });
-    }
-
-    void standby(StandbyReason reason) {
-      executor.execute(
-          () -> {
-            try {
-              listener.onStandby(reason);
-            } catch (RuntimeException e) {
-              LOG.warn("role listener onStandby failed", e);
-            }
-          });
     }
   }
 }

@@ -1,0 +1,101 @@
+package dev.baton.core.internal;
+
+import dev.baton.core.internal.proto.ActivationRecord;
+import dev.baton.core.internal.proto.JournalRecord;
+import dev.baton.core.internal.proto.KvEntryProto;
+import dev.baton.core.internal.proto.MemberRecord;
+import dev.baton.core.internal.proto.MembershipOutcome;
+import dev.baton.core.internal.proto.MembershipRequest;
+import dev.baton.core.internal.proto.Snapshot;
+import dev.baton.core.internal.proto.SwitchRequest;
+import java.util.ArrayDeque;
+import java.util.List;
+import java.util.Optional;
+import java.util.TreeMap;
+
+/**
+ * The replicated state's fields, and their one serialised form, the {@link Snapshot}: the current
+ * activation and the highest token, member metadata, the promotion journal, the pending switch and
+ * membership requests, and the key-value store.
+ *
+ * <p>Not thread-safe: {@link BatonStateMachine} guards every access with its lock. {@link
+ * CommandApplier} changes it, {@link SnapshotStore} persists what {@link #toSnapshot} returns, and
+ * {@link StateQueries} reads it. The field order of {@link #toSnapshot} is the snapshot's byte
+ * layout: SnapshotCompatibilityTest holds it fixed.
+ */
+final class ReplicatedState {
+  /** How many journal records the state keeps (the oldest are dropped first). */
+  static final int JOURNAL_CAPACITY = 2000;
+
+  /** How many membership outcomes the state keeps, for requesters to find theirs. */
+  static final int MEMBERSHIP_OUTCOMES = 32;
+
+  final TreeMap<String, KvEntryProto> kv = new TreeMap<>();
+  ActivationRecord activation = ActivationRecord.getDefaultInstance();
+  long highestToken;
+  List<MemberRecord> members = List.of();
+  final ArrayDeque<JournalRecord> journal = new ArrayDeque<>();
+  SwitchRequest pendingSwitch = SwitchRequest.getDefaultInstance();
+  MembershipRequest pendingMembership = MembershipRequest.getDefaultInstance();
+  long membersIndex;
+  final ArrayDeque<MembershipOutcome> membershipOutcomes = new ArrayDeque<>();
+
+  void appendJournal(JournalRecord record) {
+    journal.addLast(record);
+    while (journal.size() > JOURNAL_CAPACITY) {
+      journal.removeFirst();
+    }
+  }
+
+  void recordOutcome(String requestId, boolean ok, String error) {
+    membershipOutcomes.addLast(
+        MembershipOutcome.newBuilder().setRequestId(requestId).setOk(ok).setError(error).build());
+    while (membershipOutcomes.size() > MEMBERSHIP_OUTCOMES) {
+      membershipOutcomes.removeFirst();
+    }
+  }
+
+  Optional<MembershipOutcome> membershipOutcome(String requestId) {
+    for (MembershipOutcome o : membershipOutcomes) {
+      if (o.getRequestId().equals(requestId)) {
+        return Optional.of(o);
+      }
+    }
+    return Optional.empty();
+  }
+
+  /** The state as a snapshot of this code's format; the KV only if {@code withKv}. */
+  Snapshot toSnapshot(boolean withKv) {
+    Snapshot.Builder s =
+        Snapshot.newBuilder()
+            .setFormatVersion(BatonStateMachine.FORMAT_VERSION)
+            .setActivation(activation)
+            .setHighestToken(highestToken)
+            .addAllMembers(members)
+            .addAllJournal(journal)
+            .setPendingSwitch(pendingSwitch)
+            .setPendingMembership(pendingMembership)
+            .setMembersIndex(membersIndex)
+            .addAllMembershipOutcomes(membershipOutcomes);
+    if (withKv) {
+      s.addAllKv(kv.values());
+    }
+    return s.build();
+  }
+
+  /** Replaces every field with the snapshot's (one the caller has checked it can read). */
+  void restore(Snapshot snapshot) {
+    kv.clear();
+    snapshot.getKvList().forEach(e -> kv.put(e.getKey(), e));
+    activation = snapshot.getActivation();
+    highestToken = snapshot.getHighestToken();
+    members = List.copyOf(snapshot.getMembersList());
+    journal.clear();
+    journal.addAll(snapshot.getJournalList());
+    pendingSwitch = snapshot.getPendingSwitch();
+    pendingMembership = snapshot.getPendingMembership();
+    membersIndex = snapshot.getMembersIndex();
+    membershipOutcomes.clear();
+    membershipOutcomes.addAll(snapshot.getMembershipOutcomesList());
+  }
+}
