@@ -20,7 +20,6 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.io.Closeable;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -952,20 +951,8 @@ public final class BatonNode implements Closeable {
     }
 
     private static RaftSecurity.SharedSecret readSecret(Path file, String setting) {
-      byte[] bytes;
-      try {
-        bytes = Files.readAllBytes(file);
-      } catch (IOException e) {
-        throw new IllegalArgumentException(
-            setting + ": file " + file + " is not readable: " + e.getMessage(), e);
-      }
-      // A trailing newline (an editor's, or echo's) is not part of the secret.
-      int end = bytes.length;
-      while (end > 0 && (bytes[end - 1] == '\n' || bytes[end - 1] == '\r')) {
-        end--;
-      }
       return new RaftSecurity.SharedSecret(
-          java.util.Arrays.copyOf(bytes, end), "file " + file.toString());
+          ClusterSecret.read(file, setting), "file " + file.toString());
     }
   }
 }

@@ -1,6 +1,10 @@
 package dev.baton.core;
 
+import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.Base64;
 import java.util.HexFormat;
 import java.util.List;
@@ -73,6 +77,28 @@ public final class ClusterSecret {
               + " distinct values: it is not random");
     }
     return Optional.empty();
+  }
+
+  /**
+   * The secret in {@code file}, as every reader of a secret file takes it: the bytes, without the
+   * trailing newline an editor or {@code echo} adds.
+   *
+   * @param setting the setting that named the file, for the message
+   * @throws IllegalArgumentException naming the setting and the file when it cannot be read
+   */
+  public static byte[] read(Path file, String setting) {
+    byte[] bytes;
+    try {
+      bytes = Files.readAllBytes(file);
+    } catch (IOException e) {
+      throw new IllegalArgumentException(
+          setting + ": file " + file + " is not readable: " + e.getMessage(), e);
+    }
+    int end = bytes.length;
+    while (end > 0 && (bytes[end - 1] == '\n' || bytes[end - 1] == '\r')) {
+      end--;
+    }
+    return Arrays.copyOf(bytes, end);
   }
 
   private static final Pattern HEX = Pattern.compile("([0-9a-fA-F]{2})+");

@@ -121,6 +121,7 @@ public final class Sidecar implements AutoCloseable {
             .listen(listen.substring(0, colon), Integer.parseInt(listen.substring(colon + 1)))
             .peerControlAddresses(config.controlAddresses());
     config.tls().ifPresent(t -> cb.tls(t.files(), t.authorizedClients()));
+    config.controlSecret().ifPresent(cb::clusterSecret);
     control = cb.build().start();
     LOG.info(
         "sidecar {}: ready (control {}{})",

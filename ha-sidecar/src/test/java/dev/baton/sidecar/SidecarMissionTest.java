@@ -159,7 +159,11 @@ class SidecarMissionTest {
             "--to",
             "n1",
             "--endpoints",
-            String.join(",", cluster.endpoints()));
+            String.join(",", cluster.endpoints()),
+            "--cluster-secret-file",
+            cluster.secretArgs().get(1),
+            "--cluster",
+            "sidecar-test");
     assertThat(cli.waitFor(120, TimeUnit.SECONDS)).isTrue();
     assertThat(cli.exitValue())
         .as(Files.readString(cluster.dir.resolve("cli.log")) + cluster.logTails(60))

@@ -63,6 +63,7 @@ class SidecarProcessTest {
     List<String> all = new ArrayList<>(List.of(args));
     all.add("--endpoints");
     all.add(String.join(",", cluster.endpoints()));
+    all.addAll(cluster.secretArgs());
     return all.toArray(String[]::new);
   }
 
@@ -164,6 +165,30 @@ class SidecarProcessTest {
     assertThat(removeUnknown.err()).contains("'ghost' is not a member");
   }
 
+  /**
+   * The sidecars run on a cluster secret: their control API asks for it too (issue 28, item 3). A
+   * CLI without it is refused before any call, and says how to give it; on the old code the control
+   * API was plaintext and this switch moved the active.
+   */
+  @Test
+  @Order(4)
+  void aCliWithoutTheClusterSecretCannotSwitchTheActive() {
+    String old = cluster.awaitSingleActive(WAIT);
+    String target = cluster.nodes.keySet().stream().filter(id -> !id.equals(old)).findFirst().get();
+    Cli r =
+        cli(
+            "switch-active",
+            "--to",
+            target,
+            "--timeout",
+            "3s",
+            "--endpoints",
+            String.join(",", cluster.endpoints()));
+    assertThat(r.status()).as(r.out() + r.err()).isEqualTo(1);
+    assertThat(r.err()).contains("UNAVAILABLE").contains("--cluster-secret-file FILE --cluster ID");
+    assertThat(cluster.awaitSingleActive(WAIT)).isEqualTo(old);
+  }
+
   @Test
   @Order(4)
   void cliSwitchActiveMovesActiveToTheTarget() {
@@ -203,7 +228,11 @@ class SidecarProcessTest {
             "--raft",
             "127.0.0.1:" + n4.raft,
             "--endpoints",
-            String.join(",", oldEndpoints));
+            String.join(",", oldEndpoints),
+            "--cluster-secret-file",
+            cluster.secretArgs().get(1),
+            "--cluster",
+            "sidecar-test");
     assertThat(add.status()).as(add.err() + "\n" + cluster.log("n4")).isZero();
 
     Cli members =
@@ -218,7 +247,17 @@ class SidecarProcessTest {
         await("a read through n4")
             .atMost(WAIT)
             .until(
-                () -> cli("kv", "get", "app/owner", "--endpoints", n4.controlAddress()),
+                () ->
+                    cli(
+                        "kv",
+                        "get",
+                        "app/owner",
+                        "--endpoints",
+                        n4.controlAddress(),
+                        "--cluster-secret-file",
+                        cluster.secretArgs().get(1),
+                        "--cluster",
+                        "sidecar-test"),
                 c -> c.status() == 0);
     assertThat(get.out()).contains("west");
     assertThat(cluster.get("n4", "/health").code()).isEqualTo(200);

@@ -188,6 +188,18 @@ final class SidecarProcesses implements AutoCloseable {
     return n;
   }
 
+  /**
+   * The CLI's arguments that prove it holds the cluster secret: the control API asks for it like
+   * the Raft port does.
+   */
+  List<String> secretArgs() {
+    return List.of(
+        "--cluster-secret-file",
+        dir.resolve("cluster.secret").toString(),
+        "--cluster",
+        "sidecar-test");
+  }
+
   List<String> endpoints() {
     return nodes.values().stream().map(Node::controlAddress).toList();
   }

@@ -570,6 +570,20 @@ public final class BatonClient implements AutoCloseable {
       return this;
     }
 
+    /**
+     * Mutual TLS with a key derived from the cluster secret, for a cluster whose control API runs
+     * on it ({@link ControlServer.Builder#clusterSecret}); this client proves that it holds the
+     * secret under the name {@code clientName} (shown in the server's logs), and accepts only
+     * servers that hold it too.
+     */
+    public Builder clusterSecret(ClusterSecretCredentials secret, String clientName) {
+      if (clientName == null || clientName.isBlank()) {
+        throw new IllegalArgumentException("BatonClient: clientName must not be blank");
+      }
+      this.credentials = ControlServer.secretClientCredentials(secret, clientName);
+      return this;
+    }
+
     /** The deadline of one attempt; default 6 s. */
     public Builder attemptTimeout(Duration timeout) {
       this.attemptTimeout = timeout;

@@ -26,6 +26,8 @@ import org.slf4j.LoggerFactory;
  * membership changes) to clients whose names are not in the authorised list. Every refusal is
  * logged with the client's names and address. Without TLS no client has a name (and none is
  * authorised for reserved keys, see ControlService), but privileged methods are open, as before.
+ * With the cluster secret, every client that completed the handshake proved that it holds the
+ * secret, and is authorised for everything.
  */
 final class ClientAuthorizer implements ServerInterceptor {
   private static final Logger LOG = LoggerFactory.getLogger(ClientAuthorizer.class);
@@ -45,16 +47,33 @@ final class ClientAuthorizer implements ServerInterceptor {
   private final String nodeId;
   private final boolean tls;
   private final Set<String> authorized;
+  private final boolean everyAuthenticatedClient;
 
   ClientAuthorizer(String nodeId, boolean tls, Set<String> authorized) {
+    this(nodeId, tls, authorized, false);
+  }
+
+  private ClientAuthorizer(
+      String nodeId, boolean tls, Set<String> authorized, boolean everyAuthenticatedClient) {
     this.nodeId = nodeId;
     this.tls = tls;
     this.authorized = Set.copyOf(authorized);
+    this.everyAuthenticatedClient = everyAuthenticatedClient;
+  }
+
+  /**
+   * With the cluster secret: the TLS handshake admits only holders of the secret, and each of them
+   * is authorised.
+   */
+  static ClientAuthorizer everyHolderOfTheSecret(String nodeId) {
+    return new ClientAuthorizer(nodeId, true, Set.of(), true);
   }
 
   /** Whether the calling client (a call's {@link #CLIENT_NAMES}) is authorised. */
   boolean authorizes(List<String> names) {
-    return tls && names != null && names.stream().anyMatch(authorized::contains);
+    return tls
+        && (everyAuthenticatedClient
+            || (names != null && names.stream().anyMatch(authorized::contains)));
   }
 
   Set<String> authorized() {
@@ -76,7 +95,7 @@ final class ClientAuthorizer implements ServerInterceptor {
     List<String> names = session == null ? List.of() : clientNames(session);
     String method = call.getMethodDescriptor().getFullMethodName();
     SocketAddress remote = call.getAttributes().get(Grpc.TRANSPORT_ATTR_REMOTE_ADDR);
-    if (tls && isPrivileged(method) && names.stream().noneMatch(authorized::contains)) {
+    if (tls && isPrivileged(method) && !authorizes(names)) {
       String verb = method.substring(method.indexOf('/') + 1);
       LOG.warn(
           "control API on {}: REFUSED {} from client {} at {}: not among the authorised clients {}",

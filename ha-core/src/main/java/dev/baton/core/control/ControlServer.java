@@ -45,12 +45,15 @@ import org.slf4j.LoggerFactory;
  *     .start();
  * }</pre>
  *
- * <p><b>Security.</b> With TLS, every client must present a certificate that chains to the trusted
- * certificates; switch-active, membership changes and writes of keys under {@code baton/} (the
- * records Baton's adapters publish) are further restricted to clients whose certificate CN or DNS
- * subject-alternative name is in {@code authorizedClients}. Any other client gets PERMISSION_DENIED
- * and the refusal is logged. Without TLS no client is authorised for reserved keys, and anyone who
- * can connect may call everything else, so listen on loopback only (the server warns otherwise).
+ * <p><b>Security.</b> With a {@linkplain Builder#clusterSecret cluster secret}, the server and
+ * every client prove in a mutual TLS handshake that they hold the cluster's secret; any client that
+ * does may call everything (the secret is a root credential). With TLS, every client must present a
+ * certificate that chains to the trusted certificates; switch-active, membership changes and writes
+ * of keys under {@code baton/} (the records Baton's adapters publish) are further restricted to
+ * clients whose certificate CN or DNS subject-alternative name is in {@code authorizedClients}. Any
+ * other client gets PERMISSION_DENIED and the refusal is logged. Without TLS no client is
+ * authorised for reserved keys, and anyone who can connect may call everything else, so listen on
+ * loopback only (the server warns otherwise).
  *
  * <p><b>Health.</b> Given the other members' control addresses, the server asks each of them for
  * its status once per {@code probeInterval}; the status then reports, per member, whether it
@@ -63,6 +66,7 @@ public final class ControlServer implements Closeable {
   private final String host;
   private final int requestedPort;
   private final TlsConfig tls;
+  private final ClusterSecretCredentials secret;
   private final Set<String> authorizedClients;
   private final Map<String, String> controlAddresses;
   private final Duration probeInterval;
@@ -75,6 +79,7 @@ public final class ControlServer implements Closeable {
     this.host = b.host;
     this.requestedPort = b.port;
     this.tls = b.tls;
+    this.secret = b.secret;
     this.authorizedClients = Set.copyOf(b.authorizedClients);
     this.controlAddresses = Map.copyOf(b.controlAddresses);
     this.probeInterval = b.probeInterval;
@@ -104,14 +109,22 @@ public final class ControlServer implements Closeable {
     }
     ServerCredentials credentials;
     ChannelCredentials peerCredentials;
-    try {
-      credentials = serverCredentials(tls);
-      peerCredentials = channelCredentials(tls);
-    } catch (IOException e) {
-      throw new BatonException(
-          "control API of " + node.id() + ": cannot read the TLS files: " + e.getMessage(), e);
+    if (secret != null) {
+      credentials = secretServerCredentials(secret, node.id(), host);
+      peerCredentials = secretChannelCredentials(secret, node.id(), host);
+    } else {
+      try {
+        credentials = serverCredentials(tls);
+        peerCredentials = channelCredentials(tls);
+      } catch (IOException e) {
+        throw new BatonException(
+            "control API of " + node.id() + ": cannot read the TLS files: " + e.getMessage(), e);
+      }
     }
-    ClientAuthorizer authorizer = new ClientAuthorizer(node.id(), tls != null, authorizedClients);
+    ClientAuthorizer authorizer =
+        secret != null
+            ? ClientAuthorizer.everyHolderOfTheSecret(node.id())
+            : new ClientAuthorizer(node.id(), tls != null, authorizedClients);
     ControlService service = new ControlService(this, node, listenerExecutor, authorizer);
     Server s =
         NettyServerBuilder.forAddress(new InetSocketAddress(host, requestedPort), credentials)
@@ -134,7 +147,7 @@ public final class ControlServer implements Closeable {
     server = s;
     probe = new PeerProbe(node.id(), controlAddresses, peerCredentials, probeInterval);
     probe.start();
-    if (tls == null && !isLoopback(host)) {
+    if (tls == null && secret == null && !isLoopback(host)) {
       LOG.warn(
           "control API of {} listens on {}:{} WITHOUT TLS: anyone who can connect may"
               + " switch-active and change membership; configure TLS or listen on loopback",
@@ -147,10 +160,12 @@ public final class ControlServer implements Closeable {
         node.id(),
         host,
         port(),
-        tls == null
-            ? "plaintext"
-            : "mTLS; authorised for switch-active and membership: "
-                + new TreeSet<>(authorizedClients));
+        secret != null
+            ? "mTLS with keys from the cluster secret, " + secret.source()
+            : tls == null
+                ? "plaintext"
+                : "mTLS; authorised for switch-active and membership: "
+                    + new TreeSet<>(authorizedClients));
     return this;
   }
 
@@ -233,6 +248,33 @@ public final class ControlServer implements Closeable {
         .build();
   }
 
+  static ServerCredentials secretServerCredentials(
+      ClusterSecretCredentials secret, String nodeId, String host) {
+    return TlsServerCredentials.newBuilder()
+        .keyManager(secret.tls().memberKeyManagers(nodeId, host))
+        .trustManager(secret.tls().serverTrust())
+        .clientAuth(TlsServerCredentials.ClientAuth.REQUIRE)
+        .build();
+  }
+
+  /** A member's credentials as a client of its peers (the health probe). */
+  static ChannelCredentials secretChannelCredentials(
+      ClusterSecretCredentials secret, String nodeId, String host) {
+    return TlsChannelCredentials.newBuilder()
+        .keyManager(secret.tls().memberKeyManagers(nodeId, host))
+        .trustManager(secret.tls().clientTrust())
+        .build();
+  }
+
+  /** A control-API client's credentials: the key derived for {@code clientName}. */
+  static ChannelCredentials secretClientCredentials(
+      ClusterSecretCredentials secret, String clientName) {
+    return TlsChannelCredentials.newBuilder()
+        .keyManager(secret.tls().clientKeyManagers(clientName))
+        .trustManager(secret.tls().clientTrust())
+        .build();
+  }
+
   private static boolean isLoopback(String host) {
     try {
       return InetAddress.getByName(host).isLoopbackAddress();
@@ -247,6 +289,7 @@ public final class ControlServer implements Closeable {
     private String host = "127.0.0.1";
     private int port = 0;
     private TlsConfig tls;
+    private ClusterSecretCredentials secret;
     private Set<String> authorizedClients = Set.of();
     private final Map<String, String> controlAddresses = new LinkedHashMap<>();
     private Duration probeInterval = Duration.ofSeconds(1);
@@ -270,6 +313,17 @@ public final class ControlServer implements Closeable {
     public Builder tls(TlsConfig tlsConfig, Set<String> authorized) {
       this.tls = Objects.requireNonNull(tlsConfig, "tls");
       this.authorizedClients = Set.copyOf(authorized);
+      return this;
+    }
+
+    /**
+     * Mutual TLS with keys derived from the cluster secret, the same one the node's Raft port uses
+     * ({@link BatonNode.Builder#clusterSecret(java.nio.file.Path)}): every client must prove that
+     * it holds the secret, and any client that does may call everything. The secure default of a
+     * cluster without a PKI; excludes {@link #tls}.
+     */
+    public Builder clusterSecret(ClusterSecretCredentials credentials) {
+      this.secret = Objects.requireNonNull(credentials, "credentials");
       return this;
     }
 
@@ -309,6 +363,11 @@ public final class ControlServer implements Closeable {
           throw new IllegalArgumentException(
               "control server: control address '" + a + "' of " + e.getKey() + " is not host:port");
         }
+      }
+      if (tls != null && secret != null) {
+        throw new IllegalArgumentException(
+            "control server: tls and clusterSecret are both set; choose one (certificates, or"
+                + " keys derived from the cluster secret)");
       }
       if (tls != null && authorizedClients.isEmpty()) {
         LOG.warn(

@@ -89,24 +89,41 @@ final class ClusterSecretKeys {
 
   /** The key pair of member {@code id}. */
   KeyPair keyPair(String id) {
-    return keys.computeIfAbsent(id, this::derive);
+    return keys.computeIfAbsent("member:" + id, this::derive);
+  }
+
+  /**
+   * The key pair of control-API client {@code name} (the CLI, a tool): derived under its own label,
+   * so that a client key is never a member's key, whatever the two are called.
+   */
+  KeyPair clientKeyPair(String name) {
+    return keys.computeIfAbsent("client:" + name, this::derive);
   }
 
   /** Whether {@code key} is the public key derived for member {@code id}. */
   boolean isKeyOf(String id, PublicKey key) {
+    return same(key, keyPair(id));
+  }
+
+  /** Whether {@code key} is the public key derived for control-API client {@code name}. */
+  boolean isClientKeyOf(String name, PublicKey key) {
+    return same(key, clientKeyPair(name));
+  }
+
+  private static boolean same(PublicKey key, KeyPair pair) {
     if (!(key instanceof ECPublicKey ec)) {
       return false;
     }
-    ECPublicKey expected = (ECPublicKey) keyPair(id).getPublic();
+    ECPublicKey expected = (ECPublicKey) pair.getPublic();
     return ec.getW().equals(expected.getW())
         && ec.getParams().getCurve().equals(expected.getParams().getCurve());
   }
 
-  private KeyPair derive(String id) {
+  private KeyPair derive(String label) {
     try {
       Mac mac = Mac.getInstance("HmacSHA512");
       mac.init(new SecretKeySpec(master, "HmacSHA512"));
-      byte[] h = mac.doFinal(("member:" + id).getBytes(StandardCharsets.UTF_8));
+      byte[] h = mac.doFinal(label.getBytes(StandardCharsets.UTF_8));
       BigInteger n = curve.getN();
       BigInteger d = new BigInteger(1, h).mod(n.subtract(BigInteger.ONE)).add(BigInteger.ONE);
       org.bouncycastle.math.ec.ECPoint q = curve.getG().multiply(d).normalize();
@@ -119,7 +136,7 @@ final class ClusterSecretKeys {
                   jdkParams)),
           kf.generatePrivate(new ECPrivateKeySpec(d, jdkParams)));
     } catch (GeneralSecurityException e) {
-      throw new IllegalStateException("cannot derive the key of member " + id + ": " + e, e);
+      throw new IllegalStateException("cannot derive the key of " + label + ": " + e, e);
     }
   }
 
@@ -130,7 +147,15 @@ final class ClusterSecretKeys {
    * it.
    */
   X509Certificate certificate(String id, String host) {
-    KeyPair keys = keyPair(id);
+    return certificate(id, host, keyPair(id));
+  }
+
+  /** A self-signed certificate for control-API client {@code name}'s derived key. */
+  X509Certificate clientCertificate(String name) {
+    return certificate(name, name, clientKeyPair(name));
+  }
+
+  private X509Certificate certificate(String id, String host, KeyPair keys) {
     Instant now = Instant.now();
     X500Name subject = new X500Name("CN=" + id);
     try {

@@ -67,6 +67,13 @@ public final class BatonCommand implements Runnable {
           }
           if (e instanceof ControlException c) {
             err.println(c.getMessage());
+            if (c.code() == io.grpc.Status.Code.UNAVAILABLE) {
+              err.println(
+                  "hint: no node could be reached. A node's control API asks for the same"
+                      + " credentials as its Raft port: with a cluster secret, give --config"
+                      + " NODE.yaml, or --cluster-secret-file FILE --cluster ID; with"
+                      + " certificates, --tls-cert, --tls-key and --tls-ca.");
+            }
             return 1;
           }
           if (e instanceof UsageError) {

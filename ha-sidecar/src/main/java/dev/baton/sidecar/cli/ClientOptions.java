@@ -2,6 +2,7 @@ package dev.baton.sidecar.cli;
 
 import dev.baton.core.TlsConfig;
 import dev.baton.core.control.BatonClient;
+import dev.baton.core.control.ClusterSecretCredentials;
 import dev.baton.sidecar.config.ConfigLoader;
 import dev.baton.sidecar.config.SidecarConfig;
 import java.nio.file.Path;
@@ -13,8 +14,9 @@ import picocli.CommandLine.Option;
 
 /**
  * How the CLI finds and authenticates to the cluster: {@code --endpoints}, or {@code --config} with
- * a node's sidecar configuration (its members' control addresses and its TLS files), or the
- * environment (BATON_ENDPOINTS, BATON_TLS_CERT, BATON_TLS_KEY, BATON_TLS_CA).
+ * a node's sidecar configuration (its members' control addresses, and its TLS files or its cluster
+ * secret), or the environment (BATON_ENDPOINTS, BATON_TLS_CERT, BATON_TLS_KEY, BATON_TLS_CA,
+ * BATON_CLUSTER, BATON_CLUSTER_SECRET_FILE).
  */
 final class ClientOptions {
   @Option(
@@ -40,6 +42,21 @@ final class ClientOptions {
 
   @Option(names = "--tls-ca", paramLabel = "PEM", description = "Certificates to trust.")
   Path tlsCa;
+
+  @Option(
+      names = "--cluster-secret-file",
+      paramLabel = "FILE",
+      description =
+          "The cluster secret (the nodes' clusterSecretFile), to prove to a cluster without"
+              + " certificates that this client holds it; needs --cluster (default:"
+              + " $BATON_CLUSTER_SECRET_FILE, or the secret of --config).")
+  Path clusterSecretFile;
+
+  @Option(
+      names = "--cluster",
+      paramLabel = "ID",
+      description = "The cluster's id, with --cluster-secret-file (default: $BATON_CLUSTER).")
+  String clusterId;
 
   @Option(
       names = "--timeout",
@@ -93,12 +110,37 @@ final class ClientOptions {
     }
   }
 
+  /** The name this CLI proves with a key derived from the cluster secret (in the nodes' logs). */
+  static final String CLIENT_NAME = "baton-cli";
+
   private static Path first(Path option, String env) {
     if (option != null) {
       return option;
     }
     String v = System.getenv(env);
     return v == null || v.isBlank() ? null : Path.of(v);
+  }
+
+  /** The cluster-secret credentials given on the command line or in the environment, if any. */
+  private ClusterSecretCredentials explicitSecret() {
+    Path file = first(clusterSecretFile, "BATON_CLUSTER_SECRET_FILE");
+    if (file == null) {
+      return null;
+    }
+    String cluster = clusterId;
+    if (cluster == null || cluster.isBlank()) {
+      cluster = System.getenv("BATON_CLUSTER");
+    }
+    if (cluster == null || cluster.isBlank()) {
+      throw new BatonCommand.UsageError(
+          "--cluster-secret-file needs --cluster ID (or BATON_CLUSTER): the keys are derived from"
+              + " the secret and the cluster's id");
+    }
+    try {
+      return ClusterSecretCredentials.read(cluster, file);
+    } catch (IllegalArgumentException e) {
+      throw new BatonCommand.UsageError(e.getMessage());
+    }
   }
 
   BatonClient client() {
@@ -109,8 +151,23 @@ final class ClientOptions {
             .attemptTimeout(
                 timeout.compareTo(Duration.ofSeconds(6)) < 0 ? timeout : Duration.ofSeconds(6));
     TlsConfig tls = resolveTls();
+    ClusterSecretCredentials secret = explicitSecret();
+    if (tls != null && secret != null) {
+      throw new BatonCommand.UsageError(
+          "give either TLS files (--tls-cert, --tls-key, --tls-ca) or --cluster-secret-file, not"
+              + " both");
+    }
+    if (tls == null && secret == null && config != null) {
+      try {
+        secret = ConfigLoader.load(config).controlSecret().orElse(null);
+      } catch (IllegalArgumentException e) {
+        throw new BatonCommand.UsageError(e.getMessage());
+      }
+    }
     if (tls != null) {
       b.tls(tls);
+    } else if (secret != null) {
+      b.clusterSecret(secret, CLIENT_NAME);
     }
     return b.build();
   }

@@ -4,6 +4,8 @@ import dev.baton.core.Member;
 import dev.baton.core.PromotionPlan;
 import dev.baton.core.Timing;
 import dev.baton.core.TlsConfig;
+import dev.baton.core.control.ClusterSecretCredentials;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -114,6 +116,44 @@ public record SidecarConfig(
    *     round, for diagnosing one)
    */
   public record Logging(String format, String level, String ratisLevel) {}
+
+  /**
+   * The control API's credentials when the cluster runs on a cluster secret and no {@code tls}
+   * section secures the control API: the server and its clients (the CLI given this file) then
+   * prove in the TLS handshake that they hold the secret. Empty with certificates or {@code
+   * insecure: true}.
+   *
+   * @throws IllegalArgumentException naming the file or the variable when the secret cannot be read
+   */
+  public Optional<ClusterSecretCredentials> controlSecret() {
+    if (tls.isPresent()) {
+      return Optional.empty();
+    }
+    ClusterSecretCredentials c;
+    if (raftSecurity instanceof RaftSecurity.SecretFile f) {
+      c = ClusterSecretCredentials.read(clusterId, f.file());
+    } else if (raftSecurity instanceof RaftSecurity.SecretEnv e) {
+      String value = System.getenv(e.variable());
+      if (value == null || value.isBlank()) {
+        throw new IllegalArgumentException(
+            file
+                + ": clusterSecretEnv names the environment variable "
+                + e.variable()
+                + ", which is not set here");
+      }
+      c =
+          ClusterSecretCredentials.of(
+              clusterId,
+              value.trim().getBytes(StandardCharsets.UTF_8),
+              "environment variable " + e.variable());
+    } else {
+      return Optional.empty();
+    }
+    for (Path accepted : acceptedClusterSecretFiles) {
+      c = c.accepting(accepted);
+    }
+    return Optional.of(c);
+  }
 
   /** This node's member entry. */
   public Member self() {

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.baton.core.Timing;
 import dev.baton.core.control.BatonClient;
+import dev.baton.core.control.ClusterSecretCredentials;
 import dev.baton.core.internal.LocalPorts;
 import dev.baton.sidecar.Json;
 import java.io.IOException;
@@ -285,6 +286,9 @@ public final class Demo {
     try (BatonClient client =
         BatonClient.builder()
             .endpoints(nodes.stream().map(n -> "127.0.0.1:" + n.control).toList())
+            // The control API asks for the cluster secret too: the demo holds it, like the CLI.
+            .clusterSecret(
+                ClusterSecretCredentials.read("baton-demo", clusterSecret()), "baton-demo")
             .build()) {
       // One call first, so the time below is the switch's, not this JVM's first gRPC call.
       client.status();
