@@ -45,7 +45,10 @@ import org.slf4j.LoggerFactory;
  *       session (their open transactions abort; reconnecting sessions are read-only). WAL senders
  *       are left alone so the standby can catch up. If a {@linkplain Builder#stopCommand stop
  *       command} is configured it also runs for every peer that is a primary or unreachable
- *       (STONITH), and must succeed. A reachable primary that cannot be fenced stops the promotion.
+ *       (STONITH), and must succeed, except for a peer whose {@link FormerPrimaryGuard} holds a
+ *       live rejoin record ({@link Builder#rejoinStaleAfter}) and an unreachable peer it already
+ *       stopped in this activation (same token): both are skipped with a WARN. A reachable primary
+ *       that cannot be fenced stops the promotion.
  *   <li><b>Lag check</b> (as Patroni's {@code maximum_lag_on_failover}). The last known primary
  *       position is the fenced old primary's {@code pg_current_wal_lsn()} (the standby is first
  *       given {@linkplain Builder#catchUpTimeout a moment} to replay up to it) or, when no primary
