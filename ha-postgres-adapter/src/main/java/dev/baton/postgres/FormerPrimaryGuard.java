@@ -82,6 +82,7 @@ public final class FormerPrimaryGuard implements AutoCloseable {
   private ScheduledFuture<?> refresher;
   private volatile WriterEndpoint.Writer heldFor;
   private long lingerUntil;
+  private boolean leftoverChecked;
   private KeyValueStore.Watch watch;
   private volatile Outcome lastOutcome;
 
@@ -293,6 +294,9 @@ public final class FormerPrimaryGuard implements AutoCloseable {
     }
     try {
       if (isActive.getAsBoolean()) {
+        // Its promotion action owns the server now: a rejoin record must not keep other nodes'
+        // promotions from stopping it once this node has lost the role and is cut off.
+        release();
         return Outcome.NODE_ACTIVE;
       }
       return checkLocked();
@@ -407,9 +411,13 @@ public final class FormerPrimaryGuard implements AutoCloseable {
       if (System.nanoTime() - lingerUntil >= 0) {
         release();
       }
-    } else if (records.read(local).isPresent()) {
-      // Left by a predecessor whose rejoin finished: the server is a standby, nothing is held.
-      records.delete(local);
+    } else if (!leftoverChecked) {
+      // Once per guard: a record left by a predecessor whose rejoin finished (the server is a
+      // standby, nothing is held) is deleted, not read on every check under the promotion's lock.
+      if (records.read(local).isPresent()) {
+        records.delete(local);
+      }
+      leftoverChecked = true;
     }
   }
 
@@ -423,7 +431,7 @@ public final class FormerPrimaryGuard implements AutoCloseable {
       refresher = null;
     }
     records.delete(local);
-    LOG.info("former-primary guard: {} is a standby; rejoin record deleted", local.address());
+    LOG.info("former-primary guard: {} is no longer held; rejoin record deleted", local.address());
   }
 
   @Override
