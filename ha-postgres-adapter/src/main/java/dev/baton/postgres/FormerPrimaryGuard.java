@@ -10,6 +10,7 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.BooleanSupplier;
@@ -27,6 +28,17 @@ import org.slf4j.LoggerFactory;
  * (default 5 s), since an old primary can come back long after the change. It leaves the server
  * alone while this node is active (its promotion action owns the server then), while the server is
  * the published writer, and while it is a standby.
+ *
+ * <p><b>A rejoin is announced in the replicated state.</b> Before it stops the server for {@code
+ * pg_rewind} it writes a {@linkplain RejoinRecords rejoin record} for the server, refreshes it
+ * every {@linkplain Builder#rejoinRecordRefresh refresh interval} while the rejoin runs and for a
+ * {@linkplain Builder#rejoinLinger linger} after it, and then deletes it. A promotion elsewhere
+ * does not STONITH a server whose record is live (its guard has made it read-only before writing
+ * the record, and the rewind leaves it a standby). While it holds the record, the guard also
+ * restarts, as a standby, the server it stopped: a STONITH or a crash that lands after the rejoin
+ * or during {@code pg_ctl start} no longer leaves it down for good ({@link Outcome#RESTARTED}). A
+ * guard that starts and finds its server down with a record left by its predecessor on this node
+ * takes the record over and does the same.
  */
 public final class FormerPrimaryGuard implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(FormerPrimaryGuard.class);
@@ -46,7 +58,12 @@ public final class FormerPrimaryGuard implements AutoCloseable {
     /** The local server was a primary and is now read-only (no rejoin configured). */
     FENCED,
     /** The local server was a primary and has been rejoined as a standby of the writer. */
-    REJOINED
+    REJOINED,
+    /**
+     * The local server went down during or after the rejoin this guard holds (a STONITH, a crash)
+     * and was started again as a standby of the writer.
+     */
+    RESTARTED
   }
 
   private final PostgresEndpoint local;
@@ -56,7 +73,16 @@ public final class FormerPrimaryGuard implements AutoCloseable {
   private final Duration checkInterval;
   private final Duration fenceTimeout;
   private final PgConnections connections;
+  private final String nodeId;
+  private final RejoinRecords records;
+  private final Duration recordRefresh;
+  private final Duration linger;
   private ScheduledExecutorService executor;
+  private ScheduledExecutorService heartbeat;
+  private ScheduledFuture<?> refresher;
+  private volatile WriterEndpoint.Writer heldFor;
+  private long lingerUntil;
+  private boolean leftoverChecked;
   private KeyValueStore.Watch watch;
   private volatile Outcome lastOutcome;
 
@@ -67,6 +93,10 @@ public final class FormerPrimaryGuard implements AutoCloseable {
     this.rejoin = b.rejoin;
     this.checkInterval = b.checkInterval;
     this.fenceTimeout = b.fenceTimeout;
+    this.nodeId = b.nodeId;
+    this.records = b.rejoin == null ? null : new RejoinRecords(b.writerEndpoint);
+    this.recordRefresh = b.recordRefresh;
+    this.linger = b.linger;
     this.connections =
         new PgConnections(
             b.user, b.password, Duration.ofSeconds(3), Duration.ofSeconds(30), "baton-guard");
@@ -86,6 +116,9 @@ public final class FormerPrimaryGuard implements AutoCloseable {
     private Duration fenceTimeout = Duration.ofSeconds(10);
     private String user = "postgres";
     private String password;
+    private String nodeId = "unknown";
+    private Duration recordRefresh = Duration.ofSeconds(1);
+    private Duration linger = Duration.ofSeconds(30);
 
     private Builder() {}
 
@@ -115,11 +148,41 @@ public final class FormerPrimaryGuard implements AutoCloseable {
     /** The node this guard runs on: it leaves the server alone unless the node is a standby. */
     public Builder node(BatonNode node) {
       Objects.requireNonNull(node);
+      this.nodeId = node.id();
       this.isActive =
           () -> {
             Role r = node.role();
             return r == Role.PROMOTING || r == Role.ACTIVE || r == Role.DEMOTING;
           };
+      return this;
+    }
+
+    /** The id of the node this guard runs on, named in its rejoin record (set by {@link #node}). */
+    public Builder nodeId(String nodeId) {
+      this.nodeId = Objects.requireNonNull(nodeId);
+      return this;
+    }
+
+    /**
+     * How often the rejoin record is refreshed while the guard holds the server (default 1 s). A
+     * promotion calls a record that did not move for its {@code rejoinStaleAfter} (default 5 s)
+     * stale, so keep this well below that.
+     */
+    public Builder rejoinRecordRefresh(Duration interval) {
+      if (interval.isNegative() || interval.isZero()) {
+        throw new IllegalArgumentException("rejoinRecordRefresh must be positive: " + interval);
+      }
+      this.recordRefresh = interval;
+      return this;
+    }
+
+    /**
+     * How long the guard keeps holding the server (record refreshed, server restarted if it goes
+     * down) after a rejoin has finished (default 30 s): longer than a promotion that saw the server
+     * down during the rejoin takes to decide on its STONITH.
+     */
+    public Builder rejoinLinger(Duration linger) {
+      this.linger = Objects.requireNonNull(linger);
       return this;
     }
 
@@ -206,7 +269,7 @@ public final class FormerPrimaryGuard implements AutoCloseable {
                 + " {} ms (it can neither be fenced nor rejoined until it is back)",
             local.address(),
             checkInterval.toMillis());
-      } else if (o != Outcome.FENCED && o != Outcome.REJOINED) {
+      } else if (o != Outcome.FENCED && o != Outcome.REJOINED && o != Outcome.RESTARTED) {
         // FENCED and REJOINED log their own lines as they act.
         LOG.info(
             "former-primary guard for {}: {}{}",
@@ -231,6 +294,9 @@ public final class FormerPrimaryGuard implements AutoCloseable {
     }
     try {
       if (isActive.getAsBoolean()) {
+        // Its promotion action owns the server now: a rejoin record must not keep other nodes'
+        // promotions from stopping it once this node has lost the role and is cut off.
+        release();
         return Outcome.NODE_ACTIVE;
       }
       return checkLocked();
@@ -246,10 +312,12 @@ public final class FormerPrimaryGuard implements AutoCloseable {
     }
     PostgresEndpoint writerAt = PostgresEndpoint.fromJdbcUrl(writer.get().jdbcUrl());
     if (writerAt.host().equals(local.host()) && writerAt.port() == local.port()) {
+      release();
       return Outcome.IS_WRITER;
     }
     try (Connection c = connections.connectOrThrow(local)) {
       if ("t".equals(PgConnections.queryString(c, "SELECT pg_is_in_recovery()"))) {
+        releaseAfterLinger();
         return Outcome.STANDBY;
       }
       LOG.warn(
@@ -260,13 +328,110 @@ public final class FormerPrimaryGuard implements AutoCloseable {
       ReadOnlyFencing.makeReadOnly(
           connections, c, local, "former primary", fenceTimeout, "former-primary guard", LOG);
     } catch (SQLException e) {
-      return Outcome.UNREACHABLE;
+      return restartIfHeld(writer.get(), writerAt);
     }
     if (rejoin == null) {
       return Outcome.FENCED;
     }
+    // Announced before the server is stopped: a promotion must not STONITH it from here on.
+    hold(writer.get());
     rejoin.rejoin(writerAt);
+    lingerUntil = System.nanoTime() + linger.toNanos();
     return Outcome.REJOINED;
+  }
+
+  /**
+   * The local server does not answer. If this guard holds it (its rejoin stopped it, and a STONITH
+   * or a crash may have landed during or after the rejoin), or a predecessor on this node left a
+   * rejoin record for it, it is started again as a standby; otherwise it is the operator's.
+   */
+  private Outcome restartIfHeld(WriterEndpoint.Writer writer, PostgresEndpoint writerAt) {
+    if (rejoin == null) {
+      return Outcome.UNREACHABLE;
+    }
+    if (heldFor == null && records.read(local).isEmpty()) {
+      return Outcome.UNREACHABLE;
+    }
+    LOG.warn(
+        "former-primary guard: {} does not answer during or after the rejoin this guard holds (a"
+            + " STONITH or a crash?); starting it again as a standby of {}",
+        local.address(),
+        writerAt.address());
+    hold(writer);
+    rejoin.restartAsStandby(writerAt);
+    lingerUntil = System.nanoTime() + linger.toNanos();
+    return Outcome.RESTARTED;
+  }
+
+  private void hold(WriterEndpoint.Writer writer) {
+    heldFor = writer;
+    records.write(local, nodeId, writer);
+    if (refresher == null) {
+      if (heartbeat == null) {
+        heartbeat =
+            Executors.newSingleThreadScheduledExecutor(
+                r -> {
+                  Thread t = new Thread(r, "baton-rejoin-record");
+                  t.setDaemon(true);
+                  return t;
+                });
+      }
+      long every = recordRefresh.toMillis();
+      refresher =
+          heartbeat.scheduleWithFixedDelay(this::refresh, every, every, TimeUnit.MILLISECONDS);
+      LOG.info(
+          "former-primary guard: {} is held for its rejoin (record {}, refreshed every {} ms)",
+          local.address(),
+          records.key(local),
+          every);
+    }
+  }
+
+  private void refresh() {
+    WriterEndpoint.Writer w = heldFor;
+    if (w == null) {
+      return;
+    }
+    try {
+      records.write(local, nodeId, w);
+    } catch (RuntimeException e) {
+      LOG.warn(
+          "former-primary guard: cannot refresh the rejoin record of {}: {}",
+          local.address(),
+          e.getMessage());
+    }
+  }
+
+  /** The server answers as a standby: let go of it once the linger is over. */
+  private void releaseAfterLinger() {
+    if (records == null) {
+      return;
+    }
+    if (heldFor != null) {
+      if (System.nanoTime() - lingerUntil >= 0) {
+        release();
+      }
+    } else if (!leftoverChecked) {
+      // Once per guard: a record left by a predecessor whose rejoin finished (the server is a
+      // standby, nothing is held) is deleted, not read on every check under the promotion's lock.
+      if (records.read(local).isPresent()) {
+        records.delete(local);
+      }
+      leftoverChecked = true;
+    }
+  }
+
+  private void release() {
+    if (heldFor == null) {
+      return;
+    }
+    heldFor = null;
+    if (refresher != null) {
+      refresher.cancel(false);
+      refresher = null;
+    }
+    records.delete(local);
+    LOG.info("former-primary guard: {} is no longer held; rejoin record deleted", local.address());
   }
 
   @Override
@@ -276,6 +441,10 @@ public final class FormerPrimaryGuard implements AutoCloseable {
     }
     if (executor != null) {
       executor.shutdownNow();
+    }
+    // A rejoin record held now is left to go stale: a promotion then treats the server as before.
+    if (heartbeat != null) {
+      heartbeat.shutdownNow();
     }
   }
 }

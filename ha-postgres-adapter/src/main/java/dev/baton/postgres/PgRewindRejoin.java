@@ -145,7 +145,52 @@ public final class PgRewindRejoin {
     /** The server was already a standby: nothing was changed. */
     ALREADY_STANDBY,
     /** The server was rewound (or needed no rewind), configured as a standby and restarted. */
-    REJOINED
+    REJOINED,
+    /**
+     * The server was down with its {@code standby.signal} in place and was started as a standby.
+     */
+    RESTARTED
+  }
+
+  /**
+   * Brings back, as a standby of {@code newPrimary}, a server that went down during or after a
+   * rejoin (a STONITH or a crash that landed after {@code pg_rewind} or during {@code pg_ctl
+   * start}): when its data directory holds {@code standby.signal} it is only started (it cannot
+   * take writes); otherwise (stopped before or in the middle of {@code pg_rewind}) the whole {@link
+   * #rejoin} runs again.
+   */
+  public Outcome restartAsStandby(PostgresEndpoint newPrimary) {
+    try (Connection c = connections.connectOrThrow(local)) {
+      if ("t".equals(PgConnections.queryString(c, "SELECT pg_is_in_recovery()"))) {
+        return Outcome.ALREADY_STANDBY;
+      }
+      return rejoin(newPrimary); // a primary: the rejoin makes it a standby
+    } catch (SQLException e) {
+      // down, as expected
+    }
+    String signal = dataDirectory.resolve("standby.signal").toString();
+    if (exec(List.of("test", "-f", signal), false).exit() != 0) {
+      LOG.warn(
+          "rejoin: {} is down and has no standby.signal (stopped before or during pg_rewind);"
+              + " rewinding it again",
+          local.address());
+      return rejoin(newPrimary);
+    }
+    if (!isRunning()) {
+      List<String> start =
+          new ArrayList<>(
+              List.of(
+                  bin("pg_ctl"), "start", "-D", dataDirectory.toString(), "-w", "-t", seconds()));
+      if (logFile != null) {
+        start.add("-l");
+        start.add(logFile.toString());
+      }
+      run("start", start, false);
+    }
+    awaitStandby();
+    LOG.info(
+        "rejoin: {} is running again as a standby of {}", local.address(), newPrimary.address());
+    return Outcome.RESTARTED;
   }
 
   /**

@@ -45,7 +45,10 @@ import org.slf4j.LoggerFactory;
  *       session (their open transactions abort; reconnecting sessions are read-only). WAL senders
  *       are left alone so the standby can catch up. If a {@linkplain Builder#stopCommand stop
  *       command} is configured it also runs for every peer that is a primary or unreachable
- *       (STONITH), and must succeed. A reachable primary that cannot be fenced stops the promotion.
+ *       (STONITH), and must succeed, except for a peer whose {@link FormerPrimaryGuard} holds a
+ *       live rejoin record ({@link Builder#rejoinStaleAfter}) and an unreachable peer it already
+ *       stopped in this activation (same token): both are skipped with a WARN. A reachable primary
+ *       that cannot be fenced stops the promotion.
  *   <li><b>Lag check</b> (as Patroni's {@code maximum_lag_on_failover}). The last known primary
  *       position is the fenced old primary's {@code pg_current_wal_lsn()} (the standby is first
  *       given {@linkplain Builder#catchUpTimeout a moment} to replay up to it) or, when no primary
@@ -88,6 +91,11 @@ public final class PostgresPromotionAction implements PromotionAction {
   private final Set<String> stopCommandPassEnv;
   private final boolean allowUnfencedOldPrimary;
   private final Map<String, String> peerNodes;
+  private final RejoinRecords rejoinRecords;
+  private final Duration rejoinStaleAfter;
+
+  /** Peers a stop command stopped, by address, with the token of the activation that did it. */
+  private final Map<String, Long> stoppedBy = new java.util.concurrent.ConcurrentHashMap<>();
 
   private PostgresPromotionAction(Builder b) {
     this.name = b.name;
@@ -109,6 +117,8 @@ public final class PostgresPromotionAction implements PromotionAction {
     this.stopCommandPassEnv = b.stopCommandPassEnv;
     this.allowUnfencedOldPrimary = b.allowUnfencedOldPrimary;
     this.peerNodes = Map.copyOf(b.peerNodes);
+    this.rejoinRecords = b.writerEndpoint == null ? null : new RejoinRecords(b.writerEndpoint);
+    this.rejoinStaleAfter = b.rejoinStaleAfter;
     if (allowUnfencedOldPrimary && stopCommand == null) {
       LOG.warn(
           "{}: allowUnfencedOldPrimary is set and no stopCommand is configured: a promotion of {}"
@@ -146,8 +156,25 @@ public final class PostgresPromotionAction implements PromotionAction {
     private Set<String> stopCommandPassEnv = Set.of();
     private boolean allowUnfencedOldPrimary;
     private final Map<String, String> peerNodes = new java.util.LinkedHashMap<>();
+    private Duration rejoinStaleAfter = Duration.ofSeconds(5);
 
     private Builder() {}
+
+    /**
+     * How long a peer's rejoin record must go without moving, by this node's own monotonic clock,
+     * before it is called stale (default 5 s; its guard refreshes it every second). A peer whose
+     * {@linkplain FormerPrimaryGuard guard} holds a live record is not stopped (STONITH): its guard
+     * made it read-only and is rewinding it into a standby. A record this node sees for the first
+     * time is watched for up to this long, so a leftover one delays a promotion by at most this.
+     * Needs the {@link #writerEndpoint}, whose store holds the records.
+     */
+    public Builder rejoinStaleAfter(Duration staleAfter) {
+      if (staleAfter.isNegative() || staleAfter.isZero()) {
+        throw new IllegalArgumentException("rejoinStaleAfter must be positive: " + staleAfter);
+      }
+      this.rejoinStaleAfter = staleAfter;
+      return this;
+    }
 
     /** The action's name in the journal, status and logs (default {@code postgres}). */
     public Builder name(String name) {
@@ -357,10 +384,16 @@ public final class PostgresPromotionAction implements PromotionAction {
       boolean inRecovery = inRecovery(t);
       List<Peer> surveyed = survey(log);
       try {
+        for (Peer p : surveyed) {
+          if (p.connection() != null) {
+            stoppedBy.remove(p.endpoint().address()); // it answers: whatever stopped it is over
+          }
+        }
+        Set<String> rejoining = rejoining(surveyed, log);
         if (!inRecovery) {
           refuseIfFormerPrimary(t, surveyed);
         } else {
-          refuseIfAnOldPrimaryCannotBeFenced(surveyed, ctx);
+          refuseIfAnOldPrimaryCannotBeFenced(surveyed, rejoining, ctx);
         }
         long lastKnown = -1;
         String lastKnownFrom = null;
@@ -378,7 +411,7 @@ public final class PostgresPromotionAction implements PromotionAction {
         if (stopCommand != null) {
           for (Peer p : surveyed) {
             if (p.connection() == null || p.primary()) {
-              runStopCommand(p.endpoint(), ctx);
+              stopUnlessHeldOrStopped(p, rejoining, ctx);
             }
           }
         }
@@ -511,10 +544,11 @@ public final class PostgresPromotionAction implements PromotionAction {
    * commits, can only be stopped by the stop command. Without one, the promotion is refused unless
    * {@link Builder#allowUnfencedOldPrimary} accepts the risk.
    */
-  private void refuseIfAnOldPrimaryCannotBeFenced(List<Peer> surveyed, ActionContext ctx) {
+  private void refuseIfAnOldPrimaryCannotBeFenced(
+      List<Peer> surveyed, Set<String> rejoining, ActionContext ctx) {
     List<String> unreachable = new ArrayList<>();
     for (Peer p : surveyed) {
-      if (p.connection() == null) {
+      if (p.connection() == null && !rejoining.contains(p.endpoint().address())) {
         unreachable.add(describePeer(p.endpoint()));
       }
     }
@@ -546,6 +580,82 @@ public final class PostgresPromotionAction implements PromotionAction {
             + "; if it is the old primary, a stale active can still commit there. Configure a"
             + " stopCommand (STONITH) that stops it, bring it back within reach, or set"
             + " allowUnfencedOldPrimary(true) to accept the risk");
+  }
+
+  /**
+   * The peers that could be stopped (unreachable, or primaries) whose former-primary guard holds a
+   * live rejoin record ({@link RejoinRecords}): their guard made them read-only before it wrote the
+   * record and is rewinding them into standbys, so they are neither stopped nor counted as
+   * unfenced.
+   */
+  private Set<String> rejoining(List<Peer> surveyed, Logger log) {
+    Set<String> out = new java.util.HashSet<>();
+    if (rejoinRecords == null) {
+      return out;
+    }
+    for (Peer p : surveyed) {
+      if (p.connection() != null && !p.primary()) {
+        continue;
+      }
+      RejoinRecords.State state;
+      try {
+        state = rejoinRecords.judge(p.endpoint(), rejoinStaleAfter);
+      } catch (RuntimeException e) {
+        log.warn(
+            "{}: cannot read the rejoin record of {} ({}); treating it as not rejoining",
+            name,
+            p.endpoint().address(),
+            e.getMessage());
+        continue;
+      }
+      if (state == RejoinRecords.State.LIVE) {
+        out.add(p.endpoint().address());
+      } else if (state == RejoinRecords.State.STALE) {
+        log.warn(
+            "{}: the rejoin record of {} has not moved for {} ms by this node's clock: its guard"
+                + " is gone, so it is treated as not rejoining",
+            name,
+            describePeer(p.endpoint()),
+            rejoinStaleAfter.toMillis());
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Runs the stop command for {@code p} unless its guard is rejoining it (a live record), or a stop
+   * command already stopped it in this activation (same token) and it has not answered since: a
+   * re-run of the plan must not need a second STONITH of a host that is already down (issue 28,
+   * item 6c). A new activation stops it again: its token differs, and nothing tells it that the
+   * server stayed down in between.
+   */
+  private void stopUnlessHeldOrStopped(Peer p, Set<String> rejoining, ActionContext ctx)
+      throws Exception {
+    String address = p.endpoint().address();
+    if (rejoining.contains(address)) {
+      ctx.log()
+          .warn(
+              "{}: not stopping {} (STONITH skipped): its former-primary guard holds a live rejoin"
+                  + " record ({}); it made the server read-only before rewinding it into a"
+                  + " standby",
+              name,
+              describePeer(p.endpoint()),
+              rejoinRecords.key(p.endpoint()));
+      return;
+    }
+    Long stoppedAt = stoppedBy.get(address);
+    if (p.connection() == null && stoppedAt != null && stoppedAt == ctx.token()) {
+      ctx.log()
+          .warn(
+              "{}: not stopping {} again (STONITH skipped): the stop command stopped it earlier in"
+                  + " this activation (token {}) and it has not answered since",
+              name,
+              describePeer(p.endpoint()),
+              ctx.token());
+      return;
+    }
+    runStopCommand(p.endpoint(), ctx);
+    stoppedBy.put(address, ctx.token());
   }
 
   private String describePeer(PostgresEndpoint ep) {

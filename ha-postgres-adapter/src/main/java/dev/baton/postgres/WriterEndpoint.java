@@ -100,6 +100,11 @@ public final class WriterEndpoint {
     return name;
   }
 
+  /** The store the record lives in (for the deployment's other records, {@link RejoinRecords}). */
+  KeyValueStore kv() {
+    return kv;
+  }
+
   /** The key-value store key that holds the record. */
   public String key() {
     return key;

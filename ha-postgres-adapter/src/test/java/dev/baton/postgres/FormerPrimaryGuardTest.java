@@ -142,6 +142,144 @@ class FormerPrimaryGuardTest {
     }
   }
 
+  /** A diverged old primary {@code a}, {@code b} promoted past it, and a's guard with a rejoin. */
+  private static FormerPrimaryGuard guardWithRejoin(PostgresServer a, WriterEndpoint writer) {
+    return FormerPrimaryGuard.builder()
+        .local(endpoint(a))
+        .writerEndpoint(writer)
+        .isActive(() -> false)
+        .rejoin(
+            PgRewindRejoin.builder()
+                .dataDirectory(a.dataDir())
+                .runAs(PostgresServer.asPostgresPrefix())
+                .local(endpoint(a))
+                .logFile(a.baseDir().resolve("postgres.log"))
+                .build())
+        .checkInterval(Duration.ofHours(1)) // the test checks by hand
+        .build();
+  }
+
+  /** Stops a server the guard started itself, which the fixture does not know is running. */
+  private static void stopIfRunning(PostgresServer s) {
+    try {
+      PostgresServer.runPostgresBinary(
+          "pg_ctl", "stop", "-D", s.dataDir().toString(), "-m", "immediate", "-w");
+    } catch (RuntimeException e) {
+      // not running
+    }
+  }
+
+  /**
+   * Issue 28, item 6a: a STONITH (or a crash) lands after the guard's rejoin: the server, now a
+   * standby, is down. The guard stopped it for the rejoin and holds it still, so it starts it again
+   * as a standby instead of reporting UNREACHABLE for ever.
+   */
+  @Test
+  void aServerStoppedRightAfterItsRejoinIsStartedAgainAsAStandby() throws Exception {
+    try (PostgresPair pair = PostgresPair.start()) {
+      PostgresServer a = pair.primary();
+      PostgresServer b = pair.standby();
+      a.execute("CREATE TABLE t (v text)");
+      pair.awaitReplayCaughtUp();
+      WriterEndpoint writer = new WriterEndpoint(ClusterKv.kv(), ClusterKv.name("db"));
+      promoteWithoutReachingTheOldPrimary(b, writer, 7);
+      a.execute("INSERT INTO t VALUES ('diverged')");
+      try (FormerPrimaryGuard guard = guardWithRejoin(a, writer)) {
+        assertThat(guard.checkNow()).isEqualTo(FormerPrimaryGuard.Outcome.REJOINED);
+        assertThat(a.isInRecovery()).isTrue();
+
+        a.stopImmediately(); // the STONITH of a re-run promotion, just after the rejoin
+
+        FormerPrimaryGuard.Outcome next = guard.checkNow();
+        assertThat(next)
+            .as("the guard brings back the server it stopped for its rejoin")
+            .isEqualTo(FormerPrimaryGuard.Outcome.RESTARTED);
+        assertThat(a.isInRecovery()).isTrue();
+        assertThat(guard.checkNow()).isEqualTo(FormerPrimaryGuard.Outcome.STANDBY);
+        b.execute("INSERT INTO t VALUES ('streamed')");
+        await("the restarted standby replays from the writer")
+            .atMost(Duration.ofSeconds(30))
+            .ignoreExceptions()
+            .until(
+                () -> a.queryString("SELECT string_agg(v, ',' ORDER BY v) FROM t"),
+                "streamed"::equals);
+      } finally {
+        stopIfRunning(a);
+      }
+    }
+  }
+
+  /**
+   * Issue 28, item 6: a promotion that runs again while a peer's guard holds it for a rejoin (the
+   * server is down in the middle of it) does not STONITH it, and says so; once the guard is gone
+   * its record stops moving, and a promotion stops the unreachable peer as before.
+   */
+  @Test
+  void aPromotionDoesNotStonithAPeerWhoseGuardHoldsItForARejoin() throws Exception {
+    try (PostgresPair pair = PostgresPair.start()) {
+      PostgresServer a = pair.primary();
+      PostgresServer b = pair.standby();
+      a.execute("CREATE TABLE t (v text)");
+      pair.awaitReplayCaughtUp();
+      KeyValueStore kv = ClusterKv.kv();
+      WriterEndpoint writer = new WriterEndpoint(kv, ClusterKv.name("db"));
+      promoteWithoutReachingTheOldPrimary(b, writer, 7);
+      Path stonithLog = b.baseDir().resolve("stonith.log");
+      PostgresPromotionAction rerun =
+          PostgresPromotionAction.builder()
+              .target(endpoint(b))
+              .peer(endpoint(a), "node-a")
+              .writerEndpoint(writer)
+              .fenceResources("orders")
+              .connectTimeout(Duration.ofSeconds(2))
+              .stopCommand(
+                  List.of("sh", "-c", "echo $BATON_PG_PORT >> " + stonithLog),
+                  Duration.ofSeconds(30))
+              .build();
+      String key = "baton/postgres/" + writer.name() + "/rejoining/" + a.host() + ":" + a.port();
+      FormerPrimaryGuard guard = guardWithRejoin(a, writer);
+      try {
+        assertThat(guard.checkNow()).isEqualTo(FormerPrimaryGuard.Outcome.REJOINED);
+        assertThat(kv.get(key)).as("the rejoin record, held after the rejoin").isPresent();
+        a.stopImmediately(); // down while its guard holds it
+
+        try (LogCapture log = LogCapture.baton()) {
+          rerun.promote(TestActionContext.promote(8));
+          assertThat(log.warnings())
+              .anySatisfy(
+                  w ->
+                      assertThat(w)
+                          .contains("not stopping peer " + a.endpoint())
+                          .contains("STONITH skipped")
+                          .contains(key));
+        }
+        assertThat(stonithLog).as("no STONITH of the server its guard holds").doesNotExist();
+
+        assertThat(guard.checkNow()).isEqualTo(FormerPrimaryGuard.Outcome.RESTARTED);
+        assertThat(a.isInRecovery()).isTrue();
+      } finally {
+        guard.close();
+        stopIfRunning(a);
+      }
+      // The guard is gone and its server down: the record no longer moves, and once it has not
+      // moved for the reader's own window (5 s by its clock) it is stale: a promotion (each one a
+      // re-run with a new token) stops the unreachable peer as before.
+      java.util.concurrent.atomic.AtomicLong token = new java.util.concurrent.atomic.AtomicLong(8);
+      try (LogCapture log = LogCapture.baton()) {
+        await("a promotion stops the peer whose guard is gone")
+            .atMost(Duration.ofSeconds(60))
+            .until(
+                () -> {
+                  rerun.promote(TestActionContext.promote(token.incrementAndGet()));
+                  return Files.exists(stonithLog);
+                });
+        assertThat(log.warnings())
+            .anySatisfy(w -> assertThat(w).contains("has not moved").contains(a.endpoint()));
+      }
+      assertThat(Files.readString(stonithLog).strip()).isEqualTo(Integer.toString(a.port()));
+    }
+  }
+
   @Test
   void withoutARejoinTheOldPrimaryIsKeptReadOnlyAndTheWriterIsLeftAlone() throws Exception {
     try (PostgresPair pair = PostgresPair.start()) {

@@ -404,6 +404,62 @@ class PostgresPromotionActionTest {
         .hasMessageContaining("exited with 7");
   }
 
+  /**
+   * Issue 28, item 6c: the stop command for a host that is already down cannot reach it and fails.
+   * A re-run of the plan in the same activation (a retry, an idempotent re-run) must not need a
+   * second STONITH of a peer that the first one stopped and that has not answered since. A new
+   * activation (another token) stops it again: nothing tells it the server stayed down in between.
+   */
+  @Test
+  void aRerunInTheSameActivationDoesNotStopAgainAPeerThatStayedDownAfterItsStonith()
+      throws Exception {
+    PostgresPair pair = pair();
+    PostgresServer primary = pair.primary();
+    PostgresServer standby = pair.standby();
+    java.nio.file.Path marker = primary.baseDir().resolve("stonith-done");
+    String stopIt =
+        String.join(" ", PostgresServer.asPostgresPrefix())
+            + " "
+            + PostgresServer.bin("pg_ctl")
+            + " stop -D "
+            + primary.dataDir()
+            + " -m immediate";
+    // The first call powers the host off; later ones cannot reach it, as a script that ssh-es
+    // into a dead host cannot.
+    List<String> stop =
+        List.of(
+            "sh",
+            "-c",
+            "if [ -e "
+                + marker
+                + " ]; then echo 'host unreachable' >&2; exit 3; fi; touch "
+                + marker
+                + " && "
+                + stopIt);
+    PostgresPromotionAction action =
+        action(standby, primary).stopCommand(stop, Duration.ofSeconds(30)).build();
+    TestActionContext ctx = TestActionContext.promote(5);
+    action.promote(ctx);
+    assertThat(standby.isInRecovery()).isFalse();
+    assertThatThrownBy(primary::connect).isInstanceOf(SQLException.class);
+
+    try (dev.baton.core.testing.LogCapture log = dev.baton.core.testing.LogCapture.baton()) {
+      action.promote(ctx.attempt(2));
+      assertThat(log.warnings())
+          .anySatisfy(
+              w ->
+                  assertThat(w)
+                      .contains("not stopping peer " + primary.endpoint() + " again")
+                      .contains("token 5"));
+    }
+    standby.execute("CREATE TABLE after_rerun (v int)");
+
+    assertThatThrownBy(() -> action.promote(TestActionContext.promote(6)))
+        .as("a new activation stops the unreachable peer again")
+        .hasMessageContaining("stop command for old primary " + primary.endpoint())
+        .hasMessageContaining("exited with 3");
+  }
+
   @Test
   void aFormerPrimaryIsRefusedUntilRewoundAndThenRejoinsAsAStandbyAndCanFailBack()
       throws Exception {

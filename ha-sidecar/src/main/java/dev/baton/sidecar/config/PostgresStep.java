@@ -56,6 +56,7 @@ final class PostgresStep implements StepType {
         "stopCommandTimeout",
         "stopCommandPassEnv",
         "allowUnfencedOldPrimary",
+        "rejoinStaleAfter",
         "refuseWhenPositionUnknown",
         "writer",
         "formerPrimaryGuard",
@@ -129,6 +130,13 @@ final class PostgresStep implements StepType {
     List<String> stopPassEnv = step.passEnv("stopCommandPassEnv");
     boolean allowUnfenced = step.bool("allowUnfencedOldPrimary", false);
     boolean refuseUnknown = step.bool("refuseWhenPositionUnknown", false);
+    Duration rejoinStaleAfter = step.duration("rejoinStaleAfter").orElse(Duration.ofSeconds(5));
+    if (rejoinStaleAfter.isZero() || rejoinStaleAfter.isNegative()) {
+      step.report(
+          "rejoinStaleAfter",
+          "must be positive (how long a peer's rejoin record may go without moving), not "
+              + step.string("rejoinStaleAfter").orElse(""));
+    }
     WriterEndpoint writer = null;
     try {
       writer = new WriterEndpoint(scope.node().kv(), step.string("writer").orElse(stepName));
@@ -137,9 +145,10 @@ final class PostgresStep implements StepType {
     }
 
     Yaml.Section guardSection = step.section("formerPrimaryGuard");
-    guardSection.allow("checkInterval", "fenceTimeout", "rejoin");
+    guardSection.allow("checkInterval", "fenceTimeout", "rejoin", "rejoinLinger");
     Duration guardInterval = guardSection.duration("checkInterval").orElse(Duration.ofSeconds(5));
     Duration guardFenceTimeout = guardSection.duration("fenceTimeout").orElse(fenceTimeout);
+    Duration rejoinLinger = guardSection.duration("rejoinLinger").orElse(Duration.ofSeconds(30));
     Yaml.Section rejoinSection = guardSection.section("rejoin");
     rejoinSection.allow("dataDirectory", "binDirectory", "runAs", "logFile", "timeout");
     Path base = yaml.file().toAbsolutePath().getParent();
@@ -191,6 +200,7 @@ final class PostgresStep implements StepType {
             .writerEndpoint(writer)
             .lastKnownPrimaryPosition(writer::lastKnownPosition)
             .refuseWhenPositionUnknown(refuseUnknown)
+            .rejoinStaleAfter(rejoinStaleAfter)
             .allowUnfencedOldPrimary(allowUnfenced);
     servers.forEach(
         (member, server) -> {
@@ -244,6 +254,7 @@ final class PostgresStep implements StepType {
                       .rejoin(rejoinFinal)
                       .checkInterval(guardInterval)
                       .fenceTimeout(guardFenceTimeout)
+                      .rejoinLinger(rejoinLinger)
                       .user(user)
                       .password(password)
                       .build()

@@ -191,6 +191,21 @@ class StepConfigTest {
   }
 
   @Test
+  void aZeroRejoinStaleAfterIsRefusedWithItsKeyAndValue() throws IOException {
+    assertThat(
+            problems(
+                GOOD.replace(
+                    "      stopCommand: /usr/local/bin/stonith\n",
+                    "      stopCommand: /usr/local/bin/stonith\n      rejoinStaleAfter: 0s\n")))
+        .singleElement()
+        .satisfies(
+            p ->
+                assertThat(p)
+                    .contains("promotion.steps[0].rejoinStaleAfter: must be positive")
+                    .endsWith("not 0s"));
+  }
+
+  @Test
   void anUnreadableTsigKeyFileIsNamed() throws IOException {
     assertThat(problems(GOOD.replace("keyFile: tsig.key", "keyFile: missing.key")))
         .anySatisfy(
