@@ -806,7 +806,8 @@ public final class BatonNode implements Closeable {
 
     /**
      * How long, in all, a node with {@code bootstrap} and an empty data directory waits for its
-     * peers to say whether the cluster already has a log; default 3 s.
+     * peers to say whether the cluster already has a log; default 10 s (a peer whose port is closed
+     * answers at once).
      */
     public Builder bootstrapProbeTimeout(Duration timeout) {
       this.bootstrapProbeTimeout = timeout;

@@ -61,8 +61,13 @@ import org.slf4j.LoggerFactory;
 public final class BootstrapProbe {
   private static final Logger LOG = LoggerFactory.getLogger(BootstrapProbe.class);
 
-  /** The default bound on the whole probe (all peers are asked at once). */
-  public static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(3);
+  /**
+   * The default bound on the whole probe (all peers are asked at once). A peer whose port is closed
+   * answers at once; the bound matters for a peer that is slow or cut off, and for a cold JVM on a
+   * loaded machine: a sidecar's first connection (gRPC, TLS, key derivation) took over 3 s at a
+   * load of 30 on two cores, so a 3 s bound let the probe give up before any peer could answer.
+   */
+  public static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(10);
 
   private BootstrapProbe() {}
 
@@ -270,8 +275,13 @@ public final class BootstrapProbe {
     return false;
   }
 
+  /** The failure and its root cause ("UNAVAILABLE: io exception" alone says little), one line. */
   private static String firstLine(Throwable e) {
-    String s = String.valueOf(e);
+    Throwable root = e;
+    while (root.getCause() != null && root.getCause() != root) {
+      root = root.getCause();
+    }
+    String s = root == e ? String.valueOf(e) : e + " (" + root + ")";
     int nl = s.indexOf('\n');
     return nl < 0 ? s : s.substring(0, nl);
   }
