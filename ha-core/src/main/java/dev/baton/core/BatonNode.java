@@ -794,10 +794,11 @@ public final class BatonNode implements Closeable {
      * <p>A flag left set cannot re-arm itself: before it takes an empty directory under {@code
      * bootstrap}, the node asks every other member (over its Raft transport, with its own identity,
      * within {@link #bootstrapProbeTimeout(Duration)}) whether it already holds this cluster's log,
-     * and refuses to start if one does. A peer that does not answer proves nothing: if a wiped node
-     * restarts while every peer holding the log is unreachable, it still starts as new (see
-     * docs/operations/disaster-recovery.md). All founders of a new cluster must therefore start
-     * together; one started after the others have formed the cluster is refused and joins.
+     * and has seen this node acknowledge entries, and refuses to start if one has. A peer that does
+     * not answer proves nothing: if a wiped node restarts while every peer holding the log is
+     * unreachable, it still starts as new (see docs/operations/disaster-recovery.md). A founder
+     * started after the others formed the cluster, which no peer has ever heard from, starts and
+     * receives the log.
      */
     public Builder bootstrap(boolean bootstrap) {
       this.bootstrap = bootstrap;

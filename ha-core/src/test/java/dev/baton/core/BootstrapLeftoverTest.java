@@ -113,6 +113,27 @@ class BootstrapLeftoverTest {
     }
   }
 
+  /**
+   * The other side of the check: a founder that no member has ever heard from (started after the
+   * others elected a leader, as a slow pod would) has nothing to forget, so it is not refused; it
+   * starts with its empty log and receives the cluster's log.
+   */
+  @org.junit.jupiter.api.Test
+  void aFounderStartedAfterTheOthersFormedTheClusterStartsAndCatchesUp() {
+    try (TestCluster cluster = TestCluster.create(3, 0)) {
+      cluster.start("n1");
+      cluster.start("n2");
+      BatonNode active = cluster.awaitActive(Duration.ofSeconds(60));
+      active.kv().put("before-n3", "yes".getBytes(StandardCharsets.UTF_8));
+      long token = active.status().highestToken();
+      BatonNode late = cluster.start("n3");
+      await("the late founder receives the log")
+          .atMost(Duration.ofSeconds(30))
+          .until(() -> late.status().highestToken() >= token);
+      assertThat(late.kv().get("before-n3")).isPresent();
+    }
+  }
+
   private static void empty(Path d) {
     try (Stream<Path> s = Files.walk(d)) {
       s.sorted(Comparator.reverseOrder())

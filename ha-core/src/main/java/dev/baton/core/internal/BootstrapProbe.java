@@ -44,6 +44,11 @@ import org.slf4j.LoggerFactory;
  * become possible), so it refuses to start, changes nothing, and names the way back: the disk-loss
  * procedure (members remove, start with {@code joining}, members add).
  *
+ * <p>A founder that starts after the others formed the cluster is not refused: if peers hold the
+ * log but none of them has ever seen this node acknowledge an entry (their commit infos, which the
+ * leader spreads to every follower, have no index for it), the node has nothing to forget and
+ * starts, logging a warning. Only a node that some peer saw acknowledge entries is refused.
+ *
  * <p>The question is Ratis's read-only admin call {@code groupInfo}, sent over the node's own Raft
  * transport with its own identity (the member certificate or the key derived from the cluster
  * secret; plaintext over an insecure transport). {@link RaftPortGuard} serves that one admin call,
@@ -99,8 +104,26 @@ public final class BootstrapProbe {
     }
     List<Answer> answers = ask(config, peers, group, timeout);
     List<Answer> holders = answers.stream().filter(Answer::holdsLog).toList();
+    // A peer's commit infos carry what every member last acknowledged (the leader piggybacks them
+    // on its appends, so followers know them too). A node that acknowledged anything had a log:
+    // without it, it would vote and count in majorities with no memory of what it acknowledged.
+    List<Answer> sawThisNode = holders.stream().filter(a -> a.selfCommit() >= 0).toList();
+    if (!sawThisNode.isEmpty()) {
+      throw new BatonException(refusal(config, dir, group, sawThisNode));
+    }
     if (!holders.isEmpty()) {
-      throw new BatonException(refusal(config, dir, group, holders));
+      // The cluster exists but none of its members has ever heard from this node: a founder that
+      // started after the others formed the cluster. It has nothing to forget; it starts as a
+      // follower with an empty log and receives the log from the leader, as Raft allows.
+      LOG.warn(
+          "{}: bootstrap: data directory {} is empty; the cluster already runs ({}), but no member"
+              + " has ever seen this node acknowledge an entry: starting as a founder that started"
+              + " late, to receive the log from the leader. Remove bootstrap from this node's"
+              + " configuration once it has started",
+          self,
+          dir,
+          holders.stream().map(a -> a.peer() + ": " + a.said()).collect(Collectors.joining("; ")));
+      return;
     }
     LOG.info(
         "{}: bootstrap: data directory {} is empty; asked the other members whether they hold"
