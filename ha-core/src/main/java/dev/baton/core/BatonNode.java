@@ -3,6 +3,7 @@ package dev.baton.core;
 import static java.util.concurrent.TimeUnit.NANOSECONDS;
 
 import dev.baton.core.internal.BatonStateMachine;
+import dev.baton.core.internal.BootstrapProbe;
 import dev.baton.core.internal.Commands;
 import dev.baton.core.internal.DataDirectory;
 import dev.baton.core.internal.KvStore;
@@ -126,7 +127,10 @@ public final class BatonNode implements Closeable {
         config.clusterId(),
         config.self().id(),
         config.bootstrap(),
-        config.joining());
+        config.joining(),
+        () ->
+            BootstrapProbe.check(
+                config, config.dataDir().toPath(), config.bootstrapProbeTimeout()));
     // Step 3 of the lease argument: this node may have acknowledged the old active's lease round
     // just before it crashed, and has forgotten it. Staying silent for one minimum election
     // timeout means it cannot help elect a new leader while that lease may still run.
@@ -608,6 +612,7 @@ public final class BatonNode implements Closeable {
         new ArrayList<>();
     private boolean joining;
     private boolean bootstrap;
+    private Duration bootstrapProbeTimeout = BootstrapProbe.DEFAULT_TIMEOUT;
     private long snapshotThreshold = 10_000;
     private Duration failureBackoff = Duration.ofSeconds(10);
     private MeterRegistry meterRegistry;
@@ -784,9 +789,28 @@ public final class BatonNode implements Closeable {
      * node, the flag is ignored, with a warning: remove it after the first start. The way back for
      * a node that lost its disk is {@code members remove}, then start it with {@code joining}, then
      * {@code members add}.
+     *
+     * <p>A flag left set cannot re-arm itself: before it takes an empty directory under {@code
+     * bootstrap}, the node asks every other member (over its Raft transport, with its own identity,
+     * within {@link #bootstrapProbeTimeout(Duration)}) whether it already holds this cluster's log,
+     * and has seen this node acknowledge entries, and refuses to start if one has. A peer that does
+     * not answer proves nothing: if a wiped node restarts while every peer holding the log is
+     * unreachable, it still starts as new (see docs/operations/disaster-recovery.md). A founder
+     * started after the others formed the cluster, which no peer has ever heard from, starts and
+     * receives the log.
      */
     public Builder bootstrap(boolean bootstrap) {
       this.bootstrap = bootstrap;
+      return this;
+    }
+
+    /**
+     * How long, in all, a node with {@code bootstrap} and an empty data directory waits for its
+     * peers to say whether the cluster already has a log; default 10 s (a peer whose port is closed
+     * answers at once).
+     */
+    public Builder bootstrapProbeTimeout(Duration timeout) {
+      this.bootstrapProbeTimeout = timeout;
       return this;
     }
 
@@ -879,6 +903,12 @@ public final class BatonNode implements Closeable {
             "bootstrap and joining are both set: bootstrap starts a new cluster, joining adds a"
                 + " node to a running one; choose one");
       }
+      if (bootstrapProbeTimeout == null
+          || bootstrapProbeTimeout.isNegative()
+          || bootstrapProbeTimeout.isZero()) {
+        throw new IllegalArgumentException(
+            "bootstrapProbeTimeout (" + bootstrapProbeTimeout + ") must be positive");
+      }
       if (snapshotThreshold < 100) {
         throw new IllegalArgumentException(
             "snapshotThreshold " + snapshotThreshold + " is below the minimum of 100 entries");
@@ -926,6 +956,7 @@ public final class BatonNode implements Closeable {
               raftSecurity,
               joining,
               bootstrap,
+              bootstrapProbeTimeout,
               snapshotThreshold,
               failureBackoff);
       return new BatonNode(this, config);

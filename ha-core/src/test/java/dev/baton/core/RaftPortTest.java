@@ -31,7 +31,9 @@ import org.junit.jupiter.api.io.TempDir;
  * sends to hand over (a leadership transfer, a forced election that skips pre-vote); every attempt
  * is refused and nothing changes: the configuration, the active and its token. The cluster secret
  * (TestCluster's default) and a PKI are the two secure modes; over an insecure transport the admin
- * service and entries the state machine would not accept are still refused.
+ * service and entries the state machine would not accept are still refused. The one admin call the
+ * port serves is the read-only groupInfo (a bootstrapping node asks its peers whether the cluster
+ * already has a log): with TLS to members only, refused to the outsiders here.
  */
 class RaftPortTest {
   @TempDir Path dir;
@@ -140,10 +142,16 @@ class RaftPortTest {
                       .build()
                       .toByteArray()),
               outsider.setConfiguration(List.of(active.id(), followers.get(0))),
-              outsider.transferLeadership(followers.get(1)));
+              outsider.transferLeadership(followers.get(1)),
+              outsider.groupList(followers.get(0)));
       assertThat(attempts)
           .as("what the outsider tried: %s", attempts)
           .noneMatch(Attempt::succeeded);
+      assertThat(outsider.groupList(active.id()).refused()).as("groupList is admin").isTrue();
+      // The one admin call served: read-only groupInfo, which a bootstrapping node asks its peers
+      // (BootstrapProbe). Over an insecure transport anyone may ask it, like everything else.
+      Attempt info = outsider.groupInfo(active.id());
+      assertThat(info.succeeded()).as("groupInfo over an insecure transport: %s", info).isTrue();
       assertThat(
               counter(
                   meters.get(active.id()), "baton.raft.entries.rejected", "reason", "unreadable"))
@@ -233,7 +241,9 @@ class RaftPortTest {
             outsider.rawWrite("garbage, not a Baton command".getBytes(StandardCharsets.UTF_8)),
             outsider.setConfiguration(withoutOne),
             outsider.transferLeadership(followers.get(1)),
-            outsider.startLeaderElection(followers.get(1), active.id(), term));
+            outsider.startLeaderElection(followers.get(1), active.id(), term),
+            outsider.groupInfo(followers.get(0)),
+            outsider.groupList(followers.get(0)));
     assertThat(attempts).as("what the outsider tried: %s", attempts).noneMatch(Attempt::succeeded);
 
     // Nothing changed, and nothing changes for a while (a forced election would take effect

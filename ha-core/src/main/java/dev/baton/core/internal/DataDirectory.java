@@ -22,7 +22,10 @@ import org.slf4j.LoggerFactory;
  * <p>An empty (or missing) directory is taken only when the node is told why it is empty: it is the
  * first start of a new cluster ({@code bootstrap}), or the node is being added to a running cluster
  * ({@code joining}). A voter that lost its log and started as a fresh member of the full
- * configuration would vote with no memory of what it had acknowledged.
+ * configuration would vote with no memory of what it had acknowledged. Because a {@code bootstrap}
+ * left in a shared configuration would disarm that protection, an empty directory is taken under
+ * {@code bootstrap} only after {@link BootstrapProbe} found no peer that already holds the
+ * cluster's log (see its residual window).
  */
 public final class DataDirectory {
   public static final String IDENTITY_FILE = "baton-node.properties";
@@ -33,6 +36,22 @@ public final class DataDirectory {
 
   public static void claim(
       File dir, String clusterId, String nodeId, boolean bootstrap, boolean joining) {
+    claim(dir, clusterId, nodeId, bootstrap, joining, () -> {});
+  }
+
+  /**
+   * As {@link #claim(File, String, String, boolean, boolean)}; {@code beforeBootstrap} runs when
+   * the directory is empty (or missing) and is about to be taken because {@code bootstrap} is set,
+   * before anything is created: it may throw to refuse ({@link BootstrapProbe}, which asks the
+   * peers whether the cluster already has a log).
+   */
+  public static void claim(
+      File dir,
+      String clusterId,
+      String nodeId,
+      boolean bootstrap,
+      boolean joining,
+      Runnable beforeBootstrap) {
     Path root = dir.toPath();
     Path identity = root.resolve(IDENTITY_FILE);
     try {
@@ -108,6 +127,9 @@ public final class DataDirectory {
                 + " --raft <host:port>'. If this is the first start of a new cluster, start every"
                 + " member once with 'bootstrap: true' (BatonNode.Builder.bootstrap(true)) and"
                 + " remove it afterwards. See docs/operations/disaster-recovery.md");
+      }
+      if (bootstrap) {
+        beforeBootstrap.run();
       }
       Files.createDirectories(root);
       Properties p = new Properties();

@@ -19,5 +19,6 @@ public record NodeConfig(
     RaftSecurity security,
     boolean joining,
     boolean bootstrap,
+    Duration bootstrapProbeTimeout,
     long snapshotThreshold,
     Duration failureBackoff) {}

@@ -33,10 +33,15 @@ import org.apache.ratis.thirdparty.io.grpc.Status;
  *
  * <ul>
  *   <li>The Ratis <b>admin</b> service (setConfiguration, transferLeadership, leader election and
- *       snapshot management, group management) is refused to every caller, members included, in
- *       every mode: Baton calls those in-process on the leader, so nothing legitimate ever arrives
- *       over the network, and a reconfiguration or transfer from outside would break the member
- *       list and the lease argument (a transfer skips pre-vote).
+ *       snapshot management, group management, group list) is refused to every caller, members
+ *       included, in every mode: Baton calls those in-process on the leader, so nothing legitimate
+ *       ever arrives over the network, and a reconfiguration or transfer from outside would break
+ *       the member list and the lease argument (a transfer skips pre-vote). The one exception is
+ *       the read-only {@code groupInfo}, which a node with an empty data directory and {@code
+ *       bootstrap} set sends its peers to learn whether the cluster already has a log ({@link
+ *       BootstrapProbe}): with TLS it passes the same member checks as every other call (a verified
+ *       certificate that speaks for a current member); over an insecure transport it is served to
+ *       anyone, like everything else there.
  *   <li>With TLS, a call is served only if the connection's verified certificate still speaks for a
  *       current member: checked on every call, so a member removed while its connection stays open
  *       is shut out at once.
@@ -50,6 +55,8 @@ import org.apache.ratis.thirdparty.io.grpc.Status;
 final class RaftPortGuard implements ServerInterceptor {
   private static final String ADMIN = AdminProtocolServiceGrpc.SERVICE_NAME;
   private static final String SERVER = RaftServerProtocolServiceGrpc.SERVICE_NAME;
+  private static final String GROUP_INFO =
+      AdminProtocolServiceGrpc.getGroupInfoMethod().getBareMethodName();
 
   private final String selfId;
   private final boolean authenticated;
@@ -81,7 +88,7 @@ final class RaftPortGuard implements ServerInterceptor {
     String service = call.getMethodDescriptor().getServiceName();
     String method = call.getMethodDescriptor().getBareMethodName();
     SocketAddress remote = call.getAttributes().get(Grpc.TRANSPORT_ATTR_REMOTE_ADDR);
-    if (ADMIN.equals(service)) {
+    if (ADMIN.equals(service) && !GROUP_INFO.equals(method)) {
       return refuse(
           call,
           "admin",
@@ -90,7 +97,8 @@ final class RaftPortGuard implements ServerInterceptor {
           "the Raft admin call "
               + method
               + " is served to nobody over the network (Baton changes membership and leadership"
-              + " in-process on the leader; use switch-active or members add/remove)");
+              + " in-process on the leader; use switch-active or members add/remove; only the"
+              + " read-only groupInfo is served, to members)");
     }
     if (!authenticated) {
       return next.startCall(call, headers);

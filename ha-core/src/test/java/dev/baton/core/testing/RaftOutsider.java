@@ -204,6 +204,32 @@ public final class RaftOutsider implements AutoCloseable {
   }
 
   /**
+   * Asks {@code target}'s admin service for its view of the cluster's Raft group (read-only; what a
+   * node about to bootstrap asks its peers, BootstrapProbe).
+   */
+  public Attempt groupInfo(String target) {
+    String what = "groupInfo on " + target;
+    try {
+      RaftClientReply reply =
+          client.getGroupManagementApi(RaftPeerId.valueOf(target)).info(groupId);
+      return new Attempt(what, of(reply), String.valueOf(reply));
+    } catch (IOException | RuntimeException e) {
+      return new Attempt(what, classify(e), describe(e));
+    }
+  }
+
+  /** Asks {@code target}'s admin service which Raft groups it runs. */
+  public Attempt groupList(String target) {
+    String what = "groupList on " + target;
+    try {
+      RaftClientReply reply = client.getGroupManagementApi(RaftPeerId.valueOf(target)).list();
+      return new Attempt(what, of(reply), String.valueOf(reply));
+    } catch (IOException | RuntimeException e) {
+      return new Attempt(what, classify(e), describe(e));
+    }
+  }
+
+  /**
    * Sends the server RPC a leader sends to hand over: {@code target} starts an election at once, in
    * a higher term, skipping pre-vote. The outsider claims to be {@code leaderId} and names the
    * leader's current {@code term}, which a status page or the client's NotLeader answers reveal.
