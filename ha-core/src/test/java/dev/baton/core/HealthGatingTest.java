@@ -222,12 +222,14 @@ class HealthGatingTest {
               logs.warnings().stream()
                   .anyMatch(
                       w -> w.startsWith(sick.id() + ": health gating: not activating: unhealthy"));
-      await("the sick node won leadership and declined the role")
+      // Done when it has won and declined (what the gate logs), or won and activated (the failure
+      // asserted below).
+      await("the sick node won leadership")
           .atMost(Duration.ofSeconds(60))
           .pollInterval(Duration.ofSeconds(3))
           .until(
               () -> {
-                if (declined.get()) {
+                if (declined.get() || f.activations(sick.id()) > before) {
                   return true;
                 }
                 NodeStatus s = sick.status();
@@ -235,6 +237,9 @@ class HealthGatingTest {
                 outsider.startLeaderElection(sick.id(), leader, s.term());
                 return false;
               });
+      assertThat(f.activations(sick.id()))
+          .as("activations of the sick node after Raft elected it")
+          .isEqualTo(before);
       BatonNode next =
           await("a healthy node becomes active")
               .atMost(WAIT)

@@ -565,7 +565,7 @@ public final class RoleController {
     }
   }
 
-  /** Demotes, then hands Raft leadership to {@code target} (switch-active or close). */
+  /** Demotes, then hands Raft leadership to {@code target} (switch-active, health hand-over). */
   private void handOver(String target, StandbyReason reason) {
     demote(reason);
     barActivationInCurrentTerm();
