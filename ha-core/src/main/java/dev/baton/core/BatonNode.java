@@ -6,6 +6,7 @@ import dev.baton.core.internal.BatonStateMachine;
 import dev.baton.core.internal.BootstrapProbe;
 import dev.baton.core.internal.Commands;
 import dev.baton.core.internal.DataDirectory;
+import dev.baton.core.internal.HealthGate;
 import dev.baton.core.internal.KvStore;
 import dev.baton.core.internal.MemberView;
 import dev.baton.core.internal.MembershipCoordinator;
@@ -78,6 +79,10 @@ public final class BatonNode implements Closeable {
   private final MonotonicClock clock;
   private final ExecutorService defaultListenerExecutor;
   private final List<Map.Entry<RoleListener, Executor>> initialListeners;
+  private final List<HealthCheck> healthChecks;
+  private final HealthPolicy healthPolicy;
+  private final Ticker ticker;
+  private HealthGate health;
   private BatonStateMachine stateMachine;
   private RaftNode raft;
   private RoleController controller;
@@ -97,6 +102,9 @@ public final class BatonNode implements Closeable {
     this.planRunner = new PlanRunner(b.plan);
     this.clock = MonotonicClock.of(b.ticker);
     this.initialListeners = List.copyOf(b.listeners);
+    this.healthChecks = List.copyOf(b.healthChecks);
+    this.healthPolicy = b.healthPolicy;
+    this.ticker = b.ticker;
     this.defaultListenerExecutor =
         Executors.newSingleThreadExecutor(
             r -> {
@@ -149,7 +157,8 @@ public final class BatonNode implements Closeable {
       throw new BatonException("node " + config.self().id() + " cannot be created: " + e, e);
     }
     planRunner.attach(config, raft, clock, meterRegistry);
-    controller = new RoleController(config, raft, clock, planRunner, metrics);
+    health = new HealthGate(config, raft, clock, ticker, metrics, healthChecks, healthPolicy);
+    controller = new RoleController(config, raft, clock, planRunner, metrics, health);
     membership = new MembershipCoordinator(config, raft);
     kv = new KvStore(raft);
     for (Map.Entry<RoleListener, Executor> l : initialListeners) {
@@ -177,6 +186,7 @@ public final class BatonNode implements Closeable {
           e);
     }
     controller.start();
+    health.start();
     membership.start();
     if (config.security() instanceof RaftSecurity.Insecure) {
       LOG.warn(
@@ -357,7 +367,8 @@ public final class BatonNode implements Closeable {
         stateMachine.highestToken(),
         controller.leaseRemaining(),
         members,
-        planRunner.status());
+        planRunner.status(),
+        health.status(members()));
   }
 
   /**
@@ -541,6 +552,7 @@ public final class BatonNode implements Closeable {
     State was = state;
     state = State.CLOSED;
     if (was == State.STARTED) {
+      health.close();
       controller.close();
       membership.close();
       closeRaft();
@@ -558,6 +570,7 @@ public final class BatonNode implements Closeable {
       return;
     }
     state = State.CLOSED;
+    health.close();
     controller.crash();
     membership.close();
     closeRaft();
@@ -619,8 +632,34 @@ public final class BatonNode implements Closeable {
     private PromotionPlan plan = PromotionPlan.empty();
     private Ticker ticker = Ticker.system();
     private final List<Map.Entry<RoleListener, Executor>> listeners = new ArrayList<>();
+    private final List<HealthCheck> healthChecks = new ArrayList<>();
+    private HealthPolicy healthPolicy = HealthPolicy.DEFAULTS;
 
     private Builder() {}
+
+    /**
+     * Health checks that gate this node's role (default: none, and the node behaves as without
+     * health gating). While any check is down the node is not a candidate: if Raft elects it, it
+     * stays standby and hands leadership to a healthy peer. While a {@link
+     * HealthCheck.Settings#demotes() demoting} check is down, an active node hands the role to a
+     * healthy peer through the planned switch path ({@link StandbyReason#UNHEALTHY}), at most once
+     * per {@link HealthPolicy#minMoveInterval()}; with no healthy peer it stays active and says so
+     * in {@link NodeStatus#health()}, its log and {@code baton_health_check_up}. Each node
+     * publishes its health under {@code baton/health/<nodeId>} in the KV store. Replaces any checks
+     * given before; names must be unique.
+     */
+    public Builder healthChecks(List<HealthCheck> checks) {
+      java.util.Objects.requireNonNull(checks, "healthChecks");
+      this.healthChecks.clear();
+      this.healthChecks.addAll(checks);
+      return this;
+    }
+
+    /** How health check answers become the node's health; default {@link HealthPolicy#DEFAULTS}. */
+    public Builder healthPolicy(HealthPolicy policy) {
+      this.healthPolicy = java.util.Objects.requireNonNull(policy, "healthPolicy");
+      return this;
+    }
 
     /**
      * The time source of the lease; default {@link Ticker#system()} ({@link System#nanoTime()}).
@@ -915,6 +954,16 @@ public final class BatonNode implements Closeable {
       }
       if (failureBackoff == null || failureBackoff.isNegative()) {
         throw new IllegalArgumentException("failureBackoff must be zero or positive");
+      }
+      Set<String> checkNames = new HashSet<>();
+      for (HealthCheck c : healthChecks) {
+        if (c == null) {
+          throw new IllegalArgumentException("healthChecks: a check is null");
+        }
+        if (!checkNames.add(c.settings().name())) {
+          throw new IllegalArgumentException(
+              "healthChecks: check name '" + c.settings().name() + "' appears twice");
+        }
       }
       RaftSecurity raftSecurity = security;
       if (secretFile != null) {

@@ -19,6 +19,7 @@ import java.util.Optional;
  * @param leaseRemaining what remains of this node's lease (zero when not active)
  * @param members the members and what this node knows of them
  * @param promotion the promotion plan's progress on this node
+ * @param health this node's health checks and what it knows of its peers' health
  */
 public record NodeStatus(
     String clusterId,
@@ -32,7 +33,8 @@ public record NodeStatus(
     long highestToken,
     Duration leaseRemaining,
     List<MemberStatus> members,
-    PromotionStatus promotion) {
+    PromotionStatus promotion,
+    Health health) {
 
   /**
    * A member as this node sees it.
@@ -44,4 +46,42 @@ public record NodeStatus(
    */
   public record MemberStatus(
       Member member, boolean leader, boolean active, boolean inConfiguration) {}
+
+  /**
+   * Health gating as this node sees it (see {@code BatonNode.Builder#healthChecks}).
+   *
+   * @param enabled whether this node runs health checks at all (false: the rest says healthy)
+   * @param eligible every check is up: this node may become active
+   * @param handOver a demoting check is down: as active, this node hands the role over
+   * @param checks each check with its last answer
+   * @param members each member's health as it last published it (a member that never published
+   *     counts as eligible), by member id
+   * @param note what health gating is doing about it now, empty when nothing: e.g. {@code "stays
+   *     active: no healthy peer"}, or {@code "not activating: unhealthy; handing leadership to n2"}
+   */
+  public record Health(
+      boolean enabled,
+      boolean eligible,
+      boolean handOver,
+      List<Check> checks,
+      java.util.Map<String, Boolean> members,
+      String note) {}
+
+  /**
+   * One health check's state.
+   *
+   * @param name the check's name
+   * @param demotes whether its failure makes an active hand over (else it gates eligibility only)
+   * @param up whether it counts as up under the health policy
+   * @param probed whether it has answered at least once
+   * @param lastHealthy its last answer
+   * @param lastReason why the last answer was unhealthy (empty when healthy)
+   */
+  public record Check(
+      String name,
+      boolean demotes,
+      boolean up,
+      boolean probed,
+      boolean lastHealthy,
+      String lastReason) {}
 }

@@ -12,6 +12,11 @@ public enum StandbyReason {
   SWITCH_ACTIVE,
   /** A required promotion action failed; the node backs off so another node may try. */
   PROMOTION_FAILED,
+  /**
+   * A demoting health check of this active went down and it handed the role to a healthy peer
+   * through the planned switch path (see {@link BatonNode.Builder#healthChecks}).
+   */
+  UNHEALTHY,
   /** The node is closing. */
   CLOSING
 }

@@ -29,6 +29,25 @@ class BuilderValidationTest {
   }
 
   @Test
+  void healthChecksWithTheSameNameOrNoneAreRefusedNamingTheCheck() {
+    HealthCheck.Settings plane =
+        HealthCheck.Settings.of("plane", Duration.ofMillis(500), Duration.ofMillis(300));
+    HealthCheck a = HealthChecks.tcp(plane, "127.0.0.1", 1);
+    HealthCheck b = HealthChecks.tcp(plane, "127.0.0.1", 2);
+    assertThatThrownBy(() -> valid().healthChecks(List.of(a, b)).build())
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("healthChecks: check name 'plane' appears twice");
+    assertThatThrownBy(() -> valid().healthChecks(null))
+        .isInstanceOf(NullPointerException.class)
+        .hasMessageContaining("healthChecks");
+    assertThatThrownBy(() -> valid().healthPolicy(null))
+        .isInstanceOf(NullPointerException.class)
+        .hasMessageContaining("healthPolicy");
+    // One check and a policy: accepted (the shape the sidecar's health: section maps to).
+    valid().healthChecks(List.of(a)).healthPolicy(HealthPolicy.DEFAULTS).build();
+  }
+
+  @Test
   void timingThatBreaksTheLeaseArgumentIsRefusedNamingTheSetting() {
     assertThatThrownBy(
             () ->

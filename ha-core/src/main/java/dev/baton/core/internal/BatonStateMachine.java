@@ -322,6 +322,14 @@ public final class BatonStateMachine extends BaseStateMachine {
     }
   }
 
+  /** The value of {@code key} as this node has applied it (not linearizable), if any. */
+  public Optional<byte[]> localValue(String key) {
+    synchronized (lock) {
+      var e = state.kv.get(key);
+      return e == null ? Optional.empty() : Optional.of(e.getValue().toByteArray());
+    }
+  }
+
   public ActivationRecord activation() {
     synchronized (lock) {
       return state.activation;

@@ -108,6 +108,27 @@ public final class NodeMetrics {
         .increment();
   }
 
+  /**
+   * {@code baton_health_check_up{check=...}}: 1 while the check counts as up under the health
+   * policy, else 0.
+   */
+  void healthCheck(String check, Supplier<Boolean> up) {
+    Gauge.builder("baton.health.check.up", up, u -> u.get() ? 1 : 0)
+        .strongReference(true)
+        .description("1 while this health check counts as up, else 0")
+        .tags(tags)
+        .tag("check", check)
+        .register(registry);
+  }
+
+  /** {@code baton_health_moves_total}: role hand-overs this node made because of its health. */
+  Counter healthMoves() {
+    return Counter.builder("baton.health.moves")
+        .description("times this node, active, handed the role over because of its health")
+        .tags(tags)
+        .register(registry);
+  }
+
   void term(long t) {
     term.set(t);
   }

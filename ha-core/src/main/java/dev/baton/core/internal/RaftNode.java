@@ -292,6 +292,26 @@ public final class RaftNode implements AutoCloseable {
   }
 
   /**
+   * On the leader: how long ago (ms) each follower last answered an RPC, by member id; empty when
+   * this node does not lead. A follower that answered within an election timeout is reachable, so a
+   * leadership transfer to it can succeed.
+   */
+  public Map<String, Long> followerResponseAgesMillis() {
+    Map<String, Long> out = new HashMap<>();
+    try {
+      var info = server.getDivision(groupId).getInfo().getRoleInfoProto();
+      if (info.hasLeaderInfo()) {
+        for (var f : info.getLeaderInfo().getFollowerInfoList()) {
+          out.put(RaftPeerId.valueOf(f.getId().getId()).toString(), f.getLastRpcElapsedTimeMs());
+        }
+      }
+    } catch (IOException | RuntimeException e) {
+      // not running or not leading: no figures
+    }
+    return out;
+  }
+
+  /**
    * Submits a command to this node's own server, without forwarding: the role controller's
    * activation and lease entries must be proposed by this node as leader or not at all.
    */

@@ -59,6 +59,7 @@ public final class RoleController {
   private final MonotonicClock clock;
   private final PlanRunner plan;
   private final NodeMetrics metrics;
+  private final HealthGate health;
   private final Lease lease;
   private final long renewNanos;
   private final long reserveNanos;
@@ -82,6 +83,7 @@ public final class RoleController {
   private boolean reportActiveSoon;
   private long lastHandOff;
   private long lastStepDown;
+  private long lastUnhealthyHandOff;
   private volatile boolean running;
   private volatile boolean closing;
   private Thread thread;
@@ -91,8 +93,10 @@ public final class RoleController {
       RaftNode raft,
       MonotonicClock clock,
       PlanRunner plan,
-      NodeMetrics metrics) {
+      NodeMetrics metrics,
+      HealthGate health) {
     this.config = config;
+    this.health = health;
     this.raft = raft;
     this.clock = clock;
     this.plan = plan;
@@ -244,10 +248,16 @@ public final class RoleController {
         handOver(pending.getTargetNodeId(), StandbyReason.SWITCH_ACTIVE);
         return;
       }
+      if (r == Role.ACTIVE && maybeHandOverForHealth(now)) {
+        return;
+      }
       maybeRenew(now, a);
       return;
     }
     if (r == Role.DEMOTING || !leader || closing) {
+      if (r == Role.STANDBY && !leader) {
+        health.note("");
+      }
       return;
     }
     SwitchRequest pending = raft.stateMachine().pendingSwitch();
@@ -271,11 +281,77 @@ public final class RoleController {
     if (!info.isLeaderReady() || now - notBefore < 0) {
       return;
     }
+    if (!health.eligible()) {
+      Optional<Member> target = health.healthyTarget(eligiblePeers());
+      if (target.isPresent()) {
+        // Not a candidate while unhealthy: leadership goes to a healthy peer, which activates.
+        health.note("not activating: unhealthy; handing leadership to " + target.get().id());
+        maybeHandOffUnhealthy(now, target.get().id());
+        return;
+      }
+      // Every reachable peer is unhealthy too: an active is better than none.
+      health.note("activating although unhealthy: no healthy peer");
+    } else {
+      health.note("");
+    }
     if (switches.activationBarred(term)) {
       maybeStepDown(now, term);
       return;
     }
     activate(term);
+  }
+
+  /**
+   * Effect (b) of health gating: an active whose demoting check is down hands the role to a healthy
+   * eligible peer through the same path as a switch-active (demote first, then transfer), at most
+   * once per minMoveInterval cluster-wide; with no healthy peer it stays active and says so.
+   *
+   * @return whether it handed over
+   */
+  private boolean maybeHandOverForHealth(long now) {
+    if (!health.handOver()) {
+      health.note("");
+      return false;
+    }
+    Optional<Member> target = health.healthyTarget(eligiblePeers());
+    if (target.isEmpty()) {
+      health.note(HealthGate.NO_HEALTHY_PEER);
+      return false;
+    }
+    if (!health.moveAllowed(now)) {
+      health.note(
+          "stays active: unhealthy, but the role moved for health less than minMoveInterval ago");
+      return false;
+    }
+    health.note("");
+    health.moving(target.get().id());
+    handOver(target.get().id(), StandbyReason.UNHEALTHY);
+    return true;
+  }
+
+  /**
+   * Effect (a): an unhealthy leader that is not active hands leadership to a healthy peer instead
+   * of activating. The term is barred first (a transfer's late StartLeaderElection skips pre-vote,
+   * docs/lease.md step 4), so if the transfer fails this node steps down and the next activation,
+   * by anyone, is in a newer term.
+   */
+  private void maybeHandOffUnhealthy(long now, String target) {
+    if (now - lastUnhealthyHandOff < config.timing().electionTimeoutMin().toNanos()) {
+      return;
+    }
+    lastUnhealthyHandOff = now;
+    barActivationInCurrentTerm();
+    try {
+      LOG.info(
+          "{}: unhealthy ({}): not activating; handing leadership to {}",
+          config.self().id(),
+          health.downReasons(),
+          target);
+      raft.transferLeadership(target, config.timing().electionTimeoutMax());
+    } catch (Exception e) {
+      LOG.info(
+          "{}: leadership transfer to {} failed: {}", config.self().id(), target, e.toString());
+    }
   }
 
   /**
@@ -489,7 +565,7 @@ public final class RoleController {
     }
   }
 
-  /** Demotes, then hands Raft leadership to {@code target} (switch-active or close). */
+  /** Demotes, then hands Raft leadership to {@code target} (switch-active, health hand-over). */
   private void handOver(String target, StandbyReason reason) {
     demote(reason);
     barActivationInCurrentTerm();

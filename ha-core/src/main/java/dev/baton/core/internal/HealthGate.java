@@ -1,0 +1,341 @@
+package dev.baton.core.internal;
+
+import dev.baton.core.HealthCheck;
+import dev.baton.core.HealthPolicy;
+import dev.baton.core.KeyValueStore;
+import dev.baton.core.Member;
+import dev.baton.core.NodeStatus;
+import dev.baton.core.StandbyReason;
+import dev.baton.core.Ticker;
+import io.micrometer.core.instrument.Counter;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Health gating between the {@link HealthMonitor} and the {@link RoleController}: what the node's
+ * checks say, what every member last published about its own health, and how often health may move
+ * the role (docs/lease.md, "Health gating").
+ *
+ * <p>How health travels: each node publishes its own health as a replicated KV record, {@code
+ * baton/health/<nodeId>}, written through its own node on every change of eligible/handOver and
+ * once at start when it has a leader. The leader that picks a hand-over target reads the records
+ * from the same replicated state that moves the role; no node probes another's checks. A member
+ * without a record counts as healthy (a node without checks never writes one).
+ *
+ * <p>Role moves caused by health are at most one per {@link HealthPolicy#minMoveInterval()}: every
+ * node notes, on its own monotonic clock, when it applied the {@code Resign} of an active that
+ * handed over because of its health (and the mover notes its own move), and an active hands over
+ * for health only when that long has passed since.
+ *
+ * <p>With no checks the gate is inert: always eligible, never hands over, writes nothing (only
+ * removes a record left by an earlier run that had checks).
+ */
+public final class HealthGate implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(HealthGate.class);
+
+  /** The prefix of the health records, one per member. */
+  public static final String PREFIX = KeyValueStore.RESERVED_PREFIX + "health/";
+
+  /** Note shown in status while an active that should hand over finds no healthy peer. */
+  public static final String NO_HEALTHY_PEER = "stays active: no healthy peer";
+
+  private static final int MAX_REASON = 200;
+
+  private final NodeConfig config;
+  private final RaftNode raft;
+  private final MonotonicClock clock;
+  private final HealthPolicy policy;
+  private final HealthMonitor monitor;
+  private final Counter moves;
+  private final KvStore kv;
+  private final Semaphore dirty = new Semaphore(0);
+  private final Object lock = new Object();
+
+  // Guarded by lock.
+  private boolean moved;
+  private long lastMoveNanos;
+  private String note = "";
+
+  private volatile boolean running;
+  private Thread publisher;
+
+  public HealthGate(
+      NodeConfig config,
+      RaftNode raft,
+      MonotonicClock clock,
+      Ticker ticker,
+      NodeMetrics metrics,
+      List<HealthCheck> checks,
+      HealthPolicy policy) {
+    this.config = config;
+    this.raft = raft;
+    this.clock = clock;
+    this.policy = policy;
+    this.kv = new KvStore(raft);
+    this.monitor =
+        checks.isEmpty()
+            ? null
+            : new HealthMonitor(config.self().id(), checks, policy, ticker, h -> dirty.release());
+    this.moves = metrics.healthMoves();
+    if (monitor != null) {
+      for (HealthCheck c : checks) {
+        String name = c.settings().name();
+        metrics.healthCheck(name, () -> checkUp(name));
+      }
+    }
+    raft.stateMachine()
+        .addObserver(
+            (command, result, index, term) -> {
+              if (command.hasResign()
+                  && StandbyReason.UNHEALTHY.name().equals(command.getResign().getReason())) {
+                recordMove();
+              }
+            });
+  }
+
+  /** Starts the checks and the publisher of this node's record. */
+  public void start() {
+    running = true;
+    if (monitor != null) {
+      monitor.start();
+    }
+    dirty.release();
+    publisher = new Thread(this::publish, "baton-health-publish-" + config.self().id());
+    publisher.setDaemon(true);
+    publisher.start();
+  }
+
+  /** Whether this node runs any check. */
+  public boolean enabled() {
+    return monitor != null;
+  }
+
+  /** Whether this node may become active as far as its own checks go. */
+  public boolean eligible() {
+    return monitor == null || monitor.health().eligible();
+  }
+
+  /** Whether this node, active, should hand the role over. */
+  public boolean handOver() {
+    return monitor != null && monitor.health().handOver();
+  }
+
+  /** The down checks and their reasons, for log lines. */
+  String downReasons() {
+    return monitor == null ? "" : monitor.health().downReasons();
+  }
+
+  /**
+   * The first of {@code peers} (eligible members, best first) whose published record says eligible
+   * (or that never published) and that answered this leader within an election timeout, so that a
+   * transfer to it can succeed.
+   */
+  Optional<Member> healthyTarget(List<Member> peers) {
+    Map<String, Long> ages = raft.followerResponseAgesMillis();
+    long bound = config.timing().electionTimeoutMax().toMillis();
+    for (Member m : peers) {
+      Long age = ages.get(m.id());
+      if (age != null && age <= bound && memberEligible(m.id())) {
+        return Optional.of(m);
+      }
+    }
+    return Optional.empty();
+  }
+
+  /** A member's eligibility as it last published it; true without a record. */
+  boolean memberEligible(String id) {
+    return raft.stateMachine()
+        .localValue(PREFIX + id)
+        .map(v -> parseEligible(new String(v, StandardCharsets.UTF_8)))
+        .orElse(true);
+  }
+
+  /** Whether a health-driven move may start now (none within minMoveInterval). */
+  boolean moveAllowed(long now) {
+    synchronized (lock) {
+      return !moved || now - lastMoveNanos >= policy.minMoveInterval().toNanos();
+    }
+  }
+
+  /** How long until a health-driven move may start, in ms (0 if it may now). */
+  long moveWaitMillis(long now) {
+    synchronized (lock) {
+      if (!moved) {
+        return 0;
+      }
+      long left = policy.minMoveInterval().toNanos() - (now - lastMoveNanos);
+      return Math.max(0, TimeUnit.NANOSECONDS.toMillis(left));
+    }
+  }
+
+  /** This node, active, is about to hand the role over because of its health. */
+  void moving(String target) {
+    recordMove();
+    moves.increment();
+    LOG.warn(
+        "{}: unhealthy ({}): handing the role to {} through the planned switch path",
+        config.self().id(),
+        downReasons(),
+        target);
+  }
+
+  private void recordMove() {
+    synchronized (lock) {
+      moved = true;
+      lastMoveNanos = clock.nanoTime();
+    }
+  }
+
+  /** Sets what health gating is doing now; logged each time it changes. */
+  void note(String now) {
+    String was;
+    synchronized (lock) {
+      was = note;
+      note = now;
+    }
+    if (!was.equals(now)) {
+      if (now.isEmpty()) {
+        LOG.info("{}: health gating: no longer \"{}\"", config.self().id(), was);
+      } else {
+        LOG.warn("{}: health gating: {} ({})", config.self().id(), now, downReasons());
+      }
+    }
+  }
+
+  /** For status. */
+  public NodeStatus.Health status(List<Member> members) {
+    Map<String, Boolean> byMember = new LinkedHashMap<>();
+    for (Member m : members) {
+      byMember.put(m.id(), memberEligible(m.id()));
+    }
+    String n;
+    synchronized (lock) {
+      n = note;
+    }
+    if (monitor == null) {
+      return new NodeStatus.Health(false, true, false, List.of(), byMember, n);
+    }
+    HealthMonitor.Health h = monitor.health();
+    List<NodeStatus.Check> checks = new ArrayList<>();
+    for (HealthMonitor.CheckState c : h.checks()) {
+      checks.add(
+          new NodeStatus.Check(
+              c.name(), c.demotes(), c.up(), c.probed(), c.lastHealthy(), c.lastReason()));
+    }
+    return new NodeStatus.Health(true, h.eligible(), h.handOver(), checks, byMember, n);
+  }
+
+  private boolean checkUp(String name) {
+    for (HealthMonitor.CheckState c : monitor.health().checks()) {
+      if (c.name().equals(name)) {
+        return c.up();
+      }
+    }
+    return true;
+  }
+
+  // ---------------------------------------------------------------- the record
+
+  /** The record's text: operators read it with {@code kv get baton/health/<node>}. */
+  static String encode(HealthMonitor.Health h) {
+    StringBuilder b = new StringBuilder();
+    b.append("eligible=").append(h.eligible()).append('\n');
+    b.append("handOver=").append(h.handOver()).append('\n');
+    for (HealthMonitor.CheckState c : h.checks()) {
+      String reason = c.lastReason().replaceAll("[\\r\\n\\t]+", " ");
+      if (reason.length() > MAX_REASON) {
+        reason = reason.substring(0, MAX_REASON) + "...";
+      }
+      b.append("check.")
+          .append(c.name())
+          .append('=')
+          .append(c.up() ? "up" : "down")
+          .append(reason.isEmpty() ? "" : ": " + reason)
+          .append('\n');
+    }
+    return b.toString();
+  }
+
+  static boolean parseEligible(String record) {
+    for (String line : record.split("\n")) {
+      if (line.startsWith("eligible=")) {
+        return !line.substring("eligible=".length()).trim().equals("false");
+      }
+    }
+    return true;
+  }
+
+  private void publish() {
+    String key = PREFIX + config.self().id();
+    // What this node last wrote successfully: null before the first write of this run, so that
+    // the record is written once at start whatever the local state says.
+    String written = null;
+    boolean changedSinceWrite = true;
+    while (running) {
+      try {
+        boolean woken = dirty.tryAcquire(1, TimeUnit.SECONDS);
+        dirty.drainPermits();
+        changedSinceWrite |= woken;
+        if (!running) {
+          return;
+        }
+        if (raft.leaderId().isEmpty()) {
+          continue;
+        }
+        if (monitor == null) {
+          // No checks: only a record left by an earlier run with checks is removed.
+          if (raft.stateMachine().localValue(key).isPresent()) {
+            kv.delete(key);
+          }
+          continue;
+        }
+        HealthMonitor.Health h = monitor.health();
+        String want = encode(h);
+        if (written != null && !changedSinceWrite) {
+          continue;
+        }
+        if (want.equals(written)) {
+          changedSinceWrite = false;
+          continue;
+        }
+        kv.put(key, want.getBytes(StandardCharsets.UTF_8));
+        written = want;
+        changedSinceWrite = false;
+        LOG.debug("{}: published health: {}", config.self().id(), want.replace('\n', ' '));
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return;
+      } catch (RuntimeException e) {
+        // No leader yet, a timeout: try again shortly.
+        changedSinceWrite = true;
+        LOG.debug("{}: publishing health failed: {}", config.self().id(), e.toString());
+        try {
+          Thread.sleep(200);
+        } catch (InterruptedException ie) {
+          Thread.currentThread().interrupt();
+          return;
+        }
+      }
+    }
+  }
+
+  @Override
+  public void close() {
+    running = false;
+    dirty.release();
+    if (monitor != null) {
+      monitor.close();
+    }
+    if (publisher != null) {
+      publisher.interrupt();
+    }
+  }
+}
