@@ -56,7 +56,9 @@ public final class Sidecar implements AutoCloseable {
             .joining(config.joining())
             .bootstrap(config.bootstrap())
             .meterRegistry(registry)
-            .promotionPlan(config.plan());
+            .promotionPlan(config.plan())
+            .healthChecks(config.healthChecks())
+            .healthPolicy(config.healthPolicy());
     config
         .raftListen()
         .ifPresent(

@@ -69,6 +69,7 @@ public final class ConfigLoader {
         "acceptClusterSecretFiles",
         "insecure",
         "promotion",
+        "health",
         "logging");
     Path base = file.toAbsolutePath().getParent();
 
@@ -193,6 +194,7 @@ public final class ConfigLoader {
         new StepType.Scope(node, Set.copyOf(memberSections.keySet()), eligible, nodeRef);
     List<NodeService> services = new ArrayList<>();
     PromotionPlan plan = plan(yaml, root.section("promotion"), scope, services);
+    HealthSection.Parsed health = HealthSection.parse(root, nodeRef);
 
     Yaml.Section logging = root.section("logging");
     logging.allow("format", "level", "ratisLevel");
@@ -246,7 +248,9 @@ public final class ConfigLoader {
         plan,
         List.copyOf(services),
         nodeRef,
-        new SidecarConfig.Logging(format, level, ratisLevel));
+        new SidecarConfig.Logging(format, level, ratisLevel),
+        health.policy(),
+        health.checks());
   }
 
   private static String id(Yaml.Section s, String key, String what) {

@@ -26,6 +26,12 @@ public final class NodeRef {
     }
   }
 
+  /** Whether the bound node is active now (false before it is bound). */
+  public boolean isActive() {
+    BatonNode n = node.get();
+    return n != null && n.isActive();
+  }
+
   private KeyValueStore store() {
     BatonNode n = node.get();
     if (n == null) {

@@ -1,5 +1,7 @@
 package dev.baton.sidecar.config;
 
+import dev.baton.core.HealthCheck;
+import dev.baton.core.HealthPolicy;
 import dev.baton.core.Member;
 import dev.baton.core.PromotionPlan;
 import dev.baton.core.Timing;
@@ -44,6 +46,8 @@ import java.util.Set;
  * @param services what the steps run beside the role (the PostgreSQL guard and position reporter)
  * @param nodeRef the node the steps belong to; the sidecar binds it before starting the node
  * @param logging log format and level
+ * @param healthPolicy how the health checks' answers become the node's health ({@code health:})
+ * @param healthChecks the health checks whose failure moves the role (empty: none)
  */
 public record SidecarConfig(
     Path file,
@@ -67,7 +71,9 @@ public record SidecarConfig(
     PromotionPlan plan,
     List<NodeService> services,
     NodeRef nodeRef,
-    Logging logging) {
+    Logging logging,
+    HealthPolicy healthPolicy,
+    List<HealthCheck> healthChecks) {
 
   /**
    * TLS settings.

@@ -104,7 +104,12 @@ final class Yaml {
 
   void problem(Node at, String path, String message) {
     String where = at == null ? file.toString() : file + ":" + (at.getStartMark().getLine() + 1);
-    problems.add(where + ": " + (path.isEmpty() ? "" : path + ": ") + message);
+    String problem = where + ": " + (path.isEmpty() ? "" : path + ": ") + message;
+    // A value read twice (a postgres health check's defaults come from the postgres step) is
+    // reported once.
+    if (!problems.contains(problem)) {
+      problems.add(problem);
+    }
   }
 
   private Section section(String path, Node node) {
