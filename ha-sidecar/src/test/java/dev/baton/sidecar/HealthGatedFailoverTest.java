@@ -106,6 +106,21 @@ class HealthGatedFailoverTest {
       assertThat(cluster.get(old, "/active").code()).isEqualTo(503);
       assertThat(cluster.log(old)).contains("plane");
 
+      // Visible while it lasts: /status, /metrics and the CLI's HEALTH column name the check.
+      com.fasterxml.jackson.databind.JsonNode status =
+          Json.read(cluster.get(old, "/status").body()).path("healthGating");
+      assertThat(status.path("enabled").asBoolean()).isTrue();
+      assertThat(status.path("eligible").asBoolean()).isFalse();
+      assertThat(status.path("checks").get(0).path("name").asText()).isEqualTo("plane");
+      assertThat(status.path("checks").get(0).path("lastReason").asText()).contains("503");
+      assertThat(cluster.get(old, "/metrics").body())
+          .containsPattern("baton_health_check_up\\{[^}]*check=\"plane\"[^}]*\\} 0\\.0");
+      List<String> cliArgs = new java.util.ArrayList<>(List.of("status", "--endpoints"));
+      cliArgs.add(String.join(",", cluster.endpoints()));
+      cliArgs.addAll(cluster.secretArgs());
+      SidecarProcessTest.Cli cli = SidecarProcessTest.cli(cliArgs.toArray(String[]::new));
+      assertThat(cli.out()).containsPattern(old + "\\s+STANDBY.*up, unhealthy: plane");
+
       // The plane comes back: the role stays where it is.
       planes.get(old).up.set(true);
       await("the role stays on " + now + " after " + old + "'s plane recovered")

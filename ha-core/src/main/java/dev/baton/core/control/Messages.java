@@ -72,7 +72,8 @@ final class Messages {
             .setActiveToken(s.activeToken())
             .setHighestToken(s.highestToken())
             .setLeaseRemainingMillis(s.leaseRemaining().toMillis())
-            .setPromotion(promotion(s.promotion()));
+            .setPromotion(promotion(s.promotion()))
+            .setHealthGating(healthGating(s.health()));
     for (NodeStatus.MemberStatus m : s.members()) {
       MemberStatus.Builder ms =
           health.apply(m.member().id()).toBuilder()
@@ -88,6 +89,31 @@ final class Messages {
       }
       b.addMembers(ms);
     }
+    return b.build();
+  }
+
+  static dev.baton.core.control.proto.HealthGating healthGating(NodeStatus.Health h) {
+    dev.baton.core.control.proto.HealthGating.Builder b =
+        dev.baton.core.control.proto.HealthGating.newBuilder()
+            .setEnabled(h.enabled())
+            .setEligible(h.eligible())
+            .setHandOver(h.handOver())
+            .setNote(h.note());
+    for (NodeStatus.Check c : h.checks()) {
+      b.addChecks(
+          dev.baton.core.control.proto.HealthCheckState.newBuilder()
+              .setName(c.name())
+              .setDemotes(c.demotes())
+              .setUp(c.up())
+              .setProbed(c.probed())
+              .setLastHealthy(c.lastHealthy())
+              .setLastReason(c.lastReason()));
+    }
+    h.members().entrySet().stream()
+        .filter(e -> !e.getValue())
+        .map(java.util.Map.Entry::getKey)
+        .sorted()
+        .forEach(b::addUnhealthyMembers);
     return b.build();
   }
 

@@ -4,6 +4,8 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.baton.core.control.BatonClient;
 import dev.baton.core.control.ControlException;
+import dev.baton.core.control.proto.HealthCheckState;
+import dev.baton.core.control.proto.HealthGating;
 import dev.baton.core.control.proto.MemberStatus;
 import dev.baton.core.control.proto.Role;
 import dev.baton.core.control.proto.StatusResponse;
@@ -97,6 +99,40 @@ final class StatusCommand implements Callable<Integer> {
       }
       return anyone ? 0 : 1;
     }
+  }
+
+  /**
+   * The HEALTH cell of a node that answered: "up", or "up, unhealthy: CHECK,..." when its health
+   * checks keep it from becoming active (the checks that are down).
+   */
+  static String health(HealthGating h) {
+    if (!h.getEnabled() || h.getEligible()) {
+      return "up";
+    }
+    List<String> down = new ArrayList<>();
+    for (HealthCheckState c : h.getChecksList()) {
+      if (!c.getUp()) {
+        down.add(c.getName());
+      }
+    }
+    return "up, unhealthy: " + String.join(",", down);
+  }
+
+  private static String note(StatusResponse s) {
+    List<String> notes = new ArrayList<>();
+    HealthGating h = s.getHealthGating();
+    if (!h.getNote().isEmpty()) {
+      notes.add(h.getNote());
+    }
+    for (HealthCheckState c : h.getChecksList()) {
+      if (!c.getUp()) {
+        notes.add(c.getName() + ": " + c.getLastReason());
+      }
+    }
+    if (!s.getPromotion().getLastError().isEmpty()) {
+      notes.add("last error: " + s.getPromotion().getLastError());
+    }
+    return String.join("; ", notes);
   }
 
   private static String shortError(ControlException e) {
@@ -210,13 +246,11 @@ final class StatusCommand implements Callable<Integer> {
             s.getRole().name(),
             s.getToken() == 0 ? "-" : Long.toString(s.getToken()),
             s.getLeaderId().equals(s.getNodeId()) ? "*" : "",
-            "up",
+            health(s.getHealthGating()),
             r.endpoint,
             promotion,
             s.getLeaseRemainingMillis() > 0 ? s.getLeaseRemainingMillis() + "ms" : "",
-            s.getPromotion().getLastError().isEmpty()
-                ? ""
-                : "last error: " + s.getPromotion().getLastError()
+            note(s)
           });
     }
     int[] width = new int[cells.get(0).length];
