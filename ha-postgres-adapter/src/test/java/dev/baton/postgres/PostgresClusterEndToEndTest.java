@@ -407,6 +407,21 @@ class PostgresClusterEndToEndTest {
       PostgresServer west,
       AtomicReference<TestCluster> clusterRef,
       boolean stonith) {
+    return twoSitesAndAWitness(east, west, clusterRef, stonith, false);
+  }
+
+  /**
+   * As {@link #twoSitesAndAWitness(PostgresServer, PostgresServer, AtomicReference, boolean)}; with
+   * {@code healthChecked}, each database node also runs a {@link PostgresHealthCheck} of its own
+   * server (every 300 ms, down after 2 failures, at most one health move per 5 s), so that a dead
+   * primary under a live active moves the role by itself.
+   */
+  static TestCluster twoSitesAndAWitness(
+      PostgresServer east,
+      PostgresServer west,
+      AtomicReference<TestCluster> clusterRef,
+      boolean stonith,
+      boolean healthChecked) {
     Map<String, PostgresServer> localServer = Map.of("n1", east, "n2", west);
     return TestCluster.create(
         2,
@@ -447,9 +462,31 @@ class PostgresClusterEndToEndTest {
             pgBuilder.allowUnfencedOldPrimary(true);
           }
           PostgresPromotionAction pg = pgBuilder.build();
+          if (healthChecked) {
+            builder
+                .healthChecks(
+                    List.of(
+                        PostgresHealthCheck.of(
+                            dev.baton.core.HealthCheck.Settings.of(
+                                "db", Duration.ofMillis(300), Duration.ofMillis(250)),
+                            endpoint(mine),
+                            PostgresServer.SUPERUSER,
+                            null,
+                            () -> isActive(clusterRef, id))))
+                .healthPolicy(new dev.baton.core.HealthPolicy(2, 2, Duration.ofSeconds(5)));
+          }
           return builder.promotionPlan(
               PromotionPlan.builder().action(pg, StepPolicy.mustSucceed()).build());
         });
+  }
+
+  /** Whether node {@code id} of the cluster runs and is active (false before it is started). */
+  private static boolean isActive(AtomicReference<TestCluster> clusterRef, String id) {
+    try {
+      return clusterRef.get().node(id).isActive();
+    } catch (IllegalArgumentException | NullPointerException e) {
+      return false;
+    }
   }
 
   /**

@@ -143,4 +143,94 @@ class PrimaryLossTest {
       }
     }
   }
+
+  /**
+   * Issue 31: with a postgres health check on each node, nobody has to act. East's primary dies
+   * under a live n1; n1's check goes down (2 failures, 300 ms apart), n1 hands the role over
+   * through the planned switch path, and n2's plan promotes west (east is unreachable: the stop
+   * command confirms it is down), publishes it and advances its fence; n2's writer commits on west
+   * and n1's old token is refused there. The test prints the time from the primary's death to that
+   * commit.
+   */
+  @Test
+  void whenThePrimaryDiesUnderALiveActiveItsHealthCheckMovesTheRoleToTheStandby() throws Exception {
+    try (PostgresPair pair = PostgresPair.start("east-hc", "west-hc")) {
+      PostgresServer east = pair.primary();
+      PostgresServer west = pair.standby();
+      AtomicReference<TestCluster> clusterRef = new AtomicReference<>();
+      List<AutoCloseable> toClose = new ArrayList<>();
+      try (TestCluster cluster =
+          PostgresClusterEndToEndTest.twoSitesAndAWitness(east, west, clusterRef, true, true)) {
+        clusterRef.set(cluster);
+        CompletableFuture<BatonNode> witnessUp =
+            CompletableFuture.supplyAsync(() -> cluster.start("w1"));
+        BatonNode n1 = cluster.start("n1");
+        witnessUp.join();
+        assertThat(awaitActivation(cluster).nodeId()).isEqualTo("n1");
+        BatonNode n2 = cluster.start("n2");
+        App app1 = new App(n1);
+        toClose.add(app1);
+        App app2 = new App(n2);
+        toClose.add(app2);
+        executeWhileActive(
+            app1.db,
+            "CREATE TABLE IF NOT EXISTS orders (id bigserial PRIMARY KEY, item text NOT NULL UNIQUE,"
+                + " token bigint NOT NULL, node text NOT NULL)");
+        for (int i = 0; i < ROWS_BEFORE; i++) {
+          executeWhileActive(app1.db, insertSql("before-" + i, "n1"));
+        }
+        WalPositionReporter reporter =
+            WalPositionReporter.start(
+                app1.endpoint, app1.pool, app1.tokenSource(), Duration.ofMillis(200));
+        toClose.add(reporter);
+        pair.awaitReplayCaughtUp();
+        await("n2 knows east as the writer")
+            .atMost(LIVENESS)
+            .until(() -> east.jdbcUrl().equals(app2.pool.currentJdbcUrl()));
+        long token1 = awaitActivation(cluster).token();
+
+        // ---- The primary dies; its node lives on; nobody runs switch-active.
+        long lost = System.nanoTime();
+        east.stopImmediately();
+        reporter.close();
+        ActiveContext after =
+            await("n2 active by itself once n1's health check counts east down")
+                .atMost(LIVENESS)
+                .pollInterval(Duration.ofMillis(20))
+                .until(() -> n2.activeContext(), o -> o.isPresent())
+                .get();
+        executeWhileActive(app2.db, insertSql("after-health-move", "n2"));
+        long committedMs = (System.nanoTime() - lost) / 1_000_000;
+        System.out.printf(
+            "postgres health check: %d ms from east's primary stopping to n2's writer committing on"
+                + " west (check every 300 ms, down after 2 failures)%n",
+            committedMs);
+
+        assertThat(after.token()).isGreaterThan(token1);
+        assertThat(n1.isActive()).isFalse();
+        assertThat(n1.status().health().eligible()).isFalse();
+        assertThat(read(() -> west.isInRecovery())).isFalse();
+        assertThat(read(() -> PostgresFence.of(west.dataSource(), RESOURCE).currentToken()))
+            .isGreaterThanOrEqualTo(after.token());
+        assertThat(
+                read(
+                    () -> west.queryLong("SELECT count(*) FROM orders WHERE item LIKE 'before-%'")))
+            .isEqualTo(ROWS_BEFORE);
+        FencedDataSource stale =
+            FencedDataSource.builder(dataSource(west.jdbcUrl()))
+                .resource(RESOURCE)
+                .build()
+                .withToken(token1);
+        assertThatThrownBy(() -> insert(stale, "stale", "n1"))
+            .isInstanceOfSatisfying(
+                StaleTokenSQLException.class, e -> assertThat(e.offeredToken()).isEqualTo(token1));
+        assertThat(read(() -> west.queryLong("SELECT count(*) FROM orders WHERE item = 'stale'")))
+            .isZero();
+      } finally {
+        for (AutoCloseable c : toClose) {
+          c.close();
+        }
+      }
+    }
+  }
 }
