@@ -133,7 +133,7 @@ class SidecarCheckTest {
     r = check(env, inline);
     assertThat(r.exit()).as(r.output()).isEqualTo(2);
     assertThat(r.output())
-        .contains(inline + ":36: promotion.steps[0].password: a secret is never written")
+        .contains(inline + ":38: promotion.steps[0].password: a secret is never written")
         .doesNotContain("hunter2-inline");
     assertThat(Files.exists(Path.of("/var/lib/baton/tie-1"))).as("nothing created").isFalse();
   }
@@ -151,8 +151,8 @@ class SidecarCheckTest {
     Run r = check(config);
     assertThat(r.exit()).as(r.output()).isEqualTo(2);
     assertThat(r.output())
-        .contains(config + ":36: promotion.steps[0].password: a secret is never written")
-        .contains(config + ":64: promotion.steps[1].tsig.keyFile: file ")
+        .contains(config + ":38: promotion.steps[0].password: a secret is never written")
+        .contains(config + ":66: promotion.steps[1].tsig.keyFile: file ")
         .contains("nothing was started.")
         .doesNotContain("hunter2-inline");
   }
