@@ -463,7 +463,9 @@ public final class PostgresPromotionAction implements PromotionAction {
    */
   @Override
   public void preflight() throws Exception {
-    try (Connection t = connections.connect(target, "the standby to promote")) {
+    // What the server is (a standby to promote, or already the primary on the active's own node)
+    // is only known once connected: name it as this node's server.
+    try (Connection t = connections.connect(target, "this node's server")) {
       t.setAutoCommit(true);
       boolean recovering = inRecovery(t);
       List<Peer> surveyed = survey(LOG);

@@ -180,11 +180,36 @@ class PostgresPromotionActionTest {
     primary.execute("CREATE TABLE preflight (v int)");
 
     standby.stopFast();
+    // The pre-flight does not know yet what the server is: it names it as this node's own.
     assertThatThrownBy(action::preflight)
         .isInstanceOf(PostgresUnreachableException.class)
-        .hasMessageContaining("cannot connect to the standby to promote at " + standby.endpoint())
+        .hasMessageContaining("cannot connect to this node's server at " + standby.endpoint())
+        .hasMessageNotContaining("standby to promote")
         .hasMessageNotContaining(SECRET);
     primary.execute("INSERT INTO preflight VALUES (1)");
+  }
+
+  /**
+   * On the node whose own server is the primary (east-1 in the two-regions example), the pre-flight
+   * must not call that server "the standby to promote".
+   */
+  @Test
+  void preflightOnTheNodeOfThePrimaryNamesItsOwnServerAndNeverCallsItTheStandby() throws Exception {
+    PostgresPair pair = pair();
+    PostgresServer primary = pair.primary();
+    PostgresServer standby = pair.standby();
+    PostgresPromotionAction action = action(primary, standby).build();
+
+    action.preflight();
+    assertThat(primary.isInRecovery()).isFalse();
+    assertThat(standby.isInRecovery()).isTrue();
+
+    primary.stopFast();
+    assertThatThrownBy(action::preflight)
+        .isInstanceOf(PostgresUnreachableException.class)
+        .hasMessageContaining("cannot connect to this node's server at " + primary.endpoint())
+        .hasMessageNotContaining("standby")
+        .hasMessageNotContaining(SECRET);
   }
 
   @Test

@@ -19,7 +19,7 @@ import org.slf4j.LoggerFactory;
 
 /**
  * One node for a non-Java plane: the Baton node with the configured promotion plan, its gRPC
- * control API, and the HTTP endpoints (/active, /health, /status, /metrics).
+ * control API, and the HTTP endpoints (/active, /health, /status, /metrics, /token).
  *
  * <p>Start order: HTTP first (so a probe sees 503 "starting" rather than a refused connection),
  * then the node (which waits out one election timeout, see docs/lease.md step 3), then the control

@@ -9,6 +9,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
@@ -26,12 +27,17 @@ class SidecarCheckTest {
   private record Run(int exit, String output) {}
 
   private Run check(Path config, String... extra) throws IOException, InterruptedException {
+    return check(Map.of(), config, extra);
+  }
+
+  private Run check(Map<String, String> env, Path config, String... extra)
+      throws IOException, InterruptedException {
     Path log = Files.createTempFile(dir, "check-", ".log");
     String[] args =
         Stream.concat(
                 Stream.of("sidecar", "--check", "--config", config.toString()), Stream.of(extra))
             .toArray(String[]::new);
-    Process p = SidecarProcesses.launch(log, args);
+    Process p = SidecarProcesses.launch(log, env, args);
     assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
     return new Run(p.exitValue(), Files.readString(log));
   }
@@ -78,6 +84,60 @@ class SidecarCheckTest {
     assertThat(Files.exists(Path.of("/var/lib/baton/east-1"))).as("nothing created").isFalse();
   }
 
+  /**
+   * The witness's host has a Java runtime and the cluster secret, nothing else: no PostgreSQL
+   * tools, no PostgreSQL password, no TSIG key. Both the shipped tie-1.yaml (no steps) and the
+   * regions' steps read by the witness pass --check there; an inline secret is still refused.
+   */
+  @Test
+  void theWitnessNeedsNoPostgresToolsAndNoSecretItDoesNotUse() throws Exception {
+    Path witness = Files.createDirectories(dir.resolve("witness"));
+    Path secrets = Files.createDirectories(witness.resolve("secrets"));
+    Files.writeString(secrets.resolve("cluster.secret"), SidecarProcesses.randomSecret());
+    // A PATH with only java on it.
+    Path bin = Files.createDirectories(dir.resolve("path-with-only-java"));
+    Files.createSymbolicLink(
+        bin.resolve("java"), Path.of(System.getProperty("java.home"), "bin", "java"));
+    Map<String, String> env = Map.of("PATH", bin.toString());
+    Path noTools = dir.resolve("no-postgresql-here/bin");
+
+    Path shipped =
+        Files.copy(EXAMPLES.resolve("two-regions/tie-1.yaml"), witness.resolve("tie-1.yaml"));
+    Run r = check(env, shipped);
+    assertThat(r.exit()).as(r.output()).isZero();
+    assertThat(r.output())
+        .contains("config " + shipped + ": ok (node tie-1")
+        .contains("0 promotion steps)");
+
+    String east = Files.readString(EXAMPLES.resolve("two-regions/east-1.yaml"));
+    String regionsSteps =
+        east.replace("node: east-1", "node: tie-1")
+            .replace("dataDir: /var/lib/baton/east-1", "dataDir: /var/lib/baton/tie-1")
+            .replace("listen: 10.0.1.5:8008", "listen: 10.2.1.5:8008")
+            .replace("binDirectory: /usr/lib/postgresql/15/bin", "binDirectory: " + noTools);
+    assertThat(regionsSteps).contains("node: tie-1").contains("binDirectory: " + noTools);
+    Path withSteps = witness.resolve("tie-1-with-steps.yaml");
+    Files.writeString(withSteps, regionsSteps);
+    r = check(env, withSteps);
+    assertThat(r.exit()).as(r.output()).isZero();
+    assertThat(r.output())
+        .contains("config " + withSteps + ": ok (node tie-1")
+        .contains("0 promotion steps)")
+        .doesNotContain("pg-password")
+        .doesNotContain("tsig.key");
+
+    Path inline = witness.resolve("tie-1-inline.yaml");
+    Files.writeString(
+        inline,
+        regionsSteps.replace("passwordFile: secrets/pg-password", "password: hunter2-inline"));
+    r = check(env, inline);
+    assertThat(r.exit()).as(r.output()).isEqualTo(2);
+    assertThat(r.output())
+        .contains(inline + ":38: promotion.steps[0].password: a secret is never written")
+        .doesNotContain("hunter2-inline");
+    assertThat(Files.exists(Path.of("/var/lib/baton/tie-1"))).as("nothing created").isFalse();
+  }
+
   @Test
   void aBadFileExitsWithStatus2NamingEachProblem() throws Exception {
     Path copy = Files.createDirectories(dir.resolve("bad"));
@@ -91,8 +151,8 @@ class SidecarCheckTest {
     Run r = check(config);
     assertThat(r.exit()).as(r.output()).isEqualTo(2);
     assertThat(r.output())
-        .contains(config + ":36: promotion.steps[0].password: a secret is never written")
-        .contains(config + ":64: promotion.steps[1].tsig.keyFile: file ")
+        .contains(config + ":38: promotion.steps[0].password: a secret is never written")
+        .contains(config + ":66: promotion.steps[1].tsig.keyFile: file ")
         .contains("nothing was started.")
         .doesNotContain("hunter2-inline");
   }

@@ -39,11 +39,26 @@ public final class BatonCommand implements Runnable {
   /** The command line with Baton's error handling: messages for humans, exit statuses above. */
   public static CommandLine commandLine() {
     CommandLine cl = new CommandLine(new BatonCommand());
+    CommandLine.IParameterExceptionHandler parseErrors = cl.getParameterExceptionHandler();
+    cl.setParameterExceptionHandler(
+        (e, args) -> {
+          Integer unknown =
+              e instanceof CommandLine.UnmatchedArgumentException u
+                  ? unknownVerb(u.getCommandLine(), u.getUnmatched())
+                  : null;
+          return unknown != null ? unknown : parseErrors.handleParseException(e, args);
+        });
     cl.setExecutionStrategy(
         parseResult -> {
           CommandLine.ParseResult sub = parseResult;
           while (sub.hasSubcommand()) {
             sub = sub.subcommand();
+          }
+          // With --help, picocli keeps an unknown verb as unmatched and would print the usage
+          // and exit 0: a script could not tell a missing command from a present one.
+          Integer unknown = unknownVerb(sub.commandSpec().commandLine(), sub.unmatched());
+          if (unknown != null) {
+            return unknown;
           }
           // The sidecar sets its own logging from its config; everything else logs warnings to
           // stderr only, so stdout carries just the answer (the demo's --json summary included).
@@ -84,6 +99,29 @@ public final class BatonCommand implements Runnable {
           return 1;
         });
     return cl;
+  }
+
+  /**
+   * When the first unmatched argument of a command that has verbs is not an option, it is an
+   * unknown verb: says so with the list of verbs and returns 2; otherwise null.
+   */
+  private static Integer unknownVerb(CommandLine command, java.util.List<String> unmatched) {
+    if (command.getSubcommands().isEmpty()
+        || unmatched.isEmpty()
+        || unmatched.get(0).startsWith("-")) {
+      return null;
+    }
+    String name = command.getCommandSpec().qualifiedName();
+    PrintWriter err = command.getErr();
+    err.println(
+        "unknown command '"
+            + unmatched.get(0)
+            + "'"
+            + (command.getParent() == null ? "" : " for '" + name + "'"));
+    err.println("commands: " + String.join(", ", command.getSubcommands().keySet()));
+    err.println("run '" + name + " --help' for usage.");
+    err.flush();
+    return 2;
   }
 
   /** A usage problem found after parsing (exit status 2). */

@@ -23,7 +23,8 @@ import picocli.CommandLine.Option;
     description = {
       "Runs one Baton node for a non-Java plane.",
       "The node runs the promotion plan from its config and serves the gRPC control API and the",
-      "HTTP endpoints /active, /health, /status and /metrics. Schema: docs/sidecar-config.md.",
+      "HTTP endpoints /active, /health, /status, /metrics and /token (the token and the lease",
+      "left, to callers on this machine's loopback only). Schema: docs/sidecar-config.md.",
       "SIGTERM or SIGINT demotes the node gracefully (demotion hooks run) and exits.",
       "--check validates the whole config and exits (0 good, 2 bad) without starting anything;",
       "with --preflight it also runs every step's pre-flight against the real servers (exit 1",

@@ -112,7 +112,9 @@ final class DnsStep implements StepType {
       }
     }
 
-    TsigKey key = tsig(step);
+    // A node that never becomes active and has no value here (a witness) never signs an update:
+    // the key's form is checked, but the key file need not exist on its host.
+    TsigKey key = tsig(step, scope.eligible() || !mine.isEmpty());
     Duration ttl = step.duration("ttl").orElse(Duration.ofSeconds(30));
     Yaml.Section verify = step.section("verify");
     verify.allow("servers", "zoneNameServers");
@@ -194,7 +196,7 @@ final class DnsStep implements StepType {
   /**
    * The TSIG key: from a BIND key file, or name and algorithm with the secret in the environment.
    */
-  private static TsigKey tsig(Yaml.Section step) {
+  private static TsigKey tsig(Yaml.Section step, boolean read) {
     Yaml.Section t = step.section("tsig");
     if (!t.present()) {
       t.yaml()
@@ -213,6 +215,9 @@ final class DnsStep implements StepType {
       }
       Path file =
           t.yaml().file().toAbsolutePath().getParent().resolve(t.string("keyFile").orElse(""));
+      if (!read) {
+        return null;
+      }
       if (!Files.isReadable(file)) {
         t.report("keyFile", "file " + file + " is not readable");
         return null;
@@ -238,14 +243,15 @@ final class DnsStep implements StepType {
         algorithm = null;
       }
     }
-    Optional<String> secret = t.secret("secretFile", "secretEnv", "secret", "the TSIG secret");
+    Optional<String> secret =
+        t.secret("secretFile", "secretEnv", "secret", "the TSIG secret", read);
     if (secret.isEmpty()
         && !t.has("secretEnv")
         && !t.has("secretFile")
         && !t.keys().contains("secret")) {
       t.required("secretEnv", "the name of an environment variable holding the base64 secret");
     }
-    if (name == null || algorithm == null || secret.isEmpty()) {
+    if (!read || name == null || algorithm == null || secret.isEmpty()) {
       return null;
     }
     try {

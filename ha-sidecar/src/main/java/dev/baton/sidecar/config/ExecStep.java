@@ -78,7 +78,8 @@ final class ExecStep implements StepType {
         .ifPresent(
             d -> {
               Path dir = step.yaml().file().toAbsolutePath().getParent().resolve(d);
-              if (!Files.isDirectory(dir)) {
+              // Only where the command may run: a witness never runs it.
+              if (scope.eligible() && !Files.isDirectory(dir)) {
                 step.yaml()
                     .problem(
                         step.valueNode("workingDirectory"),

@@ -69,9 +69,6 @@ final class PostgresStep implements StepType {
     int before = yaml.problems().size();
     String database = step.string("database").orElse("postgres");
     String user = step.string("user").orElse("postgres");
-    String password =
-        step.secret("passwordFile", "passwordEnv", "password", "the PostgreSQL password")
-            .orElse(null);
 
     Map<String, PostgresEndpoint> servers = new LinkedHashMap<>();
     Yaml.Section serverSection = step.section("servers");
@@ -96,6 +93,12 @@ final class PostgresStep implements StepType {
                         a.substring(0, colon), Integer.parseInt(a.substring(colon + 1)), database));
               });
     }
+    // A node that never becomes active and has no server here (a witness) never connects: the
+    // form of the step is checked, but its secrets and tools need not exist on that host.
+    boolean uses = scope.eligible() || serverSection.keys().contains(scope.nodeId());
+    String password =
+        step.secret("passwordFile", "passwordEnv", "password", "the PostgreSQL password", uses)
+            .orElse(null);
     if (serverSection.present()
         && scope.eligible()
         && !serverSection.keys().contains(scope.nodeId())) {
@@ -163,7 +166,7 @@ final class PostgresStep implements StepType {
       if (b.isPresent()) {
         pgBin = base.resolve(b.get());
       }
-      if (!Files.isExecutable(pgBin.resolve("pg_rewind"))) {
+      if (uses && !Files.isExecutable(pgBin.resolve("pg_rewind"))) {
         rejoinSection.report(
             "binDirectory", "no executable pg_rewind in " + pgBin + " (set binDirectory)");
       }

@@ -225,6 +225,17 @@ final class Yaml {
      * so is giving both sources. Empty when neither is given (or on a problem).
      */
     Optional<String> secret(String fileKey, String envKey, String inlineKey, String what) {
+      return secret(fileKey, envKey, inlineKey, what, true);
+    }
+
+    /**
+     * {@link #secret(String, String, String, String)}, or with {@code read} false only its form: an
+     * inline secret, both sources, a bad variable name are still refused, and a variable is still
+     * recorded as holding a secret, but neither the file nor the variable is read (always empty).
+     * For a node that never uses the secret: a witness holds no copy of it.
+     */
+    Optional<String> secret(
+        String fileKey, String envKey, String inlineKey, String what, boolean read) {
       if (entries.containsKey(inlineKey)) {
         problem(
             entries.get(inlineKey).getKeyNode(),
@@ -244,7 +255,7 @@ final class Yaml {
       }
       if (has(fileKey)) {
         Optional<String> f = string(fileKey);
-        if (f.isEmpty()) {
+        if (f.isEmpty() || !read) {
           return Optional.empty();
         }
         java.nio.file.Path file = file().toAbsolutePath().getParent().resolve(f.get());
@@ -279,6 +290,9 @@ final class Yaml {
           return Optional.empty();
         }
         secretVariable(var.get());
+        if (!read) {
+          return Optional.empty();
+        }
         String value = System.getenv(var.get());
         if (value == null || value.isEmpty()) {
           report(

@@ -340,6 +340,54 @@ class ConfigLoaderTest {
         .noneSatisfy(p -> assertThat(p).contains("AWS_REGION"));
   }
 
+  /**
+   * A witness does not read a step's secrets (it never uses them), but still knows which variables
+   * hold one: none of them may reach a child process, on a witness either.
+   */
+  @Test
+  void aWitnessDoesNotReadAStepsSecretsButStillKeepsThemFromChildren() throws IOException {
+    String witness =
+        GOOD.replace("node: n1", "node: w1")
+            .replace(
+                "    raft: 127.0.0.1:7403\n",
+                "    raft: 127.0.0.1:7403\n    control: 127.0.0.1:7503\n")
+            .replace(
+                "  steps:\n",
+                "  steps:\n"
+                    + "    - name: db\n"
+                    + "      type: postgres\n"
+                    + "      servers: {n1: 127.0.0.1:5432, n2: 127.0.0.1:5433}\n"
+                    + "      passwordEnv: BATON_TEST_UNSET_PG_PASSWORD\n"
+                    + "    - name: dns\n"
+                    + "      type: dns\n"
+                    + "      server: 127.0.0.1:53\n"
+                    + "      zone: example.com\n"
+                    + "      names: [{name: app, values: {n1: 192.0.2.1, n2: 192.0.2.2}}]\n"
+                    + "      tsig: {keyFile: missing.key}\n");
+    // The variable is not set and the key file does not exist: a witness needs neither.
+    assertThat(System.getenv("BATON_TEST_UNSET_PG_PASSWORD")).isNull();
+    SidecarConfig c = ConfigLoader.load(write(witness));
+    assertThat(c.nodeId()).isEqualTo("w1");
+    assertThat(c.plan().steps())
+        .extracting(s -> s.name())
+        .as("a witness runs no postgres or dns step")
+        .containsExactly("announce", "direct");
+
+    ConfigException e =
+        problems(
+            witness.replace(
+                "      env:\n        REGION: east\n",
+                "      env:\n        REGION: east\n"
+                    + "      passEnv: [BATON_TEST_UNSET_PG_PASSWORD]\n"));
+    assertThat(e.problems())
+        .anySatisfy(
+            p ->
+                assertThat(p)
+                    .contains(
+                        "promotion.steps[3].passEnv[0]: BATON_TEST_UNSET_PG_PASSWORD holds a"
+                            + " secret"));
+  }
+
   @Test
   void aWeakClusterSecretIsNamedByItsFileAndKeyButNeverShown() throws IOException {
     Path p = write(GOOD);

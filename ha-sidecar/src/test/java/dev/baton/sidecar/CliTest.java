@@ -1,0 +1,68 @@
+package dev.baton.sidecar;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The command line's own answers: help that lists what the sidecar serves, and a verb that does not
+ * exist refused with exit status 2, so a script can tell a missing command from a present one.
+ */
+class CliTest {
+  private static final String COMMANDS =
+      "commands: sidecar, status, switch-active, members, kv, demo, help";
+
+  @TempDir Path dir;
+
+  @Test
+  void sidecarHelpListsEveryHttpEndpointTokenIncluded() {
+    SidecarProcessTest.Cli help = SidecarProcessTest.cli("sidecar", "--help");
+    assertThat(help.status()).isZero();
+    String text = help.out().replaceAll("\\s+", " ");
+    assertThat(text)
+        .contains("/active")
+        .contains("/health")
+        .contains("/status")
+        .contains("/metrics")
+        .contains("/token (the token and the lease left, to callers on this machine's loopback");
+  }
+
+  @Test
+  void anUnknownVerbExitsWithStatus2AndSaysSoWithOrWithoutHelp() {
+    for (String[] args :
+        new String[][] {
+          {"recover", "--help"},
+          {"recover"},
+          {"recover", "--config", "x.yaml"},
+          {"--help", "recover"}
+        }) {
+      SidecarProcessTest.Cli r = SidecarProcessTest.cli(args);
+      String what = String.join(" ", args) + "\nout: " + r.out() + "\nerr: " + r.err();
+      assertThat(r.status()).as(what).isEqualTo(2);
+      assertThat(r.err()).as(what).contains("unknown command 'recover'").contains(COMMANDS);
+      assertThat(r.out()).as(what + ": no usage on stdout, as if it had worked").isEmpty();
+    }
+    // An unknown verb under a command that has verbs is named with its parent.
+    SidecarProcessTest.Cli kv = SidecarProcessTest.cli("kv", "frob", "--help");
+    assertThat(kv.status()).as(kv.err()).isEqualTo(2);
+    assertThat(kv.err()).contains("unknown command 'frob' for 'baton kv'").contains("commands: ");
+    // A known verb's help still exits 0; a bad option is still a usage error.
+    assertThat(SidecarProcessTest.cli("--help").status()).isZero();
+    assertThat(SidecarProcessTest.cli("status", "--help").status()).isZero();
+    assertThat(SidecarProcessTest.cli("status", "--frob").status()).isEqualTo(2);
+  }
+
+  @Test
+  void theRealBinaryExitsWithStatus2OnAnUnknownVerb() throws Exception {
+    Path log = dir.resolve("recover.log");
+    Process p = SidecarProcesses.launch(log, "recover", "--help");
+    assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
+    String out = Files.readString(log);
+    assertThat(p.exitValue()).as(out).isEqualTo(2);
+    assertThat(out).contains("unknown command 'recover'").contains(COMMANDS);
+  }
+}
