@@ -405,6 +405,17 @@ public final class BatonNode implements Closeable {
               + (target.witness() ? "witness" : "noActivate")
               + ")");
     }
+    // A target whose own health checks hold it back would win leadership, decline the role and
+    // hand it on: refuse at once, saying why, instead of timing out.
+    Optional<String> unhealthy = HealthGate.publishedIneligibility(stateMachine, targetNodeId);
+    if (unhealthy.isPresent()) {
+      throw new IllegalArgumentException(
+          "switch-active: member '"
+              + targetNodeId
+              + "' is unhealthy and would not activate ("
+              + unhealthy.get()
+              + "); repair it or choose a healthy member");
+    }
     long before = stateMachine.highestToken();
     ActivationRecord now = stateMachine.activation();
     if (now.getNodeId().equals(targetNodeId) && !now.getResigned()) {

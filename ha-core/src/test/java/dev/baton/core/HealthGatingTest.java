@@ -1,6 +1,7 @@
 package dev.baton.core;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import dev.baton.core.internal.HealthGate;
@@ -137,12 +138,37 @@ class HealthGatingTest {
     }
   }
 
+  /**
+   * An active that has held the role for a second. On a loaded machine a fresh active can lose its
+   * first lease round (LEASE_EXPIRING) and the role moves for that reason; a test of a health move
+   * starts from an active that holds, so that the move it sees is the one it caused.
+   */
+  private static BatonNode steadyActive(TestCluster cluster) {
+    java.util.concurrent.atomic.AtomicReference<BatonNode> seen =
+        new java.util.concurrent.atomic.AtomicReference<>();
+    java.util.concurrent.atomic.AtomicLong since = new java.util.concurrent.atomic.AtomicLong();
+    return await("an active that holds the role for 1 s")
+        .atMost(START)
+        .pollInterval(Duration.ofMillis(20))
+        .until(
+            () -> {
+              BatonNode a = cluster.active().orElse(null);
+              if (a == null || a != seen.get()) {
+                seen.set(a);
+                since.set(System.nanoTime());
+                return null;
+              }
+              return System.nanoTime() - since.get() >= 1_000_000_000L ? a : null;
+            },
+            java.util.Objects::nonNull);
+  }
+
   @Test
   void anUnhealthyActiveHandsOverToAHealthyPeerAndTheRoleDoesNotComeBackOnRecovery()
       throws Exception {
     try (Fixture f =
         new Fixture(Duration.ofMillis(100), new HealthPolicy(2, 2, Duration.ofSeconds(2)), false)) {
-      BatonNode old = f.cluster.awaitActive(START);
+      BatonNode old = steadyActive(f.cluster);
       long oldToken = old.token();
       assertThat(old.status().health().enabled()).isTrue();
 
@@ -175,6 +201,16 @@ class HealthGatingTest {
               now.kv().get(HealthGate.PREFIX + old.id()).orElseThrow().value(),
               java.nio.charset.StandardCharsets.UTF_8);
       assertThat(record).contains("eligible=false").contains("check.plane=down: plane is down");
+      // A switch back to it is refused at once, naming the check, instead of timing out.
+      await()
+          .atMost(WAIT)
+          .untilAsserted(
+              () ->
+                  assertThatThrownBy(() -> now.switchActive(old.id(), Duration.ofSeconds(5)))
+                      .isInstanceOf(IllegalArgumentException.class)
+                      .hasMessageContaining("'" + old.id() + "' is unhealthy")
+                      .hasMessageContaining("plane=down: plane is down"));
+      assertThat(now.isActive()).isTrue();
 
       f.setHealthy(old.id(), true);
       await()

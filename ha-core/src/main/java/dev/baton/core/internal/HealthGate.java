@@ -264,6 +264,29 @@ public final class HealthGate implements AutoCloseable {
     return b.toString();
   }
 
+  /**
+   * Why member {@code nodeId} may not become active, from the health record it published as this
+   * node has applied it: its down checks with their reasons; empty when it is eligible or never
+   * published.
+   */
+  public static Optional<String> publishedIneligibility(BatonStateMachine sm, String nodeId) {
+    Optional<byte[]> value = sm.localValue(PREFIX + nodeId);
+    if (value.isEmpty()) {
+      return Optional.empty();
+    }
+    String record = new String(value.get(), java.nio.charset.StandardCharsets.UTF_8);
+    if (parseEligible(record)) {
+      return Optional.empty();
+    }
+    List<String> down = new java.util.ArrayList<>();
+    for (String line : record.split("\n")) {
+      if (line.startsWith("check.") && line.contains("=down")) {
+        down.add(line.substring("check.".length()));
+      }
+    }
+    return Optional.of(down.isEmpty() ? "not eligible" : String.join("; ", down));
+  }
+
   static boolean parseEligible(String record) {
     for (String line : record.split("\n")) {
       if (line.startsWith("eligible=")) {
