@@ -7,14 +7,9 @@ import static org.awaitility.Awaitility.await;
 import dev.baton.core.control.TestCertificates;
 import dev.baton.core.testing.LogCapture;
 import dev.baton.core.testing.TestCluster;
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.Comparator;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -66,7 +61,7 @@ class BootstrapLeftoverTest {
       long token = active.token();
       cluster.crash(victim);
       Path victimDir = cluster.dataDir(victim);
-      empty(victimDir);
+      TestCluster.emptyDirectory(victimDir);
 
       // The shared config still says bootstrap: true.
       BatonNode wiped = cluster.builderFor(victim).bootstrap(true).build();
@@ -131,23 +126,6 @@ class BootstrapLeftoverTest {
           .atMost(Duration.ofSeconds(30))
           .until(() -> late.status().highestToken() >= token);
       assertThat(late.kv().get("before-n3")).isPresent();
-    }
-  }
-
-  private static void empty(Path d) {
-    try (Stream<Path> s = Files.walk(d)) {
-      s.sorted(Comparator.reverseOrder())
-          .filter(p -> !p.equals(d))
-          .forEach(
-              p -> {
-                try {
-                  Files.delete(p);
-                } catch (IOException e) {
-                  throw new UncheckedIOException(e);
-                }
-              });
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
     }
   }
 }

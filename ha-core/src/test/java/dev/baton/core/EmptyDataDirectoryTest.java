@@ -5,17 +5,12 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import dev.baton.core.testing.TestCluster;
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -67,7 +62,7 @@ class EmptyDataDirectoryTest {
       // 3. Kill n2, wipe its data directory, restart it: refused, with the way back named.
       cluster.crash("n2");
       Path n2Dir = cluster.dataDir("n2");
-      empty(n2Dir);
+      TestCluster.emptyDirectory(n2Dir);
       assertThatThrownBy(() -> cluster.start("n2"))
           .isInstanceOf(BatonException.class)
           .hasMessageContaining("data directory " + n2Dir)
@@ -133,22 +128,5 @@ class EmptyDataDirectoryTest {
     assertThatThrownBy(() -> b.bootstrap(true).joining(true).build())
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("bootstrap and joining");
-  }
-
-  private static void empty(Path d) {
-    try (Stream<Path> s = Files.walk(d)) {
-      s.sorted(Comparator.reverseOrder())
-          .filter(p -> !p.equals(d))
-          .forEach(
-              p -> {
-                try {
-                  Files.delete(p);
-                } catch (IOException e) {
-                  throw new UncheckedIOException(e);
-                }
-              });
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
   }
 }

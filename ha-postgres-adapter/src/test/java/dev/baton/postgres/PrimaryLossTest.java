@@ -50,34 +50,12 @@ class PrimaryLossTest {
       try (TestCluster cluster =
           PostgresClusterEndToEndTest.twoSitesAndAWitness(east, west, clusterRef, true)) {
         clusterRef.set(cluster);
-
-        // n1 and the witness first, so that n1 (next to the primary) takes the role.
-        CompletableFuture<BatonNode> witnessUp =
-            CompletableFuture.supplyAsync(() -> cluster.start("w1"));
-        BatonNode n1 = cluster.start("n1");
-        witnessUp.join();
-        assertThat(awaitActivation(cluster).nodeId()).isEqualTo("n1");
-        BatonNode n2 = cluster.start("n2");
-
-        App app1 = new App(n1);
-        toClose.add(app1);
-        App app2 = new App(n2);
-        toClose.add(app2);
-        executeWhileActive(
-            app1.db,
-            "CREATE TABLE IF NOT EXISTS orders (id bigserial PRIMARY KEY, item text NOT NULL UNIQUE,"
-                + " token bigint NOT NULL, node text NOT NULL)");
-        for (int i = 0; i < ROWS_BEFORE; i++) {
-          executeWhileActive(app1.db, insertSql("before-" + i, "n1"));
-        }
-        WalPositionReporter reporter =
-            WalPositionReporter.start(
-                app1.endpoint, app1.pool, app1.tokenSource(), Duration.ofMillis(200));
-        toClose.add(reporter);
-        pair.awaitReplayCaughtUp();
-        await("n2 knows east as the writer")
-            .atMost(LIVENESS)
-            .until(() -> east.jdbcUrl().equals(app2.pool.currentJdbcUrl()));
+        Sites sites = start(cluster, pair, toClose);
+        BatonNode n1 = sites.n1();
+        BatonNode n2 = sites.n2();
+        App app1 = sites.app1();
+        App app2 = sites.app2();
+        WalPositionReporter reporter = sites.reporter();
         ActiveContext before = awaitActivation(cluster);
         assertThat(before.nodeId()).isEqualTo("n1");
         long token1 = before.token();
@@ -144,6 +122,44 @@ class PrimaryLossTest {
     }
   }
 
+  /** The two sites running, n1 active next to east with rows written and reported. */
+  private record Sites(
+      BatonNode n1, BatonNode n2, App app1, App app2, WalPositionReporter reporter) {}
+
+  /**
+   * Starts the witness and n1 first (so that n1, next to the primary, takes the role), then n2;
+   * creates the orders table and {@link #ROWS_BEFORE} rows through n1; reports n1's WAL position;
+   * waits until west has replayed everything and n2's pool follows east.
+   */
+  private static Sites start(TestCluster cluster, PostgresPair pair, List<AutoCloseable> toClose) {
+    CompletableFuture<BatonNode> witnessUp =
+        CompletableFuture.supplyAsync(() -> cluster.start("w1"));
+    BatonNode n1 = cluster.start("n1");
+    witnessUp.join();
+    assertThat(awaitActivation(cluster).nodeId()).isEqualTo("n1");
+    BatonNode n2 = cluster.start("n2");
+    App app1 = new App(n1);
+    toClose.add(app1);
+    App app2 = new App(n2);
+    toClose.add(app2);
+    executeWhileActive(
+        app1.db,
+        "CREATE TABLE IF NOT EXISTS orders (id bigserial PRIMARY KEY, item text NOT NULL UNIQUE,"
+            + " token bigint NOT NULL, node text NOT NULL)");
+    for (int i = 0; i < ROWS_BEFORE; i++) {
+      executeWhileActive(app1.db, insertSql("before-" + i, "n1"));
+    }
+    WalPositionReporter reporter =
+        WalPositionReporter.start(
+            app1.endpoint, app1.pool, app1.tokenSource(), Duration.ofMillis(200));
+    toClose.add(reporter);
+    pair.awaitReplayCaughtUp();
+    await("n2 knows east as the writer")
+        .atMost(LIVENESS)
+        .until(() -> pair.primary().jdbcUrl().equals(app2.pool.currentJdbcUrl()));
+    return new Sites(n1, n2, app1, app2, reporter);
+  }
+
   /**
    * Issue 31: with a postgres health check on each node, nobody has to act. East's primary dies
    * under a live n1; n1's check goes down (2 failures, 300 ms apart), n1 hands the role over
@@ -162,31 +178,11 @@ class PrimaryLossTest {
       try (TestCluster cluster =
           PostgresClusterEndToEndTest.twoSitesAndAWitness(east, west, clusterRef, true, true)) {
         clusterRef.set(cluster);
-        CompletableFuture<BatonNode> witnessUp =
-            CompletableFuture.supplyAsync(() -> cluster.start("w1"));
-        BatonNode n1 = cluster.start("n1");
-        witnessUp.join();
-        assertThat(awaitActivation(cluster).nodeId()).isEqualTo("n1");
-        BatonNode n2 = cluster.start("n2");
-        App app1 = new App(n1);
-        toClose.add(app1);
-        App app2 = new App(n2);
-        toClose.add(app2);
-        executeWhileActive(
-            app1.db,
-            "CREATE TABLE IF NOT EXISTS orders (id bigserial PRIMARY KEY, item text NOT NULL UNIQUE,"
-                + " token bigint NOT NULL, node text NOT NULL)");
-        for (int i = 0; i < ROWS_BEFORE; i++) {
-          executeWhileActive(app1.db, insertSql("before-" + i, "n1"));
-        }
-        WalPositionReporter reporter =
-            WalPositionReporter.start(
-                app1.endpoint, app1.pool, app1.tokenSource(), Duration.ofMillis(200));
-        toClose.add(reporter);
-        pair.awaitReplayCaughtUp();
-        await("n2 knows east as the writer")
-            .atMost(LIVENESS)
-            .until(() -> east.jdbcUrl().equals(app2.pool.currentJdbcUrl()));
+        Sites sites = start(cluster, pair, toClose);
+        BatonNode n1 = sites.n1();
+        BatonNode n2 = sites.n2();
+        App app2 = sites.app2();
+        WalPositionReporter reporter = sites.reporter();
         long token1 = awaitActivation(cluster).token();
 
         // ---- The primary dies; its node lives on; nobody runs switch-active.

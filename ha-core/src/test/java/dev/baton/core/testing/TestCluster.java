@@ -87,6 +87,24 @@ public final class TestCluster implements AutoCloseable {
     }
   }
 
+  /** Deletes everything inside {@code d} and leaves {@code d} itself, empty: a wiped disk. */
+  public static void emptyDirectory(Path d) {
+    try (java.util.stream.Stream<Path> s = Files.walk(d)) {
+      s.sorted(java.util.Comparator.reverseOrder())
+          .filter(p -> !p.equals(d))
+          .forEach(
+              p -> {
+                try {
+                  Files.delete(p);
+                } catch (IOException e) {
+                  throw new UncheckedIOException(e);
+                }
+              });
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
   public static int freePort() {
     return LocalPorts.next();
   }
