@@ -75,6 +75,58 @@ class PromotionLivenessTest {
   }
 
   /**
+   * A node whose promotion failed backs off, but it stays Raft leader if its one hand-over attempt
+   * finds no peer to take leadership (here both eligible peers are down at that moment). Before, it
+   * then sat as a leader that would not activate for the whole failure backoff, and an eligible
+   * peer that came up meanwhile never got the role: the CI run on da0ea19 saw no active for 25 s
+   * when a transfer failed under load. Now a leader in backoff keeps offering leadership to its
+   * eligible peers, so the peer that comes up takes the role within seconds.
+   */
+  @Test
+  void aLeaderBackingOffAfterAFailedPromotionKeepsOfferingLeadershipUntilAPeerTakesIt()
+      throws Exception {
+    AtomicBoolean thrown = new AtomicBoolean();
+    try (TestCluster cluster =
+        TestCluster.create(
+            3,
+            2,
+            TestCluster.TIMING,
+            (id, b) ->
+                b.failureBackoff(Duration.ofSeconds(60))
+                    .promotionPlan(
+                        PromotionPlan.builder()
+                            .action(
+                                new PromotionAction() {
+                                  @Override
+                                  public String name() {
+                                    return "breaks-on-n1";
+                                  }
+
+                                  @Override
+                                  public void promote(ActionContext ctx) {
+                                    if (ctx.nodeId().equals("n1")
+                                        && thrown.compareAndSet(false, true)) {
+                                      throw new IllegalStateException("n1's promotion fails");
+                                    }
+                                  }
+                                },
+                                StepPolicy.mustSucceed().withMaxAttempts(1))
+                            .build()))) {
+      cluster.start("w1");
+      cluster.start("w2");
+      BatonNode n1 = cluster.start("n1");
+      await("n1's promotion failed").atMost(Duration.ofSeconds(60)).untilTrue(thrown);
+      await("n1 gave the role up")
+          .atMost(Duration.ofSeconds(30))
+          .until(() -> n1.status().role() == Role.STANDBY);
+      cluster.start("n2");
+      // n1 backs off for 60 s: an active within 30 s can only be n2, reached by n1 handing over.
+      BatonNode active = cluster.awaitActive(Duration.ofSeconds(30));
+      assertThat(active.id()).isEqualTo("n2");
+    }
+  }
+
+  /**
    * The only eligible node's promotion fails and its hand-over finds no one to take the role (its
    * peers are witnesses). Before, it activated again in the same Raft term, where a late
    * StartLeaderElection from a hand-over could still elect another node without pre-vote; now it

@@ -82,6 +82,11 @@ public final class RoleController {
   // renewInterval) and tells the cluster that this node is ACTIVE, which switch-active waits for.
   private boolean reportActiveSoon;
   private long lastHandOff;
+  // After a failed promotion: no activation before backoffUntil, and while leader meanwhile, offer
+  // leadership to an eligible peer, first at once, then at growing gaps (capped).
+  private long backoffUntil;
+  private long lastBackoffHandOff;
+  private long backoffHandOffGap;
   private long lastStepDown;
   private long lastUnhealthyHandOff;
   private volatile boolean running;
@@ -108,6 +113,7 @@ public final class RoleController {
     this.tickMillis = Math.max(5, Math.min(50, config.timing().renewInterval().toMillis() / 3));
     this.role = config.self().eligible() ? Role.STANDBY : Role.WITNESS;
     this.notBefore = clock.nanoTime();
+    this.backoffUntil = notBefore;
     raft.stateMachine().addLeaderChangeListener(wake::release);
     raft.stateMachine().addObserver((command, result, index, term) -> wake.release());
   }
@@ -278,6 +284,10 @@ public final class RoleController {
       maybeHandOff(now);
       return;
     }
+    if (now - backoffUntil < 0) {
+      maybeHandOffWhileBackingOff(now, info.isLeaderReady());
+      return;
+    }
     if (!info.isLeaderReady() || now - notBefore < 0) {
       return;
     }
@@ -433,10 +443,11 @@ public final class RoleController {
   private void promotionFinished(Activation a, boolean ok) {
     if (!ok) {
       if (demoteIfCurrent(a, StandbyReason.PROMOTION_FAILED)) {
-        // This node backs off; leadership goes to a peer so that another node can try now. If the
-        // transfer fails, this node does not take the role again in this term.
+        // This node backs off; the loop hands leadership to a peer so that another node can try
+        // now (maybeHandOffWhileBackingOff). If no transfer succeeds, this node does not take the
+        // role again in this term.
         barActivationInCurrentTerm();
-        handOverToPeer();
+        wake.release();
       }
       return;
     }
@@ -508,23 +519,27 @@ public final class RoleController {
     return true;
   }
 
-  private void handOverToPeer() {
+  /**
+   * @return whether a peer took leadership (false too when this node is not leader)
+   */
+  private boolean handOverToPeer() {
     try {
       if (!raft.info().isLeader()) {
-        return;
+        return false;
       }
     } catch (RuntimeException e) {
-      return;
+      return false;
     }
     for (Member m : eligiblePeers()) {
       try {
         LOG.info("{}: handing leadership to {}", config.self().id(), m.id());
         raft.transferLeadership(m.id(), config.timing().electionTimeoutMax());
-        return;
+        return true;
       } catch (Exception e) {
         LOG.debug("{}: hand-off to {} failed: {}", config.self().id(), m.id(), e.toString());
       }
     }
+    return false;
   }
 
   /**
@@ -555,7 +570,8 @@ public final class RoleController {
     synchronized (lock) {
       role = Role.STANDBY;
       if (reason == StandbyReason.PROMOTION_FAILED) {
-        notBefore = clock.nanoTime() + config.failureBackoff().toNanos();
+        backoffUntil = clock.nanoTime() + config.failureBackoff().toNanos();
+        backoffHandOffGap = 0;
       }
       lock.notifyAll();
     }
@@ -580,6 +596,29 @@ public final class RoleController {
     } catch (Exception e) {
       LOG.warn(
           "{}: leadership transfer to {} failed: {}", config.self().id(), target, e.toString());
+    }
+  }
+
+  /**
+   * A leader backing off after its promotion failed does not sit on leadership: an eligible peer
+   * could take the role now. Its first hand-over can find no peer able to take leadership (down, or
+   * the transfer timed out under load); it tries again, at gaps that double from electionTimeoutMax
+   * up to four times that, so that nodes that all fail to promote pass leadership around slowly
+   * rather than in a storm of elections.
+   */
+  private void maybeHandOffWhileBackingOff(long now, boolean leaderReady) {
+    if (!leaderReady || now - lastBackoffHandOff < backoffHandOffGap) {
+      return;
+    }
+    lastBackoffHandOff = now;
+    long max = config.timing().electionTimeoutMax().toNanos();
+    backoffHandOffGap = backoffHandOffGap == 0 ? max : Math.min(backoffHandOffGap * 2, 4 * max);
+    if (!handOverToPeer()) {
+      LOG.info(
+          "{}: backing off after a failed promotion; no eligible peer took leadership, trying"
+              + " again in {} ms",
+          config.self().id(),
+          TimeUnit.NANOSECONDS.toMillis(backoffHandOffGap));
     }
   }
 
