@@ -77,7 +77,7 @@ class ControlSecretTest {
 
   /** A client that gives up quickly: the refused calls below each wait out its deadline. */
   private static BatonClient client(BatonClient.Builder b) {
-    return build(b.callTimeout(Duration.ofSeconds(3)).attemptTimeout(Duration.ofSeconds(1)));
+    return build(b.callTimeout(Duration.ofSeconds(1)).attemptTimeout(Duration.ofMillis(500)));
   }
 
   private static BatonClient build(BatonClient.Builder b) {
@@ -97,7 +97,7 @@ class ControlSecretTest {
   void aClientWithoutTheSecretCannotSwitchTheActive() {
     BatonClient plaintext = client(BatonClient.builder());
     String target = standby();
-    assertThatThrownBy(() -> plaintext.switchActive(target, Duration.ofSeconds(3)))
+    assertThatThrownBy(() -> plaintext.switchActive(target, Duration.ofSeconds(1)))
         .isInstanceOfSatisfying(ControlException.class, ControlSecretTest::refusedBeforeAnyCall);
     assertThatThrownBy(() -> plaintext.put("baton/x/writer", new byte[] {1}))
         .isInstanceOfSatisfying(ControlException.class, ControlSecretTest::refusedBeforeAnyCall);
@@ -125,7 +125,7 @@ class ControlSecretTest {
                     ClusterSecretCredentials.of(cluster.clusterId(), other, "another secret"),
                     "ops"));
     assertThatThrownBy(stranger::status).isInstanceOf(ControlException.class);
-    assertThatThrownBy(() -> stranger.switchActive(standby(), Duration.ofSeconds(3)))
+    assertThatThrownBy(() -> stranger.switchActive(standby(), Duration.ofSeconds(1)))
         .isInstanceOf(ControlException.class);
   }
 
