@@ -75,7 +75,8 @@ public final class BatonNode implements Closeable {
 
   private final NodeConfig config;
   private final MeterRegistry meterRegistry;
-  private final PlanRunner planRunner;
+  private final PromotionPlan plan;
+  private PlanRunner planRunner;
   private final MonotonicClock clock;
   private final ExecutorService defaultListenerExecutor;
   private final List<Map.Entry<RoleListener, Executor>> initialListeners;
@@ -99,7 +100,7 @@ public final class BatonNode implements Closeable {
   private BatonNode(Builder b, NodeConfig config) {
     this.config = config;
     this.meterRegistry = b.meterRegistry != null ? b.meterRegistry : new SimpleMeterRegistry();
-    this.planRunner = new PlanRunner(b.plan);
+    this.plan = b.plan;
     this.clock = MonotonicClock.of(b.ticker);
     this.initialListeners = List.copyOf(b.listeners);
     this.healthChecks = List.copyOf(b.healthChecks);
@@ -156,7 +157,7 @@ public final class BatonNode implements Closeable {
     } catch (IOException | RuntimeException e) {
       throw new BatonException("node " + config.self().id() + " cannot be created: " + e, e);
     }
-    planRunner.attach(config, raft, clock, meterRegistry);
+    planRunner = new PlanRunner(plan, config, raft, clock, meterRegistry);
     health = new HealthGate(config, raft, clock, ticker, metrics, healthChecks, healthPolicy);
     controller = new RoleController(config, raft, clock, planRunner, metrics, health);
     membership = new MembershipCoordinator(config, raft);

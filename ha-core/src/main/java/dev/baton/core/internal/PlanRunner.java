@@ -8,30 +8,21 @@ import dev.baton.core.PromotionPlan;
 import dev.baton.core.PromotionStatus;
 import dev.baton.core.StaleTokenException;
 import dev.baton.core.StandbyReason;
-import dev.baton.core.internal.proto.Command;
-import dev.baton.core.internal.proto.JournalRecord;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
-import java.util.OptionalLong;
-import java.util.concurrent.CancellationException;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import org.slf4j.MDC;
 
 /**
  * Runs the promotion plan when the node wins the role, and the demotion when it gives it up.
@@ -46,67 +37,34 @@ public class PlanRunner {
   private static final Logger LOG = LoggerFactory.getLogger(PlanRunner.class);
 
   private final PromotionPlan plan;
-  private NodeConfig config;
-  private RaftNode raft;
-  private MonotonicClock clock;
-  private MeterRegistry registry;
-  private ExecutorService orchestrator;
-  private ExecutorService workers;
+  private final NodeConfig config;
+  private final MonotonicClock clock;
+  private final MeterRegistry registry;
+  private final Journal journal;
+  private final StepExecutor executor;
+  private final ExecutorService orchestrator;
   private volatile Thread orchestratorThread;
   private volatile Future<?> running;
   private volatile PromotionStatus status = PromotionStatus.IDLE;
 
-  /**
-   * The steps whose code is running now, by the worker thread that runs it: a step stays here until
-   * its code returns, even after its caller timed it out or cancelled it (an action that ignores
-   * interruption keeps running). The watchdog halts the process when one of them is still here at
-   * the end of the lease.
-   */
-  private final Map<Thread, Running> inFlight = new ConcurrentHashMap<>();
-
-  private final List<Thread> watchdogs = new java.util.concurrent.CopyOnWriteArrayList<>();
-
-  /** What the watchdog does at the end of a lease with a step still running. */
-  private final Runnable halt = () -> Runtime.getRuntime().halt(70);
-
-  /** One step's code running on a worker thread. */
-  private record Running(long token, String step, ActionContext.Phase phase, boolean harmlessLate) {
-    @Override
-    public String toString() {
-      return "'"
-          + step
-          + "' ("
-          + phase.name().toLowerCase(java.util.Locale.ROOT)
-          + ", token "
-          + token
-          + ")";
-    }
-  }
-
-  public PlanRunner(PromotionPlan plan) {
+  public PlanRunner(
+      PromotionPlan plan,
+      NodeConfig config,
+      RaftNode raft,
+      MonotonicClock clock,
+      MeterRegistry registry) {
     this.plan = plan;
-  }
-
-  /** Connects the runner to its node (called once, before the node starts). */
-  public void attach(
-      NodeConfig config, RaftNode raft, MonotonicClock clock, MeterRegistry registry) {
     this.config = config;
-    this.raft = raft;
     this.clock = clock;
     this.registry = registry;
+    this.journal = new Journal(config, raft, clock);
+    this.executor = new StepExecutor(config.self().id(), clock);
     this.orchestrator =
         Executors.newSingleThreadExecutor(
             r -> {
               Thread t = new Thread(r, "baton-plan-" + config.self().id());
               t.setDaemon(true);
               orchestratorThread = t;
-              return t;
-            });
-    this.workers =
-        Executors.newCachedThreadPool(
-            r -> {
-              Thread t = new Thread(r, "baton-action-" + config.self().id());
-              t.setDaemon(true);
               return t;
             });
   }
@@ -130,7 +88,7 @@ public class PlanRunner {
       }
       long started = System.nanoTime();
       try {
-        call(
+        executor.call(
             () -> {
               if (step.isFence()) {
                 step.fence().preflight();
@@ -139,7 +97,7 @@ public class PlanRunner {
               }
               return null;
             },
-            step,
+            step.name(),
             0,
             ActionContext.Phase.PROMOTE,
             true,
@@ -257,14 +215,9 @@ public class PlanRunner {
         }
         status =
             new PromotionStatus(a.token(), "RUNNING", Optional.of(step.name()), attempt, lastError);
-        if (!journal(
-            a.token(),
-            step.name(),
-            ActionContext.Phase.PROMOTE,
-            attempt,
-            JournalEntry.Outcome.STARTED,
-            null,
-            true)) {
+        Journal.Entry entry =
+            Journal.Entry.promote(a.token(), step.name(), attempt, JournalEntry.Outcome.STARTED);
+        if (!journal.recordAndWait(entry)) {
           status =
               new PromotionStatus(
                   a.token(),
@@ -293,14 +246,9 @@ public class PlanRunner {
               step.name(),
               a.token(),
               attempt);
-          journal(
-              a.token(),
-              step.name(),
-              ActionContext.Phase.PROMOTE,
-              attempt,
-              JournalEntry.Outcome.COMPLETED,
-              null,
-              true);
+          journal.recordAndWait(
+              Journal.Entry.promote(
+                  a.token(), step.name(), attempt, JournalEntry.Outcome.COMPLETED));
           break;
         } catch (InterruptedException e) {
           Thread.currentThread().interrupt();
@@ -320,14 +268,7 @@ public class PlanRunner {
               attempt,
               step.policy().maxAttempts(),
               message);
-          journal(
-              a.token(),
-              step.name(),
-              ActionContext.Phase.PROMOTE,
-              attempt,
-              JournalEntry.Outcome.FAILED,
-              message,
-              true);
+          journal.recordAndWait(entry.failedWith(message));
           status =
               new PromotionStatus(
                   a.token(), "RUNNING", Optional.of(step.name()), attempt, lastError);
@@ -387,7 +328,7 @@ public class PlanRunner {
       r.cancel(true);
     }
     if (plan.watchdog() && !plan.isEmpty()) {
-      startWatchdog(a, deadlineNanos);
+      executor.startWatchdog(a.token(), deadlineNanos);
     }
     // A failed promotion stays visible in status after the demotion that follows it.
     final String endState = "FAILED".equals(status.state()) ? "FAILED" : "DEMOTED";
@@ -443,14 +384,8 @@ public class PlanRunner {
             timeout,
             fencesOnly);
         count(step.name(), "demoted");
-        journal(
-            a.token(),
-            step.name(),
-            ActionContext.Phase.DEMOTE,
-            1,
-            JournalEntry.Outcome.COMPLETED,
-            null,
-            false);
+        journal.record(
+            Journal.Entry.demote(a.token(), step.name(), JournalEntry.Outcome.COMPLETED));
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
         return;
@@ -462,14 +397,9 @@ public class PlanRunner {
             step.name(),
             a.token(),
             message);
-        journal(
-            a.token(),
-            step.name(),
-            ActionContext.Phase.DEMOTE,
-            1,
-            JournalEntry.Outcome.FAILED,
-            message,
-            false);
+        journal.record(
+            Journal.Entry.demote(a.token(), step.name(), JournalEntry.Outcome.FAILED)
+                .failedWith(message));
       }
     }
     status = new PromotionStatus(a.token(), endState, failedStep, 0, status.lastError());
@@ -479,58 +409,9 @@ public class PlanRunner {
     return !step.isFence() && step.action().demoteOnlyFences();
   }
 
-  /**
-   * At {@code deadlineNanos}, halts the process if any step of activation {@code a} (or an older
-   * one) is still running, except demotion steps that only fence. Steps that start later are not a
-   * concern: a promotion step checks the lease on its worker thread before it runs, and other
-   * demotion steps are skipped once the lease is over.
-   */
-  private void startWatchdog(RoleController.Activation a, long deadlineNanos) {
-    Thread t =
-        new Thread(
-            () -> {
-              try {
-                watch(a, deadlineNanos);
-              } finally {
-                watchdogs.remove(Thread.currentThread());
-              }
-            },
-            "baton-watchdog-" + nodeId() + "-" + a.token());
-    t.setDaemon(true);
-    watchdogs.add(t);
-    t.start();
-  }
-
-  private void watch(RoleController.Activation a, long deadlineNanos) {
-    long left;
-    while ((left = deadlineNanos - clock.nanoTime()) > 0) {
-      try {
-        TimeUnit.NANOSECONDS.sleep(left);
-      } catch (InterruptedException e) {
-        return; // the runner is shutting down with the node
-      }
-    }
-    List<Running> still = new ArrayList<>();
-    for (Running run : inFlight.values()) {
-      if (run.token() <= a.token() && !run.harmlessLate()) {
-        still.add(run);
-      }
-    }
-    if (still.isEmpty()) {
-      return;
-    }
-    LOG.error(
-        "{}: WATCHDOG: the lease for token {} has ended and step {} is still running;"
-            + " halting the process",
-        nodeId(),
-        a.token(),
-        still);
-    halt.run();
-  }
-
   private void runStep(PromotionPlan.Step step, ActionContext ctx, Duration timeout)
       throws Exception {
-    call(
+    executor.call(
         () -> {
           // Checked on the worker, after it is registered as running: either the watchdog sees it
           // running, or it sees the lease over and does not act.
@@ -545,7 +426,7 @@ public class PlanRunner {
           }
           return null;
         },
-        step,
+        step.name(),
         ctx.token(),
         ActionContext.Phase.PROMOTE,
         false,
@@ -555,67 +436,16 @@ public class PlanRunner {
   private void runDemotion(
       PromotionPlan.Step step, ActionContext ctx, Duration timeout, boolean fencesOnly)
       throws Exception {
-    call(
+    executor.call(
         () -> {
           step.action().demote(ctx);
           return null;
         },
-        step,
+        step.name(),
         ctx.token(),
         ActionContext.Phase.DEMOTE,
         fencesOnly,
         timeout);
-  }
-
-  /**
-   * Runs {@code body} on a worker thread with the step in the MDC (and the token, unless 0),
-   * bounded by {@code timeout}; unwraps the body's exception.
-   */
-  private void call(
-      java.util.concurrent.Callable<Void> body,
-      PromotionPlan.Step step,
-      long token,
-      ActionContext.Phase phase,
-      boolean harmlessLate,
-      Duration timeout)
-      throws Exception {
-    Future<Void> f =
-        workers.submit(
-            () -> {
-              Thread self = Thread.currentThread();
-              if (token != 0) {
-                inFlight.put(self, new Running(token, step.name(), phase, harmlessLate));
-              }
-              MDC.put("baton.node", nodeId());
-              if (token != 0) {
-                MDC.put("baton.token", Long.toString(token));
-              }
-              MDC.put("baton.step", step.name());
-              try {
-                return body.call();
-              } finally {
-                MDC.clear();
-                inFlight.remove(self);
-              }
-            });
-    try {
-      f.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
-    } catch (TimeoutException e) {
-      f.cancel(true);
-      throw new TimeoutException(
-          "step '" + step.name() + "' timed out after " + timeout.toMillis() + " ms");
-    } catch (InterruptedException e) {
-      f.cancel(true);
-      throw e;
-    } catch (CancellationException e) {
-      throw new InterruptedException("step '" + step.name() + "' was cancelled");
-    } catch (ExecutionException e) {
-      Throwable cause = e.getCause();
-      if (cause instanceof Exception ex) {
-        throw ex;
-      }
-      throw e;
-    }
   }
 
   private ActionContext context(
@@ -625,119 +455,7 @@ public class PlanRunner {
       int attempt,
       ActionContext.Phase phase,
       Duration timeout) {
-    long deadline = clock.nanoTime() + timeout.toNanos();
-    Logger log = LoggerFactory.getLogger("dev.baton.action." + step.name());
-    return new ActionContext() {
-      @Override
-      public long token() {
-        return a.token();
-      }
-
-      @Override
-      public String clusterId() {
-        return config.clusterId();
-      }
-
-      @Override
-      public String nodeId() {
-        return config.self().id();
-      }
-
-      @Override
-      public Optional<String> previousActive() {
-        return a.previousActive();
-      }
-
-      @Override
-      public long previousToken() {
-        return a.previousToken();
-      }
-
-      @Override
-      public Phase phase() {
-        return phase;
-      }
-
-      @Override
-      public int attempt() {
-        return attempt;
-      }
-
-      @Override
-      public Duration deadline() {
-        return Duration.ofNanos(deadline - clock.nanoTime());
-      }
-
-      @Override
-      public OptionalLong lastCompletedToken() {
-        return raft.stateMachine().localState(false).getJournalList().stream()
-            .filter(r -> r.getAction().equals(step.name()))
-            .filter(r -> r.getPhase().equals(ActionContext.Phase.PROMOTE.name()))
-            .filter(r -> r.getOutcome().equals(JournalEntry.Outcome.COMPLETED.name()))
-            .mapToLong(JournalRecord::getToken)
-            .max();
-      }
-
-      @Override
-      public boolean isLeaseValid() {
-        return active.isLeaseValid();
-      }
-
-      @Override
-      public Logger log() {
-        return log;
-      }
-
-      @Override
-      public String toString() {
-        return "ActionContext["
-            + step.name()
-            + ", token "
-            + a.token()
-            + ", "
-            + phase
-            + ", attempt "
-            + attempt
-            + "]";
-      }
-    };
-  }
-
-  /** Records a step's outcome through Raft; when {@code wait}, returns whether it committed. */
-  private boolean journal(
-      long token,
-      String step,
-      ActionContext.Phase phase,
-      int attempt,
-      JournalEntry.Outcome outcome,
-      String error,
-      boolean wait) {
-    Command command =
-        Commands.journal(
-            JournalRecord.newBuilder()
-                .setNodeId(config.self().id())
-                .setToken(token)
-                .setAction(step)
-                .setPhase(phase.name())
-                .setAttempt(attempt)
-                .setOutcome(outcome.name())
-                .setSuccess(outcome == JournalEntry.Outcome.COMPLETED)
-                .setError(error == null ? "" : error)
-                .setMonotonicTimeMs(TimeUnit.NANOSECONDS.toMillis(clock.nanoTime())));
-    var future = raft.submitLocal(command);
-    if (!wait) {
-      return true;
-    }
-    try {
-      return future.get(config.operationTimeout().toMillis(), TimeUnit.MILLISECONDS).getApplied();
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      return false;
-    } catch (Exception e) {
-      LOG.warn(
-          "{}: could not journal step '{}' for token {}: {}", nodeId(), step, token, e.toString());
-      return false;
-    }
+    return new StepContext(config, a, active, journal, clock, step.name(), attempt, phase, timeout);
   }
 
   private static long backoff(dev.baton.core.StepPolicy p, int attempt) {
@@ -809,13 +527,7 @@ public class PlanRunner {
   }
 
   public void shutdown() {
-    for (Thread w : watchdogs) {
-      w.interrupt();
-    }
-    watchdogs.clear();
-    if (orchestrator != null) {
-      orchestrator.shutdownNow();
-      workers.shutdownNow();
-    }
+    executor.shutdown();
+    orchestrator.shutdownNow();
   }
 }
