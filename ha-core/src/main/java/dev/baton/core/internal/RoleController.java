@@ -10,9 +10,6 @@ import dev.baton.core.internal.proto.ActivationRecord;
 import dev.baton.core.internal.proto.CommandResult;
 import dev.baton.core.internal.proto.SwitchRequest;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.Comparator;
-import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.Executor;
 import java.util.concurrent.Semaphore;
@@ -42,10 +39,12 @@ import org.slf4j.LoggerFactory;
  * </ol>
  *
  * <p>The lease arithmetic is {@link Lease}, the application's listeners are {@link RoleListeners},
- * the switch-active attempts and the term bar are {@link SwitchBookkeeping}, and the entries it
- * proposes come from {@link Commands}. What stays here (about 600 lines) is the loop and the role's
- * transitions (activate, renew, demote, hand over, close): they share one lock and one thread, and
- * the lease argument is checked by reading them together, so they are kept in one class.
+ * the switch-active attempts and the term bar are {@link SwitchBookkeeping}, the ways leadership is
+ * passed on (to a peer, to a target, by stepping down, each rate-limited) are {@link
+ * LeadershipHandOff}, and the entries it proposes come from {@link Commands}. What stays here
+ * (about 600 lines) is the loop and the role's transitions (activate, renew, demote, hand over,
+ * close): they share one lock and one thread, and the lease argument is checked by reading them
+ * together, so they are kept in one class.
  */
 public final class RoleController {
   private static final Logger LOG = LoggerFactory.getLogger(RoleController.class);
@@ -69,6 +68,7 @@ public final class RoleController {
   private final Semaphore wake = new Semaphore(0);
   private final RoleListeners listeners = new RoleListeners();
   private final SwitchBookkeeping switches;
+  private final LeadershipHandOff handOff;
 
   // Read without the lock by isActive(); written under it.
   private volatile Role role;
@@ -81,14 +81,9 @@ public final class RoleController {
   // Set when the promotion plan completes: the next lease round goes out at once (not after
   // renewInterval) and tells the cluster that this node is ACTIVE, which switch-active waits for.
   private boolean reportActiveSoon;
-  private long lastHandOff;
-  // After a failed promotion: no activation before backoffUntil, and while leader meanwhile, offer
-  // leadership to an eligible peer, first at once, then at growing gaps (capped).
+  // After a failed promotion: no activation before backoffUntil, and while leader meanwhile,
+  // leadership is offered to an eligible peer (LeadershipHandOff.maybeToAnyPeerWhileBackingOff).
   private long backoffUntil;
-  private long lastBackoffHandOff;
-  private long backoffHandOffGap;
-  private long lastStepDown;
-  private long lastUnhealthyHandOff;
   private volatile boolean running;
   private volatile boolean closing;
   private Thread thread;
@@ -108,6 +103,7 @@ public final class RoleController {
     this.metrics = metrics;
     this.lease = new Lease(clock, config.timing().lease());
     this.switches = new SwitchBookkeeping(config.self().id());
+    this.handOff = new LeadershipHandOff(config, raft, switches, clock.nanoTime());
     this.renewNanos = config.timing().renewInterval().toNanos();
     this.reserveNanos = config.timing().demotionReserve().toNanos();
     this.tickMillis = Math.max(5, Math.min(50, config.timing().renewInterval().toMillis() / 3));
@@ -281,22 +277,22 @@ public final class RoleController {
       }
     }
     if (!config.self().eligible()) {
-      maybeHandOff(now);
+      handOff.maybeToAnyPeer(now);
       return;
     }
     if (now - backoffUntil < 0) {
-      maybeHandOffWhileBackingOff(now, info.isLeaderReady());
+      handOff.maybeToAnyPeerWhileBackingOff(now, info.isLeaderReady());
       return;
     }
     if (!info.isLeaderReady() || now - notBefore < 0) {
       return;
     }
     if (!health.eligible()) {
-      Optional<Member> target = health.healthyTarget(eligiblePeers());
+      Optional<Member> target = health.healthyTarget(handOff.eligiblePeers());
       if (target.isPresent()) {
         // Not a candidate while unhealthy: leadership goes to a healthy peer, which activates.
         health.note("not activating: unhealthy; handing leadership to " + target.get().id());
-        maybeHandOffUnhealthy(now, target.get().id());
+        handOff.maybeUnhealthyTo(now, target.get().id(), health.downReasons());
         return;
       }
       // Every reachable peer is unhealthy too: an active is better than none.
@@ -305,7 +301,7 @@ public final class RoleController {
       health.note("");
     }
     if (switches.activationBarred(term)) {
-      maybeStepDown(now, term);
+      handOff.maybeStepDown(now, term);
       return;
     }
     activate(term);
@@ -323,7 +319,7 @@ public final class RoleController {
       health.note("");
       return false;
     }
-    Optional<Member> target = health.healthyTarget(eligiblePeers());
+    Optional<Member> target = health.healthyTarget(handOff.eligiblePeers());
     if (target.isEmpty()) {
       health.note(HealthGate.NO_HEALTHY_PEER);
       return false;
@@ -337,62 +333,6 @@ public final class RoleController {
     health.moving(target.get().id());
     handOver(target.get().id(), StandbyReason.UNHEALTHY);
     return true;
-  }
-
-  /**
-   * Effect (a): an unhealthy leader that is not active hands leadership to a healthy peer instead
-   * of activating. The term is barred first (a transfer's late StartLeaderElection skips pre-vote,
-   * docs/lease.md step 4), so if the transfer fails this node steps down and the next activation,
-   * by anyone, is in a newer term.
-   */
-  private void maybeHandOffUnhealthy(long now, String target) {
-    if (now - lastUnhealthyHandOff < config.timing().electionTimeoutMin().toNanos()) {
-      return;
-    }
-    lastUnhealthyHandOff = now;
-    barActivationInCurrentTerm();
-    try {
-      LOG.info(
-          "{}: unhealthy ({}): not activating; handing leadership to {}",
-          config.self().id(),
-          health.downReasons(),
-          target);
-      raft.transferLeadership(target, config.timing().electionTimeoutMax());
-    } catch (Exception e) {
-      LOG.info(
-          "{}: leadership transfer to {} failed: {}", config.self().id(), target, e.toString());
-    }
-  }
-
-  /**
-   * A leader that tried to hand the role on in this term steps down rather than activating in it,
-   * so that the role is taken, by this node or another, only in a new term.
-   */
-  private void maybeStepDown(long now, long term) {
-    if (now - lastStepDown < config.timing().electionTimeoutMin().toNanos()) {
-      return;
-    }
-    lastStepDown = now;
-    LOG.info(
-        "{}: tried to hand the role on in term {}; stepping down instead of activating in it",
-        config.self().id(),
-        term);
-    try {
-      raft.stepDown(config.timing().electionTimeoutMax());
-    } catch (Exception e) {
-      LOG.warn("{}: step-down in term {} failed: {}", config.self().id(), term, e.toString());
-    }
-  }
-
-  /** Records that this node is about to hand the role on in its current term. */
-  private void barActivationInCurrentTerm() {
-    long term;
-    try {
-      term = raft.info().getCurrentTerm();
-    } catch (RuntimeException e) {
-      return;
-    }
-    switches.barActivationUpTo(term);
   }
 
   private void activate(long term) {
@@ -444,9 +384,10 @@ public final class RoleController {
     if (!ok) {
       if (demoteIfCurrent(a, StandbyReason.PROMOTION_FAILED)) {
         // This node backs off; the loop hands leadership to a peer so that another node can try
-        // now (maybeHandOffWhileBackingOff). If no transfer succeeds, this node does not take the
+        // now (LeadershipHandOff.maybeToAnyPeerWhileBackingOff). If no transfer succeeds, this node
+        // does not take the
         // role again in this term.
-        barActivationInCurrentTerm();
+        handOff.barCurrentTerm();
         wake.release();
       }
       return;
@@ -520,29 +461,6 @@ public final class RoleController {
   }
 
   /**
-   * @return whether a peer took leadership (false too when this node is not leader)
-   */
-  private boolean handOverToPeer() {
-    try {
-      if (!raft.info().isLeader()) {
-        return false;
-      }
-    } catch (RuntimeException e) {
-      return false;
-    }
-    for (Member m : eligiblePeers()) {
-      try {
-        LOG.info("{}: handing leadership to {}", config.self().id(), m.id());
-        raft.transferLeadership(m.id(), config.timing().electionTimeoutMax());
-        return true;
-      } catch (Exception e) {
-        LOG.debug("{}: hand-off to {} failed: {}", config.self().id(), m.id(), e.toString());
-      }
-    }
-    return false;
-  }
-
-  /**
    * Gives the role up: from here {@link #isActive()} is false, listeners hear onStandby, and the
    * demotion actions run bounded by what is left of the lease.
    */
@@ -570,8 +488,9 @@ public final class RoleController {
     synchronized (lock) {
       role = Role.STANDBY;
       if (reason == StandbyReason.PROMOTION_FAILED) {
-        backoffUntil = clock.nanoTime() + config.failureBackoff().toNanos();
-        backoffHandOffGap = 0;
+        long now = clock.nanoTime();
+        backoffUntil = now + config.failureBackoff().toNanos();
+        handOff.backoffStarted(now);
       }
       lock.notifyAll();
     }
@@ -584,64 +503,13 @@ public final class RoleController {
   /** Demotes, then hands Raft leadership to {@code target} (switch-active, health hand-over). */
   private void handOver(String target, StandbyReason reason) {
     demote(reason);
-    barActivationInCurrentTerm();
+    handOff.barCurrentTerm();
     Duration transferTimeout = config.timing().electionTimeoutMax().multipliedBy(2);
     synchronized (lock) {
       // Do not take the role back while the transfer is under way.
       notBefore = clock.nanoTime() + transferTimeout.toNanos();
     }
-    try {
-      LOG.info("{}: handing leadership to {}", config.self().id(), target);
-      raft.transferLeadership(target, transferTimeout);
-    } catch (Exception e) {
-      LOG.warn(
-          "{}: leadership transfer to {} failed: {}", config.self().id(), target, e.toString());
-    }
-  }
-
-  /**
-   * A leader backing off after its promotion failed does not sit on leadership: an eligible peer
-   * could take the role now. Its first hand-over can find no peer able to take leadership (down, or
-   * the transfer timed out under load); it tries again, at gaps that double from electionTimeoutMax
-   * up to four times that, so that nodes that all fail to promote pass leadership around slowly
-   * rather than in a storm of elections.
-   */
-  private void maybeHandOffWhileBackingOff(long now, boolean leaderReady) {
-    if (!leaderReady || now - lastBackoffHandOff < backoffHandOffGap) {
-      return;
-    }
-    lastBackoffHandOff = now;
-    long max = config.timing().electionTimeoutMax().toNanos();
-    backoffHandOffGap = backoffHandOffGap == 0 ? max : Math.min(backoffHandOffGap * 2, 4 * max);
-    if (!handOverToPeer()) {
-      LOG.info(
-          "{}: backing off after a failed promotion; no eligible peer took leadership, trying"
-              + " again in {} ms",
-          config.self().id(),
-          TimeUnit.NANOSECONDS.toMillis(backoffHandOffGap));
-    }
-  }
-
-  /** A witness or never-activate leader hands leadership to an eligible peer at once. */
-  private void maybeHandOff(long now) {
-    if (now - lastHandOff < config.timing().electionTimeoutMin().toNanos()) {
-      return;
-    }
-    lastHandOff = now;
-    handOverToPeer();
-  }
-
-  /** Eligible members other than this node that are in the Raft configuration, best first. */
-  List<Member> eligiblePeers() {
-    List<String> inConf = raft.configurationIds();
-    List<Member> out = new ArrayList<>();
-    for (Member m : MemberView.members(config, raft.stateMachine())) {
-      if (m.eligible() && !m.id().equals(config.self().id()) && inConf.contains(m.id())) {
-        out.add(m);
-      }
-    }
-    out.sort(Comparator.comparingInt(Member::priority).reversed());
-    return out;
+    handOff.toTarget(target, transferTimeout);
   }
 
   // ---------------------------------------------------------------- shutdown
@@ -659,7 +527,7 @@ public final class RoleController {
     if (wasHolding) {
       demote(StandbyReason.CLOSING);
     }
-    handOverToPeer();
+    handOff.toAnyPeer();
     stopLoop();
     synchronized (lock) {
       role = Role.STOPPED;
