@@ -117,7 +117,7 @@ final class DnsStep implements StepType {
     TsigKey key = tsig(step, scope.eligible() || !mine.isEmpty());
     Duration ttl = step.duration("ttl").orElse(Duration.ofSeconds(30));
     Yaml.Section verify = step.section("verify");
-    verify.allow("servers", "zoneNameServers");
+    verify.allow("servers", "zoneNameServers", "quorum");
     List<String> verifyServers = new ArrayList<>();
     for (String a : verify.strings("servers")) {
       int colon = a.lastIndexOf(':');
@@ -129,6 +129,7 @@ final class DnsStep implements StepType {
     }
     int zoneNameServersPort =
         verify.has("zoneNameServers") ? verify.integer("zoneNameServers", 53, 1, 65535) : -1;
+    int quorum = quorum(verify, verifyServers.size(), zoneNameServersPort > 0);
     String transport = step.string("transport").orElse("tcp");
     if (!transport.equals("tcp") && !transport.equals("udp")) {
       step.report("transport", "'" + transport + "' is not allowed; use tcp or udp");
@@ -168,6 +169,11 @@ final class DnsStep implements StepType {
     if (zoneNameServersPort > 0) {
       b.verifyOnZoneNameServers(zoneNameServersPort);
     }
+    if (quorum == QUORUM_MAJORITY) {
+      b.verifyQuorumMajority();
+    } else if (quorum > 0) {
+      b.verifyQuorum(quorum);
+    }
     queryTimeout.ifPresent(b::queryTimeout);
     attempts.ifPresent(b::attempts);
     retryBackoff.ifPresent(b::retryBackoff);
@@ -181,6 +187,51 @@ final class DnsStep implements StepType {
       yaml.problem(step.node(), step.path(), e.getMessage());
       return null;
     }
+  }
+
+  private static final int QUORUM_ALL = -1;
+  private static final int QUORUM_MAJORITY = -2;
+
+  /**
+   * {@code verify.quorum}: how many verification servers must show the change. A whole number from
+   * 1 to the number of servers, {@code all} (the default) or {@code majority}.
+   */
+  private static int quorum(Yaml.Section verify, int servers, boolean fromNsRecords) {
+    Optional<String> v = verify.string("quorum");
+    if (v.isEmpty()) {
+      return QUORUM_ALL;
+    }
+    String q = v.get().trim();
+    if (q.equals("all")) {
+      return QUORUM_ALL;
+    }
+    if (q.equals("majority")) {
+      return QUORUM_MAJORITY;
+    }
+    int n;
+    try {
+      n = Integer.parseInt(q);
+    } catch (NumberFormatException e) {
+      verify.report(
+          "quorum",
+          "'" + q + "' is not allowed; use a whole number of servers (1 or more), all or majority");
+      return QUORUM_ALL;
+    }
+    int count = fromNsRecords ? Integer.MAX_VALUE : servers == 0 ? 1 : servers;
+    if (n < 1) {
+      verify.report(
+          "quorum", n + " is not allowed: at least 1 server must show the change (or: all)");
+    } else if (n > count) {
+      verify.report(
+          "quorum",
+          n
+              + " is more than the "
+              + count
+              + (servers == 0
+                  ? " verification server (the primary; verify.servers is not set)"
+                  : " servers in verify.servers"));
+    }
+    return n;
   }
 
   private static String checkValue(String type, String value) {

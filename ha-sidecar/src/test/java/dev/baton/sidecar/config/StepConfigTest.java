@@ -285,6 +285,42 @@ class StepConfigTest {
   }
 
   @Test
+  void aVerifyQuorumOfZeroOrAboveTheServersIsNamedWithItsKeyAndValue() throws IOException {
+    String servers = "servers: [10.0.0.53:53, 10.1.0.53:53]";
+    assertThat(problems(GOOD.replace(servers, servers + "\n        quorum: 0")))
+        .anySatisfy(
+            s ->
+                assertThat(s)
+                    .contains(
+                        "promotion.steps[1].verify.quorum: 0 is not allowed: at least 1 server"));
+    assertThat(problems(GOOD.replace(servers, servers + "\n        quorum: 3")))
+        .anySatisfy(
+            s ->
+                assertThat(s)
+                    .contains(
+                        "promotion.steps[1].verify.quorum: 3 is more than the 2 servers in"
+                            + " verify.servers"));
+    assertThat(problems(GOOD.replace(servers, servers + "\n        quorum: most")))
+        .anySatisfy(
+            s -> assertThat(s).contains("promotion.steps[1].verify.quorum: 'most' is not allowed"));
+  }
+
+  @Test
+  void aVerifyQuorumIsPassedToTheSwitch() throws IOException {
+    String servers = "servers: [10.0.0.53:53, 10.1.0.53:53]";
+    DnsSwitch one =
+        (DnsSwitch)
+            ConfigLoader.load(write(GOOD.replace(servers, servers + "\n        quorum: 1")))
+                .plan()
+                .steps()
+                .get(1)
+                .action();
+    assertThat(one.verifyQuorum()).isEqualTo("1");
+    DnsSwitch all = (DnsSwitch) ConfigLoader.load(write(GOOD)).plan().steps().get(1).action();
+    assertThat(all.verifyQuorum()).as("the default stays all").isEqualTo("all");
+  }
+
+  @Test
   void valuesMustMatchTheirRecordType() throws IOException {
     assertThat(problems(GOOD.replace("type: A\n", "type: CNAME\n")))
         .anySatisfy(
