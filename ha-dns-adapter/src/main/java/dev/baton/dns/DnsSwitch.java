@@ -553,7 +553,7 @@ public final class DnsSwitch implements PromotionAction {
    * records and token. A server that does not answer, or answers something else, before the
    * deadline has not confirmed; it never counts as confirming. Returns the servers that confirmed.
    */
-  private List<Endpoint> verify(long token, Deadline deadline) throws InterruptedException {
+  List<Endpoint> verify(long token, Deadline deadline) throws InterruptedException {
     List<Endpoint> targets = verifyTargets(deadline);
     int needed = quorumOf(targets.size());
     if (needed > targets.size()) {
@@ -814,6 +814,10 @@ public final class DnsSwitch implements PromotionAction {
 
   Duration operationTimeout() {
     return operationTimeout;
+  }
+
+  Duration verifyTimeout() {
+    return verifyTimeout;
   }
 
   Endpoint primary() {

@@ -92,6 +92,22 @@ class DnsSwitchBuilderTest {
   }
 
   @Test
+  void aConvergerNeedsAPositiveBackoffAndAMaximumNotBelowIt() {
+    DnsSwitch dns = valid().build();
+    assertThatThrownBy(() -> DnsConverger.of(dns, Duration.ZERO, Duration.ofSeconds(1)))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("convergeBackoff: must be positive, was PT0S");
+    assertThatThrownBy(() -> DnsConverger.of(dns, Duration.ofSeconds(2), Duration.ofSeconds(1)))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("convergeMaxBackoff: must be at least convergeBackoff (PT2S), was PT1S");
+    try (DnsConverger c = DnsConverger.of(dns, Duration.ofSeconds(1), Duration.ofSeconds(1))) {
+      assertThat(c.name()).isEqualTo("dns");
+      assertThat(c.pending()).isFalse();
+      assertThat(c.converged()).isFalse();
+    }
+  }
+
+  @Test
   void anInvalidSecretIsReportedWithoutEchoingIt() {
     String bad = "this is not base64 !!! s3cr3t";
     assertThatThrownBy(() -> valid().tsig("baton-key", "hmac-sha256", bad).build())
