@@ -44,20 +44,28 @@ public final class DnsConverger implements PromotionAction, MeterBinder, AutoClo
   private final DnsSwitch dns;
   private final Duration initialBackoff;
   private final Duration maxBackoff;
-  private final ScheduledExecutorService executor;
+  private ScheduledExecutorService executor; // guarded by this
+  private boolean closed; // guarded by this
   private Run current; // guarded by this
 
   private DnsConverger(DnsSwitch dns, Duration initialBackoff, Duration maxBackoff) {
     this.dns = dns;
     this.initialBackoff = initialBackoff;
     this.maxBackoff = maxBackoff;
-    this.executor =
-        Executors.newSingleThreadScheduledExecutor(
-            r -> {
-              Thread t = new Thread(r, "baton-dns-converge-" + dns.name());
-              t.setDaemon(true);
-              return t;
-            });
+  }
+
+  /** The thread that runs the attempts, started at the first promotion; null once closed. */
+  private ScheduledExecutorService executor() {
+    if (executor == null && !closed) {
+      executor =
+          Executors.newSingleThreadScheduledExecutor(
+              r -> {
+                Thread t = new Thread(r, "baton-dns-converge-" + dns.name());
+                t.setDaemon(true);
+                return t;
+              });
+    }
+    return executor;
   }
 
   /**
@@ -106,6 +114,10 @@ public final class DnsConverger implements PromotionAction, MeterBinder, AutoClo
       return;
     }
     stopCurrent();
+    if (closed) {
+      LOG.warn("dns: closed; not moving {} to this node (token {})", dns.names(), token);
+      return;
+    }
     Run run = new Run(token, context.nodeId(), context::isLeaseValid);
     current = run;
     LOG.info(
@@ -113,7 +125,7 @@ public final class DnsConverger implements PromotionAction, MeterBinder, AutoClo
             + " for the name",
         dns.names(),
         token);
-    run.future = executor.schedule(() -> attempt(run), 0, TimeUnit.MILLISECONDS);
+    run.future = executor().schedule(() -> attempt(run), 0, TimeUnit.MILLISECONDS);
   }
 
   /** Stops converging; the records stay (see {@link DnsSwitch#demote}). */
@@ -154,7 +166,11 @@ public final class DnsConverger implements PromotionAction, MeterBinder, AutoClo
   @Override
   public synchronized void close() {
     stopCurrent();
-    executor.shutdownNow();
+    closed = true;
+    if (executor != null) {
+      executor.shutdownNow();
+      executor = null;
+    }
   }
 
   private void stopCurrent() {

@@ -1,5 +1,6 @@
 package dev.baton.sidecar.config;
 
+import dev.baton.dns.DnsConverger;
 import dev.baton.dns.DnsSwitch;
 import dev.baton.dns.TsigKey;
 import java.nio.file.Files;
@@ -43,7 +44,10 @@ final class DnsStep implements StepType {
         "retryBackoff",
         "verifyTimeout",
         "operationTimeout",
-        "transport");
+        "transport",
+        "mode",
+        "convergeBackoff",
+        "convergeMaxBackoff");
   }
 
   private record Target(String name, String type, List<String> values) {}
@@ -143,6 +147,25 @@ final class DnsStep implements StepType {
     Optional<Duration> retryBackoff = step.duration("retryBackoff");
     Optional<Duration> verifyTimeout = step.duration("verifyTimeout");
     Optional<Duration> operationTimeout = step.duration("operationTimeout");
+    String mode = step.string("mode").orElse("wait");
+    if (!mode.equals("wait") && !mode.equals("converge")) {
+      step.report(
+          "mode",
+          "'"
+              + mode
+              + "' is not allowed; use wait (the activation waits for the name, the default) or"
+              + " converge (the activation goes ahead, the name follows in the background)");
+    }
+    Duration convergeBackoff = step.duration("convergeBackoff").orElse(Duration.ofSeconds(1));
+    Duration convergeMaxBackoff =
+        step.duration("convergeMaxBackoff").orElse(Duration.ofSeconds(30));
+    if (!mode.equals("converge")) {
+      for (String k : List.of("convergeBackoff", "convergeMaxBackoff")) {
+        if (step.has(k)) {
+          step.report(k, "applies only with mode: converge (mode is " + mode + ")");
+        }
+      }
+    }
 
     if (yaml.problems().size() > before) {
       return null;
@@ -181,7 +204,23 @@ final class DnsStep implements StepType {
     operationTimeout.ifPresent(b::operationTimeout);
     b.tcp(transport.equals("tcp"));
     try {
-      return new Built(b.build());
+      DnsSwitch dns = b.build();
+      if (!mode.equals("converge")) {
+        return new Built(dns);
+      }
+      DnsConverger converger = DnsConverger.of(dns, convergeBackoff, convergeMaxBackoff);
+      NodeService service =
+          NodeService.of(
+              "dns step '"
+                  + stepName
+                  + "': keeps "
+                  + String.join(", ", dns.names())
+                  + " pointed at this node while active (mode converge)",
+              node -> {
+                converger.bindTo(scope.node().meterRegistry());
+                return converger;
+              });
+      return new Built(converger, List.of(service));
     } catch (IllegalArgumentException e) {
       // The builder lists each problem prefixed with its setting.
       yaml.problem(step.node(), step.path(), e.getMessage());
