@@ -16,6 +16,12 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.concurrent.CompletionService;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorCompletionService;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.xbill.DNS.AAAARecord;
@@ -49,8 +55,9 @@ import org.xbill.DNS.Update;
  * from a stale active fails its prerequisite and changes nothing, however late it arrives
  * (invariant I3 holds without any timing assumption).
  *
- * <p>After the update it polls the authoritative servers until each answers with the new records
- * and token, within a deadline.
+ * <p>After the update it polls the verification servers, all at once, until a quorum of them
+ * ({@link Builder#verifyQuorum(int)}, all by default) answers with the new records and token,
+ * within a deadline. A server that does not answer in time has not confirmed.
  *
  * <p>It does not consult {@link ActionContext#isLeaseValid()}: the compare-and-set makes the change
  * safe for a node whose lease has lapsed too, because a newer active's higher token wins at the
@@ -64,6 +71,8 @@ public final class DnsSwitch implements PromotionAction {
   private static final Logger LOG = LoggerFactory.getLogger(DnsSwitch.class);
   private static final int[] MANAGED_TYPES = {Type.A, Type.AAAA, Type.CNAME};
   private static final int MAX_CAS_ROUNDS = 8;
+  static final int QUORUM_ALL = -1;
+  static final int QUORUM_MAJORITY = -2;
 
   private final String actionName;
   private final Endpoint primary;
@@ -73,6 +82,7 @@ public final class DnsSwitch implements PromotionAction {
   private final Map<Name, List<Record>> names;
   private final long ttlSeconds;
   private final List<Endpoint> verifyServers;
+  private final int verifyQuorum;
   private final int nameServerPort;
   private final int attempts;
   private final Duration verifyTimeout;
@@ -89,6 +99,7 @@ public final class DnsSwitch implements PromotionAction {
     this.names = names;
     this.ttlSeconds = b.ttl.getSeconds();
     this.verifyServers = List.copyOf(b.verifyServers);
+    this.verifyQuorum = b.verifyQuorum;
     this.nameServerPort = b.nameServerPort;
     this.attempts = b.attempts;
     this.verifyTimeout = b.verifyTimeout;
@@ -126,6 +137,16 @@ public final class DnsSwitch implements PromotionAction {
     List<String> out = new ArrayList<>();
     names.keySet().forEach(n -> out.add(n.toString()));
     return out;
+  }
+
+  /**
+   * How many verification servers must show a switch: {@code "all"} (the default), {@code
+   * "majority"} or a number.
+   */
+  public String verifyQuorum() {
+    return verifyQuorum == QUORUM_ALL
+        ? "all"
+        : verifyQuorum == QUORUM_MAJORITY ? "majority" : Integer.toString(verifyQuorum);
   }
 
   /**
@@ -180,20 +201,42 @@ public final class DnsSwitch implements PromotionAction {
     Deadline deadline = Deadline.in(operationTimeout);
     FenceState fence = readFence(primary, true, deadline);
     List<Endpoint> targets = verifyTargets(deadline);
+    int needed = quorumOf(targets.size());
+    List<Endpoint> readable = new ArrayList<>();
+    Map<Endpoint, DnsException> failed = new LinkedHashMap<>();
     for (Endpoint server : targets) {
-      readFence(server, false, 1, deadline);
-      for (Name name : names.keySet()) {
-        for (int type : MANAGED_TYPES) {
-          query(server, name, type, false, 1, deadline, "pre-flight");
+      try {
+        readFence(server, false, 1, deadline);
+        for (Name name : names.keySet()) {
+          for (int type : MANAGED_TYPES) {
+            query(server, name, type, false, 1, deadline, "pre-flight");
+          }
         }
+        readable.add(server);
+      } catch (DnsException e) {
+        if (needed >= targets.size()) {
+          throw e;
+        }
+        failed.put(server, e);
       }
     }
+    if (readable.size() < needed) {
+      throw quorumNotMet("pre-flight: ", "to be readable", targets, needed, readable, failed);
+    }
+    failed.forEach(
+        (server, e) ->
+            LOG.warn(
+                "dns: pre-flight: verification server {} cannot be read ({}); the verify quorum"
+                    + " {} is met without it",
+                server,
+                e.getMessage(),
+                describeQuorum(needed, targets.size())));
     LOG.info(
         "dns: pre-flight: {} answers signed reads (fence {} {}); names readable on {} ({} ms)",
         primary,
         fenceName,
         fence.describe(),
-        targets,
+        readable,
         (System.nanoTime() - start) / 1_000_000);
   }
 
@@ -485,12 +528,140 @@ public final class DnsSwitch implements PromotionAction {
   // ---------------------------------------------------------------------------------------------
   // Verification
 
-  private List<Endpoint> verify(long token, Deadline deadline) throws InterruptedException {
-    List<Endpoint> targets = verifyTargets(deadline);
-    for (Endpoint target : targets) {
-      verifyOn(target, token, deadline);
+  /**
+   * How many of {@code targets} must confirm: {@link Builder#verifyQuorum(int)}, all of them by
+   * default, a majority with {@link Builder#verifyQuorumMajority()}.
+   */
+  int quorumOf(int targets) {
+    if (verifyQuorum == QUORUM_ALL) {
+      return targets;
     }
-    return targets;
+    if (verifyQuorum == QUORUM_MAJORITY) {
+      return targets / 2 + 1;
+    }
+    return verifyQuorum;
+  }
+
+  /** A description of the quorum setting for messages, e.g. {@code "2 of 3 (verifyQuorum 2)"}. */
+  private String describeQuorum(int needed, int targets) {
+    String setting = verifyQuorum == QUORUM_ALL ? "all, the default" : verifyQuorum();
+    return needed + " of " + targets + " (verifyQuorum " + setting + ")";
+  }
+
+  /**
+   * Polls every verification server at once until {@link #quorumOf} of them answer with the new
+   * records and token. A server that does not answer, or answers something else, before the
+   * deadline has not confirmed; it never counts as confirming. Returns the servers that confirmed.
+   */
+  List<Endpoint> verify(long token, Deadline deadline) throws InterruptedException {
+    List<Endpoint> targets = verifyTargets(deadline);
+    int needed = quorumOf(targets.size());
+    if (needed > targets.size()) {
+      throw new DnsVerificationException(
+          "verifyQuorum "
+              + verifyQuorum
+              + " is more than the "
+              + targets.size()
+              + " verification servers "
+              + targets
+              + " the zone's NS records name; the update was applied on "
+              + primary
+              + " but cannot be verified",
+          primary.toString(),
+          zone.toString(),
+          null);
+    }
+    if (targets.size() == 1) {
+      verifyOn(targets.get(0), token, deadline);
+      return targets;
+    }
+    ExecutorService pool =
+        Executors.newFixedThreadPool(
+            targets.size(),
+            r -> {
+              Thread t = new Thread(r, "baton-dns-verify-" + actionName);
+              t.setDaemon(true);
+              return t;
+            });
+    try {
+      CompletionService<Endpoint> done = new ExecutorCompletionService<>(pool);
+      Map<Future<Endpoint>, Endpoint> futures = new LinkedHashMap<>();
+      for (Endpoint target : targets) {
+        futures.put(
+            done.submit(
+                () -> {
+                  verifyOn(target, token, deadline);
+                  return target;
+                }),
+            target);
+      }
+      List<Endpoint> confirmed = new ArrayList<>();
+      Map<Endpoint, DnsException> failed = new LinkedHashMap<>();
+      for (int i = 0; i < targets.size(); i++) {
+        Future<Endpoint> f = done.take();
+        Endpoint target = futures.get(f);
+        try {
+          confirmed.add(f.get());
+        } catch (ExecutionException e) {
+          Throwable cause = e.getCause();
+          if (cause instanceof DnsStaleTokenException) {
+            // A newer active has taken over: nothing to wait for.
+            throw (DnsStaleTokenException) cause;
+          }
+          failed.put(
+              target,
+              cause instanceof DnsException
+                  ? (DnsException) cause
+                  : new DnsVerificationException(
+                      "verification on " + target + " failed: " + cause,
+                      target.toString(),
+                      zone.toString(),
+                      cause));
+        }
+        if (confirmed.size() >= needed) {
+          return List.copyOf(confirmed);
+        }
+        if (targets.size() - failed.size() < needed) {
+          break;
+        }
+      }
+      throw quorumNotMet(
+          "the update was applied on " + primary + ", but ",
+          "to show it before the verification deadline",
+          targets,
+          needed,
+          confirmed,
+          failed);
+    } finally {
+      pool.shutdownNow();
+    }
+  }
+
+  private DnsVerificationException quorumNotMet(
+      String prefix,
+      String what,
+      List<Endpoint> targets,
+      int needed,
+      List<Endpoint> confirmed,
+      Map<Endpoint, DnsException> failed) {
+    Endpoint first = failed.keySet().iterator().next();
+    StringBuilder m = new StringBuilder();
+    m.append(prefix)
+        .append("verification needs ")
+        .append(describeQuorum(needed, targets.size()))
+        .append(" servers ")
+        .append(what)
+        .append(", ")
+        .append(confirmed.size())
+        .append(confirmed.isEmpty() ? " did" : " did: " + confirmed)
+        .append("; not confirmed by ")
+        .append(new ArrayList<>(failed.keySet()))
+        .append(". ");
+    List<String> reasons = new ArrayList<>();
+    failed.values().forEach(e -> reasons.add(e.getMessage()));
+    m.append(String.join(" | ", reasons));
+    return new DnsVerificationException(
+        m.toString(), first.toString(), zone.toString(), failed.get(first));
   }
 
   private List<Endpoint> verifyTargets(Deadline deadline) throws InterruptedException {
@@ -645,6 +816,10 @@ public final class DnsSwitch implements PromotionAction {
     return operationTimeout;
   }
 
+  Duration verifyTimeout() {
+    return verifyTimeout;
+  }
+
   Endpoint primary() {
     return primary;
   }
@@ -695,6 +870,7 @@ public final class DnsSwitch implements PromotionAction {
     private final List<String[]> cnames = new ArrayList<>();
     private Duration ttl = Duration.ofSeconds(30);
     private final List<Endpoint> verifyServers = new ArrayList<>();
+    private int verifyQuorum = QUORUM_ALL;
     private int nameServerPort = -1;
     private Duration queryTimeout = Duration.ofSeconds(2);
     private int attempts = 3;
@@ -814,6 +990,24 @@ public final class DnsSwitch implements PromotionAction {
       return this;
     }
 
+    /**
+     * How many of the verification servers must show the change: at least 1, at most the number of
+     * servers. Default: all of them, so that a configuration written before this setting keeps its
+     * meaning. A server that does not answer before the verification deadline has not confirmed.
+     * With a quorum below all, a lost region's name server no longer fails the switch, but a reader
+     * of that server may see the old answer until it catches up.
+     */
+    public Builder verifyQuorum(int quorum) {
+      this.verifyQuorum = quorum;
+      return this;
+    }
+
+    /** As {@link #verifyQuorum(int)} with a majority of the servers: 2 of 2 or 3, 3 of 4 or 5. */
+    public Builder verifyQuorumMajority() {
+      this.verifyQuorum = QUORUM_MAJORITY;
+      return this;
+    }
+
     /** How long to wait for one answer. Default 2 s. */
     public Builder queryTimeout(Duration timeout) {
       this.queryTimeout = timeout;
@@ -904,6 +1098,22 @@ public final class DnsSwitch implements PromotionAction {
       }
       if (nameServerPort != -1 && (nameServerPort < 1 || nameServerPort > 65535)) {
         errors.add("verifyOnZoneNameServers: port must be 1..65535, was " + nameServerPort);
+      }
+      if (verifyQuorum != QUORUM_ALL && verifyQuorum != QUORUM_MAJORITY) {
+        int servers = verifyServers.isEmpty() && nameServerPort == -1 ? 1 : verifyServers.size();
+        if (verifyQuorum < 1) {
+          errors.add(
+              "verifyQuorum: must be at least 1 (a server that confirms), was " + verifyQuorum);
+        } else if (nameServerPort == -1 && verifyQuorum > servers) {
+          errors.add(
+              "verifyQuorum: "
+                  + verifyQuorum
+                  + " is more than the "
+                  + servers
+                  + (verifyServers.isEmpty()
+                      ? " verification server (the primary; none set with verifyOn)"
+                      : " verification servers " + verifyServers));
+        }
       }
       if (nameServerPort != -1 && !verifyServers.isEmpty()) {
         errors.add("verifyOn / verifyOnZoneNameServers: set one or the other, not both");

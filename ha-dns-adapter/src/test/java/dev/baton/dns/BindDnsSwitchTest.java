@@ -1,9 +1,11 @@
 package dev.baton.dns;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.baton.dns.testing.AuthoritativeDnsServer;
 import dev.baton.dns.testing.BindServer;
+import java.time.Duration;
 import org.junit.jupiter.api.Test;
 
 /** {@link DnsSwitchContract} against a real BIND 9, plus verification on a real secondary. */
@@ -45,6 +47,73 @@ class BindDnsSwitchTest extends DnsSwitchContract {
       assertThat(secondary.dig("replicated." + primary.zone(), "A")).containsExactly("192.0.2.121");
       assertThat(secondary.dig("_baton-fence.replicated." + primary.zone(), "TXT"))
           .containsExactly("\"token=4\" \"node=node-b\"");
+    }
+  }
+
+  private static DnsSwitch switchVerifiedOnBoth(
+      BindServer primary, BindServer secondary, String address, int quorum, Duration timeout) {
+    return DnsSwitch.builder()
+        .server(primary.host(), primary.port())
+        .zone(primary.zone())
+        .tsig(primary.key())
+        .address("quorum", address)
+        .verifyOn(primary.host(), primary.port())
+        .verifyOn(secondary.host(), secondary.port())
+        .verifyQuorum(quorum)
+        .verifyTimeout(timeout)
+        .build();
+  }
+
+  /**
+   * Issue 32: with one of two verification servers down (a lost region's name server), quorum 1
+   * switches, and quorum 2 fails naming the server that did not confirm; a server that does not
+   * answer never counts as confirming.
+   */
+  @Test
+  void verificationNeedsItsQuorumAndAServerThatIsDownDoesNotConfirm() throws Exception {
+    try (BindServer primary = BindServer.start();
+        BindServer secondary = BindServer.builder().secondaryOf(primary).start()) {
+      primary.notifyAlso(secondary.port());
+      String down = "127.0.0.1:" + secondary.port();
+      switchVerifiedOnBoth(primary, secondary, "192.0.2.130", 2, Duration.ofSeconds(10))
+          .promote(TestContext.promote(3, "node-a"));
+      assertThat(secondary.dig("quorum." + primary.zone(), "A")).containsExactly("192.0.2.130");
+
+      secondary.stop();
+
+      long start = System.nanoTime();
+      switchVerifiedOnBoth(primary, secondary, "192.0.2.131", 1, Duration.ofSeconds(10))
+          .promote(TestContext.promote(4, "node-b"));
+      assertThat(Duration.ofNanos(System.nanoTime() - start))
+          .as("quorum 1 returns on the first confirmation, without waiting for the down server")
+          .isLessThan(Duration.ofSeconds(5));
+      assertThat(primary.dig("quorum." + primary.zone(), "A")).containsExactly("192.0.2.131");
+
+      DnsSwitch all =
+          switchVerifiedOnBoth(primary, secondary, "192.0.2.132", 2, Duration.ofMillis(800));
+      assertThatThrownBy(() -> all.promote(TestContext.promote(5, "node-c")))
+          .isInstanceOfSatisfying(
+              DnsVerificationException.class,
+              e -> {
+                assertThat(e.server()).isEqualTo(down);
+                assertThat(e.getMessage())
+                    .contains(
+                        "applied on 127.0.0.1:" + primary.port(),
+                        "needs 2 of 2 (verifyQuorum 2)",
+                        "1 did: [127.0.0.1:" + primary.port() + "]",
+                        "not confirmed by [" + down + "]",
+                        down + " did not answer with it",
+                        "it never answered");
+              });
+      // The update itself went through on the primary.
+      assertThat(primary.dig("quorum." + primary.zone(), "A")).containsExactly("192.0.2.132");
+
+      // Pre-flight follows the same quorum: quorum 1 passes with the server down, 2 does not.
+      switchVerifiedOnBoth(primary, secondary, "192.0.2.131", 1, Duration.ofSeconds(10))
+          .preflight();
+      assertThatThrownBy(() -> all.preflight())
+          .isInstanceOf(DnsUnreachableException.class)
+          .hasMessageContaining(down);
     }
   }
 }

@@ -10,6 +10,8 @@ import dev.baton.core.PromotionPlan;
 import dev.baton.core.StaleTokenException;
 import dev.baton.core.testing.TestCluster;
 import dev.baton.dns.testing.BindServer;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -147,5 +149,98 @@ class DnsClusterEndToEndTest {
       assertThat(dns.dig("app." + dns.zone(), "A")).containsExactly(ADDRESS.get(next.id()));
       assertThat(String.join(" ", fence(dns))).contains("token=" + next.token());
     }
+  }
+
+  /**
+   * Issue 32, "DNS that converges": the same DNS outage during a failover, with the DNS step in
+   * converge mode ({@link DnsConverger}). The role moves at once, without waiting for the name; the
+   * new active shows the name as not yet moved (gauge baton_dns_name_pending 1) and its converger
+   * retries with backoff; when BIND is back the name and the fence follow the new active.
+   */
+  @Test
+  void inConvergeModeADnsServerDownDuringFailoverDoesNotHoldTheRoleAndTheNameFollows() {
+    Map<String, DnsConverger> convergers = new java.util.concurrent.ConcurrentHashMap<>();
+    Map<String, MeterRegistry> registries = new java.util.concurrent.ConcurrentHashMap<>();
+    try (BindServer dns = BindServer.start();
+        TestCluster cluster =
+            TestCluster.create(
+                    3,
+                    0,
+                    TestCluster.TIMING,
+                    (id, b) -> {
+                      DnsConverger c =
+                          DnsConverger.of(
+                              switchFor(dns, id), Duration.ofMillis(100), Duration.ofMillis(500));
+                      MeterRegistry registry = new SimpleMeterRegistry();
+                      c.bindTo(registry);
+                      DnsConverger old = convergers.put(id, c);
+                      if (old != null) {
+                        old.close();
+                      }
+                      registries.put(id, registry);
+                      return b.promotionPlan(PromotionPlan.builder().action(c).build());
+                    })
+                .startAll()) {
+      BatonNode first = cluster.awaitActive(Duration.ofSeconds(60));
+      long firstToken = first.token();
+      await()
+          .atMost(Duration.ofSeconds(30))
+          .pollInterval(Duration.ofMillis(20))
+          .until(() -> convergers.get(first.id()).converged());
+      assertThat(dns.dig("app." + dns.zone(), "A")).containsExactly(ADDRESS.get(first.id()));
+      assertThat(gauge(registries.get(first.id()), "baton.dns.converged")).isEqualTo(1.0);
+
+      dns.stop();
+      long killedAt = System.nanoTime();
+      cluster.crash(first.id());
+
+      // The role moves within the failover bound although the DNS server does not answer.
+      BatonNode second =
+          cluster.awaitActive(first.timing().failoverBound().plus(Duration.ofSeconds(10)));
+      long activeMillis = (System.nanoTime() - killedAt) / 1_000_000;
+      assertThat(second.token()).isGreaterThan(firstToken);
+      assertThat(dns.isRunning()).as("the DNS server is still down").isFalse();
+      DnsConverger secondConverger = convergers.get(second.id());
+      assertThat(secondConverger.pending()).as("name not yet moved").isTrue();
+      assertThat(gauge(registries.get(second.id()), "baton.dns.name.pending")).isEqualTo(1.0);
+      assertThat(gauge(registries.get(second.id()), "baton.dns.converged")).isEqualTo(0.0);
+
+      dns.restart();
+      long backAt = System.nanoTime();
+      await("the name follows the new active once DNS is back")
+          .atMost(Duration.ofSeconds(20))
+          .pollInterval(Duration.ofMillis(20))
+          .until(() -> dns.dig("app." + dns.zone(), "A").equals(List.of(ADDRESS.get(second.id()))));
+      System.out.printf(
+          "converge: %s active %d ms after the kill with DNS down; name moved %d ms after DNS"
+              + " came back%n",
+          second.id(), activeMillis, (System.nanoTime() - backAt) / 1_000_000);
+      assertThat(String.join(" ", fence(dns))).contains("token=" + second.token());
+      await()
+          .atMost(Duration.ofSeconds(10))
+          .pollInterval(Duration.ofMillis(20))
+          .until(secondConverger::converged);
+      assertThat(secondConverger.pending()).isFalse();
+      assertThat(gauge(registries.get(second.id()), "baton.dns.name.pending")).isEqualTo(0.0);
+      assertThat(second.isActive()).isTrue();
+
+      // The old active's converger, run again with its old token, cannot move the name back.
+      DnsConverger stale =
+          DnsConverger.of(switchFor(dns, first.id()), Duration.ofMillis(50), Duration.ofMillis(50));
+      stale.promote(TestContext.promote(firstToken, first.id()));
+      await()
+          .atMost(Duration.ofSeconds(10))
+          .pollInterval(Duration.ofMillis(20))
+          .until(() -> !stale.pending());
+      assertThat(stale.converged()).isFalse();
+      stale.close();
+      assertThat(dns.dig("app." + dns.zone(), "A")).containsExactly(ADDRESS.get(second.id()));
+    } finally {
+      convergers.values().forEach(DnsConverger::close);
+    }
+  }
+
+  private static double gauge(MeterRegistry registry, String name) {
+    return registry.get(name).gauge().value();
   }
 }

@@ -52,6 +52,62 @@ class DnsSwitchBuilderTest {
   }
 
   @Test
+  void aVerifyQuorumOfZeroOrAboveTheServersIsRefusedNamingTheSettingAndValue() {
+    assertThatThrownBy(
+            () ->
+                valid()
+                    .verifyOn("127.0.0.1", 5301)
+                    .verifyOn("127.0.0.1", 5302)
+                    .verifyQuorum(0)
+                    .build())
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("verifyQuorum: must be at least 1 (a server that confirms), was 0");
+    assertThatThrownBy(
+            () ->
+                valid()
+                    .verifyOn("127.0.0.1", 5301)
+                    .verifyOn("127.0.0.1", 5302)
+                    .verifyQuorum(3)
+                    .build())
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining(
+            "verifyQuorum: 3 is more than the 2 verification servers [127.0.0.1:5301,"
+                + " 127.0.0.1:5302]");
+    assertThatThrownBy(() -> valid().verifyQuorum(2).build())
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining(
+            "verifyQuorum: 2 is more than the 1 verification server (the primary");
+  }
+
+  @Test
+  void theVerifyQuorumDefaultsToAllAndCanBeAMajority() {
+    DnsSwitch all = valid().verifyOn("127.0.0.1", 5301).verifyOn("127.0.0.1", 5302).build();
+    assertThat(all.quorumOf(2)).isEqualTo(2);
+    DnsSwitch one =
+        valid().verifyOn("127.0.0.1", 5301).verifyOn("127.0.0.1", 5302).verifyQuorum(1).build();
+    assertThat(one.quorumOf(2)).isEqualTo(1);
+    DnsSwitch majority = valid().verifyQuorumMajority().build();
+    assertThat(majority.quorumOf(2)).isEqualTo(2);
+    assertThat(majority.quorumOf(3)).isEqualTo(2);
+  }
+
+  @Test
+  void aConvergerNeedsAPositiveBackoffAndAMaximumNotBelowIt() {
+    DnsSwitch dns = valid().build();
+    assertThatThrownBy(() -> DnsConverger.of(dns, Duration.ZERO, Duration.ofSeconds(1)))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("convergeBackoff: must be positive, was PT0S");
+    assertThatThrownBy(() -> DnsConverger.of(dns, Duration.ofSeconds(2), Duration.ofSeconds(1)))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("convergeMaxBackoff: must be at least convergeBackoff (PT2S), was PT1S");
+    try (DnsConverger c = DnsConverger.of(dns, Duration.ofSeconds(1), Duration.ofSeconds(1))) {
+      assertThat(c.name()).isEqualTo("dns");
+      assertThat(c.pending()).isFalse();
+      assertThat(c.converged()).isFalse();
+    }
+  }
+
+  @Test
   void anInvalidSecretIsReportedWithoutEchoingIt() {
     String bad = "this is not base64 !!! s3cr3t";
     assertThatThrownBy(() -> valid().tsig("baton-key", "hmac-sha256", bad).build())

@@ -80,6 +80,7 @@ public final class Sidecar implements AutoCloseable {
     // During a rotation of the cluster secret (the loader allows it only with one).
     config.acceptedClusterSecretFiles().forEach(b::acceptClusterSecret);
     this.node = b.build();
+    config.nodeRef().bindMeterRegistry(registry);
     config.nodeRef().bind(node);
   }
 

@@ -78,7 +78,11 @@ class SidecarCheckTest {
         .contains("3 members, 2 promotion steps: postgres, dns)")
         .contains(
             "beside the role: postgres step 'postgres': former-primary guard of 10.0.1.10:5432")
-        .contains("beside the role: postgres step 'postgres': WAL position reporter");
+        .contains("beside the role: postgres step 'postgres': WAL position reporter")
+        // Issue 32: losing either region (or DNS) must not hold the failover back.
+        .contains(
+            "beside the role: dns step 'dns': keeps api.mgmt.example.com. pointed at this node"
+                + " while active (mode converge)");
     assertThat(check(dir.resolve("two-regions/tie-1.yaml")).output())
         .contains("3 members, 0 promotion steps)");
     assertThat(Files.exists(Path.of("/var/lib/baton/east-1"))).as("nothing created").isFalse();

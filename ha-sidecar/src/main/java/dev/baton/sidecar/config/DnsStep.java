@@ -1,5 +1,6 @@
 package dev.baton.sidecar.config;
 
+import dev.baton.dns.DnsConverger;
 import dev.baton.dns.DnsSwitch;
 import dev.baton.dns.TsigKey;
 import java.nio.file.Files;
@@ -43,7 +44,10 @@ final class DnsStep implements StepType {
         "retryBackoff",
         "verifyTimeout",
         "operationTimeout",
-        "transport");
+        "transport",
+        "mode",
+        "convergeBackoff",
+        "convergeMaxBackoff");
   }
 
   private record Target(String name, String type, List<String> values) {}
@@ -117,7 +121,7 @@ final class DnsStep implements StepType {
     TsigKey key = tsig(step, scope.eligible() || !mine.isEmpty());
     Duration ttl = step.duration("ttl").orElse(Duration.ofSeconds(30));
     Yaml.Section verify = step.section("verify");
-    verify.allow("servers", "zoneNameServers");
+    verify.allow("servers", "zoneNameServers", "quorum");
     List<String> verifyServers = new ArrayList<>();
     for (String a : verify.strings("servers")) {
       int colon = a.lastIndexOf(':');
@@ -129,6 +133,7 @@ final class DnsStep implements StepType {
     }
     int zoneNameServersPort =
         verify.has("zoneNameServers") ? verify.integer("zoneNameServers", 53, 1, 65535) : -1;
+    int quorum = quorum(verify, verifyServers.size(), zoneNameServersPort > 0);
     String transport = step.string("transport").orElse("tcp");
     if (!transport.equals("tcp") && !transport.equals("udp")) {
       step.report("transport", "'" + transport + "' is not allowed; use tcp or udp");
@@ -142,6 +147,25 @@ final class DnsStep implements StepType {
     Optional<Duration> retryBackoff = step.duration("retryBackoff");
     Optional<Duration> verifyTimeout = step.duration("verifyTimeout");
     Optional<Duration> operationTimeout = step.duration("operationTimeout");
+    String mode = step.string("mode").orElse("wait");
+    if (!mode.equals("wait") && !mode.equals("converge")) {
+      step.report(
+          "mode",
+          "'"
+              + mode
+              + "' is not allowed; use wait (the activation waits for the name, the default) or"
+              + " converge (the activation goes ahead, the name follows in the background)");
+    }
+    Duration convergeBackoff = step.duration("convergeBackoff").orElse(Duration.ofSeconds(1));
+    Duration convergeMaxBackoff =
+        step.duration("convergeMaxBackoff").orElse(Duration.ofSeconds(30));
+    if (!mode.equals("converge")) {
+      for (String k : List.of("convergeBackoff", "convergeMaxBackoff")) {
+        if (step.has(k)) {
+          step.report(k, "applies only with mode: converge (mode is " + mode + ")");
+        }
+      }
+    }
 
     if (yaml.problems().size() > before) {
       return null;
@@ -168,6 +192,11 @@ final class DnsStep implements StepType {
     if (zoneNameServersPort > 0) {
       b.verifyOnZoneNameServers(zoneNameServersPort);
     }
+    if (quorum == QUORUM_MAJORITY) {
+      b.verifyQuorumMajority();
+    } else if (quorum > 0) {
+      b.verifyQuorum(quorum);
+    }
     queryTimeout.ifPresent(b::queryTimeout);
     attempts.ifPresent(b::attempts);
     retryBackoff.ifPresent(b::retryBackoff);
@@ -175,12 +204,73 @@ final class DnsStep implements StepType {
     operationTimeout.ifPresent(b::operationTimeout);
     b.tcp(transport.equals("tcp"));
     try {
-      return new Built(b.build());
+      DnsSwitch dns = b.build();
+      if (!mode.equals("converge")) {
+        return new Built(dns);
+      }
+      DnsConverger converger = DnsConverger.of(dns, convergeBackoff, convergeMaxBackoff);
+      NodeService service =
+          NodeService.of(
+              "dns step '"
+                  + stepName
+                  + "': keeps "
+                  + String.join(", ", dns.names())
+                  + " pointed at this node while active (mode converge)",
+              node -> {
+                converger.bindTo(scope.node().meterRegistry());
+                return converger;
+              });
+      return new Built(converger, List.of(service));
     } catch (IllegalArgumentException e) {
       // The builder lists each problem prefixed with its setting.
       yaml.problem(step.node(), step.path(), e.getMessage());
       return null;
     }
+  }
+
+  private static final int QUORUM_ALL = -1;
+  private static final int QUORUM_MAJORITY = -2;
+
+  /**
+   * {@code verify.quorum}: how many verification servers must show the change. A whole number from
+   * 1 to the number of servers, {@code all} (the default) or {@code majority}.
+   */
+  private static int quorum(Yaml.Section verify, int servers, boolean fromNsRecords) {
+    Optional<String> v = verify.string("quorum");
+    if (v.isEmpty()) {
+      return QUORUM_ALL;
+    }
+    String q = v.get().trim();
+    if (q.equals("all")) {
+      return QUORUM_ALL;
+    }
+    if (q.equals("majority")) {
+      return QUORUM_MAJORITY;
+    }
+    int n;
+    try {
+      n = Integer.parseInt(q);
+    } catch (NumberFormatException e) {
+      verify.report(
+          "quorum",
+          "'" + q + "' is not allowed; use a whole number of servers (1 or more), all or majority");
+      return QUORUM_ALL;
+    }
+    int count = fromNsRecords ? Integer.MAX_VALUE : servers == 0 ? 1 : servers;
+    if (n < 1) {
+      verify.report(
+          "quorum", n + " is not allowed: at least 1 server must show the change (or: all)");
+    } else if (n > count) {
+      verify.report(
+          "quorum",
+          n
+              + " is more than the "
+              + count
+              + (servers == 0
+                  ? " verification server (the primary; verify.servers is not set)"
+                  : " servers in verify.servers"));
+    }
+    return n;
   }
 
   private static String checkValue(String type, String value) {

@@ -4,6 +4,8 @@ import dev.baton.core.BatonNode;
 import dev.baton.core.KeyValueStore;
 import dev.baton.core.KvEntry;
 import dev.baton.core.KvEvent;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.Executor;
@@ -18,6 +20,20 @@ import java.util.function.Consumer;
  */
 public final class NodeRef {
   private final AtomicReference<BatonNode> node = new AtomicReference<>();
+  private final AtomicReference<MeterRegistry> registry = new AtomicReference<>();
+
+  /** The registry the sidecar serves on /metrics; a step's service registers its gauges there. */
+  public void bindMeterRegistry(MeterRegistry r) {
+    if (!registry.compareAndSet(null, r)) {
+      throw new IllegalStateException("the configuration's meter registry is already bound");
+    }
+  }
+
+  /** The bound registry, or a private one (nothing serves it) when the sidecar bound none. */
+  MeterRegistry meterRegistry() {
+    MeterRegistry r = registry.get();
+    return r != null ? r : new SimpleMeterRegistry();
+  }
 
   /** Binds the node; once only. */
   public void bind(BatonNode n) {

@@ -3,6 +3,7 @@ package dev.baton.sidecar.config;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.baton.core.PromotionPlan;
+import dev.baton.dns.DnsConverger;
 import dev.baton.dns.DnsSwitch;
 import dev.baton.postgres.PostgresPromotionAction;
 import java.io.IOException;
@@ -282,6 +283,95 @@ class StepConfigTest {
                 assertThat(s)
                     .contains(
                         "promotion.steps[1].names[0].values: has no value for this node 'n1'"));
+  }
+
+  @Test
+  void aVerifyQuorumOfZeroOrAboveTheServersIsNamedWithItsKeyAndValue() throws IOException {
+    String servers = "servers: [10.0.0.53:53, 10.1.0.53:53]";
+    assertThat(problems(GOOD.replace(servers, servers + "\n        quorum: 0")))
+        .anySatisfy(
+            s ->
+                assertThat(s)
+                    .contains(
+                        "promotion.steps[1].verify.quorum: 0 is not allowed: at least 1 server"));
+    assertThat(problems(GOOD.replace(servers, servers + "\n        quorum: 3")))
+        .anySatisfy(
+            s ->
+                assertThat(s)
+                    .contains(
+                        "promotion.steps[1].verify.quorum: 3 is more than the 2 servers in"
+                            + " verify.servers"));
+    assertThat(problems(GOOD.replace(servers, servers + "\n        quorum: most")))
+        .anySatisfy(
+            s -> assertThat(s).contains("promotion.steps[1].verify.quorum: 'most' is not allowed"));
+  }
+
+  @Test
+  void aVerifyQuorumIsPassedToTheSwitch() throws IOException {
+    String servers = "servers: [10.0.0.53:53, 10.1.0.53:53]";
+    DnsSwitch one =
+        (DnsSwitch)
+            ConfigLoader.load(write(GOOD.replace(servers, servers + "\n        quorum: 1")))
+                .plan()
+                .steps()
+                .get(1)
+                .action();
+    assertThat(one.verifyQuorum()).isEqualTo("1");
+    DnsSwitch all = (DnsSwitch) ConfigLoader.load(write(GOOD)).plan().steps().get(1).action();
+    assertThat(all.verifyQuorum()).as("the default stays all").isEqualTo("all");
+  }
+
+  @Test
+  void modeConvergeBuildsAConvergerAndTheServiceBesideTheRole() throws IOException {
+    String servers = "servers: [10.0.0.53:53, 10.1.0.53:53]";
+    SidecarConfig c =
+        ConfigLoader.load(
+            write(
+                GOOD.replace(
+                    servers,
+                    servers
+                        + "\n        quorum: 1\n      mode: converge\n      convergeBackoff: 500ms"
+                        + "\n      convergeMaxBackoff: 10s")));
+    PromotionPlan.Step step = c.plan().steps().get(1);
+    assertThat(step.name()).isEqualTo("dns");
+    assertThat(step.action()).isInstanceOf(DnsConverger.class);
+    DnsConverger converger = (DnsConverger) step.action();
+    assertThat(converger.dnsSwitch().verifyQuorum()).isEqualTo("1");
+    assertThat(converger.toString()).contains("backoff 500..10000 ms");
+    assertThat(c.services())
+        .extracting(NodeService::describe)
+        .contains(
+            "dns step 'dns': keeps api.mp.example.com. pointed at this node while active (mode"
+                + " converge)");
+    // The witness reads the same section and builds nothing.
+    assertThat(ConfigLoader.load(write(GOOD.replace("node: n1", "node: w1"))).services()).isEmpty();
+  }
+
+  @Test
+  void aBadModeOrConvergeSettingIsNamedWithItsKeyAndValue() throws IOException {
+    String servers = "servers: [10.0.0.53:53, 10.1.0.53:53]";
+    assertThat(problems(GOOD.replace(servers, servers + "\n      mode: eventually")))
+        .anySatisfy(
+            s ->
+                assertThat(s)
+                    .contains("promotion.steps[1].mode: 'eventually' is not allowed; use wait"));
+    assertThat(problems(GOOD.replace(servers, servers + "\n      convergeBackoff: 1s")))
+        .anySatisfy(
+            s ->
+                assertThat(s)
+                    .contains(
+                        "promotion.steps[1].convergeBackoff: applies only with mode: converge"));
+    assertThat(
+            problems(
+                GOOD.replace(
+                    servers,
+                    servers
+                        + "\n      mode: converge\n      convergeBackoff: 5s"
+                        + "\n      convergeMaxBackoff: 1s")))
+        .anySatisfy(
+            s ->
+                assertThat(s)
+                    .contains("convergeMaxBackoff: must be at least convergeBackoff (PT5S), was"));
   }
 
   @Test

@@ -1,0 +1,284 @@
+package dev.baton.dns;
+
+import dev.baton.core.ActionContext;
+import dev.baton.core.PromotionAction;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.binder.MeterBinder;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A {@link DnsSwitch} that does not hold the activation back: {@code mode: converge} of the
+ * sidecar's {@code dns} step (issue 32).
+ *
+ * <p>{@link #promote} returns at once. A task beside the role then runs the switch's
+ * compare-and-set on the fence record with this activation's token, and its verification (with the
+ * switch's quorum), retrying with exponential backoff between {@code initialBackoff} and {@code
+ * maxBackoff} until the name holds and is verified. It stops when the name holds, when this
+ * activation's lease is no longer valid ({@link ActionContext#isLeaseValid()}), at {@link #demote},
+ * or when the fence holds a higher token (a newer active owns the name). The compare-and-set is
+ * what keeps a stale active from moving the name back, whatever its timing: a late attempt carries
+ * the old token and fails the server's prerequisite (invariant I3).
+ *
+ * <p>While the name is not yet moved, {@link #pending()} is true and the gauge {@code
+ * baton_dns_name_pending{step}} is 1; once it holds, {@link #converged()} is true and {@code
+ * baton_dns_converged{step}} is 1. Both are 0 on a node that is not active. Each failed attempt is
+ * logged at WARN with the reason and the next retry.
+ *
+ * <p>The trade-off: the node is active, and its writers fenced-write, before clients' DNS answers
+ * lead to it. That is the point during a DNS outage or the loss of a region's name server; a
+ * deployment that must never be active before the name moves uses a plain (blocking) {@link
+ * DnsSwitch} step instead.
+ */
+public final class DnsConverger implements PromotionAction, MeterBinder, AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(DnsConverger.class);
+
+  private final DnsSwitch dns;
+  private final Duration initialBackoff;
+  private final Duration maxBackoff;
+  private ScheduledExecutorService executor; // guarded by this
+  private boolean closed; // guarded by this
+  private Run current; // guarded by this
+
+  private DnsConverger(DnsSwitch dns, Duration initialBackoff, Duration maxBackoff) {
+    this.dns = dns;
+    this.initialBackoff = initialBackoff;
+    this.maxBackoff = maxBackoff;
+  }
+
+  /** The thread that runs the attempts, started at the first promotion; null once closed. */
+  private ScheduledExecutorService executor() {
+    if (executor == null && !closed) {
+      executor =
+          Executors.newSingleThreadScheduledExecutor(
+              r -> {
+                Thread t = new Thread(r, "baton-dns-converge-" + dns.name());
+                t.setDaemon(true);
+                return t;
+              });
+    }
+    return executor;
+  }
+
+  /**
+   * Converges with {@code dns}, retrying after {@code initialBackoff}, doubling up to {@code
+   * maxBackoff}.
+   *
+   * @throws IllegalArgumentException naming the setting, for a non-positive backoff or a maximum
+   *     below the initial one
+   */
+  public static DnsConverger of(DnsSwitch dns, Duration initialBackoff, Duration maxBackoff) {
+    if (dns == null) {
+      throw new IllegalArgumentException("dns: required");
+    }
+    if (initialBackoff == null || initialBackoff.isNegative() || initialBackoff.isZero()) {
+      throw new IllegalArgumentException(
+          "convergeBackoff: must be positive, was " + initialBackoff);
+    }
+    if (maxBackoff == null || maxBackoff.compareTo(initialBackoff) < 0) {
+      throw new IllegalArgumentException(
+          "convergeMaxBackoff: must be at least convergeBackoff ("
+              + initialBackoff
+              + "), was "
+              + maxBackoff);
+    }
+    return new DnsConverger(dns, initialBackoff, maxBackoff);
+  }
+
+  /** The switch this converger runs. */
+  public DnsSwitch dnsSwitch() {
+    return dns;
+  }
+
+  @Override
+  public String name() {
+    return dns.name();
+  }
+
+  /**
+   * Starts converging the names to this node with {@code context.token()} and returns at once. A
+   * repeat with the same token while that run is still going or done changes nothing.
+   */
+  @Override
+  public synchronized void promote(ActionContext context) {
+    long token = DnsSwitch.requirePositive(context.token());
+    if (current != null && current.token == token && !current.stopped) {
+      return;
+    }
+    stopCurrent();
+    if (closed) {
+      LOG.warn("dns: closed; not moving {} to this node (token {})", dns.names(), token);
+      return;
+    }
+    Run run = new Run(token, context.nodeId(), context::isLeaseValid);
+    current = run;
+    LOG.info(
+        "dns: {} will follow this node (token {}) in the background: the activation does not wait"
+            + " for the name",
+        dns.names(),
+        token);
+    run.future = executor().schedule(() -> attempt(run), 0, TimeUnit.MILLISECONDS);
+  }
+
+  /** Stops converging; the records stay (see {@link DnsSwitch#demote}). */
+  @Override
+  public synchronized void demote(ActionContext context) {
+    stopCurrent();
+  }
+
+  /** Reads the fence and every name on the primary and the verification servers. */
+  @Override
+  public void preflight() throws Exception {
+    dns.preflight();
+  }
+
+  /** Whether this node is active and its names are not yet pointed at it and verified. */
+  public synchronized boolean pending() {
+    return current != null && !current.stopped && !current.converged;
+  }
+
+  /** Whether this node's current run has moved and verified the names. */
+  public synchronized boolean converged() {
+    return current != null && current.converged;
+  }
+
+  /** Registers {@code baton_dns_converged{step}} and {@code baton_dns_name_pending{step}}. */
+  @Override
+  public void bindTo(MeterRegistry registry) {
+    Gauge.builder("baton.dns.converged", this, c -> c.converged() ? 1 : 0)
+        .tag("step", dns.name())
+        .description("1 while this node is active and its DNS names point at it, verified")
+        .register(registry);
+    Gauge.builder("baton.dns.name.pending", this, c -> c.pending() ? 1 : 0)
+        .tag("step", dns.name())
+        .description("1 while this node is active and its DNS names are not yet moved to it")
+        .register(registry);
+  }
+
+  @Override
+  public synchronized void close() {
+    stopCurrent();
+    closed = true;
+    if (executor != null) {
+      executor.shutdownNow();
+      executor = null;
+    }
+  }
+
+  private void stopCurrent() {
+    if (current != null) {
+      current.stopped = true;
+      if (current.future != null) {
+        current.future.cancel(true);
+      }
+      current = null;
+    }
+  }
+
+  private void attempt(Run run) {
+    if (run.stopped) {
+      return;
+    }
+    if (!run.leaseValid.getAsBoolean()) {
+      LOG.info(
+          "dns: stopped moving {} to this node: token {} no longer holds the role",
+          dns.names(),
+          run.token);
+      synchronized (this) {
+        run.stopped = true;
+      }
+      return;
+    }
+    run.attempts++;
+    try {
+      Deadline deadline = Deadline.in(dns.operationTimeout());
+      FenceState replaced = dns.compareAndSet(run.token, run.nodeId, true, deadline, LOG);
+      List<Endpoint> verified = dns.verify(run.token, deadline.min(dns.verifyTimeout()));
+      synchronized (this) {
+        run.converged = !run.stopped;
+      }
+      LOG.info(
+          "dns: {} now point at this node (fence {} {} -> token={}, verified on {}) after {}"
+              + " attempt{}, {} ms after the activation",
+          dns.names(),
+          dns.fenceRecordName(),
+          replaced == null ? "already" : replaced.describe(),
+          run.token,
+          verified,
+          run.attempts,
+          run.attempts == 1 ? "" : "s",
+          (System.nanoTime() - run.startNanos) / 1_000_000);
+    } catch (DnsStaleTokenException e) {
+      synchronized (this) {
+        run.stopped = true;
+      }
+      LOG.warn(
+          "dns: stopped moving {} to this node: a newer active owns the name ({})",
+          dns.names(),
+          e.getMessage());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    } catch (RuntimeException e) {
+      if (run.stopped) {
+        return;
+      }
+      Duration wait = run.backoff;
+      run.backoff =
+          run.backoff.multipliedBy(2).compareTo(maxBackoff) > 0
+              ? maxBackoff
+              : run.backoff.multipliedBy(2);
+      LOG.warn(
+          "dns: name not yet moved: {} still not pointed at this node (token {}, attempt {}): {};"
+              + " retrying in {} ms",
+          dns.names(),
+          run.token,
+          run.attempts,
+          e.getMessage(),
+          wait.toMillis());
+      synchronized (this) {
+        if (!run.stopped) {
+          run.future =
+              executor.schedule(() -> attempt(run), wait.toMillis(), TimeUnit.MILLISECONDS);
+        }
+      }
+    }
+  }
+
+  @Override
+  public String toString() {
+    return "DnsConverger["
+        + dns
+        + ", backoff "
+        + initialBackoff.toMillis()
+        + ".."
+        + maxBackoff.toMillis()
+        + " ms]";
+  }
+
+  /** One activation's convergence. */
+  private final class Run {
+    final long token;
+    final String nodeId;
+    final BooleanSupplier leaseValid;
+    final long startNanos = System.nanoTime();
+    volatile boolean stopped;
+    volatile boolean converged;
+    volatile ScheduledFuture<?> future;
+    int attempts;
+    Duration backoff = initialBackoff;
+
+    Run(long token, String nodeId, BooleanSupplier leaseValid) {
+      this.token = token;
+      this.nodeId = nodeId;
+      this.leaseValid = leaseValid;
+    }
+  }
+}
