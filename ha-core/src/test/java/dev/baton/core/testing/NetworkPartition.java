@@ -16,25 +16,9 @@ import org.apache.ratis.util.CodeInjectionForTesting;
 public final class NetworkPartition implements AutoCloseable {
   private static final Set<String> CUT = ConcurrentHashMap.newKeySet();
   private static final Map<String, Duration> SLOW = new ConcurrentHashMap<>();
+  private static final Set<String> ELECTION_REQUESTS_THROUGH = ConcurrentHashMap.newKeySet();
 
   static {
-    CodeInjectionForTesting.Code drop =
-        (localId, remoteId, args) -> {
-          if (remoteId != null && CUT.contains(remoteId + "->" + localId)) {
-            throw new IllegalStateException("partitioned: " + remoteId + " -> " + localId);
-          }
-          Duration late = remoteId == null ? null : SLOW.get(remoteId + "->" + localId);
-          if (late != null) {
-            // An injected slow link, not a wait for a state: the receiver handles it late.
-            try {
-              Thread.sleep(late.toMillis());
-            } catch (InterruptedException e) {
-              Thread.currentThread().interrupt();
-            }
-          }
-          return false;
-        };
-    // The names of Ratis 3.3's injection points (RaftServerImpl's package-private constants).
     for (String point :
         new String[] {
           "RaftServerImpl.appendEntries",
@@ -42,8 +26,29 @@ public final class NetworkPartition implements AutoCloseable {
           "RaftServerImpl.startLeaderElection",
           "RaftServerImpl.installSnapshot"
         }) {
-      CodeInjectionForTesting.put(point, drop);
+      CodeInjectionForTesting.put(point, dropper(point.endsWith("startLeaderElection")));
     }
+  }
+
+  private static CodeInjectionForTesting.Code dropper(boolean electionRequests) {
+    return (localId, remoteId, args) -> {
+      String link = remoteId + "->" + localId;
+      if (remoteId != null
+          && CUT.contains(link)
+          && !(electionRequests && ELECTION_REQUESTS_THROUGH.contains(link))) {
+        throw new IllegalStateException("partitioned: " + remoteId + " -> " + localId);
+      }
+      Duration late = remoteId == null ? null : SLOW.get(remoteId + "->" + localId);
+      if (late != null) {
+        // An injected slow link, not a wait for a state: the receiver handles it late.
+        try {
+          Thread.sleep(late.toMillis());
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+      }
+      return false;
+    };
   }
 
   private NetworkPartition() {}
@@ -69,6 +74,17 @@ public final class NetworkPartition implements AutoCloseable {
     return this;
   }
 
+  /**
+   * Lets StartLeaderElection requests that claim to come from {@code from} reach {@code to} through
+   * a cut. The cut drops a message by the sender id it claims, so without this a request forged in
+   * {@code from}'s name over another connection would be dropped too; the real {@code from} sends
+   * one only when it hands leadership over.
+   */
+  public NetworkPartition letElectionRequestsThrough(String from, String to) {
+    ELECTION_REQUESTS_THROUGH.add(from + "->" + to);
+    return this;
+  }
+
   /** Every message from {@code from} reaches {@code to} {@code late} later (one way). */
   public NetworkPartition slow(String from, String to, Duration late) {
     SLOW.put(from + "->" + to, late);
@@ -78,6 +94,7 @@ public final class NetworkPartition implements AutoCloseable {
   public void heal() {
     CUT.clear();
     SLOW.clear();
+    ELECTION_REQUESTS_THROUGH.clear();
   }
 
   @Override

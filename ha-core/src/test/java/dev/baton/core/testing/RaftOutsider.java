@@ -4,6 +4,7 @@ import dev.baton.core.Member;
 import dev.baton.core.TlsConfig;
 import dev.baton.core.internal.RaftNode;
 import java.io.IOException;
+import java.security.PrivateKey;
 import java.security.cert.X509Certificate;
 import java.util.ArrayList;
 import java.util.List;
@@ -124,21 +125,10 @@ public final class RaftOutsider implements AutoCloseable {
   private final GrpcTlsConfig tls;
   private final RaftClient client;
 
-  private RaftOutsider(String clusterId, List<Member> members, TlsConfig certificate) {
+  private RaftOutsider(String clusterId, List<Member> members, GrpcTlsConfig tls) {
     this.groupId = RaftNode.groupId(clusterId);
     this.members = List.copyOf(members);
-    // An attacker does not care whom it talks to: it accepts any server certificate, so that the
-    // server gets to judge the outsider's own certificate.
-    this.tls =
-        certificate == null
-            ? null
-            : GrpcTlsConfig.newBuilder()
-                .setPrivateKey(new TlsConf.PrivateKeyConf(certificate.privateKey().toFile()))
-                .setKeyCertificates(
-                    new TlsConf.CertificatesConf(certificate.certificateChain().toFile()))
-                .setTrustManager(TRUST_ANYONE)
-                .setMutualTls(true)
-                .build();
+    this.tls = tls;
     Parameters parameters = new Parameters();
     if (tls != null) {
       GrpcConfigKeys.Client.setTlsConf(parameters, tls);
@@ -160,13 +150,41 @@ public final class RaftOutsider implements AutoCloseable {
 
   /** An outsider without any certificate (plaintext). */
   public static RaftOutsider plaintext(String clusterId, List<Member> members) {
-    return new RaftOutsider(clusterId, members, null);
+    return new RaftOutsider(clusterId, members, (GrpcTlsConfig) null);
   }
 
   /** An outsider that presents {@code certificate} and trusts what it names as trusted. */
   public static RaftOutsider withCertificate(
       String clusterId, List<Member> members, TlsConfig certificate) {
-    return new RaftOutsider(clusterId, members, certificate);
+    return new RaftOutsider(
+        clusterId,
+        members,
+        tls(
+            new TlsConf.PrivateKeyConf(certificate.privateKey().toFile()),
+            new TlsConf.CertificatesConf(certificate.certificateChain().toFile())));
+  }
+
+  /**
+   * An outsider that presents {@code certificate} with its {@code privateKey} (a member's identity
+   * as a holder of the cluster secret derives it, say).
+   */
+  public static RaftOutsider withKey(
+      String clusterId, List<Member> members, PrivateKey privateKey, X509Certificate certificate) {
+    return new RaftOutsider(
+        clusterId,
+        members,
+        tls(new TlsConf.PrivateKeyConf(privateKey), new TlsConf.CertificatesConf(certificate)));
+  }
+
+  // An attacker does not care whom it talks to: it accepts any server certificate, so that the
+  // server gets to judge the outsider's own certificate.
+  private static GrpcTlsConfig tls(TlsConf.PrivateKeyConf key, TlsConf.CertificatesConf chain) {
+    return GrpcTlsConfig.newBuilder()
+        .setPrivateKey(key)
+        .setKeyCertificates(chain)
+        .setTrustManager(TRUST_ANYONE)
+        .setMutualTls(true)
+        .build();
   }
 
   /** Appends {@code bytes} as a client entry through the client service. */
