@@ -20,7 +20,7 @@ import psycopg2
 from psycopg2 import extensions, sql
 
 # Refusals by the fence (docs/fence-protocol.md); any other failure is an "error".
-REFUSED = {"BT001", "BT002", "BT003", "BT004"}
+REFUSED = {"BT001", "BT002", "BT003", "BT004", "BT007", "BT008"}
 
 
 class NoToken(Exception):

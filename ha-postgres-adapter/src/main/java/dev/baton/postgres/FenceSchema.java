@@ -23,6 +23,9 @@ import org.slf4j.LoggerFactory;
  * <pre>
  * baton.schema_version(version int primary key, description text, applied_at timestamptz)
  * baton.fence(resource text primary key, token bigint not null, updated_at timestamptz not null)
+ * baton.fence_lease(resource text primary key, token bigint not null, valid_until timestamptz,
+ *                   renewed_at timestamptz not null)
+ * baton.fence_commit_check(resource text, token bigint), unlogged, never holds a committed row
  * baton.check_fence(resource text, token bigint) returns bigint
  * baton.require_fence() trigger function, installed on a table by {@link #guardTable}
  * </pre>
@@ -67,15 +70,35 @@ public final class FenceSchema {
    */
   public static final String SQLSTATE_NO_TOKEN = "BT005";
 
+  /**
+   * SQLSTATE raised client-side by {@link FencedConnection#checkFence()} misused: in auto-commit
+   * mode or in a read-only transaction. Not a server code.
+   */
+  public static final String SQLSTATE_CHECK_MISUSED = "BT006";
+
   /** SQLSTATE of an install refused because the schema is newer than this installer knows. */
   public static final String SQLSTATE_SCHEMA_TOO_NEW = "BT000";
 
   /**
+   * SQLSTATE of a check after the fence's lease ended: the fenced token's {@code valid_until} (in
+   * {@code baton.fence_lease}) has passed by the database's clock, because the active node stopped
+   * renewing it (version 3).
+   */
+  public static final String SQLSTATE_LEASE_ENDED = "BT007";
+
+  /**
+   * SQLSTATE of a {@code COMMIT} refused because the lease that the transaction checked against
+   * ended before the commit (version 3): nothing of the transaction is committed.
+   */
+  public static final String SQLSTATE_LEASE_ENDED_AT_COMMIT = "BT008";
+
+  /**
    * The version this library installs. Version 2 (issue 28): {@code require_fence} declared {@code
    * FOR EACH ROW} passes the row on instead of dropping it, and its refusal tells any client to
-   * call {@code check_fence} first.
+   * call {@code check_fence} first. Version 3 (issue 32): a time bound, {@code
+   * baton.fence_lease.valid_until}, that {@code check_fence} and the commit enforce.
    */
-  public static final int CURRENT_VERSION = 2;
+  public static final int CURRENT_VERSION = 3;
 
   /**
    * The installer of {@link #CURRENT_VERSION} for schema {@code baton}, a classpath resource next
@@ -120,6 +143,11 @@ public final class FenceSchema {
   /** {@code schema.fence}. */
   public String fenceTable() {
     return schema + ".fence";
+  }
+
+  /** {@code schema.fence_lease}: the time bound of each resource's fence (version 3). */
+  public String leaseTable() {
+    return schema + ".fence_lease";
   }
 
   /** {@code schema.check_fence}. */

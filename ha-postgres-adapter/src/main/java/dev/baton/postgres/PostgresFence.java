@@ -7,11 +7,15 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.sql.SQLTransientException;
 import java.sql.Statement;
 import java.time.Duration;
+import java.time.Instant;
+import java.time.OffsetDateTime;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import javax.sql.DataSource;
@@ -36,6 +40,14 @@ import org.slf4j.LoggerFactory;
  * on first use. Advancing to the token the row already holds changes nothing. It uses two
  * connections from the data source at once (the waiting {@code UPDATE} and the session that
  * terminates its blockers), so a pool behind it needs room for two.
+ *
+ * <p><b>Time bound (protocol version 3).</b> With {@link Builder#timeBound timeBound(true)} the
+ * advance also writes the row of {@code baton.fence_lease} for the new token, with a {@code
+ * valid_until} that has already passed, in the same transaction and under the same exclusive lock:
+ * every transaction that passes the check with the new token is then bounded, and writes are
+ * refused ({@code BT007}) until the active {@linkplain #renewLease renews} the lease. The renewal
+ * updates only {@code baton.fence_lease}, which writers never lock, so it never waits for a writer.
+ * A stale active's renewal changes nothing: it must name the token that the fence holds.
  */
 public final class PostgresFence implements Fence {
   private static final Logger LOG = LoggerFactory.getLogger(PostgresFence.class);
@@ -46,6 +58,9 @@ public final class PostgresFence implements Fence {
   private final FenceSchema schema;
   private final Duration terminateBlockersAfter;
   private final Duration maxLockWait;
+  private final boolean timeBound;
+  private final double driftBound;
+  private final Duration maxRenewalTime;
 
   private PostgresFence(Builder b) {
     this.dataSource = b.dataSource;
@@ -53,6 +68,9 @@ public final class PostgresFence implements Fence {
     this.schema = b.schema;
     this.terminateBlockersAfter = b.terminateBlockersAfter;
     this.maxLockWait = b.maxLockWait;
+    this.timeBound = b.timeBound;
+    this.driftBound = b.driftBound;
+    this.maxRenewalTime = b.maxRenewalTime;
   }
 
   public static Builder builder(DataSource dataSource) {
@@ -71,6 +89,9 @@ public final class PostgresFence implements Fence {
     private FenceSchema schema = FenceSchema.defaultSchema();
     private Duration terminateBlockersAfter = Duration.ofSeconds(1);
     private Duration maxLockWait = DEFAULT_LOCK_WAIT;
+    private boolean timeBound;
+    private double driftBound = 0.01;
+    private Duration maxRenewalTime = Duration.ofMillis(100);
 
     private Builder(DataSource dataSource) {
       this.dataSource = Objects.requireNonNull(dataSource, "dataSource");
@@ -106,6 +127,45 @@ public final class PostgresFence implements Fence {
      */
     public Builder maxLockWait(Duration maxLockWait) {
       this.maxLockWait = Objects.requireNonNull(maxLockWait, "maxLockWait");
+      return this;
+    }
+
+    /**
+     * Whether an advance bounds the new token in time (protocol version 3, default false): it
+     * writes the token's row of {@code baton.fence_lease}, already lapsed, so that writes with the
+     * token are accepted only while the active {@linkplain PostgresFence#renewLease renews} it. A
+     * fence without it is unbounded, as in version 2.
+     */
+    public Builder timeBound(boolean on) {
+      this.timeBound = on;
+      return this;
+    }
+
+    /**
+     * The bound on the rate difference between this node's monotonic clock and the database host's
+     * clock (default 0.01, the same 1% as between nodes). A renewal takes this fraction off the
+     * lease that remains.
+     */
+    public Builder driftBound(double drift) {
+      if (!(drift >= 0 && drift < 0.5)) {
+        throw new IllegalArgumentException("driftBound must be in [0, 0.5), was " + drift);
+      }
+      this.driftBound = drift;
+      return this;
+    }
+
+    /**
+     * The longest a renewal may take from the moment the remaining lease was measured until its
+     * answer arrives (default 100 ms). It is taken off {@code valid_until} in advance, because the
+     * database reads its clock at an unknown point of that time; a renewal that took longer is
+     * rolled back, leaving the previous {@code valid_until}, and reported.
+     */
+    public Builder maxRenewalTime(Duration max) {
+      Objects.requireNonNull(max, "maxRenewalTime");
+      if (max.isNegative() || max.isZero()) {
+        throw new IllegalArgumentException("maxRenewalTime must be positive, was " + max);
+      }
+      this.maxRenewalTime = max;
       return this;
     }
 
@@ -174,6 +234,9 @@ public final class PostgresFence implements Fence {
       ins.setString(1, resource);
       ins.setLong(2, token);
       if (ins.executeUpdate() == 1) {
+        if (timeBound) {
+          boundNewToken(c, token);
+        }
         c.commit();
         LOG.info("fence {}: created at token {}", resource, token);
         return;
@@ -181,6 +244,12 @@ public final class PostgresFence implements Fence {
     }
     long current = read(c);
     if (current == token) {
+      if (timeBound && !leaseHolds(c, token)) {
+        // Writers may be checking this token, unbounded, right now: take the row's lock so that
+        // none of them runs across the moment the bound appears (their commit is not checked).
+        lockFenceRow(c);
+        boundNewToken(c, token);
+      }
       c.commit();
       LOG.debug("fence {}: already at token {}", resource, token);
       return;
@@ -232,8 +301,160 @@ public final class PostgresFence implements Fence {
         throw new StaleTokenException(resource, token, now);
       }
     }
+    if (timeBound) {
+      boundNewToken(c, token);
+    }
     c.commit();
     LOG.info("fence {}: advanced from token {} to {}", resource, current, token);
+  }
+
+  /**
+   * Writes the lease row of {@code token}, lapsed ({@code valid_until} = now by the database's
+   * clock), in the advancing transaction, which holds the fence row's exclusive lock: every
+   * transaction that later passes the check with {@code token} is bounded.
+   */
+  private void boundNewToken(Connection c, long token) throws SQLException {
+    try (PreparedStatement ps =
+        c.prepareStatement(
+            "INSERT INTO "
+                + schema.leaseTable()
+                + " AS l (resource, token, valid_until, renewed_at)"
+                + " VALUES (?, ?, clock_timestamp(), clock_timestamp())"
+                + " ON CONFLICT (resource) DO UPDATE SET token = EXCLUDED.token,"
+                + " valid_until = EXCLUDED.valid_until, renewed_at = EXCLUDED.renewed_at"
+                + " WHERE l.token <> EXCLUDED.token")) {
+      ps.setString(1, resource);
+      ps.setLong(2, token);
+      ps.executeUpdate();
+    }
+  }
+
+  private boolean leaseHolds(Connection c, long token) throws SQLException {
+    try (PreparedStatement ps =
+        c.prepareStatement(
+            "SELECT 1 FROM "
+                + schema.leaseTable()
+                + " WHERE resource = ? AND token = ? AND valid_until IS NOT NULL")) {
+      ps.setString(1, resource);
+      ps.setLong(2, token);
+      try (ResultSet rs = ps.executeQuery()) {
+        return rs.next();
+      }
+    }
+  }
+
+  private void lockFenceRow(Connection c) throws SQLException {
+    try (PreparedStatement ps =
+        c.prepareStatement(
+            "SELECT token FROM " + schema.fenceTable() + " WHERE resource = ? FOR NO KEY UPDATE")) {
+      ps.setString(1, resource);
+      ps.executeQuery().close();
+    }
+  }
+
+  /**
+   * Renews the time bound of {@code token}: sets {@code valid_until} to the database's {@code
+   * clock_timestamp()} plus {@code remaining × (1 − driftBound) − maxRenewalTime}, only if {@code
+   * token} is still the token the fence holds and the advance bounded it ({@link
+   * Builder#timeBound}). It updates {@code baton.fence_lease} alone, so it never waits for a writer
+   * that holds the fence row. {@code remaining} is what is left of this node's lease at the moment
+   * of the call: the time the call takes, connecting included, counts against it.
+   *
+   * @return the new {@code valid_until}, or empty when {@code token} no longer holds the fence (a
+   *     newer active advanced it) or its advance did not bound it: nothing was changed
+   * @throws SQLTransientException if the renewal took longer than {@link Builder#maxRenewalTime}:
+   *     it was rolled back, and the previous {@code valid_until} stands
+   */
+  public Optional<Instant> renewLease(long token, Duration remaining) throws SQLException {
+    long measured = System.nanoTime();
+    try (Connection c = dataSource.getConnection()) {
+      return renewLease(c, token, remaining, measured);
+    }
+  }
+
+  /**
+   * {@link #renewLease(long, Duration)} on a connection the caller holds (a renewer keeps one
+   * open), with {@code remaining} measured at {@code measuredAtNanos} ({@link System#nanoTime()},
+   * read before the lease was): the time since then counts against it. Restores the connection's
+   * auto-commit mode.
+   */
+  Optional<Instant> renewLease(Connection c, long token, Duration remaining, long measuredAtNanos)
+      throws SQLException {
+    Objects.requireNonNull(remaining, "remaining");
+    long boundMicros =
+        Math.max(
+            0,
+            (long) (remaining.toNanos() * (1 - driftBound)) / 1000
+                - maxRenewalTime.toNanos() / 1000);
+    boolean autoCommit = c.getAutoCommit();
+    c.setAutoCommit(false);
+    try (PreparedStatement ps =
+        c.prepareStatement(
+            "UPDATE "
+                + schema.leaseTable()
+                + " l SET valid_until = clock_timestamp() + ? * interval '1 microsecond',"
+                + " renewed_at = clock_timestamp()"
+                + " WHERE l.resource = ? AND l.token = ? AND l.valid_until IS NOT NULL"
+                + " AND EXISTS (SELECT 1 FROM "
+                + schema.fenceTable()
+                + " f WHERE f.resource = l.resource AND f.token = l.token)"
+                + " RETURNING l.valid_until")) {
+      ps.setLong(1, boundMicros);
+      ps.setString(2, resource);
+      ps.setLong(3, token);
+      Instant validUntil = null;
+      try (ResultSet rs = ps.executeQuery()) {
+        if (rs.next()) {
+          validUntil = rs.getObject(1, OffsetDateTime.class).toInstant();
+        }
+      }
+      long tookNanos = System.nanoTime() - measuredAtNanos;
+      if (validUntil == null) {
+        c.rollback();
+        return Optional.empty();
+      }
+      if (tookNanos * (1 + driftBound) > maxRenewalTime.toNanos()) {
+        c.rollback();
+        throw new SQLTransientException(
+            "renewing the fence lease of resource '"
+                + resource
+                + "' for token "
+                + token
+                + " took "
+                + tookNanos / 1_000_000
+                + " ms, more than maxRenewalTime "
+                + maxRenewalTime.toMillis()
+                + " ms: rolled back, the previous valid_until stands");
+      }
+      c.commit();
+      return Optional.of(validUntil);
+    } catch (SQLException | RuntimeException e) {
+      c.rollback();
+      throw e;
+    } finally {
+      c.setAutoCommit(autoCommit);
+    }
+  }
+
+  /**
+   * The {@code valid_until} of {@code token}'s lease: empty when the token has no lease row or it
+   * is unbounded (NULL).
+   */
+  public Optional<Instant> leaseValidUntil(long token) throws SQLException {
+    try (Connection c = dataSource.getConnection();
+        PreparedStatement ps =
+            c.prepareStatement(
+                "SELECT valid_until FROM "
+                    + schema.leaseTable()
+                    + " WHERE resource = ? AND token = ? AND valid_until IS NOT NULL")) {
+      ps.setString(1, resource);
+      ps.setLong(2, token);
+      try (ResultSet rs = ps.executeQuery()) {
+        return rs.next()
+            ? Optional.of(rs.getObject(1, OffsetDateTime.class).toInstant())
+            : Optional.empty();
+      }
+    }
   }
 
   @Override

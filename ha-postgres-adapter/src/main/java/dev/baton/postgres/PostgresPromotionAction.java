@@ -93,6 +93,7 @@ public final class PostgresPromotionAction implements PromotionAction {
   private final Map<String, String> peerNodes;
   private final RejoinRecords rejoinRecords;
   private final Duration rejoinStaleAfter;
+  private final boolean fenceTimeBound;
 
   /** Peers a stop command stopped, by address, with the token of the activation that did it. */
   private final Map<String, Long> stoppedBy = new java.util.concurrent.ConcurrentHashMap<>();
@@ -119,6 +120,7 @@ public final class PostgresPromotionAction implements PromotionAction {
     this.peerNodes = Map.copyOf(b.peerNodes);
     this.rejoinRecords = b.writerEndpoint == null ? null : new RejoinRecords(b.writerEndpoint);
     this.rejoinStaleAfter = b.rejoinStaleAfter;
+    this.fenceTimeBound = b.fenceTimeBound;
     if (allowUnfencedOldPrimary && stopCommand == null) {
       LOG.warn(
           "{}: allowUnfencedOldPrimary is set and no stopCommand is configured: a promotion of {}"
@@ -157,8 +159,21 @@ public final class PostgresPromotionAction implements PromotionAction {
     private boolean allowUnfencedOldPrimary;
     private final Map<String, String> peerNodes = new java.util.LinkedHashMap<>();
     private Duration rejoinStaleAfter = Duration.ofSeconds(5);
+    private boolean fenceTimeBound;
 
     private Builder() {}
+
+    /**
+     * Bound the fences in time (protocol version 3, default false): the advance of each fence row
+     * writes its lease, lapsed, and writes with the new token are accepted only while this node
+     * renews it, which {@link PostgresPromotionAction#startFenceLeaseRenewer} does while the node
+     * is active. A primary whose active is cut off or paused then refuses every fenced transaction
+     * and commit once that node's lease would have ended.
+     */
+    public Builder fenceTimeBound(boolean on) {
+      this.fenceTimeBound = on;
+      return this;
+    }
 
     /**
      * How long a peer's rejoin record must go without moving, by this node's own monotonic clock,
@@ -443,7 +458,7 @@ public final class PostgresPromotionAction implements PromotionAction {
     javax.sql.DataSource ds = connections.dataSource(target);
     schema.install(ds);
     for (String resource : fenceResources) {
-      PostgresFence.builder(ds).resource(resource).schema(schema).build().advance(token, ctx);
+      fence(ds, resource).advance(token, ctx);
     }
     if (writerEndpoint != null) {
       writerEndpoint.publish(target.jdbcUrl(), token, ctx.nodeId());
@@ -454,6 +469,36 @@ public final class PostgresPromotionAction implements PromotionAction {
         target.address(),
         token,
         TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started));
+  }
+
+  private PostgresFence fence(javax.sql.DataSource ds, String resource) {
+    return PostgresFence.builder(ds)
+        .resource(resource)
+        .schema(schema)
+        .timeBound(fenceTimeBound)
+        .build();
+  }
+
+  /** Whether the promotion bounds its fences in time ({@link Builder#fenceTimeBound}). */
+  public boolean fenceTimeBound() {
+    return fenceTimeBound;
+  }
+
+  /**
+   * Starts renewing, every {@code interval} while {@code active} yields an activation, the leases
+   * of this step's fence rows on this node's own server ({@link FenceLeaseRenewer}). Only useful
+   * with {@link Builder#fenceTimeBound}: without it there is no lease to renew.
+   *
+   * @param active this node's activation, empty when it is not active ({@code node::activeContext})
+   */
+  public FenceLeaseRenewer startFenceLeaseRenewer(
+      Supplier<java.util.Optional<dev.baton.core.ActiveContext>> active, Duration interval) {
+    javax.sql.DataSource ds = connections.dataSource(target);
+    List<PostgresFence> fences = new ArrayList<>();
+    for (String resource : fenceResources) {
+      fences.add(fence(ds, resource));
+    }
+    return FenceLeaseRenewer.start(ds, fences, active, interval);
   }
 
   /**

@@ -14,9 +14,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Measures what the fence costs per transaction on loopback (one connection, one thread), and
- * checks that every fenced transaction committed. The numbers are logged, not asserted: they depend
- * on the machine.
+ * Measures what the fence costs per transaction on loopback (one connection, one thread), with and
+ * without the time bound of protocol version 3 side by side, and checks that every fenced
+ * transaction committed. The numbers are logged, not asserted: they depend on the machine.
  */
 class FenceOverheadTest {
   private static final Logger LOG = LoggerFactory.getLogger(FenceOverheadTest.class);
@@ -32,6 +32,14 @@ class FenceOverheadTest {
       server.execute("CREATE TABLE m (id int, mode text)");
       PostgresFence.of(server.dataSource(), "m").advance(1, TestActionContext.promote(1));
       FencedDataSource fenced = FencedDataSource.builder(server.dataSource()).resource("m").build();
+      // The same with the time bound on: each check also reads the lease and queues the
+      // commit-time check. A lease of ten minutes, renewed once, outlasts the measurement.
+      PostgresFence boundedFence =
+          PostgresFence.builder(server.dataSource()).resource("mb").timeBound(true).build();
+      boundedFence.advance(1, TestActionContext.promote(1));
+      boundedFence.renewLease(1, java.time.Duration.ofMinutes(10)).orElseThrow();
+      FencedDataSource bounded =
+          FencedDataSource.builder(server.dataSource()).resource("mb").build();
 
       Tx insert =
           (c, i) -> {
@@ -44,7 +52,7 @@ class FenceOverheadTest {
               c.commit();
             }
           };
-      String rawAuto, fencedAuto, rawTx, fencedTx;
+      String rawAuto, fencedAuto, rawTx, fencedTx, boundedTx;
       try (Connection c = server.connect()) {
         rawAuto = measure("plain, auto-commit", c, insert);
       }
@@ -59,16 +67,21 @@ class FenceOverheadTest {
         c.setAutoCommit(false);
         fencedTx = measure("fenced, explicit transaction", c, insert);
       }
+      try (Connection c = bounded.connection(1)) {
+        c.setAutoCommit(false);
+        boundedTx = measure("fenced+bound, explicit tx", c, insert);
+      }
       LOG.info(
           "fence overhead, one INSERT per transaction, {} transactions each (after {} warm-up):"
-              + "\n  {}\n  {}\n  {}\n  {}",
+              + "\n  {}\n  {}\n  {}\n  {}\n  {}",
           N,
           N / 5,
           rawAuto,
           fencedAuto,
           rawTx,
-          fencedTx);
-      assertThat(server.queryLong("SELECT count(*) FROM m")).isEqualTo(4L * (N + N / 5));
+          fencedTx,
+          boundedTx);
+      assertThat(server.queryLong("SELECT count(*) FROM m")).isEqualTo(5L * (N + N / 5));
     }
   }
 

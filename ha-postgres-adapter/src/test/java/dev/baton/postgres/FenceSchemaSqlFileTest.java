@@ -34,7 +34,7 @@ import org.postgresql.ds.PGSimpleDataSource;
 @Timeout(value = 3, unit = TimeUnit.MINUTES)
 class FenceSchemaSqlFileTest {
   /** The installer this library ships (the newest version). */
-  private static final String SQL_FILE = "fence-schema-v2.sql";
+  private static final String SQL_FILE = "fence-schema-v3.sql";
 
   /**
    * Version 1's installer as it was released (a test resource now): what databases being upgraded
@@ -42,10 +42,14 @@ class FenceSchemaSqlFileTest {
    */
   private static final String V1_FILE = "fence-schema-v1.sql";
 
+  /** Version 2's installer as it was released (a test resource now). */
+  private static final String V2_FILE = "fence-schema-v2.sql";
+
   private static final String VERSION_ROWS =
       "1 fence table, check_fence, require_fence,"
           + "2 require_fence passes the row on when declared FOR EACH ROW;"
-          + " its refusal names check_fence";
+          + " its refusal names check_fence,"
+          + "3 fence_lease: a time bound (valid_until) that check_fence and the commit enforce";
 
   /** A fenced write as an application in any language sends it (the docs' example). */
   private static final String FENCED_TRANSACTION =
@@ -61,6 +65,7 @@ class FenceSchemaSqlFileTest {
   private static PostgresServer server;
   private static Path schemaFile;
   private static Path v1File;
+  private static Path v2File;
   private static Path transactionFile;
 
   @BeforeAll
@@ -75,6 +80,11 @@ class FenceSchemaSqlFileTest {
     try (InputStream in = FenceSchemaSqlFileTest.class.getResourceAsStream(V1_FILE)) {
       assertThat(in).as("test resource dev/baton/postgres/" + V1_FILE).isNotNull();
       Files.copy(in, v1File);
+    }
+    v2File = tmp.resolve(V2_FILE);
+    try (InputStream in = FenceSchemaSqlFileTest.class.getResourceAsStream(V2_FILE)) {
+      assertThat(in).as("test resource dev/baton/postgres/" + V2_FILE).isNotNull();
+      Files.copy(in, v2File);
     }
     transactionFile = Files.writeString(tmp.resolve("fenced-write.sql"), FENCED_TRANSACTION);
   }
@@ -95,14 +105,14 @@ class FenceSchemaSqlFileTest {
       assertThat(r.output()).doesNotContain("ERROR").doesNotContain("WARNING").contains("COMMIT");
     }
     assertThat(versions(db)).isEqualTo(VERSION_ROWS);
-    assertThat(FenceSchema.defaultSchema().install(dataSource(db))).isEqualTo(2);
+    assertThat(FenceSchema.defaultSchema().install(dataSource(db))).isEqualTo(3);
     assertThat(versions(db)).isEqualTo(VERSION_ROWS);
     assertThat(
             query(
                 db,
                 "SELECT string_agg(proname, ',' ORDER BY proname) FROM pg_proc"
                     + " WHERE pronamespace = 'baton'::regnamespace"))
-        .isEqualTo("check_fence,require_fence");
+        .isEqualTo("check_fence,check_fence_at_commit,require_fence");
   }
 
   @Test
@@ -373,14 +383,15 @@ class FenceSchemaSqlFileTest {
           query(
               db,
               "SELECT string_agg(tgrelid::regclass || ' ' || tgname || ' ' || tgfoid::regproc,"
-                  + " ',' ORDER BY tgname) FROM pg_trigger WHERE NOT tgisinternal");
+                  + " ',' ORDER BY tgname) FROM pg_trigger WHERE NOT tgisinternal"
+                  + " AND tgrelid::regclass::text NOT LIKE 'baton.%'");
 
       if (how.equals("psql")) {
         Psql up = installFile(db);
         assertThat(up.exit()).as(up.output()).isZero();
         assertThat(up.output()).doesNotContain("ERROR").doesNotContain("WARNING");
       } else {
-        assertThat(FenceSchema.defaultSchema().install(dataSource(db))).isEqualTo(2);
+        assertThat(FenceSchema.defaultSchema().install(dataSource(db))).isEqualTo(3);
       }
 
       assertThat(versions(db)).isEqualTo(VERSION_ROWS);
@@ -391,7 +402,8 @@ class FenceSchemaSqlFileTest {
               query(
                   db,
                   "SELECT string_agg(tgrelid::regclass || ' ' || tgname || ' ' || tgfoid::regproc,"
-                      + " ',' ORDER BY tgname) FROM pg_trigger WHERE NOT tgisinternal"))
+                      + " ',' ORDER BY tgname) FROM pg_trigger WHERE NOT tgisinternal"
+                      + " AND tgrelid::regclass::text NOT LIKE 'baton.%'"))
           .isEqualTo(triggers)
           .contains("orders_guard baton.require_fence")
           .contains("baton_fence_guard baton.require_fence");
@@ -414,7 +426,78 @@ class FenceSchemaSqlFileTest {
 
       Psql downgrade = psqlFile(db, v1File);
       assertThat(downgrade.exit()).as(downgrade.output()).isEqualTo(3);
-      assertThat(downgrade.output()).contains("BT000").contains("is at version 2");
+      assertThat(downgrade.output()).contains("BT000").contains("is at version 3");
+      assertThat(describe(db, "baton")).isEqualTo(expected);
+    }
+  }
+
+  /**
+   * Issue 32: a database at version 2, with a fence row, a guard and a writer transaction open
+   * across the upgrade, upgraded in place to version 3 by the file (psql) and by {@link
+   * FenceSchema#install}. The token is kept, the open transaction and new writers with the old
+   * token commit as before (no lease row: unbounded, version 2's behaviour), the result is the same
+   * schema as a fresh install, and version 2's installer refuses the upgraded database.
+   */
+  @Test
+  void version2UpgradesInPlaceKeepingItsTokenAndItsWritersStillCommitUnbounded() throws Exception {
+    assertThat(lockLine(v2File)).isEqualTo(lockLine(schemaFile));
+    String fresh = newDatabase("fresh_v3");
+    assertThat(installFile(fresh).exit()).isZero();
+    String expected = describe(fresh, "baton");
+    for (String how : List.of("psql", "java")) {
+      String db = newDatabase("v2_upgrade_by_" + how);
+      Psql v2 = psqlFile(db, v2File);
+      assertThat(v2.exit()).as(v2.output()).isZero();
+      assertThat(versions(db)).isEqualTo(VERSION_ROWS.substring(0, VERSION_ROWS.indexOf(",3 ")));
+      execute(db, "INSERT INTO baton.fence (resource, token) VALUES ('orders', 21)");
+      execute(db, "CREATE TABLE orders_log (id bigserial PRIMARY KEY, token bigint NOT NULL)");
+      execute(
+          db,
+          "CREATE TRIGGER baton_fence_guard BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE"
+              + " ON orders_log FOR EACH STATEMENT EXECUTE FUNCTION baton.require_fence('orders')");
+      Psql before = psqlFile(db, transactionFile, "-v", "token=21");
+      assertThat(before.exit()).as(before.output()).isZero();
+      String fenceRow =
+          query(db, "SELECT resource || ' ' || token || ' ' || updated_at FROM baton.fence");
+
+      try (Connection open = dataSource(db).getConnection()) {
+        open.setAutoCommit(false);
+        assertThat(checkFence(open, "orders", 21)).isEqualTo(21); // version 2's check_fence
+        try (Statement s = open.createStatement()) {
+          s.executeUpdate("INSERT INTO orders_log (token) VALUES (21)");
+        }
+        if (how.equals("psql")) {
+          Psql up = installFile(db);
+          assertThat(up.exit()).as(up.output()).isZero();
+          assertThat(up.output()).doesNotContain("ERROR").doesNotContain("WARNING");
+        } else {
+          assertThat(FenceSchema.defaultSchema().install(dataSource(db))).isEqualTo(3);
+        }
+        open.commit(); // checked under version 2, commits under version 3
+      }
+
+      assertThat(versions(db)).isEqualTo(VERSION_ROWS);
+      assertThat(describe(db, "baton")).as("upgraded by " + how).isEqualTo(expected);
+      assertThat(query(db, "SELECT resource || ' ' || token || ' ' || updated_at FROM baton.fence"))
+          .isEqualTo(fenceRow);
+      assertThat(query(db, "SELECT count(*) FROM baton.fence_lease")).isEqualTo("0");
+      assertThat(
+              query(
+                  db,
+                  "SELECT tgname || ' ' || tgdeferrable || ' ' || tginitdeferred FROM pg_trigger"
+                      + " WHERE tgrelid = 'baton.fence_commit_check'::regclass"))
+          .isEqualTo("fence_lease_at_commit true true");
+      Psql after = psqlFile(db, transactionFile, "-v", "token=21");
+      assertThat(after.exit()).as(after.output()).isZero();
+      assertThat(after.output()).contains("INSERT 0 1").contains("COMMIT");
+      assertThat(query(db, "SELECT string_agg(token::text, ',' ORDER BY id) FROM orders_log"))
+          .isEqualTo("21,21,21");
+      Psql unchecked = psqlCommand(db, "INSERT INTO orders_log (token) VALUES (21)");
+      assertThat(unchecked.output()).contains("BT004");
+
+      Psql downgrade = psqlFile(db, v2File);
+      assertThat(downgrade.exit()).as(downgrade.output()).isEqualTo(3);
+      assertThat(downgrade.output()).contains("BT000").contains("is at version 3");
       assertThat(describe(db, "baton")).isEqualTo(expected);
     }
   }
@@ -445,17 +528,17 @@ class FenceSchemaSqlFileTest {
   }
 
   @Test
-  void aSchemaNewerThanVersion2IsRefusedByTheFileAndByJava() throws Exception {
+  void aSchemaNewerThanVersion3IsRefusedByTheFileAndByJava() throws Exception {
     String db = newDatabase("newer");
     assertThat(installFile(db).exit()).isZero();
-    execute(db, "INSERT INTO baton.schema_version (version, description) VALUES (3, 'future')");
+    execute(db, "INSERT INTO baton.schema_version (version, description) VALUES (4, 'future')");
     String before = describe(db, "baton");
     Psql r = installFile(db);
     assertThat(r.exit()).as(r.output()).isEqualTo(3);
-    assertThat(r.output()).contains("BT000").contains("is at version 3");
+    assertThat(r.output()).contains("BT000").contains("is at version 4");
     assertThatThrownBy(() -> FenceSchema.defaultSchema().install(dataSource(db)))
         .isInstanceOf(SQLException.class)
-        .hasMessageContaining("version 3")
+        .hasMessageContaining("version 4")
         .extracting(e -> ((SQLException) e).getSQLState())
         .isEqualTo("BT000");
     assertThat(describe(db, "baton")).isEqualTo(before);

@@ -748,7 +748,7 @@ class FencedDataSourceTest {
       assertThat(f.get(30, TimeUnit.SECONDS)).isEqualTo(FenceSchema.CURRENT_VERSION);
     }
     assertThat(server.queryLong("SELECT count(*) FROM baton.schema_version"))
-        .isEqualTo(2); // versions 1 and 2, each applied once
+        .isEqualTo(3); // versions 1, 2 and 3, each applied once
     assertThatThrownBy(() -> FenceSchema.named("Bad-Name"))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("Bad-Name");

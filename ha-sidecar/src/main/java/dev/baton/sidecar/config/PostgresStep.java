@@ -60,7 +60,8 @@ final class PostgresStep implements StepType {
         "refuseWhenPositionUnknown",
         "writer",
         "formerPrimaryGuard",
-        "positionReporter");
+        "positionReporter",
+        "fenceLease");
   }
 
   @Override
@@ -179,6 +180,26 @@ final class PostgresStep implements StepType {
     reporterSection.allow("interval");
     Duration reportInterval = reporterSection.duration("interval").orElse(Duration.ofSeconds(1));
 
+    // Fence protocol version 3: the promotion bounds the fence rows in time, and a renewer beside
+    // the role renews them on this node's server while it is active (docs/fence-protocol.md).
+    Yaml.Section leaseSection = step.section("fenceLease");
+    leaseSection.allow("renewInterval");
+    Duration leaseInterval = leaseSection.duration("renewInterval").orElse(Duration.ofMillis(100));
+    if (leaseSection.present()) {
+      if (leaseInterval.isZero() || leaseInterval.isNegative()) {
+        leaseSection.report(
+            "renewInterval",
+            "must be positive (how often the active renews the fence lease), not "
+                + leaseSection.string("renewInterval").orElse(""));
+      }
+      if (resources.isEmpty()) {
+        step.report(
+            "fenceLease",
+            "bounds the fence rows in time, but fenceResources names none: list the resources"
+                + " that the plane's writers check");
+      }
+    }
+
     if (yaml.problems().size() > before) {
       return null;
     }
@@ -204,7 +225,8 @@ final class PostgresStep implements StepType {
             .lastKnownPrimaryPosition(writer::lastKnownPosition)
             .refuseWhenPositionUnknown(refuseUnknown)
             .rejoinStaleAfter(rejoinStaleAfter)
-            .allowUnfencedOldPrimary(allowUnfenced);
+            .allowUnfencedOldPrimary(allowUnfenced)
+            .fenceTimeBound(leaseSection.present());
     servers.forEach(
         (member, server) -> {
           if (!member.equals(scope.nodeId())) {
@@ -283,6 +305,20 @@ final class PostgresStep implements StepType {
                       local,
                       () -> node.activeContext().orElseThrow().token(),
                       reportInterval)));
+    }
+    if (leaseSection.present()) {
+      services.add(
+          NodeService.of(
+              "postgres step '"
+                  + stepName
+                  + "': fence lease renewer of "
+                  + resources
+                  + " on "
+                  + target.address()
+                  + " every "
+                  + leaseInterval.toMillis()
+                  + " ms while active",
+              node -> action.startFenceLeaseRenewer(node::activeContext, leaseInterval)));
     }
     return new Built(action, services);
   }

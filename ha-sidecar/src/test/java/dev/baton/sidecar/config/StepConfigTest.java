@@ -206,6 +206,48 @@ class StepConfigTest {
                     .endsWith("not 0s"));
   }
 
+  /**
+   * Issue 32: {@code fenceLease} bounds the step's fence rows in time (protocol version 3) and runs
+   * the renewer beside the role; a bad interval and a lease with nothing to bound are refused,
+   * naming the key and the value.
+   */
+  @Test
+  void aFenceLeaseBoundsThePromotionAndRunsTheRenewerBesideTheRole() throws IOException {
+    String leased =
+        GOOD.replace(
+            "      timeout: 90s\n",
+            "      fenceLease:\n        renewInterval: 150ms\n      timeout: 90s\n");
+    SidecarConfig c = ConfigLoader.load(write(leased));
+    assertThat(((PostgresPromotionAction) c.plan().steps().get(0).action()).fenceTimeBound())
+        .isTrue();
+    assertThat(c.services())
+        .extracting(NodeService::describe)
+        .contains(
+            "postgres step 'postgres': fence lease renewer of [orders, config] on 10.0.1.10:5432"
+                + " every 150 ms while active");
+    assertThat(
+            ((PostgresPromotionAction)
+                    ConfigLoader.load(write(GOOD)).plan().steps().get(0).action())
+                .fenceTimeBound())
+        .as("off unless configured")
+        .isFalse();
+
+    assertThat(problems(leased.replace("renewInterval: 150ms", "renewInterval: 0s")))
+        .singleElement()
+        .satisfies(
+            p ->
+                assertThat(p)
+                    .contains("promotion.steps[0].fenceLease.renewInterval: must be positive")
+                    .endsWith("not 0s"));
+    assertThat(problems(leased.replace("      fenceResources: [orders, config]\n", "")))
+        .singleElement()
+        .satisfies(
+            p ->
+                assertThat(p)
+                    .contains("promotion.steps[0].fenceLease: bounds the fence rows in time")
+                    .contains("fenceResources names none"));
+  }
+
   @Test
   void anUnreadableTsigKeyFileIsNamed() throws IOException {
     assertThat(problems(GOOD.replace("keyFile: tsig.key", "keyFile: missing.key")))
