@@ -1,10 +1,7 @@
 package dev.baton.core;
 
-import static java.util.concurrent.TimeUnit.NANOSECONDS;
-
 import dev.baton.core.internal.BatonStateMachine;
 import dev.baton.core.internal.BootstrapProbe;
-import dev.baton.core.internal.Commands;
 import dev.baton.core.internal.DataDirectory;
 import dev.baton.core.internal.HealthGate;
 import dev.baton.core.internal.KvStore;
@@ -17,6 +14,7 @@ import dev.baton.core.internal.PlanRunner;
 import dev.baton.core.internal.RaftNode;
 import dev.baton.core.internal.RaftSecurity;
 import dev.baton.core.internal.RoleController;
+import dev.baton.core.internal.Switchover;
 import dev.baton.core.internal.proto.ActivationRecord;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -31,12 +29,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
-import java.util.UUID;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.Semaphore;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
 import java.util.regex.Pattern;
 import org.slf4j.Logger;
@@ -70,7 +65,6 @@ import org.slf4j.LoggerFactory;
  * cannot be restarted; build a new one on the same data directory.
  */
 public final class BatonNode implements Closeable {
-  private static final long SWITCH_RECHECK_NANOS = TimeUnit.MILLISECONDS.toNanos(200);
   private static final Logger LOG = LoggerFactory.getLogger(BatonNode.class);
 
   private final NodeConfig config;
@@ -88,6 +82,7 @@ public final class BatonNode implements Closeable {
   private RaftNode raft;
   private RoleController controller;
   private MembershipCoordinator membership;
+  private Switchover switchover;
   private volatile KvStore kv;
   private volatile State state = State.LATENT;
 
@@ -161,6 +156,7 @@ public final class BatonNode implements Closeable {
     health = new HealthGate(config, raft, clock, ticker, metrics, healthChecks, healthPolicy);
     controller = new RoleController(config, raft, clock, planRunner, metrics, health);
     membership = new MembershipCoordinator(config, raft);
+    switchover = new Switchover(config, raft, stateMachine);
     kv = new KvStore(raft);
     for (Map.Entry<RoleListener, Executor> l : initialListeners) {
       controller.addListener(l.getKey(), l.getValue());
@@ -387,108 +383,7 @@ public final class BatonNode implements Closeable {
    */
   public long switchActive(String targetNodeId, Duration timeout) {
     requireStarted();
-    Member target =
-        members().stream()
-            .filter(m -> m.id().equals(targetNodeId))
-            .findFirst()
-            .orElseThrow(
-                () ->
-                    new IllegalArgumentException(
-                        "switch-active: '"
-                            + targetNodeId
-                            + "' is not a member of cluster "
-                            + config.clusterId()));
-    if (!target.eligible()) {
-      throw new IllegalArgumentException(
-          "switch-active: member '"
-              + targetNodeId
-              + "' may never become active ("
-              + (target.witness() ? "witness" : "noActivate")
-              + ")");
-    }
-    // A target whose own health checks hold it back would win leadership, decline the role and
-    // hand it on: refuse at once, saying why, instead of timing out.
-    Optional<String> unhealthy = HealthGate.publishedIneligibility(stateMachine, targetNodeId);
-    if (unhealthy.isPresent()) {
-      throw new IllegalArgumentException(
-          "switch-active: member '"
-              + targetNodeId
-              + "' is unhealthy and would not activate ("
-              + unhealthy.get()
-              + "); repair it or choose a healthy member");
-    }
-    long before = stateMachine.highestToken();
-    ActivationRecord now = stateMachine.activation();
-    if (now.getNodeId().equals(targetNodeId) && !now.getResigned()) {
-      return now.getToken();
-    }
-    String requestId = UUID.randomUUID().toString();
-    // Woken by every entry this node applies, instead of polling: the activation record changes
-    // only through the log. The bounded wait still notices a state installed from a snapshot,
-    // which applies no entry.
-    Semaphore applied = new Semaphore(0);
-    BatonStateMachine.Observer wake = (command, result, index, term) -> applied.release();
-    stateMachine.addObserver(wake);
-    try {
-      raft.write(Commands.switchRequest(targetNodeId, requestId));
-      long deadline = System.nanoTime() + timeout.toNanos();
-      while (System.nanoTime() < deadline) {
-        ActivationRecord a = stateMachine.activation();
-        if (a.getNodeId().equals(targetNodeId) && a.getToken() > before) {
-          if (a.getPromoted() && !a.getResigned()) {
-            LOG.info(
-                "switch-active: {} is active with token {} (its promotion plan completed)",
-                targetNodeId,
-                a.getToken());
-            return a.getToken();
-          }
-          if (a.getResigned()) {
-            throw failedSwitch(targetNodeId, a.getToken());
-          }
-        }
-        long left = deadline - System.nanoTime();
-        if (left > 0 && applied.tryAcquire(Math.min(left, SWITCH_RECHECK_NANOS), NANOSECONDS)) {
-          applied.drainPermits();
-        }
-      }
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new BatonException("switch-active to " + targetNodeId + ": interrupted", e);
-    } finally {
-      stateMachine.removeObserver(wake);
-    }
-    ActivationRecord a = stateMachine.activation();
-    throw new BatonTimeoutException(
-        "switch-active to "
-            + targetNodeId
-            + " did not complete within "
-            + timeout.toMillis()
-            + " ms; the newest activation is "
-            + (a.getNodeId().isEmpty()
-                ? "none"
-                : a.getNodeId()
-                    + " with token "
-                    + a.getToken()
-                    + (a.getResigned()
-                        ? " (given up)"
-                        : a.getPromoted() ? " (active)" : " (promotion plan still running)")));
-  }
-
-  /** The failure of a switch whose target resigned, with the failed step from the journal. */
-  private SwitchActiveFailedException failedSwitch(String nodeId, long token) {
-    JournalEntry failed = null;
-    for (JournalEntry e : journal()) {
-      if (e.nodeId().equals(nodeId)
-          && e.token() == token
-          && e.phase() == ActionContext.Phase.PROMOTE
-          && e.outcome() == JournalEntry.Outcome.FAILED) {
-        failed = e;
-      }
-    }
-    return failed == null
-        ? new SwitchActiveFailedException(nodeId, token, null, null)
-        : new SwitchActiveFailedException(
-            nodeId, token, failed.step(), failed.error().orElse(null));
+    return switchover.switchActive(members(), this::journal, targetNodeId, timeout);
   }
 
   /**
@@ -498,19 +393,7 @@ public final class BatonNode implements Closeable {
    */
   public void addMember(Member member) {
     requireStarted();
-    List<Member> current = members();
-    for (Member m : current) {
-      if (m.id().equals(member.id())) {
-        throw new IllegalArgumentException("add member: '" + member.id() + "' is already a member");
-      }
-      if (m.address().equals(member.address())) {
-        throw new IllegalArgumentException(
-            "add member: address " + member.address() + " is already used by member " + m.id());
-      }
-    }
-    List<Member> next = new ArrayList<>(current);
-    next.add(member);
-    changeMembers(next, "add " + member.id());
+    membership.add(members(), member);
   }
 
   /**
@@ -519,37 +402,7 @@ public final class BatonNode implements Closeable {
    */
   public void removeMember(String memberId) {
     requireStarted();
-    List<Member> current = members();
-    if (current.stream().noneMatch(m -> m.id().equals(memberId))) {
-      throw new IllegalArgumentException("remove member: '" + memberId + "' is not a member");
-    }
-    ActivationRecord a = stateMachine.activation();
-    if (a.getNodeId().equals(memberId) && !a.getResigned()) {
-      throw new IllegalArgumentException(
-          "remove member: '"
-              + memberId
-              + "' is the active node (token "
-              + a.getToken()
-              + "); switch-active to another node first");
-    }
-    List<Member> next = current.stream().filter(m -> !m.id().equals(memberId)).toList();
-    if (next.stream().noneMatch(Member::eligible)) {
-      throw new IllegalArgumentException(
-          "remove member: removing '"
-              + memberId
-              + "' would leave no member that may become active");
-    }
-    changeMembers(next, "remove " + memberId);
-  }
-
-  /**
-   * The leader changes the Raft configuration and the member list together, in-process; from any
-   * other node the request travels through the log (the Raft admin service is closed to the
-   * network, see docs/operations/deployment.md).
-   */
-  private void changeMembers(List<Member> next, String what) {
-    membership.change(next, what);
-    LOG.info("membership change done: {}", what);
+    membership.remove(members(), stateMachine.activation(), memberId);
   }
 
   /**

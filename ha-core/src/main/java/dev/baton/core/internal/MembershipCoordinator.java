@@ -3,6 +3,7 @@ package dev.baton.core.internal;
 import dev.baton.core.BatonException;
 import dev.baton.core.BatonTimeoutException;
 import dev.baton.core.Member;
+import dev.baton.core.internal.proto.ActivationRecord;
 import dev.baton.core.internal.proto.Command;
 import dev.baton.core.internal.proto.CommandResult;
 import dev.baton.core.internal.proto.MemberRecord;
@@ -72,6 +73,53 @@ public final class MembershipCoordinator implements AutoCloseable {
   /** How long the leader may take to change the configuration (a new member must catch up). */
   private Duration changeTimeout() {
     return config.operationTimeout().multipliedBy(3);
+  }
+
+  /**
+   * Adds {@code member} to {@code current} (the members as this node knows them), refusing an id or
+   * an address that is already a member's.
+   */
+  public void add(List<Member> current, Member member) {
+    for (Member m : current) {
+      if (m.id().equals(member.id())) {
+        throw new IllegalArgumentException("add member: '" + member.id() + "' is already a member");
+      }
+      if (m.address().equals(member.address())) {
+        throw new IllegalArgumentException(
+            "add member: address " + member.address() + " is already used by member " + m.id());
+      }
+    }
+    List<Member> next = new ArrayList<>(current);
+    next.add(member);
+    change(next, "add " + member.id());
+    LOG.info("membership change done: add {}", member.id());
+  }
+
+  /**
+   * Removes {@code memberId} from {@code current}, refusing the active node (by the newest {@code
+   * activation}) and a removal that would leave no member that may become active.
+   */
+  public void remove(List<Member> current, ActivationRecord activation, String memberId) {
+    if (current.stream().noneMatch(m -> m.id().equals(memberId))) {
+      throw new IllegalArgumentException("remove member: '" + memberId + "' is not a member");
+    }
+    if (activation.getNodeId().equals(memberId) && !activation.getResigned()) {
+      throw new IllegalArgumentException(
+          "remove member: '"
+              + memberId
+              + "' is the active node (token "
+              + activation.getToken()
+              + "); switch-active to another node first");
+    }
+    List<Member> next = current.stream().filter(m -> !m.id().equals(memberId)).toList();
+    if (next.stream().noneMatch(Member::eligible)) {
+      throw new IllegalArgumentException(
+          "remove member: removing '"
+              + memberId
+              + "' would leave no member that may become active");
+    }
+    change(next, "remove " + memberId);
+    LOG.info("membership change done: remove {}", memberId);
   }
 
   /**

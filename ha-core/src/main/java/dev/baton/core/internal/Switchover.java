@@ -1,0 +1,158 @@
+package dev.baton.core.internal;
+
+import static java.util.concurrent.TimeUnit.NANOSECONDS;
+
+import dev.baton.core.ActionContext;
+import dev.baton.core.BatonException;
+import dev.baton.core.BatonTimeoutException;
+import dev.baton.core.JournalEntry;
+import dev.baton.core.Member;
+import dev.baton.core.SwitchActiveFailedException;
+import dev.baton.core.internal.proto.ActivationRecord;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A planned switch-over as any node asks for it ({@code BatonNode.switchActive}): checks the
+ * target, writes the switch request through Raft, and waits, woken by every applied entry, until
+ * the target is active (its plan completed), has given the role up (the switch failed, naming the
+ * step), or the time is up. The active's side (demote, then hand leadership over) is in the role
+ * controller.
+ */
+public final class Switchover {
+  private static final Logger LOG = LoggerFactory.getLogger(Switchover.class);
+  private static final long RECHECK_NANOS = TimeUnit.MILLISECONDS.toNanos(200);
+
+  private final NodeConfig config;
+  private final RaftNode raft;
+  private final BatonStateMachine stateMachine;
+
+  public Switchover(NodeConfig config, RaftNode raft, BatonStateMachine stateMachine) {
+    this.config = config;
+    this.raft = raft;
+    this.stateMachine = stateMachine;
+  }
+
+  /**
+   * Moves the role to {@code targetNodeId}; see {@code BatonNode.switchActive}.
+   *
+   * @param members the members as this node knows them
+   * @param journal reads the promotion journal, to name the step of a failed switch
+   */
+  public long switchActive(
+      List<Member> members,
+      Supplier<List<JournalEntry>> journal,
+      String targetNodeId,
+      Duration timeout) {
+    Member target =
+        members.stream()
+            .filter(m -> m.id().equals(targetNodeId))
+            .findFirst()
+            .orElseThrow(
+                () ->
+                    new IllegalArgumentException(
+                        "switch-active: '"
+                            + targetNodeId
+                            + "' is not a member of cluster "
+                            + config.clusterId()));
+    if (!target.eligible()) {
+      throw new IllegalArgumentException(
+          "switch-active: member '"
+              + targetNodeId
+              + "' may never become active ("
+              + (target.witness() ? "witness" : "noActivate")
+              + ")");
+    }
+    // A target whose own health checks hold it back would win leadership, decline the role and
+    // hand it on: refuse at once, saying why, instead of timing out.
+    Optional<String> unhealthy = HealthGate.publishedIneligibility(stateMachine, targetNodeId);
+    if (unhealthy.isPresent()) {
+      throw new IllegalArgumentException(
+          "switch-active: member '"
+              + targetNodeId
+              + "' is unhealthy and would not activate ("
+              + unhealthy.get()
+              + "); repair it or choose a healthy member");
+    }
+    long before = stateMachine.highestToken();
+    ActivationRecord now = stateMachine.activation();
+    if (now.getNodeId().equals(targetNodeId) && !now.getResigned()) {
+      return now.getToken();
+    }
+    String requestId = UUID.randomUUID().toString();
+    // Woken by every entry this node applies, instead of polling: the activation record changes
+    // only through the log. The bounded wait still notices a state installed from a snapshot,
+    // which applies no entry.
+    Semaphore applied = new Semaphore(0);
+    BatonStateMachine.Observer wake = (command, result, index, term) -> applied.release();
+    stateMachine.addObserver(wake);
+    try {
+      raft.write(Commands.switchRequest(targetNodeId, requestId));
+      long deadline = System.nanoTime() + timeout.toNanos();
+      while (System.nanoTime() < deadline) {
+        ActivationRecord a = stateMachine.activation();
+        if (a.getNodeId().equals(targetNodeId) && a.getToken() > before) {
+          if (a.getPromoted() && !a.getResigned()) {
+            LOG.info(
+                "switch-active: {} is active with token {} (its promotion plan completed)",
+                targetNodeId,
+                a.getToken());
+            return a.getToken();
+          }
+          if (a.getResigned()) {
+            throw failedSwitch(journal, targetNodeId, a.getToken());
+          }
+        }
+        long left = deadline - System.nanoTime();
+        if (left > 0 && applied.tryAcquire(Math.min(left, RECHECK_NANOS), NANOSECONDS)) {
+          applied.drainPermits();
+        }
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new BatonException("switch-active to " + targetNodeId + ": interrupted", e);
+    } finally {
+      stateMachine.removeObserver(wake);
+    }
+    ActivationRecord a = stateMachine.activation();
+    throw new BatonTimeoutException(
+        "switch-active to "
+            + targetNodeId
+            + " did not complete within "
+            + timeout.toMillis()
+            + " ms; the newest activation is "
+            + (a.getNodeId().isEmpty()
+                ? "none"
+                : a.getNodeId()
+                    + " with token "
+                    + a.getToken()
+                    + (a.getResigned()
+                        ? " (given up)"
+                        : a.getPromoted() ? " (active)" : " (promotion plan still running)")));
+  }
+
+  /** The failure of a switch whose target resigned, with the failed step from the journal. */
+  private static SwitchActiveFailedException failedSwitch(
+      Supplier<List<JournalEntry>> journal, String nodeId, long token) {
+    JournalEntry failed = null;
+    for (JournalEntry e : journal.get()) {
+      if (e.nodeId().equals(nodeId)
+          && e.token() == token
+          && e.phase() == ActionContext.Phase.PROMOTE
+          && e.outcome() == JournalEntry.Outcome.FAILED) {
+        failed = e;
+      }
+    }
+    return failed == null
+        ? new SwitchActiveFailedException(nodeId, token, null, null)
+        : new SwitchActiveFailedException(
+            nodeId, token, failed.step(), failed.error().orElse(null));
+  }
+}
