@@ -9,6 +9,7 @@ import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Consumer;
 import org.junit.jupiter.api.Test;
 
 /** A node whose promotion cannot complete gives the role up, in a way that is safe (item 6). */
@@ -47,24 +48,14 @@ class PromotionLivenessTest {
             (id, b) ->
                 b.failureBackoff(Duration.ofSeconds(30))
                     .promotionPlan(
-                        PromotionPlan.builder()
-                            .action(
-                                new PromotionAction() {
-                                  @Override
-                                  public String name() {
-                                    return "breaks-once";
-                                  }
-
-                                  @Override
-                                  public void promote(ActionContext ctx) {
-                                    if (thrown.compareAndSet(false, true)) {
-                                      brokenOn.set(ctx.nodeId());
-                                      throw new UnprintableException();
-                                    }
-                                  }
-                                },
-                                StepPolicy.mustSucceed().withMaxAttempts(1))
-                            .build()))) {
+                        oneStep(
+                            "breaks-once",
+                            ctx -> {
+                              if (thrown.compareAndSet(false, true)) {
+                                brokenOn.set(ctx.nodeId());
+                                throw new UnprintableException();
+                              }
+                            })))) {
       cluster.startAll();
       await("the first promotion broke").atMost(Duration.ofSeconds(60)).untilTrue(thrown);
       // The broken node backs off for 30 s, so an activation within 30 s is another node's.
@@ -94,24 +85,13 @@ class PromotionLivenessTest {
             (id, b) ->
                 b.failureBackoff(Duration.ofSeconds(60))
                     .promotionPlan(
-                        PromotionPlan.builder()
-                            .action(
-                                new PromotionAction() {
-                                  @Override
-                                  public String name() {
-                                    return "breaks-on-n1";
-                                  }
-
-                                  @Override
-                                  public void promote(ActionContext ctx) {
-                                    if (ctx.nodeId().equals("n1")
-                                        && thrown.compareAndSet(false, true)) {
-                                      throw new IllegalStateException("n1's promotion fails");
-                                    }
-                                  }
-                                },
-                                StepPolicy.mustSucceed().withMaxAttempts(1))
-                            .build()))) {
+                        oneStep(
+                            "breaks-on-n1",
+                            ctx -> {
+                              if (ctx.nodeId().equals("n1") && thrown.compareAndSet(false, true)) {
+                                throw new IllegalStateException("n1's promotion fails");
+                              }
+                            })))) {
       cluster.start("w1");
       cluster.start("w2");
       BatonNode n1 = cluster.start("n1");
@@ -244,5 +224,24 @@ class PromotionLivenessTest {
             .containsAll(promoted);
       }
     }
+  }
+
+  /** A plan of one required step, tried once, whose promotion runs {@code promote}. */
+  private static PromotionPlan oneStep(String name, Consumer<ActionContext> promote) {
+    return PromotionPlan.builder()
+        .action(
+            new PromotionAction() {
+              @Override
+              public String name() {
+                return name;
+              }
+
+              @Override
+              public void promote(ActionContext ctx) {
+                promote.accept(ctx);
+              }
+            },
+            StepPolicy.mustSucceed().withMaxAttempts(1))
+        .build();
   }
 }
