@@ -91,7 +91,7 @@ class RoleLossTest {
       Path log = Files.createTempFile("watchdog-child", ".log");
       Process child = WatchdogTest.startChild(cluster, "hang-wide-reserve", log);
       try {
-        WatchdogTest.makeChildActive(cluster, n2);
+        WatchdogTest.makeChildActive(cluster, n2, child, log);
         long token = n2.status().activeToken();
         assertThat(token).isPositive();
         assertThat(child.isAlive()).as("child alive while active").isTrue();

@@ -4,12 +4,14 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.baton.core.testing.TestCluster;
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import org.awaitility.core.ConditionTimeoutException;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -31,7 +33,7 @@ class WatchdogTest {
       Path log = Files.createTempFile("watchdog-child", ".log");
       Process child = startChild(cluster, "short-demote", log);
       try {
-        makeChildActive(cluster, n2);
+        makeChildActive(cluster, n2, child, log);
         cluster.crash("n2");
         cluster.crash("n3");
         assertThat(child.waitFor(30, TimeUnit.SECONDS))
@@ -110,8 +112,26 @@ class WatchdogTest {
     return new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
   }
 
-  /** Moves the role to n1 (the child) with switch-active, polling until it is active. */
-  static void makeChildActive(TestCluster cluster, BatonNode observer) {
+  /**
+   * Moves the role to n1 (the child) with switch-active, polling until it is active. If it never
+   * is, the failure carries the child's own output (it is deleted after the test).
+   */
+  static void makeChildActive(TestCluster cluster, BatonNode observer, Process child, Path log)
+      throws IOException {
+    try {
+      awaitChildActive(cluster, observer);
+    } catch (ConditionTimeoutException e) {
+      throw new AssertionError(
+          e.getMessage()
+              + "; the child is "
+              + (child.isAlive() ? "running" : "gone (exit status " + child.exitValue() + ")")
+              + "; its output:\n"
+              + Files.readString(log),
+          e);
+    }
+  }
+
+  private static void awaitChildActive(TestCluster cluster, BatonNode observer) {
     await("n1 (the child) is active")
         .atMost(Duration.ofSeconds(60))
         .until(
