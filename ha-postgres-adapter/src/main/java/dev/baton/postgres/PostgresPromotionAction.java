@@ -48,7 +48,11 @@ import org.slf4j.LoggerFactory;
  *       (STONITH), and must succeed, except for a peer whose {@link FormerPrimaryGuard} holds a
  *       live rejoin record ({@link Builder#rejoinStaleAfter}) and an unreachable peer it already
  *       stopped in this activation (same token): both are skipped with a WARN. A reachable primary
- *       that cannot be fenced stops the promotion.
+ *       that cannot be fenced stops the promotion. An unreachable peer with neither a stop command
+ *       nor {@link Builder#allowUnfencedOldPrimary} refuses the promotion, unless the {@linkplain
+ *       Builder#fenceTimeBound fence's time bound} covers it: then it is neither stopped nor waited
+ *       for, with a WARN saying why that is safe (the old primary refuses its token by itself once
+ *       the old active's lease ended).
  *   <li><b>Lag check</b> (as Patroni's {@code maximum_lag_on_failover}). The last known primary
  *       position is the fenced old primary's {@code pg_current_wal_lsn()} (the standby is first
  *       given {@linkplain Builder#catchUpTimeout a moment} to replay up to it) or, when no primary
@@ -169,6 +173,12 @@ public final class PostgresPromotionAction implements PromotionAction {
      * renews it, which {@link PostgresPromotionAction#startFenceLeaseRenewer} does while the node
      * is active. A primary whose active is cut off or paused then refuses every fenced transaction
      * and commit once that node's lease would have ended.
+     *
+     * <p>It also lets a promotion go past an unreachable peer with no stop command and no {@link
+     * #allowUnfencedOldPrimary opt-out}: such a peer is not stopped. This holds only if the peer's
+     * fence is bounded, which this node cannot ask it; it reads the standby's replayed copy of the
+     * fence and refuses as without the bound when a resource's fence there has none (advanced by a
+     * node without it, or schema version 1 or 2). Turn it on for every node of the deployment.
      */
     public Builder fenceTimeBound(boolean on) {
       this.fenceTimeBound = on;
@@ -405,10 +415,11 @@ public final class PostgresPromotionAction implements PromotionAction {
           }
         }
         Set<String> rejoining = rejoining(surveyed, log);
+        Set<String> boundCovers = Set.of();
         if (!inRecovery) {
           refuseIfFormerPrimary(t, surveyed);
         } else {
-          refuseIfAnOldPrimaryCannotBeFenced(surveyed, rejoining, ctx);
+          boundCovers = refuseIfAnOldPrimaryCannotBeFenced(t, surveyed, rejoining, ctx);
         }
         long lastKnown = -1;
         String lastKnownFrom = null;
@@ -425,7 +436,8 @@ public final class PostgresPromotionAction implements PromotionAction {
         }
         if (stopCommand != null) {
           for (Peer p : surveyed) {
-            if (p.connection() == null || p.primary()) {
+            if ((p.connection() == null && !boundCovers.contains(p.endpoint().address()))
+                || p.primary()) {
               stopUnlessHeldOrStopped(p, rejoining, ctx);
             }
           }
@@ -589,21 +601,69 @@ public final class PostgresPromotionAction implements PromotionAction {
    * Before a standby is promoted, every peer must be fenced: a reachable primary is made read-only
    * (below), an unreachable peer, which may be the old primary still taking a stale active's
    * commits, can only be stopped by the stop command. Without one, the promotion is refused unless
-   * {@link Builder#allowUnfencedOldPrimary} accepts the risk.
+   * {@link Builder#allowUnfencedOldPrimary} accepts the risk, or the fence's time bound covers it.
+   *
+   * <p><b>The time bound</b> ({@link Builder#fenceTimeBound}, fence protocol version 3). The old
+   * primary's fence refuses every transaction and commit with its token once that token's {@code
+   * valid_until} has passed, and the old active's renewals put it no later than the end of the old
+   * active's Raft lease, which ended before this node became active. So an unreachable peer needs
+   * neither a stop command nor the opt-out, provided its fence is bounded. This node cannot ask it,
+   * so it asks the standby it promotes, which replays the old primary's WAL: every configured
+   * resource's fence row there must carry a bounded lease for its token ({@link #unboundedFence}).
+   * A fence advanced without the bound (a node without it, or schema version 1 or 2) shows there
+   * and the promotion falls back to the rules above. What the standby has not replayed yet was
+   * written by a later promotion of the old primary, bounded too when every node has the bound on
+   * (a requirement: docs/sidecar-config.md, {@code fenceLease}).
+   *
+   * @return the addresses of the unreachable peers the time bound covers: they are not stopped
    */
-  private void refuseIfAnOldPrimaryCannotBeFenced(
-      List<Peer> surveyed, Set<String> rejoining, ActionContext ctx) {
+  private Set<String> refuseIfAnOldPrimaryCannotBeFenced(
+      Connection t, List<Peer> surveyed, Set<String> rejoining, ActionContext ctx)
+      throws SQLException {
+    List<Peer> unreachablePeers = new ArrayList<>();
     List<String> unreachable = new ArrayList<>();
     for (Peer p : surveyed) {
       if (p.connection() == null && !rejoining.contains(p.endpoint().address())) {
+        unreachablePeers.add(p);
         unreachable.add(describePeer(p.endpoint()));
       }
     }
-    if (unreachable.isEmpty() || stopCommand != null) {
-      return;
+    if (unreachable.isEmpty()) {
+      return Set.of();
     }
     String previous =
         ctx.previousActive().map(n -> "; the previous active was node " + n).orElse("");
+    String notBounded = null;
+    if (fenceTimeBound) {
+      Map<String, Long> tokens = new java.util.LinkedHashMap<>();
+      notBounded = unboundedFence(t, tokens);
+      if (notBounded == null) {
+        String held =
+            tokens.isEmpty()
+                ? "any token (no fence row has reached the standby yet)"
+                : tokens.entrySet().stream()
+                    .map(e -> e.getValue() + " (resource " + e.getKey() + ")")
+                    .collect(java.util.stream.Collectors.joining(", "));
+        Set<String> covered = new java.util.HashSet<>();
+        for (Peer p : unreachablePeers) {
+          ctx.log()
+              .warn(
+                  "{}: old primary {} unreachable; not stopped; it refuses writes with token {} by"
+                      + " itself since its fence lease (protocol 3) ended no later than the old"
+                      + " active's lease{}; promoting {}",
+                  name,
+                  describePeer(p.endpoint()),
+                  held,
+                  previous,
+                  target.address());
+          covered.add(p.endpoint().address());
+        }
+        return covered;
+      }
+    }
+    if (stopCommand != null) {
+      return Set.of();
+    }
     if (allowUnfencedOldPrimary) {
       LOG.error(
           "{}: promoting {} although {} {} unreachable and cannot be fenced{}: allowUnfencedOldPrimary"
@@ -614,7 +674,7 @@ public final class PostgresPromotionAction implements PromotionAction {
           String.join(", ", unreachable),
           unreachable.size() == 1 ? "is" : "are",
           previous);
-      return;
+      return Set.of();
     }
     throw new PromotionRefusedException(
         "refusing to promote "
@@ -624,9 +684,79 @@ public final class PostgresPromotionAction implements PromotionAction {
             + (unreachable.size() == 1 ? " is" : " are")
             + " unreachable and cannot be fenced"
             + previous
-            + "; if it is the old primary, a stale active can still commit there. Configure a"
-            + " stopCommand (STONITH) that stops it, bring it back within reach, or set"
-            + " allowUnfencedOldPrimary(true) to accept the risk");
+            + "; if it is the old primary, a stale active can still commit there"
+            + (notBounded == null
+                ? ""
+                : " (fenceTimeBound is on, but the fence's time bound does not cover it: "
+                    + notBounded
+                    + ")")
+            + ". Configure a stopCommand (STONITH) that stops it, bring it back within reach,"
+            + (fenceTimeBound
+                ? ""
+                : " turn on the fence's time bound (fenceTimeBound / fenceLease),")
+            + " or set allowUnfencedOldPrimary(true) to accept the risk");
+  }
+
+  /**
+   * Reads, on the standby about to be promoted ({@code t}, in recovery), its replayed copy of the
+   * old primary's fence: for each configured resource with a fence row, the row's token goes into
+   * {@code tokens} and it must have a lease row for that token with a {@code valid_until}.
+   *
+   * @return null when every such fence is bounded, otherwise why not
+   */
+  private String unboundedFence(Connection t, Map<String, Long> tokens) throws SQLException {
+    if (fenceResources.isEmpty()) {
+      return "no fenceResources are configured, so no fence row is bounded";
+    }
+    boolean fenceTable;
+    boolean leaseTable;
+    try (java.sql.PreparedStatement ps =
+        t.prepareStatement("SELECT to_regclass(?) IS NOT NULL, to_regclass(?) IS NOT NULL")) {
+      ps.setString(1, schema.fenceTable());
+      ps.setString(2, schema.leaseTable());
+      try (java.sql.ResultSet rs = ps.executeQuery()) {
+        rs.next();
+        fenceTable = rs.getBoolean(1);
+        leaseTable = rs.getBoolean(2);
+      }
+    }
+    if (!fenceTable) {
+      return null; // no fence row replayed: nothing passes check_fence there as of the replay
+    }
+    for (String resource : fenceResources) {
+      String sql =
+          "SELECT f.token, "
+              + (leaseTable
+                  ? "EXISTS (SELECT 1 FROM "
+                      + schema.leaseTable()
+                      + " l WHERE l.resource = f.resource AND l.token = f.token"
+                      + " AND l.valid_until IS NOT NULL)"
+                  : "false")
+              + " FROM "
+              + schema.fenceTable()
+              + " f WHERE f.resource = ?";
+      try (java.sql.PreparedStatement ps = t.prepareStatement(sql)) {
+        ps.setString(1, resource);
+        try (java.sql.ResultSet rs = ps.executeQuery()) {
+          if (!rs.next()) {
+            continue;
+          }
+          long token = rs.getLong(1);
+          if (!rs.getBoolean(2)) {
+            return "the standby's copy of the fence of resource '"
+                + resource
+                + "' (token "
+                + token
+                + ") "
+                + (leaseTable
+                    ? "has no time bound: it was advanced without fenceTimeBound"
+                    : "is at fence schema version 1 or 2, which has no time bound");
+          }
+          tokens.put(resource, token);
+        }
+      }
+    }
+    return null;
   }
 
   /**

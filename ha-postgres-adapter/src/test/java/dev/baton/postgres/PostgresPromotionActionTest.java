@@ -397,6 +397,144 @@ class PostgresPromotionActionTest {
     assertThat(count(standby, "t")).isEqualTo(1);
   }
 
+  /**
+   * Issue 32, section 1: with fence protocol 3's time bound, promotion past an unreachable old
+   * primary needs no stop command and no opt-out, because the old primary refuses its token by
+   * itself once the old active's lease ended. The cut is real (the promoter reaches the old primary
+   * through an address it does not listen on); the stale active's writer still reaches it. The
+   * bound is trusted only where the standby's replayed copy of the fence shows it: a fence advanced
+   * without it is refused as before, and with the bound off nothing changes.
+   */
+  @Test
+  void withTheFenceTimeBoundAnUnreachableOldPrimaryNeedsNoStopCommandAndRefusesItsTokenByItself()
+      throws Exception {
+    PostgresPair pair = pair();
+    PostgresServer primary = pair.primary();
+    PostgresServer standby = pair.standby();
+    primary.execute("CREATE TABLE t (v text)");
+    PostgresEndpoint cutOff = PostgresEndpoint.of("127.0.0.77", primary.port());
+    TestActionContext ctx =
+        new TestActionContext(
+            7,
+            "test-cluster",
+            "n2",
+            java.util.Optional.of("n1"),
+            6,
+            dev.baton.core.ActionContext.Phase.PROMOTE,
+            1,
+            Duration.ofSeconds(60),
+            OptionalLong.empty(),
+            true);
+
+    // The old primary's fence advanced by a node without the bound (token 5): the standby's copy
+    // shows it unbounded, so the bound cannot vouch for it and the promotion is refused.
+    action(primary).build().promote(TestActionContext.promote(5));
+    pair.awaitReplayCaughtUp();
+    assertThatThrownBy(
+            () -> action(standby).peer(cutOff, "n1").fenceTimeBound(true).build().promote(ctx))
+        .isInstanceOf(PromotionRefusedException.class)
+        .hasMessageContaining("peer 127.0.0.77:" + primary.port() + " (next to node n1)")
+        .hasMessageContaining("unreachable and cannot be fenced")
+        .hasMessageContaining("resource 'orders' (token 5) has no time bound")
+        .hasMessageContaining("stopCommand")
+        .hasMessageNotContaining(SECRET);
+    assertThat(standby.isInRecovery()).isTrue();
+
+    // The old active n1 (token 6) promotes its own server with the bound and renews its lease.
+    action(primary).fenceTimeBound(true).build().promote(TestActionContext.promote(6));
+    PostgresFence oldFence =
+        PostgresFence.builder(primary.dataSource())
+            .resource("orders")
+            .timeBound(true)
+            .maxRenewalTime(Duration.ofSeconds(1))
+            .build();
+    oldFence.renewLease(6, Duration.ofSeconds(3)).orElseThrow();
+    // Its writer's transaction passes the check on the old primary before n1's lease ends.
+    Connection stale = primary.connect();
+    closeAtEnd.add(stale);
+    stale.setAutoCommit(false);
+    try (Statement st = stale.createStatement()) {
+      st.execute("SELECT baton.check_fence('orders', 6)");
+      st.execute("INSERT INTO t VALUES ('stale-active')");
+    }
+    pair.awaitReplayCaughtUp();
+
+    // Bound off: refused, exactly as before.
+    assertThatThrownBy(() -> action(standby).peer(cutOff, "n1").build().promote(ctx))
+        .isInstanceOf(PromotionRefusedException.class)
+        .hasMessageContaining("unreachable and cannot be fenced")
+        .hasMessageContaining("the previous active was node n1")
+        .hasMessageContaining("stopCommand")
+        .hasMessageContaining("fenceTimeBound");
+    assertThat(standby.isInRecovery()).isTrue();
+
+    // n2 can be active only once n1's lease has ended, and n1's valid_until lies before that.
+    await("n1's fence lease has ended on the old primary")
+        .atMost(Duration.ofSeconds(30))
+        .until(
+            () ->
+                primary
+                    .queryString(
+                        "SELECT clock_timestamp() > valid_until FROM baton.fence_lease"
+                            + " WHERE resource = 'orders' AND token = 6")
+                    .equals("t"));
+    ch.qos.logback.classic.Logger n2Log =
+        (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger(ctx.log().getName());
+    ch.qos.logback.core.read.ListAppender<ch.qos.logback.classic.spi.ILoggingEvent> logged =
+        new ch.qos.logback.core.read.ListAppender<>();
+    logged.start();
+    n2Log.addAppender(logged);
+    try {
+      action(standby).peer(cutOff, "n1").fenceTimeBound(true).build().promote(ctx);
+    } finally {
+      n2Log.detachAppender(logged);
+    }
+    assertThat(standby.isInRecovery()).as("promoted with no stopCommand and no opt-out").isFalse();
+    assertThat(logged.list)
+        .anySatisfy(
+            e -> {
+              assertThat(e.getLevel()).isEqualTo(ch.qos.logback.classic.Level.WARN);
+              assertThat(e.getFormattedMessage())
+                  .contains(
+                      "old primary peer 127.0.0.77:"
+                          + primary.port()
+                          + " (next to node n1) unreachable; not stopped; it refuses writes with"
+                          + " token 6 (resource orders) by itself since its fence lease (protocol"
+                          + " 3) ended no later than the old active's lease");
+            });
+
+    // The old primary refuses n1's token by itself: the open transaction cannot commit, a new
+    // check is refused.
+    assertThatThrownBy(stale::commit)
+        .isInstanceOf(SQLException.class)
+        .satisfies(e -> assertThat(((SQLException) e).getSQLState()).isEqualTo("BT008"));
+    try (Connection c = primary.connect();
+        Statement st = c.createStatement()) {
+      c.setAutoCommit(false);
+      assertThatThrownBy(() -> st.execute("SELECT baton.check_fence('orders', 6)"))
+          .isInstanceOf(SQLException.class)
+          .satisfies(e -> assertThat(((SQLException) e).getSQLState()).isEqualTo("BT007"));
+    }
+    assertThat(count(primary, "t")).isZero();
+
+    // The new primary accepts the new token once n2 renews its lease.
+    PostgresFence newFence =
+        PostgresFence.builder(standby.dataSource())
+            .resource("orders")
+            .timeBound(true)
+            .maxRenewalTime(Duration.ofSeconds(1))
+            .build();
+    newFence.renewLease(7, Duration.ofSeconds(30)).orElseThrow();
+    try (Connection c = standby.connect();
+        Statement st = c.createStatement()) {
+      c.setAutoCommit(false);
+      st.execute("SELECT baton.check_fence('orders', 7)");
+      st.execute("INSERT INTO t VALUES ('n2')");
+      c.commit();
+    }
+    assertThat(standby.queryString("SELECT string_agg(v, ',') FROM t")).isEqualTo("n2");
+  }
+
   @Test
   void aStopCommandFencesTheOldPrimaryByStoppingIt() throws Exception {
     PostgresPair pair = pair();

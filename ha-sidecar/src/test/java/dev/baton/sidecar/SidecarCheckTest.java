@@ -79,10 +79,21 @@ class SidecarCheckTest {
         .contains(
             "beside the role: postgres step 'postgres': former-primary guard of 10.0.1.10:5432")
         .contains("beside the role: postgres step 'postgres': WAL position reporter")
+        // Issue 32: the fence's time bound, so that losing the active's region needs no STONITH.
+        .contains(
+            "beside the role: postgres step 'postgres': fence lease renewer of [mgmt-plane] on"
+                + " 10.0.1.10:5432 every 100 ms while active")
         // Issue 32: losing either region (or DNS) must not hold the failover back.
         .contains(
             "beside the role: dns step 'dns': keeps api.mgmt.example.com. pointed at this node"
                 + " while active (mode converge)");
+    for (String region : List.of("east-1", "west-1")) {
+      assertThat(Files.readString(EXAMPLES.resolve("two-regions/" + region + ".yaml")))
+          .as("the shipped example fails over a lost region with no STONITH and no opt-out")
+          .contains("fenceLease:")
+          .doesNotContain("stopCommand")
+          .doesNotContain("allowUnfencedOldPrimary");
+    }
     assertThat(check(dir.resolve("two-regions/tie-1.yaml")).output())
         .contains("3 members, 0 promotion steps)");
     assertThat(Files.exists(Path.of("/var/lib/baton/east-1"))).as("nothing created").isFalse();
