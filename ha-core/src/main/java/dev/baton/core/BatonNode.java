@@ -145,6 +145,7 @@ public final class BatonNode implements Closeable {
             config.self().id(),
             () -> controller == null ? 0.0 : controller.leaseRemaining().toMillis() / 1000.0);
     stateMachine.onRejected(metrics::entryRejected);
+    stateMachine.onUnreadableLog(this::stopOnUnreadableLog);
     try {
       raft = new RaftNode(config, stateMachine, metrics::raftRefused);
     } catch (IOException | RuntimeException e) {
@@ -438,6 +439,17 @@ public final class BatonNode implements Closeable {
     membership.close();
     closeRaft();
     defaultListenerExecutor.shutdownNow();
+  }
+
+  /**
+   * The log holds a committed entry in a format newer than this release reads: the state machine
+   * has stopped applying, so this node stops (gracefully: an active demotes first) rather than run
+   * on a state that no longer matches its peers'. Upgrading it and starting it again on the same
+   * data directory resumes from that entry (COMPATIBILITY.md).
+   */
+  private void stopOnUnreadableLog(String reason) {
+    LOG.error("node {}: STOPPING: {}", config.self().id(), reason);
+    close();
   }
 
   private void closeRaft() {

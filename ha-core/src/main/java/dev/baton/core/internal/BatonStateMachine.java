@@ -91,6 +91,10 @@ public final class BatonStateMachine extends BaseStateMachine {
   private final AtomicLong membershipVersion = new AtomicLong();
   private volatile ClientId localClient;
   private volatile BiConsumer<String, String> rejected = (stage, reason) -> {};
+  private volatile Consumer<String> onUnreadableLog = reason -> {};
+  // Set once a committed entry is in a format newer than this code reads: from then on nothing is
+  // applied (lastApplied stays before that entry), so that an upgraded node resumes from there.
+  private volatile String stoppedAt;
 
   // Guarded by lock.
   private final ReplicatedState state = new ReplicatedState();
@@ -118,6 +122,20 @@ public final class BatonStateMachine extends BaseStateMachine {
   }
 
   /** Called with the stage ("admission" or "apply") and a reason for every entry refused. */
+  /**
+   * Called once, on a thread of its own, when a committed entry is in a format newer than this code
+   * reads: the state machine has stopped applying, and the node must stop (it cannot follow its
+   * cluster's log; an upgraded release on the same data directory resumes from that entry).
+   */
+  public void onUnreadableLog(Consumer<String> stop) {
+    this.onUnreadableLog = stop;
+  }
+
+  /** Why this state machine stopped applying the log, if it did. */
+  public Optional<String> stoppedAt() {
+    return Optional.ofNullable(stoppedAt);
+  }
+
   public void onRejected(BiConsumer<String, String> counter) {
     this.rejected = counter;
   }
@@ -250,22 +268,37 @@ public final class BatonStateMachine extends BaseStateMachine {
     }
     String skipped = null;
     synchronized (lock) {
+      if (stoppedAt != null) {
+        // Stopped at an entry in a newer format: apply nothing after it either.
+        return CompletableFuture.completedFuture(
+            message(CommandApplier.refuse("not applied: " + stoppedAt).toByteArray()));
+      }
+      if (command != null && command.getFormatVersion() > FORMAT_VERSION) {
+        stoppedAt =
+            "committed entry "
+                + index
+                + " has format version "
+                + command.getFormatVersion()
+                + " but this node reads up to version "
+                + FORMAT_VERSION
+                + ": it stops rather than skip it, so that its state never departs from its"
+                + " peers'; upgrade this node to a release that reads format "
+                + command.getFormatVersion()
+                + " and start it again on the same data directory, which resumes from that entry";
+        rejected.accept("apply", "format");
+        String reason = stoppedAt;
+        LOG.error("state machine of {}: STOPPED: {}", getId(), reason);
+        Thread stopper = new Thread(() -> onUnreadableLog.accept(reason), "baton-unreadable-log");
+        stopper.setDaemon(true);
+        stopper.start();
+        return CompletableFuture.completedFuture(
+            message(CommandApplier.refuse(reason).toByteArray()));
+      }
       if (command == null) {
         skipped = "unreadable";
         result =
             CommandApplier.refuse(
                 "entry " + index + " is not a Baton command (unreadable protobuf)");
-      } else if (command.getFormatVersion() > FORMAT_VERSION) {
-        skipped = "format";
-        result =
-            CommandApplier.refuse(
-                "entry "
-                    + index
-                    + " has format version "
-                    + command.getFormatVersion()
-                    + " but this node reads up to version "
-                    + FORMAT_VERSION
-                    + "; upgrade this node");
       } else {
         result = applier.apply(command, index, term, events);
         if (command.getKindCase() == Command.KindCase.KIND_NOT_SET) {

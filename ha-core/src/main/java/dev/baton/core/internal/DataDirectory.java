@@ -86,6 +86,7 @@ public final class DataDirectory {
                   + identity
                   + "); refusing to start, nothing was changed");
         }
+        checkFormat(root, identity, p.getProperty("format.version"));
         if (bootstrap) {
           LOG.warn(
               "{}: bootstrap is set but data directory {} already belongs to this node; it is"
@@ -143,6 +144,41 @@ public final class DataDirectory {
       Files.move(tmp, identity, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
     } catch (IOException e) {
       throw new BatonException("cannot use data directory " + root + ": " + e.getMessage(), e);
+    }
+  }
+
+  /**
+   * The data directory's format (its identity file's {@code format.version}) must be one this
+   * release reads: a newer one was written by a newer release, whose log and snapshots this code
+   * would misread. Refuses, naming both versions; nothing is changed.
+   */
+  private static void checkFormat(Path root, Path identity, String value) {
+    int format;
+    try {
+      format = value == null ? 1 : Integer.parseInt(value.trim());
+    } catch (NumberFormatException e) {
+      throw new BatonException(
+          "data directory "
+              + root
+              + ": "
+              + identity
+              + " has format.version '"
+              + value
+              + "', which is not a number; refusing to start, nothing was changed");
+    }
+    if (format > BatonStateMachine.FORMAT_VERSION) {
+      throw new BatonException(
+          "data directory "
+              + root
+              + " was written in format version "
+              + format
+              + " (format.version in "
+              + identity
+              + "), but this release reads up to version "
+              + BatonStateMachine.FORMAT_VERSION
+              + ": it was used by a newer Baton. Start it with a release that reads format "
+              + format
+              + " (COMPATIBILITY.md); refusing to start, nothing was changed");
     }
   }
 }

@@ -1,6 +1,7 @@
 package dev.baton.core.internal;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import dev.baton.core.internal.proto.Activate;
 import dev.baton.core.internal.proto.Command;
@@ -64,6 +65,46 @@ class BatonStateMachineTest {
       assertThat(sm.getLastAppliedTermIndex().getIndex()).isEqualTo(3);
       assertThat(log.warnings()).anyMatch(w -> w.contains("skipped committed entry"));
     }
+  }
+
+  /**
+   * COMPATIBILITY.md: a member that meets a committed entry in a newer format stops rather than
+   * skip it. Before, it skipped the entry and applied the next ones, so its state (the activation,
+   * the KV) no longer matched its peers'. Now nothing from that entry on is applied, the node is
+   * told to stop once, with both versions named, and lastApplied stays before the entry, so that an
+   * upgraded node replays from it: nothing is lost.
+   */
+  @Test
+  void aCommittedEntryInANewerFormatStopsTheStateMachineInsteadOfBeingSkipped() throws Exception {
+    BatonStateMachine sm = machine();
+    List<String> stops = new java.util.concurrent.CopyOnWriteArrayList<>();
+    sm.onUnreadableLog(stops::add);
+    assertThat(apply(sm, 1, put("a", "1", 1)).getApplied()).isTrue();
+    CommandResult newer = apply(sm, 2, put("b", "2", BatonStateMachine.FORMAT_VERSION + 1));
+    assertThat(newer.getApplied()).isFalse();
+    CommandResult after = apply(sm, 3, put("c", "3", 1));
+    assertThat(after.getApplied()).as("an entry after the unreadable one").isFalse();
+    assertThat(sm.getLastAppliedTermIndex().getIndex()).isEqualTo(1);
+    await().atMost(java.time.Duration.ofSeconds(5)).until(() -> !stops.isEmpty());
+    assertThat(stops)
+        .singleElement()
+        .asString()
+        .contains("committed entry 2 has format version " + (BatonStateMachine.FORMAT_VERSION + 1))
+        .contains("reads up to version " + BatonStateMachine.FORMAT_VERSION)
+        .contains("upgrade this node");
+    assertThat(sm.stoppedAt()).isPresent();
+    assertThat(rejected).containsExactly("apply:format");
+  }
+
+  private static byte[] put(String key, String value, int format) {
+    return Command.newBuilder()
+        .setFormatVersion(format)
+        .setKvPut(
+            KvPut.newBuilder()
+                .setKey(key)
+                .setValue(com.google.protobuf.ByteString.copyFromUtf8(value)))
+        .build()
+        .toByteArray();
   }
 
   @Test
