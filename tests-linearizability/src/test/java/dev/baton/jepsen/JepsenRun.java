@@ -208,6 +208,9 @@ final class JepsenRun {
     if (o.nemeses().contains(NemesisKind.WIPE)) {
       outcomes.add(Checks.wipedNodeRefused(schedule));
     }
+    if (o.nemeses().contains(NemesisKind.HEALTH)) {
+      outcomes.add(Checks.healthMoved(schedule, events.activations));
+    }
     outcomes.add(Checks.faultsHappened(o.nemeses(), schedule));
     outcomes.add(Floors.DEFAULTS.check(o, events, kvHistory, rows, dnsObservations));
     outcomes.add(progress);
