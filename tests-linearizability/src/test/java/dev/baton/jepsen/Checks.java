@@ -528,6 +528,64 @@ final class Checks {
         details);
   }
 
+  static final String HEALTH_MOVES_SPACED = "health-moves-spaced";
+
+  /**
+   * The fastest lease clock a node of the suite runs with ({@code Nemesis.CLOCK_RATES}): a node
+   * measures minMoveInterval on its own clock, so in real time it may be this much shorter.
+   */
+  static final double FASTEST_CLOCK = 1.08;
+
+  /**
+   * How late a node's listener may record a role change (its executor runs after the change):
+   * generous, because a late record of one move can only shorten the gap to the next.
+   */
+  static final long LISTENER_SLACK = 1_500_000_000L;
+
+  /**
+   * A flapping check cannot make the role flap (issue 31): two role moves caused by health ({@code
+   * standby} with reason {@code UNHEALTHY}, from any node) are at least {@code minMoveInterval}
+   * apart, less what a fast clock ({@link #FASTEST_CLOCK}) and a late listener ({@link
+   * #LISTENER_SLACK}) can take off: with the suite's 5 s interval, 3.1 s. No health-driven move at
+   * all is UNKNOWN.
+   */
+  static Outcome healthMovesSpaced(List<NodeEvents.RoleChange> roles, Duration minMoveInterval) {
+    List<NodeEvents.RoleChange> moves =
+        roles.stream()
+            .filter(r -> r.role().equals("standby") && "UNHEALTHY".equals(r.reason()))
+            .sorted(Comparator.comparingLong(NodeEvents.RoleChange::time))
+            .toList();
+    long bound = (long) (minMoveInterval.toNanos() / FASTEST_CLOCK) - LISTENER_SLACK;
+    List<String> found = new ArrayList<>();
+    List<Long> gaps = new ArrayList<>();
+    for (int i = 1; i < moves.size(); i++) {
+      long gap = moves.get(i).time() - moves.get(i - 1).time();
+      gaps.add(gap / 1_000_000);
+      if (gap < bound) {
+        found.add(
+            String.format(
+                "%s handed over for health %.3f s after %s did (at least %.3f s expected)",
+                moves.get(i).node(), gap / 1e9, moves.get(i - 1).node(), bound / 1e9));
+      }
+    }
+    Map<String, Object> details = new LinkedHashMap<>();
+    details.put("moves", moves.stream().map(NodeEvents.RoleChange::node).toList());
+    details.put("gapsMillis", gaps);
+    details.put("boundMillis", bound / 1_000_000);
+    details.put("violations", found);
+    return new Outcome(
+        HEALTH_MOVES_SPACED,
+        "role moves caused by health are at least minMoveInterval apart (a flapping check cannot"
+            + " make the role flap)",
+        !found.isEmpty() ? Validity.INVALID : moves.isEmpty() ? Validity.UNKNOWN : Validity.VALID,
+        !found.isEmpty()
+            ? found.size() + " violation(s): " + found.get(0)
+            : moves.isEmpty()
+                ? "no node handed the role over for health: nothing was checked"
+                : moves.size() + " health-driven move(s), gaps " + gaps + " ms",
+        details);
+  }
+
   // ------------------------------------------------------------------------- wipe
 
   /**

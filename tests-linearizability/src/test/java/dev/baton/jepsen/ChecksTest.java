@@ -267,6 +267,23 @@ class ChecksTest {
   }
 
   @Test
+  void healthMovesSpacedFindsAFlappingRole() {
+    long s = 1_000_000_000L;
+    java.time.Duration interval = java.time.Duration.ofSeconds(5);
+    var first = new NodeEvents.RoleChange("n3", 10 * s, "standby", 7, "UNHEALTHY");
+    var spaced = new NodeEvents.RoleChange("n2", 15 * s + 100_000_000L, "standby", 9, "UNHEALTHY");
+    var other = new NodeEvents.RoleChange("n1", 11 * s, "standby", 8, "SWITCH_ACTIVE");
+    var ok = Checks.healthMovesSpaced(List.of(first, other, spaced), interval);
+    assertThat(ok.validity()).as(ok.summary()).isEqualTo(Validity.VALID);
+    var flapping = new NodeEvents.RoleChange("n2", 11 * s, "standby", 9, "UNHEALTHY");
+    var bad = Checks.healthMovesSpaced(List.of(first, flapping), interval);
+    assertThat(bad.validity()).as(bad.summary()).isEqualTo(Validity.INVALID);
+    assertThat(bad.summary()).contains("n2 handed over for health 1.000 s after n3");
+    assertThat(Checks.healthMovesSpaced(List.of(other), interval).validity())
+        .isEqualTo(Validity.UNKNOWN);
+  }
+
+  @Test
   void heldTransactionFencedIsInvalidWhenTheHeldWriteCommittedAfterASuccessor() {
     var holding =
         new Nemesis.Event(1, NemesisKind.PG_PAUSED_TXN, "start", "n1.0-7 token 3: SIGSTOP n1");

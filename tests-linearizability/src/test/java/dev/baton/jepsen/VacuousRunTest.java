@@ -427,7 +427,17 @@ class VacuousRunTest {
             new Nemesis.Event(500_000_000L, NemesisKind.HEALTH, "start", "active n3 unhealthy"),
             new Nemesis.Event(2_000_000_000L, NemesisKind.HEALTH, "all", "every node unhealthy"),
             new Nemesis.Event(2_500_000_000L, NemesisKind.HEALTH, "end", "every node healthy"));
-    RunResult v = check(o, moved3, kv(true), writeNodeLogs(moved3, true), ok);
+    List<Checks.Row> rows = writeNodeLogs(moved3, true);
+    // Without n3's record of handing the role over for health, health-moves-spaced had nothing
+    // to judge: the run is not valid.
+    RunResult unrecorded = check(o, moved3, kv(true), rows, ok);
+    assertThat(unrecorded.validity()).as(unrecorded.describe()).isEqualTo(Validity.UNKNOWN);
+    assertThat(unrecorded.outcome(Checks.HEALTH_MOVES_SPACED).summary())
+        .contains("nothing was checked");
+    append(
+        moved3.resolve("containers/n3/events.jsonl"),
+        rec("e", "role", "time", 900_000_000L, "role", "standby", "reason", "UNHEALTHY"));
+    RunResult v = check(o, moved3, kv(true), rows, ok);
     assertThat(v.validity()).as(v.describe()).isEqualTo(Validity.VALID);
   }
 

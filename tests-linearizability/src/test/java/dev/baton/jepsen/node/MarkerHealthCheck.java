@@ -17,11 +17,11 @@ import java.time.Duration;
  * node unhealthy, two successes healthy again, and health moves the role at most once per 5 s, so a
  * move fits in one fault of a short run while a flapping marker still meets the interval.
  */
-final class MarkerHealthCheck implements HealthCheck {
-  static final String MARKER = "unhealthy";
+public final class MarkerHealthCheck implements HealthCheck {
+  public static final String MARKER = "unhealthy";
 
   /** The policy the suite's nodes run with when the health nemesis is configured. */
-  static final HealthPolicy POLICY = new HealthPolicy(2, 2, Duration.ofSeconds(5));
+  public static final HealthPolicy POLICY = new HealthPolicy(2, 2, Duration.ofSeconds(5));
 
   private static final Settings SETTINGS =
       Settings.of("jepsen-marker", Duration.ofMillis(200), Duration.ofMillis(150));
