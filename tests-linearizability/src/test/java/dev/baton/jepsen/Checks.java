@@ -414,6 +414,178 @@ final class Checks {
         details);
   }
 
+  // ------------------------------------------------------------------------- health
+
+  /** How long after the active turned unhealthy a healthy node must be active. */
+  static final Duration HEALTH_MOVE_BOUND = Duration.ofSeconds(15);
+
+  static final String HEALTH_MOVED = "health-moved";
+
+  /**
+   * Liveness of health gating (issue 31): after the health nemesis made the active unhealthy (its
+   * {@code start}, whose detail names the node: {@code "active nX unhealthy"}), some other node,
+   * healthy because only the marked node is unhealthy until the nemesis's {@code all} phase, was
+   * sampled active within {@link #HEALTH_MOVE_BOUND}. Judged on the nodes' own samples, not on what
+   * the harness saw. A fault whose single-unhealthy phase ended before the bound without a move (a
+   * nemesis error) decides nothing; a marked node that was not the sampled active at the time
+   * (another node already active) is not counted as a move. No counted move at all is UNKNOWN,
+   * naming why: a run in which the role never had to move proves nothing.
+   */
+  static Outcome healthMoved(List<Nemesis.Event> schedule, List<Activation> activations) {
+    List<String> found = new ArrayList<>();
+    List<Long> moveMillis = new ArrayList<>();
+    List<String> notCounted = new ArrayList<>();
+    int applied = 0;
+    for (int i = 0; i < schedule.size(); i++) {
+      Nemesis.Event e = schedule.get(i);
+      if (e.kind() != NemesisKind.HEALTH || !e.phase().equals("start")) {
+        continue;
+      }
+      applied++;
+      String[] words = e.detail().split(" ");
+      String target = words.length > 1 ? words[1] : "";
+      long lo = e.time();
+      long phaseEnd = Long.MAX_VALUE;
+      for (int j = i + 1; j < schedule.size(); j++) {
+        Nemesis.Event f = schedule.get(j);
+        if (f.kind() == NemesisKind.HEALTH
+            && (f.phase().equals("all") || f.phase().equals("end") || f.phase().equals("error"))) {
+          phaseEnd = f.time();
+          break;
+        }
+      }
+      long hi = Math.min(lo + HEALTH_MOVE_BOUND.toNanos(), phaseEnd);
+      Activation first = null;
+      Activation already = null;
+      for (Activation a : activations) {
+        if (a.node().equals(target) || a.lastT0() <= lo) {
+          continue;
+        }
+        // A new activation sampled active by hi (one activation is one interval of being active,
+        // and its first sample began after the node was marked), or one active at the mark.
+        if (a.firstT0() > lo && a.firstT1() <= hi) {
+          if (first == null || a.firstT0() < first.firstT0()) {
+            first = a;
+          }
+        } else if (a.firstT0() <= lo) {
+          already = a;
+        }
+      }
+      if (first == null && already != null) {
+        first = already;
+      }
+      if (first != null && first.firstT0() <= lo) {
+        notCounted.add(
+            first.node()
+                + " (token "
+                + first.token()
+                + ") was already active when "
+                + target
+                + " was marked unhealthy");
+      } else if (first != null) {
+        moveMillis.add((first.firstT1() - lo) / 1_000_000);
+      } else if (hi - lo >= HEALTH_MOVE_BOUND.toNanos()) {
+        found.add(
+            "no node but the unhealthy "
+                + target
+                + " was active within "
+                + HEALTH_MOVE_BOUND.toSeconds()
+                + " s after it turned unhealthy (t="
+                + lo
+                + " ns)");
+      } else {
+        notCounted.add(
+            target
+                + "'s unhealthy phase ended after "
+                + (hi - lo) / 1_000_000
+                + " ms, before any move and before the bound");
+      }
+    }
+    Map<String, Object> details = new LinkedHashMap<>();
+    details.put("applied", applied);
+    details.put("moveMillis", moveMillis);
+    details.put("notCounted", notCounted);
+    details.put("violations", found);
+    Validity v =
+        !found.isEmpty()
+            ? Validity.INVALID
+            : moveMillis.isEmpty() ? Validity.UNKNOWN : Validity.VALID;
+    return new Outcome(
+        HEALTH_MOVED,
+        "after the active turned unhealthy, a healthy node was active within "
+            + HEALTH_MOVE_BOUND.toSeconds()
+            + " s (health gating moves the role)",
+        v,
+        !found.isEmpty()
+            ? found.size() + " violation(s): " + found.get(0)
+            : !moveMillis.isEmpty()
+                ? moveMillis.size() + " move(s) off an unhealthy active, in " + moveMillis + " ms"
+                : applied == 0
+                    ? "the active was never made unhealthy: health never happened: "
+                        + whyNotHappened(NemesisKind.HEALTH, schedule)
+                        + "; nothing was checked"
+                    : applied + " health fault(s), no move counted: " + notCounted,
+        details);
+  }
+
+  static final String HEALTH_MOVES_SPACED = "health-moves-spaced";
+
+  /**
+   * The fastest lease clock a node of the suite runs with ({@code Nemesis.CLOCK_RATES}): a node
+   * measures minMoveInterval on its own clock, so in real time it may be this much shorter.
+   */
+  static final double FASTEST_CLOCK = 1.08;
+
+  /**
+   * How late a node's listener may record a role change (its executor runs after the change):
+   * generous, because a late record of one move can only shorten the gap to the next.
+   */
+  static final long LISTENER_SLACK = 1_500_000_000L;
+
+  /**
+   * A flapping check cannot make the role flap (issue 31): two role moves caused by health ({@code
+   * standby} with reason {@code UNHEALTHY}, from any node) are at least {@code minMoveInterval}
+   * apart, less what a fast clock ({@link #FASTEST_CLOCK}) and a late listener ({@link
+   * #LISTENER_SLACK}) can take off: with the suite's 5 s interval, 3.1 s. No health-driven move at
+   * all is UNKNOWN.
+   */
+  static Outcome healthMovesSpaced(List<NodeEvents.RoleChange> roles, Duration minMoveInterval) {
+    List<NodeEvents.RoleChange> moves =
+        roles.stream()
+            .filter(r -> r.role().equals("standby") && "UNHEALTHY".equals(r.reason()))
+            .sorted(Comparator.comparingLong(NodeEvents.RoleChange::time))
+            .toList();
+    long bound = (long) (minMoveInterval.toNanos() / FASTEST_CLOCK) - LISTENER_SLACK;
+    List<String> found = new ArrayList<>();
+    List<Long> gaps = new ArrayList<>();
+    for (int i = 1; i < moves.size(); i++) {
+      long gap = moves.get(i).time() - moves.get(i - 1).time();
+      gaps.add(gap / 1_000_000);
+      if (gap < bound) {
+        found.add(
+            String.format(
+                "%s handed over for health %.3f s after %s did (at least %.3f s expected)",
+                moves.get(i).node(), gap / 1e9, moves.get(i - 1).node(), bound / 1e9));
+      }
+    }
+    Map<String, Object> details = new LinkedHashMap<>();
+    details.put("moves", moves.stream().map(NodeEvents.RoleChange::node).toList());
+    details.put("gapsMillis", gaps);
+    details.put("boundMillis", bound / 1_000_000);
+    details.put("violations", found);
+    return new Outcome(
+        HEALTH_MOVES_SPACED,
+        "role moves caused by health are at least minMoveInterval apart (a flapping check cannot"
+            + " make the role flap)",
+        !found.isEmpty() ? Validity.INVALID : moves.isEmpty() ? Validity.UNKNOWN : Validity.VALID,
+        !found.isEmpty()
+            ? found.size() + " violation(s): " + found.get(0)
+            : moves.isEmpty()
+                ? "no node handed the role over for health: nothing was checked"
+                : moves.size() + " health-driven move(s), gaps " + gaps + " ms",
+        details);
+  }
+
   // ------------------------------------------------------------------------- wipe
 
   /**

@@ -220,6 +220,69 @@ class ChecksTest {
     assertThat(Checks.wipedNodeRefused(List.of()).validity()).isEqualTo(Validity.UNKNOWN);
   }
 
+  private static Nemesis.Event health(long time, String phase, String detail) {
+    return new Nemesis.Event(time, NemesisKind.HEALTH, phase, detail);
+  }
+
+  @Test
+  void healthMovedIsValidOnlyWhenAnotherNodeBecameActiveWithinTheBound() {
+    long s = 1_000_000_000L;
+    var start = health(10 * s, "start", "active n1 unhealthy");
+    var all = health(40 * s, "all", "every node unhealthy");
+    var end = health(45 * s, "end", "every node healthy");
+    var n1 = act("n1", 5, 1 * s, 10 * s + 500_000_000L);
+    // n2 activates 2 s after n1 was marked: a move, timed from the mark.
+    var moved =
+        Checks.healthMoved(List.of(start, all, end), List.of(n1, act("n2", 9, 12 * s, 44 * s)));
+    assertThat(moved.validity()).as(moved.summary()).isEqualTo(Validity.VALID);
+    assertThat(moved.summary()).contains("1 move(s)").contains("[2000] ms");
+    // Only n1 again (it never handed over), for the whole bound: a violation.
+    var stuck = Checks.healthMoved(List.of(start, all, end), List.of(act("n1", 5, 1 * s, 44 * s)));
+    assertThat(stuck.validity()).as(stuck.summary()).isEqualTo(Validity.INVALID);
+    assertThat(stuck.summary()).contains("unhealthy n1").contains("15 s");
+    // Another node active only after the bound: a violation too.
+    var late =
+        Checks.healthMoved(List.of(start, all, end), List.of(n1, act("n2", 9, 26 * s, 44 * s)));
+    assertThat(late.validity()).as(late.summary()).isEqualTo(Validity.INVALID);
+    // The unhealthy phase cut short (a nemesis error at 12 s) before any move: decides nothing.
+    var cut =
+        Checks.healthMoved(
+            List.of(start, health(12 * s, "error", "boom")), List.of(act("n1", 5, 1 * s, 44 * s)));
+    assertThat(cut.validity()).as(cut.summary()).isEqualTo(Validity.UNKNOWN);
+    // n2 was already active when n1 was marked (the harness picked the wrong node): not a move.
+    var already =
+        Checks.healthMoved(List.of(start, all, end), List.of(act("n2", 9, 1 * s, 44 * s)));
+    assertThat(already.validity()).as(already.summary()).isEqualTo(Validity.UNKNOWN);
+    assertThat(already.summary()).contains("already active");
+  }
+
+  @Test
+  void healthMovedIsUnknownOnNothing() {
+    var none = Checks.healthMoved(List.of(), List.of(act("n1", 5, 1_000, 9_000)));
+    assertThat(none.validity()).isEqualTo(Validity.UNKNOWN);
+    assertThat(none.summary()).contains("never drawn");
+    var skipped = Checks.healthMoved(List.of(health(1, "skipped", "no node is active")), List.of());
+    assertThat(skipped.validity()).isEqualTo(Validity.UNKNOWN);
+    assertThat(skipped.summary()).contains("skipped (no node is active)");
+  }
+
+  @Test
+  void healthMovesSpacedFindsAFlappingRole() {
+    long s = 1_000_000_000L;
+    java.time.Duration interval = java.time.Duration.ofSeconds(5);
+    var first = new NodeEvents.RoleChange("n3", 10 * s, "standby", 7, "UNHEALTHY");
+    var spaced = new NodeEvents.RoleChange("n2", 15 * s + 100_000_000L, "standby", 9, "UNHEALTHY");
+    var other = new NodeEvents.RoleChange("n1", 11 * s, "standby", 8, "SWITCH_ACTIVE");
+    var ok = Checks.healthMovesSpaced(List.of(first, other, spaced), interval);
+    assertThat(ok.validity()).as(ok.summary()).isEqualTo(Validity.VALID);
+    var flapping = new NodeEvents.RoleChange("n2", 11 * s, "standby", 9, "UNHEALTHY");
+    var bad = Checks.healthMovesSpaced(List.of(first, flapping), interval);
+    assertThat(bad.validity()).as(bad.summary()).isEqualTo(Validity.INVALID);
+    assertThat(bad.summary()).contains("n2 handed over for health 1.000 s after n3");
+    assertThat(Checks.healthMovesSpaced(List.of(other), interval).validity())
+        .isEqualTo(Validity.UNKNOWN);
+  }
+
   @Test
   void heldTransactionFencedIsInvalidWhenTheHeldWriteCommittedAfterASuccessor() {
     var holding =

@@ -291,6 +291,10 @@ final class Cluster implements AutoCloseable {
       p.setProperty("dns.secret", dnsSecret);
       p.setProperty("unsafe", Boolean.toString(options.unsafe()));
       p.setProperty("write.interval.ms", "2");
+      // The health nemesis's lever (a marker file in the node directory), only in runs that use it.
+      p.setProperty(
+          "health.marker",
+          Boolean.toString(options.nemeses().contains(NemesisKind.HEALTH) && !options.unsafe()));
       // On the bind mount, so the wipe nemesis can empty it while the container is stopped.
       p.setProperty("data.dir", "/jepsen/data");
       Files.write(dir.resolve("cluster.secret"), clusterSecret);

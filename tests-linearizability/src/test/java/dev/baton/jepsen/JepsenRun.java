@@ -208,6 +208,12 @@ final class JepsenRun {
     if (o.nemeses().contains(NemesisKind.WIPE)) {
       outcomes.add(Checks.wipedNodeRefused(schedule));
     }
+    if (o.nemeses().contains(NemesisKind.HEALTH)) {
+      outcomes.add(Checks.healthMoved(schedule, events.activations));
+      outcomes.add(
+          Checks.healthMovesSpaced(
+              events.roles, dev.baton.jepsen.node.MarkerHealthCheck.POLICY.minMoveInterval()));
+    }
     outcomes.add(Checks.faultsHappened(o.nemeses(), schedule));
     outcomes.add(Floors.DEFAULTS.check(o, events, kvHistory, rows, dnsObservations));
     outcomes.add(progress);

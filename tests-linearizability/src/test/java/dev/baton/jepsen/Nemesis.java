@@ -351,6 +351,7 @@ final class Nemesis {
             });
       }
       case PG_PAUSED_TXN -> pausedTransaction(kind);
+      case HEALTH -> health(kind, nodes);
       case DNS_PAUSE -> {
         cluster.kill(cluster.dnsContainer(), "STOP");
         Node active = activeOrRandom(nodes);
@@ -448,6 +449,116 @@ final class Nemesis {
           }
           record(kind, "end", "switch to " + target.id() + " done");
         });
+  }
+
+  /**
+   * Health gating under the three cases of issue 31, in one fault, each through the node's marker
+   * file ({@code unhealthy} in its directory, see {@code node.MarkerHealthCheck}):
+   *
+   * <ol>
+   *   <li>the active turns unhealthy ({@code start}, naming it); the harness waits, bounded by
+   *       {@link Checks#HEALTH_MOVE_BOUND}, until another node reports itself active ({@code
+   *       moved}, or {@code no-move}): {@link Checks#healthMoved} judges it from the nodes' own
+   *       samples;
+   *   <li>every node unhealthy at once ({@code all}) for 2 s: the active must stay, with no
+   *       flapping storm (what the harness sees then is recorded as {@code all-active});
+   *   <li>every node healthy again but the active's marker toggled every 300 ms until the fault
+   *       ends ({@code flap}).
+   * </ol>
+   *
+   * The heal ({@code end}) stops the flapping and removes every node's marker.
+   */
+  private void health(NemesisKind kind, List<Node> nodes) {
+    Optional<Node> active = cluster.activeNode();
+    if (active.isEmpty()) {
+      record(kind, "skipped", "no node is active");
+      return;
+    }
+    Node target = active.get();
+    java.util.concurrent.atomic.AtomicBoolean flapping =
+        new java.util.concurrent.atomic.AtomicBoolean(false);
+    Thread[] flapper = new Thread[1];
+    undo.add(
+        () -> {
+          flapping.set(false);
+          if (flapper[0] != null) {
+            try {
+              flapper[0].join(5_000);
+            } catch (InterruptedException e) {
+              Thread.currentThread().interrupt();
+            }
+          }
+          for (Node n : nodes) {
+            deleteQuietly(n.dir().resolve(HEALTH_MARKER));
+          }
+          record(kind, "end", "every node healthy (markers removed)");
+        });
+    mark(target);
+    record(kind, "start", "active " + target.id() + " unhealthy");
+    try {
+      Node next =
+          org.awaitility.Awaitility.await("the role moves off the unhealthy " + target.id())
+              .atMost(Checks.HEALTH_MOVE_BOUND)
+              .pollInterval(Duration.ofMillis(100))
+              .until(
+                  () -> cluster.activeNode().filter(n -> n != target).orElse(null),
+                  java.util.Objects::nonNull);
+      record(kind, "moved", next.id() + " is active while " + target.id() + " is unhealthy");
+    } catch (org.awaitility.core.ConditionTimeoutException e) {
+      record(
+          kind,
+          "no-move",
+          "no other node reported itself active within "
+              + Checks.HEALTH_MOVE_BOUND.toSeconds()
+              + " s");
+    }
+    for (Node n : nodes) {
+      mark(n);
+    }
+    record(kind, "all", "every node unhealthy " + ids(nodes));
+    park(TimeUnit.SECONDS.toNanos(2));
+    Optional<Node> stays = cluster.activeNode();
+    record(
+        kind,
+        "all-active",
+        stays.map(n -> n.id() + " is active with every node unhealthy").orElse("none active"));
+    for (Node n : nodes) {
+      deleteQuietly(n.dir().resolve(HEALTH_MARKER));
+    }
+    Node flap = stays.orElse(target);
+    Path marker = flap.dir().resolve(HEALTH_MARKER);
+    flapping.set(true);
+    flapper[0] =
+        new Thread(
+            () -> {
+              boolean on = false;
+              while (flapping.get()) {
+                on = !on;
+                if (on) {
+                  mark(flap);
+                } else {
+                  deleteQuietly(marker);
+                }
+                LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(300));
+              }
+              deleteQuietly(marker);
+            },
+            "nemesis-health-flap");
+    flapper[0].setDaemon(true);
+    flapper[0].start();
+    record(
+        kind, "flap", "every node healthy but " + flap.id() + ", whose health flaps every 300 ms");
+  }
+
+  /** The marker file a node's health check answers unhealthy for (see node.MarkerHealthCheck). */
+  static final String HEALTH_MARKER = "unhealthy";
+
+  private static void mark(Node n) {
+    try {
+      Files.writeString(n.dir().resolve(HEALTH_MARKER), "nemesis");
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
   }
 
   /**

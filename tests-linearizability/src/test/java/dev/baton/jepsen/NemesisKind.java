@@ -67,7 +67,15 @@ public enum NemesisKind {
    * server-protocol stub try a raw write, a reconfiguration, a leadership transfer and a forced
    * election; every attempt must be refused.
    */
-  OUTSIDER;
+  OUTSIDER,
+  /**
+   * Health gating (issue 31): each node runs a health check the harness flips with a marker file in
+   * the node's directory. One fault runs three phases: (1) the active turns unhealthy, and the role
+   * must move to a healthy node (the harness waits up to {@link Checks#HEALTH_MOVE_BOUND} for it);
+   * (2) every node is unhealthy at once, and an active stays; (3) the active's health flaps until
+   * the fault ends. Healed at the end: every marker removed.
+   */
+  HEALTH;
 
   /** The partitions, all kinds. */
   public static final Set<NemesisKind> PARTITIONS =

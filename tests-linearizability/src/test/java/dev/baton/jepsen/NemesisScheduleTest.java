@@ -11,7 +11,7 @@ import org.junit.jupiter.api.Test;
 class NemesisScheduleTest {
   private static final List<NemesisKind> KINDS =
       List.of(
-          NemesisKind.PAUSE, NemesisKind.SWITCH_ACTIVE, NemesisKind.MEMBERSHIP, NemesisKind.WIPE);
+          NemesisKind.SWITCH_ACTIVE, NemesisKind.MEMBERSHIP, NemesisKind.WIPE, NemesisKind.HEALTH);
 
   @Test
   void everyKindComesOnceBeforeAnyRepeatFromTheDrawnStart() {
@@ -20,11 +20,11 @@ class NemesisScheduleTest {
     int next = 2;
     for (NemesisKind expected :
         List.of(
-            NemesisKind.MEMBERSHIP,
             NemesisKind.WIPE,
-            NemesisKind.PAUSE,
+            NemesisKind.HEALTH,
             NemesisKind.SWITCH_ACTIVE,
-            NemesisKind.MEMBERSHIP)) {
+            NemesisKind.MEMBERSHIP,
+            NemesisKind.WIPE)) {
       NemesisKind k = Nemesis.nextKind(KINDS, next, settled, tried, true);
       assertThat(k).isEqualTo(expected);
       tried.add(k);
@@ -35,8 +35,8 @@ class NemesisScheduleTest {
 
   @Test
   void aKindNeverTriedIsStartedAfterTheDeadlineAndNothingElseIs() {
-    Set<NemesisKind> settled = EnumSet.of(NemesisKind.PAUSE, NemesisKind.SWITCH_ACTIVE);
-    Set<NemesisKind> tried = EnumSet.of(NemesisKind.PAUSE, NemesisKind.SWITCH_ACTIVE);
+    Set<NemesisKind> settled = EnumSet.of(NemesisKind.HEALTH, NemesisKind.SWITCH_ACTIVE);
+    Set<NemesisKind> tried = EnumSet.of(NemesisKind.HEALTH, NemesisKind.SWITCH_ACTIVE);
     // wipe was tried and skipped; membership never came up
     tried.add(NemesisKind.WIPE);
     assertThat(Nemesis.nextKind(KINDS, 0, settled, tried, false)).isEqualTo(NemesisKind.MEMBERSHIP);
@@ -47,13 +47,20 @@ class NemesisScheduleTest {
 
   @Test
   void aSkippedKindIsTriedAgainBeforeTheDeadlineAfterTheKindsNeverTried() {
-    Set<NemesisKind> settled = EnumSet.of(NemesisKind.PAUSE);
-    Set<NemesisKind> tried = EnumSet.of(NemesisKind.PAUSE, NemesisKind.SWITCH_ACTIVE);
+    Set<NemesisKind> settled = EnumSet.of(NemesisKind.HEALTH);
+    Set<NemesisKind> tried = EnumSet.of(NemesisKind.HEALTH, NemesisKind.SWITCH_ACTIVE);
     // switch-active was skipped; membership and wipe never tried
     assertThat(Nemesis.nextKind(KINDS, 1, settled, tried, true)).isEqualTo(NemesisKind.MEMBERSHIP);
     tried.addAll(List.of(NemesisKind.MEMBERSHIP, NemesisKind.WIPE));
     settled.addAll(List.of(NemesisKind.MEMBERSHIP, NemesisKind.WIPE));
     assertThat(Nemesis.nextKind(KINDS, 0, settled, tried, true))
         .isEqualTo(NemesisKind.SWITCH_ACTIVE);
+  }
+
+  @Test
+  void healthIsAKindOfItsOwnAndPartOfAll() {
+    assertThat(NemesisKind.parse("health")).containsExactly(NemesisKind.HEALTH);
+    assertThat(NemesisKind.HEALTH.wireName()).isEqualTo("health");
+    assertThat(NemesisKind.parse("all")).contains(NemesisKind.HEALTH);
   }
 }

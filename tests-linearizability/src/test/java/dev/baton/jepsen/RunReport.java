@@ -505,6 +505,7 @@ final class RunReport {
       case SWITCH_ACTIVE -> "#f0e442";
       case MEMBERSHIP, WIPE -> "#999999";
       case OUTSIDER -> "#000000";
+      case HEALTH -> "#8fbc8f";
       case PG_PAUSED_TXN -> "#882255";
     };
   }

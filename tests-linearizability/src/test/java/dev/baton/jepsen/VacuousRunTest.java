@@ -384,6 +384,63 @@ class VacuousRunTest {
     assertThat(r.outcome("faults-happened").summary()).contains("kill").contains("pg-paused-txn");
   }
 
+  @Test
+  void aRunConfiguredWithHealthInWhichTheRoleNeverHadToMoveIsNeverValid(@TempDir Path dir)
+      throws IOException {
+    // n1 is active from 1 s to 3 s in every recording below.
+    RunOptions o = faults(NemesisKind.KILL, NemesisKind.HEALTH);
+    Nemesis.Event kill = new Nemesis.Event(1, NemesisKind.KILL, "start", "SIGKILL n2");
+    Nemesis.Event killEnd = new Nemesis.Event(2, NemesisKind.KILL, "end", "n2 restarted");
+    // The health nemesis found no active node: health-moved is present and says why.
+    List<Nemesis.Event> skipped =
+        List.of(
+            kill,
+            killEnd,
+            new Nemesis.Event(3, NemesisKind.HEALTH, "skipped", "no node is active"));
+    RunResult r = check(o, dir, kv(true), writeNodeLogs(dir, true), skipped);
+    assertThat(r.validity()).as(r.describe()).isEqualTo(Validity.UNKNOWN);
+    Outcome moved = r.outcome(Checks.HEALTH_MOVED);
+    assertThat(moved.validity()).as(moved.summary()).isEqualTo(Validity.UNKNOWN);
+    assertThat(moved.summary()).contains("skipped (no node is active)");
+
+    // Applied, but to n2 while n1 was active: the role never had to move, nothing was checked,
+    // although every other check (faults-happened included) is satisfied.
+    Path other = dir.resolve("wrong-node");
+    List<Nemesis.Event> wrong =
+        List.of(
+            kill,
+            killEnd,
+            new Nemesis.Event(1_500_000_000L, NemesisKind.HEALTH, "start", "active n2 unhealthy"),
+            new Nemesis.Event(2_000_000_000L, NemesisKind.HEALTH, "all", "every node unhealthy"),
+            new Nemesis.Event(2_500_000_000L, NemesisKind.HEALTH, "end", "every node healthy"));
+    RunResult w = check(o, other, kv(true), writeNodeLogs(other, true), wrong);
+    assertThat(w.outcome(Checks.FAULTS_HAPPENED).validity()).isEqualTo(Validity.VALID);
+    assertThat(w.validity()).as(w.describe()).isEqualTo(Validity.UNKNOWN);
+    assertThat(w.outcome(Checks.HEALTH_MOVED).summary()).contains("already active");
+
+    // The baseline: n3 marked unhealthy at 0.5 s, n1 became active at 1 s: a move.
+    Path moved3 = dir.resolve("moved");
+    List<Nemesis.Event> ok =
+        List.of(
+            kill,
+            killEnd,
+            new Nemesis.Event(500_000_000L, NemesisKind.HEALTH, "start", "active n3 unhealthy"),
+            new Nemesis.Event(2_000_000_000L, NemesisKind.HEALTH, "all", "every node unhealthy"),
+            new Nemesis.Event(2_500_000_000L, NemesisKind.HEALTH, "end", "every node healthy"));
+    List<Checks.Row> rows = writeNodeLogs(moved3, true);
+    // Without n3's record of handing the role over for health, health-moves-spaced had nothing
+    // to judge: the run is not valid.
+    RunResult unrecorded = check(o, moved3, kv(true), rows, ok);
+    assertThat(unrecorded.validity()).as(unrecorded.describe()).isEqualTo(Validity.UNKNOWN);
+    assertThat(unrecorded.outcome(Checks.HEALTH_MOVES_SPACED).summary())
+        .contains("nothing was checked");
+    append(
+        moved3.resolve("containers/n3/events.jsonl"),
+        rec("e", "role", "time", 900_000_000L, "role", "standby", "reason", "UNHEALTHY"));
+    RunResult v = check(o, moved3, kv(true), rows, ok);
+    assertThat(v.validity()).as(v.describe()).isEqualTo(Validity.VALID);
+  }
+
   interface RunCheck {
     RunResult run() throws IOException;
   }

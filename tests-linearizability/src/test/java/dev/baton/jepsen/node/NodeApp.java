@@ -2,6 +2,7 @@ package dev.baton.jepsen.node;
 
 import dev.baton.core.ActiveContext;
 import dev.baton.core.BatonNode;
+import dev.baton.core.HealthCheck;
 import dev.baton.core.Member;
 import dev.baton.core.PromotionPlan;
 import dev.baton.core.RoleListener;
@@ -44,7 +45,8 @@ import org.slf4j.LoggerFactory;
  * holding e.g. {@code 1.05}: the lease is measured on a ticker running at that rate; the
  * clock-drift nemesis rewrites it and restarts the node) and {@code unsafe=true} in the properties
  * (a ticker that never advances, so the lease never ends, and writes without the fence: the
- * self-test).
+ * self-test). With {@code health.marker=true} (runs with the health nemesis) the node runs a {@link
+ * MarkerHealthCheck}: unhealthy while the file {@code unhealthy} exists in its directory.
  */
 public final class NodeApp {
   private static final Logger LOG = LoggerFactory.getLogger(NodeApp.class);
@@ -148,6 +150,10 @@ public final class NodeApp {
     // evidence
     // that a refused attempt reached the Raft port and was refused there.
     SimpleMeterRegistry meters = new SimpleMeterRegistry();
+    List<HealthCheck> healthChecks =
+        Boolean.parseBoolean(p.getProperty("health.marker", "false"))
+            ? List.of(new MarkerHealthCheck(dir, log))
+            : List.of();
     BatonNode node =
         BatonNode.builder()
             .meterRegistry(meters)
@@ -166,6 +172,9 @@ public final class NodeApp {
             .bootstrap(
                 Files.exists(dir.resolve("bootstrap")) && !Files.exists(dir.resolve("joining")))
             .timing(timing)
+            // The health nemesis flips this node's health with a marker file in its directory.
+            .healthChecks(healthChecks)
+            .healthPolicy(MarkerHealthCheck.POLICY)
             .listener(
                 new RoleListener() {
                   @Override
