@@ -188,6 +188,9 @@ public final class HealthMonitor implements AutoCloseable {
         up = true;
         LOG.info("{}: health check '{}' is up again after {} successes", nodeId, name, successes);
       }
+      // While the check is still down, a good answer does not replace the reason it went down
+      // for: messages about a down check ("handing the role to …") name what is wrong.
+      String reason = r.healthy() && !up ? s.lastReason() : r.reason();
       states.put(
           name,
           new CheckState(
@@ -196,7 +199,7 @@ public final class HealthMonitor implements AutoCloseable {
               up,
               true,
               r.healthy(),
-              r.reason(),
+              reason,
               ticker.read(),
               failures,
               successes));

@@ -222,6 +222,47 @@ class HealthMonitorTest {
     }
   }
 
+  /**
+   * A down check that answers well once (fewer times than successesToRecover) is still down, and
+   * still names why it went down. Before, its reason became the good answer's, so the hand-over
+   * line read "unhealthy (jepsen-marker: )" in the Jepsen-style suite's flapping phase.
+   */
+  @Test
+  void aDownCheckKeepsTheReasonItWentDownForUntilItIsUpAgain() {
+    AtomicBoolean failing = new AtomicBoolean(true);
+    AtomicInteger goodAnswers = new AtomicInteger();
+    HealthCheck custom =
+        new HealthCheck() {
+          @Override
+          public Settings settings() {
+            return quick("custom");
+          }
+
+          @Override
+          public HealthResult check() {
+            if (failing.get()) {
+              return HealthResult.unhealthy("database gone");
+            }
+            goodAnswers.incrementAndGet();
+            failing.set(true); // one good answer, then failing again
+            return HealthResult.ok();
+          }
+        };
+    try (HealthMonitor m =
+        new HealthMonitor("n1", List.of(custom), POLICY, Ticker.system(), h -> {})) {
+      m.start();
+      await().atMost(WAIT).until(() -> !m.health().eligible());
+      failing.set(false);
+      await()
+          .atMost(WAIT)
+          .pollInterval(Duration.ofMillis(5))
+          .until(() -> m.health().checks().get(0).consecutiveSuccesses() == 1);
+      assertThat(m.health().eligible()).isFalse();
+      assertThat(m.health().downReasons()).isEqualTo("custom: database gone");
+      assertThat(goodAnswers.get()).isEqualTo(1);
+    }
+  }
+
   @Test
   void badSettingsAreRefusedNamingTheCheck() {
     assertThatThrownBy(
