@@ -386,6 +386,23 @@ public final class BatonNode implements Closeable {
   }
 
   /**
+   * Step-down: moves the role from the active to the best peer without naming it (an eligible
+   * member other than the active, healthy by its published checks, with the highest priority),
+   * through the planned path of {@link #switchActive}. Any node may be asked. A plane that knows it
+   * is broken can call it from its own code.
+   *
+   * @return the node that took the role and its new token
+   * @throws IllegalStateException if no node is active, or no other member may take the role (each
+   *     member passed over is named with why)
+   * @throws SwitchActiveFailedException if the chosen peer's promotion failed
+   * @throws BatonTimeoutException if the hand-over did not complete within {@code timeout}
+   */
+  public Handover stepDown(Duration timeout) {
+    requireStarted();
+    return switchover.stepDown(members(), this::journal, timeout);
+  }
+
+  /**
    * Adds a voter or witness while the cluster runs. Start the new node first, built with {@link
    * Builder#joining(boolean) joining(true)} and the full new member list; this call then makes the
    * cluster include it (Raft catches it up before it counts in the majority).

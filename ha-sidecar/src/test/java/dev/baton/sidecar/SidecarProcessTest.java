@@ -203,6 +203,12 @@ class SidecarProcessTest {
     Cli bad = cli(withEndpoints("switch-active", "--to", "nobody"));
     assertThat(bad.status()).isEqualTo(1);
     assertThat(bad.err()).contains("'nobody' is not a member");
+
+    // step-down names no target: the role leaves the active for the best peer.
+    Cli down = cli(withEndpoints("step-down"));
+    assertThat(down.status()).as(down.err()).isZero();
+    assertThat(down.out()).contains(" is active with token").doesNotStartWith(target + " ");
+    assertThat(cluster.awaitSingleActive(WAIT)).isNotEqualTo(target);
   }
 
   @Test

@@ -3,6 +3,7 @@ package dev.baton.core.control;
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import com.google.protobuf.ByteString;
+import dev.baton.core.Handover;
 import dev.baton.core.KvEntry;
 import dev.baton.core.Member;
 import dev.baton.core.TlsConfig;
@@ -23,6 +24,7 @@ import dev.baton.core.control.proto.RoleEvent;
 import dev.baton.core.control.proto.StatusRequest;
 import dev.baton.core.control.proto.StatusResponse;
 import dev.baton.core.control.proto.SwitchActiveRequest;
+import dev.baton.core.control.proto.SwitchActiveResponse;
 import dev.baton.core.control.proto.WatchRoleRequest;
 import io.grpc.ChannelCredentials;
 import io.grpc.Grpc;
@@ -219,6 +221,28 @@ public final class BatonClient implements AutoCloseable {
             attempt.plus(callTimeout),
             s -> s.switchActive(request))
         .getToken();
+  }
+
+  /**
+   * Step-down: moves the role from the active to the best peer, chosen by the cluster (an eligible,
+   * healthy member other than the active, highest priority first); waits up to {@code timeout} for
+   * it to be active. Refused (FAILED_PRECONDITION, not retried) when no node is active or no peer
+   * may take the role.
+   *
+   * @return the node that took the role and its new token
+   */
+  public Handover stepDown(Duration timeout) {
+    SwitchActiveRequest request =
+        SwitchActiveRequest.newBuilder().setTimeoutMillis(timeout.toMillis()).build();
+    Duration attempt = timeout.plus(Duration.ofSeconds(2));
+    SwitchActiveResponse r =
+        call(
+            "step-down",
+            Retry.IF_NOT_APPLIED,
+            attempt,
+            attempt.plus(callTimeout),
+            s -> s.switchActive(request));
+    return new Handover(r.getNodeId(), r.getToken());
   }
 
   /** The members as the leader knows them. */

@@ -2,6 +2,7 @@ package dev.baton.core.control;
 
 import dev.baton.core.ActiveContext;
 import dev.baton.core.BatonNode;
+import dev.baton.core.Handover;
 import dev.baton.core.KeyValueStore;
 import dev.baton.core.KvEntry;
 import dev.baton.core.Member;
@@ -136,14 +137,30 @@ final class ControlService extends BatonControlGrpc.BatonControlImplBase {
         Kind.WRITE,
         () -> {
           String target = request.getTargetNodeId();
-          if (target.isEmpty()) {
-            throw new IllegalArgumentException("switch-active: target_node_id must be set");
-          }
           if (request.getTimeoutMillis() < 0) {
             throw new IllegalArgumentException(
                 "switch-active: timeout_millis " + request.getTimeoutMillis() + " is negative");
           }
           Duration timeout = switchTimeout(request.getTimeoutMillis());
+          if (target.isEmpty()) {
+            // Step-down: no target named; the node picks the best peer (BatonNode.stepDown).
+            LOG.info(
+                "control API on {}: step-down requested by {} (timeout {} ms)",
+                node.id(),
+                clientName(),
+                timeout.toMillis());
+            Handover h;
+            try {
+              h = node.stepDown(timeout);
+            } catch (IllegalStateException e) {
+              // No active, or no peer may take the role: known, nothing changed, not retried.
+              throw Status.FAILED_PRECONDITION.withDescription(e.getMessage()).asRuntimeException();
+            }
+            return SwitchActiveResponse.newBuilder()
+                .setNodeId(h.nodeId())
+                .setToken(h.token())
+                .build();
+          }
           LOG.info(
               "control API on {}: switch-active to {} requested by {} (timeout {} ms)",
               node.id(),

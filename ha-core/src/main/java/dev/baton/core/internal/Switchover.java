@@ -5,11 +5,13 @@ import static java.util.concurrent.TimeUnit.NANOSECONDS;
 import dev.baton.core.ActionContext;
 import dev.baton.core.BatonException;
 import dev.baton.core.BatonTimeoutException;
+import dev.baton.core.Handover;
 import dev.baton.core.JournalEntry;
 import dev.baton.core.Member;
 import dev.baton.core.SwitchActiveFailedException;
 import dev.baton.core.internal.proto.ActivationRecord;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.UUID;
@@ -136,6 +138,56 @@ public final class Switchover {
                     + (a.getResigned()
                         ? " (given up)"
                         : a.getPromoted() ? " (active)" : " (promotion plan still running)")));
+  }
+
+  /**
+   * Step-down: moves the role from the active to the best peer, through the same planned path as a
+   * switch-active. The best peer is an eligible member other than the active whose published health
+   * lets it activate, with the highest priority (the member list's order breaks ties).
+   *
+   * @return the node that took the role and its token
+   * @throws IllegalStateException if no node is active, or no peer may take the role
+   */
+  public Handover stepDown(
+      List<Member> members, Supplier<List<JournalEntry>> journal, Duration timeout) {
+    ActivationRecord now = stateMachine.activation();
+    if (now.getNodeId().isEmpty() || now.getResigned()) {
+      throw new IllegalStateException(
+          "step-down: no node is active in cluster "
+              + config.clusterId()
+              + "; nothing to hand over");
+    }
+    String active = now.getNodeId();
+    Member best = null;
+    List<String> passedOver = new ArrayList<>();
+    for (Member m : members) {
+      if (m.id().equals(active)) {
+        continue;
+      }
+      if (!m.eligible()) {
+        passedOver.add(m.id() + " (" + (m.witness() ? "witness" : "noActivate") + ")");
+        continue;
+      }
+      Optional<String> unhealthy = HealthGate.publishedIneligibility(stateMachine, m.id());
+      if (unhealthy.isPresent()) {
+        passedOver.add(m.id() + " (unhealthy: " + unhealthy.get() + ")");
+        continue;
+      }
+      if (best == null || m.priority() > best.priority()) {
+        best = m;
+      }
+    }
+    if (best == null) {
+      throw new IllegalStateException(
+          "step-down: no member other than the active "
+              + active
+              + " may take the role"
+              + (passedOver.isEmpty() ? "" : ": " + String.join(", ", passedOver))
+              + "; the active stays");
+    }
+    LOG.info("step-down: handing the role from {} to {}", active, best.id());
+    long token = switchActive(members, journal, best.id(), timeout);
+    return new Handover(best.id(), token);
   }
 
   /** The failure of a switch whose target resigned, with the failed step from the journal. */

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import dev.baton.core.BatonNode;
+import dev.baton.core.Handover;
 import dev.baton.core.KvEntry;
 import dev.baton.core.Member;
 import dev.baton.core.control.proto.BatonControlGrpc;
@@ -236,6 +237,42 @@ class ControlServerTest {
     assertThatThrownBy(() -> client.switchActive("nobody", Duration.ofSeconds(5)))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("'nobody' is not a member");
+
+    // Step-down names no target: the role moves from the active to another node, planned.
+    Handover h = client.stepDown(Duration.ofSeconds(20));
+    assertThat(h.nodeId()).isNotEqualTo(target);
+    assertThat(h.token()).isGreaterThan(token);
+    assertThat(cluster.awaitActive(WAIT).id()).isEqualTo(h.nodeId());
+    await()
+        .atMost(WAIT)
+        .untilAsserted(
+            () ->
+                assertThat(targetEvents)
+                    .anySatisfy(
+                        e -> {
+                          assertThat(e.getRole()).isEqualTo(Role.STANDBY);
+                          assertThat(e.getStandbyReason()).isEqualTo("SWITCH_ACTIVE");
+                        }));
+  }
+
+  /**
+   * Step-down with no member that may take the role (the other member is a witness) is refused at
+   * once, naming who was passed over and why; the active stays.
+   */
+  @Test
+  void aStepDownWithNoPeerToTakeTheRoleIsRefusedNamingWhyAndTheActiveStays() {
+    BatonClient client = startClusterAndClient(TestCluster.create(1, 2));
+    BatonNode active = cluster.awaitActive(WAIT);
+    long token = active.token();
+    assertThatThrownBy(() -> client.stepDown(Duration.ofSeconds(10)))
+        .isInstanceOfSatisfying(
+            ControlException.class,
+            e -> assertThat(e.code()).isEqualTo(Status.Code.FAILED_PRECONDITION))
+        .hasMessageContaining("no member other than the active " + active.id())
+        .hasMessageContaining("w1 (witness)")
+        .hasMessageContaining("the active stays");
+    assertThat(active.isActive()).isTrue();
+    assertThat(active.token()).isEqualTo(token);
   }
 
   @Test

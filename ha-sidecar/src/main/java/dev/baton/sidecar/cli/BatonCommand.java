@@ -17,6 +17,7 @@ import picocli.CommandLine.Command;
       SidecarCommand.class,
       StatusCommand.class,
       SwitchActiveCommand.class,
+      StepDownCommand.class,
       MembersCommand.class,
       KvCommand.class,
       DemoCommand.class,
