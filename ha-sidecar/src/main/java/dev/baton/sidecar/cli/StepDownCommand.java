@@ -2,14 +2,8 @@ package dev.baton.sidecar.cli;
 
 import dev.baton.core.Handover;
 import dev.baton.core.control.BatonClient;
-import java.io.PrintWriter;
 import java.time.Duration;
-import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Model.CommandSpec;
-import picocli.CommandLine.Option;
-import picocli.CommandLine.Spec;
 
 /** {@code baton step-down}: hands the role from the active to the best peer, planned. */
 @Command(
@@ -23,29 +17,14 @@ import picocli.CommandLine.Spec;
       "Refused, naming each member passed over and why, when no peer may take the role.",
       "With TLS on, only authorised clients may do this."
     })
-final class StepDownCommand implements Callable<Integer> {
-  @Mixin ClientOptions client;
-
-  @Option(
-      names = "--wait",
-      paramLabel = "DURATION",
-      converter = DurationConverter.class,
-      description = "How long to wait for the peer to be active (default 30s).")
-  Duration wait = Duration.ofSeconds(30);
-
-  @Spec CommandSpec spec;
+final class StepDownCommand extends HandoverCommand {
+  @Override
+  String verb() {
+    return "step-down";
+  }
 
   @Override
-  public Integer call() {
-    PrintWriter out = spec.commandLine().getOut();
-    long start = System.nanoTime();
-    try (BatonClient c = client.client()) {
-      Handover h = c.stepDown(wait);
-      out.printf(
-          "%s is active with token %d (step-down took %d ms)%n",
-          h.nodeId(), h.token(), (System.nanoTime() - start) / 1_000_000);
-      out.flush();
-      return 0;
-    }
+  Handover handOver(BatonClient c, Duration wait) {
+    return c.stepDown(wait);
   }
 }
