@@ -60,7 +60,7 @@ public final class MarkdownLinks {
   // [text](target) or ![alt](target), target optionally <...> and optionally followed by a title.
   private static final Pattern INLINE =
       Pattern.compile(
-          "!?\\[((?:[^\\[\\]]|\\[[^\\[\\]]*\\])*)\\]\\(\\s*(<[^>]*>|[^\\s)]*)(?:\\s+(?:\"[^\"]*\"|'[^']*'))?\\s*\\)");
+          "!?\\[((?:[^\\[\\]]++|\\[[^\\[\\]]*+\\])*+)\\]\\(\\s*(<[^>]*>|[^\\s)]*)(?:\\s+(?:\"[^\"]*\"|'[^']*'))?\\s*\\)");
   private static final Pattern REFERENCE =
       Pattern.compile("^ {0,3}\\[([^\\]]+)\\]:\\s*(<[^>]*>|\\S+)");
   private static final Pattern ATX = Pattern.compile("^ {0,3}(#{1,6})(?:\\s+(.*?))?\\s*$");
@@ -97,7 +97,10 @@ public final class MarkdownLinks {
     List<NotShipped> notShipped = new ArrayList<>();
     int links = 0;
     for (Path file : files) {
-      links += checkFile(file, problems, notShipped);
+      List<Problem> found = new ArrayList<>();
+      links += checkFile(file, found, notShipped);
+      found.sort(java.util.Comparator.comparingInt(Problem::line)); // stable: in-line order kept
+      problems.addAll(found);
     }
     return new Report(files.size(), links, problems, notShipped);
   }
@@ -118,6 +121,8 @@ public final class MarkdownLinks {
     boolean inFence = false;
     String fence = "";
     int count = 0;
+    // The file's lines with code blocks and code spans blanked out: what can hold a link.
+    List<String> prose = new ArrayList<>(java.util.Collections.nCopies(lines.size(), ""));
     for (int i = 0; i < lines.size(); i++) {
       String line = lines.get(i);
       Matcher f = FENCE.matcher(line);
@@ -138,16 +143,32 @@ public final class MarkdownLinks {
         continue;
       }
       String text = withoutCodeSpans(line);
-      Matcher m = INLINE.matcher(text);
-      while (m.find()) {
-        count++;
-        checkLink(file, name, i + 1, m.group(2), problems, notShipped);
-      }
+      prose.set(i, text);
       Matcher r = REFERENCE.matcher(text);
       if (r.find()) {
         count++;
         checkLink(file, name, i + 1, r.group(2), problems, notShipped);
       }
+    }
+    // Inline links a paragraph (lines up to a blank one) at a time, so that a link whose text
+    // wraps onto the next line is still seen; it is reported at the line of its target.
+    int start = 0;
+    while (start < prose.size()) {
+      int end = start;
+      while (end < prose.size() && !prose.get(end).isBlank()) {
+        end++;
+      }
+      String paragraph = String.join("\n", prose.subList(start, end));
+      Matcher m = INLINE.matcher(paragraph);
+      while (m.find()) {
+        count++;
+        int line =
+            start
+                + 1
+                + (int) paragraph.substring(0, m.start(2)).chars().filter(c -> c == '\n').count();
+        checkLink(file, name, line, m.group(2), problems, notShipped);
+      }
+      start = end + 1;
     }
     return count;
   }

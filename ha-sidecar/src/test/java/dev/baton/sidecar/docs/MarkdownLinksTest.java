@@ -45,6 +45,8 @@ class MarkdownLinksTest {
             "[fenced](fenced.md)",
             "```",
             "[ref]: gone.md",
+            "A link whose text [wraps onto",
+            "the next line](wrapped.md) is a link.",
             ""));
     Files.writeString(dir.resolve("docs/b.md"), "# B heading\n## Nope-ish\n");
 
@@ -64,7 +66,8 @@ class MarkdownLinksTest {
                 "/abs.md",
                 "an absolute path: use a path relative to docs/a.md instead"),
             new Problem("docs/a.md", 3, "ftp://host/x", "scheme 'ftp:' (only http, https, mailto)"),
-            new Problem("docs/a.md", 8, "gone.md", "no such file: docs/gone.md"));
+            new Problem("docs/a.md", 8, "gone.md", "no such file: docs/gone.md"),
+            new Problem("docs/a.md", 10, "wrapped.md", "no such file: docs/wrapped.md"));
     assertThat(report.problems().get(0).toString())
         .isEqualTo("docs/a.md:3: (missing.md): no such file: docs/missing.md");
   }
