@@ -384,4 +384,64 @@ class HealthGatingTest {
       f.cluster.awaitActive(WAIT);
     }
   }
+
+  /**
+   * Health records can lag behind the checks (a record is written through Raft, and writes fail
+   * while leadership moves). Here the sick peers' records are overwritten with stale "eligible"
+   * ones, the way a lag looks to the leader, and then the active falls sick too: without a bound,
+   * the sick peers hand leadership to each other, each believing the other healthy, and no node is
+   * ever active. A leader to which leadership comes back with no activation in between activates
+   * although unhealthy.
+   */
+  @Test
+  void whenHealthRecordsLagLeadershipThatComesBackUntakenIsUsedToActivate() throws Exception {
+    try (Fixture f =
+            new Fixture(
+                Duration.ofMillis(100), new HealthPolicy(2, 2, Duration.ofSeconds(2)), true);
+        RaftOutsider outsider =
+            RaftOutsider.plaintext(f.cluster.clusterId(), f.cluster.members())) {
+      BatonNode active = steadyActive(f.cluster);
+      List<BatonNode> peers = f.others(active);
+      for (BatonNode n : peers) {
+        f.setHealthy(n.id(), false);
+      }
+      await("the active knows its peers are unhealthy")
+          .atMost(WAIT)
+          .until(
+              () -> peers.stream().noneMatch(n -> active.status().health().members().get(n.id())));
+      // A lagging record: what the peer published before it fell sick. (An insecure transport
+      // lets an outsider write reserved keys; deployment.md says so.)
+      for (BatonNode n : peers) {
+        var write =
+            outsider.rawWrite(
+                dev.baton.core.internal.proto.Command.newBuilder()
+                    .setFormatVersion(1)
+                    .setKvPut(
+                        dev.baton.core.internal.proto.KvPut.newBuilder()
+                            .setKey(HealthGate.PREFIX + n.id())
+                            .setValue(
+                                com.google.protobuf.ByteString.copyFromUtf8(
+                                    "eligible=true\nhandOver=false\ncheck.plane=up\n")))
+                    .build()
+                    .toByteArray());
+        assertThat(write.succeeded()).as("stale record of %s: %s", n.id(), write).isTrue();
+      }
+      await("the active reads its peers as healthy from the stale records")
+          .atMost(WAIT)
+          .until(
+              () -> peers.stream().allMatch(n -> active.status().health().members().get(n.id())));
+      long before = peers.stream().mapToLong(n -> f.activations(n.id())).sum();
+
+      f.setHealthy(active.id(), false);
+      BatonNode next =
+          await("a node active again after the active fell sick")
+              .atMost(Duration.ofSeconds(45))
+              .pollInterval(Duration.ofMillis(20))
+              .until(() -> f.cluster.active().orElse(null), n -> n != null && n != active);
+      assertThat(peers).contains(next);
+      assertThat(peers.stream().mapToLong(n -> f.activations(n.id())).sum())
+          .as("activations of the sick peers")
+          .isGreaterThan(before);
+    }
+  }
 }

@@ -32,6 +32,10 @@ final class LeadershipHandOff {
   private long lastUnhealthy;
   private long lastWhileBackingOff;
   private long backingOffGap;
+  // The last hand-off of leadership for this node's health: its term, and the highest token then
+  // (-1: none since this node was last eligible).
+  private long unhealthyHandOffTerm = -1;
+  private long unhealthyHandOffToken;
 
   LeadershipHandOff(NodeConfig config, RaftNode raft, SwitchBookkeeping switches, long now) {
     this.config = config;
@@ -142,6 +146,12 @@ final class LeadershipHandOff {
     lastUnhealthy = now;
     barCurrentTerm();
     try {
+      unhealthyHandOffTerm = raft.info().getCurrentTerm();
+      unhealthyHandOffToken = raft.stateMachine().highestToken();
+    } catch (RuntimeException e) {
+      unhealthyHandOffTerm = -1;
+    }
+    try {
       LOG.info(
           "{}: unhealthy ({}): not activating; handing leadership to {}",
           id(),
@@ -151,6 +161,24 @@ final class LeadershipHandOff {
     } catch (Exception e) {
       LOG.info("{}: leadership transfer to {} failed: {}", id(), target, e.toString());
     }
+  }
+
+  /**
+   * Whether leadership came back, in a term after this node handed it on for its health, with no
+   * activation anywhere in between: the peer it was handed to did not take the role either (its
+   * health record lagged behind its checks, or it fell sick too), so passing it on again would only
+   * go round. The caller then activates although unhealthy: an active is better than none, and as
+   * an active it still hands the role to a healthy peer (at most once per minMoveInterval).
+   */
+  boolean unhealthyHandOffCameBack(long term) {
+    return unhealthyHandOffTerm >= 0
+        && term > unhealthyHandOffTerm
+        && raft.stateMachine().highestToken() == unhealthyHandOffToken;
+  }
+
+  /** This node is eligible again (or activated): a later hand-off for health starts afresh. */
+  void forgetUnhealthyHandOff() {
+    unhealthyHandOffTerm = -1;
   }
 
   /**

@@ -289,15 +289,23 @@ public final class RoleController {
     }
     if (!health.eligible()) {
       Optional<Member> target = health.healthyTarget(handOff.eligiblePeers());
-      if (target.isPresent()) {
+      if (target.isPresent() && handOff.unhealthyHandOffCameBack(term)) {
+        // It was handed on for health before and came back with no activation in between: the
+        // records that named a healthy peer lag behind. An active is better than none.
+        health.note(
+            "activating although unhealthy: leadership came back and no node took the role"
+                + " (health records lag)");
+      } else if (target.isPresent()) {
         // Not a candidate while unhealthy: leadership goes to a healthy peer, which activates.
         health.note("not activating: unhealthy; handing leadership to " + target.get().id());
         handOff.maybeUnhealthyTo(now, target.get().id(), health.downReasons());
         return;
+      } else {
+        // Every reachable peer is unhealthy too: an active is better than none.
+        health.note("activating although unhealthy: no healthy peer");
       }
-      // Every reachable peer is unhealthy too: an active is better than none.
-      health.note("activating although unhealthy: no healthy peer");
     } else {
+      handOff.forgetUnhealthyHandOff();
       health.note("");
     }
     if (switches.activationBarred(term)) {
