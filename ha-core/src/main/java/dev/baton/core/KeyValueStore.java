@@ -77,6 +77,24 @@ public interface KeyValueStore {
    */
   Watch watch(String prefix, Executor executor, Consumer<KvEvent> listener);
 
+  /**
+   * A watch that resumes: first, as puts in revision order, every key under {@code prefix} whose
+   * revision is above {@code afterRevision} (its latest value; a key changed several times since is
+   * delivered once), then every later change as {@link #watch(String, Executor, Consumer)} does. No
+   * change falls between the two. Pass the revision of the last event seen; 0 means "from now", as
+   * the other form.
+   *
+   * @throws WatchRevisionGoneException when this node cannot replay from {@code afterRevision}: a
+   *     key was deleted after it, or the node restored a newer snapshot. Re-read with {@link #list}
+   *     and watch from {@link WatchRevisionGoneException#oldestReplayable()}.
+   */
+  default Watch watch(
+      String prefix, long afterRevision, Executor executor, Consumer<KvEvent> listener) {
+    // Added after 0.2.0: a store written against 0.2.0 that does not resume watches says so.
+    throw new UnsupportedOperationException(
+        getClass().getName() + " does not resume watches from a revision");
+  }
+
   /** A watch on a key prefix; closing it stops the events. */
   interface Watch extends AutoCloseable {
     @Override

@@ -199,4 +199,70 @@ class KeyValueStoreTest {
             total, indeterminate.get(), failedReads.get())
         .isBetween(total, total + indeterminate.get());
   }
+
+  @Test
+  void aWatchFromARevisionReplaysWhatChangedSinceThenGoesOnAndRefusesWhatItCannotReplay() {
+    BatonNode node = standby();
+    KeyValueStore kv = node.kv();
+    KvEntry a1 = kv.put("resume/a", "1".getBytes(UTF_8));
+    KvEntry b1 = kv.put("resume/b", "1".getBytes(UTF_8));
+    KvEntry a2 = kv.put("resume/a", "2".getBytes(UTF_8));
+    kv.put("other/x", "x".getBytes(UTF_8));
+    // A linearizable read on this node: it has applied a2 once the read answers.
+    assertThat(kv.get("resume/a")).contains(a2);
+
+    List<KvEvent> seen = new CopyOnWriteArrayList<>();
+    ExecutorService executor = Executors.newSingleThreadExecutor();
+    try (KeyValueStore.Watch w = kv.watch("resume/", a1.revision(), executor, seen::add)) {
+      KvEntry c1 = kv.put("resume/c", "1".getBytes(UTF_8));
+      await().atMost(Duration.ofSeconds(10)).until(() -> seen.size() >= 3);
+      assertThat(seen)
+          .extracting(e -> e.type() + " " + e.entry().key() + "=" + e.entry().valueAsString())
+          .containsExactly("PUT resume/b=1", "PUT resume/a=2", "PUT resume/c=1");
+      assertThat(seen)
+          .extracting(KvEvent::revision)
+          .containsExactly(b1.revision(), a2.revision(), c1.revision());
+    } finally {
+      executor.shutdownNow();
+    }
+
+    // A delete leaves nothing to replay: a watch from before it is refused, naming the revision
+    // to re-read from; from that revision on it works.
+    assertThat(kv.delete("resume/b")).isTrue();
+    KvEntry d = kv.put("resume/d", "1".getBytes(UTF_8));
+    assertThat(kv.get("resume/d")).contains(d);
+    assertThatThrownBy(() -> kv.watch("resume/", a2.revision(), Runnable::run, e -> {}))
+        .isInstanceOfSatisfying(
+            WatchRevisionGoneException.class,
+            e -> {
+              assertThat(e.requested()).isEqualTo(a2.revision());
+              assertThat(e.oldestReplayable())
+                  .isGreaterThan(a2.revision())
+                  .isLessThan(d.revision());
+              assertThat(e.getMessage())
+                  .contains("after revision " + a2.revision())
+                  .contains("watch from revision " + e.oldestReplayable());
+            });
+    long floor =
+        catchGone(() -> kv.watch("resume/", a2.revision(), Runnable::run, e -> {}))
+            .oldestReplayable();
+    List<KvEvent> after = new CopyOnWriteArrayList<>();
+    try (KeyValueStore.Watch w = kv.watch("resume/", floor, Runnable::run, after::add)) {
+      assertThat(after)
+          .extracting(e -> e.entry().key() + "@" + e.revision())
+          .containsExactly("resume/d@" + d.revision());
+    }
+    assertThatThrownBy(() -> kv.watch("resume/", -1, Runnable::run, e -> {}))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("-1");
+  }
+
+  private static WatchRevisionGoneException catchGone(Runnable r) {
+    try {
+      r.run();
+    } catch (WatchRevisionGoneException e) {
+      return e;
+    }
+    throw new AssertionError("the watch was not refused");
+  }
 }

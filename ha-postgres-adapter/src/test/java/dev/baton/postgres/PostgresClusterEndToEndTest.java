@@ -703,5 +703,11 @@ class PostgresClusterEndToEndTest {
     public Watch watch(String prefix, Executor executor, Consumer<KvEvent> listener) {
       return kv().watch(prefix, executor, listener);
     }
+
+    @Override
+    public Watch watch(
+        String prefix, long afterRevision, Executor executor, Consumer<KvEvent> listener) {
+      return kv().watch(prefix, afterRevision, executor, listener);
+    }
   }
 }

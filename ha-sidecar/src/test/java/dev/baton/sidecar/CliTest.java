@@ -14,7 +14,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class CliTest {
   private static final String COMMANDS =
-      "commands: sidecar, status, switch-active, step-down, members, kv, demo, help";
+      "commands: sidecar, status, switch-active, step-down, members, kv, watch, demo, help";
 
   @TempDir Path dir;
 

@@ -11,6 +11,10 @@ import java.nio.file.Files;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -170,6 +174,60 @@ class SidecarProcessTest {
    * CLI without it is refused before any call, and says how to give it; on the old code the control
    * API was plaintext and this switch moved the active.
    */
+  @Test
+  @Order(3)
+  void cliWatchSeesAnotherClientsPutsAndMissesNoneWhileItsNodeRestarts() throws Exception {
+    String active = cluster.awaitSingleActive(WAIT);
+    String watched =
+        cluster.nodes.keySet().stream().filter(id -> !id.equals(active)).findFirst().orElseThrow();
+    List<String> endpoints = new ArrayList<>();
+    endpoints.add(cluster.nodes.get(watched).controlAddress());
+    cluster.nodes.values().stream()
+        .filter(n -> !n.id.equals(watched))
+        .forEach(n -> endpoints.add(n.controlAddress()));
+    // The watch resumes after the revision of a put made before it starts, so the first put it
+    // must show cannot race its connection.
+    Cli mark = cli(withEndpoints("kv", "put", "w/0", "mark", "--json"));
+    assertThat(mark.status()).as(mark.err()).isZero();
+    java.util.regex.Matcher rev =
+        java.util.regex.Pattern.compile("\"revision\":(\\d+)").matcher(mark.out());
+    assertThat(rev.find()).as(mark.out()).isTrue();
+    List<String> args =
+        new ArrayList<>(
+            List.of(
+                "watch", "--prefix", "w/", "--after", rev.group(1), "--count", "4", "--endpoints"));
+    args.add(String.join(",", endpoints));
+    args.addAll(cluster.secretArgs());
+    ExecutorService runner = Executors.newSingleThreadExecutor();
+    try {
+      Future<Cli> watch = runner.submit(() -> cli(args.toArray(String[]::new)));
+      assertThat(cli(withEndpoints("kv", "put", "w/1", "first")).status()).isZero();
+      cluster.kill(watched);
+      assertThat(cli(withEndpoints("kv", "put", "w/2", "while-down")).status()).isZero();
+      assertThat(cli(withEndpoints("kv", "put", "w/3", "while-down")).status()).isZero();
+      cluster.start(watched);
+      await("the watched node answers again")
+          .atMost(WAIT)
+          .until(() -> cluster.get(watched, "/health").code() == 200);
+      assertThat(cli(withEndpoints("kv", "put", "w/4", "after")).status()).isZero();
+      Cli out = watch.get(WAIT.toSeconds(), TimeUnit.SECONDS);
+      assertThat(out.status()).as(out.err()).isZero();
+      assertThat(out.out().lines().toList())
+          .as("the watcher's lines; its errors: %s", out.err())
+          .hasSize(4)
+          .satisfiesExactly(
+              l -> assertThat(l).startsWith("PUT w/1 = first"),
+              l -> assertThat(l).startsWith("PUT w/2 = while-down"),
+              l -> assertThat(l).startsWith("PUT w/3 = while-down"),
+              l -> assertThat(l).startsWith("PUT w/4 = after"));
+      assertThat(out.err())
+          .contains(cluster.nodes.get(watched).controlAddress())
+          .contains("resuming after revision");
+    } finally {
+      runner.shutdownNow();
+    }
+  }
+
   @Test
   @Order(4)
   void aCliWithoutTheClusterSecretCannotSwitchTheActive() {

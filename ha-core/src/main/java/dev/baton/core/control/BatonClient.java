@@ -25,6 +25,7 @@ import dev.baton.core.control.proto.StatusRequest;
 import dev.baton.core.control.proto.StatusResponse;
 import dev.baton.core.control.proto.SwitchActiveRequest;
 import dev.baton.core.control.proto.SwitchActiveResponse;
+import dev.baton.core.control.proto.WatchKeysRequest;
 import dev.baton.core.control.proto.WatchRoleRequest;
 import io.grpc.ChannelCredentials;
 import io.grpc.Grpc;
@@ -197,6 +198,91 @@ public final class BatonClient implements AutoCloseable {
         c.cancel("closed by the client", null);
       }
     };
+  }
+
+  /**
+   * Streams the changes to the keys under {@code prefix} as the node at {@code endpoint} applies
+   * them, in revision order, until the returned handle is closed or the stream fails ({@code
+   * onError}, once). With {@code afterRevision} above 0 the node first replays every key changed
+   * after it (see the WatchKeys call in baton_control.proto); a {@link ControlException} with code
+   * OUT_OF_RANGE says it cannot, and names the revision to re-read from. A watcher that reconnects
+   * passes the revision of the last event it saw.
+   */
+  public AutoCloseable watchKeys(
+      String endpoint,
+      String prefix,
+      long afterRevision,
+      Consumer<dev.baton.core.control.proto.KvEvent> onEvent,
+      Consumer<Throwable> onError) {
+    if (afterRevision < 0) {
+      throw new IllegalArgumentException("afterRevision must be 0 or more, not " + afterRevision);
+    }
+    AtomicReference<ClientCallStreamObserver<WatchKeysRequest>> call = new AtomicReference<>();
+    BatonControlGrpc.newStub(channel(endpoint))
+        .watchKeys(
+            WatchKeysRequest.newBuilder().setPrefix(prefix).setAfterRevision(afterRevision).build(),
+            new ClientResponseObserver<WatchKeysRequest, dev.baton.core.control.proto.KvEvent>() {
+              @Override
+              public void beforeStart(ClientCallStreamObserver<WatchKeysRequest> requestStream) {
+                call.set(requestStream);
+              }
+
+              @Override
+              public void onNext(dev.baton.core.control.proto.KvEvent value) {
+                onEvent.accept(value);
+              }
+
+              @Override
+              public void onError(Throwable t) {
+                if (t instanceof StatusRuntimeException s
+                    && s.getStatus().getCode() == Status.Code.CANCELLED
+                    && closed) {
+                  return;
+                }
+                onError.accept(
+                    t instanceof StatusRuntimeException s
+                        ? translate("watch keys", endpoint, s, 1)
+                        : t);
+              }
+
+              @Override
+              public void onCompleted() {
+                onError.accept(
+                    new ControlException(
+                        "watch keys on " + endpoint + ": the node ended the stream",
+                        Status.Code.UNAVAILABLE,
+                        true,
+                        null));
+              }
+            });
+    return () -> {
+      ClientCallStreamObserver<WatchKeysRequest> c = call.get();
+      if (c != null) {
+        c.cancel("closed by the client", null);
+      }
+    };
+  }
+
+  /**
+   * For a watch refused with OUT_OF_RANGE (the node cannot replay from the revision asked): the
+   * oldest revision it can replay from; empty for any other failure.
+   */
+  public static java.util.OptionalLong oldestReplayable(Throwable failure) {
+    for (Throwable t = failure; t != null; t = t.getCause()) {
+      if (t instanceof StatusRuntimeException s
+          && s.getStatus().getCode() == Status.Code.OUT_OF_RANGE
+          && s.getTrailers() != null) {
+        String v = s.getTrailers().get(ControlService.OLDEST_REPLAYABLE);
+        if (v != null) {
+          try {
+            return java.util.OptionalLong.of(Long.parseLong(v));
+          } catch (NumberFormatException e) {
+            return java.util.OptionalLong.empty();
+          }
+        }
+      }
+    }
+    return java.util.OptionalLong.empty();
   }
 
   // ---------------------------------------------------------------- switch-active, members

@@ -5,9 +5,11 @@ import dev.baton.core.BatonNode;
 import dev.baton.core.Handover;
 import dev.baton.core.KeyValueStore;
 import dev.baton.core.KvEntry;
+import dev.baton.core.KvEvent;
 import dev.baton.core.Member;
 import dev.baton.core.RoleListener;
 import dev.baton.core.StandbyReason;
+import dev.baton.core.WatchRevisionGoneException;
 import dev.baton.core.control.StatusErrors.Kind;
 import dev.baton.core.control.proto.AddMemberRequest;
 import dev.baton.core.control.proto.BatonControlGrpc;
@@ -30,6 +32,7 @@ import dev.baton.core.control.proto.StatusRequest;
 import dev.baton.core.control.proto.StatusResponse;
 import dev.baton.core.control.proto.SwitchActiveRequest;
 import dev.baton.core.control.proto.SwitchActiveResponse;
+import dev.baton.core.control.proto.WatchKeysRequest;
 import dev.baton.core.control.proto.WatchRoleRequest;
 import io.grpc.Context;
 import io.grpc.Deadline;
@@ -118,6 +121,68 @@ final class ControlService extends BatonControlGrpc.BatonControlImplBase {
       node.addListener(listener, listenerExecutor);
     } catch (RuntimeException e) {
       out.onError(StatusErrors.toStatus("watch role", Kind.READ, e));
+    }
+  }
+
+  @Override
+  public void watchKeys(
+      WatchKeysRequest request, StreamObserver<dev.baton.core.control.proto.KvEvent> out) {
+    ServerCallStreamObserver<dev.baton.core.control.proto.KvEvent> stream =
+        (ServerCallStreamObserver<dev.baton.core.control.proto.KvEvent>) out;
+    String prefix = request.getPrefix();
+    java.util.concurrent.atomic.AtomicReference<KeyValueStore.Watch> watch =
+        new java.util.concurrent.atomic.AtomicReference<>();
+    // Deliveries for one watch never overlap (KeyValueStore.watch's contract), so the stream, which
+    // is not thread-safe, sees one onNext at a time.
+    java.util.function.Consumer<KvEvent> send =
+        e -> {
+          if (stream.isCancelled()) {
+            return;
+          }
+          try {
+            stream.onNext(
+                dev.baton.core.control.proto.KvEvent.newBuilder()
+                    .setType(
+                        e.type() == KvEvent.Type.PUT
+                            ? dev.baton.core.control.proto.KvEvent.Type.PUT
+                            : dev.baton.core.control.proto.KvEvent.Type.DELETE)
+                    .setEntry(Messages.entry(e.entry()))
+                    .setRevision(e.revision())
+                    .build());
+          } catch (RuntimeException ex) {
+            LOG.debug("key watch on {} closed: {}", node.id(), ex.toString());
+            closeQuietly(watch.get());
+          }
+        };
+    stream.setOnCancelHandler(() -> closeQuietly(watch.get()));
+    try {
+      watch.set(node.kv().watch(prefix, request.getAfterRevision(), listenerExecutor, send));
+      if (stream.isCancelled()) {
+        closeQuietly(watch.get());
+      }
+    } catch (WatchRevisionGoneException e) {
+      io.grpc.Metadata trailers = new io.grpc.Metadata();
+      trailers.put(OLDEST_REPLAYABLE, Long.toString(e.oldestReplayable()));
+      out.onError(Status.OUT_OF_RANGE.withDescription(e.getMessage()).asRuntimeException(trailers));
+    } catch (RuntimeException e) {
+      out.onError(StatusErrors.toStatus("watch keys", Kind.READ, e));
+    }
+  }
+
+  /**
+   * The trailer of a WatchKeys call refused with OUT_OF_RANGE: the oldest revision the node can
+   * replay from, in decimal.
+   */
+  static final io.grpc.Metadata.Key<String> OLDEST_REPLAYABLE =
+      io.grpc.Metadata.Key.of("baton-oldest-replayable", io.grpc.Metadata.ASCII_STRING_MARSHALLER);
+
+  private static void closeQuietly(KeyValueStore.Watch w) {
+    if (w != null) {
+      try {
+        w.close();
+      } catch (RuntimeException e) {
+        // the node is closing; nothing left to stop
+      }
     }
   }
 

@@ -2,6 +2,7 @@ package dev.baton.core.internal;
 
 import com.google.protobuf.InvalidProtocolBufferException;
 import dev.baton.core.KvEvent;
+import dev.baton.core.WatchRevisionGoneException;
 import dev.baton.core.internal.proto.ActivationRecord;
 import dev.baton.core.internal.proto.Command;
 import dev.baton.core.internal.proto.CommandResult;
@@ -442,6 +443,7 @@ public final class BatonStateMachine extends BaseStateMachine {
     Snapshot snapshot = loaded.snapshot();
     synchronized (lock) {
       state.restore(snapshot);
+      state.replayFloor = Math.max(state.replayFloor, loaded.termIndex().getIndex());
       setLastAppliedTermIndex(loaded.termIndex());
     }
     membershipVersion.incrementAndGet();
@@ -454,7 +456,37 @@ public final class BatonStateMachine extends BaseStateMachine {
 
   /** Registers a watch on a key prefix; events are delivered in apply order on the executor. */
   public AutoCloseable watch(String prefix, Executor executor, Consumer<KvEvent> listener) {
-    return watches.register(prefix, executor, listener);
+    return watches.register(prefix, executor, listener, List.of());
+  }
+
+  /**
+   * Registers a watch that first replays, as puts in revision order, every key under {@code prefix}
+   * whose revision is above {@code afterRevision} (its latest value), then delivers every later
+   * change. Both happen under the apply lock, so no change falls between them.
+   *
+   * @throws WatchRevisionGoneException when a delete after {@code afterRevision} (or a restored
+   *     snapshot newer than it) makes the replay incomplete
+   */
+  public AutoCloseable watch(
+      String prefix, long afterRevision, Executor executor, Consumer<KvEvent> listener) {
+    synchronized (lock) {
+      if (afterRevision < state.replayFloor) {
+        throw new WatchRevisionGoneException(afterRevision, state.replayFloor);
+      }
+      List<KvEvent> replay = new ArrayList<>();
+      for (var e : state.kv.tailMap(prefix, true).entrySet()) {
+        if (!e.getKey().startsWith(prefix)) {
+          break;
+        }
+        if (e.getValue().getRevision() > afterRevision) {
+          replay.add(
+              new KvEvent(
+                  KvEvent.Type.PUT, KeyValues.toEntry(e.getValue()), e.getValue().getRevision()));
+        }
+      }
+      replay.sort(java.util.Comparator.comparingLong(KvEvent::revision));
+      return watches.register(prefix, executor, listener, replay);
+    }
   }
 
   static Message message(byte[] bytes) {

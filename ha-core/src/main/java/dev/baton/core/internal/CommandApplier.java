@@ -129,6 +129,7 @@ final class CommandApplier {
         String key = command.getKvDelete().getKey();
         KvEntryProto removed = state.kv.remove(key);
         if (removed != null) {
+          state.replayFloor = Math.max(state.replayFloor, index);
           KvEntry last = KeyValues.toEntry(removed);
           watches.collect(key, new KvEvent(KvEvent.Type.DELETE, last, index), events);
         }

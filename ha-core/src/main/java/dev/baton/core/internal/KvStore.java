@@ -106,6 +106,28 @@ public final class KvStore implements KeyValueStore {
     };
   }
 
+  @Override
+  public Watch watch(
+      String prefix, long afterRevision, Executor executor, Consumer<KvEvent> listener) {
+    Objects.requireNonNull(prefix, "prefix");
+    Objects.requireNonNull(executor, "executor");
+    Objects.requireNonNull(listener, "listener");
+    if (afterRevision < 0) {
+      throw new IllegalArgumentException("afterRevision must be 0 or more, not " + afterRevision);
+    }
+    if (afterRevision == 0) {
+      return watch(prefix, executor, listener);
+    }
+    AutoCloseable handle = raft.stateMachine().watch(prefix, afterRevision, executor, listener);
+    return () -> {
+      try {
+        handle.close();
+      } catch (Exception e) {
+        throw new BatonException("closing watch on '" + prefix + "' failed", e);
+      }
+    };
+  }
+
   private Optional<KvEntry> casResult(CommandResult r) {
     return r.getApplied() ? Optional.of(KeyValues.toEntry(r.getEntry())) : Optional.empty();
   }

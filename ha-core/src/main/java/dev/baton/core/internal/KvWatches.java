@@ -19,8 +19,14 @@ final class KvWatches {
 
   private final CopyOnWriteArrayList<Registration> registrations = new CopyOnWriteArrayList<>();
 
-  AutoCloseable register(String prefix, Executor executor, Consumer<KvEvent> listener) {
+  /**
+   * Registers a watch; {@code replay} is delivered first, before any change collected after this
+   * call (the caller holds the apply lock, so none is collected in between).
+   */
+  AutoCloseable register(
+      String prefix, Executor executor, Consumer<KvEvent> listener, List<KvEvent> replay) {
     Registration registration = new Registration(prefix, executor, listener);
+    replay.forEach(registration::deliver);
     registrations.add(registration);
     return () -> registrations.remove(registration);
   }

@@ -39,6 +39,9 @@ final class ReplicatedState {
   MembershipRequest pendingMembership = MembershipRequest.getDefaultInstance();
   long membersIndex;
   final ArrayDeque<MembershipOutcome> membershipOutcomes = new ArrayDeque<>();
+  // Local, never in a snapshot: the revision at or below which this node cannot replay the KV's
+  // changes to a watcher (its last applied delete, or the snapshot it restored).
+  long replayFloor;
 
   void appendJournal(JournalRecord record) {
     journal.addLast(record);

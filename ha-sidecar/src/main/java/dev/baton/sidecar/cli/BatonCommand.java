@@ -20,6 +20,7 @@ import picocli.CommandLine.Command;
       StepDownCommand.class,
       MembersCommand.class,
       KvCommand.class,
+      WatchCommand.class,
       DemoCommand.class,
       CommandLine.HelpCommand.class
     },

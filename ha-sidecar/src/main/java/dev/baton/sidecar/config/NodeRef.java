@@ -94,6 +94,12 @@ public final class NodeRef {
       public Watch watch(String prefix, Executor executor, Consumer<KvEvent> listener) {
         return store().watch(prefix, executor, listener);
       }
+
+      @Override
+      public Watch watch(
+          String prefix, long afterRevision, Executor executor, Consumer<KvEvent> listener) {
+        return store().watch(prefix, afterRevision, executor, listener);
+      }
     };
   }
 }
