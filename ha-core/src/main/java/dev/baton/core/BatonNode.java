@@ -147,7 +147,7 @@ public final class BatonNode implements Closeable {
     stateMachine.onRejected(metrics::entryRejected);
     stateMachine.onUnreadableLog(this::stopOnUnreadableLog);
     try {
-      raft = new RaftNode(config, stateMachine, metrics::raftRefused);
+      raft = new RaftNode(config, stateMachine, clock, metrics::raftRefused);
     } catch (IOException | RuntimeException e) {
       throw new BatonException("node " + config.self().id() + " cannot be created: " + e, e);
     }

@@ -18,6 +18,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalLong;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
@@ -42,7 +43,6 @@ import org.apache.ratis.protocol.RaftPeerId;
 import org.apache.ratis.protocol.SetConfigurationRequest;
 import org.apache.ratis.protocol.TransferLeadershipRequest;
 import org.apache.ratis.retry.RetryPolicies;
-import org.apache.ratis.rpc.SupportedRpcType;
 import org.apache.ratis.server.DivisionInfo;
 import org.apache.ratis.server.RaftServer;
 import org.apache.ratis.server.RaftServerConfigKeys;
@@ -65,6 +65,7 @@ public final class RaftNode implements AutoCloseable {
   private final RaftServer server;
   private final RaftClient client;
   private final MemberDirectory directory;
+  private final HeartbeatAcks heartbeatAcks;
   private volatile DivisionInfo division;
   private final ClientId localClientId = ClientId.randomId();
   private final AtomicLong localCallId = new AtomicLong();
@@ -77,11 +78,14 @@ public final class RaftNode implements AutoCloseable {
           });
 
   /**
+   * @param clock the node's clock: the send times of {@link #majorityAckedSendTime()} are its
+   *     readings
    * @param refused told the kind of every call or handshake the Raft port refuses (for a metric)
    */
   public RaftNode(
       NodeConfig config,
       BatonStateMachine stateMachine,
+      MonotonicClock clock,
       java.util.function.Consumer<String> refused)
       throws IOException {
     this.config = config;
@@ -90,6 +94,7 @@ public final class RaftNode implements AutoCloseable {
     this.directory = new MemberDirectory(config, stateMachine);
     this.groupId = groupId(config.clusterId());
     this.selfId = RaftPeerId.valueOf(config.self().id());
+    this.heartbeatAcks = new HeartbeatAcks(clock, config.self().id());
 
     RaftProperties properties = new RaftProperties();
     Timing t = config.timing();
@@ -108,10 +113,13 @@ public final class RaftNode implements AutoCloseable {
     RaftServerConfigKeys.Log.setSegmentSizeMax(properties, SizeInBytes.valueOf("8MB"));
     GrpcConfigKeys.Server.setHost(properties, config.bindHost());
     GrpcConfigKeys.Server.setPort(properties, config.bindPort());
-    // Explicit, so a change of Ratis's default cannot silently swap the transport.
-    RaftConfigKeys.Rpc.setType(properties, SupportedRpcType.GRPC);
+    // Explicit, so a change of Ratis's default cannot silently swap the transport: Ratis's gRPC
+    // transport, with each log appender's leader state wrapped to learn which AppendEntries rounds
+    // a follower acknowledged (HeartbeatAcks, issue 33). The client keeps plain gRPC.
+    RaftConfigKeys.Rpc.setType(properties, new AckTrackingGrpcFactory.Type());
 
     Parameters parameters = new Parameters();
+    parameters.put(AckTrackingGrpcFactory.ACKS_KEY, heartbeatAcks, HeartbeatAcks.class);
     RaftTransport transport = RaftTransport.create(config, directory, refused);
     GrpcTlsConfig tls = transport.tls;
     if (tls != null) {
@@ -228,6 +236,43 @@ public final class RaftNode implements AutoCloseable {
   public boolean leads(long term) {
     DivisionInfo d = division;
     return d != null && d.isLeader() && d.getCurrentTerm() == term;
+  }
+
+  /**
+   * On the leader: the latest send time, a reading of the node's clock, of an AppendEntries round
+   * (heartbeat or entries) that a majority of the current configuration acknowledged with SUCCESS
+   * in this leader's current term, this node counting itself ({@link HeartbeatAcks}). Empty when
+   * this node does not lead, or no round of its term has such a majority yet. Never goes backwards
+   * within a term; a new term starts from nothing.
+   */
+  public OptionalLong majorityAckedSendTime() {
+    DivisionInfo d = division;
+    if (d == null || !d.isLeader()) {
+      return OptionalLong.empty();
+    }
+    long term = d.getCurrentTerm();
+    List<String> voters = new ArrayList<>();
+    List<String> previous = new ArrayList<>();
+    try {
+      var conf = server.getDivision(groupId).getRaftConf();
+      conf.getCurrentPeers().forEach(p -> voters.add(p.getId().toString()));
+      conf.getPreviousPeers().forEach(p -> previous.add(p.getId().toString()));
+    } catch (IOException e) {
+      return OptionalLong.empty();
+    }
+    OptionalLong sent = heartbeatAcks.majorityAckedSendTime(term, voters, previous);
+    // The figures must be this term's and this node must still lead in it.
+    return leads(term) ? sent : OptionalLong.empty();
+  }
+
+  /** The index of the last entry in this node's Raft log (-1 when it is empty or not running). */
+  public long lastLogIndex() {
+    try {
+      var last = server.getDivision(groupId).getRaftLog().getLastEntryTermIndex();
+      return last == null ? -1 : last.getIndex();
+    } catch (IOException e) {
+      return -1;
+    }
   }
 
   /** Whether this node's server is the leader now. */

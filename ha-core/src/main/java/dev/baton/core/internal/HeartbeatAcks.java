@@ -1,0 +1,151 @@
+package dev.baton.core.internal;
+
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.OptionalLong;
+
+/**
+ * The source of a heartbeat-based lease (issue 33, slice 1): on the leader, the latest time at
+ * which this node <em>sent</em> an AppendEntries round (a heartbeat or entries) that a majority of
+ * the current configuration acknowledged with {@code SUCCESS} in the leader's current term, the
+ * leader counting itself. Ratis sends these rounds anyway (every {@code electionTimeoutMin / 2}
+ * when idle), so a lease renewed from this value costs no log entry.
+ *
+ * <p><b>Where the figures come from.</b> {@link AckTrackingGrpcFactory} wraps the {@code
+ * LeaderState} of every Ratis log appender (one per follower and leadership). Ratis asks that state
+ * to build each AppendEntries request ({@code newAppendEntriesRequestProto}) and tells it of each
+ * reply ({@code onAppendEntriesReply}); the wrapper reads this node's clock in the first, keyed by
+ * the request's call id and term, and reports a reply here ({@link #acknowledged}) only when it is
+ * {@code SUCCESS}, carries the term the request was sent in, and matches a request it saw built.
+ * Ratis's own {@code FollowerInfo.getLastRespondedAppendEntriesSendTime()} is not used: it is also
+ * moved by {@code NOT_LEADER} and {@code INCONSISTENCY} replies, and it is a {@code
+ * System.nanoTime()} reading.
+ *
+ * <p><b>Clock.</b> Every time here is a reading of the node's {@link MonotonicClock} (its injected
+ * {@code Ticker}), the clock the lease arithmetic ({@link Lease}) uses, so no mapping from Ratis's
+ * {@code Timestamp} (always {@code System.nanoTime()}) is needed, and a drifting test ticker drives
+ * this source exactly as it drives the lease. The reading is taken while Ratis builds the request,
+ * under the appender's lock, before Ratis stamps its own send time and before the request is
+ * written to the stream (it may even wait out {@code raft.server.log.appender.wait-time.min} in
+ * between). So the reading is never later than the real send: any error makes the start of a lease
+ * earlier, hence the lease shorter, never longer. A follower that acknowledged with {@code SUCCESS}
+ * received the request after that reading and heard from a valid leader of this term then, which is
+ * what step 2 of docs/lease.md needs.
+ *
+ * <p><b>Rules.</b> Figures belong to one term: an acknowledgement of a newer term than the one held
+ * discards the old figures; one of an older term is ignored; {@link #majorityAckedSendTime} answers
+ * only for the term it is asked about, so a node that leads again later starts from its new term's
+ * acknowledgements. Within a term the answer never goes backwards (a high-water mark): a late
+ * acknowledgement of an older round, a follower removed from the configuration or a new one without
+ * acknowledgements yet cannot move it back. The leader counts itself as having acknowledged at the
+ * moment of the question. During a configuration change (joint consensus) the answer is the earlier
+ * of the two configurations' majorities. All times are compared by difference, so a ticker whose
+ * readings wrap past {@link Long#MAX_VALUE} is handled.
+ *
+ * <p>Not yet used by the role logic: {@code RoleController} still renews with log entries.
+ */
+public final class HeartbeatAcks {
+  private final MonotonicClock clock;
+  private final String selfId;
+
+  // Guarded by this.
+  private long term = -1;
+  private final Map<String, Long> latestAck = new HashMap<>();
+  private boolean hasHighWater;
+  private long highWater;
+
+  public HeartbeatAcks(MonotonicClock clock, String selfId) {
+    this.clock = clock;
+    this.selfId = selfId;
+  }
+
+  /** A reading of the node's clock, taken before a request is sent. */
+  long read() {
+    return clock.nanoTime();
+  }
+
+  /**
+   * {@code follower} acknowledged with SUCCESS, in {@code replyTerm}, a request sent in that term
+   * at {@code sentAt} (a reading of {@link #read()} taken before the send).
+   */
+  synchronized void acknowledged(String follower, long replyTerm, long sentAt) {
+    if (replyTerm < term) {
+      return;
+    }
+    if (replyTerm > term) {
+      term = replyTerm;
+      latestAck.clear();
+      hasHighWater = false;
+    }
+    latestAck.merge(follower, sentAt, (a, b) -> b - a > 0 ? b : a);
+  }
+
+  /**
+   * The latest send time (a reading of the node's clock) of a round that a majority of {@code
+   * voters} (and of {@code previousVoters} too, when that is not empty: a configuration change in
+   * progress) acknowledged with SUCCESS in {@code currentTerm}; empty if no round of that term has
+   * such a majority yet. The caller passes the term it leads in now.
+   */
+  public synchronized OptionalLong majorityAckedSendTime(
+      long currentTerm, Collection<String> voters, Collection<String> previousVoters) {
+    if (currentTerm != term) {
+      if (currentTerm > term) {
+        term = currentTerm;
+        latestAck.clear();
+        hasHighWater = false;
+      }
+      // No acknowledgement of this term yet (or a question about an old term): nothing to say,
+      // except for a configuration this node forms a majority of on its own.
+    }
+    long now = clock.nanoTime();
+    OptionalLong current = majority(voters, now);
+    OptionalLong value = current;
+    if (current.isPresent() && previousVoters != null && !previousVoters.isEmpty()) {
+      OptionalLong previous = majority(previousVoters, now);
+      value =
+          previous.isEmpty()
+              ? previous
+              : OptionalLong.of(earlier(current.getAsLong(), previous.getAsLong()));
+    }
+    if (currentTerm == term && value.isPresent()) {
+      long v = value.getAsLong();
+      if (!hasHighWater || v - highWater > 0) {
+        highWater = v;
+        hasHighWater = true;
+      }
+    }
+    return currentTerm == term && hasHighWater ? OptionalLong.of(highWater) : OptionalLong.empty();
+  }
+
+  /** The send time a majority of {@code voters} acknowledged; empty without such a majority. */
+  private OptionalLong majority(Collection<String> voters, long now) {
+    if (voters.isEmpty()) {
+      return OptionalLong.empty();
+    }
+    List<Long> acks = new ArrayList<>();
+    for (String v : voters) {
+      if (v.equals(selfId)) {
+        acks.add(now);
+      } else {
+        Long a = latestAck.get(v);
+        if (a != null) {
+          acks.add(a);
+        }
+      }
+    }
+    int needed = voters.size() / 2 + 1;
+    if (acks.size() < needed) {
+      return OptionalLong.empty();
+    }
+    // Latest first; the needed-th latest is the latest time that many voters acknowledged.
+    acks.sort((a, b) -> Long.signum(b - a));
+    return OptionalLong.of(acks.get(needed - 1));
+  }
+
+  private static long earlier(long a, long b) {
+    return a - b < 0 ? a : b;
+  }
+}
