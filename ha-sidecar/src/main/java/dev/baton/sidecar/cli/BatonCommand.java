@@ -20,6 +20,7 @@ import picocli.CommandLine.Command;
       StepDownCommand.class,
       MembersCommand.class,
       KvCommand.class,
+      RecoverCommand.class,
       DemoCommand.class,
       CommandLine.HelpCommand.class
     },
