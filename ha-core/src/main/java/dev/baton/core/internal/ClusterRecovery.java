@@ -39,9 +39,9 @@ import org.apache.ratis.util.SizeInBytes;
 
 /**
  * Recovery from a lost majority (docs/operations/disaster-recovery.md): reads one surviving
- * member's data directory offline (its newest snapshot and the log entries after it, up to the
- * highest commit index the log records), and writes the data directory of one member of a
- * <em>new</em> cluster (a new cluster id, so a new Raft group) seeded with that state.
+ * member's data directory offline (its newest snapshot and every log entry after it), and writes
+ * the data directory of one member of a <em>new</em> cluster (a new cluster id, so a new Raft
+ * group) seeded with that state.
  *
  * <p>Tokens are log indexes (I1). The new directory holds only a snapshot, at index {@code floor},
  * and an empty log, so the new cluster's first entry, and its first activation, has an index above
@@ -80,8 +80,8 @@ public final class ClusterRecovery {
       long oldTerm,
       long snapshotIndex,
       long lastLogIndex,
-      long appliedThrough,
-      int entriesNotApplied,
+      long knownCommit,
+      int beyondKnownCommit,
       long highestToken,
       String lastActive,
       long fenceToken,
@@ -108,13 +108,13 @@ public final class ClusterRecovery {
           .append(snapshotIndex)
           .append(", last log index ")
           .append(lastLogIndex)
-          .append(", state applied through index ")
-          .append(appliedThrough)
-          .append(" (the highest commit index the copy records)");
-      if (entriesNotApplied > 0) {
-        b.append(", ")
-            .append(entriesNotApplied)
-            .append(" entries after it not applied (not known to be committed)");
+          .append(", applied the whole log; highest commit index the copy records ")
+          .append(knownCommit);
+      if (beyondKnownCommit > 0) {
+        b.append(" (")
+            .append(beyondKnownCommit)
+            .append(
+                " applied entries after it, as a leader elected with this log would commit them)");
       }
       b.append('\n');
       b.append("  highest token in the copy ")
@@ -210,8 +210,8 @@ public final class ClusterRecovery {
         source.term,
         source.snapshotIndex,
         source.lastIndex,
-        source.appliedThrough,
-        source.notApplied,
+        source.knownCommit,
+        source.beyondKnownCommit,
         highestInCopy,
         lastActive,
         r.fenceToken(),
@@ -256,8 +256,8 @@ public final class ClusterRecovery {
     long term;
     long snapshotIndex;
     long lastIndex;
-    long appliedThrough;
-    int notApplied;
+    long knownCommit;
+    int beyondKnownCommit;
     final Map<String, String> members = new TreeMap<>();
     final ReplicatedState state = new ReplicatedState();
   }
@@ -381,7 +381,7 @@ public final class ClusterRecovery {
     s.state.restore(snapshot);
     s.snapshotIndex = latestIndex;
     s.lastIndex = latestIndex;
-    s.appliedThrough = latestIndex;
+    s.knownCommit = latestIndex;
     s.term = Math.max(s.term, latestTerm);
   }
 
@@ -419,11 +419,14 @@ public final class ClusterRecovery {
     }
     CommandApplier applier = new CommandApplier(s.state, new KvWatches(), new AtomicLong());
     List<Runnable> ignored = new ArrayList<>();
-    s.appliedThrough = Math.max(s.snapshotIndex, commit.get());
+    // The whole log is applied: a leader elected with this log would commit all of it (Raft
+    // commits a new leader's log with the first entry of its term), and the copy's own commit
+    // index lags what this member applied (Ratis records it in a later entry). Entries past the
+    // recorded commit index are counted, so the operator sees them.
+    s.knownCommit = Math.max(s.snapshotIndex, commit.get());
     for (LogEntryProto e : entries) {
-      if (e.getIndex() > s.appliedThrough) {
-        s.notApplied++;
-        continue;
+      if (e.getIndex() > s.knownCommit) {
+        s.beyondKnownCommit++;
       }
       Command command;
       try {
