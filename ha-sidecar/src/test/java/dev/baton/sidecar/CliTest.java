@@ -14,7 +14,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class CliTest {
   private static final String COMMANDS =
-      "commands: sidecar, status, switch-active, step-down, members, kv, watch, demo, help";
+      "commands: sidecar, status, switch-active, step-down, members, kv, watch, recover, demo, help";
 
   @TempDir Path dir;
 
@@ -35,15 +35,15 @@ class CliTest {
   void anUnknownVerbExitsWithStatus2AndSaysSoWithOrWithoutHelp() {
     for (String[] args :
         new String[][] {
-          {"recover", "--help"},
-          {"recover"},
-          {"recover", "--config", "x.yaml"},
-          {"--help", "recover"}
+          {"frobnicate", "--help"},
+          {"frobnicate"},
+          {"frobnicate", "--config", "x.yaml"},
+          {"--help", "frobnicate"}
         }) {
       SidecarProcessTest.Cli r = SidecarProcessTest.cli(args);
       String what = String.join(" ", args) + "\nout: " + r.out() + "\nerr: " + r.err();
       assertThat(r.status()).as(what).isEqualTo(2);
-      assertThat(r.err()).as(what).contains("unknown command 'recover'").contains(COMMANDS);
+      assertThat(r.err()).as(what).contains("unknown command 'frobnicate'").contains(COMMANDS);
       assertThat(r.out()).as(what + ": no usage on stdout, as if it had worked").isEmpty();
     }
     // An unknown verb under a command that has verbs is named with its parent.
@@ -58,11 +58,11 @@ class CliTest {
 
   @Test
   void theRealBinaryExitsWithStatus2OnAnUnknownVerb() throws Exception {
-    Path log = dir.resolve("recover.log");
-    Process p = SidecarProcesses.launch(log, "recover", "--help");
+    Path log = dir.resolve("frobnicate.log");
+    Process p = SidecarProcesses.launch(log, "frobnicate", "--help");
     assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
     String out = Files.readString(log);
     assertThat(p.exitValue()).as(out).isEqualTo(2);
-    assertThat(out).contains("unknown command 'recover'").contains(COMMANDS);
+    assertThat(out).contains("unknown command 'frobnicate'").contains(COMMANDS);
   }
 }

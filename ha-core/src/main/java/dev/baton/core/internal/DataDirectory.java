@@ -152,7 +152,7 @@ public final class DataDirectory {
    * release reads: a newer one was written by a newer release, whose log and snapshots this code
    * would misread. Refuses, naming both versions; nothing is changed.
    */
-  private static void checkFormat(Path root, Path identity, String value) {
+  static void checkFormat(Path root, Path identity, String value) {
     int format;
     try {
       format = value == null ? 1 : Integer.parseInt(value.trim());

@@ -21,6 +21,7 @@ import picocli.CommandLine.Command;
       MembersCommand.class,
       KvCommand.class,
       WatchCommand.class,
+      RecoverCommand.class,
       DemoCommand.class,
       CommandLine.HelpCommand.class
     },

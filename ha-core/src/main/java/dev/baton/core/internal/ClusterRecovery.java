@@ -1,0 +1,531 @@
+package dev.baton.core.internal;
+
+import dev.baton.core.BatonException;
+import dev.baton.core.Member;
+import dev.baton.core.internal.proto.Command;
+import dev.baton.core.internal.proto.MembershipRequest;
+import dev.baton.core.internal.proto.Snapshot;
+import dev.baton.core.internal.proto.SwitchRequest;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.Reader;
+import java.io.Writer;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.TreeMap;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+import org.apache.ratis.io.MD5Hash;
+import org.apache.ratis.proto.RaftProtos.LogEntryProto;
+import org.apache.ratis.proto.RaftProtos.RaftPeerProto;
+import org.apache.ratis.server.RaftServerConfigKeys;
+import org.apache.ratis.server.raftlog.segmented.LogSegment;
+import org.apache.ratis.server.raftlog.segmented.LogSegmentPath;
+import org.apache.ratis.statemachine.impl.SimpleStateMachineStorage;
+import org.apache.ratis.util.MD5FileUtil;
+import org.apache.ratis.util.SizeInBytes;
+
+/**
+ * Recovery from a lost majority (docs/operations/disaster-recovery.md): reads one surviving
+ * member's data directory offline (its newest snapshot and every log entry after it), and writes
+ * the data directory of one member of a <em>new</em> cluster (a new cluster id, so a new Raft
+ * group) seeded with that state.
+ *
+ * <p>Tokens are log indexes (I1). The new directory holds only a snapshot, at index {@code floor},
+ * and an empty log, so the new cluster's first entry, and its first activation, has an index above
+ * {@code floor}: {@code floor = max(last index in the copy, the highest token the fences hold) +
+ * margin}. The copy alone cannot bound the tokens the lost majority may have issued after this
+ * member last heard from it; the fences can (every token that protected anything was written to a
+ * fence by a promotion plan before it was used), so the operator must state the highest token the
+ * fences hold.
+ *
+ * <p>It refuses, and writes nothing, when the source is of a newer format, not a Baton data
+ * directory, or of the same cluster id as the new cluster; when the target is not empty; and when
+ * any old member's Raft address still answers a TCP connection.
+ */
+public final class ClusterRecovery {
+  private static final Pattern SNAPSHOT = Pattern.compile("snapshot\\.(\\d+)_(\\d+)");
+  private static final SizeInBytes MAX_ENTRY = SizeInBytes.valueOf("64MB");
+
+  private ClusterRecovery() {}
+
+  /** What {@link #recover} was asked to do. */
+  public record Request(
+      Path from,
+      Path to,
+      String newClusterId,
+      String nodeId,
+      List<Member> newMembers,
+      long fenceToken,
+      long margin,
+      Duration probeTimeout) {}
+
+  /** What it did. */
+  public record Result(
+      String oldClusterId,
+      String fromNode,
+      Map<String, String> oldMembers,
+      long oldTerm,
+      long snapshotIndex,
+      long lastLogIndex,
+      long knownCommit,
+      int beyondKnownCommit,
+      long highestToken,
+      String lastActive,
+      long fenceToken,
+      long floor,
+      int keys,
+      int journal,
+      String newClusterId,
+      String nodeId,
+      List<Member> newMembers,
+      Path to) {
+
+    /** A report for the operator, one fact a line. */
+    public String describe() {
+      StringBuilder b = new StringBuilder();
+      b.append("recovered from a copy of node '")
+          .append(fromNode)
+          .append("' of cluster '")
+          .append(oldClusterId)
+          .append("'\n");
+      b.append("  old members (none answered): ").append(oldMembers).append('\n');
+      b.append("  old term ")
+          .append(oldTerm)
+          .append(", snapshot at index ")
+          .append(snapshotIndex)
+          .append(", last log index ")
+          .append(lastLogIndex)
+          .append(", applied the whole log; highest commit index the copy records ")
+          .append(knownCommit);
+      if (beyondKnownCommit > 0) {
+        b.append(" (")
+            .append(beyondKnownCommit)
+            .append(
+                " applied entries after it, as a leader elected with this log would commit them)");
+      }
+      b.append('\n');
+      b.append("  highest token in the copy ")
+          .append(highestToken)
+          .append(" (last active: ")
+          .append(lastActive.isEmpty() ? "none" : lastActive)
+          .append("), highest token the fences hold (given) ")
+          .append(fenceToken)
+          .append('\n');
+      b.append("  token floor ")
+          .append(floor)
+          .append(": the new cluster's first token is above it\n");
+      b.append("  kept ")
+          .append(keys)
+          .append(" keys and ")
+          .append(journal)
+          .append(
+              " journal records; dropped the member list, pending switch and pending membership")
+          .append(" change\n");
+      b.append("  wrote ")
+          .append(to)
+          .append(" for node '")
+          .append(nodeId)
+          .append("' of new cluster '")
+          .append(newClusterId)
+          .append("' with members ");
+      List<String> ids = new ArrayList<>();
+      newMembers.forEach(m -> ids.add(m.id() + "=" + m.address()));
+      b.append(ids).append('\n');
+      return b.toString();
+    }
+  }
+
+  /** Reads, checks and writes; throws {@link BatonException} naming what it refused. */
+  public static Result recover(Request r) {
+    if (r.newClusterId() == null || r.newClusterId().isBlank()) {
+      throw new BatonException("recover: the new cluster id is empty");
+    }
+    if (r.newMembers().stream().noneMatch(m -> m.id().equals(r.nodeId()))) {
+      throw new BatonException(
+          "recover: node '"
+              + r.nodeId()
+              + "' is not one of the new members "
+              + ids(r.newMembers()));
+    }
+    if (r.fenceToken() < 0 || r.margin() < 0) {
+      throw new BatonException(
+          "recover: the fence token ("
+              + r.fenceToken()
+              + ") and the margin ("
+              + r.margin()
+              + ") must not be negative");
+    }
+    checkTargetEmpty(r.to());
+    Source source = read(r.from());
+    if (source.clusterId.equals(r.newClusterId())) {
+      throw new BatonException(
+          "recover: the new cluster id '"
+              + r.newClusterId()
+              + "' is the old cluster's ("
+              + r.from().resolve(DataDirectory.IDENTITY_FILE)
+              + "): a recovered cluster needs a new id, so that no node of the old one can ever talk"
+              + " to it; nothing was written");
+    }
+    probe(source.members, r.probeTimeout());
+
+    long floor;
+    try {
+      floor =
+          Math.addExact(
+              Math.max(Math.max(source.lastIndex, source.state.highestToken), r.fenceToken()),
+              r.margin());
+    } catch (ArithmeticException e) {
+      throw new BatonException("recover: the token floor overflows a 64-bit token");
+    }
+    ReplicatedState state = source.state;
+    String lastActive =
+        state.activation.getNodeId().isEmpty()
+            ? ""
+            : state.activation.getNodeId() + ", token " + state.activation.getToken();
+    long highestInCopy = Math.max(state.highestToken, state.activation.getToken());
+    state.highestToken = floor;
+    state.members = List.of();
+    state.membersIndex = 0;
+    state.pendingSwitch = SwitchRequest.getDefaultInstance();
+    state.pendingMembership = MembershipRequest.getDefaultInstance();
+    state.membershipOutcomes.clear();
+    write(r, state.toSnapshot(true), source.term, floor);
+    return new Result(
+        source.clusterId,
+        source.nodeId,
+        source.members,
+        source.term,
+        source.snapshotIndex,
+        source.lastIndex,
+        source.knownCommit,
+        source.beyondKnownCommit,
+        highestInCopy,
+        lastActive,
+        r.fenceToken(),
+        floor,
+        state.kv.size(),
+        state.journal.size(),
+        r.newClusterId(),
+        r.nodeId(),
+        List.copyOf(r.newMembers()),
+        r.to());
+  }
+
+  private static String ids(Collection<Member> members) {
+    List<String> ids = new ArrayList<>();
+    members.forEach(m -> ids.add(m.id()));
+    return ids.toString();
+  }
+
+  private static void checkTargetEmpty(Path to) {
+    if (Files.exists(to)) {
+      if (!Files.isDirectory(to)) {
+        throw new BatonException("recover: target " + to + " exists and is not a directory");
+      }
+      try (Stream<Path> s = Files.list(to)) {
+        if (s.findAny().isPresent()) {
+          throw new BatonException(
+              "recover: target data directory "
+                  + to
+                  + " is not empty; recover writes only into an empty (or missing) directory,"
+                  + " nothing was written");
+        }
+      } catch (IOException e) {
+        throw new BatonException("recover: cannot read target " + to + ": " + e.getMessage(), e);
+      }
+    }
+  }
+
+  /** The surviving member's state, read offline. */
+  private static final class Source {
+    String clusterId;
+    String nodeId;
+    long term;
+    long snapshotIndex;
+    long lastIndex;
+    long knownCommit;
+    int beyondKnownCommit;
+    final Map<String, String> members = new TreeMap<>();
+    final ReplicatedState state = new ReplicatedState();
+  }
+
+  private static Source read(Path from) {
+    Path identity = from.resolve(DataDirectory.IDENTITY_FILE);
+    if (!Files.isRegularFile(identity)) {
+      throw new BatonException(
+          "recover: "
+              + from
+              + " is not a Baton data directory (it has no "
+              + DataDirectory.IDENTITY_FILE
+              + ")");
+    }
+    Source s = new Source();
+    Properties p = new Properties();
+    try (Reader in = Files.newBufferedReader(identity, StandardCharsets.UTF_8)) {
+      p.load(in);
+    } catch (IOException e) {
+      throw new BatonException("recover: cannot read " + identity + ": " + e.getMessage(), e);
+    }
+    s.clusterId = p.getProperty("cluster.id", "");
+    s.nodeId = p.getProperty("node.id", "");
+    if (s.clusterId.isEmpty() || s.nodeId.isEmpty()) {
+      throw new BatonException(
+          "recover: " + identity + " names no cluster.id or no node.id; nothing was written");
+    }
+    DataDirectory.checkFormat(from, identity, p.getProperty("format.version"));
+    Path group = from.resolve("raft").resolve(RaftNode.groupId(s.clusterId).getUuid().toString());
+    if (!Files.isDirectory(group)) {
+      throw new BatonException(
+          "recover: "
+              + from
+              + " has no Raft group directory "
+              + group
+              + " for cluster '"
+              + s.clusterId
+              + "'; nothing was written");
+    }
+    try {
+      readMeta(group.resolve("current"), s);
+      readSnapshot(group.resolve("sm"), s);
+      readLog(group.resolve("current"), s);
+    } catch (IOException e) {
+      throw new BatonException(
+          "recover: cannot read " + group + ": " + e.getMessage() + "; nothing was written", e);
+    }
+    for (var m : s.state.members) {
+      s.members.putIfAbsent(m.getNodeId(), m.getAddress());
+    }
+    return s;
+  }
+
+  private static void readMeta(Path current, Source s) throws IOException {
+    Path meta = current.resolve("raft-meta");
+    if (Files.isRegularFile(meta)) {
+      Properties p = new Properties();
+      try (Reader in = Files.newBufferedReader(meta, StandardCharsets.UTF_8)) {
+        p.load(in);
+      }
+      try {
+        s.term = Long.parseLong(p.getProperty("term", "0").trim());
+      } catch (NumberFormatException e) {
+        throw new IOException(meta + " has term '" + p.getProperty("term") + "', not a number");
+      }
+    }
+    Path conf = current.resolve("raft-meta.conf");
+    if (Files.isRegularFile(conf)) {
+      try (InputStream in = Files.newInputStream(conf)) {
+        configuration(LogEntryProto.parseFrom(in), s);
+      }
+    }
+  }
+
+  private static void configuration(LogEntryProto e, Source s) {
+    if (e.hasConfigurationEntry()) {
+      s.members.clear();
+      for (RaftPeerProto peer : e.getConfigurationEntry().getPeersList()) {
+        s.members.put(peer.getId().toStringUtf8(), peer.getAddress());
+      }
+    }
+  }
+
+  private static void readSnapshot(Path sm, Source s) throws IOException {
+    if (!Files.isDirectory(sm)) {
+      return;
+    }
+    Path latest = null;
+    long latestIndex = -1;
+    long latestTerm = 0;
+    try (Stream<Path> files = Files.list(sm)) {
+      for (Path f : (Iterable<Path>) files::iterator) {
+        Matcher m = SNAPSHOT.matcher(f.getFileName().toString());
+        if (m.matches() && Long.parseLong(m.group(2)) > latestIndex) {
+          latest = f;
+          latestTerm = Long.parseLong(m.group(1));
+          latestIndex = Long.parseLong(m.group(2));
+        }
+      }
+    }
+    if (latest == null) {
+      return;
+    }
+    MD5Hash expected = MD5FileUtil.readStoredMd5ForFile(latest.toFile());
+    if (expected != null && !expected.equals(MD5FileUtil.computeMd5ForFile(latest.toFile()))) {
+      throw new IOException("snapshot " + latest + " is corrupt: MD5 does not match its .md5 file");
+    }
+    Snapshot snapshot;
+    try (InputStream in = Files.newInputStream(latest)) {
+      snapshot = Snapshot.parseFrom(in);
+    }
+    if (snapshot.getFormatVersion() > BatonStateMachine.FORMAT_VERSION) {
+      throw new IOException(
+          "snapshot "
+              + latest
+              + " has format version "
+              + snapshot.getFormatVersion()
+              + " but this release reads up to version "
+              + BatonStateMachine.FORMAT_VERSION);
+    }
+    s.state.restore(snapshot);
+    s.snapshotIndex = latestIndex;
+    s.lastIndex = latestIndex;
+    s.knownCommit = latestIndex;
+    s.term = Math.max(s.term, latestTerm);
+  }
+
+  private static void readLog(Path current, Source s) throws IOException {
+    List<LogSegmentPath> segments = new ArrayList<>();
+    if (Files.isDirectory(current)) {
+      try (Stream<Path> files = Files.list(current)) {
+        files
+            .map(LogSegmentPath::matchLogSegment)
+            .filter(java.util.Objects::nonNull)
+            .forEach(segments::add);
+      }
+    }
+    segments.sort(Comparator.comparing(LogSegmentPath::getStartEnd));
+    List<LogEntryProto> entries = new ArrayList<>();
+    AtomicLong commit = new AtomicLong(s.snapshotIndex);
+    for (LogSegmentPath segment : segments) {
+      LogSegment.readSegmentFile(
+          segment.getPath().toFile(),
+          segment.getStartEnd(),
+          MAX_ENTRY,
+          RaftServerConfigKeys.Log.CorruptionPolicy.EXCEPTION,
+          null,
+          e -> {
+            s.lastIndex = Math.max(s.lastIndex, e.getIndex());
+            s.term = Math.max(s.term, e.getTerm());
+            if (e.hasMetadataEntry()) {
+              commit.accumulateAndGet(e.getMetadataEntry().getCommitIndex(), Math::max);
+            } else if (e.hasConfigurationEntry()) {
+              configuration(e, s);
+            } else if (e.hasStateMachineLogEntry() && e.getIndex() > s.snapshotIndex) {
+              entries.add(e);
+            }
+          });
+    }
+    CommandApplier applier = new CommandApplier(s.state, new KvWatches(), new AtomicLong());
+    List<Runnable> ignored = new ArrayList<>();
+    // The whole log is applied: a leader elected with this log would commit all of it (Raft
+    // commits a new leader's log with the first entry of its term), and the copy's own commit
+    // index lags what this member applied (Ratis records it in a later entry). Entries past the
+    // recorded commit index are counted, so the operator sees them.
+    s.knownCommit = Math.max(s.snapshotIndex, commit.get());
+    for (LogEntryProto e : entries) {
+      if (e.getIndex() > s.knownCommit) {
+        s.beyondKnownCommit++;
+      }
+      Command command;
+      try {
+        command = Command.parseFrom(e.getStateMachineLogEntry().getLogData().toByteArray());
+      } catch (com.google.protobuf.InvalidProtocolBufferException x) {
+        continue; // Skipped, as the state machine skips it.
+      }
+      if (command.getFormatVersion() > BatonStateMachine.FORMAT_VERSION) {
+        throw new IOException(
+            "log entry "
+                + e.getIndex()
+                + " has format version "
+                + command.getFormatVersion()
+                + " but this release reads up to version "
+                + BatonStateMachine.FORMAT_VERSION);
+      }
+      applier.apply(command, e.getIndex(), e.getTerm(), ignored);
+    }
+  }
+
+  private static void probe(Map<String, String> members, Duration timeout) {
+    if (members.isEmpty()) {
+      throw new BatonException(
+          "recover: the copy names no members (no Raft configuration found), so it cannot check"
+              + " that the old cluster is down; nothing was written");
+    }
+    for (Map.Entry<String, String> m : members.entrySet()) {
+      String address = m.getValue();
+      int colon = address.lastIndexOf(':');
+      if (colon < 0) {
+        continue;
+      }
+      String host = address.substring(0, colon);
+      int port;
+      try {
+        port = Integer.parseInt(address.substring(colon + 1));
+      } catch (NumberFormatException e) {
+        continue;
+      }
+      try (Socket socket = new Socket()) {
+        socket.connect(new InetSocketAddress(host, port), (int) timeout.toMillis());
+      } catch (IOException e) {
+        continue; // Does not answer.
+      }
+      throw new BatonException(
+          "recover: old member '"
+              + m.getKey()
+              + "' still answers at "
+              + address
+              + ": the old cluster (or something on its Raft port) is still up. Recovery starts a"
+              + " new cluster and is only for a majority lost for good: stop every old node (or,"
+              + " if the lost members can come back, bring them back instead); nothing was"
+              + " written");
+    }
+  }
+
+  private static void write(Request r, Snapshot snapshot, long term, long floor) {
+    Path to = r.to();
+    try {
+      Path group =
+          to.resolve("raft").resolve(RaftNode.groupId(r.newClusterId()).getUuid().toString());
+      Path current = Files.createDirectories(group.resolve("current"));
+      Path sm = Files.createDirectories(group.resolve("sm"));
+      Properties meta = new Properties();
+      meta.setProperty("term", Long.toString(term));
+      meta.setProperty("votedFor", "");
+      try (Writer w = Files.newBufferedWriter(current.resolve("raft-meta"))) {
+        meta.store(w, "written by baton recover");
+      }
+      Path file = sm.resolve(SimpleStateMachineStorage.getSnapshotFileName(term, floor));
+      Files.write(file, snapshot.toByteArray());
+      MD5FileUtil.computeAndSaveMd5ForFile(file.toFile());
+      Properties p = new Properties();
+      p.setProperty("cluster.id", r.newClusterId());
+      p.setProperty("node.id", r.nodeId());
+      p.setProperty("format.version", String.valueOf(BatonStateMachine.FORMAT_VERSION));
+      p.setProperty("recovered.from.cluster", readCluster(r.from()));
+      p.setProperty("recovered.token.floor", Long.toString(floor));
+      // The identity file last: a directory without it is not taken by a node.
+      Path tmp = to.resolve(DataDirectory.IDENTITY_FILE + ".tmp");
+      try (Writer w = Files.newBufferedWriter(tmp, StandardCharsets.UTF_8)) {
+        p.store(w, "Baton node identity: do not edit");
+      }
+      Files.move(
+          tmp,
+          to.resolve(DataDirectory.IDENTITY_FILE),
+          java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+    } catch (IOException e) {
+      throw new BatonException("recover: cannot write " + to + ": " + e.getMessage(), e);
+    }
+  }
+
+  private static String readCluster(Path from) throws IOException {
+    Properties p = new Properties();
+    try (Reader in =
+        Files.newBufferedReader(
+            from.resolve(DataDirectory.IDENTITY_FILE), StandardCharsets.UTF_8)) {
+      p.load(in);
+    }
+    return p.getProperty("cluster.id", "");
+  }
+}
