@@ -65,6 +65,11 @@ import org.slf4j.LoggerFactory;
 public final class BatonNode implements Closeable {
   private static final Logger LOG = LoggerFactory.getLogger(BatonNode.class);
 
+  static {
+    // The control server of the same process takes the node's cluster secret by default.
+    dev.baton.core.internal.NodeSecurity.register(n -> n.config.security());
+  }
+
   private final NodeConfig config;
   private final MeterRegistry meterRegistry;
   private final PromotionPlan plan;
