@@ -116,6 +116,17 @@ final class SidecarCommand implements Callable<Integer> {
                 : ": " + String.join(", ", steps.stream().map(PromotionPlan.Step::name).toList()))
             + ")");
     c.services().forEach(s -> out.println("  beside the role: " + s.describe()));
+    for (PromotionPlan.Step step : steps) {
+      if (step.action() instanceof dev.baton.postgres.PostgresPromotionAction p
+          && p.fenceTimeBound()
+          && p.allowUnfencedOldPrimary()) {
+        out.println(
+            "warning: postgres step '"
+                + step.name()
+                + "': "
+                + dev.baton.postgres.PostgresPromotionAction.BOTH_TIME_BOUND_AND_UNFENCED);
+      }
+    }
     if (!preflight) {
       return 0;
     }
