@@ -28,9 +28,13 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -65,6 +69,11 @@ import org.slf4j.LoggerFactory;
 public final class BatonNode implements Closeable {
   private static final Logger LOG = LoggerFactory.getLogger(BatonNode.class);
 
+  static {
+    // The control server of the same process takes the node's cluster secret by default.
+    dev.baton.core.internal.NodeSecurity.register(n -> n.config.security());
+  }
+
   private final NodeConfig config;
   private final MeterRegistry meterRegistry;
   private final PromotionPlan plan;
@@ -83,6 +92,9 @@ public final class BatonNode implements Closeable {
   private Switchover switchover;
   private volatile KvStore kv;
   private volatile State state = State.LATENT;
+  // Completed, with why, when the node stops by itself rather than through close().
+  private final CompletableFuture<String> stoppedItself = new CompletableFuture<>();
+  private ScheduledExecutorService raftWatch;
 
   private enum State {
     LATENT,
@@ -199,6 +211,24 @@ public final class BatonNode implements Closeable {
       planRunner.preflight();
     }
     state = State.STARTED;
+    // Ratis may stop the server under the node (a fatal error in the log or the state machine):
+    // the node then stops too and says so, rather than run on as a member that cannot act.
+    raftWatch =
+        Executors.newSingleThreadScheduledExecutor(
+            r -> {
+              Thread t = new Thread(r, "baton-raft-watch-" + config.self().id());
+              t.setDaemon(true);
+              return t;
+            });
+    raftWatch.scheduleWithFixedDelay(
+        () -> {
+          if (state == State.STARTED && !raft.alive()) {
+            stopItself("its Raft server stopped (see the errors logged before this line)");
+          }
+        },
+        500,
+        500,
+        TimeUnit.MILLISECONDS);
     LOG.info(
         "node {} of cluster {} started on {} ({}; lease {} ms, election timeout {}-{} ms)",
         config.self().id(),
@@ -432,6 +462,9 @@ public final class BatonNode implements Closeable {
     }
     State was = state;
     state = State.CLOSED;
+    if (raftWatch != null) {
+      raftWatch.shutdown();
+    }
     if (was == State.STARTED) {
       health.close();
       controller.close();
@@ -451,6 +484,9 @@ public final class BatonNode implements Closeable {
       return;
     }
     state = State.CLOSED;
+    if (raftWatch != null) {
+      raftWatch.shutdown();
+    }
     health.close();
     controller.crash();
     membership.close();
@@ -465,8 +501,30 @@ public final class BatonNode implements Closeable {
    * data directory resumes from that entry (COMPATIBILITY.md).
    */
   private void stopOnUnreadableLog(String reason) {
-    LOG.error("node {}: STOPPING: {}", config.self().id(), reason);
-    close();
+    stopItself(reason);
+  }
+
+  /** Stops the node on its own account: closes it, then completes {@link #stoppedItself()}. */
+  private void stopItself(String reason) {
+    synchronized (this) {
+      if (state == State.CLOSED) {
+        return;
+      }
+      LOG.error("node {}: STOPPING: {}", config.self().id(), reason);
+      close();
+    }
+    stoppedItself.complete(reason);
+  }
+
+  /**
+   * Completes, with the reason, when the node has stopped by itself rather than through {@link
+   * #close()}: a committed entry in a format newer than this release reads, or its Raft server
+   * stopped under it. The node is closed by then (an active demoted first). The process that embeds
+   * it should exit, non-zero, so that its supervisor sees it and an operator reads why: the sidecar
+   * does. Never completes for a node closed through {@link #close()}.
+   */
+  public CompletionStage<String> stoppedItself() {
+    return stoppedItself.minimalCompletionStage();
   }
 
   private void closeRaft() {

@@ -184,7 +184,7 @@ final class FencedConnectionHandler implements InvocationHandler {
         target.setFetchSize(0); // a cursor would not survive the commit below
       }
       Object result = call(target, method, args);
-      raw.commit();
+      rawCommit();
       return result;
     } catch (Throwable t) {
       failed = t;
@@ -314,7 +314,22 @@ final class FencedConnectionHandler implements InvocationHandler {
       stale.setNextException(e);
       return stale;
     }
+    if (FenceLeaseEndedSQLException.isLeaseEnded(e)) {
+      return new FenceLeaseEndedSQLException(resource, offered, e);
+    }
     return e;
+  }
+
+  /** The commit itself, a refusal because the fence lease ended ({@code BT008}) made typed. */
+  private void rawCommit() throws SQLException {
+    try {
+      raw.commit();
+    } catch (SQLException e) {
+      if (FenceLeaseEndedSQLException.isLeaseEnded(e)) {
+        throw new FenceLeaseEndedSQLException(resource, lastToken, e);
+      }
+      throw e;
+    }
   }
 
   private static long fencedTokenOf(SQLException e) {
@@ -349,7 +364,7 @@ final class FencedConnectionHandler implements InvocationHandler {
         throw e;
       }
     }
-    raw.commit();
+    rawCommit();
     clearTransaction();
   }
 

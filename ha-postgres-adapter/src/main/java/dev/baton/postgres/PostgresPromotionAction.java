@@ -133,6 +133,24 @@ public final class PostgresPromotionAction implements PromotionAction {
           name,
           target.address());
     }
+    if (allowUnfencedOldPrimary && fenceTimeBound) {
+      LOG.warn("{}: {}", name, BOTH_TIME_BOUND_AND_UNFENCED);
+    }
+  }
+
+  /**
+   * What is wrong with setting both {@link Builder#fenceTimeBound} and {@link
+   * Builder#allowUnfencedOldPrimary}: {@code bin/baton sidecar --check} prints it too.
+   */
+  public static final String BOTH_TIME_BOUND_AND_UNFENCED =
+      "both the fence's time bound (fenceLease) and allowUnfencedOldPrimary are set: the time bound"
+          + " is what makes a promotion past an unreachable old primary safe, and the opt-out lets"
+          + " a promotion go ahead past one even when the bound does not cover it (a fence that"
+          + " was never bounded, a lease not yet lapsed); drop allowUnfencedOldPrimary";
+
+  /** Whether the promotion goes ahead past an old primary it cannot fence (the opt-out). */
+  public boolean allowUnfencedOldPrimary() {
+    return allowUnfencedOldPrimary;
   }
 
   public static Builder builder() {
@@ -505,10 +523,30 @@ public final class PostgresPromotionAction implements PromotionAction {
    */
   public FenceLeaseRenewer startFenceLeaseRenewer(
       Supplier<java.util.Optional<dev.baton.core.ActiveContext>> active, Duration interval) {
+    return startFenceLeaseRenewer(active, interval, 0.01, Duration.ofMillis(100));
+  }
+
+  /**
+   * {@link #startFenceLeaseRenewer(Supplier, Duration)} with the node's own clock drift bound
+   * ({@code node.timing().clockDrift()}, which the sidecar passes) and the longest a renewal may
+   * take ({@link PostgresFence.Builder#driftBound}, {@link PostgresFence.Builder#maxRenewalTime}).
+   */
+  public FenceLeaseRenewer startFenceLeaseRenewer(
+      Supplier<java.util.Optional<dev.baton.core.ActiveContext>> active,
+      Duration interval,
+      double driftBound,
+      Duration maxRenewalTime) {
     javax.sql.DataSource ds = connections.dataSource(target);
     List<PostgresFence> fences = new ArrayList<>();
     for (String resource : fenceResources) {
-      fences.add(fence(ds, resource));
+      fences.add(
+          PostgresFence.builder(ds)
+              .resource(resource)
+              .schema(schema)
+              .timeBound(fenceTimeBound)
+              .driftBound(driftBound)
+              .maxRenewalTime(maxRenewalTime)
+              .build());
     }
     return FenceLeaseRenewer.start(ds, fences, active, interval);
   }

@@ -276,6 +276,101 @@ class FenceLeaseTest {
     }
   }
 
+  @Test
+  void fencedDataSourceRaisesATypedExceptionWhenTheLeaseEndedAtTheCheckOrAtTheCommit()
+      throws Exception {
+    PGSimpleDataSource ds = database("typed_lease");
+    execute(ds, "CREATE TABLE orders (id int PRIMARY KEY)");
+    // A generous renewal allowance: this test is about the exceptions, not the renewal's speed.
+    PostgresFence fence =
+        PostgresFence.builder(ds)
+            .resource("orders")
+            .timeBound(true)
+            .maxRenewalTime(Duration.ofSeconds(1))
+            .build();
+    fence.advance(4, Duration.ofSeconds(10));
+    FencedDataSource fenced = FencedDataSource.builder(ds).resource("orders").build();
+
+    // The advance wrote the lease already lapsed: the check refuses with BT007.
+    try (Connection c = fenced.connection(4)) {
+      c.setAutoCommit(false);
+      assertThatThrownBy(() -> insertOrder(c, 1))
+          .isInstanceOfSatisfying(
+              FenceLeaseEndedSQLException.class,
+              e -> {
+                assertThat(e.getSQLState()).isEqualTo(FenceSchema.SQLSTATE_LEASE_ENDED);
+                assertThat(e.atCommit()).isFalse();
+                assertThat(e.resource()).isEqualTo("orders");
+                assertThat(e.token()).isEqualTo(4);
+                assertThat(e.getMessage()).contains("fence lease of resource \"orders\"");
+              });
+      c.rollback();
+    }
+
+    // Checked while the lease held, committed after it ended: the commit refuses with BT008.
+    Instant until = fence.renewLease(4, Duration.ofSeconds(3)).orElseThrow();
+    try (Connection c = fenced.connection(4)) {
+      c.setAutoCommit(false);
+      insertOrder(c, 2);
+      await()
+          .atMost(Duration.ofSeconds(10))
+          .pollInterval(Duration.ofMillis(20))
+          .until(() -> dbNow(ds).isAfter(until));
+      assertThatThrownBy(c::commit)
+          .isInstanceOfSatisfying(
+              FenceLeaseEndedSQLException.class,
+              e -> {
+                assertThat(e.getSQLState()).isEqualTo(FenceSchema.SQLSTATE_LEASE_ENDED_AT_COMMIT);
+                assertThat(e.atCommit()).isTrue();
+                assertThat(e.token()).isEqualTo(4);
+              });
+    }
+    assertThat(query(ds, "SELECT count(*) FROM orders")).isEqualTo("0");
+  }
+
+  private static void insertOrder(Connection c, int id) throws SQLException {
+    try (Statement s = c.createStatement()) {
+      s.executeUpdate("INSERT INTO orders VALUES (" + id + ")");
+    }
+  }
+
+  /**
+   * Issue 32: the promotion action's renewer takes the drift bound and the renewal allowance it is
+   * given (the sidecar gives the node's {@code timing.clockDrift} and {@code
+   * fenceLease.maxRenewalTime}) instead of a fixed 1 % and 100 ms.
+   */
+  @Test
+  void theActionsRenewerTakesTheDriftBoundAndMaxRenewalTimeItIsGiven() throws Exception {
+    PGSimpleDataSource ds = server.dataSource(); // the database the action connects to
+    FenceSchema.defaultSchema().install(ds);
+    PostgresFence fence = bounded(ds, "drift");
+    fence.advance(21, Duration.ofSeconds(10));
+    PostgresPromotionAction action =
+        PostgresPromotionAction.builder()
+            .target(PostgresEndpoint.of(server.host(), server.port()))
+            .connectTimeout(Duration.ofSeconds(2))
+            .fenceResources("drift")
+            .fenceTimeBound(true)
+            .build();
+    try (FenceLeaseRenewer renewer =
+        action.startFenceLeaseRenewer(
+            () -> Optional.of(lease(21, Duration.ofSeconds(4))),
+            Duration.ofMillis(50),
+            0.25,
+            Duration.ofMillis(300))) {
+      await()
+          .atMost(Duration.ofSeconds(10))
+          .pollInterval(Duration.ofMillis(20))
+          .until(() -> renewer.lastValidUntil().isPresent());
+      Instant until = fence.leaseValidUntil(21).orElseThrow();
+      // 4 s × (1 − 0.25) − 300 ms = 2.7 s past the database's clock at the renewal, at most; with
+      // the fixed 1 % and 100 ms it would be 3.86 s.
+      assertThat(Duration.between(dbNow(ds), until))
+          .isLessThanOrEqualTo(Duration.ofMillis(2700))
+          .isGreaterThan(Duration.ofMillis(1000));
+    }
+  }
+
   // ---------------------------------------------------------------------------------------------
 
   /** An activation whose lease always has {@code remaining} left (a node renewing its lease). */

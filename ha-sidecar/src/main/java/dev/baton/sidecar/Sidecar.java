@@ -13,6 +13,7 @@ import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.CountDownLatch;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -36,6 +37,7 @@ public final class Sidecar implements AutoCloseable {
   private ControlServer control;
   private final List<AutoCloseable> services = new ArrayList<>();
   private final CountDownLatch closed = new CountDownLatch(1);
+  private volatile String failure;
 
   private Sidecar(SidecarConfig config) {
     this.config = config;
@@ -126,6 +128,19 @@ public final class Sidecar implements AutoCloseable {
     config.tls().ifPresent(t -> cb.tls(t.files(), t.authorizedClients()));
     config.controlSecret().ifPresent(cb::clusterSecret);
     control = cb.build().start();
+    // A node that stops by itself (a committed entry in a newer format, its Raft server gone)
+    // takes the sidecar down with it: exit non-zero, not serve on with a dead node.
+    node.stoppedItself()
+        .thenAccept(
+            reason -> {
+              failure = reason;
+              LOG.error(
+                  "sidecar {}: the node stopped by itself, so the sidecar stops: {}",
+                  config.nodeId(),
+                  reason);
+              Thread t = new Thread(this::close, "baton-node-stopped");
+              t.start();
+            });
     LOG.info(
         "sidecar {}: ready (control {}{})",
         config.nodeId(),
@@ -148,6 +163,14 @@ public final class Sidecar implements AutoCloseable {
 
   SidecarConfig config() {
     return config;
+  }
+
+  /**
+   * Why the sidecar stopped on its own: its node stopped by itself (see {@link
+   * BatonNode#stoppedItself()}); empty when it was closed (SIGTERM, SIGINT) or still runs.
+   */
+  public Optional<String> failure() {
+    return Optional.ofNullable(failure);
   }
 
   /** Blocks until {@link #close()} ran. */

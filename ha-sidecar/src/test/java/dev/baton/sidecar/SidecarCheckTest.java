@@ -172,6 +172,60 @@ class SidecarCheckTest {
         .doesNotContain("hunter2-inline");
   }
 
+  /**
+   * Issue 32: {@code allowUnfencedOldPrimary} beside {@code fenceLease} defeats the time bound, so
+   * the check warns (and still passes); {@code fenceLease.maxRenewalTime} is read from the file and
+   * a bad one is named.
+   */
+  @Test
+  void theCheckWarnsWhenAStepSetsBothFenceLeaseAndAllowUnfencedOldPrimary() throws Exception {
+    Files.writeString(dir.resolve("cluster.secret"), SidecarProcesses.randomSecret());
+    String base =
+        """
+        cluster: lease
+        node: n1
+        dataDir: data
+        clusterSecretFile: cluster.secret
+        members:
+          - id: n1
+            raft: 127.0.0.1:%d
+            control: 127.0.0.1:%d
+        promotion:
+          steps:
+            - name: pg
+              type: postgres
+              servers:
+                n1: 127.0.0.1:5432
+              user: postgres
+              fenceResources: [orders]
+              fenceLease:
+                renewInterval: 100ms
+                maxRenewalTime: %s
+        """;
+    int raft = SidecarProcesses.freePort();
+    int control = SidecarProcesses.freePort();
+    Path both = dir.resolve("both.yaml");
+    Files.writeString(
+        both, base.formatted(raft, control, "250ms") + "      allowUnfencedOldPrimary: true\n");
+    Run r = check(both);
+    assertThat(r.exit()).as(r.output()).isZero();
+    assertThat(r.output())
+        .contains("warning: postgres step 'pg': both the fence's time bound (fenceLease)")
+        .contains("drop allowUnfencedOldPrimary");
+
+    Path leaseOnly = dir.resolve("lease-only.yaml");
+    Files.writeString(leaseOnly, base.formatted(raft, control, "250ms"));
+    r = check(leaseOnly);
+    assertThat(r.exit()).as(r.output()).isZero();
+    assertThat(r.output()).doesNotContain("warning:");
+
+    Path badRenewal = dir.resolve("bad-renewal.yaml");
+    Files.writeString(badRenewal, base.formatted(raft, control, "0s"));
+    r = check(badRenewal);
+    assertThat(r.exit()).as(r.output()).isEqualTo(2);
+    assertThat(r.output()).contains("maxRenewalTime").contains("must be positive");
+  }
+
   @Test
   void preflightRunsEveryStepAgainstRealServersAndExitsOneWhenOneFails() throws Exception {
     try (PostgresServer pg = PostgresServer.startPrimary("preflight");

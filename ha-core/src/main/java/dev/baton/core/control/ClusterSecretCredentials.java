@@ -66,6 +66,15 @@ public final class ClusterSecretCredentials {
   }
 
   /**
+   * The credentials of a node's own Raft port: its secret, and the secrets it accepts during a
+   * rotation. For the node's control server, which takes them when given none of its own.
+   */
+  static ClusterSecretCredentials ofNode(
+      String clusterId, byte[] secret, List<byte[]> accepted, String source) {
+    return new ClusterSecretCredentials(clusterId, secret.clone(), accepted, source);
+  }
+
+  /**
    * These credentials, also accepting the holders of the secret in {@code otherSecretFile}: during
    * a rotation, as the nodes' {@code acceptClusterSecretFiles}.
    */

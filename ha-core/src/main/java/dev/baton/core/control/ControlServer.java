@@ -55,6 +55,12 @@ import org.slf4j.LoggerFactory;
  * authorised for reserved keys, and anyone who can connect may call everything else, so listen on
  * loopback only (the server warns otherwise).
  *
+ * <p>When the node's Raft port runs on a cluster secret and the builder is given neither {@link
+ * Builder#tls tls} nor {@link Builder#clusterSecret clusterSecret}, the server takes the node's own
+ * secret (and the secrets it accepts during a rotation): the control API is then authenticated as
+ * the Raft port is, without a line of configuration. Serving such a node in plaintext takes an
+ * explicit {@link Builder#insecurePlaintext()}.
+ *
  * <p><b>Health.</b> Given the other members' control addresses, the server asks each of them for
  * its status once per {@code probeInterval}; the status then reports, per member, whether it
  * answered recently and which role and token it reported.
@@ -74,12 +80,12 @@ public final class ControlServer implements Closeable {
   private Server server;
   private PeerProbe probe;
 
-  private ControlServer(Builder b) {
+  private ControlServer(Builder b, ClusterSecretCredentials secret) {
     this.node = b.node;
     this.host = b.host;
     this.requestedPort = b.port;
     this.tls = b.tls;
-    this.secret = b.secret;
+    this.secret = secret;
     this.authorizedClients = Set.copyOf(b.authorizedClients);
     this.controlAddresses = Map.copyOf(b.controlAddresses);
     this.probeInterval = b.probeInterval;
@@ -291,6 +297,7 @@ public final class ControlServer implements Closeable {
     private TlsConfig tls;
     private ClusterSecretCredentials secret;
     private Set<String> authorizedClients = Set.of();
+    private boolean insecurePlaintext;
     private final Map<String, String> controlAddresses = new LinkedHashMap<>();
     private Duration probeInterval = Duration.ofSeconds(1);
 
@@ -320,10 +327,23 @@ public final class ControlServer implements Closeable {
      * Mutual TLS with keys derived from the cluster secret, the same one the node's Raft port uses
      * ({@link BatonNode.Builder#clusterSecret(java.nio.file.Path)}): every client must prove that
      * it holds the secret, and any client that does may call everything. The secure default of a
-     * cluster without a PKI; excludes {@link #tls}.
+     * cluster without a PKI; excludes {@link #tls}. Without it (and without {@link #tls}) a server
+     * whose node runs on a cluster secret takes the node's own secret: give it only when the node
+     * got its secret some other way than the one the control API should use.
      */
     public Builder clusterSecret(ClusterSecretCredentials credentials) {
       this.secret = Objects.requireNonNull(credentials, "credentials");
+      return this;
+    }
+
+    /**
+     * Serve plaintext and unauthenticated even though the node's Raft port runs on a cluster
+     * secret: anyone who can connect may then switch the active and change the membership. Without
+     * this, such a node's control server takes the node's secret. For tests and for a server that
+     * only listens where nobody else can connect; excludes {@link #tls} and {@link #clusterSecret}.
+     */
+    public Builder insecurePlaintext() {
+      this.insecurePlaintext = true;
       return this;
     }
 
@@ -369,13 +389,30 @@ public final class ControlServer implements Closeable {
             "control server: tls and clusterSecret are both set; choose one (certificates, or"
                 + " keys derived from the cluster secret)");
       }
+      if (insecurePlaintext && (tls != null || secret != null)) {
+        throw new IllegalArgumentException(
+            "control server: insecurePlaintext is set together with "
+                + (tls != null ? "tls" : "clusterSecret")
+                + "; choose one");
+      }
+      ClusterSecretCredentials effectiveSecret = secret;
+      if (tls == null
+          && secret == null
+          && !insecurePlaintext
+          && dev.baton.core.internal.NodeSecurity.of(node)
+              instanceof dev.baton.core.internal.RaftSecurity.SharedSecret own) {
+        // The secure default: the node runs on a cluster secret, so its control API does too.
+        effectiveSecret =
+            ClusterSecretCredentials.ofNode(
+                node.clusterId(), own.secret(), own.accepted(), "the node's, " + own.source());
+      }
       if (tls != null && authorizedClients.isEmpty()) {
         LOG.warn(
             "control API of {}: TLS is on and no client is authorised: switch-active and"
                 + " membership changes will be refused to everyone",
             node.id());
       }
-      return new ControlServer(this);
+      return new ControlServer(this, effectiveSecret);
     }
   }
 }

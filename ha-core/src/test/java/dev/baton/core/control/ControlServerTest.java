@@ -67,6 +67,9 @@ class ControlServerTest {
             .listen("127.0.0.1", Integer.parseInt(address.substring(address.indexOf(':') + 1)))
             .peerControlAddresses(endpoints)
             .probeInterval(Duration.ofMillis(200))
+            // Plaintext on purpose: these tests are about the API and its authorisation without
+            // TLS (ControlSecretTest and ControlSecretDefaultTest cover the secret).
+            .insecurePlaintext()
             .build()
             .start();
     servers.put(n.id(), server);

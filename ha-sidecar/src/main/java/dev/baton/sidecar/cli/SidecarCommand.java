@@ -26,11 +26,16 @@ import picocli.CommandLine.Option;
       "HTTP endpoints /active, /health, /status, /metrics and /token (the token and the lease",
       "left, to callers on this machine's loopback only). Schema: docs/sidecar-config.md.",
       "SIGTERM or SIGINT demotes the node gracefully (demotion hooks run) and exits.",
+      "If the node stops by itself (a log entry this release cannot read, its Raft server gone)",
+      "the sidecar exits with status 3 and says why.",
       "--check validates the whole config and exits (0 good, 2 bad) without starting anything;",
       "with --preflight it also runs every step's pre-flight against the real servers (exit 1",
       "if one fails)."
     })
 final class SidecarCommand implements Callable<Integer> {
+  /** The exit status when the node stopped by itself (docs/operations/deployment.md). */
+  static final int NODE_STOPPED = 3;
+
   @Option(
       names = {"-c", "--config"},
       required = true,
@@ -77,6 +82,16 @@ final class SidecarCommand implements Callable<Integer> {
     Sidecar sidecar = Sidecar.start(c);
     Runtime.getRuntime().addShutdownHook(new Thread(sidecar::close, "baton-shutdown"));
     sidecar.awaitClosed();
+    if (sidecar.failure().isPresent()) {
+      System.err.println(
+          "baton sidecar: node "
+              + c.nodeId()
+              + " stopped by itself, exiting with status "
+              + NODE_STOPPED
+              + ": "
+              + sidecar.failure().get());
+      return NODE_STOPPED;
+    }
     return 0;
   }
 
@@ -101,6 +116,17 @@ final class SidecarCommand implements Callable<Integer> {
                 : ": " + String.join(", ", steps.stream().map(PromotionPlan.Step::name).toList()))
             + ")");
     c.services().forEach(s -> out.println("  beside the role: " + s.describe()));
+    for (PromotionPlan.Step step : steps) {
+      if (step.action() instanceof dev.baton.postgres.PostgresPromotionAction p
+          && p.fenceTimeBound()
+          && p.allowUnfencedOldPrimary()) {
+        out.println(
+            "warning: postgres step '"
+                + step.name()
+                + "': "
+                + dev.baton.postgres.PostgresPromotionAction.BOTH_TIME_BOUND_AND_UNFENCED);
+      }
+    }
     if (!preflight) {
       return 0;
     }

@@ -183,9 +183,18 @@ final class PostgresStep implements StepType {
     // Fence protocol version 3: the promotion bounds the fence rows in time, and a renewer beside
     // the role renews them on this node's server while it is active (docs/fence-protocol.md).
     Yaml.Section leaseSection = step.section("fenceLease");
-    leaseSection.allow("renewInterval");
+    leaseSection.allow("renewInterval", "maxRenewalTime");
     Duration leaseInterval = leaseSection.duration("renewInterval").orElse(Duration.ofMillis(100));
+    Duration maxRenewalTime =
+        leaseSection.duration("maxRenewalTime").orElse(Duration.ofMillis(100));
     if (leaseSection.present()) {
+      if (maxRenewalTime.isZero() || maxRenewalTime.isNegative()) {
+        leaseSection.report(
+            "maxRenewalTime",
+            "must be positive (the longest a renewal may take, taken off valid_until in advance),"
+                + " not "
+                + leaseSection.string("maxRenewalTime").orElse(""));
+      }
       if (leaseInterval.isZero() || leaseInterval.isNegative()) {
         leaseSection.report(
             "renewInterval",
@@ -318,7 +327,14 @@ final class PostgresStep implements StepType {
                   + " every "
                   + leaseInterval.toMillis()
                   + " ms while active",
-              node -> action.startFenceLeaseRenewer(node::activeContext, leaseInterval)));
+              // The node's own drift bound: the database's clock may run off this node's by as
+              // much as the nodes' clocks may run off each other's.
+              node ->
+                  action.startFenceLeaseRenewer(
+                      node::activeContext,
+                      leaseInterval,
+                      node.timing().clockDrift(),
+                      maxRenewalTime)));
     }
     return new Built(action, services);
   }

@@ -203,6 +203,9 @@ public final class NodeApp {
         ControlServer.builder(node)
             .listen("0.0.0.0", controlPort)
             .peerControlAddresses(control)
+            // Plaintext on purpose, inside the test's own container network: the harness's
+            // clients hold no credentials.
+            .insecurePlaintext()
             .build()
             .start();
     log.write("started", "node", nodeId);
