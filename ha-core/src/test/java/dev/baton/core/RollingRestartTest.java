@@ -25,8 +25,9 @@ class RollingRestartTest {
   void restartingEveryNodeOneByOneKeepsOneActiveAndTokensGrowing() throws Exception {
     try (TestCluster cluster = TestCluster.create(2, 1).startAll();
         BelieverSampler sampler = new BelieverSampler(cluster::allInstances)) {
-      BatonNode first = cluster.awaitActive(LIVENESS);
-      List<Long> tokens = new ArrayList<>(List.of(first.token()));
+      TestCluster.ActiveSeen firstSeen = cluster.awaitActiveSeen(LIVENESS);
+      BatonNode first = firstSeen.node();
+      List<Long> tokens = new ArrayList<>(List.of(firstSeen.token()));
       first.kv().put("maintenance/marker", "before".getBytes());
 
       String standby = first.id().equals("n1") ? "n2" : "n1";
@@ -36,7 +37,7 @@ class RollingRestartTest {
         cluster.stop(id);
         BatonNode back = cluster.start(id);
         awaitCaughtUp(cluster, back);
-        tokens.add(cluster.awaitActive(LIVENESS).token());
+        tokens.add(cluster.awaitActiveSeen(LIVENESS).token());
       }
 
       // 3. Move the role off the node that is still to be restarted, then restart it.
@@ -48,11 +49,12 @@ class RollingRestartTest {
       cluster.stop(formerActive);
       BatonNode back = cluster.start(formerActive);
       awaitCaughtUp(cluster, back);
-      BatonNode last = cluster.awaitActive(LIVENESS);
-      tokens.add(last.token());
+      TestCluster.ActiveSeen lastSeen = cluster.awaitActiveSeen(LIVENESS);
+      BatonNode last = lastSeen.node();
+      tokens.add(lastSeen.token());
 
       assertThat(tokens).as("tokens seen after each step only grow").isSorted();
-      assertThat(last.token()).isGreaterThan(first.token());
+      assertThat(lastSeen.token()).isGreaterThan(firstSeen.token());
       assertThat(last.kv().get("maintenance/marker"))
           .get()
           .extracting(KvEntry::valueAsString)

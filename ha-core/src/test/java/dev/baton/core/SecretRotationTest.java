@@ -109,9 +109,9 @@ class SecretRotationTest {
   }
 
   private BatonNode recordActive(TestCluster cluster) {
-    BatonNode active = cluster.awaitActive(WAIT);
-    tokens.add(active.token());
-    return active;
+    TestCluster.ActiveSeen seen = cluster.awaitActiveSeen(WAIT);
+    tokens.add(seen.token());
+    return seen.node();
   }
 
   private static double refusedHandshakes(MeterRegistry registry) {

@@ -2,6 +2,7 @@ package dev.baton.core.testing;
 
 import static org.awaitility.Awaitility.await;
 
+import dev.baton.core.ActiveContext;
 import dev.baton.core.BatonNode;
 import dev.baton.core.Member;
 import dev.baton.core.Timing;
@@ -262,6 +263,32 @@ public final class TestCluster implements AutoCloseable {
         .pollInterval(Duration.ofMillis(10))
         .until(this::active, Optional::isPresent)
         .get();
+  }
+
+  /** An active node and its token, read together from one {@code activeContext()}. */
+  public record ActiveSeen(BatonNode node, long token) {}
+
+  /**
+   * Waits for an active node and returns it with its token, read from one {@code activeContext()}:
+   * reading {@code awaitActive(..).token()} in two steps gives 0 when the node gives the role up in
+   * between (a lease lapse on a loaded machine), which a "tokens only grow" list then shows as a
+   * token going down.
+   */
+  public ActiveSeen awaitActiveSeen(Duration timeout) {
+    return await("an active node and its token")
+        .atMost(timeout)
+        .pollInterval(Duration.ofMillis(10))
+        .until(
+            () -> {
+              for (BatonNode n : running()) {
+                Optional<ActiveContext> c = n.activeContext();
+                if (c.isPresent()) {
+                  return new ActiveSeen(n, c.get().token());
+                }
+              }
+              return null;
+            },
+            java.util.Objects::nonNull);
   }
 
   /**
