@@ -49,6 +49,17 @@ import org.slf4j.LoggerFactory;
  * leader spreads to every follower, have no index for it), the node has nothing to forget and
  * starts, logging a warning. Only a node that some peer saw acknowledge entries is refused.
  *
+ * <p>That late founder is let in only when the peers that answered holding the log are a majority
+ * of the members: then every majority includes one of them, which never votes for a candidate with
+ * an empty log, so no leader with an empty log (tokens from 1) can be elected. When they are fewer,
+ * the node refuses. The case this catches is a cluster recovered from a lost majority ({@link
+ * ClusterRecovery}) where only some members were recovered: a recovered member holds a snapshot at
+ * the token floor and no log, and two empty members started with {@code bootstrap} beside it would
+ * be a majority of three that could elect one of themselves and issue tokens from 1, below every
+ * token of the old cluster (I1). If no recovered member answers yet, the empty ones cannot tell
+ * that from a new cluster's first start and start (see the residual window below): recovered
+ * members must be started first (RecoveredClusterBootstrapTest).
+ *
  * <p>The question is Ratis's read-only admin call {@code groupInfo}, sent over the node's own Raft
  * transport with its own identity (the member certificate or the key derived from the cluster
  * secret; plaintext over an insecure transport). {@link RaftPortGuard} serves that one admin call,
@@ -111,10 +122,21 @@ public final class BootstrapProbe {
     if (!sawThisNode.isEmpty()) {
       throw new BatonException(refusal(config, dir, group, sawThisNode));
     }
+    int majority = config.members().size() / 2 + 1;
+    if (!holders.isEmpty() && holders.size() < majority) {
+      // Some peer holds the log, but those that do are no majority: empty members could still form
+      // a majority of their own and elect one of them with an empty log, whose tokens start again
+      // from 1. The case that happens: a member written by 'baton recover' (a snapshot at the
+      // token floor and no log, no leader yet) beside members started empty with bootstrap.
+      throw new BatonException(minorityRefusal(config, dir, group, holders, majority));
+    }
     if (!holders.isEmpty()) {
       // The cluster exists but none of its members has ever heard from this node: a founder that
       // started after the others formed the cluster. It has nothing to forget; it starts as a
-      // follower with an empty log and receives the log from the leader, as Raft allows.
+      // follower with an empty log and receives the log from the leader, as Raft allows. This is
+      // safe because a majority holds the log: every majority then includes a member holding it,
+      // which never votes for a candidate with an empty log, so no leader with an empty log (and
+      // tokens from 1) can be elected.
       LOG.warn(
           "{}: bootstrap: data directory {} is empty; the cluster already runs ({}), but no member"
               + " has ever seen this node acknowledge an entry: starting as a founder that started"
@@ -137,6 +159,43 @@ public final class BootstrapProbe {
         group.getUuid(),
         timeout.toMillis(),
         answers.stream().map(a -> a.peer() + ": " + a.said()).collect(Collectors.joining("; ")));
+  }
+
+  private static String minorityRefusal(
+      NodeConfig config, Path dir, RaftGroupId group, List<Answer> holders, int majority) {
+    String self = config.self().id();
+    return "bootstrap is set and data directory "
+        + dir
+        + " is empty (or missing), but "
+        + holders.stream()
+            .map(a -> "peer " + a.peer() + " (log index " + a.index() + ")")
+            .collect(Collectors.joining(", "))
+        + " already "
+        + (holders.size() == 1 ? "holds" : "hold")
+        + " the Raft group "
+        + group.getUuid()
+        + " of cluster '"
+        + config.clusterId()
+        + "' with a log or a snapshot, and "
+        + (holders.size() == 1 ? "it is" : "they are")
+        + " no majority ("
+        + majority
+        + " of "
+        + config.members().size()
+        + "): members started empty could elect one of them with an empty log, whose tokens would"
+        + " start again from 1, below the tokens this cluster's state already holds. This is what"
+        + " happens when a member's directory was written by 'baton recover' and the others are"
+        + " started empty with bootstrap. Refusing to start, nothing was changed. Node '"
+        + self
+        + "': if this cluster was recovered from a lost majority, stop, run 'baton recover' for"
+        + " this node from the same copy into "
+        + dir
+        + " and start it without 'bootstrap'; if it is a running cluster that lost this node's"
+        + " directory, bring the node back with 'joining: true' ('baton members remove "
+        + self
+        + "', start with 'joining: true', 'baton members add --id "
+        + self
+        + " --raft <host:port>'). See docs/operations/disaster-recovery.md";
   }
 
   private static String refusal(
