@@ -31,7 +31,13 @@ import org.slf4j.LoggerFactory;
  * <p>While the name is not yet moved, {@link #pending()} is true and the gauge {@code
  * baton_dns_name_pending{step}} is 1; once it holds, {@link #converged()} is true and {@code
  * baton_dns_converged{step}} is 1. Both are 0 on a node that is not active. Each failed attempt is
- * logged at WARN with the reason and the next retry.
+ * logged at WARN with the reason and the next retry. {@link #status()} gives the same with the time
+ * since when and the last error, for the sidecar's {@code /status}.
+ *
+ * <p>Once converged, it keeps checking, every {@code recheckInterval} (60 s by default), that the
+ * verification servers still show the names and the token; a record edited by hand (or by anything
+ * else) since is put back by the same compare-and-set, with the same retries, without waiting for
+ * the next activation. A check that finds the name as it should be sends no update.
  *
  * <p>The trade-off: the node is active, and its writers fenced-write, before clients' DNS answers
  * lead to it. That is the point during a DNS outage or the loss of a region's name server; a
@@ -44,15 +50,23 @@ public final class DnsConverger implements PromotionAction, MeterBinder, AutoClo
   private final DnsSwitch dns;
   private final Duration initialBackoff;
   private final Duration maxBackoff;
+  private final Duration recheckInterval;
   private ScheduledExecutorService executor; // guarded by this
   private boolean closed; // guarded by this
   private Run current; // guarded by this
 
-  private DnsConverger(DnsSwitch dns, Duration initialBackoff, Duration maxBackoff) {
+  private DnsConverger(
+      DnsSwitch dns, Duration initialBackoff, Duration maxBackoff, Duration recheckInterval) {
     this.dns = dns;
     this.initialBackoff = initialBackoff;
     this.maxBackoff = maxBackoff;
+    this.recheckInterval = recheckInterval;
   }
+
+  /**
+   * The default pause between two checks of a converged name: {@value #DEFAULT_RECHECK_SECONDS} s.
+   */
+  public static final long DEFAULT_RECHECK_SECONDS = 60;
 
   /** The thread that runs the attempts, started at the first promotion; null once closed. */
   private ScheduledExecutorService executor() {
@@ -76,6 +90,23 @@ public final class DnsConverger implements PromotionAction, MeterBinder, AutoClo
    *     below the initial one
    */
   public static DnsConverger of(DnsSwitch dns, Duration initialBackoff, Duration maxBackoff) {
+    return of(dns, initialBackoff, maxBackoff, Duration.ofSeconds(DEFAULT_RECHECK_SECONDS));
+  }
+
+  /**
+   * Converges with {@code dns}, retrying after {@code initialBackoff}, doubling up to {@code
+   * maxBackoff}; once converged, checks the name again every {@code recheckInterval} and puts it
+   * back when it no longer points here.
+   *
+   * @throws IllegalArgumentException naming the setting, for a non-positive backoff or interval or
+   *     a maximum below the initial one
+   */
+  public static DnsConverger of(
+      DnsSwitch dns, Duration initialBackoff, Duration maxBackoff, Duration recheckInterval) {
+    if (recheckInterval == null || recheckInterval.isNegative() || recheckInterval.isZero()) {
+      throw new IllegalArgumentException(
+          "convergeRecheckInterval: must be positive, was " + recheckInterval);
+    }
     if (dns == null) {
       throw new IllegalArgumentException("dns: required");
     }
@@ -90,7 +121,7 @@ public final class DnsConverger implements PromotionAction, MeterBinder, AutoClo
               + "), was "
               + maxBackoff);
     }
-    return new DnsConverger(dns, initialBackoff, maxBackoff);
+    return new DnsConverger(dns, initialBackoff, maxBackoff, recheckInterval);
   }
 
   /** The switch this converger runs. */
@@ -150,6 +181,62 @@ public final class DnsConverger implements PromotionAction, MeterBinder, AutoClo
     return current != null && current.converged;
   }
 
+  /** Where the name stands on this node. */
+  public enum State {
+    /** Not active (or not yet): nothing to converge. */
+    IDLE,
+    /** Active, the name not yet moved to this node and verified; retrying. */
+    PENDING,
+    /** Active, the name points at this node, verified; checked again every recheck interval. */
+    CONVERGED,
+    /** Active, but gave up: a newer active owns the fence ({@link Status#lastError()} says). */
+    STOPPED
+  }
+
+  /**
+   * A snapshot for status pages.
+   *
+   * @param step the plan step's name
+   * @param names the names this node points at itself
+   * @param state where the name stands
+   * @param token the activation's token (0 when {@link State#IDLE})
+   * @param sinceEpochMillis wall-clock time at which {@code state} began (for display only; 0 when
+   *     idle)
+   * @param forMillis how long {@code state} has lasted, on the monotonic clock
+   * @param attempts compare-and-set attempts in this activation
+   * @param lastError the last failed attempt's reason in this activation, empty when none
+   * @param lastErrorEpochMillis wall-clock time of that failure (0 when none)
+   */
+  public record Status(
+      String step,
+      List<String> names,
+      State state,
+      long token,
+      long sinceEpochMillis,
+      long forMillis,
+      int attempts,
+      String lastError,
+      long lastErrorEpochMillis) {}
+
+  /** Where the name stands now. */
+  public synchronized Status status() {
+    Run r = current;
+    if (r == null) {
+      return new Status(dns.name(), dns.names(), State.IDLE, 0, 0, 0, 0, "", 0);
+    }
+    State state = r.stopped ? State.STOPPED : r.converged ? State.CONVERGED : State.PENDING;
+    return new Status(
+        dns.name(),
+        dns.names(),
+        state,
+        r.token,
+        r.stateSinceMillis,
+        (System.nanoTime() - r.stateSinceNanos) / 1_000_000,
+        r.attempts,
+        r.lastError == null ? "" : r.lastError,
+        r.lastErrorMillis);
+  }
+
   /** Registers {@code baton_dns_converged{step}} and {@code baton_dns_name_pending{step}}. */
   @Override
   public void bindTo(MeterRegistry registry) {
@@ -204,6 +291,12 @@ public final class DnsConverger implements PromotionAction, MeterBinder, AutoClo
       List<Endpoint> verified = dns.verify(run.token, deadline.min(dns.verifyTimeout()));
       synchronized (this) {
         run.converged = !run.stopped;
+        run.stateChanged();
+        if (!run.stopped) {
+          run.future =
+              executor.schedule(
+                  () -> recheck(run), recheckInterval.toMillis(), TimeUnit.MILLISECONDS);
+        }
       }
       LOG.info(
           "dns: {} now point at this node (fence {} {} -> token={}, verified on {}) after {}"
@@ -219,6 +312,8 @@ public final class DnsConverger implements PromotionAction, MeterBinder, AutoClo
     } catch (DnsStaleTokenException e) {
       synchronized (this) {
         run.stopped = true;
+        run.failed(e);
+        run.stateChanged();
       }
       LOG.warn(
           "dns: stopped moving {} to this node: a newer active owns the name ({})",
@@ -229,6 +324,9 @@ public final class DnsConverger implements PromotionAction, MeterBinder, AutoClo
     } catch (RuntimeException e) {
       if (run.stopped) {
         return;
+      }
+      synchronized (this) {
+        run.failed(e);
       }
       Duration wait = run.backoff;
       run.backoff =
@@ -252,6 +350,53 @@ public final class DnsConverger implements PromotionAction, MeterBinder, AutoClo
     }
   }
 
+  /**
+   * A converged run's periodic check: the verification servers still show the names and the token,
+   * or the compare-and-set runs again (with its retries) to put them back.
+   */
+  private void recheck(Run run) {
+    if (run.stopped) {
+      return;
+    }
+    if (!run.leaseValid.getAsBoolean()) {
+      LOG.info(
+          "dns: stopped checking {}: token {} no longer holds the role", dns.names(), run.token);
+      synchronized (this) {
+        run.stopped = true;
+      }
+      return;
+    }
+    try {
+      dns.verify(run.token, Deadline.in(dns.verifyTimeout()));
+      synchronized (this) {
+        if (!run.stopped) {
+          run.future =
+              executor.schedule(
+                  () -> recheck(run), recheckInterval.toMillis(), TimeUnit.MILLISECONDS);
+        }
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    } catch (RuntimeException e) {
+      synchronized (this) {
+        if (run.stopped) {
+          return;
+        }
+        run.converged = false;
+        run.stateChanged();
+        run.failed(e);
+        run.backoff = initialBackoff;
+      }
+      LOG.warn(
+          "dns: name not pointed at this node any more: {} (token {}) no longer verify: {};"
+              + " putting it back",
+          dns.names(),
+          run.token,
+          e.getMessage());
+      attempt(run);
+    }
+  }
+
   @Override
   public String toString() {
     return "DnsConverger["
@@ -260,6 +405,8 @@ public final class DnsConverger implements PromotionAction, MeterBinder, AutoClo
         + initialBackoff.toMillis()
         + ".."
         + maxBackoff.toMillis()
+        + " ms, recheck every "
+        + recheckInterval.toMillis()
         + " ms]";
   }
 
@@ -272,8 +419,22 @@ public final class DnsConverger implements PromotionAction, MeterBinder, AutoClo
     volatile boolean stopped;
     volatile boolean converged;
     volatile ScheduledFuture<?> future;
-    int attempts;
+    volatile int attempts;
     Duration backoff = initialBackoff;
+    volatile long stateSinceMillis = System.currentTimeMillis();
+    volatile long stateSinceNanos = startNanos;
+    volatile String lastError;
+    volatile long lastErrorMillis;
+
+    void stateChanged() {
+      stateSinceMillis = System.currentTimeMillis();
+      stateSinceNanos = System.nanoTime();
+    }
+
+    void failed(Exception e) {
+      lastError = e.getMessage();
+      lastErrorMillis = System.currentTimeMillis();
+    }
 
     Run(long token, String nodeId, BooleanSupplier leaseValid) {
       this.token = token;

@@ -1,13 +1,18 @@
 package dev.baton.sidecar;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import com.sun.net.httpserver.HttpsConfigurator;
 import com.sun.net.httpserver.HttpsServer;
 import dev.baton.core.ActiveContext;
 import dev.baton.core.BatonNode;
+import dev.baton.core.PromotionPlan;
 import dev.baton.core.Role;
 import dev.baton.core.control.ControlServer;
+import dev.baton.dns.DnsConverger;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
@@ -15,7 +20,9 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ExecutorService;
@@ -33,7 +40,11 @@ import org.slf4j.LoggerFactory;
  *       even before it notices.
  *   <li>{@code GET /health}: 200 while the node runs (whatever its role), 503 while it starts or
  *       stops: a liveness check.
- *   <li>{@code GET /status}: this node's view as JSON (the control API's status message).
+ *   <li>{@code GET /status}: this node's view as JSON (the control API's status message), and, when
+ *       a {@code dns} step runs in {@code mode: converge}, {@code dnsConvergence}: per such step,
+ *       whether the name is {@code PENDING} (not yet moved to this active node), {@code CONVERGED},
+ *       {@code STOPPED} (a newer active owns it) or {@code IDLE} (not active), since when, the
+ *       attempts and the last error.
  *   <li>{@code GET /metrics}: Prometheus text format.
  *   <li>{@code GET /token}: for processes on this machine only (a client not on a loopback address
  *       gets 403; when {@code http.listen} names one non-loopback address, the endpoints are also
@@ -239,7 +250,42 @@ final class HttpEndpoints implements AutoCloseable {
           "{\"node\":\"" + sidecar.config().nodeId() + "\",\"role\":\"STARTING\"}\n");
       return;
     }
-    respond(ex, 200, "application/json", Json.write(control.status()) + "\n");
+    JsonNode tree = Json.tree(control.status());
+    List<DnsConverger> convergers =
+        sidecar.config().plan().steps().stream()
+            .map(PromotionPlan.Step::action)
+            .filter(DnsConverger.class::isInstance)
+            .map(DnsConverger.class::cast)
+            .toList();
+    if (!convergers.isEmpty() && tree instanceof ObjectNode o) {
+      ArrayNode list = o.putArray("dnsConvergence");
+      for (DnsConverger c : convergers) {
+        list.add(dnsConvergence(c.status()));
+      }
+    }
+    respond(ex, 200, "application/json", Json.write(tree) + "\n");
+  }
+
+  /** One converge-mode dns step's state, for {@code /status}. */
+  static ObjectNode dnsConvergence(DnsConverger.Status s) {
+    ObjectNode n = Json.mapper().createObjectNode();
+    n.put("step", s.step());
+    ArrayNode names = n.putArray("names");
+    s.names().forEach(names::add);
+    n.put("state", s.state().name());
+    n.put("token", s.token());
+    n.put(
+        "since",
+        s.sinceEpochMillis() == 0 ? "" : Instant.ofEpochMilli(s.sinceEpochMillis()).toString());
+    n.put("forMillis", s.forMillis());
+    n.put("attempts", s.attempts());
+    n.put("lastError", s.lastError());
+    n.put(
+        "lastErrorAt",
+        s.lastErrorEpochMillis() == 0
+            ? ""
+            : Instant.ofEpochMilli(s.lastErrorEpochMillis()).toString());
+    return n;
   }
 
   private static boolean onlyGet(HttpExchange ex) throws IOException {

@@ -47,7 +47,8 @@ final class DnsStep implements StepType {
         "transport",
         "mode",
         "convergeBackoff",
-        "convergeMaxBackoff");
+        "convergeMaxBackoff",
+        "convergeRecheckInterval");
   }
 
   private record Target(String name, String type, List<String> values) {}
@@ -159,8 +160,11 @@ final class DnsStep implements StepType {
     Duration convergeBackoff = step.duration("convergeBackoff").orElse(Duration.ofSeconds(1));
     Duration convergeMaxBackoff =
         step.duration("convergeMaxBackoff").orElse(Duration.ofSeconds(30));
+    Duration convergeRecheck =
+        step.duration("convergeRecheckInterval")
+            .orElse(Duration.ofSeconds(DnsConverger.DEFAULT_RECHECK_SECONDS));
     if (!mode.equals("converge")) {
-      for (String k : List.of("convergeBackoff", "convergeMaxBackoff")) {
+      for (String k : List.of("convergeBackoff", "convergeMaxBackoff", "convergeRecheckInterval")) {
         if (step.has(k)) {
           step.report(k, "applies only with mode: converge (mode is " + mode + ")");
         }
@@ -208,7 +212,8 @@ final class DnsStep implements StepType {
       if (!mode.equals("converge")) {
         return new Built(dns);
       }
-      DnsConverger converger = DnsConverger.of(dns, convergeBackoff, convergeMaxBackoff);
+      DnsConverger converger =
+          DnsConverger.of(dns, convergeBackoff, convergeMaxBackoff, convergeRecheck);
       NodeService service =
           NodeService.of(
               "dns step '"

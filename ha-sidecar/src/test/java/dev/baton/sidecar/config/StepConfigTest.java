@@ -373,13 +373,13 @@ class StepConfigTest {
                     servers,
                     servers
                         + "\n        quorum: 1\n      mode: converge\n      convergeBackoff: 500ms"
-                        + "\n      convergeMaxBackoff: 10s")));
+                        + "\n      convergeMaxBackoff: 10s\n      convergeRecheckInterval: 5s")));
     PromotionPlan.Step step = c.plan().steps().get(1);
     assertThat(step.name()).isEqualTo("dns");
     assertThat(step.action()).isInstanceOf(DnsConverger.class);
     DnsConverger converger = (DnsConverger) step.action();
     assertThat(converger.dnsSwitch().verifyQuorum()).isEqualTo("1");
-    assertThat(converger.toString()).contains("backoff 500..10000 ms");
+    assertThat(converger.toString()).contains("backoff 500..10000 ms, recheck every 5000 ms");
     assertThat(c.services())
         .extracting(NodeService::describe)
         .contains(
@@ -403,6 +403,19 @@ class StepConfigTest {
                 assertThat(s)
                     .contains(
                         "promotion.steps[1].convergeBackoff: applies only with mode: converge"));
+    assertThat(problems(GOOD.replace(servers, servers + "\n      convergeRecheckInterval: 1m")))
+        .anySatisfy(
+            s ->
+                assertThat(s)
+                    .contains(
+                        "promotion.steps[1].convergeRecheckInterval: applies only with mode:"
+                            + " converge"));
+    assertThat(
+            problems(
+                GOOD.replace(
+                    servers,
+                    servers + "\n      mode: converge\n      convergeRecheckInterval: 0s")))
+        .anySatisfy(s -> assertThat(s).contains("convergeRecheckInterval"));
     assertThat(
             problems(
                 GOOD.replace(
