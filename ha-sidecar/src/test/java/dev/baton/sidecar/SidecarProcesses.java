@@ -280,6 +280,33 @@ final class SidecarProcesses implements AutoCloseable {
         .get(0);
   }
 
+  /**
+   * The one active node once it has held the role, with the same token, for a second: on a loaded
+   * machine a fresh active can lose its first lease round and re-activate (LEASE_EXPIRING), and a
+   * test that reads several endpoints of "the active" should start from one that holds.
+   */
+  String awaitSteadyActive(Duration timeout) {
+    java.util.concurrent.atomic.AtomicReference<String> seen =
+        new java.util.concurrent.atomic.AtomicReference<>("");
+    java.util.concurrent.atomic.AtomicLong since = new java.util.concurrent.atomic.AtomicLong();
+    return await("one /active 200 with the same token for 1 s")
+        .atMost(timeout)
+        .pollInterval(Duration.ofMillis(100))
+        .until(
+            () -> {
+              List<String> ids = activeIds();
+              String now =
+                  ids.size() == 1 ? ids.get(0) + " " + get(ids.get(0), "/active").body() : "";
+              if (now.isEmpty() || !now.equals(seen.get())) {
+                seen.set(now);
+                since.set(System.nanoTime());
+                return null;
+              }
+              return System.nanoTime() - since.get() >= 1_000_000_000L ? ids.get(0) : null;
+            },
+            java.util.Objects::nonNull);
+  }
+
   /** The threads of node {@code id}'s JVM (jcmd Thread.print), for a failure message. */
   String threadDump(String id) {
     Node n = nodes.get(id);
