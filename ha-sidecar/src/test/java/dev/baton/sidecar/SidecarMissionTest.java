@@ -99,10 +99,18 @@ class SidecarMissionTest {
 
     Writer w1 = closeLater(new Writer(cluster, "n1", dns, name, pgPort));
     Writer w2 = closeLater(new Writer(cluster, "n2", dns, name, pgPort));
-    long t1 = tokenOf(cluster, "n1");
-    await("n1's writer commits with token " + t1)
-        .atMost(LIVENESS)
-        .until(() -> w1.committed(t1).size() >= 5);
+    // n1's token as its writer commits with it: on this loaded machine a node can lose its first
+    // lease at start and win the role again with a higher token (ENVIRONMENT.md), so the token is
+    // read again on each poll rather than once.
+    long t1 =
+        await("n1's writer commits five transactions with n1's token")
+            .atMost(LIVENESS)
+            .until(
+                () -> {
+                  long t = currentToken(cluster, "n1");
+                  return t > 0 && w1.committed(t).size() >= 5 ? t : -1L;
+                },
+                t -> t > 0);
 
     // SIGKILL n1 with its database: the machine is gone.
     long killedAt = System.currentTimeMillis();
@@ -113,6 +121,18 @@ class SidecarMissionTest {
     long t2 = tokenOf(cluster, "n2");
     assertThat(t2).isGreaterThan(t1);
     assertThat(west.isInRecovery()).as("west was promoted").isFalse();
+    // Promoted past the unreachable east by the fence's time bound: no stop command, no opt-out.
+    String n2Log = cluster.log("n2");
+    assertThat(n2Log).as(cluster.logTails(40)).doesNotContain("allowUnfencedOldPrimary");
+    java.util.regex.Matcher covered =
+        java.util.regex.Pattern.compile(
+                "unreachable; not stopped; it refuses writes with token (\\d+) \\(resource "
+                    + RESOURCE
+                    + "\\)")
+            .matcher(n2Log);
+    assertThat(covered.find()).as(cluster.logTails(40)).isTrue();
+    // n1's last token before the SIGKILL (t1, or a later one if it won the role again since).
+    assertThat(Long.parseLong(covered.group(1))).isGreaterThanOrEqualTo(t1).isLessThan(t2);
     await("the name points at west")
         .atMost(LIVENESS)
         .until(() -> dns.dig(name, "A"), a -> a.equals(List.of(WEST_IP)));
@@ -207,6 +227,12 @@ class SidecarMissionTest {
     assertThat(tokens).contains(t1, t2, t3);
   }
 
+  /** The token {@code id}'s {@code /token} serves now, or -1 while it serves none. */
+  private static long currentToken(SidecarProcesses cluster, String id) {
+    SidecarProcesses.HttpResult r = cluster.get(id, "/token");
+    return r.code() == 200 ? Json.read(r.body()).path("token").asLong() : -1L;
+  }
+
   private static long tokenOf(SidecarProcesses cluster, String id) {
     return await("token of " + id)
         .atMost(LIVENESS)
@@ -229,11 +255,12 @@ class SidecarMissionTest {
     y.append("      user: ").append(PostgresServer.SUPERUSER).append('\n');
     y.append("      passwordFile: pg-password\n");
     y.append("      fenceResources: [").append(RESOURCE).append("]\n");
-    // The region loss takes east's database down with its node: promoting past the unreachable
-    // old primary is accepted explicitly (PrimaryLossTest covers stopCommand, STONITH). With a
-    // stop command, every re-run of a plan (a lease lost under load and won again) would also
-    // stop an old primary that had just come back, before its guard could rewind it.
-    y.append("      allowUnfencedOldPrimary: true\n");
+    // The region loss takes east's database down with its node. The fence's time bound (fence
+    // protocol 3) makes promoting past the unreachable old primary safe with no STONITH and no
+    // opt-out: n1 renews its fence row's valid_until on east while it is active, so once its lease
+    // has ended east refuses its token by itself; n2's promotion reads the bound on west, which
+    // replays east's WAL, and does not stop east.
+    y.append("      fenceLease: {renewInterval: 100ms}\n");
     y.append("      timeout: 60s\n");
     if (mine != null) {
       y.append("      formerPrimaryGuard:\n        checkInterval: 500ms\n        rejoin:\n");

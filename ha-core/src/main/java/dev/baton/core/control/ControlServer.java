@@ -61,6 +61,14 @@ import org.slf4j.LoggerFactory;
  * the Raft port is, without a line of configuration. Serving such a node in plaintext takes an
  * explicit {@link Builder#insecurePlaintext()}.
  *
+ * <p>When the node's Raft port runs on TLS certificates, {@link Builder#build()} refuses a builder
+ * given neither {@link Builder#tls tls} nor {@link Builder#insecurePlaintext()}: the server would
+ * otherwise serve plaintext and unauthenticated next to a node whose members prove who they are,
+ * and anyone who could connect might switch the active and change the membership. It does not reuse
+ * the node's certificates by itself, because which clients may switch ({@code authorizedClients})
+ * and which authority issues the clients' certificates have no default that is both safe and
+ * useful: name them with {@code tls(node's TlsConfig, Set.of("ops-admin"))}.
+ *
  * <p><b>Health.</b> Given the other members' control addresses, the server asks each of them for
  * its status once per {@code probeInterval}; the status then reports, per member, whether it
  * answered recently and which role and token it reported.
@@ -315,7 +323,8 @@ public final class ControlServer implements Closeable {
     /**
      * Mutual TLS (the same PEM files the node's Raft transport may use) and the client names (a
      * certificate's CN or DNS subject-alternative name) allowed to switch-active and change
-     * membership.
+     * membership. Required beside a node whose Raft port runs on TLS certificates (or {@link
+     * #insecurePlaintext()}): the node's own {@link TlsConfig} will do.
      */
     public Builder tls(TlsConfig tlsConfig, Set<String> authorized) {
       this.tls = Objects.requireNonNull(tlsConfig, "tls");
@@ -337,10 +346,12 @@ public final class ControlServer implements Closeable {
     }
 
     /**
-     * Serve plaintext and unauthenticated even though the node's Raft port runs on a cluster
-     * secret: anyone who can connect may then switch the active and change the membership. Without
-     * this, such a node's control server takes the node's secret. For tests and for a server that
-     * only listens where nobody else can connect; excludes {@link #tls} and {@link #clusterSecret}.
+     * Serve plaintext and unauthenticated even though the node's Raft port runs on a cluster secret
+     * or on TLS certificates: anyone who can connect may then switch the active and change the
+     * membership. Without this, such a node's control server takes the node's secret, and {@link
+     * #build()} refuses a node on certificates that was given no {@link #tls}. For tests and for a
+     * server that only listens where nobody else can connect; excludes {@link #tls} and {@link
+     * #clusterSecret}.
      */
     public Builder insecurePlaintext() {
       this.insecurePlaintext = true;
@@ -364,6 +375,13 @@ public final class ControlServer implements Closeable {
       return this;
     }
 
+    /**
+     * Checks the settings and builds the server.
+     *
+     * @throws IllegalArgumentException naming the setting when one is invalid, when settings
+     *     exclude each other, or when the node's Raft port runs on TLS certificates and neither
+     *     {@link #tls} nor {@link #insecurePlaintext()} was given
+     */
     public ControlServer build() {
       if (host == null || host.isBlank()) {
         throw new IllegalArgumentException("control server: listen host must be set");
@@ -396,11 +414,27 @@ public final class ControlServer implements Closeable {
                 + "; choose one");
       }
       ClusterSecretCredentials effectiveSecret = secret;
+      dev.baton.core.internal.RaftSecurity raft = dev.baton.core.internal.NodeSecurity.of(node);
       if (tls == null
           && secret == null
           && !insecurePlaintext
-          && dev.baton.core.internal.NodeSecurity.of(node)
-              instanceof dev.baton.core.internal.RaftSecurity.SharedSecret own) {
+          && raft instanceof dev.baton.core.internal.RaftSecurity.Certificates) {
+        // The secure default on a PKI: refuse rather than serve plaintext. The node's certificates
+        // are not reused by themselves: who may switch has no safe default that is also useful.
+        throw new IllegalArgumentException(
+            "control server of "
+                + node.id()
+                + ": the node's Raft port runs on TLS certificates, but the control server was"
+                + " given no tls(...): it would serve plaintext and unauthenticated, and anyone who"
+                + " can connect could switch the active and change the membership. Give it"
+                + " tls(tlsConfig, authorizedClients) (the node's own TlsConfig will do, with the"
+                + " client names allowed to switch-active), or insecurePlaintext() for a server"
+                + " that listens where nobody else can connect");
+      }
+      if (tls == null
+          && secret == null
+          && !insecurePlaintext
+          && raft instanceof dev.baton.core.internal.RaftSecurity.SharedSecret own) {
         // The secure default: the node runs on a cluster secret, so its control API does too.
         effectiveSecret =
             ClusterSecretCredentials.ofNode(
