@@ -284,6 +284,16 @@ public final class BatonNode implements Closeable {
     return c == null ? 0 : c.token();
   }
 
+  /**
+   * The index of the last entry in this node's Raft log, -1 when it is not running.
+   * Package-private: for tests that check what the log costs (an idle active writes nothing, issue
+   * 33).
+   */
+  long lastLogIndex() {
+    RaftNode r = raft;
+    return r == null ? -1 : r.lastLogIndex();
+  }
+
   /** The current activation, if this node is active now. */
   public Optional<ActiveContext> activeContext() {
     RoleController c = controller;
@@ -402,7 +412,7 @@ public final class BatonNode implements Closeable {
    * (listeners hear onStandby, demotion actions run) <em>before</em> it hands Raft leadership over,
    * and the target then activates with a higher token and runs its promotion plan. Any node may be
    * asked. Returns once the target is active: its plan has completed and it has said so through
-   * Raft (in its next lease round), so when this returns the writer has moved.
+   * Raft (one entry, written once its plan completes), so when this returns the writer has moved.
    *
    * @return the target's new token
    * @throws IllegalArgumentException if the target is not a member or may not become active

@@ -62,8 +62,9 @@ class PartitionTest {
 
   /**
    * One follower loses the active while the rest stay connected (the case step 2 of the lease
-   * argument is about). Its pre-votes are refused by the follower that still hears the leader, and
-   * its log falls behind as lease rounds commit without it, so it should not depose the active.
+   * argument is about). Its pre-votes are refused by the follower that still hears the leader (and
+   * by the leader itself). An idle active writes no log entries (the lease is renewed from
+   * heartbeats), so its log need not fall behind: pre-vote alone keeps it from deposing the active.
    * Under a loaded machine the active may still lose its lease for lack of CPU; what must hold
    * regardless is safety (never two actives) and progress (an active and a working KV).
    */

@@ -30,7 +30,10 @@ public final class Commands {
     return builder().setActivate(Activate.newBuilder().setNodeId(nodeId).setTerm(term)).build();
   }
 
-  /** A lease round (docs/lease.md, step 1); {@code activeToken} is 0 while still promoting. */
+  /**
+   * A lease round: written once per activation, with {@code activeToken}, to report the node ACTIVE
+   * (docs/lease.md, step 1: renewal itself comes from heartbeats and writes nothing).
+   */
   static Command leaseRound(String nodeId, long term, long activeToken) {
     return builder()
         .setLeaseRound(

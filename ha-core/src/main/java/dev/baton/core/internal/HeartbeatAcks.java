@@ -6,6 +6,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.OptionalLong;
+import org.apache.ratis.server.leader.LogAppender;
 
 /**
  * The source of a heartbeat-based lease (issue 33, slice 1): on the leader, the latest time at
@@ -45,7 +46,12 @@ import java.util.OptionalLong;
  * of the two configurations' majorities. All times are compared by difference, so a ticker whose
  * readings wrap past {@link Long#MAX_VALUE} is handled.
  *
- * <p>Not yet used by the role logic: {@code RoleController} still renews with log entries.
+ * <p><b>Rate.</b> Ratis sends a heartbeat only every {@code electionTimeoutMin / 2} when idle, too
+ * rarely for a lease that must be renewed before its last {@code demotionReserve}. {@link
+ * #triggerHeartbeats()} asks every log appender of the current leadership to send one now ({@code
+ * LogAppender.triggerHeartbeat()}); the role controller calls it every {@code renewInterval} while
+ * it holds the role, and renews the lease from {@link RaftNode#majorityAckedSendTime(long)}
+ * (docs/lease.md, step 1).
  */
 public final class HeartbeatAcks {
   private final MonotonicClock clock;
@@ -56,10 +62,45 @@ public final class HeartbeatAcks {
   private final Map<String, Long> latestAck = new HashMap<>();
   private boolean hasHighWater;
   private long highWater;
+  // The log appenders of the latest leadership this node's server started, by follower id; a
+  // restarted appender replaces the old one. Guarded by itself.
+  private final Map<String, LogAppender> appenders = new HashMap<>();
+  private Object appendersOf;
 
   public HeartbeatAcks(MonotonicClock clock, String selfId) {
     this.clock = clock;
     this.selfId = selfId;
+  }
+
+  /**
+   * Ratis created {@code appender} for {@code follower} under {@code leaderState} (one per
+   * leadership): appenders of an earlier leadership are forgotten.
+   */
+  void appenderCreated(Object leaderState, String follower, LogAppender appender) {
+    synchronized (appenders) {
+      if (appendersOf != leaderState) {
+        appenders.clear();
+        appendersOf = leaderState;
+      }
+      appenders.put(follower, appender);
+    }
+  }
+
+  /**
+   * Asks each log appender of the latest leadership to send an AppendEntries (a heartbeat) now
+   * rather than after Ratis's idle interval. Harmless on appenders that have stopped.
+   *
+   * @return how many appenders were asked
+   */
+  int triggerHeartbeats() {
+    List<LogAppender> now;
+    synchronized (appenders) {
+      now = new ArrayList<>(appenders.values());
+    }
+    for (LogAppender a : now) {
+      a.triggerHeartbeat();
+    }
+    return now.size();
   }
 
   /** A reading of the node's clock, taken before a request is sent. */

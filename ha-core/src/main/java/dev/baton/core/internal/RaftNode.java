@@ -265,6 +265,31 @@ public final class RaftNode implements AutoCloseable {
     return leads(term) ? sent : OptionalLong.empty();
   }
 
+  /**
+   * {@link #majorityAckedSendTime()}, answered only while this node leads in {@code term} (before
+   * and after the figures are read), so the value belongs to that term: what the lease of an
+   * activation in {@code term} is renewed from (docs/lease.md, step 1).
+   */
+  public OptionalLong majorityAckedSendTime(long term) {
+    if (!leads(term)) {
+      return OptionalLong.empty();
+    }
+    OptionalLong sent = majorityAckedSendTime();
+    return leads(term) ? sent : OptionalLong.empty();
+  }
+
+  /**
+   * On the leader: asks every log appender of this leadership to send a heartbeat now instead of
+   * after Ratis's idle interval ({@code electionTimeoutMin / 2}), so that {@link
+   * #majorityAckedSendTime()} advances about as often as this is called. Does nothing on a
+   * follower.
+   */
+  public void triggerHeartbeats() {
+    if (isLeader()) {
+      heartbeatAcks.triggerHeartbeats();
+    }
+  }
+
   /** The index of the last entry in this node's Raft log (-1 when it is empty or not running). */
   public long lastLogIndex() {
     try {

@@ -11,6 +11,7 @@ import dev.baton.core.internal.proto.CommandResult;
 import dev.baton.core.internal.proto.SwitchRequest;
 import java.time.Duration;
 import java.util.Optional;
+import java.util.OptionalLong;
 import java.util.concurrent.Executor;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
@@ -27,9 +28,10 @@ import org.slf4j.LoggerFactory;
  *   <li>Only an eligible Raft leader activates, by committing an {@code Activate} entry in its own
  *       term; the entry's log index is the activation's token (invariant I1).
  *   <li>The lease runs from the local monotonic time at which a round was <em>sent</em> that a
- *       majority then acknowledged: the activation entry itself, then a {@code LeaseRound} entry
- *       every {@code renewInterval}. A committed entry proves that a majority appended it, so each
- *       of them heard from this leader after the send (step 1).
+ *       majority then acknowledged: the activation entry itself (a committed entry proves that a
+ *       majority appended it after the send), then Ratis's AppendEntries rounds (heartbeats), which
+ *       this node asks for every {@code renewInterval} and which a majority acknowledged with
+ *       SUCCESS in the activation's term (step 1). Renewal writes no log entry.
  *   <li>{@link #isActive()} is a pure function of the role and the lease expiry, evaluated at the
  *       instant it is asked: no thread has to run for the belief to end on time (step 5).
  *   <li>With less than {@code demotionReserve} left and no renewal, the node demotes: listeners
@@ -76,11 +78,15 @@ public final class RoleController {
 
   // Guarded by lock (or only touched by the controller thread).
   private long notBefore;
-  private boolean renewInFlight;
-  private long renewSentAt;
-  // Set when the promotion plan completes: the next lease round goes out at once (not after
-  // renewInterval) and tells the cluster that this node is ACTIVE, which switch-active waits for.
+  // When this node last asked Ratis for heartbeats (every renewInterval while holding the role).
+  private long heartbeatAskedAt;
+  // Set when the promotion plan completes: the one LeaseRound entry of the activation goes out at
+  // once and tells the cluster that this node is ACTIVE, which switch-active waits for. Retried
+  // until it applies; reportedToken is the token it last reported.
   private boolean reportActiveSoon;
+  private boolean reportInFlight;
+  private long reportSentAt;
+  private long reportedToken;
   // After a failed promotion: no activation before backoffUntil, and while leader meanwhile,
   // leadership is offered to an eligible peer (LeadershipHandOff.maybeToAnyPeerWhileBackingOff).
   private long backoffUntil;
@@ -241,6 +247,9 @@ public final class RoleController {
         demote(StandbyReason.LEADERSHIP_LOST);
         return;
       }
+      // Renew first from the heartbeats already acknowledged (step 1), then judge what is left:
+      // a lease that a majority's acknowledgement has already extended is not given up.
+      renewFromHeartbeats(a);
       if (lease.endsWithin(now, reserveNanos)) {
         demote(StandbyReason.LEASE_EXPIRING);
         return;
@@ -372,8 +381,9 @@ public final class RoleController {
         return;
       }
       lease.start(sent);
-      renewSentAt = sent;
-      renewInFlight = false;
+      heartbeatAskedAt = sent;
+      reportInFlight = false;
+      reportSentAt = sent;
       current = a;
       role = Role.PROMOTING;
     }
@@ -419,39 +429,76 @@ public final class RoleController {
     metrics.role(Role.ACTIVE);
   }
 
+  /**
+   * Step 1 of docs/lease.md, from Ratis's heartbeats: the lease is renewed to the latest send time
+   * of an AppendEntries round that a majority (this node included) acknowledged with SUCCESS in the
+   * activation's term ({@link RaftNode#majorityAckedSendTime(long)}), and this node asks Ratis for
+   * such a round every {@code renewInterval} ({@link RaftNode#triggerHeartbeats()}). No log entry
+   * is written for renewal; the only {@code LeaseRound} entry of an activation is the one that
+   * reports it ACTIVE ({@link #maybeReportActive}).
+   */
   private void maybeRenew(long now, Activation a) {
-    synchronized (lock) {
-      if (renewInFlight && now - renewSentAt < lease.lengthNanos()) {
-        return;
-      }
-      if (now - renewSentAt < renewNanos && !reportActiveSoon) {
-        return;
-      }
-      renewInFlight = true;
+    // The renewal itself ran at the top of the step (renewFromHeartbeats); here the next round is
+    // asked for and the activation reported.
+    if (now - heartbeatAskedAt >= renewNanos) {
+      heartbeatAskedAt = now;
+      raft.triggerHeartbeats();
     }
-    final long sent = clock.nanoTime();
-    final long activeToken;
+    maybeReportActive(now, a);
+  }
+
+  private void renewFromHeartbeats(Activation a) {
+    OptionalLong acked = raft.majorityAckedSendTime(a.term());
+    if (acked.isPresent()) {
+      synchronized (lock) {
+        Role r = role;
+        // Lease.renew never revives a lease that has already lapsed, even by a round that was sent
+        // in time: belief in one activation ends once and for all (the node re-activates with a
+        // new token instead), which keeps isActive() simple.
+        if (current == a && (r == Role.ACTIVE || r == Role.PROMOTING)) {
+          lease.renew(acked.getAsLong());
+        }
+      }
+    }
+  }
+
+  /**
+   * Once per activation, when the promotion plan has completed: a {@code LeaseRound} entry carrying
+   * the token, which tells the cluster that this node is ACTIVE (switch-active waits for it).
+   * Retried every {@code renewInterval} until it applies. Its commit also renews the lease from its
+   * send time, as any majority-acknowledged round may.
+   */
+  private void maybeReportActive(long now, Activation a) {
     synchronized (lock) {
-      renewSentAt = sent;
-      activeToken = role == Role.ACTIVE && current == a ? a.token() : 0;
+      if (role != Role.ACTIVE || current != a || reportedToken == a.token()) {
+        return;
+      }
+      if (reportInFlight && now - reportSentAt < lease.lengthNanos()) {
+        return;
+      }
+      if (!reportActiveSoon && now - reportSentAt < renewNanos) {
+        return;
+      }
+      reportInFlight = true;
       reportActiveSoon = false;
     }
-    raft.submitLocal(Commands.leaseRound(config.self().id(), a.term(), activeToken))
+    final long sent = clock.nanoTime();
+    synchronized (lock) {
+      reportSentAt = sent;
+    }
+    raft.submitLocal(Commands.leaseRound(config.self().id(), a.term(), a.token()))
         .whenComplete(
             (result, error) -> {
               synchronized (lock) {
-                if (renewSentAt == sent) {
-                  renewInFlight = false;
+                if (reportSentAt == sent) {
+                  reportInFlight = false;
                 }
                 Role r = role;
-                // Lease.renew never revives a lease that has already lapsed, even by a round that
-                // was sent in time: belief in one activation ends once and for all (the node
-                // re-activates with a new token instead), which keeps isActive() simple.
-                if (error == null
-                    && result.getApplied()
-                    && current == a
-                    && (r == Role.ACTIVE || r == Role.PROMOTING)) {
-                  lease.renew(sent);
+                if (error == null && result.getApplied() && current == a) {
+                  reportedToken = a.token();
+                  if (r == Role.ACTIVE || r == Role.PROMOTING) {
+                    lease.renew(sent);
+                  }
                 }
               }
               wake.release();

@@ -1,0 +1,112 @@
+package dev.baton.core;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.baton.core.testing.TestCluster;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicLong;
+import org.awaitility.core.ConditionTimeoutException;
+import org.junit.jupiter.api.Test;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Issue 33: an idle active renews its lease from Ratis's heartbeats, not from log entries. Three
+ * real nodes; once the activation has settled, for several seconds the same node stays active with
+ * the same token, its lease keeps being renewed (what is left never falls to the demotion reserve,
+ * whereas an unrenewed lease would be gone after one lease length), and no node's Raft log grows.
+ * With a renewal entry every renewInterval the log grows by about 30 entries in those seconds and
+ * the test fails.
+ */
+class IdleLeaseTest {
+  private static final Logger LOG = LoggerFactory.getLogger(IdleLeaseTest.class);
+  private static final Duration IDLE = Duration.ofSeconds(5);
+
+  @Test
+  void anIdleActiveKeepsItsLeaseAndTokenWithoutWritingToTheLog() {
+    Timing timing = TestCluster.TIMING;
+    try (TestCluster cluster = TestCluster.create(3, 0).startAll()) {
+      BatonNode active = cluster.awaitActive(Duration.ofSeconds(30));
+      await().atMost(Duration.ofSeconds(30)).until(() -> active.role() == Role.ACTIVE);
+      // Settle: the activation, its report and the start-up entries have been written everywhere.
+      Map<String, Long> indexes = awaitSettledLogs(cluster);
+      long token = active.token();
+      LOG.info("idle from here: active {} token {} log indexes {}", active.id(), token, indexes);
+
+      long reserveNanos = timing.demotionReserve().toNanos();
+      AtomicLong minLeftNanos = new AtomicLong(Long.MAX_VALUE);
+      List<String> problems = new ArrayList<>();
+      long end = System.nanoTime() + IDLE.toNanos();
+      await()
+          .atMost(IDLE.plusSeconds(30))
+          .pollInterval(Duration.ofMillis(20))
+          .until(
+              () -> {
+                if (!active.isActive()) {
+                  problems.add("not active at " + System.nanoTime());
+                }
+                if (active.token() != token) {
+                  problems.add("token " + active.token() + " instead of " + token);
+                }
+                long left = active.status().leaseRemaining().toNanos();
+                minLeftNanos.accumulateAndGet(left, Math::min);
+                for (BatonNode n : cluster.running()) {
+                  if (n.lastLogIndex() != indexes.get(n.id())) {
+                    problems.add(
+                        n.id() + " log index " + n.lastLogIndex() + " != " + indexes.get(n.id()));
+                  }
+                }
+                return !problems.isEmpty() || System.nanoTime() - end >= 0;
+              });
+      LOG.info("idle: least lease left {} ms", minLeftNanos.get() / 1_000_000);
+      assertThat(problems).as("while idle").isEmpty();
+      assertThat(minLeftNanos.get())
+          .as(
+              "least lease left while idle, ns (renewed from heartbeats, never down to the reserve)")
+          .isGreaterThan(reserveNanos);
+      assertThat(cluster.running().stream().filter(BatonNode::isActive).map(BatonNode::id))
+          .containsExactly(active.id());
+    }
+  }
+
+  /**
+   * Waits (at most 15 s) until no node's last log index has moved for a second; returns them. A log
+   * that never settles is left to the idle check, which then names the growth.
+   */
+  private static Map<String, Long> awaitSettledLogs(TestCluster cluster) {
+    Map<String, Long> last = new LinkedHashMap<>();
+    AtomicLong stableSince = new AtomicLong(System.nanoTime());
+    try {
+      awaitSettled(cluster, last, stableSince);
+    } catch (ConditionTimeoutException e) {
+      LOG.info("logs did not settle within 15 s: {}", last);
+    }
+    return last;
+  }
+
+  private static void awaitSettled(
+      TestCluster cluster, Map<String, Long> last, AtomicLong stableSince) {
+    await()
+        .atMost(Duration.ofSeconds(15))
+        .pollInterval(Duration.ofMillis(100))
+        .until(
+            () -> {
+              Map<String, Long> now = new LinkedHashMap<>();
+              for (BatonNode n : cluster.running()) {
+                now.put(n.id(), n.lastLogIndex());
+              }
+              if (!now.equals(last) || now.values().stream().distinct().count() != 1) {
+                last.clear();
+                last.putAll(now);
+                stableSince.set(System.nanoTime());
+                return false;
+              }
+              return System.nanoTime() - stableSince.get() >= Duration.ofSeconds(1).toNanos();
+            });
+  }
+}
