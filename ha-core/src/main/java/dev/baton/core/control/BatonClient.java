@@ -161,39 +161,67 @@ public final class BatonClient implements AutoCloseable {
    */
   public AutoCloseable watchRole(
       String endpoint, Consumer<RoleEvent> onEvent, Consumer<Throwable> onError) {
-    AtomicReference<ClientCallStreamObserver<WatchRoleRequest>> call = new AtomicReference<>();
-    BatonControlGrpc.newStub(channel(endpoint))
-        .watchRole(
-            WatchRoleRequest.getDefaultInstance(),
-            new ClientResponseObserver<WatchRoleRequest, RoleEvent>() {
-              @Override
-              public void beforeStart(ClientCallStreamObserver<WatchRoleRequest> requestStream) {
-                call.set(requestStream);
-              }
+    return openStream(
+        "watch role",
+        endpoint,
+        (stub, observer) -> stub.watchRole(WatchRoleRequest.getDefaultInstance(), observer),
+        onEvent,
+        onError,
+        false);
+  }
 
-              @Override
-              public void onNext(RoleEvent value) {
-                onEvent.accept(value);
-              }
+  /**
+   * Opens a server stream on {@code endpoint}: events to {@code onEvent}; a failure (or, when
+   * {@code endIsFailure}, the server ending the stream) to {@code onError}, once, unless the
+   * returned handle closed it. Shared by the role and key watches.
+   */
+  private <Q, R> AutoCloseable openStream(
+      String what,
+      String endpoint,
+      java.util.function.BiConsumer<BatonControlGrpc.BatonControlStub, ClientResponseObserver<Q, R>>
+          start,
+      Consumer<R> onEvent,
+      Consumer<Throwable> onError,
+      boolean endIsFailure) {
+    AtomicReference<ClientCallStreamObserver<Q>> call = new AtomicReference<>();
+    start.accept(
+        BatonControlGrpc.newStub(channel(endpoint)),
+        new ClientResponseObserver<Q, R>() {
+          @Override
+          public void beforeStart(ClientCallStreamObserver<Q> requestStream) {
+            call.set(requestStream);
+          }
 
-              @Override
-              public void onError(Throwable t) {
-                if (t instanceof StatusRuntimeException s
-                    && s.getStatus().getCode() == Status.Code.CANCELLED
-                    && closed) {
-                  return;
-                }
-                onError.accept(
-                    t instanceof StatusRuntimeException s
-                        ? translate("watch role", endpoint, s, 1)
-                        : t);
-              }
+          @Override
+          public void onNext(R value) {
+            onEvent.accept(value);
+          }
 
-              @Override
-              public void onCompleted() {}
-            });
+          @Override
+          public void onError(Throwable t) {
+            if (t instanceof StatusRuntimeException s
+                && s.getStatus().getCode() == Status.Code.CANCELLED
+                && closed) {
+              return;
+            }
+            onError.accept(
+                t instanceof StatusRuntimeException s ? translate(what, endpoint, s, 1) : t);
+          }
+
+          @Override
+          public void onCompleted() {
+            if (endIsFailure) {
+              onError.accept(
+                  new ControlException(
+                      what + " on " + endpoint + ": the node ended the stream",
+                      Status.Code.UNAVAILABLE,
+                      true,
+                      null));
+            }
+          }
+        });
     return () -> {
-      ClientCallStreamObserver<WatchRoleRequest> c = call.get();
+      ClientCallStreamObserver<Q> c = call.get();
       if (c != null) {
         c.cancel("closed by the client", null);
       }
@@ -217,50 +245,15 @@ public final class BatonClient implements AutoCloseable {
     if (afterRevision < 0) {
       throw new IllegalArgumentException("afterRevision must be 0 or more, not " + afterRevision);
     }
-    AtomicReference<ClientCallStreamObserver<WatchKeysRequest>> call = new AtomicReference<>();
-    BatonControlGrpc.newStub(channel(endpoint))
-        .watchKeys(
-            WatchKeysRequest.newBuilder().setPrefix(prefix).setAfterRevision(afterRevision).build(),
-            new ClientResponseObserver<WatchKeysRequest, dev.baton.core.control.proto.KvEvent>() {
-              @Override
-              public void beforeStart(ClientCallStreamObserver<WatchKeysRequest> requestStream) {
-                call.set(requestStream);
-              }
-
-              @Override
-              public void onNext(dev.baton.core.control.proto.KvEvent value) {
-                onEvent.accept(value);
-              }
-
-              @Override
-              public void onError(Throwable t) {
-                if (t instanceof StatusRuntimeException s
-                    && s.getStatus().getCode() == Status.Code.CANCELLED
-                    && closed) {
-                  return;
-                }
-                onError.accept(
-                    t instanceof StatusRuntimeException s
-                        ? translate("watch keys", endpoint, s, 1)
-                        : t);
-              }
-
-              @Override
-              public void onCompleted() {
-                onError.accept(
-                    new ControlException(
-                        "watch keys on " + endpoint + ": the node ended the stream",
-                        Status.Code.UNAVAILABLE,
-                        true,
-                        null));
-              }
-            });
-    return () -> {
-      ClientCallStreamObserver<WatchKeysRequest> c = call.get();
-      if (c != null) {
-        c.cancel("closed by the client", null);
-      }
-    };
+    WatchKeysRequest request =
+        WatchKeysRequest.newBuilder().setPrefix(prefix).setAfterRevision(afterRevision).build();
+    return openStream(
+        "watch keys",
+        endpoint,
+        (stub, observer) -> stub.watchKeys(request, observer),
+        onEvent,
+        onError,
+        true);
   }
 
   /**
