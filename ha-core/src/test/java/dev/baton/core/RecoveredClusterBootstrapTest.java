@@ -133,6 +133,33 @@ class RecoveredClusterBootstrapTest {
     }
   }
 
+  /**
+   * The minority rule above must not refuse a founder of a new cluster. Two founders (n2, n3)
+   * formed the cluster; n1, the third, starts late while n3 does not answer (stopped here; slow or
+   * cut off in a real start). Before the fix n1 saw one holder of the log (n2), no majority, and
+   * refused to start, though nothing had been recovered: the Jepsen-style suite's first start
+   * failed so in CI ("n1 claimed its data directory" never came). Now only a holder with a snapshot
+   * makes the minority refuse; n1 starts, receives the log, and the cluster goes on with n1 and n2.
+   */
+  @Test
+  void aFounderStartingLateWhileOneOfTheOthersIsDownStarts() throws Exception {
+    try (TestCluster cluster = TestCluster.create(3, 0)) {
+      cluster.start("n2");
+      cluster.start("n3");
+      BatonNode first = cluster.awaitActive(Duration.ofSeconds(60));
+      first.kv().put("k", "v".getBytes(StandardCharsets.UTF_8));
+      cluster.stop("n3");
+
+      BatonNode late = cluster.start("n1");
+      org.awaitility.Awaitility.await("n1 holds the founders' key")
+          .atMost(Duration.ofSeconds(60))
+          .pollInterval(Duration.ofMillis(100))
+          .ignoreExceptions()
+          .until(() -> late.kv().get("k").map(KvEntry::valueAsString).orElse("").equals("v"));
+      assertThat(Files.exists(cluster.dataDir("n1").resolve("baton-node.properties"))).isTrue();
+    }
+  }
+
   private static boolean isEmpty(Path d) throws java.io.IOException {
     try (var s = Files.list(d)) {
       return s.findAny().isEmpty();

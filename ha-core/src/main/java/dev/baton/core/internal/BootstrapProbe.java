@@ -49,10 +49,13 @@ import org.slf4j.LoggerFactory;
  * leader spreads to every follower, have no index for it), the node has nothing to forget and
  * starts, logging a warning. Only a node that some peer saw acknowledge entries is refused.
  *
- * <p>That late founder is let in only when the peers that answered holding the log are a majority
- * of the members: then every majority includes one of them, which never votes for a candidate with
- * an empty log, so no leader with an empty log (tokens from 1) can be elected. When they are fewer,
- * the node refuses. The case this catches is a cluster recovered from a lost majority ({@link
+ * <p>When some peer holds a snapshot, that late founder is let in only when the peers that answered
+ * holding the log are a majority of the members: then every majority includes one of them, which
+ * never votes for a candidate with an empty log, so no leader with an empty log (tokens from 1) can
+ * be elected. When they are fewer, the node refuses. Without a snapshot anywhere, a minority of
+ * holders is what a new cluster's first start looks like mid-way (two founders elected a leader and
+ * the third asked before the second held the first entry, or while it was slow to answer): all
+ * they hold came through Raft, whose voting rule keeps it, so the founder starts. The case this catches is a cluster recovered from a lost majority ({@link
  * ClusterRecovery}) where only some members were recovered: a recovered member holds a snapshot at
  * the token floor and no log, and two empty members started with {@code bootstrap} beside it would
  * be a majority of three that could elect one of themselves and issue tokens from 1, below every
@@ -87,10 +90,21 @@ public final class BootstrapProbe {
 
   private BootstrapProbe() {}
 
-  /** What one peer said. {@code index} is -1 unless it holds the group with a log. */
-  record Answer(String peer, long index, long selfCommit, String said) {
+  /**
+   * What one peer said. {@code index} is -1 unless it holds the group with a log; {@code snapshot}
+   * is the index of its newest snapshot, -1 if it has none.
+   */
+  record Answer(String peer, long index, long snapshot, long selfCommit, String said) {
+    Answer(String peer, String said) {
+      this(peer, -1, -1, -1, said);
+    }
+
     boolean holdsLog() {
       return index >= 0;
+    }
+
+    boolean holdsSnapshot() {
+      return snapshot >= 0;
     }
   }
 
@@ -123,11 +137,18 @@ public final class BootstrapProbe {
       throw new BatonException(refusal(config, dir, group, sawThisNode));
     }
     int majority = config.members().size() / 2 + 1;
-    if (!holders.isEmpty() && holders.size() < majority) {
-      // Some peer holds the log, but those that do are no majority: empty members could still form
-      // a majority of their own and elect one of them with an empty log, whose tokens start again
-      // from 1. The case that happens: a member written by 'baton recover' (a snapshot at the
-      // token floor and no log, no leader yet) beside members started empty with bootstrap.
+    if (!holders.isEmpty()
+        && holders.size() < majority
+        && holders.stream().anyMatch(Answer::holdsSnapshot)) {
+      // Some peer holds state from a snapshot, but those that hold the log are no majority: empty
+      // members could still form a majority of their own and elect one of them with an empty log,
+      // whose tokens start again from 1, below the snapshot's. The case that happens: a member
+      // written by 'baton recover' (a snapshot at the token floor and no log, no leader yet)
+      // beside members started empty with bootstrap. Without a snapshot anywhere, a minority of
+      // holders is a new cluster's first start seen mid-way (two founders elected a leader and
+      // this one asked before the second had the first entry, or while it was too slow to
+      // answer): everything that cluster holds came through Raft from its founders, so Raft's own
+      // voting rule keeps it, and refusing would stop a founder that did nothing wrong.
       throw new BatonException(minorityRefusal(config, dir, group, holders, majority));
     }
     if (!holders.isEmpty()) {
@@ -280,10 +301,9 @@ public final class BootstrapProbe {
         try {
           answers.add(e.getValue().get(left, TimeUnit.NANOSECONDS));
         } catch (TimeoutException t) {
-          answers.add(
-              new Answer(e.getKey(), -1, -1, "no answer within " + timeout.toMillis() + " ms"));
+          answers.add(new Answer(e.getKey(), "no answer within " + timeout.toMillis() + " ms"));
         } catch (ExecutionException x) {
-          answers.add(new Answer(e.getKey(), -1, -1, "no answer: " + x.getCause()));
+          answers.add(new Answer(e.getKey(), "no answer: " + x.getCause()));
         } catch (InterruptedException x) {
           Thread.currentThread().interrupt();
           throw new BatonException("interrupted while asking the peers before bootstrap", x);
@@ -302,20 +322,21 @@ public final class BootstrapProbe {
     try {
       reply = client.getGroupManagementApi(RaftPeerId.valueOf(peer)).info(group);
     } catch (GroupMismatchException e) {
-      return new Answer(peer, -1, -1, "does not run this cluster's group");
+      return new Answer(peer, "does not run this cluster's group");
     } catch (IOException | RuntimeException e) {
       if (hasCause(e, GroupMismatchException.class)) {
-        return new Answer(peer, -1, -1, "does not run this cluster's group");
+        return new Answer(peer, "does not run this cluster's group");
       }
-      return new Answer(peer, -1, -1, "no answer: " + firstLine(e));
+      return new Answer(peer, "no answer: " + firstLine(e));
     }
     if (!reply.isSuccess()) {
       if (reply.getException() instanceof GroupMismatchException) {
-        return new Answer(peer, -1, -1, "does not run this cluster's group");
+        return new Answer(peer, "does not run this cluster's group");
       }
-      return new Answer(peer, -1, -1, "no answer: " + firstLine(reply.getException()));
+      return new Answer(peer, "no answer: " + firstLine(reply.getException()));
     }
     long index = -1;
+    long snapshot = -1;
     LogInfoProto log = reply.getLogInfoProto();
     if (log != null) {
       if (log.hasLastEntry()) {
@@ -328,7 +349,8 @@ public final class BootstrapProbe {
         index = Math.max(index, log.getApplied().getIndex());
       }
       if (log.hasLastSnapshot()) {
-        index = Math.max(index, log.getLastSnapshot().getIndex());
+        snapshot = log.getLastSnapshot().getIndex();
+        index = Math.max(index, snapshot);
       }
     }
     long selfCommit = -1;
@@ -344,6 +366,7 @@ public final class BootstrapProbe {
     return new Answer(
         peer,
         index,
+        snapshot,
         selfCommit,
         index >= 0 ? "holds the group with log index " + index : "holds the group, its log empty");
   }
