@@ -114,6 +114,38 @@ class MembershipTest {
   }
 
   /**
+   * A joiner that answers late is still added. Ratis gives up staging a new member that has not
+   * answered for two of its maximum timeouts (NOPROGRESS); a sidecar started on a loaded machine
+   * took longer than that to answer its first append, so {@code members add} failed in CI
+   * (SidecarProcessTest). Here the add is asked before n4's server runs, and n4 starts only after
+   * the first staging has given up: before the fix the add failed with NOPROGRESS; now the leader
+   * stages n4 again until the change timeout, and the add returns with n4 a voter.
+   */
+  @Test
+  void aJoinerThatAnswersLateIsStillAdded() throws Exception {
+    try (TestCluster cluster = TestCluster.create(3, 0).startAll()) {
+      BatonNode active = cluster.awaitActive(Duration.ofSeconds(30));
+      Member n4 = cluster.newMember("n4", false);
+      BatonNode fourth = cluster.builderFor("n4").joining(true).build();
+      java.util.concurrent.CompletableFuture<Void> add =
+          java.util.concurrent.CompletableFuture.runAsync(() -> active.addMember(n4));
+      // The fault: n4 is silent for longer than Ratis stages a member that does not answer (two
+      // maximum election timeouts), so the first staging attempt ends in NOPROGRESS.
+      Thread.sleep(TestCluster.TIMING.electionTimeoutMax().multipliedBy(4).toMillis());
+      fourth.start();
+      add.get(60, java.util.concurrent.TimeUnit.SECONDS);
+      assertThat(active.members()).extracting(Member::id).contains("n4");
+      await("n4 holds the configuration that makes it a voter")
+          .atMost(Duration.ofSeconds(20))
+          .until(
+              () ->
+                  fourth.status().members().stream()
+                      .anyMatch(m -> m.member().id().equals("n4") && m.inConfiguration()));
+      fourth.close();
+    }
+  }
+
+  /**
    * A follower asked to change membership does not call Raft's admin service (the Raft port serves
    * it to nobody): its request goes through the log and the leader carries it out.
    */

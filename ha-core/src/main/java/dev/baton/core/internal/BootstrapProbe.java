@@ -54,14 +54,15 @@ import org.slf4j.LoggerFactory;
  * never votes for a candidate with an empty log, so no leader with an empty log (tokens from 1) can
  * be elected. When they are fewer, the node refuses. Without a snapshot anywhere, a minority of
  * holders is what a new cluster's first start looks like mid-way (two founders elected a leader and
- * the third asked before the second held the first entry, or while it was slow to answer): all
- * they hold came through Raft, whose voting rule keeps it, so the founder starts. The case this catches is a cluster recovered from a lost majority ({@link
- * ClusterRecovery}) where only some members were recovered: a recovered member holds a snapshot at
- * the token floor and no log, and two empty members started with {@code bootstrap} beside it would
- * be a majority of three that could elect one of themselves and issue tokens from 1, below every
- * token of the old cluster (I1). If no recovered member answers yet, the empty ones cannot tell
- * that from a new cluster's first start and start (see the residual window below): recovered
- * members must be started first (RecoveredClusterBootstrapTest).
+ * the third asked before the second held the first entry, or while it was slow to answer): all they
+ * hold came through Raft, whose voting rule keeps it, so the founder starts. The case this catches
+ * is a cluster recovered from a lost majority ({@link ClusterRecovery}) where only some members
+ * were recovered: a recovered member holds a snapshot at the token floor and no log, and two empty
+ * members started with {@code bootstrap} beside it would be a majority of three that could elect
+ * one of themselves and issue tokens from 1, below every token of the old cluster (I1). If no
+ * recovered member answers yet, the empty ones cannot tell that from a new cluster's first start
+ * and start (see the residual window below): recovered members must be started first
+ * (RecoveredClusterBootstrapTest).
  *
  * <p>The question is Ratis's read-only admin call {@code groupInfo}, sent over the node's own Raft
  * transport with its own identity (the member certificate or the key derived from the cluster

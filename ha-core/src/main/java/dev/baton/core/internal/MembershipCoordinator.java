@@ -205,6 +205,7 @@ public final class MembershipCoordinator implements AutoCloseable {
           target.stream().map(Member::id).toList());
       List<String> before = raft.configurationIds();
       String error = null;
+      long retryUntil = System.nanoTime() + changeTimeout().toNanos();
       for (int attempt = 1; ; attempt++) {
         try {
           raft.setConfigurationLocal(target, changeTimeout());
@@ -220,6 +221,19 @@ public final class MembershipCoordinator implements AutoCloseable {
                 pending.getDescription(),
                 error);
             return;
+          }
+          if (String.valueOf(error).contains("NOPROGRESS") && retryUntil - System.nanoTime() > 0) {
+            // Ratis gives up staging a new member that has not answered for two of its maximum
+            // timeouts. A joiner that was just started (a cold JVM, its quiet period, its first TLS
+            // handshake) can take that long to answer its first append; give it until the change
+            // timeout before reporting the add as failed.
+            LOG.info(
+                "{}: {} did not answer yet while being added ({}); staging it again",
+                config.self().id(),
+                pending.getDescription(),
+                error);
+            LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(200));
+            continue;
           }
           if (attempt >= 5 || !String.valueOf(error).contains("in progress")) {
             break;
