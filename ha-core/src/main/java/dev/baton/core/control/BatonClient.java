@@ -106,6 +106,7 @@ public final class BatonClient implements AutoCloseable {
   private final Cache<String, String> leaderEndpoint;
   private final Cache<String, String> nodeEndpoints;
   private final Map<String, ManagedChannel> channels = new ConcurrentHashMap<>();
+  private final Map<String, Boolean> speaksTls = new ConcurrentHashMap<>();
   private volatile boolean closed;
 
   private BatonClient(Builder b) {
@@ -488,6 +489,7 @@ public final class BatonClient implements AutoCloseable {
           return rpc.apply(stub(endpoint, Math.max(1, Math.min(left, perAttempt.toMillis()))));
         } catch (StatusRuntimeException e) {
           last = e;
+          refuseIfTlsWithoutCredentials(endpoint, e, probeTimeout.toMillis());
           Status.Code code = e.getStatus().getCode();
           if (code == Status.Code.UNAVAILABLE || code == Status.Code.DEADLINE_EXCEEDED) {
             leaderEndpoint.invalidateAll();
@@ -544,6 +546,7 @@ public final class BatonClient implements AutoCloseable {
       try {
         r = stub(endpoint, probeMillis).status(StatusRequest.getDefaultInstance());
       } catch (StatusRuntimeException e) {
+        refuseIfTlsWithoutCredentials(endpoint, e, probeMillis);
         failed.add(endpoint);
         continue;
       }
@@ -560,6 +563,36 @@ public final class BatonClient implements AutoCloseable {
       }
     }
     return anyReachable;
+  }
+
+  /**
+   * A client without credentials whose plaintext call an endpoint closed asks, once per endpoint,
+   * whether it speaks TLS; if so the call fails at once, saying what is missing, instead of
+   * retrying a call that can never succeed until its deadline.
+   */
+  private void refuseIfTlsWithoutCredentials(
+      String endpoint, StatusRuntimeException e, long probeMillis) {
+    if (!(credentials instanceof io.grpc.InsecureChannelCredentials)
+        || e.getStatus().getCode() != Status.Code.UNAVAILABLE
+        || StatusErrors.hasCause(e, java.net.ConnectException.class)) {
+      return;
+    }
+    boolean tls =
+        speaksTls.computeIfAbsent(
+            endpoint,
+            ep -> TlsProbe.speaksTls(ep, (int) Math.max(200, Math.min(probeMillis, 2000))));
+    if (tls) {
+      throw new ControlException(
+          "UNAVAILABLE from "
+              + endpoint
+              + ": it speaks TLS (its control API asks for the cluster secret or a client"
+              + " certificate) and this client has none; it closed the plaintext call ("
+              + e.getStatus().getCode()
+              + ")",
+          Status.Code.UNAVAILABLE,
+          true,
+          e);
+    }
   }
 
   /** The given endpoints first, then control addresses learned from status answers. */

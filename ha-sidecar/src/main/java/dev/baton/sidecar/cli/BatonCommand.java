@@ -87,7 +87,10 @@ public final class BatonCommand implements Runnable {
             err.println(c.getMessage());
             if (c.code() == io.grpc.Status.Code.UNAVAILABLE) {
               err.println(
-                  "hint: no node could be reached. A node's control API asks for the same"
+                  (c.knownNotApplied() && c.getMessage().contains("it speaks TLS")
+                          ? "hint: the node was reached but wants credentials."
+                          : "hint: no node could be reached.")
+                      + " A node's control API asks for the same"
                       + " credentials as its Raft port: with a cluster secret, give --config"
                       + " NODE.yaml, or --cluster-secret-file FILE --cluster ID; with"
                       + " certificates, --tls-cert, --tls-key and --tls-ca.");
