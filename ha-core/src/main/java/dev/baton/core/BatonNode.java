@@ -1,25 +1,14 @@
 package dev.baton.core;
 
-import dev.baton.core.internal.BatonStateMachine;
 import dev.baton.core.internal.BootstrapProbe;
-import dev.baton.core.internal.DataDirectory;
-import dev.baton.core.internal.HealthGate;
 import dev.baton.core.internal.KvStore;
-import dev.baton.core.internal.MemberView;
-import dev.baton.core.internal.MembershipCoordinator;
 import dev.baton.core.internal.MonotonicClock;
 import dev.baton.core.internal.NodeConfig;
-import dev.baton.core.internal.NodeMetrics;
-import dev.baton.core.internal.PlanRunner;
-import dev.baton.core.internal.RaftNode;
+import dev.baton.core.internal.NodeRuntime;
 import dev.baton.core.internal.RaftSecurity;
-import dev.baton.core.internal.RoleController;
-import dev.baton.core.internal.Switchover;
-import dev.baton.core.internal.proto.ActivationRecord;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.io.Closeable;
-import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -33,9 +22,6 @@ import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.locks.LockSupport;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -65,6 +51,11 @@ import org.slf4j.LoggerFactory;
  *
  * <p>The lifecycle is: built, {@link #start() started}, {@link #close() closed}. A closed node
  * cannot be restarted; build a new one on the same data directory.
+ *
+ * <p>Why this class is longer than the others: the nested {@link Builder} is the documented
+ * configuration surface (one javadoc per setting; its validation lives in {@code
+ * NodeConfig.validated}). The running parts are wired in {@code internal.NodeRuntime}; this class
+ * keeps the lifecycle and the public API.
  */
 public final class BatonNode implements Closeable {
   private static final Logger LOG = LoggerFactory.getLogger(BatonNode.class);
@@ -75,26 +66,13 @@ public final class BatonNode implements Closeable {
   }
 
   private final NodeConfig config;
-  private final MeterRegistry meterRegistry;
-  private final PromotionPlan plan;
-  private PlanRunner planRunner;
-  private final MonotonicClock clock;
+  private final NodeRuntime.Collaborators parts;
   private final ExecutorService defaultListenerExecutor;
-  private final List<Map.Entry<RoleListener, Executor>> initialListeners;
-  private final List<HealthCheck> healthChecks;
-  private final HealthPolicy healthPolicy;
-  private final Ticker ticker;
-  private HealthGate health;
-  private BatonStateMachine stateMachine;
-  private RaftNode raft;
-  private RoleController controller;
-  private MembershipCoordinator membership;
-  private Switchover switchover;
-  private volatile KvStore kv;
+  // Set by start() once the parts exist (before the Raft server starts, so kv() answers then).
+  private volatile NodeRuntime runtime;
   private volatile State state = State.LATENT;
   // Completed, with why, when the node stops by itself rather than through close().
   private final CompletableFuture<String> stoppedItself = new CompletableFuture<>();
-  private ScheduledExecutorService raftWatch;
 
   private enum State {
     LATENT,
@@ -104,13 +82,15 @@ public final class BatonNode implements Closeable {
 
   private BatonNode(Builder b, NodeConfig config) {
     this.config = config;
-    this.meterRegistry = b.meterRegistry != null ? b.meterRegistry : new SimpleMeterRegistry();
-    this.plan = b.plan;
-    this.clock = MonotonicClock.of(b.ticker);
-    this.initialListeners = List.copyOf(b.listeners);
-    this.healthChecks = List.copyOf(b.healthChecks);
-    this.healthPolicy = b.healthPolicy;
-    this.ticker = b.ticker;
+    this.parts =
+        new NodeRuntime.Collaborators(
+            b.meterRegistry != null ? b.meterRegistry : new SimpleMeterRegistry(),
+            b.plan,
+            MonotonicClock.of(b.ticker),
+            b.ticker,
+            List.copyOf(b.listeners),
+            List.copyOf(b.healthChecks),
+            b.healthPolicy);
     this.defaultListenerExecutor =
         Executors.newSingleThreadExecutor(
             r -> {
@@ -136,108 +116,13 @@ public final class BatonNode implements Closeable {
     if (state != State.LATENT) {
       throw new IllegalStateException("node " + config.self().id() + " was already " + state);
     }
-    DataDirectory.claim(
-        config.dataDir(),
-        config.clusterId(),
-        config.self().id(),
-        config.bootstrap(),
-        config.joining(),
-        () ->
-            BootstrapProbe.check(
-                config, config.dataDir().toPath(), config.bootstrapProbeTimeout()));
-    // Step 3 of the lease argument: this node may have acknowledged the old active's lease round
-    // just before it crashed, and has forgotten it. Staying silent for one minimum election
-    // timeout means it cannot help elect a new leader while that lease may still run.
-    long quietUntil = System.nanoTime() + config.timing().electionTimeoutMin().toNanos();
-    stateMachine = new BatonStateMachine();
-    NodeMetrics metrics =
-        new NodeMetrics(
-            meterRegistry,
-            config.clusterId(),
-            config.self().id(),
-            () -> controller == null ? 0.0 : controller.leaseRemaining().toMillis() / 1000.0);
-    stateMachine.onRejected(metrics::entryRejected);
-    stateMachine.onUnreadableLog(this::stopOnUnreadableLog);
-    try {
-      raft = new RaftNode(config, stateMachine, clock, metrics::raftRefused);
-    } catch (IOException | RuntimeException e) {
-      throw new BatonException("node " + config.self().id() + " cannot be created: " + e, e);
-    }
-    planRunner = new PlanRunner(plan, config, raft, clock, meterRegistry);
-    health = new HealthGate(config, raft, clock, ticker, metrics, healthChecks, healthPolicy);
-    controller = new RoleController(config, raft, clock, planRunner, metrics, health);
-    membership = new MembershipCoordinator(config, raft);
-    switchover = new Switchover(config, raft, stateMachine);
-    kv = new KvStore(raft);
-    for (Map.Entry<RoleListener, Executor> l : initialListeners) {
-      controller.addListener(l.getKey(), l.getValue());
-    }
-    long wait;
-    while ((wait = quietUntil - System.nanoTime()) > 0) {
-      LockSupport.parkNanos(wait);
-    }
-    try {
-      raft.start();
-    } catch (IOException e) {
-      try {
-        raft.close();
-      } catch (IOException suppressed) {
-        e.addSuppressed(suppressed);
-      }
-      throw new BatonException(
-          "node "
-              + config.self().id()
-              + " cannot start its Raft server on "
-              + config.self().address()
-              + ": "
-              + e.getMessage(),
-          e);
-    }
-    controller.start();
-    health.start();
-    membership.start();
-    if (config.security() instanceof RaftSecurity.Insecure) {
-      LOG.warn(
-          "node {}: the Raft port {} is PLAINTEXT and UNAUTHENTICATED (insecureTransport): anyone"
-              + " who can reach it can append entries, force elections and pose as a leader,"
-              + " which breaks every guarantee; use tls(...) or clusterSecret(...) outside tests"
-              + " and demos",
-          config.self().id(),
-          config.self().address());
-    }
-    if (config.self().eligible()) {
-      // Checks, without changing anything, that each step could run here; it also loads the
-      // steps' code, so the first promotion in this JVM does not pay for a cold start.
-      planRunner.preflight();
-    }
+    // Claims the data directory and creates the parts (the quiet period starts here) ...
+    NodeRuntime r = new NodeRuntime(config, parts, this::stopItself);
+    runtime = r;
+    // ... waits it out, then starts the Raft server and the rest (see NodeRuntime for the order).
+    r.start();
     state = State.STARTED;
-    // Ratis may stop the server under the node (a fatal error in the log or the state machine):
-    // the node then stops too and says so, rather than run on as a member that cannot act.
-    raftWatch =
-        Executors.newSingleThreadScheduledExecutor(
-            r -> {
-              Thread t = new Thread(r, "baton-raft-watch-" + config.self().id());
-              t.setDaemon(true);
-              return t;
-            });
-    raftWatch.scheduleWithFixedDelay(
-        () -> {
-          if (state == State.STARTED && !raft.alive()) {
-            stopItself("its Raft server stopped (see the errors logged before this line)");
-          }
-        },
-        500,
-        500,
-        TimeUnit.MILLISECONDS);
-    LOG.info(
-        "node {} of cluster {} started on {} ({}; lease {} ms, election timeout {}-{} ms)",
-        config.self().id(),
-        config.clusterId(),
-        config.self().address(),
-        describe(config.security()),
-        config.timing().lease().toMillis(),
-        config.timing().electionTimeoutMin().toMillis(),
-        config.timing().electionTimeoutMax().toMillis());
+    r.started(() -> state == State.STARTED);
   }
 
   /** This node's id. */
@@ -260,8 +145,8 @@ public final class BatonNode implements Closeable {
    * its lease is valid. Cheap; safe to call on every request.
    */
   public boolean isActive() {
-    RoleController c = controller;
-    return c != null && c.isActive();
+    NodeRuntime r = runtime;
+    return r != null && r.controller().isActive();
   }
 
   /**
@@ -270,18 +155,14 @@ public final class BatonNode implements Closeable {
    * cluster's configuration): such a node takes no part in the cluster until restarted.
    */
   public Role role() {
-    RoleController c = controller;
-    RaftNode r = raft;
-    if (c == null || r == null || !r.alive()) {
-      return Role.STOPPED;
-    }
-    return c.role();
+    NodeRuntime r = runtime;
+    return r == null ? Role.STOPPED : r.role();
   }
 
   /** The token of this node's activation while it is promoting or active, else 0. */
   public long token() {
-    RoleController c = controller;
-    return c == null ? 0 : c.token();
+    NodeRuntime r = runtime;
+    return r == null ? 0 : r.controller().token();
   }
 
   /**
@@ -290,14 +171,14 @@ public final class BatonNode implements Closeable {
    * 33).
    */
   long lastLogIndex() {
-    RaftNode r = raft;
+    NodeRuntime r = runtime;
     return r == null ? -1 : r.lastLogIndex();
   }
 
   /** The current activation, if this node is active now. */
   public Optional<ActiveContext> activeContext() {
-    RoleController c = controller;
-    return c == null ? Optional.empty() : c.activeContext();
+    NodeRuntime r = runtime;
+    return r == null ? Optional.empty() : r.controller().activeContext();
   }
 
   /**
@@ -307,7 +188,7 @@ public final class BatonNode implements Closeable {
    */
   public Optional<ActiveContext> awaitActive(Duration timeout) throws InterruptedException {
     requireStarted();
-    return controller.awaitActive(timeout);
+    return runtime.controller().awaitActive(timeout);
   }
 
   /**
@@ -316,7 +197,7 @@ public final class BatonNode implements Closeable {
    */
   public void addListener(RoleListener listener, Executor executor) {
     requireStarted();
-    controller.addListener(listener, executor);
+    runtime.controller().addListener(listener, executor);
   }
 
   /** Adds a listener called on the node's own listener thread. */
@@ -326,7 +207,7 @@ public final class BatonNode implements Closeable {
 
   public void removeListener(RoleListener listener) {
     requireStarted();
-    controller.removeListener(listener);
+    runtime.controller().removeListener(listener);
   }
 
   /**
@@ -335,7 +216,8 @@ public final class BatonNode implements Closeable {
    * start()} (the first activation can) may use it.
    */
   public KeyValueStore kv() {
-    KvStore k = kv;
+    NodeRuntime r = runtime;
+    KvStore k = r == null ? null : r.kv();
     if (k == null) {
       requireStarted();
       throw new IllegalStateException("node " + config.self().id() + " is starting");
@@ -346,7 +228,7 @@ public final class BatonNode implements Closeable {
   /** The members as the cluster knows them. */
   public List<Member> members() {
     requireStarted();
-    return MemberView.members(config, stateMachine);
+    return runtime.members();
   }
 
   /**
@@ -355,56 +237,13 @@ public final class BatonNode implements Closeable {
    */
   public List<JournalEntry> journal() {
     requireStarted();
-    return stateMachine.localState(false).getJournalList().stream()
-        .map(
-            r ->
-                new JournalEntry(
-                    r.getNodeId(),
-                    r.getToken(),
-                    r.getAction(),
-                    ActionContext.Phase.valueOf(r.getPhase()),
-                    r.getAttempt(),
-                    JournalEntry.Outcome.valueOf(r.getOutcome()),
-                    r.getError().isEmpty() ? Optional.empty() : Optional.of(r.getError())))
-        .toList();
+    return runtime.journal();
   }
 
   /** What this node knows now; cheap, local, not linearizable. */
   public NodeStatus status() {
     requireStarted();
-    ActivationRecord activation = stateMachine.activation();
-    Optional<String> leader = raft.leaderId();
-    List<String> inConf = raft.configurationIds();
-    boolean activeKnown = !activation.getNodeId().isEmpty() && !activation.getResigned();
-    List<NodeStatus.MemberStatus> members = new ArrayList<>();
-    for (Member m : members()) {
-      members.add(
-          new NodeStatus.MemberStatus(
-              m,
-              leader.filter(m.id()::equals).isPresent(),
-              activeKnown && activation.getNodeId().equals(m.id()),
-              inConf.contains(m.id())));
-    }
-    long term;
-    try {
-      term = raft.info().getCurrentTerm();
-    } catch (RuntimeException e) {
-      term = 0;
-    }
-    return new NodeStatus(
-        config.clusterId(),
-        config.self().id(),
-        role(),
-        token(),
-        term,
-        leader,
-        activeKnown ? Optional.of(activation.getNodeId()) : Optional.empty(),
-        activeKnown ? activation.getToken() : 0,
-        stateMachine.highestToken(),
-        controller.leaseRemaining(),
-        members,
-        planRunner.status(),
-        health.status(members()));
+    return runtime.status();
   }
 
   /**
@@ -422,7 +261,7 @@ public final class BatonNode implements Closeable {
    */
   public long switchActive(String targetNodeId, Duration timeout) {
     requireStarted();
-    return switchover.switchActive(members(), this::journal, targetNodeId, timeout);
+    return runtime.switchActive(targetNodeId, timeout);
   }
 
   /**
@@ -439,7 +278,7 @@ public final class BatonNode implements Closeable {
    */
   public Handover stepDown(Duration timeout) {
     requireStarted();
-    return switchover.stepDown(members(), this::journal, timeout);
+    return runtime.stepDown(timeout);
   }
 
   /**
@@ -449,7 +288,7 @@ public final class BatonNode implements Closeable {
    */
   public void addMember(Member member) {
     requireStarted();
-    membership.add(members(), member);
+    runtime.addMember(member);
   }
 
   /**
@@ -458,7 +297,7 @@ public final class BatonNode implements Closeable {
    */
   public void removeMember(String memberId) {
     requireStarted();
-    membership.remove(members(), stateMachine.activation(), memberId);
+    runtime.removeMember(memberId);
   }
 
   /**
@@ -472,14 +311,8 @@ public final class BatonNode implements Closeable {
     }
     State was = state;
     state = State.CLOSED;
-    if (raftWatch != null) {
-      raftWatch.shutdown();
-    }
     if (was == State.STARTED) {
-      health.close();
-      controller.close();
-      membership.close();
-      closeRaft();
+      runtime.close();
     }
     defaultListenerExecutor.shutdown();
   }
@@ -494,27 +327,18 @@ public final class BatonNode implements Closeable {
       return;
     }
     state = State.CLOSED;
-    if (raftWatch != null) {
-      raftWatch.shutdown();
-    }
-    health.close();
-    controller.crash();
-    membership.close();
-    closeRaft();
+    runtime.crash();
     defaultListenerExecutor.shutdownNow();
   }
 
   /**
-   * The log holds a committed entry in a format newer than this release reads: the state machine
-   * has stopped applying, so this node stops (gracefully: an active demotes first) rather than run
-   * on a state that no longer matches its peers'. Upgrading it and starting it again on the same
-   * data directory resumes from that entry (COMPATIBILITY.md).
+   * Stops the node on its own account: closes it, then completes {@link #stoppedItself()}. Called
+   * when its Raft server stopped under it, and when the log holds a committed entry in a format
+   * newer than this release reads: the state machine has stopped applying, so this node stops
+   * (gracefully: an active demotes first) rather than run on a state that no longer matches its
+   * peers'. Upgrading it and starting it again on the same data directory resumes from that entry
+   * (COMPATIBILITY.md).
    */
-  private void stopOnUnreadableLog(String reason) {
-    stopItself(reason);
-  }
-
-  /** Stops the node on its own account: closes it, then completes {@link #stoppedItself()}. */
   private void stopItself(String reason) {
     synchronized (this) {
       if (state == State.CLOSED) {
@@ -537,14 +361,6 @@ public final class BatonNode implements Closeable {
     return stoppedItself.minimalCompletionStage();
   }
 
-  private void closeRaft() {
-    try {
-      raft.close();
-    } catch (IOException e) {
-      LOG.warn("node {}: closing the Raft server failed: {}", config.self().id(), e.toString());
-    }
-  }
-
   private void requireStarted() {
     if (state == State.LATENT) {
       throw new IllegalStateException("node " + config.self().id() + " is not started");
@@ -554,16 +370,6 @@ public final class BatonNode implements Closeable {
   @Override
   public String toString() {
     return "BatonNode[" + config.clusterId() + "/" + config.self().id() + "]";
-  }
-
-  private static String describe(RaftSecurity security) {
-    if (security instanceof RaftSecurity.Certificates) {
-      return "Raft port: mutual TLS, certificates must name a member";
-    }
-    if (security instanceof RaftSecurity.SharedSecret s) {
-      return "Raft port: mutual TLS with keys from the cluster secret (" + s.source() + ")";
-    }
-    return "Raft port: PLAINTEXT, unauthenticated";
   }
 
   /** Builds a node; {@link #build()} checks every setting and names the one that is wrong. */
