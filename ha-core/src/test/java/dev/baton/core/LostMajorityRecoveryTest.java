@@ -83,7 +83,7 @@ class LostMajorityRecoveryTest {
       for (Member m : recovered.members()) {
         result =
             ClusterRecovery.recover(
-                new ClusterRecovery.Request(
+                new RecoveryRequest(
                     copy,
                     recovered.dataDir(m.id()),
                     recovered.clusterId(),
@@ -126,7 +126,7 @@ class LostMajorityRecoveryTest {
   private static ClusterRecovery.Result recover(
       Path from, Path to, String cluster, String node, long fenceToken) {
     return ClusterRecovery.recover(
-        new ClusterRecovery.Request(
+        new RecoveryRequest(
             from,
             to,
             cluster,

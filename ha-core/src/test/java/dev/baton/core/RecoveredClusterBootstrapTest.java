@@ -73,7 +73,7 @@ class RecoveredClusterBootstrapTest {
       // Only n1 is recovered: the rule broken.
       ClusterRecovery.Result result =
           ClusterRecovery.recover(
-              new ClusterRecovery.Request(
+              new RecoveryRequest(
                   copy,
                   recovered.dataDir("n1"),
                   recovered.clusterId(),
@@ -110,7 +110,7 @@ class RecoveredClusterBootstrapTest {
       // a target the refused start had written to), then start them without bootstrap.
       for (String id : List.of("n2", "n3")) {
         ClusterRecovery.recover(
-            new ClusterRecovery.Request(
+            new RecoveryRequest(
                 copy,
                 recovered.dataDir(id),
                 recovered.clusterId(),

@@ -9,6 +9,7 @@ import dev.baton.core.KeyValueStore;
 import dev.baton.core.KvEntry;
 import dev.baton.core.Member;
 import dev.baton.core.PromotionPlan;
+import dev.baton.core.RecoveryRequest;
 import dev.baton.core.internal.ClusterRecovery;
 import dev.baton.core.testing.TestCluster;
 import dev.baton.postgres.testing.PostgresServer;
@@ -111,7 +112,7 @@ class LostMajorityFenceTest {
         for (Member m : fresh.members()) {
           result =
               ClusterRecovery.recover(
-                  new ClusterRecovery.Request(
+                  new RecoveryRequest(
                       copy,
                       fresh.dataDir(m.id()),
                       fresh.clusterId(),

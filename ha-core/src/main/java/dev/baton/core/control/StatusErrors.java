@@ -11,7 +11,8 @@ import java.util.concurrent.TimeoutException;
 
 /**
  * Maps what a {@link dev.baton.core.BatonNode} throws to gRPC statuses, and tells a client whether
- * a failed write is known not to have been applied.
+ * a failed write is known not to have been applied (and, for a refused watch, from which revision
+ * it can replay).
  *
  * <p>The split that matters for safe retries: UNAVAILABLE (with the {@code baton-applied: false}
  * trailer) means the server knows nothing was applied; DEADLINE_EXCEEDED and UNKNOWN mean a write
@@ -99,5 +100,27 @@ final class StatusErrors {
       }
     }
     return false;
+  }
+
+  /**
+   * For a watch refused with OUT_OF_RANGE: the oldest revision the node can replay from, from the
+   * {@link ControlService#OLDEST_REPLAYABLE} trailer; empty for any other failure.
+   */
+  static java.util.OptionalLong oldestReplayable(Throwable failure) {
+    for (Throwable t = failure; t != null; t = t.getCause()) {
+      if (t instanceof StatusRuntimeException s
+          && s.getStatus().getCode() == Status.Code.OUT_OF_RANGE
+          && s.getTrailers() != null) {
+        String v = s.getTrailers().get(ControlService.OLDEST_REPLAYABLE);
+        if (v != null) {
+          try {
+            return java.util.OptionalLong.of(Long.parseLong(v));
+          } catch (NumberFormatException e) {
+            return java.util.OptionalLong.empty();
+          }
+        }
+      }
+    }
+    return java.util.OptionalLong.empty();
   }
 }

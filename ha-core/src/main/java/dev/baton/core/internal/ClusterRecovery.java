@@ -2,6 +2,7 @@ package dev.baton.core.internal;
 
 import dev.baton.core.BatonException;
 import dev.baton.core.Member;
+import dev.baton.core.RecoveryRequest;
 import dev.baton.core.internal.proto.Command;
 import dev.baton.core.internal.proto.MembershipRequest;
 import dev.baton.core.internal.proto.Snapshot;
@@ -60,17 +61,6 @@ public final class ClusterRecovery {
   private static final SizeInBytes MAX_ENTRY = SizeInBytes.valueOf("64MB");
 
   private ClusterRecovery() {}
-
-  /** What {@link #recover} was asked to do. */
-  public record Request(
-      Path from,
-      Path to,
-      String newClusterId,
-      String nodeId,
-      List<Member> newMembers,
-      long fenceToken,
-      long margin,
-      Duration probeTimeout) {}
 
   /** What it did. */
   public record Result(
@@ -148,8 +138,11 @@ public final class ClusterRecovery {
     }
   }
 
-  /** Reads, checks and writes; throws {@link BatonException} naming what it refused. */
-  public static Result recover(Request r) {
+  /**
+   * Reads, checks and writes; throws {@link BatonException} naming what it refused. Its API is
+   * {@link dev.baton.core.BatonRecovery#recover}.
+   */
+  public static Result recover(RecoveryRequest r) {
     if (r.newClusterId() == null || r.newClusterId().isBlank()) {
       throw new BatonException("recover: the new cluster id is empty");
     }
@@ -483,7 +476,7 @@ public final class ClusterRecovery {
     }
   }
 
-  private static void write(Request r, Snapshot snapshot, long term, long floor) {
+  private static void write(RecoveryRequest r, Snapshot snapshot, long term, long floor) {
     Path to = r.to();
     try {
       Path group =

@@ -1,8 +1,10 @@
 package dev.baton.sidecar.cli;
 
 import dev.baton.core.BatonException;
+import dev.baton.core.BatonRecovery;
 import dev.baton.core.Member;
-import dev.baton.core.internal.ClusterRecovery;
+import dev.baton.core.RecoveryRequest;
+import dev.baton.core.RecoveryResult;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -103,18 +105,18 @@ final class RecoverCommand implements Callable<Integer> {
       }
       parsed.add(Member.voter(m.substring(0, eq).trim(), m.substring(eq + 1).trim()));
     }
-    ClusterRecovery.Result result;
+    RecoveryResult result;
     try {
       result =
-          ClusterRecovery.recover(
-              new ClusterRecovery.Request(
+          BatonRecovery.recover(
+              new RecoveryRequest(
                   from, to, cluster, node, parsed, fenceToken, margin, probeTimeout));
     } catch (BatonException e) {
       spec.commandLine().getErr().println("refused: " + e.getMessage());
       spec.commandLine().getErr().flush();
       return 1;
     }
-    spec.commandLine().getOut().print(result.describe());
+    spec.commandLine().getOut().print(result.report());
     spec.commandLine().getOut().flush();
     return 0;
   }
