@@ -111,6 +111,15 @@ public final class Switchover {
           if (a.getResigned()) {
             throw failedSwitch(journal, targetNodeId, a.getToken());
           }
+        } else if (a.getToken() > before) {
+          // Another node holds the newest activation. If the target won the role first, its plan
+          // failed and it gave the role up, this node may have applied "target gave up" and "the
+          // other node won" in one batch and never seen the target's activation resigned: the
+          // journal still says so.
+          Optional<Long> gaveUp = promotionFailedAfter(journal, targetNodeId, before);
+          if (gaveUp.isPresent()) {
+            throw failedSwitch(journal, targetNodeId, gaveUp.get());
+          }
         }
         long left = deadline - System.nanoTime();
         if (left > 0 && applied.tryAcquire(Math.min(left, RECHECK_NANOS), NANOSECONDS)) {
@@ -188,6 +197,21 @@ public final class Switchover {
     LOG.info("step-down: handing the role from {} to {}", active, best.id());
     long token = switchActive(members, journal, best.id(), timeout);
     return new Handover(best.id(), token);
+  }
+
+  /** The token of {@code nodeId}'s newest failed promotion above {@code before}, if any. */
+  private static Optional<Long> promotionFailedAfter(
+      Supplier<List<JournalEntry>> journal, String nodeId, long before) {
+    Optional<Long> token = Optional.empty();
+    for (JournalEntry e : journal.get()) {
+      if (e.nodeId().equals(nodeId)
+          && e.token() > before
+          && e.phase() == ActionContext.Phase.PROMOTE
+          && e.outcome() == JournalEntry.Outcome.FAILED) {
+        token = Optional.of(e.token());
+      }
+    }
+    return token;
   }
 
   /** The failure of a switch whose target resigned, with the failed step from the journal. */
