@@ -75,9 +75,12 @@ class ControlSecretTest {
     return servers.values().stream().map(ControlServer::address).toList();
   }
 
-  /** A client that gives up quickly: the refused calls below each wait out its deadline. */
+  /**
+   * A client that gives up quickly: a refused call fails at once, but the client retries it until
+   * its call deadline, so each refused call below waits out that deadline.
+   */
   private static BatonClient client(BatonClient.Builder b) {
-    return build(b.callTimeout(Duration.ofSeconds(1)).attemptTimeout(Duration.ofMillis(500)));
+    return build(b.callTimeout(Duration.ofMillis(500)).attemptTimeout(Duration.ofMillis(500)));
   }
 
   private static BatonClient build(BatonClient.Builder b) {

@@ -314,14 +314,42 @@ public final class TestCluster implements AutoCloseable {
     return Optional.ofNullable(seen.get());
   }
 
+  /**
+   * Crashes every running node, all at once: stopping a Ratis server takes about 1 s even when idle
+   * (its log worker polls its queue once a second before it sees the stop) and up to 3 s after
+   * partitions (gRPC waits that long for a graceful channel shutdown), so one node after another
+   * made each cluster's teardown several seconds of a test's time for nothing.
+   */
   @Override
   public void close() {
+    List<Thread> crashes = new ArrayList<>();
     for (BatonNode n : running()) {
-      try {
-        n.crashForTesting();
-      } catch (RuntimeException e) {
-        // best effort
+      Thread t =
+          new Thread(
+              () -> {
+                try {
+                  n.crashForTesting();
+                } catch (RuntimeException e) {
+                  // best effort
+                }
+              },
+              "test-cluster-close-" + n.id());
+      t.start();
+      crashes.add(t);
+    }
+    boolean interrupted = false;
+    for (Thread t : crashes) {
+      while (true) {
+        try {
+          t.join();
+          break;
+        } catch (InterruptedException e) {
+          interrupted = true;
+        }
       }
+    }
+    if (interrupted) {
+      Thread.currentThread().interrupt();
     }
     synchronized (running) {
       running.clear();
