@@ -281,6 +281,28 @@ final class SidecarProcesses implements AutoCloseable {
   }
 
   /**
+   * Starts {@code first} and {@code witness} (a majority of three) and waits until {@code first} is
+   * the one active, then starts {@code last} and waits until it has applied that activation. {@code
+   * last} must hold the log before a failover: Ratis does not count the vote of a member whose log
+   * is empty once the cluster has committed entries (a voter that lost its disk must not elect), so
+   * a {@code last} that never heard from {@code first} could elect nobody with the witness.
+   */
+  void startWithFirstActive(String first, String witness, String last, Duration timeout)
+      throws IOException {
+    start(first);
+    start(witness);
+    String active = awaitSingleActive(timeout);
+    org.assertj.core.api.Assertions.assertThat(active).as(logTails(40)).isEqualTo(first);
+    start(last);
+    await(last + " has applied " + first + "'s activation")
+        .atMost(timeout)
+        .ignoreExceptions()
+        .until(
+            () -> Json.read(get(last, "/status").body()).path("activeNodeId").asText(),
+            first::equals);
+  }
+
+  /**
    * The one active node once it has held the role, with the same token, for a second: on a loaded
    * machine a fresh active can lose its first lease round and re-activate (LEASE_EXPIRING), and a
    * test that reads several endpoints of "the active" should start from one that holds.
