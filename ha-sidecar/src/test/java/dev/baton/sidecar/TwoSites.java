@@ -97,16 +97,25 @@ final class TwoSites implements AutoCloseable {
   }
 
   /**
-   * Brings the sites back to where {@link #start()} left them, if a case before moved them: east
-   * runs (n1's guard rewinds it into a standby of west), n1's sidecar runs, and the role is
+   * Brings the sites back to where {@link #start()} left them, if a case before moved them. Decided
+   * by the databases, not by a look at {@code /active}: on a loaded machine a node can lose a lease
+   * and win the role again (ENVIRONMENT.md), so a momentary 503 does not mean the role moved. While
+   * west is a standby, east is the primary and n1 holds (or wins back) the role; once west has been
+   * promoted, east is started again (n1's guard rewinds it into a standby of west) and the role is
    * switched back to n1 ({@link #rejoinEastAndSwitchBackToN1()}).
    */
   void baseline() throws Exception {
     if (!cluster.node("n1").orElseThrow().process.isAlive()) {
       cluster.start("n1");
     }
-    boolean n1Active = cluster.get("n1", "/active").code() == 200;
-    if (n1Active && east.isRunning() && dns.dig(name, "A").equals(List.of(EAST_IP))) {
+    if (west.isInRecovery()) {
+      await("n1 active with the name on east")
+          .atMost(LIVENESS)
+          .ignoreExceptions()
+          .until(
+              () ->
+                  cluster.get("n1", "/active").code() == 200
+                      && dns.dig(name, "A").equals(List.of(EAST_IP)));
       return;
     }
     east.start();
