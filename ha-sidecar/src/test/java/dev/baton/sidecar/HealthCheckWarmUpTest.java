@@ -3,18 +3,14 @@ package dev.baton.sidecar;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import com.sun.net.httpserver.HttpServer;
 import dev.baton.core.HealthCheck;
 import dev.baton.core.HealthChecks;
 import dev.baton.core.HealthPolicy;
 import dev.baton.core.Ticker;
 import dev.baton.core.internal.HealthMonitor;
-import java.net.InetSocketAddress;
-import java.net.URI;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -33,33 +29,17 @@ class HealthCheckWarmUpTest {
 
   @Test
   void theFirstRequestsOneTimeCostIsPaidByTheWarmUpNotCountedAsAFailure() throws Exception {
-    AtomicInteger requests = new AtomicInteger();
-    HttpServer server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
-    server.createContext(
-        "/healthz",
-        ex -> {
-          if (requests.getAndIncrement() == 0) {
-            try {
-              Thread.sleep(800); // the one-time cost: longer than the check's 250 ms timeout
-            } catch (InterruptedException e) {
-              Thread.currentThread().interrupt();
-            }
-          }
-          byte[] body = "ok".getBytes();
-          ex.sendResponseHeaders(200, body.length);
-          ex.getResponseBody().write(body);
-          ex.close();
-        });
-    server.start();
+    // The one-time cost: the first answer takes longer than the check's 250 ms timeout.
+    Plane plane = new Plane(Duration.ofMillis(800));
+    HealthCheck check =
+        HealthChecks.http(
+            HealthCheck.Settings.of("plane", Duration.ofMillis(300), Duration.ofMillis(250)),
+            plane.url());
     List<HealthMonitor.Health> changes = new CopyOnWriteArrayList<>();
     try (HealthMonitor m =
         new HealthMonitor(
             "n1",
-            List.of(
-                HealthChecks.http(
-                    HealthCheck.Settings.of(
-                        "plane", Duration.ofMillis(300), Duration.ofMillis(250)),
-                    URI.create("http://127.0.0.1:" + server.getAddress().getPort() + "/healthz"))),
+            List.of(check),
             new HealthPolicy(1, 1, Duration.ZERO),
             Ticker.system(),
             changes::add)) {
@@ -71,9 +51,9 @@ class HealthCheckWarmUpTest {
       // (and the node's eligibility) down once.
       assertThat(changes).as("health changes since start").isEmpty();
       assertThat(m.health().checks().get(0).probed()).isTrue();
-      assertThat(requests.get()).isGreaterThanOrEqualTo(4);
+      assertThat(plane.requests.get()).isGreaterThanOrEqualTo(4);
     } finally {
-      server.stop(0);
+      plane.close();
     }
   }
 }

@@ -3,14 +3,11 @@ package dev.baton.sidecar;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import com.sun.net.httpserver.HttpServer;
-import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -23,34 +20,6 @@ import org.junit.jupiter.api.Test;
 class HealthGatedFailoverTest {
   private static final Duration WAIT = Duration.ofSeconds(60);
   private static final Duration MIN_MOVE_INTERVAL = Duration.ofSeconds(10);
-
-  /** One plane's health endpoint: 200 while up, 503 while down. */
-  private static final class Plane implements AutoCloseable {
-    final AtomicBoolean up = new AtomicBoolean(true);
-    final HttpServer server;
-
-    Plane() throws Exception {
-      server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
-      server.createContext(
-          "/healthz",
-          ex -> {
-            byte[] body = (up.get() ? "ok" : "plane down").getBytes();
-            ex.sendResponseHeaders(up.get() ? 200 : 503, body.length);
-            ex.getResponseBody().write(body);
-            ex.close();
-          });
-      server.start();
-    }
-
-    int port() {
-      return server.getAddress().getPort();
-    }
-
-    @Override
-    public void close() {
-      server.stop(0);
-    }
-  }
 
   @Test
   void aDeadPlaneMovesTheRoleAndItsRecoveryDoesNotMoveItBack() throws Exception {
@@ -117,19 +86,7 @@ class HealthGatedFailoverTest {
 
     long failed = System.nanoTime();
     planes.get(old).up.set(false);
-    String now;
-    try {
-      now =
-          await("another node's /active 200 after " + old + "'s plane went down")
-              .atMost(WAIT)
-              .pollInterval(Duration.ofMillis(50))
-              .until(
-                  () -> cluster.activeIds().stream().filter(id -> !id.equals(old)).findFirst(),
-                  java.util.Optional::isPresent)
-              .get();
-    } catch (org.awaitility.core.ConditionTimeoutException e) {
-      throw new AssertionError(e.getMessage() + "\n" + cluster.logTails(60), e);
-    }
+    String now = cluster.awaitAnotherActive(old, WAIT);
     long movedMs = (System.nanoTime() - failed) / 1_000_000;
     // This setup has no database and no writer: the end point is the new active's /active 200,
     // which it answers once its promotion plan has run.

@@ -281,6 +281,24 @@ final class SidecarProcesses implements AutoCloseable {
   }
 
   /**
+   * Waits (bounded, polling every 50 ms) until a node other than {@code old} answers /active 200,
+   * and returns it; on a timeout the error carries every node's log tail.
+   */
+  String awaitAnotherActive(String old, Duration timeout) {
+    try {
+      return await("another node's /active 200 than " + old)
+          .atMost(timeout)
+          .pollInterval(Duration.ofMillis(50))
+          .until(
+              () -> activeIds().stream().filter(id -> !id.equals(old)).findFirst(),
+              Optional::isPresent)
+          .get();
+    } catch (org.awaitility.core.ConditionTimeoutException e) {
+      throw new AssertionError(e.getMessage() + "\n" + logTails(60), e);
+    }
+  }
+
+  /**
    * Starts {@code first} and {@code witness} (a majority of three) and waits until {@code first} is
    * the one active, then starts {@code last} and waits until it has applied that activation. {@code
    * last} must hold the log before a failover: Ratis does not count the vote of a member whose log
