@@ -25,6 +25,19 @@ public interface HealthCheck {
   HealthResult check() throws Exception;
 
   /**
+   * Called once when probing starts, before the first {@link #check()}, on a probe thread and with
+   * no timeout of the check's own (Baton stops waiting for it after {@link #WARM_UP_LIMIT} and
+   * probes anyway). Its outcome, an exception included, is ignored. For what the first probe would
+   * otherwise pay once, such as loading a client's classes and opening its connection in a cold
+   * JVM, so that a slow first probe on a loaded machine is not counted as a failure. Default:
+   * nothing.
+   */
+  default void warmUp() throws Exception {}
+
+  /** How long Baton waits for {@link #warmUp()} before it starts probing anyway. */
+  Duration WARM_UP_LIMIT = Duration.ofSeconds(10);
+
+  /**
    * @param name unique on the node; shown in status and as the {@code check} label of {@code
    *     baton_health_check_up}
    * @param interval time between the starts of two probes

@@ -36,6 +36,25 @@ public final class HealthChecks {
             .build();
     HttpRequest request = HttpRequest.newBuilder(url).timeout(settings.timeout()).GET().build();
     return new Named(settings) {
+      /**
+       * One GET with a generous timeout, answer ignored: a cold JVM's first request loads the HTTP
+       * client's classes and starts its selector thread (200-300 ms measured on a loaded 2-core
+       * machine, against 3-30 ms for the next ones), and leaves a kept-alive connection behind.
+       */
+      @Override
+      public void warmUp() throws Exception {
+        HttpRequest once =
+            HttpRequest.newBuilder(url)
+                .timeout(max(settings.timeout(), WARM_UP_REQUEST_TIMEOUT))
+                .GET()
+                .build();
+        try {
+          client.send(once, HttpResponse.BodyHandlers.discarding());
+        } catch (IOException e) {
+          // Down or not up yet: the first probe will say so.
+        }
+      }
+
       @Override
       public HealthResult check() throws Exception {
         HttpResponse<String> r;
@@ -131,6 +150,12 @@ public final class HealthChecks {
             : HealthResult.unhealthy(cmd.get(0) + " exited with status " + code);
       }
     };
+  }
+
+  private static final java.time.Duration WARM_UP_REQUEST_TIMEOUT = java.time.Duration.ofSeconds(5);
+
+  private static java.time.Duration max(java.time.Duration a, java.time.Duration b) {
+    return a.compareTo(b) >= 0 ? a : b;
   }
 
   private static String describe(Exception e) {

@@ -95,6 +95,15 @@ public final class PostgresHealthCheck implements HealthCheck {
     }
   }
 
+  /**
+   * One probe, answer ignored: a cold JVM's first connection loads the driver's classes (and, with
+   * TLS, its security providers), which the first counted probe should not pay.
+   */
+  @Override
+  public void warmUp() {
+    check();
+  }
+
   @Override
   public String toString() {
     return "PostgresHealthCheck[" + settings.name() + " " + endpoint + "]";

@@ -65,18 +65,8 @@ class DnsDownFailoverTest {
         closeLater(
             new SidecarProcesses(
                 List.of("n1", "n2", "w1"), Set.of("w1"), (dir, n) -> promotion(dns, keyFile)));
-    cluster.start("n1");
-    cluster.start("w1");
-    String first = cluster.awaitSingleActive(LIVENESS);
-    assertThat(first).as(cluster.logTails(40)).isEqualTo("n1");
-    cluster.start("n2");
-    // n2 must hold the log before the failover (see SidecarMissionTest).
-    await("n2 has applied n1's activation")
-        .atMost(LIVENESS)
-        .ignoreExceptions()
-        .until(
-            () -> Json.read(cluster.get("n2", "/status").body()).path("activeNodeId").asText(),
-            "n1"::equals);
+    // n2 must hold the log before the failover (see SidecarProcesses.startWithFirstActive).
+    cluster.startWithFirstActive("n1", "w1", "n2", LIVENESS);
     // A loaded machine can make a node lose its first lease and win again with a higher token:
     // each check below reads the token the node holds at that moment.
     long t1 = awaitConverged(cluster, "n1", dns, name, EAST_IP, fence);
@@ -238,14 +228,7 @@ class DnsDownFailoverTest {
     y.append("      convergeBackoff: 200ms\n");
     y.append("      convergeMaxBackoff: 1s\n");
     y.append("      convergeRecheckInterval: 1s\n");
-    y.append("      server: ").append(dns.host()).append(':').append(dns.port()).append('\n');
-    y.append("      zone: ").append(dns.zone()).append('\n');
-    y.append("      names:\n        - name: db\n          type: A\n          values:\n");
-    y.append("            n1: ").append(EAST_IP).append('\n');
-    y.append("            n2: ").append(WEST_IP).append('\n');
-    y.append("      ttl: 1s\n");
-    y.append("      tsig:\n        keyFile: ").append(keyFile).append('\n');
-    y.append("      timeout: 30s\n");
+    y.append(TwoSites.dnsStepTarget(dns, keyFile));
     y.append("logging:\n  ratisLevel: INFO\n");
     return y.toString();
   }

@@ -364,19 +364,7 @@ class SidecarProcessTest {
     String old = cluster.awaitSingleActive(WAIT);
     long oldToken = token(cluster.get(old, "/active").body());
     cluster.kill(old);
-    String now;
-    try {
-      now =
-          await("another node's /active 200")
-              .atMost(WAIT)
-              .pollInterval(Duration.ofMillis(50))
-              .until(
-                  () -> cluster.activeIds().stream().filter(id -> !id.equals(old)).findFirst(),
-                  java.util.Optional::isPresent)
-              .get();
-    } catch (org.awaitility.core.ConditionTimeoutException e) {
-      throw new AssertionError(e.getMessage() + "\n" + cluster.logTails(40), e);
-    }
+    String now = cluster.awaitAnotherActive(old, WAIT);
     assertThat(token(cluster.get(now, "/active").body())).isGreaterThan(oldToken);
     assertThat(cluster.get(old, "/active").code()).isEqualTo(-1);
 

@@ -281,6 +281,46 @@ final class SidecarProcesses implements AutoCloseable {
   }
 
   /**
+   * Waits (bounded, polling every 50 ms) until a node other than {@code old} answers /active 200,
+   * and returns it; on a timeout the error carries every node's log tail.
+   */
+  String awaitAnotherActive(String old, Duration timeout) {
+    try {
+      return await("another node's /active 200 than " + old)
+          .atMost(timeout)
+          .pollInterval(Duration.ofMillis(50))
+          .until(
+              () -> activeIds().stream().filter(id -> !id.equals(old)).findFirst(),
+              Optional::isPresent)
+          .get();
+    } catch (org.awaitility.core.ConditionTimeoutException e) {
+      throw new AssertionError(e.getMessage() + "\n" + logTails(60), e);
+    }
+  }
+
+  /**
+   * Starts {@code first} and {@code witness} (a majority of three) and waits until {@code first} is
+   * the one active, then starts {@code last} and waits until it has applied that activation. {@code
+   * last} must hold the log before a failover: Ratis does not count the vote of a member whose log
+   * is empty once the cluster has committed entries (a voter that lost its disk must not elect), so
+   * a {@code last} that never heard from {@code first} could elect nobody with the witness.
+   */
+  void startWithFirstActive(String first, String witness, String last, Duration timeout)
+      throws IOException {
+    start(first);
+    start(witness);
+    String active = awaitSingleActive(timeout);
+    org.assertj.core.api.Assertions.assertThat(active).as(logTails(40)).isEqualTo(first);
+    start(last);
+    await(last + " has applied " + first + "'s activation")
+        .atMost(timeout)
+        .ignoreExceptions()
+        .until(
+            () -> Json.read(get(last, "/status").body()).path("activeNodeId").asText(),
+            first::equals);
+  }
+
+  /**
    * The one active node once it has held the role, with the same token, for a second: on a loaded
    * machine a fresh active can lose its first lease round and re-activate (LEASE_EXPIRING), and a
    * test that reads several endpoints of "the active" should start from one that holds.

@@ -115,11 +115,52 @@ public final class HealthMonitor implements AutoCloseable {
     this.last = snapshot();
   }
 
-  /** Starts probing: each check at once, then every interval. */
+  /**
+   * Starts probing: each check once its {@link HealthCheck#warmUp() warm-up} has returned (or after
+   * {@link HealthCheck#WARM_UP_LIMIT}), then every interval. A check that starts up stays up until
+   * its probes say otherwise, so the warm-up holds nothing back.
+   */
   public void start() {
     for (HealthCheck c : checks) {
       long every = c.settings().interval().toNanos();
-      scheduler.scheduleAtFixedRate(() -> launch(c), 0, every, TimeUnit.NANOSECONDS);
+      probes.execute(
+          () -> {
+            warmUp(c);
+            try {
+              scheduler.scheduleAtFixedRate(() -> launch(c), 0, every, TimeUnit.NANOSECONDS);
+            } catch (java.util.concurrent.RejectedExecutionException e) {
+              // closed while warming up
+            }
+          });
+    }
+  }
+
+  private void warmUp(HealthCheck c) {
+    Future<?> f;
+    try {
+      f =
+          probes.submit(
+              () -> {
+                c.warmUp();
+                return null;
+              });
+    } catch (java.util.concurrent.RejectedExecutionException e) {
+      return; // closed
+    }
+    try {
+      f.get(HealthCheck.WARM_UP_LIMIT.toNanos(), TimeUnit.NANOSECONDS);
+    } catch (TimeoutException e) {
+      f.cancel(true);
+      LOG.info(
+          "{}: health check '{}': warm-up still running after {} s; probing anyway",
+          nodeId,
+          c.settings().name(),
+          HealthCheck.WARM_UP_LIMIT.toSeconds());
+    } catch (ExecutionException e) {
+      LOG.debug("{}: health check '{}': warm-up failed: {}", nodeId, c.settings().name(), e);
+    } catch (InterruptedException e) {
+      f.cancel(true);
+      Thread.currentThread().interrupt();
     }
   }
 

@@ -1,0 +1,437 @@
+package dev.baton.sidecar;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.baton.dns.TsigAlgorithm;
+import dev.baton.dns.testing.BindServer;
+import dev.baton.postgres.testing.PostgresServer;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The two-sites setup of the sidecar mission: three real sidecar processes (n1 beside the
+ * PostgreSQL server east, n2 beside west, the witness w1), each eligible node with a {@code type:
+ * postgres} and a {@code type: dns} step and a {@code type: postgres} health check from its YAML, a
+ * real PostgreSQL 15 primary and streaming standby, a real BIND 9, and a Python writer beside each
+ * database node that takes the token from its sidecar's {@code /token}, finds the primary through
+ * the DNS name, and writes through the fence ({@code baton.check_fence}) in every transaction.
+ *
+ * <p>The servers listen on the same port on two loopback addresses, so the DNS name's A record is
+ * what tells the writer where the primary is.
+ *
+ * <p>Started once for several cases: each case begins with {@link #baseline()}, which brings the
+ * sites back to the state {@link #start()} leaves (n1 active on east, west a streaming standby, the
+ * name on east), whatever the case before it did.
+ */
+final class TwoSites implements AutoCloseable {
+  static final Duration LIVENESS = Duration.ofSeconds(90);
+  static final String EAST_IP = "127.0.10.1";
+  static final String WEST_IP = "127.0.10.2";
+  static final String RESOURCE = "orders";
+  private static final Path WRITER_PROGRAM =
+      Path.of("..", "examples", "python-fenced-writer", "fenced_writer.py").toAbsolutePath();
+
+  private final List<AutoCloseable> cleanup = new ArrayList<>();
+  final int pgPort = SidecarProcesses.freePort();
+  PostgresServer east;
+  PostgresServer west;
+  BindServer dns;
+  String name;
+  SidecarProcesses cluster;
+  Writer w1;
+  Writer w2;
+
+  private TwoSites() {}
+
+  /**
+   * Starts the servers, the sidecars (n1 and the witness first, so that n1 is the first active) and
+   * the writers, and waits until n2 holds the log and the name points at east.
+   */
+  static TwoSites start() throws Exception {
+    TwoSites s = new TwoSites();
+    try {
+      s.startAll();
+      return s;
+    } catch (Exception | AssertionError e) {
+      s.close();
+      throw e;
+    }
+  }
+
+  private void startAll() throws Exception {
+    east = closeLater(PostgresServer.startPrimary("east", EAST_IP, pgPort, Map.of()));
+    west = closeLater(PostgresServer.startStandbyOf(east, "west", WEST_IP, pgPort, Map.of()));
+    dns = closeLater(BindServer.start());
+    Path keyFile = dns.keyFile(TsigAlgorithm.HMAC_SHA256);
+    Map<String, PostgresServer> local = Map.of("n1", east, "n2", west);
+    name = "db." + dns.zone();
+    cluster =
+        closeLater(
+            new SidecarProcesses(
+                List.of("n1", "n2", "w1"),
+                Set.of("w1"),
+                (dir, n) -> config(n.id, local.get(n.id), pgPort, dns, keyFile)));
+    // Trust authentication on loopback ignores it, but the file is read as a deployment's is.
+    Files.writeString(cluster.dir.resolve("pg-password"), "not-used-with-trust\n");
+
+    cluster.startWithFirstActive("n1", "w1", "n2", LIVENESS);
+    await("the name points at east")
+        .atMost(LIVENESS)
+        .until(() -> dns.dig(name, "A"), a -> a.equals(List.of(EAST_IP)));
+    w1 = closeLater(new Writer(cluster, "n1", dns, name, pgPort));
+    w2 = closeLater(new Writer(cluster, "n2", dns, name, pgPort));
+  }
+
+  private <T extends AutoCloseable> T closeLater(T c) {
+    cleanup.add(c);
+    return c;
+  }
+
+  /**
+   * Brings the sites back to where {@link #start()} left them, if a case before moved them. Decided
+   * by the databases, not by a look at {@code /active}: on a loaded machine a node can lose a lease
+   * and win the role again (ENVIRONMENT.md), so a momentary 503 does not mean the role moved. While
+   * west is a standby, east is the primary and n1 holds (or wins back) the role; once west has been
+   * promoted, east is started again (n1's guard rewinds it into a standby of west) and the role is
+   * switched back to n1 ({@link #rejoinEastAndSwitchBackToN1()}).
+   */
+  void baseline() throws Exception {
+    if (!cluster.node("n1").orElseThrow().process.isAlive()) {
+      cluster.start("n1");
+    }
+    if (west.isInRecovery()) {
+      await("n1 active with the name on east")
+          .atMost(LIVENESS)
+          .ignoreExceptions()
+          .until(
+              () ->
+                  cluster.get("n1", "/active").code() == 200
+                      && dns.dig(name, "A").equals(List.of(EAST_IP)));
+      return;
+    }
+    east.start();
+    rejoinEastAndSwitchBackToN1();
+  }
+
+  /**
+   * With n2 active on west and east running again: waits until n1's guard has rewound east into a
+   * standby of west, switches the role to n1 with the CLI (east is promoted, the name moves back),
+   * waits until n1's writer commits on east and n2's guard has rewound west into a standby of east.
+   *
+   * @return n1's new token
+   */
+  long rejoinEastAndSwitchBackToN1() throws Exception {
+    await("east rejoined as a standby of west")
+        .atMost(LIVENESS)
+        .ignoreExceptions()
+        .until(
+            () ->
+                east.isInRecovery()
+                    && west.queryLong(
+                            "SELECT count(*) FROM pg_stat_replication WHERE state = 'streaming'")
+                        > 0);
+    Process cli =
+        SidecarProcesses.launch(
+            cluster.dir.resolve("cli.log"),
+            "switch-active",
+            "--to",
+            "n1",
+            "--endpoints",
+            String.join(",", cluster.endpoints()),
+            "--cluster-secret-file",
+            cluster.secretArgs().get(1),
+            "--cluster",
+            "sidecar-test");
+    assertThat(cli.waitFor(120, TimeUnit.SECONDS)).isTrue();
+    assertThat(cli.exitValue())
+        .as(Files.readString(cluster.dir.resolve("cli.log")) + cluster.logTails(60))
+        .isZero();
+    long t = tokenOf("n1");
+    await("the name points at east again")
+        .atMost(LIVENESS)
+        .until(() -> dns.dig(name, "A"), a -> a.equals(List.of(EAST_IP)));
+    await("n1's writer commits on east with token " + t)
+        .atMost(LIVENESS)
+        .until(() -> !w1.committed(t).isEmpty());
+    // n1's promotion fenced west (read-only, sessions cut); n2's guard rewinds it into a standby
+    // of east.
+    try {
+      await("west rejoined as a standby of east")
+          .atMost(LIVENESS)
+          .ignoreExceptions()
+          .until(west::isInRecovery);
+    } catch (org.awaitility.core.ConditionTimeoutException e) {
+      throw new AssertionError(
+          e.getMessage()
+              + "\nn2 /status: "
+              + cluster.get("n2", "/status").body()
+              + "\n"
+              + cluster.threadDump("n2"),
+          e);
+    }
+    return t;
+  }
+
+  /**
+   * n1's token once its writer has committed five transactions with it: on this loaded machine a
+   * node can lose its first lease at start and win the role again with a higher token
+   * (ENVIRONMENT.md), so the token is read again on each poll rather than once.
+   */
+  long n1TokenOnceItsWriterCommits() {
+    return await("n1's writer commits five transactions with n1's token")
+        .atMost(LIVENESS)
+        .until(
+            () -> {
+              long t = currentToken("n1");
+              return t > 0 && w1.committed(t).size() >= 5 ? t : -1L;
+            },
+            t -> t > 0);
+  }
+
+  /** The token {@code id}'s {@code /token} serves now, or -1 while it serves none. */
+  long currentToken(String id) {
+    SidecarProcesses.HttpResult r = cluster.get(id, "/token");
+    return r.code() == 200 ? Json.read(r.body()).path("token").asLong() : -1L;
+  }
+
+  long tokenOf(String id) {
+    return await("token of " + id).atMost(LIVENESS).until(() -> currentToken(id), t -> t > 0);
+  }
+
+  /**
+   * The token with which n2's promotion found the unreachable old primary covered by the fence's
+   * time bound, from n2's log after {@code from} characters: promoted past it with no stop command
+   * and no opt-out.
+   */
+  long coveredToken(int from) {
+    String n2Log = cluster.log("n2");
+    String since = n2Log.substring(Math.min(from, n2Log.length()));
+    assertThat(since).as(cluster.logTails(40)).doesNotContain("allowUnfencedOldPrimary");
+    java.util.regex.Matcher covered =
+        java.util.regex.Pattern.compile(
+                "unreachable; not stopped; it refuses writes with token (\\d+) \\(resource "
+                    + RESOURCE
+                    + "\\)")
+            .matcher(since);
+    assertThat(covered.find()).as(cluster.logTails(40)).isTrue();
+    return Long.parseLong(covered.group(1));
+  }
+
+  /**
+   * What n2's activation after east's loss shows.
+   *
+   * @param token n2's token
+   * @param firstCommitMillis when n2's writer committed its first transaction on west with it (wall
+   *     clock, milliseconds, as the writer's {@code t})
+   */
+  record Moved(long token, long firstCommitMillis) {}
+
+  /**
+   * Waits until n2 is active with a token above {@code t1}, promoted west past the unreachable east
+   * by the fence's time bound (no stop command, no opt-out; n2's log after {@code n2LogFrom}
+   * characters names a covered token in [t1, n2's)), the name points at west and n2's writer has
+   * committed on west.
+   */
+  Moved awaitN2OnWest(long t1, int n2LogFrom) throws IOException {
+    try {
+      await("n2 active").atMost(LIVENESS).until(() -> cluster.get("n2", "/active").code() == 200);
+    } catch (org.awaitility.core.ConditionTimeoutException e) {
+      throw new AssertionError(e.getMessage() + "\n" + cluster.logTails(60), e);
+    }
+    long t2 = tokenOf("n2");
+    assertThat(t2).isGreaterThan(t1);
+    assertThat(west.isInRecovery()).as("west was promoted").isFalse();
+    // n1's last token before east died (t1, or a later one if it won the role again since).
+    assertThat(coveredToken(n2LogFrom)).isGreaterThanOrEqualTo(t1).isLessThan(t2);
+    await("the name points at west")
+        .atMost(LIVENESS)
+        .until(() -> dns.dig(name, "A"), a -> a.equals(List.of(WEST_IP)));
+    JsonNode first =
+        await("n2's writer commits on west with token " + t2)
+            .atMost(LIVENESS)
+            .until(() -> w2.committed(t2), l -> !l.isEmpty())
+            .get(0);
+    return new Moved(t2, first.path("t").asLong());
+  }
+
+  /**
+   * A transaction that carries {@code token}, straight to west (no sidecar, no DNS), is refused.
+   */
+  void assertRefusedOnWest(long token) throws IOException, InterruptedException {
+    JsonNode stale = Writer.once(west, pgPort, WEST_IP, token);
+    assertThat(stale.path("outcome").asText()).as(stale.toString()).isEqualTo("refused");
+    assertThat(stale.path("sqlstate").asText()).isEqualTo("BT001");
+  }
+
+  private static String config(
+      String id, PostgresServer mine, int pgPort, BindServer dns, Path keyFile) {
+    StringBuilder y = new StringBuilder();
+    y.append("promotion:\n  watchdog: false\n  steps:\n");
+    y.append("    - name: postgres\n      type: postgres\n");
+    y.append("      servers:\n");
+    y.append("        n1: ").append(EAST_IP).append(':').append(pgPort).append('\n');
+    y.append("        n2: ").append(WEST_IP).append(':').append(pgPort).append('\n');
+    y.append("      user: ").append(PostgresServer.SUPERUSER).append('\n');
+    y.append("      passwordFile: pg-password\n");
+    y.append("      fenceResources: [").append(RESOURCE).append("]\n");
+    // The region loss takes east's database down with its node. The fence's time bound (fence
+    // protocol 3) makes promoting past the unreachable old primary safe with no STONITH and no
+    // opt-out: n1 renews its fence row's valid_until on east while it is active, so once its lease
+    // has ended east refuses its token by itself; n2's promotion reads the bound on west, which
+    // replays east's WAL, and does not stop east.
+    y.append("      fenceLease: {renewInterval: 100ms}\n");
+    y.append("      timeout: 60s\n");
+    if (mine != null) {
+      y.append("      formerPrimaryGuard:\n        checkInterval: 500ms\n        rejoin:\n");
+      y.append("          dataDirectory: ").append(mine.dataDir()).append('\n');
+      y.append("          binDirectory: ")
+          .append(Path.of(PostgresServer.bin("pg_ctl")).getParent())
+          .append('\n');
+      y.append("          runAs: [")
+          .append(String.join(", ", PostgresServer.asPostgresPrefix()))
+          .append("]\n");
+      y.append("          logFile: ").append(mine.baseDir().resolve("postgres.log")).append('\n');
+      y.append("      positionReporter:\n        interval: 500ms\n");
+    }
+    y.append("    - name: dns\n      type: dns\n");
+    y.append(dnsStepTarget(dns, keyFile));
+    if (mine != null) {
+      // The node's own server (server, user and password from the postgres step): an active whose
+      // primary stops answering hands the role over (issue 31).
+      y.append("health:\n  failuresToDemote: 3\n  successesToRecover: 2\n");
+      y.append("  minMoveInterval: 10s\n  checks:\n");
+      y.append("    - name: db\n      type: postgres\n");
+      y.append("      interval: 500ms\n      timeout: 500ms\n      demote: true\n");
+    }
+    // Ratis's election rounds in the node logs, for a failure's diagnosis.
+    y.append("logging:\n  ratisLevel: INFO\n");
+    return y.toString();
+  }
+
+  /**
+   * The keys of a {@code type: dns} step after its name and type: the BIND server, the zone, the
+   * name {@code db} (east's address for n1, west's for n2, TTL 1 s) and the TSIG key file.
+   */
+  static String dnsStepTarget(BindServer dns, Path keyFile) {
+    return "      server: "
+        + dns.host()
+        + ':'
+        + dns.port()
+        + "\n      zone: "
+        + dns.zone()
+        + "\n      names:\n        - name: db\n          type: A\n          values:\n"
+        + "            n1: "
+        + EAST_IP
+        + "\n            n2: "
+        + WEST_IP
+        + "\n      ttl: 1s\n      tsig:\n        keyFile: "
+        + keyFile
+        + "\n      timeout: 30s\n";
+  }
+
+  @Override
+  public void close() {
+    for (int i = cleanup.size() - 1; i >= 0; i--) {
+      try {
+        cleanup.get(i).close();
+      } catch (Exception e) {
+        System.err.println("cleanup: " + e);
+      }
+    }
+  }
+
+  /** The Python writer beside one sidecar, as a real process; its JSON lines go to a file. */
+  static final class Writer implements AutoCloseable {
+    private final Path out;
+    private final Process process;
+
+    Writer(SidecarProcesses cluster, String id, BindServer dns, String name, int pgPort)
+        throws IOException {
+      out = cluster.dir.resolve("writer-" + id + ".jsonl");
+      List<String> cmd =
+          List.of(
+              WRITER_PROGRAM.toString(),
+              "--token-url",
+              "http://127.0.0.1:" + cluster.node(id).orElseThrow().http + "/token",
+              "--resolve",
+              name,
+              "--dns-server",
+              dns.host() + ":" + dns.port(),
+              "--dsn",
+              "port=" + pgPort + " dbname=postgres user=" + PostgresServer.SUPERUSER,
+              "--resource",
+              RESOURCE,
+              "--table",
+              "ledger",
+              "--writer",
+              id,
+              "--interval-ms",
+              "50");
+      process =
+          new ProcessBuilder(cmd)
+              .redirectOutput(out.toFile())
+              .redirectError(cluster.dir.resolve("writer-" + id + ".err").toFile())
+              .start();
+    }
+
+    /** The transactions committed with {@code token}, in order. */
+    List<JsonNode> committed(long token) throws IOException {
+      List<JsonNode> ok = new ArrayList<>();
+      for (String line : Files.readAllLines(out)) {
+        if (line.isBlank() || !line.endsWith("}")) {
+          continue; // a line still being written
+        }
+        JsonNode j = Json.read(line);
+        if (j.path("outcome").asText().equals("ok") && j.path("token").asLong() == token) {
+          ok.add(j);
+        }
+      }
+      return ok;
+    }
+
+    /** One transaction with {@code token} on {@code server} (no sidecar, no DNS). */
+    static JsonNode once(PostgresServer server, int port, String host, long token)
+        throws IOException, InterruptedException {
+      Process p =
+          new ProcessBuilder(
+                  WRITER_PROGRAM.toString(),
+                  "--token",
+                  Long.toString(token),
+                  "--dsn",
+                  "host="
+                      + host
+                      + " port="
+                      + port
+                      + " dbname=postgres user="
+                      + PostgresServer.SUPERUSER,
+                  "--resource",
+                  RESOURCE,
+                  "--table",
+                  "ledger",
+                  "--writer",
+                  "stale",
+                  "--max-attempts",
+                  "1")
+              .redirectErrorStream(true)
+              .start();
+      String output = new String(p.getInputStream().readAllBytes());
+      assertThat(p.waitFor(30, TimeUnit.SECONDS)).as(output).isTrue();
+      String last = output.lines().filter(l -> l.startsWith("{")).reduce((a, b) -> b).orElse("{}");
+      return Json.read(last);
+    }
+
+    @Override
+    public void close() {
+      process.destroyForcibly();
+    }
+  }
+}
