@@ -152,7 +152,7 @@ public final class HealthChecks {
     };
   }
 
-  private static final java.time.Duration WARM_UP_REQUEST_TIMEOUT = java.time.Duration.ofSeconds(5);
+  private static final java.time.Duration WARM_UP_REQUEST_TIMEOUT = java.time.Duration.ofSeconds(1);
 
   private static java.time.Duration max(java.time.Duration a, java.time.Duration b) {
     return a.compareTo(b) >= 0 ? a : b;

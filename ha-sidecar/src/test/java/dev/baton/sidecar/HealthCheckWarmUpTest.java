@@ -30,7 +30,7 @@ class HealthCheckWarmUpTest {
   @Test
   void theFirstRequestsOneTimeCostIsPaidByTheWarmUpNotCountedAsAFailure() throws Exception {
     // The one-time cost: the first answer takes longer than the check's 250 ms timeout.
-    Plane plane = new Plane(Duration.ofMillis(800));
+    Plane plane = new Plane(Duration.ofMillis(500));
     HealthCheck check =
         HealthChecks.http(
             HealthCheck.Settings.of("plane", Duration.ofMillis(300), Duration.ofMillis(250)),
