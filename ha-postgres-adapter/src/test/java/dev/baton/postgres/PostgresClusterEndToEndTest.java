@@ -14,6 +14,7 @@ import dev.baton.core.KvEntry;
 import dev.baton.core.KvEvent;
 import dev.baton.core.PromotionPlan;
 import dev.baton.core.StepPolicy;
+import dev.baton.core.testing.LogCapture;
 import dev.baton.core.testing.TestCluster;
 import dev.baton.postgres.testing.PostgresPair;
 import dev.baton.postgres.testing.PostgresServer;
@@ -23,6 +24,7 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -55,9 +57,12 @@ import org.junit.jupiter.api.Test;
  * target, the other site's the peer; it fences the old primary when reachable, checks the lag
  * (against the position {@link WalPositionReporter} keeps in the KV when the old primary is gone),
  * promotes, advances the {@code orders} fence row on the new primary and publishes the writer
- * through {@link WriterEndpoint}. The application on each node writes through a {@link
- * FencedDataSource} over a {@link HikariWriterPool} that follows that endpoint, with the node's own
- * activation as token source.
+ * through {@link WriterEndpoint}. The fence is bounded in time ({@link
+ * PostgresPromotionAction.Builder#fenceTimeBound}): each database node renews the lease of its own
+ * server's fence row while it is active ({@link FenceLeaseRenewer}), so the promotion past the
+ * unreachable old primary needs neither a stop command nor {@code allowUnfencedOldPrimary}. The
+ * application on each node writes through a {@link FencedDataSource} over a {@link
+ * HikariWriterPool} that follows that endpoint, with the node's own activation as token source.
  */
 class PostgresClusterEndToEndTest {
 
@@ -65,6 +70,7 @@ class PostgresClusterEndToEndTest {
   static final String RESOURCE = "orders";
   private static final Duration LIVENESS = Duration.ofSeconds(60);
   private static final int ROWS_BEFORE = 20;
+  private static final Duration RENEW_INTERVAL = Duration.ofMillis(100);
 
   @Test
   void losingTheActiveRegionPromotesTheOtherSitesStandbyAndFencesTheOldPrimary() throws Exception {
@@ -73,7 +79,9 @@ class PostgresClusterEndToEndTest {
       PostgresServer west = pair.standby();
       AtomicReference<TestCluster> clusterRef = new AtomicReference<>();
       List<AutoCloseable> toClose = new ArrayList<>();
-      try (TestCluster cluster = twoSitesAndAWitness(east, west, clusterRef)) {
+      Map<String, PostgresPromotionAction> actions = new java.util.concurrent.ConcurrentHashMap<>();
+      try (TestCluster cluster = twoSitesAndAWitness(east, west, clusterRef, actions);
+          LogCapture log = LogCapture.baton()) {
         clusterRef.set(cluster);
 
         // ---- The east site comes up first (with the witness, a majority): n1 activates; its plan
@@ -82,6 +90,10 @@ class PostgresClusterEndToEndTest {
             CompletableFuture.supplyAsync(() -> cluster.start("w1"));
         BatonNode n1 = cluster.start("n1");
         witnessUp.join();
+        // n1, while active, renews the lease of east's fence row (as its sidecar would).
+        FenceLeaseRenewer renewer1 =
+            actions.get("n1").startFenceLeaseRenewer(n1::activeContext, RENEW_INTERVAL);
+        toClose.add(renewer1);
         ActiveContext first = awaitActivation(cluster);
         assertThat(first.nodeId()).isEqualTo("n1");
         WriterEndpoint.Writer firstWriter =
@@ -113,6 +125,7 @@ class PostgresClusterEndToEndTest {
 
         // ---- The west site joins.
         BatonNode n2 = cluster.start("n2");
+        toClose.add(actions.get("n2").startFenceLeaseRenewer(n2::activeContext, RENEW_INTERVAL));
         FormerPrimaryGuard guard2 = guard(n2, west);
         toClose.add(guard2);
         App app2 = new App(n2);
@@ -187,6 +200,7 @@ class PostgresClusterEndToEndTest {
         long crashed = System.nanoTime();
         cluster.crash("n1");
         guard1.close(); // n1's processes die with it
+        renewer1.close();
         reporter.close();
         app1.close();
 
@@ -252,6 +266,27 @@ class PostgresClusterEndToEndTest {
                   assertThat(e.step()).isEqualTo("postgres");
                   assertThat(e.outcome()).isEqualTo(JournalEntry.Outcome.COMPLETED);
                 });
+        // n2 promoted west past the unreachable east under the fence's time bound, not through the
+        // opt-out: its log names east as covered, with the token east's fence holds.
+        List<String> warnings = log.warnings();
+        assertThat(warnings)
+            .as("no promotion went through allowUnfencedOldPrimary")
+            .noneMatch(w -> w.contains("allowUnfencedOldPrimary"));
+        java.util.regex.Matcher covered =
+            java.util.regex.Pattern.compile(
+                    "old primary peer "
+                        + java.util.regex.Pattern.quote(endpoint(east).address())
+                        + " \\(next to node n1\\) unreachable; not stopped; it refuses writes with"
+                        + " token (\\d+) \\(resource "
+                        + RESOURCE
+                        + "\\) by itself since its fence lease \\(protocol 3\\) ended")
+                .matcher(String.join("\n", warnings));
+        assertThat(covered.find())
+            .as("n2's promotion skipped east as covered by the time bound: %s", warnings)
+            .isTrue();
+        assertThat(Long.parseLong(covered.group(1)))
+            .isGreaterThanOrEqualTo(token1Checked)
+            .isLessThan(token2);
 
         // The standby was promoted, fenced at the new token, and published; every node sees it.
         // (On a loaded machine n2 may lose its lease and win the role again, with a newer token
@@ -318,22 +353,33 @@ class PostgresClusterEndToEndTest {
             .isZero();
 
         // ---- The east site comes back, database first. Its primary was unreachable during the
-        // failover, so nothing fenced it: it is a writable primary on the old timeline, and its
-        // fence row still holds n1's last token (token1, or a later one whose completion the crash
-        // kept out of the journal), below token2. Until something guards it, a stale client with
-        // that token is accepted there (a stop command in the plan would close this window;
-        // clients that follow the writer endpoint never go there). The rejoin discards that write.
+        // failover, so nobody made it read-only: it is a writable primary on the old timeline, and
+        // its fence row still holds n1's last token (token1, or a later one whose completion the
+        // crash kept out of the journal), below token2. But that token's lease ended with n1's
+        // renewals: a stale client with it is refused there by the database itself (BT007). A
+        // write that skips the fence (orders is not a guarded table) is taken; the rejoin discards
+        // it.
         east.start();
         assertThat(east.isInRecovery()).isFalse();
         long eastFence = PostgresFence.of(east.dataSource(), RESOURCE).currentToken();
         assertThat(eastFence).isGreaterThanOrEqualTo(token1).isLessThan(token2);
-        insert(
-            FencedDataSource.builder(east.dataSource())
-                .resource(RESOURCE)
-                .build()
-                .withToken(eastFence),
-            "diverged",
-            "n1");
+        assertThatThrownBy(
+                () ->
+                    insert(
+                        FencedDataSource.builder(east.dataSource())
+                            .resource(RESOURCE)
+                            .build()
+                            .withToken(eastFence),
+                        "stale-east-lease",
+                        "n1"))
+            .as("the returned old primary refuses its last token: the fence's lease ended")
+            .isInstanceOfSatisfying(
+                FenceLeaseEndedSQLException.class,
+                e -> assertThat(e.getSQLState()).isEqualTo(FenceSchema.SQLSTATE_LEASE_ENDED));
+        assertThat(east.queryLong("SELECT count(*) FROM orders WHERE item = 'stale-east-lease'"))
+            .isZero();
+        east.execute(
+            "INSERT INTO orders (item, token, node) VALUES ('diverged', " + eastFence + ", 'n1')");
 
         BatonNode n1Again = cluster.start("n1");
         try (FormerPrimaryGuard guard1Again = guard(n1Again, east)) {
@@ -389,25 +435,28 @@ class PostgresClusterEndToEndTest {
    * {@code clusterRef} must be set to the result before a node starts.
    */
   static TestCluster twoSitesAndAWitness(
-      PostgresServer east, PostgresServer west, AtomicReference<TestCluster> clusterRef) {
-    // This test's region loss takes east's database down with its node, and under CPU starvation
-    // it relies on n1's guard rejoining a live, fenced east: it accepts promoting past an
-    // unreachable old primary explicitly. PrimaryLossTest configures a stop command instead.
-    return twoSitesAndAWitness(east, west, clusterRef, false);
+      PostgresServer east,
+      PostgresServer west,
+      AtomicReference<TestCluster> clusterRef,
+      Map<String, PostgresPromotionAction> actions) {
+    // This test's region loss takes east's database down with its node: no stop command can
+    // reach it. The fence's time bound makes the promotion past it safe (PrimaryLossTest
+    // configures a stop command instead).
+    return twoSitesAndAWitness(east, west, clusterRef, false, false, actions);
   }
 
   /**
    * As {@link #twoSitesAndAWitness(PostgresServer, PostgresServer, AtomicReference)}; with {@code
    * stonith}, each node's action has a stop command that stops the other server (pg_ctl stop -m
-   * immediate, or nothing when it is already down), otherwise it sets {@code
-   * allowUnfencedOldPrimary}.
+   * immediate, or nothing when it is already down), otherwise it bounds the fence in time ({@link
+   * PostgresPromotionAction.Builder#fenceTimeBound}; the caller starts the renewers).
    */
   static TestCluster twoSitesAndAWitness(
       PostgresServer east,
       PostgresServer west,
       AtomicReference<TestCluster> clusterRef,
       boolean stonith) {
-    return twoSitesAndAWitness(east, west, clusterRef, stonith, false);
+    return twoSitesAndAWitness(east, west, clusterRef, stonith, false, new HashMap<>());
   }
 
   /**
@@ -422,6 +471,22 @@ class PostgresClusterEndToEndTest {
       AtomicReference<TestCluster> clusterRef,
       boolean stonith,
       boolean healthChecked) {
+    return twoSitesAndAWitness(east, west, clusterRef, stonith, healthChecked, new HashMap<>());
+  }
+
+  /**
+   * As {@link #twoSitesAndAWitness(PostgresServer, PostgresServer, AtomicReference, boolean,
+   * boolean)}; each database node's action is put into {@code actions} by node id when the node is
+   * built, so that the caller can start its {@linkplain
+   * PostgresPromotionAction#startFenceLeaseRenewer fence lease renewer}.
+   */
+  static TestCluster twoSitesAndAWitness(
+      PostgresServer east,
+      PostgresServer west,
+      AtomicReference<TestCluster> clusterRef,
+      boolean stonith,
+      boolean healthChecked,
+      Map<String, PostgresPromotionAction> actions) {
     Map<String, PostgresServer> localServer = Map.of("n1", east, "n2", west);
     return TestCluster.create(
         2,
@@ -459,9 +524,10 @@ class PostgresClusterEndToEndTest {
                         + "' -m immediate"));
             pgBuilder.stopCommand(stop, Duration.ofSeconds(30));
           } else {
-            pgBuilder.allowUnfencedOldPrimary(true);
+            pgBuilder.fenceTimeBound(true);
           }
           PostgresPromotionAction pg = pgBuilder.build();
+          actions.put(id, pg);
           if (healthChecked) {
             builder
                 .healthChecks(
@@ -548,8 +614,9 @@ class PostgresClusterEndToEndTest {
    * Runs an idempotent fenced statement, retried while the node is between two activations: on a
    * loaded machine the active can lose its lease and win the role again, and meanwhile the
    * statement fails with BT005 (no token) or, when the demotion made the server read-only or cut
-   * the session under it, with 25006, 57P01 or a connection error. A stale token (BT001) is never
-   * retried.
+   * the session under it, with 25006, 57P01 or a connection error. Likewise BT007/BT008 (the
+   * fence's lease ended): right after a promotion until the first renewal, or when a loaded machine
+   * delayed a renewal past the bound. A stale token (BT001) is never retried.
    */
   static void executeWhileActive(DataSource db, String sql) {
     await("while the node is active: " + sql)
@@ -569,6 +636,8 @@ class PostgresClusterEndToEndTest {
     }
     String state = e.getSQLState() == null ? "" : e.getSQLState();
     return state.equals("BT005")
+        || state.equals(FenceSchema.SQLSTATE_LEASE_ENDED)
+        || state.equals(FenceSchema.SQLSTATE_LEASE_ENDED_AT_COMMIT)
         || state.equals("25006")
         || state.equals("57P01")
         || state.startsWith("08");
