@@ -262,6 +262,19 @@ public final class MembershipCoordinator implements AutoCloseable {
           LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(300L * attempt));
         }
       }
+      if (error != null && !mayRecordFailure(target, pending.getDescription(), error)) {
+        return;
+      }
+      if (error != null && sameVoters(raft.configurationIds(), target)) {
+        // The call failed, but Raft's configuration is the target: the change was made.
+        LOG.info(
+            "{}: {}: the call failed ({}), yet the Raft configuration is already {}; recording it",
+            config.self().id(),
+            pending.getDescription(),
+            error,
+            raft.configurationIds());
+        error = null;
+      }
       if (error == null) {
         awaitNewVoters(target, before, pending.getDescription());
       }
@@ -299,6 +312,38 @@ public final class MembershipCoordinator implements AutoCloseable {
     } finally {
       inFlight = "";
     }
+  }
+
+  /**
+   * Whether a failed configuration change may be recorded as failed (or found done): not while this
+   * node is closing (its coordinator thread was interrupted: the next leader carries the request
+   * out), and not while Raft's configuration is joint. A joint configuration is in the log, and
+   * Raft finishes it whatever became of the call; recording the request as failed then left Baton's
+   * member list and Raft's configuration apart for good (a removed member still listed, and refused
+   * as "already a member" when added back). The request stays pending and is carried out again on
+   * the next kick, once the configuration is stable.
+   */
+  private boolean mayRecordFailure(List<Member> target, String what, String error) {
+    if (Thread.currentThread().isInterrupted()) {
+      LOG.info("{}: closing during membership change ({}): {}", config.self().id(), what, error);
+      return false;
+    }
+    if (raft.configurationInTransition()) {
+      LOG.info(
+          "{}: membership change ({}) to {}: the call failed ({}), but the change is in the Raft log"
+              + " and Raft finishes it; checking again once it has",
+          config.self().id(),
+          what,
+          target.stream().map(Member::id).toList(),
+          error);
+      return false;
+    }
+    return true;
+  }
+
+  private static boolean sameVoters(List<String> configuration, List<Member> target) {
+    return new java.util.HashSet<>(configuration)
+        .equals(target.stream().map(Member::id).collect(java.util.stream.Collectors.toSet()));
   }
 
   /**

@@ -335,6 +335,18 @@ public final class RaftNode implements AutoCloseable {
     }
   }
 
+  /**
+   * Whether the Raft configuration is a joint one: a change is in the log and not finished. Raft
+   * finishes it (any later leader does), whatever became of the call that began it.
+   */
+  public boolean configurationInTransition() {
+    try {
+      return !server.getDivision(groupId).getRaftConf().getPreviousPeers().isEmpty();
+    } catch (IOException e) {
+      return false;
+    }
+  }
+
   /** The log index of the current Raft configuration entry (-1 if unknown). */
   public long configurationIndex() {
     try {
