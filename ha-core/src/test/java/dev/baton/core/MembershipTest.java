@@ -255,8 +255,10 @@ class MembershipTest {
    * (the Jepsen-style suite's membership fault: remove a voter, wipe it, add it back). The removal
    * of V cannot leave joint consensus while T, in the new configuration, is down; the leader that
    * began it then crashes, so a leader of a later term finishes it. Adding V back must then
-   * succeed: in CI, Ratis refused every such add at once with "Found duplicated element" for the
-   * whole change timeout.
+   * succeed. Two faults showed here: the crashing leader recorded the removal as failed while Raft
+   * went on to finish it (Baton's member list kept V, and the add was refused as "already a
+   * member"); and Ratis then refused every add of V in that leader's term with "Found duplicated
+   * element" (seen in CI) until the leader stepped down.
    */
   @Test
   void aMemberRemovedAcrossALeaderChangeCanBeAddedBack() throws Exception {
