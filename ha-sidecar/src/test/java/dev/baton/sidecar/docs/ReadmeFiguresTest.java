@@ -136,6 +136,61 @@ class ReadmeFiguresTest {
         .isEmpty();
   }
 
+  /**
+   * The operations guide (docs/ and docs/operations/) states no measured percentile of its own: it
+   * links to the README section that gives the figure with its command. Copies drifted: pages still
+   * quoted a failover median that the README no longer gave. Sample output in fenced code blocks is
+   * not a claim, and a bound that follows from the configuration is not a measurement.
+   */
+  @Test
+  void theOperationsGuideRepeatsNoMeasuredPercentile() throws IOException {
+    Path docs = README.getParent().resolve("docs");
+    List<Path> pages = new ArrayList<>();
+    for (Path dir : List.of(docs, docs.resolve("operations"))) {
+      try (var files = Files.list(dir)) {
+        files.filter(f -> f.toString().endsWith(".md")).sorted().forEach(pages::add);
+      }
+    }
+    assertThat(pages).as("pages under %s", docs).hasSizeGreaterThan(10);
+    List<String> found = new ArrayList<>();
+    for (Path page : pages) {
+      found.addAll(
+          measuredPercentiles(
+              "docs/" + docs.relativize(page), Files.readAllLines(page, StandardCharsets.UTF_8)));
+    }
+    assertThat(found).as("measured figures restated outside the README").isEmpty();
+  }
+
+  @Test
+  void aPercentileInProseIsFoundAndOneInSampleOutputIsNot() {
+    List<String> lines =
+        List.of(
+            "Measured: p50 107 ms in one JVM.",
+            "```",
+            "p50 2331 ms",
+            "```",
+            "The bound is `2 × max + min`.");
+    assertThat(measuredPercentiles("x.md", lines))
+        .containsExactly("x.md:1: Measured: p50 107 ms in one JVM.");
+  }
+
+  private static final Pattern PERCENTILE =
+      Pattern.compile("\\b(?:p50|p95|p99|median|mean)\\b[^.\\n|]{0,25}?\\d");
+
+  static List<String> measuredPercentiles(String page, List<String> lines) {
+    List<String> found = new ArrayList<>();
+    boolean inCode = false;
+    for (int i = 0; i < lines.size(); i++) {
+      String line = lines.get(i);
+      if (line.strip().startsWith("```")) {
+        inCode = !inCode;
+      } else if (!inCode && PERCENTILE.matcher(line).find()) {
+        found.add(page + ":" + (i + 1) + ": " + line.strip());
+      }
+    }
+    return found;
+  }
+
   @Test
   void twoDifferentValuesForOneMeasureAreReportedWithTheirLines() {
     Measure put =
