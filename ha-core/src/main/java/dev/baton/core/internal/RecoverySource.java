@@ -19,7 +19,6 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
-import org.apache.ratis.io.MD5Hash;
 import org.apache.ratis.proto.RaftProtos.LogEntryProto;
 import org.apache.ratis.proto.RaftProtos.RaftPeerProto;
 import org.apache.ratis.server.RaftServerConfigKeys;
@@ -148,23 +147,9 @@ final class RecoverySource {
     if (latest == null) {
       return;
     }
-    MD5Hash expected = MD5FileUtil.readStoredMd5ForFile(latest.toFile());
-    if (expected != null && !expected.equals(MD5FileUtil.computeMd5ForFile(latest.toFile()))) {
-      throw new IOException("snapshot " + latest + " is corrupt: MD5 does not match its .md5 file");
-    }
-    Snapshot snapshot;
-    try (InputStream in = Files.newInputStream(latest)) {
-      snapshot = Snapshot.parseFrom(in);
-    }
-    if (snapshot.getFormatVersion() > BatonStateMachine.FORMAT_VERSION) {
-      throw new IOException(
-          "snapshot "
-              + latest
-              + " has format version "
-              + snapshot.getFormatVersion()
-              + " but this release reads up to version "
-              + BatonStateMachine.FORMAT_VERSION);
-    }
+    Snapshot snapshot =
+        SnapshotStore.readChecked(
+            latest.toFile(), MD5FileUtil.readStoredMd5ForFile(latest.toFile()), "this release");
     s.state.restore(snapshot);
     s.snapshotIndex = latestIndex;
     s.lastIndex = latestIndex;
