@@ -1,9 +1,9 @@
 package dev.baton.benchmarks;
 
 import dev.baton.core.BatonNode;
+import dev.baton.core.LocalPorts;
 import dev.baton.core.Member;
 import dev.baton.core.Timing;
-import dev.baton.core.internal.LocalPorts;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

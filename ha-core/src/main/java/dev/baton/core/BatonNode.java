@@ -6,6 +6,7 @@ import dev.baton.core.internal.MonotonicClock;
 import dev.baton.core.internal.NodeConfig;
 import dev.baton.core.internal.NodeRuntime;
 import dev.baton.core.internal.RaftSecurity;
+import dev.baton.core.internal.RaftSecuritySettings;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.io.Closeable;
@@ -54,8 +55,9 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Why this class is longer than the others: the nested {@link Builder} is the documented
  * configuration surface (one javadoc per setting; its validation lives in {@code
- * NodeConfig.validated}). The running parts are wired in {@code internal.NodeRuntime}; this class
- * keeps the lifecycle and the public API.
+ * NodeConfig.validated} and {@code internal.RaftSecuritySettings}), and it cannot leave this class
+ * without renaming the public type {@code BatonNode.Builder}. The running parts are wired in {@code
+ * internal.NodeRuntime}; this class keeps the lifecycle and the public API.
  */
 public final class BatonNode implements Closeable {
   private static final Logger LOG = LoggerFactory.getLogger(BatonNode.class);
@@ -550,7 +552,7 @@ public final class BatonNode implements Closeable {
      */
     public Builder acceptClusterSecret(Path secretFile) {
       java.util.Objects.requireNonNull(secretFile, "secretFile");
-      acceptedSecrets.add(() -> readSecret(secretFile, "acceptClusterSecret"));
+      acceptedSecrets.add(() -> RaftSecuritySettings.readSecret(secretFile, "acceptClusterSecret"));
       return this;
     }
 
@@ -662,26 +664,8 @@ public final class BatonNode implements Closeable {
               "healthChecks: check name '" + c.settings().name() + "' appears twice");
         }
       }
-      RaftSecurity raftSecurity = security;
-      if (secretFile != null) {
-        raftSecurity = readSecret(secretFile);
-      }
-      if (!acceptedSecrets.isEmpty()) {
-        if (!(raftSecurity instanceof RaftSecurity.SharedSecret own)) {
-          throw new IllegalArgumentException(
-              "acceptClusterSecret is for rotating a cluster secret: set clusterSecret(...) too");
-        }
-        List<byte[]> accepted = new ArrayList<>();
-        for (java.util.function.Supplier<RaftSecurity.SharedSecret> read : acceptedSecrets) {
-          RaftSecurity.SharedSecret a = read.get();
-          checkStrength("acceptClusterSecret", a);
-          accepted.add(a.secret());
-        }
-        raftSecurity = own.accepting(accepted);
-      }
-      if (raftSecurity instanceof RaftSecurity.SharedSecret s) {
-        checkStrength("clusterSecret", s);
-      }
+      RaftSecurity raftSecurity =
+          RaftSecuritySettings.resolve(security, secretFile, acceptedSecrets);
       NodeConfig config =
           NodeConfig.validated(
               clusterId,
@@ -699,30 +683,6 @@ public final class BatonNode implements Closeable {
               snapshotThreshold,
               failureBackoff);
       return new BatonNode(this, config);
-    }
-
-    private static void checkStrength(String setting, RaftSecurity.SharedSecret s) {
-      Optional<String> weakness = ClusterSecret.weakness(s.secret());
-      if (weakness.isPresent()) {
-        // Never the secret itself: what is wrong with it, and where it came from.
-        throw new IllegalArgumentException(
-            setting
-                + " ("
-                + s.source()
-                + "): "
-                + weakness.get()
-                + ". The secret is a root credential, guessable offline when weak: generate"
-                + " one with: openssl rand -base64 32");
-      }
-    }
-
-    private static RaftSecurity.SharedSecret readSecret(Path file) {
-      return readSecret(file, "clusterSecret");
-    }
-
-    private static RaftSecurity.SharedSecret readSecret(Path file, String setting) {
-      return new RaftSecurity.SharedSecret(
-          ClusterSecret.read(file, setting), "file " + file.toString());
     }
   }
 }

@@ -2,7 +2,7 @@ package dev.baton.sidecar;
 
 import static org.awaitility.Awaitility.await;
 
-import dev.baton.core.internal.LocalPorts;
+import dev.baton.core.LocalPorts;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.URI;

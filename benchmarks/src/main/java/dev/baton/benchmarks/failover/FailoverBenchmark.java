@@ -4,7 +4,7 @@ import static org.awaitility.Awaitility.await;
 
 import dev.baton.benchmarks.report.Plot;
 import dev.baton.benchmarks.report.Results;
-import dev.baton.core.internal.LocalPorts;
+import dev.baton.core.LocalPorts;
 import dev.baton.dns.TsigAlgorithm;
 import dev.baton.dns.testing.BindServer;
 import dev.baton.postgres.testing.PostgresServer;

@@ -1,14 +1,7 @@
 package dev.baton.benchmarks.jmh;
 
-import dev.baton.core.internal.BatonStateMachine;
-import dev.baton.core.internal.proto.Command;
-import dev.baton.core.internal.proto.KvPut;
+import dev.baton.core.testing.StateMachineApply;
 import java.util.concurrent.TimeUnit;
-import org.apache.ratis.proto.RaftProtos.LogEntryProto;
-import org.apache.ratis.proto.RaftProtos.RaftPeerRole;
-import org.apache.ratis.proto.RaftProtos.StateMachineLogEntryProto;
-import org.apache.ratis.statemachine.TransactionContext;
-import org.apache.ratis.thirdparty.com.google.protobuf.ByteString;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -23,10 +16,11 @@ import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.Warmup;
 
 /**
- * How many committed KV puts per second {@link BatonStateMachine} applies on one thread: the apply
- * path alone (parse the protobuf command, update the store, record the applied index), with no
- * Raft, network or disk in front of it. Keys cycle over {@code keys} distinct names, values are 64
- * bytes.
+ * How many committed KV puts per second the state machine applies on one thread: the apply path
+ * alone (parse the protobuf command, update the store, record the applied index), with no Raft,
+ * network or disk in front of it. Keys cycle over {@code keys} distinct names, values are 64 bytes.
+ * The state machine is driven through ha-core's test fixture {@link StateMachineApply}, which owns
+ * the internal types.
  */
 @State(Scope.Thread)
 @BenchmarkMode(Mode.Throughput)
@@ -38,46 +32,15 @@ public class StateMachineApplyBenchmark {
   @Param({"1000"})
   public int keys;
 
-  private BatonStateMachine stateMachine;
-  private ByteString[] commands;
-  private long index;
+  private StateMachineApply apply;
 
   @Setup(Level.Trial)
   public void setUp() {
-    stateMachine = new BatonStateMachine();
-    commands = new ByteString[keys];
-    byte[] value = new byte[64];
-    for (int i = 0; i < keys; i++) {
-      commands[i] =
-          ByteString.copyFrom(
-              Command.newBuilder()
-                  .setFormatVersion(BatonStateMachine.FORMAT_VERSION)
-                  .setKvPut(
-                      KvPut.newBuilder()
-                          .setKey("bench/key-" + i)
-                          .setValue(com.google.protobuf.ByteString.copyFrom(value)))
-                  .build()
-                  .toByteArray());
-    }
+    apply = new StateMachineApply(keys, 64);
   }
 
   @Benchmark
   public Object applyKvPut() throws Exception {
-    long i = ++index;
-    LogEntryProto entry =
-        LogEntryProto.newBuilder()
-            .setIndex(i)
-            .setTerm(1)
-            .setStateMachineLogEntry(
-                StateMachineLogEntryProto.newBuilder()
-                    .setLogData(commands[(int) (i % commands.length)]))
-            .build();
-    TransactionContext trx =
-        TransactionContext.newBuilder()
-            .setStateMachine(stateMachine)
-            .setServerRole(RaftPeerRole.FOLLOWER)
-            .setLogEntry(entry)
-            .build();
-    return stateMachine.applyTransaction(trx).get();
+    return apply.applyNextPut();
   }
 }

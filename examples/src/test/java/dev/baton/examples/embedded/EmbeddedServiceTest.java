@@ -4,9 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.baton.core.BatonNode;
+import dev.baton.core.LocalPorts;
 import dev.baton.core.Member;
 import dev.baton.core.Timing;
-import dev.baton.core.internal.LocalPorts;
 import dev.baton.core.testing.NetworkPartition;
 import java.nio.file.Path;
 import java.security.SecureRandom;

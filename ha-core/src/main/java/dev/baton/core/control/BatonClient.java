@@ -369,7 +369,7 @@ public final class BatonClient implements AutoCloseable {
     /** Mutual TLS: this client's certificate and key, and the certificates it trusts. */
     public Builder tls(TlsConfig tls) {
       try {
-        this.credentials = ControlServer.channelCredentials(tls);
+        this.credentials = GrpcCredentials.channel(tls);
       } catch (IOException e) {
         throw new UncheckedIOException("client TLS files: " + e.getMessage(), e);
       }
@@ -386,7 +386,7 @@ public final class BatonClient implements AutoCloseable {
       if (clientName == null || clientName.isBlank()) {
         throw new IllegalArgumentException("BatonClient: clientName must not be blank");
       }
-      this.credentials = ControlServer.secretClientCredentials(secret, clientName);
+      this.credentials = GrpcCredentials.secretClient(secret, clientName);
       return this;
     }
 

@@ -5,13 +5,9 @@ import dev.baton.core.BatonNode;
 import dev.baton.core.TlsConfig;
 import dev.baton.core.control.proto.StatusResponse;
 import io.grpc.ChannelCredentials;
-import io.grpc.InsecureChannelCredentials;
-import io.grpc.InsecureServerCredentials;
 import io.grpc.Server;
 import io.grpc.ServerCredentials;
 import io.grpc.ServerInterceptors;
-import io.grpc.TlsChannelCredentials;
-import io.grpc.TlsServerCredentials;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import java.io.Closeable;
 import java.io.IOException;
@@ -124,12 +120,12 @@ public final class ControlServer implements Closeable {
     ServerCredentials credentials;
     ChannelCredentials peerCredentials;
     if (secret != null) {
-      credentials = secretServerCredentials(secret, node.id(), host);
-      peerCredentials = secretChannelCredentials(secret, node.id(), host);
+      credentials = GrpcCredentials.secretServer(secret, node.id(), host);
+      peerCredentials = GrpcCredentials.secretChannel(secret, node.id(), host);
     } else {
       try {
-        credentials = serverCredentials(tls);
-        peerCredentials = channelCredentials(tls);
+        credentials = GrpcCredentials.server(tls);
+        peerCredentials = GrpcCredentials.channel(tls);
       } catch (IOException e) {
         throw new BatonException(
             "control API of " + node.id() + ": cannot read the TLS files: " + e.getMessage(), e);
@@ -239,54 +235,6 @@ public final class ControlServer implements Closeable {
       }
     }
     listenerExecutor.shutdownNow();
-  }
-
-  static ServerCredentials serverCredentials(TlsConfig tls) throws IOException {
-    if (tls == null) {
-      return InsecureServerCredentials.create();
-    }
-    return TlsServerCredentials.newBuilder()
-        .keyManager(tls.certificateChain().toFile(), tls.privateKey().toFile())
-        .trustManager(tls.trustedCertificates().toFile())
-        .clientAuth(TlsServerCredentials.ClientAuth.REQUIRE)
-        .build();
-  }
-
-  static ChannelCredentials channelCredentials(TlsConfig tls) throws IOException {
-    if (tls == null) {
-      return InsecureChannelCredentials.create();
-    }
-    return TlsChannelCredentials.newBuilder()
-        .keyManager(tls.certificateChain().toFile(), tls.privateKey().toFile())
-        .trustManager(tls.trustedCertificates().toFile())
-        .build();
-  }
-
-  static ServerCredentials secretServerCredentials(
-      ClusterSecretCredentials secret, String nodeId, String host) {
-    return TlsServerCredentials.newBuilder()
-        .keyManager(secret.tls().memberKeyManagers(nodeId, host))
-        .trustManager(secret.tls().serverTrust())
-        .clientAuth(TlsServerCredentials.ClientAuth.REQUIRE)
-        .build();
-  }
-
-  /** A member's credentials as a client of its peers (the health probe). */
-  static ChannelCredentials secretChannelCredentials(
-      ClusterSecretCredentials secret, String nodeId, String host) {
-    return TlsChannelCredentials.newBuilder()
-        .keyManager(secret.tls().memberKeyManagers(nodeId, host))
-        .trustManager(secret.tls().clientTrust())
-        .build();
-  }
-
-  /** A control-API client's credentials: the key derived for {@code clientName}. */
-  static ChannelCredentials secretClientCredentials(
-      ClusterSecretCredentials secret, String clientName) {
-    return TlsChannelCredentials.newBuilder()
-        .keyManager(secret.tls().clientKeyManagers(clientName))
-        .trustManager(secret.tls().clientTrust())
-        .build();
   }
 
   private static boolean isLoopback(String host) {

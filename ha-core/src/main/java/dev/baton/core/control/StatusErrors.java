@@ -104,14 +104,14 @@ final class StatusErrors {
 
   /**
    * For a watch refused with OUT_OF_RANGE: the oldest revision the node can replay from, from the
-   * {@link ControlService#OLDEST_REPLAYABLE} trailer; empty for any other failure.
+   * {@link ControlStreams#OLDEST_REPLAYABLE} trailer; empty for any other failure.
    */
   static java.util.OptionalLong oldestReplayable(Throwable failure) {
     for (Throwable t = failure; t != null; t = t.getCause()) {
       if (t instanceof StatusRuntimeException s
           && s.getStatus().getCode() == Status.Code.OUT_OF_RANGE
           && s.getTrailers() != null) {
-        String v = s.getTrailers().get(ControlService.OLDEST_REPLAYABLE);
+        String v = s.getTrailers().get(ControlStreams.OLDEST_REPLAYABLE);
         if (v != null) {
           try {
             return java.util.OptionalLong.of(Long.parseLong(v));

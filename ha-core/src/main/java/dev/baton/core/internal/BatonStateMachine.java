@@ -15,10 +15,8 @@ import dev.baton.core.internal.proto.Snapshot;
 import dev.baton.core.internal.proto.SwitchRequest;
 import java.io.IOException;
 import java.util.ArrayList;
-import java.util.EnumSet;
 import java.util.List;
 import java.util.Optional;
-import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Executor;
@@ -52,7 +50,8 @@ import org.slf4j.LoggerFactory;
  * (skip, count, notify), and the read-only views the node and its services use. The state itself is
  * a {@link ReplicatedState}; what each entry does to it is {@link CommandApplier}; the {@link
  * dev.baton.core.internal.proto.Query} protocol is {@link StateQueries}; snapshot files are {@link
- * SnapshotStore}; KV watches are {@link KvWatches}.
+ * SnapshotStore}; KV watches are {@link KvWatches}; which client requests may reach the log is
+ * {@link EntryAdmission}.
  *
  * <p>Ratis applies entries one at a time on its updater thread; queries and snapshots may run
  * concurrently, so the state is guarded by {@code lock}. Observers are called on the apply thread
@@ -63,20 +62,6 @@ public final class BatonStateMachine extends BaseStateMachine {
 
   /** The newest entry and snapshot format this code reads and writes. */
   public static final int FORMAT_VERSION = 1;
-
-  /**
-   * Entries only the leader's own process may propose (the role controller, the promotion journal,
-   * the membership coordinator). The lease, the tokens and the member list rest on them; a client
-   * request carrying one, whoever sent it, is refused before it is appended.
-   */
-  static final Set<Command.KindCase> LOCAL_ONLY =
-      EnumSet.of(
-          Command.KindCase.ACTIVATE,
-          Command.KindCase.LEASE_ROUND,
-          Command.KindCase.RESIGN,
-          Command.KindCase.JOURNAL,
-          Command.KindCase.SET_MEMBERS,
-          Command.KindCase.MEMBERSHIP_DONE);
 
   /** Something applied: called on the apply thread, after the state changed. */
   public interface Observer {
@@ -115,14 +100,13 @@ public final class BatonStateMachine extends BaseStateMachine {
 
   /**
    * The client id of this node's in-process submissions ({@link RaftNode#submitLocal}): only
-   * requests with it may carry the {@link #LOCAL_ONLY} kinds. It is random per process and never
-   * sent over the network by this node.
+   * requests with it may carry the {@link EntryAdmission#LOCAL_ONLY} kinds. It is random per
+   * process and never sent over the network by this node.
    */
   public void trustLocalClient(ClientId id) {
     this.localClient = id;
   }
 
-  /** Called with the stage ("admission" or "apply") and a reason for every entry refused. */
   /**
    * Called once, on a thread of its own, when a committed entry is in a format newer than this code
    * reads: the state machine has stopped applying, and the node must stop (it cannot follow its
@@ -137,6 +121,7 @@ public final class BatonStateMachine extends BaseStateMachine {
     return Optional.ofNullable(stoppedAt);
   }
 
+  /** Called with the stage ("admission" or "apply") and a reason for every entry refused. */
   public void onRejected(BiConsumer<String, String> counter) {
     this.rejected = counter;
   }
@@ -199,14 +184,14 @@ public final class BatonStateMachine extends BaseStateMachine {
   /**
    * Runs on the leader before a client request is appended: an entry this state machine would not
    * apply is refused here, so it never reaches the log (the caller gets the reason). Unreadable
-   * bytes, an unknown kind, a newer format, and a role entry ({@link #LOCAL_ONLY}) that did not
-   * come from this node's own process are refused; the apply path tolerates them as well, for logs
-   * written before this check existed.
+   * bytes, an unknown kind, a newer format, and a role entry ({@link EntryAdmission#LOCAL_ONLY})
+   * that did not come from this node's own process are refused; the apply path tolerates them as
+   * well, for logs written before this check existed.
    */
   @Override
   public TransactionContext startTransaction(RaftClientRequest request) throws IOException {
     TransactionContext trx = super.startTransaction(request);
-    String[] refusal = admission(request);
+    String[] refusal = EntryAdmission.check(request, localClient);
     if (refusal != null) {
       rejected.accept("admission", refusal[0]);
       String message =
@@ -219,39 +204,6 @@ public final class BatonStateMachine extends BaseStateMachine {
       trx.setException(new IOException(message));
     }
     return trx;
-  }
-
-  /** Null to admit; else {reason label, explanation}. */
-  private String[] admission(RaftClientRequest request) {
-    Command command;
-    try {
-      command = Command.parseFrom(request.getMessage().getContent().toByteArray());
-    } catch (InvalidProtocolBufferException e) {
-      return new String[] {"unreadable", "not a Baton command (unreadable protobuf)"};
-    }
-    if (command.getFormatVersion() > FORMAT_VERSION) {
-      return new String[] {
-        "format",
-        "format version "
-            + command.getFormatVersion()
-            + " but this leader reads up to version "
-            + FORMAT_VERSION
-      };
-    }
-    if (command.getKindCase() == Command.KindCase.KIND_NOT_SET) {
-      return new String[] {"unknown-kind", "a Baton command of no known kind"};
-    }
-    ClientId local = localClient;
-    if (LOCAL_ONLY.contains(command.getKindCase())
-        && (local == null || !local.equals(request.getClientId()))) {
-      return new String[] {
-        "not-local",
-        "a role entry ("
-            + command.getKindCase()
-            + "), which only the leader's own process may propose, arrived from a client"
-      };
-    }
-    return null;
   }
 
   @Override

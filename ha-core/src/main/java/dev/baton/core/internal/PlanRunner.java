@@ -8,7 +8,6 @@ import dev.baton.core.PromotionPlan;
 import dev.baton.core.PromotionStatus;
 import dev.baton.core.StaleTokenException;
 import dev.baton.core.StandbyReason;
-import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -39,9 +38,9 @@ public class PlanRunner {
   private final PromotionPlan plan;
   private final NodeConfig config;
   private final MonotonicClock clock;
-  private final MeterRegistry registry;
   private final Journal journal;
   private final StepExecutor executor;
+  private final StepOutcomes outcomes;
   private final ExecutorService orchestrator;
   private volatile Thread orchestratorThread;
   private volatile Future<?> running;
@@ -56,9 +55,9 @@ public class PlanRunner {
     this.plan = plan;
     this.config = config;
     this.clock = clock;
-    this.registry = registry;
     this.journal = new Journal(config, raft, clock);
     this.executor = new StepExecutor(config.self().id(), clock);
+    this.outcomes = new StepOutcomes(config, registry);
     this.orchestrator =
         Executors.newSingleThreadExecutor(
             r -> {
@@ -78,57 +77,7 @@ public class PlanRunner {
     if (plan.isEmpty()) {
       return;
     }
-    orchestrator.submit(this::runPreflight);
-  }
-
-  private void runPreflight() {
-    for (PromotionPlan.Step step : plan.steps()) {
-      if (!step.isFence() && !overridesPreflight(step.action())) {
-        continue; // nothing to check (an exec hook, say): say nothing rather than "passed"
-      }
-      long started = System.nanoTime();
-      try {
-        executor.call(
-            () -> {
-              if (step.isFence()) {
-                step.fence().preflight();
-              } else {
-                step.action().preflight();
-              }
-              return null;
-            },
-            step.name(),
-            0,
-            ActionContext.Phase.PROMOTE,
-            true,
-            step.policy().timeout());
-        count(step.name(), "preflight-passed");
-        LOG.info(
-            "{}: pre-flight of step '{}' passed in {} ms",
-            nodeId(),
-            step.name(),
-            TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started));
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        return;
-      } catch (Exception e) {
-        count(step.name(), "preflight-failed");
-        LOG.warn(
-            "{}: pre-flight of step '{}' FAILED: {}; a promotion of this node would likely fail"
-                + " at this step",
-            nodeId(),
-            step.name(),
-            describe(e));
-      }
-    }
-  }
-
-  private static boolean overridesPreflight(PromotionAction action) {
-    try {
-      return action.getClass().getMethod("preflight").getDeclaringClass() != PromotionAction.class;
-    } catch (NoSuchMethodException e) {
-      return false;
-    }
+    orchestrator.submit(new StepPreflight(plan, executor, outcomes, nodeId())::run);
   }
 
   /** Runs the plan for {@code activation}; calls {@code done} with whether it completed. */
@@ -161,7 +110,7 @@ public class PlanRunner {
     try {
       runPlan(a, active, once);
     } catch (Throwable t) {
-      String what = safeDescribe(t);
+      String what = StepOutcomes.safeDescribe(t);
       status =
           new PromotionStatus(
               a.token(),
@@ -239,7 +188,7 @@ public class PlanRunner {
                   a, active, step, attempt, ActionContext.Phase.PROMOTE, step.policy().timeout()),
               step.policy().timeout());
           ok = true;
-          count(step.name(), "completed");
+          outcomes.count(step.name(), "completed");
           LOG.info(
               "{}: step '{}' completed for token {} (attempt {})",
               nodeId(),
@@ -257,9 +206,9 @@ public class PlanRunner {
                   a.token(), "ABANDONED", Optional.of(step.name()), attempt, lastError);
           return;
         } catch (Exception e) {
-          String message = describe(e);
+          String message = StepOutcomes.describe(e);
           lastError = Optional.of(step.name() + ": " + message);
-          count(step.name(), "failed");
+          outcomes.count(step.name(), "failed");
           LOG.warn(
               "{}: step '{}' failed for token {} (attempt {} of {}): {}",
               nodeId(),
@@ -272,7 +221,7 @@ public class PlanRunner {
           status =
               new PromotionStatus(
                   a.token(), "RUNNING", Optional.of(step.name()), attempt, lastError);
-          if (rootCause(e) instanceof StaleTokenException) {
+          if (StepOutcomes.rootCause(e) instanceof StaleTokenException) {
             stale = true;
             break;
           }
@@ -383,14 +332,14 @@ public class PlanRunner {
             context(a, active, step, 1, ActionContext.Phase.DEMOTE, timeout),
             timeout,
             fencesOnly);
-        count(step.name(), "demoted");
+        outcomes.count(step.name(), "demoted");
         journal.record(
             Journal.Entry.demote(a.token(), step.name(), JournalEntry.Outcome.COMPLETED));
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
         return;
       } catch (Exception e) {
-        String message = describe(e);
+        String message = StepOutcomes.describe(e);
         LOG.warn(
             "{}: demotion step '{}' failed for token {}: {}",
             nodeId(),
@@ -473,49 +422,6 @@ public class PlanRunner {
       Thread.currentThread().interrupt();
       return false;
     }
-  }
-
-  private void count(String step, String outcome) {
-    if (registry != null) {
-      Counter.builder("baton.promotion.steps")
-          .description("promotion and demotion step outcomes")
-          .tags(
-              "cluster",
-              config.clusterId(),
-              "node",
-              config.self().id(),
-              "step",
-              step,
-              "outcome",
-              outcome)
-          .register(registry)
-          .increment();
-    }
-  }
-
-  private static Throwable rootCause(Throwable e) {
-    Throwable t = e;
-    while (t.getCause() != null && t.getCause() != t) {
-      if (t instanceof StaleTokenException) {
-        return t;
-      }
-      t = t.getCause();
-    }
-    return t;
-  }
-
-  /** A description of {@code t} that never throws, even when its own methods do. */
-  private static String safeDescribe(Throwable t) {
-    try {
-      return t.getClass().getName() + ": " + describe(t);
-    } catch (RuntimeException e) {
-      return t.getClass().getName();
-    }
-  }
-
-  private static String describe(Throwable e) {
-    String m = e.getMessage();
-    return m == null || m.isBlank() ? e.getClass().getSimpleName() : m;
   }
 
   private String nodeId() {

@@ -74,8 +74,16 @@ final class SnapshotStore {
     if (expected == null) {
       expected = MD5FileUtil.readStoredMd5ForFile(file);
     }
-    MD5Hash actual = MD5FileUtil.computeMd5ForFile(file);
-    if (expected != null && !expected.equals(actual)) {
+    return new Loaded(info.getTermIndex(), readChecked(file, expected, "this node"));
+  }
+
+  /**
+   * Reads the snapshot in {@code file}: refuses it when {@code expected} (its MD5, if known) does
+   * not match, or when its format is newer than {@link BatonStateMachine#FORMAT_VERSION}; {@code
+   * reader} ("this node", "this release") names who cannot read it.
+   */
+  static Snapshot readChecked(File file, MD5Hash expected, String reader) throws IOException {
+    if (expected != null && !expected.equals(MD5FileUtil.computeMd5ForFile(file))) {
       throw new IOException("snapshot " + file + " is corrupt: MD5 does not match its .md5 file");
     }
     Snapshot snapshot;
@@ -88,9 +96,11 @@ final class SnapshotStore {
               + file
               + " has format version "
               + snapshot.getFormatVersion()
-              + " but this node reads up to version "
+              + " but "
+              + reader
+              + " reads up to version "
               + BatonStateMachine.FORMAT_VERSION);
     }
-    return new Loaded(info.getTermIndex(), snapshot);
+    return snapshot;
   }
 }

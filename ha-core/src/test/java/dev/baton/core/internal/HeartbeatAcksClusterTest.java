@@ -3,6 +3,7 @@ package dev.baton.core.internal;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import dev.baton.core.LocalPorts;
 import dev.baton.core.Member;
 import dev.baton.core.Timing;
 import dev.baton.core.testing.NetworkPartition;

@@ -4,9 +4,9 @@ import static org.awaitility.Awaitility.await;
 
 import dev.baton.core.ActiveContext;
 import dev.baton.core.BatonNode;
+import dev.baton.core.LocalPorts;
 import dev.baton.core.Member;
 import dev.baton.core.Timing;
-import dev.baton.core.internal.LocalPorts;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;

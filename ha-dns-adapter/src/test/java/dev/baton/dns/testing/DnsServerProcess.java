@@ -2,7 +2,7 @@ package dev.baton.dns.testing;
 
 import static org.awaitility.Awaitility.await;
 
-import dev.baton.core.internal.LocalPorts;
+import dev.baton.core.LocalPorts;
 import dev.baton.dns.TsigAlgorithm;
 import dev.baton.dns.TsigKey;
 import java.io.File;

@@ -1,6 +1,6 @@
 package dev.baton.postgres.testing;
 
-import dev.baton.core.internal.LocalPorts;
+import dev.baton.core.LocalPorts;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.nio.charset.StandardCharsets;

@@ -1,4 +1,4 @@
-package dev.baton.core.internal;
+package dev.baton.core;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -10,7 +10,11 @@ import java.util.function.IntPredicate;
 
 /**
  * Free local ports for the demo, the tests and the benchmarks, never the same port twice in one
- * JVM.
+ * JVM: for whoever runs several nodes on one machine (a demo, an embedder's tests). A production
+ * node takes its ports from its configuration, never from here.
+ *
+ * <p>Public API rather than internal: the sidecar's demo (main code of another module) needs it, so
+ * it cannot live in a test fixture, and it carries no Raft type.
  *
  * <p>Asking the kernel for an ephemeral port and closing the socket again does not reserve it: the
  * next request may get the same number back before the first caller has bound it. A test that
