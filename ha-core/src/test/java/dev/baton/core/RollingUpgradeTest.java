@@ -7,6 +7,8 @@ import dev.baton.core.testing.TestCluster;
 import java.io.IOException;
 import java.io.Reader;
 import java.io.UncheckedIOException;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
 import java.net.URISyntaxException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -63,6 +65,12 @@ class RollingUpgradeTest {
     for (Member m : MEMBERS) {
       copy(fixture.resolve(m.id()), root.resolve(m.id()));
     }
+    // The addresses are fixed: another run of this test on the machine (a CI run beside a
+    // worktree's) holds them until it ends, so wait for them rather than fail on a bind.
+    await("the fixture's Raft addresses free (another run of this test may hold them)")
+        .atMost(Duration.ofSeconds(60))
+        .pollInterval(Duration.ofMillis(500))
+        .until(() -> MEMBERS.stream().allMatch(RollingUpgradeTest::free));
     // The old release's last active stays on its 0.2.0 directory, untouched, while the other two
     // are upgraded: it is the member whose log holds the most (it was stopped last).
     List<String> upgradedFirst =
@@ -138,6 +146,16 @@ class RollingUpgradeTest {
 
   private static Optional<String> value(BatonNode node, String key) {
     return node.kv().get(key).map(e -> new String(e.value(), StandardCharsets.UTF_8));
+  }
+
+  private static boolean free(Member m) {
+    String[] hostPort = m.address().split(":");
+    try (ServerSocket s = new ServerSocket()) {
+      s.bind(new InetSocketAddress(hostPort[0], Integer.parseInt(hostPort[1])));
+      return true;
+    } catch (IOException e) {
+      return false;
+    }
   }
 
   private static Path fixture() throws URISyntaxException {
