@@ -2,13 +2,20 @@ package dev.baton.core;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
 
 import dev.baton.core.internal.BatonStateMachine;
+import dev.baton.core.internal.proto.Snapshot;
 import dev.baton.core.testing.TestCluster;
+import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Comparator;
+import java.util.Optional;
+import java.util.stream.Stream;
+import org.apache.ratis.util.MD5FileUtil;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -47,5 +54,79 @@ class DataDirectoryFormatTest {
       cluster.awaitActive(Duration.ofSeconds(30));
       assertThat(again.kv().get("kept")).isPresent();
     }
+  }
+
+  /**
+   * COMPATIBILITY.md: a snapshot written in a newer format (by a newer release on this data
+   * directory, or installed from a newer leader) is refused, naming both versions, and nothing in
+   * it changes; the snapshot written by this release, put back, starts the node with its data.
+   */
+  @Test
+  void aSnapshotInANewerFormatIsRefusedNamingBothVersionsAndLosesNothing() throws Exception {
+    try (TestCluster cluster =
+        TestCluster.create(1, 0, TestCluster.TIMING, (id, b) -> b.snapshotThreshold(100))) {
+      BatonNode n1 = cluster.start("n1");
+      cluster.awaitActive(Duration.ofSeconds(30));
+      Path raft = cluster.dataDir("n1").resolve("raft");
+      for (int i = 0; i < 120 && latestSnapshot(raft).isEmpty(); i++) {
+        n1.kv().put("k" + i, "v".getBytes(StandardCharsets.UTF_8));
+      }
+      await("a snapshot on disk")
+          .atMost(Duration.ofSeconds(30))
+          .until(() -> latestSnapshot(raft).isPresent());
+      cluster.stop("n1");
+
+      Path file = latestSnapshot(raft).orElseThrow();
+      byte[] written = Files.readAllBytes(file);
+      byte[] writtenMd5 = Files.readAllBytes(md5Of(file));
+      int newer = BatonStateMachine.FORMAT_VERSION + 1;
+      Files.write(
+          file,
+          Snapshot.parseFrom(written).toBuilder().setFormatVersion(newer).build().toByteArray());
+      MD5FileUtil.computeAndSaveMd5ForFile(file.toFile());
+      byte[] fromNewerRelease = Files.readAllBytes(file);
+
+      assertThatThrownBy(() -> cluster.start("n1"))
+          .hasStackTraceContaining("has format version " + newer)
+          .hasStackTraceContaining("reads up to version " + BatonStateMachine.FORMAT_VERSION);
+      assertThat(Files.readAllBytes(file)).isEqualTo(fromNewerRelease);
+
+      // The refused start leaves its Raft storage locked in this JVM (a process would exit), so
+      // the data directory is started again from a copy, with this release's snapshot put back.
+      Path restored = cluster.dataDir("n1").resolveSibling("n1-restored");
+      copyTree(cluster.dataDir("n1"), restored);
+      Path restoredFile = restored.resolve(cluster.dataDir("n1").relativize(file));
+      Files.write(restoredFile, written);
+      Files.write(md5Of(restoredFile), writtenMd5);
+      try (BatonNode again = cluster.builderFor("n1").dataDir(restored).build()) {
+        again.start();
+        await("the restored node active").atMost(Duration.ofSeconds(30)).until(again::isActive);
+        assertThat(again.kv().get("k0")).isPresent();
+      }
+    }
+  }
+
+  private static Optional<Path> latestSnapshot(Path raft) throws IOException {
+    try (Stream<Path> files = Files.walk(raft)) {
+      return files
+          .filter(p -> p.getFileName().toString().matches("snapshot\\.\\d+_\\d+"))
+          .max(
+              Comparator.comparingLong(
+                  p -> Long.parseLong(p.getFileName().toString().split("_")[1])));
+    }
+  }
+
+  private static void copyTree(Path from, Path to) throws IOException {
+    try (Stream<Path> files = Files.walk(from)) {
+      for (Path p : (Iterable<Path>) files::iterator) {
+        if (!p.getFileName().toString().equals("in_use.lock")) {
+          Files.copy(p, to.resolve(from.relativize(p).toString()));
+        }
+      }
+    }
+  }
+
+  private static Path md5Of(Path snapshot) {
+    return snapshot.resolveSibling(snapshot.getFileName() + ".md5");
   }
 }
