@@ -60,7 +60,7 @@ public final class PostgresFence implements Fence {
   private final Duration maxLockWait;
   private final boolean timeBound;
   private final double driftBound;
-  private final Duration maxRenewalTime;
+  private final Duration maxRenewalTime; // null: derived from the lease at each renewal
 
   private PostgresFence(Builder b) {
     this.dataSource = b.dataSource;
@@ -91,7 +91,7 @@ public final class PostgresFence implements Fence {
     private Duration maxLockWait = DEFAULT_LOCK_WAIT;
     private boolean timeBound;
     private double driftBound = 0.01;
-    private Duration maxRenewalTime = Duration.ofMillis(100);
+    private Duration maxRenewalTime;
 
     private Builder(DataSource dataSource) {
       this.dataSource = Objects.requireNonNull(dataSource, "dataSource");
@@ -156,9 +156,11 @@ public final class PostgresFence implements Fence {
 
     /**
      * The longest a renewal may take from the moment the remaining lease was measured until its
-     * answer arrives (default 100 ms). It is taken off {@code valid_until} in advance, because the
-     * database reads its clock at an unknown point of that time; a renewal that took longer is
-     * rolled back, leaving the previous {@code valid_until}, and reported.
+     * answer arrives. It is taken off {@code valid_until} in advance, because the database reads
+     * its clock at an unknown point of that time; a renewal that took longer is rolled back,
+     * leaving the previous {@code valid_until}, and reported. By default it is derived from the
+     * lease at each renewal, as the bound is ({@link #renewalBudgetNanos}): half of {@code
+     * remaining × (1 − driftBound)}. Set it to fix it instead.
      */
     public Builder maxRenewalTime(Duration max) {
       Objects.requireNonNull(max, "maxRenewalTime");
@@ -353,17 +355,46 @@ public final class PostgresFence implements Fence {
   }
 
   /**
+   * How long a renewal may take, from reading the remaining lease to its answer: {@code fixed} when
+   * set ({@link Builder#maxRenewalTime}), otherwise derived from the lease as the bound is, half of
+   * {@code remaining × (1 − drift)}. The round trip and the bound then share what is left of the
+   * lease equally: {@code budget + bound = remaining × (1 − drift)} whatever the lease, which is
+   * what keeps {@code valid_until} before the lease's end (docs/lease.md, step 6), and the bound
+   * outlasts the renewer's interval while the lease is more than twice that. A fixed 100 ms was
+   * both more than a short remaining lease allowed and less than a loaded host's round trip takes
+   * (a renewal of 114 ms was rolled back while 600 ms of the lease remained).
+   *
+   * @return nanoseconds, never negative
+   */
+  static long renewalBudgetNanos(Duration remaining, double drift, Duration fixed) {
+    if (fixed != null) {
+      return fixed.toNanos();
+    }
+    return Math.max(0, (long) (remaining.toNanos() * (1 - drift)) / 2);
+  }
+
+  /**
+   * The bound a renewal writes ({@code valid_until} after the database's clock): {@code remaining ×
+   * (1 − drift) − budget}, never negative.
+   */
+  static long boundMicros(Duration remaining, double drift, long budgetNanos) {
+    // Rounded down once, after the difference: never past remaining × (1 − drift) − budget.
+    return Math.max(0, ((long) (remaining.toNanos() * (1 - drift)) - budgetNanos) / 1000);
+  }
+
+  /**
    * Renews the time bound of {@code token}: sets {@code valid_until} to the database's {@code
-   * clock_timestamp()} plus {@code remaining × (1 − driftBound) − maxRenewalTime}, only if {@code
-   * token} is still the token the fence holds and the advance bounded it ({@link
-   * Builder#timeBound}). It updates {@code baton.fence_lease} alone, so it never waits for a writer
-   * that holds the fence row. {@code remaining} is what is left of this node's lease at the moment
-   * of the call: the time the call takes, connecting included, counts against it.
+   * clock_timestamp()} plus {@code remaining × (1 − driftBound) − budget} ({@link
+   * #renewalBudgetNanos}), only if {@code token} is still the token the fence holds and the advance
+   * bounded it ({@link Builder#timeBound}). It updates {@code baton.fence_lease} alone, so it never
+   * waits for a writer that holds the fence row. {@code remaining} is what is left of this node's
+   * lease at the moment of the call: the time the call takes, connecting included, counts against
+   * it.
    *
    * @return the new {@code valid_until}, or empty when {@code token} no longer holds the fence (a
    *     newer active advanced it) or its advance did not bound it: nothing was changed
-   * @throws SQLTransientException if the renewal took longer than {@link Builder#maxRenewalTime}:
-   *     it was rolled back, and the previous {@code valid_until} stands
+   * @throws SQLTransientException if the renewal took longer than its budget: it was rolled back,
+   *     and the previous {@code valid_until} stands
    */
   public Optional<Instant> renewLease(long token, Duration remaining) throws SQLException {
     long measured = System.nanoTime();
@@ -381,11 +412,8 @@ public final class PostgresFence implements Fence {
   Optional<Instant> renewLease(Connection c, long token, Duration remaining, long measuredAtNanos)
       throws SQLException {
     Objects.requireNonNull(remaining, "remaining");
-    long boundMicros =
-        Math.max(
-            0,
-            (long) (remaining.toNanos() * (1 - driftBound)) / 1000
-                - maxRenewalTime.toNanos() / 1000);
+    long budgetNanos = renewalBudgetNanos(remaining, driftBound, maxRenewalTime);
+    long boundMicros = boundMicros(remaining, driftBound, budgetNanos);
     boolean autoCommit = c.getAutoCommit();
     c.setAutoCommit(false);
     try (PreparedStatement ps =
@@ -413,7 +441,7 @@ public final class PostgresFence implements Fence {
         c.rollback();
         return Optional.empty();
       }
-      if (tookNanos * (1 + driftBound) > maxRenewalTime.toNanos()) {
+      if (tookNanos * (1 + driftBound) > budgetNanos) {
         c.rollback();
         throw new SQLTransientException(
             "renewing the fence lease of resource '"
@@ -422,9 +450,15 @@ public final class PostgresFence implements Fence {
                 + token
                 + " took "
                 + tookNanos / 1_000_000
-                + " ms, more than maxRenewalTime "
-                + maxRenewalTime.toMillis()
-                + " ms: rolled back, the previous valid_until stands");
+                + " ms, more than "
+                + (maxRenewalTime != null
+                    ? "maxRenewalTime " + maxRenewalTime.toMillis() + " ms"
+                    : "its budget "
+                        + budgetNanos / 1_000_000
+                        + " ms (half of the lease that remained, "
+                        + remaining.toMillis()
+                        + " ms, less the drift bound)")
+                + ": rolled back, the previous valid_until stands");
       }
       c.commit();
       return Optional.of(validUntil);

@@ -523,13 +523,14 @@ public final class PostgresPromotionAction implements PromotionAction {
    */
   public FenceLeaseRenewer startFenceLeaseRenewer(
       Supplier<java.util.Optional<dev.baton.core.ActiveContext>> active, Duration interval) {
-    return startFenceLeaseRenewer(active, interval, 0.01, Duration.ofMillis(100));
+    return startFenceLeaseRenewer(active, interval, 0.01, null);
   }
 
   /**
    * {@link #startFenceLeaseRenewer(Supplier, Duration)} with the node's own clock drift bound
    * ({@code node.timing().clockDrift()}, which the sidecar passes) and the longest a renewal may
-   * take ({@link PostgresFence.Builder#driftBound}, {@link PostgresFence.Builder#maxRenewalTime}).
+   * take ({@link PostgresFence.Builder#driftBound}, {@link PostgresFence.Builder#maxRenewalTime};
+   * {@code null}: derived from the lease at each renewal).
    */
   public FenceLeaseRenewer startFenceLeaseRenewer(
       Supplier<java.util.Optional<dev.baton.core.ActiveContext>> active,
@@ -539,14 +540,16 @@ public final class PostgresPromotionAction implements PromotionAction {
     javax.sql.DataSource ds = connections.dataSource(target);
     List<PostgresFence> fences = new ArrayList<>();
     for (String resource : fenceResources) {
-      fences.add(
+      PostgresFence.Builder fence =
           PostgresFence.builder(ds)
               .resource(resource)
               .schema(schema)
               .timeBound(fenceTimeBound)
-              .driftBound(driftBound)
-              .maxRenewalTime(maxRenewalTime)
-              .build());
+              .driftBound(driftBound);
+      if (maxRenewalTime != null) {
+        fence.maxRenewalTime(maxRenewalTime);
+      }
+      fences.add(fence.build());
     }
     return FenceLeaseRenewer.start(ds, fences, active, interval);
   }

@@ -14,8 +14,10 @@ import org.junit.jupiter.api.Test;
  * Health-gated failover across real sidecar processes (issue 31): each sidecar has an http check on
  * a small HTTP server of its own, standing for its management plane. Stopping the active's plane
  * moves the role within {@code failuresToDemote x interval} plus the switch; starting it again does
- * not move the role back. The test prints the measured time; {@code -Dbaton.health.trials=N}
- * repeats the move and prints p50 and max ({@code scripts/bench health}).
+ * not move the role back. The test prints the time to the new active's {@code /active} 200 (this
+ * setup has no writer); {@code -Dbaton.health.trials=N} repeats the move and prints p50 and max.
+ * {@code scripts/bench health} measures the http check to a writer's commit instead, in {@link
+ * SidecarMissionTest}'s two sites.
  */
 class HealthGatedFailoverTest {
   private static final Duration WAIT = Duration.ofSeconds(60);
@@ -52,7 +54,7 @@ class HealthGatedFailoverTest {
                     + "      interval: 300ms\n"
                     + "      timeout: 250ms\n")) {
       cluster.startAll();
-      // -Dbaton.health.trials=N repeats the move N times for scripts/bench health; each trial
+      // -Dbaton.health.trials=N repeats the move N times; each trial
       // starts once the last move is minMoveInterval old, so that the gate does not hold it back.
       int trials = Integer.getInteger("baton.health.trials", 1);
       List<Long> millis = new java.util.ArrayList<>();
@@ -68,7 +70,7 @@ class HealthGatedFailoverTest {
         millis.add(planeDiesAndComesBack(cluster, planes));
         lastMove = System.nanoTime();
       }
-      HealthTimes.print("http", millis);
+      HealthTimes.print("http-to-active", millis);
     } finally {
       planes.values().forEach(Plane::close);
     }

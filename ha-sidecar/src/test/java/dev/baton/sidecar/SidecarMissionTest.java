@@ -19,7 +19,8 @@ import org.junit.jupiter.api.TestMethodOrder;
  *
  * <p>The order only saves time, it is not needed: the mission ends where it started (switched back
  * to n1), so the health case after it finds the baseline as it is; the other way round, the
- * mission's baseline would first have to rejoin east and switch back (about 20-30 s here).
+ * mission's baseline would first have to rejoin east and switch back (about 20-30 s here). The
+ * plane case after the postgres case pays for that one switch-back.
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class SidecarMissionTest {
@@ -139,6 +140,61 @@ class SidecarMissionTest {
                 + "|not activating: unhealthy; handing leadership to n2");
 
     sites.assertRefusedOnWest(t1);
+    return ms;
+  }
+
+  /**
+   * Issue 31's http check, end to end: the active's plane fails (its health endpoint answers 503)
+   * while its sidecar, its database and the network stay fine. n1's {@code type: http} check counts
+   * it down, n1 hands the role to n2 through the planned switch path (its demotion makes east
+   * read-only), n2's normal plan fences east and promotes west, the name moves, n2's writer commits
+   * on west, and the old token is refused with BT001.
+   *
+   * <p>{@code -Dbaton.health.trials=N} runs it N times (from the baseline each time) and prints p50
+   * and max of the time from the plane's first 503 to n2's writer's first commit ({@code
+   * scripts/bench health}), beside the postgres case's.
+   */
+  @Test
+  @Order(3)
+  void theActivesPlaneFailingUnderALiveSidecarMovesTheRoleAndTheWriterCommitsOnTheNewPrimary()
+      throws Exception {
+    int trials = Integer.getInteger("baton.health.trials", 1);
+    List<Long> millis = new ArrayList<>();
+    for (int trial = 0; trial < trials; trial++) {
+      sites.baseline();
+      millis.add(planeFailsUnderALiveActive());
+    }
+    HealthTimes.print("http", millis);
+  }
+
+  private long planeFailsUnderALiveActive() throws Exception {
+    SidecarProcesses cluster = sites.cluster;
+    long t1 = sites.n1TokenOnceItsWriterCommits();
+    int n1LogFrom = cluster.log("n1").length();
+    int n2LogFrom = cluster.log("n2").length();
+
+    long failedAt = System.currentTimeMillis();
+    sites.planes.get("n1").up.set(false);
+
+    TwoSites.Moved moved = sites.awaitN2OnWest(t1, n2LogFrom, false);
+    long ms = moved.firstCommitMillis() - failedAt;
+    System.out.println(
+        "health failover: check failing -> writer commit "
+            + ms
+            + " ms (http: the plane's health endpoint answers 503, 3 x "
+            + TwoSites.PLANE_CHECK_INTERVAL.toMillis()
+            + " ms to count it down)");
+    assertThat(cluster.node("n1").orElseThrow().process.isAlive()).as("n1's sidecar runs").isTrue();
+    assertThat(cluster.get("n1", "/active").code()).isEqualTo(503);
+    assertThat(cluster.log("n1").substring(n1LogFrom))
+        .as(cluster.logTails(40))
+        .contains("health check 'plane' is DOWN after 3 failures in a row")
+        .containsPattern(
+            "handing the role to n2 through the planned switch path"
+                + "|not activating: unhealthy; handing leadership to n2");
+
+    sites.assertRefusedOnWest(t1);
+    sites.planes.get("n1").up.set(true);
     return ms;
   }
 }

@@ -462,8 +462,11 @@ final class Nemesis {
    *       samples;
    *   <li>every node unhealthy at once ({@code all}) for 2 s: the active must stay, with no
    *       flapping storm (what the harness sees then is recorded as {@code all-active});
-   *   <li>every node healthy again but the active's marker toggled every 300 ms until the fault
-   *       ends ({@code flap}).
+   *   <li>every node healthy again but the active's marker toggled until the fault ends ({@code
+   *       flap}): in place for {@code MarkerHealthCheck.flapUnhealthyFor()}, away for {@code
+   *       flapHealthyFor()}, each one probe interval longer than the policy's {@code
+   *       failuresToDemote} and {@code successesToRecover} probes, so the check goes down, recovers
+   *       and goes down again, and the gate's {@code minMoveInterval} is what holds the role.
    * </ol>
    *
    * The heal ({@code end}) stops the flapping and removes every node's marker.
@@ -527,6 +530,8 @@ final class Nemesis {
     }
     Node flap = stays.orElse(target);
     Path marker = flap.dir().resolve(HEALTH_MARKER);
+    Duration unhealthyFor = dev.baton.jepsen.node.MarkerHealthCheck.flapUnhealthyFor();
+    Duration healthyFor = dev.baton.jepsen.node.MarkerHealthCheck.flapHealthyFor();
     flapping.set(true);
     flapper[0] =
         new Thread(
@@ -539,7 +544,7 @@ final class Nemesis {
                 } else {
                   deleteQuietly(marker);
                 }
-                LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(300));
+                LockSupport.parkNanos((on ? unhealthyFor : healthyFor).toNanos());
               }
               deleteQuietly(marker);
             },
@@ -547,7 +552,15 @@ final class Nemesis {
     flapper[0].setDaemon(true);
     flapper[0].start();
     record(
-        kind, "flap", "every node healthy but " + flap.id() + ", whose health flaps every 300 ms");
+        kind,
+        "flap",
+        "every node healthy but "
+            + flap.id()
+            + ", whose health flaps: unhealthy "
+            + unhealthyFor.toMillis()
+            + " ms, healthy "
+            + healthyFor.toMillis()
+            + " ms");
   }
 
   /** The marker file a node's health check answers unhealthy for (see node.MarkerHealthCheck). */

@@ -185,10 +185,10 @@ final class PostgresStep implements StepType {
     Yaml.Section leaseSection = step.section("fenceLease");
     leaseSection.allow("renewInterval", "maxRenewalTime");
     Duration leaseInterval = leaseSection.duration("renewInterval").orElse(Duration.ofMillis(100));
-    Duration maxRenewalTime =
-        leaseSection.duration("maxRenewalTime").orElse(Duration.ofMillis(100));
+    // Absent: derived from the lease at each renewal (PostgresFence.renewalBudgetNanos).
+    Duration maxRenewalTime = leaseSection.duration("maxRenewalTime").orElse(null);
     if (leaseSection.present()) {
-      if (maxRenewalTime.isZero() || maxRenewalTime.isNegative()) {
+      if (maxRenewalTime != null && (maxRenewalTime.isZero() || maxRenewalTime.isNegative())) {
         leaseSection.report(
             "maxRenewalTime",
             "must be positive (the longest a renewal may take, taken off valid_until in advance),"

@@ -23,8 +23,28 @@ public final class MarkerHealthCheck implements HealthCheck {
   /** The policy the suite's nodes run with when the health nemesis is configured. */
   public static final HealthPolicy POLICY = new HealthPolicy(2, 2, Duration.ofSeconds(5));
 
+  /** How often the node probes the marker. */
+  public static final Duration INTERVAL = Duration.ofMillis(200);
+
   private static final Settings SETTINGS =
-      Settings.of("jepsen-marker", Duration.ofMillis(200), Duration.ofMillis(150));
+      Settings.of("jepsen-marker", INTERVAL, Duration.ofMillis(150));
+
+  /**
+   * How long the health nemesis's flap keeps the marker in place: long enough for {@link #POLICY}'s
+   * {@code failuresToDemote} probes in a row to see it, whatever the phase of the probes against
+   * the toggle, with one interval to spare for a late probe on a loaded host.
+   */
+  public static Duration flapUnhealthyFor() {
+    return INTERVAL.multipliedBy(POLICY.failuresToDemote() + 1L);
+  }
+
+  /**
+   * How long the flap keeps the marker away: long enough for {@code successesToRecover} probes in a
+   * row, so the check recovers before the marker comes back and then fails again.
+   */
+  public static Duration flapHealthyFor() {
+    return INTERVAL.multipliedBy(POLICY.successesToRecover() + 1L);
+  }
 
   private final Path marker;
   private final EventLog log;

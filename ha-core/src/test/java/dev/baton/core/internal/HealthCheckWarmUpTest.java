@@ -1,16 +1,19 @@
-package dev.baton.sidecar;
+package dev.baton.core.internal;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import com.sun.net.httpserver.HttpServer;
 import dev.baton.core.HealthCheck;
 import dev.baton.core.HealthChecks;
 import dev.baton.core.HealthPolicy;
 import dev.baton.core.Ticker;
-import dev.baton.core.internal.HealthMonitor;
+import java.net.InetSocketAddress;
+import java.net.URI;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -18,23 +21,37 @@ import org.junit.jupiter.api.Test;
  * its first HTTP request once (the client's classes, its selector thread, the connection: 200-300
  * ms measured on a loaded 2-core machine, 3-30 ms for the next requests), which a short timeout
  * counted as a failure, and with {@code failuresToDemote: 1} as a node going down at start. This
- * test JVM has loaded the client long ago, so the one-time cost is made by the server here: its
+ * test JVM may have loaded the client already, so the one-time cost is made by the server here: its
  * first answer takes longer than the check's timeout, the later ones are quick. The warm-up takes
  * that first answer; every counted probe succeeds.
- *
- * <p>Here rather than in ha-core's tests only because those are being reworked at the same time; it
- * uses ha-core's public classes alone.
  */
 class HealthCheckWarmUpTest {
 
   @Test
   void theFirstRequestsOneTimeCostIsPaidByTheWarmUpNotCountedAsAFailure() throws Exception {
     // The one-time cost: the first answer takes longer than the check's 250 ms timeout.
-    Plane plane = new Plane(Duration.ofMillis(500));
+    AtomicInteger requests = new AtomicInteger();
+    HttpServer server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+    server.createContext(
+        "/healthz",
+        ex -> {
+          if (requests.getAndIncrement() == 0) {
+            try {
+              Thread.sleep(500);
+            } catch (InterruptedException e) {
+              Thread.currentThread().interrupt();
+            }
+          }
+          byte[] body = "ok".getBytes();
+          ex.sendResponseHeaders(200, body.length);
+          ex.getResponseBody().write(body);
+          ex.close();
+        });
+    server.start();
     HealthCheck check =
         HealthChecks.http(
             HealthCheck.Settings.of("plane", Duration.ofMillis(300), Duration.ofMillis(250)),
-            plane.url());
+            URI.create("http://127.0.0.1:" + server.getAddress().getPort() + "/healthz"));
     List<HealthMonitor.Health> changes = new CopyOnWriteArrayList<>();
     try (HealthMonitor m =
         new HealthMonitor(
@@ -51,9 +68,9 @@ class HealthCheckWarmUpTest {
       // (and the node's eligibility) down once.
       assertThat(changes).as("health changes since start").isEmpty();
       assertThat(m.health().checks().get(0).probed()).isTrue();
-      assertThat(plane.requests.get()).isGreaterThanOrEqualTo(4);
+      assertThat(requests.get()).isGreaterThanOrEqualTo(4);
     } finally {
-      plane.close();
+      server.stop(0);
     }
   }
 }
