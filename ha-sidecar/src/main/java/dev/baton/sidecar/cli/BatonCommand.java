@@ -42,6 +42,7 @@ public final class BatonCommand implements Runnable {
   /** The command line with Baton's error handling: messages for humans, exit statuses above. */
   public static CommandLine commandLine() {
     CommandLine cl = new CommandLine(new BatonCommand());
+    HelpText.install(cl);
     CommandLine.IParameterExceptionHandler parseErrors = cl.getParameterExceptionHandler();
     cl.setParameterExceptionHandler(
         (e, args) -> {

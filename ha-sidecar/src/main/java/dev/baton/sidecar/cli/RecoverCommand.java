@@ -20,8 +20,8 @@ import picocli.CommandLine.Spec;
     name = "recover",
     mixinStandardHelpOptions = true,
     description = {
-      "Recovery from a majority lost for good: writes the data directory of one member of a NEW",
-      "cluster (new cluster id) from a copy of a surviving member's data directory. The new",
+      "Recovery from a majority lost for good: a new cluster from a survivor's data directory.",
+      "Writes the data directory of one member of a NEW cluster (new cluster id) from a copy of a surviving member's data directory. The new",
       "directory keeps the KV, the journal and the last activation, and holds a token floor:",
       "  floor = max(last log index of the copy, --fence-token) + --margin",
       "so the new cluster's first token is above it. Run it once per new member, each time",

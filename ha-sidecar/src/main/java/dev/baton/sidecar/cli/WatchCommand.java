@@ -30,8 +30,8 @@ import picocli.CommandLine.Spec;
     name = "watch",
     mixinStandardHelpOptions = true,
     description = {
-      "Prints the changes to the keys under a prefix as they happen, one line (or one JSON",
-      "object) each: PUT or DELETE, the key, the value and the revision. It reconnects when",
+      "Prints the changes to the keys under a prefix as they happen.",
+      "One line (or one JSON object) each: PUT or DELETE, the key, the value and the revision. It reconnects when",
       "the node it watches goes away and resumes after the last revision it printed, so no",
       "change is missed; a key changed several times while it was away is printed once,",
       "with its latest value. When the node cannot replay (a key was deleted meanwhile), it",
