@@ -144,6 +144,21 @@ public final class DnsSwitch implements PromotionAction {
   }
 
   /**
+   * What each name points to once switched to this node, by absolute name, each record as its type
+   * and data: {@code "A 10.0.1.5"}, {@code "CNAME east.example.com."}.
+   */
+  public Map<String, List<String>> targets() {
+    Map<String, List<String>> out = new LinkedHashMap<>();
+    names.forEach(
+        (name, records) -> {
+          List<String> values = new ArrayList<>();
+          records.forEach(r -> values.add(Type.string(r.getType()) + " " + r.rdataToString()));
+          out.put(name.toString(), List.copyOf(values));
+        });
+    return Collections.unmodifiableMap(out);
+  }
+
+  /**
    * How many verification servers must show a switch: {@code "all"} (the default), {@code
    * "majority"} or a number.
    */
