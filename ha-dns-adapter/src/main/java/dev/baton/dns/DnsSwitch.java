@@ -89,6 +89,7 @@ public final class DnsSwitch implements PromotionAction {
   private final Duration operationTimeout;
   private final DnsClient client;
   private final DnsFence fence;
+  private final String movePurpose;
 
   private DnsSwitch(Builder b, Name zone, TsigKey key, Name fence, Map<Name, List<Record>> names) {
     this.actionName = b.actionName;
@@ -106,6 +107,9 @@ public final class DnsSwitch implements PromotionAction {
     this.operationTimeout = b.operationTimeout;
     this.client = new DnsClient(zone.toString(), key, b.queryTimeout, b.retryBackoff, b.tcp);
     this.fence = new DnsFence(this);
+    List<String> moved = new ArrayList<>();
+    names.keySet().forEach(n -> moved.add(n.toString()));
+    this.movePurpose = " to point " + String.join(", ", moved) + " at this node";
   }
 
   public static Builder builder() {
@@ -137,6 +141,21 @@ public final class DnsSwitch implements PromotionAction {
     List<String> out = new ArrayList<>();
     names.keySet().forEach(n -> out.add(n.toString()));
     return out;
+  }
+
+  /**
+   * What each name points to once switched to this node, by absolute name, each record as its type
+   * and data: {@code "A 10.0.1.5"}, {@code "CNAME east.example.com."}.
+   */
+  public Map<String, List<String>> targets() {
+    Map<String, List<String>> out = new LinkedHashMap<>();
+    names.forEach(
+        (name, records) -> {
+          List<String> values = new ArrayList<>();
+          records.forEach(r -> values.add(Type.string(r.getType()) + " " + r.rdataToString()));
+          out.put(name.toString(), List.copyOf(values));
+        });
+    return Collections.unmodifiableMap(out);
   }
 
   /**
@@ -257,11 +276,13 @@ public final class DnsSwitch implements PromotionAction {
     final long token;
     final FenceState seen;
     final Message update;
+    final String purpose;
 
-    Prepared(long token, FenceState seen, Message update) {
+    Prepared(long token, FenceState seen, Message update, String purpose) {
       this.token = token;
       this.seen = seen;
       this.update = update;
+      this.purpose = purpose;
     }
   }
 
@@ -311,7 +332,10 @@ public final class DnsSwitch implements PromotionAction {
    */
   Prepared prepare(long token, String nodeId, boolean moveNames, Deadline deadline)
       throws InterruptedException {
-    FenceState seen = readFence(primary, true, deadline);
+    // What the read is for goes into every error about it, so that a primary that does not answer
+    // is reported with the names that could not move.
+    String purpose = moveNames ? movePurpose : " to advance the fence to token=" + token;
+    FenceState seen = readFence(primary, true, attempts, deadline, purpose);
     if (seen.token() > token) {
       throw new DnsStaleTokenException(
           resource(),
@@ -354,7 +378,7 @@ public final class DnsSwitch implements PromotionAction {
         }
       }
     }
-    return new Prepared(token, seen, update);
+    return new Prepared(token, seen, update, purpose);
   }
 
   /**
@@ -367,7 +391,8 @@ public final class DnsSwitch implements PromotionAction {
   boolean commit(Prepared p, Deadline deadline) throws InterruptedException {
     Message response;
     try {
-      response = client.exchange(primary, p.update, true, attempts, deadline, "the update");
+      response =
+          client.exchange(primary, p.update, true, attempts, deadline, "the update" + p.purpose);
     } catch (DnsAuthenticationException e) {
       if (e.rcode().orElse(-1) != Rcode.BADKEY) {
         throw e;
@@ -443,8 +468,15 @@ public final class DnsSwitch implements PromotionAction {
 
   private FenceState readFence(Endpoint server, boolean sign, int tries, Deadline deadline)
       throws InterruptedException {
+    return readFence(server, sign, tries, deadline, "");
+  }
+
+  /** {@code purpose} ends the description of the read in messages, e.g. " to point x at ...". */
+  private FenceState readFence(
+      Endpoint server, boolean sign, int tries, Deadline deadline, String purpose)
+      throws InterruptedException {
     List<Record> answer =
-        query(server, fenceName, Type.TXT, sign, tries, deadline, "the fence read");
+        query(server, fenceName, Type.TXT, sign, tries, deadline, "the fence read", purpose);
     List<TXTRecord> records = new ArrayList<>();
     for (Record r : answer) {
       records.add((TXTRecord) r);
@@ -491,9 +523,22 @@ public final class DnsSwitch implements PromotionAction {
   private List<Record> query(
       Endpoint server, Name name, int type, boolean sign, int tries, Deadline deadline, String what)
       throws InterruptedException {
+    return query(server, name, type, sign, tries, deadline, what, "");
+  }
+
+  private List<Record> query(
+      Endpoint server,
+      Name name,
+      int type,
+      boolean sign,
+      int tries,
+      Deadline deadline,
+      String what,
+      String purpose)
+      throws InterruptedException {
     Message q = Message.newQuery(Record.newRecord(name, type, DClass.IN));
     q.getHeader().unsetFlag(Flags.RD);
-    String description = what + " of " + name + " " + Type.string(type);
+    String description = what + " of " + name + " " + Type.string(type) + purpose;
     Message response = client.exchange(server, q, sign, tries, deadline, description);
     int rcode = response.getRcode();
     if (rcode != Rcode.NOERROR && rcode != Rcode.NXDOMAIN) {

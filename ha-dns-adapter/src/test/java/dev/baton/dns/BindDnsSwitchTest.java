@@ -116,4 +116,75 @@ class BindDnsSwitchTest extends DnsSwitchContract {
           .hasMessageContaining(down);
     }
   }
+
+  /**
+   * Issue 32, {@code mode: wait}: a server that does not answer at all (frozen with SIGSTOP: the
+   * kernel still accepts the TCP connection, nothing comes back, as with a hung server or a lost
+   * region whose packets vanish) holds a switch back only within its bounds. A frozen verification
+   * server does not delay a quorum-1 switch; a frozen primary fails the step by {@code
+   * operationTimeout}, with an error naming the server and the name it could not move, so that the
+   * plan's retry and failure rules apply; and nothing changed.
+   */
+  @Test
+  void aServerThatDoesNotAnswerHoldsTheSwitchOnlyWithinItsBoundsAndIsNamed() throws Exception {
+    try (BindServer primary = BindServer.start();
+        BindServer secondary = BindServer.builder().secondaryOf(primary).start()) {
+      primary.notifyAlso(secondary.port());
+      String name = "frozen." + primary.zone();
+      String primaryAddress = "127.0.0.1:" + primary.port();
+
+      secondary.pause();
+      long start = System.nanoTime();
+      DnsSwitch.builder()
+          .server(primary.host(), primary.port())
+          .zone(primary.zone())
+          .tsig(primary.key())
+          .address("frozen", "192.0.2.140")
+          .verifyOn(primary.host(), primary.port())
+          .verifyOn(secondary.host(), secondary.port())
+          .verifyQuorum(1)
+          .queryTimeout(Duration.ofSeconds(5))
+          .build()
+          .promote(TestContext.promote(3, "node-a"));
+      assertThat(Duration.ofNanos(System.nanoTime() - start))
+          .as("quorum 1 returns on the primary's confirmation, not after the frozen server's 5 s")
+          .isLessThan(Duration.ofSeconds(3));
+      secondary.resume();
+
+      primary.pause();
+      DnsSwitch blocked =
+          DnsSwitch.builder()
+              .server(primary.host(), primary.port())
+              .zone(primary.zone())
+              .tsig(primary.key())
+              .address("frozen", "192.0.2.141")
+              .verifyOn(primary.host(), primary.port())
+              .verifyOn(secondary.host(), secondary.port())
+              .verifyQuorum(1)
+              .operationTimeout(Duration.ofSeconds(3))
+              .build();
+      long blockedStart = System.nanoTime();
+      assertThatThrownBy(() -> blocked.promote(TestContext.promote(4, "node-b")))
+          .isInstanceOfSatisfying(
+              DnsUnreachableException.class,
+              e -> {
+                assertThat(e.server()).isEqualTo(primaryAddress);
+                assertThat(e.getMessage())
+                    .contains(
+                        "DNS server " + primaryAddress,
+                        "did not answer",
+                        "to point " + name + " at this node",
+                        "SocketTimeoutException");
+              });
+      Duration blockedFor = Duration.ofNanos(System.nanoTime() - blockedStart);
+      assertThat(blockedFor)
+          .as("the step fails at operationTimeout (3 s), not later")
+          .isGreaterThanOrEqualTo(Duration.ofMillis(2_500))
+          .isLessThan(Duration.ofMillis(4_500));
+      primary.resume();
+      assertThat(primary.dig(name, "A")).containsExactly("192.0.2.140");
+      assertThat(primary.dig("_baton-fence." + name, "TXT"))
+          .containsExactly("\"token=3\" \"node=node-a\"");
+    }
+  }
 }

@@ -9,7 +9,6 @@ import com.sun.net.httpserver.HttpsConfigurator;
 import com.sun.net.httpserver.HttpsServer;
 import dev.baton.core.ActiveContext;
 import dev.baton.core.BatonNode;
-import dev.baton.core.PromotionPlan;
 import dev.baton.core.Role;
 import dev.baton.core.control.ControlServer;
 import dev.baton.dns.DnsConverger;
@@ -44,7 +43,9 @@ import org.slf4j.LoggerFactory;
  *       a {@code dns} step runs in {@code mode: converge}, {@code dnsConvergence}: per such step,
  *       whether the name is {@code PENDING} (not yet moved to this active node), {@code CONVERGED},
  *       {@code STOPPED} (a newer active owns it) or {@code IDLE} (not active), since when, the
- *       attempts and the last error.
+ *       attempts, the last error and the {@code targets} (each name and what it points to once
+ *       moved here). The control API's status carries the same as {@code actions}, which {@code
+ *       bin/baton status} shows.
  *   <li>{@code GET /metrics}: Prometheus text format.
  *   <li>{@code GET /token}: for processes on this machine only (a client not on a loopback address
  *       gets 403; when {@code http.listen} names one non-loopback address, the endpoints are also
@@ -251,16 +252,20 @@ final class HttpEndpoints implements AutoCloseable {
       return;
     }
     JsonNode tree = Json.tree(control.status());
-    List<DnsConverger> convergers =
-        sidecar.config().plan().steps().stream()
-            .map(PromotionPlan.Step::action)
-            .filter(DnsConverger.class::isInstance)
-            .map(DnsConverger.class::cast)
-            .toList();
+    List<DnsConverger> convergers = ActionStates.convergers(sidecar.config().plan());
     if (!convergers.isEmpty() && tree instanceof ObjectNode o) {
       ArrayNode list = o.putArray("dnsConvergence");
       for (DnsConverger c : convergers) {
-        list.add(dnsConvergence(c.status()));
+        ObjectNode entry = dnsConvergence(c.status());
+        ObjectNode targets = entry.putObject("targets");
+        c.dnsSwitch()
+            .targets()
+            .forEach(
+                (name, values) -> {
+                  ArrayNode v = targets.putArray(name);
+                  values.forEach(v::add);
+                });
+        list.add(entry);
       }
     }
     respond(ex, 200, "application/json", Json.write(tree) + "\n");

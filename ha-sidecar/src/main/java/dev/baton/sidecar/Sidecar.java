@@ -125,6 +125,9 @@ public final class Sidecar implements AutoCloseable {
         ControlServer.builder(node)
             .listen(listen.substring(0, colon), Integer.parseInt(listen.substring(colon + 1)))
             .peerControlAddresses(config.controlAddresses());
+    if (!ActionStates.convergers(config.plan()).isEmpty()) {
+      cb.actionStates(() -> ActionStates.of(config.plan()));
+    }
     config.tls().ifPresent(t -> cb.tls(t.files(), t.authorizedClients()));
     config.controlSecret().ifPresent(cb::clusterSecret);
     control = cb.build().start();

@@ -109,6 +109,38 @@ class DnsDownFailoverTest {
     assertThat(cluster.get("n2", "/active").code())
         .as("n2 stays active while the name is pending")
         .isEqualTo(200);
+    // bin/baton status says the same through the control API: the name, where it should point,
+    // not yet moved, since when, and why.
+    String pendingLine =
+        "n2 dns (dns): " + name + " -> A " + WEST_IP + " NOT YET MOVED, PENDING for ";
+    SidecarProcessTest.Cli status =
+        await("bin/baton status shows n2's name not yet moved")
+            .atMost(LIVENESS)
+            .until(
+                () -> cli(cluster, "status"),
+                c ->
+                    c.out().contains(pendingLine) && c.out().contains("; last error: DNS server "));
+    assertThat(status.out())
+        .contains("steps beside the role:")
+        .containsPattern(
+            Pattern.quote(pendingLine)
+                + "\\d+\\.\\d s since \\d{4}-\\d\\d-\\d\\dT.*Z \\(token \\d+, \\d+ attempts?\\); last"
+                + " error: DNS server "
+                + Pattern.quote(dns.host() + ":" + dns.port()));
+    JsonNode actions = statusJsonActions(cluster, "n2");
+    assertThat(actions.size()).as(actions.toString()).isEqualTo(1);
+    assertThat(actions.get(0).path("step").asText()).isEqualTo("dns");
+    assertThat(actions.get(0).path("type").asText()).isEqualTo("dns");
+    assertThat(actions.get(0).path("state").asText()).isEqualTo("PENDING");
+    assertThat(actions.get(0).path("done").asBoolean()).isFalse();
+    assertThat(actions.get(0).path("sinceUnixMillis").asLong()).isPositive();
+    assertThat(actions.get(0).path("targets").toString())
+        .isEqualTo("[{\"name\":\"" + name + "\",\"pointsTo\":[\"A " + WEST_IP + "\"]}]");
+    JsonNode httpStatus = Json.read(cluster.get("n2", "/status").body());
+    assertThat(httpStatus.path("actions").get(0).path("state").asText()).isEqualTo("PENDING");
+    assertThat(httpStatus.path("dnsConvergence").get(0).path("targets").toString())
+        .isEqualTo("{\"" + name + "\":[\"A " + WEST_IP + "\"]}");
+    System.out.println("DnsDownFailoverTest: bin/baton status while pending:\n" + status.out());
     System.out.println(
         "DnsDownFailoverTest: n2 active "
             + activeAfterMillis
@@ -129,6 +161,10 @@ class DnsDownFailoverTest {
         .contains("baton_dns_converged{step=\"dns\"} 1.0");
     System.out.println(
         "DnsDownFailoverTest: name moved to west " + movedAfterMillis + " ms after BIND came back");
+    String movedLine = "n2 dns (dns): " + name + " -> A " + WEST_IP + " moved, CONVERGED for ";
+    await("bin/baton status shows n2's name moved")
+        .atMost(LIVENESS)
+        .until(() -> cli(cluster, "status").out(), out -> out.contains(movedLine));
 
     // A hand edit points the name elsewhere; the converged step's check puts it back. (n2 may
     // lose and win its lease again on a loaded machine, which would also repair the name: the log
@@ -184,6 +220,26 @@ class DnsDownFailoverTest {
               return ok ? t : -1L;
             },
             t -> t > 0);
+  }
+
+  /** Runs the CLI in this JVM against every node, as bin/baton would. */
+  private static SidecarProcessTest.Cli cli(SidecarProcesses cluster, String... args) {
+    List<String> all = new ArrayList<>(List.of(args));
+    all.add("--endpoints");
+    all.add(String.join(",", cluster.endpoints()));
+    all.addAll(cluster.secretArgs());
+    return SidecarProcessTest.cli(all.toArray(String[]::new));
+  }
+
+  /** {@code id}'s {@code actions} in {@code bin/baton status --json}. */
+  private static JsonNode statusJsonActions(SidecarProcesses cluster, String id) {
+    JsonNode nodes = Json.read(cli(cluster, "status", "--json").out()).path("nodes");
+    for (JsonNode n : nodes) {
+      if (n.path("id").asText().equals(id)) {
+        return n.path("status").path("actions");
+      }
+    }
+    throw new AssertionError(id + " not in bin/baton status --json: " + nodes);
   }
 
   private static JsonNode dnsConvergence(SidecarProcesses cluster, String id) {

@@ -3,6 +3,7 @@ package dev.baton.core.control;
 import dev.baton.core.BatonException;
 import dev.baton.core.BatonNode;
 import dev.baton.core.TlsConfig;
+import dev.baton.core.control.proto.ActionState;
 import dev.baton.core.control.proto.StatusResponse;
 import io.grpc.ChannelCredentials;
 import io.grpc.Server;
@@ -16,6 +17,7 @@ import java.net.InetSocketAddress;
 import java.net.UnknownHostException;
 import java.time.Duration;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
@@ -23,6 +25,7 @@ import java.util.TreeSet;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -80,6 +83,7 @@ public final class ControlServer implements Closeable {
   private final Set<String> authorizedClients;
   private final Map<String, String> controlAddresses;
   private final Duration probeInterval;
+  private final Supplier<List<ActionState>> actionStates; // null: none
   private final ExecutorService listenerExecutor;
   private Server server;
   private PeerProbe probe;
@@ -93,6 +97,7 @@ public final class ControlServer implements Closeable {
     this.authorizedClients = Set.copyOf(b.authorizedClients);
     this.controlAddresses = Map.copyOf(b.controlAddresses);
     this.probeInterval = b.probeInterval;
+    this.actionStates = b.actionStates;
     this.listenerExecutor =
         Executors.newCachedThreadPool(
             r -> {
@@ -198,13 +203,18 @@ public final class ControlServer implements Closeable {
     return node;
   }
 
-  /** The status this server answers to {@code Status}: the node's view plus member health. */
+  /**
+   * The status this server answers to {@code Status}: the node's view plus member health, and the
+   * {@link Builder#actionStates action states} when given.
+   */
   public StatusResponse status() {
     PeerProbe p = probe;
-    return Messages.status(
-        node.status(),
-        controlAddressesWithSelf(),
-        id -> p == null ? PeerProbe.unknown() : p.health(id));
+    StatusResponse s =
+        Messages.status(
+            node.status(),
+            controlAddressesWithSelf(),
+            id -> p == null ? PeerProbe.unknown() : p.health(id));
+    return actionStates == null ? s : s.toBuilder().addAllActions(actionStates.get()).build();
   }
 
   String controlAddress(String nodeId) {
@@ -256,6 +266,7 @@ public final class ControlServer implements Closeable {
     private boolean insecurePlaintext;
     private final Map<String, String> controlAddresses = new LinkedHashMap<>();
     private Duration probeInterval = Duration.ofSeconds(1);
+    private Supplier<List<ActionState>> actionStates;
 
     private Builder(BatonNode node) {
       this.node = Objects.requireNonNull(node, "node");
@@ -314,6 +325,16 @@ public final class ControlServer implements Closeable {
     public Builder peerControlAddresses(Map<String, String> addresses) {
       this.controlAddresses.clear();
       this.controlAddresses.putAll(addresses);
+      return this;
+    }
+
+    /**
+     * Where the status's {@code actions} come from: the promotion steps that keep working beside
+     * the role (the sidecar's dns step in mode converge). Asked on every status call; must be cheap
+     * and must not block. Default: none.
+     */
+    public Builder actionStates(Supplier<List<ActionState>> states) {
+      this.actionStates = Objects.requireNonNull(states, "states");
       return this;
     }
 

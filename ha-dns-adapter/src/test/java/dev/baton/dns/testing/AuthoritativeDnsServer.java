@@ -58,6 +58,16 @@ public interface AuthoritativeDnsServer extends AutoCloseable {
   /** The dynamic zone's SOA serial as served now (both servers bump it on each update). */
   long soaSerial();
 
+  /**
+   * Freezes the process (SIGSTOP): it keeps its sockets, so the kernel still accepts TCP
+   * connections and queues datagrams, but nothing is answered (a hung server, or one whose replies
+   * are lost) until {@link #resume()}.
+   */
+  void pause();
+
+  /** Lets a {@link #pause() paused} process run again (SIGCONT). */
+  void resume();
+
   /** Stops the process; the port stays reserved for {@link #restart()}. */
   void stop();
 

@@ -58,6 +58,7 @@ public abstract class DnsServerProcess implements AuthoritativeDnsServer {
   private TsigKey noRightsKey;
   protected int port;
   private Process process;
+  private boolean paused;
   private Thread shutdownHook;
 
   protected DnsServerProcess(String zone, String staticZone, List<String> zoneRecords) {
@@ -201,12 +202,58 @@ public abstract class DnsServerProcess implements AuthoritativeDnsServer {
   }
 
   @Override
+  public synchronized void pause() {
+    signal("STOP");
+    paused = true;
+    // kill(2) returns before every thread has stopped: wait until each one is in state T, so
+    // that nothing is answered after pause() returns.
+    Path tasks = Path.of("/proc", Long.toString(process.pid()), "task");
+    await()
+        .atMost(Duration.ofSeconds(10))
+        .pollInterval(Duration.ofMillis(5))
+        .until(() -> allStopped(tasks));
+  }
+
+  private static boolean allStopped(Path tasks) throws IOException {
+    try (Stream<Path> threads = Files.list(tasks)) {
+      return threads.allMatch(
+          t -> {
+            try {
+              String stat = Files.readString(t.resolve("stat"));
+              // The state follows the command name in parentheses.
+              return stat.substring(stat.lastIndexOf(')') + 2).startsWith("T");
+            } catch (IOException gone) {
+              return true; // a thread that exited answers nothing
+            }
+          });
+    }
+  }
+
+  @Override
+  public synchronized void resume() {
+    signal("CONT");
+    paused = false;
+  }
+
+  private void signal(String signal) {
+    if (process == null || !process.isAlive()) {
+      throw new IllegalStateException(kind() + " on port " + port + " is not running");
+    }
+    run(List.of("kill", "-" + signal, Long.toString(process.pid())));
+  }
+
+  @Override
   public synchronized void stop() {
     if (process == null) {
       return;
     }
     Process p = process;
     process = null;
+    if (paused) {
+      // A stopped process holds SIGTERM until it is continued.
+      run(List.of("kill", "-CONT", Long.toString(p.pid())));
+      paused = false;
+    }
     p.destroy();
     try {
       if (!p.waitFor(10, TimeUnit.SECONDS)) {

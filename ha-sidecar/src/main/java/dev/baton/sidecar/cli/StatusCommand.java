@@ -4,6 +4,8 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.baton.core.control.BatonClient;
 import dev.baton.core.control.ControlException;
+import dev.baton.core.control.proto.ActionState;
+import dev.baton.core.control.proto.ActionTarget;
 import dev.baton.core.control.proto.HealthCheckState;
 import dev.baton.core.control.proto.HealthGating;
 import dev.baton.core.control.proto.MemberStatus;
@@ -12,9 +14,11 @@ import dev.baton.core.control.proto.StatusResponse;
 import dev.baton.sidecar.Json;
 import java.io.PrintWriter;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
@@ -29,7 +33,9 @@ import picocli.CommandLine.Spec;
     name = "status",
     mixinStandardHelpOptions = true,
     description = {
-      "Shows every node's role, token, leader, health and promotion step.",
+      "Shows every node's role, token, leader, health and promotion step, and the steps that",
+      "work beside the role (a dns step in mode converge: each name, where it should point,",
+      "moved or not, since when).",
       "Each node is asked for its own view; a node that does not answer is shown as unreachable."
     })
 final class StatusCommand implements Callable<Integer> {
@@ -267,6 +273,65 @@ final class StatusCommand implements Callable<Integer> {
       }
       out.println(line.toString().stripTrailing());
     }
+    List<String> steps = new ArrayList<>();
+    for (Row r : rows) {
+      if (r.status == null) {
+        continue;
+      }
+      for (ActionState a : r.status.getActionsList()) {
+        if (!a.getState().equals("IDLE")) {
+          steps.add(actionLine(r.status.getNodeId(), a));
+        }
+      }
+    }
+    if (!steps.isEmpty()) {
+      out.println();
+      out.println("steps beside the role:");
+      steps.forEach(l -> out.println("  " + l));
+    }
     out.flush();
+  }
+
+  /**
+   * One step that works beside the role, e.g. {@code n2 dns (dns): db.example.com. -> A 10.0.1.5
+   * NOT YET MOVED, PENDING for 4.2 s since 2026-12-05T17:51:43Z (token 365, 3 attempts); last
+   * error: ...}.
+   */
+  static String actionLine(String node, ActionState a) {
+    List<String> targets = new ArrayList<>();
+    for (ActionTarget t : a.getTargetsList()) {
+      targets.add(t.getName() + " -> " + String.join(", ", t.getPointsToList()));
+    }
+    String where =
+        switch (a.getState()) {
+          case "PENDING" -> "NOT YET MOVED, PENDING";
+          case "CONVERGED" -> "moved, CONVERGED";
+          case "STOPPED" -> "not moved, STOPPED (a newer active owns it)";
+          default -> a.getState();
+        };
+    StringBuilder line =
+        new StringBuilder()
+            .append(node)
+            .append(' ')
+            .append(a.getStep())
+            .append(" (")
+            .append(a.getType())
+            .append("): ")
+            .append(String.join("; ", targets))
+            .append(' ')
+            .append(where)
+            .append(String.format(Locale.ROOT, " for %.1f s", a.getForMillis() / 1000.0));
+    if (a.getSinceUnixMillis() > 0) {
+      line.append(" since ").append(Instant.ofEpochMilli(a.getSinceUnixMillis()));
+    }
+    line.append(" (token ")
+        .append(a.getToken())
+        .append(", ")
+        .append(a.getAttempts())
+        .append(a.getAttempts() == 1 ? " attempt)" : " attempts)");
+    if (!a.getLastError().isEmpty() && !a.getDone()) {
+      line.append("; last error: ").append(a.getLastError());
+    }
+    return line.toString();
   }
 }
