@@ -75,6 +75,50 @@ class IdleLeaseTest {
   }
 
   /**
+   * An idle active asks only one of its two followers for each heartbeat round, in turn (issue 33:
+   * half the idle heartbeats). With one follower crashed, the rounds it is asked for go unanswered:
+   * the active must notice and ask the other follower, so that for several seconds it keeps the
+   * role and the token and its lease never falls to the demotion reserve.
+   */
+  @Test
+  void withOneFollowerDownTheIdleActiveKeepsRenewingFromTheOther() {
+    Timing timing = TestCluster.TIMING;
+    try (TestCluster cluster = TestCluster.create(3, 0).startAll()) {
+      BatonNode active = cluster.awaitActive(Duration.ofSeconds(30));
+      await().atMost(Duration.ofSeconds(30)).until(() -> active.role() == Role.ACTIVE);
+      awaitSettledLogs(cluster);
+      String down =
+          cluster.running().stream().filter(n -> n != active).findFirst().orElseThrow().id();
+      cluster.crash(down);
+      long token = active.token();
+      long reserveNanos = timing.demotionReserve().toNanos();
+      AtomicLong minLeftNanos = new AtomicLong(Long.MAX_VALUE);
+      List<String> problems = new ArrayList<>();
+      long end = System.nanoTime() + IDLE.toNanos();
+      await()
+          .atMost(IDLE.plusSeconds(30))
+          .pollInterval(Duration.ofMillis(20))
+          .until(
+              () -> {
+                if (!active.isActive()) {
+                  problems.add("not active at " + System.nanoTime());
+                }
+                if (active.token() != token) {
+                  problems.add("token " + active.token() + " instead of " + token);
+                }
+                minLeftNanos.accumulateAndGet(
+                    active.status().leaseRemaining().toNanos(), Math::min);
+                return !problems.isEmpty() || System.nanoTime() - end >= 0;
+              });
+      LOG.info("{} down: least lease left {} ms", down, minLeftNanos.get() / 1_000_000);
+      assertThat(problems).as("while idle with " + down + " down").isEmpty();
+      assertThat(minLeftNanos.get())
+          .as("least lease left while idle with one follower down, ns (never down to the reserve)")
+          .isGreaterThan(reserveNanos);
+    }
+  }
+
+  /**
    * Waits (at most 15 s) until no node's last log index has moved for a second; returns them. A log
    * that never settles is left to the idle check, which then names the growth.
    */

@@ -66,6 +66,10 @@ public final class HeartbeatAcks {
   // restarted appender replaces the old one. Guarded by itself.
   private final Map<String, LogAppender> appenders = new HashMap<>();
   private Object appendersOf;
+  // When each follower was last asked for a heartbeat in this term (a clock reading taken before
+  // the ask), and where the next partial ask starts in the sorted followers. Guarded by this.
+  private final Map<String, Long> lastAsked = new HashMap<>();
+  private int rotation;
 
   public HeartbeatAcks(MonotonicClock clock, String selfId) {
     this.clock = clock;
@@ -103,6 +107,65 @@ public final class HeartbeatAcks {
     return now.size();
   }
 
+  /**
+   * Asks only {@code needed} of {@code followers} for a heartbeat now (enough, with the leader, for
+   * a majority), in rotation, so that an idle leader does not make every follower answer every
+   * round; the others still get Ratis's own heartbeats, every {@code electionTimeoutMin / 2}. Only
+   * responsive followers are chosen: one asked before that has not yet acknowledged a round sent
+   * after that ask is left out. When fewer than {@code needed} are responsive, every follower is
+   * asked. Which followers are asked never changes what counts: {@link #majorityAckedSendTime}
+   * reads the same acknowledgements whoever was asked.
+   *
+   * @return how many appenders were asked
+   */
+  int triggerHeartbeats(Collection<String> followers, int needed) {
+    List<String> chosen = choose(followers, needed);
+    List<LogAppender> ask = new ArrayList<>();
+    synchronized (appenders) {
+      for (String f : chosen) {
+        LogAppender a = appenders.get(f);
+        if (a != null) {
+          ask.add(a);
+        }
+      }
+    }
+    for (LogAppender a : ask) {
+      a.triggerHeartbeat();
+    }
+    return ask.size();
+  }
+
+  /**
+   * The followers {@link #triggerHeartbeats(Collection, int)} asks, recorded as asked now: {@code
+   * needed} responsive ones in rotation, or all of them when fewer are responsive.
+   */
+  synchronized List<String> choose(Collection<String> followers, int needed) {
+    List<String> order = new ArrayList<>(followers);
+    order.remove(selfId);
+    order.sort(null);
+    if (needed <= 0 || order.isEmpty()) {
+      return List.of();
+    }
+    long now = clock.nanoTime();
+    List<String> chosen = new ArrayList<>();
+    for (int i = 0; i < order.size() && chosen.size() < needed; i++) {
+      String f = order.get(Math.floorMod(rotation + i, order.size()));
+      Long asked = lastAsked.get(f);
+      Long acked = latestAck.get(f);
+      if (asked == null || (acked != null && acked - asked >= 0)) {
+        chosen.add(f);
+      }
+    }
+    if (chosen.size() < needed) {
+      chosen = order;
+    }
+    rotation = Math.floorMod(rotation + needed, order.size());
+    for (String f : chosen) {
+      lastAsked.put(f, now);
+    }
+    return chosen;
+  }
+
   /** A reading of the node's clock, taken before a request is sent. */
   long read() {
     return clock.nanoTime();
@@ -119,6 +182,7 @@ public final class HeartbeatAcks {
     if (replyTerm > term) {
       term = replyTerm;
       latestAck.clear();
+      lastAsked.clear();
       hasHighWater = false;
     }
     latestAck.merge(follower, sentAt, (a, b) -> b - a > 0 ? b : a);
@@ -136,6 +200,7 @@ public final class HeartbeatAcks {
       if (currentTerm > term) {
         term = currentTerm;
         latestAck.clear();
+        lastAsked.clear();
         hasHighWater = false;
       }
       // No acknowledgement of this term yet (or a question about an old term): nothing to say,

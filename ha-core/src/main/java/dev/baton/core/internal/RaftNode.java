@@ -290,6 +290,35 @@ public final class RaftNode implements AutoCloseable {
     }
   }
 
+  /**
+   * On the leader: asks for heartbeats from just enough followers for a majority with this node
+   * (one of two in a 3-voter cluster), rotating among those that answered their last ask ({@link
+   * HeartbeatAcks#triggerHeartbeats(Collection, int)}); from every follower when {@code all},
+   * during a configuration change, or when this node is not a voter of the current configuration.
+   * What a majority acknowledged is counted the same way in every case; only the number of rounds
+   * an idle cluster sends and answers changes. Does nothing on a follower.
+   */
+  public void triggerHeartbeats(boolean all) {
+    if (!isLeader()) {
+      return;
+    }
+    List<String> voters = new ArrayList<>();
+    boolean changing;
+    try {
+      var conf = server.getDivision(groupId).getRaftConf();
+      conf.getCurrentPeers().forEach(p -> voters.add(p.getId().toString()));
+      changing = !conf.getPreviousPeers().isEmpty();
+    } catch (IOException e) {
+      return;
+    }
+    if (all || changing || !voters.contains(selfId.toString())) {
+      heartbeatAcks.triggerHeartbeats();
+      return;
+    }
+    // A majority of the voters, this node counting itself.
+    heartbeatAcks.triggerHeartbeats(voters, voters.size() / 2);
+  }
+
   /** The index of the last entry in this node's Raft log (-1 when it is empty or not running). */
   public long lastLogIndex() {
     try {

@@ -65,6 +65,8 @@ public final class RoleController {
   private final long renewNanos;
   private final long reserveNanos;
   private final long tickMillis;
+  private final long tickNanos;
+  private final long idleTickMillis;
 
   private final Object lock = new Object();
   private final Semaphore wake = new Semaphore(0);
@@ -80,6 +82,9 @@ public final class RoleController {
   private long notBefore;
   // When this node last asked Ratis for heartbeats (every renewInterval while holding the role).
   private long heartbeatAskedAt;
+  // Whether the last ask went to only a majority's worth of followers and has not yet been either
+  // answered by a majority or widened to every follower.
+  private boolean partialAskOpen;
   // Set when the promotion plan completes: the one LeaseRound entry of the activation goes out at
   // once and tells the cluster that this node is ACTIVE, which switch-active waits for. Retried
   // until it applies; reportedToken is the token it last reported.
@@ -113,6 +118,9 @@ public final class RoleController {
     this.renewNanos = config.timing().renewInterval().toNanos();
     this.reserveNanos = config.timing().demotionReserve().toNanos();
     this.tickMillis = Math.max(5, Math.min(50, config.timing().renewInterval().toMillis() / 3));
+    this.tickNanos = TimeUnit.MILLISECONDS.toNanos(tickMillis);
+    this.idleTickMillis =
+        Math.max(tickMillis, Math.min(500, config.timing().electionTimeoutMin().toMillis() / 4));
     this.role = config.self().eligible() ? Role.STANDBY : Role.WITNESS;
     this.notBefore = clock.nanoTime();
     this.backoffUntil = notBefore;
@@ -219,13 +227,31 @@ public final class RoleController {
         LOG.warn("{}: role step failed", config.self().id(), e);
       }
       try {
-        wake.tryAcquire(tickMillis, TimeUnit.MILLISECONDS);
+        wake.tryAcquire(nextWaitMillis(), TimeUnit.MILLISECONDS);
         wake.drainPermits();
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
         return;
       }
     }
+  }
+
+  /**
+   * How long the loop may sleep when nothing wakes it. While this node holds the role, leads, or is
+   * between roles, every {@code tickMillis} (at most 50 ms): the lease's renewal and the demotion
+   * reserve (step 5 of docs/lease.md) and the leader's time-outs are judged on it. A follower that
+   * holds no role has nothing to do on a clock: every change it must act on wakes it (a leader
+   * change, this node becoming leader or ready, an applied entry, close), and Ratis marks this
+   * server leader before it tells the state machine; so it only checks every {@code idleTickMillis}
+   * (a quarter of {@code electionTimeoutMin}, 200 ms by default) as a safety net. Nothing in the
+   * lease depends on this loop's rate: {@code isActive()} is computed at the instant of the call.
+   */
+  private long nextWaitMillis() {
+    Role r = role;
+    if (r == Role.ACTIVE || r == Role.PROMOTING || r == Role.DEMOTING || closing) {
+      return tickMillis;
+    }
+    return raft.isLeader() ? tickMillis : idleTickMillis;
   }
 
   private void step() {
@@ -382,6 +408,7 @@ public final class RoleController {
       }
       lease.start(sent);
       heartbeatAskedAt = sent;
+      partialAskOpen = false;
       reportInFlight = false;
       reportSentAt = sent;
       current = a;
@@ -441,10 +468,29 @@ public final class RoleController {
     // The renewal itself ran at the top of the step (renewFromHeartbeats); here the next round is
     // asked for and the activation reported.
     if (now - heartbeatAskedAt >= renewNanos) {
+      // Asked of a majority only (rotating) when the previous ask renewed the lease, that is when a
+      // round built after it has a majority's acknowledgement; of every follower otherwise. Who is
+      // asked never changes what renews the lease (renewFromHeartbeats), only how many followers
+      // an idle cluster keeps busy.
+      boolean previousRenewed = renewedSince(a, heartbeatAskedAt);
       heartbeatAskedAt = now;
-      raft.triggerHeartbeats();
+      partialAskOpen = previousRenewed;
+      raft.triggerHeartbeats(!previousRenewed);
+    } else if (partialAskOpen && now - heartbeatAskedAt >= tickNanos) {
+      // The followers asked have not made a majority within a tick: ask every follower now, so
+      // that a slow or dead follower costs the lease at most one tick more than asking all.
+      partialAskOpen = false;
+      if (!renewedSince(a, heartbeatAskedAt)) {
+        raft.triggerHeartbeats(true);
+      }
     }
     maybeReportActive(now, a);
+  }
+
+  /** Whether a round built at or after {@code since} has a majority's acknowledgement. */
+  private boolean renewedSince(Activation a, long since) {
+    OptionalLong acked = raft.majorityAckedSendTime(a.term());
+    return acked.isPresent() && acked.getAsLong() - since >= 0;
   }
 
   private void renewFromHeartbeats(Activation a) {

@@ -111,4 +111,51 @@ class HeartbeatAcksTest {
     acks.acknowledged("n3", 1, 400 * MS);
     assertThat(value(1, List.of("n2", "n3", "n4"))).hasValue(400 * MS);
   }
+
+  @Test
+  void anIdleLeaderAsksOneFollowerOfTwoInTurnAndEveryoneWhenTooFewAnswered() {
+    now.set(1000 * MS);
+    assertThat(acks.choose(THREE, 1)).containsExactly("n2");
+    acks.acknowledged("n2", 1, 1001 * MS);
+    now.set(1150 * MS);
+    assertThat(acks.choose(THREE, 1)).as("in turn").containsExactly("n3");
+    acks.acknowledged("n3", 1, 1151 * MS);
+    now.set(1300 * MS);
+    assertThat(acks.choose(THREE, 1)).containsExactly("n2");
+    // n2 does not answer: it is left out while n3 answers.
+    now.set(1450 * MS);
+    assertThat(acks.choose(THREE, 1)).containsExactly("n3");
+    acks.acknowledged("n3", 1, 1451 * MS);
+    now.set(1600 * MS);
+    assertThat(acks.choose(THREE, 1)).as("n2 has not answered its last ask").containsExactly("n3");
+    // n3 stops answering too: nobody responsive is left, so both are asked.
+    now.set(1750 * MS);
+    assertThat(acks.choose(THREE, 1)).containsExactly("n2", "n3");
+    // n2 answers a round sent after it was asked: it is in the rotation again.
+    acks.acknowledged("n2", 1, 1751 * MS);
+    now.set(1900 * MS);
+    assertThat(acks.choose(THREE, 1)).containsExactly("n2");
+  }
+
+  @Test
+  void ofFiveTwoFollowersAreAskedAndTheLeaderItselfNeverIs() {
+    now.set(1000 * MS);
+    assertThat(acks.choose(FIVE, 2)).containsExactly("n2", "n3");
+    acks.acknowledged("n2", 1, 1001 * MS);
+    acks.acknowledged("n3", 1, 1001 * MS);
+    now.set(1150 * MS);
+    assertThat(acks.choose(FIVE, 2)).containsExactly("n4", "n5");
+    assertThat(acks.choose(List.of("n1"), 1)).as("a single voter has no follower to ask").isEmpty();
+  }
+
+  @Test
+  void aNewTermForgetsWhoWasAsked() {
+    now.set(1000 * MS);
+    assertThat(acks.choose(THREE, 1)).containsExactly("n2");
+    assertThat(acks.choose(THREE, 1)).containsExactly("n3");
+    now.set(1300 * MS);
+    assertThat(acks.choose(THREE, 1)).as("neither answered").containsExactly("n2", "n3");
+    assertThat(value(2, THREE)).isEmpty(); // leading in a newer term
+    assertThat(acks.choose(THREE, 1)).hasSize(1);
+  }
 }
