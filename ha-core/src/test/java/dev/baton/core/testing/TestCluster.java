@@ -258,11 +258,55 @@ public final class TestCluster implements AutoCloseable {
 
   /** Polls (bounded) until a running node is active, and returns it. */
   public BatonNode awaitActive(Duration timeout) {
-    return await("an active node")
-        .atMost(timeout)
-        .pollInterval(Duration.ofMillis(10))
-        .until(this::active, Optional::isPresent)
-        .get();
+    try {
+      return await("an active node")
+          .atMost(timeout)
+          .pollInterval(Duration.ofMillis(10))
+          .until(this::active, Optional::isPresent)
+          .get();
+    } catch (org.awaitility.core.ConditionTimeoutException e) {
+      throw new AssertionError(e.getMessage() + "\n" + diagnosis(), e);
+    }
+  }
+
+  /**
+   * What each running node says of itself, and the stacks of the nodes' role and Raft threads: for
+   * a wait that timed out (a CI run once had a node log ACTIVE and then answer isActive() false for
+   * 30 s without giving the role up, with nothing else in the log).
+   */
+  public String diagnosis() {
+    StringBuilder b = new StringBuilder("nodes:\n");
+    for (BatonNode n : running()) {
+      try {
+        b.append("  ")
+            .append(n.id())
+            .append(": role ")
+            .append(n.role())
+            .append(", isActive ")
+            .append(n.isActive())
+            .append(", status ")
+            .append(n.status())
+            .append('\n');
+      } catch (RuntimeException e) {
+        b.append("  ").append(n.id()).append(": ").append(e).append('\n');
+      }
+    }
+    b.append("threads:\n");
+    for (java.lang.management.ThreadInfo t :
+        java.lang.management.ManagementFactory.getThreadMXBean().dumpAllThreads(true, true)) {
+      if (t.getThreadName().startsWith("baton-")
+          || t.getThreadName().contains("StateMachineUpdater")) {
+        b.append("  \"").append(t.getThreadName()).append("\" ").append(t.getThreadState());
+        if (t.getLockName() != null) {
+          b.append(" on ").append(t.getLockName()).append(" held by ").append(t.getLockOwnerName());
+        }
+        b.append('\n');
+        for (StackTraceElement f : t.getStackTrace()) {
+          b.append("      at ").append(f).append('\n');
+        }
+      }
+    }
+    return b.toString();
   }
 
   /** An active node and its token, read together from one {@code activeContext()}. */
