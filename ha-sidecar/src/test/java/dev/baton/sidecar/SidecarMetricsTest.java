@@ -3,6 +3,10 @@ package dev.baton.sidecar;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -22,7 +26,7 @@ import org.junit.jupiter.api.Test;
  * parses strictly as the text format 0.0.4, every Baton series names its cluster and node in labels
  * that do not collide with Prometheus's target labels, and the role (an enum gauge), the members'
  * up gauges, the failover counter and the step-duration histogram change as they should when the
- * active is killed.
+ * active is killed, and the lease-lapse counter counts when the new active then loses its majority.
  */
 class SidecarMetricsTest {
   private static final Duration WAIT = Duration.ofSeconds(60);
@@ -93,13 +97,28 @@ class SidecarMetricsTest {
         .isGreaterThanOrEqualTo(1.0);
     assertThat(after.value("baton_token", Map.of("baton_node", next)))
         .isGreaterThan(before.value("baton_token", Map.of("baton_node", active)));
-    for (String id : ids) {
-      if (!id.equals(active) && !id.equals(next)) {
-        Exposition other = scrape(id);
-        assertThat(other.value("baton_role", Map.of("baton_node", id, "role", "standby")))
-            .isEqualTo(1.0);
-      }
-    }
+    String third =
+        ids.stream().filter(id -> !id.equals(active) && !id.equals(next)).findFirst().get();
+    assertThat(scrape(third).value("baton_role", Map.of("baton_node", third, "role", "standby")))
+        .isEqualTo(1.0);
+
+    // SIGKILL the third as well: the new active cannot renew its lease without a majority, gives
+    // the role up (LEASE_EXPIRING) and counts the lapse.
+    Map<String, String> self = Map.of("baton_node", next);
+    double lapses = scrape(next).value("baton_lease_lapses_total", self);
+    cluster.kill(third);
+    Exposition lapsed =
+        await("the lone node counts a lease lapse")
+            .atMost(WAIT)
+            .until(() -> scrape(next), m -> m.value("baton_lease_lapses_total", self) > lapses);
+    assertThat(lapsed.type("baton_lease_lapses_total")).isEqualTo("counter");
+    assertThat(lapsed.value("baton_lease_lapses_total", self)).isEqualTo(lapses + 1);
+    await("the lone node is no longer active")
+        .atMost(WAIT)
+        .until(
+            () ->
+                scrape(next).value("baton_role", Map.of("baton_node", next, "role", "active"))
+                    == 0.0);
   }
 
   private static Map<String, String> with(Map<String, String> m, String k, String v) {
@@ -112,6 +131,12 @@ class SidecarMetricsTest {
   private static Exposition scrape(String id) {
     SidecarProcesses.HttpResult r = cluster.get(id, "/metrics");
     assertThat(r.code()).as("GET /metrics on %s: %s", id, r.body()).isEqualTo(200);
+    try {
+      // Kept for a look, or for promtool check metrics: the last scrape of each node.
+      Files.writeString(Path.of("target", "metrics-" + id + ".prom"), r.body());
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
     Exposition e = Exposition.parse(r.body());
     for (Sample s : e.samples) {
       if (s.name.startsWith("baton_") && !s.name.startsWith("baton_dns_")) {

@@ -43,6 +43,7 @@ public final class NodeMetrics {
   private final Counter activations;
   private final Counter failovers;
   private final Counter demotions;
+  private final Counter leaseLapses;
   private final MeterRegistry registry;
   private final Tags tags;
   private final Map<String, Counter> rejected = new ConcurrentHashMap<>();
@@ -113,6 +114,18 @@ public final class NodeMetrics {
             .description("times this node gave the role up")
             .tags(tags)
             .register(registry);
+    leaseLapses =
+        Counter.builder("baton.lease.lapses")
+            .description(
+                "times this node, active or promoting, gave the role up because its lease could"
+                    + " not be renewed in time (standby reason LEASE_EXPIRING)")
+            .tags(tags)
+            .register(registry);
+  }
+
+  /** {@code baton_lease_lapses_total}: this node's lease ran out before a renewal reached it. */
+  void leaseLapsed() {
+    leaseLapses.increment();
   }
 
   /**

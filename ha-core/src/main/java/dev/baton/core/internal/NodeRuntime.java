@@ -1,6 +1,7 @@
 package dev.baton.core.internal;
 
 import dev.baton.core.ActionContext;
+import dev.baton.core.ActiveContext;
 import dev.baton.core.BatonException;
 import dev.baton.core.BatonNode;
 import dev.baton.core.Handover;
@@ -12,6 +13,7 @@ import dev.baton.core.NodeStatus;
 import dev.baton.core.PromotionPlan;
 import dev.baton.core.Role;
 import dev.baton.core.RoleListener;
+import dev.baton.core.StandbyReason;
 import dev.baton.core.Ticker;
 import dev.baton.core.internal.proto.ActivationRecord;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -117,6 +119,20 @@ public final class NodeRuntime {
             parts.healthChecks(),
             parts.healthPolicy());
     controller = new RoleController(config, raft, parts.clock(), planRunner, metrics, health);
+    // baton_lease_lapses_total, counted from the reason the controller gives its listeners.
+    controller.addListener(
+        new RoleListener() {
+          @Override
+          public void onActive(ActiveContext context) {}
+
+          @Override
+          public void onStandby(StandbyReason reason) {
+            if (reason == StandbyReason.LEASE_EXPIRING) {
+              metrics.leaseLapsed();
+            }
+          }
+        },
+        Runnable::run);
     membership = new MembershipCoordinator(config, raft);
     switchover = new Switchover(config, raft, stateMachine);
     kv = new KvStore(raft);
