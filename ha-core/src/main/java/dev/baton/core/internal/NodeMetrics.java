@@ -6,33 +6,78 @@ import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Tags;
+import java.util.Collection;
+import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Supplier;
+import java.util.function.ToDoubleFunction;
 
-/** The node's Micrometer meters (names start with {@code baton.}). */
+/**
+ * The node's Micrometer meters (names start with {@code baton.}).
+ *
+ * <p>Every meter carries the labels {@code baton_cluster} and {@code baton_node}, which do not
+ * collide with the target labels Prometheus sets at scrape time, and, deprecated since 0.3 and
+ * removable from 0.4, the old {@code cluster} and {@code node} (see COMPATIBILITY.md).
+ */
 public final class NodeMetrics {
+  /** The cluster label; unlike {@code cluster} it does not collide with target labels. */
+  public static final String CLUSTER_LABEL = "baton_cluster";
+
+  /** The node label; unlike {@code node} it does not collide with target labels. */
+  public static final String NODE_LABEL = "baton_node";
+
+  /**
+   * The labels every node meter carries: {@link #CLUSTER_LABEL}, {@link #NODE_LABEL}, and the
+   * deprecated {@code cluster}, {@code node} (exported beside the new ones until 0.4).
+   */
+  public static Tags nodeTags(String clusterId, String nodeId) {
+    return Tags.of(CLUSTER_LABEL, clusterId, NODE_LABEL, nodeId, "cluster", clusterId)
+        .and("node", nodeId);
+  }
+
   private final AtomicLong term = new AtomicLong();
   private final AtomicLong lastToken = new AtomicLong();
   private final AtomicLong roleCode = new AtomicLong();
   private final Counter activations;
   private final Counter failovers;
   private final Counter demotions;
+  private final Counter leaseLapses;
   private final MeterRegistry registry;
   private final Tags tags;
   private final Map<String, Counter> rejected = new ConcurrentHashMap<>();
   private final Map<String, Counter> refused = new ConcurrentHashMap<>();
+  private final Map<String, Gauge> memberUp = new ConcurrentHashMap<>();
 
+  /**
+   * @param leaseSeconds seconds of lease left, for {@code baton_lease_remaining_seconds}
+   * @param role the node's role now, for {@code baton_role{role}}
+   */
   public NodeMetrics(
-      MeterRegistry registry, String clusterId, String nodeId, Supplier<Double> leaseSeconds) {
-    Tags tags = Tags.of("cluster", clusterId, "node", nodeId);
+      MeterRegistry registry,
+      String clusterId,
+      String nodeId,
+      Supplier<Double> leaseSeconds,
+      Supplier<Role> role) {
+    Tags tags = nodeTags(clusterId, nodeId);
     this.registry = registry;
     this.tags = tags;
     Gauge.builder("baton.role.active", roleCode, v -> v.get() == 1 ? 1 : 0)
         .description("1 while this node is active, else 0")
         .tags(tags)
         .register(registry);
+    // An enum gauge: one series per role, 1 for the role the node is in now, 0 for the others.
+    for (Role r : Role.values()) {
+      Gauge.builder("baton.role", role, s -> s.get() == r ? 1 : 0)
+          .strongReference(true)
+          .description(
+              "1 for the role this node is in now (standby, promoting, active, demoting, witness,"
+                  + " stopped), 0 for the others")
+          .tags(tags)
+          .tag("role", r.name().toLowerCase(Locale.ROOT))
+          .register(registry);
+    }
     BuildInfo build = BuildInfo.current();
     Gauge.builder("baton.build.info", () -> 1)
         .description("always 1; the labels say which Baton this node runs")
@@ -69,6 +114,18 @@ public final class NodeMetrics {
             .description("times this node gave the role up")
             .tags(tags)
             .register(registry);
+    leaseLapses =
+        Counter.builder("baton.lease.lapses")
+            .description(
+                "times this node, active or promoting, gave the role up because its lease could"
+                    + " not be renewed in time (standby reason LEASE_EXPIRING)")
+            .tags(tags)
+            .register(registry);
+  }
+
+  /** {@code baton_lease_lapses_total}: this node's lease ran out before a renewal reached it. */
+  void leaseLapsed() {
+    leaseLapses.increment();
   }
 
   /**
@@ -119,6 +176,36 @@ public final class NodeMetrics {
         .tags(tags)
         .tag("check", check)
         .register(registry);
+  }
+
+  /**
+   * Keeps one {@code baton_member_up{member}} gauge per member in {@code ids}: registers the new
+   * ones, removes those of members no longer there. {@code up} answers 1 (up as this node sees it),
+   * 0 (down) or NaN (this node cannot tell).
+   */
+  void members(Collection<String> ids, ToDoubleFunction<String> up) {
+    for (String id : ids) {
+      memberUp.computeIfAbsent(
+          id,
+          m ->
+              Gauge.builder("baton.member.up", () -> up.applyAsDouble(m))
+                  .description(
+                      "1 when the member is up as this node sees it, 0 when it is not, NaN when"
+                          + " this node cannot tell (a follower hears only from the leader)")
+                  .tags(tags)
+                  .tag("member", m)
+                  .register(registry));
+    }
+    memberUp
+        .keySet()
+        .removeIf(
+            id -> {
+              if (ids.contains(id)) {
+                return false;
+              }
+              registry.remove(memberUp.get(id));
+              return true;
+            });
   }
 
   /** {@code baton_health_moves_total}: role hand-overs this node made because of its health. */

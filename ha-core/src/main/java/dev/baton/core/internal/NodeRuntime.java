@@ -1,6 +1,7 @@
 package dev.baton.core.internal;
 
 import dev.baton.core.ActionContext;
+import dev.baton.core.ActiveContext;
 import dev.baton.core.BatonException;
 import dev.baton.core.BatonNode;
 import dev.baton.core.Handover;
@@ -12,6 +13,7 @@ import dev.baton.core.NodeStatus;
 import dev.baton.core.PromotionPlan;
 import dev.baton.core.Role;
 import dev.baton.core.RoleListener;
+import dev.baton.core.StandbyReason;
 import dev.baton.core.Ticker;
 import dev.baton.core.internal.proto.ActivationRecord;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -64,6 +66,7 @@ public final class NodeRuntime {
   private final MembershipCoordinator membership;
   private final Switchover switchover;
   private final KvStore kv;
+  private final NodeMetrics metrics;
   private ScheduledExecutorService raftWatch;
 
   /**
@@ -91,9 +94,13 @@ public final class NodeRuntime {
     // timeout means it cannot help elect a new leader while that lease may still run.
     quietUntil = System.nanoTime() + config.timing().electionTimeoutMin().toNanos();
     stateMachine = new BatonStateMachine();
-    NodeMetrics metrics =
+    metrics =
         new NodeMetrics(
-            parts.meterRegistry(), config.clusterId(), config.self().id(), this::leaseSeconds);
+            parts.meterRegistry(),
+            config.clusterId(),
+            config.self().id(),
+            this::leaseSeconds,
+            this::roleForMetrics);
     stateMachine.onRejected(metrics::entryRejected);
     stateMachine.onUnreadableLog(stopItself::accept);
     try {
@@ -112,6 +119,20 @@ public final class NodeRuntime {
             parts.healthChecks(),
             parts.healthPolicy());
     controller = new RoleController(config, raft, parts.clock(), planRunner, metrics, health);
+    // baton_lease_lapses_total, counted from the reason the controller gives its listeners.
+    controller.addListener(
+        new RoleListener() {
+          @Override
+          public void onActive(ActiveContext context) {}
+
+          @Override
+          public void onStandby(StandbyReason reason) {
+            if (reason == StandbyReason.LEASE_EXPIRING) {
+              metrics.leaseLapsed();
+            }
+          }
+        },
+        Runnable::run);
     membership = new MembershipCoordinator(config, raft);
     switchover = new Switchover(config, raft, stateMachine);
     kv = new KvStore(raft);
@@ -182,11 +203,13 @@ public final class NodeRuntime {
               t.setDaemon(true);
               return t;
             });
+    syncMemberGauges();
     raftWatch.scheduleWithFixedDelay(
         () -> {
           if (running.getAsBoolean() && !raft.alive()) {
             stopItself.accept("its Raft server stopped (see the errors logged before this line)");
           }
+          syncMemberGauges();
         },
         500,
         500,
@@ -206,6 +229,52 @@ public final class NodeRuntime {
   private double leaseSeconds() {
     RoleController c = controller;
     return c == null ? 0.0 : c.leaseRemaining().toMillis() / 1000.0;
+  }
+
+  // Read by the role gauge, which the metrics register before the Raft node and controller exist.
+  private Role roleForMetrics() {
+    return raft == null || controller == null ? Role.STOPPED : role();
+  }
+
+  /** One baton_member_up gauge per member the cluster knows now; never throws. */
+  private void syncMemberGauges() {
+    try {
+      metrics.members(members().stream().map(Member::id).toList(), this::memberUp);
+    } catch (RuntimeException e) {
+      LOG.debug("node {}: member gauges not updated: {}", config.self().id(), e.toString());
+    }
+  }
+
+  /**
+   * Whether member {@code id} is up as this node sees it, for {@code baton_member_up}: 1 or 0, or
+   * NaN when this node cannot tell. This node is up while its Raft server runs. The leader counts a
+   * follower up when it answered within the maximum election timeout; a follower counts the leader
+   * up when it heard from it within that time, and cannot tell about the other followers (it hears
+   * only from the leader), nor, without a leader, about anyone but itself.
+   */
+  double memberUp(String id) {
+    try {
+      if (!raft.alive()) {
+        return id.equals(config.self().id()) ? 0 : Double.NaN;
+      }
+      if (id.equals(config.self().id())) {
+        return 1;
+      }
+      long bound = config.timing().electionTimeoutMax().toMillis();
+      if (raft.isLeader()) {
+        Long age = raft.followerResponseAgesMillis().get(id);
+        return age != null && age <= bound ? 1 : 0;
+      }
+      var info = raft.info().getRoleInfoProto();
+      if (raft.leaderId().filter(id::equals).isPresent()
+          && info.hasFollowerInfo()
+          && info.getFollowerInfo().hasLeaderInfo()) {
+        return info.getFollowerInfo().getLeaderInfo().getLastRpcElapsedTimeMs() <= bound ? 1 : 0;
+      }
+      return Double.NaN;
+    } catch (RuntimeException e) {
+      return Double.NaN;
+    }
   }
 
   public RoleController controller() {

@@ -181,6 +181,7 @@ public class PlanRunner {
               a.token());
           return;
         }
+        long attemptStarted = clock.nanoTime();
         try {
           runStep(
               step,
@@ -189,6 +190,7 @@ public class PlanRunner {
               step.policy().timeout());
           ok = true;
           outcomes.count(step.name(), "completed");
+          outcomes.time(step.name(), "promote", "completed", clock.nanoTime() - attemptStarted);
           LOG.info(
               "{}: step '{}' completed for token {} (attempt {})",
               nodeId(),
@@ -209,6 +211,7 @@ public class PlanRunner {
           String message = StepOutcomes.describe(e);
           lastError = Optional.of(step.name() + ": " + message);
           outcomes.count(step.name(), "failed");
+          outcomes.time(step.name(), "promote", "failed", clock.nanoTime() - attemptStarted);
           LOG.warn(
               "{}: step '{}' failed for token {} (attempt {} of {}): {}",
               nodeId(),
@@ -326,6 +329,7 @@ public class PlanRunner {
       status =
           new PromotionStatus(
               a.token(), "DEMOTING", Optional.of(step.name()), 1, status.lastError());
+      long demotionStarted = clock.nanoTime();
       try {
         runDemotion(
             step,
@@ -333,6 +337,7 @@ public class PlanRunner {
             timeout,
             fencesOnly);
         outcomes.count(step.name(), "demoted");
+        outcomes.time(step.name(), "demote", "completed", clock.nanoTime() - demotionStarted);
         journal.record(
             Journal.Entry.demote(a.token(), step.name(), JournalEntry.Outcome.COMPLETED));
       } catch (InterruptedException e) {
@@ -340,6 +345,7 @@ public class PlanRunner {
         return;
       } catch (Exception e) {
         String message = StepOutcomes.describe(e);
+        outcomes.time(step.name(), "demote", "failed", clock.nanoTime() - demotionStarted);
         LOG.warn(
             "{}: demotion step '{}' failed for token {}: {}",
             nodeId(),

@@ -3,6 +3,9 @@ package dev.baton.core.internal;
 import dev.baton.core.StaleTokenException;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
 
 /**
  * One job: how the plan's steps report their outcomes: counted in the {@code baton.promotion.steps}
@@ -10,6 +13,23 @@ import io.micrometer.core.instrument.MeterRegistry;
  * words that never throw. Used by {@link PlanRunner} and {@link StepPreflight}.
  */
 final class StepOutcomes {
+  /** The histogram's buckets: from a fast fence write to a step near its default timeout. */
+  static final Duration[] BUCKETS = {
+    Duration.ofMillis(5),
+    Duration.ofMillis(10),
+    Duration.ofMillis(25),
+    Duration.ofMillis(50),
+    Duration.ofMillis(100),
+    Duration.ofMillis(250),
+    Duration.ofMillis(500),
+    Duration.ofSeconds(1),
+    Duration.ofMillis(2500),
+    Duration.ofSeconds(5),
+    Duration.ofSeconds(10),
+    Duration.ofSeconds(30),
+    Duration.ofSeconds(60)
+  };
+
   private final NodeConfig config;
   private final MeterRegistry registry;
 
@@ -23,17 +43,26 @@ final class StepOutcomes {
     if (registry != null) {
       Counter.builder("baton.promotion.steps")
           .description("promotion and demotion step outcomes")
-          .tags(
-              "cluster",
-              config.clusterId(),
-              "node",
-              config.self().id(),
-              "step",
-              step,
-              "outcome",
-              outcome)
+          .tags(NodeMetrics.nodeTags(config.clusterId(), config.self().id()))
+          .tags("step", step, "outcome", outcome)
           .register(registry)
           .increment();
+    }
+  }
+
+  /**
+   * One attempt of a step took {@code nanos}: recorded in the histogram {@code
+   * baton_promotion_step_duration_seconds{step,phase,outcome}}.
+   */
+  void time(String step, String phase, String outcome, long nanos) {
+    if (registry != null) {
+      Timer.builder("baton.promotion.step.duration")
+          .description("how long one attempt of a promotion or demotion step took")
+          .tags(NodeMetrics.nodeTags(config.clusterId(), config.self().id()))
+          .tags("step", step, "phase", phase, "outcome", outcome)
+          .serviceLevelObjectives(BUCKETS)
+          .register(registry)
+          .record(nanos, TimeUnit.NANOSECONDS);
     }
   }
 
