@@ -64,7 +64,7 @@ public final class BatonNode implements Closeable {
 
   static {
     // The control server of the same process takes the node's cluster secret by default.
-    dev.baton.core.internal.NodeSecurity.register(n -> n.config.security());
+    dev.baton.core.internal.NodeSecurity.register(BatonNode.class, n -> n.config.security());
   }
 
   private final NodeConfig config;

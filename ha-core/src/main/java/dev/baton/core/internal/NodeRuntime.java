@@ -2,7 +2,6 @@ package dev.baton.core.internal;
 
 import dev.baton.core.ActionContext;
 import dev.baton.core.BatonException;
-import dev.baton.core.BatonNode;
 import dev.baton.core.Handover;
 import dev.baton.core.HealthCheck;
 import dev.baton.core.HealthPolicy;
@@ -36,15 +35,16 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The running parts of one {@link BatonNode}, wired in the order the lease argument needs: the data
+ * The running parts of one {@code BatonNode}, wired in the order the lease argument needs: the data
  * directory claimed, the state machine, metrics, the Raft node, the plan runner, health gating, the
  * role controller, membership, switch-over and the KV store; then, in {@link #start()}, the quiet
  * period and the servers. Not an API: the node makes one per {@code start()}, keeps its own
  * lifecycle state (built, started, closed) and delegates to it.
  */
 public final class NodeRuntime {
-  // The node's logger: what an operator reads under BatonNode stays under BatonNode.
-  private static final Logger LOG = LoggerFactory.getLogger(BatonNode.class);
+  // The node's logger: what an operator reads under BatonNode stays under BatonNode. By name, so
+  // that this package does not depend on the class that depends on it.
+  private static final Logger LOG = LoggerFactory.getLogger("dev.baton.core.BatonNode");
 
   /** What the builder gives the node beyond its validated configuration. */
   public record Collaborators(
