@@ -125,7 +125,7 @@ public final class NodeRuntime {
       switchover = new Switchover(config, raft, stateMachine);
       kv = new KvStore(raft);
     } catch (RuntimeException e) {
-      // The Raft server holds the lock on its storage: a node built again here must find it free.
+      // The Raft node has its server and client threads: nothing of this node may stay in the JVM.
       if (runner != null) {
         runner.shutdown();
       }
@@ -148,11 +148,11 @@ public final class NodeRuntime {
     try {
       startParts();
     } catch (RuntimeException e) {
-      membership.close();
-      health.close();
-      // Not close(): nothing may be handed over by a node that never counted as started; crash()
-      // stops the role loop (if it runs) and the plan's threads, and a lease it took just expires.
-      controller.crash();
+      // Not controller.close(): nothing may be handed over by a node that never counted as
+      // started; crash() stops the role loop (if it runs) and the plan's threads, and a lease it
+      // took just expires. Each step runs even if one before it throws: the Raft server, closed
+      // last, holds the lock on its storage.
+      runEach(e, membership::close, health::close, controller::crash);
       closeRaft(e);
       throw e;
     }
@@ -378,6 +378,16 @@ public final class NodeRuntime {
       t = t.getCause();
     }
     return t.getMessage() != null ? t.getMessage() : t.toString();
+  }
+
+  private static void runEach(Exception failure, Runnable... steps) {
+    for (Runnable step : steps) {
+      try {
+        step.run();
+      } catch (RuntimeException suppressed) {
+        failure.addSuppressed(suppressed);
+      }
+    }
   }
 
   private void closeRaft(Exception failure) {
