@@ -64,7 +64,7 @@ public final class BatonNode implements Closeable {
 
   static {
     // The control server of the same process takes the node's cluster secret by default.
-    dev.baton.core.internal.NodeSecurity.register(n -> n.config.security());
+    dev.baton.core.internal.NodeSecurity.register(BatonNode.class, n -> n.config.security());
   }
 
   private final NodeConfig config;
@@ -111,6 +111,10 @@ public final class BatonNode implements Closeable {
    * (a restarted voter must not vote before then, see docs/lease.md step 3), then starts the Raft
    * server and the role controller.
    *
+   * <p>A start that fails closes what it had created (threads, the Raft server and its lock on the
+   * data directory), and the node is then closed: build a new one, which may start on the same data
+   * directory in the same JVM.
+   *
    * @throws BatonException if the data directory belongs to another cluster or node, or the server
    *     cannot start (the port is taken, say); the data directory is left as it was
    */
@@ -118,11 +122,20 @@ public final class BatonNode implements Closeable {
     if (state != State.LATENT) {
       throw new IllegalStateException("node " + config.self().id() + " was already " + state);
     }
-    // Claims the data directory and creates the parts (the quiet period starts here) ...
-    NodeRuntime r = new NodeRuntime(config, parts, this::stopItself);
-    runtime = r;
-    // ... waits it out, then starts the Raft server and the rest (see NodeRuntime for the order).
-    r.start();
+    NodeRuntime r;
+    try {
+      // Claims the data directory and creates the parts (the quiet period starts here) ...
+      r = new NodeRuntime(config, parts, this::stopItself);
+      runtime = r;
+      // ... waits it out, then starts the Raft server and the rest (see NodeRuntime for the
+      // order). Each closes what it created before it throws.
+      r.start();
+    } catch (RuntimeException e) {
+      runtime = null;
+      state = State.CLOSED;
+      defaultListenerExecutor.shutdownNow();
+      throw e;
+    }
     state = State.STARTED;
     r.started(() -> state == State.STARTED);
   }

@@ -86,23 +86,20 @@ class DataDirectoryFormatTest {
       MD5FileUtil.computeAndSaveMd5ForFile(file.toFile());
       byte[] fromNewerRelease = Files.readAllBytes(file);
 
+      // Both versions in the message itself, not only somewhere in Ratis's chain of causes.
       assertThatThrownBy(() -> cluster.start("n1"))
-          .hasStackTraceContaining("has format version " + newer)
-          .hasStackTraceContaining("reads up to version " + BatonStateMachine.FORMAT_VERSION);
+          .isInstanceOf(BatonException.class)
+          .hasMessageContaining("has format version " + newer)
+          .hasMessageContaining("reads up to version " + BatonStateMachine.FORMAT_VERSION);
       assertThat(Files.readAllBytes(file)).isEqualTo(fromNewerRelease);
 
-      // The refused start leaves its Raft storage locked in this JVM (a process would exit), so
-      // the data directory is started again from a copy, with this release's snapshot put back.
-      Path restored = cluster.dataDir("n1").resolveSibling("n1-restored");
-      copyTree(cluster.dataDir("n1"), restored);
-      Path restoredFile = restored.resolve(cluster.dataDir("n1").relativize(file));
-      Files.write(restoredFile, written);
-      Files.write(md5Of(restoredFile), writtenMd5);
-      try (BatonNode again = cluster.builderFor("n1").dataDir(restored).build()) {
-        again.start();
-        await("the restored node active").atMost(Duration.ofSeconds(30)).until(again::isActive);
-        assertThat(again.kv().get("k0")).isPresent();
-      }
+      // The refused start left nothing locked in this JVM: with this release's snapshot put back,
+      // the same data directory starts again here, with its data.
+      Files.write(file, written);
+      Files.write(md5Of(file), writtenMd5);
+      BatonNode again = cluster.start("n1");
+      await("the node active again").atMost(Duration.ofSeconds(30)).until(again::isActive);
+      assertThat(again.kv().get("k0")).isPresent();
     }
   }
 
@@ -113,16 +110,6 @@ class DataDirectoryFormatTest {
           .max(
               Comparator.comparingLong(
                   p -> Long.parseLong(p.getFileName().toString().split("_")[1])));
-    }
-  }
-
-  private static void copyTree(Path from, Path to) throws IOException {
-    try (Stream<Path> files = Files.walk(from)) {
-      for (Path p : (Iterable<Path>) files::iterator) {
-        if (!p.getFileName().toString().equals("in_use.lock")) {
-          Files.copy(p, to.resolve(from.relativize(p).toString()));
-        }
-      }
     }
   }
 

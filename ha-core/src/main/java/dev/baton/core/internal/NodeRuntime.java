@@ -3,7 +3,6 @@ package dev.baton.core.internal;
 import dev.baton.core.ActionContext;
 import dev.baton.core.ActiveContext;
 import dev.baton.core.BatonException;
-import dev.baton.core.BatonNode;
 import dev.baton.core.Handover;
 import dev.baton.core.HealthCheck;
 import dev.baton.core.HealthPolicy;
@@ -18,11 +17,15 @@ import dev.baton.core.Ticker;
 import dev.baton.core.internal.proto.ActivationRecord;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executor;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -34,15 +37,16 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The running parts of one {@link BatonNode}, wired in the order the lease argument needs: the data
+ * The running parts of one {@code BatonNode}, wired in the order the lease argument needs: the data
  * directory claimed, the state machine, metrics, the Raft node, the plan runner, health gating, the
  * role controller, membership, switch-over and the KV store; then, in {@link #start()}, the quiet
  * period and the servers. Not an API: the node makes one per {@code start()}, keeps its own
  * lifecycle state (built, started, closed) and delegates to it.
  */
 public final class NodeRuntime {
-  // The node's logger: what an operator reads under BatonNode stays under BatonNode.
-  private static final Logger LOG = LoggerFactory.getLogger(BatonNode.class);
+  // The node's logger: what an operator reads under BatonNode stays under BatonNode. By name, so
+  // that this package does not depend on the class that depends on it.
+  private static final Logger LOG = LoggerFactory.getLogger("dev.baton.core.BatonNode");
 
   /** What the builder gives the node beyond its validated configuration. */
   public record Collaborators(
@@ -80,6 +84,8 @@ public final class NodeRuntime {
     this.config = config;
     this.initialListeners = parts.listeners();
     this.stopItself = stopItself;
+    // Before anything exists: Ratis leaves the threads of a server that never started running.
+    requireRaftPortFree();
     DataDirectory.claim(
         config.dataDir(),
         config.clusterId(),
@@ -108,43 +114,72 @@ public final class NodeRuntime {
     } catch (IOException | RuntimeException e) {
       throw new BatonException("node " + config.self().id() + " cannot be created: " + e, e);
     }
-    planRunner = new PlanRunner(parts.plan(), config, raft, parts.clock(), parts.meterRegistry());
-    health =
-        new HealthGate(
-            config,
-            raft,
-            parts.clock(),
-            parts.ticker(),
-            metrics,
-            parts.healthChecks(),
-            parts.healthPolicy());
-    controller = new RoleController(config, raft, parts.clock(), planRunner, metrics, health);
-    // baton_lease_lapses_total, counted from the reason the controller gives its listeners.
-    controller.addListener(
-        new RoleListener() {
-          @Override
-          public void onActive(ActiveContext context) {}
+    PlanRunner runner = null;
+    try {
+      runner = new PlanRunner(parts.plan(), config, raft, parts.clock(), parts.meterRegistry());
+      planRunner = runner;
+      health =
+          new HealthGate(
+              config,
+              raft,
+              parts.clock(),
+              parts.ticker(),
+              metrics,
+              parts.healthChecks(),
+              parts.healthPolicy());
+      controller = new RoleController(config, raft, parts.clock(), runner, metrics, health);
+      // baton_lease_lapses_total, counted from the reason the controller gives its listeners.
+      controller.addListener(
+          new RoleListener() {
+            @Override
+            public void onActive(ActiveContext context) {}
 
-          @Override
-          public void onStandby(StandbyReason reason) {
-            if (reason == StandbyReason.LEASE_EXPIRING) {
-              metrics.leaseLapsed();
+            @Override
+            public void onStandby(StandbyReason reason) {
+              if (reason == StandbyReason.LEASE_EXPIRING) {
+                metrics.leaseLapsed();
+              }
             }
-          }
-        },
-        Runnable::run);
-    membership = new MembershipCoordinator(config, raft);
-    switchover = new Switchover(config, raft, stateMachine);
-    kv = new KvStore(raft);
+          },
+          Runnable::run);
+      membership = new MembershipCoordinator(config, raft);
+      switchover = new Switchover(config, raft, stateMachine);
+      kv = new KvStore(raft);
+    } catch (RuntimeException e) {
+      // The Raft node has its server and client threads: nothing of this node may stay in the JVM.
+      if (runner != null) {
+        runner.shutdown();
+      }
+      closeRaft(e);
+      throw e;
+    }
   }
 
   /**
    * Registers the builder's listeners, waits out the rest of the quiet period, then starts the Raft
-   * server, the role controller, health gating and membership, and runs the plan's preflight.
+   * server, the role controller, health gating and membership, and runs the plan's preflight. If
+   * any of it fails, every part is closed again (in reverse order: the Raft server last, which
+   * frees the lock on its storage), so that a node built again in this JVM can start on the same
+   * data directory; this runtime is then done.
    *
-   * @throws BatonException if the Raft server cannot start (the port is taken, say)
+   * @throws BatonException if the Raft server cannot start (the port is taken, or its storage holds
+   *     what this release cannot read), with the reason in its message
    */
   public void start() {
+    try {
+      startParts();
+    } catch (RuntimeException e) {
+      // Not controller.close(): nothing may be handed over by a node that never counted as
+      // started; crash() stops the role loop (if it runs) and the plan's threads, and a lease it
+      // took just expires. Each step runs even if one before it throws: the Raft server, closed
+      // last, holds the lock on its storage.
+      runEach(e, membership::close, health::close, controller::crash);
+      closeRaft(e);
+      throw e;
+    }
+  }
+
+  private void startParts() {
     for (Map.Entry<RoleListener, Executor> l : initialListeners) {
       controller.addListener(l.getKey(), l.getValue());
     }
@@ -152,22 +187,14 @@ public final class NodeRuntime {
     while ((wait = quietUntil - System.nanoTime()) > 0) {
       LockSupport.parkNanos(wait);
     }
+    // Again, just before Ratis binds: the quiet period gave another process time to take it.
+    requireRaftPortFree();
     try {
       raft.start();
-    } catch (IOException e) {
-      try {
-        raft.close();
-      } catch (IOException suppressed) {
-        e.addSuppressed(suppressed);
-      }
-      throw new BatonException(
-          "node "
-              + config.self().id()
-              + " cannot start its Raft server on "
-              + config.self().address()
-              + ": "
-              + e.getMessage(),
-          e);
+    } catch (IOException | RuntimeException e) {
+      // Ratis wraps what a division's start threw (CompletionException): the reason an operator
+      // needs (a snapshot in a newer format names both versions, say) goes to the top.
+      throw cannotStart(reasonOf(e), e);
     }
     controller.start();
     health.start();
@@ -384,6 +411,60 @@ public final class NodeRuntime {
     controller.crash();
     membership.close();
     closeRaft();
+  }
+
+  /**
+   * Ratis ends the whole JVM (System.exit, in its gRPC services' start) when it cannot bind the
+   * Raft port, so a taken port is found here first and refused with an error naming it. A port
+   * taken between the last check and Ratis's bind still ends the process, as before.
+   */
+  private void requireRaftPortFree() {
+    try (ServerSocket probe = new ServerSocket()) {
+      probe.setReuseAddress(true);
+      probe.bind(new InetSocketAddress(config.bindHost(), config.bindPort()));
+    } catch (IOException | RuntimeException e) {
+      throw cannotStart("the port cannot be bound (" + reasonOf(e) + "); is it taken?", e);
+    }
+  }
+
+  private BatonException cannotStart(String reason, Exception cause) {
+    return new BatonException(
+        "node "
+            + config.self().id()
+            + " cannot start its Raft server on "
+            + config.bindHost()
+            + ":"
+            + config.bindPort()
+            + ": "
+            + reason,
+        cause);
+  }
+
+  private static String reasonOf(Throwable e) {
+    Throwable t = e;
+    while ((t instanceof CompletionException || t instanceof ExecutionException)
+        && t.getCause() != null) {
+      t = t.getCause();
+    }
+    return t.getMessage() != null ? t.getMessage() : t.toString();
+  }
+
+  private static void runEach(Exception failure, Runnable... steps) {
+    for (Runnable step : steps) {
+      try {
+        step.run();
+      } catch (RuntimeException suppressed) {
+        failure.addSuppressed(suppressed);
+      }
+    }
+  }
+
+  private void closeRaft(Exception failure) {
+    try {
+      raft.close();
+    } catch (IOException | RuntimeException suppressed) {
+      failure.addSuppressed(suppressed);
+    }
   }
 
   private void stopWatching() {

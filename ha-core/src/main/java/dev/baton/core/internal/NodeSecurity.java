@@ -1,33 +1,47 @@
 package dev.baton.core.internal;
 
-import dev.baton.core.BatonNode;
 import java.util.Objects;
 import java.util.function.Function;
 
 /**
- * How a {@link BatonNode}'s Raft port is secured, for the control server of the same process (it
- * takes the node's cluster secret by default, so the control API is authenticated whenever the Raft
- * port is). Not an API: {@link BatonNode} registers the accessor when its class loads.
+ * How a node's Raft port is secured, for the control server of the same process (it takes the
+ * node's cluster secret by default, so the control API is authenticated whenever the Raft port is).
+ * Not an API: {@code BatonNode} registers the accessor, with its own class, when its class loads.
+ * The node's type arrives here as a value, so this package does not depend on the class that
+ * depends on it (API types, then internal, then BatonNode, then control).
  */
 public final class NodeSecurity {
-  private static volatile Function<BatonNode, RaftSecurity> accessor;
+  private static volatile Accessor<?> accessor;
 
   private NodeSecurity() {}
 
-  /** Called once, by {@link BatonNode}'s static initializer. */
-  public static void register(Function<BatonNode, RaftSecurity> a) {
+  private record Accessor<N>(Class<N> nodeType, Function<? super N, RaftSecurity> security) {
+    RaftSecurity of(Object node) {
+      if (!nodeType.isInstance(node)) {
+        throw new IllegalArgumentException(
+            "not a " + nodeType.getName() + ": " + node.getClass().getName());
+      }
+      return security.apply(nodeType.cast(node));
+    }
+  }
+
+  /** Called once, by the node class's static initializer, with that class. */
+  public static <N> void register(Class<N> nodeType, Function<? super N, RaftSecurity> security) {
     if (accessor != null) {
       throw new IllegalStateException("the node security accessor is already registered");
     }
-    accessor = Objects.requireNonNull(a, "accessor");
+    accessor =
+        new Accessor<>(
+            Objects.requireNonNull(nodeType, "nodeType"),
+            Objects.requireNonNull(security, "security"));
   }
 
   /** The security of {@code node}'s Raft port. */
-  public static RaftSecurity of(BatonNode node) {
-    Function<BatonNode, RaftSecurity> a = accessor;
+  public static RaftSecurity of(Object node) {
+    Accessor<?> a = accessor;
     if (a == null) {
       throw new IllegalStateException("BatonNode has not registered its security accessor");
     }
-    return a.apply(Objects.requireNonNull(node, "node"));
+    return a.of(Objects.requireNonNull(node, "node"));
   }
 }
