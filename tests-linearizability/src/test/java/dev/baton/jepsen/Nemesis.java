@@ -463,10 +463,11 @@ final class Nemesis {
    *   <li>every node unhealthy at once ({@code all}) for 2 s: the active must stay, with no
    *       flapping storm (what the harness sees then is recorded as {@code all-active});
    *   <li>every node healthy again but the active's marker toggled until the fault ends ({@code
-   *       flap}): in place for {@code MarkerHealthCheck.flapUnhealthyFor()}, away for {@code
-   *       flapHealthyFor()}, each one probe interval longer than the policy's {@code
-   *       failuresToDemote} and {@code successesToRecover} probes, so the check goes down, recovers
-   *       and goes down again, and the gate's {@code minMoveInterval} is what holds the role.
+   *       flap}), each unhealthy phase on the node active at its start: in place for {@code
+   *       MarkerHealthCheck.flapUnhealthyFor()}, away for {@code flapHealthyFor()}, each one probe
+   *       interval longer than the policy's {@code failuresToDemote} and {@code successesToRecover}
+   *       probes, so the check goes down, recovers and goes down again, and the gate's {@code
+   *       minMoveInterval} is what holds the role.
    * </ol>
    *
    * The heal ({@code end}) stops the flapping and removes every node's marker.
@@ -528,25 +529,30 @@ final class Nemesis {
     for (Node n : nodes) {
       deleteQuietly(n.dir().resolve(HEALTH_MARKER));
     }
-    Node flap = stays.orElse(target);
-    Path marker = flap.dir().resolve(HEALTH_MARKER);
+    Node first = stays.orElse(target);
     Duration unhealthyFor = dev.baton.jepsen.node.MarkerHealthCheck.flapUnhealthyFor();
     Duration healthyFor = dev.baton.jepsen.node.MarkerHealthCheck.flapHealthyFor();
     flapping.set(true);
+    // The flap follows the role: each unhealthy phase marks the node that is active then, so a
+    // move for health is attempted every cycle, on whichever node holds the role, and only the
+    // cluster-wide minMoveInterval (Checks.healthMovesSpaced) holds it. Marking the first node
+    // only would, once it has handed over, flap a standby.
     flapper[0] =
         new Thread(
             () -> {
+              Node marked = first;
               boolean on = false;
               while (flapping.get()) {
                 on = !on;
                 if (on) {
-                  mark(flap);
+                  marked = cluster.activeNode().orElse(marked);
+                  mark(marked);
                 } else {
-                  deleteQuietly(marker);
+                  deleteQuietly(marked.dir().resolve(HEALTH_MARKER));
                 }
                 LockSupport.parkNanos((on ? unhealthyFor : healthyFor).toNanos());
               }
-              deleteQuietly(marker);
+              deleteQuietly(marked.dir().resolve(HEALTH_MARKER));
             },
             "nemesis-health-flap");
     flapper[0].setDaemon(true);
@@ -554,9 +560,9 @@ final class Nemesis {
     record(
         kind,
         "flap",
-        "every node healthy but "
-            + flap.id()
-            + ", whose health flaps: unhealthy "
+        "every node healthy but the active (first "
+            + first.id()
+            + "), whose health flaps: unhealthy "
             + unhealthyFor.toMillis()
             + " ms, healthy "
             + healthyFor.toMillis()
