@@ -39,11 +39,17 @@ class PartitionTest {
       partition.isolate(old.id(), ids);
       long cutAt = System.nanoTime();
 
-      BatonNode next =
-          await()
-              .atMost(Duration.ofSeconds(30))
-              .until(() -> cluster.active().filter(n -> n != old), java.util.Optional::isPresent)
-              .get();
+      BatonNode next;
+      try {
+        next =
+            await()
+                .atMost(Duration.ofSeconds(30))
+                .until(() -> cluster.active().filter(n -> n != old), java.util.Optional::isPresent)
+                .get();
+      } catch (org.awaitility.core.ConditionTimeoutException e) {
+        // Seen once in CI at load 15-30: no node of the majority side active for 30 s.
+        throw new AssertionError(e.getMessage() + "\n" + cluster.diagnosis(), e);
+      }
       long nextActiveAt = System.nanoTime();
       assertThat(next.token()).isGreaterThan(oldToken);
       assertThat(standbyAt.get()).as("the isolated active reported standby").isPositive();
