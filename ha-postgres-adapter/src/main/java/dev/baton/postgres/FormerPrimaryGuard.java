@@ -320,6 +320,13 @@ public final class FormerPrimaryGuard implements AutoCloseable {
         releaseAfterLinger();
         return Outcome.STANDBY;
       }
+      // Asked again now that the server is seen as a primary: a guard outside the node (baton
+      // pg-guard) has no promotion lock to judge under, and the node may have started promoting
+      // this server since the first look. (Under the lock, in the node's own process, it is the
+      // same answer.)
+      if (isActive.getAsBoolean()) {
+        return Outcome.NODE_ACTIVE;
+      }
       LOG.warn(
           "former-primary guard: {} is a primary but the writer is {} (token {}); fencing it",
           local.address(),

@@ -22,6 +22,7 @@ import picocli.CommandLine.Command;
       KvCommand.class,
       WatchCommand.class,
       RecoverCommand.class,
+      PgGuardCommand.class,
       DemoCommand.class,
       CommandLine.HelpCommand.class
     },

@@ -20,6 +20,7 @@ import java.util.function.Consumer;
  */
 public final class NodeRef {
   private final AtomicReference<BatonNode> node = new AtomicReference<>();
+  private final AtomicReference<KeyValueStore> client = new AtomicReference<>();
   private final AtomicReference<MeterRegistry> registry = new AtomicReference<>();
 
   /** The registry the sidecar serves on /metrics; a step's service registers its gauges there. */
@@ -42,6 +43,17 @@ public final class NodeRef {
     }
   }
 
+  /**
+   * Binds, instead of a node, a store that reaches the cluster as a client does ({@code baton
+   * pg-guard}, which runs a step's former-primary guard beside PostgreSQL and not beside a node);
+   * once only.
+   */
+  public void bindClientStore(KeyValueStore store) {
+    if (node.get() != null || !client.compareAndSet(null, store)) {
+      throw new IllegalStateException("the configuration's node or store is already bound");
+    }
+  }
+
   /** Whether the bound node is active now (false before it is bound). */
   public boolean isActive() {
     BatonNode n = node.get();
@@ -51,6 +63,10 @@ public final class NodeRef {
   private KeyValueStore store() {
     BatonNode n = node.get();
     if (n == null) {
+      KeyValueStore c = client.get();
+      if (c != null) {
+        return c;
+      }
       throw new IllegalStateException("the sidecar has not built its node yet");
     }
     return n.kv();

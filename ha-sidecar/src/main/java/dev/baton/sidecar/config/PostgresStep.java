@@ -149,7 +149,17 @@ final class PostgresStep implements StepType {
     }
 
     Yaml.Section guardSection = step.section("formerPrimaryGuard");
-    guardSection.allow("checkInterval", "fenceTimeout", "rejoin", "rejoinLinger");
+    guardSection.allow("checkInterval", "fenceTimeout", "rejoin", "rejoinLinger", "runIn");
+    String runIn = guardSection.string("runIn").orElse("sidecar");
+    if (!runIn.equals("sidecar") && !runIn.equals("pg-guard")) {
+      guardSection.report(
+          "runIn",
+          "must be 'sidecar' (the sidecar runs the guard) or 'pg-guard' ('baton pg-guard' runs it"
+              + " beside PostgreSQL), not '"
+              + runIn
+              + "'");
+    }
+    boolean guardInSidecar = !runIn.equals("pg-guard");
     Duration guardInterval = guardSection.duration("checkInterval").orElse(Duration.ofSeconds(5));
     Duration guardFenceTimeout = guardSection.duration("fenceTimeout").orElse(fenceTimeout);
     Duration rejoinLinger = guardSection.duration("rejoinLinger").orElse(Duration.ofSeconds(30));
@@ -167,7 +177,8 @@ final class PostgresStep implements StepType {
       if (b.isPresent()) {
         pgBin = base.resolve(b.get());
       }
-      if (uses && !Files.isExecutable(pgBin.resolve("pg_rewind"))) {
+      // With runIn: pg-guard the sidecar may run on another host; 'baton pg-guard' checks it.
+      if (uses && guardInSidecar && !Files.isExecutable(pgBin.resolve("pg_rewind"))) {
         rejoinSection.report(
             "binDirectory", "no executable pg_rewind in " + pgBin + " (set binDirectory)");
       }
@@ -274,25 +285,27 @@ final class PostgresStep implements StepType {
       PgRewindRejoin rejoinFinal = rejoin;
       WriterEndpoint published = writer;
       services.add(
-          NodeService.of(
+          new FormerPrimaryGuardService(
               "postgres step '"
                   + stepName
                   + "': former-primary guard of "
                   + target.address()
                   + (rejoin == null ? " (read-only only)" : " (with pg_rewind rejoin)"),
-              node ->
+              stepName,
+              scope.nodeId(),
+              target,
+              guardInSidecar,
+              rejoin == null ? Optional.empty() : Optional.of(pgBin.resolve("pg_rewind")),
+              () ->
                   FormerPrimaryGuard.builder()
                       .local(target)
                       .writerEndpoint(published)
-                      .node(node)
                       .rejoin(rejoinFinal)
                       .checkInterval(guardInterval)
                       .fenceTimeout(guardFenceTimeout)
                       .rejoinLinger(rejoinLinger)
                       .user(user)
-                      .password(password)
-                      .build()
-                      .start()));
+                      .password(password)));
     }
     if (reporterSection.present()) {
       WriterEndpoint published = writer;

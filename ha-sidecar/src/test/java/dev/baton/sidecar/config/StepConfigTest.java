@@ -131,6 +131,65 @@ class StepConfigTest {
   }
 
   @Test
+  void aGuardThatRunsInPgGuardIsLeftOutOfTheSidecarAndABadRunInIsNamed() throws Exception {
+    SidecarConfig c =
+        ConfigLoader.load(
+            write(GOOD.replace("checkInterval: 2s", "checkInterval: 2s\n        runIn: pg-guard")));
+    FormerPrimaryGuardService guard =
+        c.services().stream()
+            .filter(FormerPrimaryGuardService.class::isInstance)
+            .map(FormerPrimaryGuardService.class::cast)
+            .findFirst()
+            .orElseThrow();
+    assertThat(guard.inSidecar()).isFalse();
+    assertThat(guard.nodeId()).isEqualTo("n1");
+    assertThat(guard.server().address()).isEqualTo("10.0.1.10:5432");
+    assertThat(guard.describe())
+        .isEqualTo(
+            "postgres step 'postgres': former-primary guard of 10.0.1.10:5432 (read-only only)"
+                + " runs in 'baton pg-guard' beside PostgreSQL, not in this sidecar");
+    // The sidecar starts nothing for it (the node is not even looked at).
+    guard.start(null).close();
+    assertThat(
+            problems(
+                GOOD.replace("checkInterval: 2s", "checkInterval: 2s\n        runIn: elsewhere")))
+        .singleElement(org.assertj.core.api.InstanceOfAssertFactories.STRING)
+        .contains("formerPrimaryGuard.runIn")
+        .contains("'elsewhere'")
+        .contains("'pg-guard'");
+  }
+
+  @Test
+  void pgGuardRefusesAFileWhoseGuardTheSidecarRunsOrThatHasNone() throws IOException {
+    Path inSidecar = write(GOOD);
+    Cli r = cli("pg-guard", "--config", inSidecar.toString());
+    assertThat(r.status()).as(r.err()).isEqualTo(2);
+    assertThat(r.err())
+        .contains(inSidecar.toString())
+        .contains("formerPrimaryGuard.runIn is 'sidecar'")
+        .contains("runIn: pg-guard");
+    Path none = write(GOOD.replace("      formerPrimaryGuard:\n        checkInterval: 2s\n", ""));
+    r = cli("pg-guard", "--config", none.toString());
+    assertThat(r.status()).as(r.err()).isEqualTo(2);
+    assertThat(r.err()).contains("has no postgres step with a formerPrimaryGuard section");
+    r = cli("pg-guard");
+    assertThat(r.status()).as(r.err()).isEqualTo(2);
+    assertThat(r.err()).contains("pg-guard needs --config");
+  }
+
+  private record Cli(int status, String out, String err) {}
+
+  private static Cli cli(String... args) {
+    java.io.StringWriter out = new java.io.StringWriter();
+    java.io.StringWriter err = new java.io.StringWriter();
+    picocli.CommandLine cl = dev.baton.sidecar.cli.BatonCommand.commandLine();
+    cl.setOut(new java.io.PrintWriter(out, true));
+    cl.setErr(new java.io.PrintWriter(err, true));
+    int status = cl.execute(args);
+    return new Cli(status, out.toString(), err.toString());
+  }
+
+  @Test
   void theWitnessReadsTheSameStepsAndHasNothingToDo() throws IOException {
     SidecarConfig c = ConfigLoader.load(write(GOOD.replace("node: n1", "node: w1")));
     assertThat(c.plan().steps()).isEmpty();

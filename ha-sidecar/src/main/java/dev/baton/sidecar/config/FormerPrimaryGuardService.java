@@ -1,0 +1,93 @@
+package dev.baton.sidecar.config;
+
+import dev.baton.core.BatonNode;
+import dev.baton.postgres.FormerPrimaryGuard;
+import dev.baton.postgres.PostgresEndpoint;
+import java.nio.file.Path;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.function.BooleanSupplier;
+import java.util.function.Supplier;
+
+/**
+ * A postgres step's former-primary guard ({@code formerPrimaryGuard:}), which runs either in the
+ * sidecar beside the node ({@code runIn: sidecar}, the default) or in its own process beside
+ * PostgreSQL ({@code runIn: pg-guard}, started with {@code baton pg-guard --config NODE.yaml}),
+ * which reaches the cluster as a client. Either way it is built from the same section.
+ */
+public final class FormerPrimaryGuardService implements NodeService {
+  private final String description;
+  private final String stepName;
+  private final String nodeId;
+  private final PostgresEndpoint server;
+  private final boolean inSidecar;
+  private final Optional<Path> rewindBinary;
+  private final Supplier<FormerPrimaryGuard.Builder> builder;
+
+  FormerPrimaryGuardService(
+      String description,
+      String stepName,
+      String nodeId,
+      PostgresEndpoint server,
+      boolean inSidecar,
+      Optional<Path> rewindBinary,
+      Supplier<FormerPrimaryGuard.Builder> builder) {
+    this.description = description;
+    this.stepName = stepName;
+    this.nodeId = nodeId;
+    this.server = server;
+    this.inSidecar = inSidecar;
+    this.rewindBinary = rewindBinary;
+    this.builder = Objects.requireNonNull(builder);
+  }
+
+  @Override
+  public String describe() {
+    return description
+        + (inSidecar ? "" : " runs in 'baton pg-guard' beside PostgreSQL, not in this sidecar");
+  }
+
+  /** The postgres step's name. */
+  public String stepName() {
+    return stepName;
+  }
+
+  /** The node whose server it guards. */
+  public String nodeId() {
+    return nodeId;
+  }
+
+  /** The server it guards. */
+  public PostgresEndpoint server() {
+    return server;
+  }
+
+  /** Whether the sidecar runs it ({@code runIn: sidecar}) rather than {@code baton pg-guard}. */
+  public boolean inSidecar() {
+    return inSidecar;
+  }
+
+  /** Where its rejoin's {@code pg_rewind} is expected, when it rejoins. */
+  public Optional<Path> rewindBinary() {
+    return rewindBinary;
+  }
+
+  @Override
+  public AutoCloseable start(BatonNode node) {
+    if (!inSidecar) {
+      return () -> {};
+    }
+    return builder.get().node(node).build().start();
+  }
+
+  /**
+   * Starts the guard outside the node (in {@code baton pg-guard}); the configuration's store must
+   * have been {@linkplain NodeRef#bindClientStore bound} to the cluster first.
+   *
+   * @param nodeHoldsRole whether the guarded node holds or may be taking the role now (the guard
+   *     leaves the server alone while it does, and when it cannot tell)
+   */
+  public FormerPrimaryGuard startOutsideNode(BooleanSupplier nodeHoldsRole) {
+    return builder.get().nodeId(nodeId).isActive(nodeHoldsRole).build().start();
+  }
+}
