@@ -33,6 +33,8 @@ import org.slf4j.LoggerFactory;
  * The sidecar's HTTP endpoints, for load balancers, GSLB health checks and Prometheus:
  *
  * <ul>
+ *   <li>{@code GET /}: the status page, HTML without script or external assets ({@link
+ *       StatusPage}), for a person: the members, the active node and its token, health, steps.
  *   <li>{@code GET /active}: 200 on the active node, 503 on every other (HAProxy's {@code httpchk},
  *       a cloud load balancer's target health, a GSLB monitor), like Patroni's {@code /primary}.
  *       The answer is {@code isActive()} at that instant: a node whose lease lapsed answers 503
@@ -158,14 +160,7 @@ final class HttpEndpoints implements AutoCloseable {
         ex ->
             respond(
                 ex, 200, "text/plain; version=0.0.4; charset=utf-8", sidecar.registry().scrape()));
-    server.createContext(
-        "/",
-        ex ->
-            respond(
-                ex,
-                404,
-                "text/plain; charset=utf-8",
-                "not found; endpoints: /active /health /status /metrics /token\n"));
+    server.createContext("/", ex -> page(ex, sidecar));
     server.start();
     return server;
   }
@@ -269,6 +264,39 @@ final class HttpEndpoints implements AutoCloseable {
       }
     }
     respond(ex, 200, "application/json", Json.write(tree) + "\n");
+  }
+
+  /** {@code GET /}: the status page ({@link StatusPage}); any other unknown path is a 404. */
+  private static void page(HttpExchange ex, Sidecar sidecar) throws IOException {
+    if (!ex.getRequestURI().getPath().equals("/")) {
+      respond(
+          ex,
+          404,
+          "text/plain; charset=utf-8",
+          "not found; endpoints: / /active /health /status /metrics /token\n");
+      return;
+    }
+    if (!onlyGet(ex)) {
+      return;
+    }
+    ControlServer control = sidecar.control();
+    if (control == null) {
+      respond(
+          ex,
+          503,
+          "text/html; charset=utf-8",
+          "<!DOCTYPE html><html><head><meta http-equiv=\"refresh\" content=\""
+              + StatusPage.REFRESH_SECONDS
+              + "\"><title>Baton</title></head><body><p>Node "
+              + StatusPage.esc(sidecar.config().nodeId())
+              + " is starting.</p></body></html>\n");
+      return;
+    }
+    ex.getResponseHeaders().set("X-Content-Type-Options", "nosniff");
+    ex.getResponseHeaders()
+        .set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'");
+    respond(
+        ex, 200, "text/html; charset=utf-8", StatusPage.render(control.status(), Instant.now()));
   }
 
   /** One converge-mode dns step's state, for {@code /status}. */
