@@ -4,6 +4,8 @@ import dev.baton.core.ActionContext;
 import dev.baton.core.PromotionAction;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Tag;
+import io.micrometer.core.instrument.Tags;
 import io.micrometer.core.instrument.binder.MeterBinder;
 import java.time.Duration;
 import java.util.List;
@@ -240,11 +242,21 @@ public final class DnsConverger implements PromotionAction, MeterBinder, AutoClo
   /** Registers {@code baton_dns_converged{step}} and {@code baton_dns_name_pending{step}}. */
   @Override
   public void bindTo(MeterRegistry registry) {
+    bindTo(registry, Tags.empty());
+  }
+
+  /**
+   * Registers the two gauges with {@code tags} beside {@code step}: the sidecar passes {@code
+   * baton_cluster} and {@code baton_node}, as every node series carries (docs/metrics.md).
+   */
+  public void bindTo(MeterRegistry registry, Iterable<Tag> tags) {
     Gauge.builder("baton.dns.converged", this, c -> c.converged() ? 1 : 0)
+        .tags(tags)
         .tag("step", dns.name())
         .description("1 while this node is active and its DNS names point at it, verified")
         .register(registry);
     Gauge.builder("baton.dns.name.pending", this, c -> c.pending() ? 1 : 0)
+        .tags(tags)
         .tag("step", dns.name())
         .description("1 while this node is active and its DNS names are not yet moved to it")
         .register(registry);

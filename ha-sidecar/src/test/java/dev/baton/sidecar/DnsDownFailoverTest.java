@@ -104,8 +104,10 @@ class DnsDownFailoverTest {
     assertThat(pending.path("lastErrorAt").asText()).isNotEmpty();
     assertThat(pending.path("lastError").asText()).contains(dns.host() + ":" + dns.port());
     assertThat(cluster.get("n2", "/metrics").body())
-        .contains("baton_dns_name_pending{step=\"dns\"} 1.0")
-        .contains("baton_dns_converged{step=\"dns\"} 0.0");
+        .contains(
+            "baton_dns_name_pending{baton_cluster=\"sidecar-test\",baton_node=\"n2\",step=\"dns\"} 1.0")
+        .contains(
+            "baton_dns_converged{baton_cluster=\"sidecar-test\",baton_node=\"n2\",step=\"dns\"} 0.0");
     assertThat(cluster.get("n2", "/active").code())
         .as("n2 stays active while the name is pending")
         .isEqualTo(200);
@@ -157,8 +159,10 @@ class DnsDownFailoverTest {
     // The fence record holds the token n2 holds, and n2's /status says converged with it.
     assertThat(awaitConverged(cluster, "n2", dns, name, WEST_IP, fence)).isGreaterThanOrEqualTo(t2);
     assertThat(cluster.get("n2", "/metrics").body())
-        .contains("baton_dns_name_pending{step=\"dns\"} 0.0")
-        .contains("baton_dns_converged{step=\"dns\"} 1.0");
+        .contains(
+            "baton_dns_name_pending{baton_cluster=\"sidecar-test\",baton_node=\"n2\",step=\"dns\"} 0.0")
+        .contains(
+            "baton_dns_converged{baton_cluster=\"sidecar-test\",baton_node=\"n2\",step=\"dns\"} 1.0");
     System.out.println(
         "DnsDownFailoverTest: name moved to west " + movedAfterMillis + " ms after BIND came back");
     String movedLine = "n2 dns (dns): " + name + " -> A " + WEST_IP + " moved, CONVERGED for ";

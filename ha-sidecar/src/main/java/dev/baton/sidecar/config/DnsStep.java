@@ -3,6 +3,7 @@ package dev.baton.sidecar.config;
 import dev.baton.dns.DnsConverger;
 import dev.baton.dns.DnsSwitch;
 import dev.baton.dns.TsigKey;
+import io.micrometer.core.instrument.Tags;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -222,7 +223,9 @@ final class DnsStep implements StepType {
                   + String.join(", ", dns.names())
                   + " pointed at this node while active (mode converge)",
               node -> {
-                converger.bindTo(scope.node().meterRegistry());
+                converger.bindTo(
+                    scope.node().meterRegistry(),
+                    Tags.of("baton_cluster", node.clusterId(), "baton_node", node.id()));
                 return converger;
               });
       return new Built(converger, List.of(service));
