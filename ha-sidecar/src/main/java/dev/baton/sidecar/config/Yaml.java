@@ -31,7 +31,6 @@ import org.yaml.snakeyaml.nodes.Tag;
  * thrown one at a time, so a user fixes the whole file in one pass.
  */
 final class Yaml {
-  private static final Pattern DURATION = Pattern.compile("(\\d+)\\s*(ms|s|m|h)");
   private static final Pattern SIZE = Pattern.compile("(\\d{1,15})\\s*(B|kB|MB|GB|KiB|MiB|GiB)?");
 
   private final Path file;
@@ -405,24 +404,14 @@ final class Yaml {
       if (v.isEmpty()) {
         return Optional.empty();
       }
-      Matcher m = DURATION.matcher(v.get().trim());
-      if (!m.matches()) {
+      Optional<Duration> d = Durations.parse(v.get());
+      if (d.isEmpty()) {
         problem(
             valueNode(key),
             join(path, key),
-            "'"
-                + v.get()
-                + "' is not a duration; use a whole number with ms, s, m or h, e.g. 500ms or 2s");
-        return Optional.empty();
+            "'" + v.get() + "' is not a duration; " + Durations.GRAMMAR);
       }
-      long n = Long.parseLong(m.group(1));
-      return Optional.of(
-          switch (m.group(2)) {
-            case "ms" -> Duration.ofMillis(n);
-            case "s" -> Duration.ofSeconds(n);
-            case "m" -> Duration.ofMinutes(n);
-            default -> Duration.ofHours(n);
-          });
+      return d;
     }
 
     /** A {@code host:port} value; port 1..65535. */
