@@ -1,14 +1,8 @@
 package dev.baton.core;
 
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.InputStreamReader;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.Collection;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
@@ -16,7 +10,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
-import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import org.slf4j.Logger;
 
 /**
@@ -32,17 +26,18 @@ import org.slf4j.Logger;
  * process holds in a variable never does. When the attempt's deadline passes (or the node gives the
  * role up), the command's whole process group and every descendant are killed.
  *
- * <p>A hook dies with its node: it runs under a small supervisor ({@link #SUPERVISOR}, in a process
- * group of its own made with {@code setsid}) that holds a pipe from this JVM and kills the group
- * when the pipe closes, which the kernel does when the JVM dies, even by SIGKILL. What remains: a
- * descendant that leaves the group itself ({@code setsid}, a daemon that double-forks into a new
- * session) is not killed, and neither is anything the command left running after it exited
- * normally. Without {@code /usr/bin/setsid} there is no supervisor.
+ * <p>A hook dies with its node: it runs under a small supervisor ({@link HookProcess#SUPERVISOR},
+ * in a process group of its own made with {@code setsid}) that holds a pipe from this JVM and kills
+ * the group when the pipe closes, which the kernel does when the JVM dies, even by SIGKILL. What
+ * remains: a descendant that leaves the group itself ({@code setsid}, a daemon that double-forks
+ * into a new session) is not killed, and neither is anything the command left running after it
+ * exited normally. Without {@code /usr/bin/setsid} there is no supervisor.
  */
 public final class ExecAction implements PromotionAction {
   private static final Logger LOG = org.slf4j.LoggerFactory.getLogger(ExecAction.class);
 
   private final String name;
+  private final boolean shell;
   private final List<String> promoteCommand;
   private final List<String> demoteCommand;
   private final Map<String, String> environment;
@@ -53,12 +48,13 @@ public final class ExecAction implements PromotionAction {
 
   private ExecAction(Builder b) {
     this.name = b.name;
-    this.promoteCommand = wrap(b.promote, b.shell);
-    this.demoteCommand = b.demote == null ? null : wrap(b.demote, b.shell);
+    this.shell = b.shell;
+    this.promoteCommand = b.promote;
+    this.demoteCommand = b.demote;
     this.environment = Map.copyOf(b.environment);
     this.passEnv = Set.copyOf(b.passEnv);
     this.workingDirectory = b.workingDirectory;
-    this.preflightCommand = b.preflight == null ? null : wrap(b.preflight, b.shell);
+    this.preflightCommand = b.preflight;
     this.preflightTimeout = b.preflightTimeout;
   }
 
@@ -100,48 +96,6 @@ public final class ExecAction implements PromotionAction {
     run(preflightCommand, env, preflightTimeout, LOG);
   }
 
-  /**
-   * The supervisor every hook runs under (with {@code setsid}, in a process group of its own). It
-   * keeps its standard input, a pipe whose only writer is this JVM, in a watcher; the command gets
-   * {@code /dev/null}. When the pipe reaches end of file, which happens when the JVM dies however
-   * it dies (SIGKILL included: the kernel closes its descriptors), the watcher kills the whole
-   * group, the command and every descendant still in it. When the command exits first, the
-   * supervisor stops the watcher and exits with the command's status.
-   */
-  static final String SUPERVISOR =
-      "exec 3<&0 0</dev/null\n"
-          + "( while read -r line <&3; do :; done; kill -KILL 0 ) &\n"
-          + "watcher=$!\n"
-          + "exec 3<&-\n"
-          + "\"$@\"\n"
-          + "status=$?\n"
-          + "kill $watcher 2>/dev/null\n"
-          + "exit $status\n";
-
-  private static final Path SETSID = Path.of("/usr/bin/setsid");
-
-  private static List<String> wrap(List<String> command, boolean shell) {
-    List<String> out = new ArrayList<>();
-    // setsid puts the command in a process group of its own, so a timeout can kill the whole
-    // group, grandchildren included, with one signal; the supervisor kills that group when this
-    // JVM dies. Without setsid, neither: the hook is only killed by a timeout.
-    if (Files.isExecutable(SETSID)) {
-      out.add(SETSID.toString());
-      out.add("/bin/sh");
-      out.add("-c");
-      out.add(SUPERVISOR);
-      out.add("baton-hook");
-    }
-    if (shell) {
-      out.add("/bin/sh");
-      out.add("-c");
-      out.add(String.join(" ", command));
-    } else {
-      out.addAll(command);
-    }
-    return List.copyOf(out);
-  }
-
   private void run(List<String> command, ActionContext ctx) throws Exception {
     Map<String, String> env = new LinkedHashMap<>();
     env.put("BATON_TOKEN", Long.toString(ctx.token()));
@@ -156,92 +110,20 @@ public final class ExecAction implements PromotionAction {
 
   private void run(List<String> command, Map<String, String> batonEnv, Duration left, Logger log)
       throws Exception {
-    ProcessBuilder pb = new ProcessBuilder(command);
-    if (workingDirectory != null) {
-      pb.directory(workingDirectory.toFile());
-    }
-    Map<String, String> env = ChildEnvironment.restrict(pb, passEnv);
-    env.putAll(environment);
+    Map<String, String> env = new LinkedHashMap<>(environment);
     env.putAll(batonEnv);
-    Process process;
+    int code;
     try {
-      process = pb.start();
+      code = HookProcess.run(name, command, shell, env, passEnv, workingDirectory, left, log);
     } catch (IOException e) {
-      throw new IOException(
-          "hook '" + name + "': cannot start " + command + ": " + e.getMessage(), e);
+      throw new IOException("hook " + e.getMessage(), e);
+    } catch (TimeoutException e) {
+      throw new TimeoutException(
+          "hook '" + name + "' did not finish in time; killed it and its children");
     }
-    Thread out = pump(process.getInputStream(), log, false);
-    Thread err = pump(process.getErrorStream(), log, true);
-    try {
-      boolean exited =
-          !left.isNegative() && process.waitFor(left.toMillis(), TimeUnit.MILLISECONDS);
-      if (!exited) {
-        killTree(process);
-        throw new java.util.concurrent.TimeoutException(
-            "hook '" + name + "' did not finish in time; killed it and its children");
-      }
-    } catch (InterruptedException e) {
-      killTree(process);
-      throw e;
-    }
-    out.join(1000);
-    err.join(1000);
-    closeQuietly(process);
-    int code = process.exitValue();
     if (code != 0) {
       throw new IllegalStateException("hook '" + name + "' exited with code " + code);
     }
-  }
-
-  /** Closes the supervisor's pipe once the command is done (its watcher has been stopped). */
-  private static void closeQuietly(Process process) {
-    try {
-      process.getOutputStream().close();
-    } catch (IOException e) {
-      // the process has exited; nothing is waiting on the pipe
-    }
-  }
-
-  /** Kills the process group the command leads and every descendant still attached. */
-  static void killTree(Process process) {
-    List<ProcessHandle> descendants = process.descendants().toList();
-    try {
-      new ProcessBuilder("kill", "-KILL", "--", "-" + process.pid())
-          .redirectErrorStream(true)
-          .redirectOutput(ProcessBuilder.Redirect.DISCARD)
-          .start()
-          .waitFor(2, TimeUnit.SECONDS);
-    } catch (IOException e) {
-      // fall back to killing handles one by one below
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    }
-    descendants.forEach(ProcessHandle::destroyForcibly);
-    process.destroyForcibly();
-  }
-
-  private Thread pump(InputStream in, Logger log, boolean stderr) {
-    Thread t =
-        new Thread(
-            () -> {
-              try (BufferedReader r =
-                  new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8))) {
-                String line;
-                while ((line = r.readLine()) != null) {
-                  if (stderr) {
-                    log.warn("[{} stderr] {}", name, line);
-                  } else {
-                    log.info("[{}] {}", name, line);
-                  }
-                }
-              } catch (IOException e) {
-                // the process ended or was killed
-              }
-            },
-            "baton-hook-" + name);
-    t.setDaemon(true);
-    t.start();
-    return t;
   }
 
   public static final class Builder {

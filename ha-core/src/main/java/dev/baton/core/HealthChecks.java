@@ -133,7 +133,7 @@ public final class HealthChecks {
         }
         try {
           if (!p.waitFor(settings.timeout().toMillis(), TimeUnit.MILLISECONDS)) {
-            ExecAction.killTree(p);
+            HookProcess.killTree(p);
             return HealthResult.unhealthy(
                 cmd.get(0)
                     + " did not exit within "
@@ -141,7 +141,7 @@ public final class HealthChecks {
                     + " ms; killed it");
           }
         } catch (InterruptedException e) {
-          ExecAction.killTree(p);
+          HookProcess.killTree(p);
           throw e;
         }
         int code = p.exitValue();

@@ -3,21 +3,21 @@ package dev.baton.postgres;
 import dev.baton.core.ActionContext;
 import dev.baton.core.BatonException;
 import dev.baton.core.ChildEnvironment;
+import dev.baton.core.HookProcess;
 import dev.baton.core.PromotionAction;
-import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.OptionalLong;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
@@ -919,41 +919,47 @@ public final class PostgresPromotionAction implements PromotionAction {
     ReadOnlyFencing.makeReadOnly(connections, c, ep, role, fenceTimeout, name, log);
   }
 
+  /**
+   * Runs the stop command as Baton runs every hook ({@link HookProcess}): in a process group of its
+   * own, its output logged, and on a timeout or an interrupt (the node gave the role up) killed
+   * with every child it started, so a script's {@code ssh} or API call cannot stop the server
+   * later, after Baton gave up on it.
+   */
   private void runStopCommand(PostgresEndpoint ep, ActionContext ctx) throws Exception {
-    ProcessBuilder pb = new ProcessBuilder(stopCommand).redirectErrorStream(true);
-    Path out = Files.createTempFile("baton-stop", ".out");
+    Map<String, String> env = new LinkedHashMap<>();
+    env.put("BATON_PG_HOST", ep.host());
+    env.put("BATON_PG_PORT", Integer.toString(ep.port()));
+    env.put("BATON_TOKEN", Long.toString(ctx.token()));
+    env.put("BATON_NODE", ctx.nodeId());
+    int code;
     try {
-      pb.redirectOutput(out.toFile());
-      Map<String, String> env = ChildEnvironment.restrict(pb, stopCommandPassEnv);
-      env.put("BATON_PG_HOST", ep.host());
-      env.put("BATON_PG_PORT", Integer.toString(ep.port()));
-      env.put("BATON_TOKEN", Long.toString(ctx.token()));
-      env.put("BATON_NODE", ctx.nodeId());
-      Process p = pb.start();
-      if (!p.waitFor(stopCommandTimeout.toMillis(), TimeUnit.MILLISECONDS)) {
-        p.destroyForcibly();
-        throw new BatonException(
-            "the stop command for old primary "
-                + ep.address()
-                + " did not finish within "
-                + stopCommandTimeout);
-      }
-      if (p.exitValue() != 0) {
-        throw new BatonException(
-            "the stop command for old primary "
-                + ep.address()
-                + " exited with "
-                + p.exitValue()
-                + "; refusing to promote while it may still accept writes");
-      }
-      ctx.log().info("{}: stop command for old primary {} succeeded", name, ep.address());
-    } finally {
-      try {
-        Files.deleteIfExists(out);
-      } catch (IOException ignored) {
-        // a leftover temp file is harmless
-      }
+      code =
+          HookProcess.run(
+              name + " stop-command",
+              stopCommand,
+              false,
+              env,
+              stopCommandPassEnv,
+              null,
+              stopCommandTimeout,
+              ctx.log());
+    } catch (TimeoutException e) {
+      throw new BatonException(
+          "the stop command for old primary "
+              + ep.address()
+              + " did not finish within "
+              + stopCommandTimeout
+              + "; killed it and its children");
     }
+    if (code != 0) {
+      throw new BatonException(
+          "the stop command for old primary "
+              + ep.address()
+              + " exited with "
+              + code
+              + "; refusing to promote while it may still accept writes");
+    }
+    ctx.log().info("{}: stop command for old primary {} succeeded", name, ep.address());
   }
 
   private void awaitReplay(Connection t, long lsn, Duration timeout) throws SQLException {

@@ -568,6 +568,32 @@ class PostgresPromotionActionTest {
   }
 
   /**
+   * A stop command that runs out of time is killed with every child it started: a STONITH script's
+   * {@code ssh} or API call must not stop a server later, after the promotion gave up on it.
+   * Before, only the command itself was killed ({@code destroyForcibly}) and its child ran on.
+   */
+  @Test
+  void aStopCommandThatTimesOutIsKilledWithItsChildren() throws Exception {
+    PostgresPair pair = pair();
+    java.nio.file.Path pidFile = pair.primary().baseDir().resolve("stonith-child.pid");
+    List<String> stop =
+        List.of("sh", "-c", "sleep 300 & echo $! > " + pidFile + "; echo stopping; wait");
+    assertThatThrownBy(
+            () ->
+                action(pair.standby(), pair.primary())
+                    .stopCommand(stop, Duration.ofSeconds(2))
+                    .build()
+                    .promote(TestActionContext.promote(4)))
+        .hasMessageContaining("stop command for old primary " + pair.primary().endpoint())
+        .hasMessageContaining("did not finish within PT2S; killed it and its children");
+    long child = Long.parseLong(java.nio.file.Files.readString(pidFile).trim());
+    org.awaitility.Awaitility.await("the stop command's child " + child + " to be gone")
+        .atMost(Duration.ofSeconds(10))
+        .until(() -> ProcessHandle.of(child).map(ProcessHandle::isAlive).orElse(false), a -> !a);
+    assertThat(pair.standby().isInRecovery()).as("not promoted").isTrue();
+  }
+
+  /**
    * Issue 28, item 6c: the stop command for a host that is already down cannot reach it and fails.
    * A re-run of the plan in the same activation (a retry, an idempotent re-run) must not need a
    * second STONITH of a peer that the first one stopped and that has not answered since. A new
