@@ -32,6 +32,7 @@ final class NetworkNamespace implements AutoCloseable {
   private final String nsVeth;
   private final String hostAddress;
   private final String address;
+  private final String network;
   private boolean cut;
   private boolean closed;
 
@@ -41,6 +42,7 @@ final class NetworkNamespace implements AutoCloseable {
     this.nsVeth = nsVeth;
     this.hostAddress = "10.233." + (subnet / 64) + "." + (subnet % 64 * 4 + 1);
     this.address = "10.233." + (subnet / 64) + "." + (subnet % 64 * 4 + 2);
+    this.network = "10.233." + (subnet / 64) + "." + (subnet % 64 * 4) + "/30";
   }
 
   /**
@@ -82,6 +84,11 @@ final class NetworkNamespace implements AutoCloseable {
   /** The namespace's address, where processes inside are reached. */
   String address() {
     return address;
+  }
+
+  /** The link's /30 (both ends), as a CIDR: what a server outside must let in. */
+  String network() {
+    return network;
   }
 
   /** The root namespace's end of the link: where processes inside reach the rest. */

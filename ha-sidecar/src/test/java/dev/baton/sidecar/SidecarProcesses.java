@@ -44,14 +44,28 @@ final class SidecarProcesses implements AutoCloseable {
     boolean joining;
     Process process;
 
+    /** The address its Raft, control and HTTP ports listen on, and others dial. */
+    String host = "127.0.0.1";
+
+    /** Goes before its {@code java} command (e.g. {@code ip netns exec NAME}). */
+    List<String> launchPrefix = List.of();
+
     Node(String id) {
       this.id = id;
     }
 
     String controlAddress() {
-      return "127.0.0.1:" + control;
+      return host + ":" + control;
     }
   }
+
+  /**
+   * Where a node runs: the address it listens on and is dialled at, and the prefix of its launch
+   * command. A node inside a {@link NetworkNamespace} listens on the namespace's address and
+   * launches with {@link NetworkNamespace#command}; the others listen on the namespace link's host
+   * end, the only address of this machine that a process inside reaches.
+   */
+  record Placement(String host, List<String> launchPrefix) {}
 
   final Path dir;
   final Path hooks;
@@ -101,7 +115,17 @@ final class SidecarProcesses implements AutoCloseable {
   SidecarProcesses(
       List<String> ids, Set<String> witnesses, BiFunction<Path, Node, String> promotion)
       throws IOException {
-    this(ids, witnesses, promotion, false);
+    this(ids, witnesses, promotion, false, Map.of());
+  }
+
+  /** As above, with each node of {@code placements} placed there (the rest on 127.0.0.1). */
+  SidecarProcesses(
+      List<String> ids,
+      Set<String> witnesses,
+      BiFunction<Path, Node, String> promotion,
+      Map<String, Placement> placements)
+      throws IOException {
+    this(ids, witnesses, promotion, false, placements);
   }
 
   private SidecarProcesses(
@@ -109,6 +133,16 @@ final class SidecarProcesses implements AutoCloseable {
       Set<String> witnesses,
       BiFunction<Path, Node, String> promotion,
       boolean mapped)
+      throws IOException {
+    this(ids, witnesses, promotion, mapped, Map.of());
+  }
+
+  private SidecarProcesses(
+      List<String> ids,
+      Set<String> witnesses,
+      BiFunction<Path, Node, String> promotion,
+      boolean mapped,
+      Map<String, Placement> placements)
       throws IOException {
     this.witnesses = Set.copyOf(witnesses);
     this.promotion = promotion;
@@ -119,6 +153,11 @@ final class SidecarProcesses implements AutoCloseable {
     for (String id : ids) {
       Node n = new Node(id);
       nodes.put(id, n);
+      Placement placed = placements.get(id);
+      if (placed != null) {
+        n.host = placed.host();
+        n.launchPrefix = List.copyOf(placed.launchPrefix());
+      }
       if (mapped) {
         n.raftListen = freePort();
         n.controlListen = freePort();
@@ -148,13 +187,14 @@ final class SidecarProcesses implements AutoCloseable {
     y.append("members:\n");
     for (Node m : nodes.values()) {
       y.append("  - id: ").append(m.id).append('\n');
-      y.append("    raft: 127.0.0.1:").append(m.raft).append('\n');
-      y.append("    control: 127.0.0.1:").append(m.control).append('\n');
+      y.append("    raft: ").append(m.host).append(':').append(m.raft).append('\n');
+      y.append("    control: ").append(m.host).append(':').append(m.control).append('\n');
       if (witnesses.contains(m.id)) {
         y.append("    witness: true\n");
       }
     }
-    y.append("http:\n  listen: 127.0.0.1:").append(n.http).append('\n');
+    // On a non-loopback address the sidecar listens on loopback too, for the local /token.
+    y.append("http:\n  listen: ").append(n.host).append(':').append(n.http).append('\n');
     if (n.raftListen != 0) {
       y.append("raft:\n  listen: 127.0.0.1:").append(n.raftListen).append('\n');
       y.append("control:\n  listen: 127.0.0.1:").append(n.controlListen).append('\n');
@@ -217,7 +257,59 @@ final class SidecarProcesses implements AutoCloseable {
       Files.writeString(n.config, config(n));
     }
     n.process =
-        launch(dir.resolve(id + ".log"), environment, "sidecar", "--config", n.config.toString());
+        launch(
+            dir.resolve(id + ".log"),
+            environment,
+            n.launchPrefix,
+            "sidecar",
+            "--config",
+            n.config.toString());
+  }
+
+  /**
+   * Freezes node {@code id} (SIGSTOP), as a hung machine or a long stop-the-world pause: its
+   * sockets stay open, nothing answers. Waits until the kernel reports every thread stopped.
+   */
+  void pause(String id) {
+    Process p = nodes.get(id).process;
+    signal(p, "STOP");
+    await(id + " stopped (every thread in state T)")
+        .atMost(Duration.ofSeconds(10))
+        .pollInterval(Duration.ofMillis(20))
+        .until(() -> allThreadsStopped(p.pid()));
+  }
+
+  /** Lets node {@code id} run again (SIGCONT). */
+  void resume(String id) {
+    signal(nodes.get(id).process, "CONT");
+  }
+
+  private static void signal(Process p, String signal) {
+    try {
+      Process kill = new ProcessBuilder("kill", "-" + signal, Long.toString(p.pid())).start();
+      if (!kill.waitFor(10, TimeUnit.SECONDS) || kill.exitValue() != 0) {
+        throw new IllegalStateException("kill -" + signal + " " + p.pid() + " failed");
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot run kill -" + signal, e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
+    }
+  }
+
+  private static boolean allThreadsStopped(long pid) throws IOException {
+    try (Stream<Path> tasks = Files.list(Path.of("/proc", Long.toString(pid), "task"))) {
+      for (Path t : tasks.toList()) {
+        String stat = Files.readString(t.resolve("stat"));
+        // The state follows the command name in parentheses, which may itself hold spaces.
+        char state = stat.charAt(stat.lastIndexOf(')') + 2);
+        if (state != 'T' && state != 't') {
+          return false;
+        }
+      }
+      return true;
+    }
   }
 
   /** Starts {@code Main args...} in a child JVM on the test classpath, output to {@code log}. */
@@ -227,7 +319,16 @@ final class SidecarProcesses implements AutoCloseable {
 
   /** {@link #launch(Path, String...)} with {@code env} added to the child's environment. */
   static Process launch(Path log, Map<String, String> env, String... args) throws IOException {
-    List<String> cmd = new ArrayList<>();
+    return launch(log, env, List.of(), args);
+  }
+
+  /**
+   * {@link #launch(Path, Map, String...)} with {@code prefix} before {@code java}; the prefix must
+   * exec (as {@code ip netns exec} does), so that the returned process is the JVM.
+   */
+  static Process launch(Path log, Map<String, String> env, List<String> prefix, String... args)
+      throws IOException {
+    List<String> cmd = new ArrayList<>(prefix);
     cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
     cmd.addAll(List.of("-XX:+UseSerialGC", "-Xmx256m", "-XX:TieredStopAtLevel=1"));
     cmd.add("-cp");
@@ -251,7 +352,8 @@ final class SidecarProcesses implements AutoCloseable {
     try {
       HttpResponse<String> r =
           httpClient.send(
-              HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + nodes.get(id).http + path))
+              HttpRequest.newBuilder(
+                      URI.create("http://" + nodes.get(id).host + ":" + nodes.get(id).http + path))
                   .timeout(Duration.ofSeconds(2))
                   .build(),
               HttpResponse.BodyHandlers.ofString());

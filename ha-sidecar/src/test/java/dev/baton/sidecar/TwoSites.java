@@ -43,6 +43,22 @@ final class TwoSites implements AutoCloseable {
 
   private final List<AutoCloseable> cleanup = new ArrayList<>();
   final int pgPort = SidecarProcesses.freePort();
+
+  /**
+   * East's region as a network namespace (null: everything on loopback). With it, east's server, n1
+   * and n1's writer run inside; west, n2, the witness and BIND listen on the namespace link's host
+   * end, the only address of this machine that a process inside reaches.
+   */
+  final NetworkNamespace region;
+
+  /** East's and west's addresses: {@link #EAST_IP} and {@link #WEST_IP} unless {@link #region}. */
+  final String eastIp;
+
+  final String westIp;
+
+  /** Where BIND is dialled from the sidecars and writers. */
+  private String dnsHost;
+
   PostgresServer east;
   PostgresServer west;
   BindServer dns;
@@ -58,14 +74,34 @@ final class TwoSites implements AutoCloseable {
    */
   final Map<String, Plane> planes = new java.util.LinkedHashMap<>();
 
-  private TwoSites() {}
+  private TwoSites(NetworkNamespace region) {
+    this.region = region;
+    this.eastIp = region == null ? EAST_IP : region.address();
+    this.westIp = region == null ? WEST_IP : region.hostAddress();
+    if (region != null) {
+      cleanup.add(region); // closed last, once every process inside has stopped
+    }
+  }
 
   /**
    * Starts the servers, the sidecars (n1 and the witness first, so that n1 is the first active) and
    * the writers, and waits until n2 holds the log and the name points at east.
    */
   static TwoSites start() throws Exception {
-    TwoSites s = new TwoSites();
+    return start(new TwoSites(null));
+  }
+
+  /**
+   * As {@link #start()}, with east's region (its PostgreSQL, n1 and n1's writer) in a new {@link
+   * NetworkNamespace} that a test can cut off; east's server records commit timestamps ({@code
+   * track_commit_timestamp}), so a test can read when each row committed by the database's clock.
+   * No plane checks: the test's plane endpoints are not reachable from inside.
+   */
+  static TwoSites startWithEastInRegion() throws Exception {
+    return start(new TwoSites(NetworkNamespace.create()));
+  }
+
+  private static TwoSites start(TwoSites s) throws Exception {
     try {
       s.startAll();
       return s;
@@ -76,13 +112,50 @@ final class TwoSites implements AutoCloseable {
   }
 
   private void startAll() throws Exception {
-    east = closeLater(PostgresServer.startPrimary("east", EAST_IP, pgPort, Map.of()));
-    west = closeLater(PostgresServer.startStandbyOf(east, "west", WEST_IP, pgPort, Map.of()));
-    dns = closeLater(BindServer.start());
+    Map<String, SidecarProcesses.Placement> placements = Map.of();
+    if (region == null) {
+      east = closeLater(PostgresServer.startPrimary("east", EAST_IP, pgPort, Map.of()));
+      west = closeLater(PostgresServer.startStandbyOf(east, "west", WEST_IP, pgPort, Map.of()));
+      dns = closeLater(BindServer.start());
+      dnsHost = dns.host();
+    } else {
+      String cidr = region.network();
+      Map<String, String> settings = Map.of("track_commit_timestamp", "on");
+      east =
+          closeLater(
+              PostgresServer.startPrimary(
+                  "east",
+                  eastIp,
+                  pgPort,
+                  settings,
+                  new PostgresServer.Placement(region.command(), List.of(cidr))));
+      west =
+          closeLater(
+              PostgresServer.startStandbyOf(
+                  east,
+                  "west",
+                  westIp,
+                  pgPort,
+                  settings,
+                  new PostgresServer.Placement(List.of(), List.of(cidr))));
+      dns = closeLater(BindServer.builder().alsoListenOn(westIp, cidr).start());
+      dnsHost = westIp;
+      SidecarProcesses.Placement hostSide = new SidecarProcesses.Placement(westIp, List.of());
+      placements =
+          Map.of(
+              "n1",
+              new SidecarProcesses.Placement(eastIp, region.command()),
+              "n2",
+              hostSide,
+              "w1",
+              hostSide);
+    }
     Path keyFile = dns.keyFile(TsigAlgorithm.HMAC_SHA256);
     Map<String, PostgresServer> local = Map.of("n1", east, "n2", west);
-    for (String id : List.of("n1", "n2")) {
-      planes.put(id, closeLater(new Plane()));
+    if (region == null) {
+      for (String id : List.of("n1", "n2")) {
+        planes.put(id, closeLater(new Plane()));
+      }
     }
     name = "db." + dns.zone();
     cluster =
@@ -95,18 +168,52 @@ final class TwoSites implements AutoCloseable {
                         n.id,
                         local.get(n.id),
                         pgPort,
-                        dns,
-                        keyFile,
-                        planes.containsKey(n.id) ? planes.get(n.id).port() : 0)));
+                        dnsStepTarget(dnsHost, dns, keyFile, eastIp, westIp),
+                        planes.containsKey(n.id) ? planes.get(n.id).port() : 0,
+                        eastIp,
+                        westIp),
+                placements));
     // Trust authentication on loopback ignores it, but the file is read as a deployment's is.
     Files.writeString(cluster.dir.resolve("pg-password"), "not-used-with-trust\n");
 
     cluster.startWithFirstActive("n1", "w1", "n2", LIVENESS);
     await("the name points at east")
         .atMost(LIVENESS)
-        .until(() -> dns.dig(name, "A"), a -> a.equals(List.of(EAST_IP)));
-    w1 = closeLater(new Writer(cluster, "n1", dns, name, pgPort));
-    w2 = closeLater(new Writer(cluster, "n2", dns, name, pgPort));
+        .until(() -> dns.dig(name, "A"), a -> a.equals(List.of(eastIp)));
+    List<String> inEast = region == null ? List.of() : region.command();
+    w1 = closeLater(new Writer(cluster, "n1", dnsHost, dns, name, pgPort, inEast));
+    w2 = closeLater(new Writer(cluster, "n2", dnsHost, dns, name, pgPort, List.of()));
+  }
+
+  /**
+   * Starts a writer inside east's region that holds {@code token} for good (as an application that
+   * read it once and keeps it), writing straight to east's address every 50 ms: what east's fence
+   * refuses once the time bound of {@code token} has passed.
+   */
+  Writer holderInEast(long token) throws IOException {
+    Writer w =
+        new Writer(
+            cluster.dir.resolve("writer-holder"),
+            region.command(),
+            List.of(
+                "--token",
+                Long.toString(token),
+                "--dsn",
+                "host="
+                    + eastIp
+                    + " port="
+                    + pgPort
+                    + " dbname=postgres user="
+                    + PostgresServer.SUPERUSER,
+                "--resource",
+                RESOURCE,
+                "--table",
+                "ledger",
+                "--writer",
+                "holder",
+                "--interval-ms",
+                "50"));
+    return closeLater(w);
   }
 
   private <T extends AutoCloseable> T closeLater(T c) {
@@ -134,7 +241,7 @@ final class TwoSites implements AutoCloseable {
           .until(
               () ->
                   cluster.get("n1", "/active").code() == 200
-                      && dns.dig(name, "A").equals(List.of(EAST_IP)));
+                      && dns.dig(name, "A").equals(List.of(eastIp)));
       return;
     }
     east.start();
@@ -188,7 +295,7 @@ final class TwoSites implements AutoCloseable {
     long t = tokenOf("n1");
     await("the name points at east again")
         .atMost(LIVENESS)
-        .until(() -> dns.dig(name, "A"), a -> a.equals(List.of(EAST_IP)));
+        .until(() -> dns.dig(name, "A"), a -> a.equals(List.of(eastIp)));
     await("n1's writer commits on east with token " + t)
         .atMost(LIVENESS)
         .until(() -> !w1.committed(t).isEmpty());
@@ -227,8 +334,17 @@ final class TwoSites implements AutoCloseable {
             t -> t > 0);
   }
 
-  /** The token {@code id}'s {@code /token} serves now, or -1 while it serves none. */
+  /**
+   * The token {@code id}'s {@code /token} serves now, or -1 while it serves none. {@code /token}
+   * answers loopback callers only, so for a node inside {@link #region} (reached at its namespace
+   * address) the token comes from {@code /active}'s {@code token=N} instead.
+   */
   long currentToken(String id) {
+    if (!cluster.node(id).orElseThrow().host.startsWith("127.")) {
+      SidecarProcesses.HttpResult r = cluster.get(id, "/active");
+      java.util.regex.Matcher m = java.util.regex.Pattern.compile("token=(\\d+)").matcher(r.body());
+      return r.code() == 200 && m.find() ? Long.parseLong(m.group(1)) : -1L;
+    }
     SidecarProcesses.HttpResult r = cluster.get(id, "/token");
     return r.code() == 200 ? Json.read(r.body()).path("token").asLong() : -1L;
   }
@@ -294,7 +410,7 @@ final class TwoSites implements AutoCloseable {
     }
     await("the name points at west")
         .atMost(LIVENESS)
-        .until(() -> dns.dig(name, "A"), a -> a.equals(List.of(WEST_IP)));
+        .until(() -> dns.dig(name, "A"), a -> a.equals(List.of(westIp)));
     JsonNode first =
         await("n2's writer commits on west with token " + t2)
             .atMost(LIVENESS)
@@ -307,19 +423,25 @@ final class TwoSites implements AutoCloseable {
    * A transaction that carries {@code token}, straight to west (no sidecar, no DNS), is refused.
    */
   void assertRefusedOnWest(long token) throws IOException, InterruptedException {
-    JsonNode stale = Writer.once(west, pgPort, WEST_IP, token);
+    JsonNode stale = Writer.once(west, pgPort, westIp, token);
     assertThat(stale.path("outcome").asText()).as(stale.toString()).isEqualTo("refused");
     assertThat(stale.path("sqlstate").asText()).isEqualTo("BT001");
   }
 
   private static String config(
-      String id, PostgresServer mine, int pgPort, BindServer dns, Path keyFile, int planePort) {
+      String id,
+      PostgresServer mine,
+      int pgPort,
+      String dnsStep,
+      int planePort,
+      String eastIp,
+      String westIp) {
     StringBuilder y = new StringBuilder();
     y.append("promotion:\n  watchdog: false\n  steps:\n");
     y.append("    - name: postgres\n      type: postgres\n");
     y.append("      servers:\n");
-    y.append("        n1: ").append(EAST_IP).append(':').append(pgPort).append('\n');
-    y.append("        n2: ").append(WEST_IP).append(':').append(pgPort).append('\n');
+    y.append("        n1: ").append(eastIp).append(':').append(pgPort).append('\n');
+    y.append("        n2: ").append(westIp).append(':').append(pgPort).append('\n');
     y.append("      user: ").append(PostgresServer.SUPERUSER).append('\n');
     y.append("      passwordFile: pg-password\n");
     y.append("      fenceResources: [").append(RESOURCE).append("]\n");
@@ -343,7 +465,7 @@ final class TwoSites implements AutoCloseable {
       y.append("      positionReporter:\n        interval: 500ms\n");
     }
     y.append("    - name: dns\n      type: dns\n");
-    y.append(dnsStepTarget(dns, keyFile));
+    y.append(dnsStep);
     if (mine != null) {
       // The node's own server (server, user and password from the postgres step): an active whose
       // primary stops answering hands the role over (issue 31).
@@ -351,6 +473,8 @@ final class TwoSites implements AutoCloseable {
       y.append("  minMoveInterval: 10s\n  checks:\n");
       y.append("    - name: db\n      type: postgres\n");
       y.append("      interval: 500ms\n      timeout: 500ms\n      demote: true\n");
+    }
+    if (mine != null && planePort != 0) {
       // The plane's own health endpoint: an active whose plane fails hands the role over while its
       // database is fine.
       y.append("    - name: plane\n      type: http\n");
@@ -369,17 +493,23 @@ final class TwoSites implements AutoCloseable {
    * name {@code db} (east's address for n1, west's for n2, TTL 1 s) and the TSIG key file.
    */
   static String dnsStepTarget(BindServer dns, Path keyFile) {
+    return dnsStepTarget(dns.host(), dns, keyFile, EAST_IP, WEST_IP);
+  }
+
+  /** As above, with BIND dialled at {@code dnsHost} and the name's values east's and west's. */
+  static String dnsStepTarget(
+      String dnsHost, BindServer dns, Path keyFile, String eastIp, String westIp) {
     return "      server: "
-        + dns.host()
+        + dnsHost
         + ':'
         + dns.port()
         + "\n      zone: "
         + dns.zone()
         + "\n      names:\n        - name: db\n          type: A\n          values:\n"
         + "            n1: "
-        + EAST_IP
+        + eastIp
         + "\n            n2: "
-        + WEST_IP
+        + westIp
         + "\n      ttl: 1s\n      tsig:\n        keyFile: "
         + keyFile
         + "\n      timeout: 30s\n";
@@ -401,18 +531,30 @@ final class TwoSites implements AutoCloseable {
     private final Path out;
     private final Process process;
 
-    Writer(SidecarProcesses cluster, String id, BindServer dns, String name, int pgPort)
+    /**
+     * The writer beside sidecar {@code id}: its token from the sidecar's {@code /token} (on
+     * loopback), the primary through the DNS name asked of BIND at {@code dnsHost}, launched after
+     * {@code prefix} (inside a region's namespace, or empty).
+     */
+    Writer(
+        SidecarProcesses cluster,
+        String id,
+        String dnsHost,
+        BindServer dns,
+        String name,
+        int pgPort,
+        List<String> prefix)
         throws IOException {
-      out = cluster.dir.resolve("writer-" + id + ".jsonl");
-      List<String> cmd =
+      this(
+          cluster.dir.resolve("writer-" + id),
+          prefix,
           List.of(
-              WRITER_PROGRAM.toString(),
               "--token-url",
               "http://127.0.0.1:" + cluster.node(id).orElseThrow().http + "/token",
               "--resolve",
               name,
               "--dns-server",
-              dns.host() + ":" + dns.port(),
+              dnsHost + ":" + dns.port(),
               "--dsn",
               "port=" + pgPort + " dbname=postgres user=" + PostgresServer.SUPERUSER,
               "--resource",
@@ -422,12 +564,31 @@ final class TwoSites implements AutoCloseable {
               "--writer",
               id,
               "--interval-ms",
-              "50");
+              "50"));
+    }
+
+    /** The writer program with {@code args}, after {@code prefix}; output to {@code base}.jsonl. */
+    Writer(Path base, List<String> prefix, List<String> args) throws IOException {
+      out = Path.of(base + ".jsonl");
+      List<String> cmd = new ArrayList<>(prefix);
+      cmd.add(WRITER_PROGRAM.toString());
+      cmd.addAll(args);
       process =
           new ProcessBuilder(cmd)
               .redirectOutput(out.toFile())
-              .redirectError(cluster.dir.resolve("writer-" + id + ".err").toFile())
+              .redirectError(Path.of(base + ".err").toFile())
               .start();
+    }
+
+    /** Every JSON line written so far (a line still being written left out). */
+    List<JsonNode> lines() throws IOException {
+      List<JsonNode> all = new ArrayList<>();
+      for (String line : Files.readAllLines(out)) {
+        if (!line.isBlank() && line.endsWith("}")) {
+          all.add(Json.read(line));
+        }
+      }
+      return all;
     }
 
     /** The transactions committed with {@code token}, in order. */

@@ -26,11 +26,15 @@ import java.util.List;
 public final class BindServer extends DnsServerProcess {
 
   private final AuthoritativeDnsServer primary;
+  private final String alsoListenOn;
+  private final String alsoAllow;
   private volatile int notifyPort = -1;
 
   private BindServer(Builder b) {
     super(b.primary != null ? b.primary.zone() : b.zone, b.staticZone, b.zoneRecords);
     this.primary = b.primary;
+    this.alsoListenOn = b.alsoListenOn;
+    this.alsoAllow = b.alsoAllow;
   }
 
   public static Builder builder() {
@@ -48,8 +52,26 @@ public final class BindServer extends DnsServerProcess {
     private String staticZone = "static.test.";
     private final List<String> zoneRecords = new ArrayList<>();
     private AuthoritativeDnsServer primary;
+    private String alsoListenOn;
+    private String alsoAllow;
 
     private Builder() {}
+
+    /**
+     * Listens on {@code address} too (same port), and answers queries from {@code allowFrom} (a
+     * CIDR) besides loopback: for a client in a network namespace the test made, which reaches this
+     * machine only at its end of the namespace's link. Only 10.233.0.0/16 (the test namespaces).
+     */
+    public Builder alsoListenOn(String address, String allowFrom) {
+      if (!address.matches("10\\.233\\.\\d{1,3}\\.\\d{1,3}")
+          || !allowFrom.matches("10\\.233\\.\\d{1,3}\\.\\d{1,3}/\\d{1,2}")) {
+        throw new IllegalArgumentException(
+            "alsoListenOn(" + address + ", " + allowFrom + "): only a test namespace's 10.233.x.y");
+      }
+      this.alsoListenOn = address;
+      this.alsoAllow = allowFrom;
+      return this;
+    }
 
     /**
      * Serves the primary's dynamic zone as a secondary, transferring it from {@code primary} (which
@@ -130,13 +152,17 @@ public final class BindServer extends DnsServerProcess {
         .append("\";\n")
         .append("  listen-on port ")
         .append(port)
-        .append(" { 127.0.0.1; };\n")
+        .append(" { 127.0.0.1;")
+        .append(alsoListenOn == null ? "" : " " + alsoListenOn + ";")
+        .append(" };\n")
         .append("  listen-on-v6 { none; };\n")
         .append("  recursion no;\n")
         .append("  dnssec-validation no;\n")
         // NOTIFY would go to the NS host's port 53; nothing here needs it.
         .append("  notify no;\n")
-        .append("  allow-query { 127.0.0.1; };\n")
+        .append("  allow-query { 127.0.0.1;")
+        .append(alsoAllow == null ? "" : " " + alsoAllow + ";")
+        .append(" };\n")
         .append("  allow-transfer { 127.0.0.1; };\n")
         .append("};\n")
         // No rndc control channel: the fixture stops named with SIGTERM.

@@ -76,16 +76,42 @@ public final class PostgresServer implements AutoCloseable {
   private volatile boolean running;
 
   private final Map<String, String> settings;
+  private final Placement placement;
 
-  private PostgresServer(String name, Path baseDir, Map<String, String> settings) {
-    this(name, HOST, 0, baseDir, settings);
+  /**
+   * Where a server runs, beyond its address: {@code launchPrefix} goes before every command run for
+   * it (for example {@code ip netns exec NAME}, so that the postmaster runs in a network namespace
+   * the test made), and {@code trustedNetworks} are CIDRs that pg_hba trusts beside loopback (for
+   * all databases and replication), so that a peer on the namespace's link can connect.
+   */
+  public record Placement(List<String> launchPrefix, List<String> trustedNetworks) {
+    public static final Placement LOOPBACK = new Placement(List.of(), List.of());
+
+    public Placement {
+      launchPrefix = List.copyOf(launchPrefix);
+      trustedNetworks = List.copyOf(trustedNetworks);
+      for (String cidr : trustedNetworks) {
+        if (!cidr.matches("10\\.233\\.\\d{1,3}\\.\\d{1,3}/(3[0-2]|[12]\\d)")) {
+          throw new IllegalArgumentException(
+              "trusted network '" + cidr + "' is not a CIDR in 10.233.0.0/16 (test namespaces)");
+        }
+      }
+    }
   }
 
   private PostgresServer(
-      String name, String host, int fixedPort, Path baseDir, Map<String, String> settings) {
-    if (!host.startsWith("127.")) {
-      throw new IllegalArgumentException("test servers listen on loopback only, not " + host);
+      String name,
+      String host,
+      int fixedPort,
+      Path baseDir,
+      Map<String, String> settings,
+      Placement placement) {
+    // Loopback, or a network namespace's link that the test made (NetworkNamespace: 10.233.x.y).
+    if (!host.startsWith("127.") && !host.startsWith("10.233.")) {
+      throw new IllegalArgumentException(
+          "test servers listen on loopback or a test namespace's 10.233.0.0/16 only, not " + host);
     }
+    this.placement = placement;
     if (fixedPort < 0 || fixedPort > 65535) {
       throw new IllegalArgumentException("port out of range: " + fixedPort);
     }
@@ -119,10 +145,18 @@ public final class PostgresServer implements AutoCloseable {
    */
   public static PostgresServer startPrimary(
       String name, String host, int port, Map<String, String> settings) {
-    PostgresServer server = new PostgresServer(name, host, port, newBaseDir(name), settings);
+    return startPrimary(name, host, port, settings, Placement.LOOPBACK);
+  }
+
+  /** A new primary on {@code host} and {@code port}, run as {@code placement} says. */
+  public static PostgresServer startPrimary(
+      String name, String host, int port, Map<String, String> settings, Placement placement) {
+    PostgresServer server =
+        new PostgresServer(name, host, port, newBaseDir(name), settings, placement);
     try {
       Path tpl = template();
       server.runAsPostgres("cp", "-a", tpl.toString(), server.dataDir.toString());
+      server.trustNetworks();
       server.startOnFreePort();
       return server;
     } catch (RuntimeException e) {
@@ -148,7 +182,19 @@ public final class PostgresServer implements AutoCloseable {
   /** A streaming standby of {@code primary} on loopback address {@code host} and {@code port}. */
   public static PostgresServer startStandbyOf(
       PostgresServer primary, String name, String host, int port, Map<String, String> settings) {
-    PostgresServer server = new PostgresServer(name, host, port, newBaseDir(name), settings);
+    return startStandbyOf(primary, name, host, port, settings, Placement.LOOPBACK);
+  }
+
+  /** A streaming standby of {@code primary} on {@code host} and {@code port}, run as placed. */
+  public static PostgresServer startStandbyOf(
+      PostgresServer primary,
+      String name,
+      String host,
+      int port,
+      Map<String, String> settings,
+      Placement placement) {
+    PostgresServer server =
+        new PostgresServer(name, host, port, newBaseDir(name), settings, placement);
     try {
       server.runAsPostgres(
           bin("pg_basebackup"),
@@ -166,6 +212,7 @@ public final class PostgresServer implements AutoCloseable {
           "-c",
           "fast",
           "--no-sync");
+      server.trustNetworks();
       server.startOnFreePort();
       return server;
     } catch (RuntimeException e) {
@@ -256,6 +303,36 @@ public final class PostgresServer implements AutoCloseable {
     return "t".equals(queryString("SELECT pg_is_in_recovery()"));
   }
 
+  /**
+   * Runs {@code sql} with psql where the server runs (through its launch prefix: inside its network
+   * namespace when it has one), over TCP to its address, and returns the unaligned, tuples-only
+   * output. Reaches the server while its namespace is cut off from the test.
+   */
+  public String psql(String sql) {
+    return runAsPostgresIn(
+            baseDir,
+            placement.launchPrefix(),
+            List.of(
+                bin("psql"),
+                "-X",
+                "-A",
+                "-t",
+                "-q",
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-h",
+                host,
+                "-p",
+                Integer.toString(port),
+                "-U",
+                SUPERUSER,
+                "-d",
+                "postgres",
+                "-c",
+                sql))
+        .strip();
+  }
+
   /** Stops the server the hard way (SIGQUIT to every process: like a crash, no checkpoint). */
   public void stopImmediately() {
     if (running) {
@@ -330,7 +407,7 @@ public final class PostgresServer implements AutoCloseable {
     List<String> cmd = new ArrayList<>();
     cmd.add(bin(binary));
     cmd.addAll(List.of(args));
-    return runAsPostgresIn(TMP, cmd);
+    return runAsPostgresIn(TMP, List.of(), cmd);
   }
 
   /** Path of a PostgreSQL binary in the configured bin directory. */
@@ -473,7 +550,28 @@ public final class PostgresServer implements AutoCloseable {
   }
 
   private void runAsPostgres(String... cmd) {
-    runAsPostgresIn(baseDir, List.of(cmd));
+    runAsPostgresIn(baseDir, placement.launchPrefix(), List.of(cmd));
+  }
+
+  /** Lets the placement's networks connect (pg_hba.conf, in the data directory). */
+  private void trustNetworks() {
+    if (placement.trustedNetworks().isEmpty()) {
+      return;
+    }
+    StringBuilder hba = new StringBuilder("\n# baton test fixture: a test namespace's link\n");
+    for (String cidr : placement.trustedNetworks()) {
+      hba.append("host all all ").append(cidr).append(" trust\n");
+      hba.append("host replication all ").append(cidr).append(" trust\n");
+    }
+    try {
+      Files.writeString(
+          dataDir.resolve("pg_hba.conf"),
+          hba.toString(),
+          StandardCharsets.UTF_8,
+          java.nio.file.StandardOpenOption.APPEND);
+    } catch (IOException e) {
+      throw new IllegalStateException("cannot write pg_hba.conf in " + dataDir, e);
+    }
   }
 
   private static synchronized Path template() {
@@ -483,6 +581,7 @@ public final class PostgresServer implements AutoCloseable {
       long start = System.nanoTime();
       runAsPostgresIn(
           dir,
+          List.of(),
           List.of(
               bin("initdb"),
               "-D",
@@ -520,8 +619,9 @@ public final class PostgresServer implements AutoCloseable {
     }
   }
 
-  private static String runAsPostgresIn(Path cwd, List<String> command) {
-    List<String> cmd = new ArrayList<>(asPostgresPrefix());
+  private static String runAsPostgresIn(Path cwd, List<String> launchPrefix, List<String> command) {
+    List<String> cmd = new ArrayList<>(launchPrefix);
+    cmd.addAll(asPostgresPrefix());
     cmd.addAll(command);
     Path out = null;
     try {
