@@ -648,7 +648,10 @@ public final class BatonNode implements Closeable {
       return this;
     }
 
-    /** Where meters are registered; default a private registry. */
+    /**
+     * Where meters are registered; default a private registry. The node removes its meters from it
+     * when it closes or its start fails.
+     */
     public Builder meterRegistry(MeterRegistry meterRegistry) {
       this.meterRegistry = meterRegistry;
       return this;

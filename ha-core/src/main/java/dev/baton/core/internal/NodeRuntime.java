@@ -112,11 +112,12 @@ public final class NodeRuntime {
     try {
       raft = new RaftNode(config, stateMachine, parts.clock(), metrics::raftRefused);
     } catch (IOException | RuntimeException e) {
+      metrics.close();
       throw new BatonException("node " + config.self().id() + " cannot be created: " + e, e);
     }
     PlanRunner runner = null;
     try {
-      runner = new PlanRunner(parts.plan(), config, raft, parts.clock(), parts.meterRegistry());
+      runner = new PlanRunner(parts.plan(), config, raft, parts.clock(), metrics);
       planRunner = runner;
       health =
           new HealthGate(
@@ -151,6 +152,7 @@ public final class NodeRuntime {
         runner.shutdown();
       }
       closeRaft(e);
+      metrics.close();
       throw e;
     }
   }
@@ -175,6 +177,8 @@ public final class NodeRuntime {
       // last, holds the lock on its storage.
       runEach(e, membership::close, health::close, controller::crash);
       closeRaft(e);
+      // Last: a node built again with the same ids in a shared registry reports its own values.
+      metrics.close();
       throw e;
     }
   }
@@ -395,13 +399,17 @@ public final class NodeRuntime {
     membership.remove(members(), stateMachine.activation(), memberId);
   }
 
-  /** Stops gracefully: an active demotes and hands leadership over before the server stops. */
+  /**
+   * Stops gracefully: an active demotes and hands leadership over before the server stops; then the
+   * node's meters leave the registry.
+   */
   public void close() {
     stopWatching();
     health.close();
     controller.close();
     membership.close();
     closeRaft();
+    metrics.close();
   }
 
   /** Stops the Raft server at once without giving anything up, as a crash would. */

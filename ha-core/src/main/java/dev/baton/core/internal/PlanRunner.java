@@ -8,7 +8,6 @@ import dev.baton.core.PromotionPlan;
 import dev.baton.core.PromotionStatus;
 import dev.baton.core.StaleTokenException;
 import dev.baton.core.StandbyReason;
-import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -51,13 +50,13 @@ public class PlanRunner {
       NodeConfig config,
       RaftNode raft,
       MonotonicClock clock,
-      MeterRegistry registry) {
+      NodeMetrics metrics) {
     this.plan = plan;
     this.config = config;
     this.clock = clock;
     this.journal = new Journal(config, raft, clock);
     this.executor = new StepExecutor(config.self().id(), clock);
-    this.outcomes = new StepOutcomes(config, registry);
+    this.outcomes = new StepOutcomes(config, metrics);
     this.orchestrator =
         Executors.newSingleThreadExecutor(
             r -> {

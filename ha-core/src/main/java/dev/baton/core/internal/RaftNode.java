@@ -1,14 +1,11 @@
 package dev.baton.core.internal;
 
 import dev.baton.core.BatonException;
-import dev.baton.core.BatonTimeoutException;
 import dev.baton.core.Member;
-import dev.baton.core.Timing;
 import dev.baton.core.internal.proto.Command;
 import dev.baton.core.internal.proto.CommandResult;
 import dev.baton.core.internal.proto.Query;
 import dev.baton.core.internal.proto.QueryResult;
-import java.io.File;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -21,40 +18,29 @@ import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
-import java.util.concurrent.atomic.AtomicLong;
-import org.apache.ratis.RaftConfigKeys;
+import java.util.function.Consumer;
 import org.apache.ratis.client.RaftClient;
-import org.apache.ratis.client.RaftClientConfigKeys;
 import org.apache.ratis.conf.Parameters;
-import org.apache.ratis.conf.RaftProperties;
-import org.apache.ratis.grpc.GrpcConfigKeys;
-import org.apache.ratis.grpc.GrpcTlsConfig;
 import org.apache.ratis.proto.RaftProtos.CommitInfoProto;
 import org.apache.ratis.protocol.ClientId;
-import org.apache.ratis.protocol.RaftClientReply;
-import org.apache.ratis.protocol.RaftClientRequest;
 import org.apache.ratis.protocol.RaftGroup;
 import org.apache.ratis.protocol.RaftGroupId;
 import org.apache.ratis.protocol.RaftPeer;
 import org.apache.ratis.protocol.RaftPeerId;
-import org.apache.ratis.protocol.SetConfigurationRequest;
-import org.apache.ratis.protocol.TransferLeadershipRequest;
-import org.apache.ratis.retry.RetryPolicies;
 import org.apache.ratis.server.DivisionInfo;
 import org.apache.ratis.server.RaftServer;
-import org.apache.ratis.server.RaftServerConfigKeys;
 import org.apache.ratis.server.storage.RaftStorage;
-import org.apache.ratis.util.SizeInBytes;
-import org.apache.ratis.util.TimeDuration;
 
 /**
  * Everything Baton needs from Ratis, in one place: the server, a local submission path for the role
  * controller's own entries, a client for operations any node may be asked to do, and the admin
  * operations (leadership transfer, configuration change), which run in-process on the leader: the
  * Raft port serves the admin service to nobody (RaftPortGuard). No Ratis type leaves this package.
+ *
+ * <p>What stays here is the server's lifecycle and what the role logic reads of it (leadership, the
+ * majority-acknowledged send time, the configuration); the settings are {@link RaftSettings}, the
+ * requests to the own server {@link LocalRequests}, and the writes through whichever node leads
+ * {@link LeaderClient}.
  */
 public final class RaftNode implements AutoCloseable {
 
@@ -63,19 +49,12 @@ public final class RaftNode implements AutoCloseable {
   private final RaftPeerId selfId;
   private final BatonStateMachine stateMachine;
   private final RaftServer server;
-  private final RaftClient client;
+  private final LeaderClient client;
+  private final LocalRequests local;
   private final MemberDirectory directory;
   private final HeartbeatAcks heartbeatAcks;
   private volatile DivisionInfo division;
   private final ClientId localClientId = ClientId.randomId();
-  private final AtomicLong localCallId = new AtomicLong();
-  private final java.util.concurrent.ExecutorService clientPool =
-      java.util.concurrent.Executors.newCachedThreadPool(
-          r -> {
-            Thread t = new Thread(r, "baton-client");
-            t.setDaemon(true);
-            return t;
-          });
 
   /**
    * @param clock the node's clock: the send times of {@link #majorityAckedSendTime()} are its
@@ -86,7 +65,7 @@ public final class RaftNode implements AutoCloseable {
       NodeConfig config,
       BatonStateMachine stateMachine,
       MonotonicClock clock,
-      java.util.function.Consumer<String> refused)
+      Consumer<String> refused)
       throws IOException {
     this.config = config;
     this.stateMachine = stateMachine;
@@ -96,42 +75,8 @@ public final class RaftNode implements AutoCloseable {
     this.selfId = RaftPeerId.valueOf(config.self().id());
     this.heartbeatAcks = new HeartbeatAcks(clock, config.self().id());
 
-    RaftProperties properties = new RaftProperties();
-    Timing t = config.timing();
-    RaftServerConfigKeys.setStorageDir(properties, List.of(new File(config.dataDir(), "raft")));
-    RaftServerConfigKeys.Rpc.setTimeoutMin(properties, millis(t.electionTimeoutMin()));
-    RaftServerConfigKeys.Rpc.setTimeoutMax(properties, millis(t.electionTimeoutMax()));
-    RaftServerConfigKeys.Rpc.setRequestTimeout(properties, millis(config.operationTimeout()));
-    // The lease argument (docs/lease.md, step 2) rests on pre-vote: a follower that heard from a
-    // valid leader within the minimum election timeout refuses a pre-vote, while Ratis skips that
-    // check in the real vote of a higher term. Never turn it off.
-    RaftServerConfigKeys.LeaderElection.setPreVote(properties, true);
-    RaftServerConfigKeys.Read.setOption(properties, RaftServerConfigKeys.Read.Option.LINEARIZABLE);
-    RaftServerConfigKeys.Snapshot.setAutoTriggerEnabled(properties, true);
-    RaftServerConfigKeys.Snapshot.setAutoTriggerThreshold(properties, config.snapshotThreshold());
-    RaftServerConfigKeys.Log.setPurgeUptoSnapshotIndex(properties, true);
-    RaftServerConfigKeys.Log.setSegmentSizeMax(properties, SizeInBytes.valueOf("8MB"));
-    GrpcConfigKeys.Server.setHost(properties, config.bindHost());
-    GrpcConfigKeys.Server.setPort(properties, config.bindPort());
-    // Explicit, so a change of Ratis's default cannot silently swap the transport: Ratis's gRPC
-    // transport, with each log appender's leader state wrapped to learn which AppendEntries rounds
-    // a follower acknowledged (HeartbeatAcks, issue 33). The client keeps plain gRPC.
-    RaftConfigKeys.Rpc.setType(properties, new AckTrackingGrpcFactory.Type());
-
-    Parameters parameters = new Parameters();
-    parameters.put(AckTrackingGrpcFactory.ACKS_KEY, heartbeatAcks, HeartbeatAcks.class);
-    RaftTransport transport = RaftTransport.create(config, directory, refused);
-    GrpcTlsConfig tls = transport.tls;
-    if (tls != null) {
-      GrpcConfigKeys.TLS.setConf(parameters, tls);
-      GrpcConfigKeys.Server.setTlsConf(parameters, tls);
-      GrpcConfigKeys.Admin.setTlsConf(parameters, tls);
-      GrpcConfigKeys.Client.setTlsConf(parameters, tls);
-    }
-    // Every call on the Raft port (server, client and admin services share it) passes the guard.
-    GrpcConfigKeys.Server.setServicesCustomizer(
-        parameters, (builder, types) -> builder.intercept(transport.guard));
-
+    Parameters parameters =
+        RaftSettings.parameters(heartbeatAcks, RaftTransport.create(config, directory, refused));
     RaftGroup initialGroup =
         config.joining()
             ? RaftGroup.valueOf(groupId)
@@ -140,7 +85,7 @@ public final class RaftNode implements AutoCloseable {
         RaftServer.newBuilder()
             .setServerId(selfId)
             .setGroup(initialGroup)
-            .setProperties(properties)
+            .setProperties(RaftSettings.server(config))
             .setParameters(parameters)
             .setStateMachine(stateMachine)
             .setOption(RaftStorage.StartupOption.RECOVER)
@@ -153,22 +98,17 @@ public final class RaftNode implements AutoCloseable {
             return null;
           }
         });
-
-    RaftProperties clientProperties = new RaftProperties();
-    // One attempt waits at most 1 s (an election is under way, or a node is gone); the retry
-    // policy then tries the suggested leader or the next peer.
-    RaftClientConfigKeys.Rpc.setRequestTimeout(
-        clientProperties, TimeDuration.valueOf(1, TimeUnit.SECONDS));
-    long attempts = Math.max(3, config.operationTimeout().toMillis() / 100);
+    this.local =
+        new LocalRequests(server, selfId, groupId, config.operationTimeout(), localClientId);
     this.client =
-        RaftClient.newBuilder()
-            .setRaftGroup(RaftGroup.valueOf(groupId, toPeers(config.members())))
-            .setProperties(clientProperties)
-            .setParameters(parameters)
-            .setRetryPolicy(
-                RetryPolicies.retryUpToMaximumCountWithFixedSleep(
-                    (int) attempts, TimeDuration.valueOf(100, TimeUnit.MILLISECONDS)))
-            .build();
+        new LeaderClient(
+            RaftClient.newBuilder()
+                .setRaftGroup(RaftGroup.valueOf(groupId, toPeers(config.members())))
+                .setProperties(RaftSettings.client())
+                .setParameters(parameters)
+                .setRetryPolicy(RaftSettings.clientRetry(config))
+                .build(),
+            config.operationTimeout());
   }
 
   /** The Raft group id of a cluster id: a name-based UUID, so every node derives the same one. */
@@ -427,31 +367,12 @@ public final class RaftNode implements AutoCloseable {
    * activation and lease entries must be proposed by this node as leader or not at all.
    */
   public CompletableFuture<CommandResult> submitLocal(Command command) {
-    RaftClientRequest request =
-        RaftClientRequest.newBuilder()
-            .setClientId(localClientId)
-            .setServerId(selfId)
-            .setGroupId(groupId)
-            .setCallId(localCallId.incrementAndGet())
-            .setMessage(BatonStateMachine.message(command.toByteArray()))
-            .setType(RaftClientRequest.writeRequestType())
-            .setTimeoutMs(config.operationTimeout().toMillis())
-            .build();
-    try {
-      return server.submitClientRequestAsync(request).thenApply(RaftNode::commandResult);
-    } catch (IOException e) {
-      return CompletableFuture.failedFuture(e);
-    }
+    return local.submit(command);
   }
 
   /** Sends a write through the client, which finds the leader wherever it is. */
   public CommandResult write(Command command) {
-    RaftClientReply reply =
-        await(
-            blocking(() -> client.io().send(BatonStateMachine.message(command.toByteArray()))),
-            config.operationTimeout(),
-            "write");
-    return commandResult(reply);
+    return client.write(command);
   }
 
   /**
@@ -470,32 +391,11 @@ public final class RaftNode implements AutoCloseable {
   }
 
   /**
-   * Runs a blocking client call on the client pool. The blocking client follows NotLeader redirects
-   * and retries with the retry policy; the caller stops waiting at its own deadline.
-   */
-  private CompletableFuture<RaftClientReply> blocking(IoCall call) {
-    return CompletableFuture.supplyAsync(
-        () -> {
-          try {
-            return call.run();
-          } catch (IOException e) {
-            throw new java.util.concurrent.CompletionException(e);
-          }
-        },
-        clientPool);
-  }
-
-  @FunctionalInterface
-  private interface IoCall {
-    RaftClientReply run() throws IOException;
-  }
-
-  /**
    * Makes this server, if it leads, step down to follower (a transfer request with no target), so
    * that the next leader, this server included, is elected in a new term.
    */
   public void stepDown(Duration timeout) throws IOException {
-    transfer(null, timeout, "step-down");
+    local.transfer(null, timeout, "step-down");
   }
 
   /**
@@ -503,34 +403,7 @@ public final class RaftNode implements AutoCloseable {
    * that the wait is the transfer's own timeout and not a client RPC timeout.
    */
   public void transferLeadership(String target, Duration timeout) throws IOException {
-    transfer(RaftPeerId.valueOf(target), timeout, "leadership transfer to " + target);
-  }
-
-  /** A transfer-leadership request to the local server; {@code target} null steps down. */
-  private void transfer(RaftPeerId target, Duration timeout, String what) throws IOException {
-    TransferLeadershipRequest request =
-        new TransferLeadershipRequest(
-            localClientId,
-            selfId,
-            groupId,
-            localCallId.incrementAndGet(),
-            target,
-            timeout.toMillis());
-    RaftClientReply reply;
-    try {
-      reply =
-          server
-              .transferLeadershipAsync(request)
-              .get(timeout.toMillis() + 1000, TimeUnit.MILLISECONDS);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IOException(what + " interrupted", e);
-    } catch (ExecutionException | TimeoutException e) {
-      throw new IOException(what + " failed: " + e, e);
-    }
-    if (!reply.isSuccess()) {
-      throw new IOException(what + " failed: " + describe(reply));
-    }
+    local.transfer(RaftPeerId.valueOf(target), timeout, "leadership transfer to " + target);
   }
 
   /**
@@ -539,79 +412,16 @@ public final class RaftNode implements AutoCloseable {
    * succeeds at once.
    */
   public void setConfigurationLocal(List<Member> members, Duration timeout) throws IOException {
-    SetConfigurationRequest request =
-        new SetConfigurationRequest(
-            localClientId, selfId, groupId, localCallId.incrementAndGet(), toPeers(members));
-    RaftClientReply reply;
-    try {
-      reply = server.setConfigurationAsync(request).get(timeout.toMillis(), TimeUnit.MILLISECONDS);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IOException("configuration change interrupted", e);
-    } catch (ExecutionException e) {
-      throw new IOException("configuration change failed: " + e.getCause(), e.getCause());
-    } catch (TimeoutException e) {
-      throw new IOException(
-          "configuration change did not complete within "
-              + timeout.toMillis()
-              + " ms (is every new member started, with joining: true?)",
-          e);
-    }
-    if (!reply.isSuccess()) {
-      throw new IOException("configuration change failed: " + describe(reply));
-    }
-  }
-
-  private static CommandResult commandResult(RaftClientReply reply) {
-    if (!reply.isSuccess()) {
-      throw new BatonException("Raft refused the entry: " + describe(reply));
-    }
-    try {
-      return CommandResult.parseFrom(reply.getMessage().getContent().toByteArray());
-    } catch (com.google.protobuf.InvalidProtocolBufferException e) {
-      throw new BatonException("unreadable reply", e);
-    }
-  }
-
-  private static String describe(RaftClientReply reply) {
-    if (reply.getNotLeaderException() != null) {
-      return "not the leader (leader: " + reply.getNotLeaderException().getSuggestedLeader() + ")";
-    }
-    return reply.getException() == null ? "unknown reason" : reply.getException().getMessage();
-  }
-
-  private static <T> T await(CompletableFuture<T> future, Duration timeout, String what) {
-    try {
-      return future.get(timeout.toMillis() + 500, TimeUnit.MILLISECONDS);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new BatonException(what + " interrupted", e);
-    } catch (ExecutionException e) {
-      Throwable cause = e.getCause();
-      if (cause instanceof BatonException b) {
-        throw b;
-      }
-      throw new BatonException(what + " failed: " + cause, cause);
-    } catch (TimeoutException e) {
-      future.cancel(true);
-      throw new BatonTimeoutException(
-          what + " did not complete within " + timeout.toMillis() + " ms (no leader reachable?)",
-          e);
-    }
+    local.setConfiguration(members, timeout);
   }
 
   /** Stops the server without giving anything up (what a crash looks like to the others). */
   @Override
   public void close() throws IOException {
-    clientPool.shutdownNow();
     try {
       client.close();
     } finally {
       server.close();
     }
-  }
-
-  private static TimeDuration millis(Duration d) {
-    return TimeDuration.valueOf(d.toMillis(), TimeUnit.MILLISECONDS);
   }
 }

@@ -44,7 +44,7 @@ import org.slf4j.LoggerFactory;
  * the switch-active attempts and the term bar are {@link SwitchBookkeeping}, the ways leadership is
  * passed on (to a peer, to a target, by stepping down, each rate-limited) are {@link
  * LeadershipHandOff}, and the entries it proposes come from {@link Commands}. What stays here
- * (about 600 lines) is the loop and the role's transitions (activate, renew, demote, hand over,
+ * (about 700 lines) is the loop and the role's transitions (activate, renew, demote, hand over,
  * close): they share one lock and one thread, and the lease argument is checked by reading them
  * together, so they are kept in one class.
  */

@@ -2,7 +2,6 @@ package dev.baton.core.internal;
 
 import dev.baton.core.StaleTokenException;
 import io.micrometer.core.instrument.Counter;
-import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
@@ -10,7 +9,8 @@ import java.util.concurrent.TimeUnit;
 /**
  * One job: how the plan's steps report their outcomes: counted in the {@code baton.promotion.steps}
  * meter (per cluster, node, step and outcome), and their errors described for logs and status in
- * words that never throw. Used by {@link PlanRunner} and {@link StepPreflight}.
+ * words that never throw. Used by {@link PlanRunner} and {@link StepPreflight}. The meters are
+ * registered through the node's {@link NodeMetrics}, which removes them when the node closes.
  */
 final class StepOutcomes {
   /** The histogram's buckets: from a fast fence write to a step near its default timeout. */
@@ -31,22 +31,24 @@ final class StepOutcomes {
   };
 
   private final NodeConfig config;
-  private final MeterRegistry registry;
+  private final NodeMetrics metrics;
 
-  /** {@code registry} may be null: nothing is counted then. */
-  StepOutcomes(NodeConfig config, MeterRegistry registry) {
+  StepOutcomes(NodeConfig config, NodeMetrics metrics) {
     this.config = config;
-    this.registry = registry;
+    this.metrics = metrics;
   }
 
   void count(String step, String outcome) {
-    if (registry != null) {
-      Counter.builder("baton.promotion.steps")
-          .description("promotion and demotion step outcomes")
-          .tags(NodeMetrics.nodeTags(config.clusterId(), config.self().id()))
-          .tags("step", step, "outcome", outcome)
-          .register(registry)
-          .increment();
+    Counter counter =
+        metrics.register(
+            r ->
+                Counter.builder("baton.promotion.steps")
+                    .description("promotion and demotion step outcomes")
+                    .tags(NodeMetrics.nodeTags(config.clusterId(), config.self().id()))
+                    .tags("step", step, "outcome", outcome)
+                    .register(r));
+    if (counter != null) {
+      counter.increment();
     }
   }
 
@@ -55,14 +57,17 @@ final class StepOutcomes {
    * baton_promotion_step_duration_seconds{step,phase,outcome}}.
    */
   void time(String step, String phase, String outcome, long nanos) {
-    if (registry != null) {
-      Timer.builder("baton.promotion.step.duration")
-          .description("how long one attempt of a promotion or demotion step took")
-          .tags(NodeMetrics.nodeTags(config.clusterId(), config.self().id()))
-          .tags("step", step, "phase", phase, "outcome", outcome)
-          .serviceLevelObjectives(BUCKETS)
-          .register(registry)
-          .record(nanos, TimeUnit.NANOSECONDS);
+    Timer timer =
+        metrics.register(
+            r ->
+                Timer.builder("baton.promotion.step.duration")
+                    .description("how long one attempt of a promotion or demotion step took")
+                    .tags(NodeMetrics.nodeTags(config.clusterId(), config.self().id()))
+                    .tags("step", step, "phase", phase, "outcome", outcome)
+                    .serviceLevelObjectives(BUCKETS)
+                    .register(r));
+    if (timer != null) {
+      timer.record(nanos, TimeUnit.NANOSECONDS);
     }
   }
 

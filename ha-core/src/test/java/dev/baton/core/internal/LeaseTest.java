@@ -3,7 +3,10 @@ package dev.baton.core.internal;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.baton.core.Timing;
 import java.time.Duration;
+import java.util.List;
+import java.util.Random;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -78,6 +81,61 @@ class LeaseTest {
     assertThat(l.endsWithin(LENGTH.toNanos() - reserve - 1, reserve)).isFalse();
     assertThat(l.endsWithin(LENGTH.toNanos() - reserve + 1, reserve)).isTrue();
     assertThat(l.endsWithin(LENGTH.toNanos() + 1, reserve)).isTrue();
+  }
+
+  /**
+   * Whatever the order and the lateness of the acknowledgements, the lease is never valid at or
+   * after {@code length} past the send time of the latest round a majority acknowledged, and never
+   * has more than {@code length} left: the bound step 1 of docs/lease.md rests on.
+   */
+  @ParameterizedTest(name = "seed {0}")
+  @ValueSource(longs = {1L, 2L, 3L, 42L})
+  void neverValidLongerThanTheLengthAfterTheLatestAcknowledgedRound(long seed) {
+    Random random = new Random(seed);
+    long origin = Long.MAX_VALUE - 2_000 * MS; // the ticker wraps during the run
+    Lease l = lease(origin);
+    l.start(origin);
+    long latestSent = origin;
+    boolean lapsed = false;
+    for (int i = 0; i < 2_000; i++) {
+      now.addAndGet(random.nextInt(5) * MS);
+      if (random.nextInt(500) == 0) {
+        now.addAndGet(800 * MS); // a pause longer than the lease
+      }
+      if (random.nextBoolean()) {
+        // A round sent up to 400 ms ago, acknowledged now (rounds may be acknowledged out of
+        // order).
+        long sent = now.get() - random.nextInt(400) * MS;
+        if (l.renew(sent)) {
+          latestSent = sent;
+        }
+      }
+      lapsed |= !l.isValid();
+      assertThat(l.remaining()).isLessThanOrEqualTo(LENGTH);
+      if (l.isValid()) {
+        assertThat(now.get() - latestSent).isLessThan(LENGTH.toNanos());
+        assertThat(l.end()).isEqualTo(latestSent + LENGTH.toNanos());
+        assertThat(lapsed).as("valid again after it lapsed").isFalse();
+      }
+    }
+  }
+
+  /**
+   * The length the node gives its lease is {@code min * (1 - drift) - margin} (DESIGN.md), no more.
+   */
+  @Test
+  void theLengthIsWhatTheArgumentAllows() {
+    for (Timing t :
+        List.of(
+            Timing.DEFAULTS,
+            Timing.scaledTo(Duration.ofMillis(100), Duration.ofMillis(150)),
+            Timing.scaledTo(Duration.ofMillis(3000), Duration.ofMillis(4500)))) {
+      double allowed =
+          t.electionTimeoutMin().toMillis() * (1 - t.clockDrift()) - t.leaseMargin().toMillis();
+      assertThat((double) t.lease().toMillis()).as("lease of " + t).isLessThanOrEqualTo(allowed);
+      assertThat(t.lease()).as("lease of " + t).isPositive();
+      assertThat(new Lease(clock, t.lease()).lengthNanos()).isEqualTo(t.lease().toNanos());
+    }
   }
 
   @Test

@@ -1,0 +1,97 @@
+package dev.baton.core.internal;
+
+import dev.baton.core.Timing;
+import java.io.File;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.apache.ratis.RaftConfigKeys;
+import org.apache.ratis.client.RaftClientConfigKeys;
+import org.apache.ratis.conf.Parameters;
+import org.apache.ratis.conf.RaftProperties;
+import org.apache.ratis.grpc.GrpcConfigKeys;
+import org.apache.ratis.grpc.GrpcTlsConfig;
+import org.apache.ratis.retry.RetryPolicies;
+import org.apache.ratis.retry.RetryPolicy;
+import org.apache.ratis.server.RaftServerConfigKeys;
+import org.apache.ratis.util.SizeInBytes;
+import org.apache.ratis.util.TimeDuration;
+
+/**
+ * One job: the Ratis settings of a node's server and of its client, from the node's configuration.
+ * {@link RaftNode} builds both from these; nothing here starts anything. The settings the lease
+ * argument rests on (pre-vote on, the election timeouts of {@link Timing}) are set here and only
+ * here.
+ */
+final class RaftSettings {
+  private RaftSettings() {}
+
+  /** The server's properties: storage, timeouts, pre-vote, reads, snapshots, bind address. */
+  static RaftProperties server(NodeConfig config) {
+    RaftProperties properties = new RaftProperties();
+    Timing t = config.timing();
+    RaftServerConfigKeys.setStorageDir(properties, List.of(new File(config.dataDir(), "raft")));
+    RaftServerConfigKeys.Rpc.setTimeoutMin(properties, millis(t.electionTimeoutMin()));
+    RaftServerConfigKeys.Rpc.setTimeoutMax(properties, millis(t.electionTimeoutMax()));
+    RaftServerConfigKeys.Rpc.setRequestTimeout(properties, millis(config.operationTimeout()));
+    // The lease argument (docs/lease.md, step 2) rests on pre-vote: a follower that heard from a
+    // valid leader within the minimum election timeout refuses a pre-vote, while Ratis skips that
+    // check in the real vote of a higher term. Never turn it off.
+    RaftServerConfigKeys.LeaderElection.setPreVote(properties, true);
+    RaftServerConfigKeys.Read.setOption(properties, RaftServerConfigKeys.Read.Option.LINEARIZABLE);
+    RaftServerConfigKeys.Snapshot.setAutoTriggerEnabled(properties, true);
+    RaftServerConfigKeys.Snapshot.setAutoTriggerThreshold(properties, config.snapshotThreshold());
+    RaftServerConfigKeys.Log.setPurgeUptoSnapshotIndex(properties, true);
+    RaftServerConfigKeys.Log.setSegmentSizeMax(properties, SizeInBytes.valueOf("8MB"));
+    GrpcConfigKeys.Server.setHost(properties, config.bindHost());
+    GrpcConfigKeys.Server.setPort(properties, config.bindPort());
+    // Explicit, so a change of Ratis's default cannot silently swap the transport: Ratis's gRPC
+    // transport, with each log appender's leader state wrapped to learn which AppendEntries rounds
+    // a follower acknowledged (HeartbeatAcks, issue 33). The client keeps plain gRPC.
+    RaftConfigKeys.Rpc.setType(properties, new AckTrackingGrpcFactory.Type());
+    return properties;
+  }
+
+  /**
+   * The parameters the server and the client share: where the ack-tracking transport reports
+   * acknowledgements, the TLS of every channel (none when insecure), and the guard every call on
+   * the Raft port passes.
+   */
+  static Parameters parameters(HeartbeatAcks heartbeatAcks, RaftTransport transport) {
+    Parameters parameters = new Parameters();
+    parameters.put(AckTrackingGrpcFactory.ACKS_KEY, heartbeatAcks, HeartbeatAcks.class);
+    GrpcTlsConfig tls = transport.tls;
+    if (tls != null) {
+      GrpcConfigKeys.TLS.setConf(parameters, tls);
+      GrpcConfigKeys.Server.setTlsConf(parameters, tls);
+      GrpcConfigKeys.Admin.setTlsConf(parameters, tls);
+      GrpcConfigKeys.Client.setTlsConf(parameters, tls);
+    }
+    // Every call on the Raft port (server, client and admin services share it) passes the guard.
+    GrpcConfigKeys.Server.setServicesCustomizer(
+        parameters, (builder, types) -> builder.intercept(transport.guard));
+    return parameters;
+  }
+
+  /**
+   * The client's properties: one attempt waits at most 1 s (an election is under way, or a node is
+   * gone); the retry policy then tries the suggested leader or the next peer.
+   */
+  static RaftProperties client() {
+    RaftProperties clientProperties = new RaftProperties();
+    RaftClientConfigKeys.Rpc.setRequestTimeout(
+        clientProperties, TimeDuration.valueOf(1, TimeUnit.SECONDS));
+    return clientProperties;
+  }
+
+  /** The client's retries: every 100 ms, for about the operation timeout (at least 3 attempts). */
+  static RetryPolicy clientRetry(NodeConfig config) {
+    long attempts = Math.max(3, config.operationTimeout().toMillis() / 100);
+    return RetryPolicies.retryUpToMaximumCountWithFixedSleep(
+        (int) attempts, TimeDuration.valueOf(100, TimeUnit.MILLISECONDS));
+  }
+
+  private static TimeDuration millis(Duration d) {
+    return TimeDuration.valueOf(d.toMillis(), TimeUnit.MILLISECONDS);
+  }
+}
