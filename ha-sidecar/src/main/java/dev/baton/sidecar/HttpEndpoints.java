@@ -47,8 +47,7 @@ import org.slf4j.LoggerFactory;
  *       {@code STOPPED} (a newer active owns it) or {@code IDLE} (not active), since when, the
  *       attempts, the last error and the {@code targets} (each name and what it points to once
  *       moved here). The control API's status carries the same as {@code actions}, which {@code
- *       bin/baton status} shows; {@code dnsConvergence} is deprecated (CHANGELOG.md) in its
- *       favour.
+ *       bin/baton status} shows; {@code dnsConvergence} is deprecated (CHANGELOG.md) in its favour.
  *   <li>{@code GET /metrics}: Prometheus text format.
  *   <li>{@code GET /token}: for processes on this machine only (a client not on a loopback address
  *       gets 403; when {@code http.listen} names one non-loopback address, the endpoints are also
