@@ -5,17 +5,12 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import dev.baton.core.internal.BatonStateMachine;
-import dev.baton.core.internal.proto.Snapshot;
+import dev.baton.core.testing.NewerSnapshot;
 import dev.baton.core.testing.TestCluster;
-import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.Comparator;
-import java.util.Optional;
-import java.util.stream.Stream;
-import org.apache.ratis.util.MD5FileUtil;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -68,22 +63,12 @@ class DataDirectoryFormatTest {
       BatonNode n1 = cluster.start("n1");
       cluster.awaitActive(Duration.ofSeconds(30));
       Path raft = cluster.dataDir("n1").resolve("raft");
-      for (int i = 0; i < 120 && latestSnapshot(raft).isEmpty(); i++) {
-        n1.kv().put("k" + i, "v".getBytes(StandardCharsets.UTF_8));
-      }
-      await("a snapshot on disk")
-          .atMost(Duration.ofSeconds(30))
-          .until(() -> latestSnapshot(raft).isPresent());
+      NewerSnapshot.putUntilSnapshot(n1.kv(), raft);
       cluster.stop("n1");
 
-      Path file = latestSnapshot(raft).orElseThrow();
-      byte[] written = Files.readAllBytes(file);
-      byte[] writtenMd5 = Files.readAllBytes(md5Of(file));
-      int newer = BatonStateMachine.FORMAT_VERSION + 1;
-      Files.write(
-          file,
-          Snapshot.parseFrom(written).toBuilder().setFormatVersion(newer).build().toByteArray());
-      MD5FileUtil.computeAndSaveMd5ForFile(file.toFile());
+      NewerSnapshot snapshot = NewerSnapshot.rewrite(raft);
+      Path file = snapshot.file();
+      int newer = snapshot.version();
       byte[] fromNewerRelease = Files.readAllBytes(file);
 
       // Both versions in the message itself, not only somewhere in Ratis's chain of causes.
@@ -95,25 +80,10 @@ class DataDirectoryFormatTest {
 
       // The refused start left nothing locked in this JVM: with this release's snapshot put back,
       // the same data directory starts again here, with its data.
-      Files.write(file, written);
-      Files.write(md5Of(file), writtenMd5);
+      snapshot.restore();
       BatonNode again = cluster.start("n1");
       await("the node active again").atMost(Duration.ofSeconds(30)).until(again::isActive);
       assertThat(again.kv().get("k0")).isPresent();
     }
-  }
-
-  private static Optional<Path> latestSnapshot(Path raft) throws IOException {
-    try (Stream<Path> files = Files.walk(raft)) {
-      return files
-          .filter(p -> p.getFileName().toString().matches("snapshot\\.\\d+_\\d+"))
-          .max(
-              Comparator.comparingLong(
-                  p -> Long.parseLong(p.getFileName().toString().split("_")[1])));
-    }
-  }
-
-  private static Path md5Of(Path snapshot) {
-    return snapshot.resolveSibling(snapshot.getFileName() + ".md5");
   }
 }

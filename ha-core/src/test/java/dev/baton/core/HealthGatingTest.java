@@ -260,8 +260,11 @@ class HealthGatingTest {
                       w -> w.startsWith(sick.id() + ": health gating: not activating: unhealthy"));
       // Done when it has won and declined (what the gate logs), or won and activated (the failure
       // asserted below).
+      // The first election is forced at once (no poll delay): before it nothing has made the sick
+      // node leader, so waiting one poll interval for a first check was 3 s of nothing.
       await("the sick node won leadership")
           .atMost(Duration.ofSeconds(60))
+          .pollDelay(Duration.ZERO)
           .pollInterval(Duration.ofSeconds(3))
           .until(
               () -> {

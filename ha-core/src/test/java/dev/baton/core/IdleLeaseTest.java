@@ -31,38 +31,28 @@ class IdleLeaseTest {
   void anIdleActiveKeepsItsLeaseAndTokenWithoutWritingToTheLog() {
     Timing timing = TestCluster.TIMING;
     try (TestCluster cluster = TestCluster.create(3, 0).startAll()) {
-      BatonNode active = cluster.awaitActive(Duration.ofSeconds(30));
-      await().atMost(Duration.ofSeconds(30)).until(() -> active.role() == Role.ACTIVE);
-      // Settle: the activation, its report and the start-up entries have been written everywhere.
-      Map<String, Long> indexes = awaitSettledLogs(cluster);
+      Settled settled = settle(cluster);
+      BatonNode active = settled.active();
+      Map<String, Long> indexes = settled.indexes();
       long token = active.token();
       LOG.info("idle from here: active {} token {} log indexes {}", active.id(), token, indexes);
 
       long reserveNanos = timing.demotionReserve().toNanos();
       AtomicLong minLeftNanos = new AtomicLong(Long.MAX_VALUE);
       List<String> problems = new ArrayList<>();
-      long end = System.nanoTime() + IDLE.toNanos();
-      await()
-          .atMost(IDLE.plusSeconds(30))
-          .pollInterval(Duration.ofMillis(20))
-          .until(
-              () -> {
-                if (!active.isActive()) {
-                  problems.add("not active at " + System.nanoTime());
-                }
-                if (active.token() != token) {
-                  problems.add("token " + active.token() + " instead of " + token);
-                }
-                long left = active.status().leaseRemaining().toNanos();
-                minLeftNanos.accumulateAndGet(left, Math::min);
-                for (BatonNode n : cluster.running()) {
-                  if (n.lastLogIndex() != indexes.get(n.id())) {
-                    problems.add(
-                        n.id() + " log index " + n.lastLogIndex() + " != " + indexes.get(n.id()));
-                  }
-                }
-                return !problems.isEmpty() || System.nanoTime() - end >= 0;
-              });
+      watchIdle(
+          active,
+          token,
+          minLeftNanos,
+          problems,
+          () -> {
+            for (BatonNode n : cluster.running()) {
+              if (n.lastLogIndex() != indexes.get(n.id())) {
+                problems.add(
+                    n.id() + " log index " + n.lastLogIndex() + " != " + indexes.get(n.id()));
+              }
+            }
+          });
       LOG.info("idle: least lease left {} ms", minLeftNanos.get() / 1_000_000);
       assertThat(problems).as("while idle").isEmpty();
       assertThat(minLeftNanos.get())
@@ -84,9 +74,7 @@ class IdleLeaseTest {
   void withOneFollowerDownTheIdleActiveKeepsRenewingFromTheOther() {
     Timing timing = TestCluster.TIMING;
     try (TestCluster cluster = TestCluster.create(3, 0).startAll()) {
-      BatonNode active = cluster.awaitActive(Duration.ofSeconds(30));
-      await().atMost(Duration.ofSeconds(30)).until(() -> active.role() == Role.ACTIVE);
-      awaitSettledLogs(cluster);
+      BatonNode active = settle(cluster).active();
       String down =
           cluster.running().stream().filter(n -> n != active).findFirst().orElseThrow().id();
       cluster.crash(down);
@@ -94,28 +82,55 @@ class IdleLeaseTest {
       long reserveNanos = timing.demotionReserve().toNanos();
       AtomicLong minLeftNanos = new AtomicLong(Long.MAX_VALUE);
       List<String> problems = new ArrayList<>();
-      long end = System.nanoTime() + IDLE.toNanos();
-      await()
-          .atMost(IDLE.plusSeconds(30))
-          .pollInterval(Duration.ofMillis(20))
-          .until(
-              () -> {
-                if (!active.isActive()) {
-                  problems.add("not active at " + System.nanoTime());
-                }
-                if (active.token() != token) {
-                  problems.add("token " + active.token() + " instead of " + token);
-                }
-                minLeftNanos.accumulateAndGet(
-                    active.status().leaseRemaining().toNanos(), Math::min);
-                return !problems.isEmpty() || System.nanoTime() - end >= 0;
-              });
+      watchIdle(active, token, minLeftNanos, problems, () -> {});
       LOG.info("{} down: least lease left {} ms", down, minLeftNanos.get() / 1_000_000);
       assertThat(problems).as("while idle with " + down + " down").isEmpty();
       assertThat(minLeftNanos.get())
           .as("least lease left while idle with one follower down, ns (never down to the reserve)")
           .isGreaterThan(reserveNanos);
     }
+  }
+
+  /** The active of a started cluster, and each node's last log index once the logs settled. */
+  private record Settled(BatonNode active, Map<String, Long> indexes) {}
+
+  /**
+   * Waits for an active whose role is ACTIVE, then for the logs to settle: the activation, its
+   * report and the start-up entries have been written everywhere.
+   */
+  private static Settled settle(TestCluster cluster) {
+    BatonNode active = cluster.awaitActive(Duration.ofSeconds(30));
+    await().atMost(Duration.ofSeconds(30)).until(() -> active.role() == Role.ACTIVE);
+    return new Settled(active, awaitSettledLogs(cluster));
+  }
+
+  /**
+   * For {@link #IDLE}, every 20 ms: notes in {@code problems} a moment {@code active} is not active
+   * or holds another token than {@code token}, keeps the least lease left in {@code minLeftNanos},
+   * and runs {@code alsoCheck} (which may add problems); stops at the first problem.
+   */
+  private static void watchIdle(
+      BatonNode active,
+      long token,
+      AtomicLong minLeftNanos,
+      List<String> problems,
+      Runnable alsoCheck) {
+    long end = System.nanoTime() + IDLE.toNanos();
+    await()
+        .atMost(IDLE.plusSeconds(30))
+        .pollInterval(Duration.ofMillis(20))
+        .until(
+            () -> {
+              if (!active.isActive()) {
+                problems.add("not active at " + System.nanoTime());
+              }
+              if (active.token() != token) {
+                problems.add("token " + active.token() + " instead of " + token);
+              }
+              minLeftNanos.accumulateAndGet(active.status().leaseRemaining().toNanos(), Math::min);
+              alsoCheck.run();
+              return !problems.isEmpty() || System.nanoTime() - end >= 0;
+            });
   }
 
   /**

@@ -5,21 +5,15 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import dev.baton.core.internal.BatonStateMachine;
-import dev.baton.core.internal.proto.Snapshot;
+import dev.baton.core.testing.NewerSnapshot;
 import dev.baton.core.testing.TestCluster;
-import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.Comparator;
 import java.util.List;
-import java.util.Optional;
-import java.util.stream.Stream;
-import org.apache.ratis.util.MD5FileUtil;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -97,22 +91,10 @@ class StartFailureTest {
     try (BatonNode first = builder.build()) {
       first.start();
       await("active").atMost(Duration.ofSeconds(30)).until(first::isActive);
-      for (int i = 0; i < 120 && latestSnapshot(raft).isEmpty(); i++) {
-        first.kv().put("k" + i, "v".getBytes(StandardCharsets.UTF_8));
-      }
-      await("a snapshot on disk")
-          .atMost(Duration.ofSeconds(30))
-          .until(() -> latestSnapshot(raft).isPresent());
+      NewerSnapshot.putUntilSnapshot(first.kv(), raft);
     }
-    Path file = latestSnapshot(raft).orElseThrow();
-    byte[] written = Files.readAllBytes(file);
-    Path md5 = file.resolveSibling(file.getFileName() + ".md5");
-    byte[] writtenMd5 = Files.readAllBytes(md5);
-    int newer = BatonStateMachine.FORMAT_VERSION + 1;
-    Files.write(
-        file,
-        Snapshot.parseFrom(written).toBuilder().setFormatVersion(newer).build().toByteArray());
-    MD5FileUtil.computeAndSaveMd5ForFile(file.toFile());
+    NewerSnapshot snapshot = NewerSnapshot.rewrite(raft);
+    int newer = snapshot.version();
 
     BatonNode refused = builder.build();
     assertThatThrownBy(refused::start)
@@ -123,24 +105,13 @@ class StartFailureTest {
         .atMost(Duration.ofSeconds(20))
         .untilAsserted(() -> assertThat(threadsOf(id)).isEmpty());
 
-    Files.write(file, written);
-    Files.write(md5, writtenMd5);
+    snapshot.restore();
     try (BatonNode again = builder.build()) {
       again.start();
       await("the node started again on the same directory active")
           .atMost(Duration.ofSeconds(30))
           .until(again::isActive);
       assertThat(again.kv().get("k0")).isPresent();
-    }
-  }
-
-  private static Optional<Path> latestSnapshot(Path raft) throws IOException {
-    try (Stream<Path> files = Files.walk(raft)) {
-      return files
-          .filter(p -> p.getFileName().toString().matches("snapshot\\.\\d+_\\d+"))
-          .max(
-              Comparator.comparingLong(
-                  p -> Long.parseLong(p.getFileName().toString().split("_")[1])));
     }
   }
 

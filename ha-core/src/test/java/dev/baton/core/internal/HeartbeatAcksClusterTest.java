@@ -76,11 +76,35 @@ class HeartbeatAcksClusterTest {
     }
   }
 
+  /**
+   * Closes the nodes all at once: a Raft server takes 1-3 s to stop (its log worker polls once a
+   * second; gRPC waits for a graceful channel shutdown after partitions), so one after another made
+   * the teardown about 9 s of this test's time for nothing.
+   */
   @AfterEach
-  void stop() throws IOException {
+  void stop() throws Exception {
     partition.heal();
+    List<Thread> closing = new ArrayList<>();
+    List<Exception> errors = new java.util.concurrent.CopyOnWriteArrayList<>();
     for (RaftNode n : nodes.values()) {
-      n.close();
+      Thread t =
+          new Thread(
+              () -> {
+                try {
+                  n.close();
+                } catch (Exception e) {
+                  errors.add(e);
+                }
+              },
+              "test-close-" + n.selfId());
+      t.start();
+      closing.add(t);
+    }
+    for (Thread t : closing) {
+      t.join();
+    }
+    if (!errors.isEmpty()) {
+      throw errors.get(0);
     }
   }
 

@@ -162,9 +162,11 @@ final class PgGuardCommand implements java.util.concurrent.Callable<Integer> {
   }
 
   /**
-   * The cluster's key-value store through the control API. It does not watch: the guard checks on
-   * its own interval ({@code formerPrimaryGuard.checkInterval}) as well as on writer changes, so
-   * outside the node it acts on that interval alone.
+   * The cluster's key-value store through the control API. Its watch is the control API's WatchKeys
+   * stream ({@link ClientWatch}): the guard subscribes to the writer endpoint's key, so outside the
+   * node it checks on writer changes as well as on its own interval ({@code
+   * formerPrimaryGuard.checkInterval}), as inside it. The watch that resumes from a revision is not
+   * offered (the guard does not use it): it throws {@link UnsupportedOperationException}.
    */
   static final class ClientStore implements KeyValueStore {
     private final BatonClient c;
@@ -206,7 +208,7 @@ final class PgGuardCommand implements java.util.concurrent.Callable<Integer> {
 
     @Override
     public Watch watch(String prefix, Executor executor, Consumer<KvEvent> listener) {
-      return () -> {};
+      return ClientWatch.start(c, prefix, executor, listener);
     }
   }
 }

@@ -1,0 +1,174 @@
+package dev.baton.sidecar.cli;
+
+import dev.baton.core.KeyValueStore;
+import dev.baton.core.KvEntry;
+import dev.baton.core.KvEvent;
+import dev.baton.core.control.BatonClient;
+import java.util.List;
+import java.util.OptionalLong;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.Executor;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A {@link KeyValueStore.Watch} over the control API's WatchKeys stream, for a store that reaches
+ * the cluster as a client ({@link PgGuardCommand.ClientStore}). It watches one endpoint at a time;
+ * when the stream fails it goes on at the next endpoint (backing off from 100 ms to 2 s), resuming
+ * after the revision of the last change it delivered, as {@code baton watch} does. Where that is
+ * not possible (nothing delivered yet, the watch having begun "from now", or the node cannot replay
+ * that far back), it re-reads the keys under the prefix and delivers each as a put: the listener
+ * sees every key's latest value, but not a key deleted in the gap. Events go to the listener on the
+ * executor, in the order the stream delivered them.
+ */
+final class ClientWatch implements KeyValueStore.Watch {
+  private static final Logger LOG = LoggerFactory.getLogger(ClientWatch.class);
+
+  /** What the stream delivered: an event, or the failure that ended it. */
+  private record Item(dev.baton.core.control.proto.KvEvent event, Throwable failure) {}
+
+  private final BatonClient client;
+  private final String prefix;
+  private final Executor executor;
+  private final Consumer<KvEvent> listener;
+  private final Thread thread;
+  private volatile boolean closed;
+  // The revision of the last change delivered (0: none yet); read and written by the watch thread.
+  private long last;
+
+  private ClientWatch(
+      BatonClient client, String prefix, Executor executor, Consumer<KvEvent> listener) {
+    this.client = client;
+    this.prefix = prefix;
+    this.executor = executor;
+    this.listener = listener;
+    this.thread = new Thread(this::run, "baton-client-watch-" + prefix);
+    thread.setDaemon(true);
+  }
+
+  /** Starts watching the keys under {@code prefix}, from now. */
+  static ClientWatch start(
+      BatonClient client, String prefix, Executor executor, Consumer<KvEvent> listener) {
+    ClientWatch w = new ClientWatch(client, prefix, executor, listener);
+    w.thread.start();
+    return w;
+  }
+
+  private void run() {
+    List<String> endpoints = client.endpoints();
+    int next = 0;
+    long backoffMillis = 100;
+    boolean resync = false;
+    while (!closed) {
+      if (resync) {
+        resync();
+        resync = false;
+      }
+      String endpoint = endpoints.get(next % endpoints.size());
+      BlockingQueue<Item> items = new LinkedBlockingQueue<>();
+      try (AutoCloseable stream =
+          client.watchKeys(
+              endpoint,
+              prefix,
+              last,
+              e -> items.add(new Item(e, null)),
+              t -> items.add(new Item(null, t)))) {
+        while (!closed) {
+          Item item = items.poll(1, TimeUnit.SECONDS);
+          if (item == null) {
+            continue;
+          }
+          if (item.failure() != null) {
+            OptionalLong floor = BatonClient.oldestReplayable(item.failure());
+            if (floor.isPresent()) {
+              LOG.warn(
+                  "watch of '{}' at {}: cannot replay after revision {}; re-reading the keys",
+                  prefix,
+                  endpoint,
+                  last);
+              last = Math.max(last, floor.getAsLong());
+              resync = true;
+            } else {
+              LOG.warn(
+                  "watch of '{}' at {}: {}; going on at the next endpoint{}",
+                  prefix,
+                  endpoint,
+                  item.failure().getMessage(),
+                  last > 0 ? " after revision " + last : ", re-reading the keys");
+              resync = last == 0;
+              next++;
+              Thread.sleep(backoffMillis);
+              backoffMillis = Math.min(backoffMillis * 2, 2000);
+            }
+            break;
+          }
+          backoffMillis = 100;
+          deliver(convert(item.event()));
+        }
+      } catch (InterruptedException e) {
+        if (!closed) {
+          Thread.currentThread().interrupt();
+        }
+        return;
+      } catch (Exception e) {
+        if (closed) {
+          return;
+        }
+        LOG.warn(
+            "watch of '{}' at {}: {}; going on at the next endpoint",
+            prefix,
+            endpoint,
+            e.toString());
+        resync = last == 0;
+        next++;
+        try {
+          Thread.sleep(backoffMillis);
+        } catch (InterruptedException ie) {
+          return;
+        }
+        backoffMillis = Math.min(backoffMillis * 2, 2000);
+      }
+    }
+  }
+
+  /** Delivers every key under the prefix as it is now, as a put, and goes on after the newest. */
+  private void resync() {
+    try {
+      for (KvEntry e : client.list(prefix)) {
+        deliver(new KvEvent(KvEvent.Type.PUT, e, e.revision()));
+      }
+    } catch (RuntimeException e) {
+      LOG.warn("watch of '{}': cannot re-read the keys: {}", prefix, e.getMessage());
+    }
+  }
+
+  private void deliver(KvEvent event) {
+    last = Math.max(last, event.revision());
+    executor.execute(
+        () -> {
+          if (!closed) {
+            listener.accept(event);
+          }
+        });
+  }
+
+  private static KvEvent convert(dev.baton.core.control.proto.KvEvent e) {
+    dev.baton.core.control.proto.KvEntry p = e.getEntry();
+    KvEntry entry =
+        new KvEntry(p.getKey(), p.getValue().toByteArray(), p.getRevision(), p.getCreateRevision());
+    KvEvent.Type type =
+        e.getType() == dev.baton.core.control.proto.KvEvent.Type.DELETE
+            ? KvEvent.Type.DELETE
+            : KvEvent.Type.PUT;
+    return new KvEvent(type, entry, e.getRevision());
+  }
+
+  @Override
+  public void close() {
+    closed = true;
+    thread.interrupt();
+  }
+}
