@@ -68,6 +68,16 @@ public final class PgRewindRejoin {
     return new Builder();
   }
 
+  /** The data directory it rewinds. */
+  public Path dataDirectory() {
+    return dataDirectory;
+  }
+
+  /** The role it connects as, on the new primary. */
+  public String user() {
+    return user;
+  }
+
   /** Builds a {@link PgRewindRejoin}. */
   public static final class Builder {
     private Path dataDirectory;
