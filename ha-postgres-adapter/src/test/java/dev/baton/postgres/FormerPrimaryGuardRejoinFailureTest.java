@@ -77,6 +77,33 @@ class FormerPrimaryGuardRejoinFailureTest {
     }
   }
 
+  /**
+   * {@code b} promoted past {@code a}, which took a write after that, and {@code b} runs with
+   * {@code full_page_writes = off}: the source pg_rewind refuses once the guard has stopped a.
+   */
+  private static WriterEndpoint divergedWithASourcePgRewindRefuses(PostgresPair pair)
+      throws Exception {
+    PostgresServer a = pair.primary();
+    PostgresServer b = pair.standby();
+    a.execute("CREATE TABLE t (v text)");
+    pair.awaitReplayCaughtUp();
+    WriterEndpoint writer = new WriterEndpoint(ClusterKv.kv(), ClusterKv.name("db"));
+    PostgresPromotionAction.builder()
+        .target(endpoint(b))
+        .writerEndpoint(writer)
+        .fenceResources("orders")
+        .build()
+        .promote(TestActionContext.promote(7));
+    a.execute("INSERT INTO t VALUES ('diverged')");
+    b.execute("INSERT INTO t VALUES ('new')");
+    b.execute("ALTER SYSTEM SET full_page_writes = off");
+    b.queryString("SELECT pg_reload_conf()");
+    await()
+        .atMost(Duration.ofSeconds(10))
+        .until(() -> b.queryString("SHOW full_page_writes"), "off"::equals);
+    return writer;
+  }
+
   @Test
   void aFailingRewindIsRetriedWithABackoffAndReportedOnceUntilARejoinSucceeds() throws Exception {
     Logger logger = (Logger) LoggerFactory.getLogger("dev.baton.postgres");
@@ -86,23 +113,7 @@ class FormerPrimaryGuardRejoinFailureTest {
     try (PostgresPair pair = PostgresPair.start()) {
       PostgresServer a = pair.primary();
       PostgresServer b = pair.standby();
-      a.execute("CREATE TABLE t (v text)");
-      pair.awaitReplayCaughtUp();
-      WriterEndpoint writer = new WriterEndpoint(ClusterKv.kv(), ClusterKv.name("db"));
-      PostgresPromotionAction.builder()
-          .target(endpoint(b))
-          .writerEndpoint(writer)
-          .fenceResources("orders")
-          .build()
-          .promote(TestActionContext.promote(7));
-      a.execute("INSERT INTO t VALUES ('diverged')");
-      b.execute("INSERT INTO t VALUES ('new')");
-      // The source pg_rewind will refuse, once the guard has stopped a for it.
-      b.execute("ALTER SYSTEM SET full_page_writes = off");
-      b.queryString("SELECT pg_reload_conf()");
-      await()
-          .atMost(Duration.ofSeconds(10))
-          .until(() -> b.queryString("SHOW full_page_writes"), "off"::equals);
+      WriterEndpoint writer = divergedWithASourcePgRewindRefuses(pair);
 
       Path runsFile = a.baseDir().resolve("pg_rewind.runs");
       Path bin = wrappedBinaries(a.baseDir().resolve("bin"), runsFile);
@@ -156,13 +167,10 @@ class FormerPrimaryGuardRejoinFailureTest {
             .contains("full_page_writes")
             .contains("pg_basebackup -h " + b.host() + " -p " + b.port())
             .contains(a.dataDir().toString());
-        assertThat(guard.lastOutcome())
-            .isEqualTo(FormerPrimaryGuard.Outcome.REJOIN_FAILED);
+        assertThat(guard.lastOutcome()).isEqualTo(FormerPrimaryGuard.Outcome.REJOIN_FAILED);
         assertThat(guard.rejoinFailure())
-            .hasValueSatisfying(
-                f -> assertThat(f.attempts()).isGreaterThanOrEqualTo(first + 1));
-        assertThat(guard.rejoinFailure().orElseThrow().lastError())
-            .contains("full_page_writes");
+            .hasValueSatisfying(f -> assertThat(f.attempts()).isGreaterThanOrEqualTo(first + 1));
+        assertThat(guard.rejoinFailure().orElseThrow().lastError()).contains("full_page_writes");
 
         // The source is fixed: the next attempt rejoins a, and the streak is over.
         b.execute("ALTER SYSTEM RESET full_page_writes");
@@ -172,6 +180,72 @@ class FormerPrimaryGuardRejoinFailureTest {
             .until(() -> guard.lastOutcome() == FormerPrimaryGuard.Outcome.STANDBY);
         assertThat(a.isInRecovery()).isTrue();
         assertThat(guard.rejoinFailure()).isEmpty();
+      } finally {
+        stopIfRunning(a);
+      }
+    } finally {
+      logger.detachAppender(log);
+    }
+  }
+
+  /**
+   * With {@code recloneOnRewindFailure}, a failed pg_rewind is followed by a pg_basebackup from the
+   * new primary: the old primary comes back as a streaming standby on the first attempt, without
+   * the new history's diverged write, and its old data directory is kept aside.
+   */
+  @Test
+  void withRecloneOnRewindFailureAFailedRewindIsFollowedByABaseBackup() throws Exception {
+    Logger logger = (Logger) LoggerFactory.getLogger("dev.baton.postgres");
+    ListAppender<ILoggingEvent> log = new ListAppender<>();
+    log.start();
+    logger.addAppender(log);
+    try (PostgresPair pair = PostgresPair.start()) {
+      PostgresServer a = pair.primary();
+      PostgresServer b = pair.standby();
+      WriterEndpoint writer = divergedWithASourcePgRewindRefuses(pair);
+      Path runsFile = a.baseDir().resolve("pg_rewind.runs");
+      Path bin = wrappedBinaries(a.baseDir().resolve("bin"), runsFile);
+      Files.writeString(
+          bin.resolve("pg_basebackup"),
+          "#!/bin/sh\nexec " + PG_BIN.resolve("pg_basebackup") + " \"$@\"\n");
+      Files.setPosixFilePermissions(
+          bin.resolve("pg_basebackup"), PosixFilePermissions.fromString("rwxr-xr-x"));
+      FormerPrimaryGuard guard =
+          FormerPrimaryGuard.builder()
+              .local(endpoint(a))
+              .writerEndpoint(writer)
+              .isActive(() -> false)
+              .rejoin(
+                  PgRewindRejoin.builder()
+                      .dataDirectory(a.dataDir())
+                      .binDirectory(bin)
+                      .runAs(PostgresServer.asPostgresPrefix())
+                      .local(endpoint(a))
+                      .logFile(a.baseDir().resolve("postgres.log"))
+                      .password(PASSWORD)
+                      .recloneOnRewindFailure(true)
+                      .build())
+              .checkInterval(Duration.ofHours(1)) // the test checks by hand
+              .build();
+      try (guard) {
+        assertThat(guard.checkNow()).isEqualTo(FormerPrimaryGuard.Outcome.REJOINED);
+        assertThat(runs(runsFile)).as("pg_rewind runs").hasSize(1);
+        assertThat(a.isInRecovery()).isTrue();
+        assertThat(guard.rejoinFailure()).isEmpty();
+        Path aside = Path.of(a.dataDir() + ".rewind-failed");
+        assertThat(aside.resolve("PG_VERSION")).as("the old data directory, kept").exists();
+        b.execute("INSERT INTO t VALUES ('streamed')");
+        await("the re-cloned server replays from the writer")
+            .atMost(Duration.ofSeconds(30))
+            .ignoreExceptions()
+            .until(
+                () -> a.queryString("SELECT string_agg(v, ',' ORDER BY v) FROM t"),
+                "new,streamed"::equals);
+        assertThat(guard.checkNow()).isEqualTo(FormerPrimaryGuard.Outcome.STANDBY);
+        synchronized (log) {
+          assertThat(log.list).noneMatch(e -> e.getLevel() == Level.ERROR);
+          assertThat(log.list).noneMatch(e -> e.getFormattedMessage().contains(PASSWORD));
+        }
       } finally {
         stopIfRunning(a);
       }
