@@ -6,6 +6,7 @@ import dev.baton.core.Role;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.Executors;
@@ -63,8 +64,26 @@ public final class FormerPrimaryGuard implements AutoCloseable {
      * The local server went down during or after the rejoin this guard holds (a STONITH, a crash)
      * and was started again as a standby of the writer.
      */
-    RESTARTED
+    RESTARTED,
+    /**
+     * The rejoin (or the restart as a standby) of the local server failed, or failed before and is
+     * not tried again yet: see {@link #rejoinFailure()}. A {@code pg_rewind} stopped part-way
+     * leaves a data directory that no later rewind can repair; it needs a fresh base backup.
+     */
+    REJOIN_FAILED
   }
+
+  /**
+   * A streak of failed rejoins of the local server, from the first failure until a rejoin (or a
+   * restart as a standby) succeeds or the server is seen as a standby.
+   *
+   * @param attempts failed attempts in this streak
+   * @param since when the first of them failed
+   * @param lastError the last failure's message (names the step and the server; no password)
+   * @param nextAttemptAfter the earliest time the guard tries again
+   */
+  public record RejoinFailure(
+      int attempts, Instant since, String lastError, Instant nextAttemptAfter) {}
 
   private final PostgresEndpoint local;
   private final WriterEndpoint writerEndpoint;
@@ -85,6 +104,10 @@ public final class FormerPrimaryGuard implements AutoCloseable {
   private boolean leftoverChecked;
   private KeyValueStore.Watch watch;
   private volatile Outcome lastOutcome;
+  private final Duration retryInitial;
+  private final Duration retryMax;
+  private volatile RejoinFailure failure;
+  private long nextAttemptNanos;
 
   private FormerPrimaryGuard(Builder b) {
     this.local = b.local;
@@ -97,6 +120,8 @@ public final class FormerPrimaryGuard implements AutoCloseable {
     this.records = b.rejoin == null ? null : new RejoinRecords(b.writerEndpoint);
     this.recordRefresh = b.recordRefresh;
     this.linger = b.linger;
+    this.retryInitial = b.retryInitial;
+    this.retryMax = b.retryMax;
     this.connections =
         new PgConnections(
             b.user, b.password, Duration.ofSeconds(3), Duration.ofSeconds(30), "baton-guard");
@@ -119,8 +144,26 @@ public final class FormerPrimaryGuard implements AutoCloseable {
     private String nodeId = "unknown";
     private Duration recordRefresh = Duration.ofSeconds(1);
     private Duration linger = Duration.ofSeconds(30);
+    private Duration retryInitial = Duration.ofSeconds(2);
+    private Duration retryMax = Duration.ofSeconds(60);
 
     private Builder() {}
+
+    /**
+     * How long the guard waits before it tries a failed rejoin again: {@code initial} after the
+     * first failure, doubling after each further one up to {@code max} (defaults 2 s and 60 s),
+     * back to {@code initial} once a rejoin succeeds. Checks in between leave the server as it is
+     * (a primary among them is still fenced read-only).
+     */
+    public Builder rejoinRetryBackoff(Duration initial, Duration max) {
+      if (initial.isNegative() || initial.isZero() || max.compareTo(initial) < 0) {
+        throw new IllegalArgumentException(
+            "rejoinRetryBackoff needs 0 < initial <= max: " + initial + ", " + max);
+      }
+      this.retryInitial = initial;
+      this.retryMax = max;
+      return this;
+    }
 
     /** This node's server. Required. */
     public Builder local(PostgresEndpoint local) {
@@ -245,6 +288,11 @@ public final class FormerPrimaryGuard implements AutoCloseable {
     return lastOutcome;
   }
 
+  /** The current streak of failed rejoins, if the last rejoin of the local server failed. */
+  public Optional<RejoinFailure> rejoinFailure() {
+    return Optional.ofNullable(failure);
+  }
+
   private void runCheck() {
     try {
       checkNow();
@@ -269,8 +317,11 @@ public final class FormerPrimaryGuard implements AutoCloseable {
                 + " {} ms (it can neither be fenced nor rejoined until it is back)",
             local.address(),
             checkInterval.toMillis());
-      } else if (o != Outcome.FENCED && o != Outcome.REJOINED && o != Outcome.RESTARTED) {
-        // FENCED and REJOINED log their own lines as they act.
+      } else if (o != Outcome.FENCED
+          && o != Outcome.REJOINED
+          && o != Outcome.RESTARTED
+          && o != Outcome.REJOIN_FAILED) {
+        // FENCED, REJOINED and REJOIN_FAILED log their own lines as they act.
         LOG.info(
             "former-primary guard for {}: {}{}",
             local.address(),
@@ -317,6 +368,8 @@ public final class FormerPrimaryGuard implements AutoCloseable {
     }
     try (Connection c = connections.connectOrThrow(local)) {
       if ("t".equals(PgConnections.queryString(c, "SELECT pg_is_in_recovery()"))) {
+        // A standby again (an operator's re-clone, say): the failure streak is over.
+        succeeded();
         releaseAfterLinger();
         return Outcome.STANDBY;
       }
@@ -340,11 +393,93 @@ public final class FormerPrimaryGuard implements AutoCloseable {
     if (rejoin == null) {
       return Outcome.FENCED;
     }
+    if (backingOff()) {
+      return Outcome.REJOIN_FAILED; // fenced read-only above; the rejoin waits for its backoff
+    }
     // Announced before the server is stopped: a promotion must not STONITH it from here on.
     hold(writer.get());
-    rejoin.rejoin(writerAt);
+    try {
+      rejoin.rejoin(writerAt);
+    } catch (RuntimeException e) {
+      return failed(writerAt, e);
+    }
+    succeeded();
     lingerUntil = System.nanoTime() + linger.toNanos();
     return Outcome.REJOINED;
+  }
+
+  private boolean backingOff() {
+    return failure != null && System.nanoTime() - nextAttemptNanos < 0;
+  }
+
+  /**
+   * A rejoin failed: the next is tried after a doubling backoff, and the first failure of a streak
+   * is logged once, at ERROR, with what the operator must do (issue 32: an interrupted pg_rewind
+   * left a data directory every later rewind failed on, and the guard retried it every check for
+   * ever).
+   */
+  private Outcome failed(PostgresEndpoint writerAt, RuntimeException e) {
+    if (Thread.currentThread().isInterrupted()) {
+      throw e; // the guard is closing: not a failed rejoin
+    }
+    RejoinFailure before = failure;
+    int attempts = before == null ? 1 : before.attempts() + 1;
+    long wait = retryInitial.toMillis();
+    for (int i = 1; i < attempts && wait < retryMax.toMillis(); i++) {
+      wait *= 2;
+    }
+    wait = Math.min(wait, retryMax.toMillis());
+    nextAttemptNanos = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(wait);
+    Instant now = Instant.now();
+    failure =
+        new RejoinFailure(
+            attempts,
+            before == null ? now : before.since(),
+            String.valueOf(e.getMessage()),
+            now.plusMillis(wait));
+    if (before == null) {
+      String dir = rejoin.dataDirectory().toString();
+      LOG.error(
+          "former-primary guard: the rejoin of {} as a standby of {} failed: {}. If pg_rewind"
+              + " stopped part-way, the data directory {} is damaged and no later rewind can"
+              + " repair it: stop the server if it runs, move {} aside and re-create it from the"
+              + " current primary as the server's OS user (pg_basebackup -h {} -p {} -U {} -D {}"
+              + " -R -X stream), then start it. The guard tries the rejoin again after {} ms,"
+              + " doubling up to {} ms; this is logged once until a rejoin succeeds.",
+          local.address(),
+          writerAt.address(),
+          e.getMessage(),
+          dir,
+          dir,
+          writerAt.host(),
+          writerAt.port(),
+          rejoin.user(),
+          dir,
+          wait,
+          retryMax.toMillis());
+    } else {
+      LOG.info(
+          "former-primary guard: rejoin of {} failed again (attempt {}, failing since {}); next"
+              + " attempt in {} ms: {}",
+          local.address(),
+          attempts,
+          failure.since(),
+          wait,
+          e.getMessage());
+    }
+    return Outcome.REJOIN_FAILED;
+  }
+
+  private void succeeded() {
+    RejoinFailure before = failure;
+    if (before != null) {
+      failure = null;
+      LOG.info(
+          "former-primary guard: {} is a standby again after {} failed rejoin attempt(s) since {}",
+          local.address(),
+          before.attempts(),
+          before.since());
+    }
   }
 
   /**
@@ -359,13 +494,23 @@ public final class FormerPrimaryGuard implements AutoCloseable {
     if (heldFor == null && records.read(local).isEmpty()) {
       return Outcome.UNREACHABLE;
     }
-    LOG.warn(
-        "former-primary guard: {} does not answer during or after the rejoin this guard holds (a"
-            + " STONITH or a crash?); starting it again as a standby of {}",
-        local.address(),
-        writerAt.address());
+    if (backingOff()) {
+      return Outcome.REJOIN_FAILED;
+    }
+    if (failure == null) {
+      LOG.warn(
+          "former-primary guard: {} does not answer during or after the rejoin this guard holds (a"
+              + " STONITH or a crash?); starting it again as a standby of {}",
+          local.address(),
+          writerAt.address());
+    }
     hold(writer);
-    rejoin.restartAsStandby(writerAt);
+    try {
+      rejoin.restartAsStandby(writerAt);
+    } catch (RuntimeException e) {
+      return failed(writerAt, e);
+    }
+    succeeded();
     lingerUntil = System.nanoTime() + linger.toNanos();
     return Outcome.RESTARTED;
   }

@@ -50,6 +50,7 @@ public final class PgRewindRejoin {
   private final Path logFile;
   private final Duration timeout;
   private final PgConnections connections;
+  private final boolean recloneOnRewindFailure;
 
   private PgRewindRejoin(Builder b) {
     this.dataDirectory = b.dataDirectory;
@@ -60,12 +61,23 @@ public final class PgRewindRejoin {
     this.password = b.password;
     this.logFile = b.logFile;
     this.timeout = b.timeout;
+    this.recloneOnRewindFailure = b.recloneOnRewindFailure;
     this.connections =
         new PgConnections(b.user, b.password, Duration.ofSeconds(3), b.timeout, "baton-rejoin");
   }
 
   public static Builder builder() {
     return new Builder();
+  }
+
+  /** The data directory it rewinds. */
+  public Path dataDirectory() {
+    return dataDirectory;
+  }
+
+  /** The role it connects as, on the new primary. */
+  public String user() {
+    return user;
   }
 
   /** Builds a {@link PgRewindRejoin}. */
@@ -78,8 +90,23 @@ public final class PgRewindRejoin {
     private String password;
     private Path logFile;
     private Duration timeout = Duration.ofSeconds(120);
+    private boolean recloneOnRewindFailure;
 
     private Builder() {}
+
+    /**
+     * When {@code pg_rewind} fails, re-create the data directory from the new primary with {@code
+     * pg_basebackup -R -X stream} (from the same bin directory, with the same role and password)
+     * instead of failing (default false, as Patroni's {@code
+     * remove_data_directory_on_rewind_failure}). A {@code pg_rewind} that stopped part-way leaves a
+     * data directory that no later rewind can repair. The old directory is moved aside to {@code
+     * <dataDirectory>.rewind-failed}, or, when that is taken by an earlier failure, deleted. Not
+     * for servers with tablespaces outside the data directory.
+     */
+    public Builder recloneOnRewindFailure(boolean reclone) {
+      this.recloneOnRewindFailure = reclone;
+      return this;
+    }
 
     /** The old primary's data directory. Required. */
     public Builder dataDirectory(Path dir) {
@@ -149,7 +176,12 @@ public final class PgRewindRejoin {
     /**
      * The server was down with its {@code standby.signal} in place and was started as a standby.
      */
-    RESTARTED
+    RESTARTED,
+    /**
+     * {@code pg_rewind} failed and the data directory was re-created from the new primary with
+     * {@code pg_basebackup} ({@link Builder#recloneOnRewindFailure}).
+     */
+    RECLONED
   }
 
   /**
@@ -245,16 +277,25 @@ public final class PgRewindRejoin {
             + user
             + " dbname="
             + newPrimary.database();
-    String out =
-        run(
-            "pg_rewind from " + newPrimary.address(),
-            List.of(
-                bin("pg_rewind"),
-                "--target-pgdata=" + dir,
-                "--source-server=" + source,
-                "--write-recovery-conf"),
-            true);
-    LOG.info("rejoin: pg_rewind of {}: {}", local.address(), lastLine(out));
+    Outcome outcome = Outcome.REJOINED;
+    try {
+      String out =
+          run(
+              "pg_rewind from " + newPrimary.address(),
+              List.of(
+                  bin("pg_rewind"),
+                  "--target-pgdata=" + dir,
+                  "--source-server=" + source,
+                  "--write-recovery-conf"),
+              true);
+      LOG.info("rejoin: pg_rewind of {}: {}", local.address(), lastLine(out));
+    } catch (BatonException e) {
+      if (!recloneOnRewindFailure || Thread.currentThread().isInterrupted()) {
+        throw e;
+      }
+      reclone(newPrimary, e);
+      outcome = Outcome.RECLONED;
+    }
     List<String> start =
         new ArrayList<>(List.of(bin("pg_ctl"), "start", "-D", dir, "-w", "-t", seconds()));
     if (logFile != null) {
@@ -265,7 +306,59 @@ public final class PgRewindRejoin {
     run("start", start, false);
     awaitStandby();
     LOG.info("rejoin: {} is a standby of {}", local.address(), newPrimary.address());
-    return Outcome.REJOINED;
+    return outcome;
+  }
+
+  /**
+   * pg_rewind failed on the stopped server: its data directory is moved aside (or deleted, when an
+   * earlier failure's copy is kept already) and re-created from {@code newPrimary} with {@code
+   * pg_basebackup -R}, all as the server's OS user.
+   */
+  private void reclone(PostgresEndpoint newPrimary, BatonException rewindFailure) {
+    String dir = dataDirectory.toString();
+    String aside = dir + ".rewind-failed";
+    LOG.warn(
+        "rejoin: {}; re-creating the data directory {} from {} with pg_basebackup"
+            + " (recloneOnRewindFailure)",
+        rewindFailure.getMessage(),
+        dir,
+        newPrimary.address());
+    if (exec(List.of("test", "-e", dir), false).exit() == 0) {
+      if (exec(List.of("test", "-e", aside), false).exit() != 0) {
+        run("moving the data directory aside", List.of("mv", "--", dir, aside), false);
+        LOG.warn(
+            "rejoin: the data directory of {} before the re-clone is kept in {}; delete it when it"
+                + " is no longer needed",
+            local.address(),
+            aside);
+      } else {
+        run("removing the data directory", List.of("rm", "-rf", "--", dir), false);
+        LOG.warn(
+            "rejoin: the data directory {} was deleted for the re-clone ({} from an earlier failed"
+                + " rewind is kept)",
+            dir,
+            aside);
+      }
+    }
+    String out =
+        run(
+            "pg_basebackup from " + newPrimary.address(),
+            List.of(
+                bin("pg_basebackup"),
+                "--host=" + newPrimary.host(),
+                "--port=" + newPrimary.port(),
+                "--username=" + user,
+                "--pgdata=" + dir,
+                "--write-recovery-conf",
+                "--wal-method=stream",
+                "--checkpoint=fast",
+                "--no-password"),
+            true);
+    LOG.info(
+        "rejoin: {} re-created from {} with pg_basebackup{}",
+        dir,
+        newPrimary.address(),
+        out.isBlank() ? "" : ": " + lastLine(out));
   }
 
   private void awaitStandby() {

@@ -164,7 +164,9 @@ final class PostgresStep implements StepType {
     Duration guardFenceTimeout = guardSection.duration("fenceTimeout").orElse(fenceTimeout);
     Duration rejoinLinger = guardSection.duration("rejoinLinger").orElse(Duration.ofSeconds(30));
     Yaml.Section rejoinSection = guardSection.section("rejoin");
-    rejoinSection.allow("dataDirectory", "binDirectory", "runAs", "logFile", "timeout");
+    rejoinSection.allow(
+        "dataDirectory", "binDirectory", "runAs", "logFile", "timeout", "recloneOnRewindFailure");
+    boolean reclone = rejoinSection.bool("recloneOnRewindFailure", false);
     Path base = yaml.file().toAbsolutePath().getParent();
     Path pgData = null;
     Path pgBin = Path.of("/usr/lib/postgresql/15/bin");
@@ -181,6 +183,16 @@ final class PostgresStep implements StepType {
       if (uses && guardInSidecar && !Files.isExecutable(pgBin.resolve("pg_rewind"))) {
         rejoinSection.report(
             "binDirectory", "no executable pg_rewind in " + pgBin + " (set binDirectory)");
+      }
+      if (uses
+          && guardInSidecar
+          && reclone
+          && !Files.isExecutable(pgBin.resolve("pg_basebackup"))) {
+        rejoinSection.report(
+            "recloneOnRewindFailure",
+            "true needs pg_basebackup, and there is no executable pg_basebackup in "
+                + pgBin
+                + " (set binDirectory)");
       }
     }
     List<String> runAs = rejoinSection.strings("runAs");
@@ -278,7 +290,8 @@ final class PostgresStep implements StepType {
                 .local(target)
                 .user(user)
                 .password(password)
-                .timeout(rejoinTimeout);
+                .timeout(rejoinTimeout)
+                .recloneOnRewindFailure(reclone);
         rejoinLog.ifPresent(rb::logFile);
         rejoin = rb.build();
       }
@@ -290,7 +303,11 @@ final class PostgresStep implements StepType {
                   + stepName
                   + "': former-primary guard of "
                   + target.address()
-                  + (rejoin == null ? " (read-only only)" : " (with pg_rewind rejoin)"),
+                  + (rejoin == null
+                      ? " (read-only only)"
+                      : reclone
+                          ? " (with pg_rewind rejoin; pg_basebackup re-clone if pg_rewind fails)"
+                          : " (with pg_rewind rejoin)"),
               stepName,
               scope.nodeId(),
               target,

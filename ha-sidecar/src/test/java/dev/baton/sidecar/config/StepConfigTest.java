@@ -159,6 +159,64 @@ class StepConfigTest {
         .contains("'pg-guard'");
   }
 
+  /** An executable file named {@code name} in {@code bin}. */
+  private static void executable(Path bin, String name) throws IOException {
+    Path f = bin.resolve(name);
+    Files.writeString(f, "#!/bin/sh\nexit 1\n");
+    Files.setPosixFilePermissions(
+        f, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+  }
+
+  private static String guardDescription(SidecarConfig c) {
+    return c.services().stream()
+        .filter(FormerPrimaryGuardService.class::isInstance)
+        .map(NodeService::describe)
+        .findFirst()
+        .orElseThrow();
+  }
+
+  /**
+   * Issue 32: the rejoin's opt-in re-clone after a failed pg_rewind is off by default, takes true
+   * or false, and with true needs pg_basebackup beside pg_rewind.
+   */
+  @Test
+  void recloneOnRewindFailureIsOffByDefaultAndNeedsPgBasebackup() throws IOException {
+    Path bin = Files.createDirectories(dir.resolve("pgbin"));
+    executable(bin, "pg_rewind");
+    String rejoin =
+        GOOD.replace(
+            "checkInterval: 2s",
+            "checkInterval: 2s\n        rejoin:\n          dataDirectory: data\n"
+                + "          binDirectory: "
+                + bin);
+    assertThat(guardDescription(ConfigLoader.load(write(rejoin))))
+        .isEqualTo(
+            "postgres step 'postgres': former-primary guard of 10.0.1.10:5432 (with pg_rewind"
+                + " rejoin)");
+
+    String reclone =
+        rejoin.replace(
+            "binDirectory: " + bin,
+            "binDirectory: " + bin + "\n          recloneOnRewindFailure: true");
+    assertThat(problems(reclone))
+        .singleElement(org.assertj.core.api.InstanceOfAssertFactories.STRING)
+        .contains("formerPrimaryGuard.rejoin.recloneOnRewindFailure")
+        .contains("no executable pg_basebackup in " + bin);
+    assertThat(
+            problems(
+                reclone.replace("recloneOnRewindFailure: true", "recloneOnRewindFailure: yes")))
+        .singleElement(org.assertj.core.api.InstanceOfAssertFactories.STRING)
+        .contains("recloneOnRewindFailure")
+        .contains("'yes'")
+        .contains("true or false");
+
+    executable(bin, "pg_basebackup");
+    assertThat(guardDescription(ConfigLoader.load(write(reclone))))
+        .isEqualTo(
+            "postgres step 'postgres': former-primary guard of 10.0.1.10:5432 (with pg_rewind"
+                + " rejoin; pg_basebackup re-clone if pg_rewind fails)");
+  }
+
   @Test
   void pgGuardRefusesAFileWhoseGuardTheSidecarRunsOrThatHasNone() throws IOException {
     Path inSidecar = write(GOOD);
