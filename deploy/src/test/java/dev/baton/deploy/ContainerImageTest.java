@@ -169,6 +169,16 @@ class ContainerImageTest {
     assertThat(version.exit()).as(version.output()).isZero();
     assertThat(version.output()).containsPattern("(?m)^baton \\d+\\.\\d+\\.\\d+ ");
 
+    // The entry point runs either command of the split: `sidecar` (the default) beside the plane,
+    // `pg-guard` beside PostgreSQL (deploy/kubernetes/postgres-*.yaml). Without --config the guard
+    // refuses with exit 2 (a configuration error: systemd and the kubelet docs say so).
+    Prerequisites.Run guardHelp = docker(List.of("run", "--rm", image, "pg-guard", "--help"), 120);
+    assertThat(guardHelp.exit()).as(guardHelp.output()).isZero();
+    assertThat(guardHelp.output()).contains("former-primary guard").contains("--config");
+    Prerequisites.Run guardBare = docker(List.of("run", "--rm", image, "pg-guard"), 120);
+    assertThat(guardBare.exit()).as(guardBare.output()).isEqualTo(2);
+    assertThat(guardBare.output()).contains("pg-guard needs --config");
+
     // The application is root's and read-only to the user; the volume is the user's.
     Prerequisites.Run owners =
         docker(

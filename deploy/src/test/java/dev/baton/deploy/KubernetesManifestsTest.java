@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.baton.core.Member;
 import dev.baton.sidecar.config.ConfigLoader;
+import dev.baton.sidecar.config.FormerPrimaryGuardService;
 import dev.baton.sidecar.config.SidecarConfig;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -139,6 +140,8 @@ class KubernetesManifestsTest {
             "StatefulSet/mgmt-east",
             "StatefulSet/mgmt-west",
             "StatefulSet/baton-witness",
+            "StatefulSet/postgres-east",
+            "StatefulSet/postgres-west",
             "Service/baton-peers",
             "Service/mgmt-active",
             "PodDisruptionBudget/baton-members",
@@ -402,5 +405,75 @@ class KubernetesManifestsTest {
         Prerequisites.run(List.of(haproxy, "-c", "-f", bad.toString()), dir, 60);
     assertThat(refused.exit()).as(refused.output()).isNotZero();
     assertThat(Objects.requireNonNull(refused.output())).contains("statu");
+  }
+
+  /**
+   * The guard's split on Kubernetes: each site's PostgreSQL pod has a {@code pg-guard} container
+   * from the sidecar's image running {@code pg-guard --config} on the site member's own key of the
+   * shared ConfigMap (the file the member's sidecar reads). That key says {@code runIn: pg-guard},
+   * so the sidecar leaves the guard out, and it loads, with only the secret files the PostgreSQL
+   * pod mounts, into one guard of that member's server, run outside the sidecar, without {@code
+   * rejoin} (the kubelet owns the postmaster: README.md). The PostgreSQL pods are no members: the
+   * peers' Service and the disruption budget do not select them.
+   */
+  @Test
+  void eachSitesPostgresqlPodRunsTheGuardFromItsMembersOwnConfig() throws Exception {
+    Map<String, Object> shared = map(at(named("ConfigMap", "baton-config"), "data"));
+    for (String site : List.of("east", "west")) {
+      String member = "mgmt-" + site + "-0";
+      Map<String, Object> pg = named("StatefulSet", "postgres-" + site);
+      assertThat(at(pg, "spec", "replicas")).isEqualTo(1);
+      assertThat(at(pg, "spec", "template", "spec", "nodeSelector"))
+          .isEqualTo(
+              at(named("StatefulSet", "mgmt-" + site), "spec", "template", "spec", "nodeSelector"));
+      assertThat(container(pg, "postgres")).isNotNull();
+      Map<String, Object> guard = container(pg, "pg-guard");
+      assertThat(guard.get("image"))
+          .as("the guard is the sidecar's image, its other command")
+          .isEqualTo(container(named("StatefulSet", "mgmt-" + site), "baton").get("image"));
+      assertThat(list(guard.get("args")))
+          .containsExactly("pg-guard", "--config", "/etc/baton/" + member + ".yaml");
+      assertThat(list(guard.get("volumeMounts")))
+          .contains(
+              Map.of("name", "config", "mountPath", "/etc/baton", "readOnly", true),
+              Map.of("name", "secrets", "mountPath", "/etc/baton-secrets", "readOnly", true));
+      Object labels = at(pg, "spec", "template", "metadata", "labels");
+      assertThat(selects(at(named("Service", "baton-peers"), "spec", "selector"), labels))
+          .isFalse();
+      assertThat(
+              selects(
+                  at(
+                      named("PodDisruptionBudget", "baton-members"),
+                      "spec",
+                      "selector",
+                      "matchLabels"),
+                  labels))
+          .isFalse();
+      assertThat(selects(at(pg, "spec", "selector", "matchLabels"), labels)).isTrue();
+
+      Path secrets = Files.createDirectories(dir.resolve("postgres-" + site + "-secrets"));
+      for (String f : secretFiles(pg)) {
+        Files.writeString(
+            secrets.resolve(f),
+            switch (f) {
+              case "cluster.secret" -> Prerequisites.randomSecret();
+              case "tsig.key" -> Prerequisites.randomTsigKey();
+              default -> "test-only-password\n";
+            });
+      }
+      SidecarConfig c =
+          load("guard-" + member, String.valueOf(shared.get(member + ".yaml")), secrets);
+      assertThat(c.nodeId()).isEqualTo(member);
+      List<FormerPrimaryGuardService> guards =
+          c.services().stream()
+              .filter(FormerPrimaryGuardService.class::isInstance)
+              .map(FormerPrimaryGuardService.class::cast)
+              .toList();
+      assertThat(guards).as(member).hasSize(1);
+      assertThat(guards.get(0).inSidecar()).as(member + ": runIn: pg-guard").isFalse();
+      assertThat(guards.get(0).server().address())
+          .isEqualTo("pg-" + site + ".mgmt.example.com:5432");
+      assertThat(guards.get(0).rewindBinary()).as(member + ": no rejoin in a pod").isEmpty();
+    }
   }
 }

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.baton.sidecar.config.ConfigException;
 import dev.baton.sidecar.config.ConfigLoader;
+import dev.baton.sidecar.config.FormerPrimaryGuardService;
 import dev.baton.sidecar.config.SidecarConfig;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -39,8 +40,10 @@ import org.junit.jupiter.api.io.TempDir;
 class SystemdUnitTest {
   static final Path SYSTEMD = Prerequisites.DEPLOY.resolve("systemd");
   static final Path UNIT = SYSTEMD.resolve("baton-sidecar.service");
+  static final Path GUARD_UNIT = SYSTEMD.resolve("baton-pg-guard.service");
   static final Path CONFIG = SYSTEMD.resolve("node.yaml");
   static final String CREDENTIALS = "/run/credentials/baton-sidecar.service/";
+  static final String GUARD_CREDENTIALS = "/run/credentials/baton-pg-guard.service/";
 
   @TempDir Path dir;
 
@@ -56,9 +59,13 @@ class SystemdUnitTest {
 
   /** A root with the unit (its text given), the host's targets and, if asked, the stub binary. */
   private Path root(String unitText, boolean stub) throws IOException {
+    return root("baton-sidecar.service", unitText, stub);
+  }
+
+  private Path root(String unitName, String unitText, boolean stub) throws IOException {
     Path root = dir.resolve("root-" + System.nanoTime());
     Path units = Files.createDirectories(root.resolve("etc/systemd/system"));
-    Files.writeString(units.resolve("baton-sidecar.service"), unitText);
+    Files.writeString(units.resolve(unitName), unitText);
     Path targets = Files.createDirectories(root.resolve("usr/lib/systemd/system"));
     Path host =
         Files.isDirectory(Path.of("/usr/lib/systemd/system"))
@@ -79,8 +86,27 @@ class SystemdUnitTest {
   }
 
   private Prerequisites.Run verify(Path root) throws Exception {
+    return verify(root, "baton-sidecar.service");
+  }
+
+  private Prerequisites.Run verify(Path root, String unitName) throws Exception {
     return Prerequisites.run(
-        List.of("systemd-analyze", "verify", "--root=" + root, "baton-sidecar.service"), dir, 60);
+        List.of("systemd-analyze", "verify", "--root=" + root, unitName), dir, 60);
+  }
+
+  private Prerequisites.Run security(Path root, String unitName) throws Exception {
+    // 0 = locked down, 10 = exposed. --threshold is in tenths: 40 fails the run above 4.0.
+    return Prerequisites.run(
+        List.of(
+            "systemd-analyze",
+            "security",
+            "--offline=yes",
+            "--threshold=40",
+            "--no-pager",
+            "--root=" + root,
+            unitName),
+        dir,
+        60);
   }
 
   @Test
@@ -91,20 +117,8 @@ class SystemdUnitTest {
     assertThat(verify.exit()).as(verify.output()).isZero();
     assertThat(verify.output()).as("systemd-analyze verify printed warnings").isBlank();
 
-    // The hardening, scored offline by systemd itself (0 = locked down, 10 = exposed; 3.4 today).
-    // --threshold is in tenths: 40 fails the run above 4.0.
-    Prerequisites.Run security =
-        Prerequisites.run(
-            List.of(
-                "systemd-analyze",
-                "security",
-                "--offline=yes",
-                "--threshold=40",
-                "--no-pager",
-                "--root=" + root,
-                "baton-sidecar.service"),
-            dir,
-            60);
+    // The hardening, scored offline by systemd itself (3.4 today).
+    Prerequisites.Run security = security(root, "baton-sidecar.service");
     assertThat(security.exit()).as(security.output()).isZero();
     assertThat(security.output()).contains("Overall exposure level for baton-sidecar.service");
     System.out.println(
@@ -207,5 +221,105 @@ class SystemdUnitTest {
         .isInstanceOf(ConfigException.class)
         .satisfies(e -> problems.add(e.getMessage()));
     assertThat(problems.get(0)).contains("tsig.keyFile").contains("tsig.key");
+  }
+
+  /**
+   * {@code baton-pg-guard.service}, the guard's half of the split ({@code bin/baton pg-guard} on
+   * the PostgreSQL host): verify says nothing, its exposure is at most 4.0, and a misspelled key in
+   * it is reported (so the check can fail on this file too).
+   */
+  @Test
+  void theGuardUnitPassesSystemdAnalyzeVerifyWithNothingToSayAndItsExposureIsAtMostFour()
+      throws Exception {
+    String unit = "baton-pg-guard.service";
+    Path root = root(unit, Files.readString(GUARD_UNIT), true);
+    Prerequisites.Run verify = verify(root, unit);
+    assertThat(verify.exit()).as(verify.output()).isZero();
+    assertThat(verify.output()).as("systemd-analyze verify printed warnings").isBlank();
+    Prerequisites.Run security = security(root, unit);
+    assertThat(security.exit()).as(security.output()).isZero();
+    assertThat(security.output()).contains("Overall exposure level for " + unit);
+    System.out.println(
+        security
+            .output()
+            .lines()
+            .filter(l -> l.contains("Overall exposure"))
+            .findFirst()
+            .orElse(""));
+
+    String bad = Files.readString(GUARD_UNIT).replace("KillMode=process", "KillMod=process");
+    assertThat(verify(root(unit, bad, true), unit).output()).contains("Unknown key 'KillMod'");
+  }
+
+  /**
+   * The guard's unit runs {@code pg-guard} as the server's OS user, leaves a postmaster it started
+   * running when it stops ({@code KillMode=process}), restarts on failure but not on a
+   * configuration error, and keeps secrets out of the environment.
+   */
+  @Test
+  void theGuardUnitRunsPgGuardAsThePostgresUserAndLeavesThePostmasterRunningWhenItStops()
+      throws Exception {
+    List<String> lines =
+        Files.readString(GUARD_UNIT)
+            .lines()
+            .filter(l -> !l.startsWith("#") && !l.isBlank())
+            .toList();
+    assertThat(lines)
+        .contains(
+            "User=postgres",
+            "Restart=on-failure",
+            "RestartPreventExitStatus=2",
+            "KillMode=process",
+            "NoNewPrivileges=yes",
+            "ExecStart=/opt/baton/bin/baton pg-guard --config /etc/baton/node.yaml");
+    assertThat(lines).noneMatch(l -> l.startsWith("SuccessExitStatus="));
+    assertThat(lines)
+        .filteredOn(l -> l.startsWith("Environment") || l.startsWith("PassEnvironment"))
+        .isEmpty();
+    // Its credentials are the sidecar's: the guard's copy of node.yaml reads the same names.
+    assertThat(credentialsLoadedBy(GUARD_UNIT)).isEqualTo(credentialsLoadedBy(UNIT));
+  }
+
+  /**
+   * The split, as the two units run it from one node file: the sidecar's {@code node.yaml} says
+   * {@code runIn: pg-guard}, so the sidecar leaves the guard out; the guard's copy (credential
+   * paths moved to its unit's directory, as README.md says) loads with the sidecar's own loader,
+   * and its guard is the one {@code bin/baton pg-guard} runs, with {@code pg_rewind} from the
+   * file's {@code binDirectory}.
+   */
+  @Test
+  void theGuardsCopyOfTheNodeFileLoadsAndNamesAGuardThatRunsOutsideTheSidecar() throws Exception {
+    Path creds = Files.createDirectories(dir.resolve("guard-credentials"));
+    Files.writeString(creds.resolve("cluster.secret"), Prerequisites.randomSecret());
+    Files.writeString(creds.resolve("pg-password"), "test-only-password\n");
+    Files.writeString(creds.resolve("tsig.key"), Prerequisites.randomTsigKey());
+    // README.md's sed: the sidecar unit's credentials directory becomes the guard unit's.
+    String guardCopy = Files.readString(CONFIG).replace(CREDENTIALS, GUARD_CREDENTIALS);
+    assertThat(guardCopy).doesNotContain(CREDENTIALS).contains(GUARD_CREDENTIALS);
+    Path config = dir.resolve("guard-node.yaml");
+    Files.writeString(config, guardCopy.replace(GUARD_CREDENTIALS, creds + "/"));
+
+    SidecarConfig loaded = ConfigLoader.load(config);
+    List<FormerPrimaryGuardService> guards =
+        loaded.services().stream()
+            .filter(FormerPrimaryGuardService.class::isInstance)
+            .map(FormerPrimaryGuardService.class::cast)
+            .toList();
+    assertThat(guards).hasSize(1);
+    FormerPrimaryGuardService guard = guards.get(0);
+    assertThat(guard.inSidecar()).as("runIn: pg-guard").isFalse();
+    assertThat(guard.server().address()).isEqualTo("10.0.1.10:5432");
+    assertThat(guard.rewindBinary()).contains(Path.of("/usr/lib/postgresql/15/bin/pg_rewind"));
+  }
+
+  private static Set<String> credentialsLoadedBy(Path unit) throws IOException {
+    Set<String> loaded = new TreeSet<>();
+    Matcher m =
+        Pattern.compile("(?m)^LoadCredential=([^:\\s]+):(/etc/baton/credentials/\\S+)$")
+            .matcher(Files.readString(unit));
+    while (m.find()) {
+      loaded.add(m.group(1));
+    }
+    return loaded;
   }
 }
