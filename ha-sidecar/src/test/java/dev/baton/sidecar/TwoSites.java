@@ -171,7 +171,8 @@ final class TwoSites implements AutoCloseable {
                         dnsStepTarget(dnsHost, dns, keyFile, eastIp, westIp),
                         planes.containsKey(n.id) ? planes.get(n.id).port() : 0,
                         eastIp,
-                        westIp),
+                        westIp,
+                        region != null),
                 placements));
     // Trust authentication on loopback ignores it, but the file is read as a deployment's is.
     Files.writeString(cluster.dir.resolve("pg-password"), "not-used-with-trust\n");
@@ -435,7 +436,8 @@ final class TwoSites implements AutoCloseable {
       String dnsStep,
       int planePort,
       String eastIp,
-      String westIp) {
+      String westIp,
+      boolean recloneOnRewindFailure) {
     StringBuilder y = new StringBuilder();
     y.append("promotion:\n  watchdog: false\n  steps:\n");
     y.append("    - name: postgres\n      type: postgres\n");
@@ -462,6 +464,13 @@ final class TwoSites implements AutoCloseable {
           .append(String.join(", ", PostgresServer.asPostgresPrefix()))
           .append("]\n");
       y.append("          logFile: ").append(mine.baseDir().resolve("postgres.log")).append('\n');
+      if (recloneOnRewindFailure) {
+        // A region cut can end a rewind part-way (the new primary's node, losing its lease under
+        // load, fences its server and ends pg_rewind's session); PostgreSQL then needs a fresh base
+        // backup. A region deployment sets this, as Patroni users set
+        // remove_data_directory_on_rewind_failure.
+        y.append("          recloneOnRewindFailure: true\n");
+      }
       y.append("      positionReporter:\n        interval: 500ms\n");
     }
     y.append("    - name: dns\n      type: dns\n");
