@@ -4,7 +4,8 @@ import java.time.Duration;
 
 /**
  * How one step of a {@link PromotionPlan} runs: its timeout per attempt, how many attempts, the
- * exponential backoff between them (with full jitter), and whether the plan may go on without it.
+ * exponential backoff between them (with equal jitter: see {@link #backoff()}), and whether the
+ * plan may go on without it.
  *
  * @param timeout how long one attempt may take; the action's thread is interrupted after it
  * @param maxAttempts attempts in all (1 = no retry)
@@ -49,6 +50,11 @@ public record StepPolicy(
   /** Like {@link #mustSucceed()}, but a failure is recorded and the plan goes on. */
   public static StepPolicy bestEffort() {
     return mustSucceed().withRequired(false);
+  }
+
+  /** The pauses between attempts: from initialBackoff, doubling up to maxBackoff, equal jitter. */
+  public Backoff backoff() {
+    return new Backoff(initialBackoff, maxBackoff, true);
   }
 
   public StepPolicy withTimeout(Duration newTimeout) {

@@ -1,5 +1,6 @@
 package dev.baton.dns;
 
+import dev.baton.core.Backoff;
 import java.io.IOException;
 import java.net.SocketTimeoutException;
 import java.time.Duration;
@@ -25,14 +26,15 @@ final class DnsClient {
   private final String zone;
   private final TsigKey key;
   private final Duration queryTimeout;
-  private final Duration retryBackoff;
+  private final Backoff retryBackoff;
   private final boolean tcp;
 
   DnsClient(String zone, TsigKey key, Duration queryTimeout, Duration retryBackoff, boolean tcp) {
     this.zone = zone;
     this.key = key;
     this.queryTimeout = queryTimeout;
-    this.retryBackoff = retryBackoff;
+    // Doubling five times at most: a few quick retries within one query's deadline.
+    this.retryBackoff = Backoff.exponential(retryBackoff, retryBackoff.multipliedBy(32));
     this.tcp = tcp;
   }
 
@@ -154,8 +156,10 @@ final class DnsClient {
           attempts,
           String.valueOf(last));
       if (attempt < attempts) {
-        long backoffMillis = retryBackoff.toMillis() << Math.min(attempt - 1, 5);
-        long sleep = Math.min(backoffMillis, Math.max(0, deadline.remaining().toMillis()));
+        long sleep =
+            Math.min(
+                retryBackoff.delay(attempt).toMillis(),
+                Math.max(0, deadline.remaining().toMillis()));
         if (sleep > 0) {
           // A pause between attempts, not a wait for a state: the next attempt checks the state.
           Thread.sleep(sleep);

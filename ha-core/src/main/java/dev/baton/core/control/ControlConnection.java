@@ -2,6 +2,7 @@ package dev.baton.core.control;
 
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
+import dev.baton.core.Backoff;
 import dev.baton.core.control.proto.BatonControlGrpc;
 import dev.baton.core.control.proto.BatonControlGrpc.BatonControlBlockingStub;
 import dev.baton.core.control.proto.StatusRequest;
@@ -21,7 +22,6 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.BiConsumer;
@@ -41,6 +41,9 @@ final class ControlConnection implements AutoCloseable {
   // The category of the client's own log lines, as before the connection moved out of it.
   private static final Logger LOG = LoggerFactory.getLogger(BatonClient.class);
   private static final String LEADER = "leader";
+  // Retries after 25 ms, 50 ms, ... up to 1 s, each drawn from the upper half.
+  private static final Backoff RETRY_BACKOFF =
+      new Backoff(Duration.ofMillis(25), Duration.ofSeconds(1), true);
 
   /** When a failed attempt is retried (see {@link BatonClient}'s class javadoc). */
   enum Retry {
@@ -246,10 +249,8 @@ final class ControlConnection implements AutoCloseable {
   }
 
   private static void sleepBackoff(int attempt, long deadlineNanos) {
-    // Full jitter (AWS architecture blog, "Exponential Backoff And Jitter"): spreads the retries
-    // of many clients after a leader change.
-    long cap = Math.min(1000, 25L << Math.min(attempt, 6));
-    long sleep = ThreadLocalRandom.current().nextLong(cap / 2, cap + 1);
+    // Equal jitter spreads the retries of many clients after a leader change.
+    long sleep = RETRY_BACKOFF.delay(attempt + 1).toMillis();
     long left = TimeUnit.NANOSECONDS.toMillis(deadlineNanos - System.nanoTime());
     try {
       Thread.sleep(Math.max(0, Math.min(sleep, left)));

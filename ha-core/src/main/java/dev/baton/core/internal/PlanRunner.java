@@ -15,7 +15,6 @@ import java.util.Optional;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
@@ -227,7 +226,8 @@ public class PlanRunner {
             stale = true;
             break;
           }
-          if (attempt < step.policy().maxAttempts() && !pause(backoff(step.policy(), attempt))) {
+          if (attempt < step.policy().maxAttempts()
+              && !pause(step.policy().backoff().delay(attempt).toMillis())) {
             return;
           }
         }
@@ -410,13 +410,6 @@ public class PlanRunner {
       ActionContext.Phase phase,
       Duration timeout) {
     return new StepContext(config, a, active, journal, clock, step.name(), attempt, phase, timeout);
-  }
-
-  private static long backoff(dev.baton.core.StepPolicy p, int attempt) {
-    long base = p.initialBackoff().toMillis() << Math.min(20, attempt - 1);
-    long cap = Math.min(base, p.maxBackoff().toMillis());
-    // Full jitter: two nodes retrying the same failing resource do not keep colliding.
-    return cap <= 0 ? 0 : ThreadLocalRandom.current().nextLong(cap / 2, cap + 1);
   }
 
   private static boolean pause(long millis) {
