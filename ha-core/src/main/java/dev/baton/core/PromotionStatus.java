@@ -6,14 +6,18 @@ import java.util.Optional;
  * Where the promotion plan is on this node.
  *
  * @param token the activation the plan runs for (0 when none has run)
- * @param state IDLE, RUNNING, COMPLETED, FAILED, DEMOTING or DEMOTED
+ * @param state where the plan is (see {@link PromotionState})
  * @param step the action now running or last run, if any
  * @param attempt that action's attempt number
  * @param lastError the last error of any action, if any
  */
 public record PromotionStatus(
-    long token, String state, Optional<String> step, int attempt, Optional<String> lastError) {
+    long token,
+    PromotionState state,
+    Optional<String> step,
+    int attempt,
+    Optional<String> lastError) {
 
   public static final PromotionStatus IDLE =
-      new PromotionStatus(0, "IDLE", Optional.empty(), 0, Optional.empty());
+      new PromotionStatus(0, PromotionState.IDLE, Optional.empty(), 0, Optional.empty());
 }

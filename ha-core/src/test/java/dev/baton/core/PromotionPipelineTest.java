@@ -167,7 +167,7 @@ class PromotionPipelineTest {
           .filteredOn(e -> e.nodeId().equals(first) && e.step().equals("switch-writer"))
           .extracting(JournalEntry::outcome)
           .doesNotContain(JournalEntry.Outcome.COMPLETED);
-      assertThat(successor.status().promotion().state()).isEqualTo("COMPLETED");
+      assertThat(successor.status().promotion().state()).isEqualTo(PromotionState.COMPLETED);
     }
   }
 
@@ -249,7 +249,7 @@ class PromotionPipelineTest {
       BatonNode first = cluster.awaitActive(Duration.ofSeconds(30));
       assertThat(first.id()).isNotEqualTo(badNode.get());
       BatonNode bad = cluster.node(badNode.get());
-      assertThat(bad.status().promotion().state()).isEqualTo("FAILED");
+      assertThat(bad.status().promotion().state()).isEqualTo(PromotionState.FAILED);
       assertThat(bad.status().promotion().lastError()).get().asString().contains("is read-only");
 
       // Start-up: wait until one good node has held the role with one token for 1.5 s.

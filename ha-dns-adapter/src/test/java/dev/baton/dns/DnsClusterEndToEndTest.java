@@ -7,6 +7,7 @@ import static org.awaitility.Awaitility.await;
 import dev.baton.core.BatonNode;
 import dev.baton.core.JournalEntry;
 import dev.baton.core.PromotionPlan;
+import dev.baton.core.PromotionState;
 import dev.baton.core.StaleTokenException;
 import dev.baton.core.testing.TestCluster;
 import dev.baton.dns.testing.BindServer;
@@ -131,7 +132,7 @@ class DnsClusterEndToEndTest {
                                                   .contains("127.0.0.1:" + dns.port()))));
       BatonNode failed =
           cluster.running().stream()
-              .filter(n -> n.status().promotion().state().equals("FAILED"))
+              .filter(n -> n.status().promotion().state() == PromotionState.FAILED)
               .findFirst()
               .orElseGet(() -> cluster.running().get(0));
       System.out.printf(

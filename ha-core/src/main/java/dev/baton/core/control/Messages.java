@@ -120,7 +120,7 @@ final class Messages {
   static dev.baton.core.control.proto.PromotionStatus promotion(PromotionStatus p) {
     return dev.baton.core.control.proto.PromotionStatus.newBuilder()
         .setToken(p.token())
-        .setState(p.state())
+        .setState(p.state().name())
         .setStep(p.step().orElse(""))
         .setAttempt(p.attempt())
         .setLastError(p.lastError().orElse(""))

@@ -5,6 +5,7 @@ import dev.baton.core.ActiveContext;
 import dev.baton.core.JournalEntry;
 import dev.baton.core.PromotionAction;
 import dev.baton.core.PromotionPlan;
+import dev.baton.core.PromotionState;
 import dev.baton.core.PromotionStatus;
 import dev.baton.core.StaleTokenException;
 import dev.baton.core.StandbyReason;
@@ -86,7 +87,8 @@ public class PlanRunner {
       return;
     }
     status =
-        new PromotionStatus(activation.token(), "RUNNING", Optional.empty(), 0, Optional.empty());
+        new PromotionStatus(
+            activation.token(), PromotionState.RUNNING, Optional.empty(), 0, Optional.empty());
     running = orchestrator.submit(() -> runPromotion(activation, active, done));
   }
 
@@ -112,7 +114,7 @@ public class PlanRunner {
       status =
           new PromotionStatus(
               a.token(),
-              "FAILED",
+              PromotionState.FAILED,
               status.step(),
               status.attempt(),
               Optional.of("unexpected: " + what));
@@ -132,10 +134,14 @@ public class PlanRunner {
       }
     } finally {
       if (!reported.get()) {
-        if (!"FAILED".equals(status.state()) && !"ABANDONED".equals(status.state())) {
+        if (status.state() != PromotionState.FAILED && status.state() != PromotionState.ABANDONED) {
           status =
               new PromotionStatus(
-                  a.token(), "FAILED", status.step(), status.attempt(), status.lastError());
+                  a.token(),
+                  PromotionState.FAILED,
+                  status.step(),
+                  status.attempt(),
+                  status.lastError());
         }
         LOG.warn(
             "{}: promotion for token {} did not complete ({}); giving the role up",
@@ -156,19 +162,24 @@ public class PlanRunner {
         if (!active.isLeaseValid() || Thread.currentThread().isInterrupted()) {
           status =
               new PromotionStatus(
-                  a.token(), "ABANDONED", Optional.of(step.name()), attempt, lastError);
+                  a.token(),
+                  PromotionState.ABANDONED,
+                  Optional.of(step.name()),
+                  attempt,
+                  lastError);
           LOG.info("{}: promotion for token {} abandoned: the role was lost", nodeId(), a.token());
           return;
         }
         status =
-            new PromotionStatus(a.token(), "RUNNING", Optional.of(step.name()), attempt, lastError);
+            new PromotionStatus(
+                a.token(), PromotionState.RUNNING, Optional.of(step.name()), attempt, lastError);
         Journal.Entry entry =
             Journal.Entry.promote(a.token(), step.name(), attempt, JournalEntry.Outcome.STARTED);
         if (!journal.recordAndWait(entry)) {
           status =
               new PromotionStatus(
                   a.token(),
-                  "FAILED",
+                  PromotionState.FAILED,
                   Optional.of(step.name()),
                   attempt,
                   Optional.of(step.name() + ": could not journal the step's start"));
@@ -203,7 +214,11 @@ public class PlanRunner {
           Thread.currentThread().interrupt();
           status =
               new PromotionStatus(
-                  a.token(), "ABANDONED", Optional.of(step.name()), attempt, lastError);
+                  a.token(),
+                  PromotionState.ABANDONED,
+                  Optional.of(step.name()),
+                  attempt,
+                  lastError);
           return;
         } catch (Exception e) {
           String message = StepOutcomes.describe(e);
@@ -221,7 +236,7 @@ public class PlanRunner {
           journal.recordAndWait(entry.failedWith(message));
           status =
               new PromotionStatus(
-                  a.token(), "RUNNING", Optional.of(step.name()), attempt, lastError);
+                  a.token(), PromotionState.RUNNING, Optional.of(step.name()), attempt, lastError);
           if (StepOutcomes.rootCause(e) instanceof StaleTokenException) {
             stale = true;
             break;
@@ -237,7 +252,7 @@ public class PlanRunner {
           status =
               new PromotionStatus(
                   a.token(),
-                  "FAILED",
+                  PromotionState.FAILED,
                   Optional.of(step.name()),
                   step.policy().maxAttempts(),
                   lastError);
@@ -257,7 +272,8 @@ public class PlanRunner {
             a.token());
       }
     }
-    status = new PromotionStatus(a.token(), "COMPLETED", Optional.empty(), 0, lastError);
+    status =
+        new PromotionStatus(a.token(), PromotionState.COMPLETED, Optional.empty(), 0, lastError);
     done.accept(true);
   }
 
@@ -282,9 +298,10 @@ public class PlanRunner {
       executor.startWatchdog(a.token(), deadlineNanos);
     }
     // A failed promotion stays visible in status after the demotion that follows it.
-    final String endState = "FAILED".equals(status.state()) ? "FAILED" : "DEMOTED";
+    final PromotionState endState =
+        status.state() == PromotionState.FAILED ? PromotionState.FAILED : PromotionState.DEMOTED;
     final Optional<String> failedStep =
-        "FAILED".equals(status.state()) ? status.step() : Optional.empty();
+        status.state() == PromotionState.FAILED ? status.step() : Optional.empty();
     List<PromotionPlan.Step> actions = new ArrayList<>();
     for (PromotionPlan.Step s : plan.steps()) {
       if (!s.isFence()) {
@@ -327,7 +344,7 @@ public class PlanRunner {
       }
       status =
           new PromotionStatus(
-              a.token(), "DEMOTING", Optional.of(step.name()), 1, status.lastError());
+              a.token(), PromotionState.DEMOTING, Optional.of(step.name()), 1, status.lastError());
       long demotionStarted = clock.nanoTime();
       try {
         runDemotion(
