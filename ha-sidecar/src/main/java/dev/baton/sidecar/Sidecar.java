@@ -2,6 +2,7 @@ package dev.baton.sidecar;
 
 import dev.baton.core.BatonNode;
 import dev.baton.core.control.ControlServer;
+import dev.baton.sidecar.config.FormerPrimaryGuardService;
 import dev.baton.sidecar.config.NodeService;
 import dev.baton.sidecar.config.SidecarConfig;
 import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
@@ -125,8 +126,9 @@ public final class Sidecar implements AutoCloseable {
         ControlServer.builder(node)
             .listen(listen.substring(0, colon), Integer.parseInt(listen.substring(colon + 1)))
             .peerControlAddresses(config.controlAddresses());
-    if (!ActionStates.convergers(config.plan()).isEmpty()) {
-      cb.actionStates(() -> ActionStates.of(config.plan()));
+    List<FormerPrimaryGuardService> guards = ActionStates.guards(config.services());
+    if (!ActionStates.convergers(config.plan()).isEmpty() || !guards.isEmpty()) {
+      cb.actionStates(() -> ActionStates.of(config.plan(), guards));
     }
     config.tls().ifPresent(t -> cb.tls(t.files(), t.authorizedClients()));
     config.controlSecret().ifPresent(cb::clusterSecret);

@@ -1,7 +1,10 @@
 package dev.baton.sidecar;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.AfterAll;
@@ -75,6 +78,15 @@ class SidecarMissionTest {
     long t3 = sites.rejoinEastAndSwitchBackToN1();
     assertThat(t3).isGreaterThan(t2);
 
+    // Each sidecar's former-primary guard shows in /status: n2's rewound west into a standby of
+    // east and follows it now; n1's leaves east alone while n1 is active.
+    await("n2's /status shows its guard's west following the writer")
+        .atMost(Duration.ofSeconds(30))
+        .until(() -> guardState(cluster, "n2"), g -> g.path("done").asBoolean());
+    assertThat(guardState(cluster, "n2").path("state").asText()).isIn("REJOINED", "STANDBY");
+    assertThat(guardState(cluster, "n2").path("step").asText()).isEqualTo("postgres");
+    assertThat(guardState(cluster, "n1").path("state").asText()).isIn("NODE_ACTIVE", "IS_WRITER");
+
     // What the primary holds: every committed transaction's token, in commit order, never goes
     // down, and nothing was written with the old token after the new one appeared.
     List<Long> tokens = new ArrayList<>();
@@ -89,6 +101,16 @@ class SidecarMissionTest {
       assertThat(tokens.get(i)).as("ledger row %d", i).isGreaterThanOrEqualTo(tokens.get(i - 1));
     }
     assertThat(tokens).contains(t1, t2, t3);
+  }
+
+  /** The {@code postgres-guard} entry of {@code node}'s {@code /status} actions. */
+  private static JsonNode guardState(SidecarProcesses cluster, String node) throws Exception {
+    for (JsonNode a : Json.read(cluster.get(node, "/status").body()).path("actions")) {
+      if (a.path("type").asText().equals("postgres-guard")) {
+        return a;
+      }
+    }
+    throw new AssertionError(node + "'s /status has no postgres-guard action");
   }
 
   /**

@@ -279,7 +279,7 @@ final class StatusCommand implements Callable<Integer> {
         continue;
       }
       for (ActionState a : r.status.getActionsList()) {
-        if (!a.getState().equals("IDLE")) {
+        if (!a.getState().equals("IDLE") && !routineGuardState(a)) {
           steps.add(actionLine(r.status.getNodeId(), a));
         }
       }
@@ -290,6 +290,17 @@ final class StatusCommand implements Callable<Integer> {
       steps.forEach(l -> out.println("  " + l));
     }
     out.flush();
+  }
+
+  /**
+   * A former-primary guard with nothing to report: its server is the writer, a standby, or this
+   * node's own business. FENCED (read-only, not rejoined), UNREACHABLE, REJOIN_FAILED and the
+   * rejoins it did are shown.
+   */
+  static boolean routineGuardState(ActionState a) {
+    return a.getType().equals("postgres-guard")
+        && List.of("STARTING", "NODE_ACTIVE", "NO_WRITER", "IS_WRITER", "STANDBY")
+            .contains(a.getState());
   }
 
   /**
@@ -324,11 +335,11 @@ final class StatusCommand implements Callable<Integer> {
     if (a.getSinceUnixMillis() > 0) {
       line.append(" since ").append(Instant.ofEpochMilli(a.getSinceUnixMillis()));
     }
-    line.append(" (token ")
-        .append(a.getToken())
-        .append(", ")
-        .append(a.getAttempts())
-        .append(a.getAttempts() == 1 ? " attempt)" : " attempts)");
+    line.append(" (");
+    if (a.getToken() != 0) {
+      line.append("token ").append(a.getToken()).append(", ");
+    }
+    line.append(a.getAttempts()).append(a.getAttempts() == 1 ? " attempt)" : " attempts)");
     if (!a.getLastError().isEmpty() && !a.getDone()) {
       line.append("; last error: ").append(a.getLastError());
     }

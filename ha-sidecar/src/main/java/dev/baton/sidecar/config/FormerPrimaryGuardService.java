@@ -23,6 +23,7 @@ public final class FormerPrimaryGuardService implements NodeService {
   private final boolean inSidecar;
   private final Optional<Path> rewindBinary;
   private final Supplier<FormerPrimaryGuard.Builder> builder;
+  private volatile FormerPrimaryGuard running;
 
   FormerPrimaryGuardService(
       String description,
@@ -77,7 +78,16 @@ public final class FormerPrimaryGuardService implements NodeService {
     if (!inSidecar) {
       return () -> {};
     }
-    return builder.get().node(node).build().start();
+    FormerPrimaryGuard guard = builder.get().node(node).build().start();
+    running = guard;
+    return guard;
+  }
+
+  /**
+   * The guard this sidecar runs, once {@link #start started}; empty for {@code runIn: pg-guard}.
+   */
+  public Optional<FormerPrimaryGuard> guard() {
+    return Optional.ofNullable(running);
   }
 
   /**
