@@ -254,8 +254,21 @@ public final class BatonNode implements Closeable {
    * For fault-injection tests: stops the Raft server at once without giving anything up, as a crash
    * would. The in-memory belief is frozen as it was, so {@link #isActive()} keeps answering from
    * the lease until it expires, exactly what a process that is about to die would see.
+   *
+   * @deprecated a test hook, not an API: a test calls {@code dev.baton.core.NodeFaults.crash(node)}
+   *     from ha-core's test-jar instead. Removable in 0.4 (issue 30).
    */
+  @Deprecated(since = "0.3", forRemoval = true)
   public void crashForTesting() {
+    crash();
+  }
+
+  /**
+   * Stops the Raft server at once without giving anything up, as a crash would; the in-memory
+   * belief stays as it was. Package-private: tests reach it through {@code NodeFaults} in ha-core's
+   * test sources, so that no production class carries a public test hook.
+   */
+  void crash() {
     life.crash();
   }
 
