@@ -3,6 +3,7 @@ package dev.baton.benchmarks;
 import dev.baton.core.BatonNode;
 import dev.baton.core.LocalPorts;
 import dev.baton.core.Member;
+import dev.baton.core.NodeFaults;
 import dev.baton.core.Timing;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -56,7 +57,7 @@ public final class InJvmFailover {
       BatonNode active = awaitActive(nodes.values(), Duration.ofSeconds(30));
       long token = active.token();
       long t0 = System.nanoTime();
-      active.crashForTesting();
+      NodeFaults.crash(active);
       nodes.remove(active.id());
       BatonNode next = awaitActive(nodes.values(), Duration.ofSeconds(30));
       unplanned[i] = (System.nanoTime() - t0) / 1e6;

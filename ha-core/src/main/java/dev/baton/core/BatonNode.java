@@ -1,30 +1,17 @@
 package dev.baton.core;
 
-import dev.baton.core.internal.BootstrapProbe;
-import dev.baton.core.internal.KvStore;
-import dev.baton.core.internal.MonotonicClock;
 import dev.baton.core.internal.NodeConfig;
 import dev.baton.core.internal.NodeRuntime;
-import dev.baton.core.internal.RaftSecurity;
-import dev.baton.core.internal.RaftSecuritySettings;
 import io.micrometer.core.instrument.MeterRegistry;
-import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.io.Closeable;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
-import java.util.Set;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executor;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * One Baton node: a Raft replica that, together with its peers, elects exactly one fenced active.
@@ -53,53 +40,26 @@ import org.slf4j.LoggerFactory;
  * <p>The lifecycle is: built, {@link #start() started}, {@link #close() closed}. A closed node
  * cannot be restarted; build a new one on the same data directory.
  *
- * <p>Why this class is longer than the others: the nested {@link Builder} is the documented
- * configuration surface (one javadoc per setting; its validation lives in {@code
- * NodeConfig.validated} and {@code internal.RaftSecuritySettings}), and it cannot leave this class
- * without renaming the public type {@code BatonNode.Builder}. The running parts are wired in {@code
- * internal.NodeRuntime}; this class keeps the lifecycle and the public API.
+ * <p>Why this class is over 450 lines: it is a façade, and about half of it is the javadoc of its
+ * public methods and of the nested {@link Builder}, the documented configuration surface (one
+ * javadoc per setting), which cannot leave this file without renaming the public type {@code
+ * BatonNode.Builder}. The code is delegation: start and close sequencing, the listener thread and
+ * stopping on its own account are in {@code NodeLifecycle}; the builder's settings, defaults and
+ * validation in {@code NodeSettings} (then {@code NodeConfig.validated} and {@code
+ * internal.RaftSecuritySettings}); the running parts in {@code internal.NodeRuntime}.
  */
 public final class BatonNode implements Closeable {
-  private static final Logger LOG = LoggerFactory.getLogger(BatonNode.class);
-
   static {
     // The control server of the same process takes the node's cluster secret by default.
     dev.baton.core.internal.NodeSecurity.register(BatonNode.class, n -> n.config.security());
   }
 
   private final NodeConfig config;
-  private final NodeRuntime.Collaborators parts;
-  private final ExecutorService defaultListenerExecutor;
-  // Set by start() once the parts exist (before the Raft server starts, so kv() answers then).
-  private volatile NodeRuntime runtime;
-  private volatile State state = State.LATENT;
-  // Completed, with why, when the node stops by itself rather than through close().
-  private final CompletableFuture<String> stoppedItself = new CompletableFuture<>();
+  private final NodeLifecycle life;
 
-  private enum State {
-    LATENT,
-    STARTED,
-    CLOSED
-  }
-
-  private BatonNode(Builder b, NodeConfig config) {
+  private BatonNode(NodeConfig config, NodeRuntime.Collaborators parts) {
     this.config = config;
-    this.parts =
-        new NodeRuntime.Collaborators(
-            b.meterRegistry != null ? b.meterRegistry : new SimpleMeterRegistry(),
-            b.plan,
-            MonotonicClock.of(b.ticker),
-            b.ticker,
-            List.copyOf(b.listeners),
-            List.copyOf(b.healthChecks),
-            b.healthPolicy);
-    this.defaultListenerExecutor =
-        Executors.newSingleThreadExecutor(
-            r -> {
-              Thread t = new Thread(r, "baton-listeners-" + config.self().id());
-              t.setDaemon(true);
-              return t;
-            });
+    this.life = new NodeLifecycle(config, parts);
   }
 
   public static Builder builder() {
@@ -118,26 +78,8 @@ public final class BatonNode implements Closeable {
    * @throws BatonException if the data directory belongs to another cluster or node, or the server
    *     cannot start (the port is taken, say); the data directory is left as it was
    */
-  public synchronized void start() {
-    if (state != State.LATENT) {
-      throw new IllegalStateException("node " + config.self().id() + " was already " + state);
-    }
-    NodeRuntime r;
-    try {
-      // Claims the data directory and creates the parts (the quiet period starts here) ...
-      r = new NodeRuntime(config, parts, this::stopItself);
-      runtime = r;
-      // ... waits it out, then starts the Raft server and the rest (see NodeRuntime for the
-      // order). Each closes what it created before it throws.
-      r.start();
-    } catch (RuntimeException e) {
-      runtime = null;
-      state = State.CLOSED;
-      defaultListenerExecutor.shutdownNow();
-      throw e;
-    }
-    state = State.STARTED;
-    r.started(() -> state == State.STARTED);
+  public void start() {
+    life.start();
   }
 
   /** This node's id. */
@@ -160,7 +102,7 @@ public final class BatonNode implements Closeable {
    * its lease is valid. Cheap; safe to call on every request.
    */
   public boolean isActive() {
-    NodeRuntime r = runtime;
+    NodeRuntime r = life.runtime();
     return r != null && r.controller().isActive();
   }
 
@@ -170,13 +112,13 @@ public final class BatonNode implements Closeable {
    * cluster's configuration): such a node takes no part in the cluster until restarted.
    */
   public Role role() {
-    NodeRuntime r = runtime;
+    NodeRuntime r = life.runtime();
     return r == null ? Role.STOPPED : r.role();
   }
 
   /** The token of this node's activation while it is promoting or active, else 0. */
   public long token() {
-    NodeRuntime r = runtime;
+    NodeRuntime r = life.runtime();
     return r == null ? 0 : r.controller().token();
   }
 
@@ -186,13 +128,13 @@ public final class BatonNode implements Closeable {
    * 33).
    */
   long lastLogIndex() {
-    NodeRuntime r = runtime;
+    NodeRuntime r = life.runtime();
     return r == null ? -1 : r.lastLogIndex();
   }
 
   /** The current activation, if this node is active now. */
   public Optional<ActiveContext> activeContext() {
-    NodeRuntime r = runtime;
+    NodeRuntime r = life.runtime();
     return r == null ? Optional.empty() : r.controller().activeContext();
   }
 
@@ -202,8 +144,7 @@ public final class BatonNode implements Closeable {
    * @return the activation, or empty if the timeout passed first
    */
   public Optional<ActiveContext> awaitActive(Duration timeout) throws InterruptedException {
-    requireStarted();
-    return runtime.controller().awaitActive(timeout);
+    return life.started().controller().awaitActive(timeout);
   }
 
   /**
@@ -211,18 +152,16 @@ public final class BatonNode implements Closeable {
    * listener never overlap and keep their order, whatever the executor.
    */
   public void addListener(RoleListener listener, Executor executor) {
-    requireStarted();
-    runtime.controller().addListener(listener, executor);
+    life.started().controller().addListener(listener, executor);
   }
 
   /** Adds a listener called on the node's own listener thread. */
   public void addListener(RoleListener listener) {
-    addListener(listener, defaultListenerExecutor);
+    addListener(listener, life.listenerExecutor());
   }
 
   public void removeListener(RoleListener listener) {
-    requireStarted();
-    runtime.controller().removeListener(listener);
+    life.started().controller().removeListener(listener);
   }
 
   /**
@@ -231,19 +170,12 @@ public final class BatonNode implements Closeable {
    * start()} (the first activation can) may use it.
    */
   public KeyValueStore kv() {
-    NodeRuntime r = runtime;
-    KvStore k = r == null ? null : r.kv();
-    if (k == null) {
-      requireStarted();
-      throw new IllegalStateException("node " + config.self().id() + " is starting");
-    }
-    return k;
+    return life.kv();
   }
 
   /** The members as the cluster knows them. */
   public List<Member> members() {
-    requireStarted();
-    return runtime.members();
+    return life.started().members();
   }
 
   /**
@@ -251,14 +183,12 @@ public final class BatonNode implements Closeable {
    * every step's start, completion and failure, for every activation.
    */
   public List<JournalEntry> journal() {
-    requireStarted();
-    return runtime.journal();
+    return life.started().journal();
   }
 
   /** What this node knows now; cheap, local, not linearizable. */
   public NodeStatus status() {
-    requireStarted();
-    return runtime.status();
+    return life.started().status();
   }
 
   /**
@@ -275,8 +205,7 @@ public final class BatonNode implements Closeable {
    * @throws BatonTimeoutException if the switch did not complete within {@code timeout}
    */
   public long switchActive(String targetNodeId, Duration timeout) {
-    requireStarted();
-    return runtime.switchActive(targetNodeId, timeout);
+    return life.started().switchActive(targetNodeId, timeout);
   }
 
   /**
@@ -292,8 +221,7 @@ public final class BatonNode implements Closeable {
    * @throws BatonTimeoutException if the hand-over did not complete within {@code timeout}
    */
   public Handover stepDown(Duration timeout) {
-    requireStarted();
-    return runtime.stepDown(timeout);
+    return life.started().stepDown(timeout);
   }
 
   /**
@@ -302,8 +230,7 @@ public final class BatonNode implements Closeable {
    * cluster include it (Raft catches it up before it counts in the majority).
    */
   public void addMember(Member member) {
-    requireStarted();
-    runtime.addMember(member);
+    life.started().addMember(member);
   }
 
   /**
@@ -311,8 +238,7 @@ public final class BatonNode implements Closeable {
    * away from it first.
    */
   public void removeMember(String memberId) {
-    requireStarted();
-    runtime.removeMember(memberId);
+    life.started().removeMember(memberId);
   }
 
   /**
@@ -320,49 +246,30 @@ public final class BatonNode implements Closeable {
    * demotion actions run) and hands Raft leadership to an eligible peer before the server stops.
    */
   @Override
-  public synchronized void close() {
-    if (state == State.CLOSED) {
-      return;
-    }
-    State was = state;
-    state = State.CLOSED;
-    if (was == State.STARTED) {
-      runtime.close();
-    }
-    defaultListenerExecutor.shutdown();
+  public void close() {
+    life.close();
   }
 
   /**
    * For fault-injection tests: stops the Raft server at once without giving anything up, as a crash
    * would. The in-memory belief is frozen as it was, so {@link #isActive()} keeps answering from
    * the lease until it expires, exactly what a process that is about to die would see.
+   *
+   * @deprecated a test hook, not an API: a test calls {@code dev.baton.core.NodeFaults.crash(node)}
+   *     from ha-core's test-jar instead. Removable in 0.4 (issue 30).
    */
-  public synchronized void crashForTesting() {
-    if (state != State.STARTED) {
-      return;
-    }
-    state = State.CLOSED;
-    runtime.crash();
-    defaultListenerExecutor.shutdownNow();
+  @Deprecated(since = "0.3", forRemoval = true)
+  public void crashForTesting() {
+    crash();
   }
 
   /**
-   * Stops the node on its own account: closes it, then completes {@link #stoppedItself()}. Called
-   * when its Raft server stopped under it, and when the log holds a committed entry in a format
-   * newer than this release reads: the state machine has stopped applying, so this node stops
-   * (gracefully: an active demotes first) rather than run on a state that no longer matches its
-   * peers'. Upgrading it and starting it again on the same data directory resumes from that entry
-   * (COMPATIBILITY.md).
+   * Stops the Raft server at once without giving anything up, as a crash would; the in-memory
+   * belief stays as it was. Package-private: tests reach it through {@code NodeFaults} in ha-core's
+   * test sources, so that no production class carries a public test hook.
    */
-  private void stopItself(String reason) {
-    synchronized (this) {
-      if (state == State.CLOSED) {
-        return;
-      }
-      LOG.error("node {}: STOPPING: {}", config.self().id(), reason);
-      close();
-    }
-    stoppedItself.complete(reason);
+  void crash() {
+    life.crash();
   }
 
   /**
@@ -373,13 +280,7 @@ public final class BatonNode implements Closeable {
    * does. Never completes for a node closed through {@link #close()}.
    */
   public CompletionStage<String> stoppedItself() {
-    return stoppedItself.minimalCompletionStage();
-  }
-
-  private void requireStarted() {
-    if (state == State.LATENT) {
-      throw new IllegalStateException("node " + config.self().id() + " is not started");
-    }
+    return life.stoppedItself();
   }
 
   @Override
@@ -390,30 +291,7 @@ public final class BatonNode implements Closeable {
   /** Builds a node; {@link #build()} checks every setting and names the one that is wrong. */
   public static final class Builder {
 
-    private String clusterId;
-    private String nodeId;
-    private final List<Member> members = new ArrayList<>();
-    private Path dataDir;
-    private String bindHost;
-    private int bindPort;
-    private Timing timing = Timing.DEFAULTS;
-    private Duration operationTimeout = Duration.ofSeconds(5);
-    private RaftSecurity security;
-    private Path secretFile;
-    // Secrets also accepted from peers during a rotation, read when build() runs (never logged).
-    private final List<java.util.function.Supplier<RaftSecurity.SharedSecret>> acceptedSecrets =
-        new ArrayList<>();
-    private boolean joining;
-    private boolean bootstrap;
-    private Duration bootstrapProbeTimeout = BootstrapProbe.DEFAULT_TIMEOUT;
-    private long snapshotThreshold = 10_000;
-    private Duration failureBackoff = Duration.ofSeconds(10);
-    private MeterRegistry meterRegistry;
-    private PromotionPlan plan = PromotionPlan.empty();
-    private Ticker ticker = Ticker.system();
-    private final List<Map.Entry<RoleListener, Executor>> listeners = new ArrayList<>();
-    private final List<HealthCheck> healthChecks = new ArrayList<>();
-    private HealthPolicy healthPolicy = HealthPolicy.DEFAULTS;
+    private final NodeSettings s = new NodeSettings();
 
     private Builder() {}
 
@@ -429,15 +307,13 @@ public final class BatonNode implements Closeable {
      * given before; names must be unique.
      */
     public Builder healthChecks(List<HealthCheck> checks) {
-      java.util.Objects.requireNonNull(checks, "healthChecks");
-      this.healthChecks.clear();
-      this.healthChecks.addAll(checks);
+      s.healthChecks(checks);
       return this;
     }
 
     /** How health check answers become the node's health; default {@link HealthPolicy#DEFAULTS}. */
     public Builder healthPolicy(HealthPolicy policy) {
-      this.healthPolicy = java.util.Objects.requireNonNull(policy, "healthPolicy");
+      s.healthPolicy = Objects.requireNonNull(policy, "healthPolicy");
       return this;
     }
 
@@ -447,19 +323,19 @@ public final class BatonNode implements Closeable {
      * ticker must do for the lease to hold.
      */
     public Builder ticker(Ticker ticker) {
-      this.ticker = java.util.Objects.requireNonNull(ticker, "ticker");
+      s.ticker = Objects.requireNonNull(ticker, "ticker");
       return this;
     }
 
     /** The cluster's id; every node of the cluster uses the same one. Required. */
     public Builder clusterId(String clusterId) {
-      this.clusterId = clusterId;
+      s.clusterId = clusterId;
       return this;
     }
 
     /** This node's id; must be one of the members. Required. */
     public Builder nodeId(String nodeId) {
-      this.nodeId = nodeId;
+      s.nodeId = nodeId;
       return this;
     }
 
@@ -470,20 +346,19 @@ public final class BatonNode implements Closeable {
 
     /** All members of the cluster, this node included. Required. */
     public Builder members(List<Member> members) {
-      this.members.clear();
-      this.members.addAll(members);
+      s.members(members);
       return this;
     }
 
     /** Where the Raft log, snapshots and the node's identity live. Required. */
     public Builder dataDir(Path dataDir) {
-      this.dataDir = dataDir;
+      s.dataDir = dataDir;
       return this;
     }
 
     /** The interface the Raft server listens on; default: the host of this node's address. */
     public Builder bindHost(String bindHost) {
-      this.bindHost = bindHost;
+      s.bindHost = bindHost;
       return this;
     }
 
@@ -494,23 +369,19 @@ public final class BatonNode implements Closeable {
      * address's host and port.
      */
     public Builder listen(String host, int port) {
-      if (port < 1 || port > 65535) {
-        throw new IllegalArgumentException("listen port " + port + " is outside 1..65535");
-      }
-      this.bindHost = host;
-      this.bindPort = port;
+      s.listen(host, port);
       return this;
     }
 
     /** Election and lease timing; default {@link Timing#DEFAULTS}. */
     public Builder timing(Timing timing) {
-      this.timing = timing;
+      s.timing = timing;
       return this;
     }
 
     /** How long a KV operation, switch or membership call may take; default 5 s. */
     public Builder operationTimeout(Duration operationTimeout) {
-      this.operationTimeout = operationTimeout;
+      s.operationTimeout = operationTimeout;
       return this;
     }
 
@@ -524,8 +395,7 @@ public final class BatonNode implements Closeable {
      * #insecureTransport()} is required; the last one called wins.
      */
     public Builder tls(TlsConfig tls) {
-      this.security = new RaftSecurity.Certificates(java.util.Objects.requireNonNull(tls, "tls"));
-      this.secretFile = null;
+      s.tls(tls);
       return this;
     }
 
@@ -539,8 +409,7 @@ public final class BatonNode implements Closeable {
      * never logged.
      */
     public Builder clusterSecret(Path secretFile) {
-      this.secretFile = java.util.Objects.requireNonNull(secretFile, "secretFile");
-      this.security = null;
+      s.clusterSecret(secretFile);
       return this;
     }
 
@@ -549,9 +418,7 @@ public final class BatonNode implements Closeable {
      * secret store, say). The array is copied.
      */
     public Builder clusterSecret(byte[] secret) {
-      java.util.Objects.requireNonNull(secret, "secret");
-      this.security = new RaftSecurity.SharedSecret(secret.clone(), "given to the builder");
-      this.secretFile = null;
+      s.clusterSecret(secret);
       return this;
     }
 
@@ -564,16 +431,13 @@ public final class BatonNode implements Closeable {
      * holder of the old secret is refused. May be called more than once; needs a cluster secret.
      */
     public Builder acceptClusterSecret(Path secretFile) {
-      java.util.Objects.requireNonNull(secretFile, "secretFile");
-      acceptedSecrets.add(() -> RaftSecuritySettings.readSecret(secretFile, "acceptClusterSecret"));
+      s.acceptClusterSecret(secretFile);
       return this;
     }
 
     /** Like {@link #acceptClusterSecret(Path)}, with the secret's bytes. The array is copied. */
     public Builder acceptClusterSecret(byte[] secret) {
-      byte[] copy = java.util.Objects.requireNonNull(secret, "secret").clone();
-      acceptedSecrets.add(
-          () -> new RaftSecurity.SharedSecret(copy, "an accepted secret given to the builder"));
+      s.acceptClusterSecret(secret);
       return this;
     }
 
@@ -584,8 +448,7 @@ public final class BatonNode implements Closeable {
      * everyone in every mode, and entries the state machine cannot read are refused.)
      */
     public Builder insecureTransport() {
-      this.security = new RaftSecurity.Insecure();
-      this.secretFile = null;
+      s.insecureTransport();
       return this;
     }
 
@@ -595,7 +458,7 @@ public final class BatonNode implements Closeable {
      * until the cluster adds it, and then it learns the log from the leader.
      */
     public Builder joining(boolean joining) {
-      this.joining = joining;
+      s.joining = joining;
       return this;
     }
 
@@ -619,7 +482,7 @@ public final class BatonNode implements Closeable {
      * receives the log.
      */
     public Builder bootstrap(boolean bootstrap) {
-      this.bootstrap = bootstrap;
+      s.bootstrap = bootstrap;
       return this;
     }
 
@@ -629,13 +492,13 @@ public final class BatonNode implements Closeable {
      * answers at once).
      */
     public Builder bootstrapProbeTimeout(Duration timeout) {
-      this.bootstrapProbeTimeout = timeout;
+      s.bootstrapProbeTimeout = timeout;
       return this;
     }
 
     /** Take a snapshot every this many log entries; default 10,000. */
     public Builder snapshotThreshold(long entries) {
-      this.snapshotThreshold = entries;
+      s.snapshotThreshold = entries;
       return this;
     }
 
@@ -644,7 +507,7 @@ public final class BatonNode implements Closeable {
      * this long, so another node can; default 10 s.
      */
     public Builder failureBackoff(Duration failureBackoff) {
-      this.failureBackoff = failureBackoff;
+      s.failureBackoff = failureBackoff;
       return this;
     }
 
@@ -653,52 +516,24 @@ public final class BatonNode implements Closeable {
      * when it closes or its start fails.
      */
     public Builder meterRegistry(MeterRegistry meterRegistry) {
-      this.meterRegistry = meterRegistry;
+      s.meterRegistry = meterRegistry;
       return this;
     }
 
     /** A listener registered before the node starts, so it sees the first activation. */
     public Builder listener(RoleListener listener, Executor executor) {
-      this.listeners.add(Map.entry(listener, executor));
+      s.listeners.add(Map.entry(listener, executor));
       return this;
     }
 
     /** What to do on becoming active and on giving the role up; default: nothing. */
     public Builder promotionPlan(PromotionPlan plan) {
-      this.plan = java.util.Objects.requireNonNull(plan, "plan");
+      s.plan = Objects.requireNonNull(plan, "plan");
       return this;
     }
 
     public BatonNode build() {
-      Set<String> checkNames = new HashSet<>();
-      for (HealthCheck c : healthChecks) {
-        if (c == null) {
-          throw new IllegalArgumentException("healthChecks: a check is null");
-        }
-        if (!checkNames.add(c.settings().name())) {
-          throw new IllegalArgumentException(
-              "healthChecks: check name '" + c.settings().name() + "' appears twice");
-        }
-      }
-      RaftSecurity raftSecurity =
-          RaftSecuritySettings.resolve(security, secretFile, acceptedSecrets);
-      NodeConfig config =
-          NodeConfig.validated(
-              clusterId,
-              nodeId,
-              members,
-              dataDir,
-              bindHost,
-              bindPort,
-              timing,
-              operationTimeout,
-              raftSecurity,
-              joining,
-              bootstrap,
-              bootstrapProbeTimeout,
-              snapshotThreshold,
-              failureBackoff);
-      return new BatonNode(this, config);
+      return new BatonNode(s.config(), s.collaborators());
     }
   }
 }

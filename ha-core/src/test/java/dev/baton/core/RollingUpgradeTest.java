@@ -49,7 +49,7 @@ class RollingUpgradeTest {
 
   @AfterEach
   void crashAll() {
-    nodes.values().forEach(BatonNode::crashForTesting);
+    nodes.values().forEach(NodeFaults::crash);
   }
 
   @Test

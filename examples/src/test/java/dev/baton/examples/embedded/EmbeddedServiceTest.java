@@ -6,6 +6,7 @@ import static org.awaitility.Awaitility.await;
 import dev.baton.core.BatonNode;
 import dev.baton.core.LocalPorts;
 import dev.baton.core.Member;
+import dev.baton.core.NodeFaults;
 import dev.baton.core.Timing;
 import dev.baton.core.testing.NetworkPartition;
 import java.nio.file.Path;
@@ -48,7 +49,7 @@ class EmbeddedServiceTest {
     partition.heal();
     resume.countDown();
     services.values().forEach(EmbeddedService::close);
-    nodes.values().forEach(BatonNode::crashForTesting);
+    nodes.values().forEach(NodeFaults::crash);
   }
 
   @Test

@@ -6,6 +6,7 @@ import dev.baton.core.ActiveContext;
 import dev.baton.core.BatonNode;
 import dev.baton.core.LocalPorts;
 import dev.baton.core.Member;
+import dev.baton.core.NodeFaults;
 import dev.baton.core.Timing;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -237,7 +238,7 @@ public final class TestCluster implements AutoCloseable {
       n = running.remove(id);
     }
     if (n != null) {
-      n.crashForTesting();
+      NodeFaults.crash(n);
     }
   }
 
@@ -372,7 +373,7 @@ public final class TestCluster implements AutoCloseable {
           new Thread(
               () -> {
                 try {
-                  n.crashForTesting();
+                  NodeFaults.crash(n);
                 } catch (RuntimeException e) {
                   // best effort
                 }

@@ -1,0 +1,21 @@
+package dev.baton.core;
+
+/**
+ * Faults a test injects into a {@link BatonNode} that runs in its own JVM. Test code only: it lives
+ * in ha-core's test sources (and its test-jar, which the other modules' tests and the benchmarks
+ * use), so that no production class carries a public test hook; it reaches the node's
+ * package-private side from the same package.
+ */
+public final class NodeFaults {
+  private NodeFaults() {}
+
+  /**
+   * Stops the node's Raft server at once without giving anything up, as a crash would. The
+   * in-memory belief is frozen as it was, so {@link BatonNode#isActive()} keeps answering from the
+   * lease until it expires, exactly what a process that is about to die would see. Does nothing
+   * unless the node is started; the node is closed afterwards.
+   */
+  public static void crash(BatonNode node) {
+    node.crash();
+  }
+}
