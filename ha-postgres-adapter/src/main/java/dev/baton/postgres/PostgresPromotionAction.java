@@ -639,6 +639,24 @@ public final class PostgresPromotionAction implements PromotionAction {
   }
 
   /**
+   * Who held the role before, for a message about an old primary. The previous activation can be
+   * this node's own attempt that did not complete (a retry after a failed promotion): naming this
+   * node as "the previous active" would send the operator to the wrong server.
+   */
+  static String previousActiveClause(ActionContext ctx) {
+    return ctx.previousActive()
+        .map(
+            n ->
+                n.equals(ctx.nodeId())
+                    ? "; the previous activation (token "
+                        + ctx.previousToken()
+                        + ") was this node's own attempt, which did not complete, so the node"
+                        + " active before it is not known here"
+                    : "; the previous active was node " + n)
+        .orElse("");
+  }
+
+  /**
    * Before a standby is promoted, every peer must be fenced: a reachable primary is made read-only
    * (below), an unreachable peer, which may be the old primary still taking a stale active's
    * commits, can only be stopped by the stop command. Without one, the promotion is refused unless
@@ -672,8 +690,7 @@ public final class PostgresPromotionAction implements PromotionAction {
     if (unreachable.isEmpty()) {
       return Set.of();
     }
-    String previous =
-        ctx.previousActive().map(n -> "; the previous active was node " + n).orElse("");
+    String previous = previousActiveClause(ctx);
     String notBounded = null;
     if (fenceTimeBound) {
       Map<String, Long> tokens = new java.util.LinkedHashMap<>();

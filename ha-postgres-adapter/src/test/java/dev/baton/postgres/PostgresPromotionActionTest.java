@@ -361,6 +361,27 @@ class PostgresPromotionActionTest {
         .hasMessageContaining("stopCommand")
         .hasMessageNotContaining(SECRET);
     assertThat(standby.isInRecovery()).as("nothing was promoted").isTrue();
+    // n2's retry after its own first attempt (token 7) failed: the previous activation is n2's
+    // own, and the message must not name n2 as the old active.
+    TestActionContext retry =
+        new TestActionContext(
+            8,
+            "test-cluster",
+            "n2",
+            java.util.Optional.of("n2"),
+            7,
+            dev.baton.core.ActionContext.Phase.PROMOTE,
+            1,
+            Duration.ofSeconds(60),
+            OptionalLong.empty(),
+            true);
+    assertThatThrownBy(() -> refused.promote(retry))
+        .isInstanceOf(PromotionRefusedException.class)
+        .hasMessageContaining(
+            "the previous activation (token 7) was this node's own attempt, which did not"
+                + " complete")
+        .hasMessageNotContaining("the previous active was node n2");
+    assertThat(standby.isInRecovery()).as("nothing was promoted").isTrue();
     // The stale active's commit is acknowledged, and it is not lost: the standby, still a standby,
     // replays it.
     stale.commit();
