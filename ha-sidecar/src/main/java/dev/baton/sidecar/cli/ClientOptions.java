@@ -76,7 +76,7 @@ final class ClientOptions {
       }
     }
     if (all.isEmpty() && config != null) {
-      SidecarConfig c = ConfigLoader.load(config);
+      SidecarConfig c = ConfigLoader.loadAsClient(config);
       all.add(c.controlListen());
       all.addAll(c.controlAddresses().values());
     }
@@ -94,7 +94,7 @@ final class ClientOptions {
     Path ca = first(tlsCa, "BATON_TLS_CA");
     if (cert == null && key == null && ca == null) {
       if (config != null) {
-        return ConfigLoader.load(config).tls().map(SidecarConfig.Tls::files).orElse(null);
+        return ConfigLoader.loadAsClient(config).tls().map(SidecarConfig.Tls::files).orElse(null);
       }
       return null;
     }
@@ -159,7 +159,7 @@ final class ClientOptions {
     }
     if (tls == null && secret == null && config != null) {
       try {
-        secret = ConfigLoader.load(config).controlSecret().orElse(null);
+        secret = ConfigLoader.loadAsClient(config).controlSecret().orElse(null);
       } catch (IllegalArgumentException e) {
         throw new BatonCommand.UsageError(e.getMessage());
       }

@@ -61,7 +61,7 @@ final class PgGuardCommand implements java.util.concurrent.Callable<Integer> {
               + " formerPrimaryGuard it runs");
     }
     Logging.cli();
-    SidecarConfig c = ConfigLoader.load(client.config);
+    SidecarConfig c = ConfigLoader.loadAsClient(client.config);
     List<FormerPrimaryGuardService> guards = new ArrayList<>();
     for (NodeService s : c.services()) {
       if (s instanceof FormerPrimaryGuardService g) {

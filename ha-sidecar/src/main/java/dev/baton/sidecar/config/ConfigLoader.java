@@ -45,6 +45,23 @@ public final class ConfigLoader {
    * @throws ConfigException listing every problem found
    */
   public static SidecarConfig load(Path file) {
+    return load(file, false);
+  }
+
+  /**
+   * Loads {@code file} for a process that reaches the cluster as a client beside the node: the CLI
+   * with {@code --config} and {@code baton pg-guard}. Promotion steps other than {@code postgres}
+   * (whose former-primary guard pg-guard runs) have their keys checked but are not built, so that
+   * their files (a {@code dns} step's TSIG key, say) need not exist on that host; the returned plan
+   * leaves them out.
+   *
+   * @throws ConfigException listing every problem found
+   */
+  public static SidecarConfig loadAsClient(Path file) {
+    return load(file, true);
+  }
+
+  private static SidecarConfig load(Path file, boolean asClient) {
     Yaml yaml = new Yaml(file);
     Yaml.Section root = yaml.root();
     if (!yaml.problems().isEmpty()) {
@@ -193,7 +210,7 @@ public final class ConfigLoader {
     StepType.Scope scope =
         new StepType.Scope(node, Set.copyOf(memberSections.keySet()), eligible, nodeRef);
     List<NodeService> services = new ArrayList<>();
-    PromotionPlan plan = plan(yaml, root.section("promotion"), scope, services);
+    PromotionPlan plan = plan(yaml, root.section("promotion"), scope, services, asClient);
     HealthSection.Parsed health = HealthSection.parse(root, nodeRef);
 
     Yaml.Section logging = root.section("logging");
@@ -504,7 +521,11 @@ public final class ConfigLoader {
   }
 
   private static PromotionPlan plan(
-      Yaml yaml, Yaml.Section p, StepType.Scope scope, List<NodeService> services) {
+      Yaml yaml,
+      Yaml.Section p,
+      StepType.Scope scope,
+      List<NodeService> services,
+      boolean asClient) {
     p.allow("watchdog", "steps");
     PromotionPlan.Builder plan = PromotionPlan.builder().watchdog(p.bool("watchdog", true));
     Set<String> names = new LinkedHashSet<>();
@@ -531,6 +552,9 @@ public final class ConfigLoader {
             "'" + name + "' is used by another step; names must be unique");
       }
       StepPolicy policy = policy(yaml, step);
+      if (asClient && !(stepType instanceof PostgresStep)) {
+        continue; // a client beside the node needs only the postgres steps' guards
+      }
       StepType.Built built =
           stepType == null || name == null ? null : stepType.build(name, step, scope);
       if (built != null && policy != null) {
