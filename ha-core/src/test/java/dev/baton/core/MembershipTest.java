@@ -224,6 +224,126 @@ class MembershipTest {
     }
   }
 
+  /**
+   * The Jepsen-style suite's wipe fault (s48): a member removed, wiped and added back catches up
+   * with a snapshot that holds a configuration without it, then the log up to the entry that adds
+   * it. Once the leader counts it as caught up, its AppendEntries stop being "initializing" and the
+   * joiner's Raft server starts its election timer; if it then hears nothing for an election
+   * timeout before it holds the entry that adds it, its pre-vote finds it outside its own
+   * configuration and Ratis 3.3 shuts the server down (LeaderElection: NOT_IN_CONF). The
+   * configuration counted a dead member from then on, and removing another one could never commit.
+   *
+   * <p>Here the joiner gets, once caught up, only heartbeats (no entries), and after the first one
+   * nothing at all for several election timeouts. On the old code its server stopped within about
+   * two election timeouts ("STOPPING: its Raft server stopped") and the {@code during} wait below
+   * failed. A joiner now starts as a Raft listener of itself: it cannot campaign before it holds a
+   * configuration that makes it a voter, and becomes a follower when it does.
+   */
+  @Test
+  void aWipedMemberAddedBackSurvivesSilenceBeforeItHoldsTheEntryThatAddsIt() throws Exception {
+    try (TestCluster cluster =
+            TestCluster.create(3, 0, TestCluster.TIMING, (id, b) -> b.snapshotThreshold(100))
+                .startAll();
+        NetworkPartition partition = NetworkPartition.create()) {
+      BatonNode active = cluster.awaitActive(Duration.ofSeconds(30));
+      java.util.List<String> others =
+          cluster.running().stream()
+              .map(BatonNode::id)
+              .filter(id -> !id.equals(active.id()))
+              .toList();
+      String v = others.get(0);
+      String t = others.get(1);
+      Member member =
+          cluster.members().stream().filter(m -> m.id().equals(v)).findFirst().orElseThrow();
+
+      active.removeMember(v);
+      cluster.stop(v);
+      TestCluster.emptyDirectory(cluster.dataDir(v));
+      for (int i = 0; i < 300; i++) {
+        active.kv().put("wiped/" + i, Integer.toString(i).getBytes());
+      }
+      await("the remaining members took a snapshot whose configuration has no " + v)
+          .atMost(Duration.ofSeconds(30))
+          .until(
+              () -> cluster.running().stream().allMatch(n -> hasSnapshot(cluster.dataDir(n.id()))));
+
+      // v never gets the entry that adds it; once caught up (no longer "initializing") it gets
+      // heartbeats only, and after a few of them nothing at all.
+      java.util.concurrent.atomic.AtomicInteger heartbeats =
+          new java.util.concurrent.atomic.AtomicInteger();
+      java.util.concurrent.atomic.AtomicBoolean heard =
+          new java.util.concurrent.atomic.AtomicBoolean();
+      partition.dropAppends(
+          v,
+          request -> {
+            if (heard.get()) {
+              return true;
+            }
+            boolean addsV =
+                request.getEntriesList().stream()
+                    .anyMatch(
+                        e ->
+                            e.hasConfigurationEntry()
+                                && e.getConfigurationEntry().getPeersList().stream()
+                                    .anyMatch(p -> p.getId().toStringUtf8().equals(v)));
+            if (addsV) {
+              return true; // an append built as the leader counted v caught up may still carry it
+            }
+            if (request.getInitializing()) {
+              return false;
+            }
+            if (request.getEntriesCount() == 0) {
+              heard.set(heartbeats.incrementAndGet() >= 5);
+              return false;
+            }
+            return true;
+          });
+      BatonNode back = cluster.builderFor(v).joining(true).build();
+      back.start();
+      try {
+        Thread adding =
+            new Thread(
+                () -> {
+                  try {
+                    active.addMember(member);
+                  } catch (RuntimeException e) {
+                    // asserted through the cluster's state below
+                  }
+                },
+                "test-add-" + v);
+        adding.setDaemon(true);
+        adding.start();
+        await(v + " heard a caught-up leader's heartbeats")
+            .atMost(Duration.ofSeconds(30))
+            .untilTrue(heard);
+        await(v + "'s Raft server keeps running while it hears nothing, 4 s > 2 election timeouts")
+            .during(Duration.ofSeconds(4))
+            .atMost(Duration.ofSeconds(6))
+            .until(() -> !back.stoppedItself().toCompletableFuture().isDone());
+        partition.heal();
+
+        adding.join(Duration.ofSeconds(60).toMillis());
+        assertThat(adding.isAlive()).as("the add of " + v + " returned").isFalse();
+        await(v + " is a voter again and has applied the cluster's log")
+            .atMost(Duration.ofSeconds(30))
+            .until(
+                () ->
+                    back.status().members().stream()
+                            .anyMatch(m -> m.member().id().equals(v) && m.inConfiguration())
+                        && back.kv().get("wiped/299").isPresent());
+
+        // v is a working voter: with t removed, {active, v} is the whole configuration.
+        active.removeMember(t);
+        cluster.stop(t);
+        assertThat(cluster.awaitActive(Duration.ofSeconds(30)).kv().put("after", "1".getBytes()))
+            .satisfies(r -> assertThat(r.revision()).isPositive());
+        assertThat(back.stoppedItself().toCompletableFuture().isDone()).isFalse();
+      } finally {
+        back.close();
+      }
+    }
+  }
+
   private static boolean hasSnapshot(Path dataDir) {
     try (Stream<Path> files = Files.walk(dataDir)) {
       return files.anyMatch(f -> f.getFileName().toString().matches("snapshot\\.\\d+_\\d+"));

@@ -30,6 +30,7 @@ import java.util.concurrent.Executor;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
@@ -235,10 +236,13 @@ public final class NodeRuntime {
               return t;
             });
     syncMemberGauges();
+    AtomicReference<List<String>> lastConfiguration = new AtomicReference<>(List.of());
     raftWatch.scheduleWithFixedDelay(
         () -> {
           if (running.getAsBoolean() && !raft.alive()) {
-            stopItself.accept("its Raft server stopped (see the errors logged before this line)");
+            stopItself.accept(whyRaftStopped(lastConfiguration.get()));
+          } else {
+            lastConfiguration.set(raft.configurationIds());
           }
           syncMemberGauges();
         },
@@ -254,6 +258,24 @@ public final class NodeRuntime {
         config.timing().lease().toMillis(),
         config.timing().electionTimeoutMin().toMillis(),
         config.timing().electionTimeoutMax().toMillis());
+  }
+
+  /**
+   * Why the Raft server stopped under the node, as far as the node can tell: Ratis stops a server
+   * whose election finds it outside its own configuration (NOT_IN_CONF), and says so only at INFO.
+   */
+  private String whyRaftStopped(List<String> configuration) {
+    String self = config.self().id();
+    if (!configuration.isEmpty() && !configuration.contains(self)) {
+      return "its Raft server stopped: "
+          + self
+          + " is not a voter of the Raft configuration it last held "
+          + configuration
+          + ", and Ratis stops a server whose election finds it outside its configuration (a removed"
+          + " member, or a joiner that had not yet received the entry that adds it; see the errors"
+          + " logged before this line)";
+    }
+    return "its Raft server stopped (see the errors logged before this line)";
   }
 
   // Read by the lease gauge, which the metrics register before the controller exists.

@@ -22,6 +22,7 @@ import java.util.function.Consumer;
 import org.apache.ratis.client.RaftClient;
 import org.apache.ratis.conf.Parameters;
 import org.apache.ratis.proto.RaftProtos.CommitInfoProto;
+import org.apache.ratis.proto.RaftProtos.RaftPeerRole;
 import org.apache.ratis.protocol.ClientId;
 import org.apache.ratis.protocol.RaftGroup;
 import org.apache.ratis.protocol.RaftGroupId;
@@ -79,7 +80,7 @@ public final class RaftNode implements AutoCloseable {
         RaftSettings.parameters(heartbeatAcks, RaftTransport.create(config, directory, refused));
     RaftGroup initialGroup =
         config.joining()
-            ? RaftGroup.valueOf(groupId)
+            ? RaftGroup.valueOf(groupId, joiner(config.self()))
             : RaftGroup.valueOf(groupId, toPeers(config.members()));
     this.server =
         RaftServer.newBuilder()
@@ -133,6 +134,34 @@ public final class RaftNode implements AutoCloseable {
         .setId(m.id())
         .setAddress(m.address())
         .setPriority(m.eligible() ? 1 : 0)
+        .build();
+  }
+
+  /**
+   * The initial group of a joining node (empty data directory): itself, as a Ratis listener. Ratis
+   * starts a server that is a listener of its own configuration as a listener, which never starts
+   * an election. Without this a joiner started outside any configuration and, once the leader
+   * counted it as caught up, ran its election timer while it was still catching up with a
+   * configuration that does not contain it (the leader's snapshot, then the log up to the entry
+   * that adds it). An election timeout of silence then (a slow catch-up, a leader change) made its
+   * pre-vote find it outside its own configuration, and Ratis 3.3 shuts a server down on that
+   * (LeaderElection, NOT_IN_CONF): the cluster then counted a dead voter, and a later removal could
+   * never commit
+   * (MembershipTest#aWipedMemberAddedBackSurvivesSilenceBeforeItHoldsTheEntryThatAddsIt).
+   *
+   * <p>The first snapshot or configuration entry from the leader replaces this configuration. Ratis
+   * turns a listener into a follower as soon as it appends a stable configuration that has it as a
+   * voter (ServerState#updateConfiguration), so the node takes part in elections from the entry
+   * that makes it a voter on. Until then it grants no vote, which changes nothing for safety; and a
+   * configuration that adds it becomes stable only after the joint one committed on a majority of
+   * the old voters.
+   */
+  static RaftPeer joiner(Member self) {
+    return RaftPeer.newBuilder()
+        .setId(self.id())
+        .setAddress(self.address())
+        .setPriority(self.eligible() ? 1 : 0)
+        .setStartupRole(RaftPeerRole.LISTENER)
         .build();
   }
 

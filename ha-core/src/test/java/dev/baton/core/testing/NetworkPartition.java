@@ -4,6 +4,8 @@ import java.time.Duration;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Predicate;
+import org.apache.ratis.proto.RaftProtos.AppendEntriesRequestProto;
 import org.apache.ratis.util.CodeInjectionForTesting;
 
 /**
@@ -17,6 +19,8 @@ public final class NetworkPartition implements AutoCloseable {
   private static final Set<String> CUT = ConcurrentHashMap.newKeySet();
   private static final Map<String, Duration> SLOW = new ConcurrentHashMap<>();
   private static final Set<String> ELECTION_REQUESTS_THROUGH = ConcurrentHashMap.newKeySet();
+  private static final Map<String, Predicate<AppendEntriesRequestProto>> APPENDS_DROPPED =
+      new ConcurrentHashMap<>();
 
   static {
     for (String point :
@@ -37,6 +41,16 @@ public final class NetworkPartition implements AutoCloseable {
           && CUT.contains(link)
           && !(electionRequests && ELECTION_REQUESTS_THROUGH.contains(link))) {
         throw new IllegalStateException("partitioned: " + remoteId + " -> " + localId);
+      }
+      Predicate<AppendEntriesRequestProto> dropAppend =
+          localId == null ? null : APPENDS_DROPPED.get(localId.toString());
+      if (dropAppend != null
+          && args != null
+          && args.length >= 2
+          && args[1] instanceof AppendEntriesRequestProto request
+          && dropAppend.test(request)) {
+        throw new IllegalStateException(
+            "partitioned: " + remoteId + " -> " + localId + " (this append)");
       }
       Duration late = remoteId == null ? null : SLOW.get(remoteId + "->" + localId);
       if (late != null) {
@@ -91,7 +105,18 @@ public final class NetworkPartition implements AutoCloseable {
     return this;
   }
 
+  /**
+   * Drops the AppendEntries requests to {@code to} that {@code drop} picks (it sees each request
+   * before the receiver touches any state, in the receiver's own thread): a lossy link that loses
+   * only some kinds of message.
+   */
+  public NetworkPartition dropAppends(String to, Predicate<AppendEntriesRequestProto> drop) {
+    APPENDS_DROPPED.put(to, drop);
+    return this;
+  }
+
   public void heal() {
+    APPENDS_DROPPED.clear();
     CUT.clear();
     SLOW.clear();
     ELECTION_REQUESTS_THROUGH.clear();
