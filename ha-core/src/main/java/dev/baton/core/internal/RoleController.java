@@ -322,6 +322,7 @@ public final class RoleController {
     if (!info.isLeaderReady() || now - notBefore < 0) {
       return;
     }
+    final Fallback fallback;
     if (!health.eligible()) {
       Optional<Member> target = health.healthyTarget(handOff.eligiblePeers());
       if (target.isPresent() && handOff.unhealthyHandOffCameBack(term)) {
@@ -330,6 +331,7 @@ public final class RoleController {
         health.note(
             "activating although unhealthy: leadership came back and no node took the role"
                 + " (health records lag)");
+        fallback = Fallback.CAME_BACK;
       } else if (target.isPresent()) {
         // Not a candidate while unhealthy: leadership goes to a healthy peer, which activates.
         health.note("not activating: unhealthy; handing leadership to " + target.get().id());
@@ -338,16 +340,26 @@ public final class RoleController {
       } else {
         // Every reachable peer is unhealthy too: an active is better than none.
         health.note("activating although unhealthy: no healthy peer");
+        fallback = Fallback.NO_HEALTHY_PEER;
       }
     } else {
       handOff.forgetUnhealthyHandOff();
+      health.trustRecords();
       health.note("");
+      fallback = Fallback.NONE;
     }
     if (switches.activationBarred(term)) {
       handOff.maybeStepDown(now, term);
       return;
     }
-    activate(term);
+    activate(term, fallback);
+  }
+
+  /** Why an unhealthy leader activates anyway (NONE: it is eligible). */
+  private enum Fallback {
+    NONE,
+    NO_HEALTHY_PEER,
+    CAME_BACK
   }
 
   /**
@@ -364,7 +376,10 @@ public final class RoleController {
     }
     Optional<Member> target = health.healthyTarget(handOff.eligiblePeers());
     if (target.isEmpty()) {
-      health.note(HealthGate.NO_HEALTHY_PEER);
+      health.note(
+          health.distrustsLaggedRecords()
+              ? HealthGate.NO_FRESH_HEALTHY_PEER
+              : HealthGate.NO_HEALTHY_PEER);
       return false;
     }
     if (!health.moveAllowed(now)) {
@@ -378,7 +393,7 @@ public final class RoleController {
     return true;
   }
 
-  private void activate(long term) {
+  private void activate(long term, Fallback fallback) {
     final long sent = clock.nanoTime();
     CommandResult result;
     try {
@@ -402,6 +417,11 @@ public final class RoleController {
       previousToken = record.getPreviousToken();
     }
     Activation a = new Activation(token, term, previous, previousToken);
+    if (fallback != Fallback.NONE) {
+      // A role move caused by health (it landed here because no healthy peer took it): the next
+      // move for health waits minMoveInterval from now, like after a hand-over.
+      health.activatedAlthoughUnhealthy(token, fallback == Fallback.CAME_BACK);
+    }
     synchronized (lock) {
       if (closing || !running) {
         return;
