@@ -1,7 +1,6 @@
 package dev.baton.core.internal;
 
 import dev.baton.core.ActiveContext;
-import dev.baton.core.Member;
 import dev.baton.core.NotActiveException;
 import dev.baton.core.Role;
 import dev.baton.core.RoleListener;
@@ -43,7 +42,8 @@ import org.slf4j.LoggerFactory;
  * <p>The lease arithmetic is {@link Lease}, the application's listeners are {@link RoleListeners},
  * the switch-active attempts and the term bar are {@link SwitchBookkeeping}, the ways leadership is
  * passed on (to a peer, to a target, by stepping down, each rate-limited) are {@link
- * LeadershipHandOff}, and the entries it proposes come from {@link Commands}. What stays here
+ * LeadershipHandOff}, what health gating decides (activate or not, hand over for health or not) is
+ * {@link HealthHandOver}, and the entries it proposes come from {@link Commands}. What stays here
  * (about 700 lines) is the loop and the role's transitions (activate, renew, demote, hand over,
  * close): they share one lock and one thread, and the lease argument is checked by reading them
  * together, so they are kept in one class.
@@ -60,7 +60,6 @@ public final class RoleController {
   private final MonotonicClock clock;
   private final PlanRunner plan;
   private final NodeMetrics metrics;
-  private final HealthGate health;
   private final Lease lease;
   private final long renewNanos;
   private final long reserveNanos;
@@ -73,6 +72,7 @@ public final class RoleController {
   private final RoleListeners listeners = new RoleListeners();
   private final SwitchBookkeeping switches;
   private final LeadershipHandOff handOff;
+  private final HealthHandOver healthHandOver;
 
   // Read without the lock by isActive(); written under it.
   private volatile Role role;
@@ -107,7 +107,6 @@ public final class RoleController {
       NodeMetrics metrics,
       HealthGate health) {
     this.config = config;
-    this.health = health;
     this.raft = raft;
     this.clock = clock;
     this.plan = plan;
@@ -115,6 +114,7 @@ public final class RoleController {
     this.lease = new Lease(clock, config.timing().lease());
     this.switches = new SwitchBookkeeping(config.self().id());
     this.handOff = new LeadershipHandOff(config, raft, switches, clock.nanoTime());
+    this.healthHandOver = new HealthHandOver(health, handOff);
     this.renewNanos = config.timing().renewInterval().toNanos();
     this.reserveNanos = config.timing().demotionReserve().toNanos();
     this.tickMillis = Math.max(5, Math.min(50, config.timing().renewInterval().toMillis() / 3));
@@ -285,15 +285,19 @@ public final class RoleController {
         handOver(pending.getTargetNodeId(), StandbyReason.SWITCH_ACTIVE);
         return;
       }
-      if (r == Role.ACTIVE && maybeHandOverForHealth(now)) {
-        return;
+      if (r == Role.ACTIVE) {
+        Optional<String> target = healthHandOver.targetForActive(now);
+        if (target.isPresent()) {
+          handOver(target.get(), StandbyReason.UNHEALTHY);
+          return;
+        }
       }
       maybeRenew(now, a);
       return;
     }
     if (r == Role.DEMOTING || !leader || closing) {
       if (r == Role.STANDBY && !leader) {
-        health.note("");
+        healthHandOver.notLeading();
       }
       return;
     }
@@ -322,78 +326,18 @@ public final class RoleController {
     if (!info.isLeaderReady() || now - notBefore < 0) {
       return;
     }
-    final Fallback fallback;
-    if (!health.eligible()) {
-      Optional<Member> target = health.healthyTarget(handOff.eligiblePeers());
-      if (target.isPresent() && handOff.unhealthyHandOffCameBack(term)) {
-        // It was handed on for health before and came back with no activation in between: the
-        // records that named a healthy peer lag behind. An active is better than none.
-        health.note(
-            "activating although unhealthy: leadership came back and no node took the role"
-                + " (health records lag)");
-        fallback = Fallback.CAME_BACK;
-      } else if (target.isPresent()) {
-        // Not a candidate while unhealthy: leadership goes to a healthy peer, which activates.
-        health.note("not activating: unhealthy; handing leadership to " + target.get().id());
-        handOff.maybeUnhealthyTo(now, target.get().id(), health.downReasons());
-        return;
-      } else {
-        // Every reachable peer is unhealthy too: an active is better than none.
-        health.note("activating although unhealthy: no healthy peer");
-        fallback = Fallback.NO_HEALTHY_PEER;
-      }
-    } else {
-      handOff.forgetUnhealthyHandOff();
-      health.trustRecords();
-      health.note("");
-      fallback = Fallback.NONE;
+    Optional<HealthHandOver.Fallback> fallback = healthHandOver.beforeActivating(now, term);
+    if (fallback.isEmpty()) {
+      return;
     }
     if (switches.activationBarred(term)) {
       handOff.maybeStepDown(now, term);
       return;
     }
-    activate(term, fallback);
+    activate(term, fallback.get());
   }
 
-  /** Why an unhealthy leader activates anyway (NONE: it is eligible). */
-  private enum Fallback {
-    NONE,
-    NO_HEALTHY_PEER,
-    CAME_BACK
-  }
-
-  /**
-   * Effect (b) of health gating: an active whose demoting check is down hands the role to a healthy
-   * eligible peer through the same path as a switch-active (demote first, then transfer), at most
-   * once per minMoveInterval cluster-wide; with no healthy peer it stays active and says so.
-   *
-   * @return whether it handed over
-   */
-  private boolean maybeHandOverForHealth(long now) {
-    if (!health.handOver()) {
-      health.note("");
-      return false;
-    }
-    Optional<Member> target = health.healthyTarget(handOff.eligiblePeers());
-    if (target.isEmpty()) {
-      health.note(
-          health.distrustsLaggedRecords()
-              ? HealthGate.NO_FRESH_HEALTHY_PEER
-              : HealthGate.NO_HEALTHY_PEER);
-      return false;
-    }
-    if (!health.moveAllowed(now)) {
-      health.note(
-          "stays active: unhealthy, but the role moved for health less than minMoveInterval ago");
-      return false;
-    }
-    health.note("");
-    health.moving(target.get().id());
-    handOver(target.get().id(), StandbyReason.UNHEALTHY);
-    return true;
-  }
-
-  private void activate(long term, Fallback fallback) {
+  private void activate(long term, HealthHandOver.Fallback fallback) {
     final long sent = clock.nanoTime();
     CommandResult result;
     try {
@@ -417,11 +361,7 @@ public final class RoleController {
       previousToken = record.getPreviousToken();
     }
     Activation a = new Activation(token, term, previous, previousToken);
-    if (fallback != Fallback.NONE) {
-      // A role move caused by health (it landed here because no healthy peer took it): the next
-      // move for health waits minMoveInterval from now, like after a hand-over.
-      health.activatedAlthoughUnhealthy(token, fallback == Fallback.CAME_BACK);
-    }
+    healthHandOver.activated(token, fallback);
     synchronized (lock) {
       if (closing || !running) {
         return;
