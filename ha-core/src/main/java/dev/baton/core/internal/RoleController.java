@@ -1,7 +1,6 @@
 package dev.baton.core.internal;
 
 import dev.baton.core.ActiveContext;
-import dev.baton.core.NotActiveException;
 import dev.baton.core.Role;
 import dev.baton.core.RoleListener;
 import dev.baton.core.StandbyReason;
@@ -43,10 +42,11 @@ import org.slf4j.LoggerFactory;
  * the switch-active attempts and the term bar are {@link SwitchBookkeeping}, the ways leadership is
  * passed on (to a peer, to a target, by stepping down, each rate-limited) are {@link
  * LeadershipHandOff}, what health gating decides (activate or not, hand over for health or not) is
- * {@link HealthHandOver}, and the entries it proposes come from {@link Commands}. What stays here
- * (about 700 lines) is the loop and the role's transitions (activate, renew, demote, hand over,
- * close): they share one lock and one thread, and the lease argument is checked by reading them
- * together, so they are kept in one class.
+ * {@link HealthHandOver}, the context an activation hands out is {@link ActivationContext}, and the
+ * entries it proposes come from {@link Commands}. What stays here (about 630 lines) is the loop and
+ * the role's transitions (activate, renew, demote, hand over, close): they share one lock and one
+ * thread, and the lease argument is checked by reading them together, so they are kept in one
+ * class.
  */
 public final class RoleController {
   private static final Logger LOG = LoggerFactory.getLogger(RoleController.class);
@@ -185,7 +185,7 @@ public final class RoleController {
 
   public Optional<ActiveContext> activeContext() {
     Activation a = current;
-    return isActive() && a != null ? Optional.of(new Context(a)) : Optional.empty();
+    return isActive() && a != null ? Optional.of(context(a)) : Optional.empty();
   }
 
   /** Waits until this node is active; returns its context, or empty on timeout. */
@@ -209,7 +209,7 @@ public final class RoleController {
   public void addListener(RoleListener listener, Executor executor) {
     synchronized (lock) {
       Activation a = current;
-      listeners.add(listener, executor, isActive() && a != null ? new Context(a) : null);
+      listeners.add(listener, executor, isActive() && a != null ? context(a) : null);
     }
   }
 
@@ -382,7 +382,7 @@ public final class RoleController {
         token,
         previous.orElse("none"),
         previousToken);
-    plan.promote(a, new Context(a), ok -> promotionFinished(a, ok));
+    plan.promote(a, context(a), ok -> promotionFinished(a, ok));
   }
 
   private void promotionFinished(Activation a, boolean ok) {
@@ -411,7 +411,7 @@ public final class RoleController {
       LOG.info("{}: ACTIVE with token {}", config.self().id(), a.token());
       reportActiveSoon = true;
       wake.release();
-      listeners.active(new Context(a));
+      listeners.active(context(a));
     }
     metrics.role(Role.ACTIVE);
   }
@@ -545,7 +545,7 @@ public final class RoleController {
         reason,
         Math.max(0, TimeUnit.NANOSECONDS.toMillis(deadline - clock.nanoTime())));
     metrics.role(Role.DEMOTING);
-    plan.demote(a, new Context(a), deadline, reason);
+    plan.demote(a, context(a), deadline, reason);
     synchronized (lock) {
       role = Role.STANDBY;
       if (reason == StandbyReason.PROMOTION_FAILED) {
@@ -614,62 +614,7 @@ public final class RoleController {
     plan.shutdown();
   }
 
-  // ---------------------------------------------------------------- helpers
-
-  private final class Context implements ActiveContext {
-    private final Activation a;
-
-    Context(Activation a) {
-      this.a = a;
-    }
-
-    @Override
-    public long token() {
-      return a.token();
-    }
-
-    @Override
-    public String nodeId() {
-      return config.self().id();
-    }
-
-    @Override
-    public Optional<String> previousActive() {
-      return a.previousActive();
-    }
-
-    @Override
-    public long previousToken() {
-      return a.previousToken();
-    }
-
-    @Override
-    public boolean isLeaseValid() {
-      return holdsLease(a.token());
-    }
-
-    @Override
-    public Duration leaseRemaining() {
-      return holdsLease(a.token()) ? RoleController.this.leaseRemaining() : Duration.ZERO;
-    }
-
-    @Override
-    public void checkLease() {
-      if (!holdsLease(a.token())) {
-        throw new NotActiveException(
-            "node "
-                + config.self().id()
-                + " no longer holds the role for token "
-                + a.token()
-                + " (role now "
-                + role()
-                + ")");
-      }
-    }
-
-    @Override
-    public String toString() {
-      return "ActiveContext[" + config.self().id() + ", token " + a.token() + "]";
-    }
+  private ActiveContext context(Activation a) {
+    return new ActivationContext(this, config.self().id(), a);
   }
 }
