@@ -42,11 +42,11 @@ import org.slf4j.LoggerFactory;
  * the switch-active attempts and the term bar are {@link SwitchBookkeeping}, the ways leadership is
  * passed on (to a peer, to a target, by stepping down, each rate-limited) are {@link
  * LeadershipHandOff}, what health gating decides (activate or not, hand over for health or not) is
- * {@link HealthHandOver}, the context an activation hands out is {@link ActivationContext}, and the
- * entries it proposes come from {@link Commands}. What stays here (about 630 lines) is the loop and
- * the role's transitions (activate, renew, demote, hand over, close): they share one lock and one
- * thread, and the lease argument is checked by reading them together, so they are kept in one
- * class.
+ * {@link HealthHandOver}, the context an activation hands out is {@link ActivationContext}, when
+ * and of whom heartbeats are asked is {@link HeartbeatAsks}, and the entries it proposes come from
+ * {@link Commands}. What stays here (about 600 lines) is the loop and the role's transitions
+ * (activate, renew, demote, hand over, close): they share one lock and one thread, and the lease
+ * argument is checked by reading them together, so they are kept in one class.
  */
 public final class RoleController {
   private static final Logger LOG = LoggerFactory.getLogger(RoleController.class);
@@ -64,7 +64,6 @@ public final class RoleController {
   private final long renewNanos;
   private final long reserveNanos;
   private final long tickMillis;
-  private final long tickNanos;
   private final long idleTickMillis;
 
   private final Object lock = new Object();
@@ -73,6 +72,7 @@ public final class RoleController {
   private final SwitchBookkeeping switches;
   private final LeadershipHandOff handOff;
   private final HealthHandOver healthHandOver;
+  private final HeartbeatAsks asks;
 
   // Read without the lock by isActive(); written under it.
   private volatile Role role;
@@ -80,11 +80,6 @@ public final class RoleController {
 
   // Guarded by lock (or only touched by the controller thread).
   private long notBefore;
-  // When this node last asked Ratis for heartbeats (every renewInterval while holding the role).
-  private long heartbeatAskedAt;
-  // Whether the last ask went to only a majority's worth of followers and has not yet been either
-  // answered by a majority or widened to every follower.
-  private boolean partialAskOpen;
   // Set when the promotion plan completes: the one LeaseRound entry of the activation goes out at
   // once and tells the cluster that this node is ACTIVE, which switch-active waits for. Retried
   // until it applies; reportedToken is the token it last reported.
@@ -118,7 +113,7 @@ public final class RoleController {
     this.renewNanos = config.timing().renewInterval().toNanos();
     this.reserveNanos = config.timing().demotionReserve().toNanos();
     this.tickMillis = Math.max(5, Math.min(50, config.timing().renewInterval().toMillis() / 3));
-    this.tickNanos = TimeUnit.MILLISECONDS.toNanos(tickMillis);
+    this.asks = new HeartbeatAsks(raft, renewNanos, TimeUnit.MILLISECONDS.toNanos(tickMillis));
     this.idleTickMillis =
         Math.max(tickMillis, Math.min(500, config.timing().electionTimeoutMin().toMillis() / 4));
     this.role = config.self().eligible() ? Role.STANDBY : Role.WITNESS;
@@ -367,8 +362,7 @@ public final class RoleController {
         return;
       }
       lease.start(sent);
-      heartbeatAskedAt = sent;
-      partialAskOpen = false;
+      asks.activationSent(sent);
       reportInFlight = false;
       reportSentAt = sent;
       current = a;
@@ -426,31 +420,9 @@ public final class RoleController {
    */
   private void maybeRenew(long now, Activation a) {
     // The renewal itself ran at the top of the step (renewFromHeartbeats); here the next round is
-    // asked for and the activation reported.
-    if (now - heartbeatAskedAt >= renewNanos) {
-      // Asked of a majority only (rotating) when the previous ask renewed the lease, that is when a
-      // round built after it has a majority's acknowledgement; of every follower otherwise. Who is
-      // asked never changes what renews the lease (renewFromHeartbeats), only how many followers
-      // an idle cluster keeps busy.
-      boolean previousRenewed = renewedSince(a, heartbeatAskedAt);
-      heartbeatAskedAt = now;
-      partialAskOpen = previousRenewed;
-      raft.triggerHeartbeats(!previousRenewed);
-    } else if (partialAskOpen && now - heartbeatAskedAt >= tickNanos) {
-      // The followers asked have not made a majority within a tick: ask every follower now, so
-      // that a slow or dead follower costs the lease at most one tick more than asking all.
-      partialAskOpen = false;
-      if (!renewedSince(a, heartbeatAskedAt)) {
-        raft.triggerHeartbeats(true);
-      }
-    }
+    // asked for (HeartbeatAsks) and the activation reported.
+    asks.maybeAsk(now, a.term());
     maybeReportActive(now, a);
-  }
-
-  /** Whether a round built at or after {@code since} has a majority's acknowledgement. */
-  private boolean renewedSince(Activation a, long since) {
-    OptionalLong acked = raft.majorityAckedSendTime(a.term());
-    return acked.isPresent() && acked.getAsLong() - since >= 0;
   }
 
   private void renewFromHeartbeats(Activation a) {
