@@ -403,36 +403,8 @@ class HealthGatingTest {
                 Duration.ofMillis(100), new HealthPolicy(2, 2, Duration.ofSeconds(2)), true);
         RaftOutsider outsider =
             RaftOutsider.plaintext(f.cluster.clusterId(), f.cluster.members())) {
-      BatonNode active = steadyActive(f.cluster);
+      BatonNode active = activeWithSickPeersOnStaleRecords(f, outsider);
       List<BatonNode> peers = f.others(active);
-      for (BatonNode n : peers) {
-        f.setHealthy(n.id(), false);
-      }
-      await("the active knows its peers are unhealthy")
-          .atMost(WAIT)
-          .until(
-              () -> peers.stream().noneMatch(n -> active.status().health().members().get(n.id())));
-      // A lagging record: what the peer published before it fell sick. (An insecure transport
-      // lets an outsider write reserved keys; deployment.md says so.)
-      for (BatonNode n : peers) {
-        var write =
-            outsider.rawWrite(
-                dev.baton.core.internal.proto.Command.newBuilder()
-                    .setFormatVersion(1)
-                    .setKvPut(
-                        dev.baton.core.internal.proto.KvPut.newBuilder()
-                            .setKey(HealthGate.PREFIX + n.id())
-                            .setValue(
-                                com.google.protobuf.ByteString.copyFromUtf8(
-                                    "eligible=true\nhandOver=false\ncheck.plane=up\n")))
-                    .build()
-                    .toByteArray());
-        assertThat(write.succeeded()).as("stale record of %s: %s", n.id(), write).isTrue();
-      }
-      await("the active reads its peers as healthy from the stale records")
-          .atMost(WAIT)
-          .until(
-              () -> peers.stream().allMatch(n -> active.status().health().members().get(n.id())));
       long before = peers.stream().mapToLong(n -> f.activations(n.id())).sum();
 
       f.setHealthy(active.id(), false);
@@ -445,6 +417,146 @@ class HealthGatingTest {
       assertThat(peers.stream().mapToLong(n -> f.activations(n.id())).sum())
           .as("activations of the sick peers")
           .isGreaterThan(before);
+    }
+  }
+
+  /**
+   * A steady active whose two peers are sick, with lagging health records: each peer's record is
+   * overwritten with what it published before it fell sick ("eligible"), and the test waits until
+   * every node reads them so. (An insecure transport lets an outsider write reserved keys;
+   * deployment.md says so.) A peer's publisher writes again only when its own checks change, so the
+   * stale record stays.
+   */
+  private static BatonNode activeWithSickPeersOnStaleRecords(Fixture f, RaftOutsider outsider) {
+    BatonNode active = steadyActive(f.cluster);
+    List<BatonNode> peers = f.others(active);
+    for (BatonNode n : peers) {
+      f.setHealthy(n.id(), false);
+    }
+    await("the active knows its peers are unhealthy")
+        .atMost(WAIT)
+        .until(() -> peers.stream().noneMatch(n -> active.status().health().members().get(n.id())));
+    for (BatonNode n : peers) {
+      var write =
+          outsider.rawWrite(
+              dev.baton.core.internal.proto.Command.newBuilder()
+                  .setFormatVersion(1)
+                  .setKvPut(
+                      dev.baton.core.internal.proto.KvPut.newBuilder()
+                          .setKey(HealthGate.PREFIX + n.id())
+                          .setValue(
+                              com.google.protobuf.ByteString.copyFromUtf8(
+                                  "eligible=true\nhandOver=false\ncheck.plane=up\n")))
+                  .build()
+                  .toByteArray());
+      assertThat(write.succeeded()).as("stale record of %s: %s", n.id(), write).isTrue();
+    }
+    for (BatonNode reader : f.cluster.running()) {
+      await(reader.id() + " reads the sick peers as healthy from the stale records")
+          .atMost(WAIT)
+          .until(
+              () -> peers.stream().allMatch(n -> reader.status().health().members().get(n.id())));
+    }
+    return active;
+  }
+
+  /**
+   * The lag of the test above, reached without any health move: both peers of a steady active are
+   * sick, their records stale ("eligible"), and the active crashes. The sick survivors pass
+   * leadership to each other until it comes back to one untaken, which activates although
+   * unhealthy. Returns that node first, the other survivor second.
+   */
+  private static List<BatonNode> fallbackAfterTheActiveCrashed(
+      Fixture f, RaftOutsider outsider, LogCapture logs) {
+    BatonNode active = activeWithSickPeersOnStaleRecords(f, outsider);
+    List<BatonNode> peers = f.others(active);
+    long crashed = System.nanoTime();
+    f.cluster.crash(active.id());
+    BatonNode fallback =
+        await("a sick survivor activates although unhealthy")
+            .atMost(Duration.ofSeconds(45))
+            .pollInterval(Duration.ofMillis(5))
+            .until(() -> f.cluster.active().orElse(null), java.util.Objects::nonNull);
+    assertThat(logs.warnings())
+        .as("why %s activated", fallback.id())
+        .anyMatch(
+            w ->
+                w.startsWith(
+                    fallback.id()
+                        + ": health gating: activating although unhealthy: leadership came back"));
+    assertThat(f.events)
+        .as("no health move before the fallback: the crash moved the role")
+        .noneMatch(e -> e.what().equals("standby UNHEALTHY") && e.nanos() < crashed);
+    BatonNode other = peers.stream().filter(n -> n != fallback).findFirst().orElseThrow();
+    return List.of(fallback, other);
+  }
+
+  /**
+   * A node that activated although unhealthy because leadership came back untaken has just proved
+   * its peers' records wrong: it must not hand the role straight back to a peer on those records
+   * (it did, within milliseconds, and the peer did the same, for 45 s with no lasting active). It
+   * stays active, and hands over once the peer publishes a record newer than its activation.
+   */
+  @Test
+  void aNodeThatActivatedBecauseRecordsLaggedDoesNotHandTheRoleBackOnTheRecordsItProvedStale()
+      throws Exception {
+    Duration minMove = Duration.ofSeconds(2);
+    try (LogCapture logs = LogCapture.baton();
+        Fixture f = new Fixture(Duration.ofMillis(100), new HealthPolicy(2, 2, minMove), true);
+        RaftOutsider outsider =
+            RaftOutsider.plaintext(f.cluster.clusterId(), f.cluster.members())) {
+      List<BatonNode> survivors = fallbackAfterTheActiveCrashed(f, outsider, logs);
+      BatonNode fallback = survivors.get(0);
+      BatonNode other = survivors.get(1);
+
+      // Longer than minMoveInterval: the hold after a fallback is not what keeps it here.
+      await(fallback.id() + " stays active, not handing over on " + other.id() + "'s stale record")
+          .during(minMove.plusSeconds(1))
+          .atMost(minMove.plusSeconds(10))
+          .pollInterval(Duration.ofMillis(5))
+          .until(() -> fallback.isActive() && f.moves(fallback.id()) == 0.0);
+      assertThat(fallback.status().health().note()).isEqualTo(HealthGate.NO_FRESH_HEALTHY_PEER);
+
+      // The peer recovers and publishes a fresh record: now the role moves to it, for health.
+      f.setHealthy(other.id(), true);
+      await("the role moves to " + other.id() + " once its record is newer than the fallback")
+          .atMost(WAIT)
+          .pollInterval(Duration.ofMillis(10))
+          .until(() -> other.isActive());
+      assertThat(f.moves(fallback.id())).isEqualTo(1.0);
+      assertThat(f.events)
+          .anyMatch(e -> e.node().equals(fallback.id()) && e.what().equals("standby UNHEALTHY"));
+    }
+  }
+
+  /**
+   * A fallback activation is a role move caused by health, so it starts minMoveInterval like a
+   * hand-over: even a peer with a fresh healthy record does not get the role before the interval
+   * has passed since the fallback (without any earlier move, the node handed over at once).
+   */
+  @Test
+  void aFallbackActivationHoldsTheRoleForMinMoveInterval() throws Exception {
+    Duration minMove = Duration.ofSeconds(4);
+    try (LogCapture logs = LogCapture.baton();
+        Fixture f = new Fixture(Duration.ofMillis(100), new HealthPolicy(2, 2, minMove), true);
+        RaftOutsider outsider =
+            RaftOutsider.plaintext(f.cluster.clusterId(), f.cluster.members())) {
+      List<BatonNode> survivors = fallbackAfterTheActiveCrashed(f, outsider, logs);
+      BatonNode fallback = survivors.get(0);
+      BatonNode other = survivors.get(1);
+
+      // At once: the peer's fresh record lands a few hundred ms later, well inside the interval.
+      f.setHealthy(other.id(), true);
+      await(fallback.id() + " holds the role for minMoveInterval after its fallback activation")
+          .during(minMove.minusMillis(1500))
+          .atMost(minMove.plusSeconds(10))
+          .pollInterval(Duration.ofMillis(5))
+          .until(() -> fallback.isActive() && f.moves(fallback.id()) == 0.0);
+      await("the role moves to " + other.id() + " after the interval")
+          .atMost(WAIT)
+          .pollInterval(Duration.ofMillis(10))
+          .until(() -> other.isActive());
+      assertThat(f.moves(fallback.id())).isEqualTo(1.0);
     }
   }
 }

@@ -316,6 +316,19 @@ public final class BatonStateMachine extends BaseStateMachine {
     }
   }
 
+  /**
+   * The revision (the log index of its last write) of {@code key} as this node has applied it, if
+   * the key exists.
+   */
+  public java.util.OptionalLong localRevision(String key) {
+    synchronized (lock) {
+      var e = state.kv.get(key);
+      return e == null
+          ? java.util.OptionalLong.empty()
+          : java.util.OptionalLong.of(e.getRevision());
+    }
+  }
+
   public ActivationRecord activation() {
     synchronized (lock) {
       return state.activation;

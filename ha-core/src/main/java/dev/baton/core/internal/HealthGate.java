@@ -14,6 +14,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalLong;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
@@ -33,7 +34,14 @@ import org.slf4j.LoggerFactory;
  * <p>Role moves caused by health are at most one per {@link HealthPolicy#minMoveInterval()}: every
  * node notes, on its own monotonic clock, when it applied the {@code Resign} of an active that
  * handed over because of its health (and the mover notes its own move), and an active hands over
- * for health only when that long has passed since.
+ * for health only when that long has passed since. An activation although unhealthy (the fallback
+ * when no healthy peer took the role) is such a move too: it is noted by the node that made it, so
+ * the role does not leave it again for health before the interval has passed.
+ *
+ * <p>Records can lag behind the checks. A fallback activation because leadership came back untaken
+ * proves that the records which named a healthy peer were wrong; until this node is eligible again
+ * it does not pick a hand-over target on a record written at or before that activation, only on a
+ * newer one (the peer published since) or on none (a peer without checks).
  *
  * <p>With no checks the gate is inert: always eligible, never hands over, writes nothing (only
  * removes a record left by an earlier run that had checks).
@@ -46,6 +54,15 @@ public final class HealthGate implements AutoCloseable {
 
   /** Note shown in status while an active that should hand over finds no healthy peer. */
   public static final String NO_HEALTHY_PEER = "stays active: no healthy peer";
+
+  /**
+   * Note shown while an active that activated although unhealthy, because leadership came back
+   * untaken, finds no peer whose record is newer than its activation: the older records were just
+   * proved to lag.
+   */
+  public static final String NO_FRESH_HEALTHY_PEER =
+      "stays active: no healthy peer with a health record newer than this activation (the older"
+          + " records lagged: leadership came back untaken)";
 
   private static final int MAX_REASON = 200;
 
@@ -62,6 +79,9 @@ public final class HealthGate implements AutoCloseable {
   // Guarded by lock.
   private boolean moved;
   private long lastMoveNanos;
+  // After a fallback activation because leadership came back untaken: records written at or below
+  // this log index (the activation's token) lagged, and name no hand-over target. 0: none.
+  private long laggedUpTo;
   private String note = "";
 
   private volatile boolean running;
@@ -141,13 +161,61 @@ public final class HealthGate implements AutoCloseable {
   Optional<Member> healthyTarget(List<Member> peers) {
     Map<String, Long> ages = raft.followerResponseAgesMillis();
     long bound = config.timing().electionTimeoutMax().toMillis();
+    long lagged;
+    synchronized (lock) {
+      lagged = laggedUpTo;
+    }
     for (Member m : peers) {
       Long age = ages.get(m.id());
-      if (age != null && age <= bound && memberEligible(m.id())) {
+      if (age != null && age <= bound && memberEligible(m.id()) && !recordLagged(m.id(), lagged)) {
         return Optional.of(m);
       }
     }
     return Optional.empty();
+  }
+
+  private boolean recordLagged(String id, long laggedUpTo) {
+    if (laggedUpTo <= 0) {
+      return false;
+    }
+    OptionalLong revision = raft.stateMachine().localRevision(PREFIX + id);
+    return revision.isPresent() && revision.getAsLong() <= laggedUpTo;
+  }
+
+  /**
+   * This node has just activated although unhealthy, as activation {@code token}. That is a role
+   * move caused by health: none follows before minMoveInterval. If it activated because leadership
+   * came back untaken ({@code recordsLagged}), the records that named a healthy peer were wrong:
+   * none written at or before the activation names a hand-over target until this node is eligible
+   * again ({@link #trustRecords()}). A fallback for want of any healthy peer keeps what an earlier
+   * one set aside: those records have not changed since they were proved to lag.
+   */
+  void activatedAlthoughUnhealthy(long token, boolean recordsLagged) {
+    recordMove();
+    if (recordsLagged) {
+      synchronized (lock) {
+        laggedUpTo = token;
+      }
+      LOG.warn(
+          "{}: activated although unhealthy with token {}: the health records that named a healthy"
+              + " peer lagged; only a record newer than this activation names a hand-over target",
+          config.self().id(),
+          token);
+    }
+  }
+
+  /** This node is eligible again (or activated healthy): every record names targets again. */
+  void trustRecords() {
+    synchronized (lock) {
+      laggedUpTo = 0;
+    }
+  }
+
+  /** Whether records at or before a fallback activation are set aside as lagging. */
+  boolean distrustsLaggedRecords() {
+    synchronized (lock) {
+      return laggedUpTo > 0;
+    }
   }
 
   /** A member's eligibility as it last published it; true without a record. */

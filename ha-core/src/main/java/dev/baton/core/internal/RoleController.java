@@ -1,8 +1,6 @@
 package dev.baton.core.internal;
 
 import dev.baton.core.ActiveContext;
-import dev.baton.core.Member;
-import dev.baton.core.NotActiveException;
 import dev.baton.core.Role;
 import dev.baton.core.RoleListener;
 import dev.baton.core.StandbyReason;
@@ -43,10 +41,12 @@ import org.slf4j.LoggerFactory;
  * <p>The lease arithmetic is {@link Lease}, the application's listeners are {@link RoleListeners},
  * the switch-active attempts and the term bar are {@link SwitchBookkeeping}, the ways leadership is
  * passed on (to a peer, to a target, by stepping down, each rate-limited) are {@link
- * LeadershipHandOff}, and the entries it proposes come from {@link Commands}. What stays here
- * (about 700 lines) is the loop and the role's transitions (activate, renew, demote, hand over,
- * close): they share one lock and one thread, and the lease argument is checked by reading them
- * together, so they are kept in one class.
+ * LeadershipHandOff}, what health gating decides (activate or not, hand over for health or not) is
+ * {@link HealthHandOver}, the context an activation hands out is {@link ActivationContext}, when
+ * and of whom heartbeats are asked is {@link HeartbeatAsks}, and the entries it proposes come from
+ * {@link Commands}. What stays here (about 600 lines) is the loop and the role's transitions
+ * (activate, renew, demote, hand over, close): they share one lock and one thread, and the lease
+ * argument is checked by reading them together, so they are kept in one class.
  */
 public final class RoleController {
   private static final Logger LOG = LoggerFactory.getLogger(RoleController.class);
@@ -60,12 +60,10 @@ public final class RoleController {
   private final MonotonicClock clock;
   private final PlanRunner plan;
   private final NodeMetrics metrics;
-  private final HealthGate health;
   private final Lease lease;
   private final long renewNanos;
   private final long reserveNanos;
   private final long tickMillis;
-  private final long tickNanos;
   private final long idleTickMillis;
 
   private final Object lock = new Object();
@@ -73,6 +71,8 @@ public final class RoleController {
   private final RoleListeners listeners = new RoleListeners();
   private final SwitchBookkeeping switches;
   private final LeadershipHandOff handOff;
+  private final HealthHandOver healthHandOver;
+  private final HeartbeatAsks asks;
 
   // Read without the lock by isActive(); written under it.
   private volatile Role role;
@@ -80,11 +80,6 @@ public final class RoleController {
 
   // Guarded by lock (or only touched by the controller thread).
   private long notBefore;
-  // When this node last asked Ratis for heartbeats (every renewInterval while holding the role).
-  private long heartbeatAskedAt;
-  // Whether the last ask went to only a majority's worth of followers and has not yet been either
-  // answered by a majority or widened to every follower.
-  private boolean partialAskOpen;
   // Set when the promotion plan completes: the one LeaseRound entry of the activation goes out at
   // once and tells the cluster that this node is ACTIVE, which switch-active waits for. Retried
   // until it applies; reportedToken is the token it last reported.
@@ -107,7 +102,6 @@ public final class RoleController {
       NodeMetrics metrics,
       HealthGate health) {
     this.config = config;
-    this.health = health;
     this.raft = raft;
     this.clock = clock;
     this.plan = plan;
@@ -115,10 +109,11 @@ public final class RoleController {
     this.lease = new Lease(clock, config.timing().lease());
     this.switches = new SwitchBookkeeping(config.self().id());
     this.handOff = new LeadershipHandOff(config, raft, switches, clock.nanoTime());
+    this.healthHandOver = new HealthHandOver(health, handOff);
     this.renewNanos = config.timing().renewInterval().toNanos();
     this.reserveNanos = config.timing().demotionReserve().toNanos();
     this.tickMillis = Math.max(5, Math.min(50, config.timing().renewInterval().toMillis() / 3));
-    this.tickNanos = TimeUnit.MILLISECONDS.toNanos(tickMillis);
+    this.asks = new HeartbeatAsks(raft, renewNanos, TimeUnit.MILLISECONDS.toNanos(tickMillis));
     this.idleTickMillis =
         Math.max(tickMillis, Math.min(500, config.timing().electionTimeoutMin().toMillis() / 4));
     this.role = config.self().eligible() ? Role.STANDBY : Role.WITNESS;
@@ -185,7 +180,7 @@ public final class RoleController {
 
   public Optional<ActiveContext> activeContext() {
     Activation a = current;
-    return isActive() && a != null ? Optional.of(new Context(a)) : Optional.empty();
+    return isActive() && a != null ? Optional.of(context(a)) : Optional.empty();
   }
 
   /** Waits until this node is active; returns its context, or empty on timeout. */
@@ -209,7 +204,7 @@ public final class RoleController {
   public void addListener(RoleListener listener, Executor executor) {
     synchronized (lock) {
       Activation a = current;
-      listeners.add(listener, executor, isActive() && a != null ? new Context(a) : null);
+      listeners.add(listener, executor, isActive() && a != null ? context(a) : null);
     }
   }
 
@@ -285,15 +280,19 @@ public final class RoleController {
         handOver(pending.getTargetNodeId(), StandbyReason.SWITCH_ACTIVE);
         return;
       }
-      if (r == Role.ACTIVE && maybeHandOverForHealth(now)) {
-        return;
+      if (r == Role.ACTIVE) {
+        Optional<String> target = healthHandOver.targetForActive(now);
+        if (target.isPresent()) {
+          handOver(target.get(), StandbyReason.UNHEALTHY);
+          return;
+        }
       }
       maybeRenew(now, a);
       return;
     }
     if (r == Role.DEMOTING || !leader || closing) {
       if (r == Role.STANDBY && !leader) {
-        health.note("");
+        healthHandOver.notLeading();
       }
       return;
     }
@@ -322,63 +321,18 @@ public final class RoleController {
     if (!info.isLeaderReady() || now - notBefore < 0) {
       return;
     }
-    if (!health.eligible()) {
-      Optional<Member> target = health.healthyTarget(handOff.eligiblePeers());
-      if (target.isPresent() && handOff.unhealthyHandOffCameBack(term)) {
-        // It was handed on for health before and came back with no activation in between: the
-        // records that named a healthy peer lag behind. An active is better than none.
-        health.note(
-            "activating although unhealthy: leadership came back and no node took the role"
-                + " (health records lag)");
-      } else if (target.isPresent()) {
-        // Not a candidate while unhealthy: leadership goes to a healthy peer, which activates.
-        health.note("not activating: unhealthy; handing leadership to " + target.get().id());
-        handOff.maybeUnhealthyTo(now, target.get().id(), health.downReasons());
-        return;
-      } else {
-        // Every reachable peer is unhealthy too: an active is better than none.
-        health.note("activating although unhealthy: no healthy peer");
-      }
-    } else {
-      handOff.forgetUnhealthyHandOff();
-      health.note("");
+    Optional<HealthHandOver.Fallback> fallback = healthHandOver.beforeActivating(now, term);
+    if (fallback.isEmpty()) {
+      return;
     }
     if (switches.activationBarred(term)) {
       handOff.maybeStepDown(now, term);
       return;
     }
-    activate(term);
+    activate(term, fallback.get());
   }
 
-  /**
-   * Effect (b) of health gating: an active whose demoting check is down hands the role to a healthy
-   * eligible peer through the same path as a switch-active (demote first, then transfer), at most
-   * once per minMoveInterval cluster-wide; with no healthy peer it stays active and says so.
-   *
-   * @return whether it handed over
-   */
-  private boolean maybeHandOverForHealth(long now) {
-    if (!health.handOver()) {
-      health.note("");
-      return false;
-    }
-    Optional<Member> target = health.healthyTarget(handOff.eligiblePeers());
-    if (target.isEmpty()) {
-      health.note(HealthGate.NO_HEALTHY_PEER);
-      return false;
-    }
-    if (!health.moveAllowed(now)) {
-      health.note(
-          "stays active: unhealthy, but the role moved for health less than minMoveInterval ago");
-      return false;
-    }
-    health.note("");
-    health.moving(target.get().id());
-    handOver(target.get().id(), StandbyReason.UNHEALTHY);
-    return true;
-  }
-
-  private void activate(long term) {
+  private void activate(long term, HealthHandOver.Fallback fallback) {
     final long sent = clock.nanoTime();
     CommandResult result;
     try {
@@ -402,13 +356,13 @@ public final class RoleController {
       previousToken = record.getPreviousToken();
     }
     Activation a = new Activation(token, term, previous, previousToken);
+    healthHandOver.activated(token, fallback);
     synchronized (lock) {
       if (closing || !running) {
         return;
       }
       lease.start(sent);
-      heartbeatAskedAt = sent;
-      partialAskOpen = false;
+      asks.activationSent(sent);
       reportInFlight = false;
       reportSentAt = sent;
       current = a;
@@ -422,7 +376,7 @@ public final class RoleController {
         token,
         previous.orElse("none"),
         previousToken);
-    plan.promote(a, new Context(a), ok -> promotionFinished(a, ok));
+    plan.promote(a, context(a), ok -> promotionFinished(a, ok));
   }
 
   private void promotionFinished(Activation a, boolean ok) {
@@ -451,7 +405,7 @@ public final class RoleController {
       LOG.info("{}: ACTIVE with token {}", config.self().id(), a.token());
       reportActiveSoon = true;
       wake.release();
-      listeners.active(new Context(a));
+      listeners.active(context(a));
     }
     metrics.role(Role.ACTIVE);
   }
@@ -466,31 +420,9 @@ public final class RoleController {
    */
   private void maybeRenew(long now, Activation a) {
     // The renewal itself ran at the top of the step (renewFromHeartbeats); here the next round is
-    // asked for and the activation reported.
-    if (now - heartbeatAskedAt >= renewNanos) {
-      // Asked of a majority only (rotating) when the previous ask renewed the lease, that is when a
-      // round built after it has a majority's acknowledgement; of every follower otherwise. Who is
-      // asked never changes what renews the lease (renewFromHeartbeats), only how many followers
-      // an idle cluster keeps busy.
-      boolean previousRenewed = renewedSince(a, heartbeatAskedAt);
-      heartbeatAskedAt = now;
-      partialAskOpen = previousRenewed;
-      raft.triggerHeartbeats(!previousRenewed);
-    } else if (partialAskOpen && now - heartbeatAskedAt >= tickNanos) {
-      // The followers asked have not made a majority within a tick: ask every follower now, so
-      // that a slow or dead follower costs the lease at most one tick more than asking all.
-      partialAskOpen = false;
-      if (!renewedSince(a, heartbeatAskedAt)) {
-        raft.triggerHeartbeats(true);
-      }
-    }
+    // asked for (HeartbeatAsks) and the activation reported.
+    asks.maybeAsk(now, a.term());
     maybeReportActive(now, a);
-  }
-
-  /** Whether a round built at or after {@code since} has a majority's acknowledgement. */
-  private boolean renewedSince(Activation a, long since) {
-    OptionalLong acked = raft.majorityAckedSendTime(a.term());
-    return acked.isPresent() && acked.getAsLong() - since >= 0;
   }
 
   private void renewFromHeartbeats(Activation a) {
@@ -585,7 +517,7 @@ public final class RoleController {
         reason,
         Math.max(0, TimeUnit.NANOSECONDS.toMillis(deadline - clock.nanoTime())));
     metrics.role(Role.DEMOTING);
-    plan.demote(a, new Context(a), deadline, reason);
+    plan.demote(a, context(a), deadline, reason);
     synchronized (lock) {
       role = Role.STANDBY;
       if (reason == StandbyReason.PROMOTION_FAILED) {
@@ -654,62 +586,7 @@ public final class RoleController {
     plan.shutdown();
   }
 
-  // ---------------------------------------------------------------- helpers
-
-  private final class Context implements ActiveContext {
-    private final Activation a;
-
-    Context(Activation a) {
-      this.a = a;
-    }
-
-    @Override
-    public long token() {
-      return a.token();
-    }
-
-    @Override
-    public String nodeId() {
-      return config.self().id();
-    }
-
-    @Override
-    public Optional<String> previousActive() {
-      return a.previousActive();
-    }
-
-    @Override
-    public long previousToken() {
-      return a.previousToken();
-    }
-
-    @Override
-    public boolean isLeaseValid() {
-      return holdsLease(a.token());
-    }
-
-    @Override
-    public Duration leaseRemaining() {
-      return holdsLease(a.token()) ? RoleController.this.leaseRemaining() : Duration.ZERO;
-    }
-
-    @Override
-    public void checkLease() {
-      if (!holdsLease(a.token())) {
-        throw new NotActiveException(
-            "node "
-                + config.self().id()
-                + " no longer holds the role for token "
-                + a.token()
-                + " (role now "
-                + role()
-                + ")");
-      }
-    }
-
-    @Override
-    public String toString() {
-      return "ActiveContext[" + config.self().id() + ", token " + a.token() + "]";
-    }
+  private ActiveContext context(Activation a) {
+    return new ActivationContext(this, config.self().id(), a);
   }
 }
