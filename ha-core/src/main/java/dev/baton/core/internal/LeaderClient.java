@@ -1,5 +1,6 @@
 package dev.baton.core.internal;
 
+import dev.baton.core.Backoff;
 import dev.baton.core.BatonException;
 import dev.baton.core.BatonTimeoutException;
 import dev.baton.core.internal.proto.Command;
@@ -15,6 +16,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import org.apache.ratis.client.RaftClient;
 import org.apache.ratis.protocol.RaftClientReply;
+import org.apache.ratis.protocol.exceptions.LeaderSteppingDownException;
 
 /**
  * One job: the writes any node may be asked to make, sent through a Ratis client that finds the
@@ -38,14 +40,50 @@ final class LeaderClient implements AutoCloseable {
     this.operationTimeout = operationTimeout;
   }
 
-  /** Sends a write through the client, which finds the leader wherever it is. */
+  /**
+   * Sends a write through the client, which finds the leader wherever it is. A leader that is
+   * handing its leadership over refuses writes until the transfer ends (Ratis's
+   * LeaderSteppingDownException, which its client does not retry); the entry was not appended, so
+   * the write is sent again after a short pause, within the operation timeout.
+   */
   CommandResult write(Command command) {
-    RaftClientReply reply =
-        await(
-            blocking(() -> client.io().send(BatonStateMachine.message(command.toByteArray()))),
-            operationTimeout,
-            "write");
-    return commandResult(reply);
+    long deadline = System.nanoTime() + operationTimeout.toNanos();
+    for (int retry = 1; ; retry++) {
+      Duration left = Duration.ofNanos(deadline - System.nanoTime());
+      try {
+        RaftClientReply reply =
+            await(
+                blocking(() -> client.io().send(BatonStateMachine.message(command.toByteArray()))),
+                left.isNegative() ? Duration.ZERO : left,
+                "write");
+        return commandResult(reply);
+      } catch (BatonException e) {
+        long pause = STEPPING_DOWN.delay(retry).toNanos();
+        if (!leaderSteppingDown(e) || deadline - System.nanoTime() < pause) {
+          throw e;
+        }
+        try {
+          TimeUnit.NANOSECONDS.sleep(pause);
+        } catch (InterruptedException ie) {
+          Thread.currentThread().interrupt();
+          throw new BatonException("write interrupted", ie);
+        }
+      }
+    }
+  }
+
+  // A transfer lasts at most its timeout (a few election timeouts): retry a little faster than
+  // that.
+  private static final Backoff STEPPING_DOWN =
+      new Backoff(Duration.ofMillis(20), Duration.ofMillis(200), true);
+
+  private static boolean leaderSteppingDown(Throwable e) {
+    for (Throwable t = e; t != null; t = t.getCause()) {
+      if (t instanceof LeaderSteppingDownException) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /**
