@@ -15,12 +15,14 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
@@ -256,6 +258,8 @@ class ContainerImageTest {
       assertThat(active).hasSize(1);
       String killed = active.get(0);
       assertThat(docker(List.of("kill", container(killed)), 60).exit()).isZero();
+      long killedAt = System.nanoTime();
+      System.out.println("ContainerImageTest: killed " + killed + " at " + Instant.now());
       List<String> others = NODES.stream().filter(n -> !n.equals(killed)).toList();
 
       await("another container answers 200 on /active after " + killed + " was killed")
@@ -268,7 +272,9 @@ class ContainerImageTest {
               + killed
               + ", "
               + successor
-              + " took over /active ("
+              + " took over /active "
+              + Duration.ofNanos(System.nanoTime() - killedAt).toMillis()
+              + " ms after the kill ("
               + since(started)
               + " s into the test)");
 
@@ -321,12 +327,63 @@ class ContainerImageTest {
       String logs = docker(List.of("logs", container(killed)), 60).output();
       assertThat(logs).doesNotContain(Files.readString(secret).trim());
     } catch (AssertionError | RuntimeException e) {
-      for (String n : NODES) {
-        System.err.println("---- docker logs " + container(n) + " (last 40 lines)");
-        System.err.println(docker(List.of("logs", "--tail", "40", container(n)), 60).output());
-      }
+      dumpNodes();
       throw e;
     }
+  }
+
+  /** Lines of Baton's log format: a timestamp, a level, the thread and the logger. */
+  static final Pattern LOG_LINE =
+      Pattern.compile("^\\d{4}-\\d{2}-\\d{2}T\\S+ +(TRACE|DEBUG|INFO|WARN|ERROR) ");
+
+  /** How many of a container's log lines the failure dump shows. */
+  static final int DUMP_LINES = 80;
+
+  /**
+   * What a failure needs to be read: each node's /status now (who it thinks is active, its term and
+   * role), then its log lines without stack-trace continuations (a peer's stack trace a second
+   * would otherwise push every line of Baton's own out of any tail).
+   */
+  static void dumpNodes() {
+    for (String n : NODES) {
+      try {
+        Reply status = get(n, "/status");
+        System.err.println(
+            "---- "
+                + n
+                + " /status at "
+                + Instant.now()
+                + ": "
+                + status.code()
+                + " "
+                + status.body());
+        Prerequisites.Run logs = docker(List.of("logs", container(n)), 60);
+        System.err.println(
+            "---- docker logs "
+                + container(n)
+                + ": its last "
+                + DUMP_LINES
+                + " log events (stack traces and other continuation lines left out)");
+        System.err.println(logEvents(logs.output(), DUMP_LINES));
+      } catch (Exception | AssertionError dumpFailure) {
+        System.err.println("---- " + n + ": could not dump: " + dumpFailure);
+      }
+    }
+  }
+
+  /** The last {@code max} lines of {@code log} that begin an event, with a count of the others. */
+  static String logEvents(String log, int max) {
+    List<String> all = log.lines().toList();
+    List<String> events = all.stream().filter(l -> LOG_LINE.matcher(l).find()).toList();
+    List<String> tail = events.subList(Math.max(0, events.size() - max), events.size());
+    return String.join("\n", tail)
+        + "\n("
+        + (all.size() - events.size())
+        + " other lines of "
+        + all.size()
+        + " left out, "
+        + (events.size() - tail.size())
+        + " earlier events)";
   }
 
   /** {@code docker run} of {@code node}'s container: its volume, its config, the secret. */

@@ -6,6 +6,7 @@ import dev.baton.core.Member;
 import dev.baton.sidecar.config.ConfigLoader;
 import dev.baton.sidecar.config.FormerPrimaryGuardService;
 import dev.baton.sidecar.config.SidecarConfig;
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -273,6 +274,25 @@ class KubernetesManifestsTest {
   }
 
   /**
+   * Test stand-ins for the files the pod's projected secrets volume provides ({@link
+   * #secretFiles}), written in a new directory {@code name} under the test's temporary directory,
+   * which it returns.
+   */
+  Path writeSecretFiles(Map<String, Object> statefulSet, String name) throws IOException {
+    Path secrets = Files.createDirectories(dir.resolve(name));
+    for (String f : secretFiles(statefulSet)) {
+      Files.writeString(
+          secrets.resolve(f),
+          switch (f) {
+            case "cluster.secret" -> Prerequisites.randomSecret();
+            case "tsig.key" -> Prerequisites.randomTsigKey();
+            default -> "test-only-password\n";
+          });
+    }
+    return secrets;
+  }
+
+  /**
    * Each member pod's config, by its pod name, loaded by the sidecar's own {@link ConfigLoader}
    * with only the secret files its pod mounts (test secrets in a temporary directory standing for
    * /etc/baton-secrets); the shared ConfigMap never arms bootstrap, and the one-time bootstrap
@@ -298,16 +318,7 @@ class KubernetesManifestsTest {
 
     for (Map<String, Object> s : members()) {
       String pod = name(s) + "-0";
-      Path secrets = Files.createDirectories(dir.resolve(pod + "-secrets"));
-      for (String f : secretFiles(s)) {
-        Files.writeString(
-            secrets.resolve(f),
-            switch (f) {
-              case "cluster.secret" -> Prerequisites.randomSecret();
-              case "tsig.key" -> Prerequisites.randomTsigKey();
-              default -> "test-only-password\n";
-            });
-      }
+      Path secrets = writeSecretFiles(s, pod + "-secrets");
       String text = String.valueOf(shared.get(pod + ".yaml"));
       assertThat(text).as(pod).doesNotContain("bootstrap");
       SidecarConfig c = load(pod, text, secrets);
@@ -451,16 +462,7 @@ class KubernetesManifestsTest {
           .isFalse();
       assertThat(selects(at(pg, "spec", "selector", "matchLabels"), labels)).isTrue();
 
-      Path secrets = Files.createDirectories(dir.resolve("postgres-" + site + "-secrets"));
-      for (String f : secretFiles(pg)) {
-        Files.writeString(
-            secrets.resolve(f),
-            switch (f) {
-              case "cluster.secret" -> Prerequisites.randomSecret();
-              case "tsig.key" -> Prerequisites.randomTsigKey();
-              default -> "test-only-password\n";
-            });
-      }
+      Path secrets = writeSecretFiles(pg, "postgres-" + site + "-secrets");
       SidecarConfig c =
           load("guard-" + member, String.valueOf(shared.get(member + ".yaml")), secrets);
       assertThat(c.nodeId()).isEqualTo(member);

@@ -112,15 +112,22 @@ class SystemdUnitTest {
   @Test
   void theUnitPassesSystemdAnalyzeVerifyWithNothingToSayAndItsExposureIsAtMostFour()
       throws Exception {
-    Path root = root(Files.readString(UNIT), true);
-    Prerequisites.Run verify = verify(root);
+    // The hardening, scored offline by systemd itself (3.4 today).
+    verifiesCleanWithExposureAtMostFour(
+        root(Files.readString(UNIT), true), "baton-sidecar.service");
+  }
+
+  /**
+   * {@code systemd-analyze verify} of {@code unit} under {@code root} passes and prints nothing,
+   * and {@code systemd-analyze security} scores it at most 4.0 (the score is printed).
+   */
+  private void verifiesCleanWithExposureAtMostFour(Path root, String unit) throws Exception {
+    Prerequisites.Run verify = verify(root, unit);
     assertThat(verify.exit()).as(verify.output()).isZero();
     assertThat(verify.output()).as("systemd-analyze verify printed warnings").isBlank();
-
-    // The hardening, scored offline by systemd itself (3.4 today).
-    Prerequisites.Run security = security(root, "baton-sidecar.service");
+    Prerequisites.Run security = security(root, unit);
     assertThat(security.exit()).as(security.output()).isZero();
-    assertThat(security.output()).contains("Overall exposure level for baton-sidecar.service");
+    assertThat(security.output()).contains("Overall exposure level for " + unit);
     System.out.println(
         security
             .output()
@@ -128,6 +135,23 @@ class SystemdUnitTest {
             .filter(l -> l.contains("Overall exposure"))
             .findFirst()
             .orElse(""));
+  }
+
+  /** The unit file's settings: its lines without comments and blank lines. */
+  private static List<String> settings(Path unit) throws IOException {
+    return Files.readString(unit).lines().filter(l -> !l.startsWith("#") && !l.isBlank()).toList();
+  }
+
+  /**
+   * Restarts on failure but not on a configuration error (exit 2), treats no other exit as success
+   * (the watchdog's 70 must count as a failure), and has no environment of its own.
+   */
+  private static void restartsOnFailureWithNoEnvironment(List<String> lines) {
+    assertThat(lines).contains("Restart=on-failure", "RestartPreventExitStatus=2");
+    assertThat(lines).noneMatch(l -> l.startsWith("SuccessExitStatus="));
+    assertThat(lines)
+        .filteredOn(l -> l.startsWith("Environment") || l.startsWith("PassEnvironment"))
+        .isEmpty();
   }
 
   /** The check can fail: a misspelled key, a bad value, a missing binary are each reported. */
@@ -151,25 +175,18 @@ class SystemdUnitTest {
   @Test
   void theUnitRestartsOnFailureRunsAsItsOwnUserAndKeepsSecretsOutOfTheEnvironment()
       throws Exception {
-    List<String> lines =
-        Files.readString(UNIT).lines().filter(l -> !l.startsWith("#") && !l.isBlank()).toList();
+    List<String> lines = settings(UNIT);
     assertThat(lines)
         .contains(
-            "Restart=on-failure",
-            "RestartPreventExitStatus=2",
             "User=baton",
             "StateDirectory=baton",
             "NoNewPrivileges=yes",
             "ProtectSystem=strict",
             "PrivateTmp=yes",
             "ExecStart=/opt/baton/bin/baton sidecar --config /etc/baton/node.yaml");
-    // The watchdog's exit 70 must count as a failure: no SuccessExitStatus may swallow it.
-    assertThat(lines).noneMatch(l -> l.startsWith("SuccessExitStatus="));
-    // No secret in the environment or on the command line: no Environment= at all but JAVA_HOME,
-    // and the command line is only the config path.
-    assertThat(lines)
-        .filteredOn(l -> l.startsWith("Environment") || l.startsWith("PassEnvironment"))
-        .isEmpty();
+    // No secret in the environment or on the command line: no Environment= at all, and the
+    // command line is only the config path.
+    restartsOnFailureWithNoEnvironment(lines);
     assertThat(String.join("\n", lines)).doesNotContainIgnoringCase("secret=");
   }
 
@@ -232,20 +249,7 @@ class SystemdUnitTest {
   void theGuardUnitPassesSystemdAnalyzeVerifyWithNothingToSayAndItsExposureIsAtMostFour()
       throws Exception {
     String unit = "baton-pg-guard.service";
-    Path root = root(unit, Files.readString(GUARD_UNIT), true);
-    Prerequisites.Run verify = verify(root, unit);
-    assertThat(verify.exit()).as(verify.output()).isZero();
-    assertThat(verify.output()).as("systemd-analyze verify printed warnings").isBlank();
-    Prerequisites.Run security = security(root, unit);
-    assertThat(security.exit()).as(security.output()).isZero();
-    assertThat(security.output()).contains("Overall exposure level for " + unit);
-    System.out.println(
-        security
-            .output()
-            .lines()
-            .filter(l -> l.contains("Overall exposure"))
-            .findFirst()
-            .orElse(""));
+    verifiesCleanWithExposureAtMostFour(root(unit, Files.readString(GUARD_UNIT), true), unit);
 
     String bad = Files.readString(GUARD_UNIT).replace("KillMode=process", "KillMod=process");
     assertThat(verify(root(unit, bad, true), unit).output()).contains("Unknown key 'KillMod'");
@@ -259,23 +263,14 @@ class SystemdUnitTest {
   @Test
   void theGuardUnitRunsPgGuardAsThePostgresUserAndLeavesThePostmasterRunningWhenItStops()
       throws Exception {
-    List<String> lines =
-        Files.readString(GUARD_UNIT)
-            .lines()
-            .filter(l -> !l.startsWith("#") && !l.isBlank())
-            .toList();
+    List<String> lines = settings(GUARD_UNIT);
     assertThat(lines)
         .contains(
             "User=postgres",
-            "Restart=on-failure",
-            "RestartPreventExitStatus=2",
             "KillMode=process",
             "NoNewPrivileges=yes",
             "ExecStart=/opt/baton/bin/baton pg-guard --config /etc/baton/node.yaml");
-    assertThat(lines).noneMatch(l -> l.startsWith("SuccessExitStatus="));
-    assertThat(lines)
-        .filteredOn(l -> l.startsWith("Environment") || l.startsWith("PassEnvironment"))
-        .isEmpty();
+    restartsOnFailureWithNoEnvironment(lines);
     // Its credentials are the sidecar's: the guard's copy of node.yaml reads the same names.
     assertThat(credentialsLoadedBy(GUARD_UNIT)).isEqualTo(credentialsLoadedBy(UNIT));
   }

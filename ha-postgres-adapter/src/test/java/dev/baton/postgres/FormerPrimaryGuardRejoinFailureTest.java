@@ -104,6 +104,29 @@ class FormerPrimaryGuardRejoinFailureTest {
     return writer;
   }
 
+  /**
+   * The rejoin of the old primary {@code a} with the binaries in {@code bin}, as both tests set it.
+   */
+  private static PgRewindRejoin.Builder rejoinOf(PostgresServer a, Path bin) {
+    return PgRewindRejoin.builder()
+        .dataDirectory(a.dataDir())
+        .binDirectory(bin)
+        .runAs(PostgresServer.asPostgresPrefix())
+        .local(endpoint(a))
+        .logFile(a.baseDir().resolve("postgres.log"))
+        .password(PASSWORD);
+  }
+
+  /** A guard of the old primary {@code a}, never active, that rejoins it with {@code rejoin}. */
+  private static FormerPrimaryGuard.Builder guardOf(
+      PostgresServer a, WriterEndpoint writer, PgRewindRejoin rejoin) {
+    return FormerPrimaryGuard.builder()
+        .local(endpoint(a))
+        .writerEndpoint(writer)
+        .isActive(() -> false)
+        .rejoin(rejoin);
+  }
+
   @Test
   void aFailingRewindIsRetriedWithABackoffAndReportedOnceUntilARejoinSucceeds() throws Exception {
     Logger logger = (Logger) LoggerFactory.getLogger("dev.baton.postgres");
@@ -118,19 +141,7 @@ class FormerPrimaryGuardRejoinFailureTest {
       Path runsFile = a.baseDir().resolve("pg_rewind.runs");
       Path bin = wrappedBinaries(a.baseDir().resolve("bin"), runsFile);
       FormerPrimaryGuard guard =
-          FormerPrimaryGuard.builder()
-              .local(endpoint(a))
-              .writerEndpoint(writer)
-              .isActive(() -> false)
-              .rejoin(
-                  PgRewindRejoin.builder()
-                      .dataDirectory(a.dataDir())
-                      .binDirectory(bin)
-                      .runAs(PostgresServer.asPostgresPrefix())
-                      .local(endpoint(a))
-                      .logFile(a.baseDir().resolve("postgres.log"))
-                      .password(PASSWORD)
-                      .build())
+          guardOf(a, writer, rejoinOf(a, bin).build())
               .checkInterval(Duration.ofMillis(100))
               .rejoinRetryBackoff(Duration.ofMillis(500), Duration.ofSeconds(2))
               .build();
@@ -211,20 +222,7 @@ class FormerPrimaryGuardRejoinFailureTest {
       Files.setPosixFilePermissions(
           bin.resolve("pg_basebackup"), PosixFilePermissions.fromString("rwxr-xr-x"));
       FormerPrimaryGuard guard =
-          FormerPrimaryGuard.builder()
-              .local(endpoint(a))
-              .writerEndpoint(writer)
-              .isActive(() -> false)
-              .rejoin(
-                  PgRewindRejoin.builder()
-                      .dataDirectory(a.dataDir())
-                      .binDirectory(bin)
-                      .runAs(PostgresServer.asPostgresPrefix())
-                      .local(endpoint(a))
-                      .logFile(a.baseDir().resolve("postgres.log"))
-                      .password(PASSWORD)
-                      .recloneOnRewindFailure(true)
-                      .build())
+          guardOf(a, writer, rejoinOf(a, bin).recloneOnRewindFailure(true).build())
               .checkInterval(Duration.ofHours(1)) // the test checks by hand
               .build();
       try (guard) {

@@ -237,13 +237,13 @@ final class HttpEndpoints implements AutoCloseable {
     if (!onlyGet(ex)) {
       return;
     }
-    ControlServer control = sidecar.control();
+    ControlServer control =
+        controlOr503(
+            ex,
+            sidecar,
+            "application/json",
+            "{\"node\":\"" + sidecar.config().nodeId() + "\",\"role\":\"STARTING\"}\n");
     if (control == null) {
-      respond(
-          ex,
-          503,
-          "application/json",
-          "{\"node\":\"" + sidecar.config().nodeId() + "\",\"role\":\"STARTING\"}\n");
       return;
     }
     JsonNode tree = Json.tree(control.status());
@@ -266,6 +266,19 @@ final class HttpEndpoints implements AutoCloseable {
     respond(ex, 200, "application/json", Json.write(tree) + "\n");
   }
 
+  /**
+   * The node's control server, which the sidecar starts last; while it is still starting there is
+   * none, and this answers 503 with {@code starting} (of {@code contentType}) and returns null.
+   */
+  private static ControlServer controlOr503(
+      HttpExchange ex, Sidecar sidecar, String contentType, String starting) throws IOException {
+    ControlServer control = sidecar.control();
+    if (control == null) {
+      respond(ex, 503, contentType, starting);
+    }
+    return control;
+  }
+
   /** {@code GET /}: the status page ({@link StatusPage}); any other unknown path is a 404. */
   private static void page(HttpExchange ex, Sidecar sidecar) throws IOException {
     if (!ex.getRequestURI().getPath().equals("/")) {
@@ -279,17 +292,17 @@ final class HttpEndpoints implements AutoCloseable {
     if (!onlyGet(ex)) {
       return;
     }
-    ControlServer control = sidecar.control();
+    ControlServer control =
+        controlOr503(
+            ex,
+            sidecar,
+            "text/html; charset=utf-8",
+            "<!DOCTYPE html><html><head><meta http-equiv=\"refresh\" content=\""
+                + StatusPage.REFRESH_SECONDS
+                + "\"><title>Baton</title></head><body><p>Node "
+                + StatusPage.esc(sidecar.config().nodeId())
+                + " is starting.</p></body></html>\n");
     if (control == null) {
-      respond(
-          ex,
-          503,
-          "text/html; charset=utf-8",
-          "<!DOCTYPE html><html><head><meta http-equiv=\"refresh\" content=\""
-              + StatusPage.REFRESH_SECONDS
-              + "\"><title>Baton</title></head><body><p>Node "
-              + StatusPage.esc(sidecar.config().nodeId())
-              + " is starting.</p></body></html>\n");
       return;
     }
     ex.getResponseHeaders().set("X-Content-Type-Options", "nosniff");

@@ -4,16 +4,21 @@ import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.LoggerContext;
 import ch.qos.logback.classic.encoder.JsonEncoder;
 import ch.qos.logback.classic.encoder.PatternLayoutEncoder;
+import ch.qos.logback.classic.jul.LevelChangePropagator;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.ConsoleAppender;
 import ch.qos.logback.core.encoder.Encoder;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.slf4j.bridge.SLF4JBridgeHandler;
 
 /**
  * The binary's logging, set up in code: the library logs through SLF4J only; the sidecar and the
  * CLI own the configuration. Text is one readable line per event; JSON is one object per line
- * (logback's JsonEncoder), for log shippers.
+ * (logback's JsonEncoder), for log shippers. java.util.logging (gRPC's and Netty's loggers, Ratis's
+ * shaded copies included) goes through the same configuration, so its lines have the same format
+ * and levels instead of JUL's two-line records on stderr; a peer whose name does not resolve is one
+ * line now and then ({@link PeerNameResolutionFilter}), not gRPC's stack trace a second.
  */
 public final class Logging {
   private static final String PATTERN =
@@ -41,6 +46,20 @@ public final class Logging {
   private static void configure(String format, Level batonLevel, Level ratisLevel, String target) {
     LoggerContext ctx = (LoggerContext) LoggerFactory.getILoggerFactory();
     ctx.reset();
+    // JUL's levels follow logback's below, so JUL does not build records nobody will print.
+    LevelChangePropagator jul = new LevelChangePropagator();
+    jul.setContext(ctx);
+    jul.setResetJUL(true);
+    jul.start();
+    ctx.addListener(jul);
+    PeerNameResolutionFilter peerNames = new PeerNameResolutionFilter();
+    peerNames.setContext(ctx);
+    peerNames.start();
+    ctx.addTurboFilter(peerNames);
+    if (!SLF4JBridgeHandler.isInstalled()) {
+      SLF4JBridgeHandler.removeHandlersForRootLogger();
+      SLF4JBridgeHandler.install();
+    }
     Encoder<ILoggingEvent> encoder;
     if (format.equals("json")) {
       JsonEncoder json = new JsonEncoder();

@@ -196,24 +196,7 @@ final class TwoSites implements AutoCloseable {
         new Writer(
             cluster.dir.resolve("writer-holder"),
             region.command(),
-            List.of(
-                "--token",
-                Long.toString(token),
-                "--dsn",
-                "host="
-                    + eastIp
-                    + " port="
-                    + pgPort
-                    + " dbname=postgres user="
-                    + PostgresServer.SUPERUSER,
-                "--resource",
-                RESOURCE,
-                "--table",
-                "ledger",
-                "--writer",
-                "holder",
-                "--interval-ms",
-                "50"));
+            Writer.straightTo(eastIp, pgPort, token, "holder", "--interval-ms", "50"));
     return closeLater(w);
   }
 
@@ -615,31 +598,41 @@ final class TwoSites implements AutoCloseable {
       return ok;
     }
 
+    /**
+     * The writer's arguments for writing with a fixed {@code token} straight to {@code host:port}
+     * (no sidecar, no DNS) as {@code writer}, then {@code more}.
+     */
+    static List<String> straightTo(
+        String host, int port, long token, String writer, String... more) {
+      List<String> args = new ArrayList<>();
+      args.addAll(
+          List.of(
+              "--token",
+              Long.toString(token),
+              "--dsn",
+              "host="
+                  + host
+                  + " port="
+                  + port
+                  + " dbname=postgres user="
+                  + PostgresServer.SUPERUSER,
+              "--resource",
+              RESOURCE,
+              "--table",
+              "ledger",
+              "--writer",
+              writer));
+      args.addAll(List.of(more));
+      return args;
+    }
+
     /** One transaction with {@code token} on {@code server} (no sidecar, no DNS). */
     static JsonNode once(PostgresServer server, int port, String host, long token)
         throws IOException, InterruptedException {
-      Process p =
-          new ProcessBuilder(
-                  WRITER_PROGRAM.toString(),
-                  "--token",
-                  Long.toString(token),
-                  "--dsn",
-                  "host="
-                      + host
-                      + " port="
-                      + port
-                      + " dbname=postgres user="
-                      + PostgresServer.SUPERUSER,
-                  "--resource",
-                  RESOURCE,
-                  "--table",
-                  "ledger",
-                  "--writer",
-                  "stale",
-                  "--max-attempts",
-                  "1")
-              .redirectErrorStream(true)
-              .start();
+      List<String> command = new ArrayList<>();
+      command.add(WRITER_PROGRAM.toString());
+      command.addAll(straightTo(host, port, token, "stale", "--max-attempts", "1"));
+      Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
       String output = new String(p.getInputStream().readAllBytes());
       assertThat(p.waitFor(30, TimeUnit.SECONDS)).as(output).isTrue();
       String last = output.lines().filter(l -> l.startsWith("{")).reduce((a, b) -> b).orElse("{}");

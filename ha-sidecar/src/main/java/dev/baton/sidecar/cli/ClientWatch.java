@@ -10,6 +10,7 @@ import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.Executor;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -58,17 +59,87 @@ final class ClientWatch implements KeyValueStore.Watch {
   }
 
   private void run() {
+    try {
+      resume(
+          client,
+          prefix,
+          0,
+          () -> closed,
+          new Handler() {
+            @Override
+            public boolean onEvent(dev.baton.core.control.proto.KvEvent event) {
+              deliver(convert(event));
+              return true;
+            }
+
+            @Override
+            public long onCannotReplay(String endpoint, long last) {
+              LOG.warn(
+                  "watch of '{}' at {}: cannot replay after revision {}; re-reading the keys",
+                  prefix,
+                  endpoint,
+                  last);
+              resync();
+              return ClientWatch.this.last;
+            }
+
+            @Override
+            public long onStreamFailed(String endpoint, String message, long last) {
+              LOG.warn(
+                  "watch of '{}' at {}: {}; going on at the next endpoint{}",
+                  prefix,
+                  endpoint,
+                  message,
+                  last > 0 ? " after revision " + last : ", re-reading the keys");
+              // Watching "from now" again would miss what changed in the gap.
+              if (last == 0) {
+                resync();
+              }
+              return ClientWatch.this.last;
+            }
+          });
+    } catch (InterruptedException e) {
+      // Closed.
+    }
+  }
+
+  /** What {@link #resume} reports to its caller; called on the thread that runs it. */
+  interface Handler {
+    /** A change under the prefix, in the stream's order; false ends the watch. */
+    boolean onEvent(dev.baton.core.control.proto.KvEvent event) throws InterruptedException;
+
+    /**
+     * The node cannot replay the changes after {@code last} (a key was deleted since); returns the
+     * revision to go on after (at least the oldest replayable one is taken anyway).
+     */
+    long onCannotReplay(String endpoint, long last);
+
+    /**
+     * The stream at {@code endpoint} failed or could not be opened; the watch goes on at the next
+     * endpoint after a back-off. Returns the revision to go on after.
+     */
+    long onStreamFailed(String endpoint, String message, long last);
+  }
+
+  /**
+   * The resume loop of a watch over the control API's WatchKeys stream, shared by this class and
+   * {@code baton watch}: one endpoint at a time from {@code after} (0: from now); on a failed
+   * stream the next endpoint after a back-off from 100 ms to 2 s, resuming after the revision of
+   * the last event; where the node cannot replay that far back, the handler re-reads and the watch
+   * goes on after the oldest replayable revision. Runs until {@code stop} says so or the handler
+   * ends it; an interrupt ends it with {@link InterruptedException}.
+   */
+  static void resume(
+      BatonClient client, String prefix, long after, BooleanSupplier stop, Handler handler)
+      throws InterruptedException {
     List<String> endpoints = client.endpoints();
+    long last = after;
     int next = 0;
     long backoffMillis = 100;
-    boolean resync = false;
-    while (!closed) {
-      if (resync) {
-        resync();
-        resync = false;
-      }
+    while (!stop.getAsBoolean()) {
       String endpoint = endpoints.get(next % endpoints.size());
       BlockingQueue<Item> items = new LinkedBlockingQueue<>();
+      String failure;
       try (AutoCloseable stream =
           client.watchKeys(
               endpoint,
@@ -76,59 +147,39 @@ final class ClientWatch implements KeyValueStore.Watch {
               last,
               e -> items.add(new Item(e, null)),
               t -> items.add(new Item(null, t)))) {
-        while (!closed) {
+        failure = null;
+        while (failure == null && !stop.getAsBoolean()) {
           Item item = items.poll(1, TimeUnit.SECONDS);
           if (item == null) {
             continue;
           }
-          if (item.failure() != null) {
-            OptionalLong floor = BatonClient.oldestReplayable(item.failure());
-            if (floor.isPresent()) {
-              LOG.warn(
-                  "watch of '{}' at {}: cannot replay after revision {}; re-reading the keys",
-                  prefix,
-                  endpoint,
-                  last);
-              last = Math.max(last, floor.getAsLong());
-              resync = true;
-            } else {
-              LOG.warn(
-                  "watch of '{}' at {}: {}; going on at the next endpoint{}",
-                  prefix,
-                  endpoint,
-                  item.failure().getMessage(),
-                  last > 0 ? " after revision " + last : ", re-reading the keys");
-              resync = last == 0;
-              next++;
-              Thread.sleep(backoffMillis);
-              backoffMillis = Math.min(backoffMillis * 2, 2000);
+          if (item.failure() == null) {
+            backoffMillis = 100;
+            last = Math.max(last, item.event().getRevision());
+            if (!handler.onEvent(item.event())) {
+              return;
             }
+            continue;
+          }
+          OptionalLong floor = BatonClient.oldestReplayable(item.failure());
+          if (floor.isPresent()) {
+            last = Math.max(handler.onCannotReplay(endpoint, last), floor.getAsLong());
             break;
           }
-          backoffMillis = 100;
-          deliver(convert(item.event()));
+          failure = item.failure().getMessage();
         }
       } catch (InterruptedException e) {
-        if (!closed) {
-          Thread.currentThread().interrupt();
-        }
-        return;
+        throw e;
       } catch (Exception e) {
-        if (closed) {
+        if (stop.getAsBoolean()) {
           return;
         }
-        LOG.warn(
-            "watch of '{}' at {}: {}; going on at the next endpoint",
-            prefix,
-            endpoint,
-            e.toString());
-        resync = last == 0;
+        failure = e.getMessage() != null ? e.getMessage() : e.toString();
+      }
+      if (failure != null && !stop.getAsBoolean()) {
+        last = Math.max(last, handler.onStreamFailed(endpoint, failure, last));
         next++;
-        try {
-          Thread.sleep(backoffMillis);
-        } catch (InterruptedException ie) {
-          return;
-        }
+        Thread.sleep(backoffMillis);
         backoffMillis = Math.min(backoffMillis * 2, 2000);
       }
     }

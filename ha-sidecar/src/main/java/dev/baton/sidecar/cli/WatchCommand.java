@@ -7,12 +7,7 @@ import dev.baton.core.control.proto.KvEvent;
 import dev.baton.sidecar.Json;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
-import java.util.List;
-import java.util.OptionalLong;
-import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.Callable;
-import java.util.concurrent.LinkedBlockingQueue;
-import java.util.concurrent.TimeUnit;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -64,9 +59,6 @@ final class WatchCommand implements Callable<Integer> {
 
   @Spec CommandSpec spec;
 
-  /** What the stream delivered: an event, or the failure that ended it. */
-  private record Item(KvEvent event, Throwable failure) {}
-
   @Override
   public Integer call() throws InterruptedException {
     if (after < 0) {
@@ -75,81 +67,58 @@ final class WatchCommand implements Callable<Integer> {
     }
     PrintWriter out = spec.commandLine().getOut();
     PrintWriter err = spec.commandLine().getErr();
-    long last = after;
-    long printed = 0;
-    int next = 0;
-    long backoffMillis = 100;
     try (BatonClient c = client.client()) {
-      List<String> endpoints = c.endpoints();
-      while (true) {
-        String endpoint = endpoints.get(next % endpoints.size());
-        BlockingQueue<Item> items = new LinkedBlockingQueue<>();
-        try (AutoCloseable w =
-            c.watchKeys(
-                endpoint,
-                prefix,
-                last,
-                e -> items.add(new Item(e, null)),
-                t -> items.add(new Item(null, t)))) {
-          while (true) {
-            Item item = items.poll(1, TimeUnit.SECONDS);
-            if (item == null) {
-              continue;
+      // The resume loop is ClientWatch's (the guard's store watches the same way).
+      ClientWatch.resume(
+          c,
+          prefix,
+          after,
+          () -> false,
+          new ClientWatch.Handler() {
+            long printed;
+
+            @Override
+            public boolean onEvent(KvEvent e) {
+              KvEntry entry = e.getEntry();
+              print(
+                  out,
+                  e.getType() == KvEvent.Type.PUT ? "PUT" : "DELETE",
+                  entry.getKey(),
+                  e.getType() == KvEvent.Type.PUT ? entry.getValue().toByteArray() : null,
+                  e.getRevision());
+              return count < 0 || ++printed < count;
             }
-            if (item.failure() != null) {
-              OptionalLong floor = BatonClient.oldestReplayable(item.failure());
-              if (floor.isPresent()) {
-                err.println(
-                    "baton watch: "
-                        + endpoint
-                        + " cannot replay after revision "
-                        + last
-                        + " (a key was deleted since); printing the keys as they are now");
-                err.flush();
-                for (dev.baton.core.KvEntry e : c.list(prefix)) {
-                  print(out, "RESYNC", e.key(), e.value(), e.revision());
-                }
-                last = Math.max(last, floor.getAsLong());
-              } else {
-                err.println(
-                    "baton watch: "
-                        + endpoint
-                        + ": "
-                        + item.failure().getMessage()
-                        + "; resuming after revision "
-                        + last);
-                err.flush();
-                next++;
-                Thread.sleep(backoffMillis);
-                backoffMillis = Math.min(backoffMillis * 2, 2000);
+
+            @Override
+            public long onCannotReplay(String endpoint, long last) {
+              err.println(
+                  "baton watch: "
+                      + endpoint
+                      + " cannot replay after revision "
+                      + last
+                      + " (a key was deleted since); printing the keys as they are now");
+              err.flush();
+              for (dev.baton.core.KvEntry e : c.list(prefix)) {
+                print(out, "RESYNC", e.key(), e.value(), e.revision());
               }
-              break;
+              return last;
             }
-            backoffMillis = 100;
-            KvEvent e = item.event();
-            KvEntry entry = e.getEntry();
-            print(
-                out,
-                e.getType() == KvEvent.Type.PUT ? "PUT" : "DELETE",
-                entry.getKey(),
-                e.getType() == KvEvent.Type.PUT ? entry.getValue().toByteArray() : null,
-                e.getRevision());
-            last = Math.max(last, e.getRevision());
-            if (count >= 0 && ++printed >= count) {
-              return 0;
+
+            @Override
+            public long onStreamFailed(String endpoint, String message, long last) {
+              err.println(
+                  "baton watch: "
+                      + endpoint
+                      + ": "
+                      + message
+                      + "; resuming after revision "
+                      + last);
+              err.flush();
+              return last;
             }
-          }
-        } catch (InterruptedException e) {
-          throw e;
-        } catch (Exception e) {
-          err.println("baton watch: " + endpoint + ": " + e.getMessage());
-          err.flush();
-          next++;
-          Thread.sleep(backoffMillis);
-          backoffMillis = Math.min(backoffMillis * 2, 2000);
-        }
-      }
+          });
     }
+    return 0;
   }
 
   private void print(PrintWriter out, String type, String key, byte[] value, long revision) {

@@ -10,6 +10,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import org.assertj.core.api.InstanceOfAssertFactories;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -93,6 +94,19 @@ class StepConfigTest {
     return p;
   }
 
+  /** {@code yaml} has exactly one problem, and it contains each of {@code parts}. */
+  private void assertOneProblem(String yaml, String... parts) throws IOException {
+    assertThat(problems(yaml)).singleElement(InstanceOfAssertFactories.STRING).contains(parts);
+  }
+
+  /** Among the problems of {@code yaml}, each of {@code messages} is contained in one. */
+  private void assertProblemsInclude(String yaml, String... messages) throws IOException {
+    List<String> p = problems(yaml);
+    for (String m : messages) {
+      assertThat(p).as(m).anySatisfy(s -> assertThat(s).contains(m));
+    }
+  }
+
   private List<String> problems(String yaml) throws IOException {
     Path p = write(yaml);
     try {
@@ -150,13 +164,11 @@ class StepConfigTest {
                 + " runs in 'baton pg-guard' beside PostgreSQL, not in this sidecar");
     // The sidecar starts nothing for it (the node is not even looked at).
     guard.start(null).close();
-    assertThat(
-            problems(
-                GOOD.replace("checkInterval: 2s", "checkInterval: 2s\n        runIn: elsewhere")))
-        .singleElement(org.assertj.core.api.InstanceOfAssertFactories.STRING)
-        .contains("formerPrimaryGuard.runIn")
-        .contains("'elsewhere'")
-        .contains("'pg-guard'");
+    assertOneProblem(
+        GOOD.replace("checkInterval: 2s", "checkInterval: 2s\n        runIn: elsewhere"),
+        "formerPrimaryGuard.runIn",
+        "'elsewhere'",
+        "'pg-guard'");
   }
 
   /** An executable file named {@code name} in {@code bin}. */
@@ -198,17 +210,15 @@ class StepConfigTest {
         rejoin.replace(
             "binDirectory: " + bin,
             "binDirectory: " + bin + "\n          recloneOnRewindFailure: true");
-    assertThat(problems(reclone))
-        .singleElement(org.assertj.core.api.InstanceOfAssertFactories.STRING)
-        .contains("formerPrimaryGuard.rejoin.recloneOnRewindFailure")
-        .contains("no executable pg_basebackup in " + bin);
-    assertThat(
-            problems(
-                reclone.replace("recloneOnRewindFailure: true", "recloneOnRewindFailure: yes")))
-        .singleElement(org.assertj.core.api.InstanceOfAssertFactories.STRING)
-        .contains("recloneOnRewindFailure")
-        .contains("'yes'")
-        .contains("true or false");
+    assertOneProblem(
+        reclone,
+        "formerPrimaryGuard.rejoin.recloneOnRewindFailure",
+        "no executable pg_basebackup in " + bin);
+    assertOneProblem(
+        reclone.replace("recloneOnRewindFailure: true", "recloneOnRewindFailure: yes"),
+        "recloneOnRewindFailure",
+        "'yes'",
+        "true or false");
 
     executable(bin, "pg_basebackup");
     assertThat(guardDescription(ConfigLoader.load(write(reclone))))
@@ -405,43 +415,21 @@ class StepConfigTest {
 
   @Test
   void anUnknownMemberInAPerNodeValueIsNamed() throws IOException {
-    List<String> p =
-        problems(
-            GOOD.replace("        n2: 10.1.1.10:5432", "        n9: 10.1.1.10:5432")
-                .replace("            n2: 10.1.1.5", "            west: 10.1.1.5"));
-    assertThat(p)
-        .anySatisfy(
-            s ->
-                assertThat(s)
-                    .contains(
-                        ":22: promotion.steps[0].servers.n9: 'n9' is not a member; members are"
-                            + " [n1, n2, w1]"))
-        .anySatisfy(
-            s ->
-                assertThat(s)
-                    .contains(
-                        ":43: promotion.steps[1].names[0].values.west: 'west' is not a member;"
-                            + " members are [n1, n2, w1]"));
+    assertProblemsInclude(
+        GOOD.replace("        n2: 10.1.1.10:5432", "        n9: 10.1.1.10:5432")
+            .replace("            n2: 10.1.1.5", "            west: 10.1.1.5"),
+        ":22: promotion.steps[0].servers.n9: 'n9' is not a member; members are [n1, n2, w1]",
+        ":43: promotion.steps[1].names[0].values.west: 'west' is not a member; members are"
+            + " [n1, n2, w1]");
   }
 
   @Test
   void anEligibleNodeWithoutItsOwnServerOrValueIsRefused() throws IOException {
-    List<String> p =
-        problems(
-            GOOD.replace("        n1: 10.0.1.10:5432\n", "")
-                .replace("            n1: 10.0.1.5\n", ""));
-    assertThat(p)
-        .anySatisfy(
-            s ->
-                assertThat(s)
-                    .contains(
-                        "promotion.steps[0].servers: has no server for this node 'n1': a node that"
-                            + " may become active promotes its own server"))
-        .anySatisfy(
-            s ->
-                assertThat(s)
-                    .contains(
-                        "promotion.steps[1].names[0].values: has no value for this node 'n1'"));
+    assertProblemsInclude(
+        GOOD.replace("        n1: 10.0.1.10:5432\n", "").replace("            n1: 10.0.1.5\n", ""),
+        "promotion.steps[0].servers: has no server for this node 'n1': a node that may become"
+            + " active promotes its own server",
+        "promotion.steps[1].names[0].values: has no value for this node 'n1'");
   }
 
   @Test
