@@ -12,6 +12,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -32,22 +33,34 @@ class ResignTest {
     final BelieverSampler sampler;
 
     Fixture() {
+      this(false);
+    }
+
+    /** With {@code priorities}, member nK has priority K (n3 the highest). */
+    Fixture(boolean priorities) {
+      AtomicReference<TestCluster> self = new AtomicReference<>();
       cluster =
           TestCluster.create(
-                  3,
-                  0,
-                  TestCluster.TIMING,
-                  (id, b) ->
-                      b.healthChecks(
-                              List.of(
-                                  checks.computeIfAbsent(
-                                      id,
-                                      k ->
-                                          new HealthGatingTest.Switchable(Duration.ofMillis(100)))))
-                          .healthPolicy(new HealthPolicy(2, 2, Duration.ofSeconds(2)))
-                          .meterRegistry(
-                              registries.computeIfAbsent(id, k -> new SimpleMeterRegistry())))
-              .startAll();
+              3,
+              0,
+              TestCluster.TIMING,
+              (id, b) -> {
+                b.healthChecks(
+                        List.of(
+                            checks.computeIfAbsent(
+                                id, k -> new HealthGatingTest.Switchable(Duration.ofMillis(100)))))
+                    .healthPolicy(new HealthPolicy(2, 2, Duration.ofSeconds(2)))
+                    .meterRegistry(registries.computeIfAbsent(id, k -> new SimpleMeterRegistry()));
+                if (priorities) {
+                  b.members(
+                      self.get().members().stream()
+                          .map(m -> m.withPriority(Integer.parseInt(m.id().substring(1))))
+                          .toList());
+                }
+                return b;
+              });
+      self.set(cluster);
+      cluster.startAll();
       sampler = new BelieverSampler(cluster::allInstances);
     }
 
@@ -99,6 +112,28 @@ class ResignTest {
       assertThat(now.id()).isEqualTo(h.nodeId());
       assertThat(now.token()).isEqualTo(h.token());
       assertThat(old.isActive()).isFalse();
+    }
+  }
+
+  /**
+   * Of two peers that are both up, caught up and healthy, the one with the higher priority takes
+   * the role, whatever the member list's order.
+   */
+  @Test
+  void theActiveResignsToThePeerWithTheHighestPriority() throws Exception {
+    try (Fixture f = new Fixture(true)) {
+      BatonNode old = f.cluster.awaitActive(WAIT);
+      assertThat(old.members()).extracting(Member::priority).containsExactly(1, 2, 3);
+      String highest =
+          f.others(old).stream()
+              .map(BatonNode::id)
+              .max(java.util.Comparator.comparingInt(id -> Integer.parseInt(id.substring(1))))
+              .orElseThrow();
+
+      Handover h = old.resign(Duration.ofSeconds(20));
+
+      assertThat(h.nodeId()).isEqualTo(highest);
+      assertThat(f.cluster.awaitActive(WAIT).id()).isEqualTo(highest);
     }
   }
 
