@@ -211,8 +211,9 @@ public final class BatonNode implements Closeable {
   /**
    * Step-down: moves the role from the active to the best peer without naming it (an eligible
    * member other than the active, healthy by its published checks, with the highest priority),
-   * through the planned path of {@link #switchActive}. Any node may be asked. A plane that knows it
-   * is broken can call it from its own code.
+   * through the planned path of {@link #switchActive}. Any node may be asked; asked of the Raft
+   * leader (the active is), it also passes over peers that are down or behind, as {@link
+   * #resign(Duration)} does. The active itself calls {@link #resign()}.
    *
    * @return the node that took the role and its new token
    * @throws IllegalStateException if no node is active, or no other member may take the role (each
@@ -222,6 +223,56 @@ public final class BatonNode implements Closeable {
    */
   public Handover stepDown(Duration timeout) {
     return life.started().stepDown(timeout);
+  }
+
+  /**
+   * Resign, as etcd's {@code Election.Resign}: this node, active, gives the role up and hands it to
+   * the best peer, through the planned path of {@link #switchActive} (it demotes first; the peer
+   * activates with a higher token and runs its promotion plan). Unlike {@link #stepDown}, it is
+   * asked of the active itself: a plane that knows it is broken calls it from its own code. Waits
+   * at most the {@link Builder#operationTimeout(Duration) operation timeout}; see {@link
+   * #resign(Duration)}.
+   */
+  public Handover resign() {
+    return resign(config.operationTimeout());
+  }
+
+  /**
+   * Resign with a timeout: see {@link #resign()}. The best peer is a member that may become active
+   * (not a witness nor {@code noActivate}, in the Raft configuration), is up (it answered this
+   * node, the Raft leader, within the maximum election timeout), caught up (its commit index within
+   * 1,000 entries of this node's) and healthy by its published checks when health gating is on; of
+   * those, the highest {@code priority} first, then the most caught up, then the member list's
+   * order. Returns once that peer is active (its plan completed).
+   *
+   * @return the node that took the role and its new token
+   * @throws NotActiveException if this node is not active (the message names the active, if any);
+   *     nothing changed
+   * @throws IllegalStateException if no peer may take the role; the message names each member
+   *     passed over and why (witness, unhealthy with its checks, down, behind), and this node stays
+   *     active
+   * @throws SwitchActiveFailedException if the chosen peer's promotion failed
+   * @throws BatonTimeoutException if the hand-over did not complete within {@code timeout}
+   */
+  public Handover resign(Duration timeout) {
+    Objects.requireNonNull(timeout, "timeout");
+    NodeRuntime r = life.started();
+    if (r.controller().activeContext().isEmpty()) {
+      NodeStatus s = r.status();
+      throw new NotActiveException(
+          "resign: "
+              + id()
+              + " is not active (it is "
+              + s.role()
+              + "); "
+              + s.activeNodeId()
+                  .map(a -> "the active is " + a + " with token " + s.activeToken())
+                  .orElse("no node is active")
+              + ". Resign is asked of the active itself; stepDown() may be asked of any node");
+    }
+    // The role may still move between this check and the switch request (a failover, another
+    // switch): the request then moves it from whichever node is active then, as a step-down.
+    return r.stepDown(timeout);
   }
 
   /**

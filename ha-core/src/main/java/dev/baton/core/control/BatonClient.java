@@ -190,9 +190,10 @@ public final class BatonClient implements AutoCloseable {
 
   /**
    * Step-down: moves the role from the active to the best peer, chosen by the cluster (an eligible,
-   * healthy member other than the active, highest priority first); waits up to {@code timeout} for
-   * it to be active. Refused (FAILED_PRECONDITION, not retried) when no node is active or no peer
-   * may take the role.
+   * healthy member other than the active, up and caught up as the leader sees it, highest priority
+   * first; see {@code BatonNode.resign(Duration)}); waits up to {@code timeout} for it to be
+   * active. Refused (FAILED_PRECONDITION, not retried) when no node is active or no peer may take
+   * the role.
    *
    * @return the node that took the role and its new token
    */

@@ -12,7 +12,9 @@ import dev.baton.core.SwitchActiveFailedException;
 import dev.baton.core.internal.proto.ActivationRecord;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.Semaphore;
@@ -31,6 +33,13 @@ import org.slf4j.LoggerFactory;
 public final class Switchover {
   private static final Logger LOG = LoggerFactory.getLogger(Switchover.class);
   private static final long RECHECK_NANOS = TimeUnit.MILLISECONDS.toNanos(200);
+
+  /**
+   * How far behind the leader's commit index a peer may be and still count as caught up for a
+   * step-down: Ratis's own catch-up gap for a new member ({@code raft.server.staging.catchup.gap},
+   * default 1000). The leadership transfer itself sends the rest before the peer is asked to run.
+   */
+  static final long CAUGHT_UP_GAP = 1000;
 
   private final NodeConfig config;
   private final RaftNode raft;
@@ -151,11 +160,22 @@ public final class Switchover {
 
   /**
    * Step-down: moves the role from the active to the best peer, through the same planned path as a
-   * switch-active. The best peer is an eligible member other than the active whose published health
-   * lets it activate, with the highest priority (the member list's order breaks ties).
+   * switch-active.
+   *
+   * <p>A peer may take the role when it is an eligible member (not a witness, not {@code
+   * noActivate}), in the current Raft configuration, and its published health lets it activate
+   * (health gating's records; a member without a record counts as healthy). When this node is the
+   * Raft leader (the active is, so {@code BatonNode.resign()} always is), it also knows which peers
+   * are up and caught up, and passes over a peer that has not answered it within the maximum
+   * election timeout (a transfer to it would time out) and one whose reported commit index is more
+   * than {@link #CAUGHT_UP_GAP} entries behind its own. A node that does not lead cannot see that
+   * and judges by membership and health only. Of the peers left, the one with the highest {@code
+   * priority} wins, then the one with the highest commit index (as the leader knows it), then the
+   * member list's order.
    *
    * @return the node that took the role and its token
-   * @throws IllegalStateException if no node is active, or no peer may take the role
+   * @throws IllegalStateException if no node is active, or no peer may take the role; the message
+   *     names each member passed over and why
    */
   public Handover stepDown(
       List<Member> members, Supplier<List<JournalEntry>> journal, Duration timeout) {
@@ -167,7 +187,13 @@ public final class Switchover {
               + "; nothing to hand over");
     }
     String active = now.getNodeId();
-    Member best = null;
+    boolean leading = raft.isLeader();
+    Map<String, Long> ages = leading ? raft.followerResponseAgesMillis() : Map.of();
+    Map<String, Long> commits = leading ? raft.commitIndexes() : Map.of();
+    long ownCommit = commits.getOrDefault(config.self().id(), -1L);
+    long upBound = config.timing().electionTimeoutMax().toMillis();
+    List<String> inConf = raft.configurationIds();
+    List<Member> candidates = new ArrayList<>();
     List<String> passedOver = new ArrayList<>();
     for (Member m : members) {
       if (m.id().equals(active)) {
@@ -177,16 +203,37 @@ public final class Switchover {
         passedOver.add(m.id() + " (" + (m.witness() ? "witness" : "noActivate") + ")");
         continue;
       }
+      if (!inConf.isEmpty() && !inConf.contains(m.id())) {
+        passedOver.add(m.id() + " (not in the Raft configuration)");
+        continue;
+      }
       Optional<String> unhealthy = HealthGate.publishedIneligibility(stateMachine, m.id());
       if (unhealthy.isPresent()) {
         passedOver.add(m.id() + " (unhealthy: " + unhealthy.get() + ")");
         continue;
       }
-      if (best == null || m.priority() > best.priority()) {
-        best = m;
+      if (leading && !m.id().equals(config.self().id())) {
+        Long age = ages.get(m.id());
+        if (age == null || age > upBound) {
+          passedOver.add(
+              m.id()
+                  + " (down: "
+                  + (age == null ? "no answer" : "no answer for " + age + " ms")
+                  + " to the leader "
+                  + config.self().id()
+                  + ")");
+          continue;
+        }
+        long commit = commits.getOrDefault(m.id(), -1L);
+        if (ownCommit >= 0 && ownCommit - commit > CAUGHT_UP_GAP) {
+          passedOver.add(
+              m.id() + " (behind: commit index " + commit + ", the leader's " + ownCommit + ")");
+          continue;
+        }
       }
+      candidates.add(m);
     }
-    if (best == null) {
+    if (candidates.isEmpty()) {
       throw new IllegalStateException(
           "step-down: no member other than the active "
               + active
@@ -194,7 +241,17 @@ public final class Switchover {
               + (passedOver.isEmpty() ? "" : ": " + String.join(", ", passedOver))
               + "; the active stays");
     }
-    LOG.info("step-down: handing the role from {} to {}", active, best.id());
+    // Stable: equal priority and commit index keep the member list's order.
+    candidates.sort(
+        Comparator.comparingInt(Member::priority)
+            .thenComparingLong(m -> commits.getOrDefault(m.id(), -1L))
+            .reversed());
+    Member best = candidates.get(0);
+    LOG.info(
+        "step-down: handing the role from {} to {}{}",
+        active,
+        best.id(),
+        passedOver.isEmpty() ? "" : " (passed over: " + String.join(", ", passedOver) + ")");
     long token = switchActive(members, journal, best.id(), timeout);
     return new Handover(best.id(), token);
   }
