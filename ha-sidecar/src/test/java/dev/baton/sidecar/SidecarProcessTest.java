@@ -361,11 +361,13 @@ class SidecarProcessTest {
   @Test
   @Order(6)
   void sigkillOfTheActiveMovesActiveToAnotherNode() {
-    String old = cluster.awaitSingleActive(WAIT);
-    long oldToken = token(cluster.get(old, "/active").body());
+    cluster.awaitSingleActive(WAIT);
+    SidecarProcesses.Active before = cluster.awaitActiveWithToken(id -> true, WAIT);
+    String old = before.id();
     cluster.kill(old);
-    String now = cluster.awaitAnotherActive(old, WAIT);
-    assertThat(token(cluster.get(now, "/active").body())).isGreaterThan(oldToken);
+    SidecarProcesses.Active after = cluster.awaitActiveWithToken(id -> !id.equals(old), WAIT);
+    String now = after.id();
+    assertThat(after.token()).isGreaterThan(before.token());
     assertThat(cluster.get(old, "/active").code()).isEqualTo(-1);
 
     // The CLI still answers, showing the dead node as unreachable.
@@ -377,21 +379,27 @@ class SidecarProcessTest {
 
     // Lose the majority: kill the new active too. The one node left still answers; nobody is
     // active, and the header says so instead of naming the last activation as if it held.
-    long nowToken = token(cluster.get(now, "/active").body());
-    cluster.kill(now);
+    // (The role may have moved again under load since: kill whichever node holds it now.)
+    SidecarProcesses.Active last = cluster.awaitActiveWithToken(id -> !id.equals(old), WAIT);
+    long lastToken = last.token();
+    cluster.kill(last.id());
     Cli lost =
         awaitCli(
             c ->
                 c.status() == 0
                     && c.out()
                         .contains(
-                            "active none (last activation: " + now + ", token " + nowToken + ")"),
+                            "active none (last activation: "
+                                + last.id()
+                                + ", token "
+                                + lastToken
+                                + ")"),
             "status");
     assertThat(rows(lost, "ACTIVE")).isZero();
     assertThat(rows(lost, "STANDBY")).isEqualTo(1);
     JsonNode lostJson = Json.read(cli(withEndpoints("status", "--json")).out());
     assertThat(lostJson.path("activeNow")).isEmpty();
-    assertThat(lostJson.path("activeNodeId").asText()).isEqualTo(now);
+    assertThat(lostJson.path("activeNodeId").asText()).isEqualTo(last.id());
   }
 
   private static long rows(Cli c, String role) {

@@ -382,6 +382,41 @@ final class SidecarProcesses implements AutoCloseable {
         .get(0);
   }
 
+  /** A node that answered /active 200, and the token that same answer named. */
+  record Active(String id, long token) {}
+
+  /**
+   * Waits (bounded) until a node that {@code which} accepts answers /active 200, and returns it
+   * with the token from that same answer: reading the token by a second request would race a role
+   * that moves in between (its answer is then "not active ...", not a token).
+   */
+  Active awaitActiveWithToken(java.util.function.Predicate<String> which, Duration timeout) {
+    try {
+      return await("a /active 200 with its token")
+          .atMost(timeout)
+          .pollInterval(Duration.ofMillis(50))
+          .until(
+              () -> {
+                for (String id : nodes.keySet()) {
+                  if (!which.test(id)) {
+                    continue;
+                  }
+                  HttpResult r = get(id, "/active");
+                  java.util.regex.Matcher m =
+                      java.util.regex.Pattern.compile("token=(\\d+)").matcher(r.body());
+                  if (r.code() == 200 && m.find()) {
+                    return Optional.of(new Active(id, Long.parseLong(m.group(1))));
+                  }
+                }
+                return Optional.<Active>empty();
+              },
+              Optional::isPresent)
+          .get();
+    } catch (org.awaitility.core.ConditionTimeoutException e) {
+      throw new AssertionError(e.getMessage() + "\n" + logTails(60), e);
+    }
+  }
+
   /**
    * Waits (bounded, polling every 50 ms) until a node other than {@code old} answers /active 200,
    * and returns it; on a timeout the error carries every node's log tail.
