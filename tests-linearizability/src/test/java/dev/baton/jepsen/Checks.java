@@ -337,6 +337,44 @@ final class Checks {
         details);
   }
 
+  static final String SELF_STOPS = "node-self-stops";
+
+  /**
+   * The nodes that stopped by themselves (their app exited with status 3 and the {@link Supervisor}
+   * started it again), listed so that they are seen. Not a safety property, and VALID whatever the
+   * count: a self-stop is a liveness event, and whatever it broke shows up in the checkers of the
+   * properties it broke (the safety checkers, I4, I5, the nemesis's own waits); counting it as an
+   * anomaly would fail runs on a node doing what it must when its Raft server is gone. The summary
+   * names each one with why, the schedule and {@code results.json} ({@code selfStops}) when.
+   */
+  static Outcome selfStops(List<Nemesis.Event> schedule) {
+    List<String> stops = new ArrayList<>();
+    long restarts = 0;
+    for (Nemesis.Event e : schedule) {
+      if (e.phase().equals(Supervisor.SELF_STOP)) {
+        stops.add(e.detail());
+      } else if (e.phase().equals(Supervisor.RESTARTED)) {
+        restarts++;
+      }
+    }
+    Map<String, Object> details = new LinkedHashMap<>();
+    details.put("selfStops", stops);
+    details.put("restartedBySupervisor", restarts);
+    return new Outcome(
+        SELF_STOPS,
+        "informational, not a safety property: every node app that exited because its node stopped"
+            + " itself (status 3) is listed; the harness restarted it as a supervisor would",
+        Validity.VALID,
+        stops.isEmpty()
+            ? "no node stopped itself"
+            : stops.size()
+                + " self-stop(s), "
+                + restarts
+                + " restarted by the supervisor: "
+                + String.join("; ", stops),
+        details);
+  }
+
   /**
    * Why {@code kind} has no {@code start} in the schedule: what its nemesis recorded instead (a
    * {@code skipped} reason, an {@code error}), or that it was never drawn.

@@ -715,6 +715,67 @@ final class Cluster implements AutoCloseable {
     }
   }
 
+  // ------------------------------------------------------------- supervision
+
+  // The nodes a fault of the nemesis is acting on: the supervisor leaves them alone.
+  private final Set<String> held = new java.util.HashSet<>();
+
+  /** The nemesis acts on {@code n} (kills it, wipes it, removes it): the supervisor keeps off. */
+  synchronized void hold(Node n) {
+    held.add(n.id());
+  }
+
+  /** The nemesis's fault is over: the supervisor may restart any of them again. */
+  synchronized void releaseAll() {
+    held.clear();
+  }
+
+  /** The node containers as the supervisor sees them. */
+  List<Supervisor.Child> supervised() {
+    List<Supervisor.Child> out = new ArrayList<>();
+    for (Node n : nodes()) {
+      out.add(
+          new Supervisor.Child() {
+            @Override
+            public String id() {
+              return n.id();
+            }
+
+            @Override
+            public Supervisor.Exit exit() {
+              var state = docker.inspectContainerCmd(n.containerId()).exec().getState();
+              if (Boolean.TRUE.equals(state.getRunning()) || state.getExitCodeLong() == null) {
+                return null;
+              }
+              return new Supervisor.Exit(
+                  state.getExitCodeLong().intValue(), String.valueOf(state.getFinishedAt()));
+            }
+
+            @Override
+            public String stopReason() {
+              Path f = n.dir().resolve(dev.baton.jepsen.node.NodeApp.STOP_REASON_FILE);
+              try {
+                return Files.exists(f) ? Files.readString(f).trim() : "";
+              } catch (IOException e) {
+                return "(unreadable " + f + ": " + e + ")";
+              }
+            }
+
+            @Override
+            public boolean restartUnlessHeld() {
+              synchronized (Cluster.this) {
+                if (held.contains(n.id())) {
+                  return false;
+                }
+                restart(n);
+                return true;
+              }
+            }
+          });
+    }
+    return out;
+  }
+
   /** Starts a node container again after a kill (same address, same data directory). */
   void restart(Node n) {
     ensureStopped(n.container());

@@ -131,7 +131,13 @@ class JepsenLongRunTest {
     List<Long> failovers = new ArrayList<>();
     List<String> invalidRuns = new ArrayList<>();
     List<String> unknownRuns = new ArrayList<>();
+    // Nodes that stopped by themselves (restarted by the supervisor): not anomalies, but listed.
+    Map<String, Long> selfStops = new LinkedHashMap<>();
     for (RunResult r : results) {
+      long stops = ((Number) r.stats().getOrDefault("selfStops", 0L)).longValue();
+      if (stops > 0) {
+        selfStops.put(r.directory().toString(), stops);
+      }
       kvOps += ((Number) r.stats().get("kvOperations")).longValue();
       fencedOps += ((Number) r.stats().get("fencedOperations")).longValue();
       committed += ((Number) r.stats().get("committedRows")).longValue();
@@ -167,6 +173,7 @@ class JepsenLongRunTest {
     s.put("undecidedByChecker", unknown);
     s.put("runsWithViolations", invalidRuns);
     s.put("runsUndecided", unknownRuns);
+    s.put("selfStopsByRun", selfStops);
     List<Long> sorted = failovers.stream().sorted().toList();
     if (!sorted.isEmpty()) {
       s.put("failoverMillisMedian", sorted.get(sorted.size() / 2));

@@ -35,6 +35,9 @@ final class JepsenRun {
   /** After the last fault the workloads go on this long, so recovery is in the history. */
   static final Duration RECOVERY = Duration.ofSeconds(6);
 
+  /** How long the supervisor waits before it starts a node app that exited by itself. */
+  static final Duration SUPERVISOR_RESTART_DELAY = Duration.ofSeconds(1);
+
   private JepsenRun() {}
 
   static Path outputRoot() {
@@ -86,28 +89,42 @@ final class JepsenRun {
         dns.start();
       }
       Nemesis nemesis = new Nemesis(cluster, o, outsiderCertificates);
-      long deadline = started + o.timeLimit().toNanos() - RECOVERY.toNanos();
+      // The harness as the nodes' supervisor: a node app that exits by itself (status 3, its node
+      // stopped itself) is started again after a short delay, as systemd or Kubernetes would, and
+      // the self-stop is in the schedule (see Supervisor, Checks#selfStops).
+      Supervisor supervisor =
+          new Supervisor(
+                  cluster.supervised(),
+                  SUPERVISOR_RESTART_DELAY,
+                  Duration.ofMillis(250),
+                  nemesis::recordSupervisor)
+              .start();
       try {
-        nemesis.run(deadline);
+        long deadline = started + o.timeLimit().toNanos() - RECOVERY.toNanos();
+        try {
+          nemesis.run(deadline);
+        } finally {
+          nemesis.healAll();
+        }
+        long healed = System.nanoTime();
+        progress = progressAfterHeal(cluster);
+        // The nemesis may run past its deadline to start a configured kind that had not been tried
+        // (see Nemesis#run): the workloads still get their recovery time after the last heal.
+        long until = Math.max(started + o.timeLimit().toNanos(), healed + RECOVERY.toNanos());
+        while (System.nanoTime() < until) {
+          LockSupport.parkNanos(until - System.nanoTime()); // the workloads' remaining run time
+        }
+        if (kv != null) {
+          kv.close();
+        }
+        if (dns != null) {
+          dns.close();
+          dnsObservations = dns.observations();
+        }
+        end = System.nanoTime();
       } finally {
-        nemesis.healAll();
+        supervisor.close(); // before the nodes are stopped on purpose
       }
-      long healed = System.nanoTime();
-      progress = progressAfterHeal(cluster);
-      // The nemesis may run past its deadline to start a configured kind that had not been tried
-      // (see Nemesis#run): the workloads still get their recovery time after the last heal.
-      long until = Math.max(started + o.timeLimit().toNanos(), healed + RECOVERY.toNanos());
-      while (System.nanoTime() < until) {
-        LockSupport.parkNanos(until - System.nanoTime()); // the workloads' remaining run time
-      }
-      if (kv != null) {
-        kv.close();
-      }
-      if (dns != null) {
-        dns.close();
-        dnsObservations = dns.observations();
-      }
-      end = System.nanoTime();
       schedule = nemesis.schedule();
       cluster.stopNodes();
       rows = readRows(cluster);
@@ -215,6 +232,7 @@ final class JepsenRun {
               events.roles, dev.baton.jepsen.node.MarkerHealthCheck.POLICY.minMoveInterval()));
     }
     outcomes.add(Checks.faultsHappened(o.nemeses(), schedule));
+    outcomes.add(Checks.selfStops(schedule));
     outcomes.add(Floors.DEFAULTS.check(o, events, kvHistory, rows, dnsObservations));
     outcomes.add(progress);
     return outcomes;
@@ -308,6 +326,8 @@ final class JepsenRun {
       }
     }
     s.put("faults", faults);
+    s.put(
+        "selfStops", schedule.stream().filter(e -> e.phase().equals(Supervisor.SELF_STOP)).count());
     List<Long> failovers =
         RunReport.failovers(events.activations).stream()
             .map(f -> (f[1] - f[0]) / 1_000_000)

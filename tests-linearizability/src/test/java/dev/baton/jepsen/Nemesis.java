@@ -34,7 +34,20 @@ final class Nemesis {
   private static final double[] CLOCK_RATES = {0.92, 0.95, 1.05, 1.08};
 
   /** One entry of the schedule: a fault starts or ends. */
-  record Event(long time, NemesisKind kind, String phase, String detail) {}
+  record Event(long time, NemesisKind kind, String phase, String detail) {
+    /**
+     * Who recorded it: the fault kind's name; {@code supervisor} for the {@link Supervisor}'s
+     * self-stops and restarts; {@code heal} for the final heal.
+     */
+    String source() {
+      if (kind != null) {
+        return kind.wireName();
+      }
+      return phase.equals(Supervisor.SELF_STOP) || phase.equals(Supervisor.RESTARTED)
+          ? "supervisor"
+          : "heal";
+    }
+  }
 
   private final Cluster cluster;
   private final RunOptions options;
@@ -147,6 +160,8 @@ final class Nemesis {
           end(kind);
         } catch (RuntimeException e) {
           LOG.warn("nemesis {} heal failed: {}", kind, e.toString()); // recorded by end()
+        } finally {
+          cluster.releaseAll();
         }
       }
       park(between(options.quietDuration()));
@@ -249,7 +264,8 @@ final class Nemesis {
           which = "all nodes";
         }
         for (Node n : targets) {
-          cluster.kill(n.container(), "KILL");
+          cluster.hold(n);
+          cluster.killIfRunning(n.container());
         }
         record(kind, "start", "SIGKILL " + which + ": " + ids(targets));
         undo.add(
@@ -304,12 +320,14 @@ final class Nemesis {
       case OUTSIDER -> outsider(kind, nodes);
       case MEMBERSHIP -> {
         Node target = standbyOrRandom(nodes);
+        cluster.hold(target);
         record(kind, "start", "remove " + target.id());
         try (dev.baton.core.control.BatonClient client = client()) {
           moveRoleOff(kind, client, target, nodes);
           removeUntilGone(kind, client, target);
           record(kind, "removed", target.id());
-          cluster.kill(target.container(), "KILL");
+          // A removed node may already have stopped itself (and exited): see Supervisor.
+          cluster.killIfRunning(target.container());
           cluster.ensureStopped(target.container());
           cluster.wipeData(target);
           readd(kind, client, target);
@@ -317,7 +335,8 @@ final class Nemesis {
       }
       case WIPE -> {
         Node target = standbyOrRandom(nodes);
-        cluster.kill(target.container(), "KILL");
+        cluster.hold(target);
+        cluster.killIfRunning(target.container());
         cluster.ensureStopped(target.container());
         cluster.wipeData(target);
         cluster.restart(target);
@@ -391,6 +410,8 @@ final class Nemesis {
       end(null);
     } catch (RuntimeException e) {
       LOG.warn("healing: {}", e.toString());
+    } finally {
+      cluster.releaseAll();
     }
   }
 
@@ -890,7 +911,8 @@ final class Nemesis {
     } catch (java.io.IOException e) {
       throw new java.io.UncheckedIOException(e);
     }
-    cluster.kill(n.container(), "KILL");
+    cluster.hold(n);
+    cluster.killIfRunning(n.container());
     cluster.restart(n);
   }
 
@@ -951,6 +973,11 @@ final class Nemesis {
   private Node activeOrRandom(List<Node> nodes) {
     Optional<Node> active = cluster.activeNode();
     return active.orElseGet(() -> nodes.get(random.nextInt(nodes.size())));
+  }
+
+  /** Records a {@link Supervisor} event in the schedule (kind {@code null}). */
+  void recordSupervisor(String phase, String detail) {
+    record(null, phase, detail);
   }
 
   private void record(NemesisKind kind, String phase, String detail) {

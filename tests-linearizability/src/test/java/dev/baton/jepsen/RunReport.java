@@ -45,7 +45,7 @@ final class RunReport {
       lines.add(new Object[] {e.time(), HistoryWriter.toEdnLine(e)});
     }
     for (Nemesis.Event n : schedule) {
-      String f = n.kind() == null ? "heal" : n.kind().wireName();
+      String f = n.source();
       lines.add(
           new Object[] {
             n.time(),
@@ -69,7 +69,7 @@ final class RunReport {
       for (Nemesis.Event n : schedule) {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("time", n.time());
-        m.put("nemesis", n.kind() == null ? "heal" : n.kind().wireName());
+        m.put("nemesis", n.source());
         m.put("phase", n.phase());
         m.put("detail", n.detail());
         w.write(new ObjectMapper().writeValueAsString(m));
@@ -121,12 +121,26 @@ final class RunReport {
     for (Nemesis.Event e : r.schedule()) {
       Map<String, Object> s = new LinkedHashMap<>();
       s.put("at", Math.round((e.time() - origin) / 1e6) / 1000.0);
-      s.put("nemesis", e.kind() == null ? "heal" : e.kind().wireName());
+      s.put("nemesis", e.source());
       s.put("phase", e.phase());
       s.put("detail", e.detail());
       schedule.add(s);
     }
     m.put("nemesisSchedule", schedule);
+    // Each node app that exited by itself (its node stopped itself) and the supervisor's restart:
+    // not an anomaly by itself (the safety checkers judge what happened around it), but listed so
+    // that a liveness bug it points to is not hidden.
+    List<Map<String, Object>> selfStops = new ArrayList<>();
+    for (Nemesis.Event e : r.schedule()) {
+      if (e.phase().equals(Supervisor.SELF_STOP) || e.phase().equals(Supervisor.RESTARTED)) {
+        Map<String, Object> s = new LinkedHashMap<>();
+        s.put("at", Math.round((e.time() - origin) / 1e6) / 1000.0);
+        s.put("phase", e.phase());
+        s.put("detail", e.detail());
+        selfStops.add(s);
+      }
+    }
+    m.put("selfStops", selfStops);
     m.put(
         "files",
         List.of(
@@ -438,7 +452,7 @@ final class RunReport {
               Locale.ROOT,
               "<tr><td>%.3f s</td><td>%s</td><td>%s</td><td>%s</td></tr>%n",
               (e.time() - origin) / 1e9,
-              e.kind() == null ? "heal" : e.kind().wireName(),
+              e.source(),
               esc(e.phase()),
               esc(e.detail())));
     }

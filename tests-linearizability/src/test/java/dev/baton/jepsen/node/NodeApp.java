@@ -25,6 +25,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
 import org.postgresql.ds.PGSimpleDataSource;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -247,7 +249,63 @@ public final class NodeApp {
                   node.close();
                   log.write("stopped", "node", nodeId);
                 }));
+    exitWhenStoppedItself(node.stoppedItself(), log, nodeId, dir, NodeApp::exit);
     samplerThread.join();
+  }
+
+  /**
+   * The exit status of a node app whose node stopped by itself, the sidecar's (its {@code Main}):
+   * the harness restarts a node that exits with it, as a supervisor would, and records the
+   * self-stop.
+   */
+  public static final int SELF_STOP_STATUS = 3;
+
+  /** The file in the node directory holding why the node last stopped by itself. */
+  public static final String STOP_REASON_FILE = "stop-reason";
+
+  /**
+   * Like the sidecar: a node that stops by itself (its Raft server stopped, a committed entry in a
+   * newer format) takes the app down with it, with {@link #SELF_STOP_STATUS}, rather than serve on
+   * with a dead node. Records why in {@code events.jsonl} ({@code stopped-itself}) and in {@link
+   * #STOP_REASON_FILE}, then calls {@code exit} on a thread of its own (the completion may run on a
+   * thread the shutdown hooks wait for).
+   */
+  static void exitWhenStoppedItself(
+      java.util.concurrent.CompletionStage<String> stopped,
+      EventLog log,
+      String nodeId,
+      Path dir,
+      java.util.function.IntConsumer exit) {
+    stopped.thenAccept(
+        reason -> {
+          LOG.error(
+              "node app {}: the node stopped by itself, exiting with status {}: {}",
+              nodeId,
+              SELF_STOP_STATUS,
+              reason);
+          try {
+            log.write("stopped-itself", "node", nodeId, "reason", reason);
+            Files.writeString(dir.resolve(STOP_REASON_FILE), reason);
+          } catch (IOException | RuntimeException e) {
+            LOG.warn("node app {}: recording why it stops: {}", nodeId, e.toString());
+          }
+          Thread t = new Thread(() -> exit.accept(SELF_STOP_STATUS), "jepsen-self-stop-exit");
+          t.start();
+        });
+  }
+
+  /** {@code System.exit}, and a halt if the shutdown hooks have not finished within 20 s. */
+  static void exit(int status) {
+    Thread halt =
+        new Thread(
+            () -> {
+              LockSupport.parkNanos(TimeUnit.SECONDS.toNanos(20));
+              Runtime.getRuntime().halt(status);
+            },
+            "jepsen-exit-halt");
+    halt.setDaemon(true);
+    halt.start();
+    System.exit(status);
   }
 
   private static String required(Properties p, String key) {
