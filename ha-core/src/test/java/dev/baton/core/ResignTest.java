@@ -96,6 +96,10 @@ class ResignTest {
       BatonNode old = f.cluster.awaitActive(WAIT);
       long oldToken = old.token();
       BatonNode standby = f.others(old).get(0);
+      // The standby names the active it has applied: wait until it has applied this activation.
+      await(standby.id() + " has applied " + old.id() + "'s activation")
+          .atMost(WAIT)
+          .until(() -> standby.status().activeToken() == oldToken);
 
       assertThatThrownBy(standby::resign)
           .isInstanceOf(NotActiveException.class)
