@@ -272,7 +272,9 @@ class SystemdUnitTest {
             "ExecStart=/opt/baton/bin/baton pg-guard --config /etc/baton/node.yaml");
     restartsOnFailureWithNoEnvironment(lines);
     // Its credentials are the sidecar's: the guard's copy of node.yaml reads the same names.
-    assertThat(credentialsLoadedBy(GUARD_UNIT)).isEqualTo(credentialsLoadedBy(UNIT));
+    // The guard needs the cluster secret and the PostgreSQL password, not the sidecar's TSIG key.
+    assertThat(credentialsLoadedBy(GUARD_UNIT)).containsExactly("cluster.secret", "pg-password");
+    assertThat(credentialsLoadedBy(UNIT)).containsAll(credentialsLoadedBy(GUARD_UNIT));
   }
 
   /**
@@ -287,14 +289,15 @@ class SystemdUnitTest {
     Path creds = Files.createDirectories(dir.resolve("guard-credentials"));
     Files.writeString(creds.resolve("cluster.secret"), Prerequisites.randomSecret());
     Files.writeString(creds.resolve("pg-password"), "test-only-password\n");
-    Files.writeString(creds.resolve("tsig.key"), Prerequisites.randomTsigKey());
-    // README.md's sed: the sidecar unit's credentials directory becomes the guard unit's.
+    // No tsig.key: the guard's unit does not load it. README.md's sed: the sidecar unit's
+    // credentials directory becomes the guard unit's.
     String guardCopy = Files.readString(CONFIG).replace(CREDENTIALS, GUARD_CREDENTIALS);
     assertThat(guardCopy).doesNotContain(CREDENTIALS).contains(GUARD_CREDENTIALS);
     Path config = dir.resolve("guard-node.yaml");
     Files.writeString(config, guardCopy.replace(GUARD_CREDENTIALS, creds + "/"));
 
-    SidecarConfig loaded = ConfigLoader.load(config);
+    // As pg-guard loads it: the dns step's keys are checked, its TSIG key file is not read.
+    SidecarConfig loaded = ConfigLoader.loadAsClient(config);
     List<FormerPrimaryGuardService> guards =
         loaded.services().stream()
             .filter(FormerPrimaryGuardService.class::isInstance)
