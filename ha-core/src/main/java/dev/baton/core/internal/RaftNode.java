@@ -157,12 +157,7 @@ public final class RaftNode implements AutoCloseable {
    * the old voters.
    */
   static RaftPeer joiner(Member self) {
-    return RaftPeer.newBuilder()
-        .setId(self.id())
-        .setAddress(self.address())
-        .setPriority(self.eligible() ? 1 : 0)
-        .setStartupRole(RaftPeerRole.LISTENER)
-        .build();
+    return RaftPeer.newBuilder(toPeer(self)).setStartupRole(RaftPeerRole.LISTENER).build();
   }
 
   public void start() throws IOException {
