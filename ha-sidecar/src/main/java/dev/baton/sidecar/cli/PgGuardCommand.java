@@ -13,7 +13,6 @@ import dev.baton.sidecar.config.FormerPrimaryGuardService;
 import dev.baton.sidecar.config.NodeService;
 import dev.baton.sidecar.config.SidecarConfig;
 import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -85,15 +84,23 @@ final class PgGuardCommand implements java.util.concurrent.Callable<Integer> {
                 + "': formerPrimaryGuard.runIn is 'sidecar' (the default), so the sidecar runs"
                 + " this guard; set runIn: pg-guard to run it here instead (never both)");
       }
-      Optional<Path> rewind = g.rewindBinary();
-      if (rewind.isPresent() && !Files.isExecutable(rewind.get())) {
-        throw new BatonCommand.UsageError(
-            client.config
-                + ": promotion step '"
-                + g.stepName()
-                + "': formerPrimaryGuard.rejoin.binDirectory: no executable pg_rewind at "
-                + rewind.get()
-                + " on this host");
+      for (FormerPrimaryGuardService.RejoinTool tool : g.rejoinTools()) {
+        if (!Files.isExecutable(tool.path())) {
+          throw new BatonCommand.UsageError(
+              client.config
+                  + ": promotion step '"
+                  + g.stepName()
+                  + "': formerPrimaryGuard.rejoin."
+                  + tool.key()
+                  + ": no executable "
+                  + tool.path().getFileName()
+                  + " at "
+                  + tool.path()
+                  + " on this host"
+                  + (tool.key().equals("binDirectory")
+                      ? ""
+                      : " (recloneOnRewindFailure: true needs it; set binDirectory)"));
+        }
       }
     }
     Logging.sidecar(c.logging().format(), c.logging().level(), c.logging().ratisLevel());

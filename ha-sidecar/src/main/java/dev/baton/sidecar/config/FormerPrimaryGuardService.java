@@ -4,6 +4,7 @@ import dev.baton.core.BatonNode;
 import dev.baton.postgres.FormerPrimaryGuard;
 import dev.baton.postgres.PostgresEndpoint;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.function.BooleanSupplier;
@@ -21,7 +22,7 @@ public final class FormerPrimaryGuardService implements NodeService {
   private final String nodeId;
   private final PostgresEndpoint server;
   private final boolean inSidecar;
-  private final Optional<Path> rewindBinary;
+  private final List<RejoinTool> rejoinTools;
   private final Supplier<FormerPrimaryGuard.Builder> builder;
   private volatile FormerPrimaryGuard running;
 
@@ -31,14 +32,14 @@ public final class FormerPrimaryGuardService implements NodeService {
       String nodeId,
       PostgresEndpoint server,
       boolean inSidecar,
-      Optional<Path> rewindBinary,
+      List<RejoinTool> rejoinTools,
       Supplier<FormerPrimaryGuard.Builder> builder) {
     this.description = description;
     this.stepName = stepName;
     this.nodeId = nodeId;
     this.server = server;
     this.inSidecar = inSidecar;
-    this.rewindBinary = rewindBinary;
+    this.rejoinTools = List.copyOf(rejoinTools);
     this.builder = Objects.requireNonNull(builder);
   }
 
@@ -68,9 +69,27 @@ public final class FormerPrimaryGuardService implements NodeService {
     return inSidecar;
   }
 
-  /** Where its rejoin's {@code pg_rewind} is expected, when it rejoins. */
-  public Optional<Path> rewindBinary() {
-    return rewindBinary;
+  /**
+   * The PostgreSQL programs its rejoin runs on the guarded server's host: {@code pg_rewind}
+   * whenever it rejoins, and {@code pg_basebackup} too with {@code recloneOnRewindFailure: true}.
+   * Empty without a rejoin section. The sidecar checks them when it loads a guard it runs; {@code
+   * baton pg-guard} checks them on its own host, where they run.
+   */
+  public List<RejoinTool> rejoinTools() {
+    return rejoinTools;
+  }
+
+  /**
+   * A program the rejoin runs.
+   *
+   * @param key the config key that makes it needed, under {@code formerPrimaryGuard.rejoin}
+   * @param path where it is expected ({@code binDirectory}/name)
+   */
+  public record RejoinTool(String key, Path path) {
+    public RejoinTool {
+      Objects.requireNonNull(key);
+      Objects.requireNonNull(path);
+    }
   }
 
   @Override

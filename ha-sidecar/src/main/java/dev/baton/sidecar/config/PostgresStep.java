@@ -312,7 +312,7 @@ final class PostgresStep implements StepType {
               scope.nodeId(),
               target,
               guardInSidecar,
-              rejoin == null ? Optional.empty() : Optional.of(pgBin.resolve("pg_rewind")),
+              rejoinTools(rejoin != null, reclone, pgBin),
               () ->
                   FormerPrimaryGuard.builder()
                       .local(target)
@@ -367,5 +367,21 @@ final class PostgresStep implements StepType {
                       maxRenewalTime)));
     }
     return new Built(action, services);
+  }
+
+  /** What a guard's rejoin runs: pg_rewind, and pg_basebackup when it may re-clone. */
+  private static List<FormerPrimaryGuardService.RejoinTool> rejoinTools(
+      boolean rejoins, boolean reclone, Path pgBin) {
+    if (!rejoins) {
+      return List.of();
+    }
+    List<FormerPrimaryGuardService.RejoinTool> tools = new ArrayList<>();
+    tools.add(new FormerPrimaryGuardService.RejoinTool("binDirectory", pgBin.resolve("pg_rewind")));
+    if (reclone) {
+      tools.add(
+          new FormerPrimaryGuardService.RejoinTool(
+              "recloneOnRewindFailure", pgBin.resolve("pg_basebackup")));
+    }
+    return tools;
   }
 }

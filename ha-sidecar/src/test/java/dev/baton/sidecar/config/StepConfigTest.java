@@ -245,6 +245,40 @@ class StepConfigTest {
     assertThat(r.err()).contains("pg-guard needs --config");
   }
 
+  /**
+   * Issue 32: {@code baton pg-guard} runs the rejoin on its own host, so it checks there for every
+   * program the rejoin may run: pg_rewind, and pg_basebackup when it may re-clone.
+   */
+  @Test
+  @org.junit.jupiter.api.Timeout(60) // the old code went on to reach the cluster, for ever
+  void pgGuardChecksForEveryRejoinProgramOnItsOwnHost() throws IOException {
+    Path bin = Files.createDirectories(dir.resolve("guardbin"));
+    String guard =
+        GOOD.replace(
+            "checkInterval: 2s",
+            "checkInterval: 2s\n        runIn: pg-guard\n        rejoin:\n"
+                + "          dataDirectory: data\n"
+                + "          binDirectory: "
+                + bin
+                + "\n          recloneOnRewindFailure: true");
+    Path file = write(guard);
+    Cli r = cli("pg-guard", "--config", file.toString());
+    assertThat(r.status()).as(r.err()).isEqualTo(2);
+    assertThat(r.err())
+        .contains(file.toString())
+        .contains("formerPrimaryGuard.rejoin.binDirectory: no executable pg_rewind at ")
+        .contains(bin.resolve("pg_rewind").toString());
+
+    executable(bin, "pg_rewind");
+    r = cli("pg-guard", "--config", file.toString());
+    assertThat(r.status()).as(r.err()).isEqualTo(2);
+    assertThat(r.err())
+        .contains(file.toString())
+        .contains("formerPrimaryGuard.rejoin.recloneOnRewindFailure: no executable pg_basebackup")
+        .contains(bin.resolve("pg_basebackup").toString())
+        .contains("recloneOnRewindFailure: true needs it");
+  }
+
   private record Cli(int status, String out, String err) {}
 
   private static Cli cli(String... args) {
