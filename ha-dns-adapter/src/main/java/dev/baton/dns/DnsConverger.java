@@ -299,8 +299,8 @@ public final class DnsConverger implements PromotionAction, MeterBinder, AutoClo
     run.attempts++;
     try {
       Deadline deadline = Deadline.in(dns.operationTimeout());
-      FenceState replaced = dns.compareAndSet(run.token, run.nodeId, true, deadline, LOG);
-      List<Endpoint> verified = dns.verify(run.token, deadline.min(dns.verifyTimeout()));
+      FenceState replaced = dns.cas().compareAndSet(run.token, run.nodeId, true, deadline, LOG);
+      List<Endpoint> verified = dns.verifier().verify(run.token, deadline.min(dns.verifyTimeout()));
       synchronized (this) {
         run.converged = !run.stopped;
         run.stateChanged();
@@ -379,7 +379,7 @@ public final class DnsConverger implements PromotionAction, MeterBinder, AutoClo
       return;
     }
     try {
-      dns.verify(run.token, Deadline.in(dns.verifyTimeout()));
+      dns.verifier().verify(run.token, Deadline.in(dns.verifyTimeout()));
       synchronized (this) {
         if (!run.stopped) {
           run.future =

@@ -34,7 +34,9 @@ public final class DnsFence implements Fence {
     DnsSwitch.requirePositive(token);
     Logger log = context.log() != null ? context.log() : LOG;
     FenceState before =
-        owner.compareAndSet(token, context.nodeId(), false, owner.contextDeadline(context), log);
+        owner
+            .cas()
+            .compareAndSet(token, context.nodeId(), false, owner.contextDeadline(context), log);
     if (before != null) {
       log.info(
           "dns: fence {} advanced from {} to token={} on {}",

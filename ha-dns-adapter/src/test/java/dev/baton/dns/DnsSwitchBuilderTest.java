@@ -82,13 +82,13 @@ class DnsSwitchBuilderTest {
   @Test
   void theVerifyQuorumDefaultsToAllAndCanBeAMajority() {
     DnsSwitch all = valid().verifyOn("127.0.0.1", 5301).verifyOn("127.0.0.1", 5302).build();
-    assertThat(all.quorumOf(2)).isEqualTo(2);
+    assertThat(all.verifier().quorumOf(2)).isEqualTo(2);
     DnsSwitch one =
         valid().verifyOn("127.0.0.1", 5301).verifyOn("127.0.0.1", 5302).verifyQuorum(1).build();
-    assertThat(one.quorumOf(2)).isEqualTo(1);
+    assertThat(one.verifier().quorumOf(2)).isEqualTo(1);
     DnsSwitch majority = valid().verifyQuorumMajority().build();
-    assertThat(majority.quorumOf(2)).isEqualTo(2);
-    assertThat(majority.quorumOf(3)).isEqualTo(2);
+    assertThat(majority.verifier().quorumOf(2)).isEqualTo(2);
+    assertThat(majority.verifier().quorumOf(3)).isEqualTo(2);
   }
 
   @Test

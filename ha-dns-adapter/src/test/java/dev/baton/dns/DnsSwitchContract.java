@@ -142,13 +142,14 @@ abstract class DnsSwitchContract {
     DnsSwitch b = switchFor("delayed", "192.0.2.17").build();
     a.promote(TestContext.promote(3, "node-a"));
     // Node a, active with token 5, reads the fence (token 3) and builds its update...
-    DnsSwitch.Prepared late = a.prepare(5, "node-a", true, Deadline.in(Duration.ofSeconds(10)));
+    FenceCompareAndSet.Prepared late =
+        a.cas().prepare(5, "node-a", true, Deadline.in(Duration.ofSeconds(10)));
     // ...then pauses while node b takes over with token 7...
     b.promote(TestContext.promote(7, "node-b"));
     long serial = dns.soaSerial();
 
     // ...and sends it when it wakes up.
-    assertThatThrownBy(() -> a.commit(late, Deadline.in(Duration.ofSeconds(10))))
+    assertThatThrownBy(() -> a.cas().commit(late, Deadline.in(Duration.ofSeconds(10))))
         .isInstanceOfSatisfying(
             DnsStaleTokenException.class,
             e -> {
@@ -169,11 +170,12 @@ abstract class DnsSwitchContract {
   void aDelayedFirstUpdateFailsItsDoesNotExistPrerequisite() throws Exception {
     DnsSwitch a = switchFor("delayed-first", "192.0.2.18").build();
     DnsSwitch b = switchFor("delayed-first", "192.0.2.19").build();
-    DnsSwitch.Prepared late = a.prepare(5, "node-a", true, Deadline.in(Duration.ofSeconds(10)));
+    FenceCompareAndSet.Prepared late =
+        a.cas().prepare(5, "node-a", true, Deadline.in(Duration.ofSeconds(10)));
     assertThat(late.seen.absent()).isTrue();
     b.promote(TestContext.promote(7, "node-b"));
 
-    assertThatThrownBy(() -> a.commit(late, Deadline.in(Duration.ofSeconds(10))))
+    assertThatThrownBy(() -> a.cas().commit(late, Deadline.in(Duration.ofSeconds(10))))
         .isInstanceOfSatisfying(
             DnsStaleTokenException.class,
             e -> {
@@ -188,11 +190,12 @@ abstract class DnsSwitchContract {
   void aHigherTokenOvertakesALowerWriterThatSlippedInBetweenReadAndUpdate() throws Exception {
     DnsSwitch a = switchFor("overtake", "192.0.2.20").build();
     DnsSwitch c = switchFor("overtake", "192.0.2.21").build();
-    DnsSwitch.Prepared p = a.prepare(9, "node-a", true, Deadline.in(Duration.ofSeconds(10)));
+    FenceCompareAndSet.Prepared p =
+        a.cas().prepare(9, "node-a", true, Deadline.in(Duration.ofSeconds(10)));
     c.promote(TestContext.promote(4, "node-c"));
 
     // The prerequisite fails, but the fence moved only to 4 < 9: not stale, read again.
-    assertThat(a.commit(p, Deadline.in(Duration.ofSeconds(10)))).isFalse();
+    assertThat(a.cas().commit(p, Deadline.in(Duration.ofSeconds(10)))).isFalse();
     assertThat(dns.dig(abs("overtake"), "A")).containsExactly("192.0.2.21");
 
     a.promote(TestContext.promote(9, "node-a"));
