@@ -367,7 +367,7 @@ public final class FormerPrimaryGuard implements AutoCloseable {
       return Outcome.IS_WRITER;
     }
     try (Connection c = connections.connectOrThrow(local)) {
-      if ("t".equals(PgConnections.queryString(c, "SELECT pg_is_in_recovery()"))) {
+      if (PgConnections.inRecovery(c)) {
         // A standby again (an operator's re-clone, say): the failure streak is over.
         succeeded();
         releaseAfterLinger();

@@ -104,4 +104,20 @@ final class PgConnections {
       s.execute(sql);
     }
   }
+
+  /** Whether the server is a standby (in recovery). */
+  static boolean inRecovery(Connection c) throws SQLException {
+    return "t".equals(queryString(c, "SELECT pg_is_in_recovery()"));
+  }
+
+  /** Closes a connection to a server this code is done with; null and failures are ignored. */
+  static void closeQuietly(Connection c) {
+    if (c != null) {
+      try {
+        c.close();
+      } catch (SQLException ignored) {
+        // closing a connection to a server we are done with
+      }
+    }
+  }
 }

@@ -193,7 +193,7 @@ public final class PgRewindRejoin {
    */
   public Outcome restartAsStandby(PostgresEndpoint newPrimary) {
     try (Connection c = connections.connectOrThrow(local)) {
-      if ("t".equals(PgConnections.queryString(c, "SELECT pg_is_in_recovery()"))) {
+      if (PgConnections.inRecovery(c)) {
         return Outcome.ALREADY_STANDBY;
       }
       return rejoin(newPrimary); // a primary: the rejoin makes it a standby
@@ -238,7 +238,7 @@ public final class PgRewindRejoin {
           "refusing to rejoin " + local.address() + " as a standby of itself: it is the writer");
     }
     try (Connection c = connections.connectOrThrow(local)) {
-      if ("t".equals(PgConnections.queryString(c, "SELECT pg_is_in_recovery()"))) {
+      if (PgConnections.inRecovery(c)) {
         LOG.info("rejoin: {} is already a standby", local.address());
         return Outcome.ALREADY_STANDBY;
       }
@@ -366,7 +366,7 @@ public final class PgRewindRejoin {
     String last = "not checked";
     while (System.nanoTime() < deadline) {
       try (Connection c = connections.connectOrThrow(local)) {
-        if ("t".equals(PgConnections.queryString(c, "SELECT pg_is_in_recovery()"))) {
+        if (PgConnections.inRecovery(c)) {
           return;
         }
         last = "not in recovery";

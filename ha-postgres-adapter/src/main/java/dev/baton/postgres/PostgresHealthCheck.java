@@ -71,7 +71,7 @@ public final class PostgresHealthCheck implements HealthCheck {
   public HealthResult check() {
     boolean primary = expectPrimary.getAsBoolean();
     try (Connection c = connections.connectOrThrow(endpoint)) {
-      boolean inRecovery = "t".equals(PgConnections.queryString(c, "SELECT pg_is_in_recovery()"));
+      boolean inRecovery = PgConnections.inRecovery(c);
       if (primary && inRecovery) {
         return HealthResult.unhealthy(
             endpoint.host()

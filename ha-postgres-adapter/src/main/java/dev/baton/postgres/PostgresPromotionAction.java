@@ -1,23 +1,18 @@
 package dev.baton.postgres;
 
 import dev.baton.core.ActionContext;
-import dev.baton.core.BatonException;
 import dev.baton.core.ChildEnvironment;
-import dev.baton.core.HookProcess;
 import dev.baton.core.PromotionAction;
 import java.sql.Connection;
-import java.sql.SQLException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.OptionalLong;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
@@ -73,58 +68,78 @@ import org.slf4j.LoggerFactory;
  *
  * <p>The user needs to be a superuser (ALTER SYSTEM, pg_promote, terminating other roles'
  * sessions). The password, if any, is only given to the driver.
+ *
+ * <p>Where the work is: {@link PeerSurvey} (the other servers, and which are being rejoined),
+ * {@link OldPrimaryChecks} (the refusals about old primaries, the fence's time bound), {@link
+ * StopCommand} (STONITH) and {@link StandbyPromotion} (lag, {@code pg_promote}, writable). This
+ * class orders the steps and holds the {@link Builder}; it is over 450 lines because the builder is
+ * the public configuration API, a documented method per setting.
  */
 public final class PostgresPromotionAction implements PromotionAction {
   private static final Logger LOG = LoggerFactory.getLogger(PostgresPromotionAction.class);
 
   private final String name;
   private final PostgresEndpoint target;
-  private final List<PostgresEndpoint> peers;
   private final PgConnections connections;
-  private final long maximumLagBytes;
   private final Duration catchUpTimeout;
-  private final Duration promoteTimeout;
   private final Duration fenceTimeout;
   private final List<String> fenceResources;
   private final FenceSchema schema;
   private final WriterEndpoint writerEndpoint;
   private final Supplier<OptionalLong> lastKnownPrimaryPosition;
-  private final boolean refuseWhenPositionUnknown;
-  private final List<String> stopCommand;
-  private final Duration stopCommandTimeout;
-  private final Set<String> stopCommandPassEnv;
   private final boolean allowUnfencedOldPrimary;
-  private final Map<String, String> peerNodes;
-  private final RejoinRecords rejoinRecords;
-  private final Duration rejoinStaleAfter;
   private final boolean fenceTimeBound;
-
-  /** Peers a stop command stopped, by address, with the token of the activation that did it. */
-  private final Map<String, Long> stoppedBy = new java.util.concurrent.ConcurrentHashMap<>();
+  private final PeerSurvey peers;
+  private final OldPrimaryChecks oldPrimaries;
+  private final StopCommand stopCommand; // null without one
+  private final StandbyPromotion standby;
 
   private PostgresPromotionAction(Builder b) {
     this.name = b.name;
     this.target = b.target;
-    this.peers = List.copyOf(b.peers);
     this.connections =
         new PgConnections(b.user, b.password, b.connectTimeout, b.socketTimeout, "baton-" + b.name);
-    this.maximumLagBytes = b.maximumLagBytes;
     this.catchUpTimeout = b.catchUpTimeout;
-    this.promoteTimeout = b.promoteTimeout;
     this.fenceTimeout = b.fenceTimeout;
     this.fenceResources = List.copyOf(b.fenceResources);
     this.schema = b.schema;
     this.writerEndpoint = b.writerEndpoint;
     this.lastKnownPrimaryPosition = b.lastKnownPrimaryPosition;
-    this.refuseWhenPositionUnknown = b.refuseWhenPositionUnknown;
-    this.stopCommand = b.stopCommand == null ? null : List.copyOf(b.stopCommand);
-    this.stopCommandTimeout = b.stopCommandTimeout;
-    this.stopCommandPassEnv = b.stopCommandPassEnv;
     this.allowUnfencedOldPrimary = b.allowUnfencedOldPrimary;
-    this.peerNodes = Map.copyOf(b.peerNodes);
-    this.rejoinRecords = b.writerEndpoint == null ? null : new RejoinRecords(b.writerEndpoint);
-    this.rejoinStaleAfter = b.rejoinStaleAfter;
     this.fenceTimeBound = b.fenceTimeBound;
+    RejoinRecords rejoinRecords =
+        b.writerEndpoint == null ? null : new RejoinRecords(b.writerEndpoint);
+    this.peers =
+        new PeerSurvey(name, b.peers, connections, b.peerNodes, rejoinRecords, b.rejoinStaleAfter);
+    this.stopCommand =
+        b.stopCommand == null
+            ? null
+            : new StopCommand(
+                name,
+                b.stopCommand,
+                b.stopCommandTimeout,
+                b.stopCommandPassEnv,
+                rejoinRecords,
+                peers);
+    this.oldPrimaries =
+        new OldPrimaryChecks(
+            name,
+            target,
+            peers,
+            fenceTimeBound,
+            fenceResources,
+            schema,
+            stopCommand != null,
+            allowUnfencedOldPrimary,
+            writerEndpoint);
+    this.standby =
+        new StandbyPromotion(
+            name,
+            target,
+            connections,
+            b.maximumLagBytes,
+            b.refuseWhenPositionUnknown,
+            b.promoteTimeout);
     if (allowUnfencedOldPrimary && stopCommand == null) {
       LOG.warn(
           "{}: allowUnfencedOldPrimary is set and no stopCommand is configured: a promotion of {}"
@@ -403,8 +418,6 @@ public final class PostgresPromotionAction implements PromotionAction {
     return target;
   }
 
-  private record Peer(PostgresEndpoint endpoint, Connection connection, boolean primary) {}
-
   @Override
   public void promote(ActionContext ctx) throws Exception {
     // Shared with this node's FormerPrimaryGuard: it must not judge the target while it is being
@@ -424,24 +437,25 @@ public final class PostgresPromotionAction implements PromotionAction {
     long started = System.nanoTime();
     try (Connection t = connections.connect(target, "the standby to promote")) {
       t.setAutoCommit(true);
-      boolean inRecovery = inRecovery(t);
-      List<Peer> surveyed = survey(log);
+      boolean inRecovery = PgConnections.inRecovery(t);
+      List<PeerSurvey.Peer> surveyed = peers.survey(log);
       try {
-        for (Peer p : surveyed) {
-          if (p.connection() != null) {
-            stoppedBy.remove(p.endpoint().address()); // it answers: whatever stopped it is over
+        for (PeerSurvey.Peer p : surveyed) {
+          if (p.connection() != null && stopCommand != null) {
+            stopCommand.answered(p.endpoint().address());
           }
         }
-        Set<String> rejoining = rejoining(surveyed, log);
+        Set<String> rejoining = peers.rejoining(surveyed, log);
         Set<String> boundCovers = Set.of();
         if (!inRecovery) {
-          refuseIfFormerPrimary(t, surveyed);
+          oldPrimaries.refuseIfFormerPrimary(t, surveyed);
         } else {
-          boundCovers = refuseIfAnOldPrimaryCannotBeFenced(t, surveyed, rejoining, ctx);
+          boundCovers =
+              oldPrimaries.refuseIfAnOldPrimaryCannotBeFenced(t, surveyed, rejoining, ctx);
         }
         long lastKnown = -1;
         String lastKnownFrom = null;
-        for (Peer p : surveyed) {
+        for (PeerSurvey.Peer p : surveyed) {
           if (p.connection() != null && p.primary()) {
             makeReadOnly(p.connection(), p.endpoint(), "old primary", log);
             long lsn =
@@ -453,10 +467,10 @@ public final class PostgresPromotionAction implements PromotionAction {
           }
         }
         if (stopCommand != null) {
-          for (Peer p : surveyed) {
+          for (PeerSurvey.Peer p : surveyed) {
             if ((p.connection() == null && !boundCovers.contains(p.endpoint().address()))
                 || p.primary()) {
-              stopUnlessHeldOrStopped(p, rejoining, ctx);
+              stopCommand.stopUnlessHeldOrStopped(p, rejoining, ctx);
             }
           }
         }
@@ -468,21 +482,19 @@ public final class PostgresPromotionAction implements PromotionAction {
               lastKnownFrom = "the last published primary position";
             }
           } else {
-            awaitReplay(t, lastKnown, catchUpTimeout);
+            standby.awaitReplay(t, lastKnown, catchUpTimeout);
           }
-          checkLag(t, lastKnown, lastKnownFrom, log);
-          promote(t, log);
+          standby.checkLag(t, lastKnown, lastKnownFrom, log);
+          standby.promote(t, log);
         } else {
           log.info("{}: {} is already a primary; not promoting again", name, target.address());
         }
       } finally {
-        for (Peer p : surveyed) {
-          closeQuietly(p.connection());
-        }
+        PeerSurvey.closeAll(surveyed);
       }
-      makeWritable(t, log);
+      standby.makeWritable(t, log);
     }
-    awaitWritable(log);
+    standby.awaitWritable(log);
     // The schema install and the fence advance are the first writes on the new primary: they
     // prove it accepts writes before anyone is told to send it theirs.
     javax.sql.DataSource ds = connections.dataSource(target);
@@ -565,8 +577,8 @@ public final class PostgresPromotionAction implements PromotionAction {
     // is only known once connected: name it as this node's server.
     try (Connection t = connections.connect(target, "this node's server")) {
       t.setAutoCommit(true);
-      boolean recovering = inRecovery(t);
-      List<Peer> surveyed = survey(LOG);
+      boolean recovering = PgConnections.inRecovery(t);
+      List<PeerSurvey.Peer> surveyed = peers.survey(LOG);
       try {
         LOG.info(
             "{}: pre-flight: {} answers as a {}; peers: {}",
@@ -582,9 +594,7 @@ public final class PostgresPromotionAction implements PromotionAction {
                                 : p.primary() ? " primary" : " standby"))
                 .toList());
       } finally {
-        for (Peer p : surveyed) {
-          closeQuietly(p.connection());
-        }
+        PeerSurvey.closeAll(surveyed);
       }
     }
   }
@@ -607,7 +617,7 @@ public final class PostgresPromotionAction implements PromotionAction {
     }
     try (t) {
       t.setAutoCommit(true);
-      if (inRecovery(t)) {
+      if (PgConnections.inRecovery(t)) {
         log.info("{}: demote: {} is a standby; nothing to do", name, target.address());
         return;
       }
@@ -617,505 +627,7 @@ public final class PostgresPromotionAction implements PromotionAction {
 
   // --------------------------------------------------------------------------------------------
 
-  private List<Peer> survey(Logger log) {
-    List<Peer> out = new ArrayList<>();
-    for (PostgresEndpoint p : peers) {
-      Connection c = null;
-      try {
-        c = connections.connectOrThrow(p);
-        c.setAutoCommit(true);
-        out.add(new Peer(p, c, !inRecovery(c)));
-      } catch (SQLException e) {
-        closeQuietly(c);
-        log.warn(
-            "{}: peer {} is unreachable ({}); it cannot be fenced from here",
-            name,
-            p.address(),
-            e.getMessage());
-        out.add(new Peer(p, null, false));
-      }
-    }
-    return out;
-  }
-
-  /**
-   * Who held the role before, for a message about an old primary. The previous activation can be
-   * this node's own attempt that did not complete (a retry after a failed promotion): naming this
-   * node as "the previous active" would send the operator to the wrong server.
-   */
-  static String previousActiveClause(ActionContext ctx) {
-    return ctx.previousActive()
-        .map(
-            n ->
-                n.equals(ctx.nodeId())
-                    ? "; the previous activation (token "
-                        + ctx.previousToken()
-                        + ") was this node's own attempt, which did not complete, so the node"
-                        + " active before it is not known here"
-                    : "; the previous active was node " + n)
-        .orElse("");
-  }
-
-  /**
-   * Before a standby is promoted, every peer must be fenced: a reachable primary is made read-only
-   * (below), an unreachable peer, which may be the old primary still taking a stale active's
-   * commits, can only be stopped by the stop command. Without one, the promotion is refused unless
-   * {@link Builder#allowUnfencedOldPrimary} accepts the risk, or the fence's time bound covers it.
-   *
-   * <p><b>The time bound</b> ({@link Builder#fenceTimeBound}, fence protocol version 3). The old
-   * primary's fence refuses every transaction and commit with its token once that token's {@code
-   * valid_until} has passed, and the old active's renewals put it no later than the end of the old
-   * active's Raft lease, which ended before this node became active. So an unreachable peer needs
-   * neither a stop command nor the opt-out, provided its fence is bounded. This node cannot ask it,
-   * so it asks the standby it promotes, which replays the old primary's WAL: every configured
-   * resource's fence row there must carry a bounded lease for its token ({@link #unboundedFence}).
-   * A fence advanced without the bound (a node without it, or schema version 1 or 2) shows there
-   * and the promotion falls back to the rules above. What the standby has not replayed yet was
-   * written by a later promotion of the old primary, bounded too when every node has the bound on
-   * (a requirement: docs/sidecar-config.md, {@code fenceLease}).
-   *
-   * @return the addresses of the unreachable peers the time bound covers: they are not stopped
-   */
-  private Set<String> refuseIfAnOldPrimaryCannotBeFenced(
-      Connection t, List<Peer> surveyed, Set<String> rejoining, ActionContext ctx)
-      throws SQLException {
-    List<Peer> unreachablePeers = new ArrayList<>();
-    List<String> unreachable = new ArrayList<>();
-    for (Peer p : surveyed) {
-      if (p.connection() == null && !rejoining.contains(p.endpoint().address())) {
-        unreachablePeers.add(p);
-        unreachable.add(describePeer(p.endpoint()));
-      }
-    }
-    if (unreachable.isEmpty()) {
-      return Set.of();
-    }
-    String previous = previousActiveClause(ctx);
-    String notBounded = null;
-    if (fenceTimeBound) {
-      Map<String, Long> tokens = new java.util.LinkedHashMap<>();
-      notBounded = unboundedFence(t, tokens);
-      if (notBounded == null) {
-        String held =
-            tokens.isEmpty()
-                ? "any token (no fence row has reached the standby yet)"
-                : tokens.entrySet().stream()
-                    .map(e -> e.getValue() + " (resource " + e.getKey() + ")")
-                    .collect(java.util.stream.Collectors.joining(", "));
-        Set<String> covered = new java.util.HashSet<>();
-        for (Peer p : unreachablePeers) {
-          ctx.log()
-              .warn(
-                  "{}: old primary {} unreachable; not stopped; it refuses writes with token {} by"
-                      + " itself since its fence lease (protocol 3) ended no later than the old"
-                      + " active's lease{}; promoting {}",
-                  name,
-                  describePeer(p.endpoint()),
-                  held,
-                  previous,
-                  target.address());
-          covered.add(p.endpoint().address());
-        }
-        return covered;
-      }
-    }
-    if (stopCommand != null) {
-      return Set.of();
-    }
-    if (allowUnfencedOldPrimary) {
-      LOG.error(
-          "{}: promoting {} although {} {} unreachable and cannot be fenced{}: allowUnfencedOldPrimary"
-              + " is set, so a stale active may still commit there and pg_rewind will discard"
-              + " those commits",
-          name,
-          target.address(),
-          String.join(", ", unreachable),
-          unreachable.size() == 1 ? "is" : "are",
-          previous);
-      return Set.of();
-    }
-    throw new PromotionRefusedException(
-        "refusing to promote "
-            + target.address()
-            + ": "
-            + String.join(", ", unreachable)
-            + (unreachable.size() == 1 ? " is" : " are")
-            + " unreachable and cannot be fenced"
-            + previous
-            + "; if it is the old primary, a stale active can still commit there"
-            + (notBounded == null
-                ? ""
-                : " (fenceTimeBound is on, but the fence's time bound does not cover it: "
-                    + notBounded
-                    + ")")
-            + ". Configure a stopCommand (STONITH) that stops it, bring it back within reach,"
-            + (fenceTimeBound
-                ? ""
-                : " turn on the fence's time bound (fenceTimeBound / fenceLease),")
-            + " or set allowUnfencedOldPrimary(true) to accept the risk");
-  }
-
-  /**
-   * Reads, on the standby about to be promoted ({@code t}, in recovery), its replayed copy of the
-   * old primary's fence: for each configured resource with a fence row, the row's token goes into
-   * {@code tokens} and it must have a lease row for that token with a {@code valid_until}.
-   *
-   * @return null when every such fence is bounded, otherwise why not
-   */
-  private String unboundedFence(Connection t, Map<String, Long> tokens) throws SQLException {
-    if (fenceResources.isEmpty()) {
-      return "no fenceResources are configured, so no fence row is bounded";
-    }
-    boolean fenceTable;
-    boolean leaseTable;
-    try (java.sql.PreparedStatement ps =
-        t.prepareStatement("SELECT to_regclass(?) IS NOT NULL, to_regclass(?) IS NOT NULL")) {
-      ps.setString(1, schema.fenceTable());
-      ps.setString(2, schema.leaseTable());
-      try (java.sql.ResultSet rs = ps.executeQuery()) {
-        rs.next();
-        fenceTable = rs.getBoolean(1);
-        leaseTable = rs.getBoolean(2);
-      }
-    }
-    if (!fenceTable) {
-      return null; // no fence row replayed: nothing passes check_fence there as of the replay
-    }
-    for (String resource : fenceResources) {
-      String sql =
-          "SELECT f.token, "
-              + (leaseTable
-                  ? "EXISTS (SELECT 1 FROM "
-                      + schema.leaseTable()
-                      + " l WHERE l.resource = f.resource AND l.token = f.token"
-                      + " AND l.valid_until IS NOT NULL)"
-                  : "false")
-              + " FROM "
-              + schema.fenceTable()
-              + " f WHERE f.resource = ?";
-      try (java.sql.PreparedStatement ps = t.prepareStatement(sql)) {
-        ps.setString(1, resource);
-        try (java.sql.ResultSet rs = ps.executeQuery()) {
-          if (!rs.next()) {
-            continue;
-          }
-          long token = rs.getLong(1);
-          if (!rs.getBoolean(2)) {
-            return "the standby's copy of the fence of resource '"
-                + resource
-                + "' (token "
-                + token
-                + ") "
-                + (leaseTable
-                    ? "has no time bound: it was advanced without fenceTimeBound"
-                    : "is at fence schema version 1 or 2, which has no time bound");
-          }
-          tokens.put(resource, token);
-        }
-      }
-    }
-    return null;
-  }
-
-  /**
-   * The peers that could be stopped (unreachable, or primaries) whose former-primary guard holds a
-   * live rejoin record ({@link RejoinRecords}): their guard made them read-only before it wrote the
-   * record and is rewinding them into standbys, so they are neither stopped nor counted as
-   * unfenced.
-   */
-  private Set<String> rejoining(List<Peer> surveyed, Logger log) {
-    Set<String> out = new java.util.HashSet<>();
-    if (rejoinRecords == null) {
-      return out;
-    }
-    for (Peer p : surveyed) {
-      if (p.connection() != null && !p.primary()) {
-        continue;
-      }
-      RejoinRecords.State state;
-      try {
-        state = rejoinRecords.judge(p.endpoint(), rejoinStaleAfter);
-      } catch (RuntimeException e) {
-        log.warn(
-            "{}: cannot read the rejoin record of {} ({}); treating it as not rejoining",
-            name,
-            p.endpoint().address(),
-            e.getMessage());
-        continue;
-      }
-      if (state == RejoinRecords.State.LIVE) {
-        out.add(p.endpoint().address());
-      } else if (state == RejoinRecords.State.STALE) {
-        log.warn(
-            "{}: the rejoin record of {} has not moved for {} ms by this node's clock: its guard"
-                + " is gone, so it is treated as not rejoining",
-            name,
-            describePeer(p.endpoint()),
-            rejoinStaleAfter.toMillis());
-      }
-    }
-    return out;
-  }
-
-  /**
-   * Runs the stop command for {@code p} unless its guard is rejoining it (a live record), or a stop
-   * command already stopped it in this activation (same token) and it has not answered since: a
-   * re-run of the plan must not need a second STONITH of a host that is already down (issue 28,
-   * item 6c). A new activation stops it again: its token differs, and nothing tells it that the
-   * server stayed down in between.
-   */
-  private void stopUnlessHeldOrStopped(Peer p, Set<String> rejoining, ActionContext ctx)
-      throws Exception {
-    String address = p.endpoint().address();
-    if (rejoining.contains(address)) {
-      ctx.log()
-          .warn(
-              "{}: not stopping {} (STONITH skipped): its former-primary guard holds a live rejoin"
-                  + " record ({}); it made the server read-only before rewinding it into a"
-                  + " standby",
-              name,
-              describePeer(p.endpoint()),
-              rejoinRecords.key(p.endpoint()));
-      return;
-    }
-    Long stoppedAt = stoppedBy.get(address);
-    if (p.connection() == null && stoppedAt != null && stoppedAt == ctx.token()) {
-      ctx.log()
-          .warn(
-              "{}: not stopping {} again (STONITH skipped): the stop command stopped it earlier in"
-                  + " this activation (token {}) and it has not answered since",
-              name,
-              describePeer(p.endpoint()),
-              ctx.token());
-      return;
-    }
-    runStopCommand(p.endpoint(), ctx);
-    stoppedBy.put(address, ctx.token());
-  }
-
-  private String describePeer(PostgresEndpoint ep) {
-    String node = peerNodes.get(ep.address());
-    return "peer " + ep.address() + (node == null ? "" : " (next to node " + node + ")");
-  }
-
-  private void refuseIfFormerPrimary(Connection t, List<Peer> surveyed) throws SQLException {
-    if (writerEndpoint != null) {
-      var writer = writerEndpoint.current();
-      if (writer.isPresent() && !writer.get().jdbcUrl().equals(target.jdbcUrl())) {
-        throw new PromotionRefusedException(
-            "refusing to promote "
-                + target.address()
-                + ": it is a primary, but the published writer is "
-                + writer.get().jdbcUrl()
-                + " (token "
-                + writer.get().token()
-                + "); a former primary must be rejoined as a standby (pg_rewind) first");
-      }
-    }
-    long mine = timeline(t);
-    for (Peer p : surveyed) {
-      if (p.connection() != null && p.primary()) {
-        long theirs = timeline(p.connection());
-        if (theirs > mine) {
-          throw new PromotionRefusedException(
-              "refusing to promote "
-                  + target.address()
-                  + ": it is a primary on timeline "
-                  + mine
-                  + " but "
-                  + p.endpoint().address()
-                  + " is a primary on the newer timeline "
-                  + theirs
-                  + "; a former primary must be rejoined as a standby (pg_rewind) first");
-        }
-      }
-    }
-  }
-
   private void makeReadOnly(Connection c, PostgresEndpoint ep, String role, Logger log) {
     ReadOnlyFencing.makeReadOnly(connections, c, ep, role, fenceTimeout, name, log);
-  }
-
-  /**
-   * Runs the stop command as Baton runs every hook ({@link HookProcess}): in a process group of its
-   * own, its output logged, and on a timeout or an interrupt (the node gave the role up) killed
-   * with every child it started, so a script's {@code ssh} or API call cannot stop the server
-   * later, after Baton gave up on it.
-   */
-  private void runStopCommand(PostgresEndpoint ep, ActionContext ctx) throws Exception {
-    Map<String, String> env = new LinkedHashMap<>();
-    env.put("BATON_PG_HOST", ep.host());
-    env.put("BATON_PG_PORT", Integer.toString(ep.port()));
-    env.put("BATON_TOKEN", Long.toString(ctx.token()));
-    env.put("BATON_NODE", ctx.nodeId());
-    int code;
-    try {
-      code =
-          HookProcess.run(
-              name + " stop-command",
-              stopCommand,
-              false,
-              env,
-              stopCommandPassEnv,
-              null,
-              stopCommandTimeout,
-              ctx.log());
-    } catch (TimeoutException e) {
-      throw new BatonException(
-          "the stop command for old primary "
-              + ep.address()
-              + " did not finish within "
-              + stopCommandTimeout
-              + "; killed it and its children");
-    }
-    if (code != 0) {
-      throw new BatonException(
-          "the stop command for old primary "
-              + ep.address()
-              + " exited with "
-              + code
-              + "; refusing to promote while it may still accept writes");
-    }
-    ctx.log().info("{}: stop command for old primary {} succeeded", name, ep.address());
-  }
-
-  private void awaitReplay(Connection t, long lsn, Duration timeout) throws SQLException {
-    long deadline = System.nanoTime() + timeout.toNanos();
-    while (replayPosition(t) < lsn && System.nanoTime() < deadline) {
-      sleepBriefly();
-    }
-  }
-
-  private void checkLag(Connection t, long lastKnown, String from, Logger log) throws SQLException {
-    long replay = replayPosition(t);
-    if (lastKnown < 0) {
-      if (refuseWhenPositionUnknown) {
-        throw new PromotionRefusedException(
-            "refusing to promote "
-                + target.address()
-                + ": no primary was reachable and no last primary position is known,"
-                + " so its lag cannot be checked");
-      }
-      log.warn(
-          "{}: no primary position known; promoting {} (replayed up to {}) without a lag check",
-          name,
-          target.address(),
-          Lsn.format(replay));
-      return;
-    }
-    long lag = lastKnown - replay;
-    if (lag > maximumLagBytes) {
-      throw new PromotionRefusedException(
-          "refusing to promote standby "
-              + target.address()
-              + ": it has replayed up to "
-              + Lsn.format(replay)
-              + ", "
-              + lag
-              + " bytes behind the last known primary position "
-              + Lsn.format(lastKnown)
-              + " (from "
-              + from
-              + "); the maximum lag is "
-              + maximumLagBytes
-              + " bytes");
-    }
-    log.info(
-        "{}: standby {} is {} bytes behind {} (maximum {})",
-        name,
-        target.address(),
-        Math.max(0, lag),
-        from,
-        maximumLagBytes);
-  }
-
-  private void promote(Connection t, Logger log) throws SQLException {
-    long seconds = Math.max(1, promoteTimeout.toSeconds());
-    log.info("{}: promoting {}", name, target.address());
-    boolean done;
-    try {
-      done = "t".equals(PgConnections.queryString(t, "SELECT pg_promote(true, " + seconds + ")"));
-    } catch (SQLException e) {
-      // A concurrent promotion (an earlier attempt that timed out) may have won the race.
-      if (!inRecovery(t)) {
-        return;
-      }
-      throw new BatonException(
-          "pg_promote failed on " + target.address() + ": " + e.getMessage(), e);
-    }
-    if (!done) {
-      throw new BatonException(
-          "promotion of " + target.address() + " did not finish within " + seconds + " s");
-    }
-  }
-
-  private void makeWritable(Connection t, Logger log) throws SQLException {
-    // This server may have been fenced read-only earlier in its life (an old primary that was
-    // rejoined keeps its postgresql.auto.conf unless pg_rewind replaced it).
-    if ("on"
-        .equals(
-            PgConnections.queryString(
-                t,
-                "SELECT setting FROM pg_settings WHERE name = 'default_transaction_read_only'"))) {
-      log.info("{}: clearing the read-only default on {}", name, target.address());
-    }
-    PgConnections.execute(t, "ALTER SYSTEM RESET default_transaction_read_only");
-    PgConnections.execute(t, "SELECT pg_reload_conf()");
-  }
-
-  private void awaitWritable(Logger log) throws SQLException {
-    long deadline = System.nanoTime() + promoteTimeout.toNanos();
-    String last = "not checked";
-    while (true) {
-      try (Connection c = connections.connectOrThrow(target)) {
-        boolean recovery = inRecovery(c);
-        String ro = PgConnections.queryString(c, "SHOW transaction_read_only");
-        if (!recovery && "off".equals(ro)) {
-          return;
-        }
-        last = recovery ? "still in recovery" : "new sessions are read-only";
-      } catch (SQLException e) {
-        last = e.getMessage();
-      }
-      if (System.nanoTime() > deadline) {
-        throw new BatonException(
-            target.address() + " did not accept writes within " + promoteTimeout + ": " + last);
-      }
-      sleepBriefly();
-    }
-  }
-
-  private static boolean inRecovery(Connection c) throws SQLException {
-    return "t".equals(PgConnections.queryString(c, "SELECT pg_is_in_recovery()"));
-  }
-
-  private static long replayPosition(Connection c) throws SQLException {
-    String lsn = PgConnections.queryString(c, "SELECT pg_last_wal_replay_lsn()");
-    return lsn == null ? 0 : Lsn.parse(lsn);
-  }
-
-  /** The timeline a primary writes on: the first eight hex digits of its current WAL file. */
-  private static long timeline(Connection c) throws SQLException {
-    String file = PgConnections.queryString(c, "SELECT pg_walfile_name(pg_current_wal_lsn())");
-    return Long.parseLong(file.substring(0, 8), 16);
-  }
-
-  private static void sleepBriefly() {
-    try {
-      Thread.sleep(50); // the poll interval of a bounded wait; callers check their deadline
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new BatonException("interrupted", e);
-    }
-  }
-
-  private static void closeQuietly(Connection c) {
-    if (c != null) {
-      try {
-        c.close();
-      } catch (SQLException ignored) {
-        // closing a connection to a server we are done with
-      }
-    }
   }
 }
