@@ -2,6 +2,7 @@ package dev.baton.dns;
 
 import dev.baton.core.ActionContext;
 import dev.baton.core.Fence;
+import java.time.Duration;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -13,15 +14,21 @@ import org.slf4j.LoggerFactory;
 public final class DnsFence implements Fence {
   private static final Logger LOG = LoggerFactory.getLogger(DnsFence.class);
 
-  private final DnsSwitch owner;
+  private final String name;
+  private final ZoneReader reader;
+  private final FenceCompareAndSet cas;
+  private final Duration operationTimeout;
 
-  DnsFence(DnsSwitch owner) {
-    this.owner = owner;
+  DnsFence(String name, ZoneReader reader, FenceCompareAndSet cas, Duration operationTimeout) {
+    this.name = name;
+    this.reader = reader;
+    this.cas = cas;
+    this.operationTimeout = operationTimeout;
   }
 
   @Override
   public String name() {
-    return owner.name() + "-fence";
+    return name;
   }
 
   /**
@@ -33,27 +40,26 @@ public final class DnsFence implements Fence {
   public void advance(long token, ActionContext context) throws Exception {
     DnsSwitch.requirePositive(token);
     Logger log = context.log() != null ? context.log() : LOG;
-    FenceState before =
-        owner
-            .cas()
-            .compareAndSet(token, context.nodeId(), false, owner.contextDeadline(context), log);
+    Deadline deadline =
+        DnsSwitch.contextDeadline(context, operationTimeout, reader.primary(), reader.zone());
+    FenceState before = cas.compareAndSet(token, context.nodeId(), false, deadline, log);
     if (before != null) {
       log.info(
           "dns: fence {} advanced from {} to token={} on {}",
-          owner.fenceRecordName(),
+          reader.fenceName(),
           before.describe(),
           token,
-          owner.server());
+          reader.primary());
     }
   }
 
   @Override
   public long currentToken() throws InterruptedException {
-    return owner.currentToken();
+    return reader.readFence(reader.primary(), true, Deadline.in(operationTimeout)).token();
   }
 
   @Override
   public String toString() {
-    return "DnsFence[" + owner.fenceRecordName() + " on " + owner.server() + "]";
+    return "DnsFence[" + reader.fenceName() + " on " + reader.primary() + "]";
   }
 }

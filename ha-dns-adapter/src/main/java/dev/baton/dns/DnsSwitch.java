@@ -85,7 +85,7 @@ public final class DnsSwitch implements PromotionAction {
     this.verifier =
         new ZoneVerifier(
             reader, actionName, names, b.verifyServers, b.verifyQuorum, b.nameServerPort);
-    this.fence = new DnsFence(this);
+    this.fence = new DnsFence(actionName + "-fence", reader, cas, operationTimeout);
   }
 
   public static Builder builder() {
@@ -165,7 +165,7 @@ public final class DnsSwitch implements PromotionAction {
   @Override
   public void promote(ActionContext context) throws Exception {
     long token = requirePositive(context.token());
-    Deadline deadline = contextDeadline(context);
+    Deadline deadline = contextDeadline(context, operationTimeout, primary, zone);
     Logger log = context.log() != null ? context.log() : LOG;
     long start = System.nanoTime();
     FenceState replaced = cas.compareAndSet(token, context.nodeId(), true, deadline, log);
@@ -240,15 +240,15 @@ public final class DnsSwitch implements PromotionAction {
 
   /** The token the fence record holds on the primary now, or 0 when there is none. */
   public long currentToken() throws InterruptedException {
-    return reader.readFence(primary, true, Deadline.in(operationTimeout)).token();
+    return fence.currentToken();
   }
 
-  // ---------------------------------------------------------------------------------------------
-  // Compare-and-set
-
-  // ---------------------------------------------------------------------------------------------
-
-  Deadline contextDeadline(ActionContext context) {
+  /**
+   * The deadline of one operation for an action's step: the operation timeout, cut to what is left
+   * of the step's own deadline.
+   */
+  static Deadline contextDeadline(
+      ActionContext context, Duration operationTimeout, Endpoint primary, Name zone) {
     Duration d = context.deadline();
     if (d == null || d.isNegative() || d.isZero()) {
       throw new DnsException(
@@ -325,8 +325,8 @@ public final class DnsSwitch implements PromotionAction {
     private TsigKey tsigKey;
     private Path tsigKeyFile;
     private String fenceRecord;
-    private final List<String[]> addresses = new ArrayList<>();
-    private final List<String[]> cnames = new ArrayList<>();
+    private final List<SwitchedNames.NameAddress> addresses = new ArrayList<>();
+    private final List<SwitchedNames.NameAlias> cnames = new ArrayList<>();
     private Duration ttl = Duration.ofSeconds(30);
     private final List<Endpoint> verifyServers = new ArrayList<>();
     private int verifyQuorum = QUORUM_ALL;
@@ -395,10 +395,10 @@ public final class DnsSwitch implements PromotionAction {
      */
     public Builder address(String name, String... ipAddresses) {
       if (ipAddresses == null || ipAddresses.length == 0) {
-        addresses.add(new String[] {name, null});
+        addresses.add(new SwitchedNames.NameAddress(name, null));
       } else {
         for (String a : ipAddresses) {
-          addresses.add(new String[] {name, a});
+          addresses.add(new SwitchedNames.NameAddress(name, a));
         }
       }
       return this;
@@ -409,7 +409,7 @@ public final class DnsSwitch implements PromotionAction {
      * #address}; a target outside the zone needs its trailing dot.
      */
     public Builder cname(String name, String target) {
-      cnames.add(new String[] {name, target});
+      cnames.add(new SwitchedNames.NameAlias(name, target));
       return this;
     }
 

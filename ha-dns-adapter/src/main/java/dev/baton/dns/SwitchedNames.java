@@ -23,35 +23,42 @@ import org.xbill.DNS.TextParseException;
 final class SwitchedNames {
   private SwitchedNames() {}
 
+  /** {@code address(name, address)}: one address of a name, as given (null when none was). */
+  record NameAddress(String name, String address) {}
+
+  /** {@code cname(name, target)}: a name and its target, as given. */
+  record NameAlias(String name, String target) {}
+
   /**
    * The records each switched name gets, from {@code address(...)} and {@code cname(...)}: into
    * {@code names}, by absolute name; each problem into {@code errors}, prefixed with its setting.
    */
   static void build(
-      List<String[]> addresses,
-      List<String[]> cnames,
+      List<NameAddress> addresses,
+      List<NameAlias> cnames,
       Name zone,
       long ttlSeconds,
       Map<Name, List<Record>> names,
       List<String> errors) {
     Map<Name, String> kinds = new LinkedHashMap<>();
-    for (String[] a : addresses) {
-      Name n = inZone("address", a[0], zone, errors);
+    for (NameAddress a : addresses) {
+      Name n = inZone("address", a.name(), zone, errors);
       if (n == null) {
         continue;
       }
-      if (a[1] == null || a[1].isBlank()) {
-        errors.add("address: no address given for '" + a[0] + "'");
+      if (a.address() == null || a.address().isBlank()) {
+        errors.add("address: no address given for '" + a.name() + "'");
         continue;
       }
-      String literal = a[1].trim();
+      String literal = a.address().trim();
       Record r;
       if (Address.isDottedQuad(literal)) {
         r = new ARecord(n, DClass.IN, ttlSeconds, ipLiteral(literal, Address.IPv4));
       } else if (Address.toByteArray(literal, Address.IPv6) != null) {
         r = new AAAARecord(n, DClass.IN, ttlSeconds, ipLiteral(literal, Address.IPv6));
       } else {
-        errors.add("address: '" + a[1] + "' for '" + a[0] + "' is not an IPv4 or IPv6 literal");
+        errors.add(
+            "address: '" + a.address() + "' for '" + a.name() + "' is not an IPv4 or IPv6 literal");
         continue;
       }
       if ("cname".equals(kinds.get(n))) {
@@ -64,8 +71,8 @@ final class SwitchedNames {
         list.add(r);
       }
     }
-    for (String[] c : cnames) {
-      Name n = inZone("cname", c[0], zone, errors);
+    for (NameAlias c : cnames) {
+      Name n = inZone("cname", c.name(), zone, errors);
       if (n == null) {
         continue;
       }
@@ -78,15 +85,15 @@ final class SwitchedNames {
             "cname: '" + n + "' already has " + kinds.get(n) + " records; a CNAME stands alone");
         continue;
       }
-      if (c[1] == null || c[1].isBlank()) {
-        errors.add("cname: no target given for '" + c[0] + "'");
+      if (c.target() == null || c.target().isBlank()) {
+        errors.add("cname: no target given for '" + c.name() + "'");
         continue;
       }
       Name target;
       try {
-        target = resolveName(c[1], zone);
+        target = resolveName(c.target(), zone);
       } catch (TextParseException e) {
-        errors.add("cname: target '" + c[1] + "' is not a valid DNS name: " + e.getMessage());
+        errors.add("cname: target '" + c.target() + "' is not a valid DNS name: " + e.getMessage());
         continue;
       }
       kinds.put(n, "cname");
