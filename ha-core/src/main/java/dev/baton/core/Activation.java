@@ -59,7 +59,10 @@ public record Activation(
     SWITCH_ACTIVE,
     /** The previous active's health checks failed and it handed the role over. */
     HEALTH,
-    /** Failback by priority moved the role here. */
+    /**
+     * Failback by priority moved the role here: read from the previous active's resignation with
+     * reason {@code FAILBACK}. Reserved: this release has no failback yet.
+     */
     FAILBACK
   }
 

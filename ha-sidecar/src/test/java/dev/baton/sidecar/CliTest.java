@@ -27,6 +27,7 @@ class CliTest {
         .contains("/active")
         .contains("/health")
         .contains("/status")
+        .contains("/history")
         .contains("/metrics")
         .contains("/token (the token and the lease left, to callers on this machine's loopback");
   }
