@@ -186,6 +186,17 @@ public final class BatonNode implements Closeable {
     return life.started().journal();
   }
 
+  /**
+   * The activation history as this node has applied it, oldest first, in token order: who took the
+   * role, with which token, why, and how each promotion step went. Every member holds the same
+   * records (they are replicated through Raft, kept in snapshots, and survive restarts); the newest
+   * {@link Builder#historyLimit(int) historyLimit} are kept. Local, not linearizable: a member that
+   * is behind may not have the newest yet.
+   */
+  public List<Activation> history() {
+    return life.started().history();
+  }
+
   /** What this node knows now; cheap, local, not linearizable. */
   public NodeStatus status() {
     return life.started().status();
@@ -568,6 +579,15 @@ public final class BatonNode implements Closeable {
      */
     public Builder meterRegistry(MeterRegistry meterRegistry) {
       s.meterRegistry = meterRegistry;
+      return this;
+    }
+
+    /**
+     * How many activations the {@link BatonNode#history() history} keeps, the newest; default 100,
+     * at least 1. Give every member the same value: each trims its own copy to it.
+     */
+    public Builder historyLimit(int records) {
+      s.historyLimit = records;
       return this;
     }
 

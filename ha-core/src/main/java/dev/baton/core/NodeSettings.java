@@ -42,6 +42,7 @@ final class NodeSettings {
   Duration bootstrapProbeTimeout = BootstrapProbe.DEFAULT_TIMEOUT;
   long snapshotThreshold = 10_000;
   Duration failureBackoff = Duration.ofSeconds(10);
+  int historyLimit = 100;
   MeterRegistry meterRegistry;
   PromotionPlan plan = PromotionPlan.empty();
   Ticker ticker = Ticker.system();
@@ -133,7 +134,8 @@ final class NodeSettings {
         bootstrap,
         bootstrapProbeTimeout,
         snapshotThreshold,
-        failureBackoff);
+        failureBackoff,
+        historyLimit);
   }
 
   /** What the node gets beyond its configuration, as set now (the lists are copied). */

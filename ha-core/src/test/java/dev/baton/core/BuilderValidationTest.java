@@ -132,6 +132,10 @@ class BuilderValidationTest {
         .hasMessageContaining("dataDir must be set");
     assertThatThrownBy(() -> valid().operationTimeout(Duration.ofMillis(10)).build())
         .hasMessageContaining("operationTimeout (10 ms) must be at least electionTimeoutMax");
+    assertThatThrownBy(() -> valid().historyLimit(0).build())
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("historyLimit 0 is below 1");
+    valid().historyLimit(1).build();
   }
 
   @Test

@@ -48,6 +48,11 @@ import org.slf4j.LoggerFactory;
  *       attempts, the last error and the {@code targets} (each name and what it points to once
  *       moved here). The control API's status carries the same as {@code actions}, which {@code
  *       bin/baton status} shows; {@code dnsConvergence} is deprecated (CHANGELOG.md) in its favour.
+ *   <li>{@code GET /history}: the activation history as this node has applied it, oldest first in
+ *       token order, as JSON: the control API's history message, the same document as {@code
+ *       bin/baton history --json} ({@code activations}: node, token, the proposer's wall clock,
+ *       reason, previous active, whether it became active, why it resigned, and each promotion step
+ *       with its outcome and duration).
  *   <li>{@code GET /metrics}: Prometheus text format.
  *   <li>{@code GET /token}: for processes on this machine only (a client not on a loopback address
  *       gets 403; when {@code http.listen} names one non-loopback address, the endpoints are also
@@ -155,6 +160,7 @@ final class HttpEndpoints implements AutoCloseable {
     server.createContext("/health", ex -> health(ex, sidecar));
     server.createContext("/token", ex -> token(ex, sidecar.node()));
     server.createContext("/status", ex -> status(ex, sidecar));
+    server.createContext("/history", ex -> history(ex, sidecar));
     server.createContext(
         "/metrics",
         ex ->
@@ -233,6 +239,22 @@ final class HttpEndpoints implements AutoCloseable {
     respond(ex, up ? 200 : 503, "application/json", Json.write(body) + "\n");
   }
 
+  private static void history(HttpExchange ex, Sidecar sidecar) throws IOException {
+    if (!onlyGet(ex)) {
+      return;
+    }
+    ControlServer control =
+        controlOr503(
+            ex,
+            sidecar,
+            "application/json",
+            "{\"node\":\"" + sidecar.config().nodeId() + "\",\"role\":\"STARTING\"}\n");
+    if (control == null) {
+      return;
+    }
+    respond(ex, 200, "application/json", Json.write(control.history()) + "\n");
+  }
+
   private static void status(HttpExchange ex, Sidecar sidecar) throws IOException {
     if (!onlyGet(ex)) {
       return;
@@ -286,7 +308,7 @@ final class HttpEndpoints implements AutoCloseable {
           ex,
           404,
           "text/plain; charset=utf-8",
-          "not found; endpoints: / /active /health /status /metrics /token\n");
+          "not found; endpoints: / /active /health /status /history /metrics /token\n");
       return;
     }
     if (!onlyGet(ex)) {

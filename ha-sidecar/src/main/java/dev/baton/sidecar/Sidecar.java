@@ -56,6 +56,7 @@ public final class Sidecar implements AutoCloseable {
             .timing(config.timing())
             .operationTimeout(config.operationTimeout())
             .failureBackoff(config.failureBackoff())
+            .historyLimit(config.historyLimit())
             .joining(config.joining())
             .bootstrap(config.bootstrap())
             .meterRegistry(registry)

@@ -14,7 +14,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class CliTest {
   private static final String COMMANDS =
-      "commands: sidecar, status, switch-active, step-down, members, kv, watch, recover, pg-guard, demo, help";
+      "commands: sidecar, status, switch-active, step-down, members, history, kv, watch, recover, pg-guard, demo, help";
 
   @TempDir Path dir;
 
@@ -27,6 +27,7 @@ class CliTest {
         .contains("/active")
         .contains("/health")
         .contains("/status")
+        .contains("/history")
         .contains("/metrics")
         .contains("/token (the token and the lease left, to callers on this machine's loopback");
   }

@@ -377,6 +377,54 @@ class SidecarProcessTest {
         .contains("after/failover = ok");
     assertThat(cli(withEndpoints("kv", "get", "after/failover")).out()).contains("ok");
 
+    // The history (issue 37), from the CLI and from /history: every activation so far in token
+    // order, the first a START, the switch of step 4 naming the member asked, this failover the
+    // record of its token, and each activation that completed with its exec step's outcome.
+    Cli history =
+        awaitCli(
+            c ->
+                c.status() == 0
+                    && tokens(Json.read(c.out())).contains(after.token())
+                    && activation(Json.read(c.out()), after.token()).path("promoted").asBoolean(),
+            "history",
+            "--json");
+    JsonNode doc = Json.read(history.out());
+    List<Long> tokens = tokens(doc);
+    assertThat(tokens).isSorted().doesNotHaveDuplicates();
+    assertThat(doc.path("activations").get(0).path("reason").asText()).isEqualTo("START");
+    JsonNode failover = activation(doc, after.token());
+    assertThat(failover.path("reason").asText()).isEqualTo("FAILOVER");
+    assertThat(failover.path("nodeId").asText()).isEqualTo(now);
+    assertThat(failover.path("proposedAtUnixMillis").asLong()).isPositive();
+    assertThat(doc.path("activations"))
+        .anySatisfy(
+            a -> {
+              assertThat(a.path("reason").asText()).isEqualTo("SWITCH_ACTIVE");
+              assertThat(cluster.nodes).containsKey(a.path("requester").asText());
+            });
+    assertThat(doc.path("activations"))
+        .filteredOn(a -> a.path("promoted").asBoolean())
+        .isNotEmpty()
+        .allSatisfy(
+            a ->
+                assertThat(a.path("steps"))
+                    .anySatisfy(
+                        st -> {
+                          assertThat(st.path("name").asText()).isEqualTo("record");
+                          assertThat(st.path("outcome").asText()).isEqualTo("COMPLETED");
+                          assertThat(st.path("durationMillis").asLong()).isNotNegative();
+                        }));
+    await("/history on the new active holds the same records")
+        .atMost(WAIT)
+        .until(() -> tokens(Json.read(cluster.get(now, "/history").body())).containsAll(tokens));
+    Cli table = cli(withEndpoints("history"));
+    assertThat(table.status()).as(table.err()).isZero();
+    assertThat(table.out())
+        .contains("in token order")
+        .contains("TOKEN")
+        .contains("FAILOVER")
+        .contains("step record #1 COMPLETED in ");
+
     // Lose the majority: kill the new active too. The one node left still answers; nobody is
     // active, and the header says so instead of naming the last activation as if it held.
     // (The role may have moved again under load since: kill whichever node holds it now.)
@@ -400,6 +448,21 @@ class SidecarProcessTest {
     JsonNode lostJson = Json.read(cli(withEndpoints("status", "--json")).out());
     assertThat(lostJson.path("activeNow")).isEmpty();
     assertThat(lostJson.path("activeNodeId").asText()).isEqualTo(last.id());
+  }
+
+  private static List<Long> tokens(JsonNode history) {
+    List<Long> tokens = new ArrayList<>();
+    history.path("activations").forEach(a -> tokens.add(a.path("token").asLong()));
+    return tokens;
+  }
+
+  private static JsonNode activation(JsonNode history, long token) {
+    for (JsonNode a : history.path("activations")) {
+      if (a.path("token").asLong() == token) {
+        return a;
+      }
+    }
+    return com.fasterxml.jackson.databind.node.MissingNode.getInstance();
   }
 
   private static long rows(Cli c, String role) {

@@ -7,6 +7,7 @@ import dev.baton.core.Member;
 import dev.baton.core.TlsConfig;
 import dev.baton.core.control.ControlConnection.Retry;
 import dev.baton.core.control.proto.AddMemberRequest;
+import dev.baton.core.control.proto.HistoryRequest;
 import dev.baton.core.control.proto.KvCompareAndSetRequest;
 import dev.baton.core.control.proto.KvCompareAndSetResponse;
 import dev.baton.core.control.proto.KvDeleteRequest;
@@ -209,6 +210,21 @@ public final class BatonClient implements AutoCloseable {
             attempt.plus(connection.callTimeout()),
             s -> s.switchActive(request));
     return new Handover(r.getNodeId(), r.getToken());
+  }
+
+  /**
+   * The activation history, oldest first in token order, as the node answering has applied it (the
+   * leader when it can be reached): see {@link dev.baton.core.BatonNode#history()}. As messages,
+   * like {@link #members()}: a newer server's reasons and fields pass through unchanged.
+   */
+  public List<dev.baton.core.control.proto.Activation> history() {
+    return connection
+        .call(
+            "history",
+            Retry.ALWAYS,
+            attemptTimeout,
+            s -> s.history(HistoryRequest.getDefaultInstance()))
+        .getActivationsList();
   }
 
   /** The members as the leader knows them. */

@@ -4,6 +4,7 @@ import dev.baton.core.BatonException;
 import dev.baton.core.BatonNode;
 import dev.baton.core.TlsConfig;
 import dev.baton.core.control.proto.ActionState;
+import dev.baton.core.control.proto.HistoryResponse;
 import dev.baton.core.control.proto.StatusResponse;
 import io.grpc.ChannelCredentials;
 import io.grpc.Server;
@@ -215,6 +216,13 @@ public final class ControlServer implements Closeable {
             controlAddressesWithSelf(),
             id -> p == null ? PeerProbe.unknown() : p.health(id));
     return actionStates == null ? s : s.toBuilder().addAllActions(actionStates.get()).build();
+  }
+
+  /** The history this server answers to {@code History}: the node's, oldest first. */
+  public HistoryResponse history() {
+    HistoryResponse.Builder r = HistoryResponse.newBuilder();
+    node.history().forEach(a -> r.addActivations(Messages.activation(a)));
+    return r.build();
   }
 
   String controlAddress(String nodeId) {

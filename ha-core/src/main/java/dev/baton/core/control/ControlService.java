@@ -8,6 +8,8 @@ import dev.baton.core.Member;
 import dev.baton.core.control.StatusErrors.Kind;
 import dev.baton.core.control.proto.AddMemberRequest;
 import dev.baton.core.control.proto.BatonControlGrpc;
+import dev.baton.core.control.proto.HistoryRequest;
+import dev.baton.core.control.proto.HistoryResponse;
 import dev.baton.core.control.proto.KvCompareAndSetRequest;
 import dev.baton.core.control.proto.KvCompareAndSetResponse;
 import dev.baton.core.control.proto.KvDeleteRequest;
@@ -136,6 +138,11 @@ final class ControlService extends BatonControlGrpc.BatonControlImplBase {
       return Duration.ofMillis(Math.max(1, left));
     }
     return DEFAULT_SWITCH_TIMEOUT;
+  }
+
+  @Override
+  public void history(HistoryRequest request, StreamObserver<HistoryResponse> out) {
+    answer(out, "history", Kind.READ, server::history);
   }
 
   @Override

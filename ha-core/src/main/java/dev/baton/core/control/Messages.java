@@ -1,6 +1,7 @@
 package dev.baton.core.control;
 
 import com.google.protobuf.ByteString;
+import dev.baton.core.Activation;
 import dev.baton.core.KvEntry;
 import dev.baton.core.Member;
 import dev.baton.core.NodeStatus;
@@ -8,7 +9,10 @@ import dev.baton.core.PromotionStatus;
 import dev.baton.core.Role;
 import dev.baton.core.control.proto.Health;
 import dev.baton.core.control.proto.MemberStatus;
+import dev.baton.core.control.proto.PromotionStep;
 import dev.baton.core.control.proto.StatusResponse;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.Map;
 import java.util.function.Function;
 
@@ -42,6 +46,31 @@ final class Messages {
     }
     return new Member(
         m.getId(), m.getRaftAddress(), m.getWitness(), m.getNoActivate(), m.getPriority());
+  }
+
+  static dev.baton.core.control.proto.Activation activation(Activation a) {
+    var b =
+        dev.baton.core.control.proto.Activation.newBuilder()
+            .setNodeId(a.nodeId())
+            .setToken(a.token())
+            .setTerm(a.term())
+            .setProposedAtUnixMillis(a.proposedAt().map(Instant::toEpochMilli).orElse(0L))
+            .setReason(a.reason().name())
+            .setRequester(a.requester().orElse(""))
+            .setPreviousNodeId(a.previousNodeId().orElse(""))
+            .setPreviousToken(a.previousToken())
+            .setPromoted(a.promoted())
+            .setResigned(a.resigned().orElse(""));
+    for (Activation.Step s : a.steps()) {
+      b.addSteps(
+          PromotionStep.newBuilder()
+              .setName(s.name())
+              .setAttempt(s.attempt())
+              .setOutcome(s.outcome().name())
+              .setDurationMillis(s.duration().map(Duration::toMillis).orElse(-1L))
+              .setError(s.error().orElse("")));
+    }
+    return b.build();
   }
 
   static dev.baton.core.control.proto.KvEntry entry(KvEntry e) {

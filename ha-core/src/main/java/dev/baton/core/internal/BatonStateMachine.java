@@ -83,8 +83,23 @@ public final class BatonStateMachine extends BaseStateMachine {
   private volatile String stoppedAt;
 
   // Guarded by lock.
-  private final ReplicatedState state = new ReplicatedState();
-  private final CommandApplier applier = new CommandApplier(state, watches, membershipVersion);
+  private final ReplicatedState state;
+  private final CommandApplier applier;
+
+  /** A state machine that keeps the default number of activations in its history (100). */
+  public BatonStateMachine() {
+    this(ActivationHistory.DEFAULT_LIMIT);
+  }
+
+  /**
+   * A state machine that keeps the newest {@code historyLimit} activations in its history.
+   *
+   * @throws IllegalArgumentException if {@code historyLimit} is below 1
+   */
+  public BatonStateMachine(int historyLimit) {
+    state = new ReplicatedState(historyLimit);
+    applier = new CommandApplier(state, watches, membershipVersion);
+  }
 
   public void addObserver(Observer observer) {
     observers.add(observer);
@@ -327,6 +342,15 @@ public final class BatonStateMachine extends BaseStateMachine {
           ? java.util.OptionalLong.empty()
           : java.util.OptionalLong.of(e.getRevision());
     }
+  }
+
+  /** The activation history as this node has applied it, oldest token first. */
+  public List<dev.baton.core.Activation> history() {
+    List<dev.baton.core.internal.proto.HistoryRecord> records;
+    synchronized (lock) {
+      records = state.history.records();
+    }
+    return records.stream().map(ActivationHistory::toApi).toList();
   }
 
   public ActivationRecord activation() {

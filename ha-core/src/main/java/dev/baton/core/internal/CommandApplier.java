@@ -46,6 +46,7 @@ final class CommandApplier {
               "activation of " + a.getNodeId() + " for term " + a.getTerm() + " in term " + term);
         }
         ActivationRecord previous = state.activation;
+        state.history.activated(a, index, term, previous, state.pendingSwitch);
         state.activation =
             ActivationRecord.newBuilder()
                 .setNodeId(a.getNodeId())
@@ -72,11 +73,13 @@ final class CommandApplier {
             && !state.activation.getResigned()
             && !state.activation.getPromoted()) {
           state.activation = state.activation.toBuilder().setPromoted(true).build();
+          state.history.promoted(round.getActiveToken());
         }
         return CommandResult.newBuilder().setApplied(true).setIndex(index).build();
       }
       case RESIGN -> {
         var r = command.getResign();
+        state.history.resigned(r.getNodeId(), r.getToken(), r.getReason());
         if (state.activation.getToken() == r.getToken()
             && state.activation.getNodeId().equals(r.getNodeId())) {
           state.activation = state.activation.toBuilder().setResigned(true).build();
@@ -191,6 +194,7 @@ final class CommandApplier {
       }
       case JOURNAL -> {
         state.appendJournal(command.getJournal());
+        state.history.journal(command.getJournal());
         return CommandResult.newBuilder().setApplied(true).setIndex(index).build();
       }
       default -> {

@@ -25,9 +25,19 @@ public final class Commands {
     return Command.newBuilder().setFormatVersion(BatonStateMachine.FORMAT_VERSION);
   }
 
-  /** This node, leader in {@code term}, takes the role: the entry's index becomes its token. */
+  /**
+   * This node, leader in {@code term}, takes the role: the entry's index becomes its token. The
+   * entry carries this node's wall clock for the activation history, for people to read; nothing
+   * orders or decides by it.
+   */
   static Command activate(String nodeId, long term) {
-    return builder().setActivate(Activate.newBuilder().setNodeId(nodeId).setTerm(term)).build();
+    return builder()
+        .setActivate(
+            Activate.newBuilder()
+                .setNodeId(nodeId)
+                .setTerm(term)
+                .setProposedAtMs(System.currentTimeMillis()))
+        .build();
   }
 
   /**
@@ -50,9 +60,20 @@ public final class Commands {
 
   /** An operator's request that {@code targetNodeId} become active. */
   public static Command switchRequest(String targetNodeId, String requestId) {
+    return switchRequest(targetNodeId, requestId, "");
+  }
+
+  /**
+   * An operator's request that {@code targetNodeId} become active, received by member {@code
+   * requester} (the history names it).
+   */
+  public static Command switchRequest(String targetNodeId, String requestId, String requester) {
     return builder()
         .setSwitchRequest(
-            SwitchRequest.newBuilder().setTargetNodeId(targetNodeId).setRequestId(requestId))
+            SwitchRequest.newBuilder()
+                .setTargetNodeId(targetNodeId)
+                .setRequestId(requestId)
+                .setRequester(requester))
         .build();
   }
 

@@ -27,8 +27,46 @@ public record NodeConfig(
     boolean bootstrap,
     Duration bootstrapProbeTimeout,
     long snapshotThreshold,
-    Duration failureBackoff) {
+    Duration failureBackoff,
+    int historyLimit) {
   private static final Pattern CLUSTER_ID = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,63}");
+
+  /**
+   * As {@link #validated(String, String, List, Path, String, int, Timing, Duration, RaftSecurity,
+   * boolean, boolean, Duration, long, Duration, int)}, with the default history limit.
+   */
+  public static NodeConfig validated(
+      String clusterId,
+      String nodeId,
+      List<Member> members,
+      Path dataDir,
+      String bindHost,
+      int bindPort,
+      Timing timing,
+      Duration operationTimeout,
+      RaftSecurity security,
+      boolean joining,
+      boolean bootstrap,
+      Duration bootstrapProbeTimeout,
+      long snapshotThreshold,
+      Duration failureBackoff) {
+    return validated(
+        clusterId,
+        nodeId,
+        members,
+        dataDir,
+        bindHost,
+        bindPort,
+        timing,
+        operationTimeout,
+        security,
+        joining,
+        bootstrap,
+        bootstrapProbeTimeout,
+        snapshotThreshold,
+        failureBackoff,
+        ActivationHistory.DEFAULT_LIMIT);
+  }
 
   /**
    * Checks the builder's settings and makes the configuration; every refusal names the setting and
@@ -50,7 +88,8 @@ public record NodeConfig(
       boolean bootstrap,
       Duration bootstrapProbeTimeout,
       long snapshotThreshold,
-      Duration failureBackoff) {
+      Duration failureBackoff,
+      int historyLimit) {
     if (clusterId == null || !CLUSTER_ID.matcher(clusterId).matches()) {
       throw new IllegalArgumentException(
           "clusterId '"
@@ -119,6 +158,12 @@ public record NodeConfig(
     if (failureBackoff == null || failureBackoff.isNegative()) {
       throw new IllegalArgumentException("failureBackoff must be zero or positive");
     }
+    if (historyLimit < 1) {
+      throw new IllegalArgumentException(
+          "historyLimit "
+              + historyLimit
+              + " is below 1: the activation history keeps at least the current activation");
+    }
     if (security == null) {
       throw new IllegalArgumentException(
           "the Raft port's security must be chosen: tls(TlsConfig) (certificates that name each"
@@ -140,6 +185,7 @@ public record NodeConfig(
         bootstrap,
         bootstrapProbeTimeout,
         snapshotThreshold,
-        failureBackoff);
+        failureBackoff,
+        historyLimit);
   }
 }

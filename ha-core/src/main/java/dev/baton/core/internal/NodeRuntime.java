@@ -1,6 +1,7 @@
 package dev.baton.core.internal;
 
 import dev.baton.core.ActionContext;
+import dev.baton.core.Activation;
 import dev.baton.core.ActiveContext;
 import dev.baton.core.BatonException;
 import dev.baton.core.Handover;
@@ -100,7 +101,7 @@ public final class NodeRuntime {
     // just before it crashed, and has forgotten it. Staying silent for one minimum election
     // timeout means it cannot help elect a new leader while that lease may still run.
     quietUntil = System.nanoTime() + config.timing().electionTimeoutMin().toNanos();
-    stateMachine = new BatonStateMachine();
+    stateMachine = new BatonStateMachine(config.historyLimit());
     metrics =
         new NodeMetrics(
             parts.meterRegistry(),
@@ -366,6 +367,11 @@ public final class NodeRuntime {
                     JournalEntry.Outcome.valueOf(r.getOutcome()),
                     r.getError().isEmpty() ? Optional.empty() : Optional.of(r.getError())))
         .toList();
+  }
+
+  /** The activation history as this node has applied it, oldest first. */
+  public List<Activation> history() {
+    return stateMachine.history();
   }
 
   /** What this node knows now; cheap, local, not linearizable. */

@@ -15,8 +15,8 @@ import java.util.TreeMap;
 
 /**
  * The replicated state's fields, and their one serialised form, the {@link Snapshot}: the current
- * activation and the highest token, member metadata, the promotion journal, the pending switch and
- * membership requests, and the key-value store.
+ * activation and the highest token, member metadata, the promotion journal, the activation history,
+ * the pending switch and membership requests, and the key-value store.
  *
  * <p>Not thread-safe: {@link BatonStateMachine} guards every access with its lock. {@link
  * CommandApplier} changes it, {@link SnapshotStore} persists what {@link #toSnapshot} returns, and
@@ -39,9 +39,18 @@ final class ReplicatedState {
   MembershipRequest pendingMembership = MembershipRequest.getDefaultInstance();
   long membersIndex;
   final ArrayDeque<MembershipOutcome> membershipOutcomes = new ArrayDeque<>();
+  final ActivationHistory history;
   // Local, never in a snapshot: the revision at or below which this node cannot replay the KV's
   // changes to a watcher (its last applied delete, or the snapshot it restored).
   long replayFloor;
+
+  ReplicatedState() {
+    this(ActivationHistory.DEFAULT_LIMIT);
+  }
+
+  ReplicatedState(int historyLimit) {
+    this.history = new ActivationHistory(historyLimit);
+  }
 
   void appendJournal(JournalRecord record) {
     journal.addLast(record);
@@ -79,7 +88,8 @@ final class ReplicatedState {
             .setPendingSwitch(pendingSwitch)
             .setPendingMembership(pendingMembership)
             .setMembersIndex(membersIndex)
-            .addAllMembershipOutcomes(membershipOutcomes);
+            .addAllMembershipOutcomes(membershipOutcomes)
+            .addAllHistory(history.records());
     if (withKv) {
       s.addAllKv(kv.values());
     }
@@ -100,5 +110,6 @@ final class ReplicatedState {
     membersIndex = snapshot.getMembersIndex();
     membershipOutcomes.clear();
     membershipOutcomes.addAll(snapshot.getMembershipOutcomesList());
+    history.restore(snapshot.getHistoryList());
   }
 }

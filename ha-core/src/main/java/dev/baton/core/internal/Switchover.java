@@ -105,7 +105,7 @@ public final class Switchover {
     BatonStateMachine.Observer wake = (command, result, index, term) -> applied.release();
     stateMachine.addObserver(wake);
     try {
-      raft.write(Commands.switchRequest(targetNodeId, requestId));
+      raft.write(Commands.switchRequest(targetNodeId, requestId, config.self().id()));
       long deadline = System.nanoTime() + timeout.toNanos();
       while (System.nanoTime() < deadline) {
         ActivationRecord a = stateMachine.activation();

@@ -299,6 +299,33 @@ class ControlServerTest {
                           assertThat(e.getRole()).isEqualTo(Role.STANDBY);
                           assertThat(e.getStandbyReason()).isEqualTo("SWITCH_ACTIVE");
                         }));
+
+    // The history, through the API: both moves, in token order, each a SWITCH_ACTIVE naming the
+    // member that took the request, the step-down's record naming the node that took the role.
+    await()
+        .atMost(WAIT)
+        .untilAsserted(
+            () -> {
+              List<dev.baton.core.control.proto.Activation> history = client.history();
+              assertThat(history)
+                  .extracting(dev.baton.core.control.proto.Activation::getToken)
+                  .isSorted()
+                  .contains(oldToken, token, h.token());
+              assertThat(history)
+                  .filteredOn(a -> a.getToken() == token || a.getToken() == h.token())
+                  .allSatisfy(
+                      a -> {
+                        assertThat(a.getReason()).isEqualTo("SWITCH_ACTIVE");
+                        assertThat(cluster.members())
+                            .extracting(dev.baton.core.Member::id)
+                            .contains(a.getRequester());
+                        assertThat(a.getProposedAtUnixMillis()).isPositive();
+                      });
+              assertThat(history)
+                  .filteredOn(a -> a.getToken() == h.token())
+                  .singleElement()
+                  .satisfies(a -> assertThat(a.getNodeId()).isEqualTo(h.nodeId()));
+            });
   }
 
   /**

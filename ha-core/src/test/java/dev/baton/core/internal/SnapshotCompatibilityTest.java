@@ -84,6 +84,9 @@ class SnapshotCompatibilityTest {
     assertThat(sm.pendingSwitch().getTargetNodeId()).isEqualTo("n1");
     assertThat(sm.pendingMembership().getRequestId()).isEqualTo("m3");
     assertThat(loaded.getJournalCount()).isEqualTo(2);
+    assertThat(sm.history())
+        .as("a snapshot written before the history existed loads with an empty one")
+        .isEmpty();
     assertThat(loaded.getKvList())
         .extracting(e -> e.getKey() + "=" + e.getValue().toStringUtf8() + "@" + e.getRevision())
         .containsExactly("a=1@5", "b=3@7");
@@ -116,8 +119,25 @@ class SnapshotCompatibilityTest {
             .toPath()
             .resolve("snapshot." + TERM + "_" + index)
             .toFile();
-    assertThat(Files.readAllBytes(written.toPath())).isEqualTo(fixture());
+    Snapshot snapshot = Snapshot.parseFrom(Files.readAllBytes(written.toPath()));
+    // The activation history (issue 37) is the one field added since the fixture: the same
+    // entries now also make two history records. Everything else is the fixture's bytes.
+    assertThat(snapshot.getHistoryList())
+        .extracting(r -> r.getToken() + " " + r.getNodeId() + " " + r.getReason())
+        .containsExactly("1 n1 START", "4 n2 SWITCH_ACTIVE");
+    assertThat(snapshot.toBuilder().clearHistory().build().toByteArray()).isEqualTo(fixture());
     assertThat(new File(written.getPath() + ".md5")).exists();
+
+    // A snapshot with a history loads it back (what a member that installs it sees).
+    BatonStateMachine restored = new BatonStateMachine();
+    RaftStorage other = storage(dir.resolve("install"));
+    restored.getStateMachineStorage().init(other);
+    Files.copy(
+        written.toPath(),
+        other.getStorageDir().getStateMachineDir().toPath().resolve(written.getName()));
+    restored.reinitialize();
+    assertThat(restored.history()).isEqualTo(sm.history());
+    assertThat(restored.history()).hasSize(2);
   }
 
   /** Every kind of entry that changes the snapshot, in an order that leaves each field set. */

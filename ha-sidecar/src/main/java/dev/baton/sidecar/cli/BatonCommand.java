@@ -19,6 +19,7 @@ import picocli.CommandLine.Command;
       SwitchActiveCommand.class,
       StepDownCommand.class,
       MembersCommand.class,
+      HistoryCommand.class,
       KvCommand.class,
       WatchCommand.class,
       RecoverCommand.class,

@@ -23,8 +23,9 @@ import picocli.CommandLine.Option;
     description = {
       "Runs one Baton node for a non-Java plane.",
       "The node runs the promotion plan from its config and serves the gRPC control API and the",
-      "HTTP endpoints /active, /health, /status, /metrics and /token (the token and the lease",
-      "left, to callers on this machine's loopback only). Schema: docs/sidecar-config.md.",
+      "HTTP endpoints /active, /health, /status, /history, /metrics and /token (the token and",
+      "the lease left, to callers on this machine's loopback only). Schema:",
+      "docs/sidecar-config.md.",
       "SIGTERM or SIGINT demotes the node gracefully (demotion hooks run) and exits.",
       "If the node stops by itself (a log entry this release cannot read, its Raft server gone)",
       "the sidecar exits with status 3 and says why.",

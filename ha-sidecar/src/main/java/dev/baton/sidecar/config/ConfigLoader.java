@@ -78,6 +78,7 @@ public final class ConfigLoader {
         "timing",
         "operationTimeout",
         "failureBackoff",
+        "historyLimit",
         "joining",
         "bootstrap",
         "tls",
@@ -182,6 +183,7 @@ public final class ConfigLoader {
     Timing timing = timing(yaml, root.section("timing"));
     Duration operationTimeout = root.duration("operationTimeout").orElse(Duration.ofSeconds(5));
     Duration failureBackoff = root.duration("failureBackoff").orElse(Duration.ofSeconds(10));
+    int historyLimit = root.integer("historyLimit", 100, 1, 100_000);
     boolean joining = root.bool("joining", false);
     boolean bootstrap = root.bool("bootstrap", false);
     if (joining && bootstrap) {
@@ -257,6 +259,7 @@ public final class ConfigLoader {
         timing,
         operationTimeout,
         failureBackoff,
+        historyLimit,
         joining,
         bootstrap,
         tls,

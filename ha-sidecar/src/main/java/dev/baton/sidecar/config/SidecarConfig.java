@@ -33,6 +33,7 @@ import java.util.Set;
  * @param timing election and lease timing
  * @param operationTimeout the node's operation timeout
  * @param failureBackoff the node's back-off after a failed promotion
+ * @param historyLimit how many activations the node's history keeps ({@code historyLimit})
  * @param joining whether this node is being added to a running cluster (it starts empty and waits
  *     for {@code members add}, instead of forming the group from {@code members})
  * @param bootstrap whether this is the first start of a new cluster (the node may create its data
@@ -63,6 +64,7 @@ public record SidecarConfig(
     Timing timing,
     Duration operationTimeout,
     Duration failureBackoff,
+    int historyLimit,
     boolean joining,
     boolean bootstrap,
     Optional<Tls> tls,

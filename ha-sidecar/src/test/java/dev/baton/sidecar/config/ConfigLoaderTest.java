@@ -175,6 +175,15 @@ class ConfigLoaderTest {
   }
 
   @Test
+  void historyLimitDefaultsTo100AndBelowOneIsRefusedNamingIt() throws IOException {
+    assertThat(ConfigLoader.load(write(GOOD)).historyLimit()).isEqualTo(100);
+    assertThat(ConfigLoader.load(write(GOOD + "historyLimit: 7\n")).historyLimit()).isEqualTo(7);
+    assertThat(problems(GOOD + "historyLimit: 0\n").problems())
+        .anySatisfy(
+            p -> assertThat(p).contains("historyLimit: 0 is outside the allowed 1..100000"));
+  }
+
+  @Test
   void timingThatBreaksTheLeaseArgumentIsRefusedWithCoreMessage() throws IOException {
     ConfigException e =
         problems(

@@ -1,0 +1,86 @@
+package dev.baton.core;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * One activation in the cluster's history ({@link BatonNode#history()}), as replicated through
+ * Raft: every member holds the same records, they survive snapshots and restarts, and the oldest
+ * are dropped beyond {@link BatonNode.Builder#historyLimit(int) historyLimit}.
+ *
+ * <p>Activations are ordered by {@link #token()}, never by {@link #proposedAt()}: that is the wall
+ * clock of the node that proposed the activation, shown for people, and two nodes' clocks may
+ * disagree by any amount.
+ *
+ * @param nodeId the node that took the role
+ * @param token its fencing token (the activation entry's Raft log index)
+ * @param term the Raft term it was won in
+ * @param proposedAt the proposer's wall clock when it proposed the activation (empty in entries
+ *     written by a release without history)
+ * @param reason why the role moved
+ * @param requester for {@link Reason#SWITCH_ACTIVE}: the member whose API received the request,
+ *     when known
+ * @param previousNodeId the active before it, if there was one
+ * @param previousToken the previous active's token, 0 for none
+ * @param promoted its promotion plan completed and it reported itself ACTIVE
+ * @param resigned why its node gave the role up (a {@link StandbyReason} name), if it did; empty
+ *     while it holds the role and when it lost the role without resigning (a crash, a lost lease)
+ * @param steps the attempts of its promotion steps, in the order they ran
+ */
+public record Activation(
+    String nodeId,
+    long token,
+    long term,
+    Optional<Instant> proposedAt,
+    Reason reason,
+    Optional<String> requester,
+    Optional<String> previousNodeId,
+    long previousToken,
+    boolean promoted,
+    Optional<String> resigned,
+    List<Step> steps) {
+
+  public Activation {
+    steps = List.copyOf(steps);
+  }
+
+  /** Why the role moved to this activation. */
+  public enum Reason {
+    /** The cluster's first activation. */
+    START,
+    /**
+     * The previous active lost the role without handing it over: it crashed, lost its lease or
+     * leadership, was closed (as in a full restart), or its promotion failed.
+     */
+    FAILOVER,
+    /** A planned switch-active or step-down moved the role here. */
+    SWITCH_ACTIVE,
+    /** The previous active's health checks failed and it handed the role over. */
+    HEALTH,
+    /**
+     * Failback by priority moved the role here: read from the previous active's resignation with
+     * reason {@code FAILBACK}. Reserved: this release has no failback yet.
+     */
+    FAILBACK
+  }
+
+  /**
+   * One attempt of a promotion step.
+   *
+   * @param name the step's name
+   * @param attempt the attempt number, from 1
+   * @param outcome STARTED while it has no outcome recorded (it is running, or its node stopped),
+   *     else COMPLETED or FAILED
+   * @param duration from its start to its outcome, measured on the node that ran it; empty while it
+   *     has no outcome
+   * @param error the error of a failed attempt
+   */
+  public record Step(
+      String name,
+      int attempt,
+      JournalEntry.Outcome outcome,
+      Optional<Duration> duration,
+      Optional<String> error) {}
+}

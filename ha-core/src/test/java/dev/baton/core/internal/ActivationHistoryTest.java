@@ -1,0 +1,185 @@
+package dev.baton.core.internal;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.baton.core.Activation;
+import dev.baton.core.JournalEntry;
+import dev.baton.core.internal.proto.Activate;
+import dev.baton.core.internal.proto.Command;
+import dev.baton.core.internal.proto.CommandResult;
+import dev.baton.core.internal.proto.JournalRecord;
+import dev.baton.core.internal.proto.Resign;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Optional;
+import org.apache.ratis.proto.RaftProtos.LogEntryProto;
+import org.apache.ratis.proto.RaftProtos.StateMachineLogEntryProto;
+import org.apache.ratis.protocol.ClientId;
+import org.apache.ratis.server.raftlog.LogProtoUtils;
+import org.apache.ratis.statemachine.TransactionContext;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The activation history as the state machine derives it from the log: one record per activation in
+ * token order, its reason read from the entries around it (never from clocks), its promotion steps
+ * from the journal with their durations, and the bound. The cluster-level test, with real nodes,
+ * snapshots and restarts, is {@code dev.baton.core.HistoryTest}.
+ */
+class ActivationHistoryTest {
+  private static final long TERM = 3;
+
+  private final BatonStateMachine sm = new BatonStateMachine();
+  private long index;
+
+  @Test
+  void eachActivationIsRecordedWithItsReasonStepsAndOutcome() throws Exception {
+    apply(activate("n1", 1_700_000_000_000L)); // 1
+    apply(journal("n1", 1, "fence", 1, JournalEntry.Outcome.STARTED, 1000, "")); // 2
+    apply(journal("n1", 1, "fence", 1, JournalEntry.Outcome.COMPLETED, 1250, "")); // 3
+    apply(Commands.leaseRound("n1", TERM, 1)); // 4: n1 reports ACTIVE
+    // n1 crashes: n2 wins without any resignation.
+    apply(activate("n2", 0)); // 5
+    apply(journal("n2", 5, "fence", 1, JournalEntry.Outcome.STARTED, 40, "")); // 6
+    apply(journal("n2", 5, "fence", 1, JournalEntry.Outcome.FAILED, 45, "boom")); // 7
+    apply(journal("n2", 5, "fence", 2, JournalEntry.Outcome.STARTED, 50, "")); // 8
+    // n2 is unhealthy and hands over.
+    apply(resign("n2", 5, "UNHEALTHY")); // 9
+    apply(activate("n3", 0)); // 10
+    // An operator asks n3's API to move the role to n1.
+    apply(Commands.switchRequest("n1", "s1", "n3")); // 11
+    apply(resign("n3", 10, "SWITCH_ACTIVE")); // 12
+    apply(activate("n1", 0)); // 13
+
+    assertThat(sm.history())
+        .extracting(Activation::token, Activation::nodeId, Activation::reason)
+        .containsExactly(
+            org.assertj.core.groups.Tuple.tuple(1L, "n1", Activation.Reason.START),
+            org.assertj.core.groups.Tuple.tuple(5L, "n2", Activation.Reason.FAILOVER),
+            org.assertj.core.groups.Tuple.tuple(10L, "n3", Activation.Reason.HEALTH),
+            org.assertj.core.groups.Tuple.tuple(13L, "n1", Activation.Reason.SWITCH_ACTIVE));
+    Activation first = sm.history().get(0);
+    assertThat(first.proposedAt()).contains(Instant.ofEpochMilli(1_700_000_000_000L));
+    assertThat(first.promoted()).isTrue();
+    assertThat(first.resigned()).isEmpty();
+    assertThat(first.steps())
+        .containsExactly(
+            new Activation.Step(
+                "fence",
+                1,
+                JournalEntry.Outcome.COMPLETED,
+                Optional.of(Duration.ofMillis(250)),
+                Optional.empty()));
+    Activation second = sm.history().get(1);
+    assertThat(second.previousNodeId()).contains("n1");
+    assertThat(second.previousToken()).isEqualTo(1);
+    assertThat(second.promoted()).isFalse();
+    assertThat(second.resigned()).contains("UNHEALTHY");
+    assertThat(second.steps())
+        .containsExactly(
+            new Activation.Step(
+                "fence",
+                1,
+                JournalEntry.Outcome.FAILED,
+                Optional.of(Duration.ofMillis(5)),
+                Optional.of("boom")),
+            new Activation.Step(
+                "fence", 2, JournalEntry.Outcome.STARTED, Optional.empty(), Optional.empty()));
+    assertThat(sm.history().get(2).requester()).isEmpty();
+    assertThat(sm.history().get(3).requester()).contains("n3");
+    assertThat(sm.history().get(3).proposedAt()).isEmpty();
+  }
+
+  @Test
+  void aResignationAppliedAfterItsSuccessorsActivationCorrectsTheSuccessorsReason()
+      throws Exception {
+    apply(activate("n1", 0)); // 1
+    apply(activate("n2", 0)); // 2: read as a failover, n1 has not resigned yet
+    assertThat(sm.history().get(1).reason()).isEqualTo(Activation.Reason.FAILOVER);
+    apply(resign("n1", 1, "UNHEALTHY")); // 3
+    assertThat(sm.history().get(1).reason()).isEqualTo(Activation.Reason.HEALTH);
+    assertThat(sm.history().get(0).resigned()).contains("UNHEALTHY");
+  }
+
+  @Test
+  void aClosedActivesSuccessorIsAFailover() throws Exception {
+    apply(activate("n1", 0));
+    apply(resign("n1", 1, "CLOSING"));
+    apply(activate("n2", 0));
+    assertThat(sm.history().get(1).reason()).isEqualTo(Activation.Reason.FAILOVER);
+    assertThat(sm.history().get(0).resigned()).contains("CLOSING");
+  }
+
+  @Test
+  void theHistoryKeepsTheNewestRecordsUpToItsLimit() throws Exception {
+    BatonStateMachine small = new BatonStateMachine(2);
+    for (int i = 1; i <= 5; i++) {
+      apply(small, i, activate("n" + (i % 3 + 1), 0));
+    }
+    assertThat(small.history()).extracting(Activation::token).containsExactly(4L, 5L);
+    assertThat(small.localState(false).getHistoryCount()).isEqualTo(2);
+  }
+
+  @Test
+  void aLimitBelowOneIsRefusedNamingIt() {
+    assertThatThrownBy(() -> new BatonStateMachine(0))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("historyLimit 0");
+  }
+
+  private static Command activate(String node, long proposedAtMs) {
+    return Commands.builder()
+        .setActivate(
+            Activate.newBuilder().setNodeId(node).setTerm(TERM).setProposedAtMs(proposedAtMs))
+        .build();
+  }
+
+  private static Command resign(String node, long token, String reason) {
+    return Commands.builder()
+        .setResign(Resign.newBuilder().setNodeId(node).setToken(token).setReason(reason))
+        .build();
+  }
+
+  private static Command journal(
+      String node,
+      long token,
+      String step,
+      int attempt,
+      JournalEntry.Outcome outcome,
+      long monotonicMs,
+      String error) {
+    return Commands.journal(
+        JournalRecord.newBuilder()
+            .setNodeId(node)
+            .setToken(token)
+            .setAction(step)
+            .setPhase("PROMOTE")
+            .setAttempt(attempt)
+            .setOutcome(outcome.name())
+            .setSuccess(outcome == JournalEntry.Outcome.COMPLETED)
+            .setError(error)
+            .setMonotonicTimeMs(monotonicMs));
+  }
+
+  private void apply(Command command) throws Exception {
+    apply(sm, ++index, command);
+  }
+
+  private static void apply(BatonStateMachine target, long index, Command command)
+      throws Exception {
+    StateMachineLogEntryProto smEntry =
+        LogProtoUtils.toStateMachineLogEntryProto(
+            ClientId.randomId(),
+            index,
+            StateMachineLogEntryProto.Type.WRITE,
+            org.apache.ratis.thirdparty.com.google.protobuf.ByteString.copyFrom(
+                command.toByteArray()),
+            null);
+    LogEntryProto entry = LogProtoUtils.toLogEntryProto(smEntry, TERM, index);
+    TransactionContext trx =
+        TransactionContext.newBuilder().setStateMachine(target).setLogEntry(entry).build();
+    CommandResult result =
+        CommandResult.parseFrom(target.applyTransaction(trx).get().getContent().toByteArray());
+    assertThat(result.getApplied()).as("entry %d (%s) applied", index, result).isTrue();
+  }
+}
