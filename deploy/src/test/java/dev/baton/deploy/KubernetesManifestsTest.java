@@ -484,7 +484,7 @@ class KubernetesManifestsTest {
       assertThat(guards.get(0).inSidecar()).as(member + ": runIn: pg-guard").isFalse();
       assertThat(guards.get(0).server().address())
           .isEqualTo("pg-" + site + ".mgmt.example.com:5432");
-      assertThat(guards.get(0).rewindBinary()).as(member + ": no rejoin in a pod").isEmpty();
+      assertThat(guards.get(0).rejoinTools()).as(member + ": no rejoin in a pod").isEmpty();
     }
   }
 }

@@ -307,7 +307,9 @@ class SystemdUnitTest {
     FormerPrimaryGuardService guard = guards.get(0);
     assertThat(guard.inSidecar()).as("runIn: pg-guard").isFalse();
     assertThat(guard.server().address()).isEqualTo("10.0.1.10:5432");
-    assertThat(guard.rewindBinary()).contains(Path.of("/usr/lib/postgresql/15/bin/pg_rewind"));
+    assertThat(guard.rejoinTools())
+        .extracting(FormerPrimaryGuardService.RejoinTool::path)
+        .contains(Path.of("/usr/lib/postgresql/15/bin/pg_rewind"));
   }
 
   private static Set<String> credentialsLoadedBy(Path unit) throws IOException {
