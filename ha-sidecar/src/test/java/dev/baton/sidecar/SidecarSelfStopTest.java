@@ -32,6 +32,11 @@ import org.junit.jupiter.api.Test;
  * release's leader would have replicated it. On the old code the sidecar kept running after "node
  * n1: STOPPING", and {@link #aNodeThatStopsByItselfTakesTheSidecarDownWithStatus3} timed out
  * waiting for the process to exit.
+ *
+ * <p>It uses ha-core's internals (the {@code Command} wire format, its format version, the Raft
+ * group id of a cluster id), the only test outside ha-core allowed to (listed with the reason in
+ * {@code layout.InternalPackagesTest}): forging an entry that this release cannot read is, by
+ * design, nothing the API offers.
  */
 class SidecarSelfStopTest {
 
