@@ -313,18 +313,11 @@ public final class NodeRuntime {
       if (id.equals(config.self().id())) {
         return 1;
       }
-      long bound = config.timing().electionTimeoutMax().toMillis();
-      if (raft.isLeader()) {
-        Long age = raft.followerResponseAgesMillis().get(id);
-        return age != null && age <= bound ? 1 : 0;
+      PeerContact contact = raft.peerContacts().get(id);
+      if (contact != null) {
+        return contact.up() ? 1 : 0;
       }
-      var info = raft.info().getRoleInfoProto();
-      if (raft.leaderId().filter(id::equals).isPresent()
-          && info.hasFollowerInfo()
-          && info.getFollowerInfo().hasLeaderInfo()) {
-        return info.getFollowerInfo().getLeaderInfo().getLastRpcElapsedTimeMs() <= bound ? 1 : 0;
-      }
-      return Double.NaN;
+      return raft.isLeader() ? 0 : Double.NaN;
     } catch (RuntimeException e) {
       return Double.NaN;
     }
