@@ -159,15 +159,18 @@ public final class HealthGate implements AutoCloseable {
    * transfer to it can succeed.
    */
   Optional<Member> healthyTarget(List<Member> peers) {
-    Map<String, Long> ages = raft.followerResponseAgesMillis();
-    long bound = config.timing().electionTimeoutMax().toMillis();
+    // Only the leader hears from every peer: a node that no longer leads has no target.
+    Map<String, PeerContact> contacts = raft.isLeader() ? raft.peerContacts() : Map.of();
     long lagged;
     synchronized (lock) {
       lagged = laggedUpTo;
     }
     for (Member m : peers) {
-      Long age = ages.get(m.id());
-      if (age != null && age <= bound && memberEligible(m.id()) && !recordLagged(m.id(), lagged)) {
+      PeerContact contact = contacts.get(m.id());
+      if (contact != null
+          && contact.up()
+          && memberEligible(m.id())
+          && !recordLagged(m.id(), lagged)) {
         return Optional.of(m);
       }
     }

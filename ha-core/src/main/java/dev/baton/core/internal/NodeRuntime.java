@@ -1,6 +1,5 @@
 package dev.baton.core.internal;
 
-import dev.baton.core.ActionContext;
 import dev.baton.core.Activation;
 import dev.baton.core.ActiveContext;
 import dev.baton.core.BatonException;
@@ -15,24 +14,12 @@ import dev.baton.core.Role;
 import dev.baton.core.RoleListener;
 import dev.baton.core.StandbyReason;
 import dev.baton.core.Ticker;
-import dev.baton.core.internal.proto.ActivationRecord;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.io.IOException;
-import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
-import java.util.concurrent.CompletionException;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executor;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicReference;
-import java.util.concurrent.locks.LockSupport;
 import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
@@ -44,6 +31,10 @@ import org.slf4j.LoggerFactory;
  * role controller, membership, switch-over and the KV store; then, in {@link #start()}, the quiet
  * period and the servers. Not an API: the node makes one per {@code start()}, keeps its own
  * lifecycle state (built, started, closed) and delegates to it.
+ *
+ * <p>The parts with a job of their own: {@link RaftStartup} (the quiet period and the port check),
+ * {@link RaftWatch} (the node stops when its Raft server stops), {@link MemberGauges} and {@link
+ * LocalStatus} (what this node knows now).
  */
 public final class NodeRuntime {
   // The node's logger: what an operator reads under BatonNode stays under BatonNode. By name, so
@@ -63,7 +54,7 @@ public final class NodeRuntime {
   private final NodeConfig config;
   private final List<Map.Entry<RoleListener, Executor>> initialListeners;
   private final Consumer<String> stopItself;
-  private final long quietUntil;
+  private final RaftStartup startup;
   private final BatonStateMachine stateMachine;
   private final RaftNode raft;
   private final PlanRunner planRunner;
@@ -73,7 +64,9 @@ public final class NodeRuntime {
   private final Switchover switchover;
   private final KvStore kv;
   private final NodeMetrics metrics;
-  private ScheduledExecutorService raftWatch;
+  private final LocalStatus local;
+  private final MemberGauges memberGauges;
+  private final RaftWatch raftWatch;
 
   /**
    * Claims the data directory (with the bootstrap probe) and creates every part; starts nothing.
@@ -87,7 +80,7 @@ public final class NodeRuntime {
     this.initialListeners = parts.listeners();
     this.stopItself = stopItself;
     // Before anything exists: Ratis leaves the threads of a server that never started running.
-    requireRaftPortFree();
+    RaftStartup.requirePortFree(config);
     DataDirectory.claim(
         config.dataDir(),
         config.clusterId(),
@@ -97,10 +90,8 @@ public final class NodeRuntime {
         () ->
             BootstrapProbe.check(
                 config, config.dataDir().toPath(), config.bootstrapProbeTimeout()));
-    // Step 3 of the lease argument: this node may have acknowledged the old active's lease round
-    // just before it crashed, and has forgotten it. Staying silent for one minimum election
-    // timeout means it cannot help elect a new leader while that lease may still run.
-    quietUntil = System.nanoTime() + config.timing().electionTimeoutMin().toNanos();
+    // The quiet period (step 3 of the lease argument) starts once the data directory is claimed.
+    startup = new RaftStartup(config);
     stateMachine = new BatonStateMachine(config.historyLimit());
     metrics =
         new NodeMetrics(
@@ -148,6 +139,9 @@ public final class NodeRuntime {
       membership = new MembershipCoordinator(config, raft);
       switchover = new Switchover(config, raft, stateMachine);
       kv = new KvStore(raft);
+      local = new LocalStatus(config, stateMachine, raft, controller, runner, health);
+      memberGauges = new MemberGauges(config, raft, metrics, local::members);
+      raftWatch = new RaftWatch(config, raft, stopItself, memberGauges::sync);
     } catch (RuntimeException e) {
       // The Raft node has its server and client threads: nothing of this node may stay in the JVM.
       if (runner != null) {
@@ -189,19 +183,7 @@ public final class NodeRuntime {
     for (Map.Entry<RoleListener, Executor> l : initialListeners) {
       controller.addListener(l.getKey(), l.getValue());
     }
-    long wait;
-    while ((wait = quietUntil - System.nanoTime()) > 0) {
-      LockSupport.parkNanos(wait);
-    }
-    // Again, just before Ratis binds: the quiet period gave another process time to take it.
-    requireRaftPortFree();
-    try {
-      raft.start();
-    } catch (IOException | RuntimeException e) {
-      // Ratis wraps what a division's start threw (CompletionException): the reason an operator
-      // needs (a snapshot in a newer format names both versions, say) goes to the top.
-      throw cannotStart(reasonOf(e), e);
-    }
+    startup.start(raft);
     controller.start();
     health.start();
     membership.start();
@@ -222,34 +204,14 @@ public final class NodeRuntime {
   }
 
   /**
-   * Called once the node counts as started: watches the Raft server and says in the log that the
-   * node started. Ratis may stop the server under the node (a fatal error in the log or the state
-   * machine): the node then stops too and says so, rather than run on as a member that cannot act.
+   * Called once the node counts as started: starts the {@link RaftWatch} (the node stops when its
+   * Raft server stops under it) and says in the log that the node started.
    *
    * @param running whether the node still counts as started (a closed node is not stopped again)
    */
   public void started(BooleanSupplier running) {
-    raftWatch =
-        Executors.newSingleThreadScheduledExecutor(
-            r -> {
-              Thread t = new Thread(r, "baton-raft-watch-" + config.self().id());
-              t.setDaemon(true);
-              return t;
-            });
-    syncMemberGauges();
-    AtomicReference<List<String>> lastConfiguration = new AtomicReference<>(List.of());
-    raftWatch.scheduleWithFixedDelay(
-        () -> {
-          if (running.getAsBoolean() && !raft.alive()) {
-            stopItself.accept(whyRaftStopped(lastConfiguration.get()));
-          } else {
-            lastConfiguration.set(raft.configurationIds());
-          }
-          syncMemberGauges();
-        },
-        500,
-        500,
-        TimeUnit.MILLISECONDS);
+    memberGauges.sync();
+    raftWatch.start(running);
     LOG.info(
         "node {} of cluster {} started on {} ({}; lease {} ms, election timeout {}-{} ms)",
         config.self().id(),
@@ -261,24 +223,6 @@ public final class NodeRuntime {
         config.timing().electionTimeoutMax().toMillis());
   }
 
-  /**
-   * Why the Raft server stopped under the node, as far as the node can tell: Ratis stops a server
-   * whose election finds it outside its own configuration (NOT_IN_CONF), and says so only at INFO.
-   */
-  private String whyRaftStopped(List<String> configuration) {
-    String self = config.self().id();
-    if (!configuration.isEmpty() && !configuration.contains(self)) {
-      return "its Raft server stopped: "
-          + self
-          + " is not a voter of the Raft configuration it last held "
-          + configuration
-          + ", and Ratis stops a server whose election finds it outside its configuration (a removed"
-          + " member, or a joiner that had not yet received the entry that adds it; see the errors"
-          + " logged before this line)";
-    }
-    return "its Raft server stopped (see the errors logged before this line)";
-  }
-
   // Read by the lease gauge, which the metrics register before the controller exists.
   private double leaseSeconds() {
     RoleController c = controller;
@@ -287,48 +231,8 @@ public final class NodeRuntime {
 
   // Read by the role gauge, which the metrics register before the Raft node and controller exist.
   private Role roleForMetrics() {
-    return raft == null || controller == null ? Role.STOPPED : role();
-  }
-
-  /** One baton_member_up gauge per member the cluster knows now; never throws. */
-  private void syncMemberGauges() {
-    try {
-      metrics.members(members().stream().map(Member::id).toList(), this::memberUp);
-    } catch (RuntimeException e) {
-      LOG.debug("node {}: member gauges not updated: {}", config.self().id(), e.toString());
-    }
-  }
-
-  /**
-   * Whether member {@code id} is up as this node sees it, for {@code baton_member_up}: 1 or 0, or
-   * NaN when this node cannot tell. This node is up while its Raft server runs. The leader counts a
-   * follower up when it answered within the maximum election timeout; a follower counts the leader
-   * up when it heard from it within that time, and cannot tell about the other followers (it hears
-   * only from the leader), nor, without a leader, about anyone but itself.
-   */
-  double memberUp(String id) {
-    try {
-      if (!raft.alive()) {
-        return id.equals(config.self().id()) ? 0 : Double.NaN;
-      }
-      if (id.equals(config.self().id())) {
-        return 1;
-      }
-      long bound = config.timing().electionTimeoutMax().toMillis();
-      if (raft.isLeader()) {
-        Long age = raft.followerResponseAgesMillis().get(id);
-        return age != null && age <= bound ? 1 : 0;
-      }
-      var info = raft.info().getRoleInfoProto();
-      if (raft.leaderId().filter(id::equals).isPresent()
-          && info.hasFollowerInfo()
-          && info.getFollowerInfo().hasLeaderInfo()) {
-        return info.getFollowerInfo().getLeaderInfo().getLastRpcElapsedTimeMs() <= bound ? 1 : 0;
-      }
-      return Double.NaN;
-    } catch (RuntimeException e) {
-      return Double.NaN;
-    }
+    LocalStatus l = local;
+    return l == null ? Role.STOPPED : l.role();
   }
 
   public RoleController controller() {
@@ -341,7 +245,7 @@ public final class NodeRuntime {
 
   /** This node's role: {@link Role#STOPPED} when its Raft server has shut itself down. */
   public Role role() {
-    return raft.alive() ? controller.role() : Role.STOPPED;
+    return local.role();
   }
 
   public long lastLogIndex() {
@@ -350,23 +254,12 @@ public final class NodeRuntime {
 
   /** The members as the cluster knows them. */
   public List<Member> members() {
-    return MemberView.members(config, stateMachine);
+    return local.members();
   }
 
   /** The promotion journal as this node has applied it, oldest first. */
   public List<JournalEntry> journal() {
-    return stateMachine.localState(false).getJournalList().stream()
-        .map(
-            r ->
-                new JournalEntry(
-                    r.getNodeId(),
-                    r.getToken(),
-                    r.getAction(),
-                    ActionContext.Phase.valueOf(r.getPhase()),
-                    r.getAttempt(),
-                    JournalEntry.Outcome.valueOf(r.getOutcome()),
-                    r.getError().isEmpty() ? Optional.empty() : Optional.of(r.getError())))
-        .toList();
+    return local.journal();
   }
 
   /** The activation history as this node has applied it, oldest first. */
@@ -376,39 +269,7 @@ public final class NodeRuntime {
 
   /** What this node knows now; cheap, local, not linearizable. */
   public NodeStatus status() {
-    ActivationRecord activation = stateMachine.activation();
-    Optional<String> leader = raft.leaderId();
-    List<String> inConf = raft.configurationIds();
-    boolean activeKnown = !activation.getNodeId().isEmpty() && !activation.getResigned();
-    List<NodeStatus.MemberStatus> members = new ArrayList<>();
-    for (Member m : members()) {
-      members.add(
-          new NodeStatus.MemberStatus(
-              m,
-              leader.filter(m.id()::equals).isPresent(),
-              activeKnown && activation.getNodeId().equals(m.id()),
-              inConf.contains(m.id())));
-    }
-    long term;
-    try {
-      term = raft.info().getCurrentTerm();
-    } catch (RuntimeException e) {
-      term = 0;
-    }
-    return new NodeStatus(
-        config.clusterId(),
-        config.self().id(),
-        role(),
-        controller.token(),
-        term,
-        leader,
-        activeKnown ? Optional.of(activation.getNodeId()) : Optional.empty(),
-        activeKnown ? activation.getToken() : 0,
-        stateMachine.highestToken(),
-        controller.leaseRemaining(),
-        members,
-        planRunner.status(),
-        health.status(members()));
+    return local.status();
   }
 
   public long switchActive(String targetNodeId, Duration timeout) {
@@ -432,7 +293,7 @@ public final class NodeRuntime {
    * node's meters leave the registry.
    */
   public void close() {
-    stopWatching();
+    raftWatch.stop();
     health.close();
     controller.close();
     membership.close();
@@ -442,47 +303,11 @@ public final class NodeRuntime {
 
   /** Stops the Raft server at once without giving anything up, as a crash would. */
   public void crash() {
-    stopWatching();
+    raftWatch.stop();
     health.close();
     controller.crash();
     membership.close();
     closeRaft();
-  }
-
-  /**
-   * Ratis ends the whole JVM (System.exit, in its gRPC services' start) when it cannot bind the
-   * Raft port, so a taken port is found here first and refused with an error naming it. A port
-   * taken between the last check and Ratis's bind still ends the process, as before.
-   */
-  private void requireRaftPortFree() {
-    try (ServerSocket probe = new ServerSocket()) {
-      probe.setReuseAddress(true);
-      probe.bind(new InetSocketAddress(config.bindHost(), config.bindPort()));
-    } catch (IOException | RuntimeException e) {
-      throw cannotStart("the port cannot be bound (" + reasonOf(e) + "); is it taken?", e);
-    }
-  }
-
-  private BatonException cannotStart(String reason, Exception cause) {
-    return new BatonException(
-        "node "
-            + config.self().id()
-            + " cannot start its Raft server on "
-            + config.bindHost()
-            + ":"
-            + config.bindPort()
-            + ": "
-            + reason,
-        cause);
-  }
-
-  private static String reasonOf(Throwable e) {
-    Throwable t = e;
-    while ((t instanceof CompletionException || t instanceof ExecutionException)
-        && t.getCause() != null) {
-      t = t.getCause();
-    }
-    return t.getMessage() != null ? t.getMessage() : t.toString();
   }
 
   private static void runEach(Exception failure, Runnable... steps) {
@@ -500,12 +325,6 @@ public final class NodeRuntime {
       raft.close();
     } catch (IOException | RuntimeException suppressed) {
       failure.addSuppressed(suppressed);
-    }
-  }
-
-  private void stopWatching() {
-    if (raftWatch != null) {
-      raftWatch.shutdown();
     }
   }
 

@@ -367,23 +367,19 @@ public final class RaftNode implements AutoCloseable {
   }
 
   /**
-   * On the leader: how long ago (ms) each follower last answered an RPC, by member id; empty when
-   * this node does not lead. A follower that answered within an election timeout is reachable, so a
-   * leadership transfer to it can succeed.
+   * How long ago each peer last answered this node, by member id, each judged up or not ({@link
+   * PeerContact}). The leader knows it of every follower; a follower only of its leader (it hears
+   * from no one else); a node with no leader, or not running, of nobody.
    */
-  public Map<String, Long> followerResponseAgesMillis() {
-    Map<String, Long> out = new HashMap<>();
+  public Map<String, PeerContact> peerContacts() {
     try {
-      var info = server.getDivision(groupId).getInfo().getRoleInfoProto();
-      if (info.hasLeaderInfo()) {
-        for (var f : info.getLeaderInfo().getFollowerInfoList()) {
-          out.put(RaftPeerId.valueOf(f.getId().getId()).toString(), f.getLastRpcElapsedTimeMs());
-        }
-      }
+      DivisionInfo info = server.getDivision(groupId).getInfo();
+      return PeerContact.of(
+          info.getRoleInfoProto(), info.getLeaderId(), config.timing().electionTimeoutMax());
     } catch (IOException | RuntimeException e) {
-      // not running or not leading: no figures
+      // not running: no figures
+      return Map.of();
     }
-    return out;
   }
 
   /**

@@ -43,10 +43,11 @@ import org.slf4j.LoggerFactory;
  * passed on (to a peer, to a target, by stepping down, each rate-limited) are {@link
  * LeadershipHandOff}, what health gating decides (activate or not, hand over for health or not) is
  * {@link HealthHandOver}, the context an activation hands out is {@link ActivationContext}, when
- * and of whom heartbeats are asked is {@link HeartbeatAsks}, and the entries it proposes come from
- * {@link Commands}. What stays here (about 600 lines) is the loop and the role's transitions
- * (activate, renew, demote, hand over, close): they share one lock and one thread, and the lease
- * argument is checked by reading them together, so they are kept in one class.
+ * and of whom heartbeats are asked is {@link HeartbeatAsks}, the entry that reports an activation
+ * ACTIVE is {@link ActiveReport}, and the entries it proposes come from {@link Commands}. What
+ * stays here (about 570 lines) is the loop and the role's transitions (activate, renew, demote,
+ * hand over, close): they share one lock and one thread, and the lease argument is checked by
+ * reading them together, so they are kept in one class.
  */
 public final class RoleController {
   private static final Logger LOG = LoggerFactory.getLogger(RoleController.class);
@@ -73,6 +74,7 @@ public final class RoleController {
   private final LeadershipHandOff handOff;
   private final HealthHandOver healthHandOver;
   private final HeartbeatAsks asks;
+  private final ActiveReport report;
 
   // Read without the lock by isActive(); written under it.
   private volatile Role role;
@@ -80,13 +82,6 @@ public final class RoleController {
 
   // Guarded by lock (or only touched by the controller thread).
   private long notBefore;
-  // Set when the promotion plan completes: the one LeaseRound entry of the activation goes out at
-  // once and tells the cluster that this node is ACTIVE, which switch-active waits for. Retried
-  // until it applies; reportedToken is the token it last reported.
-  private boolean reportActiveSoon;
-  private boolean reportInFlight;
-  private long reportSentAt;
-  private long reportedToken;
   // After a failed promotion: no activation before backoffUntil, and while leader meanwhile,
   // leadership is offered to an eligible peer (LeadershipHandOff.maybeToAnyPeerWhileBackingOff).
   private long backoffUntil;
@@ -114,6 +109,16 @@ public final class RoleController {
     this.reserveNanos = config.timing().demotionReserve().toNanos();
     this.tickMillis = Math.max(5, Math.min(50, config.timing().renewInterval().toMillis() / 3));
     this.asks = new HeartbeatAsks(raft, renewNanos, TimeUnit.MILLISECONDS.toNanos(tickMillis));
+    this.report =
+        new ActiveReport(
+            this,
+            lock,
+            raft,
+            clock,
+            config.self().id(),
+            renewNanos,
+            lease.lengthNanos(),
+            wake::release);
     this.idleTickMillis =
         Math.max(tickMillis, Math.min(500, config.timing().electionTimeoutMin().toMillis() / 4));
     this.role = config.self().eligible() ? Role.STANDBY : Role.WITNESS;
@@ -363,8 +368,7 @@ public final class RoleController {
       }
       lease.start(sent);
       asks.activationSent(sent);
-      reportInFlight = false;
-      reportSentAt = sent;
+      report.activationSent(sent);
       current = a;
       role = Role.PROMOTING;
     }
@@ -403,7 +407,7 @@ public final class RoleController {
         return;
       }
       LOG.info("{}: ACTIVE with token {}", config.self().id(), a.token());
-      reportActiveSoon = true;
+      report.planCompleted();
       wake.release();
       listeners.active(context(a));
     }
@@ -416,71 +420,47 @@ public final class RoleController {
    * activation's term ({@link RaftNode#majorityAckedSendTime(long)}), and this node asks Ratis for
    * such a round every {@code renewInterval} ({@link RaftNode#triggerHeartbeats()}). No log entry
    * is written for renewal; the only {@code LeaseRound} entry of an activation is the one that
-   * reports it ACTIVE ({@link #maybeReportActive}).
+   * reports it ACTIVE ({@link ActiveReport}).
    */
   private void maybeRenew(long now, Activation a) {
     // The renewal itself ran at the top of the step (renewFromHeartbeats); here the next round is
     // asked for (HeartbeatAsks) and the activation reported.
     asks.maybeAsk(now, a.term());
-    maybeReportActive(now, a);
+    report.maybeSend(now, a);
   }
 
   private void renewFromHeartbeats(Activation a) {
     OptionalLong acked = raft.majorityAckedSendTime(a.term());
     if (acked.isPresent()) {
       synchronized (lock) {
-        Role r = role;
-        // Lease.renew never revives a lease that has already lapsed, even by a round that was sent
-        // in time: belief in one activation ends once and for all (the node re-activates with a
-        // new token instead), which keeps isActive() simple.
-        if (current == a && (r == Role.ACTIVE || r == Role.PROMOTING)) {
-          lease.renew(acked.getAsLong());
-        }
+        renewIfHolding(a, acked.getAsLong());
       }
     }
   }
 
   /**
-   * Once per activation, when the promotion plan has completed: a {@code LeaseRound} entry carrying
-   * the token, which tells the cluster that this node is ACTIVE (switch-active waits for it).
-   * Retried every {@code renewInterval} until it applies. Its commit also renews the lease from its
-   * send time, as any majority-acknowledged round may.
+   * Renews the lease of {@code a} from {@code sentAt}, if {@code a} still holds the role.
+   * Lease.renew never revives a lease that has already lapsed, even by a round that was sent in
+   * time: belief in one activation ends once and for all (the node re-activates with a new token
+   * instead), which keeps isActive() simple. The caller holds the lock.
    */
-  private void maybeReportActive(long now, Activation a) {
-    synchronized (lock) {
-      if (role != Role.ACTIVE || current != a || reportedToken == a.token()) {
-        return;
-      }
-      if (reportInFlight && now - reportSentAt < lease.lengthNanos()) {
-        return;
-      }
-      if (!reportActiveSoon && now - reportSentAt < renewNanos) {
-        return;
-      }
-      reportInFlight = true;
-      reportActiveSoon = false;
+  void renewIfHolding(Activation a, long sentAt) {
+    Role r = role;
+    if (current == a && (r == Role.ACTIVE || r == Role.PROMOTING)) {
+      lease.renew(sentAt);
     }
-    final long sent = clock.nanoTime();
-    synchronized (lock) {
-      reportSentAt = sent;
-    }
-    raft.submitLocal(Commands.leaseRound(config.self().id(), a.term(), a.token()))
-        .whenComplete(
-            (result, error) -> {
-              synchronized (lock) {
-                if (reportSentAt == sent) {
-                  reportInFlight = false;
-                }
-                Role r = role;
-                if (error == null && result.getApplied() && current == a) {
-                  reportedToken = a.token();
-                  if (r == Role.ACTIVE || r == Role.PROMOTING) {
-                    lease.renew(sent);
-                  }
-                }
-              }
-              wake.release();
-            });
+  }
+
+  /**
+   * Whether {@code a} is the current activation and this node ACTIVE. The caller holds the lock.
+   */
+  boolean isActiveAs(Activation a) {
+    return role == Role.ACTIVE && current == a;
+  }
+
+  /** Whether {@code a} is the current activation. The caller holds the lock. */
+  boolean isCurrent(Activation a) {
+    return current == a;
   }
 
   private boolean demoteIfCurrent(Activation a, StandbyReason reason) {

@@ -3,15 +3,13 @@ package dev.baton.core.internal;
 import dev.baton.core.ActionContext;
 import dev.baton.core.ActiveContext;
 import java.time.Duration;
-import java.util.Optional;
 import java.util.OptionalLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /** What one attempt of one step sees of its activation: the {@link ActionContext} it is given. */
-final class StepContext implements ActionContext {
+final class StepContext extends ActivationFacts implements ActionContext {
   private final NodeConfig config;
-  private final RoleController.Activation activation;
   private final ActiveContext active;
   private final Journal journal;
   private final MonotonicClock clock;
@@ -31,8 +29,8 @@ final class StepContext implements ActionContext {
       int attempt,
       Phase phase,
       Duration timeout) {
+    super(activation, config.self().id());
     this.config = config;
-    this.activation = activation;
     this.active = active;
     this.journal = journal;
     this.clock = clock;
@@ -44,28 +42,8 @@ final class StepContext implements ActionContext {
   }
 
   @Override
-  public long token() {
-    return activation.token();
-  }
-
-  @Override
   public String clusterId() {
     return config.clusterId();
-  }
-
-  @Override
-  public String nodeId() {
-    return config.self().id();
-  }
-
-  @Override
-  public Optional<String> previousActive() {
-    return activation.previousActive();
-  }
-
-  @Override
-  public long previousToken() {
-    return activation.previousToken();
   }
 
   @Override
@@ -103,7 +81,7 @@ final class StepContext implements ActionContext {
     return "ActionContext["
         + step
         + ", token "
-        + activation.token()
+        + token()
         + ", "
         + phase
         + ", attempt "

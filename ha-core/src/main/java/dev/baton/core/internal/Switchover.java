@@ -188,10 +188,9 @@ public final class Switchover {
     }
     String active = now.getNodeId();
     boolean leading = raft.isLeader();
-    Map<String, Long> ages = leading ? raft.followerResponseAgesMillis() : Map.of();
+    Map<String, PeerContact> contacts = leading ? raft.peerContacts() : Map.of();
     Map<String, Long> commits = leading ? raft.commitIndexes() : Map.of();
     long ownCommit = commits.getOrDefault(config.self().id(), -1L);
-    long upBound = config.timing().electionTimeoutMax().toMillis();
     List<String> inConf = raft.configurationIds();
     List<Member> candidates = new ArrayList<>();
     List<String> passedOver = new ArrayList<>();
@@ -213,12 +212,14 @@ public final class Switchover {
         continue;
       }
       if (leading && !m.id().equals(config.self().id())) {
-        Long age = ages.get(m.id());
-        if (age == null || age > upBound) {
+        PeerContact contact = contacts.get(m.id());
+        if (contact == null || !contact.up()) {
           passedOver.add(
               m.id()
                   + " (down: "
-                  + (age == null ? "no answer" : "no answer for " + age + " ms")
+                  + (contact == null
+                      ? "no answer"
+                      : "no answer for " + contact.sinceLastAnswer().toMillis() + " ms")
                   + " to the leader "
                   + config.self().id()
                   + ")");

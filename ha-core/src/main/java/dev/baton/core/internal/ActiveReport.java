@@ -1,0 +1,98 @@
+package dev.baton.core.internal;
+
+/**
+ * The one {@code LeaseRound} entry of an activation, sent once the promotion plan has completed: it
+ * tells the cluster that this node is ACTIVE (switch-active waits for it). Retried every {@code
+ * renewInterval} until it applies; one unanswered for a lease length counts as lost. Its commit
+ * also renews the lease from its send time, as any majority-acknowledged round may.
+ *
+ * <p>Its state is guarded by the role controller's lock, like the role and activation it reads.
+ */
+final class ActiveReport {
+  private final RoleController controller;
+  private final Object lock;
+  private final RaftNode raft;
+  private final MonotonicClock clock;
+  private final String selfId;
+  private final long renewNanos;
+  private final long lostAfterNanos;
+  private final Runnable wake;
+
+  // Guarded by lock. soon: the plan has just completed, so the report goes out at the next look;
+  // reportedToken: the token last reported.
+  private boolean soon;
+  private boolean inFlight;
+  private long sentAt;
+  private long reportedToken;
+
+  /**
+   * @param lock the controller's lock
+   * @param lostAfterNanos how long a report may stay unanswered before another is sent (the lease
+   *     length)
+   * @param wake run when a report is answered, so that the controller looks again
+   */
+  ActiveReport(
+      RoleController controller,
+      Object lock,
+      RaftNode raft,
+      MonotonicClock clock,
+      String selfId,
+      long renewNanos,
+      long lostAfterNanos,
+      Runnable wake) {
+    this.controller = controller;
+    this.lock = lock;
+    this.raft = raft;
+    this.clock = clock;
+    this.selfId = selfId;
+    this.renewNanos = renewNanos;
+    this.lostAfterNanos = lostAfterNanos;
+    this.wake = wake;
+  }
+
+  /** An activation was sent at {@code sent}: no report is in flight for it. Holding the lock. */
+  void activationSent(long sent) {
+    inFlight = false;
+    sentAt = sent;
+  }
+
+  /** The promotion plan has completed: the report goes out at the next look. Holding the lock. */
+  void planCompleted() {
+    soon = true;
+  }
+
+  /** Sends the report of {@code a} if it is due: once per activation, while ACTIVE. */
+  void maybeSend(long now, RoleController.Activation a) {
+    synchronized (lock) {
+      if (!controller.isActiveAs(a) || reportedToken == a.token()) {
+        return;
+      }
+      if (inFlight && now - sentAt < lostAfterNanos) {
+        return;
+      }
+      if (!soon && now - sentAt < renewNanos) {
+        return;
+      }
+      inFlight = true;
+      soon = false;
+    }
+    final long sent = clock.nanoTime();
+    synchronized (lock) {
+      sentAt = sent;
+    }
+    raft.submitLocal(Commands.leaseRound(selfId, a.term(), a.token()))
+        .whenComplete(
+            (result, error) -> {
+              synchronized (lock) {
+                if (sentAt == sent) {
+                  inFlight = false;
+                }
+                if (error == null && result.getApplied() && controller.isCurrent(a)) {
+                  reportedToken = a.token();
+                  controller.renewIfHolding(a, sent);
+                }
+              }
+              wake.run();
+            });
+  }
+}
