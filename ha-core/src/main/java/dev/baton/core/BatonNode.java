@@ -149,10 +149,12 @@ public final class BatonNode implements Closeable {
 
   /**
    * Adds a listener, called on {@code executor}; it is told the current role at once. Calls for one
-   * listener never overlap and keep their order, whatever the executor.
+   * listener never overlap and keep their order, whatever the executor. Before {@link #start()} it
+   * is kept and registered as the node starts, so it hears the node's first role (as one given to
+   * {@link Builder#listener} does).
    */
   public void addListener(RoleListener listener, Executor executor) {
-    life.started().controller().addListener(listener, executor);
+    life.addListener(listener, executor);
   }
 
   /** Adds a listener called on the node's own listener thread. */
@@ -160,8 +162,9 @@ public final class BatonNode implements Closeable {
     addListener(listener, life.listenerExecutor());
   }
 
+  /** Removes a listener (before {@link #start()} too); it hears nothing more. */
   public void removeListener(RoleListener listener) {
-    life.started().controller().removeListener(listener);
+    life.removeListener(listener);
   }
 
   /**

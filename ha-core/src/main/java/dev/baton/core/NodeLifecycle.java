@@ -3,6 +3,9 @@ package dev.baton.core;
 import dev.baton.core.internal.KvStore;
 import dev.baton.core.internal.NodeConfig;
 import dev.baton.core.internal.NodeRuntime;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executor;
@@ -35,6 +38,8 @@ final class NodeLifecycle {
   private volatile State state = State.LATENT;
   // Completed, with why, when the node stops by itself rather than through close().
   private final CompletableFuture<String> stoppedItself = new CompletableFuture<>();
+  // Listeners added before start(), registered with the builder's when it starts. Guarded by this.
+  private final List<Map.Entry<RoleListener, Executor>> addedBeforeStart = new ArrayList<>();
 
   NodeLifecycle(NodeConfig config, NodeRuntime.Collaborators parts) {
     this.config = config;
@@ -56,7 +61,8 @@ final class NodeLifecycle {
     NodeRuntime r;
     try {
       // Claims the data directory and creates the parts (the quiet period starts here) ...
-      r = new NodeRuntime(config, parts, this::stopItself);
+      r = new NodeRuntime(config, parts.plusListeners(addedBeforeStart), this::stopItself);
+      addedBeforeStart.clear();
       runtime = r;
       // ... waits it out, then starts the Raft server and the rest (see NodeRuntime for the
       // order). Each closes what it created before it throws.
@@ -147,6 +153,31 @@ final class NodeLifecycle {
       throw new IllegalStateException("node " + config.self().id() + " is starting");
     }
     return k;
+  }
+
+  /**
+   * See {@link BatonNode#addListener(RoleListener, Executor)}: before {@code start()} the listener
+   * is kept and registered when the node starts, so it hears the node's first role.
+   */
+  void addListener(RoleListener listener, Executor executor) {
+    synchronized (this) {
+      if (runtime == null && state == State.LATENT) {
+        addedBeforeStart.add(Map.entry(listener, executor));
+        return;
+      }
+    }
+    started().controller().addListener(listener, executor);
+  }
+
+  /** See {@link BatonNode#removeListener(RoleListener)}; before {@code start()} it is forgotten. */
+  void removeListener(RoleListener listener) {
+    synchronized (this) {
+      if (runtime == null && state == State.LATENT) {
+        addedBeforeStart.removeIf(e -> e.getKey() == listener);
+        return;
+      }
+    }
+    started().controller().removeListener(listener);
   }
 
   /** Where listeners added without an executor are called: the node's own listener thread. */

@@ -49,7 +49,18 @@ public final class NodeRuntime {
       Ticker ticker,
       List<Map.Entry<RoleListener, Executor>> listeners,
       List<HealthCheck> healthChecks,
-      HealthPolicy healthPolicy) {}
+      HealthPolicy healthPolicy) {
+    /** The same, with {@code more} listeners after the builder's (those added before start). */
+    public Collaborators plusListeners(List<Map.Entry<RoleListener, Executor>> more) {
+      if (more.isEmpty()) {
+        return this;
+      }
+      List<Map.Entry<RoleListener, Executor>> all = new java.util.ArrayList<>(listeners);
+      all.addAll(more);
+      return new Collaborators(
+          meterRegistry, plan, clock, ticker, List.copyOf(all), healthChecks, healthPolicy);
+    }
+  }
 
   private final NodeConfig config;
   private final List<Map.Entry<RoleListener, Executor>> initialListeners;
