@@ -260,20 +260,28 @@ class HealthGatingTest {
                       w -> w.startsWith(sick.id() + ": health gating: not activating: unhealthy"));
       // Done when it has won and declined (what the gate logs), or won and activated (the failure
       // asserted below).
-      // The first election is forced at once (no poll delay): before it nothing has made the sick
-      // node leader, so waiting one poll interval for a first check was 3 s of nothing.
+      // The first election is forced at once (no poll delay), a later one 3 s after the one before
+      // it; the outcome is polled every 50 ms in between (with one poll every 3 s, a sick node
+      // that had won and declined within a second waited out the rest of the interval).
+      long forceEvery = Duration.ofSeconds(3).toNanos();
+      java.util.concurrent.atomic.AtomicLong forcedAt =
+          new java.util.concurrent.atomic.AtomicLong(System.nanoTime() - forceEvery);
       await("the sick node won leadership")
           .atMost(Duration.ofSeconds(60))
           .pollDelay(Duration.ZERO)
-          .pollInterval(Duration.ofSeconds(3))
+          .pollInterval(Duration.ofMillis(50))
           .until(
               () -> {
                 if (declined.get() || f.activations(sick.id()) > before) {
                   return true;
                 }
-                NodeStatus s = sick.status();
-                String leader = s.leaderId().orElse(active.id());
-                outsider.startLeaderElection(sick.id(), leader, s.term());
+                long now = System.nanoTime();
+                if (now - forcedAt.get() >= forceEvery) {
+                  forcedAt.set(now);
+                  NodeStatus s = sick.status();
+                  String leader = s.leaderId().orElse(active.id());
+                  outsider.startLeaderElection(sick.id(), leader, s.term());
+                }
                 return false;
               });
       assertThat(f.activations(sick.id()))
