@@ -260,20 +260,28 @@ class HealthGatingTest {
                       w -> w.startsWith(sick.id() + ": health gating: not activating: unhealthy"));
       // Done when it has won and declined (what the gate logs), or won and activated (the failure
       // asserted below).
-      // The first election is forced at once (no poll delay): before it nothing has made the sick
-      // node leader, so waiting one poll interval for a first check was 3 s of nothing.
+      // The first election is forced at once (no poll delay), a later one 3 s after the one before
+      // it; the outcome is polled every 50 ms in between (with one poll every 3 s, a sick node
+      // that had won and declined within a second waited out the rest of the interval).
+      long forceEvery = Duration.ofSeconds(3).toNanos();
+      java.util.concurrent.atomic.AtomicLong forcedAt =
+          new java.util.concurrent.atomic.AtomicLong(System.nanoTime() - forceEvery);
       await("the sick node won leadership")
           .atMost(Duration.ofSeconds(60))
           .pollDelay(Duration.ZERO)
-          .pollInterval(Duration.ofSeconds(3))
+          .pollInterval(Duration.ofMillis(50))
           .until(
               () -> {
                 if (declined.get() || f.activations(sick.id()) > before) {
                   return true;
                 }
-                NodeStatus s = sick.status();
-                String leader = s.leaderId().orElse(active.id());
-                outsider.startLeaderElection(sick.id(), leader, s.term());
+                long now = System.nanoTime();
+                if (now - forcedAt.get() >= forceEvery) {
+                  forcedAt.set(now);
+                  NodeStatus s = sick.status();
+                  String leader = s.leaderId().orElse(active.id());
+                  outsider.startLeaderElection(sick.id(), leader, s.term());
+                }
                 return false;
               });
       assertThat(f.activations(sick.id()))
@@ -460,12 +468,29 @@ class HealthGatingTest {
     return active;
   }
 
+  /** What a test does once a sick survivor has activated although unhealthy (a fallback). */
+  @FunctionalInterface
+  private interface AfterFallback {
+    void run(Fixture f, BatonNode fallback, BatonNode other) throws Exception;
+  }
+
   /**
-   * The lag of the test above, reached without any health move: both peers of a steady active are
-   * sick, their records stale ("eligible"), and the active crashes. The sick survivors pass
-   * leadership to each other until it comes back to one untaken, which activates although
-   * unhealthy. Returns that node first, the other survivor second.
+   * The lag of the test above, reached without any health move: on a cluster with health policy (2,
+   * 2, {@code minMove}) over an insecure transport, both peers of a steady active are sick, their
+   * records stale ("eligible"), and the active crashes. The sick survivors pass leadership to each
+   * other until it comes back to one untaken, which activates although unhealthy. Then runs {@code
+   * test} with that node and the other survivor, and checks the sampler as the fixture closes.
    */
+  private static void afterAFallback(Duration minMove, AfterFallback test) throws Exception {
+    try (LogCapture logs = LogCapture.baton();
+        Fixture f = new Fixture(Duration.ofMillis(100), new HealthPolicy(2, 2, minMove), true);
+        RaftOutsider outsider =
+            RaftOutsider.plaintext(f.cluster.clusterId(), f.cluster.members())) {
+      List<BatonNode> survivors = fallbackAfterTheActiveCrashed(f, outsider, logs);
+      test.run(f, survivors.get(0), survivors.get(1));
+    }
+  }
+
   private static List<BatonNode> fallbackAfterTheActiveCrashed(
       Fixture f, RaftOutsider outsider, LogCapture logs) {
     BatonNode active = activeWithSickPeersOnStaleRecords(f, outsider);
@@ -501,32 +526,32 @@ class HealthGatingTest {
   void aNodeThatActivatedBecauseRecordsLaggedDoesNotHandTheRoleBackOnTheRecordsItProvedStale()
       throws Exception {
     Duration minMove = Duration.ofSeconds(2);
-    try (LogCapture logs = LogCapture.baton();
-        Fixture f = new Fixture(Duration.ofMillis(100), new HealthPolicy(2, 2, minMove), true);
-        RaftOutsider outsider =
-            RaftOutsider.plaintext(f.cluster.clusterId(), f.cluster.members())) {
-      List<BatonNode> survivors = fallbackAfterTheActiveCrashed(f, outsider, logs);
-      BatonNode fallback = survivors.get(0);
-      BatonNode other = survivors.get(1);
+    afterAFallback(
+        minMove,
+        (f, fallback, other) -> {
+          // Longer than minMoveInterval: the hold after a fallback is not what keeps it here.
+          await(
+                  fallback.id()
+                      + " stays active, not handing over on "
+                      + other.id()
+                      + "'s stale record")
+              .during(minMove.plusSeconds(1))
+              .atMost(minMove.plusSeconds(10))
+              .pollInterval(Duration.ofMillis(5))
+              .until(() -> fallback.isActive() && f.moves(fallback.id()) == 0.0);
+          assertThat(fallback.status().health().note()).isEqualTo(HealthGate.NO_FRESH_HEALTHY_PEER);
 
-      // Longer than minMoveInterval: the hold after a fallback is not what keeps it here.
-      await(fallback.id() + " stays active, not handing over on " + other.id() + "'s stale record")
-          .during(minMove.plusSeconds(1))
-          .atMost(minMove.plusSeconds(10))
-          .pollInterval(Duration.ofMillis(5))
-          .until(() -> fallback.isActive() && f.moves(fallback.id()) == 0.0);
-      assertThat(fallback.status().health().note()).isEqualTo(HealthGate.NO_FRESH_HEALTHY_PEER);
-
-      // The peer recovers and publishes a fresh record: now the role moves to it, for health.
-      f.setHealthy(other.id(), true);
-      await("the role moves to " + other.id() + " once its record is newer than the fallback")
-          .atMost(WAIT)
-          .pollInterval(Duration.ofMillis(10))
-          .until(() -> other.isActive());
-      assertThat(f.moves(fallback.id())).isEqualTo(1.0);
-      assertThat(f.events)
-          .anyMatch(e -> e.node().equals(fallback.id()) && e.what().equals("standby UNHEALTHY"));
-    }
+          // The peer recovers and publishes a fresh record: now the role moves to it, for health.
+          f.setHealthy(other.id(), true);
+          await("the role moves to " + other.id() + " once its record is newer than the fallback")
+              .atMost(WAIT)
+              .pollInterval(Duration.ofMillis(10))
+              .until(() -> other.isActive());
+          assertThat(f.moves(fallback.id())).isEqualTo(1.0);
+          assertThat(f.events)
+              .anyMatch(
+                  e -> e.node().equals(fallback.id()) && e.what().equals("standby UNHEALTHY"));
+        });
   }
 
   /**
@@ -537,26 +562,22 @@ class HealthGatingTest {
   @Test
   void aFallbackActivationHoldsTheRoleForMinMoveInterval() throws Exception {
     Duration minMove = Duration.ofSeconds(4);
-    try (LogCapture logs = LogCapture.baton();
-        Fixture f = new Fixture(Duration.ofMillis(100), new HealthPolicy(2, 2, minMove), true);
-        RaftOutsider outsider =
-            RaftOutsider.plaintext(f.cluster.clusterId(), f.cluster.members())) {
-      List<BatonNode> survivors = fallbackAfterTheActiveCrashed(f, outsider, logs);
-      BatonNode fallback = survivors.get(0);
-      BatonNode other = survivors.get(1);
-
-      // At once: the peer's fresh record lands a few hundred ms later, well inside the interval.
-      f.setHealthy(other.id(), true);
-      await(fallback.id() + " holds the role for minMoveInterval after its fallback activation")
-          .during(minMove.minusMillis(1500))
-          .atMost(minMove.plusSeconds(10))
-          .pollInterval(Duration.ofMillis(5))
-          .until(() -> fallback.isActive() && f.moves(fallback.id()) == 0.0);
-      await("the role moves to " + other.id() + " after the interval")
-          .atMost(WAIT)
-          .pollInterval(Duration.ofMillis(10))
-          .until(() -> other.isActive());
-      assertThat(f.moves(fallback.id())).isEqualTo(1.0);
-    }
+    afterAFallback(
+        minMove,
+        (f, fallback, other) -> {
+          // At once: the peer's fresh record lands a few hundred ms later, well inside the
+          // interval.
+          f.setHealthy(other.id(), true);
+          await(fallback.id() + " holds the role for minMoveInterval after its fallback activation")
+              .during(minMove.minusMillis(1500))
+              .atMost(minMove.plusSeconds(10))
+              .pollInterval(Duration.ofMillis(5))
+              .until(() -> fallback.isActive() && f.moves(fallback.id()) == 0.0);
+          await("the role moves to " + other.id() + " after the interval")
+              .atMost(WAIT)
+              .pollInterval(Duration.ofMillis(10))
+              .until(() -> other.isActive());
+          assertThat(f.moves(fallback.id())).isEqualTo(1.0);
+        });
   }
 }

@@ -301,18 +301,8 @@ class MembershipTest {
       BatonNode back = cluster.builderFor(v).joining(true).build();
       back.start();
       try {
-        Thread adding =
-            new Thread(
-                () -> {
-                  try {
-                    active.addMember(member);
-                  } catch (RuntimeException e) {
-                    // asserted through the cluster's state below
-                  }
-                },
-                "test-add-" + v);
-        adding.setDaemon(true);
-        adding.start();
+        // Whether the add returns is asserted below, and the cluster's state after it.
+        Thread adding = onDaemonThread("test-add-" + v, () -> active.addMember(member));
         await(v + " heard a caught-up leader's heartbeats")
             .atMost(Duration.ofSeconds(30))
             .untilTrue(heard);
@@ -342,6 +332,26 @@ class MembershipTest {
         back.close();
       }
     }
+  }
+
+  /**
+   * Starts {@code call} on a daemon thread of its own named {@code name} and returns the thread. A
+   * RuntimeException the call ends with is dropped: the tests assert the cluster's state instead.
+   */
+  private static Thread onDaemonThread(String name, Runnable call) {
+    Thread t =
+        new Thread(
+            () -> {
+              try {
+                call.run();
+              } catch (RuntimeException e) {
+                // asserted through the cluster's state
+              }
+            },
+            name);
+    t.setDaemon(true);
+    t.start();
+    return t;
   }
 
   private static boolean hasSnapshot(Path dataDir) {
@@ -396,18 +406,7 @@ class MembershipTest {
       // leader crashes, the call polls the crashed node's frozen state machine until its own
       // timeout (about 45 s) and then fails; what the test asserts is the cluster's state. A thread
       // of the common pool (a single worker on 2 cores) would be held that long into later tests.
-      Thread removal =
-          new Thread(
-              () -> {
-                try {
-                  active.removeMember(v);
-                } catch (RuntimeException e) {
-                  // expected once the leader crashes: the cluster's state is asserted below
-                }
-              },
-              "test-remove-" + v);
-      removal.setDaemon(true);
-      removal.start();
+      onDaemonThread("test-remove-" + v, () -> active.removeMember(v));
       await("the joint configuration without " + v + " reached " + v)
           .atMost(Duration.ofSeconds(20))
           .until(

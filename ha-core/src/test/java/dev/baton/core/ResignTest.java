@@ -25,12 +25,18 @@ import org.junit.jupiter.api.Test;
 class ResignTest {
   private static final Duration WAIT = Duration.ofSeconds(30);
 
-  /** Three voters n1..n3, each with its own switchable check and meter registry. */
+  /**
+   * Three voters n1..n3, each with its own switchable check and meter registry, started, with their
+   * first active.
+   */
   private static final class Fixture implements AutoCloseable {
     final Map<String, HealthGatingTest.Switchable> checks = new ConcurrentHashMap<>();
     final Map<String, SimpleMeterRegistry> registries = new ConcurrentHashMap<>();
     final TestCluster cluster;
     final BelieverSampler sampler;
+
+    /** The first active node and its token, read together from one activation. */
+    final TestCluster.ActiveSeen first;
 
     Fixture() {
       this(false);
@@ -62,6 +68,7 @@ class ResignTest {
       self.set(cluster);
       cluster.startAll();
       sampler = new BelieverSampler(cluster::allInstances);
+      first = cluster.awaitActiveSeen(WAIT);
     }
 
     /** The other running nodes, in member order. */
@@ -93,8 +100,8 @@ class ResignTest {
   void theActiveResignsToAnotherNodeWithAHigherTokenAndAStandbyRefusesNamingTheActive()
       throws Exception {
     try (Fixture f = new Fixture()) {
-      BatonNode old = f.cluster.awaitActive(WAIT);
-      long oldToken = old.token();
+      BatonNode old = f.first.node();
+      long oldToken = f.first.token();
       BatonNode standby = f.others(old).get(0);
       // The standby names the active it has applied: wait until it has applied this activation.
       await(standby.id() + " has applied " + old.id() + "'s activation")
@@ -126,7 +133,7 @@ class ResignTest {
   @Test
   void theActiveResignsToThePeerWithTheHighestPriority() throws Exception {
     try (Fixture f = new Fixture(true)) {
-      BatonNode old = f.cluster.awaitActive(WAIT);
+      BatonNode old = f.first.node();
       assertThat(old.members()).extracting(Member::priority).containsExactly(1, 2, 3);
       String highest =
           f.others(old).stream()
@@ -150,8 +157,7 @@ class ResignTest {
   void aPeerThatIsDownOrUnhealthyIsPassedOverAndWithNoPeerLeftTheActiveRefusesAndStays()
       throws Exception {
     try (Fixture f = new Fixture()) {
-      BatonNode first = f.cluster.awaitActive(WAIT);
-      long firstToken = first.token();
+      BatonNode first = f.first.node();
       String down = f.others(first).get(0).id();
       String up = f.others(first).get(1).id();
 
@@ -162,7 +168,7 @@ class ResignTest {
 
       Handover h = first.resign(Duration.ofSeconds(20));
       assertThat(h.nodeId()).isEqualTo(up);
-      assertThat(h.token()).isGreaterThan(firstToken);
+      assertThat(h.token()).isGreaterThan(f.first.token());
       BatonNode second = f.cluster.awaitActive(WAIT);
       assertThat(second.id()).isEqualTo(up);
 

@@ -59,6 +59,25 @@ class PostgresPromotionActionTest {
     return s.queryLong("SELECT count(*) FROM " + table);
   }
 
+  /**
+   * A first promotion attempt of node n2 with {@code token}, after {@code previousActive}'s
+   * activation with {@code previousToken} (a 60 s deadline and a valid lease).
+   */
+  private static TestActionContext onN2After(
+      long token, String previousActive, long previousToken) {
+    return new TestActionContext(
+        token,
+        "test-cluster",
+        "n2",
+        java.util.Optional.of(previousActive),
+        previousToken,
+        dev.baton.core.ActionContext.Phase.PROMOTE,
+        1,
+        Duration.ofSeconds(60),
+        OptionalLong.empty(),
+        true);
+  }
+
   @Test
   void promotesTheStandbyFencesTheOldPrimaryPublishesTheWriterAndReRunsHarmlessly()
       throws Exception {
@@ -331,18 +350,7 @@ class PostgresPromotionActionTest {
     }
     // The promoter's route to the old primary is cut: same server, an address it does not answer.
     PostgresEndpoint cutOff = PostgresEndpoint.of("127.0.0.77", primary.port());
-    TestActionContext ctx =
-        new TestActionContext(
-            7,
-            "test-cluster",
-            "n2",
-            java.util.Optional.of("n1"),
-            6,
-            dev.baton.core.ActionContext.Phase.PROMOTE,
-            1,
-            Duration.ofSeconds(60),
-            OptionalLong.empty(),
-            true);
+    TestActionContext ctx = onN2After(7, "n1", 6);
     PostgresPromotionAction refused =
         PostgresPromotionAction.builder()
             .target(endpoint(standby))
@@ -363,18 +371,7 @@ class PostgresPromotionActionTest {
     assertThat(standby.isInRecovery()).as("nothing was promoted").isTrue();
     // n2's retry after its own first attempt (token 7) failed: the previous activation is n2's
     // own, and the message must not name n2 as the old active.
-    TestActionContext retry =
-        new TestActionContext(
-            8,
-            "test-cluster",
-            "n2",
-            java.util.Optional.of("n2"),
-            7,
-            dev.baton.core.ActionContext.Phase.PROMOTE,
-            1,
-            Duration.ofSeconds(60),
-            OptionalLong.empty(),
-            true);
+    TestActionContext retry = onN2After(8, "n2", 7);
     assertThatThrownBy(() -> refused.promote(retry))
         .isInstanceOf(PromotionRefusedException.class)
         .hasMessageContaining(
@@ -434,18 +431,7 @@ class PostgresPromotionActionTest {
     PostgresServer standby = pair.standby();
     primary.execute("CREATE TABLE t (v text)");
     PostgresEndpoint cutOff = PostgresEndpoint.of("127.0.0.77", primary.port());
-    TestActionContext ctx =
-        new TestActionContext(
-            7,
-            "test-cluster",
-            "n2",
-            java.util.Optional.of("n1"),
-            6,
-            dev.baton.core.ActionContext.Phase.PROMOTE,
-            1,
-            Duration.ofSeconds(60),
-            OptionalLong.empty(),
-            true);
+    TestActionContext ctx = onN2After(7, "n1", 6);
 
     // The old primary's fence advanced by a node without the bound (token 5): the standby's copy
     // shows it unbounded, so the bound cannot vouch for it and the promotion is refused.
