@@ -239,16 +239,23 @@ final class HttpEndpoints implements AutoCloseable {
     respond(ex, up ? 200 : 503, "application/json", Json.write(body) + "\n");
   }
 
-  private static void history(HttpExchange ex, Sidecar sidecar) throws IOException {
+  /**
+   * The control server for a GET of a JSON endpoint, or null when the request has been answered
+   * already: 405 for another method, 503 with {@code "role": "STARTING"} while the node starts.
+   */
+  private static ControlServer jsonGet(HttpExchange ex, Sidecar sidecar) throws IOException {
     if (!onlyGet(ex)) {
-      return;
+      return null;
     }
-    ControlServer control =
-        controlOr503(
-            ex,
-            sidecar,
-            "application/json",
-            "{\"node\":\"" + sidecar.config().nodeId() + "\",\"role\":\"STARTING\"}\n");
+    return controlOr503(
+        ex,
+        sidecar,
+        "application/json",
+        "{\"node\":\"" + sidecar.config().nodeId() + "\",\"role\":\"STARTING\"}\n");
+  }
+
+  private static void history(HttpExchange ex, Sidecar sidecar) throws IOException {
+    ControlServer control = jsonGet(ex, sidecar);
     if (control == null) {
       return;
     }
@@ -256,15 +263,7 @@ final class HttpEndpoints implements AutoCloseable {
   }
 
   private static void status(HttpExchange ex, Sidecar sidecar) throws IOException {
-    if (!onlyGet(ex)) {
-      return;
-    }
-    ControlServer control =
-        controlOr503(
-            ex,
-            sidecar,
-            "application/json",
-            "{\"node\":\"" + sidecar.config().nodeId() + "\",\"role\":\"STARTING\"}\n");
+    ControlServer control = jsonGet(ex, sidecar);
     if (control == null) {
       return;
     }

@@ -32,43 +32,6 @@ public record NodeConfig(
   private static final Pattern CLUSTER_ID = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,63}");
 
   /**
-   * As {@link #validated(String, String, List, Path, String, int, Timing, Duration, RaftSecurity,
-   * boolean, boolean, Duration, long, Duration, int)}, with the default history limit.
-   */
-  public static NodeConfig validated(
-      String clusterId,
-      String nodeId,
-      List<Member> members,
-      Path dataDir,
-      String bindHost,
-      int bindPort,
-      Timing timing,
-      Duration operationTimeout,
-      RaftSecurity security,
-      boolean joining,
-      boolean bootstrap,
-      Duration bootstrapProbeTimeout,
-      long snapshotThreshold,
-      Duration failureBackoff) {
-    return validated(
-        clusterId,
-        nodeId,
-        members,
-        dataDir,
-        bindHost,
-        bindPort,
-        timing,
-        operationTimeout,
-        security,
-        joining,
-        bootstrap,
-        bootstrapProbeTimeout,
-        snapshotThreshold,
-        failureBackoff,
-        ActivationHistory.DEFAULT_LIMIT);
-  }
-
-  /**
    * Checks the builder's settings and makes the configuration; every refusal names the setting and
    * its value. A bind host or port left unset (null, 0) is this member's own.
    *

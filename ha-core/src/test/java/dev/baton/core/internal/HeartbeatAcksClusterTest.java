@@ -68,7 +68,8 @@ class HeartbeatAcksClusterTest {
               true,
               Duration.ofSeconds(2),
               10_000,
-              Duration.ZERO);
+              Duration.ZERO,
+              ActivationHistory.DEFAULT_LIMIT);
       nodes.put(m.id(), new RaftNode(config, new BatonStateMachine(), clock, kind -> {}));
     }
     for (RaftNode n : nodes.values()) {
