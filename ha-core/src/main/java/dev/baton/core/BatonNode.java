@@ -290,6 +290,43 @@ public final class BatonNode implements Closeable {
   }
 
   /**
+   * The cluster's maintenance mode as this node has applied it ({@link Maintenance#NEVER_SET} when
+   * no one ever set it). Local, not linearizable: a member that is behind may not show the newest
+   * change yet; every member holds the same once caught up.
+   */
+  public Maintenance maintenance() {
+    return life.started().maintenance();
+  }
+
+  /**
+   * Turns the cluster's maintenance mode on or off, as Patroni's {@code pause} / {@code resume} do,
+   * but with a different rule for a dead active; see {@link Maintenance} for exactly what it
+   * suspends (role moves for health) and what it does not (a planned switch-active or resign, the
+   * replacement of an active that died). Any node may be asked; the change goes through Raft, is
+   * kept in snapshots and survives a full restart. Turning it on when it is on replaces the reason
+   * (and who set it, and when); turning it off when it is off changes nothing but those. It is not
+   * an activation: the {@link #history() history} does not record it.
+   *
+   * <p>Returns once the change is committed and, within the {@link
+   * Builder#operationTimeout(Duration) operation timeout}, applied on this node, so that {@link
+   * #maintenance()} here shows it.
+   *
+   * @param on true to turn maintenance mode on, false to turn it off
+   * @param reason why, for people reading status and logs (may be empty); one line, at most {@link
+   *     Maintenance#MAX_REASON_LENGTH} characters
+   * @return the state the change made, with this node as {@code setBy} and its wall clock as {@code
+   *     setAt}
+   * @throws IllegalArgumentException if {@code reason} is too long or holds a control character;
+   *     nothing changed
+   * @throws BatonTimeoutException if no leader committed the change within the operation timeout
+   *     (it may still commit later)
+   */
+  public Maintenance maintenance(boolean on, String reason) {
+    Objects.requireNonNull(reason, "reason");
+    return life.started().maintenance(on, reason);
+  }
+
+  /**
    * Adds a voter or witness while the cluster runs. Start the new node first, built with {@link
    * Builder#joining(boolean) joining(true)} and the full new member list; this call then makes the
    * cluster include it (Raft catches it up before it counts in the majority).
@@ -367,7 +404,8 @@ public final class BatonNode implements Closeable {
      * HealthCheck.Settings#demotes() demoting} check is down, an active node hands the role to a
      * healthy peer through the planned switch path ({@link StandbyReason#UNHEALTHY}), at most once
      * per {@link HealthPolicy#minMoveInterval()}; with no healthy peer it stays active and says so
-     * in {@link NodeStatus#health()}, its log and {@code baton_health_check_up}. Each node
+     * in {@link NodeStatus#health()}, its log and {@code baton_health_check_up}; while {@link
+     * BatonNode#maintenance(boolean, String) maintenance mode} is on it stays active too. Each node
      * publishes its health under {@code baton/health/<nodeId>} in the KV store. Replaces any checks
      * given before; names must be unique.
      */

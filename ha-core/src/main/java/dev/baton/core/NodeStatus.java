@@ -57,7 +57,9 @@ public record NodeStatus(
    * @param members each member's health as it last published it (a member that never published
    *     counts as eligible), by member id
    * @param note what health gating is doing about it now, empty when nothing: e.g. {@code "stays
-   *     active: no healthy peer"}, or {@code "not activating: unhealthy; handing leadership to n2"}
+   *     active: no healthy peer"}, {@code "not activating: unhealthy; handing leadership to n2"},
+   *     or, while {@link Maintenance maintenance mode} holds an unhealthy active, {@code "stays
+   *     active: unhealthy, but maintenance mode is on and suspends health moves (…)"}
    */
   public record Health(
       boolean enabled,

@@ -143,7 +143,7 @@ class HealthGatingTest {
    * first lease round (LEASE_EXPIRING) and the role moves for that reason; a test of a health move
    * starts from an active that holds, so that the move it sees is the one it caused.
    */
-  private static BatonNode steadyActive(TestCluster cluster) {
+  static BatonNode steadyActive(TestCluster cluster) {
     java.util.concurrent.atomic.AtomicReference<BatonNode> seen =
         new java.util.concurrent.atomic.AtomicReference<>();
     java.util.concurrent.atomic.AtomicLong since = new java.util.concurrent.atomic.AtomicLong();

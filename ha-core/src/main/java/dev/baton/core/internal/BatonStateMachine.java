@@ -6,6 +6,7 @@ import dev.baton.core.WatchRevisionGoneException;
 import dev.baton.core.internal.proto.ActivationRecord;
 import dev.baton.core.internal.proto.Command;
 import dev.baton.core.internal.proto.CommandResult;
+import dev.baton.core.internal.proto.MaintenanceMode;
 import dev.baton.core.internal.proto.MemberRecord;
 import dev.baton.core.internal.proto.MembershipOutcome;
 import dev.baton.core.internal.proto.MembershipRequest;
@@ -44,7 +45,7 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The replicated state: the current activation and its token, member metadata, the promotion
- * journal, a pending switch-active request, and the key-value store.
+ * journal, a pending switch-active request, maintenance mode, and the key-value store.
  *
  * <p>This class is the Ratis-facing side: lifecycle, admission of client requests, the apply loop
  * (skip, count, notify), and the read-only views the node and its services use. The state itself is
@@ -351,6 +352,16 @@ public final class BatonStateMachine extends BaseStateMachine {
       records = state.history.records();
     }
     return records.stream().map(ActivationHistory::toApi).toList();
+  }
+
+  /**
+   * Maintenance mode as this node has applied it (the default instance, off with index 0, when it
+   * was never set).
+   */
+  public MaintenanceMode maintenance() {
+    synchronized (lock) {
+      return state.maintenance;
+    }
   }
 
   public ActivationRecord activation() {

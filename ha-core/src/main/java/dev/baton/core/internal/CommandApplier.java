@@ -8,11 +8,14 @@ import dev.baton.core.internal.proto.CommandResult;
 import dev.baton.core.internal.proto.KvCas;
 import dev.baton.core.internal.proto.KvEntryProto;
 import dev.baton.core.internal.proto.LeaseRound;
+import dev.baton.core.internal.proto.MaintenanceMode;
 import dev.baton.core.internal.proto.MembershipRequest;
 import dev.baton.core.internal.proto.QueryResult;
 import dev.baton.core.internal.proto.SwitchRequest;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Commands to state changes: what each kind of log entry does to the {@link ReplicatedState}. The
@@ -21,6 +24,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * format this code reads, in log order on Ratis's apply thread.
  */
 final class CommandApplier {
+  private static final Logger LOG = LoggerFactory.getLogger(CommandApplier.class);
+
   private final ReplicatedState state;
   private final KvWatches watches;
   private final AtomicLong membershipVersion;
@@ -141,6 +146,21 @@ final class CommandApplier {
             .setIndex(index)
             .setExisted(removed != null)
             .build();
+      }
+      case MAINTENANCE -> {
+        // Not an activation: the history and the activation record are left as they are.
+        MaintenanceMode m = command.getMaintenance().toBuilder().setIndex(index).build();
+        state.maintenance = m;
+        LOG.info(
+            "maintenance mode {} at log index {} (asked of {}, by its clock {}){}",
+            m.getOn() ? "ON" : "OFF",
+            index,
+            m.getRequester().isEmpty() ? "an unnamed member" : m.getRequester(),
+            m.getProposedAtMs() == 0
+                ? "unknown"
+                : java.time.Instant.ofEpochMilli(m.getProposedAtMs()).toString(),
+            m.getReason().isEmpty() ? "" : ": " + m.getReason());
+        return CommandResult.newBuilder().setApplied(true).setIndex(index).build();
       }
       case SWITCH_REQUEST -> {
         state.pendingSwitch = command.getSwitchRequest();

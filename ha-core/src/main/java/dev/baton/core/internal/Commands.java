@@ -5,6 +5,7 @@ import dev.baton.core.internal.proto.Command;
 import dev.baton.core.internal.proto.JournalRecord;
 import dev.baton.core.internal.proto.KvRead;
 import dev.baton.core.internal.proto.LeaseRound;
+import dev.baton.core.internal.proto.MaintenanceMode;
 import dev.baton.core.internal.proto.MembershipDone;
 import dev.baton.core.internal.proto.MembershipRequest;
 import dev.baton.core.internal.proto.Query;
@@ -74,6 +75,22 @@ public final class Commands {
                 .setTargetNodeId(targetNodeId)
                 .setRequestId(requestId)
                 .setRequester(requester))
+        .build();
+  }
+
+  /**
+   * An operator's request, received by member {@code requester}, to turn maintenance mode on or
+   * off. It carries this node's wall clock for people to read; the order of changes is their log
+   * index.
+   */
+  static Command maintenance(boolean on, String reason, String requester) {
+    return builder()
+        .setMaintenance(
+            MaintenanceMode.newBuilder()
+                .setOn(on)
+                .setReason(reason)
+                .setRequester(requester)
+                .setProposedAtMs(System.currentTimeMillis()))
         .build();
   }
 

@@ -64,6 +64,13 @@ public final class HealthGate implements AutoCloseable {
       "stays active: no healthy peer with a health record newer than this activation (the older"
           + " records lagged: leadership came back untaken)";
 
+  /**
+   * How the note begins while an active that should hand over stays because maintenance mode is on
+   * (the note goes on with who set it and why).
+   */
+  public static final String MAINTENANCE_HOLDS =
+      "stays active: unhealthy, but maintenance mode is on and suspends health moves";
+
   private static final int MAX_REASON = 200;
 
   private final NodeConfig config;

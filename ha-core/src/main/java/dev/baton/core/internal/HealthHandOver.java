@@ -1,7 +1,9 @@
 package dev.baton.core.internal;
 
 import dev.baton.core.Member;
+import dev.baton.core.internal.proto.MaintenanceMode;
 import java.util.Optional;
+import java.util.function.Supplier;
 
 /**
  * What health gating decides for the role controller (docs/lease.md, "Health gating"), on its
@@ -11,6 +13,11 @@ import java.util.Optional;
  * hand over) stay in {@link RoleController}, which acts on the answer. What the checks and the
  * members' records say, and the move interval, are {@link HealthGate}'s; how leadership is passed
  * on is {@link LeadershipHandOff}'s.
+ *
+ * <p>Maintenance mode ({@code dev.baton.core.Maintenance}) suspends effect 1 only: an unhealthy
+ * active stays while it is on. Effect 2 is left as it is: it chooses who takes a role that no one
+ * holds (after the active died, say), and maintenance never stops a lost active from being
+ * replaced.
  */
 final class HealthHandOver {
   /** Why a leader activates: eligible, or although unhealthy and why. */
@@ -25,10 +32,13 @@ final class HealthHandOver {
 
   private final HealthGate health;
   private final LeadershipHandOff handOff;
+  private final Supplier<MaintenanceMode> maintenance;
 
-  HealthHandOver(HealthGate health, LeadershipHandOff handOff) {
+  HealthHandOver(
+      HealthGate health, LeadershipHandOff handOff, Supplier<MaintenanceMode> maintenance) {
     this.health = health;
     this.handOff = handOff;
+    this.maintenance = maintenance;
   }
 
   /** A standby that does not lead: health gating has nothing to do and nothing to say. */
@@ -85,13 +95,20 @@ final class HealthHandOver {
    * Effect 1 of health gating: an active whose demoting check is down hands the role to a healthy
    * eligible peer through the same path as a switch-active (the caller demotes first, then
    * transfers), at most once per minMoveInterval cluster-wide; with no healthy peer it stays active
-   * and says so (effect 3).
+   * and says so (effect 3). While maintenance mode is on it stays active and says that maintenance
+   * holds it (the note, logged once when it starts); once it is off, the move is judged as if it
+   * had never been on.
    *
    * @return the peer to hand the role to now (the move is already counted), or empty to stay
    */
   Optional<String> targetForActive(long now) {
     if (!health.handOver()) {
       health.note("");
+      return Optional.empty();
+    }
+    MaintenanceMode m = maintenance.get();
+    if (m.getOn()) {
+      health.note(suspendedNote(m));
       return Optional.empty();
     }
     Optional<Member> target = health.healthyTarget(handOff.eligiblePeers());
@@ -110,5 +127,14 @@ final class HealthHandOver {
     health.note("");
     health.moving(target.get().id());
     return Optional.of(target.get().id());
+  }
+
+  /** What an unhealthy active that maintenance holds says (status note, one WARN line). */
+  static String suspendedNote(MaintenanceMode m) {
+    return HealthGate.MAINTENANCE_HOLDS
+        + " (set through "
+        + (m.getRequester().isEmpty() ? "an unnamed member" : m.getRequester())
+        + (m.getReason().isEmpty() ? "" : ": " + m.getReason())
+        + "); the role moves for health once it is turned off";
   }
 }

@@ -7,6 +7,7 @@ import dev.baton.core.Handover;
 import dev.baton.core.HealthCheck;
 import dev.baton.core.HealthPolicy;
 import dev.baton.core.JournalEntry;
+import dev.baton.core.Maintenance;
 import dev.baton.core.Member;
 import dev.baton.core.NodeStatus;
 import dev.baton.core.PromotionPlan;
@@ -28,9 +29,9 @@ import org.slf4j.LoggerFactory;
 /**
  * The running parts of one {@code BatonNode}, wired in the order the lease argument needs: the data
  * directory claimed, the state machine, metrics, the Raft node, the plan runner, health gating, the
- * role controller, membership, switch-over and the KV store; then, in {@link #start()}, the quiet
- * period and the servers. Not an API: the node makes one per {@code start()}, keeps its own
- * lifecycle state (built, started, closed) and delegates to it.
+ * role controller, membership, switch-over, maintenance mode and the KV store; then, in {@link
+ * #start()}, the quiet period and the servers. Not an API: the node makes one per {@code start()},
+ * keeps its own lifecycle state (built, started, closed) and delegates to it.
  *
  * <p>The parts with a job of their own: {@link RaftStartup} (the quiet period and the port check),
  * {@link RaftWatch} (the node stops when its Raft server stops), {@link MemberGauges} and {@link
@@ -73,6 +74,7 @@ public final class NodeRuntime {
   private final RoleController controller;
   private final MembershipCoordinator membership;
   private final Switchover switchover;
+  private final MaintenanceSwitch maintenance;
   private final KvStore kv;
   private final NodeMetrics metrics;
   private final LocalStatus local;
@@ -149,6 +151,7 @@ public final class NodeRuntime {
           Runnable::run);
       membership = new MembershipCoordinator(config, raft);
       switchover = new Switchover(config, raft, stateMachine);
+      maintenance = new MaintenanceSwitch(config, raft);
       kv = new KvStore(raft);
       local = new LocalStatus(config, stateMachine, raft, controller, runner, health);
       memberGauges = new MemberGauges(config, raft, metrics, local::members);
@@ -289,6 +292,16 @@ public final class NodeRuntime {
 
   public Handover stepDown(Duration timeout) {
     return switchover.stepDown(members(), this::journal, timeout);
+  }
+
+  /** Maintenance mode as this node has applied it. */
+  public Maintenance maintenance() {
+    return maintenance.current();
+  }
+
+  /** Turns maintenance mode on or off through Raft; see {@code BatonNode.maintenance}. */
+  public Maintenance maintenance(boolean on, String reason) {
+    return maintenance.set(on, reason);
   }
 
   public void addMember(Member member) {

@@ -3,6 +3,7 @@ package dev.baton.core.internal;
 import dev.baton.core.internal.proto.ActivationRecord;
 import dev.baton.core.internal.proto.JournalRecord;
 import dev.baton.core.internal.proto.KvEntryProto;
+import dev.baton.core.internal.proto.MaintenanceMode;
 import dev.baton.core.internal.proto.MemberRecord;
 import dev.baton.core.internal.proto.MembershipOutcome;
 import dev.baton.core.internal.proto.MembershipRequest;
@@ -16,7 +17,7 @@ import java.util.TreeMap;
 /**
  * The replicated state's fields, and their one serialised form, the {@link Snapshot}: the current
  * activation and the highest token, member metadata, the promotion journal, the activation history,
- * the pending switch and membership requests, and the key-value store.
+ * the pending switch and membership requests, maintenance mode, and the key-value store.
  *
  * <p>Not thread-safe: {@link BatonStateMachine} guards every access with its lock. {@link
  * CommandApplier} changes it, {@link SnapshotStore} persists what {@link #toSnapshot} returns, and
@@ -40,6 +41,8 @@ final class ReplicatedState {
   long membersIndex;
   final ArrayDeque<MembershipOutcome> membershipOutcomes = new ArrayDeque<>();
   final ActivationHistory history;
+  // Off, and never set, until an operator sets it (index 0).
+  MaintenanceMode maintenance = MaintenanceMode.getDefaultInstance();
   // Local, never in a snapshot: the revision at or below which this node cannot replay the KV's
   // changes to a watcher (its last applied delete, or the snapshot it restored).
   long replayFloor;
@@ -90,6 +93,10 @@ final class ReplicatedState {
             .setMembersIndex(membersIndex)
             .addAllMembershipOutcomes(membershipOutcomes)
             .addAllHistory(history.records());
+    if (maintenance.getIndex() != 0) {
+      // Only once set: a state that never had it writes the bytes it wrote before it existed.
+      s.setMaintenance(maintenance);
+    }
     if (withKv) {
       s.addAllKv(kv.values());
     }
@@ -111,5 +118,7 @@ final class ReplicatedState {
     membershipOutcomes.clear();
     membershipOutcomes.addAll(snapshot.getMembershipOutcomesList());
     history.restore(snapshot.getHistoryList());
+    // The default instance (off) when the snapshot predates maintenance mode or never had it set.
+    maintenance = snapshot.getMaintenance();
   }
 }

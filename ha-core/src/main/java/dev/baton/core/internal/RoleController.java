@@ -104,7 +104,8 @@ public final class RoleController {
     this.lease = new Lease(clock, config.timing().lease());
     this.switches = new SwitchBookkeeping(config.self().id());
     this.handOff = new LeadershipHandOff(config, raft, switches, clock.nanoTime());
-    this.healthHandOver = new HealthHandOver(health, handOff);
+    this.healthHandOver =
+        new HealthHandOver(health, handOff, () -> raft.stateMachine().maintenance());
     this.renewNanos = config.timing().renewInterval().toNanos();
     this.reserveNanos = config.timing().demotionReserve().toNanos();
     this.tickMillis = Math.max(5, Math.min(50, config.timing().renewInterval().toMillis() / 3));

@@ -11,6 +11,7 @@ import dev.baton.core.internal.proto.KvCas;
 import dev.baton.core.internal.proto.KvDelete;
 import dev.baton.core.internal.proto.KvPut;
 import dev.baton.core.internal.proto.LeaseRound;
+import dev.baton.core.internal.proto.MaintenanceMode;
 import dev.baton.core.internal.proto.MemberRecord;
 import dev.baton.core.internal.proto.MembershipDone;
 import dev.baton.core.internal.proto.MembershipRequest;
@@ -87,6 +88,9 @@ class SnapshotCompatibilityTest {
     assertThat(sm.history())
         .as("a snapshot written before the history existed loads with an empty one")
         .isEmpty();
+    assertThat(sm.maintenance())
+        .as("a snapshot written before maintenance mode existed loads with it off, never set")
+        .isEqualTo(MaintenanceMode.getDefaultInstance());
     assertThat(loaded.getKvList())
         .extracting(e -> e.getKey() + "=" + e.getValue().toStringUtf8() + "@" + e.getRevision())
         .containsExactly("a=1@5", "b=3@7");
@@ -138,6 +142,65 @@ class SnapshotCompatibilityTest {
     restored.reinitialize();
     assertThat(restored.history()).isEqualTo(sm.history());
     assertThat(restored.history()).hasSize(2);
+  }
+
+  @Test
+  void maintenanceModeIsKeptInTheSnapshotAndIsNotAnActivation() throws Exception {
+    RaftStorage storage = storage(dir.resolve("maintenance"));
+    BatonStateMachine sm = new BatonStateMachine();
+    sm.getStateMachineStorage().init(storage);
+    List<Command> entries = entries();
+    for (int i = 0; i < entries.size(); i++) {
+      apply(sm, i + 1, entries.get(i));
+    }
+    var historyBefore = sm.history();
+    var activationBefore = sm.activation();
+    long on = entries.size() + 1;
+    apply(
+        sm,
+        on,
+        v1().setMaintenance(
+                MaintenanceMode.newBuilder()
+                    .setOn(true)
+                    .setReason("database upgrade")
+                    .setRequester("n1")
+                    .setProposedAtMs(1_765_000_000_000L))
+            .build());
+    assertThat(sm.maintenance().getOn()).isTrue();
+    assertThat(sm.maintenance().getIndex()).isEqualTo(on);
+    assertThat(sm.maintenance().getReason()).isEqualTo("database upgrade");
+    assertThat(sm.maintenance().getRequester()).isEqualTo("n1");
+    assertThat(sm.history()).as("maintenance is not an activation").isEqualTo(historyBefore);
+    assertThat(sm.activation()).isEqualTo(activationBefore);
+
+    long index = sm.takeSnapshot();
+    assertThat(index).isEqualTo(on);
+    File written =
+        storage
+            .getStorageDir()
+            .getStateMachineDir()
+            .toPath()
+            .resolve("snapshot." + TERM + "_" + index)
+            .toFile();
+    Snapshot snapshot = Snapshot.parseFrom(Files.readAllBytes(written.toPath()));
+    assertThat(snapshot.getMaintenance()).isEqualTo(sm.maintenance());
+    assertThat(snapshot.toBuilder().clearHistory().clearMaintenance().build().toByteArray())
+        .as("maintenance mode adds its own field and changes no other")
+        .isEqualTo(fixture());
+
+    // A member that installs the snapshot, or restarts from it, has it on.
+    BatonStateMachine restored = new BatonStateMachine();
+    RaftStorage other = storage(dir.resolve("maintenance-install"));
+    restored.getStateMachineStorage().init(other);
+    Files.copy(
+        written.toPath(),
+        other.getStorageDir().getStateMachineDir().toPath().resolve(written.getName()));
+    restored.reinitialize();
+    assertThat(restored.maintenance()).isEqualTo(sm.maintenance());
+
+    apply(restored, on + 1, v1().setMaintenance(MaintenanceMode.newBuilder().setOn(false)).build());
+    assertThat(restored.maintenance().getOn()).isFalse();
+    assertThat(restored.maintenance().getIndex()).isEqualTo(on + 1);
   }
 
   /** Every kind of entry that changes the snapshot, in an order that leaves each field set. */
