@@ -108,21 +108,11 @@ class SnapshotCompatibilityTest {
   @Test
   void theSameEntriesProduceTheSameSnapshotBytes() throws Exception {
     RaftStorage storage = storage(dir.resolve("write"));
-    BatonStateMachine sm = new BatonStateMachine();
-    sm.getStateMachineStorage().init(storage);
+    BatonStateMachine sm = withFixtureEntries(storage);
     List<Command> entries = entries();
-    for (int i = 0; i < entries.size(); i++) {
-      apply(sm, i + 1, entries.get(i));
-    }
     long index = sm.takeSnapshot();
     assertThat(index).isEqualTo(entries.size());
-    File written =
-        storage
-            .getStorageDir()
-            .getStateMachineDir()
-            .toPath()
-            .resolve("snapshot." + TERM + "_" + index)
-            .toFile();
+    File written = snapshotFile(storage, index);
     Snapshot snapshot = Snapshot.parseFrom(Files.readAllBytes(written.toPath()));
     // The activation history (issue 37) is the one field added since the fixture: the same
     // entries now also make two history records. Everything else is the fixture's bytes.
@@ -133,13 +123,7 @@ class SnapshotCompatibilityTest {
     assertThat(new File(written.getPath() + ".md5")).exists();
 
     // A snapshot with a history loads it back (what a member that installs it sees).
-    BatonStateMachine restored = new BatonStateMachine();
-    RaftStorage other = storage(dir.resolve("install"));
-    restored.getStateMachineStorage().init(other);
-    Files.copy(
-        written.toPath(),
-        other.getStorageDir().getStateMachineDir().toPath().resolve(written.getName()));
-    restored.reinitialize();
+    BatonStateMachine restored = installedFrom(written, "install");
     assertThat(restored.history()).isEqualTo(sm.history());
     assertThat(restored.history()).hasSize(2);
   }
@@ -147,12 +131,8 @@ class SnapshotCompatibilityTest {
   @Test
   void maintenanceModeIsKeptInTheSnapshotAndIsNotAnActivation() throws Exception {
     RaftStorage storage = storage(dir.resolve("maintenance"));
-    BatonStateMachine sm = new BatonStateMachine();
-    sm.getStateMachineStorage().init(storage);
+    BatonStateMachine sm = withFixtureEntries(storage);
     List<Command> entries = entries();
-    for (int i = 0; i < entries.size(); i++) {
-      apply(sm, i + 1, entries.get(i));
-    }
     var historyBefore = sm.history();
     var activationBefore = sm.activation();
     long on = entries.size() + 1;
@@ -175,13 +155,7 @@ class SnapshotCompatibilityTest {
 
     long index = sm.takeSnapshot();
     assertThat(index).isEqualTo(on);
-    File written =
-        storage
-            .getStorageDir()
-            .getStateMachineDir()
-            .toPath()
-            .resolve("snapshot." + TERM + "_" + index)
-            .toFile();
+    File written = snapshotFile(storage, index);
     Snapshot snapshot = Snapshot.parseFrom(Files.readAllBytes(written.toPath()));
     assertThat(snapshot.getMaintenance()).isEqualTo(sm.maintenance());
     assertThat(snapshot.toBuilder().clearHistory().clearMaintenance().build().toByteArray())
@@ -189,18 +163,45 @@ class SnapshotCompatibilityTest {
         .isEqualTo(fixture());
 
     // A member that installs the snapshot, or restarts from it, has it on.
-    BatonStateMachine restored = new BatonStateMachine();
-    RaftStorage other = storage(dir.resolve("maintenance-install"));
-    restored.getStateMachineStorage().init(other);
-    Files.copy(
-        written.toPath(),
-        other.getStorageDir().getStateMachineDir().toPath().resolve(written.getName()));
-    restored.reinitialize();
+    BatonStateMachine restored = installedFrom(written, "maintenance-install");
     assertThat(restored.maintenance()).isEqualTo(sm.maintenance());
 
     apply(restored, on + 1, v1().setMaintenance(MaintenanceMode.newBuilder().setOn(false)).build());
     assertThat(restored.maintenance().getOn()).isFalse();
     assertThat(restored.maintenance().getIndex()).isEqualTo(on + 1);
+  }
+
+  /** A state machine on {@code storage} with {@link #entries()} applied at indexes 1, 2, ... */
+  private static BatonStateMachine withFixtureEntries(RaftStorage storage) throws Exception {
+    BatonStateMachine sm = new BatonStateMachine();
+    sm.getStateMachineStorage().init(storage);
+    List<Command> entries = entries();
+    for (int i = 0; i < entries.size(); i++) {
+      apply(sm, i + 1, entries.get(i));
+    }
+    return sm;
+  }
+
+  /** The snapshot file the state machine on {@code storage} wrote at {@code index}. */
+  private static File snapshotFile(RaftStorage storage, long index) {
+    return storage
+        .getStorageDir()
+        .getStateMachineDir()
+        .toPath()
+        .resolve("snapshot." + TERM + "_" + index)
+        .toFile();
+  }
+
+  /** A new state machine that loads {@code written}, as a member installing it or restarting. */
+  private BatonStateMachine installedFrom(File written, String name) throws Exception {
+    BatonStateMachine restored = new BatonStateMachine();
+    RaftStorage other = storage(dir.resolve(name));
+    restored.getStateMachineStorage().init(other);
+    Files.copy(
+        written.toPath(),
+        other.getStorageDir().getStateMachineDir().toPath().resolve(written.getName()));
+    restored.reinitialize();
+    return restored;
   }
 
   /** Every kind of entry that changes the snapshot, in an order that leaves each field set. */
