@@ -7,17 +7,12 @@ import dev.baton.core.Activation;
 import dev.baton.core.JournalEntry;
 import dev.baton.core.internal.proto.Activate;
 import dev.baton.core.internal.proto.Command;
-import dev.baton.core.internal.proto.CommandResult;
 import dev.baton.core.internal.proto.JournalRecord;
 import dev.baton.core.internal.proto.Resign;
+import dev.baton.core.testing.StateMachineApply;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Optional;
-import org.apache.ratis.proto.RaftProtos.LogEntryProto;
-import org.apache.ratis.proto.RaftProtos.StateMachineLogEntryProto;
-import org.apache.ratis.protocol.ClientId;
-import org.apache.ratis.server.raftlog.LogProtoUtils;
-import org.apache.ratis.statemachine.TransactionContext;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -167,19 +162,6 @@ class ActivationHistoryTest {
 
   private static void apply(BatonStateMachine target, long index, Command command)
       throws Exception {
-    StateMachineLogEntryProto smEntry =
-        LogProtoUtils.toStateMachineLogEntryProto(
-            ClientId.randomId(),
-            index,
-            StateMachineLogEntryProto.Type.WRITE,
-            org.apache.ratis.thirdparty.com.google.protobuf.ByteString.copyFrom(
-                command.toByteArray()),
-            null);
-    LogEntryProto entry = LogProtoUtils.toLogEntryProto(smEntry, TERM, index);
-    TransactionContext trx =
-        TransactionContext.newBuilder().setStateMachine(target).setLogEntry(entry).build();
-    CommandResult result =
-        CommandResult.parseFrom(target.applyTransaction(trx).get().getContent().toByteArray());
-    assertThat(result.getApplied()).as("entry %d (%s) applied", index, result).isTrue();
+    StateMachineApply.committed(target, TERM, index, command);
   }
 }

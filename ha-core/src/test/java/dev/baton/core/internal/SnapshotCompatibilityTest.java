@@ -19,22 +19,17 @@ import dev.baton.core.internal.proto.Resign;
 import dev.baton.core.internal.proto.SetMembers;
 import dev.baton.core.internal.proto.Snapshot;
 import dev.baton.core.internal.proto.SwitchRequest;
+import dev.baton.core.testing.StateMachineApply;
 import java.io.File;
 import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import org.apache.ratis.proto.RaftProtos.LogEntryProto;
-import org.apache.ratis.proto.RaftProtos.StateMachineLogEntryProto;
-import org.apache.ratis.protocol.ClientId;
-import org.apache.ratis.protocol.Message;
 import org.apache.ratis.server.RaftServerConfigKeys;
-import org.apache.ratis.server.raftlog.LogProtoUtils;
 import org.apache.ratis.server.storage.RaftStorage;
 import org.apache.ratis.server.storage.RaftStorageImpl;
 import org.apache.ratis.server.storage.StorageImplUtils;
-import org.apache.ratis.statemachine.TransactionContext;
 import org.apache.ratis.util.SizeInBytes;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -343,20 +338,6 @@ class SnapshotCompatibilityTest {
 
   private static CommandResult apply(BatonStateMachine sm, long index, Command command)
       throws Exception {
-    StateMachineLogEntryProto smEntry =
-        LogProtoUtils.toStateMachineLogEntryProto(
-            ClientId.randomId(),
-            index,
-            StateMachineLogEntryProto.Type.WRITE,
-            org.apache.ratis.thirdparty.com.google.protobuf.ByteString.copyFrom(
-                command.toByteArray()),
-            null);
-    LogEntryProto entry = LogProtoUtils.toLogEntryProto(smEntry, TERM, index);
-    TransactionContext trx =
-        TransactionContext.newBuilder().setStateMachine(sm).setLogEntry(entry).build();
-    Message reply = sm.applyTransaction(trx).get();
-    CommandResult result = CommandResult.parseFrom(reply.getContent().toByteArray());
-    assertThat(result.getApplied()).as("entry %d (%s) applied", index, result).isTrue();
-    return result;
+    return StateMachineApply.committed(sm, TERM, index, command);
   }
 }

@@ -1,11 +1,16 @@
 package dev.baton.core.testing;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import dev.baton.core.internal.BatonStateMachine;
 import dev.baton.core.internal.proto.Command;
+import dev.baton.core.internal.proto.CommandResult;
 import dev.baton.core.internal.proto.KvPut;
 import org.apache.ratis.proto.RaftProtos.LogEntryProto;
 import org.apache.ratis.proto.RaftProtos.RaftPeerRole;
 import org.apache.ratis.proto.RaftProtos.StateMachineLogEntryProto;
+import org.apache.ratis.protocol.ClientId;
+import org.apache.ratis.server.raftlog.LogProtoUtils;
 import org.apache.ratis.statemachine.TransactionContext;
 import org.apache.ratis.thirdparty.com.google.protobuf.ByteString;
 
@@ -56,5 +61,27 @@ public final class StateMachineApply {
             .setLogEntry(entry)
             .build();
     return stateMachine.applyTransaction(trx).get();
+  }
+
+  /**
+   * Applies {@code command} to {@code sm} as the entry Raft committed at {@code index} in {@code
+   * term}, asserts that the state machine applied it, and returns its result.
+   */
+  public static CommandResult committed(
+      BatonStateMachine sm, long term, long index, Command command) throws Exception {
+    StateMachineLogEntryProto smEntry =
+        LogProtoUtils.toStateMachineLogEntryProto(
+            ClientId.randomId(),
+            index,
+            StateMachineLogEntryProto.Type.WRITE,
+            ByteString.copyFrom(command.toByteArray()),
+            null);
+    LogEntryProto entry = LogProtoUtils.toLogEntryProto(smEntry, term, index);
+    TransactionContext trx =
+        TransactionContext.newBuilder().setStateMachine(sm).setLogEntry(entry).build();
+    CommandResult result =
+        CommandResult.parseFrom(sm.applyTransaction(trx).get().getContent().toByteArray());
+    assertThat(result.getApplied()).as("entry %d (%s) applied", index, result).isTrue();
+    return result;
   }
 }
