@@ -330,7 +330,10 @@ final class HttpEndpoints implements AutoCloseable {
     ex.getResponseHeaders()
         .set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'");
     respond(
-        ex, 200, "text/html; charset=utf-8", StatusPage.render(control.status(), Instant.now()));
+        ex,
+        200,
+        "text/html; charset=utf-8",
+        StatusPage.render(control.status(), control.history(), Instant.now()));
   }
 
   /** One converge-mode dns step's state, for {@code /status}. */

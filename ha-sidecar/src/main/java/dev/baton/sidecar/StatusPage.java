@@ -3,6 +3,7 @@ package dev.baton.sidecar;
 import dev.baton.core.control.proto.ActionState;
 import dev.baton.core.control.proto.HealthCheckState;
 import dev.baton.core.control.proto.HealthGating;
+import dev.baton.core.control.proto.HistoryResponse;
 import dev.baton.core.control.proto.Member;
 import dev.baton.core.control.proto.MemberStatus;
 import dev.baton.core.control.proto.PromotionStatus;
@@ -20,8 +21,9 @@ import java.time.Instant;
  * highlighted in the members table), the members as this node's control-port probes see them (the
  * same REACHABLE / UNREACHABLE as {@code bin/baton status}; {@code baton_member_up} in the metrics
  * is the Raft view instead), the health checks, the promotion and the steps that keep working after
- * it (a DNS step in converge mode). A node cut off from the others shows its own, stale, view: the
- * page says which node is answering and who it thinks leads.
+ * it (a DNS step in converge mode), and the activation timeline ({@link TimelineSvg}). A node cut
+ * off from the others shows its own, stale, view: the page says which node is answering and who it
+ * thinks leads.
  *
  * <p>Every value that comes from outside (member ids, addresses, errors, check reasons) is
  * HTML-escaped.
@@ -31,8 +33,8 @@ final class StatusPage {
 
   private StatusPage() {}
 
-  /** The page for {@code s}, as rendered at {@code now}. */
-  static String render(StatusResponse s, Instant now) {
+  /** The page for status {@code s} and activation history {@code h}, as rendered at {@code now}. */
+  static String render(StatusResponse s, HistoryResponse h, Instant now) {
     StringBuilder b = new StringBuilder(4096);
     b.append("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">")
         .append("<meta http-equiv=\"refresh\" content=\"")
@@ -63,6 +65,7 @@ final class StatusPage {
         .append(" s.</p>\n");
     activeLine(b, s);
     members(b, s);
+    TimelineSvg.append(b, s, h);
     health(b, s.getHealthGating());
     promotion(b, s.getPromotion());
     actions(b, s);
@@ -248,5 +251,9 @@ final class StatusPage {
           + "table{border-collapse:collapse}th,td{padding:.3em .7em;border-bottom:1px solid #ddd;"
           + "text-align:left}tr.active{background:#e6f4ea;font-weight:600}"
           + ".tag{font-size:.8em;background:#eee;border-radius:3px;padding:0 .3em}"
-          + ".h-unreachable,.err{color:#b00020}.h-reachable,.h-self{color:#1e7b34}";
+          + ".h-unreachable,.err{color:#b00020}.h-reachable,.h-self{color:#1e7b34}"
+          + "svg text{font:12px system-ui,sans-serif;fill:#222}svg .when{fill:#555;font-size:11px}"
+          + "svg .grid{stroke:#ddd}.act rect{fill:#dde3ea;stroke:#8a99a8}"
+          + ".act.unpromoted rect{fill:#fdecea;stroke:#b00020;stroke-dasharray:3 2}"
+          + ".act.current rect{fill:#b7e1c1;stroke:#1e7b34;stroke-width:2}";
 }

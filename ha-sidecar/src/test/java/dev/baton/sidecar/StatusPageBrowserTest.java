@@ -23,7 +23,8 @@ import org.junit.jupiter.api.Test;
  * The status page ({@code GET /}) of three real sidecar processes, loaded in a real browser:
  * Debian's Chromium, headless. Before a failover every node's page highlights the node that answers
  * {@code /active}; after a SIGKILL of that node, the survivors' pages highlight the new active and
- * show the dead one unreachable. Screenshots are kept under {@code target/status-page/}.
+ * show the dead one unreachable; the activation timeline highlights the same node's activation, the
+ * new one marked FAILOVER. Screenshots are kept under {@code target/status-page/}.
  */
 class StatusPageBrowserTest {
   private static final Duration WAIT = Duration.ofSeconds(60);
@@ -65,6 +66,7 @@ class StatusPageBrowserTest {
     assertThat(highlighted(dom)).as("the highlighted row in Chromium's DOM").contains(active);
     assertThat(dom).contains("<strong id=\"self\">" + active + "</strong>");
     assertThat(rows(dom)).containsExactlyInAnyOrder("n1", "n2", "n3");
+    assertThat(currentInTimeline(dom)).as("the timeline's current activation").contains(active);
     screenshot(active, "before-" + active + ".png");
 
     cluster.kill(active);
@@ -82,6 +84,13 @@ class StatusPageBrowserTest {
     assertThat(highlighted(dom)).as("the highlighted row in Chromium's DOM").contains(next);
     assertThat(dom).contains("Active: <strong data-node=\"" + next + "\">");
     assertThat(row(dom, active)).contains("UNREACHABLE");
+    assertThat(currentInTimeline(dom)).as("the timeline's current activation").contains(next);
+    assertThat(dom)
+        .as("the failover's block in the timeline")
+        .containsPattern(
+            "<g class=\"act current\" data-node=\""
+                + next
+                + "\" data-token=\"\\d+\" data-reason=\"FAILOVER\">");
     screenshot(next, "after-" + next + ".png");
   }
 
@@ -144,6 +153,13 @@ class StatusPageBrowserTest {
 
   private static Optional<String> highlighted(String dom) {
     Matcher m = HIGHLIGHTED.matcher(dom);
+    Optional<String> first = m.find() ? Optional.of(m.group(1)) : Optional.empty();
+    return m.find() ? Optional.of("more than one") : first;
+  }
+
+  /** The node of the timeline's highlighted block, or "more than one". */
+  private static Optional<String> currentInTimeline(String dom) {
+    Matcher m = Pattern.compile("<g class=\"act current\" data-node=\"([^\"]+)\"").matcher(dom);
     Optional<String> first = m.find() ? Optional.of(m.group(1)) : Optional.empty();
     return m.find() ? Optional.of("more than one") : first;
   }

@@ -2,11 +2,14 @@ package dev.baton.sidecar;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.baton.core.control.proto.Activation;
 import dev.baton.core.control.proto.Health;
 import dev.baton.core.control.proto.HealthCheckState;
 import dev.baton.core.control.proto.HealthGating;
+import dev.baton.core.control.proto.HistoryResponse;
 import dev.baton.core.control.proto.Member;
 import dev.baton.core.control.proto.MemberStatus;
+import dev.baton.core.control.proto.PromotionStep;
 import dev.baton.core.control.proto.Role;
 import dev.baton.core.control.proto.StatusResponse;
 import java.time.Instant;
@@ -16,6 +19,8 @@ import org.junit.jupiter.api.Test;
  * {@link StatusPage}'s rendering: what it highlights, what it says when it cannot know, escaping.
  */
 class StatusPageTest {
+  private static final HistoryResponse NO_HISTORY = HistoryResponse.getDefaultInstance();
+
   private static MemberStatus member(String id, Role role, long token, Health health) {
     return MemberStatus.newBuilder()
         .setMember(Member.newBuilder().setId(id).setRaftAddress("10.0.0.1:7000").setPriority(1))
@@ -46,7 +51,7 @@ class StatusPageTest {
 
   @Test
   void theActiveNodesRowIsTheOneHighlighted() {
-    String page = StatusPage.render(cluster().build(), Instant.EPOCH);
+    String page = StatusPage.render(cluster().build(), NO_HISTORY, Instant.EPOCH);
     assertThat(page)
         .contains("<tr data-node=\"n2\" class=\"active\" data-active=\"true\">")
         .contains("<tr data-node=\"n1\"><td>")
@@ -64,7 +69,9 @@ class StatusPageTest {
   void aNodeThatKnowsNoLeaderSaysItsViewMayBeStale() {
     String page =
         StatusPage.render(
-            cluster().setNodeId("n1").setRole(Role.STANDBY).setLeaderId("").build(), Instant.EPOCH);
+            cluster().setNodeId("n1").setRole(Role.STANDBY).setLeaderId("").build(),
+            NO_HISTORY,
+            Instant.EPOCH);
     assertThat(page)
         .contains("class=\"banner stale\"")
         .contains("knows no leader")
@@ -76,6 +83,7 @@ class StatusPageTest {
     String page =
         StatusPage.render(
             cluster().setActiveNodeId("").setActiveToken(0).setRole(Role.STANDBY).build(),
+            NO_HISTORY,
             Instant.EPOCH);
     assertThat(page).contains("No activation yet").doesNotContain("class=\"active\"");
   }
@@ -100,12 +108,81 @@ class StatusPageTest {
                             .setProbed(true)
                             .setLastReason(evil)))
             .build();
-    String page = StatusPage.render(s, Instant.EPOCH);
+    String page = StatusPage.render(s, NO_HISTORY, Instant.EPOCH);
     assertThat(page)
         .doesNotContain("<script>")
         .doesNotContain("<img")
         .contains("&lt;script&gt;alert(1)&lt;/script&gt;&quot;&#39;&amp;")
         .contains("data-node=\"x&quot;&gt;&lt;img src=y&gt;\"")
         .contains("A check is down: this node may not become active.");
+  }
+
+  private static Activation activation(String node, long token, String reason, boolean promoted) {
+    Activation.Builder a =
+        Activation.newBuilder()
+            .setNodeId(node)
+            .setToken(token)
+            .setReason(reason)
+            .setPromoted(promoted)
+            .setProposedAtUnixMillis(1_000_000L * token)
+            .addSteps(
+                PromotionStep.newBuilder()
+                    .setName("dns")
+                    .setAttempt(1)
+                    .setOutcome(promoted ? "COMPLETED" : "FAILED")
+                    .setDurationMillis(120));
+    if (promoted) {
+      a.addSteps(
+          PromotionStep.newBuilder()
+              .setName("postgres")
+              .setAttempt(1)
+              .setOutcome("COMPLETED")
+              .setDurationMillis(250));
+    }
+    return a.build();
+  }
+
+  @Test
+  void theTimelineShowsTheNewestActivationsInTokenOrderAndHighlightsTheCurrentOne() {
+    HistoryResponse.Builder h = HistoryResponse.newBuilder();
+    h.addActivations(activation("n1", 1, "START", true));
+    for (long t = 2; t <= 13; t++) {
+      h.addActivations(activation(t % 2 == 0 ? "n2" : "n1", t, "FAILOVER", true));
+    }
+    h.addActivations(activation("gone<b>", 27, "HEALTH", false));
+    h.addActivations(activation("n2", 42, "SWITCH_ACTIVE", true).toBuilder().setRequester("n1"));
+    String page = StatusPage.render(cluster().build(), h.build(), Instant.EPOCH);
+
+    assertThat(page).contains("<svg id=\"timeline\"").contains("Showing 12 of 15 activations");
+    java.util.regex.Matcher m =
+        java.util.regex.Pattern.compile(
+                "<g class=\"act[^\"]*\" data-node=\"[^\"]*\" data-token=\"(\\d+)\"")
+            .matcher(page);
+    java.util.List<Long> tokens = new java.util.ArrayList<>();
+    while (m.find()) {
+      tokens.add(Long.parseLong(m.group(1)));
+    }
+    assertThat(tokens).containsExactly(4L, 5L, 6L, 7L, 8L, 9L, 10L, 11L, 12L, 13L, 27L, 42L);
+    assertThat(page.split("class=\"act current\"", -1)).hasSize(2);
+    assertThat(page)
+        .contains("<g class=\"act current\" data-node=\"n2\" data-token=\"42\"")
+        .contains("data-reason=\"SWITCH_ACTIVE\"")
+        .contains("SWITCH · 42")
+        .contains("promoted 370 ms")
+        .contains("requested through n1")
+        .contains(
+            "<g class=\"act unpromoted\" data-node=\"gone&lt;b&gt;\" data-token=\"27\""
+                + " data-reason=\"HEALTH\">")
+        .contains("not promoted")
+        .doesNotContain("<b>");
+    // One lane per member, then the node that is no longer one.
+    assertThat(page.indexOf(">tie</text>")).isLessThan(page.indexOf(">gone&lt;b&gt;</text>"));
+  }
+
+  @Test
+  void withNoActivationTheTimelineSaysSo() {
+    assertThat(StatusPage.render(cluster().build(), NO_HISTORY, Instant.EPOCH))
+        .contains("No activation recorded yet.")
+        .doesNotContain("<svg");
   }
 }

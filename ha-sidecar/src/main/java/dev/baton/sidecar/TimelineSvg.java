@@ -1,0 +1,193 @@
+package dev.baton.sidecar;
+
+import static dev.baton.sidecar.StatusPage.esc;
+
+import dev.baton.core.control.proto.Activation;
+import dev.baton.core.control.proto.HistoryResponse;
+import dev.baton.core.control.proto.PromotionStep;
+import dev.baton.core.control.proto.StatusResponse;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * The status page's activation timeline: an inline SVG with one lane per member and one column per
+ * activation, in token order (the newest {@value #SHOWN} of them). Each activation is a block in
+ * its node's lane, labelled with its token, its reason (START, FAILOVER, SWITCH_ACTIVE, HEALTH,
+ * FAILBACK), the proposer's wall-clock time and how long its promotion steps took; the block of the
+ * activation that holds the role now is highlighted.
+ *
+ * <p>The columns are equal, not proportional to time: a history spans seconds between a failover
+ * and its switch back, and weeks between incidents, and a time axis would hide the first. Order
+ * comes from tokens; the times are each proposer's own clock and are labelled so.
+ */
+final class TimelineSvg {
+  static final int SHOWN = 12;
+  private static final int LANE = 34;
+  private static final int COLUMN = 104;
+  private static final int LEFT = 60;
+  private static final int TOP = 22;
+  private static final DateTimeFormatter TIME =
+      DateTimeFormatter.ofPattern("HH:mm:ss").withZone(ZoneOffset.UTC);
+
+  private TimelineSvg() {}
+
+  /** The section for {@code h} as seen with status {@code s}: a heading, the SVG, a note. */
+  static void append(StringBuilder b, StatusResponse s, HistoryResponse h) {
+    b.append("<h2>Activation timeline</h2>\n");
+    List<Activation> all = h.getActivationsList();
+    if (all.isEmpty()) {
+      b.append("<p id=\"timeline\">No activation recorded yet.</p>\n");
+      return;
+    }
+    List<Activation> shown = all.subList(Math.max(0, all.size() - SHOWN), all.size());
+    List<String> lanes = lanes(s, shown);
+    int width = LEFT + COLUMN * shown.size() + 8;
+    int height = TOP + LANE * lanes.size() + 34;
+    b.append("<svg id=\"timeline\" xmlns=\"http://www.w3.org/2000/svg\" width=\"")
+        .append(width)
+        .append("\" height=\"")
+        .append(height)
+        .append("\" role=\"img\" aria-label=\"activation timeline\">\n");
+    for (int i = 0; i < lanes.size(); i++) {
+      int y = TOP + LANE * i;
+      b.append("<text class=\"lane\" x=\"4\" y=\"")
+          .append(y + LANE / 2 + 4)
+          .append("\">")
+          .append(esc(lanes.get(i)))
+          .append("</text><line x1=\"")
+          .append(LEFT)
+          .append("\" x2=\"")
+          .append(width - 4)
+          .append("\" y1=\"")
+          .append(y + LANE)
+          .append("\" y2=\"")
+          .append(y + LANE)
+          .append("\" class=\"grid\"/>\n");
+    }
+    for (int c = 0; c < shown.size(); c++) {
+      Activation a = shown.get(c);
+      boolean current =
+          a.getNodeId().equals(s.getActiveNodeId()) && a.getToken() == s.getActiveToken();
+      int x = LEFT + COLUMN * c;
+      int y = TOP + LANE * lanes.indexOf(a.getNodeId());
+      b.append("<g class=\"act")
+          .append(current ? " current" : "")
+          .append(a.getPromoted() ? "" : " unpromoted")
+          .append("\" data-node=\"")
+          .append(esc(a.getNodeId()))
+          .append("\" data-token=\"")
+          .append(a.getToken())
+          .append("\" data-reason=\"")
+          .append(esc(a.getReason()))
+          .append("\"><title>")
+          .append(esc(describe(a)))
+          .append("</title><rect x=\"")
+          .append(x + 2)
+          .append("\" y=\"")
+          .append(y + 4)
+          .append("\" width=\"")
+          .append(COLUMN - 4)
+          .append("\" height=\"")
+          .append(LANE - 8)
+          .append("\" rx=\"3\"/><text x=\"")
+          .append(x + 7)
+          .append("\" y=\"")
+          .append(y + LANE / 2 + 4)
+          .append("\">")
+          .append(esc(shortReason(a.getReason())))
+          .append(" · ")
+          .append(a.getToken())
+          .append("</text></g>\n");
+      int below = TOP + LANE * lanes.size();
+      b.append("<text class=\"when\" x=\"")
+          .append(x + 4)
+          .append("\" y=\"")
+          .append(below + 14)
+          .append("\">")
+          .append(
+              a.getProposedAtUnixMillis() == 0
+                  ? "time unknown"
+                  : TIME.format(Instant.ofEpochMilli(a.getProposedAtUnixMillis())))
+          .append("</text><text class=\"when\" x=\"")
+          .append(x + 4)
+          .append("\" y=\"")
+          .append(below + 28)
+          .append("\">")
+          .append(esc(promotionLabel(a)))
+          .append("</text>\n");
+    }
+    b.append("</svg>\n<p class=\"seen\">In token order; times are UTC on each proposer's own clock")
+        .append(" (for people: order comes from tokens). Showing ")
+        .append(shown.size())
+        .append(" of ")
+        .append(all.size())
+        .append(" activations; all of them at <a href=\"/history\">/history</a>.</p>\n");
+  }
+
+  /** The members in the status's order, then any node of the window that is no longer one. */
+  private static List<String> lanes(StatusResponse s, List<Activation> shown) {
+    Set<String> ids = new LinkedHashSet<>();
+    s.getMembersList().forEach(m -> ids.add(m.getMember().getId()));
+    shown.forEach(a -> ids.add(a.getNodeId()));
+    return new ArrayList<>(ids);
+  }
+
+  private static String shortReason(String reason) {
+    return switch (reason) {
+      case "SWITCH_ACTIVE" -> "SWITCH";
+      case "" -> "?";
+      default -> reason;
+    };
+  }
+
+  /** "promoted 370 ms", "not promoted", or "promoting" while it has steps without an outcome. */
+  static String promotionLabel(Activation a) {
+    long total = 0;
+    boolean open = false;
+    for (PromotionStep step : a.getStepsList()) {
+      if (step.getDurationMillis() < 0) {
+        open = true;
+      } else {
+        total += step.getDurationMillis();
+      }
+    }
+    if (a.getPromoted()) {
+      return "promoted " + total + " ms";
+    }
+    return open && a.getResigned().isEmpty() ? "promoting" : "not promoted";
+  }
+
+  static String describe(Activation a) {
+    StringBuilder d = new StringBuilder();
+    d.append(a.getNodeId()).append(", token ").append(a.getToken()).append(": ");
+    d.append(a.getReason().isEmpty() ? "reason unknown" : a.getReason());
+    if (!a.getPreviousNodeId().isEmpty()) {
+      d.append(" from ")
+          .append(a.getPreviousNodeId())
+          .append(" (token ")
+          .append(a.getPreviousToken())
+          .append(')');
+    }
+    if (!a.getRequester().isEmpty()) {
+      d.append(", requested through ").append(a.getRequester());
+    }
+    if (a.getProposedAtUnixMillis() != 0) {
+      d.append(", at ")
+          .append(Instant.ofEpochMilli(a.getProposedAtUnixMillis()))
+          .append(" (")
+          .append(a.getNodeId())
+          .append("'s clock)");
+    }
+    d.append("; ").append(promotionLabel(a));
+    d.append(" in ").append(a.getStepsCount()).append(" step attempt(s)");
+    if (!a.getResigned().isEmpty()) {
+      d.append("; resigned ").append(a.getResigned());
+    }
+    return d.toString();
+  }
+}
