@@ -35,8 +35,9 @@ import java.util.Map;
  * machine's CLOCK_MONOTONIC, the same clock in every process here): {@code EVENT started <t>},
  * {@code EVENT active <token> <t>}, {@code EVENT standby <reason> <t>}. It reads commands on stdin:
  * {@code switch <node>} (planned switch-active), {@code sync} (a linearizable KV read, answered
- * {@code EVENT synced <t>}: this node has applied the log up to the leader's commit index), {@code
- * heap} (a full GC, then {@code EVENT heap <usedBytes> <committedBytes>}).
+ * {@code EVENT synced <t> <highestToken>}; the read is answered by the leader, so only the highest
+ * token this node has applied itself tells how far its own log has come), {@code heap} (a full GC,
+ * then {@code EVENT heap <usedBytes> <committedBytes>}).
  *
  * <p>Arguments, all {@code --key=value}: {@code id}, {@code cluster}, {@code members} ({@code
  * id=host:port[:witness],...}), {@code data}, and for an eligible node {@code pg-target}, {@code
@@ -112,7 +113,7 @@ public final class BenchNode {
           case "switch" -> node.switchActive(cmd[1], Duration.ofSeconds(30));
           case "sync" -> {
             node.kv().get("bench/sync");
-            emit("synced " + System.nanoTime());
+            emit("synced " + System.nanoTime() + " " + node.status().highestToken());
           }
           case "heap" -> {
             System.gc();

@@ -8,21 +8,12 @@ import dev.baton.core.LocalPorts;
 import dev.baton.dns.TsigAlgorithm;
 import dev.baton.dns.testing.BindServer;
 import dev.baton.postgres.testing.PostgresServer;
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStreamReader;
-import java.io.PrintWriter;
-import java.io.Writer;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.sql.Connection;
-import java.sql.DriverManager;
-import java.sql.SQLException;
-import java.sql.Statement;
 import java.time.Duration;
 import java.time.LocalDateTime;
 import java.time.format.DateTimeFormatter;
@@ -32,19 +23,8 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
-import java.util.Properties;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
-import org.xbill.DNS.ARecord;
-import org.xbill.DNS.DClass;
-import org.xbill.DNS.Message;
-import org.xbill.DNS.Name;
-import org.xbill.DNS.Rcode;
-import org.xbill.DNS.Record;
-import org.xbill.DNS.Section;
-import org.xbill.DNS.SimpleResolver;
-import org.xbill.DNS.Type;
 
 /**
  * Failover of a whole deployment, measured end to end with real processes on loopback.
@@ -93,8 +73,7 @@ public final class FailoverBenchmark {
   private int pgPort;
   private final Map<String, Site> sites = new LinkedHashMap<>();
   private NodeProcess witness;
-  private final List<Write> writes = new CopyOnWriteArrayList<>();
-  private volatile boolean writing = true;
+  private NameWriter writer;
   private String cluster;
   private String membersArg;
 
@@ -110,8 +89,6 @@ public final class FailoverBenchmark {
       this.address = address;
     }
   }
-
-  private record Write(long nanos, String address) {}
 
   /** The Raft port's secret, one file in the work directory for every node (made on first use). */
   synchronized Path clusterSecret() throws IOException {
@@ -158,7 +135,8 @@ public final class FailoverBenchmark {
       if (idleSeconds > 0) {
         b.measureIdle(idleSeconds);
       }
-      b.startWriter();
+      b.writer = new NameWriter(b.dns.host(), b.dns.port(), NAME, ZONE, b.pgPort);
+      b.writer.start(WAIT);
       for (int i = 1; i <= trials; i++) {
         b.unplannedTrial(i);
         b.plannedTrial(i, "planned");
@@ -206,7 +184,7 @@ public final class FailoverBenchmark {
             + ",w1=127.0.0.1:"
             + ports[2]
             + ":witness";
-    witness = new NodeProcess("w1", List.of("--id=w1"), this);
+    witness = startNode("w1", List.of("--id=w1"));
     east.process = startNode(east, west);
     await("n1 active").atMost(WAIT).until(() -> east.process.lastActive().isPresent());
     west.process = startNode(west, east);
@@ -218,7 +196,7 @@ public final class FailoverBenchmark {
   }
 
   private NodeProcess startNode(Site self, Site other) throws IOException {
-    return new NodeProcess(
+    return startNode(
         self.node,
         List.of(
             "--id=" + self.node,
@@ -228,8 +206,27 @@ public final class FailoverBenchmark {
             "--zone=" + ZONE,
             "--key-file=" + dns.keyFile(TsigAlgorithm.HMAC_SHA256),
             "--name=" + NAME,
-            "--address=" + self.address),
-        this);
+            "--address=" + self.address));
+  }
+
+  /** A {@link BenchNode} JVM of this cluster: its first start bootstraps. */
+  private NodeProcess startNode(String id, List<String> extra) throws IOException {
+    List<String> cmd = new ArrayList<>();
+    cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+    // The fixtures' test-jars carry logback-test.xml files; the nodes log with their own.
+    cmd.add("-Dlogback.configurationFile=bench-node-logback.xml");
+    cmd.add("-cp");
+    cmd.add(System.getProperty("java.class.path"));
+    cmd.add(BenchNode.class.getName());
+    cmd.add("--cluster=" + cluster);
+    cmd.add("--members=" + membersArg);
+    Path data = work.resolve("node-" + id);
+    cmd.add("--data=" + data);
+    cmd.add("--secret=" + clusterSecret());
+    // The benchmark is the operator: the first start of each node bootstraps the cluster.
+    cmd.add("--bootstrap=" + !Files.exists(data));
+    cmd.addAll(extra);
+    return new NodeProcess(id, cmd, work.resolve("node-" + id + ".log"));
   }
 
   private void measureIdle(int seconds) throws Exception {
@@ -279,7 +276,7 @@ public final class FailoverBenchmark {
     active.process.kill();
     active.pg.kill();
     long activeAt = other.process.awaitActiveAfter(oldToken, WAIT);
-    long writableAt = awaitWriteOn(other.address, t0);
+    long writableAt = writer.awaitWriteOn(other.address, t0, WAIT);
     double toActive = (activeAt - t0) / 1e6;
     double toWritable = (writableAt - t0) / 1e6;
     results.add(new Results.Sample("baton", "unplanned", trial, "time_to_active", toActive, load));
@@ -316,12 +313,10 @@ public final class FailoverBenchmark {
     long t0 = System.nanoTime();
     from.process.send("switch " + to.node);
     long activeAt = to.process.awaitActiveAfter(oldToken, WAIT);
-    long firstNew = awaitWriteOn(to.address, t0);
+    long firstNew = writer.awaitWriteOn(to.address, t0, WAIT);
     long lastBefore =
-        writes.stream()
-            .mapToLong(Write::nanos)
-            .filter(t -> t < firstNew)
-            .max()
+        writer
+            .lastBefore(firstNew)
             .orElseThrow(() -> new IllegalStateException("no write before the switch"));
     double gap = (firstNew - lastBefore) / 1e6;
     double toActive = (activeAt - t0) / 1e6;
@@ -373,8 +368,16 @@ public final class FailoverBenchmark {
     return sites.get(s.node.equals("n1") ? "n2" : "n1");
   }
 
+  /**
+   * Waits until {@code p} has applied the current activation itself. A linearizable read alone is
+   * not enough: the leader answers it. A node restarted or bootstrapped a moment earlier may still
+   * have an empty log; if the active dies then, Ratis lets no one win (the witness, whose log is
+   * longer, refuses the empty node's candidacy and, having commits, does not count an empty-log
+   * voter's vote), and the trial waited out its 90 s for nothing.
+   */
   private void sync(NodeProcess p) {
-    await(p.id + " caught up with the leader")
+    long token = activeSite().process.lastActive().orElse(0L);
+    await(p.id + " applied the activation with token " + token)
         .atMost(WAIT)
         .pollDelay(Duration.ZERO)
         .pollInterval(Duration.ofMillis(200))
@@ -382,22 +385,9 @@ public final class FailoverBenchmark {
             () -> {
               long since = System.nanoTime();
               p.send("sync");
-              return p.awaitEventAfter("synced", since, Duration.ofSeconds(5)) != null;
+              String synced = p.awaitEventAfter("synced", since, Duration.ofSeconds(5));
+              return synced != null && Long.parseLong(synced.split(" ")[2]) >= token;
             });
-  }
-
-  private long awaitWriteOn(String address, long after) {
-    return await("a committed write through " + NAME + "." + ZONE + " on " + address)
-        .atMost(WAIT)
-        .pollInterval(Duration.ofMillis(5))
-        .until(
-            () ->
-                writes.stream()
-                    .filter(w -> w.nanos() > after && w.address().equals(address))
-                    .mapToLong(Write::nanos)
-                    .min()
-                    .orElse(-1L),
-            t -> t > 0);
   }
 
   private static void awaitStreaming(PostgresServer primary, PostgresServer standby) {
@@ -426,83 +416,10 @@ public final class FailoverBenchmark {
             });
   }
 
-  // ---- the client ----------------------------------------------------------------------------
-
-  private void startWriter() {
-    Thread t = new Thread(this::writeLoop, "dns-writer");
-    t.setDaemon(true);
-    t.start();
-    await("first write through the name").atMost(WAIT).until(() -> !writes.isEmpty());
-  }
-
-  private void writeLoop() {
-    Connection conn = null;
-    String connAddress = null;
-    SimpleResolver resolver;
-    try {
-      resolver = new SimpleResolver(InetAddress.getByName(dns.host()));
-    } catch (IOException e) {
-      throw new IllegalStateException(e);
-    }
-    resolver.setPort(dns.port());
-    resolver.setTimeout(Duration.ofMillis(500));
-    while (writing) {
-      try {
-        String address = resolve(resolver);
-        if (conn == null || !address.equals(connAddress)) {
-          close(conn);
-          conn = null;
-          Properties p = new Properties();
-          p.setProperty("user", PostgresServer.SUPERUSER);
-          p.setProperty("connectTimeout", "1");
-          p.setProperty("socketTimeout", "2");
-          p.setProperty("loginTimeout", "2");
-          p.setProperty("ApplicationName", "failover-bench-writer");
-          conn =
-              DriverManager.getConnection(
-                  "jdbc:postgresql://" + address + ":" + pgPort + "/postgres", p);
-          connAddress = address;
-        }
-        try (Statement s = conn.createStatement()) {
-          s.executeUpdate("INSERT INTO bench_writes DEFAULT VALUES");
-        }
-        writes.add(new Write(System.nanoTime(), address));
-      } catch (IOException | SQLException | RuntimeException e) {
-        close(conn);
-        conn = null;
-      }
-      LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(5));
-    }
-    close(conn);
-  }
-
-  private static String resolve(SimpleResolver resolver) throws IOException {
-    Message query =
-        Message.newQuery(Record.newRecord(Name.fromString(NAME + "." + ZONE), Type.A, DClass.IN));
-    Message response = resolver.send(query);
-    if (response.getRcode() != Rcode.NOERROR) {
-      throw new IOException("DNS " + Rcode.string(response.getRcode()));
-    }
-    for (Record r : response.getSection(Section.ANSWER)) {
-      if (r instanceof ARecord a) {
-        return a.getAddress().getHostAddress();
-      }
-    }
-    throw new IOException("no A record for " + NAME + "." + ZONE);
-  }
-
-  private static void close(Connection c) {
-    if (c != null) {
-      try {
-        c.close();
-      } catch (SQLException ignored) {
-        // a dead connection
-      }
-    }
-  }
-
   private void tearDown() {
-    writing = false;
+    if (writer != null) {
+      writer.stop();
+    }
     for (Site s : sites.values()) {
       if (s.process != null) {
         s.process.kill();
@@ -518,174 +435,6 @@ public final class FailoverBenchmark {
     }
     if (dns != null) {
       dns.close();
-    }
-  }
-
-  // ---- node processes ------------------------------------------------------------------------
-
-  /** A {@link BenchNode} JVM, its events read from its stdout, its output kept in a log file. */
-  private static final class NodeProcess {
-    final String id;
-    final Process process;
-    final PrintWriter stdin;
-    final List<String[]> events = new CopyOnWriteArrayList<>();
-
-    NodeProcess(String id, List<String> extra, FailoverBenchmark bench) throws IOException {
-      this.id = id;
-      List<String> cmd = new ArrayList<>();
-      cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-      // The fixtures' test-jars carry logback-test.xml files; the nodes log with their own.
-      cmd.add("-Dlogback.configurationFile=bench-node-logback.xml");
-      cmd.add("-cp");
-      cmd.add(System.getProperty("java.class.path"));
-      cmd.add(BenchNode.class.getName());
-      cmd.add("--cluster=" + bench.cluster);
-      cmd.add("--members=" + bench.membersArg);
-      Path data = bench.work.resolve("node-" + id);
-      cmd.add("--data=" + data);
-      cmd.add("--secret=" + bench.clusterSecret());
-      // The benchmark is the operator: the first start of each node bootstraps the cluster.
-      cmd.add("--bootstrap=" + !Files.exists(data));
-      cmd.addAll(extra);
-      Path log = bench.work.resolve("node-" + id + ".log");
-      process =
-          new ProcessBuilder(cmd)
-              .redirectError(ProcessBuilder.Redirect.appendTo(log.toFile()))
-              .start();
-      stdin =
-          new PrintWriter(
-              new java.io.OutputStreamWriter(process.getOutputStream(), StandardCharsets.UTF_8),
-              true);
-      Writer logWriter =
-          Files.newBufferedWriter(
-              log,
-              StandardCharsets.UTF_8,
-              java.nio.file.StandardOpenOption.CREATE,
-              java.nio.file.StandardOpenOption.APPEND);
-      Thread reader =
-          new Thread(
-              () -> {
-                try (BufferedReader r =
-                        new BufferedReader(
-                            new InputStreamReader(
-                                process.getInputStream(), StandardCharsets.UTF_8));
-                    Writer w = logWriter) {
-                  String line;
-                  while ((line = r.readLine()) != null) {
-                    w.write(line);
-                    w.write('\n');
-                    w.flush();
-                    if (line.startsWith("EVENT ")) {
-                      events.add(line.substring(6).split(" "));
-                    }
-                  }
-                } catch (IOException ignored) {
-                  // the process died
-                }
-              },
-              "events-" + id);
-      reader.setDaemon(true);
-      reader.start();
-    }
-
-    void send(String command) {
-      stdin.println(command);
-    }
-
-    /** The token of this node's latest activation, if its latest role event is "active". */
-    Optional<Long> lastActive() {
-      if (!process.isAlive()) {
-        return Optional.empty();
-      }
-      for (int i = events.size() - 1; i >= 0; i--) {
-        String[] e = events.get(i);
-        if (e[0].equals("active")) {
-          return Optional.of(Long.parseLong(e[1]));
-        }
-        if (e[0].equals("standby")) {
-          return Optional.empty();
-        }
-      }
-      return Optional.empty();
-    }
-
-    /** Waits for an activation with a token above {@code token}; returns its nanoTime. */
-    long awaitActiveAfter(long token, Duration timeout) {
-      return await(id + " active with a token above " + token)
-          .atMost(timeout)
-          .pollInterval(Duration.ofMillis(2))
-          .until(
-              () -> {
-                for (String[] e : events) {
-                  if (e[0].equals("active") && Long.parseLong(e[1]) > token) {
-                    return Long.parseLong(e[2]);
-                  }
-                }
-                if (!process.isAlive()) {
-                  throw new IllegalStateException(id + " exited with " + process.exitValue());
-                }
-                return -1L;
-              },
-              t -> t > 0);
-    }
-
-    /** The {@code index}-th event of this kind, joined by spaces. */
-    String awaitEvent(String kind, int index, Duration timeout) {
-      return await(id + " reports " + kind)
-          .atMost(timeout)
-          .pollInterval(Duration.ofMillis(10))
-          .until(
-              () -> {
-                if (!process.isAlive()) {
-                  throw new IllegalStateException(id + " exited with " + process.exitValue());
-                }
-                return events.stream()
-                    .filter(e -> e[0].equals(kind))
-                    .skip(index)
-                    .findFirst()
-                    .map(e -> String.join(" ", e))
-                    .orElse(null);
-              },
-              e -> e != null);
-    }
-
-    /** An event of this kind stamped after {@code since}, or null if none came in time. */
-    String awaitEventAfter(String kind, long since, Duration timeout) {
-      try {
-        return awaitEvent2(kind, since, timeout);
-      } catch (org.awaitility.core.ConditionTimeoutException e) {
-        return null;
-      }
-    }
-
-    private String awaitEvent2(String kind, long since, Duration timeout) {
-      return await(id + " reports " + kind)
-          .atMost(timeout)
-          .pollInterval(Duration.ofMillis(10))
-          .until(
-              () ->
-                  events.stream()
-                      .filter(e -> e[0].equals(kind) && Long.parseLong(e[1]) > since)
-                      .findFirst()
-                      .map(e -> String.join(" ", e))
-                      .orElse(null),
-              e -> e != null);
-    }
-
-    /** utime + stime of the process, in clock ticks (USER_HZ, 100 on Linux). */
-    long cpuTicks() throws IOException {
-      String stat = Files.readString(Path.of("/proc/" + process.pid() + "/stat"));
-      String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
-      return Long.parseLong(f[11]) + Long.parseLong(f[12]);
-    }
-
-    void kill() {
-      process.destroyForcibly(); // SIGKILL
-      try {
-        process.waitFor(30, TimeUnit.SECONDS);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-      }
     }
   }
 
