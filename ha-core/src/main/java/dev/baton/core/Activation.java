@@ -61,7 +61,7 @@ public record Activation(
     HEALTH,
     /**
      * Failback by priority moved the role here: read from the previous active's resignation with
-     * reason {@code FAILBACK}. Reserved: this release has no failback yet.
+     * reason {@code FAILBACK} ({@link FailbackPolicy}).
      */
     FAILBACK
   }

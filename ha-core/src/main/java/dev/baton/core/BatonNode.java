@@ -421,6 +421,20 @@ public final class BatonNode implements Closeable {
     }
 
     /**
+     * Failback by priority (default {@link FailbackPolicy#DISABLED}): with {@link
+     * FailbackPolicy#after(Duration)}, an active hands the role to a member with a strictly higher
+     * {@link Member#priority() priority} once that member has been up, caught up and healthy for
+     * the hold-down without a break, through the planned switch path ({@link
+     * StandbyReason#FAILBACK}); never between equal priorities, and not while {@link
+     * BatonNode#maintenance(boolean, String) maintenance mode} is on. Give every node the same
+     * policy: the active's decides.
+     */
+    public Builder failback(FailbackPolicy policy) {
+      s.failback = Objects.requireNonNull(policy, "failback");
+      return this;
+    }
+
+    /**
      * The time source of the lease; default {@link Ticker#system()} ({@link System#nanoTime()}).
      * Tests give a fake; production code has no reason to set it. See {@link Ticker} for what a
      * ticker must do for the lease to hold.

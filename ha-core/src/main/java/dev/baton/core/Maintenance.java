@@ -14,7 +14,8 @@ import java.util.Optional;
  * whose demoting health check is down stays active (its {@link NodeStatus.Health#note() health
  * note} says that maintenance holds it, and one WARN line is logged when that starts). When it is
  * turned off, health gating moves the role as it would have, at once if the active is still
- * unhealthy. Failback by priority, when it exists, will be suspended the same way.
+ * unhealthy. No {@link FailbackPolicy failback} by priority happens either, and every hold-down
+ * starts again when it is turned off.
  *
  * <p><b>What it does not change.</b>
  *

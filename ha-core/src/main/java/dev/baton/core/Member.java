@@ -10,7 +10,11 @@ import java.util.regex.Pattern;
  * @param address the Raft address, {@code host:port}
  * @param witness a witness votes but never becomes active (a small tiebreaker in a third site)
  * @param noActivate a voter that never becomes active (for example during maintenance)
- * @param priority a preference among eligible nodes; higher wins when failback is enabled
+ * @param priority a preference among eligible nodes: a step-down hands the role to the peer with
+ *     the highest; with {@link FailbackPolicy failback} enabled, the active hands the role to a
+ *     member with a strictly higher priority once that member has been up, caught up and healthy
+ *     for the hold-down (never between equal priorities). Not a Raft priority: Raft elections
+ *     ignore it
  */
 public record Member(String id, String address, boolean witness, boolean noActivate, int priority) {
 

@@ -49,6 +49,7 @@ final class NodeSettings {
   final List<Map.Entry<RoleListener, Executor>> listeners = new ArrayList<>();
   final List<HealthCheck> healthChecks = new ArrayList<>();
   HealthPolicy healthPolicy = HealthPolicy.DEFAULTS;
+  FailbackPolicy failback = FailbackPolicy.DISABLED;
 
   void healthChecks(List<HealthCheck> checks) {
     Objects.requireNonNull(checks, "healthChecks");
@@ -147,6 +148,7 @@ final class NodeSettings {
         ticker,
         List.copyOf(listeners),
         List.copyOf(healthChecks),
-        healthPolicy);
+        healthPolicy,
+        failback);
   }
 }

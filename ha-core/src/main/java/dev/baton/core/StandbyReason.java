@@ -17,6 +17,12 @@ public enum StandbyReason {
    * through the planned switch path (see {@link BatonNode.Builder#healthChecks}).
    */
   UNHEALTHY,
+  /**
+   * Failback by priority: a member with a higher priority had been up, caught up and healthy for
+   * the hold-down, and this active handed the role to it through the planned switch path (see
+   * {@link FailbackPolicy}).
+   */
+  FAILBACK,
   /** The node is closing. */
   CLOSING
 }

@@ -48,6 +48,22 @@ class BuilderValidationTest {
   }
 
   @Test
+  void aFailbackHoldDownThatIsNotPositiveIsRefusedNamingItAndFailbackIsOffByDefault() {
+    assertThatThrownBy(() -> FailbackPolicy.after(Duration.ofSeconds(-5)))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageStartingWith("failback.holdDown -5000 ms is not positive");
+    assertThatThrownBy(() -> new FailbackPolicy(false, Duration.ZERO))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageStartingWith("failback.holdDown 0 ms is not positive");
+    assertThatThrownBy(() -> valid().failback(null))
+        .isInstanceOf(NullPointerException.class)
+        .hasMessageContaining("failback");
+    assertThat(FailbackPolicy.DISABLED.enabled()).isFalse();
+    assertThat(FailbackPolicy.DISABLED.holdDown()).isEqualTo(Duration.ofSeconds(30));
+    valid().failback(FailbackPolicy.after(Duration.ofSeconds(30))).build();
+  }
+
+  @Test
   void timingThatBreaksTheLeaseArgumentIsRefusedNamingTheSetting() {
     assertThatThrownBy(
             () ->

@@ -62,7 +62,8 @@ public final class Sidecar implements AutoCloseable {
             .meterRegistry(registry)
             .promotionPlan(config.plan())
             .healthChecks(config.healthChecks())
-            .healthPolicy(config.healthPolicy());
+            .healthPolicy(config.healthPolicy())
+            .failback(config.failback());
     config
         .raftListen()
         .ifPresent(

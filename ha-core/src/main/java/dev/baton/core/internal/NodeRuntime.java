@@ -3,6 +3,7 @@ package dev.baton.core.internal;
 import dev.baton.core.Activation;
 import dev.baton.core.ActiveContext;
 import dev.baton.core.BatonException;
+import dev.baton.core.FailbackPolicy;
 import dev.baton.core.Handover;
 import dev.baton.core.HealthCheck;
 import dev.baton.core.HealthPolicy;
@@ -50,7 +51,8 @@ public final class NodeRuntime {
       Ticker ticker,
       List<Map.Entry<RoleListener, Executor>> listeners,
       List<HealthCheck> healthChecks,
-      HealthPolicy healthPolicy) {
+      HealthPolicy healthPolicy,
+      FailbackPolicy failback) {
     /** The same, with {@code more} listeners after the builder's (those added before start). */
     public Collaborators plusListeners(List<Map.Entry<RoleListener, Executor>> more) {
       if (more.isEmpty()) {
@@ -59,7 +61,14 @@ public final class NodeRuntime {
       List<Map.Entry<RoleListener, Executor>> all = new java.util.ArrayList<>(listeners);
       all.addAll(more);
       return new Collaborators(
-          meterRegistry, plan, clock, ticker, List.copyOf(all), healthChecks, healthPolicy);
+          meterRegistry,
+          plan,
+          clock,
+          ticker,
+          List.copyOf(all),
+          healthChecks,
+          healthPolicy,
+          failback);
     }
   }
 
@@ -134,7 +143,15 @@ public final class NodeRuntime {
               metrics,
               parts.healthChecks(),
               parts.healthPolicy());
-      controller = new RoleController(config, raft, parts.clock(), runner, metrics, health);
+      controller =
+          new RoleController(
+              config,
+              raft,
+              parts.clock(),
+              runner,
+              metrics,
+              health,
+              new FailbackHandOver(config, raft, parts.failback(), parts.ticker()));
       // baton_lease_lapses_total, counted from the reason the controller gives its listeners.
       controller.addListener(
           new RoleListener() {

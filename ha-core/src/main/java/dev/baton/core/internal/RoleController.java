@@ -42,7 +42,8 @@ import org.slf4j.LoggerFactory;
  * the switch-active attempts and the term bar are {@link SwitchBookkeeping}, the ways leadership is
  * passed on (to a peer, to a target, by stepping down, each rate-limited) are {@link
  * LeadershipHandOff}, what health gating decides (activate or not, hand over for health or not) is
- * {@link HealthHandOver}, the context an activation hands out is {@link ActivationContext}, when
+ * {@link HealthHandOver}, whether the active fails back to a member with a higher priority is
+ * {@link FailbackHandOver}, the context an activation hands out is {@link ActivationContext}, when
  * and of whom heartbeats are asked is {@link HeartbeatAsks}, the entry that reports an activation
  * ACTIVE is {@link ActiveReport}, and the entries it proposes come from {@link Commands}. What
  * stays here (about 570 lines) is the loop and the role's transitions (activate, renew, demote,
@@ -73,6 +74,7 @@ public final class RoleController {
   private final SwitchBookkeeping switches;
   private final LeadershipHandOff handOff;
   private final HealthHandOver healthHandOver;
+  private final FailbackHandOver failback;
   private final HeartbeatAsks asks;
   private final ActiveReport report;
 
@@ -95,7 +97,8 @@ public final class RoleController {
       MonotonicClock clock,
       PlanRunner plan,
       NodeMetrics metrics,
-      HealthGate health) {
+      HealthGate health,
+      FailbackHandOver failback) {
     this.config = config;
     this.raft = raft;
     this.clock = clock;
@@ -106,6 +109,7 @@ public final class RoleController {
     this.handOff = new LeadershipHandOff(config, raft, switches, clock.nanoTime());
     this.healthHandOver =
         new HealthHandOver(health, handOff, () -> raft.stateMachine().maintenance());
+    this.failback = failback;
     this.renewNanos = config.timing().renewInterval().toNanos();
     this.reserveNanos = config.timing().demotionReserve().toNanos();
     this.tickMillis = Math.max(5, Math.min(50, config.timing().renewInterval().toMillis() / 3));
@@ -290,6 +294,11 @@ public final class RoleController {
         Optional<String> target = healthHandOver.targetForActive(now);
         if (target.isPresent()) {
           handOver(target.get(), StandbyReason.UNHEALTHY);
+          return;
+        }
+        Optional<String> higher = failback.targetForActive(a.token());
+        if (higher.isPresent()) {
+          handOver(higher.get(), StandbyReason.FAILBACK);
           return;
         }
       }

@@ -1,6 +1,7 @@
 package dev.baton.sidecar.config;
 
 import dev.baton.core.ClusterSecret;
+import dev.baton.core.FailbackPolicy;
 import dev.baton.core.Member;
 import dev.baton.core.PromotionPlan;
 import dev.baton.core.StepPolicy;
@@ -88,6 +89,7 @@ public final class ConfigLoader {
         "insecure",
         "promotion",
         "health",
+        "failback",
         "logging");
     Path base = file.toAbsolutePath().getParent();
 
@@ -214,6 +216,7 @@ public final class ConfigLoader {
     List<NodeService> services = new ArrayList<>();
     PromotionPlan plan = plan(yaml, root.section("promotion"), scope, services, asClient);
     HealthSection.Parsed health = HealthSection.parse(root, nodeRef);
+    FailbackPolicy failback = failback(root.section("failback"));
 
     Yaml.Section logging = root.section("logging");
     logging.allow("format", "level", "ratisLevel");
@@ -270,7 +273,48 @@ public final class ConfigLoader {
         nodeRef,
         new SidecarConfig.Logging(format, level, ratisLevel),
         health.policy(),
-        health.checks());
+        health.checks(),
+        failback);
+  }
+
+  /**
+   * The {@code failback:} section: {@code enabled} (required when the section is there, so that a
+   * section with only a hold-down does not silently leave failback off) and {@code holdDown}, a
+   * positive duration (default 30s).
+   */
+  private static FailbackPolicy failback(Yaml.Section f) {
+    if (!f.present()) {
+      return FailbackPolicy.DISABLED;
+    }
+    f.allow("enabled", "holdDown");
+    if (!f.has("enabled")) {
+      f.required("enabled", "true to fail back to a member with a higher priority, or false");
+    }
+    boolean enabled = f.bool("enabled", false);
+    Duration holdDown = FailbackPolicy.DEFAULT_HOLD_DOWN;
+    Optional<String> text = f.string("holdDown");
+    if (text.isPresent() && text.get().trim().startsWith("-")) {
+      f.report(
+          "holdDown",
+          "'"
+              + text.get()
+              + "' is negative; the hold-down must be a positive duration, e.g. 30s (how long a"
+              + " higher-priority member must be up and healthy before the role fails back to it)");
+    } else if (text.isPresent()) {
+      Optional<Duration> d = f.duration("holdDown");
+      if (d.isPresent() && d.get().isZero()) {
+        f.report(
+            "holdDown",
+            "'"
+                + text.get()
+                + "' is zero; the hold-down must be a positive duration, e.g. 30s (how long a"
+                + " higher-priority member must be up and healthy before the role fails back to"
+                + " it)");
+      } else if (d.isPresent()) {
+        holdDown = d.get();
+      }
+    }
+    return new FailbackPolicy(enabled, holdDown);
   }
 
   private static String id(Yaml.Section s, String key, String what) {

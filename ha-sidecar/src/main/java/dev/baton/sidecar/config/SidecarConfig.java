@@ -1,5 +1,6 @@
 package dev.baton.sidecar.config;
 
+import dev.baton.core.FailbackPolicy;
 import dev.baton.core.HealthCheck;
 import dev.baton.core.HealthPolicy;
 import dev.baton.core.Member;
@@ -49,6 +50,7 @@ import java.util.Set;
  * @param logging log format and level
  * @param healthPolicy how the health checks' answers become the node's health ({@code health:})
  * @param healthChecks the health checks whose failure moves the role (empty: none)
+ * @param failback failback by priority ({@code failback:}; off when the section is absent)
  */
 public record SidecarConfig(
     Path file,
@@ -75,7 +77,8 @@ public record SidecarConfig(
     NodeRef nodeRef,
     Logging logging,
     HealthPolicy healthPolicy,
-    List<HealthCheck> healthChecks) {
+    List<HealthCheck> healthChecks,
+    FailbackPolicy failback) {
 
   /**
    * TLS settings.
