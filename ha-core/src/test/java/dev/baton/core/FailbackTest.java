@@ -5,6 +5,8 @@ import static org.awaitility.Awaitility.await;
 
 import dev.baton.core.testing.BelieverSampler;
 import dev.baton.core.testing.TestCluster;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -40,6 +42,7 @@ class FailbackTest {
     HealthGatingTest.Switchable n1Check = new HealthGatingTest.Switchable(Duration.ofMillis(100));
     n1Check.healthy.set(false);
     checks.put("n1", n1Check);
+    Map<String, SimpleMeterRegistry> registries = new ConcurrentHashMap<>();
     try (TestCluster cluster =
         TestCluster.create(
             3,
@@ -53,6 +56,7 @@ class FailbackTest {
                                 id, k -> new HealthGatingTest.Switchable(Duration.ofMillis(100)))))
                     .healthPolicy(new HealthPolicy(2, 2, Duration.ofSeconds(1)))
                     .failback(FailbackPolicy.after(HOLD))
+                    .meterRegistry(registries.computeIfAbsent(id, k -> new SimpleMeterRegistry()))
                     .listener(recorder(id, events), Runnable::run))) {
       holder.set(cluster);
       cluster.startAll();
@@ -95,6 +99,10 @@ class FailbackTest {
             .as("the active gave the role up for n1 only after the hold-down")
             .isGreaterThanOrEqualTo(HOLD);
         assertThat(gaveUp.node()).as("the active that failed back").isIn("n2", "n3");
+        Counter counted = registries.get(gaveUp.node()).find("baton.failbacks").counter();
+        assertThat(counted == null ? 0 : counted.count())
+            .as("baton_failbacks_total on %s", gaveUp.node())
+            .isGreaterThanOrEqualTo(1);
         Activation record = awaitRecord(n1, back.token(), Activation.Reason.FAILBACK);
         assertThat(record.nodeId()).isEqualTo("n1");
         // Its previous active is the one that gave the role up, or the other priority-1 node when
@@ -105,7 +113,12 @@ class FailbackTest {
         // Maintenance on: a planned switch to n2 works, and n1, healthy and higher, does not take
         // the role back however long it waits.
         BatonNode asked = cluster.node("n3");
-        Maintenance on = asked.maintenance(true, "failback test");
+        // Setting the flag is idempotent: under load a write may time out, so it is retried.
+        Maintenance on =
+            await("maintenance on through " + asked.id())
+                .atMost(WAIT)
+                .ignoreExceptions()
+                .until(() -> asked.maintenance(true, "failback test"), m -> m.on());
         await("every node has maintenance on")
             .atMost(WAIT)
             .until(() -> cluster.running().stream().allMatch(n -> n.maintenance().equals(on)));
@@ -120,7 +133,10 @@ class FailbackTest {
 
         // Off: n1 takes the role back, after a whole hold-down counted from then.
         long offSince = System.nanoTime();
-        asked.maintenance(false, "");
+        await("maintenance off through " + asked.id())
+            .atMost(WAIT)
+            .ignoreExceptions()
+            .until(() -> !asked.maintenance(false, "").on());
         Event again = awaitFailbackTo(events, "n1", offSince);
         Event offGaveUp = failbackStandbySince(events, offSince);
         assertThat(offGaveUp.node()).isEqualTo("n2");

@@ -4,6 +4,7 @@ import dev.baton.core.FailbackPolicy;
 import dev.baton.core.Member;
 import dev.baton.core.Ticker;
 import dev.baton.core.internal.proto.MaintenanceMode;
+import io.micrometer.core.instrument.Counter;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -33,6 +34,7 @@ import org.slf4j.LoggerFactory;
  */
 final class FailbackHandOver {
   private static final Logger LOG = LoggerFactory.getLogger(FailbackHandOver.class);
+  private final Counter failbacks;
 
   private final NodeConfig config;
   private final RaftNode raft;
@@ -40,7 +42,9 @@ final class FailbackHandOver {
   private final FailbackHoldDown holdDown;
   private boolean suspended;
 
-  FailbackHandOver(NodeConfig config, RaftNode raft, FailbackPolicy policy, Ticker ticker) {
+  FailbackHandOver(
+      NodeConfig config, RaftNode raft, FailbackPolicy policy, Ticker ticker, Counter failbacks) {
+    this.failbacks = failbacks;
     this.config = config;
     this.raft = raft;
     this.policy = policy;
@@ -105,13 +109,15 @@ final class FailbackHandOver {
     }
     Optional<String> target = holdDown.look(token, ownPriority, seen);
     target.ifPresent(
-        t ->
-            LOG.warn(
-                "{}: failback: {} has been up, caught up and healthy for {} ms and has a higher"
-                    + " priority; handing the role to it through the planned switch path",
-                config.self().id(),
-                t,
-                policy.holdDown().toMillis()));
+        t -> {
+          failbacks.increment();
+          LOG.warn(
+              "{}: failback: {} has been up, caught up and healthy for {} ms and has a higher"
+                  + " priority; handing the role to it through the planned switch path",
+              config.self().id(),
+              t,
+              policy.holdDown().toMillis());
+        });
     return target;
   }
 

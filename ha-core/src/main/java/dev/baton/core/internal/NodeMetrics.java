@@ -253,6 +253,18 @@ public final class NodeMetrics {
   }
 
   /**
+   * {@code baton_failbacks_total}: role hand-overs this node, active, made to a member with a
+   * higher priority (failback by priority). Called while the node's parts are built.
+   */
+  synchronized Counter failbacks() {
+    return keep(
+        Counter.builder("baton.failbacks")
+            .description("times this node, active, handed the role to a member of higher priority")
+            .tags(tags)
+            .register(registry));
+  }
+
+  /**
    * Registers a meter of this node with {@code how}, unless the node's meters were removed ({@link
    * #close()}): then nothing is registered and the answer is null. The plan's step meters come
    * through here too ({@link StepOutcomes}).

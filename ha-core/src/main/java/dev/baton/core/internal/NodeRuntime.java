@@ -151,7 +151,8 @@ public final class NodeRuntime {
               runner,
               metrics,
               health,
-              new FailbackHandOver(config, raft, parts.failback(), parts.ticker()));
+              new FailbackHandOver(
+                  config, raft, parts.failback(), parts.ticker(), metrics.failbacks()));
       // baton_lease_lapses_total, counted from the reason the controller gives its listeners.
       controller.addListener(
           new RoleListener() {
