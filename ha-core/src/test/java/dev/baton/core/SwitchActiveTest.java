@@ -189,6 +189,56 @@ class SwitchActiveTest {
   }
 
   /** Records role events with the monotonic time at which the listener ran (synchronously). */
+  /**
+   * Issue 33: a switch to a node restarted a moment ago, whose Raft server has not started yet (it
+   * keeps quiet for electionTimeoutMin, step 3 of docs/lease.md). The active used to demote at once
+   * and transfer leadership to a server that was not running, leaving no active until the transfer
+   * reached it. Now it stays active until the target's Raft server has answered: it reports standby
+   * no earlier than the end of the target's quiet period, and the target then takes the role with a
+   * higher token.
+   */
+  @Test
+  void aSwitchToATargetRestartedAMomentAgoKeepsTheActiveUntilTheTargetsRaftServerAnswers()
+      throws Exception {
+    List<Event> events = new CopyOnWriteArrayList<>();
+    try (TestCluster cluster =
+        TestCluster.create(
+                3,
+                0,
+                TestCluster.TIMING,
+                (id, b) -> b.listener(new Recorder(events, id), Runnable::run))
+            .startAll()) {
+      BatonNode old = cluster.awaitActive(Duration.ofSeconds(30));
+      await().atMost(Duration.ofSeconds(30)).until(() -> old.role() == Role.ACTIVE);
+      long oldToken = old.token();
+      String target = cluster.running().stream().filter(n -> n != old).findFirst().get().id();
+      cluster.crash(target);
+
+      // Restart the target; its start waits out the quiet period before its Raft server starts.
+      long restartedAt = System.nanoTime();
+      CompletableFuture<BatonNode> restart =
+          CompletableFuture.supplyAsync(() -> cluster.start(target));
+      long newToken = old.switchActive(target, Duration.ofSeconds(30));
+      restart.get(30, TimeUnit.SECONDS);
+
+      assertThat(newToken).isGreaterThan(oldToken);
+      Event standby =
+          events.stream()
+              .filter(e -> e.node.equals(old.id()) && e.what.startsWith("standby:SWITCH_ACTIVE"))
+              .findFirst()
+              .orElseThrow();
+      long quietNanos = TestCluster.TIMING.electionTimeoutMin().toNanos();
+      assertThat(standby.nanos - restartedAt)
+          .as(
+              "ns from the target's restart to the old active's standby (not before the target's"
+                  + " Raft server could answer: its quiet period is %d ns)",
+              quietNanos)
+          .isGreaterThanOrEqualTo(quietNanos);
+      BatonNode now = cluster.awaitActive(Duration.ofSeconds(20));
+      assertThat(now.id()).isEqualTo(target);
+    }
+  }
+
   static final class Recorder implements RoleListener {
     private final List<Event> events;
     private final String node;

@@ -189,6 +189,17 @@ public final class HeartbeatAcks {
   }
 
   /**
+   * The latest send time (a reading of the node's clock) of a request that {@code follower}
+   * acknowledged with SUCCESS in {@code currentTerm}; empty if it has acknowledged none in that
+   * term. A follower whose Raft server is not running (restarted a moment ago) has none after its
+   * restart.
+   */
+  public synchronized OptionalLong acknowledgedBy(String follower, long currentTerm) {
+    Long a = currentTerm == term ? latestAck.get(follower) : null;
+    return a == null ? OptionalLong.empty() : OptionalLong.of(a);
+  }
+
+  /**
    * The latest send time (a reading of the node's clock) of a round that a majority of {@code
    * voters} (and of {@code previousVoters} too, when that is not empty: a configuration change in
    * progress) acknowledged with SUCCESS in {@code currentTerm}; empty if no round of that term has

@@ -243,6 +243,20 @@ public final class RaftNode implements AutoCloseable {
   }
 
   /**
+   * On the leader of {@code term}: the latest send time (a reading of the node's clock) of a
+   * request that {@code follower} acknowledged with SUCCESS in that term ({@link
+   * HeartbeatAcks#acknowledgedBy}); empty when this node does not lead {@code term} or the follower
+   * has acknowledged nothing in it.
+   */
+  public OptionalLong acknowledgedBy(String follower, long term) {
+    if (!leads(term)) {
+      return OptionalLong.empty();
+    }
+    OptionalLong sent = heartbeatAcks.acknowledgedBy(follower, term);
+    return leads(term) ? sent : OptionalLong.empty();
+  }
+
+  /**
    * On the leader: asks every log appender of this leadership to send a heartbeat now instead of
    * after Ratis's idle interval ({@code electionTimeoutMin / 2}), so that {@link
    * #majorityAckedSendTime()} advances about as often as this is called. Does nothing on a

@@ -65,6 +65,10 @@ public final class RoleController {
   private final Lease lease;
   private final long renewNanos;
   private final long reserveNanos;
+  // What must be left of a new activation's lease for the node to take the role (take()): half of
+  // what the lease holds above the demotion reserve, so that one more round taking as long as the
+  // one that gave the lease still renews it before the reserve (docs/lease.md, step 1).
+  private final long takeMarginNanos;
   private final long tickMillis;
   private final long idleTickMillis;
 
@@ -77,6 +81,24 @@ public final class RoleController {
   private final FailbackHandOver failback;
   private final HeartbeatAsks asks;
   private final ActiveReport report;
+
+  /**
+   * An activation that has committed but whose lease had too little left to take the role with
+   * ({@link #takeMarginNanos}): the node waits, still leader and holding no role, for a heartbeat
+   * round that a majority acknowledges in time. Only the controller thread touches it.
+   */
+  private record Waiting(Activation activation, long sent, long committedAt) {}
+
+  private Waiting waiting;
+  // When the waiting activation last asked for a heartbeat round. Controller thread only.
+  private long waitingAskedAt;
+
+  // A switch request the active has seen and not yet acted on: since when, and when it last
+  // asked for heartbeats while its target had not answered (targetAnswers). Controller thread only.
+  private String switchSeenId = "";
+  private long switchSeenAt;
+  private long switchAskedAt;
+  private boolean switchWaitLogged;
 
   // Read without the lock by isActive(); written under it.
   private volatile Role role;
@@ -112,6 +134,7 @@ public final class RoleController {
     this.failback = failback;
     this.renewNanos = config.timing().renewInterval().toNanos();
     this.reserveNanos = config.timing().demotionReserve().toNanos();
+    this.takeMarginNanos = reserveNanos + (lease.lengthNanos() - reserveNanos) / 2;
     this.tickMillis = Math.max(5, Math.min(50, config.timing().renewInterval().toMillis() / 3));
     this.asks = new HeartbeatAsks(raft, renewNanos, TimeUnit.MILLISECONDS.toNanos(tickMillis));
     this.report =
@@ -286,7 +309,10 @@ public final class RoleController {
         return;
       }
       SwitchRequest pending = raft.stateMachine().pendingSwitch();
-      if (r == Role.ACTIVE && switches.take(pending)) {
+      if (r == Role.ACTIVE
+          && switches.open(pending)
+          && targetAnswers(pending, now, a.term())
+          && switches.take(pending)) {
         handOver(pending.getTargetNodeId(), StandbyReason.SWITCH_ACTIVE);
         return;
       }
@@ -303,6 +329,10 @@ public final class RoleController {
         }
       }
       maybeRenew(now, a);
+      return;
+    }
+    if (waiting != null) {
+      awaitMargin(leader, term);
       return;
     }
     if (r == Role.DEMOTING || !leader || closing) {
@@ -372,25 +402,149 @@ public final class RoleController {
     }
     Activation a = new Activation(token, term, previous, previousToken);
     healthHandOver.activated(token, fallback);
+    // The lease runs from the activation's send, or from a later round a majority acknowledged in
+    // this term (the entry's own, a heartbeat), whichever is later: never longer than what a
+    // majority acknowledged (docs/lease.md, step 1).
+    long start = later(sent, raft.majorityAckedSendTime(term));
+    long left = start + lease.lengthNanos() - clock.nanoTime();
+    if (left < takeMarginNanos) {
+      // Under load (a JVM that has just started, busy cores) the commit can take most of the
+      // lease: taking the role now would give it up again within a step or two, with a demotion
+      // racing what is left. Wait, holding no role, for a round acknowledged in time.
+      waiting = new Waiting(a, sent, clock.nanoTime());
+      waitingAskedAt = clock.nanoTime();
+      LOG.info(
+          "{}: activation with token {} committed {} ms after it was sent, leaving {} ms of lease"
+              + " (less than {} ms): not taking the role until a heartbeat round leaves more",
+          config.self().id(),
+          token,
+          TimeUnit.NANOSECONDS.toMillis(clock.nanoTime() - sent),
+          Math.max(0, TimeUnit.NANOSECONDS.toMillis(left)),
+          TimeUnit.NANOSECONDS.toMillis(takeMarginNanos));
+      raft.triggerHeartbeats(true);
+      return;
+    }
+    take(a, start, 0);
+  }
+
+  /**
+   * While an activation waits for margin ({@link #waiting}): takes the role once a round that a
+   * majority acknowledged in the activation's term leaves at least {@link #takeMarginNanos} of
+   * lease, else asks every follower for another round. Leadership lost, another term or closing end
+   * the wait without taking the role: no effect of the activation has run, and the next activation
+   * (by this node or another) has a larger token.
+   */
+  private void awaitMargin(boolean leader, long term) {
+    Waiting w = waiting;
+    Activation a = w.activation();
+    if (!leader || term != a.term() || closing || !running) {
+      waiting = null;
+      LOG.info(
+          "{}: activation with token {} not taken: {}",
+          config.self().id(),
+          a.token(),
+          closing || !running ? "closing" : "leadership lost while waiting for lease margin");
+      return;
+    }
+    long start = later(w.sent(), raft.majorityAckedSendTime(a.term()));
+    long now = clock.nanoTime();
+    if (start + lease.lengthNanos() - now >= takeMarginNanos) {
+      waiting = null;
+      take(a, start, now - w.committedAt());
+      return;
+    }
+    // The next round: once the last one has been answered by a majority, or every renewInterval
+    // while it is not (a slow cluster is not asked for more than it can answer).
+    if (start - waitingAskedAt >= 0 || now - waitingAskedAt >= renewNanos) {
+      waitingAskedAt = now;
+      raft.triggerHeartbeats(true);
+    }
+  }
+
+  /**
+   * Takes the role of the committed activation {@code a} with a lease running from {@code start} (a
+   * send time a majority acknowledged in {@code a}'s term) and starts its promotion plan.
+   */
+  private void take(Activation a, long start, long waitedNanos) {
     synchronized (lock) {
       if (closing || !running) {
         return;
       }
-      lease.start(sent);
-      asks.activationSent(sent);
-      report.activationSent(sent);
+      lease.start(start);
+      asks.activationSent(start);
+      report.activationSent(start);
       current = a;
       role = Role.PROMOTING;
     }
-    metrics.activated(token, previous.filter(p -> !p.equals(config.self().id())).isPresent());
+    Optional<String> previous = a.previousActive();
+    metrics.activated(a.token(), previous.filter(p -> !p.equals(config.self().id())).isPresent());
     LOG.info(
-        "{}: won the role in term {} with token {} (previous active: {} token {})",
+        "{}: won the role in term {} with token {} (previous active: {} token {}); {} ms of lease"
+            + " left{}",
         config.self().id(),
-        term,
-        token,
+        a.term(),
+        a.token(),
         previous.orElse("none"),
-        previousToken);
+        a.previousToken(),
+        TimeUnit.NANOSECONDS.toMillis(lease.remaining().toNanos()),
+        waitedNanos > 0
+            ? ", after waiting " + TimeUnit.NANOSECONDS.toMillis(waitedNanos) + " ms for margin"
+            : "");
     plan.promote(a, context(a), ok -> promotionFinished(a, ok));
+  }
+
+  private static long later(long sent, OptionalLong acked) {
+    return acked.isPresent() && acked.getAsLong() - sent > 0 ? acked.getAsLong() : sent;
+  }
+
+  /**
+   * Whether the active may hand the role to the target of {@code pending} now: once the target has
+   * acknowledged (SUCCESS, this term) a request sent after the active saw the switch, so its Raft
+   * server runs and holds this leader's log, or once {@code 2 × electionTimeoutMax} (the transfer's
+   * own timeout) has passed without that. A target restarted a moment ago has not started its Raft
+   * server yet (it keeps quiet for {@code electionTimeoutMin}, step 3): demoting at once and
+   * transferring to it left the cluster with no active until the transfer reached it or timed out.
+   * Waiting keeps the active active meanwhile (its lease renewed as usual), so the gap a switch
+   * costs is the same for a cold target as for a warm one. Asks every follower for a heartbeat when
+   * it first sees the switch and every {@code renewInterval} while the target is silent.
+   */
+  private boolean targetAnswers(SwitchRequest pending, long now, long term) {
+    if (!pending.getRequestId().equals(switchSeenId)) {
+      switchSeenId = pending.getRequestId();
+      switchSeenAt = now;
+      switchAskedAt = now;
+      switchWaitLogged = false;
+      raft.triggerHeartbeats(true);
+    }
+    String target = pending.getTargetNodeId();
+    OptionalLong acked = raft.acknowledgedBy(target, term);
+    if (acked.isPresent() && acked.getAsLong() - switchSeenAt >= 0) {
+      return true;
+    }
+    long waited = now - switchSeenAt;
+    long bound = config.timing().electionTimeoutMax().multipliedBy(2).toNanos();
+    if (waited >= bound) {
+      LOG.warn(
+          "{}: switch to {}: its Raft server has not answered in {} ms; handing over anyway",
+          config.self().id(),
+          target,
+          TimeUnit.NANOSECONDS.toMillis(waited));
+      return true;
+    }
+    if (!switchWaitLogged && waited > 0) {
+      // Not answered at the first look after the switch was seen: a cold target, say so once.
+      switchWaitLogged = true;
+      LOG.info(
+          "{}: switch to {}: staying active until its Raft server answers (at most {} ms)",
+          config.self().id(),
+          target,
+          TimeUnit.NANOSECONDS.toMillis(bound));
+    }
+    if (now - switchAskedAt >= renewNanos) {
+      switchAskedAt = now;
+      raft.triggerHeartbeats(true);
+    }
+    return false;
   }
 
   private void promotionFinished(Activation a, boolean ok) {
