@@ -15,13 +15,16 @@ import org.junit.jupiter.api.Test;
 /**
  * {@code examples/two-regions/docker-demo}, run as a user runs it: the shipped two-regions configs
  * in containers from the sidecar image (built from the distribution tarball on the local JRE base,
- * as {@link ContainerImageTest} builds it), PostgreSQL 15 streaming from east to west, BIND, a
- * fenced Python writer in each region, then the active's region cut off with {@code docker network
+ * as {@link ContainerImageTest} builds it), PostgreSQL 15 streaming from east to west, BIND (the
+ * zone's primary in the witness's site, a secondary in each region: the dns step's {@code
+ * verify.servers} as shipped, {@code quorum: 1}), a fenced Python writer in each region, then the
+ * active's region (its sidecar, PostgreSQL and DNS secondary) cut off with {@code docker network
  * disconnect}, healed, and torn down. The script checks the outcome itself and prints {@code
  * RESULT} lines; this test reads them: a new active in the other region, the other region's writer
  * committing with a newer token, no commit with the old token after the cut, no row with an older
  * token after a newer one on the new writer, the old primary rewound into a standby by {@code
- * pg-guard}, and nothing of the run left in Docker.
+ * pg-guard}, the surviving region's secondary answering the name with the new active's address, and
+ * nothing of the run left in Docker.
  *
  * <p>Without a Docker engine (or root, dig, python3-psycopg2) the script exits 2 and the test is
  * skipped with its reason (it fails under {@code CI=true}).
@@ -66,6 +69,10 @@ class TwoRegionsDemoTest {
         .isEqualTo("0");
     assertThat(result.get("interleaved_token_rows")).isEqualTo("0");
     assertThat(result.get("old_primary_rejoined")).isEqualTo("yes");
+    assertThat(result.get("name_on_surviving_secondary"))
+        .as(
+            "the surviving region's BIND secondary (a verify server as shipped) shows the name moved")
+        .isEqualTo("yes");
     assertThat(r.output()).contains("every check held").contains("torn down (exit 0)");
     // The secrets never reach the output.
     assertThat(r.output()).doesNotContain("PASSWORD '").doesNotContain("secret \"");

@@ -23,10 +23,13 @@ public interface ActionContext {
   /** The id of this node. */
   String nodeId();
 
-  /** The node that was active before this activation, if the cluster knows one. */
+  /**
+   * The node that was active before this activation: the newest earlier activation that completed
+   * its promotion, as {@link ActiveContext#previousActive()} defines it.
+   */
   Optional<String> previousActive();
 
-  /** The token of the previous activation, or 0 when there was none. */
+  /** The token of {@link #previousActive()}'s activation, or 0 when it is empty. */
   long previousToken();
 
   /** Which phase this run is in. */

@@ -144,12 +144,13 @@ class SwitchActiveTest {
   }
 
   @Test
-  void aTargetWhosePlanFailsMakesTheSwitchFailNamingTheStepAndItsError() {
+  void aTargetWhosePlanFailsMakesTheSwitchFailAndTheNextActiveNamesTheOneBeforeIt() {
     FragilePlan fragile = new FragilePlan();
     try (TestCluster cluster =
         TestCluster.create(3, 0, TestCluster.TIMING, (id, b) -> b.promotionPlan(fragile.plan()))
             .startAll()) {
       BatonNode old = cluster.awaitActive(Duration.ofSeconds(30));
+      long token = old.token();
       BatonNode target = cluster.running().stream().filter(n -> n != old).findFirst().get();
       fragile.breakOn(target.id());
 
@@ -167,9 +168,47 @@ class SwitchActiveTest {
           .hasMessageContaining("step 'fragile' failed")
           .hasMessageContaining("writer unreachable from " + target.id());
       // A node whose plan works takes the role instead.
-      await()
-          .atMost(Duration.ofSeconds(30))
-          .until(() -> cluster.active().filter(n -> n != target).isPresent());
+      ActiveContext next =
+          await()
+              .atMost(Duration.ofSeconds(30))
+              .until(
+                  () ->
+                      cluster
+                          .active()
+                          .filter(n -> n != target)
+                          .flatMap(BatonNode::activeContext)
+                          .orElse(null),
+                  java.util.Objects::nonNull);
+
+      // Issue 32: its previous active is the newest activation before it that completed its
+      // promotion, not the target's abandoned one (which never became active) just before it.
+      List<Activation> history = cluster.node(next.nodeId()).history();
+      Activation abandoned =
+          history.stream()
+              .filter(a -> a.nodeId().equals(target.id()) && a.token() < next.token())
+              .reduce((a, b) -> b)
+              .orElseThrow();
+      assertThat(abandoned.promoted()).as("the target's activation").isFalse();
+      assertThat(abandoned.resigned()).contains("PROMOTION_FAILED");
+      Activation lastCompleted =
+          history.stream()
+              .filter(a -> a.promoted() && a.token() < next.token())
+              .reduce((a, b) -> b)
+              .orElseThrow();
+      assertThat(next.previousActive())
+          .as("%s's previous active (history: %s)", next.nodeId(), history)
+          .contains(lastCompleted.nodeId())
+          .isNotEqualTo(java.util.Optional.of(target.id()));
+      assertThat(next.previousToken()).isEqualTo(lastCompleted.token());
+      assertThat(fragile.previousSeenBy(next.token()))
+          .as("what %s's promotion step was told", next.nodeId())
+          .contains(lastCompleted.nodeId() + "@" + lastCompleted.token());
+      if (lastCompleted.token() == token) {
+        // The usual run: nothing else moved, so the one before the abandoned activation is the
+        // old active, and the abandoned one lies between.
+        assertThat(lastCompleted.nodeId()).isEqualTo(old.id());
+        assertThat(abandoned.token()).isBetween(token, next.token());
+      }
     }
   }
 

@@ -442,18 +442,21 @@ public final class FormerPrimaryGuard implements AutoCloseable {
       LOG.error(
           "former-primary guard: the rejoin of {} as a standby of {} failed: {}. If pg_rewind"
               + " stopped part-way, the data directory {} is damaged and no later rewind can"
-              + " repair it: stop the server if it runs, move {} aside and re-create it from the"
-              + " current primary as the server's OS user (pg_basebackup -h {} -p {} -U {} -D {}"
-              + " -R -X stream), then start it. The guard tries the rejoin again after {} ms,"
-              + " doubling up to {} ms; this is logged once until a rejoin succeeds.",
+              + " repair it (recloneOnRewindFailure lets the guard re-create it): stop the server"
+              + " if it runs; as the server's OS user, re-create it from the current primary in a"
+              + " new directory (pg_basebackup -h {} -p {} -U {} -D {}.new -R -X stream), move {}"
+              + " aside and {}.new into its place; the guard then starts it as a standby. The guard"
+              + " tries the rejoin again after {} ms, doubling up to {} ms; this is logged once"
+              + " until a rejoin succeeds.",
           local.address(),
           writerAt.address(),
           e.getMessage(),
           dir,
-          dir,
           writerAt.host(),
           writerAt.port(),
           rejoin.user(),
+          dir,
+          dir,
           dir,
           wait,
           retryMax.toMillis());

@@ -49,19 +49,19 @@ final class OldPrimaryChecks {
   }
 
   /**
-   * Who held the role before, for a message about an old primary. The previous activation can be
-   * this node's own attempt that did not complete (a retry after a failed promotion): naming this
-   * node as "the previous active" would send the operator to the wrong server.
+   * Who held the role before, for a message about an old primary: the newest earlier activation
+   * that completed its promotion ({@code ActiveContext.previousActive()}; an attempt whose plan was
+   * abandoned, this node's own included, is passed over). It can be this node itself: it held the
+   * role, lost it and won it back, and the message says so rather than "node n2" for n2's own log.
    */
   static String previousActiveClause(ActionContext ctx) {
     return ctx.previousActive()
         .map(
             n ->
                 n.equals(ctx.nodeId())
-                    ? "; the previous activation (token "
+                    ? "; the previous active was this node itself (token "
                         + ctx.previousToken()
-                        + ") was this node's own attempt, which did not complete, so the node"
-                        + " active before it is not known here"
+                        + ")"
                     : "; the previous active was node " + n)
         .orElse("");
   }

@@ -18,6 +18,7 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
 import org.junit.jupiter.api.Test;
 import org.slf4j.LoggerFactory;
 
@@ -102,6 +103,98 @@ class FormerPrimaryGuardRejoinFailureTest {
         .atMost(Duration.ofSeconds(10))
         .until(() -> b.queryString("SHOW full_page_writes"), "off"::equals);
     return writer;
+  }
+
+  /**
+   * pg_ctl, pg_basebackup and pg_rewind in {@code dir}: the real ones, but the first pg_rewind run
+   * is killed (SIGKILL) part-way: the wrapper reads its {@code --debug} output through a pipe and
+   * kills it at the first chunk of a file it receives from the source, that is once it has begun to
+   * overwrite the target's files. What the killed run printed, and its exit status, go to {@code
+   * killed}. Later runs are the real pg_rewind, each noted in {@code runs}.
+   */
+  private static Path binariesKillingTheFirstRewind(Path dir, Path runs, Path killed)
+      throws IOException {
+    wrappedBinaries(dir, runs);
+    Files.writeString(killed, "");
+    Files.setPosixFilePermissions(killed, PosixFilePermissions.fromString("rw-rw-rw-"));
+    String real = PG_BIN.resolve("pg_rewind").toString();
+    Files.writeString(
+        dir.resolve("pg_rewind"),
+        String.join(
+            "\n",
+            "#!/bin/sh",
+            "date +%s%N >> " + runs,
+            "if [ \"$(grep -c . " + runs + ")\" -ne 1 ]; then exec " + real + " \"$@\"; fi",
+            "fifo=$(mktemp -u /tmp/baton-rewind-XXXXXX)",
+            "mkfifo \"$fifo\" || exit 99",
+            real + " \"$@\" --debug > \"$fifo\" 2>&1 &",
+            "pid=$!",
+            "sent=no",
+            "while IFS= read -r line; do",
+            "  echo \"$line\" >> " + killed,
+            "  case \"$line\" in",
+            "    *'received chunk for file'*)",
+            "      if [ $sent = no ]; then kill -9 $pid; sent=yes; fi ;;",
+            "  esac",
+            "done < \"$fifo\"",
+            "wait $pid",
+            "status=$?",
+            "rm -f \"$fifo\"",
+            "echo \"kill sent: $sent; exit status $status\" >> " + killed,
+            "exit $status",
+            ""));
+    Files.writeString(
+        dir.resolve("pg_basebackup"),
+        "#!/bin/sh\nexec " + PG_BIN.resolve("pg_basebackup") + " \"$@\"\n");
+    for (String b : List.of("pg_rewind", "pg_basebackup")) {
+      Files.setPosixFilePermissions(dir.resolve(b), PosixFilePermissions.fromString("rwxr-xr-x"));
+    }
+    return dir;
+  }
+
+  /**
+   * {@code b} promoted past {@code a}, which took a write after that; then {@code b} takes about 60
+   * MB of new rows, so that pg_rewind has a new relation file to copy and a kill at its first chunk
+   * lands well before it is done.
+   */
+  private static WriterEndpoint divergedWithMuchToCopy(PostgresPair pair) throws Exception {
+    PostgresServer a = pair.primary();
+    PostgresServer b = pair.standby();
+    a.execute("CREATE TABLE t (v text)");
+    pair.awaitReplayCaughtUp();
+    WriterEndpoint writer = new WriterEndpoint(ClusterKv.kv(), ClusterKv.name("db"));
+    PostgresPromotionAction.builder()
+        .target(endpoint(b))
+        .writerEndpoint(writer)
+        .fenceResources("orders")
+        .build()
+        .promote(TestActionContext.promote(7));
+    a.execute("INSERT INTO t VALUES ('diverged')");
+    b.execute("INSERT INTO t VALUES ('new')");
+    // 960-byte rows, under the TOAST threshold: stored as written, not compressed.
+    b.execute(
+        "CREATE TABLE big AS SELECT g AS id, repeat(md5(random()::text), 30) AS filler"
+            + " FROM generate_series(1, 60000) g");
+    b.execute("CHECKPOINT");
+    return writer;
+  }
+
+  /**
+   * Whether {@code s} answers as a primary (true), as a standby (false), or not at all (null), with
+   * a short connect timeout.
+   */
+  private static Boolean answersAsPrimary(PostgresServer s) {
+    org.postgresql.ds.PGSimpleDataSource ds = s.dataSource();
+    ds.setConnectTimeout(2);
+    ds.setSocketTimeout(5);
+    try (java.sql.Connection c = ds.getConnection();
+        java.sql.Statement st = c.createStatement();
+        java.sql.ResultSet rs = st.executeQuery("SELECT pg_is_in_recovery()")) {
+      rs.next();
+      return !rs.getBoolean(1);
+    } catch (java.sql.SQLException e) {
+      return null;
+    }
   }
 
   /**
@@ -249,6 +342,188 @@ class FormerPrimaryGuardRejoinFailureTest {
       }
     } finally {
       logger.detachAppender(log);
+    }
+  }
+
+  /**
+   * Issue 32: pg_rewind (the real one, PostgreSQL 15) is killed part-way through, once it has begun
+   * copying the new primary's files over the stopped old primary's. What happens:
+   *
+   * <ul>
+   *   <li>the guard never starts the old primary as a writer: from the kill on it never answers as
+   *       a primary (it stays down: no {@code standby.signal}, and the guard starts a server only
+   *       after a rewind or re-clone completed or with that file in place);
+   *   <li>without {@code recloneOnRewindFailure} no later attempt can bring it back: by its first
+   *       chunk pg_rewind has already truncated the target files it replaces, the old primary's WAL
+   *       segment among them, so every later run fails reading that WAL (PostgreSQL documents it:
+   *       "the data folder of the target is likely not in a state that can be recovered"). The
+   *       guard says so once at ERROR and retries with its backoff, each retry failing the same
+   *       way;
+   *   <li>the operator does what that ERROR says (a base backup into a new directory, moved into
+   *       place) and the guard starts it as a standby of the writer: the streak is over.
+   * </ul>
+   *
+   * With {@code recloneOnRewindFailure} the guard re-clones by itself (the next test).
+   */
+  @Test
+  void aPgRewindKilledPartWayLeavesTheOldPrimaryDownUntilItIsRecloned() throws Exception {
+    Logger logger = (Logger) LoggerFactory.getLogger("dev.baton.postgres");
+    ListAppender<ILoggingEvent> log = new ListAppender<>();
+    log.start();
+    logger.addAppender(log);
+    try (PostgresPair pair = PostgresPair.start()) {
+      PostgresServer a = pair.primary();
+      PostgresServer b = pair.standby();
+      WriterEndpoint writer = divergedWithMuchToCopy(pair);
+      Path runsFile = a.baseDir().resolve("pg_rewind.runs");
+      Path killedFile = a.baseDir().resolve("pg_rewind.killed");
+      Path bin = binariesKillingTheFirstRewind(a.baseDir().resolve("bin"), runsFile, killedFile);
+      FormerPrimaryGuard guard =
+          guardOf(a, writer, rejoinOf(a, bin).build())
+              .checkInterval(Duration.ofMillis(100))
+              .rejoinRetryBackoff(Duration.ofMillis(500), Duration.ofSeconds(2))
+              .build();
+      List<String> seenAsPrimary = new CopyOnWriteArrayList<>();
+      try (guard) {
+        guard.start();
+        await("the first pg_rewind was killed")
+            .atMost(Duration.ofSeconds(90))
+            .until(() -> Files.readString(killedFile).contains("kill sent"));
+        assertThat(Files.readString(killedFile))
+            .as("the first pg_rewind's output")
+            .contains("received chunk for file")
+            .contains("kill sent: yes; exit status 137")
+            .doesNotContain("Done!");
+
+        // The guard tries again (with its backoff); each retry fails on the damaged WAL, and the
+        // old primary never answers as a primary.
+        await("two more pg_rewind runs failed")
+            .atMost(Duration.ofSeconds(60))
+            .pollInterval(Duration.ofMillis(20))
+            .until(
+                () -> {
+                  if (Boolean.TRUE.equals(answersAsPrimary(a))) {
+                    seenAsPrimary.add("after pg_rewind run " + runs(runsFile).size());
+                  }
+                  return runs(runsFile).size() >= 3
+                      && guard.rejoinFailure().map(f -> f.attempts() >= 3).orElse(false);
+                });
+        assertThat(guard.lastOutcome()).isEqualTo(FormerPrimaryGuard.Outcome.REJOIN_FAILED);
+        assertThat(guard.rejoinFailure().orElseThrow().lastError())
+            .as("a retry's error")
+            .contains("pg_rewind")
+            .contains("could not read")
+            .contains("pg_wal/");
+        assertThat(a.dataDir().resolve("standby.signal")).doesNotExist();
+        String dir = a.dataDir().toString();
+        List<ILoggingEvent> errors;
+        synchronized (log) {
+          errors = log.list.stream().filter(e -> e.getLevel() == Level.ERROR).toList();
+        }
+        assertThat(errors).as("ERROR lines").hasSize(1);
+        assertThat(errors.get(0).getFormattedMessage())
+            .contains("exit 137")
+            .contains("pg_basebackup -h " + b.host() + " -p " + b.port())
+            .contains("-D " + dir + ".new -R -X stream")
+            .contains("the guard then starts it as a standby");
+
+        // The operator does what the ERROR says, as the server's OS user, while the guard runs.
+        PostgresServer.runPostgresBinary(
+            "pg_basebackup",
+            "-h",
+            b.host(),
+            "-p",
+            Integer.toString(b.port()),
+            "-U",
+            "postgres",
+            "-D",
+            dir + ".new",
+            "-R",
+            "-X",
+            "stream",
+            "--checkpoint=fast");
+        asPostgres("mv", "--", dir, dir + ".damaged");
+        asPostgres("mv", "--", dir + ".new", dir);
+        await("the guard starts the re-cloned server as a standby")
+            .atMost(Duration.ofSeconds(60))
+            .pollInterval(Duration.ofMillis(20))
+            .until(
+                () -> {
+                  Boolean primary = answersAsPrimary(a);
+                  if (Boolean.TRUE.equals(primary)) {
+                    seenAsPrimary.add("after the re-clone");
+                  }
+                  return Boolean.FALSE.equals(primary) && guard.rejoinFailure().isEmpty();
+                });
+        assertThat(seenAsPrimary).as("the old primary answered as a primary").isEmpty();
+        b.execute("INSERT INTO t VALUES ('streamed')");
+        await("the re-cloned server replays from the writer")
+            .atMost(Duration.ofSeconds(30))
+            .ignoreExceptions()
+            .until(
+                () -> a.queryString("SELECT string_agg(v, ',' ORDER BY v) FROM t"),
+                "new,streamed"::equals);
+        synchronized (log) {
+          assertThat(log.list).noneMatch(e -> e.getFormattedMessage().contains(PASSWORD));
+        }
+      } finally {
+        stopIfRunning(a);
+      }
+    } finally {
+      logger.detachAppender(log);
+    }
+  }
+
+  /**
+   * Runs {@code command} as the postgres user (as an operator would), failing on a non-zero exit.
+   */
+  private static void asPostgres(String... command) throws Exception {
+    List<String> cmd = new ArrayList<>(PostgresServer.asPostgresPrefix());
+    cmd.addAll(List.of(command));
+    Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+    String out = new String(p.getInputStream().readAllBytes());
+    assertThat(p.waitFor()).as("%s: %s", cmd, out).isZero();
+  }
+
+  /**
+   * As above, with {@code recloneOnRewindFailure}: the killed pg_rewind is followed at once by a
+   * pg_basebackup from the new primary, and the old primary is a standby after the first attempt.
+   */
+  @Test
+  void withRecloneAPgRewindKilledPartWayIsFollowedByABaseBackup() throws Exception {
+    try (PostgresPair pair = PostgresPair.start()) {
+      PostgresServer a = pair.primary();
+      PostgresServer b = pair.standby();
+      WriterEndpoint writer = divergedWithMuchToCopy(pair);
+      Path runsFile = a.baseDir().resolve("pg_rewind.runs");
+      Path killedFile = a.baseDir().resolve("pg_rewind.killed");
+      Path bin = binariesKillingTheFirstRewind(a.baseDir().resolve("bin"), runsFile, killedFile);
+      FormerPrimaryGuard guard =
+          guardOf(a, writer, rejoinOf(a, bin).recloneOnRewindFailure(true).build())
+              .checkInterval(Duration.ofHours(1)) // the test checks by hand
+              .build();
+      try (guard) {
+        assertThat(guard.checkNow()).isEqualTo(FormerPrimaryGuard.Outcome.REJOINED);
+        assertThat(Files.readString(killedFile))
+            .contains("received chunk for file")
+            .contains("kill sent: yes; exit status 137")
+            .doesNotContain("Done!");
+        assertThat(runs(runsFile)).as("pg_rewind runs").hasSize(1);
+        assertThat(a.isInRecovery()).isTrue();
+        assertThat(Path.of(a.dataDir() + ".rewind-failed").resolve("PG_VERSION"))
+            .as("the half-rewound data directory, kept")
+            .exists();
+        b.execute("INSERT INTO t VALUES ('streamed')");
+        await("the re-cloned server replays from the writer")
+            .atMost(Duration.ofSeconds(30))
+            .ignoreExceptions()
+            .until(
+                () -> a.queryString("SELECT string_agg(v, ',' ORDER BY v) FROM t"),
+                "new,streamed"::equals);
+        assertThat(guard.checkNow()).isEqualTo(FormerPrimaryGuard.Outcome.STANDBY);
+      } finally {
+        stopIfRunning(a);
+      }
     }
   }
 }

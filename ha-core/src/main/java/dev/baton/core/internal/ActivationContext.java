@@ -13,8 +13,12 @@ import java.time.Duration;
 final class ActivationContext extends ActivationFacts implements ActiveContext {
   private final RoleController role;
 
-  ActivationContext(RoleController role, String nodeId, RoleController.Activation a) {
-    super(a, nodeId);
+  ActivationContext(
+      RoleController role,
+      String nodeId,
+      RoleController.Activation a,
+      BatonStateMachine stateMachine) {
+    super(a, nodeId, stateMachine);
     this.role = role;
   }
 

@@ -1,20 +1,48 @@
 package dev.baton.core.internal;
 
+import dev.baton.core.ActiveContext;
 import java.util.Optional;
 
 /**
  * What every view of one activation of this node answers alike, the application's {@link
- * ActivationContext} and a plan step's {@link StepContext}: its token, this node, and the
- * activation before it. The public accessors implement those of {@link
- * dev.baton.core.ActiveContext} and {@link dev.baton.core.ActionContext}, which declare them alike.
+ * ActivationContext} and a plan step's {@link StepContext}: its token, this node, and the previous
+ * active. The public accessors implement those of {@link dev.baton.core.ActiveContext} and {@link
+ * dev.baton.core.ActionContext}, which declare them alike.
+ *
+ * <p>The previous active is the newest activation before this one that completed its promotion,
+ * read from the activation history ({@link ActivationHistory#promotedBefore}): an activation whose
+ * plan was abandoned never became active. When the history does not reach back far enough to tell,
+ * it is the activation just before this one, completed or not (what releases before the history
+ * named).
  */
 abstract class ActivationFacts {
   private final RoleController.Activation activation;
   private final String nodeId;
+  private final Optional<String> previousActive;
+  private final long previousToken;
 
-  ActivationFacts(RoleController.Activation activation, String nodeId) {
+  /** The activation's facts, its previous active read from {@code stateMachine}'s history. */
+  ActivationFacts(
+      RoleController.Activation activation, String nodeId, BatonStateMachine stateMachine) {
     this.activation = activation;
     this.nodeId = nodeId;
+    Optional<ActivationHistory.Promoted> promoted = stateMachine.promotedBefore(activation.token());
+    if (promoted.isPresent()) {
+      ActivationHistory.Promoted p = promoted.get();
+      this.previousActive = p.nodeId().isEmpty() ? Optional.empty() : Optional.of(p.nodeId());
+      this.previousToken = p.token();
+    } else {
+      this.previousActive = activation.previousActive();
+      this.previousToken = activation.previousToken();
+    }
+  }
+
+  /** The activation's facts, its previous active as {@code same}, a view of it, names it. */
+  ActivationFacts(RoleController.Activation activation, String nodeId, ActiveContext same) {
+    this.activation = activation;
+    this.nodeId = nodeId;
+    this.previousActive = same.previousActive();
+    this.previousToken = same.previousToken();
   }
 
   public long token() {
@@ -26,10 +54,10 @@ abstract class ActivationFacts {
   }
 
   public Optional<String> previousActive() {
-    return activation.previousActive();
+    return previousActive;
   }
 
   public long previousToken() {
-    return activation.previousToken();
+    return previousToken;
   }
 }

@@ -87,6 +87,39 @@ final class ActivationHistory {
     trim();
   }
 
+  /** The activation that {@link #promotedBefore} names: a node and its token, or {@link #NONE}. */
+  record Promoted(String nodeId, long token) {
+    /** No activation before the one asked about completed its promotion. */
+    static final Promoted NONE = new Promoted("", 0);
+  }
+
+  /**
+   * The newest activation before {@code token} whose promotion completed ({@code promoted}): the
+   * previous active that an {@code ActiveContext} names. {@link Promoted#NONE} when the history
+   * reaches back to the cluster's first activation and none before {@code token} completed; empty
+   * when it does not reach back far enough to tell (the oldest records were dropped beyond the
+   * limit, or this member started its history from a release without it).
+   *
+   * <p>Stable once {@code token}'s activation has applied: a record's {@code promoted} is set only
+   * while it is the current activation, so no record older than {@code token} changes after.
+   */
+  Optional<Promoted> promotedBefore(long token) {
+    for (int i = records.size() - 1; i >= 0; i--) {
+      HistoryRecord r = records.get(i);
+      if (r.getToken() > token) {
+        continue;
+      }
+      if (r.getToken() < token && r.getPromoted()) {
+        return Optional.of(new Promoted(r.getNodeId(), r.getToken()));
+      }
+      if (r.getPreviousToken() == 0) {
+        // The cluster's first activation: nothing before it.
+        return Optional.of(Promoted.NONE);
+      }
+    }
+    return Optional.empty();
+  }
+
   /** The node of {@code token} reported that its promotion plan completed. */
   void promoted(long token) {
     update(token, r -> r.setPromoted(true));

@@ -355,6 +355,16 @@ public final class BatonStateMachine extends BaseStateMachine {
   }
 
   /**
+   * The newest activation before {@code token} that completed its promotion, as this node has
+   * applied the history ({@link ActivationHistory#promotedBefore}).
+   */
+  Optional<ActivationHistory.Promoted> promotedBefore(long token) {
+    synchronized (lock) {
+      return state.history.promotedBefore(token);
+    }
+  }
+
+  /**
    * Maintenance mode as this node has applied it (the default instance, off with index 0, when it
    * was never set).
    */

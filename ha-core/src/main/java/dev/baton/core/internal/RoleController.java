@@ -731,6 +731,6 @@ public final class RoleController {
   }
 
   private ActiveContext context(Activation a) {
-    return new ActivationContext(this, config.self().id(), a);
+    return new ActivationContext(this, config.self().id(), a, raft.stateMachine());
   }
 }

@@ -29,7 +29,7 @@ final class StepContext extends ActivationFacts implements ActionContext {
       int attempt,
       Phase phase,
       Duration timeout) {
-    super(activation, config.self().id());
+    super(activation, config.self().id(), active);
     this.config = config;
     this.active = active;
     this.journal = journal;

@@ -116,6 +116,62 @@ class ActivationHistoryTest {
   }
 
   @Test
+  void thePreviousActiveIsTheNewestEarlierActivationThatCompletedItsPromotion() throws Exception {
+    apply(activate("n1", 0)); // 1
+    assertThat(sm.promotedBefore(1)).contains(ActivationHistory.Promoted.NONE);
+    apply(Commands.leaseRound("n1", TERM, 1)); // 2: n1 reports ACTIVE
+    apply(activate("n2", 0)); // 3: n2's plan fails
+    apply(resign("n2", 3, "PROMOTION_FAILED")); // 4
+    apply(activate("n3", 0)); // 5
+    // A report for token 3 that applies after its successor's activation does not promote it.
+    apply(Commands.leaseRound("n2", TERM, 3)); // 6
+    assertThat(sm.promotedBefore(3)).contains(new ActivationHistory.Promoted("n1", 1));
+    assertThat(sm.promotedBefore(5))
+        .as("n2's abandoned activation is passed over")
+        .contains(new ActivationHistory.Promoted("n1", 1));
+    apply(Commands.leaseRound("n3", TERM, 5)); // 7
+    apply(activate("n3", 0)); // 8: n3 lost the role and won it back
+    assertThat(sm.promotedBefore(8)).contains(new ActivationHistory.Promoted("n3", 5));
+    assertThat(sm.promotedBefore(5)).contains(new ActivationHistory.Promoted("n1", 1));
+
+    // The contexts read it: the record's previous (n2, 3) is not what they name.
+    RoleController.Activation fifth = new RoleController.Activation(5, TERM, Optional.of("n2"), 3);
+    ActivationFacts facts = new ActivationFacts(fifth, "n3", sm) {};
+    assertThat(facts.previousActive()).contains("n1");
+    assertThat(facts.previousToken()).isEqualTo(1);
+  }
+
+  @Test
+  void whenNoEarlierActivationCompletedThereIsNoPreviousActive() throws Exception {
+    apply(activate("n1", 0)); // 1: its plan is abandoned
+    apply(resign("n1", 1, "PROMOTION_FAILED")); // 2
+    apply(activate("n2", 0)); // 3
+    assertThat(sm.promotedBefore(3)).contains(ActivationHistory.Promoted.NONE);
+    ActivationFacts facts =
+        new ActivationFacts(
+            new RoleController.Activation(3, TERM, Optional.of("n1"), 1), "n2", sm) {};
+    assertThat(facts.previousActive()).isEmpty();
+    assertThat(facts.previousToken()).isZero();
+  }
+
+  @Test
+  void whenTheHistoryNoLongerReachesBackThePreviousActivationIsNamed() throws Exception {
+    BatonStateMachine small = new BatonStateMachine(2);
+    apply(small, 1, activate("n1", 0));
+    apply(small, 2, Commands.leaseRound("n1", TERM, 1));
+    apply(small, 3, activate("n2", 0));
+    apply(small, 4, activate("n3", 0));
+    // The history holds tokens 3 and 4, neither promoted; n1's completed activation was dropped.
+    assertThat(small.history()).extracting(Activation::token).containsExactly(3L, 4L);
+    assertThat(small.promotedBefore(4)).isEmpty();
+    ActivationFacts facts =
+        new ActivationFacts(
+            new RoleController.Activation(4, TERM, Optional.of("n2"), 3), "n3", small) {};
+    assertThat(facts.previousActive()).contains("n2");
+    assertThat(facts.previousToken()).isEqualTo(3);
+  }
+
+  @Test
   void aLimitBelowOneIsRefusedNamingIt() {
     assertThatThrownBy(() -> new BatonStateMachine(0))
         .isInstanceOf(IllegalArgumentException.class)
