@@ -476,7 +476,10 @@ public final class RoleController {
       current = a;
       role = Role.PROMOTING;
     }
-    Optional<String> previous = a.previousActive();
+    // The previous active as the activation's context names it: the last one that completed its
+    // promotion (an abandoned activation in between is passed over), as listeners and steps see.
+    ActiveContext context = context(a);
+    Optional<String> previous = context.previousActive();
     metrics.activated(a.token(), previous.filter(p -> !p.equals(config.self().id())).isPresent());
     LOG.info(
         "{}: won the role in term {} with token {} (previous active: {} token {}); {} ms of lease"
@@ -485,12 +488,12 @@ public final class RoleController {
         a.term(),
         a.token(),
         previous.orElse("none"),
-        a.previousToken(),
+        context.previousToken(),
         TimeUnit.NANOSECONDS.toMillis(lease.remaining().toNanos()),
         waitedNanos > 0
             ? ", after waiting " + TimeUnit.NANOSECONDS.toMillis(waitedNanos) + " ms for margin"
             : "");
-    plan.promote(a, context(a), ok -> promotionFinished(a, ok));
+    plan.promote(a, context, ok -> promotionFinished(a, ok));
   }
 
   private static long later(long sent, OptionalLong acked) {
