@@ -322,6 +322,11 @@ public final class NodeRuntime {
     return maintenance.set(on, reason);
   }
 
+  /** As {@link #maintenance(boolean, String)}, asked by control-API client {@code client}. */
+  public Maintenance maintenance(boolean on, String reason, String client) {
+    return maintenance.set(on, reason, client);
+  }
+
   public void addMember(Member member) {
     membership.add(members(), member);
   }
