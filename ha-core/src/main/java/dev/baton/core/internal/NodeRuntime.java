@@ -170,6 +170,7 @@ public final class NodeRuntime {
       membership = new MembershipCoordinator(config, raft);
       switchover = new Switchover(config, raft, stateMachine);
       maintenance = new MaintenanceSwitch(config, raft);
+      metrics.maintenance(() -> stateMachine.maintenance().getOn());
       kv = new KvStore(raft);
       local = new LocalStatus(config, stateMachine, raft, controller, runner, health);
       memberGauges = new MemberGauges(config, raft, metrics, local::members);
