@@ -41,9 +41,9 @@ import java.util.Optional;
  * @param reason the text the operator gave (empty when none)
  * @param setBy the member whose API received the last change; empty when it was never set
  * @param client the control-API client that asked for the last change, by the name in its TLS
- *     certificate that authorised it (with a cluster secret, the name the client proved itself
- *     under); empty when it was asked through this Java API, or through a control API without TLS,
- *     where no client has a name
+ *     certificate that authorised it (with a cluster secret, the name the client gave: any holder
+ *     of the secret may give any name); empty when it was asked through this Java API, or through a
+ *     control API without TLS, where no client has a name
  * @param setAt that member's wall clock when it proposed the change; empty when never set. For
  *     people to read only: members' clocks may disagree by any amount, and the order of changes is
  *     their {@code index}

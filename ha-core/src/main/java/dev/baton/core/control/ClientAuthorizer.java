@@ -80,8 +80,8 @@ final class ClientAuthorizer implements ServerInterceptor {
   /**
    * The name to record for an authorised client ({@code names} of a call that {@link #authorizes}
    * allowed): with certificates, the first of its names that the authorised list holds (the one
-   * that let it in); with the cluster secret, the name it proved itself under. Empty without TLS,
-   * where no client has a name.
+   * that let it in); with the cluster secret, the name it gave (any holder may give any). Empty
+   * without TLS, where no client has a name.
    */
   String authorizedName(List<String> names) {
     if (!tls || names == null || names.isEmpty()) {
