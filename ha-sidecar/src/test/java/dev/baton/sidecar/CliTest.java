@@ -74,6 +74,29 @@ class CliTest {
         .contains("--reason");
   }
 
+  /**
+   * Issue 37, bad input: a --prefix the watch does not take (a pattern, which would match nothing
+   * and print nothing) is refused with status 2, naming it and what to give instead.
+   */
+  @Test
+  void watchRefusesAPrefixItDoesNotTakeNamingIt() {
+    SidecarProcessTest.Cli glob =
+        SidecarProcessTest.cli("watch", "--prefix", "app/*", "--endpoints", "127.0.0.1:1");
+    assertThat(glob.status()).as(glob.err()).isEqualTo(2);
+    assertThat(glob.err())
+        .contains(
+            "watch: --prefix 'app/*' is a pattern, but the prefix is matched literally: the keys"
+                + " that start with 'app/' are watched with --prefix 'app/'");
+    SidecarProcessTest.Cli regex =
+        SidecarProcessTest.cli("watch", "--prefix", "app/.*", "--endpoints", "127.0.0.1:1");
+    assertThat(regex.status()).isEqualTo(2);
+    assertThat(regex.err()).contains("--prefix 'app/.*' is a pattern").contains("--prefix 'app/'");
+    SidecarProcessTest.Cli control =
+        SidecarProcessTest.cli("watch", "--prefix", "app/\u0007", "--endpoints", "127.0.0.1:1");
+    assertThat(control.status()).isEqualTo(2);
+    assertThat(control.err()).contains("--prefix holds control character U+0007 at position 4");
+  }
+
   @Test
   void theRealBinaryExitsWithStatus2OnAnUnknownVerb() throws Exception {
     Path log = dir.resolve("frobnicate.log");
