@@ -52,6 +52,13 @@ public final class BatonNode implements Closeable {
   static {
     // The control server of the same process takes the node's cluster secret by default.
     dev.baton.core.internal.NodeSecurity.register(BatonNode.class, n -> n.config.security());
+    // The control server records the client that asked for a maintenance change.
+    dev.baton.core.internal.NodeMaintenance.register(
+        BatonNode.class,
+        (n, on, reason, client) -> {
+          Objects.requireNonNull(reason, "reason");
+          return n.life.started().maintenance(on, reason, client);
+        });
   }
 
   private final NodeConfig config;

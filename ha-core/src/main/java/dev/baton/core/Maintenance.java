@@ -40,24 +40,34 @@ import java.util.Optional;
  * @param on whether maintenance mode is on
  * @param reason the text the operator gave (empty when none)
  * @param setBy the member whose API received the last change; empty when it was never set
+ * @param client the control-API client that asked for the last change, by the name in its TLS
+ *     certificate that authorised it (with a cluster secret, the name the client gave: any holder
+ *     of the secret may give any name); empty when it was asked through this Java API, or through a
+ *     control API without TLS, where no client has a name
  * @param setAt that member's wall clock when it proposed the change; empty when never set. For
  *     people to read only: members' clocks may disagree by any amount, and the order of changes is
  *     their {@code index}
  * @param index the Raft log index of the entry that made the last change, 0 when never set
  */
 public record Maintenance(
-    boolean on, String reason, Optional<String> setBy, Optional<Instant> setAt, long index) {
+    boolean on,
+    String reason,
+    Optional<String> setBy,
+    Optional<String> client,
+    Optional<Instant> setAt,
+    long index) {
 
   /** The longest reason accepted, in characters. */
   public static final int MAX_REASON_LENGTH = 500;
 
   /** The state of a cluster where maintenance mode was never set: off. */
   public static final Maintenance NEVER_SET =
-      new Maintenance(false, "", Optional.empty(), Optional.empty(), 0);
+      new Maintenance(false, "", Optional.empty(), Optional.empty(), Optional.empty(), 0);
 
   public Maintenance {
     Objects.requireNonNull(reason, "reason");
     Objects.requireNonNull(setBy, "setBy");
+    Objects.requireNonNull(client, "client");
     Objects.requireNonNull(setAt, "setAt");
   }
 }

@@ -64,6 +64,7 @@ final class StatusPage {
         .append(REFRESH_SECONDS)
         .append(" s.</p>\n");
     activeLine(b, s);
+    maintenance(b, s);
     members(b, s);
     TimelineSvg.append(b, s, h);
     health(b, s.getHealthGating());
@@ -98,6 +99,31 @@ final class StatusPage {
           " (this node knows no leader: the newest activation it applied, which may be stale)");
     }
     b.append(". Highest token issued: ").append(s.getHighestToken()).append(".</p>\n");
+  }
+
+  /** While maintenance mode is on: a banner saying so, who set it, when and why. */
+  private static void maintenance(StringBuilder b, StatusResponse s) {
+    var m = s.getMaintenance();
+    if (!m.getOn()) {
+      return;
+    }
+    b.append(
+            "<p id=\"maintenance\" class=\"banner stale\">Maintenance mode is <strong>on</strong>:")
+        .append(" no role move for health reasons (a switch-active still works, a dead active is")
+        .append(" still replaced). Set by ");
+    if (!m.getClient().isEmpty()) {
+      b.append(esc(m.getClient())).append(" via ");
+    }
+    b.append(m.getSetBy().isEmpty() ? "an unnamed member" : esc(m.getSetBy()));
+    if (m.getSetAtUnixMillis() != 0) {
+      b.append(" at ")
+          .append(Instant.ofEpochMilli(m.getSetAtUnixMillis()))
+          .append(" (that member's clock)");
+    }
+    if (!m.getReason().isEmpty()) {
+      b.append(": ").append(esc(m.getReason()));
+    }
+    b.append(".</p>\n");
   }
 
   private static void members(StringBuilder b, StatusResponse s) {

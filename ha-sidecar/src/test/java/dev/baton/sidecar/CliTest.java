@@ -14,7 +14,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class CliTest {
   private static final String COMMANDS =
-      "commands: sidecar, status, switch-active, step-down, members, history, kv, watch, recover, pg-guard, demo, help";
+      "commands: sidecar, status, switch-active, step-down, maintenance, members, history, kv, watch, recover, pg-guard, demo, help";
 
   @TempDir Path dir;
 
@@ -55,6 +55,46 @@ class CliTest {
     assertThat(SidecarProcessTest.cli("--help").status()).isZero();
     assertThat(SidecarProcessTest.cli("status", "--help").status()).isZero();
     assertThat(SidecarProcessTest.cli("status", "--frob").status()).isEqualTo(2);
+  }
+
+  /** Issue 37: a bad argument to maintenance is a usage error that names it, before any call. */
+  @Test
+  void maintenanceRefusesAnythingButOnOrOffWithStatus2NamingIt() {
+    SidecarProcessTest.Cli maybe =
+        SidecarProcessTest.cli("maintenance", "maybe", "--endpoints", "127.0.0.1:1");
+    assertThat(maybe.status()).as(maybe.err()).isEqualTo(2);
+    assertThat(maybe.err()).contains("'maybe' is neither on nor off");
+    SidecarProcessTest.Cli none = SidecarProcessTest.cli("maintenance");
+    assertThat(none.status()).as(none.err()).isEqualTo(2);
+    assertThat(none.err()).contains("on|off");
+    SidecarProcessTest.Cli help = SidecarProcessTest.cli("maintenance", "--help");
+    assertThat(help.status()).isZero();
+    assertThat(help.out().replaceAll("\\s+", " "))
+        .contains("A planned switch-active or step-down still works")
+        .contains("--reason");
+  }
+
+  /**
+   * Issue 37, bad input: a --prefix the watch does not take (a pattern, which would match nothing
+   * and print nothing) is refused with status 2, naming it and what to give instead.
+   */
+  @Test
+  void watchRefusesAPrefixItDoesNotTakeNamingIt() {
+    SidecarProcessTest.Cli glob =
+        SidecarProcessTest.cli("watch", "--prefix", "app/*", "--endpoints", "127.0.0.1:1");
+    assertThat(glob.status()).as(glob.err()).isEqualTo(2);
+    assertThat(glob.err())
+        .contains(
+            "watch: --prefix 'app/*' is a pattern, but the prefix is matched literally: the keys"
+                + " that start with 'app/' are watched with --prefix 'app/'");
+    SidecarProcessTest.Cli regex =
+        SidecarProcessTest.cli("watch", "--prefix", "app/.*", "--endpoints", "127.0.0.1:1");
+    assertThat(regex.status()).isEqualTo(2);
+    assertThat(regex.err()).contains("--prefix 'app/.*' is a pattern").contains("--prefix 'app/'");
+    SidecarProcessTest.Cli control =
+        SidecarProcessTest.cli("watch", "--prefix", "app/\u0007", "--endpoints", "127.0.0.1:1");
+    assertThat(control.status()).isEqualTo(2);
+    assertThat(control.err()).contains("--prefix holds control character U+0007 at position 4");
   }
 
   @Test

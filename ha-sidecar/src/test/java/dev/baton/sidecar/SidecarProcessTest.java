@@ -282,6 +282,88 @@ class SidecarProcessTest {
     assertThat(cluster.awaitSingleActive(WAIT)).isNotEqualTo(target);
   }
 
+  /**
+   * Issue 37: maintenance mode through the CLI, given one member's endpoint alone. Every member's
+   * /status and /metrics show it, {@code status} prints it in its top line, a switch-active still
+   * works while it is on, and off clears it everywhere. (No health checks here: that maintenance
+   * holds an unhealthy active is MaintenanceTest's, in ha-core.)
+   */
+  @Test
+  @Order(4)
+  void cliMaintenanceShowsOnEveryMemberAndASwitchStillWorksWhileItIsOn() {
+    String active = cluster.awaitSingleActive(WAIT);
+    String asked =
+        cluster.nodes.keySet().stream().filter(id -> !id.equals(active)).findFirst().orElseThrow();
+    List<String> args =
+        new ArrayList<>(
+            List.of(
+                "maintenance",
+                "on",
+                "--reason",
+                "database upgrade (ticket 4711)",
+                "--endpoints",
+                cluster.nodes.get(asked).controlAddress()));
+    args.addAll(cluster.secretArgs());
+    Cli on = cli(args.toArray(String[]::new));
+    assertThat(on.status()).as(on.err()).isZero();
+    // The CLI proves the cluster secret under the name baton-cli; that is the client recorded.
+    assertThat(on.out())
+        .startsWith("maintenance ON, set by baton-cli via n")
+        .contains("(that member's clock): database upgrade (ticket 4711)");
+    for (String id : cluster.nodes.keySet()) {
+      await("maintenance on in /status and /metrics of " + id)
+          .atMost(WAIT)
+          .ignoreExceptions()
+          .until(() -> maintenanceShown(id, true));
+      JsonNode m = Json.read(cluster.get(id, "/status").body()).path("maintenance");
+      assertThat(m.path("reason").asText()).isEqualTo("database upgrade (ticket 4711)");
+      assertThat(m.path("client").asText()).isEqualTo("baton-cli");
+      assertThat(cluster.nodes).containsKey(m.path("setBy").asText());
+    }
+    Cli status =
+        awaitCli(
+            c -> c.status() == 0 && c.out().lines().findFirst().orElse("").contains("MAINTENANCE"),
+            "status");
+    assertThat(status.out().lines().findFirst().orElseThrow())
+        .contains("; MAINTENANCE ON, set by baton-cli via n")
+        .endsWith(": database upgrade (ticket 4711)");
+
+    // A planned switch still works while it is on.
+    String target =
+        cluster.nodes.keySet().stream().filter(id -> !id.equals(active)).findFirst().orElseThrow();
+    Cli moved = cli(withEndpoints("switch-active", "--to", target));
+    assertThat(moved.status()).as(moved.err()).isZero();
+    assertThat(cluster.awaitSingleActive(WAIT)).isEqualTo(target);
+
+    Cli off = cli(withEndpoints("maintenance", "off"));
+    assertThat(off.status()).as(off.err()).isZero();
+    assertThat(off.out()).startsWith("maintenance OFF, set by baton-cli via n");
+    for (String id : cluster.nodes.keySet()) {
+      await("maintenance off in /status and /metrics of " + id)
+          .atMost(WAIT)
+          .ignoreExceptions()
+          .until(() -> maintenanceShown(id, false));
+    }
+    assertThat(
+            awaitCli(c -> c.status() == 0 && c.out().contains("active " + target), "status")
+                .out()
+                .lines()
+                .findFirst()
+                .orElseThrow())
+        .doesNotContain("MAINTENANCE");
+  }
+
+  /** Whether node {@code id}'s /status and its baton_maintenance gauge both say {@code on}. */
+  private static boolean maintenanceShown(String id, boolean on) {
+    JsonNode m = Json.read(cluster.get(id, "/status").body()).path("maintenance");
+    String gauge = on ? "1" : "0";
+    return m.path("on").asBoolean() == on
+        && java.util.regex.Pattern.compile(
+                "(?m)^baton_maintenance\\{[^}]*baton_node=\"" + id + "\"[^}]*\\} " + gauge)
+            .matcher(cluster.get(id, "/metrics").body())
+            .find();
+  }
+
   @Test
   @Order(5)
   void aNodeStartedWithJoiningIsAddedWithTheCliAndCatchesUp() throws Exception {

@@ -18,8 +18,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * A sidecar with TLS in its config (control API and Raft transport): the CLI needs a certificate
- * from the trusted authority, and only the client named in tls.authorizedClients may switch-active;
- * the refusal is logged, the private key never is.
+ * from the trusted authority, and only the client named in tls.authorizedClients may switch-active
+ * or set maintenance mode; the refusal is logged, the private key never is.
  */
 class SidecarTlsTest {
   @TempDir Path dir;
@@ -92,6 +92,23 @@ class SidecarTlsTest {
         .contains("PERMISSION_DENIED")
         .contains("client [reader] is not authorised")
         .contains("tls.authorizedClients lists [ops-admin]");
+    // Maintenance mode is authorised as switch-active is (issue 37), and records who set it.
+    Cli notMine = cli(endpoint, reader, "maintenance", "on", "--reason", "not mine to set");
+    assertThat(notMine.status()).isEqualTo(1);
+    assertThat(notMine.err())
+        .contains("PERMISSION_DENIED")
+        .contains("Maintenance refused by node n1: client [reader] is not authorised")
+        .contains("tls.authorizedClients lists [ops-admin]");
+    Cli maintenance =
+        cli(endpoint, admin, "maintenance", "on", "--reason", "rotating certificates");
+    assertThat(maintenance.status()).as(maintenance.err()).isZero();
+    assertThat(maintenance.out())
+        .startsWith("maintenance ON, set by ops-admin via n1 at ")
+        .endsWith("(that member's clock): rotating certificates\n");
+    assertThat(cli(endpoint, reader, "status").out().lines().findFirst().orElseThrow())
+        .contains("; MAINTENANCE ON, set by ops-admin via n1 at ")
+        .endsWith(": rotating certificates");
+
     Cli allowed = cli(endpoint, admin, "switch-active", "--to", "n1");
     assertThat(allowed.status()).as(allowed.err()).isZero();
     assertThat(allowed.out()).contains("n1 is active with token");
@@ -106,7 +123,10 @@ class SidecarTlsTest {
 
     await()
         .atMost(Duration.ofSeconds(10))
-        .until(() -> Files.readString(log).contains("REFUSED SwitchActive from client [reader]"));
+        .until(
+            () ->
+                Files.readString(log).contains("REFUSED SwitchActive from client [reader]")
+                    && Files.readString(log).contains("REFUSED Maintenance from client [reader]"));
     String key = Files.readString(node.privateKey());
     String keyBody = key.lines().filter(l -> !l.startsWith("-----")).findFirst().orElseThrow();
     assertThat(Files.readString(log)).doesNotContain(keyBody);

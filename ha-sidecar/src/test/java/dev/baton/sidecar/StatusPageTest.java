@@ -7,6 +7,7 @@ import dev.baton.core.control.proto.Health;
 import dev.baton.core.control.proto.HealthCheckState;
 import dev.baton.core.control.proto.HealthGating;
 import dev.baton.core.control.proto.HistoryResponse;
+import dev.baton.core.control.proto.MaintenanceState;
 import dev.baton.core.control.proto.Member;
 import dev.baton.core.control.proto.MemberStatus;
 import dev.baton.core.control.proto.PromotionStep;
@@ -47,6 +48,36 @@ class StatusPageTest {
         .addMembers(member("n1", Role.ROLE_UNSPECIFIED, 0, Health.UNREACHABLE))
         .addMembers(member("n2", Role.ACTIVE, 42, Health.SELF).toBuilder().setLeader(true))
         .addMembers(member("tie", Role.WITNESS, 0, Health.REACHABLE));
+  }
+
+  /** Issue 37: maintenance mode shows as a banner while it is on, and only then. */
+  @Test
+  void maintenanceModeIsABannerWhileItIsOn() {
+    MaintenanceState on =
+        MaintenanceState.newBuilder()
+            .setOn(true)
+            .setReason("<b>upgrade</b>")
+            .setSetBy("n1")
+            .setClient("ops-admin")
+            .setSetAtUnixMillis(Instant.parse("2026-12-06T12:00:00Z").toEpochMilli())
+            .setIndex(7)
+            .build();
+    String page =
+        StatusPage.render(cluster().setMaintenance(on).build(), NO_HISTORY, Instant.EPOCH);
+    assertThat(page)
+        .contains("id=\"maintenance\"")
+        .contains(
+            "Set by ops-admin via n1 at 2026-12-06T12:00:00Z (that member's clock):"
+                + " &lt;b&gt;upgrade&lt;/b&gt;.")
+        .doesNotContain("<b>upgrade");
+    String off =
+        StatusPage.render(
+            cluster().setMaintenance(on.toBuilder().setOn(false)).build(),
+            NO_HISTORY,
+            Instant.EPOCH);
+    assertThat(off).doesNotContain("id=\"maintenance\"");
+    assertThat(StatusPage.render(cluster().build(), NO_HISTORY, Instant.EPOCH))
+        .doesNotContain("id=\"maintenance\"");
   }
 
   @Test

@@ -3,6 +3,7 @@ package dev.baton.core.control;
 import com.google.protobuf.ByteString;
 import dev.baton.core.Handover;
 import dev.baton.core.KvEntry;
+import dev.baton.core.Maintenance;
 import dev.baton.core.Member;
 import dev.baton.core.TlsConfig;
 import dev.baton.core.control.ControlConnection.Retry;
@@ -17,6 +18,8 @@ import dev.baton.core.control.proto.KvListRequest;
 import dev.baton.core.control.proto.KvPutRequest;
 import dev.baton.core.control.proto.ListMembersRequest;
 import dev.baton.core.control.proto.ListMembersResponse;
+import dev.baton.core.control.proto.MaintenanceRequest;
+import dev.baton.core.control.proto.MaintenanceState;
 import dev.baton.core.control.proto.RemoveMemberRequest;
 import dev.baton.core.control.proto.RoleEvent;
 import dev.baton.core.control.proto.StatusRequest;
@@ -65,8 +68,9 @@ import java.util.function.Consumer;
  * call before submitting anything), or no connection could be made, so the request never left this
  * process. A write that timed out or broke off mid-call is NOT retried: it may have been applied,
  * and the caller gets a {@link ControlException} with DEADLINE_EXCEEDED or UNKNOWN to decide (a
- * compare-and-set can be checked with a read). Switch-active is retried like a write; it is
- * idempotent for a given target anyway (switching to the active node returns its token).
+ * compare-and-set can be checked with a read). Switch-active and maintenance are retried like a
+ * write; both are idempotent anyway (switching to the active node returns its token; setting
+ * maintenance to what it is changes only who set it and when).
  *
  * <p>Errors: an INVALID_ARGUMENT answer is thrown as {@link IllegalArgumentException} with the
  * server's message (as the embedded API does); every other failure is a {@link ControlException}
@@ -210,6 +214,44 @@ public final class BatonClient implements AutoCloseable {
             attempt.plus(connection.callTimeout()),
             s -> s.switchActive(request));
     return new Handover(r.getNodeId(), r.getToken());
+  }
+
+  // ---------------------------------------------------------------- maintenance mode
+
+  /**
+   * Turns the cluster's maintenance mode on or off: see {@link Maintenance} for what it suspends
+   * (role moves for health) and what it does not (switch-active, step-down, the replacement of a
+   * dead active). Any node may be asked; the change goes through Raft. With TLS on, only an
+   * authorised client may (as for switch-active), and the change records its certificate name as
+   * {@link Maintenance#client()}. Retried like a write: only when known not applied.
+   *
+   * @param reason why, for people reading status and logs (may be empty): one line, at most {@link
+   *     Maintenance#MAX_REASON_LENGTH} characters
+   * @return the state the change made
+   * @throws IllegalArgumentException if the node refused the reason (naming why); nothing changed
+   * @throws ControlException with PERMISSION_DENIED when TLS is on and this client is not
+   *     authorised, or another code when the call failed
+   */
+  public Maintenance maintenance(boolean on, String reason) {
+    Objects.requireNonNull(reason, "reason");
+    MaintenanceRequest request =
+        MaintenanceRequest.newBuilder().setOn(on).setReason(reason).build();
+    MaintenanceState made =
+        connection.call(
+            "maintenance " + (on ? "on" : "off"),
+            Retry.IF_NOT_APPLIED,
+            attemptTimeout,
+            s -> s.maintenance(request));
+    return Messages.maintenance(made);
+  }
+
+  /**
+   * The cluster's maintenance mode as the node answering (the leader when it can be reached) has
+   * applied it; {@link Maintenance#NEVER_SET} when nobody ever set it, and from a server that
+   * predates maintenance mode.
+   */
+  public Maintenance maintenance() {
+    return Messages.maintenance(status().getMaintenance());
   }
 
   /**

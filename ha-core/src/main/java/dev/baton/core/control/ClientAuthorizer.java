@@ -22,12 +22,12 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Names the client of each call from its verified certificate (the subject's CN and every DNS
- * subject-alternative name) and, with TLS on, refuses the privileged methods (switch-active and
- * membership changes) to clients whose names are not in the authorised list. Every refusal is
- * logged with the client's names and address. Without TLS no client has a name (and none is
- * authorised for reserved keys, see ControlService), but privileged methods are open, as before.
- * With the cluster secret, every client that completed the handshake proved that it holds the
- * secret, and is authorised for everything.
+ * subject-alternative name) and, with TLS on, refuses the privileged methods (switch-active,
+ * maintenance mode and membership changes) to clients whose names are not in the authorised list.
+ * Every refusal is logged with the client's names and address. Without TLS no client has a name
+ * (and none is authorised for reserved keys, see ControlService), but privileged methods are open,
+ * as before. With the cluster secret, every client that completed the handshake proved that it
+ * holds the secret, and is authorised for everything.
  */
 final class ClientAuthorizer implements ServerInterceptor {
   private static final Logger LOG = LoggerFactory.getLogger(ClientAuthorizer.class);
@@ -41,6 +41,7 @@ final class ClientAuthorizer implements ServerInterceptor {
   private static final Set<String> PRIVILEGED =
       Set.of(
           "baton.v1.BatonControl/SwitchActive",
+          "baton.v1.BatonControl/Maintenance",
           "baton.v1.BatonControl/AddMember",
           "baton.v1.BatonControl/RemoveMember");
 
@@ -74,6 +75,22 @@ final class ClientAuthorizer implements ServerInterceptor {
     return tls
         && (everyAuthenticatedClient
             || (names != null && names.stream().anyMatch(authorized::contains)));
+  }
+
+  /**
+   * The name to record for an authorised client ({@code names} of a call that {@link #authorizes}
+   * allowed): with certificates, the first of its names that the authorised list holds (the one
+   * that let it in); with the cluster secret, the name it gave (any holder may give any). Empty
+   * without TLS, where no client has a name.
+   */
+  String authorizedName(List<String> names) {
+    if (!tls || names == null || names.isEmpty()) {
+      return "";
+    }
+    if (everyAuthenticatedClient) {
+      return names.get(0);
+    }
+    return names.stream().filter(authorized::contains).findFirst().orElse("");
   }
 
   Set<String> authorized() {

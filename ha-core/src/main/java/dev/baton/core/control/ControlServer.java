@@ -32,9 +32,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Serves the gRPC control API ({@code baton.v1.BatonControl}, see {@code baton_control.proto}) for
- * one started {@link BatonNode}: status, a stream of role changes, switch-active, membership and
- * the KV store. Any node may serve any call: the node forwards writes, switches and membership
- * changes to the Raft leader itself.
+ * one started {@link BatonNode}: status, a stream of role changes, switch-active, maintenance mode,
+ * membership and the KV store. Any node may serve any call: the node forwards writes, switches and
+ * membership changes to the Raft leader itself.
  *
  * <pre>{@code
  * ControlServer control = ControlServer.builder(node)
@@ -48,12 +48,13 @@ import org.slf4j.LoggerFactory;
  * <p><b>Security.</b> With a {@linkplain Builder#clusterSecret cluster secret}, the server and
  * every client prove in a mutual TLS handshake that they hold the cluster's secret; any client that
  * does may call everything (the secret is a root credential). With TLS, every client must present a
- * certificate that chains to the trusted certificates; switch-active, membership changes and writes
- * of keys under {@code baton/} (the records Baton's adapters publish) are further restricted to
- * clients whose certificate CN or DNS subject-alternative name is in {@code authorizedClients}. Any
- * other client gets PERMISSION_DENIED and the refusal is logged. Without TLS no client is
- * authorised for reserved keys, and anyone who can connect may call everything else, so listen on
- * loopback only (the server warns otherwise).
+ * certificate that chains to the trusted certificates; switch-active, maintenance mode, membership
+ * changes and writes of keys under {@code baton/} (the records Baton's adapters publish) are
+ * further restricted to clients whose certificate CN or DNS subject-alternative name is in {@code
+ * authorizedClients} (a maintenance change records the name that authorised it). Any other client
+ * gets PERMISSION_DENIED and the refusal is logged. Without TLS no client is authorised for
+ * reserved keys, and anyone who can connect may call everything else, so listen on loopback only
+ * (the server warns otherwise).
  *
  * <p>When the node's Raft port runs on a cluster secret and the builder is given neither {@link
  * Builder#tls tls} nor {@link Builder#clusterSecret clusterSecret}, the server takes the node's own
@@ -215,7 +216,12 @@ public final class ControlServer implements Closeable {
             node.status(),
             controlAddressesWithSelf(),
             id -> p == null ? PeerProbe.unknown() : p.health(id));
-    return actionStates == null ? s : s.toBuilder().addAllActions(actionStates.get()).build();
+    StatusResponse.Builder b =
+        s.toBuilder().setMaintenance(Messages.maintenance(node.maintenance()));
+    if (actionStates != null) {
+      b.addAllActions(actionStates.get());
+    }
+    return b.build();
   }
 
   /** The history this server answers to {@code History}: the node's, oldest first. */

@@ -4,6 +4,7 @@ import dev.baton.core.BatonNode;
 import dev.baton.core.Handover;
 import dev.baton.core.KeyValueStore;
 import dev.baton.core.KvEntry;
+import dev.baton.core.Maintenance;
 import dev.baton.core.Member;
 import dev.baton.core.control.StatusErrors.Kind;
 import dev.baton.core.control.proto.AddMemberRequest;
@@ -22,6 +23,8 @@ import dev.baton.core.control.proto.KvPutRequest;
 import dev.baton.core.control.proto.KvPutResponse;
 import dev.baton.core.control.proto.ListMembersRequest;
 import dev.baton.core.control.proto.ListMembersResponse;
+import dev.baton.core.control.proto.MaintenanceRequest;
+import dev.baton.core.control.proto.MaintenanceState;
 import dev.baton.core.control.proto.RemoveMemberRequest;
 import dev.baton.core.control.proto.RoleEvent;
 import dev.baton.core.control.proto.StatusRequest;
@@ -30,6 +33,7 @@ import dev.baton.core.control.proto.SwitchActiveRequest;
 import dev.baton.core.control.proto.SwitchActiveResponse;
 import dev.baton.core.control.proto.WatchKeysRequest;
 import dev.baton.core.control.proto.WatchRoleRequest;
+import dev.baton.core.internal.NodeMaintenance;
 import io.grpc.Context;
 import io.grpc.Deadline;
 import io.grpc.Status;
@@ -124,6 +128,29 @@ final class ControlService extends BatonControlGrpc.BatonControlImplBase {
               timeout.toMillis());
           long token = node.switchActive(target, timeout);
           return SwitchActiveResponse.newBuilder().setNodeId(target).setToken(token).build();
+        });
+  }
+
+  @Override
+  public void maintenance(MaintenanceRequest request, StreamObserver<MaintenanceState> out) {
+    String what = "maintenance " + (request.getOn() ? "on" : "off");
+    answer(
+        out,
+        what,
+        Kind.WRITE,
+        () -> {
+          // Reached only by an authorised client when TLS is on (ClientAuthorizer); the name that
+          // authorised it is recorded with the change, beside this member.
+          String client = authorizer.authorizedName(ClientAuthorizer.CLIENT_NAMES.get());
+          LOG.info(
+              "control API on {}: {} requested by {}{}",
+              node.id(),
+              what,
+              clientName(),
+              request.getReason().isEmpty() ? "" : " (reason: " + request.getReason() + ")");
+          Maintenance made =
+              NodeMaintenance.set(node, request.getOn(), request.getReason(), client);
+          return Messages.maintenance(made);
         });
   }
 

@@ -3,17 +3,20 @@ package dev.baton.core.control;
 import com.google.protobuf.ByteString;
 import dev.baton.core.Activation;
 import dev.baton.core.KvEntry;
+import dev.baton.core.Maintenance;
 import dev.baton.core.Member;
 import dev.baton.core.NodeStatus;
 import dev.baton.core.PromotionStatus;
 import dev.baton.core.Role;
 import dev.baton.core.control.proto.Health;
+import dev.baton.core.control.proto.MaintenanceState;
 import dev.baton.core.control.proto.MemberStatus;
 import dev.baton.core.control.proto.PromotionStep;
 import dev.baton.core.control.proto.StatusResponse;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Map;
+import java.util.Optional;
 import java.util.function.Function;
 
 /** Conversions between the library's types and the control API's messages. */
@@ -71,6 +74,35 @@ final class Messages {
               .setError(s.error().orElse("")));
     }
     return b.build();
+  }
+
+  static MaintenanceState maintenance(Maintenance m) {
+    return MaintenanceState.newBuilder()
+        .setOn(m.on())
+        .setReason(m.reason())
+        .setSetBy(m.setBy().orElse(""))
+        .setClient(m.client().orElse(""))
+        .setSetAtUnixMillis(m.setAt().map(Instant::toEpochMilli).orElse(0L))
+        .setIndex(m.index())
+        .build();
+  }
+
+  /**
+   * The library's record; a state that was never set (index 0) is {@link Maintenance#NEVER_SET}.
+   */
+  static Maintenance maintenance(MaintenanceState m) {
+    if (m.getIndex() == 0) {
+      return Maintenance.NEVER_SET;
+    }
+    return new Maintenance(
+        m.getOn(),
+        m.getReason(),
+        m.getSetBy().isEmpty() ? Optional.empty() : Optional.of(m.getSetBy()),
+        m.getClient().isEmpty() ? Optional.empty() : Optional.of(m.getClient()),
+        m.getSetAtUnixMillis() == 0
+            ? Optional.empty()
+            : Optional.of(Instant.ofEpochMilli(m.getSetAtUnixMillis())),
+        m.getIndex());
   }
 
   static dev.baton.core.control.proto.KvEntry entry(KvEntry e) {

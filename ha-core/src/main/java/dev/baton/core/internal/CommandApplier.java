@@ -152,10 +152,11 @@ final class CommandApplier {
         MaintenanceMode m = command.getMaintenance().toBuilder().setIndex(index).build();
         state.maintenance = m;
         LOG.info(
-            "maintenance mode {} at log index {} (asked of {}, by its clock {}){}",
+            "maintenance mode {} at log index {} (asked of {}{}, by its clock {}){}",
             m.getOn() ? "ON" : "OFF",
             index,
             m.getRequester().isEmpty() ? "an unnamed member" : m.getRequester(),
+            m.getClient().isEmpty() ? "" : " by client " + m.getClient(),
             m.getProposedAtMs() == 0
                 ? "unknown"
                 : java.time.Instant.ofEpochMilli(m.getProposedAtMs()).toString(),

@@ -79,17 +79,18 @@ public final class Commands {
   }
 
   /**
-   * An operator's request, received by member {@code requester}, to turn maintenance mode on or
-   * off. It carries this node's wall clock for people to read; the order of changes is their log
-   * index.
+   * An operator's request, received by member {@code requester} (from control-API client {@code
+   * client}, empty when none is named), to turn maintenance mode on or off. It carries this node's
+   * wall clock for people to read; the order of changes is their log index.
    */
-  static Command maintenance(boolean on, String reason, String requester) {
+  static Command maintenance(boolean on, String reason, String requester, String client) {
     return builder()
         .setMaintenance(
             MaintenanceMode.newBuilder()
                 .setOn(on)
                 .setReason(reason)
                 .setRequester(requester)
+                .setClient(client)
                 .setProposedAtMs(System.currentTimeMillis()))
         .build();
   }

@@ -38,10 +38,19 @@ public final class MaintenanceSwitch {
    * @throws IllegalArgumentException if {@code reason} is too long or holds a control character
    */
   public Maintenance set(boolean on, String reason) {
+    return set(on, reason, "");
+  }
+
+  /**
+   * As {@link #set(boolean, String)}, for the control API: {@code client} names the client that
+   * asked (its certificate name), recorded beside this member.
+   */
+  public Maintenance set(boolean on, String reason, String client) {
     Objects.requireNonNull(reason, "reason");
+    Objects.requireNonNull(client, "client");
     validate(reason);
     String requester = config.self().id();
-    var command = Commands.maintenance(on, reason, requester);
+    var command = Commands.maintenance(on, reason, requester, client);
     Semaphore applied = new Semaphore(0);
     BatonStateMachine.Observer wake = (c, result, index, term) -> applied.release();
     BatonStateMachine sm = raft.stateMachine();
@@ -103,6 +112,7 @@ public final class MaintenanceSwitch {
         m.getOn(),
         m.getReason(),
         m.getRequester().isEmpty() ? Optional.empty() : Optional.of(m.getRequester()),
+        m.getClient().isEmpty() ? Optional.empty() : Optional.of(m.getClient()),
         m.getProposedAtMs() == 0
             ? Optional.empty()
             : Optional.of(Instant.ofEpochMilli(m.getProposedAtMs())),

@@ -204,6 +204,22 @@ public final class NodeMetrics {
   }
 
   /**
+   * {@code baton_maintenance}: 1 while the cluster's maintenance mode is on as this node has
+   * applied it, else 0. Called while the node's parts are built.
+   */
+  void maintenance(Supplier<Boolean> on) {
+    register(
+        r ->
+            Gauge.builder("baton.maintenance", on, o -> o.get() ? 1 : 0)
+                .strongReference(true)
+                .description(
+                    "1 while the cluster's maintenance mode is on (as this node has applied it):"
+                        + " no role move for health reasons; else 0")
+                .tags(tags)
+                .register(r));
+  }
+
+  /**
    * Keeps one {@code baton_member_up{member}} gauge per member in {@code ids}: registers the new
    * ones, removes those of members no longer there. {@code up} answers 1 (up as this node sees it),
    * 0 (down) or NaN (this node cannot tell). Does nothing once closed.

@@ -170,6 +170,7 @@ public final class NodeRuntime {
       membership = new MembershipCoordinator(config, raft);
       switchover = new Switchover(config, raft, stateMachine);
       maintenance = new MaintenanceSwitch(config, raft);
+      metrics.maintenance(() -> stateMachine.maintenance().getOn());
       kv = new KvStore(raft);
       local = new LocalStatus(config, stateMachine, raft, controller, runner, health);
       memberGauges = new MemberGauges(config, raft, metrics, local::members);
@@ -320,6 +321,11 @@ public final class NodeRuntime {
   /** Turns maintenance mode on or off through Raft; see {@code BatonNode.maintenance}. */
   public Maintenance maintenance(boolean on, String reason) {
     return maintenance.set(on, reason);
+  }
+
+  /** As {@link #maintenance(boolean, String)}, asked by control-API client {@code client}. */
+  public Maintenance maintenance(boolean on, String reason, String client) {
+    return maintenance.set(on, reason, client);
   }
 
   public void addMember(Member member) {

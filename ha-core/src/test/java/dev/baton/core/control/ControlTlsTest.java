@@ -7,6 +7,7 @@ import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.read.ListAppender;
 import dev.baton.core.BatonNode;
+import dev.baton.core.Maintenance;
 import dev.baton.core.TlsConfig;
 import dev.baton.core.control.proto.BatonControlGrpc;
 import dev.baton.core.control.proto.Role;
@@ -116,6 +117,41 @@ class ControlTlsTest {
                     .contains("REFUSED SwitchActive from client [reader]")
                     .contains("127.0.0.1"))
         .anySatisfy(m -> assertThat(m).contains("REFUSED RemoveMember from client [reader]"));
+  }
+
+  /**
+   * Issue 37: maintenance mode is authorised as switch-active is. The refusal names the client and
+   * the authorised list; the change an authorised client makes records its certificate name beside
+   * the member asked.
+   */
+  @Test
+  void maintenanceIsAuthorisedLikeSwitchActiveAndRecordsTheClientsCertificateName() {
+    BatonClient reader = client(ca.issueClient("reader"));
+    assertThatThrownBy(() -> reader.maintenance(true, "not mine to set"))
+        .isInstanceOfSatisfying(
+            ControlException.class,
+            e -> {
+              assertThat(e.code()).isEqualTo(Status.Code.PERMISSION_DENIED);
+              assertThat(e.knownNotApplied()).isTrue();
+              assertThat(e.getMessage())
+                  .contains("Maintenance refused by node n1")
+                  .contains("client [reader] is not authorised")
+                  .contains("tls.authorizedClients lists [ops-admin]");
+            });
+    assertThat(server.node().maintenance().on()).isFalse();
+
+    BatonClient admin = client(ca.issueClient("ops-admin"));
+    Maintenance on = admin.maintenance(true, "certificate rotation");
+    assertThat(on.on()).isTrue();
+    assertThat(on.client()).contains("ops-admin");
+    assertThat(on.setBy()).contains("n1");
+    // Anyone may read it.
+    assertThat(reader.maintenance()).isEqualTo(on);
+    assertThat(server.node().maintenance()).isEqualTo(on);
+    assertThat(admin.maintenance(false, "").on()).isFalse();
+    assertThat(log.list)
+        .extracting(ILoggingEvent::getFormattedMessage)
+        .anySatisfy(m -> assertThat(m).contains("REFUSED Maintenance from client [reader]"));
   }
 
   @Test

@@ -18,6 +18,7 @@ import picocli.CommandLine.Command;
       StatusCommand.class,
       SwitchActiveCommand.class,
       StepDownCommand.class,
+      MaintenanceCommand.class,
       MembersCommand.class,
       HistoryCommand.class,
       KvCommand.class,

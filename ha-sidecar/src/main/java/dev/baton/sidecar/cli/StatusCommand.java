@@ -36,7 +36,9 @@ import picocli.CommandLine.Spec;
       "Shows every node's role, token, leader, health and promotion step, and the steps that",
       "work beside the role (a dns step in mode converge: each name, where it should point,",
       "moved or not, since when).",
-      "Each node is asked for its own view; a node that does not answer is shown as unreachable."
+      "Each node is asked for its own view; a node that does not answer is shown as unreachable.",
+      "While maintenance mode is on, the top line says so: who set it (the client and the member",
+      "asked), when (that member's clock) and why."
     })
 final class StatusCommand implements Callable<Integer> {
   @Mixin ClientOptions client;
@@ -179,6 +181,19 @@ final class StatusCommand implements Callable<Integer> {
             + ")";
   }
 
+  /**
+   * The top line's tail while maintenance mode is on (as the answering node has applied it), e.g.
+   * {@code ; MAINTENANCE ON, set by ops-admin via n1 at ... (that member's clock): db upgrade};
+   * empty while it is off.
+   */
+  static String maintenanceNote(StatusResponse s) {
+    if (!s.hasMaintenance() || !s.getMaintenance().getOn()) {
+      return "";
+    }
+    return "; MAINTENANCE ON"
+        + MaintenanceCommand.describe(s.getMaintenance()).substring("maintenance ON".length());
+  }
+
   private static ObjectNode json(StatusResponse leader, List<Row> rows) {
     ObjectNode root = Json.mapper().createObjectNode();
     StatusResponse any =
@@ -192,6 +207,9 @@ final class StatusCommand implements Callable<Integer> {
       root.put("activeToken", any.getActiveToken());
       root.put("highestToken", any.getHighestToken());
       root.put("term", any.getTerm());
+      if (any.hasMaintenance()) {
+        root.set("maintenance", Json.tree(any.getMaintenance()));
+      }
     }
     ArrayNode activeNow = root.putArray("activeNow");
     for (Row r : activeRows(rows)) {
@@ -222,12 +240,13 @@ final class StatusCommand implements Callable<Integer> {
       out.println("no node answered" + (leaderError == null ? "" : ": " + leaderError));
     } else {
       out.printf(
-          "cluster %s: active %s, leader %s, term %d, highest token %d%n%n",
+          "cluster %s: active %s, leader %s, term %d, highest token %d%s%n%n",
           any.getClusterId(),
           activeNow(any, rows),
           any.getLeaderId().isEmpty() ? "none" : any.getLeaderId(),
           any.getTerm(),
-          any.getHighestToken());
+          any.getHighestToken(),
+          maintenanceNote(any));
     }
     List<String[]> cells = new ArrayList<>();
     cells.add(

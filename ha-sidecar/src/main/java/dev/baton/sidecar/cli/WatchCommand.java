@@ -1,6 +1,7 @@
 package dev.baton.sidecar.cli;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.baton.core.KeyValueStore;
 import dev.baton.core.control.BatonClient;
 import dev.baton.core.control.proto.KvEntry;
 import dev.baton.core.control.proto.KvEvent;
@@ -38,7 +39,9 @@ final class WatchCommand implements Callable<Integer> {
   @Option(
       names = "--prefix",
       paramLabel = "P",
-      description = "Watch the keys that start with P (default: every key).")
+      description =
+          "Watch the keys that start with P, matched literally, not as a pattern (default: every"
+              + " key).")
   String prefix = "";
 
   @Option(
@@ -64,6 +67,10 @@ final class WatchCommand implements Callable<Integer> {
     if (after < 0) {
       throw new picocli.CommandLine.ParameterException(
           spec.commandLine(), "--after must be 0 or more, not " + after);
+    }
+    String wrongPrefix = prefixProblem(prefix);
+    if (wrongPrefix != null) {
+      throw new BatonCommand.UsageError("watch: " + wrongPrefix);
     }
     PrintWriter out = spec.commandLine().getOut();
     PrintWriter err = spec.commandLine().getErr();
@@ -119,6 +126,45 @@ final class WatchCommand implements Callable<Integer> {
           });
     }
     return 0;
+  }
+
+  /**
+   * Why {@code prefix} is a form the watch does not take, or null when it is a literal prefix. A
+   * prefix is matched literally, so a glob or a regular expression ({@code app/*}, {@code app/.*})
+   * would watch for keys that start with those very characters and print nothing, silently; a
+   * control character or a prefix longer than any key can be matches no key at all.
+   */
+  static String prefixProblem(String prefix) {
+    for (int i = 0; i < prefix.length(); i++) {
+      if (Character.isISOControl(prefix.charAt(i))) {
+        return "--prefix holds control character U+"
+            + String.format("%04X", (int) prefix.charAt(i))
+            + " at position "
+            + i
+            + ", which no key may hold";
+      }
+    }
+    int bytes = prefix.getBytes(StandardCharsets.UTF_8).length;
+    if (bytes > KeyValueStore.MAX_KEY_BYTES) {
+      return "--prefix is "
+          + bytes
+          + " bytes long; no key is longer than "
+          + KeyValueStore.MAX_KEY_BYTES;
+    }
+    if (prefix.endsWith("*")) {
+      String literal = prefix.replaceAll("\\.?\\*+$", "");
+      return "--prefix '"
+          + prefix
+          + "' is a pattern, but the prefix is matched literally: "
+          + (literal.isEmpty()
+              ? "every key is watched without --prefix"
+              : "the keys that start with '"
+                  + literal
+                  + "' are watched with --prefix '"
+                  + literal
+                  + "'");
+    }
+    return null;
   }
 
   private void print(PrintWriter out, String type, String key, byte[] value, long revision) {
