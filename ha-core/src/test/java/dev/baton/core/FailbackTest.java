@@ -26,7 +26,6 @@ import org.junit.jupiter.api.Test;
  * keeps CI short; a sampler checks throughout that no two nodes believe at once.
  */
 class FailbackTest {
-  private static final Duration START = Duration.ofSeconds(60);
   private static final Duration WAIT = Duration.ofSeconds(30);
   private static final Duration HOLD = Duration.ofSeconds(4);
 
@@ -63,7 +62,8 @@ class FailbackTest {
       BelieverSampler sampler = new BelieverSampler(cluster::allInstances);
       try {
         // n1 is unhealthy from the start: n2 or n3 holds the role.
-        BatonNode low = steadyActiveOtherThanN1(cluster);
+        BatonNode low =
+            HealthGatingTest.steadyActive(cluster, "n2 or n3", n -> !n.id().equals("n1"));
         awaitEveryRecordSays(cluster, "n1", false);
 
         // Equal priorities never move: n2 and n3 are both priority 1, both healthy and up.
@@ -157,26 +157,6 @@ class FailbackTest {
   /** n1 with priority 2, every other member as it is (priority 1). */
   private static List<Member> prioritized(List<Member> members) {
     return members.stream().map(m -> m.id().equals("n1") ? m.withPriority(2) : m).toList();
-  }
-
-  /** n2 or n3 holds the role and has held it for a second (as HealthGatingTest.steadyActive). */
-  private static BatonNode steadyActiveOtherThanN1(TestCluster cluster) {
-    AtomicReference<BatonNode> seen = new AtomicReference<>();
-    java.util.concurrent.atomic.AtomicLong since = new java.util.concurrent.atomic.AtomicLong();
-    return await("n2 or n3 holds the role for 1 s")
-        .atMost(START)
-        .pollInterval(Duration.ofMillis(20))
-        .until(
-            () -> {
-              BatonNode a = cluster.active().filter(n -> !n.id().equals("n1")).orElse(null);
-              if (a == null || a != seen.get()) {
-                seen.set(a);
-                since.set(System.nanoTime());
-                return null;
-              }
-              return System.nanoTime() - since.get() >= 1_000_000_000L ? a : null;
-            },
-            java.util.Objects::nonNull);
   }
 
   /**

@@ -144,15 +144,21 @@ class HealthGatingTest {
    * starts from an active that holds, so that the move it sees is the one it caused.
    */
   static BatonNode steadyActive(TestCluster cluster) {
+    return steadyActive(cluster, "an active", n -> true);
+  }
+
+  /** As {@link #steadyActive(TestCluster)}, for an active that {@code which} accepts. */
+  static BatonNode steadyActive(
+      TestCluster cluster, String what, java.util.function.Predicate<BatonNode> which) {
     java.util.concurrent.atomic.AtomicReference<BatonNode> seen =
         new java.util.concurrent.atomic.AtomicReference<>();
     java.util.concurrent.atomic.AtomicLong since = new java.util.concurrent.atomic.AtomicLong();
-    return await("an active that holds the role for 1 s")
+    return await(what + " that holds the role for 1 s")
         .atMost(START)
         .pollInterval(Duration.ofMillis(20))
         .until(
             () -> {
-              BatonNode a = cluster.active().orElse(null);
+              BatonNode a = cluster.active().filter(which).orElse(null);
               if (a == null || a != seen.get()) {
                 seen.set(a);
                 since.set(System.nanoTime());

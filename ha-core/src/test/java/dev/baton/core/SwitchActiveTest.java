@@ -19,16 +19,20 @@ class SwitchActiveTest {
 
   record Event(String node, String what, long token, long nanos) {}
 
+  /** Three started voters, each recording its role events into {@code events}. */
+  private static TestCluster recordedCluster(List<Event> events) {
+    return TestCluster.create(
+            3,
+            0,
+            TestCluster.TIMING,
+            (id, b) -> b.listener(new Recorder(events, id), Runnable::run))
+        .startAll();
+  }
+
   @Test
   void targetBecomesActiveWithHigherTokenAfterTheOldActiveReportsStandby() {
     List<Event> events = new CopyOnWriteArrayList<>();
-    try (TestCluster cluster =
-        TestCluster.create(
-                3,
-                0,
-                TestCluster.TIMING,
-                (id, b) -> b.listener(new Recorder(events, id), Runnable::run))
-            .startAll()) {
+    try (TestCluster cluster = recordedCluster(events)) {
       BatonNode old = cluster.awaitActive(Duration.ofSeconds(30));
       long oldToken = old.token();
       String target = cluster.running().stream().filter(n -> n != old).findFirst().get().id();
@@ -240,13 +244,7 @@ class SwitchActiveTest {
   void aSwitchToATargetRestartedAMomentAgoKeepsTheActiveUntilTheTargetsRaftServerAnswers()
       throws Exception {
     List<Event> events = new CopyOnWriteArrayList<>();
-    try (TestCluster cluster =
-        TestCluster.create(
-                3,
-                0,
-                TestCluster.TIMING,
-                (id, b) -> b.listener(new Recorder(events, id), Runnable::run))
-            .startAll()) {
+    try (TestCluster cluster = recordedCluster(events)) {
       BatonNode old = cluster.awaitActive(Duration.ofSeconds(30));
       await().atMost(Duration.ofSeconds(30)).until(() -> old.role() == Role.ACTIVE);
       long oldToken = old.token();

@@ -79,11 +79,10 @@ class FormerPrimaryGuardRejoinFailureTest {
   }
 
   /**
-   * {@code b} promoted past {@code a}, which took a write after that, and {@code b} runs with
-   * {@code full_page_writes = off}: the source pg_rewind refuses once the guard has stopped a.
+   * The pair's standby {@code b} promoted past its primary {@code a} (token 7), then one write on
+   * each: their histories have diverged, as after a failover the old primary did not see.
    */
-  private static WriterEndpoint divergedWithASourcePgRewindRefuses(PostgresPair pair)
-      throws Exception {
+  private static WriterEndpoint diverged(PostgresPair pair) throws Exception {
     PostgresServer a = pair.primary();
     PostgresServer b = pair.standby();
     a.execute("CREATE TABLE t (v text)");
@@ -97,6 +96,17 @@ class FormerPrimaryGuardRejoinFailureTest {
         .promote(TestActionContext.promote(7));
     a.execute("INSERT INTO t VALUES ('diverged')");
     b.execute("INSERT INTO t VALUES ('new')");
+    return writer;
+  }
+
+  /**
+   * {@code b} promoted past {@code a}, which took a write after that, and {@code b} runs with
+   * {@code full_page_writes = off}: the source pg_rewind refuses once the guard has stopped a.
+   */
+  private static WriterEndpoint divergedWithASourcePgRewindRefuses(PostgresPair pair)
+      throws Exception {
+    WriterEndpoint writer = diverged(pair);
+    PostgresServer b = pair.standby();
     b.execute("ALTER SYSTEM SET full_page_writes = off");
     b.queryString("SELECT pg_reload_conf()");
     await()
@@ -158,19 +168,8 @@ class FormerPrimaryGuardRejoinFailureTest {
    * lands well before it is done.
    */
   private static WriterEndpoint divergedWithMuchToCopy(PostgresPair pair) throws Exception {
-    PostgresServer a = pair.primary();
+    WriterEndpoint writer = diverged(pair);
     PostgresServer b = pair.standby();
-    a.execute("CREATE TABLE t (v text)");
-    pair.awaitReplayCaughtUp();
-    WriterEndpoint writer = new WriterEndpoint(ClusterKv.kv(), ClusterKv.name("db"));
-    PostgresPromotionAction.builder()
-        .target(endpoint(b))
-        .writerEndpoint(writer)
-        .fenceResources("orders")
-        .build()
-        .promote(TestActionContext.promote(7));
-    a.execute("INSERT INTO t VALUES ('diverged')");
-    b.execute("INSERT INTO t VALUES ('new')");
     // 960-byte rows, under the TOAST threshold: stored as written, not compressed.
     b.execute(
         "CREATE TABLE big AS SELECT g AS id, repeat(md5(random()::text), 30) AS filler"

@@ -92,18 +92,8 @@ class ControlTlsTest {
     assertThat(reader.status().getRole()).isEqualTo(Role.ACTIVE);
     assertThat(reader.put("reader/ok", new byte[] {1}).revision()).isPositive();
 
-    assertThatThrownBy(() -> reader.switchActive("n1", Duration.ofSeconds(5)))
-        .isInstanceOfSatisfying(
-            ControlException.class,
-            e -> {
-              assertThat(e.code()).isEqualTo(Status.Code.PERMISSION_DENIED);
-              assertThat(e.knownNotApplied()).isTrue();
-              assertThat(e.getMessage())
-                  .contains("SwitchActive refused by node n1")
-                  .contains("[reader]")
-                  .contains("not authorised")
-                  .contains("[ops-admin]");
-            });
+    assertRefusedToReader(
+        () -> reader.switchActive("n1", Duration.ofSeconds(5)), "SwitchActive refused by node n1");
     assertThatThrownBy(() -> reader.removeMember("n1"))
         .isInstanceOfSatisfying(
             ControlException.class,
@@ -127,17 +117,8 @@ class ControlTlsTest {
   @Test
   void maintenanceIsAuthorisedLikeSwitchActiveAndRecordsTheClientsCertificateName() {
     BatonClient reader = client(ca.issueClient("reader"));
-    assertThatThrownBy(() -> reader.maintenance(true, "not mine to set"))
-        .isInstanceOfSatisfying(
-            ControlException.class,
-            e -> {
-              assertThat(e.code()).isEqualTo(Status.Code.PERMISSION_DENIED);
-              assertThat(e.knownNotApplied()).isTrue();
-              assertThat(e.getMessage())
-                  .contains("Maintenance refused by node n1")
-                  .contains("client [reader] is not authorised")
-                  .contains("tls.authorizedClients lists [ops-admin]");
-            });
+    assertRefusedToReader(
+        () -> reader.maintenance(true, "not mine to set"), "Maintenance refused by node n1");
     assertThat(server.node().maintenance().on()).isFalse();
 
     BatonClient admin = client(ca.issueClient("ops-admin"));
@@ -193,5 +174,24 @@ class ControlTlsTest {
     } finally {
       channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
     }
+  }
+
+  /**
+   * {@code call} by the client "reader" is refused before it is applied, naming the verb and node
+   * ({@code refusal}), the client and the authorised list.
+   */
+  private static void assertRefusedToReader(
+      org.assertj.core.api.ThrowableAssert.ThrowingCallable call, String refusal) {
+    assertThatThrownBy(call)
+        .isInstanceOfSatisfying(
+            ControlException.class,
+            e -> {
+              assertThat(e.code()).isEqualTo(Status.Code.PERMISSION_DENIED);
+              assertThat(e.knownNotApplied()).isTrue();
+              assertThat(e.getMessage())
+                  .contains(refusal)
+                  .contains("client [reader] is not authorised")
+                  .contains("tls.authorizedClients lists [ops-admin]");
+            });
   }
 }

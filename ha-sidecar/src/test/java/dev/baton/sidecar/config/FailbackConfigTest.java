@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.baton.core.FailbackPolicy;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -36,21 +35,12 @@ class FailbackConfigTest {
       """;
 
   private Path write(String yaml) throws IOException {
-    Path p = dir.resolve("node.yaml");
-    Files.writeString(p, yaml);
-    Files.writeString(
-        dir.resolve("cluster.secret"), "dk1luKB+EGSoSJ0Cr9+p+ff5xVjaAG1WK4ghz5NdG5I=\n");
+    Path p = ConfigFiles.write(dir, yaml);
     return p;
   }
 
   private List<String> problems(String failback) throws IOException {
-    Path p = write(HEAD + failback);
-    try {
-      ConfigLoader.load(p);
-    } catch (ConfigException e) {
-      return e.problems();
-    }
-    throw new AssertionError("no ConfigException for\n" + failback);
+    return ConfigFiles.problems(write(HEAD + failback));
   }
 
   @Test

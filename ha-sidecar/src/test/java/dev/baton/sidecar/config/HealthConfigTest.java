@@ -45,22 +45,13 @@ class HealthConfigTest {
       """;
 
   private Path write(String yaml) throws IOException {
-    Path p = dir.resolve("node.yaml");
-    Files.writeString(p, yaml);
-    Files.writeString(
-        dir.resolve("cluster.secret"), "dk1luKB+EGSoSJ0Cr9+p+ff5xVjaAG1WK4ghz5NdG5I=\n");
+    Path p = ConfigFiles.write(dir, yaml);
     Files.writeString(dir.resolve("pg.password"), "not-logged\n");
     return p;
   }
 
   private List<String> problems(String health) throws IOException {
-    Path p = write(HEAD + health);
-    try {
-      ConfigLoader.load(p);
-    } catch (ConfigException e) {
-      return e.problems();
-    }
-    throw new AssertionError("no ConfigException for\n" + health);
+    return ConfigFiles.problems(write(HEAD + health));
   }
 
   @Test
