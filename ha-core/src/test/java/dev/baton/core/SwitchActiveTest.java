@@ -193,7 +193,14 @@ class SwitchActiveTest {
               .reduce((a, b) -> b)
               .orElseThrow();
       assertThat(abandoned.promoted()).as("the target's activation").isFalse();
-      assertThat(abandoned.resigned()).contains("PROMOTION_FAILED");
+      // Its resignation is recorded when the entry that says so commits; the node submits it
+      // without
+      // waiting and backs off, so the next leader may be elected first (CI, 2026-12-06: n1 won the
+      // next term 53 ms after n2 gave up) and the record then says nothing, as docs/operations
+      // describes for a node that lost the role without a word.
+      assertThat(abandoned.resigned())
+          .satisfiesAnyOf(
+              r -> assertThat(r).isEmpty(), r -> assertThat(r).contains("PROMOTION_FAILED"));
       Activation lastCompleted =
           history.stream()
               .filter(a -> a.promoted() && a.token() < next.token())
