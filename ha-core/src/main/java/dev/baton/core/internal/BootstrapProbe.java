@@ -92,20 +92,23 @@ public final class BootstrapProbe {
   private BootstrapProbe() {}
 
   /**
-   * What one peer said. {@code index} is -1 unless it holds the group with a log; {@code snapshot}
-   * is the index of its newest snapshot, -1 if it has none.
+   * What one peer said. {@code index} is the highest index it holds (-1 if it holds nothing, {@link
+   * RaftSeed#GENESIS_INDEX} if only the genesis); {@code snapshot} is the index of its newest
+   * snapshot, -1 if it has none.
    */
   record Answer(String peer, long index, long snapshot, long selfCommit, String said) {
     Answer(String peer, String said) {
       this(peer, -1, -1, -1, said);
     }
 
+    /** Holds an entry past the genesis every founder starts from ({@link RaftSeed}). */
     boolean holdsLog() {
-      return index >= 0;
+      return index > RaftSeed.GENESIS_INDEX;
     }
 
+    /** Holds a snapshot other than the genesis: one taken, installed or written by recovery. */
     boolean holdsSnapshot() {
-      return snapshot >= 0;
+      return snapshot > RaftSeed.GENESIS_INDEX;
     }
   }
 
@@ -369,7 +372,9 @@ public final class BootstrapProbe {
         index,
         snapshot,
         selfCommit,
-        index >= 0 ? "holds the group with log index " + index : "holds the group, its log empty");
+        index > RaftSeed.GENESIS_INDEX
+            ? "holds the group with log index " + index
+            : "holds the group, nothing past the genesis");
   }
 
   private static boolean hasCause(Throwable e, Class<? extends Throwable> type) {

@@ -133,6 +133,9 @@ public final class DataDirectory {
         beforeBootstrap.run();
       }
       Files.createDirectories(root);
+      if (bootstrap) {
+        RaftSeed.writeGenesis(root, clusterId);
+      }
       Properties p = new Properties();
       p.setProperty("cluster.id", clusterId);
       p.setProperty("node.id", nodeId);
