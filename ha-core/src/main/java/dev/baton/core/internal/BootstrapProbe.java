@@ -113,12 +113,14 @@ public final class BootstrapProbe {
   }
 
   /**
-   * Asks the peers; throws if one holds this cluster's log, else logs whom it asked and returns.
+   * Asks the peers; throws if one holds this cluster's log and saw this node, else logs whom it
+   * asked and returns.
    *
    * @param dir the empty data directory about to be claimed, for the message
+   * @return true when the cluster already runs without this node (a founder that started late)
    * @throws BatonException naming each peer that holds the log, its index and the group
    */
-  public static void check(NodeConfig config, Path dir, Duration timeout) {
+  public static boolean check(NodeConfig config, Path dir, Duration timeout) {
     String self = config.self().id();
     List<Member> peers =
         config.members().stream().filter(m -> !m.id().equals(self)).collect(Collectors.toList());
@@ -129,7 +131,7 @@ public final class BootstrapProbe {
               + " cluster",
           self,
           dir);
-      return;
+      return false;
     }
     List<Answer> answers = ask(config, peers, group, timeout);
     List<Answer> holders = answers.stream().filter(Answer::holdsLog).toList();
@@ -170,7 +172,7 @@ public final class BootstrapProbe {
           self,
           dir,
           holders.stream().map(a -> a.peer() + ": " + a.said()).collect(Collectors.joining("; ")));
-      return;
+      return true;
     }
     LOG.info(
         "{}: bootstrap: data directory {} is empty; asked the other members whether they hold"
@@ -184,6 +186,7 @@ public final class BootstrapProbe {
         group.getUuid(),
         timeout.toMillis(),
         answers.stream().map(a -> a.peer() + ": " + a.said()).collect(Collectors.joining("; ")));
+    return false;
   }
 
   private static String minorityRefusal(

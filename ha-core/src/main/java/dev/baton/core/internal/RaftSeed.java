@@ -23,8 +23,9 @@ import org.apache.ratis.util.MD5FileUtil;
  * unreachable while the cluster first formed) could neither vote nor win, and the two live members
  * of three elected nobody until the dead one came back (I4; EmptyLogVoterTest). With it, every
  * founder's log ends at least at the genesis, as etcd's founders all start from the same
- * configuration entries. A member that joins later has no genesis: it receives a snapshot from the
- * leader before it counts as a voter.
+ * configuration entries. A member that joins later has no genesis, nor has a founder that started
+ * after the others formed the cluster ({@link BootstrapProbe}): each starts empty and receives the
+ * log (a snapshot first, when the leader has one) from the leader.
  */
 final class RaftSeed {
   /** The term of the genesis snapshot every founder starts from. */
