@@ -4,9 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.baton.core.testing.TestCluster;
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
@@ -14,7 +11,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -204,10 +200,6 @@ class HistoryTest {
   }
 
   private static boolean hasSnapshot(Path dataDir) {
-    try (Stream<Path> files = Files.walk(dataDir)) {
-      return files.anyMatch(f -> f.getFileName().toString().matches("snapshot\\.\\d+_\\d+"));
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
+    return dev.baton.core.testing.SnapshotFiles.newestTaken(dataDir).isPresent();
   }
 }

@@ -6,9 +6,6 @@ import static org.awaitility.Awaitility.await;
 
 import dev.baton.core.testing.NetworkPartition;
 import dev.baton.core.testing.TestCluster;
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Objects;
@@ -355,11 +352,7 @@ class MembershipTest {
   }
 
   private static boolean hasSnapshot(Path dataDir) {
-    try (Stream<Path> files = Files.walk(dataDir)) {
-      return files.anyMatch(f -> f.getFileName().toString().matches("snapshot\\.\\d+_\\d+"));
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
+    return dev.baton.core.testing.SnapshotFiles.newestTaken(dataDir).isPresent();
   }
 
   @Test

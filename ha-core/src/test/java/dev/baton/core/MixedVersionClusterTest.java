@@ -28,6 +28,9 @@ import org.apache.ratis.protocol.RaftPeer;
 import org.apache.ratis.protocol.RaftPeerId;
 import org.apache.ratis.server.RaftServer;
 import org.apache.ratis.server.RaftServerConfigKeys;
+import org.apache.ratis.server.protocol.TermIndex;
+import org.apache.ratis.server.storage.RaftStorage;
+import org.apache.ratis.statemachine.SnapshotInfo;
 import org.apache.ratis.statemachine.impl.BaseStateMachine;
 import org.apache.ratis.thirdparty.com.google.protobuf.ByteString;
 import org.apache.ratis.util.TimeDuration;
@@ -163,7 +166,39 @@ class MixedVersionClusterTest {
         .setServerId(RaftPeerId.valueOf(self.id()))
         .setGroup(group)
         .setProperties(properties)
-        .setStateMachine(new BaseStateMachine())
+        .setStateMachine(new GenesisOnly())
         .build();
+  }
+
+  /**
+   * Applies whatever it is given, and starts, as every founder of a release with the genesis does
+   * (RaftSeed), from the empty state at the genesis: a member whose log were empty could not be
+   * elected over the others' logs, nor would its vote count once they hold commits.
+   */
+  private static final class GenesisOnly extends BaseStateMachine {
+    private static final TermIndex GENESIS = TermIndex.valueOf(1, 0);
+
+    @Override
+    public void initialize(
+        RaftServer server, org.apache.ratis.protocol.RaftGroupId groupId, RaftStorage storage)
+        throws java.io.IOException {
+      super.initialize(server, groupId, storage);
+      updateLastAppliedTermIndex(GENESIS.getTerm(), GENESIS.getIndex());
+    }
+
+    @Override
+    public SnapshotInfo getLatestSnapshot() {
+      return new SnapshotInfo() {
+        @Override
+        public TermIndex getTermIndex() {
+          return GENESIS;
+        }
+
+        @Override
+        public List<org.apache.ratis.server.storage.FileInfo> getFiles() {
+          return List.of();
+        }
+      };
+    }
   }
 }

@@ -841,6 +841,23 @@ final class Nemesis {
                   return false;
                 }
               });
+      // The member list is the leader's; the node itself holds the entry that makes it a voter only
+      // once it reports itself in its own configuration. Until then it counts in the majority but
+      // cannot vote, and the documented procedure says to touch no other member (the next fault
+      // would otherwise test a cluster the operator was told not to leave).
+      org.awaitility.Awaitility.await(target.id() + " holds the configuration that adds it")
+          .atMost(Duration.ofSeconds(60))
+          .pollInterval(Duration.ofMillis(200))
+          .ignoreExceptions()
+          .until(
+              () ->
+                  client
+                      .status(target.controlEndpoint(), Duration.ofMillis(500))
+                      .getMembersList()
+                      .stream()
+                      .anyMatch(
+                          m ->
+                              m.getMember().getId().equals(target.id()) && m.getInConfiguration()));
       record(kind, "end", target.id() + " added back as a voter, caught up");
     } finally {
       // From now on it restarts as an ordinary member with its new data directory.

@@ -92,30 +92,35 @@ public final class BootstrapProbe {
   private BootstrapProbe() {}
 
   /**
-   * What one peer said. {@code index} is -1 unless it holds the group with a log; {@code snapshot}
-   * is the index of its newest snapshot, -1 if it has none.
+   * What one peer said. {@code index} is the highest index it holds (-1 if it holds nothing, {@link
+   * RaftSeed#GENESIS_INDEX} if only the genesis); {@code snapshot} is the index of its newest
+   * snapshot, -1 if it has none.
    */
   record Answer(String peer, long index, long snapshot, long selfCommit, String said) {
     Answer(String peer, String said) {
       this(peer, -1, -1, -1, said);
     }
 
+    /** Holds an entry past the genesis every founder starts from ({@link RaftSeed}). */
     boolean holdsLog() {
-      return index >= 0;
+      return index > RaftSeed.GENESIS_INDEX;
     }
 
+    /** Holds a snapshot other than the genesis: one taken, installed or written by recovery. */
     boolean holdsSnapshot() {
-      return snapshot >= 0;
+      return snapshot > RaftSeed.GENESIS_INDEX;
     }
   }
 
   /**
-   * Asks the peers; throws if one holds this cluster's log, else logs whom it asked and returns.
+   * Asks the peers; throws if one holds this cluster's log and saw this node, else logs whom it
+   * asked and returns.
    *
    * @param dir the empty data directory about to be claimed, for the message
+   * @return true when the cluster already runs without this node (a founder that started late)
    * @throws BatonException naming each peer that holds the log, its index and the group
    */
-  public static void check(NodeConfig config, Path dir, Duration timeout) {
+  public static boolean check(NodeConfig config, Path dir, Duration timeout) {
     String self = config.self().id();
     List<Member> peers =
         config.members().stream().filter(m -> !m.id().equals(self)).collect(Collectors.toList());
@@ -126,7 +131,7 @@ public final class BootstrapProbe {
               + " cluster",
           self,
           dir);
-      return;
+      return false;
     }
     List<Answer> answers = ask(config, peers, group, timeout);
     List<Answer> holders = answers.stream().filter(Answer::holdsLog).toList();
@@ -167,7 +172,7 @@ public final class BootstrapProbe {
           self,
           dir,
           holders.stream().map(a -> a.peer() + ": " + a.said()).collect(Collectors.joining("; ")));
-      return;
+      return true;
     }
     LOG.info(
         "{}: bootstrap: data directory {} is empty; asked the other members whether they hold"
@@ -181,6 +186,7 @@ public final class BootstrapProbe {
         group.getUuid(),
         timeout.toMillis(),
         answers.stream().map(a -> a.peer() + ": " + a.said()).collect(Collectors.joining("; ")));
+    return false;
   }
 
   private static String minorityRefusal(
@@ -369,7 +375,9 @@ public final class BootstrapProbe {
         index,
         snapshot,
         selfCommit,
-        index >= 0 ? "holds the group with log index " + index : "holds the group, its log empty");
+        index > RaftSeed.GENESIS_INDEX
+            ? "holds the group with log index " + index
+            : "holds the group, nothing past the genesis");
   }
 
   private static boolean hasCause(Throwable e, Class<? extends Throwable> type) {

@@ -21,8 +21,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.stream.Stream;
-import org.apache.ratis.statemachine.impl.SimpleStateMachineStorage;
-import org.apache.ratis.util.MD5FileUtil;
 
 /**
  * Recovery from a lost majority (docs/operations/disaster-recovery.md): reads one surviving
@@ -264,19 +262,7 @@ public final class ClusterRecovery {
   private static void write(RecoveryRequest r, Snapshot snapshot, long term, long floor) {
     Path to = r.to();
     try {
-      Path group =
-          to.resolve("raft").resolve(RaftNode.groupId(r.newClusterId()).getUuid().toString());
-      Path current = Files.createDirectories(group.resolve("current"));
-      Path sm = Files.createDirectories(group.resolve("sm"));
-      Properties meta = new Properties();
-      meta.setProperty("term", Long.toString(term));
-      meta.setProperty("votedFor", "");
-      try (Writer w = Files.newBufferedWriter(current.resolve("raft-meta"))) {
-        meta.store(w, "written by baton recover");
-      }
-      Path file = sm.resolve(SimpleStateMachineStorage.getSnapshotFileName(term, floor));
-      Files.write(file, snapshot.toByteArray());
-      MD5FileUtil.computeAndSaveMd5ForFile(file.toFile());
+      RaftSeed.write(to, r.newClusterId(), term, floor, snapshot, "written by baton recover");
       Properties p = new Properties();
       p.setProperty("cluster.id", r.newClusterId());
       p.setProperty("node.id", r.nodeId());

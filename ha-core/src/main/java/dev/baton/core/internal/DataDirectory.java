@@ -36,14 +36,17 @@ public final class DataDirectory {
 
   public static void claim(
       File dir, String clusterId, String nodeId, boolean bootstrap, boolean joining) {
-    claim(dir, clusterId, nodeId, bootstrap, joining, () -> {});
+    claim(dir, clusterId, nodeId, bootstrap, joining, () -> false);
   }
 
   /**
    * As {@link #claim(File, String, String, boolean, boolean)}; {@code beforeBootstrap} runs when
    * the directory is empty (or missing) and is about to be taken because {@code bootstrap} is set,
    * before anything is created: it may throw to refuse ({@link BootstrapProbe}, which asks the
-   * peers whether the cluster already has a log).
+   * peers whether the cluster already has a log). It returns true when the cluster already runs
+   * (this is a founder that started late): such a founder starts with an empty log, to be sent the
+   * log by the leader, as the others may have formed the cluster before the genesis existed. Every
+   * other founder starts from the genesis ({@link RaftSeed}).
    */
   public static void claim(
       File dir,
@@ -51,7 +54,7 @@ public final class DataDirectory {
       String nodeId,
       boolean bootstrap,
       boolean joining,
-      Runnable beforeBootstrap) {
+      java.util.function.BooleanSupplier beforeBootstrap) {
     Path root = dir.toPath();
     Path identity = root.resolve(IDENTITY_FILE);
     try {
@@ -129,10 +132,11 @@ public final class DataDirectory {
                 + " member once with 'bootstrap: true' (BatonNode.Builder.bootstrap(true)) and"
                 + " remove it afterwards. See docs/operations/disaster-recovery.md");
       }
-      if (bootstrap) {
-        beforeBootstrap.run();
-      }
+      boolean lateFounder = bootstrap && beforeBootstrap.getAsBoolean();
       Files.createDirectories(root);
+      if (bootstrap && !lateFounder) {
+        RaftSeed.writeGenesis(root, clusterId);
+      }
       Properties p = new Properties();
       p.setProperty("cluster.id", clusterId);
       p.setProperty("node.id", nodeId);

@@ -10,9 +10,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.Comparator;
-import java.util.Optional;
-import java.util.stream.Stream;
 import org.apache.ratis.util.MD5FileUtil;
 
 /**
@@ -40,12 +37,12 @@ public final class NewerSnapshot {
    * within them), then waits (at most 30 s) for it on disk.
    */
   public static void putUntilSnapshot(KeyValueStore kv, Path raft) throws IOException {
-    for (int i = 0; i < 120 && latest(raft).isEmpty(); i++) {
+    for (int i = 0; i < 120 && SnapshotFiles.newestTaken(raft).isEmpty(); i++) {
       kv.put("k" + i, "v".getBytes(StandardCharsets.UTF_8));
     }
     await("a snapshot on disk")
         .atMost(Duration.ofSeconds(30))
-        .until(() -> latest(raft).isPresent());
+        .until(() -> SnapshotFiles.newestTaken(raft).isPresent());
   }
 
   /**
@@ -53,7 +50,7 @@ public final class NewerSnapshot {
    * BatonStateMachine#FORMAT_VERSION} + 1 and recomputes its MD5 file.
    */
   public static NewerSnapshot rewrite(Path raft) throws IOException {
-    Path file = latest(raft).orElseThrow();
+    Path file = SnapshotFiles.newestTaken(raft).orElseThrow();
     byte[] written = Files.readAllBytes(file);
     byte[] writtenMd5 = Files.readAllBytes(md5Of(file));
     int newer = BatonStateMachine.FORMAT_VERSION + 1;
@@ -78,17 +75,6 @@ public final class NewerSnapshot {
   public void restore() throws IOException {
     Files.write(file, written);
     Files.write(md5Of(file), writtenMd5);
-  }
-
-  /** The newest snapshot file under {@code raft}, by its index. */
-  public static Optional<Path> latest(Path raft) throws IOException {
-    try (Stream<Path> files = Files.walk(raft)) {
-      return files
-          .filter(p -> p.getFileName().toString().matches("snapshot\\.\\d+_\\d+"))
-          .max(
-              Comparator.comparingLong(
-                  p -> Long.parseLong(p.getFileName().toString().split("_")[1])));
-    }
   }
 
   private static Path md5Of(Path snapshot) {
