@@ -45,10 +45,11 @@ import org.slf4j.LoggerFactory;
  * {@link HealthHandOver}, whether the active fails back to a member with a higher priority is
  * {@link FailbackHandOver}, the context an activation hands out is {@link ActivationContext}, when
  * and of whom heartbeats are asked is {@link HeartbeatAsks}, the entry that reports an activation
- * ACTIVE is {@link ActiveReport}, and the entries it proposes come from {@link Commands}. What
- * stays here (about 570 lines) is the loop and the role's transitions (activate, renew, demote,
- * hand over, close): they share one lock and one thread, and the lease argument is checked by
- * reading them together, so they are kept in one class.
+ * ACTIVE is {@link ActiveReport}, whether a switch's target is ready to take over is {@link
+ * SwitchTargetReadiness}, and the entries it proposes come from {@link Commands}. What stays here
+ * (about 570 lines) is the loop and the role's transitions (activate, renew, demote, hand over,
+ * close): they share one lock and one thread, and the lease argument is checked by reading them
+ * together, so they are kept in one class.
  */
 public final class RoleController {
   private static final Logger LOG = LoggerFactory.getLogger(RoleController.class);
@@ -81,6 +82,7 @@ public final class RoleController {
   private final FailbackHandOver failback;
   private final HeartbeatAsks asks;
   private final ActiveReport report;
+  private final SwitchTargetReadiness switchTarget;
 
   /**
    * An activation that has committed but whose lease had too little left to take the role with
@@ -92,13 +94,6 @@ public final class RoleController {
   private Waiting waiting;
   // When the waiting activation last asked for a heartbeat round. Controller thread only.
   private long waitingAskedAt;
-
-  // A switch request the active has seen and not yet acted on: since when, and when it last
-  // asked for heartbeats while its target had not answered (targetAnswers). Controller thread only.
-  private String switchSeenId = "";
-  private long switchSeenAt;
-  private long switchAskedAt;
-  private boolean switchWaitLogged;
 
   // Read without the lock by isActive(); written under it.
   private volatile Role role;
@@ -136,6 +131,7 @@ public final class RoleController {
     this.reserveNanos = config.timing().demotionReserve().toNanos();
     this.takeMarginNanos = reserveNanos + (lease.lengthNanos() - reserveNanos) / 2;
     this.tickMillis = Math.max(5, Math.min(50, config.timing().renewInterval().toMillis() / 3));
+    this.switchTarget = new SwitchTargetReadiness(config, raft, renewNanos);
     this.asks = new HeartbeatAsks(raft, renewNanos, TimeUnit.MILLISECONDS.toNanos(tickMillis));
     this.report =
         new ActiveReport(
@@ -311,7 +307,7 @@ public final class RoleController {
       SwitchRequest pending = raft.stateMachine().pendingSwitch();
       if (r == Role.ACTIVE
           && switches.open(pending)
-          && targetAnswers(pending, now, a.term())
+          && switchTarget.targetAnswers(pending, now, a.term())
           && switches.take(pending)) {
         handOver(pending.getTargetNodeId(), StandbyReason.SWITCH_ACTIVE);
         return;
@@ -498,56 +494,6 @@ public final class RoleController {
 
   private static long later(long sent, OptionalLong acked) {
     return acked.isPresent() && acked.getAsLong() - sent > 0 ? acked.getAsLong() : sent;
-  }
-
-  /**
-   * Whether the active may hand the role to the target of {@code pending} now: once the target has
-   * acknowledged (SUCCESS, this term) a request sent after the active saw the switch, so its Raft
-   * server runs and holds this leader's log, or once {@code 2 × electionTimeoutMax} (the transfer's
-   * own timeout) has passed without that. A target restarted a moment ago has not started its Raft
-   * server yet (it keeps quiet for {@code electionTimeoutMin}, step 3): demoting at once and
-   * transferring to it left the cluster with no active until the transfer reached it or timed out.
-   * Waiting keeps the active active meanwhile (its lease renewed as usual), so the gap a switch
-   * costs is the same for a cold target as for a warm one. Asks every follower for a heartbeat when
-   * it first sees the switch and every {@code renewInterval} while the target is silent.
-   */
-  private boolean targetAnswers(SwitchRequest pending, long now, long term) {
-    if (!pending.getRequestId().equals(switchSeenId)) {
-      switchSeenId = pending.getRequestId();
-      switchSeenAt = now;
-      switchAskedAt = now;
-      switchWaitLogged = false;
-      raft.triggerHeartbeats(true);
-    }
-    String target = pending.getTargetNodeId();
-    OptionalLong acked = raft.acknowledgedBy(target, term);
-    if (acked.isPresent() && acked.getAsLong() - switchSeenAt >= 0) {
-      return true;
-    }
-    long waited = now - switchSeenAt;
-    long bound = config.timing().electionTimeoutMax().multipliedBy(2).toNanos();
-    if (waited >= bound) {
-      LOG.warn(
-          "{}: switch to {}: its Raft server has not answered in {} ms; handing over anyway",
-          config.self().id(),
-          target,
-          TimeUnit.NANOSECONDS.toMillis(waited));
-      return true;
-    }
-    if (!switchWaitLogged && waited > 0) {
-      // Not answered at the first look after the switch was seen: a cold target, say so once.
-      switchWaitLogged = true;
-      LOG.info(
-          "{}: switch to {}: staying active until its Raft server answers (at most {} ms)",
-          config.self().id(),
-          target,
-          TimeUnit.NANOSECONDS.toMillis(bound));
-    }
-    if (now - switchAskedAt >= renewNanos) {
-      switchAskedAt = now;
-      raft.triggerHeartbeats(true);
-    }
-    return false;
   }
 
   private void promotionFinished(Activation a, boolean ok) {
