@@ -45,7 +45,8 @@ import org.slf4j.LoggerFactory;
  * {@link HealthHandOver}, whether the active fails back to a member with a higher priority is
  * {@link FailbackHandOver}, the context an activation hands out is {@link ActivationContext}, when
  * and of whom heartbeats are asked is {@link HeartbeatAsks}, the entry that reports an activation
- * ACTIVE is {@link ActiveReport}, whether a switch's target is ready to take over is {@link
+ * ACTIVE is {@link ActiveReport}, when a committed activation takes the role (only with margin) is
+ * {@link MarginWait}, whether a switch's target is ready to take over is {@link
  * SwitchTargetReadiness}, and the entries it proposes come from {@link Commands}. What stays here
  * (about 570 lines) is the loop and the role's transitions (activate, renew, demote, hand over,
  * close): they share one lock and one thread, and the lease argument is checked by reading them
@@ -66,10 +67,6 @@ public final class RoleController {
   private final Lease lease;
   private final long renewNanos;
   private final long reserveNanos;
-  // What must be left of a new activation's lease for the node to take the role (take()): half of
-  // what the lease holds above the demotion reserve, so that one more round taking as long as the
-  // one that gave the lease still renews it before the reserve (docs/lease.md, step 1).
-  private final long takeMarginNanos;
   private final long tickMillis;
   private final long idleTickMillis;
 
@@ -83,17 +80,7 @@ public final class RoleController {
   private final HeartbeatAsks asks;
   private final ActiveReport report;
   private final SwitchTargetReadiness switchTarget;
-
-  /**
-   * An activation that has committed but whose lease had too little left to take the role with
-   * ({@link #takeMarginNanos}): the node waits, still leader and holding no role, for a heartbeat
-   * round that a majority acknowledges in time. Only the controller thread touches it.
-   */
-  private record Waiting(Activation activation, long sent, long committedAt) {}
-
-  private Waiting waiting;
-  // When the waiting activation last asked for a heartbeat round. Controller thread only.
-  private long waitingAskedAt;
+  private final MarginWait margin;
 
   // Read without the lock by isActive(); written under it.
   private volatile Role role;
@@ -129,7 +116,9 @@ public final class RoleController {
     this.failback = failback;
     this.renewNanos = config.timing().renewInterval().toNanos();
     this.reserveNanos = config.timing().demotionReserve().toNanos();
-    this.takeMarginNanos = reserveNanos + (lease.lengthNanos() - reserveNanos) / 2;
+    this.margin =
+        new MarginWait(
+            config.self().id(), raft, clock, lease.lengthNanos(), reserveNanos, renewNanos);
     this.tickMillis = Math.max(5, Math.min(50, config.timing().renewInterval().toMillis() / 3));
     this.switchTarget = new SwitchTargetReadiness(config, raft, renewNanos);
     this.asks = new HeartbeatAsks(raft, renewNanos, TimeUnit.MILLISECONDS.toNanos(tickMillis));
@@ -327,8 +316,8 @@ public final class RoleController {
       maybeRenew(now, a);
       return;
     }
-    if (waiting != null) {
-      awaitMargin(leader, term);
+    if (margin.isWaiting()) {
+      margin.step(leader, term, closing || !running).ifPresent(this::take);
       return;
     }
     if (r == Role.DEMOTING || !leader || closing) {
@@ -398,77 +387,23 @@ public final class RoleController {
     }
     Activation a = new Activation(token, term, previous, previousToken);
     healthHandOver.activated(token, fallback);
-    // The lease runs from the activation's send, or from a later round a majority acknowledged in
-    // this term (the entry's own, a heartbeat), whichever is later: never longer than what a
-    // majority acknowledged (docs/lease.md, step 1).
-    long start = later(sent, raft.majorityAckedSendTime(term));
-    long left = start + lease.lengthNanos() - clock.nanoTime();
-    if (left < takeMarginNanos) {
-      // Under load (a JVM that has just started, busy cores) the commit can take most of the
-      // lease: taking the role now would give it up again within a step or two, with a demotion
-      // racing what is left. Wait, holding no role, for a round acknowledged in time.
-      waiting = new Waiting(a, sent, clock.nanoTime());
-      waitingAskedAt = clock.nanoTime();
-      LOG.info(
-          "{}: activation with token {} committed {} ms after it was sent, leaving {} ms of lease"
-              + " (less than {} ms): not taking the role until a heartbeat round leaves more",
-          config.self().id(),
-          token,
-          TimeUnit.NANOSECONDS.toMillis(clock.nanoTime() - sent),
-          Math.max(0, TimeUnit.NANOSECONDS.toMillis(left)),
-          TimeUnit.NANOSECONDS.toMillis(takeMarginNanos));
-      raft.triggerHeartbeats(true);
-      return;
-    }
-    take(a, start, 0);
+    margin.committed(a, sent).ifPresent(this::take);
   }
 
   /**
-   * While an activation waits for margin ({@link #waiting}): takes the role once a round that a
-   * majority acknowledged in the activation's term leaves at least {@link #takeMarginNanos} of
-   * lease, else asks every follower for another round. Leadership lost, another term or closing end
-   * the wait without taking the role: no effect of the activation has run, and the next activation
-   * (by this node or another) has a larger token.
+   * Takes the role of the committed activation that {@link MarginWait} lets through, with a lease
+   * running from its start (a send time a majority acknowledged in the activation's term), and
+   * starts its promotion plan.
    */
-  private void awaitMargin(boolean leader, long term) {
-    Waiting w = waiting;
-    Activation a = w.activation();
-    if (!leader || term != a.term() || closing || !running) {
-      waiting = null;
-      LOG.info(
-          "{}: activation with token {} not taken: {}",
-          config.self().id(),
-          a.token(),
-          closing || !running ? "closing" : "leadership lost while waiting for lease margin");
-      return;
-    }
-    long start = later(w.sent(), raft.majorityAckedSendTime(a.term()));
-    long now = clock.nanoTime();
-    if (start + lease.lengthNanos() - now >= takeMarginNanos) {
-      waiting = null;
-      take(a, start, now - w.committedAt());
-      return;
-    }
-    // The next round: once the last one has been answered by a majority, or every renewInterval
-    // while it is not (a slow cluster is not asked for more than it can answer).
-    if (start - waitingAskedAt >= 0 || now - waitingAskedAt >= renewNanos) {
-      waitingAskedAt = now;
-      raft.triggerHeartbeats(true);
-    }
-  }
-
-  /**
-   * Takes the role of the committed activation {@code a} with a lease running from {@code start} (a
-   * send time a majority acknowledged in {@code a}'s term) and starts its promotion plan.
-   */
-  private void take(Activation a, long start, long waitedNanos) {
+  private void take(MarginWait.Take t) {
+    Activation a = t.activation();
     synchronized (lock) {
       if (closing || !running) {
         return;
       }
-      lease.start(start);
-      asks.activationSent(start);
-      report.activationSent(start);
+      lease.start(t.start());
+      asks.activationSent(t.start());
+      report.activationSent(t.start());
       current = a;
       role = Role.PROMOTING;
     }
@@ -486,14 +421,10 @@ public final class RoleController {
         previous.orElse("none"),
         context.previousToken(),
         TimeUnit.NANOSECONDS.toMillis(lease.remaining().toNanos()),
-        waitedNanos > 0
-            ? ", after waiting " + TimeUnit.NANOSECONDS.toMillis(waitedNanos) + " ms for margin"
+        t.waitedNanos() > 0
+            ? ", after waiting " + TimeUnit.NANOSECONDS.toMillis(t.waitedNanos()) + " ms for margin"
             : "");
     plan.promote(a, context, ok -> promotionFinished(a, ok));
-  }
-
-  private static long later(long sent, OptionalLong acked) {
-    return acked.isPresent() && acked.getAsLong() - sent > 0 ? acked.getAsLong() : sent;
   }
 
   private void promotionFinished(Activation a, boolean ok) {
