@@ -4,8 +4,6 @@ import dev.baton.core.ActiveContext;
 import dev.baton.core.Role;
 import dev.baton.core.RoleListener;
 import dev.baton.core.StandbyReason;
-import dev.baton.core.internal.proto.ActivationRecord;
-import dev.baton.core.internal.proto.CommandResult;
 import dev.baton.core.internal.proto.SwitchRequest;
 import java.time.Duration;
 import java.util.Optional;
@@ -45,12 +43,13 @@ import org.slf4j.LoggerFactory;
  * {@link HealthHandOver}, whether the active fails back to a member with a higher priority is
  * {@link FailbackHandOver}, the context an activation hands out is {@link ActivationContext}, when
  * and of whom heartbeats are asked is {@link HeartbeatAsks}, the entry that reports an activation
- * ACTIVE is {@link ActiveReport}, when a committed activation takes the role (only with margin) is
- * {@link MarginWait}, whether a switch's target is ready to take over is {@link
- * SwitchTargetReadiness}, and the entries it proposes come from {@link Commands}. What stays here
- * (about 570 lines) is the loop and the role's transitions (activate, renew, demote, hand over,
- * close): they share one lock and one thread, and the lease argument is checked by reading them
- * together, so they are kept in one class.
+ * ACTIVE is {@link ActiveReport}, the activation's entry is proposed and read back by {@link
+ * ActivationProposal}, when a committed activation takes the role (only with margin) is {@link
+ * MarginWait}, whether a switch's target is ready to take over is {@link SwitchTargetReadiness},
+ * and the entries it proposes come from {@link Commands}. What stays here (about 570 lines) is the
+ * loop and the role's transitions (activate, renew, demote, hand over, close): they share one lock
+ * and one thread, and the lease argument is checked by reading them together, so they are kept in
+ * one class.
  */
 public final class RoleController {
   private static final Logger LOG = LoggerFactory.getLogger(RoleController.class);
@@ -81,6 +80,7 @@ public final class RoleController {
   private final ActiveReport report;
   private final SwitchTargetReadiness switchTarget;
   private final MarginWait margin;
+  private final ActivationProposal proposal;
 
   // Read without the lock by isActive(); written under it.
   private volatile Role role;
@@ -116,6 +116,8 @@ public final class RoleController {
     this.failback = failback;
     this.renewNanos = config.timing().renewInterval().toNanos();
     this.reserveNanos = config.timing().demotionReserve().toNanos();
+    this.proposal =
+        new ActivationProposal(config.self().id(), raft, config.timing().electionTimeoutMin());
     this.margin =
         new MarginWait(
             config.self().id(), raft, clock, lease.lengthNanos(), reserveNanos, renewNanos);
@@ -363,30 +365,14 @@ public final class RoleController {
   }
 
   private void activate(long term, HealthHandOver.Fallback fallback) {
+    // The lease can start no earlier than this reading: the entry is proposed after it (step 1).
     final long sent = clock.nanoTime();
-    CommandResult result;
-    try {
-      result =
-          raft.submitLocal(Commands.activate(config.self().id(), term))
-              .get(config.timing().electionTimeoutMin().toMillis(), TimeUnit.MILLISECONDS);
-    } catch (Exception e) {
-      LOG.debug("{}: activation in term {} did not commit: {}", config.self().id(), term, e);
+    Optional<Activation> committed = proposal.propose(term);
+    if (committed.isEmpty()) {
       return;
     }
-    if (!result.getApplied()) {
-      LOG.info("{}: activation refused: {}", config.self().id(), result.getRefusal());
-      return;
-    }
-    long token = result.getIndex();
-    ActivationRecord record = raft.stateMachine().activation();
-    Optional<String> previous = Optional.empty();
-    long previousToken = 0;
-    if (record.getToken() == token && !record.getPreviousNodeId().isEmpty()) {
-      previous = Optional.of(record.getPreviousNodeId());
-      previousToken = record.getPreviousToken();
-    }
-    Activation a = new Activation(token, term, previous, previousToken);
-    healthHandOver.activated(token, fallback);
+    Activation a = committed.get();
+    healthHandOver.activated(a.token(), fallback);
     margin.committed(a, sent).ifPresent(this::take);
   }
 
