@@ -38,18 +38,18 @@ import org.slf4j.LoggerFactory;
  *
  * <p>The lease arithmetic is {@link Lease}, the application's listeners are {@link RoleListeners},
  * the switch-active attempts and the term bar are {@link SwitchBookkeeping}, the ways leadership is
- * passed on (to a peer, to a target, by stepping down, each rate-limited) are {@link
- * LeadershipHandOff}, what health gating decides (activate or not, hand over for health or not) is
- * {@link HealthHandOver}, whether the active fails back to a member with a higher priority is
- * {@link FailbackHandOver}, the context an activation hands out is {@link ActivationContext}, when
- * and of whom heartbeats are asked is {@link HeartbeatAsks}, the entry that reports an activation
- * ACTIVE is {@link ActiveReport}, the activation's entry is proposed and read back by {@link
- * ActivationProposal}, when a committed activation takes the role (only with margin) is {@link
- * MarginWait}, whether a switch's target is ready to take over is {@link SwitchTargetReadiness},
- * and the entries it proposes come from {@link Commands}. What stays here (about 570 lines) is the
- * loop and the role's transitions (activate, renew, demote, hand over, close): they share one lock
- * and one thread, and the lease argument is checked by reading them together, so they are kept in
- * one class.
+ * passed on (to a peer, to a target, by stepping down, each rate-limited) and the backoff after a
+ * failed promotion are {@link LeadershipHandOff}, what health gating decides (activate or not, hand
+ * over for health or not) is {@link HealthHandOver}, whether the active fails back to a member with
+ * a higher priority is {@link FailbackHandOver}, the context an activation hands out is {@link
+ * ActivationContext}, when and of whom heartbeats are asked is {@link HeartbeatAsks}, the entry
+ * that reports an activation ACTIVE is {@link ActiveReport}, the activation's entry is proposed and
+ * read back by {@link ActivationProposal}, when a committed activation takes the role (only with
+ * margin) is {@link MarginWait}, whether a switch's target is ready to take over is {@link
+ * SwitchTargetReadiness}, and the entries it proposes come from {@link Commands}. What stays here
+ * (under 600 lines) is the loop and the role's transitions (activate, renew, demote, hand over,
+ * close): they share one lock and one thread, and the lease argument is checked by reading them
+ * together, so they are kept in one class.
  */
 public final class RoleController {
   private static final Logger LOG = LoggerFactory.getLogger(RoleController.class);
@@ -88,9 +88,6 @@ public final class RoleController {
 
   // Guarded by lock (or only touched by the controller thread).
   private long notBefore;
-  // After a failed promotion: no activation before backoffUntil, and while leader meanwhile,
-  // leadership is offered to an eligible peer (LeadershipHandOff.maybeToAnyPeerWhileBackingOff).
-  private long backoffUntil;
   private volatile boolean running;
   private volatile boolean closing;
   private Thread thread;
@@ -138,7 +135,6 @@ public final class RoleController {
         Math.max(tickMillis, Math.min(500, config.timing().electionTimeoutMin().toMillis() / 4));
     this.role = config.self().eligible() ? Role.STANDBY : Role.WITNESS;
     this.notBefore = clock.nanoTime();
-    this.backoffUntil = notBefore;
     raft.stateMachine().addLeaderChangeListener(wake::release);
     raft.stateMachine().addObserver((command, result, index, term) -> wake.release());
   }
@@ -346,7 +342,7 @@ public final class RoleController {
       handOff.maybeToAnyPeer(now);
       return;
     }
-    if (now - backoffUntil < 0) {
+    if (handOff.backingOff(now)) {
       handOff.maybeToAnyPeerWhileBackingOff(now, info.isLeaderReady());
       return;
     }
@@ -418,8 +414,7 @@ public final class RoleController {
       if (demoteIfCurrent(a, StandbyReason.PROMOTION_FAILED)) {
         // This node backs off; the loop hands leadership to a peer so that another node can try
         // now (LeadershipHandOff.maybeToAnyPeerWhileBackingOff). If no transfer succeeds, this node
-        // does not take the
-        // role again in this term.
+        // does not take the role again in this term.
         handOff.barCurrentTerm();
         wake.release();
       }
@@ -531,9 +526,7 @@ public final class RoleController {
     synchronized (lock) {
       role = Role.STANDBY;
       if (reason == StandbyReason.PROMOTION_FAILED) {
-        long now = clock.nanoTime();
-        backoffUntil = now + config.failureBackoff().toNanos();
-        handOff.backoffStarted(now);
+        handOff.backoffStarted(clock.nanoTime());
       }
       lock.notifyAll();
     }
