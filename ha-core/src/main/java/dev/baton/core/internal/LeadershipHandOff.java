@@ -32,6 +32,9 @@ final class LeadershipHandOff {
   private long lastUnhealthy;
   private long lastWhileBackingOff;
   private long backingOffGap;
+  // After a failed promotion: no activation before backoffUntil, and while leader meanwhile,
+  // leadership is offered to an eligible peer (maybeToAnyPeerWhileBackingOff).
+  private long backoffUntil;
   // The last hand-off of leadership for this node's health: its term, and the highest token then
   // (-1: none since this node was last eligible).
   private long unhealthyHandOffTerm = -1;
@@ -45,6 +48,7 @@ final class LeadershipHandOff {
     this.lastToAnyPeer = now - minGap;
     this.lastStepDown = now - minGap;
     this.lastUnhealthy = now - minGap;
+    this.backoffUntil = now;
   }
 
   /** Records that this node is about to hand the role on in its current term. */
@@ -105,10 +109,19 @@ final class LeadershipHandOff {
     }
   }
 
-  /** A failed promotion starts a backoff: the next offer of leadership goes out at once. */
+  /**
+   * A failed promotion starts a backoff of {@code failureBackoff}: the next offer of leadership
+   * goes out at once.
+   */
   void backoffStarted(long now) {
+    backoffUntil = now + config.failureBackoff().toNanos();
     lastWhileBackingOff = now;
     backingOffGap = 0;
+  }
+
+  /** Whether a failed promotion's backoff still runs: no activation until it ends. */
+  boolean backingOff(long now) {
+    return now - backoffUntil < 0;
   }
 
   /**

@@ -4,8 +4,6 @@ import dev.baton.core.ActiveContext;
 import dev.baton.core.Role;
 import dev.baton.core.RoleListener;
 import dev.baton.core.StandbyReason;
-import dev.baton.core.internal.proto.ActivationRecord;
-import dev.baton.core.internal.proto.CommandResult;
 import dev.baton.core.internal.proto.SwitchRequest;
 import java.time.Duration;
 import java.util.Optional;
@@ -40,15 +38,18 @@ import org.slf4j.LoggerFactory;
  *
  * <p>The lease arithmetic is {@link Lease}, the application's listeners are {@link RoleListeners},
  * the switch-active attempts and the term bar are {@link SwitchBookkeeping}, the ways leadership is
- * passed on (to a peer, to a target, by stepping down, each rate-limited) are {@link
- * LeadershipHandOff}, what health gating decides (activate or not, hand over for health or not) is
- * {@link HealthHandOver}, whether the active fails back to a member with a higher priority is
- * {@link FailbackHandOver}, the context an activation hands out is {@link ActivationContext}, when
- * and of whom heartbeats are asked is {@link HeartbeatAsks}, the entry that reports an activation
- * ACTIVE is {@link ActiveReport}, and the entries it proposes come from {@link Commands}. What
- * stays here (about 570 lines) is the loop and the role's transitions (activate, renew, demote,
- * hand over, close): they share one lock and one thread, and the lease argument is checked by
- * reading them together, so they are kept in one class.
+ * passed on (to a peer, to a target, by stepping down, each rate-limited) and the backoff after a
+ * failed promotion are {@link LeadershipHandOff}, what health gating decides (activate or not, hand
+ * over for health or not) is {@link HealthHandOver}, whether the active fails back to a member with
+ * a higher priority is {@link FailbackHandOver}, the context an activation hands out is {@link
+ * ActivationContext}, when and of whom heartbeats are asked is {@link HeartbeatAsks}, the entry
+ * that reports an activation ACTIVE is {@link ActiveReport}, the activation's entry is proposed and
+ * read back by {@link ActivationProposal}, when a committed activation takes the role (only with
+ * margin) is {@link MarginWait}, whether a switch's target is ready to take over is {@link
+ * SwitchTargetReadiness}, and the entries it proposes come from {@link Commands}. What stays here
+ * (under 600 lines) is the loop and the role's transitions (activate, renew, demote, hand over,
+ * close): they share one lock and one thread, and the lease argument is checked by reading them
+ * together, so they are kept in one class.
  */
 public final class RoleController {
   private static final Logger LOG = LoggerFactory.getLogger(RoleController.class);
@@ -65,10 +66,6 @@ public final class RoleController {
   private final Lease lease;
   private final long renewNanos;
   private final long reserveNanos;
-  // What must be left of a new activation's lease for the node to take the role (take()): half of
-  // what the lease holds above the demotion reserve, so that one more round taking as long as the
-  // one that gave the lease still renews it before the reserve (docs/lease.md, step 1).
-  private final long takeMarginNanos;
   private final long tickMillis;
   private final long idleTickMillis;
 
@@ -81,24 +78,9 @@ public final class RoleController {
   private final FailbackHandOver failback;
   private final HeartbeatAsks asks;
   private final ActiveReport report;
-
-  /**
-   * An activation that has committed but whose lease had too little left to take the role with
-   * ({@link #takeMarginNanos}): the node waits, still leader and holding no role, for a heartbeat
-   * round that a majority acknowledges in time. Only the controller thread touches it.
-   */
-  private record Waiting(Activation activation, long sent, long committedAt) {}
-
-  private Waiting waiting;
-  // When the waiting activation last asked for a heartbeat round. Controller thread only.
-  private long waitingAskedAt;
-
-  // A switch request the active has seen and not yet acted on: since when, and when it last
-  // asked for heartbeats while its target had not answered (targetAnswers). Controller thread only.
-  private String switchSeenId = "";
-  private long switchSeenAt;
-  private long switchAskedAt;
-  private boolean switchWaitLogged;
+  private final SwitchTargetReadiness switchTarget;
+  private final MarginWait margin;
+  private final ActivationProposal proposal;
 
   // Read without the lock by isActive(); written under it.
   private volatile Role role;
@@ -106,9 +88,6 @@ public final class RoleController {
 
   // Guarded by lock (or only touched by the controller thread).
   private long notBefore;
-  // After a failed promotion: no activation before backoffUntil, and while leader meanwhile,
-  // leadership is offered to an eligible peer (LeadershipHandOff.maybeToAnyPeerWhileBackingOff).
-  private long backoffUntil;
   private volatile boolean running;
   private volatile boolean closing;
   private Thread thread;
@@ -134,8 +113,13 @@ public final class RoleController {
     this.failback = failback;
     this.renewNanos = config.timing().renewInterval().toNanos();
     this.reserveNanos = config.timing().demotionReserve().toNanos();
-    this.takeMarginNanos = reserveNanos + (lease.lengthNanos() - reserveNanos) / 2;
+    this.proposal =
+        new ActivationProposal(config.self().id(), raft, config.timing().electionTimeoutMin());
+    this.margin =
+        new MarginWait(
+            config.self().id(), raft, clock, lease.lengthNanos(), reserveNanos, renewNanos);
     this.tickMillis = Math.max(5, Math.min(50, config.timing().renewInterval().toMillis() / 3));
+    this.switchTarget = new SwitchTargetReadiness(config, raft, renewNanos);
     this.asks = new HeartbeatAsks(raft, renewNanos, TimeUnit.MILLISECONDS.toNanos(tickMillis));
     this.report =
         new ActiveReport(
@@ -151,7 +135,6 @@ public final class RoleController {
         Math.max(tickMillis, Math.min(500, config.timing().electionTimeoutMin().toMillis() / 4));
     this.role = config.self().eligible() ? Role.STANDBY : Role.WITNESS;
     this.notBefore = clock.nanoTime();
-    this.backoffUntil = notBefore;
     raft.stateMachine().addLeaderChangeListener(wake::release);
     raft.stateMachine().addObserver((command, result, index, term) -> wake.release());
   }
@@ -311,7 +294,7 @@ public final class RoleController {
       SwitchRequest pending = raft.stateMachine().pendingSwitch();
       if (r == Role.ACTIVE
           && switches.open(pending)
-          && targetAnswers(pending, now, a.term())
+          && switchTarget.targetAnswers(pending, now, a.term())
           && switches.take(pending)) {
         handOver(pending.getTargetNodeId(), StandbyReason.SWITCH_ACTIVE);
         return;
@@ -331,8 +314,8 @@ public final class RoleController {
       maybeRenew(now, a);
       return;
     }
-    if (waiting != null) {
-      awaitMargin(leader, term);
+    if (margin.isWaiting()) {
+      margin.step(leader, term, closing || !running).ifPresent(this::take);
       return;
     }
     if (r == Role.DEMOTING || !leader || closing) {
@@ -359,7 +342,7 @@ public final class RoleController {
       handOff.maybeToAnyPeer(now);
       return;
     }
-    if (now - backoffUntil < 0) {
+    if (handOff.backingOff(now)) {
       handOff.maybeToAnyPeerWhileBackingOff(now, info.isLeaderReady());
       return;
     }
@@ -378,101 +361,31 @@ public final class RoleController {
   }
 
   private void activate(long term, HealthHandOver.Fallback fallback) {
+    // The lease can start no earlier than this reading: the entry is proposed after it (step 1).
     final long sent = clock.nanoTime();
-    CommandResult result;
-    try {
-      result =
-          raft.submitLocal(Commands.activate(config.self().id(), term))
-              .get(config.timing().electionTimeoutMin().toMillis(), TimeUnit.MILLISECONDS);
-    } catch (Exception e) {
-      LOG.debug("{}: activation in term {} did not commit: {}", config.self().id(), term, e);
+    Optional<Activation> committed = proposal.propose(term);
+    if (committed.isEmpty()) {
       return;
     }
-    if (!result.getApplied()) {
-      LOG.info("{}: activation refused: {}", config.self().id(), result.getRefusal());
-      return;
-    }
-    long token = result.getIndex();
-    ActivationRecord record = raft.stateMachine().activation();
-    Optional<String> previous = Optional.empty();
-    long previousToken = 0;
-    if (record.getToken() == token && !record.getPreviousNodeId().isEmpty()) {
-      previous = Optional.of(record.getPreviousNodeId());
-      previousToken = record.getPreviousToken();
-    }
-    Activation a = new Activation(token, term, previous, previousToken);
-    healthHandOver.activated(token, fallback);
-    // The lease runs from the activation's send, or from a later round a majority acknowledged in
-    // this term (the entry's own, a heartbeat), whichever is later: never longer than what a
-    // majority acknowledged (docs/lease.md, step 1).
-    long start = later(sent, raft.majorityAckedSendTime(term));
-    long left = start + lease.lengthNanos() - clock.nanoTime();
-    if (left < takeMarginNanos) {
-      // Under load (a JVM that has just started, busy cores) the commit can take most of the
-      // lease: taking the role now would give it up again within a step or two, with a demotion
-      // racing what is left. Wait, holding no role, for a round acknowledged in time.
-      waiting = new Waiting(a, sent, clock.nanoTime());
-      waitingAskedAt = clock.nanoTime();
-      LOG.info(
-          "{}: activation with token {} committed {} ms after it was sent, leaving {} ms of lease"
-              + " (less than {} ms): not taking the role until a heartbeat round leaves more",
-          config.self().id(),
-          token,
-          TimeUnit.NANOSECONDS.toMillis(clock.nanoTime() - sent),
-          Math.max(0, TimeUnit.NANOSECONDS.toMillis(left)),
-          TimeUnit.NANOSECONDS.toMillis(takeMarginNanos));
-      raft.triggerHeartbeats(true);
-      return;
-    }
-    take(a, start, 0);
+    Activation a = committed.get();
+    healthHandOver.activated(a.token(), fallback);
+    margin.committed(a, sent).ifPresent(this::take);
   }
 
   /**
-   * While an activation waits for margin ({@link #waiting}): takes the role once a round that a
-   * majority acknowledged in the activation's term leaves at least {@link #takeMarginNanos} of
-   * lease, else asks every follower for another round. Leadership lost, another term or closing end
-   * the wait without taking the role: no effect of the activation has run, and the next activation
-   * (by this node or another) has a larger token.
+   * Takes the role of the committed activation that {@link MarginWait} lets through, with a lease
+   * running from its start (a send time a majority acknowledged in the activation's term), and
+   * starts its promotion plan.
    */
-  private void awaitMargin(boolean leader, long term) {
-    Waiting w = waiting;
-    Activation a = w.activation();
-    if (!leader || term != a.term() || closing || !running) {
-      waiting = null;
-      LOG.info(
-          "{}: activation with token {} not taken: {}",
-          config.self().id(),
-          a.token(),
-          closing || !running ? "closing" : "leadership lost while waiting for lease margin");
-      return;
-    }
-    long start = later(w.sent(), raft.majorityAckedSendTime(a.term()));
-    long now = clock.nanoTime();
-    if (start + lease.lengthNanos() - now >= takeMarginNanos) {
-      waiting = null;
-      take(a, start, now - w.committedAt());
-      return;
-    }
-    // The next round: once the last one has been answered by a majority, or every renewInterval
-    // while it is not (a slow cluster is not asked for more than it can answer).
-    if (start - waitingAskedAt >= 0 || now - waitingAskedAt >= renewNanos) {
-      waitingAskedAt = now;
-      raft.triggerHeartbeats(true);
-    }
-  }
-
-  /**
-   * Takes the role of the committed activation {@code a} with a lease running from {@code start} (a
-   * send time a majority acknowledged in {@code a}'s term) and starts its promotion plan.
-   */
-  private void take(Activation a, long start, long waitedNanos) {
+  private void take(MarginWait.Take t) {
+    Activation a = t.activation();
     synchronized (lock) {
       if (closing || !running) {
         return;
       }
-      lease.start(start);
-      asks.activationSent(start);
-      report.activationSent(start);
+      lease.start(t.start());
+      asks.activationSent(t.start());
+      report.activationSent(t.start());
       current = a;
       role = Role.PROMOTING;
     }
@@ -490,64 +403,10 @@ public final class RoleController {
         previous.orElse("none"),
         context.previousToken(),
         TimeUnit.NANOSECONDS.toMillis(lease.remaining().toNanos()),
-        waitedNanos > 0
-            ? ", after waiting " + TimeUnit.NANOSECONDS.toMillis(waitedNanos) + " ms for margin"
+        t.waitedNanos() > 0
+            ? ", after waiting " + TimeUnit.NANOSECONDS.toMillis(t.waitedNanos()) + " ms for margin"
             : "");
     plan.promote(a, context, ok -> promotionFinished(a, ok));
-  }
-
-  private static long later(long sent, OptionalLong acked) {
-    return acked.isPresent() && acked.getAsLong() - sent > 0 ? acked.getAsLong() : sent;
-  }
-
-  /**
-   * Whether the active may hand the role to the target of {@code pending} now: once the target has
-   * acknowledged (SUCCESS, this term) a request sent after the active saw the switch, so its Raft
-   * server runs and holds this leader's log, or once {@code 2 × electionTimeoutMax} (the transfer's
-   * own timeout) has passed without that. A target restarted a moment ago has not started its Raft
-   * server yet (it keeps quiet for {@code electionTimeoutMin}, step 3): demoting at once and
-   * transferring to it left the cluster with no active until the transfer reached it or timed out.
-   * Waiting keeps the active active meanwhile (its lease renewed as usual), so the gap a switch
-   * costs is the same for a cold target as for a warm one. Asks every follower for a heartbeat when
-   * it first sees the switch and every {@code renewInterval} while the target is silent.
-   */
-  private boolean targetAnswers(SwitchRequest pending, long now, long term) {
-    if (!pending.getRequestId().equals(switchSeenId)) {
-      switchSeenId = pending.getRequestId();
-      switchSeenAt = now;
-      switchAskedAt = now;
-      switchWaitLogged = false;
-      raft.triggerHeartbeats(true);
-    }
-    String target = pending.getTargetNodeId();
-    OptionalLong acked = raft.acknowledgedBy(target, term);
-    if (acked.isPresent() && acked.getAsLong() - switchSeenAt >= 0) {
-      return true;
-    }
-    long waited = now - switchSeenAt;
-    long bound = config.timing().electionTimeoutMax().multipliedBy(2).toNanos();
-    if (waited >= bound) {
-      LOG.warn(
-          "{}: switch to {}: its Raft server has not answered in {} ms; handing over anyway",
-          config.self().id(),
-          target,
-          TimeUnit.NANOSECONDS.toMillis(waited));
-      return true;
-    }
-    if (!switchWaitLogged && waited > 0) {
-      // Not answered at the first look after the switch was seen: a cold target, say so once.
-      switchWaitLogged = true;
-      LOG.info(
-          "{}: switch to {}: staying active until its Raft server answers (at most {} ms)",
-          config.self().id(),
-          target,
-          TimeUnit.NANOSECONDS.toMillis(bound));
-    }
-    if (now - switchAskedAt >= renewNanos) {
-      switchAskedAt = now;
-      raft.triggerHeartbeats(true);
-    }
-    return false;
   }
 
   private void promotionFinished(Activation a, boolean ok) {
@@ -555,8 +414,7 @@ public final class RoleController {
       if (demoteIfCurrent(a, StandbyReason.PROMOTION_FAILED)) {
         // This node backs off; the loop hands leadership to a peer so that another node can try
         // now (LeadershipHandOff.maybeToAnyPeerWhileBackingOff). If no transfer succeeds, this node
-        // does not take the
-        // role again in this term.
+        // does not take the role again in this term.
         handOff.barCurrentTerm();
         wake.release();
       }
@@ -668,9 +526,7 @@ public final class RoleController {
     synchronized (lock) {
       role = Role.STANDBY;
       if (reason == StandbyReason.PROMOTION_FAILED) {
-        long now = clock.nanoTime();
-        backoffUntil = now + config.failureBackoff().toNanos();
-        handOff.backoffStarted(now);
+        handOff.backoffStarted(clock.nanoTime());
       }
       lock.notifyAll();
     }
