@@ -93,23 +93,20 @@ final class KvWatches {
     }
 
     void deliver(Activation activation) {
-      executor.execute(
-          () -> {
-            try {
-              activations.accept(activation);
-            } catch (RuntimeException e) {
-              LOG.warn("watch listener for activations failed", e);
-            }
-          });
+      deliver(() -> activations.accept(activation), "activations");
     }
 
     void deliver(KvEvent event) {
+      deliver(() -> listener.accept(event), "prefix '" + prefix + "'");
+    }
+
+    private void deliver(Runnable call, String what) {
       executor.execute(
           () -> {
             try {
-              listener.accept(event);
+              call.run();
             } catch (RuntimeException e) {
-              LOG.warn("watch listener for prefix '{}' failed", prefix, e);
+              LOG.warn("watch listener for {} failed", what, e);
             }
           });
     }
