@@ -207,6 +207,52 @@ public final class BatonNode implements Closeable {
     return life.started().history();
   }
 
+  /**
+   * Watches the keys under {@code prefix} and the changes of the active together, as this node
+   * applies them, in log order: an activation's token is its entry's log index, so it falls among
+   * the key revisions where it happened. Every member delivers the same sequence. Each activation
+   * is delivered as it applied: who, with which token, the previous active and why (the reason as
+   * known then: a resignation that applies after its successor's activation corrects it in {@link
+   * #history()}, not here); {@code promoted}, {@code resigned} and the steps come later, in {@link
+   * #history()}.
+   *
+   * <p>With {@code afterRevision} 0, from now. With R above 0, first what {@link
+   * KeyValueStore#watch(String, long, Executor, Consumer)} replays and every activation with a
+   * token above R (from the history, each as its record is by then: promoted, resigned and its
+   * steps may be filled in), merged in log order; then every later change. So a watcher that
+   * resumes after the last revision or token it saw misses neither a key change nor a role change.
+   *
+   * @param keys gets the key changes
+   * @param activations gets the activations
+   * @return a handle that stops the watch when closed
+   * @throws WatchRevisionGoneException when this node cannot replay from {@code afterRevision}: as
+   *     for the key watch, and also when the history no longer reaches back to it (its oldest
+   *     records were dropped beyond {@link Builder#historyLimit(int) historyLimit})
+   * @throws IllegalArgumentException if {@code afterRevision} is negative
+   */
+  public KeyValueStore.Watch watch(
+      String prefix,
+      long afterRevision,
+      Executor executor,
+      java.util.function.Consumer<KvEvent> keys,
+      java.util.function.Consumer<Activation> activations) {
+    Objects.requireNonNull(prefix, "prefix");
+    Objects.requireNonNull(executor, "executor");
+    Objects.requireNonNull(keys, "keys");
+    Objects.requireNonNull(activations, "activations");
+    if (afterRevision < 0) {
+      throw new IllegalArgumentException("afterRevision must be 0 or more, not " + afterRevision);
+    }
+    AutoCloseable handle = life.started().watch(prefix, afterRevision, executor, keys, activations);
+    return () -> {
+      try {
+        handle.close();
+      } catch (Exception e) {
+        throw new BatonException("closing watch on '" + prefix + "' failed", e);
+      }
+    };
+  }
+
   /** What this node knows now; cheap, local, not linearizable. */
   public NodeStatus status() {
     return life.started().status();

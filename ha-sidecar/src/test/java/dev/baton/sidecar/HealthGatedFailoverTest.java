@@ -3,12 +3,18 @@ package dev.baton.sidecar;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
 
 /**
  * Health-gated failover across real sidecar processes (issue 31): each sidecar has an http check on
@@ -17,19 +23,23 @@ import org.junit.jupiter.api.Test;
  * not move the role back. The test prints the time to the new active's {@code /active} 200 (this
  * setup has no writer); {@code -Dbaton.health.trials=N} repeats the move and prints p50 and max.
  * {@code scripts/bench health} measures the http check to a writer's commit instead, in {@link
- * SidecarMissionTest}'s two sites.
+ * SidecarMissionTest}'s two sites. On the same cluster, maintenance mode (issue 37) holds an
+ * unhealthy active until it is turned off.
  */
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class HealthGatedFailoverTest {
   private static final Duration WAIT = Duration.ofSeconds(60);
   private static final Duration MIN_MOVE_INTERVAL = Duration.ofSeconds(10);
+  // One cluster for both tests, which run in order: each starts from where the last one left it.
+  private static final Map<String, Plane> planes = new LinkedHashMap<>();
+  private static SidecarProcesses cluster;
 
-  @Test
-  void aDeadPlaneMovesTheRoleAndItsRecoveryDoesNotMoveItBack() throws Exception {
-    Map<String, Plane> planes = new LinkedHashMap<>();
+  @BeforeAll
+  static void start() throws Exception {
     for (String id : List.of("n1", "n2", "n3")) {
       planes.put(id, new Plane());
     }
-    try (SidecarProcesses cluster =
+    cluster =
         new SidecarProcesses(
             List.of("n1", "n2", "n3"),
             Set.of(),
@@ -52,28 +62,137 @@ class HealthGatedFailoverTest {
                     + planes.get(n.id).port()
                     + "/healthz\n"
                     + "      interval: 300ms\n"
-                    + "      timeout: 250ms\n")) {
-      cluster.startAll();
-      // -Dbaton.health.trials=N repeats the move N times; each trial
-      // starts once the last move is minMoveInterval old, so that the gate does not hold it back.
-      int trials = Integer.getInteger("baton.health.trials", 1);
-      List<Long> millis = new java.util.ArrayList<>();
-      long lastMove = 0;
-      for (int trial = 0; trial < trials; trial++) {
-        if (trial > 0) {
-          long since = lastMove;
-          await("minMoveInterval (10 s) since the last move")
-              .atMost(WAIT)
-              .pollInterval(Duration.ofMillis(200))
-              .until(() -> System.nanoTime() - since >= MIN_MOVE_INTERVAL.toNanos());
-        }
-        millis.add(planeDiesAndComesBack(cluster, planes));
-        lastMove = System.nanoTime();
-      }
-      HealthTimes.print("http-to-active", millis);
-    } finally {
-      planes.values().forEach(Plane::close);
+                    + "      timeout: 250ms\n");
+    cluster.startAll();
+  }
+
+  @AfterAll
+  static void stop() {
+    if (cluster != null) {
+      cluster.close();
     }
+    planes.values().forEach(Plane::close);
+  }
+
+  @Test
+  @Order(1)
+  void aDeadPlaneMovesTheRoleAndItsRecoveryDoesNotMoveItBack() throws Exception {
+    // -Dbaton.health.trials=N repeats the move N times; each trial
+    // starts once the last move is minMoveInterval old, so that the gate does not hold it back.
+    int trials = Integer.getInteger("baton.health.trials", 1);
+    List<Long> millis = new java.util.ArrayList<>();
+    long lastMove = 0;
+    for (int trial = 0; trial < trials; trial++) {
+      if (trial > 0) {
+        long since = lastMove;
+        await("minMoveInterval (10 s) since the last move")
+            .atMost(WAIT)
+            .pollInterval(Duration.ofMillis(200))
+            .until(() -> System.nanoTime() - since >= MIN_MOVE_INTERVAL.toNanos());
+      }
+      millis.add(planeDiesAndComesBack(cluster, planes));
+      lastMove = System.nanoTime();
+    }
+    HealthTimes.print("http-to-active", millis);
+  }
+
+  /**
+   * Issue 37, maintenance mode with real sidecar processes, on the same cluster: while it is on,
+   * the active whose plane fails keeps the role (same token) and its status says that maintenance
+   * holds it; a switch-active still moves the role; the flag survives a full restart of every
+   * sidecar (SIGKILL, then start) and still holds an unhealthy active after it; {@code off} lets
+   * the health move happen.
+   */
+  @Test
+  @Order(2)
+  void maintenanceHoldsAnUnhealthyActiveLetsASwitchThroughSurvivesAFullRestartAndOffMovesIt()
+      throws Exception {
+    SidecarProcessTest.Cli on = cli("maintenance", "on", "--reason", "plane upgrade");
+    assertThat(on.status()).as(on.err()).isZero();
+    assertThat(on.out()).startsWith("maintenance ON");
+
+    // No health move while it is on: the note says why, and the role stays with its token.
+    String held = holdsAnUnhealthyActive();
+    String target =
+        cluster.nodes.keySet().stream().filter(id -> !id.equals(held)).findFirst().orElseThrow();
+    SidecarProcessTest.Cli moved = cli("switch-active", "--to", target);
+    assertThat(moved.status()).as(moved.err()).isZero();
+    assertThat(cluster.awaitSingleActive(WAIT)).isEqualTo(target);
+    planes.get(held).up.set(true);
+
+    // A full restart of every sidecar: the flag is in the replicated state, so it is still on.
+    for (SidecarProcesses.Node n : cluster.nodes.values()) {
+      cluster.kill(n.id);
+      assertThat(n.process.waitFor(30, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+    }
+    cluster.startAll();
+    for (String id : cluster.nodes.keySet()) {
+      await(id + "'s /status shows maintenance on after the full restart")
+          .atMost(WAIT)
+          .ignoreExceptions()
+          .until(
+              () -> {
+                JsonNode m = Json.read(cluster.get(id, "/status").body()).path("maintenance");
+                return m.path("on").asBoolean()
+                    && m.path("reason").asText().equals("plane upgrade");
+              });
+    }
+    String heldAgain = holdsAnUnhealthyActive();
+
+    // Off: the automatic behaviour is back, and the unhealthy active hands the role over.
+    SidecarProcessTest.Cli off = cli("maintenance", "off");
+    assertThat(off.status()).as(off.err()).isZero();
+    String now = cluster.awaitAnotherActive(heldAgain, WAIT);
+    await("the move is recorded as a health move")
+        .atMost(WAIT)
+        .ignoreExceptions()
+        .until(
+            () -> {
+              JsonNode a = Json.read(cluster.get(now, "/history").body()).path("activations");
+              JsonNode last = a.get(a.size() - 1);
+              return last.path("nodeId").asText().equals(now)
+                  && last.path("reason").asText().equals("HEALTH");
+            });
+    planes.get(heldAgain).up.set(true);
+  }
+
+  /**
+   * Fails the steady active's plane and checks that maintenance holds it: its health note says so
+   * and it keeps the role, with the same token, for 3 s (over three times failuresToDemote x
+   * interval, which moves the role without maintenance). Returns the active.
+   */
+  private static String holdsAnUnhealthyActive() {
+    String id = cluster.awaitSteadyActive(WAIT);
+    SidecarProcesses.Active steady = cluster.awaitActiveWithToken(id::equals, WAIT);
+    planes.get(id).up.set(false);
+    await(id + "'s health note says that maintenance holds it")
+        .atMost(WAIT)
+        .ignoreExceptions()
+        .until(
+            () ->
+                Json.read(cluster.get(id, "/status").body())
+                    .path("healthGating")
+                    .path("note")
+                    .asText()
+                    .startsWith(
+                        "stays active: unhealthy, but maintenance mode is on and suspends health"
+                            + " moves (set through "));
+    await(id + " keeps the role with token " + steady.token() + " while unhealthy")
+        .during(Duration.ofSeconds(3))
+        .atMost(Duration.ofSeconds(10))
+        .until(
+            () ->
+                cluster.activeIds().equals(List.of(id))
+                    && cluster.get(id, "/active").body().contains("token=" + steady.token()));
+    return id;
+  }
+
+  private static SidecarProcessTest.Cli cli(String... args) {
+    List<String> all = new java.util.ArrayList<>(List.of(args));
+    all.add("--endpoints");
+    all.add(String.join(",", cluster.endpoints()));
+    all.addAll(cluster.secretArgs());
+    return SidecarProcessTest.cli(all.toArray(String[]::new));
   }
 
   /**

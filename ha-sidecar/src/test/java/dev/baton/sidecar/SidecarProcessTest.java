@@ -13,8 +13,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
-import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -170,16 +168,24 @@ class SidecarProcessTest {
   }
 
   /**
-   * The sidecars run on a cluster secret: their control API asks for it too (issue 28, item 3). A
-   * CLI without it is refused before any call, and says how to give it; on the old code the control
-   * API was plaintext and this switch moved the active.
+   * Issue 37, watch: one watcher, started on a standby, prints the role changes and another
+   * client's puts as one stream in log order, and misses none of them while the node it watches is
+   * killed and restarted. It starts after the revision of a put made before a switch-active, so
+   * that switch reaches it through the replay from the activation history (as after a reconnect); a
+   * second switch reaches it live, on the endpoint it moved to when its node was killed.
    */
   @Test
   @Order(3)
-  void cliWatchSeesAnotherClientsPutsAndMissesNoneWhileItsNodeRestarts() throws Exception {
+  void cliWatchPrintsRoleChangesAndPutsInLogOrderAndMissesNoneWhileItsNodeRestarts()
+      throws Exception {
     String active = cluster.awaitSingleActive(WAIT);
     String watched =
         cluster.nodes.keySet().stream().filter(id -> !id.equals(active)).findFirst().orElseThrow();
+    String third =
+        cluster.nodes.keySet().stream()
+            .filter(id -> !id.equals(active) && !id.equals(watched))
+            .findFirst()
+            .orElseThrow();
     List<String> endpoints = new ArrayList<>();
     endpoints.add(cluster.nodes.get(watched).controlAddress());
     cluster.nodes.values().stream()
@@ -192,22 +198,34 @@ class SidecarProcessTest {
     java.util.regex.Matcher rev =
         java.util.regex.Pattern.compile("\"revision\":(\\d+)").matcher(mark.out());
     assertThat(rev.find()).as(mark.out()).isTrue();
+    long firstSwitch = switchTo(third);
     List<String> args =
-        new ArrayList<>(
-            List.of(
-                "watch", "--prefix", "w/", "--after", rev.group(1), "--count", "4", "--endpoints"));
+        new ArrayList<>(List.of("watch", "--prefix", "w/", "--after", rev.group(1), "--endpoints"));
     args.add(String.join(",", endpoints));
     args.addAll(cluster.secretArgs());
+    // The watcher runs until it has printed the last put, then is stopped (no --count: a role
+    // change the load may cause on its own would be one line more, and must not end it early).
+    StringWriter out = new StringWriter();
+    StringWriter err = new StringWriter();
     ExecutorService runner = Executors.newSingleThreadExecutor();
     try {
-      Future<Cli> watch = runner.submit(() -> cli(args.toArray(String[]::new)));
+      runner.submit(
+          () -> {
+            CommandLine cl = BatonCommand.commandLine();
+            cl.setOut(new PrintWriter(out, true));
+            cl.setErr(new PrintWriter(err, true));
+            return cl.execute(args.toArray(String[]::new));
+          });
+      await("the replayed switch to " + third)
+          .atMost(WAIT)
+          .until(() -> out.toString().contains("ACTIVE " + third + " token " + firstSwitch));
       assertThat(cli(withEndpoints("kv", "put", "w/1", "first")).status()).isZero();
       cluster.kill(watched);
       assertThat(cli(withEndpoints("kv", "put", "w/2", "while-down")).status()).isZero();
       assertThat(cli(withEndpoints("kv", "put", "w/3", "while-down")).status()).isZero();
       cluster.start(watched);
-      // Back as a standby that knows the current activation, so that the tests after this one
-      // (a switch to this node) do not meet a node still catching up.
+      // Back as a standby that knows the current activation, so that the switch below and the
+      // tests after this one (a switch to this node) do not meet a node still catching up.
       await("the watched node is back as a standby that knows the current activation")
           .atMost(WAIT)
           .ignoreExceptions()
@@ -219,18 +237,31 @@ class SidecarProcessTest {
                 return s.path("role").asText().equals("STANDBY")
                     && s.path("activeToken").asLong() == token;
               });
+      long secondSwitch = switchTo(active);
       assertThat(cli(withEndpoints("kv", "put", "w/4", "after")).status()).isZero();
-      Cli out = watch.get(WAIT.toSeconds(), TimeUnit.SECONDS);
-      assertThat(out.status()).as(out.err()).isZero();
-      assertThat(out.out().lines().toList())
-          .as("the watcher's lines; its errors: %s", out.err())
+      await("the watcher's last put")
+          .atMost(WAIT)
+          .until(() -> out.toString().contains("PUT w/4 = after"));
+      List<String> lines = out.toString().lines().toList();
+      assertThat(lines.stream().filter(l -> l.startsWith("PUT ")))
+          .as("the watcher's lines: %s; its errors: %s", lines, err)
           .hasSize(4)
           .satisfiesExactly(
               l -> assertThat(l).startsWith("PUT w/1 = first"),
               l -> assertThat(l).startsWith("PUT w/2 = while-down"),
               l -> assertThat(l).startsWith("PUT w/3 = while-down"),
               l -> assertThat(l).startsWith("PUT w/4 = after"));
-      assertThat(out.err())
+      String replayed = "ACTIVE " + third + " token " + firstSwitch + " (SWITCH_ACTIVE asked of ";
+      String live = "ACTIVE " + active + " token " + secondSwitch + " (SWITCH_ACTIVE asked of ";
+      assertThat(lines)
+          .as("role lines where they happened among the puts; errors: %s", err)
+          .anySatisfy(l -> assertThat(l).startsWith(replayed).contains("; was " + active + " "))
+          .anySatisfy(l -> assertThat(l).startsWith(live).contains("; was " + third + " "));
+      assertThat(indexOf(lines, replayed)).isLessThan(indexOf(lines, "PUT w/1 "));
+      assertThat(indexOf(lines, live))
+          .isGreaterThan(indexOf(lines, "PUT w/3 "))
+          .isLessThan(indexOf(lines, "PUT w/4 "));
+      assertThat(err.toString())
           .contains(cluster.nodes.get(watched).controlAddress())
           .contains("resuming after revision");
     } finally {
@@ -238,6 +269,30 @@ class SidecarProcessTest {
     }
   }
 
+  /** Switches the role to {@code target} with the CLI; returns its new token. */
+  private static long switchTo(String target) {
+    Cli r = cli(withEndpoints("switch-active", "--to", target));
+    assertThat(r.status()).as(r.err()).isZero();
+    java.util.regex.Matcher m =
+        java.util.regex.Pattern.compile(target + " is active with token (\\d+)").matcher(r.out());
+    assertThat(m.find()).as(r.out()).isTrue();
+    return Long.parseLong(m.group(1));
+  }
+
+  private static int indexOf(List<String> lines, String start) {
+    for (int i = 0; i < lines.size(); i++) {
+      if (lines.get(i).startsWith(start)) {
+        return i;
+      }
+    }
+    return -1;
+  }
+
+  /**
+   * The sidecars run on a cluster secret: their control API asks for it too (issue 28, item 3). A
+   * CLI without it is refused before any call, and says how to give it; on the old code the control
+   * API was plaintext and this switch moved the active.
+   */
   @Test
   @Order(4)
   void aCliWithoutTheClusterSecretCannotSwitchTheActive() {

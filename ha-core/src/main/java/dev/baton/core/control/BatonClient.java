@@ -146,11 +146,31 @@ public final class BatonClient implements AutoCloseable {
       long afterRevision,
       Consumer<dev.baton.core.control.proto.KvEvent> onEvent,
       Consumer<Throwable> onError) {
+    return watchKeys(endpoint, prefix, afterRevision, false, onEvent, onError);
+  }
+
+  /**
+   * As {@link #watchKeys(String, String, long, Consumer, Consumer)}; with {@code roles}, the stream
+   * also carries every change of the active (events of type ACTIVATED, whose revision is the
+   * activation's token), in log order with the key changes, and the replay from {@code
+   * afterRevision} includes them. A server older than this field sends key changes only.
+   */
+  public AutoCloseable watchKeys(
+      String endpoint,
+      String prefix,
+      long afterRevision,
+      boolean roles,
+      Consumer<dev.baton.core.control.proto.KvEvent> onEvent,
+      Consumer<Throwable> onError) {
     if (afterRevision < 0) {
       throw new IllegalArgumentException("afterRevision must be 0 or more, not " + afterRevision);
     }
     WatchKeysRequest request =
-        WatchKeysRequest.newBuilder().setPrefix(prefix).setAfterRevision(afterRevision).build();
+        WatchKeysRequest.newBuilder()
+            .setPrefix(prefix)
+            .setAfterRevision(afterRevision)
+            .setRoles(roles)
+            .build();
     return connection.openStream(
         "watch keys",
         endpoint,

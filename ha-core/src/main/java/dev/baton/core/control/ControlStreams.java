@@ -87,17 +87,31 @@ final class ControlStreams {
     ServerCallStreamObserver<dev.baton.core.control.proto.KvEvent> stream =
         (ServerCallStreamObserver<dev.baton.core.control.proto.KvEvent>) out;
     String prefix = request.getPrefix();
+    String wrong = prefixProblem(prefix);
+    if (wrong != null) {
+      out.onError(Status.INVALID_ARGUMENT.withDescription("watch keys: " + wrong).asException());
+      return;
+    }
     java.util.concurrent.atomic.AtomicReference<KeyValueStore.Watch> watch =
         new java.util.concurrent.atomic.AtomicReference<>();
-    // Deliveries for one watch never overlap (KeyValueStore.watch's contract), so the stream, which
-    // is not thread-safe, sees one onNext at a time.
-    java.util.function.Consumer<KvEvent> send =
+    // Deliveries for one watch never overlap (KeyValueStore.watch's contract, and BatonNode.watch's
+    // for keys and activations together), so the stream, which is not thread-safe, sees one onNext
+    // at a time.
+    java.util.function.Consumer<dev.baton.core.control.proto.KvEvent> send =
         e -> {
           if (stream.isCancelled()) {
             return;
           }
           try {
-            stream.onNext(
+            stream.onNext(e);
+          } catch (RuntimeException ex) {
+            LOG.debug("key watch on {} closed: {}", node.id(), ex.toString());
+            closeQuietly(watch.get());
+          }
+        };
+    java.util.function.Consumer<KvEvent> keys =
+        e ->
+            send.accept(
                 dev.baton.core.control.proto.KvEvent.newBuilder()
                     .setType(
                         e.type() == KvEvent.Type.PUT
@@ -106,14 +120,24 @@ final class ControlStreams {
                     .setEntry(Messages.entry(e.entry()))
                     .setRevision(e.revision())
                     .build());
-          } catch (RuntimeException ex) {
-            LOG.debug("key watch on {} closed: {}", node.id(), ex.toString());
-            closeQuietly(watch.get());
-          }
-        };
     stream.setOnCancelHandler(() -> closeQuietly(watch.get()));
     try {
-      watch.set(node.kv().watch(prefix, request.getAfterRevision(), listenerExecutor, send));
+      long after = request.getAfterRevision();
+      watch.set(
+          request.getRoles()
+              ? node.watch(
+                  prefix,
+                  after,
+                  listenerExecutor,
+                  keys,
+                  a ->
+                      send.accept(
+                          dev.baton.core.control.proto.KvEvent.newBuilder()
+                              .setType(dev.baton.core.control.proto.KvEvent.Type.ACTIVATED)
+                              .setRevision(a.token())
+                              .setActivation(Messages.activation(a))
+                              .build()))
+              : node.kv().watch(prefix, after, listenerExecutor, keys));
       if (stream.isCancelled()) {
         closeQuietly(watch.get());
       }
@@ -124,6 +148,35 @@ final class ControlStreams {
     } catch (RuntimeException e) {
       out.onError(StatusErrors.toStatus("watch keys", Kind.READ, e));
     }
+  }
+
+  /**
+   * Why {@code prefix} can match no key, or null when it may: a prefix holding a control character
+   * or longer than any key is a mistake that would otherwise watch nothing, silently. (A trailing
+   * {@code *} is not refused here, as a key may hold one; {@code baton watch} refuses it.)
+   */
+  static String prefixProblem(String prefix) {
+    for (int i = 0; i < prefix.length(); i++) {
+      if (Character.isISOControl(prefix.charAt(i))) {
+        return "prefix '"
+            + prefix.replaceAll("\\p{Cntrl}", "?")
+            + "' holds control character U+"
+            + String.format("%04X", (int) prefix.charAt(i))
+            + " at position "
+            + i
+            + ", which no key may hold";
+      }
+    }
+    int bytes = prefix.getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
+    if (bytes > KeyValueStore.MAX_KEY_BYTES) {
+      return "prefix '"
+          + prefix.substring(0, 40)
+          + "...' is "
+          + bytes
+          + " bytes long; no key is longer than "
+          + KeyValueStore.MAX_KEY_BYTES;
+    }
+    return null;
   }
 
   /**

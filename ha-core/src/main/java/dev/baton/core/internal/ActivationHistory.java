@@ -87,6 +87,44 @@ final class ActivationHistory {
     trim();
   }
 
+  /** The API's view of the record of {@code token}, when it is the newest (just activated). */
+  Optional<Activation> newest(long token) {
+    if (records.isEmpty() || records.get(records.size() - 1).getToken() != token) {
+      return Optional.empty();
+    }
+    return Optional.of(toApi(records.get(records.size() - 1)));
+  }
+
+  /**
+   * The API's view of every record with a token above {@code after}, oldest first; empty when the
+   * history does not reach back to {@code after} (a record between was dropped beyond the limit, or
+   * the history starts after activations it never recorded: {@code activeToken}, the current
+   * activation's token, is above {@code after} but no record holds it).
+   */
+  Optional<List<Activation>> after(long after, long activeToken) {
+    List<Activation> out = new ArrayList<>();
+    HistoryRecord oldest = null;
+    for (HistoryRecord r : records) {
+      if (r.getToken() > after) {
+        oldest = oldest == null ? r : oldest;
+        out.add(toApi(r));
+      }
+    }
+    if (oldest == null) {
+      return activeToken > after ? Optional.empty() : Optional.of(out);
+    }
+    // Complete when the oldest record kept above 'after' follows an activation at or below it.
+    return oldest.getPreviousToken() <= after ? Optional.of(out) : Optional.empty();
+  }
+
+  /**
+   * The lowest revision from which {@link #after} is complete: the predecessor of the oldest record
+   * kept, or the current activation's token when there is no record.
+   */
+  long replayFloor(long activeToken) {
+    return records.isEmpty() ? activeToken : records.get(0).getPreviousToken();
+  }
+
   /** The activation that {@link #promotedBefore} names: a node and its token, or {@link #NONE}. */
   record Promoted(String nodeId, long token) {
     /** No activation before the one asked about completed its promotion. */

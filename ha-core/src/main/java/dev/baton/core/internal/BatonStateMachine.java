@@ -1,6 +1,7 @@
 package dev.baton.core.internal;
 
 import com.google.protobuf.InvalidProtocolBufferException;
+import dev.baton.core.Activation;
 import dev.baton.core.KvEvent;
 import dev.baton.core.WatchRevisionGoneException;
 import dev.baton.core.internal.proto.ActivationRecord;
@@ -479,9 +480,39 @@ public final class BatonStateMachine extends BaseStateMachine {
    */
   public AutoCloseable watch(
       String prefix, long afterRevision, Executor executor, Consumer<KvEvent> listener) {
+    return watch(prefix, afterRevision, executor, listener, null);
+  }
+
+  /**
+   * As {@link #watch(String, long, Executor, Consumer)}, and also delivers to {@code activations}
+   * (null for none) every activation as it applies, in log order with the key changes (its token is
+   * its log index); with {@code afterRevision} above 0, first the activations with a token above
+   * it, from the history, merged with the keys' replay.
+   *
+   * @throws WatchRevisionGoneException also when the history no longer reaches back to {@code
+   *     afterRevision} (its oldest records were dropped beyond the limit)
+   */
+  public AutoCloseable watch(
+      String prefix,
+      long afterRevision,
+      Executor executor,
+      Consumer<KvEvent> listener,
+      Consumer<Activation> activations) {
     synchronized (lock) {
-      if (afterRevision < state.replayFloor) {
-        throw new WatchRevisionGoneException(afterRevision, state.replayFloor);
+      if (afterRevision == 0) {
+        return watches.register(prefix, executor, listener, activations, List.of(), List.of());
+      }
+      long activeToken = state.activation.getToken();
+      Optional<List<Activation>> replayActivations =
+          activations == null
+              ? Optional.of(List.of())
+              : state.history.after(afterRevision, activeToken);
+      if (afterRevision < state.replayFloor || replayActivations.isEmpty()) {
+        long floor = state.replayFloor;
+        if (replayActivations.isEmpty()) {
+          floor = Math.max(floor, state.history.replayFloor(activeToken));
+        }
+        throw new WatchRevisionGoneException(afterRevision, floor);
       }
       List<KvEvent> replay = new ArrayList<>();
       for (var e : state.kv.tailMap(prefix, true).entrySet()) {
@@ -495,7 +526,8 @@ public final class BatonStateMachine extends BaseStateMachine {
         }
       }
       replay.sort(java.util.Comparator.comparingLong(KvEvent::revision));
-      return watches.register(prefix, executor, listener, replay);
+      return watches.register(
+          prefix, executor, listener, activations, replay, replayActivations.get());
     }
   }
 

@@ -61,6 +61,7 @@ final class CommandApplier {
                 .setPreviousToken(previous.getToken())
                 .build();
         state.highestToken = Math.max(state.highestToken, index);
+        state.history.newest(index).ifPresent(r -> watches.collectActivation(r, events));
         if (!state.pendingSwitch.getTargetNodeId().isEmpty()
             && state.pendingSwitch.getTargetNodeId().equals(a.getNodeId())) {
           state.pendingSwitch = SwitchRequest.getDefaultInstance();

@@ -1,5 +1,6 @@
 package dev.baton.core.internal;
 
+import dev.baton.core.Activation;
 import dev.baton.core.KvEvent;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -11,7 +12,9 @@ import org.slf4j.LoggerFactory;
 /**
  * The watches registered on key prefixes of the replicated KV. The apply path collects the events
  * of an entry under the state machine's lock ({@link #collect}) and runs them after releasing it;
- * each watch delivers in apply order on its own serial view of its executor.
+ * each watch delivers in apply order on its own serial view of its executor. A watch may also take
+ * the activations ({@link #collectActivation}): they go through the same serial view, so they reach
+ * it in log order with the key changes.
  */
 final class KvWatches {
   // Logs under the state machine's name, as it did before the watches were a class of their own.
@@ -25,10 +28,40 @@ final class KvWatches {
    */
   AutoCloseable register(
       String prefix, Executor executor, Consumer<KvEvent> listener, List<KvEvent> replay) {
-    Registration registration = new Registration(prefix, executor, listener);
-    replay.forEach(registration::deliver);
+    return register(prefix, executor, listener, null, replay, List.of());
+  }
+
+  /**
+   * Registers a watch that also takes the activations ({@code activations}, null for none); the
+   * replays are delivered first, merged in log order (an activation's token is its log index).
+   */
+  AutoCloseable register(
+      String prefix,
+      Executor executor,
+      Consumer<KvEvent> listener,
+      Consumer<Activation> activations,
+      List<KvEvent> replay,
+      List<Activation> replayActivations) {
+    Registration registration = new Registration(prefix, executor, listener, activations);
+    int k = 0;
+    for (Activation a : replayActivations) {
+      while (k < replay.size() && replay.get(k).revision() < a.token()) {
+        registration.deliver(replay.get(k++));
+      }
+      registration.deliver(a);
+    }
+    replay.subList(k, replay.size()).forEach(registration::deliver);
     registrations.add(registration);
     return () -> registrations.remove(registration);
+  }
+
+  /** Adds to {@code events} one delivery of {@code activation} per watch that takes them. */
+  void collectActivation(Activation activation, List<Runnable> events) {
+    for (Registration w : registrations) {
+      if (w.activations != null) {
+        events.add(() -> w.deliver(activation));
+      }
+    }
   }
 
   /**
@@ -46,20 +79,34 @@ final class KvWatches {
     final String prefix;
     final SerialExecutor executor;
     final Consumer<KvEvent> listener;
+    final Consumer<Activation> activations;
 
-    Registration(String prefix, Executor executor, Consumer<KvEvent> listener) {
+    Registration(
+        String prefix,
+        Executor executor,
+        Consumer<KvEvent> listener,
+        Consumer<Activation> activations) {
       this.prefix = prefix;
       this.executor = new SerialExecutor(executor);
       this.listener = listener;
+      this.activations = activations;
+    }
+
+    void deliver(Activation activation) {
+      deliver(() -> activations.accept(activation), "activations");
     }
 
     void deliver(KvEvent event) {
+      deliver(() -> listener.accept(event), "prefix '" + prefix + "'");
+    }
+
+    private void deliver(Runnable call, String what) {
       executor.execute(
           () -> {
             try {
-              listener.accept(event);
+              call.run();
             } catch (RuntimeException e) {
-              LOG.warn("watch listener for prefix '{}' failed", prefix, e);
+              LOG.warn("watch listener for {} failed", what, e);
             }
           });
     }

@@ -295,6 +295,20 @@ public final class NodeRuntime {
     return local.journal();
   }
 
+  /**
+   * A watch of the keys under {@code prefix} and of the activations, in log order, from after
+   * {@code afterRevision} (0: from now); see {@link BatonStateMachine#watch(String, long,
+   * java.util.concurrent.Executor, Consumer, Consumer)}.
+   */
+  public AutoCloseable watch(
+      String prefix,
+      long afterRevision,
+      java.util.concurrent.Executor executor,
+      Consumer<dev.baton.core.KvEvent> keys,
+      Consumer<Activation> activations) {
+    return stateMachine.watch(prefix, afterRevision, executor, keys, activations);
+  }
+
   /** The activation history as this node has applied it, oldest first. */
   public List<Activation> history() {
     return stateMachine.history();

@@ -179,6 +179,82 @@ class ControlServerTest {
             active.id()::equals);
   }
 
+  /**
+   * Issue 37, watch: WatchKeys refuses a prefix that can match no key with INVALID_ARGUMENT naming
+   * it (before, it watched nothing, silently); with roles set it carries the activations among the
+   * key changes in log order, replayed from a revision as the keys are; without, keys only. (A live
+   * switch on the stream is in switchActiveMovesTheRoleAndTheRoleStreamsReportIt, and as a
+   * watcher's role line with processes in SidecarProcessTest.)
+   */
+  @Test
+  void watchKeysRefusesABadPrefixNamingItAndWithRolesReplaysTheActivationsAmongTheKeys()
+      throws Exception {
+    BatonClient client = sharedClusterAndClient();
+    BatonNode active = cluster.awaitActive(WAIT);
+    String watched = otherThan(active.id());
+    String endpoint = endpoints.get(watched);
+    for (String bad : List.of("bad\u0001", "x".repeat(600))) {
+      List<Throwable> failures = new CopyOnWriteArrayList<>();
+      try (AutoCloseable w = client.watchKeys(endpoint, bad, 0, true, e -> {}, failures::add)) {
+        await().atMost(WAIT).until(() -> !failures.isEmpty());
+      }
+      Status status = Status.fromThrowable(failures.get(0));
+      assertThat(status.getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT);
+      assertThat(status.getDescription())
+          .contains("watch keys: prefix '" + (bad.length() > 40 ? bad.substring(0, 40) : "bad?"))
+          .contains(bad.length() > 40 ? "600 bytes long" : "control character U+0001");
+    }
+
+    KvEntry a = client.put("rw/a", "1".getBytes(UTF_8));
+    KvEntry b = client.put("rw/b", "1".getBytes(UTF_8));
+    List<dev.baton.core.control.proto.KvEvent> withRoles = new CopyOnWriteArrayList<>();
+    List<dev.baton.core.control.proto.KvEvent> keysOnly = new CopyOnWriteArrayList<>();
+    List<Throwable> failures = new CopyOnWriteArrayList<>();
+    // From just before a: the class's other tests delete keys, and a watch cannot replay past a
+    // delete.
+    long from = a.revision() - 1;
+    try (AutoCloseable w1 =
+            client.watchKeys(endpoint, "rw/", from, true, withRoles::add, failures::add);
+        AutoCloseable w2 =
+            client.watchKeys(endpoint, "rw/", from, false, keysOnly::add, failures::add)) {
+      await()
+          .atMost(WAIT)
+          .until(
+              () ->
+                  !failures.isEmpty()
+                      || withRoles.stream().anyMatch(e -> e.getRevision() == b.revision())
+                          && keysOnly.size() >= 2);
+    }
+    assertThat(failures).isEmpty();
+    // The watched node has applied b: its history holds every activation the replay may send
+    // (none unless the role moved on its own since a).
+    List<String> expected =
+        cluster.node(watched).history().stream()
+            .filter(h -> h.token() > from && h.token() < b.revision())
+            .map(h -> h.nodeId() + "@" + h.token() + " " + h.reason())
+            .toList();
+    assertThat(withRoles)
+        .filteredOn(e -> e.getType() == dev.baton.core.control.proto.KvEvent.Type.ACTIVATED)
+        .as("the activations replayed, their tokens as revisions")
+        .allSatisfy(e -> assertThat(e.getRevision()).isEqualTo(e.getActivation().getToken()))
+        .extracting(
+            e ->
+                e.getActivation().getNodeId()
+                    + "@"
+                    + e.getActivation().getToken()
+                    + " "
+                    + e.getActivation().getReason())
+        .containsExactlyElementsOf(expected);
+    assertThat(withRoles)
+        .extracting(dev.baton.core.control.proto.KvEvent::getRevision)
+        .as("one stream in log order")
+        .isSorted()
+        .contains(a.revision(), b.revision());
+    assertThat(keysOnly)
+        .extracting(dev.baton.core.control.proto.KvEvent::getType)
+        .containsOnly(dev.baton.core.control.proto.KvEvent.Type.PUT);
+  }
+
   @Test
   void keyValueCallsWorkOnAnyNodeAndBadInputIsInvalidArgumentNamingTheKey() {
     BatonClient client = sharedClusterAndClient();
@@ -285,7 +361,7 @@ class ControlServerTest {
   }
 
   @Test
-  void switchActiveMovesTheRoleAndTheRoleStreamsReportIt() {
+  void switchActiveMovesTheRoleAndTheRoleStreamsReportIt() throws Exception {
     BatonClient client = startClusterAndClient();
     BatonNode old = cluster.awaitActive(WAIT);
     long oldToken = old.token();
@@ -296,6 +372,17 @@ class ControlServerTest {
     List<Throwable> errors = new CopyOnWriteArrayList<>();
     closeables.add(client.watchRole(endpoints.get(target), targetEvents::add, errors::add));
     closeables.add(client.watchRole(endpoints.get(old.id()), oldEvents::add, errors::add));
+    // The cluster's role changes among the key changes, watched on the third member (issue 37).
+    String third =
+        endpoints.keySet().stream()
+            .filter(id -> !id.equals(old.id()) && !id.equals(target))
+            .findFirst()
+            .orElseThrow();
+    KvEntry before = client.put("sw/before", "1".getBytes(UTF_8));
+    List<dev.baton.core.control.proto.KvEvent> changes = new CopyOnWriteArrayList<>();
+    closeables.add(
+        client.watchKeys(
+            endpoints.get(third), "sw/", before.revision(), true, changes::add, errors::add));
     // Each stream starts with the node's current role.
     await().atMost(WAIT).until(() -> !targetEvents.isEmpty() && !oldEvents.isEmpty());
     assertThat(targetEvents.get(0).getRole()).isEqualTo(Role.STANDBY);
@@ -325,6 +412,53 @@ class ControlServerTest {
                       });
             });
     assertThat(errors).isEmpty();
+    KvEntry after = client.put("sw/after", "1".getBytes(UTF_8));
+    await()
+        .atMost(WAIT)
+        .until(() -> changes.stream().anyMatch(e -> e.getRevision() == after.revision()));
+    assertThat(changes)
+        .extracting(
+            e ->
+                e.getType()
+                    + " "
+                    + (e.getType() == dev.baton.core.control.proto.KvEvent.Type.ACTIVATED
+                        ? e.getActivation().getNodeId()
+                            + " "
+                            + e.getActivation().getReason()
+                            + " after "
+                            + e.getActivation().getPreviousNodeId()
+                            + "@"
+                            + e.getActivation().getPreviousToken()
+                        : e.getEntry().getKey())
+                    + " @"
+                    + e.getRevision())
+        .as("the switch between the two puts, in log order")
+        .containsExactly(
+            "ACTIVATED "
+                + target
+                + " SWITCH_ACTIVE after "
+                + old.id()
+                + "@"
+                + oldToken
+                + " @"
+                + token,
+            "PUT sw/after @" + after.revision());
+    // A watcher that resumes after the put before the switch gets the same, replayed.
+    List<dev.baton.core.control.proto.KvEvent> replayed = new CopyOnWriteArrayList<>();
+    try (AutoCloseable w =
+        client.watchKeys(
+            endpoints.get(third), "sw/", before.revision(), true, replayed::add, errors::add)) {
+      await().atMost(WAIT).until(() -> replayed.size() >= 2);
+    }
+    // The same changes; a replayed activation is its history record as it is now (promoted since).
+    assertThat(replayed)
+        .extracting(e -> e.getType() + " @" + e.getRevision() + " " + e.getActivation().getReason())
+        .isEqualTo(
+            changes.subList(0, 2).stream()
+                .map(
+                    e -> e.getType() + " @" + e.getRevision() + " " + e.getActivation().getReason())
+                .toList());
+    assertThat(replayed.get(0).getActivation().getPromoted()).isTrue();
 
     assertThatThrownBy(() -> client.switchActive("nobody", Duration.ofSeconds(5)))
         .isInstanceOf(IllegalArgumentException.class)

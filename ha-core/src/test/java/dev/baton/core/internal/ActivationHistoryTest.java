@@ -2,6 +2,7 @@ package dev.baton.core.internal;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
 
 import dev.baton.core.Activation;
 import dev.baton.core.JournalEntry;
@@ -12,14 +13,17 @@ import dev.baton.core.internal.proto.Resign;
 import dev.baton.core.testing.StateMachineApply;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.CopyOnWriteArrayList;
 import org.junit.jupiter.api.Test;
 
 /**
  * The activation history as the state machine derives it from the log: one record per activation in
  * token order, its reason read from the entries around it (never from clocks), its promotion steps
  * from the journal with their durations, and the bound. The cluster-level test, with real nodes,
- * snapshots and restarts, is {@code dev.baton.core.HistoryTest}.
+ * snapshots and restarts, is {@code dev.baton.core.HistoryTest}. Also the watch of the role changes
+ * that the history feeds (issue 37).
  */
 class ActivationHistoryTest {
   private static final long TERM = 3;
@@ -169,6 +173,85 @@ class ActivationHistoryTest {
             new RoleController.Activation(4, TERM, Optional.of("n2"), 3), "n3", small) {};
     assertThat(facts.previousActive()).contains("n2");
     assertThat(facts.previousToken()).isEqualTo(3);
+  }
+
+  /**
+   * Issue 37, watch: a watch that takes the activations gets them in log order with the key changes
+   * (the token is the log index), and from a revision replays both, merged, from the history; where
+   * the history no longer reaches back it is refused, naming the revision to go on from.
+   */
+  @Test
+  void aWatchOfKeysAndRolesGetsActivationsInLogOrderAndReplaysThemFromTheHistory()
+      throws Exception {
+    BatonStateMachine small = new BatonStateMachine(2);
+    apply(small, 1, activate("n1", 0));
+    apply(small, 2, put("k/a"));
+    List<String> live = new CopyOnWriteArrayList<>();
+    try (AutoCloseable w = small.watch("k/", 0, Runnable::run, kv(live), roles(live))) {
+      apply(small, 3, activate("n2", 0));
+      apply(small, 4, put("k/b"));
+      apply(small, 5, put("other/c"));
+      await().atMost(Duration.ofSeconds(10)).until(() -> live.size() >= 2);
+      assertThat(live).containsExactly("ACTIVATED n2@3 FAILOVER after n1@1", "PUT k/b@4");
+    }
+
+    List<String> replayed = new CopyOnWriteArrayList<>();
+    try (AutoCloseable w = small.watch("k/", 1, Runnable::run, kv(replayed), roles(replayed))) {
+      await().atMost(Duration.ofSeconds(10)).until(() -> replayed.size() >= 3);
+      assertThat(replayed)
+          .containsExactly("PUT k/a@2", "ACTIVATED n2@3 FAILOVER after n1@1", "PUT k/b@4");
+    }
+
+    // Two more activations: the history (limit 2) keeps tokens 6 and 7 only, so the activations
+    // after revision 2 can no longer be replayed; a key-only watch from there still can.
+    apply(small, 6, activate("n3", 0));
+    apply(small, 7, activate("n1", 0));
+    assertThatThrownBy(() -> small.watch("k/", 2, Runnable::run, e -> {}, a -> {}))
+        .isInstanceOfSatisfying(
+            dev.baton.core.WatchRevisionGoneException.class,
+            e -> {
+              assertThat(e.requested()).isEqualTo(2);
+              assertThat(e.oldestReplayable()).isEqualTo(3);
+              assertThat(e.getMessage()).contains("activation history");
+            });
+    small.watch("k/", 2, Runnable::run, e -> {}).close();
+    List<String> fromFloor = new CopyOnWriteArrayList<>();
+    try (AutoCloseable w = small.watch("k/", 3, Runnable::run, kv(fromFloor), roles(fromFloor))) {
+      await().atMost(Duration.ofSeconds(10)).until(() -> fromFloor.size() >= 3);
+      assertThat(fromFloor)
+          .containsExactly(
+              "PUT k/b@4",
+              "ACTIVATED n3@6 FAILOVER after n2@3",
+              "ACTIVATED n1@7 FAILOVER after n3@6");
+    }
+  }
+
+  private static java.util.function.Consumer<dev.baton.core.KvEvent> kv(List<String> into) {
+    return e -> into.add(e.type() + " " + e.entry().key() + "@" + e.revision());
+  }
+
+  private static java.util.function.Consumer<Activation> roles(List<String> into) {
+    return a ->
+        into.add(
+            "ACTIVATED "
+                + a.nodeId()
+                + "@"
+                + a.token()
+                + " "
+                + a.reason()
+                + " after "
+                + a.previousNodeId().orElse("-")
+                + "@"
+                + a.previousToken());
+  }
+
+  private static Command put(String key) {
+    return Commands.builder()
+        .setKvPut(
+            dev.baton.core.internal.proto.KvPut.newBuilder()
+                .setKey(key)
+                .setValue(com.google.protobuf.ByteString.copyFromUtf8("v")))
+        .build();
   }
 
   @Test

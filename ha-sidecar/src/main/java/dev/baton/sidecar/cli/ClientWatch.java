@@ -132,6 +132,22 @@ final class ClientWatch implements KeyValueStore.Watch {
   static void resume(
       BatonClient client, String prefix, long after, BooleanSupplier stop, Handler handler)
       throws InterruptedException {
+    resume(client, prefix, after, false, stop, handler);
+  }
+
+  /**
+   * As {@link #resume(BatonClient, String, long, BooleanSupplier, Handler)}; with {@code roles},
+   * the stream carries the changes of the active too (ACTIVATED events, whose revision is the
+   * activation's token), so a watch that resumes after the last event misses no role change.
+   */
+  static void resume(
+      BatonClient client,
+      String prefix,
+      long after,
+      boolean roles,
+      BooleanSupplier stop,
+      Handler handler)
+      throws InterruptedException {
     List<String> endpoints = client.endpoints();
     long last = after;
     int next = 0;
@@ -145,6 +161,7 @@ final class ClientWatch implements KeyValueStore.Watch {
               endpoint,
               prefix,
               last,
+              roles,
               e -> items.add(new Item(e, null)),
               t -> items.add(new Item(null, t)))) {
         failure = null;

@@ -3,11 +3,13 @@ package dev.baton.sidecar.cli;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.baton.core.KeyValueStore;
 import dev.baton.core.control.BatonClient;
+import dev.baton.core.control.proto.Activation;
 import dev.baton.core.control.proto.KvEntry;
 import dev.baton.core.control.proto.KvEvent;
 import dev.baton.sidecar.Json;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
+import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -16,22 +18,26 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /**
- * {@code baton watch}: prints the KV changes under a prefix as they are applied, and goes on across
- * node restarts without a gap: on a broken stream it reconnects (to the next endpoint) and resumes
- * after the last revision it printed. When the node cannot replay from there (a key was deleted
- * since), it says so, prints the prefix as it is now (lines marked {@code RESYNC}), and goes on
- * from there.
+ * {@code baton watch}: prints the KV changes under a prefix and the changes of the active as they
+ * are applied, in log order (an activation's token is its log index, so a role line falls among the
+ * key lines where it happened), and goes on across node restarts without a gap: on a broken stream
+ * it reconnects (to the next endpoint) and resumes after the last revision or token it printed; the
+ * node replays the key changes and the activations since. When the node cannot replay from there (a
+ * key was deleted since, or the history no longer reaches back), it says so, prints the prefix and
+ * the newest activation as they are now (lines marked {@code RESYNC}), and goes on from there.
  */
 @Command(
     name = "watch",
     mixinStandardHelpOptions = true,
     description = {
-      "Prints the changes to the keys under a prefix as they happen.",
-      "One line (or one JSON object) each: PUT or DELETE, the key, the value and the revision. It reconnects when",
-      "the node it watches goes away and resumes after the last revision it printed, so no",
-      "change is missed; a key changed several times while it was away is printed once,",
-      "with its latest value. When the node cannot replay (a key was deleted meanwhile), it",
-      "prints the prefix as it is now (RESYNC lines) and goes on. Stops on Ctrl-C."
+      "Prints the changes to the keys under a prefix, and the changes of the active, as they",
+      "happen. One line (or one JSON object) each: PUT or DELETE, the key, the value and the",
+      "revision; or ACTIVE, the node, its token and why it took the role (the token orders it",
+      "among the revisions). It reconnects when the node it watches goes away and resumes after",
+      "the last revision or token it printed, so no change is missed; a key changed several",
+      "times while it was away is printed once, with its latest value. When the node cannot",
+      "replay (a key was deleted meanwhile), it prints the prefix and the active as they are",
+      "now (RESYNC lines) and goes on. Stops on Ctrl-C."
     })
 final class WatchCommand implements Callable<Integer> {
   @Mixin ClientOptions client;
@@ -60,6 +66,11 @@ final class WatchCommand implements Callable<Integer> {
   @Option(names = "--json", description = "Print one JSON object per line.")
   boolean json;
 
+  @Option(
+      names = "--no-roles",
+      description = "Print the key changes only, not the changes of the active.")
+  boolean noRoles;
+
   @Spec CommandSpec spec;
 
   @Override
@@ -80,12 +91,17 @@ final class WatchCommand implements Callable<Integer> {
           c,
           prefix,
           after,
+          !noRoles,
           () -> false,
           new ClientWatch.Handler() {
             long printed;
 
             @Override
             public boolean onEvent(KvEvent e) {
+              if (e.getType() == KvEvent.Type.ACTIVATED) {
+                printRole(out, "ACTIVE", e.getActivation());
+                return count < 0 || ++printed < count;
+              }
               KvEntry entry = e.getEntry();
               print(
                   out,
@@ -103,10 +119,19 @@ final class WatchCommand implements Callable<Integer> {
                       + endpoint
                       + " cannot replay after revision "
                       + last
-                      + " (a key was deleted since); printing the keys as they are now");
+                      + " (a key was deleted since, or the activation history no longer reaches"
+                      + " back); printing the keys"
+                      + (noRoles ? "" : " and the active")
+                      + " as they are now");
               err.flush();
               for (dev.baton.core.KvEntry e : c.list(prefix)) {
                 print(out, "RESYNC", e.key(), e.value(), e.revision());
+              }
+              if (!noRoles) {
+                List<Activation> history = c.history();
+                if (!history.isEmpty()) {
+                  printRole(out, "RESYNC", history.get(history.size() - 1));
+                }
               }
               return last;
             }
@@ -165,6 +190,54 @@ final class WatchCommand implements Callable<Integer> {
                   + "'");
     }
     return null;
+  }
+
+  /**
+   * One role line: {@code ACTIVE n2 token 57 (SWITCH_ACTIVE asked of n1; was n1 token 40)}, or its
+   * JSON object; {@code type} is ACTIVE, or RESYNC for the newest activation after a re-read.
+   */
+  private void printRole(PrintWriter out, String type, Activation a) {
+    if (json) {
+      ObjectNode n = Json.mapper().createObjectNode();
+      n.put("type", type.equals("ACTIVE") ? "ACTIVATED" : "RESYNC_ACTIVE");
+      n.put("nodeId", a.getNodeId());
+      n.put("token", a.getToken());
+      n.put("term", a.getTerm());
+      n.put("reason", a.getReason());
+      if (!a.getRequester().isEmpty()) {
+        n.put("requester", a.getRequester());
+      }
+      if (!a.getPreviousNodeId().isEmpty()) {
+        n.put("previousNodeId", a.getPreviousNodeId());
+        n.put("previousToken", a.getPreviousToken());
+      }
+      if (a.getProposedAtUnixMillis() != 0) {
+        n.put("proposedAtUnixMillis", a.getProposedAtUnixMillis());
+      }
+      n.put("revision", a.getToken());
+      out.println(Json.write(n));
+    } else {
+      StringBuilder why = new StringBuilder(a.getReason());
+      if (!a.getRequester().isEmpty()) {
+        why.append(" asked of ").append(a.getRequester());
+      }
+      if (!a.getPreviousNodeId().isEmpty()) {
+        why.append("; was ")
+            .append(a.getPreviousNodeId())
+            .append(" token ")
+            .append(a.getPreviousToken());
+      }
+      out.println(
+          type
+              + (type.equals("RESYNC") ? " active " : " ")
+              + a.getNodeId()
+              + " token "
+              + a.getToken()
+              + " ("
+              + why
+              + ")");
+    }
+    out.flush();
   }
 
   private void print(PrintWriter out, String type, String key, byte[] value, long revision) {
