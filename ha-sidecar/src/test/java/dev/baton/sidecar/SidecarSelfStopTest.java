@@ -21,7 +21,10 @@ import org.apache.ratis.protocol.RaftPeer;
 import org.apache.ratis.server.RaftServer;
 import org.apache.ratis.server.RaftServerConfigKeys;
 import org.apache.ratis.server.storage.RaftStorage;
+import org.apache.ratis.statemachine.SnapshotInfo;
+import org.apache.ratis.statemachine.StateMachineStorage;
 import org.apache.ratis.statemachine.impl.BaseStateMachine;
+import org.apache.ratis.statemachine.impl.SimpleStateMachineStorage;
 import org.apache.ratis.thirdparty.com.google.protobuf.ByteString;
 import org.junit.jupiter.api.Test;
 
@@ -66,6 +69,40 @@ class SidecarSelfStopTest {
   }
 
   /**
+   * Applies nothing, and starts from the newest snapshot in the storage's state machine directory,
+   * as Baton's state machine does: a founder's log starts after the genesis snapshot (index 0), so
+   * a plain state machine that reported no snapshot would open a log whose first entry is missing,
+   * and the one-member server would never commit (the client retried without end).
+   */
+  private static final class SnapshotsOnDisk extends BaseStateMachine {
+    private final SimpleStateMachineStorage storage = new SimpleStateMachineStorage();
+
+    @Override
+    public void initialize(
+        org.apache.ratis.server.RaftServer server,
+        org.apache.ratis.protocol.RaftGroupId groupId,
+        RaftStorage raftStorage)
+        throws java.io.IOException {
+      super.initialize(server, groupId, raftStorage);
+      storage.init(raftStorage);
+      SnapshotInfo latest = storage.getLatestSnapshot();
+      if (latest != null) {
+        updateLastAppliedTermIndex(latest.getTerm(), latest.getIndex());
+      }
+    }
+
+    @Override
+    public StateMachineStorage getStateMachineStorage() {
+      return storage;
+    }
+
+    @Override
+    public SnapshotInfo getLatestSnapshot() {
+      return storage.getLatestSnapshot();
+    }
+  }
+
+  /**
    * Opens n1's Raft storage with a plain Ratis server (no admission check, the sidecar is stopped)
    * and commits one Baton command in the next format version.
    */
@@ -92,7 +129,7 @@ class SidecarSelfStopTest {
             .setServerId(peer.getId())
             .setGroup(group)
             .setProperties(properties)
-            .setStateMachine(new BaseStateMachine())
+            .setStateMachine(new SnapshotsOnDisk())
             .setOption(RaftStorage.StartupOption.RECOVER)
             .build()) {
       server.start();
