@@ -4,10 +4,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.baton.core.internal.BatonStateMachine;
+import dev.baton.core.internal.Genesis;
 import dev.baton.core.internal.RaftNode;
 import dev.baton.core.internal.proto.Command;
 import dev.baton.core.internal.proto.KvPut;
 import dev.baton.core.testing.RaftOutsider;
+import dev.baton.core.testing.SnapshotsOnDisk;
 import dev.baton.core.testing.TestCluster;
 import java.io.File;
 import java.nio.charset.StandardCharsets;
@@ -28,10 +30,7 @@ import org.apache.ratis.protocol.RaftPeer;
 import org.apache.ratis.protocol.RaftPeerId;
 import org.apache.ratis.server.RaftServer;
 import org.apache.ratis.server.RaftServerConfigKeys;
-import org.apache.ratis.server.protocol.TermIndex;
 import org.apache.ratis.server.storage.RaftStorage;
-import org.apache.ratis.statemachine.SnapshotInfo;
-import org.apache.ratis.statemachine.impl.BaseStateMachine;
 import org.apache.ratis.thirdparty.com.google.protobuf.ByteString;
 import org.apache.ratis.util.TimeDuration;
 import org.junit.jupiter.api.Test;
@@ -75,7 +74,7 @@ class MixedVersionClusterTest {
       BatonNode active = cluster.awaitActive(Duration.ofSeconds(30));
       active.kv().put("before", "kept".getBytes(StandardCharsets.UTF_8));
 
-      try (RaftServer newer = newerRelease(group, members.get(2), newerDir);
+      try (RaftServer newer = newerRelease(group, members.get(2), newerDir, cluster.clusterId());
           RaftClient client =
               RaftClient.newBuilder()
                   .setRaftGroup(group)
@@ -145,7 +144,11 @@ class MixedVersionClusterTest {
   }
 
   /** Member n3 on a newer release: a Ratis server whose state machine takes any entry. */
-  private static RaftServer newerRelease(RaftGroup group, Member self, Path dir) throws Exception {
+  private static RaftServer newerRelease(RaftGroup group, Member self, Path dir, String clusterId)
+      throws Exception {
+    // As every founder of a release with the genesis starts (RaftSeed): a member whose log were
+    // empty could not be elected over the others' logs, nor would its vote count.
+    Genesis.write(dir, clusterId);
     RaftProperties properties = new RaftProperties();
     RaftServerConfigKeys.setStorageDir(properties, List.of(new File(dir.toFile(), "raft")));
     String[] hostPort = self.address().split(":");
@@ -166,39 +169,8 @@ class MixedVersionClusterTest {
         .setServerId(RaftPeerId.valueOf(self.id()))
         .setGroup(group)
         .setProperties(properties)
-        .setStateMachine(new GenesisOnly())
+        .setStateMachine(new SnapshotsOnDisk())
+        .setOption(RaftStorage.StartupOption.RECOVER)
         .build();
-  }
-
-  /**
-   * Applies whatever it is given, and starts, as every founder of a release with the genesis does
-   * (RaftSeed), from the empty state at the genesis: a member whose log were empty could not be
-   * elected over the others' logs, nor would its vote count once they hold commits.
-   */
-  private static final class GenesisOnly extends BaseStateMachine {
-    private static final TermIndex GENESIS = TermIndex.valueOf(1, 0);
-
-    @Override
-    public void initialize(
-        RaftServer server, org.apache.ratis.protocol.RaftGroupId groupId, RaftStorage storage)
-        throws java.io.IOException {
-      super.initialize(server, groupId, storage);
-      updateLastAppliedTermIndex(GENESIS.getTerm(), GENESIS.getIndex());
-    }
-
-    @Override
-    public SnapshotInfo getLatestSnapshot() {
-      return new SnapshotInfo() {
-        @Override
-        public TermIndex getTermIndex() {
-          return GENESIS;
-        }
-
-        @Override
-        public List<org.apache.ratis.server.storage.FileInfo> getFiles() {
-          return List.of();
-        }
-      };
-    }
   }
 }

@@ -7,6 +7,7 @@ import dev.baton.core.internal.BatonStateMachine;
 import dev.baton.core.internal.RaftNode;
 import dev.baton.core.internal.proto.Command;
 import dev.baton.core.internal.proto.KvPut;
+import dev.baton.core.testing.SnapshotsOnDisk;
 import java.io.File;
 import java.time.Duration;
 import java.util.List;
@@ -21,10 +22,6 @@ import org.apache.ratis.protocol.RaftPeer;
 import org.apache.ratis.server.RaftServer;
 import org.apache.ratis.server.RaftServerConfigKeys;
 import org.apache.ratis.server.storage.RaftStorage;
-import org.apache.ratis.statemachine.SnapshotInfo;
-import org.apache.ratis.statemachine.StateMachineStorage;
-import org.apache.ratis.statemachine.impl.BaseStateMachine;
-import org.apache.ratis.statemachine.impl.SimpleStateMachineStorage;
 import org.apache.ratis.thirdparty.com.google.protobuf.ByteString;
 import org.junit.jupiter.api.Test;
 
@@ -65,40 +62,6 @@ class SidecarSelfStopTest {
           .contains("node n1: STOPPING")
           .contains("stopped by itself, exiting with status 3")
           .contains("format version " + (BatonStateMachine.FORMAT_VERSION + 1));
-    }
-  }
-
-  /**
-   * Applies nothing, and starts from the newest snapshot in the storage's state machine directory,
-   * as Baton's state machine does: a founder's log starts after the genesis snapshot (index 0), so
-   * a plain state machine that reported no snapshot would open a log whose first entry is missing,
-   * and the one-member server would never commit (the client retried without end).
-   */
-  private static final class SnapshotsOnDisk extends BaseStateMachine {
-    private final SimpleStateMachineStorage storage = new SimpleStateMachineStorage();
-
-    @Override
-    public void initialize(
-        org.apache.ratis.server.RaftServer server,
-        org.apache.ratis.protocol.RaftGroupId groupId,
-        RaftStorage raftStorage)
-        throws java.io.IOException {
-      super.initialize(server, groupId, raftStorage);
-      storage.init(raftStorage);
-      SnapshotInfo latest = storage.getLatestSnapshot();
-      if (latest != null) {
-        updateLastAppliedTermIndex(latest.getTerm(), latest.getIndex());
-      }
-    }
-
-    @Override
-    public StateMachineStorage getStateMachineStorage() {
-      return storage;
-    }
-
-    @Override
-    public SnapshotInfo getLatestSnapshot() {
-      return storage.getLatestSnapshot();
     }
   }
 
