@@ -2,6 +2,7 @@ package dev.baton.core;
 
 import java.time.Duration;
 import java.util.Optional;
+import java.util.concurrent.CompletionStage;
 
 /**
  * One activation of this node: its fencing token and a way to ask, at the moment of a side effect,
@@ -58,4 +59,17 @@ public interface ActiveContext {
    * @throws NotActiveException naming the token, when this activation is over
    */
   void checkLease();
+
+  /**
+   * Completes when this activation is over, with the reason the node gave the role up: the same
+   * reason, at the same moment, as {@link RoleListener#onStandby(StandbyReason)}, which is before
+   * the lease ends whenever the node can notice (like etcd's {@code Session.Done()}). Once it has
+   * completed, {@link #isLeaseValid()} is false; the converse need not hold for a moment, since the
+   * lease can end (a pause, leadership lost) before the node notices.
+   *
+   * <p>It completes on a thread that is not the node's own, so what is chained on it cannot delay
+   * the demotion. A process that dies or is paused past its lease never completes it: that is what
+   * a {@link Fence} is for. The stage is read-only.
+   */
+  CompletionStage<StandbyReason> ended();
 }

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import dev.baton.core.ActiveContext;
+import dev.baton.core.StandbyReason;
 import dev.baton.postgres.testing.PostgresServer;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -17,6 +18,7 @@ import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterAll;
@@ -408,6 +410,11 @@ class FenceLeaseTest {
 
       @Override
       public void checkLease() {}
+
+      @Override
+      public CompletionStage<StandbyReason> ended() {
+        return new CompletableFuture<>();
+      }
     };
   }
 

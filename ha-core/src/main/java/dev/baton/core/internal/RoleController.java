@@ -8,6 +8,7 @@ import dev.baton.core.internal.proto.SwitchRequest;
 import java.time.Duration;
 import java.util.Optional;
 import java.util.OptionalLong;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
@@ -85,6 +86,8 @@ public final class RoleController {
   // Read without the lock by isActive(); written under it.
   private volatile Role role;
   private volatile Activation current;
+  // Completes when the current activation ends; replaced under the lock with each activation.
+  private volatile CompletableFuture<StandbyReason> currentEnded = new CompletableFuture<>();
 
   // Guarded by lock (or only touched by the controller thread).
   private long notBefore;
@@ -195,8 +198,11 @@ public final class RoleController {
   }
 
   public Optional<ActiveContext> activeContext() {
-    Activation a = current;
-    return isActive() && a != null ? Optional.of(context(a)) : Optional.empty();
+    // Under the lock: the activation and its end signal are read as one.
+    synchronized (lock) {
+      Activation a = current;
+      return isActive() && a != null ? Optional.of(context(a)) : Optional.empty();
+    }
   }
 
   /** Waits until this node is active; returns its context, or empty on timeout. */
@@ -387,6 +393,7 @@ public final class RoleController {
       asks.activationSent(t.start());
       report.activationSent(t.start());
       current = a;
+      currentEnded = new CompletableFuture<>();
       role = Role.PROMOTING;
     }
     // The previous active as the activation's context names it: the last one that completed its
@@ -504,16 +511,21 @@ public final class RoleController {
    */
   private void demote(StandbyReason reason) {
     final Activation a;
+    final CompletableFuture<StandbyReason> ended;
     synchronized (lock) {
       Role r = role;
       if (r != Role.ACTIVE && r != Role.PROMOTING) {
         return;
       }
       a = current;
+      ended = currentEnded;
       role = Role.DEMOTING;
       lock.notifyAll();
       listeners.standby(reason);
     }
+    // Off this thread and outside the lock: what an application chains on it cannot delay the
+    // demotion that follows.
+    ended.completeAsync(() -> reason);
     long deadline = lease.end();
     LOG.info(
         "{}: giving up the role (token {}): {}; {} ms of lease left",
@@ -589,7 +601,9 @@ public final class RoleController {
     plan.shutdown();
   }
 
+  /** The context of {@code a}, which is the current activation (and its end signal, its own). */
   private ActiveContext context(Activation a) {
-    return new ActivationContext(this, config.self().id(), a, raft.stateMachine());
+    return new ActivationContext(
+        this, config.self().id(), a, raft.stateMachine(), currentEnded.minimalCompletionStage());
   }
 }
