@@ -29,7 +29,10 @@ public interface ActionContext {
    */
   Optional<String> previousActive();
 
-  /** The token of {@link #previousActive()}'s activation, or 0 when it is empty. */
+  /**
+   * The token of {@link #previousActive()}'s activation, or {@link BatonNode#NO_TOKEN} when it is
+   * empty.
+   */
   long previousToken();
 
   /** Which phase this run is in. */

@@ -23,7 +23,7 @@ import java.util.Optional;
  * @param requester for {@link Reason#SWITCH_ACTIVE}: the member whose API received the request,
  *     when known
  * @param previousNodeId the active before it, if there was one
- * @param previousToken the previous active's token, 0 for none
+ * @param previousToken the previous active's token, {@link BatonNode#NO_TOKEN} for none
  * @param promoted its promotion plan completed and it reported itself ACTIVE
  * @param resigned why its node gave the role up (a {@link StandbyReason} name), if it did; empty
  *     while it holds the role and when it lost the role without resigning (a crash, a lost lease)

@@ -41,9 +41,9 @@ public interface ActiveContext {
   Optional<String> previousActive();
 
   /**
-   * The token of {@link #previousActive()}'s activation, or 0 when it is empty. Below {@link
-   * #token()}, and not always the token just before it (abandoned activations in between are passed
-   * over).
+   * The token of {@link #previousActive()}'s activation, or {@link BatonNode#NO_TOKEN} when it is
+   * empty. Below {@link #token()}, and not always the token just before it (abandoned activations
+   * in between are passed over).
    */
   long previousToken();
 

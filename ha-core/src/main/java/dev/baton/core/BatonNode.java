@@ -123,7 +123,20 @@ public final class BatonNode implements Closeable {
     return r == null ? Role.STOPPED : r.role();
   }
 
-  /** The token of this node's activation while it is promoting or active, else 0. */
+  /**
+   * What {@link #token()}, {@link NodeStatus#token()}, {@link Fence#currentToken()} and the
+   * previous tokens report when there is no token. Never a token: every token is a Raft log index
+   * of at least 1 (2 in a cluster created by this release, whose index 1 is the first configuration
+   * entry), and tokens only grow.
+   */
+  public static final long NO_TOKEN = 0;
+
+  /**
+   * The token of this node's activation while it is promoting or active, else {@link #NO_TOKEN}.
+   * While promoting it is the token the plan runs for, although {@link #activeContext()} is still
+   * empty: the node is not active until its plan has finished. For an effect, take the token from
+   * the {@link ActiveContext}, which says whether it still holds the lease.
+   */
   public long token() {
     NodeRuntime r = life.runtime();
     return r == null ? 0 : r.controller().token();

@@ -24,7 +24,7 @@ public interface Fence {
    */
   void advance(long token, ActionContext context) throws Exception;
 
-  /** The highest token the fence holds now, or 0 when it holds none. */
+  /** The highest token the fence holds now, or {@link BatonNode#NO_TOKEN} when it holds none. */
   long currentToken() throws Exception;
 
   /**

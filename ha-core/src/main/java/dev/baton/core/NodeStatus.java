@@ -10,7 +10,7 @@ import java.util.Optional;
  * @param clusterId the cluster
  * @param nodeId this node
  * @param role this node's role now
- * @param token this node's token when active or promoting, else 0
+ * @param token this node's token when active or promoting, else {@link BatonNode#NO_TOKEN}
  * @param term the current Raft term as this node knows it
  * @param leaderId the Raft leader as this node knows it, if any
  * @param activeNodeId the node of the newest activation this node has applied, if any

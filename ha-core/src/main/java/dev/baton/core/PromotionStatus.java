@@ -5,7 +5,7 @@ import java.util.Optional;
 /**
  * Where the promotion plan is on this node.
  *
- * @param token the activation the plan runs for (0 when none has run)
+ * @param token the activation the plan runs for ({@link BatonNode#NO_TOKEN} when none has run)
  * @param state where the plan is (see {@link PromotionState})
  * @param step the action now running or last run, if any
  * @param attempt that action's attempt number
