@@ -9,6 +9,7 @@ import dev.baton.core.JournalEntry;
 import dev.baton.core.PromotionPlan;
 import dev.baton.core.PromotionState;
 import dev.baton.core.StaleTokenException;
+import dev.baton.core.testing.TestActionContext;
 import dev.baton.core.testing.TestCluster;
 import dev.baton.dns.testing.BindServer;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -55,8 +56,9 @@ class DnsClusterEndToEndTest {
                           PromotionPlan.builder().fence(sw.fence()).action(sw).build());
                     })
                 .startAll()) {
-      BatonNode first = cluster.awaitActive(Duration.ofSeconds(60));
-      long firstToken = first.token();
+      TestCluster.ActiveSeen seen = cluster.awaitActiveSeen(Duration.ofSeconds(60));
+      BatonNode first = seen.node();
+      long firstToken = seen.token();
       assertThat(dns.dig("app." + dns.zone(), "A")).containsExactly(ADDRESS.get(first.id()));
       assertThat(String.join(" ", fence(dns))).contains("token=" + firstToken);
 
@@ -76,7 +78,7 @@ class DnsClusterEndToEndTest {
 
       // The old active wakes up with its old token: the fence refuses it and nothing moves.
       DnsSwitch stale = switchFor(dns, first.id());
-      assertThatThrownBy(() -> stale.promote(TestContext.promote(firstToken, first.id())))
+      assertThatThrownBy(() -> stale.promote(TestActionContext.promote(firstToken, first.id())))
           .isInstanceOf(StaleTokenException.class)
           .hasMessageContaining(Long.toString(firstToken))
           .hasMessageContaining(Long.toString(second.token()));
@@ -104,8 +106,9 @@ class DnsClusterEndToEndTest {
                           PromotionPlan.builder().fence(sw.fence()).action(sw).build());
                     })
                 .startAll()) {
-      BatonNode first = cluster.awaitActive(Duration.ofSeconds(60));
-      long firstToken = first.token();
+      TestCluster.ActiveSeen seen = cluster.awaitActiveSeen(Duration.ofSeconds(60));
+      BatonNode first = seen.node();
+      long firstToken = seen.token();
       await()
           .atMost(Duration.ofSeconds(30))
           .until(() -> dns.dig("app." + dns.zone(), "A").equals(List.of(ADDRESS.get(first.id()))));
@@ -185,7 +188,8 @@ class DnsClusterEndToEndTest {
       // An active whose converger has moved the name, and says so in its gauge. Read together:
       // under load the first active may lose its first lease right after converging (its converger
       // then stops and its gauge drops), and the next active converges in turn.
-      BatonNode first =
+      // The token is read in the same poll: read after it, a lapse in between would make it 0.
+      TestCluster.ActiveSeen seen =
           await("an active node whose converger has moved the name")
               .atMost(Duration.ofSeconds(60))
               .pollInterval(Duration.ofMillis(20))
@@ -195,9 +199,12 @@ class DnsClusterEndToEndTest {
                           .active()
                           .filter(n -> convergers.get(n.id()).converged())
                           .filter(n -> gauge(registries.get(n.id()), "baton.dns.converged") == 1.0)
+                          .map(n -> new TestCluster.ActiveSeen(n, n.token()))
+                          .filter(a -> a.token() != BatonNode.NO_TOKEN)
                           .orElse(null),
                   java.util.Objects::nonNull);
-      long firstToken = first.token();
+      BatonNode first = seen.node();
+      long firstToken = seen.token();
       assertThat(dns.dig("app." + dns.zone(), "A")).containsExactly(ADDRESS.get(first.id()));
 
       dns.stop();
@@ -237,7 +244,7 @@ class DnsClusterEndToEndTest {
       // The old active's converger, run again with its old token, cannot move the name back.
       DnsConverger stale =
           DnsConverger.of(switchFor(dns, first.id()), Duration.ofMillis(50), Duration.ofMillis(50));
-      stale.promote(TestContext.promote(firstToken, first.id()));
+      stale.promote(TestActionContext.promote(firstToken, first.id()));
       await()
           .atMost(Duration.ofSeconds(10))
           .pollInterval(Duration.ofMillis(20))

@@ -257,8 +257,13 @@ class FenceLeaseTest {
       await()
           .atMost(Duration.ofSeconds(10))
           .pollInterval(Duration.ofMillis(20))
-          .until(() -> sqlStateOfCheck(ds, "orders", 11) == null);
-      // Renewed again and again: checks keep passing for longer than one lease.
+          .until(
+              () ->
+                  sqlStateOfCheck(ds, "orders", 11) == null
+                      && renewer.lastValidUntil().isPresent());
+      // Renewed again and again: checks keep passing for longer than one lease. (The advance's
+      // own 10 s bound lets the check pass before the renewer's first round, hence the wait for
+      // that round above.)
       Instant first = renewer.lastValidUntil().orElseThrow();
       await()
           .atMost(Duration.ofSeconds(10))
