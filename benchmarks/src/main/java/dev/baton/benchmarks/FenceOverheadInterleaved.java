@@ -1,10 +1,10 @@
 package dev.baton.benchmarks;
 
 import dev.baton.benchmarks.report.Results;
+import dev.baton.core.testing.TestActionContext;
 import dev.baton.postgres.FencedDataSource;
 import dev.baton.postgres.PostgresFence;
 import dev.baton.postgres.testing.PostgresServer;
-import dev.baton.postgres.testing.TestActionContext;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;

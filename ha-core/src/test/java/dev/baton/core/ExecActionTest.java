@@ -4,71 +4,26 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
+import dev.baton.core.testing.TestActionContext;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
-import java.util.Optional;
-import java.util.OptionalLong;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /** The exec hook, with real processes. */
 class ExecActionTest {
   @TempDir Path dir;
 
-  record Ctx(long token, ActionContext.Phase phase, Duration timeout, long start)
-      implements ActionContext {
-    Ctx(long token, ActionContext.Phase phase, Duration timeout) {
-      this(token, phase, timeout, System.nanoTime());
-    }
-
-    @Override
-    public String clusterId() {
-      return "c1";
-    }
-
-    @Override
-    public String nodeId() {
-      return "east-1";
-    }
-
-    @Override
-    public Optional<String> previousActive() {
-      return Optional.of("west-1");
-    }
-
-    @Override
-    public long previousToken() {
-      return 7;
-    }
-
-    @Override
-    public int attempt() {
-      return 2;
-    }
-
-    @Override
-    public Duration deadline() {
-      return timeout.minusNanos(System.nanoTime() - start);
-    }
-
-    @Override
-    public OptionalLong lastCompletedToken() {
-      return OptionalLong.empty();
-    }
-
-    @Override
-    public boolean isLeaseValid() {
-      return true;
-    }
-
-    @Override
-    public Logger log() {
-      return LoggerFactory.getLogger("test.hook");
-    }
+  /** Node east-1's second attempt in cluster c1, after west-1's activation with token 7. */
+  static TestActionContext ctx(long token, ActionContext.Phase phase, Duration timeout) {
+    TestActionContext c =
+        TestActionContext.promote(token, "east-1")
+            .after("c1", "west-1", 7)
+            .attempt(2)
+            .withDeadline(timeout);
+    return phase == ActionContext.Phase.DEMOTE ? c.demoting() : c;
   }
 
   @Test
@@ -80,7 +35,7 @@ class ExecActionTest {
             .env("OUT", out.toString())
             .demoteCommand("sh", "-c", "echo role=$BATON_ROLE >> \"$OUT\"")
             .build();
-    hook.promote(new Ctx(42, ActionContext.Phase.PROMOTE, Duration.ofSeconds(10)));
+    hook.promote(ctx(42, ActionContext.Phase.PROMOTE, Duration.ofSeconds(10)));
     assertThat(Files.readAllLines(out))
         .containsExactly(
             "BATON_ATTEMPT=2",
@@ -90,7 +45,7 @@ class ExecActionTest {
             "BATON_PREVIOUS_TOKEN=7",
             "BATON_ROLE=active",
             "BATON_TOKEN=42");
-    hook.demote(new Ctx(42, ActionContext.Phase.DEMOTE, Duration.ofSeconds(10)));
+    hook.demote(ctx(42, ActionContext.Phase.DEMOTE, Duration.ofSeconds(10)));
     assertThat(Files.readAllLines(out)).last().isEqualTo("role=standby");
   }
 
@@ -99,34 +54,34 @@ class ExecActionTest {
     ExecAction.builder("ok")
         .command("true")
         .build()
-        .promote(new Ctx(1, ActionContext.Phase.PROMOTE, Duration.ofSeconds(10)));
+        .promote(ctx(1, ActionContext.Phase.PROMOTE, Duration.ofSeconds(10)));
     assertThatThrownBy(
             () ->
                 ExecAction.builder("fails")
                     .command("sh", "-c", "exit 3")
                     .build()
-                    .promote(new Ctx(1, ActionContext.Phase.PROMOTE, Duration.ofSeconds(10))))
+                    .promote(ctx(1, ActionContext.Phase.PROMOTE, Duration.ofSeconds(10))))
         .hasMessage("hook 'fails' exited with code 3");
     // Without a shell, '$HOME' and '>' are plain arguments to echo, not expansions.
     Path out = dir.resolve("noshell.txt");
     ExecAction.builder("literal")
         .command("sh", "-c", "echo \"$0 $1\" > " + out, "$HOME", ">")
         .build()
-        .promote(new Ctx(1, ActionContext.Phase.PROMOTE, Duration.ofSeconds(10)));
+        .promote(ctx(1, ActionContext.Phase.PROMOTE, Duration.ofSeconds(10)));
     assertThat(Files.readString(out).trim()).isEqualTo("$HOME >");
     Path shellOut = dir.resolve("shell.txt");
     ExecAction.builder("shell")
         .command("echo", "$BATON_TOKEN", ">", shellOut.toString())
         .shell(true)
         .build()
-        .promote(new Ctx(9, ActionContext.Phase.PROMOTE, Duration.ofSeconds(10)));
+        .promote(ctx(9, ActionContext.Phase.PROMOTE, Duration.ofSeconds(10)));
     assertThat(Files.readString(shellOut).trim()).isEqualTo("9");
     assertThatThrownBy(
             () ->
                 ExecAction.builder("missing")
                     .command("/nonexistent/hook")
                     .build()
-                    .promote(new Ctx(1, ActionContext.Phase.PROMOTE, Duration.ofSeconds(10))))
+                    .promote(ctx(1, ActionContext.Phase.PROMOTE, Duration.ofSeconds(10))))
         .hasMessageContaining("exited with code 127");
   }
 
@@ -216,7 +171,7 @@ class ExecActionTest {
             .build();
     long start = System.nanoTime();
     assertThatThrownBy(
-            () -> hook.promote(new Ctx(1, ActionContext.Phase.PROMOTE, Duration.ofSeconds(2))))
+            () -> hook.promote(ctx(1, ActionContext.Phase.PROMOTE, Duration.ofSeconds(2))))
         .hasMessageContaining("did not finish in time; killed it and its children");
     assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(10));
     for (String pid : Files.readAllLines(pids)) {

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.baton.core.BatonException;
+import dev.baton.core.testing.TestActionContext;
 import java.time.Duration;
 import org.junit.jupiter.api.Test;
 
@@ -189,7 +190,7 @@ class DnsSwitchBuilderTest {
   @Test
   void aNonPositiveTokenIsRefusedBeforeAnyNetworkTraffic() {
     DnsSwitch s = valid().server("127.0.0.1", 9).build();
-    assertThatThrownBy(() -> s.promote(TestContext.promote(0, "node-a")))
+    assertThatThrownBy(() -> s.promote(TestActionContext.promote(0, "node-a")))
         .isInstanceOf(BatonException.class)
         .hasMessageContaining("fencing token must be positive, was 0");
   }
@@ -197,7 +198,8 @@ class DnsSwitchBuilderTest {
   @Test
   void aPassedDeadlineIsRefusedBeforeAnyNetworkTraffic() {
     DnsSwitch s = valid().build();
-    assertThatThrownBy(() -> s.promote(new TestContext(3, "node-a", Duration.ZERO)))
+    assertThatThrownBy(
+            () -> s.promote(TestActionContext.promote(3, "node-a").withDeadline(Duration.ZERO)))
         .isInstanceOf(DnsException.class)
         .hasMessageContaining("deadline has already passed");
   }

@@ -2,8 +2,8 @@ package dev.baton.postgres;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.baton.core.testing.TestActionContext;
 import dev.baton.postgres.testing.PostgresServer;
-import dev.baton.postgres.testing.TestActionContext;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;

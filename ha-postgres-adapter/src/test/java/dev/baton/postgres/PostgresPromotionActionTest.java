@@ -4,10 +4,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
+import dev.baton.core.testing.TestActionContext;
 import dev.baton.postgres.testing.ClusterKv;
 import dev.baton.postgres.testing.PostgresPair;
 import dev.baton.postgres.testing.PostgresServer;
-import dev.baton.postgres.testing.TestActionContext;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Statement;

@@ -1,9 +1,9 @@
 package dev.baton.benchmarks.jmh;
 
+import dev.baton.core.testing.TestActionContext;
 import dev.baton.postgres.FencedDataSource;
 import dev.baton.postgres.PostgresFence;
 import dev.baton.postgres.testing.PostgresServer;
-import dev.baton.postgres.testing.TestActionContext;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;

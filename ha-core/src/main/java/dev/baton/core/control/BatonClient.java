@@ -75,6 +75,11 @@ import java.util.function.Consumer;
  * <p>Errors: an INVALID_ARGUMENT answer is thrown as {@link IllegalArgumentException} with the
  * server's message (as the embedded API does); every other failure is a {@link ControlException}
  * carrying the gRPC code.
+ *
+ * <p>Why this class is over 450 lines: it is the control API's Java façade, one documented method
+ * per verb (about 300 lines of code, the rest their Javadoc); connecting, finding the leader and
+ * retrying are {@link ControlConnection}'s. Returning API records instead of the generated messages
+ * (issue 30) will shrink it.
  */
 public final class BatonClient implements AutoCloseable {
   private final ControlConnection connection;

@@ -1,0 +1,115 @@
+package dev.baton.core.testing;
+
+import dev.baton.core.ActionContext;
+import dev.baton.core.BatonNode;
+import java.time.Duration;
+import java.util.Optional;
+import java.util.OptionalLong;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A plain {@link ActionContext} value, for tests that run a step (an action or a fence) without a
+ * cluster: what the node would pass, not a mock. The one such fake of every module's tests.
+ */
+public record TestActionContext(
+    long token,
+    String clusterId,
+    String nodeId,
+    Optional<String> previousActive,
+    long previousToken,
+    Phase phase,
+    int attempt,
+    Duration deadline,
+    OptionalLong lastCompletedToken,
+    boolean isLeaseValid)
+    implements ActionContext {
+
+  /**
+   * A first promotion attempt of node {@code node-test} in {@code test-cluster} with {@code token},
+   * a 60 s deadline, a valid lease and no previous active.
+   */
+  public static TestActionContext promote(long token) {
+    return promote(token, "node-test");
+  }
+
+  /** As {@link #promote(long)}, on node {@code nodeId}. */
+  public static TestActionContext promote(long token, String nodeId) {
+    return new TestActionContext(
+        token,
+        "test-cluster",
+        nodeId,
+        Optional.empty(),
+        BatonNode.NO_TOKEN,
+        Phase.PROMOTE,
+        1,
+        Duration.ofSeconds(60),
+        OptionalLong.empty(),
+        true);
+  }
+
+  /** The same context with the demote phase. */
+  public TestActionContext demoting() {
+    return new TestActionContext(
+        token,
+        clusterId,
+        nodeId,
+        previousActive,
+        previousToken,
+        Phase.DEMOTE,
+        attempt,
+        deadline,
+        lastCompletedToken,
+        isLeaseValid);
+  }
+
+  /** The same context for attempt {@code n}. */
+  public TestActionContext attempt(int n) {
+    return new TestActionContext(
+        token,
+        clusterId,
+        nodeId,
+        previousActive,
+        previousToken,
+        phase,
+        n,
+        deadline,
+        lastCompletedToken,
+        isLeaseValid);
+  }
+
+  /** The same context with {@code deadline} left for the attempt. */
+  public TestActionContext withDeadline(Duration deadline) {
+    return new TestActionContext(
+        token,
+        clusterId,
+        nodeId,
+        previousActive,
+        previousToken,
+        phase,
+        attempt,
+        deadline,
+        lastCompletedToken,
+        isLeaseValid);
+  }
+
+  /** The same context in cluster {@code clusterId}, after {@code previous}'s activation. */
+  public TestActionContext after(String clusterId, String previous, long previousToken) {
+    return new TestActionContext(
+        token,
+        clusterId,
+        nodeId,
+        Optional.of(previous),
+        previousToken,
+        phase,
+        attempt,
+        deadline,
+        lastCompletedToken,
+        isLeaseValid);
+  }
+
+  @Override
+  public Logger log() {
+    return LoggerFactory.getLogger("dev.baton.test.action." + nodeId);
+  }
+}
