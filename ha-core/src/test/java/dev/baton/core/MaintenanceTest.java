@@ -20,10 +20,11 @@ import org.junit.jupiter.api.Test;
  * Maintenance mode (issue 37, {@link Maintenance}) on one in-JVM cluster of three real nodes with
  * health checks the test switches ({@link HealthGatingTest.Switchable}): while it is on, an
  * unhealthy active is not moved for its health, and says so once in its log; a planned
- * switch-active still moves the role; the flag survives a full restart of every node (after which
- * an active is made again, with the flag still on); and turning it off lets health gating move the
- * unhealthy active. One cluster for all of it keeps CI short; a sampler checks throughout that no
- * two nodes believe at once. {@code SnapshotCompatibilityTest} covers the flag in snapshots.
+ * switch-active still moves the role; the death of the active still frees the role, and another
+ * node takes it; the flag survives a full restart of every node (after which an active is made
+ * again, with the flag still on); and turning it off lets health gating move the unhealthy active.
+ * One cluster for all of it keeps CI short; a sampler checks throughout that no two nodes believe
+ * at once. {@code SnapshotCompatibilityTest} covers the flag in snapshots.
  */
 class MaintenanceTest {
   private static final Duration START = Duration.ofSeconds(60);
@@ -122,8 +123,20 @@ class MaintenanceTest {
             .noneMatch(a -> a.token() == on.index());
         checks.get(held.id()).healthy.set(true);
 
-        // A full restart: every node stops, then all start on their data directories. The role is
-        // freed and taken again, and the flag is still on, as it was set.
+        // The active dies while it is on: the role is freed and another node takes it with a higher
+        // token (maintenance narrows what moves a live active's role, never what replaces a lost
+        // one), and the flag stays as it was set.
+        cluster.crash(target.id());
+        BatonNode replacement =
+            await("another node takes the role after the active died, with maintenance on")
+                .atMost(WAIT)
+                .until(
+                    () -> cluster.active().filter(n -> n != target).orElse(null),
+                    n -> n != null && n.token() > switched);
+        assertThat(replacement.maintenance()).isEqualTo(on);
+
+        // A full restart: every node stops (the crashed one is down already), then all start on
+        // their data directories. The role is freed and taken again, and the flag is still on.
         for (BatonNode n : cluster.running()) {
           cluster.stop(n.id());
         }

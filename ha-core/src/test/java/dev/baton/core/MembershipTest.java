@@ -111,6 +111,53 @@ class MembershipTest {
   }
 
   /**
+   * A new voter that does not confirm the configuration that adds it within the change timeout
+   * (here: every append carrying that entry to n4 is lost, so n4 catches up to just before it and
+   * stays there). The change is made (Raft's configuration and the member list have n4), but the
+   * caller is told: the add fails with a {@link BatonTimeoutException} that names n4 and says not
+   * to remove another member yet. Before, the add returned as if all was well and only the leader
+   * logged a WARN, so an operator's next step (remove the member n4 replaces) could leave a
+   * majority that cannot elect.
+   */
+  @Test
+  void anAddWhoseNewVoterDoesNotConfirmInTimeIsReportedToTheCallerNamingIt() {
+    try (TestCluster cluster = TestCluster.create(3, 0).startAll();
+        NetworkPartition net = NetworkPartition.create()) {
+      BatonNode active = cluster.awaitActive(Duration.ofSeconds(30));
+      Member n4 = cluster.newMember("n4", false);
+      net.dropAppends(
+          "n4",
+          request ->
+              request.getEntriesList().stream()
+                  .anyMatch(
+                      e ->
+                          e.hasConfigurationEntry()
+                              && e.getConfigurationEntry().getPeersList().stream()
+                                  .anyMatch(p -> p.getId().toStringUtf8().equals("n4"))));
+      BatonNode fourth = cluster.builderFor("n4").joining(true).build();
+      fourth.start();
+      try {
+        assertThatThrownBy(() -> active.addMember(n4))
+            .isInstanceOf(BatonTimeoutException.class)
+            .hasMessageContaining(
+                "membership change (add n4): n4 is in the Raft configuration and the member list"
+                    + " now, but did not confirm the new configuration")
+            .hasMessageContaining("do not stop or remove another member");
+        assertThat(active.members()).anyMatch(m -> m.id().equals("n4"));
+        net.heal();
+        await("n4 holds the configuration that adds it once its link is whole")
+            .atMost(Duration.ofSeconds(30))
+            .until(
+                () ->
+                    fourth.status().members().stream()
+                        .anyMatch(m -> m.member().id().equals("n4") && m.inConfiguration()));
+      } finally {
+        fourth.close();
+      }
+    }
+  }
+
+  /**
    * A joiner that answers late is still added. Ratis gives up staging a new member that has not
    * answered for two of its maximum timeouts (NOPROGRESS); a sidecar started on a loaded machine
    * took longer than that to answer its first append, so {@code members add} failed in CI

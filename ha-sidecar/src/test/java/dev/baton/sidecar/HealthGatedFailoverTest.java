@@ -24,7 +24,8 @@ import org.junit.jupiter.api.TestMethodOrder;
  * setup has no writer); {@code -Dbaton.health.trials=N} repeats the move and prints p50 and max.
  * {@code scripts/bench health} measures the http check to a writer's commit instead, in {@link
  * SidecarMissionTest}'s two sites. On the same cluster, maintenance mode (issue 37) holds an
- * unhealthy active until it is turned off.
+ * unhealthy active until it is turned off, and the history keeps the switch, the full restart's
+ * failover and the health move in token order with their steps.
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class HealthGatedFailoverTest {
@@ -118,6 +119,7 @@ class HealthGatedFailoverTest {
     SidecarProcessTest.Cli moved = cli("switch-active", "--to", target);
     assertThat(moved.status()).as(moved.err()).isZero();
     assertThat(cluster.awaitSingleActive(WAIT)).isEqualTo(target);
+    long switchToken = cluster.awaitActiveWithToken(target::equals, WAIT).token();
     planes.get(held).up.set(true);
 
     // A full restart of every sidecar: the flag is in the replicated state, so it is still on.
@@ -154,6 +156,65 @@ class HealthGatedFailoverTest {
                   && last.path("reason").asText().equals("HEALTH");
             });
     planes.get(heldAgain).up.set(true);
+    historyAcrossTheSwitchTheFullRestartAndTheHealthMove(now, target, switchToken, heldAgain);
+  }
+
+  /**
+   * Issue 37's history test with real processes: after a switch, a full restart (every sidecar
+   * SIGKILLed: the first activation after it is a failover) and a health move, {@code /history}
+   * holds them all in token order, the switch's record kept across the restart, and each activation
+   * that completed its plan with the outcome and duration of its step.
+   */
+  private static void historyAcrossTheSwitchTheFullRestartAndTheHealthMove(
+      String now, String switchTarget, long switchToken, String heldAgain) {
+    // Read once the health move's activation has reported its plan completed.
+    JsonNode activations =
+        await("the health move's record on " + now + " shows its plan completed")
+            .atMost(WAIT)
+            .ignoreExceptions()
+            .until(
+                () -> Json.read(cluster.get(now, "/history").body()).path("activations"),
+                a -> a.get(a.size() - 1).path("promoted").asBoolean());
+    List<Long> tokens = new java.util.ArrayList<>();
+    Map<Long, JsonNode> byToken = new LinkedHashMap<>();
+    for (JsonNode a : activations) {
+      tokens.add(a.path("token").asLong());
+      byToken.put(a.path("token").asLong(), a);
+    }
+    assertThat(tokens).isSorted().doesNotHaveDuplicates();
+    JsonNode theSwitch = byToken.get(switchToken);
+    assertThat(theSwitch).as("the switch's record, kept across the full restart").isNotNull();
+    assertThat(theSwitch.path("nodeId").asText()).isEqualTo(switchTarget);
+    assertThat(theSwitch.path("reason").asText()).isEqualTo("SWITCH_ACTIVE");
+    assertThat(cluster.nodes).containsKey(theSwitch.path("requester").asText());
+    JsonNode last = activations.get(activations.size() - 1);
+    assertThat(last.path("nodeId").asText()).isEqualTo(now);
+    assertThat(last.path("reason").asText()).isEqualTo("HEALTH");
+    assertThat(last.path("previousNodeId").asText()).isEqualTo(heldAgain);
+    // Between them, the full restart: every sidecar was killed, nobody resigned, a failover.
+    List<JsonNode> between =
+        tokens.stream()
+            .filter(t -> t > switchToken && t < last.path("token").asLong())
+            .map(byToken::get)
+            .toList();
+    assertThat(between)
+        .as("the activations between the switch and the health move")
+        .anySatisfy(a -> assertThat(a.path("reason").asText()).isEqualTo("FAILOVER"));
+    // Every activation that completed its plan carries its step, with outcome and duration.
+    assertThat(List.of(theSwitch, last)).allMatch(a -> a.path("promoted").asBoolean());
+    for (Long t : tokens.subList(tokens.indexOf(switchToken), tokens.size())) {
+      if (!byToken.get(t).path("promoted").asBoolean()) {
+        continue;
+      }
+      assertThat(byToken.get(t).path("steps"))
+          .as("the steps of token " + t)
+          .anySatisfy(
+              st -> {
+                assertThat(st.path("name").asText()).isEqualTo("record");
+                assertThat(st.path("outcome").asText()).isEqualTo("COMPLETED");
+                assertThat(st.path("durationMillis").asLong()).isNotNegative();
+              });
+    }
   }
 
   /**

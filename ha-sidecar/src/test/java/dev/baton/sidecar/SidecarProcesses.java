@@ -82,6 +82,7 @@ final class SidecarProcesses implements AutoCloseable {
 
   private final Set<String> witnesses;
   private final BiFunction<Path, Node, String> promotion;
+  private final Map<String, Integer> priorities = new LinkedHashMap<>();
 
   SidecarProcesses(int count) throws IOException {
     this(
@@ -192,6 +193,9 @@ final class SidecarProcesses implements AutoCloseable {
       if (witnesses.contains(m.id)) {
         y.append("    witness: true\n");
       }
+      if (priorities.containsKey(m.id)) {
+        y.append("    priority: ").append(priorities.get(m.id)).append('\n');
+      }
     }
     // On a non-loopback address the sidecar listens on loopback too, for the local /token.
     y.append("http:\n  listen: ").append(n.host).append(':').append(n.http).append('\n');
@@ -213,6 +217,18 @@ final class SidecarProcesses implements AutoCloseable {
         .append("'\n");
     y.append("      timeout: 5s\n");
     return y.toString();
+  }
+
+  /**
+   * Gives members {@code byId} these priorities ({@code members[].priority}) in every node's
+   * config; the others keep the default. Before the first start (the configs still bootstrap).
+   */
+  SidecarProcesses priorities(Map<String, Integer> byId) throws IOException {
+    priorities.putAll(byId);
+    for (Node n : nodes.values()) {
+      Files.writeString(n.config, config(n) + "bootstrap: true\n");
+    }
+    return this;
   }
 
   /**

@@ -22,10 +22,11 @@ import java.util.Optional;
  * same records; it is in the snapshot, and bounded to the newest {@code limit} records.
  *
  * <p>The reason is read from the log, not from clocks: the first activation is a START; one whose
- * predecessor resigned for its health is a HEALTH move (for a failback, FAILBACK); one that a
- * pending switch request named, or whose predecessor resigned for a switch, is a SWITCH_ACTIVE; any
- * other (the predecessor crashed, lost its lease, or closed) is a FAILOVER. A resignation that
- * applies only after its successor's activation corrects the successor's reason.
+ * predecessor resigned for its health is a HEALTH move; one that a failback's switch request named,
+ * or whose predecessor resigned for a failback, is a FAILBACK; one that an operator's pending
+ * switch request named, or whose predecessor resigned for a switch, is a SWITCH_ACTIVE; any other
+ * (the predecessor crashed, lost its lease, or closed) is a FAILOVER. A resignation that applies
+ * only after its successor's activation corrects the successor's reason.
  *
  * <p>Not thread-safe: part of {@link ReplicatedState}, guarded by the state machine's lock.
  */
@@ -67,6 +68,9 @@ final class ActivationHistory {
     boolean named = pending.getTargetNodeId().equals(a.getNodeId());
     if (previous.getToken() == 0) {
       reason = Activation.Reason.START;
+    } else if (named && pending.getReason().equals(Commands.FAILBACK)) {
+      // The active asked for its own hand-over through the log: the previous node is the asker.
+      reason = Activation.Reason.FAILBACK;
     } else if (named) {
       reason = Activation.Reason.SWITCH_ACTIVE;
       requester = pending.getRequester();

@@ -176,7 +176,7 @@ final class CommandApplier {
           if (state.pendingMembership.getRequestId().equals(requestId)) {
             state.pendingMembership = MembershipRequest.getDefaultInstance();
           }
-          state.recordOutcome(requestId, true, "");
+          state.recordOutcome(requestId, true, "", command.getSetMembers().getWarning());
         }
         membershipVersion.incrementAndGet();
         return CommandResult.newBuilder().setApplied(true).setIndex(index).build();

@@ -64,6 +64,24 @@ public final class Commands {
     return switchRequest(targetNodeId, requestId, "");
   }
 
+  /** {@link SwitchRequest#getReason()} of a failback by priority. */
+  static final String FAILBACK = "FAILBACK";
+
+  /**
+   * The active {@code requester}'s request that {@code targetNodeId}, a member with a higher
+   * priority, become active (failback by priority): a switch request with reason {@link #FAILBACK}.
+   */
+  static Command failbackRequest(String targetNodeId, String requestId, String requester) {
+    return builder()
+        .setSwitchRequest(
+            SwitchRequest.newBuilder()
+                .setTargetNodeId(targetNodeId)
+                .setRequestId(requestId)
+                .setRequester(requester)
+                .setReason(FAILBACK))
+        .build();
+  }
+
   /**
    * An operator's request that {@code targetNodeId} become active, received by member {@code
    * requester} (the history names it).

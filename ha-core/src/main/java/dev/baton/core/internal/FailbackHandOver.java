@@ -9,15 +9,21 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * What failback by priority ({@link FailbackPolicy}) decides for the role controller, on the
  * active's thread, as {@link HealthHandOver} decides a health move: whether the active hands the
- * role to a member with a higher priority now, and to whom. It only decides; the hand-over itself
- * (demote, then transfer leadership, resigning with reason {@code FAILBACK}) is the role
- * controller's planned path.
+ * role to a member with a higher priority now, and to whom. When it does, it asks for the hand-over
+ * through the log, as a switch-active does: a switch request naming the member, with reason {@link
+ * Commands#FAILBACK}. From there the role controller's planned path carries it out (wait for the
+ * target's Raft server, demote, resign with reason {@code FAILBACK}, transfer leadership), the
+ * history records the target's activation as a {@code FAILBACK}, and while the request is pending a
+ * leader that is not its target passes leadership on instead of activating: a leadership transfer
+ * that fails under load does not put a third member through an activation.
  *
  * <p>It is decided on the active because the active is the Raft leader (it demotes the moment it no
  * longer leads its activation's term): only the leader hears from every follower, so only it knows
@@ -41,6 +47,8 @@ final class FailbackHandOver {
   private final FailbackPolicy policy;
   private final FailbackHoldDown holdDown;
   private boolean suspended;
+  // The failback request last proposed, until it applies or fails: not asked for twice meanwhile.
+  private CompletableFuture<?> asking = CompletableFuture.completedFuture(null);
 
   FailbackHandOver(
       NodeConfig config, RaftNode raft, FailbackPolicy policy, Ticker ticker, Counter failbacks) {
@@ -52,14 +60,41 @@ final class FailbackHandOver {
   }
 
   /**
-   * One look by the active of {@code token}, on the role controller's thread.
+   * One look by the active of {@code token}, on the role controller's thread, while no switch
+   * request is pending that this node would act on: when a member's hold-down has run out, asks for
+   * the role to move to it (a switch request with reason {@code FAILBACK}, proposed by this node),
+   * once until that request has applied or failed.
    *
-   * @return the member to hand the role to now, or empty to stay
+   * @return the member it asked for, or empty when it did not ask now
    */
-  Optional<String> targetForActive(long token) {
-    if (!policy.enabled()) {
+  Optional<String> askIfDue(long token) {
+    if (!policy.enabled() || !asking.isDone()) {
       return Optional.empty();
     }
+    Optional<String> target = targetForActive(token);
+    target.ifPresent(this::ask);
+    return target;
+  }
+
+  private void ask(String target) {
+    String requestId = UUID.randomUUID().toString();
+    String self = config.self().id();
+    asking =
+        raft.submitLocal(Commands.failbackRequest(target, requestId, self))
+            .whenComplete(
+                (r, e) -> {
+                  if (e != null || !r.getApplied()) {
+                    LOG.warn(
+                        "{}: failback to {}: the switch request was not written ({}); asking again"
+                            + " at the next look",
+                        self,
+                        target,
+                        e != null ? e.toString() : r.getRefusal());
+                  }
+                });
+  }
+
+  private Optional<String> targetForActive(long token) {
     MaintenanceMode m = raft.stateMachine().maintenance();
     if (m.getOn()) {
       if (!suspended) {
@@ -113,7 +148,8 @@ final class FailbackHandOver {
           failbacks.increment();
           LOG.warn(
               "{}: failback: {} has been up, caught up and healthy for {} ms and has a higher"
-                  + " priority; handing the role to it through the planned switch path",
+                  + " priority; asking for a switch to it (reason FAILBACK) through the planned"
+                  + " switch path",
               config.self().id(),
               t,
               policy.holdDown().toMillis());

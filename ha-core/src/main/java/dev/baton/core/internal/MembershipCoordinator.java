@@ -153,6 +153,11 @@ public final class MembershipCoordinator implements AutoCloseable {
           throw new BatonException(
               "membership change (" + what + ") failed: " + outcome.get().getError());
         }
+        if (!outcome.get().getWarning().isEmpty()) {
+          // Made, but not yet safe to build on: the caller must hear it, not only the leader's log.
+          throw new BatonTimeoutException(
+              "membership change (" + what + "): " + outcome.get().getWarning());
+        }
         return;
       }
       LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(10));
@@ -275,8 +280,9 @@ public final class MembershipCoordinator implements AutoCloseable {
             raft.configurationIds());
         error = null;
       }
+      String warning = "";
       if (error == null) {
-        awaitNewVoters(target, before, pending.getDescription());
+        warning = awaitNewVoters(target, before, pending.getDescription());
       }
       Command done;
       if (error == null) {
@@ -284,7 +290,8 @@ public final class MembershipCoordinator implements AutoCloseable {
             Commands.setMembers(
                 SetMembers.newBuilder()
                     .addAllMembers(pending.getMembersList())
-                    .setRequestId(pending.getRequestId()));
+                    .setRequestId(pending.getRequestId())
+                    .setWarning(warning));
       } else {
         LOG.warn(
             "{}: membership change ({}) failed: {}",
@@ -352,13 +359,18 @@ public final class MembershipCoordinator implements AutoCloseable {
    * the configuration entry it does not know it is a voter: it answers no vote, yet counts in the
    * majority. An operator who adds a node and then removes or loses another (a replacement is add,
    * then remove) would be left without a quorum. So the change is reported done only once every new
-   * voter has reported a commit index at or past the configuration entry.
+   * voter has reported a commit index at or past the configuration entry. When one has not within
+   * the change timeout, the change is still recorded (Raft's configuration has the member), and the
+   * caller is told through the returned warning: the add fails with a {@link BatonTimeoutException}
+   * that names the member, so an operator does not remove another one next.
+   *
+   * @return empty when every new voter confirmed (or this node no longer leads); else the warning
    */
-  private void awaitNewVoters(List<Member> target, List<String> before, String what) {
+  private String awaitNewVoters(List<Member> target, List<String> before, String what) {
     List<String> added =
         target.stream().map(Member::id).filter(id -> !before.contains(id)).toList();
     if (added.isEmpty()) {
-      return;
+      return "";
     }
     long confIndex = raft.configurationIndex();
     long deadline = System.nanoTime() + changeTimeout().toNanos();
@@ -372,7 +384,7 @@ public final class MembershipCoordinator implements AutoCloseable {
             config.self().id(),
             added,
             confIndex);
-        return;
+        return "";
       }
       if (System.nanoTime() - deadline >= 0) {
         break;
@@ -389,7 +401,17 @@ public final class MembershipCoordinator implements AutoCloseable {
           behind,
           confIndex,
           changeTimeout().toMillis());
+      return String.join(", ", behind)
+          + " is in the Raft configuration and the member list now, but did not confirm the new"
+          + " configuration (index "
+          + confIndex
+          + ") within "
+          + changeTimeout().toMillis()
+          + " ms: until it does it counts in the majority but cannot vote, so do not stop or"
+          + " remove another member until it has caught up with the leader (check its log and its"
+          + " link to the leader)";
     }
+    return "";
   }
 
   @Override

@@ -63,8 +63,17 @@ final class ReplicatedState {
   }
 
   void recordOutcome(String requestId, boolean ok, String error) {
+    recordOutcome(requestId, ok, error, "");
+  }
+
+  void recordOutcome(String requestId, boolean ok, String error, String warning) {
     membershipOutcomes.addLast(
-        MembershipOutcome.newBuilder().setRequestId(requestId).setOk(ok).setError(error).build());
+        MembershipOutcome.newBuilder()
+            .setRequestId(requestId)
+            .setOk(ok)
+            .setError(error)
+            .setWarning(warning)
+            .build());
     while (membershipOutcomes.size() > MEMBERSHIP_OUTCOMES) {
       membershipOutcomes.removeFirst();
     }

@@ -302,7 +302,11 @@ public final class RoleController {
           && switches.open(pending)
           && switchTarget.targetAnswers(pending, now, a.term())
           && switches.take(pending)) {
-        handOver(pending.getTargetNodeId(), StandbyReason.SWITCH_ACTIVE);
+        handOver(
+            pending.getTargetNodeId(),
+            pending.getReason().equals(Commands.FAILBACK)
+                ? StandbyReason.FAILBACK
+                : StandbyReason.SWITCH_ACTIVE);
         return;
       }
       if (r == Role.ACTIVE) {
@@ -311,10 +315,9 @@ public final class RoleController {
           handOver(target.get(), StandbyReason.UNHEALTHY);
           return;
         }
-        Optional<String> higher = failback.targetForActive(a.token());
-        if (higher.isPresent()) {
-          handOver(higher.get(), StandbyReason.FAILBACK);
-          return;
+        if (!switches.open(pending)) {
+          // Asks through the log; the switch path above carries it out once it applies.
+          failback.askIfDue(a.token());
         }
       }
       maybeRenew(now, a);

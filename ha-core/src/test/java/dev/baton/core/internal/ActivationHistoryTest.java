@@ -100,6 +100,29 @@ class ActivationHistoryTest {
     assertThat(sm.history().get(0).resigned()).contains("UNHEALTHY");
   }
 
+  /**
+   * A failback is asked for through the log (a switch request with reason FAILBACK, proposed by the
+   * active): its target's activation is a FAILBACK even when it applies before the active's
+   * resignation, and an operator's switch request still reads as a SWITCH_ACTIVE with its
+   * requester.
+   */
+  @Test
+  void aFailbacksSwitchRequestMakesItsTargetsActivationAFailbackBeforeTheResignationApplies()
+      throws Exception {
+    apply(activate("n1", 0)); // 1
+    apply(Commands.failbackRequest("n2", "f1", "n1")); // 2: n1 asks to hand over to n2
+    apply(activate("n2", 0)); // 3: before n1's resignation applies
+    assertThat(sm.history().get(1).reason()).isEqualTo(Activation.Reason.FAILBACK);
+    assertThat(sm.history().get(1).previousNodeId()).contains("n1");
+    apply(resign("n1", 1, "FAILBACK")); // 4
+    assertThat(sm.history().get(1).reason()).isEqualTo(Activation.Reason.FAILBACK);
+    assertThat(sm.pendingSwitch().getTargetNodeId()).isEmpty();
+    apply(Commands.switchRequest("n1", "s1", "n3")); // 5: an operator's switch, asked of n3
+    apply(activate("n1", 0)); // 6
+    assertThat(sm.history().get(2).reason()).isEqualTo(Activation.Reason.SWITCH_ACTIVE);
+    assertThat(sm.history().get(2).requester()).contains("n3");
+  }
+
   @Test
   void aClosedActivesSuccessorIsAFailover() throws Exception {
     apply(activate("n1", 0));
