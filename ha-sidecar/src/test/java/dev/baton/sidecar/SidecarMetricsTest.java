@@ -3,6 +3,8 @@ package dev.baton.sidecar;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -32,9 +34,30 @@ class SidecarMetricsTest {
   private static final Duration WAIT = Duration.ofSeconds(60);
   private static SidecarProcesses cluster;
 
+  private static final Path DASHBOARD =
+      Path.of("..", "deploy", "monitoring", "baton-dashboard.json").toAbsolutePath().normalize();
+
   @BeforeAll
   static void start() throws Exception {
-    cluster = new SidecarProcesses(3);
+    // The default promotion (one exec step that records the token) and a health check that is
+    // always up (a TCP connect to the node's own HTTP port), so that baton_health_check_up is
+    // exported, as on a node with health.checks.
+    cluster =
+        new SidecarProcesses(
+            List.of("n1", "n2", "n3"),
+            Set.of(),
+            (dir, n) ->
+                "promotion:\n  watchdog: false\n  steps:\n"
+                    + "    - name: record\n      type: exec\n"
+                    + "      command: 'echo \"$BATON_NODE token=$BATON_TOKEN\" >> "
+                    + dir.resolve("hooks.log")
+                    + "'\n      timeout: 5s\n"
+                    + "health:\n  checks:\n    - name: http-port\n      type: tcp\n"
+                    + "      address: "
+                    + n.host
+                    + ":"
+                    + n.http
+                    + "\n      demote: false\n");
     cluster.startAll();
   }
 
@@ -71,6 +94,23 @@ class SidecarMetricsTest {
           .as("the active's view of %s", id)
           .isEqualTo(1.0);
     }
+    // The dashboard's queries name only metrics that a running sidecar exports.
+    Set<String> exported = new HashSet<>();
+    for (Sample sample : before.samples) {
+      exported.add(sample.name());
+    }
+    for (String name : dashboardMetrics()) {
+      assertThat(exported)
+          .as("%s names %s; %s exports it", DASHBOARD.getFileName(), name, active)
+          .contains(name);
+    }
+    // The failover histogram is there, empty, before any failover to this node... (a first lease
+    // lost at start on a loaded machine is a failover too: then it counts it).
+    assertThat(before.type("baton_failover_duration_seconds")).isEqualTo("histogram");
+    Map<String, String> self0 = Map.of("baton_node", active);
+    assertThat(before.value("baton_failover_duration_seconds_bucket", with(self0, "le", "+Inf")))
+        .isEqualTo(before.value("baton_failover_duration_seconds_count", self0));
+
     // The promotion step's attempt, timed in a histogram.
     assertThat(before.type("baton_promotion_step_duration_seconds")).isEqualTo("histogram");
     Map<String, String> step =
@@ -97,6 +137,16 @@ class SidecarMetricsTest {
         .isGreaterThanOrEqualTo(1.0);
     assertThat(after.value("baton_token", Map.of("baton_node", next)))
         .isGreaterThan(before.value("baton_token", Map.of("baton_node", active)));
+    // ...and counts the failover, timed from the old active's lease end to its turning active.
+    Map<String, String> nextSelf = Map.of("baton_node", next);
+    double failovers = after.value("baton_failover_duration_seconds_count", nextSelf);
+    assertThat(failovers).as("failovers timed on %s", next).isGreaterThanOrEqualTo(1.0);
+    assertThat(after.value("baton_failover_duration_seconds_bucket", with(nextSelf, "le", "+Inf")))
+        .isEqualTo(failovers);
+    assertThat(after.value("baton_failover_duration_seconds_sum", nextSelf))
+        .as("seconds of failover on %s", next)
+        .isGreaterThan(0.0)
+        .isLessThan(failovers * WAIT.toSeconds());
     String third =
         ids.stream().filter(id -> !id.equals(active) && !id.equals(next)).findFirst().get();
     assertThat(scrape(third).value("baton_role", Map.of("baton_node", third, "role", "standby")))
@@ -119,6 +169,31 @@ class SidecarMetricsTest {
             () ->
                 scrape(next).value("baton_role", Map.of("baton_node", next, "role", "active"))
                     == 0.0);
+  }
+
+  /**
+   * The metric names the dashboard's queries (panel targets and template variables) use, with
+   * histogram series named as exported ({@code _bucket}); the label names {@code baton_cluster} and
+   * {@code baton_node} left out.
+   */
+  private static Set<String> dashboardMetrics() {
+    JsonNode root;
+    try {
+      root = new ObjectMapper().readTree(DASHBOARD.toFile());
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    List<String> queries = new ArrayList<>();
+    root.findValues("expr").forEach(v -> queries.add(v.asText()));
+    root.findValues("definition").forEach(v -> queries.add(v.asText()));
+    assertThat(queries).as("queries in %s", DASHBOARD).isNotEmpty();
+    Set<String> names = new java.util.TreeSet<>();
+    Matcher m = Pattern.compile("\\b(baton_[a-z_]+)\\b").matcher(String.join("\n", queries));
+    while (m.find()) {
+      names.add(m.group(1));
+    }
+    names.removeAll(Set.of("baton_cluster", "baton_node"));
+    return names;
   }
 
   private static Map<String, String> with(Map<String, String> m, String k, String v) {

@@ -116,6 +116,14 @@ class SidecarTlsTest {
     // The HTTP endpoints are served over HTTPS with the configured certificate.
     assertThat(httpsGet(http, "/active", node)).isEqualTo(200);
     assertThat(httpsGet(http, "/health", node)).isEqualTo(200);
+    // The status page too, with the maintenance banner set above; and it is read-only.
+    var page = https(http, "GET", "/", node);
+    assertThat(page.statusCode()).isEqualTo(200);
+    assertThat(page.body())
+        .contains("id=\"maintenance\"")
+        .contains("rotating certificates")
+        .doesNotContainIgnoringCase("<script");
+    assertThat(https(http, "POST", "/", node).statusCode()).isEqualTo(405);
 
     Cli plaintext = cli(endpoint, null, "status");
     assertThat(plaintext.status()).isEqualTo(1);
@@ -133,6 +141,11 @@ class SidecarTlsTest {
   }
 
   private static int httpsGet(int port, String path, TlsConfig trust) throws Exception {
+    return https(port, "GET", path, trust).statusCode();
+  }
+
+  private static java.net.http.HttpResponse<String> https(
+      int port, String method, String path, TlsConfig trust) throws Exception {
     java.security.KeyStore ts = java.security.KeyStore.getInstance("PKCS12");
     ts.load(null, null);
     try (var in = Files.newInputStream(trust.trustedCertificates())) {
@@ -146,13 +159,12 @@ class SidecarTlsTest {
     javax.net.ssl.SSLContext ctx = javax.net.ssl.SSLContext.getInstance("TLS");
     ctx.init(null, tmf.getTrustManagers(), null);
     java.net.http.HttpClient client = java.net.http.HttpClient.newBuilder().sslContext(ctx).build();
-    return client
-        .send(
-            java.net.http.HttpRequest.newBuilder(
-                    java.net.URI.create("https://127.0.0.1:" + port + path))
-                .build(),
-            java.net.http.HttpResponse.BodyHandlers.discarding())
-        .statusCode();
+    return client.send(
+        java.net.http.HttpRequest.newBuilder(
+                java.net.URI.create("https://127.0.0.1:" + port + path))
+            .method(method, java.net.http.HttpRequest.BodyPublishers.noBody())
+            .build(),
+        java.net.http.HttpResponse.BodyHandlers.ofString());
   }
 
   private static Cli cli(String endpoint, TlsConfig tls, String... args) {

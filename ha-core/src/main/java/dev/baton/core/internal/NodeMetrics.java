@@ -7,11 +7,14 @@ import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Tags;
+import io.micrometer.core.instrument.Timer;
+import java.time.Duration;
 import java.util.Collection;
 import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Function;
 import java.util.function.Supplier;
@@ -52,6 +55,7 @@ public final class NodeMetrics {
   private final Counter failovers;
   private final Counter demotions;
   private final Counter leaseLapses;
+  private final Timer failoverTime;
   private final MeterRegistry registry;
   private final Tags tags;
   private final Map<String, Counter> rejected = new ConcurrentHashMap<>();
@@ -142,6 +146,45 @@ public final class NodeMetrics {
                         + " not be renewed in time (standby reason LEASE_EXPIRING)")
                 .tags(tags)
                 .register(registry));
+    // Registered at once, empty, so that a dashboard's query finds the series before a failover.
+    failoverTime =
+        keep(
+            Timer.builder("baton.failover.duration")
+                .description(
+                    "failovers to this node (history reason FAILOVER), from the previous active's"
+                        + " lease end (the last heartbeat this node received from it, plus the"
+                        + " lease) to this node turning active")
+                .tags(tags)
+                .serviceLevelObjectives(FAILOVER_BUCKETS)
+                .register(registry));
+  }
+
+  /**
+   * The buckets of {@code baton_failover_duration_seconds}: a failover takes at least the follower
+   * time-out less the lease (about 0.1 s at the defaults) and, with a slow plan, seconds.
+   */
+  static final Duration[] FAILOVER_BUCKETS = {
+    Duration.ofMillis(100),
+    Duration.ofMillis(250),
+    Duration.ofMillis(500),
+    Duration.ofMillis(750),
+    Duration.ofSeconds(1),
+    Duration.ofMillis(1500),
+    Duration.ofSeconds(2),
+    Duration.ofMillis(2500),
+    Duration.ofSeconds(5),
+    Duration.ofSeconds(10),
+    Duration.ofSeconds(30),
+    Duration.ofSeconds(60)
+  };
+
+  /**
+   * {@code baton_failover_duration_seconds}: a failover to this node took {@code nanos}, from the
+   * previous active's lease end as this node placed it to this node turning ACTIVE ({@link
+   * FailoverTime}).
+   */
+  void failover(long nanos) {
+    failoverTime.record(nanos, TimeUnit.NANOSECONDS);
   }
 
   /** {@code baton_lease_lapses_total}: this node's lease ran out before a renewal reached it. */

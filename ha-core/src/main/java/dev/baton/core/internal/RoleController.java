@@ -82,6 +82,7 @@ public final class RoleController {
   private final SwitchTargetReadiness switchTarget;
   private final MarginWait margin;
   private final ActivationProposal proposal;
+  private final FailoverTime failoverTime;
 
   // Read without the lock by isActive(); written under it.
   private volatile Role role;
@@ -134,6 +135,7 @@ public final class RoleController {
             renewNanos,
             lease.lengthNanos(),
             wake::release);
+    this.failoverTime = new FailoverTime(config.self().id(), raft.stateMachine(), lease, metrics);
     this.idleTickMillis =
         Math.max(tickMillis, Math.min(500, config.timing().electionTimeoutMin().toMillis() / 4));
     this.role = config.self().eligible() ? Role.STANDBY : Role.WITNESS;
@@ -330,6 +332,7 @@ public final class RoleController {
     if (r == Role.DEMOTING || !leader || closing) {
       if (r == Role.STANDBY && !leader) {
         healthHandOver.notLeading();
+        failoverTime.following(info, now);
       }
       return;
     }
@@ -447,6 +450,7 @@ public final class RoleController {
       listeners.active(context(a));
     }
     metrics.role(Role.ACTIVE);
+    failoverTime.active(a.token(), clock.nanoTime());
   }
 
   /**
