@@ -9,6 +9,7 @@ import java.time.Duration;
 import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executor;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
@@ -87,8 +88,21 @@ public final class RoleController {
   // Read without the lock by isActive(); written under it.
   private volatile Role role;
   private volatile Activation current;
-  // Completes when the current activation ends; replaced under the lock with each activation.
-  private volatile CompletableFuture<StandbyReason> currentEnded = new CompletableFuture<>();
+
+  // The current activation's end signal, paired with it; replaced under the lock with each
+  // activation, read without it.
+  // The read-only view is made once: each minimalCompletionStage() registers a dependent on the
+  // future until it completes, and contexts are built on every activeContext() call.
+  private record EndSignal(
+      Activation activation,
+      CompletableFuture<StandbyReason> ended,
+      CompletionStage<StandbyReason> view) {
+    EndSignal(Activation activation, CompletableFuture<StandbyReason> ended) {
+      this(activation, ended, ended.minimalCompletionStage());
+    }
+  }
+
+  private volatile EndSignal endSignal = new EndSignal(null, new CompletableFuture<>());
 
   // Guarded by lock (or only touched by the controller thread).
   private long notBefore;
@@ -200,11 +214,13 @@ public final class RoleController {
   }
 
   public Optional<ActiveContext> activeContext() {
-    // Under the lock: the activation and its end signal are read as one.
-    synchronized (lock) {
-      Activation a = current;
-      return isActive() && a != null ? Optional.of(context(a)) : Optional.empty();
-    }
+    // Without the lock (callers poll it): the activation and its end signal are read as one pair,
+    // and only while that pair's activation is still the current one.
+    EndSignal e = endSignal;
+    Activation a = e.activation();
+    return isActive() && a != null && a == current
+        ? Optional.of(context(a, e.view()))
+        : Optional.empty();
   }
 
   /** Waits until this node is active; returns its context, or empty on timeout. */
@@ -399,7 +415,7 @@ public final class RoleController {
       asks.activationSent(t.start());
       report.activationSent(t.start());
       current = a;
-      currentEnded = new CompletableFuture<>();
+      endSignal = new EndSignal(a, new CompletableFuture<>());
       role = Role.PROMOTING;
     }
     // The previous active as the activation's context names it: the last one that completed its
@@ -525,7 +541,7 @@ public final class RoleController {
         return;
       }
       a = current;
-      ended = currentEnded;
+      ended = endSignal.ended();
       role = Role.DEMOTING;
       lock.notifyAll();
       listeners.standby(reason);
@@ -610,7 +626,10 @@ public final class RoleController {
 
   /** The context of {@code a}, which is the current activation (and its end signal, its own). */
   private ActiveContext context(Activation a) {
-    return new ActivationContext(
-        this, config.self().id(), a, raft.stateMachine(), currentEnded.minimalCompletionStage());
+    return context(a, endSignal.view());
+  }
+
+  private ActiveContext context(Activation a, CompletionStage<StandbyReason> ended) {
+    return new ActivationContext(this, config.self().id(), a, raft.stateMachine(), ended);
   }
 }
