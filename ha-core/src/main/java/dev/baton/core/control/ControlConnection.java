@@ -23,6 +23,7 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.BiConsumer;
 import java.util.function.Consumer;
@@ -135,6 +136,8 @@ final class ControlConnection implements AutoCloseable {
       Consumer<Throwable> onError,
       boolean endIsFailure) {
     AtomicReference<ClientCallStreamObserver<Q>> call = new AtomicReference<>();
+    // Set before the handle cancels the call: its own cancellation is no failure to report.
+    AtomicBoolean closedByHandle = new AtomicBoolean();
     start.accept(
         BatonControlGrpc.newStub(channel(endpoint)),
         new ClientResponseObserver<Q, R>() {
@@ -152,7 +155,7 @@ final class ControlConnection implements AutoCloseable {
           public void onError(Throwable t) {
             if (t instanceof StatusRuntimeException s
                 && s.getStatus().getCode() == Status.Code.CANCELLED
-                && closed) {
+                && (closed || closedByHandle.get())) {
               return;
             }
             onError.accept(
@@ -161,7 +164,7 @@ final class ControlConnection implements AutoCloseable {
 
           @Override
           public void onCompleted() {
-            if (endIsFailure) {
+            if (endIsFailure && !closedByHandle.get()) {
               onError.accept(
                   new ControlException(
                       what + " on " + endpoint + ": the node ended the stream",
@@ -172,6 +175,7 @@ final class ControlConnection implements AutoCloseable {
           }
         });
     return () -> {
+      closedByHandle.set(true);
       ClientCallStreamObserver<Q> c = call.get();
       if (c != null) {
         c.cancel("closed by the client", null);
