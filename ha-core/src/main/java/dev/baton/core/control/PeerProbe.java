@@ -47,6 +47,8 @@ final class PeerProbe implements AutoCloseable {
   // When the status was last read (System.nanoTime()); the probe is awake for awakeNanos after it.
   private final AtomicLong lastRead;
   private final AtomicLong rounds = new AtomicLong();
+  // The round the last read after a quiet spell started; its answers count it down.
+  private volatile CountDownLatch waking;
   private final Map<String, ManagedChannel> channels = new LinkedHashMap<>();
   private final Map<String, Seen> seen = new ConcurrentHashMap<>();
   private final Map<String, String> errors = new ConcurrentHashMap<>();
@@ -107,9 +109,17 @@ final class PeerProbe implements AutoCloseable {
   void reading() {
     long now = System.nanoTime();
     long before = lastRead.getAndSet(now);
+    CountDownLatch answered;
     if (now - before > awakeNanos && !peers.isEmpty()) {
-      CountDownLatch answered = new CountDownLatch(channels.size());
+      answered = new CountDownLatch(channels.size());
+      waking = answered;
       probeAll(answered);
+    } else {
+      // A read beside the one that woke the probe waits for the same round (a finished round's
+      // latch is open: no wait).
+      answered = waking;
+    }
+    if (answered != null) {
       try {
         answered.await(interval.toMillis(), TimeUnit.MILLISECONDS);
       } catch (InterruptedException e) {
