@@ -57,6 +57,14 @@ class HistoryTest {
       Instant started = Instant.now();
       BatonNode first = cluster.awaitActive(WAIT);
       long startToken = first.token();
+      // A node is ACTIVE as soon as its plan completes; the entry that records the completed
+      // promotion commits a moment later. The crash below must come after it, or the history
+      // rightly says the first activation never completed.
+      await("the first activation recorded as promoted")
+          .atMost(WAIT)
+          .until(
+              () ->
+                  first.history().stream().anyMatch(h -> h.token() == startToken && h.promoted()));
 
       // A crash: the next active's record is a failover from the crashed one.
       cluster.crash(first.id());
