@@ -74,9 +74,7 @@ final class ControlService extends BatonControlGrpc.BatonControlImplBase {
 
   @Override
   public void status(StatusRequest request, StreamObserver<StatusResponse> out) {
-    // A peer's probe (PeerProbe.HEADER) gets the same answer but does not wake this node's probe.
-    boolean probe = ClientAuthorizer.PROBE.get();
-    answer(out, "status", Kind.READ, () -> probe ? server.statusForProbe() : server.status());
+    answer(out, "status", Kind.READ, server::status);
   }
 
   @Override
