@@ -38,6 +38,9 @@ final class ClientAuthorizer implements ServerInterceptor {
   /** The calling client's address, for the service's own log lines. */
   static final Context.Key<SocketAddress> CLIENT_ADDRESS = Context.key("baton-client-address");
 
+  /** Whether the call is a peer's probe ({@link PeerProbe#HEADER}); false when not set. */
+  static final Context.Key<Boolean> PROBE = Context.keyWithDefault("baton-probe", false);
+
   private static final Set<String> PRIVILEGED =
       Set.of(
           "baton.v1.BatonControl/SwitchActive",
@@ -134,7 +137,10 @@ final class ClientAuthorizer implements ServerInterceptor {
       return new ServerCall.Listener<>() {};
     }
     return Contexts.interceptCall(
-        Context.current().withValue(CLIENT_NAMES, names).withValue(CLIENT_ADDRESS, remote),
+        Context.current()
+            .withValue(CLIENT_NAMES, names)
+            .withValue(CLIENT_ADDRESS, remote)
+            .withValue(PROBE, headers.containsKey(PeerProbe.HEADER)),
         call,
         headers,
         next);

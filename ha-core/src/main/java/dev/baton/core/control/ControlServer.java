@@ -72,10 +72,15 @@ import org.slf4j.LoggerFactory;
  *
  * <p><b>Health.</b> Given the other members' control addresses, the server asks each of them for
  * its status once per {@code probeInterval}; the status then reports, per member, whether it
- * answered recently and which role and token it reported.
+ * answered recently and which role and token it reported. It probes only while the status is read
+ * (for 60 intervals after each read; a read after a quiet spell waits for one round first, at most
+ * one interval), so that an idle cluster nobody watches makes no probe calls.
  */
 public final class ControlServer implements Closeable {
   private static final Logger LOG = LoggerFactory.getLogger(ControlServer.class);
+
+  /** How long, in probe intervals, the peer probe keeps probing after the status was read. */
+  static final int PROBE_AWAKE_INTERVALS = 60;
 
   private final BatonNode node;
   private final String host;
@@ -162,7 +167,13 @@ public final class ControlServer implements Closeable {
           e);
     }
     server = s;
-    probe = new PeerProbe(node.id(), controlAddresses, peerCredentials, probeInterval);
+    probe =
+        new PeerProbe(
+            node.id(),
+            controlAddresses,
+            peerCredentials,
+            probeInterval,
+            probeInterval.multipliedBy(PROBE_AWAKE_INTERVALS));
     probe.start();
     if (tls == null && secret == null && !isLoopback(host)) {
       LOG.warn(
@@ -211,6 +222,24 @@ public final class ControlServer implements Closeable {
    */
   public StatusResponse status() {
     PeerProbe p = probe;
+    if (p != null) {
+      p.reading();
+    }
+    return status(p);
+  }
+
+  /** The status answered to a peer's probe: the same, but it does not wake this node's probe. */
+  StatusResponse statusForProbe() {
+    return status(probe);
+  }
+
+  /** Probe rounds this server's peer probe has started (tests: whether it sleeps). */
+  long probeRounds() {
+    PeerProbe p = probe;
+    return p == null ? 0 : p.rounds();
+  }
+
+  private StatusResponse status(PeerProbe p) {
     StatusResponse s =
         Messages.status(
             node.status(),

@@ -74,7 +74,9 @@ final class ControlService extends BatonControlGrpc.BatonControlImplBase {
 
   @Override
   public void status(StatusRequest request, StreamObserver<StatusResponse> out) {
-    answer(out, "status", Kind.READ, server::status);
+    // A peer's probe (PeerProbe.HEADER) gets the same answer but does not wake this node's probe.
+    boolean probe = ClientAuthorizer.PROBE.get();
+    answer(out, "status", Kind.READ, () -> probe ? server.statusForProbe() : server.status());
   }
 
   @Override

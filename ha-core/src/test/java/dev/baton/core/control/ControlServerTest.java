@@ -561,6 +561,70 @@ class ControlServerTest {
         .until(() -> cluster.active().filter(n -> !n.id().equals(target)).isPresent());
   }
 
+  /**
+   * Issue 33: the peer probe was a third of an idle node's CPU. It now probes only while the status
+   * is read; a peer's probe call does not count as a read (or the members would keep each other
+   * awake), a client's Status call does, and the first read after a quiet spell reports the health
+   * of a fresh round.
+   */
+  @Test
+  void thePeerProbeRunsOnlyWhileTheStatusIsReadAndPeersProbesDoNotWakeIt() {
+    startClusterAndClient();
+    BatonNode active = cluster.awaitActive(WAIT);
+    ControlServer watched = servers.get(active.id());
+    List<ControlServer> others = servers.values().stream().filter(s -> s != watched).toList();
+
+    // Nobody has read a status: no node probes.
+    await()
+        .during(Duration.ofSeconds(1))
+        .atMost(Duration.ofSeconds(5))
+        .until(() -> servers.values().stream().mapToLong(ControlServer::probeRounds).sum() == 0);
+
+    // One read wakes that node's probe, and its health comes from the round the read started.
+    await()
+        .atMost(WAIT)
+        .until(
+            watched::status,
+            s ->
+                s.getMembersList().stream()
+                    .allMatch(
+                        m -> m.getHealth() == Health.SELF || m.getHealth() == Health.REACHABLE));
+    long readAt = System.nanoTime();
+    await().atMost(WAIT).until(() -> watched.probeRounds() >= 3);
+    // Its probe calls, answered by the others, do not wake theirs.
+    assertThat(others).allSatisfy(o -> assertThat(o.probeRounds()).isZero());
+
+    // A client's Status call (not a probe) wakes the node it asks.
+    ControlServer asked = others.get(0);
+    ManagedChannel channel =
+        Grpc.newChannelBuilder(asked.address(), InsecureChannelCredentials.create()).build();
+    try {
+      BatonControlGrpc.newBlockingStub(channel)
+          .status(dev.baton.core.control.proto.StatusRequest.getDefaultInstance());
+    } finally {
+      channel.shutdownNow();
+    }
+    await().atMost(WAIT).until(() -> asked.probeRounds() >= 1);
+
+    // 60 intervals (12 s) after the last read the watched node's probe sleeps again.
+    long[] last = {-1};
+    await()
+        .atMost(WAIT)
+        .pollInterval(Duration.ofSeconds(1))
+        .until(
+            () -> {
+              long r = watched.probeRounds();
+              boolean still = r == last[0];
+              last[0] = r;
+              return still && System.nanoTime() - readAt > Duration.ofSeconds(13).toNanos();
+            });
+    long slept = watched.probeRounds();
+    await()
+        .during(Duration.ofSeconds(1))
+        .atMost(Duration.ofSeconds(5))
+        .until(() -> watched.probeRounds() == slept);
+  }
+
   @Test
   void theClientFollowsTheLeaderWhenTheActiveDies() {
     BatonClient client = startClusterAndClient();
