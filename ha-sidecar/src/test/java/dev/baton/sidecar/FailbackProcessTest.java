@@ -39,11 +39,7 @@ class FailbackProcessTest {
                 List.of("n1", "n2", "n3"),
                 Set.of(),
                 (dir, n) ->
-                    "promotion:\n  watchdog: false\n  steps:\n"
-                        + "    - name: record\n      type: exec\n"
-                        + "      command: 'echo \"$BATON_NODE token=$BATON_TOKEN\" >> "
-                        + dir.resolve("hooks.log")
-                        + "'\n      timeout: 5s\n"
+                    SidecarProcesses.recordingPromotion(dir)
                         + "health:\n"
                         + "  failuresToDemote: 3\n"
                         + "  successesToRecover: 2\n"
@@ -108,13 +104,17 @@ class FailbackProcessTest {
           .contains("asking for a switch to it (reason FAILBACK)");
 
       // The history: the activation after the low-priority one is n1's FAILBACK, none between.
-      JsonNode next =
+      List<JsonNode> since =
           await("n1's activation in the history")
               .atMost(WAIT)
               .ignoreExceptions()
-              .until(() -> after(cluster, held.token()), list -> !list.isEmpty())
-              .get(0);
-      assertThat(next.path("nodeId").asText()).isEqualTo("n1");
+              .until(() -> after(cluster, held.token()), list -> !list.isEmpty());
+      JsonNode next = since.get(0);
+      assertThat(next.path("nodeId").asText())
+          .as(
+              "the activations after %s's, then the logs:\n%s\n%s",
+              low, since, cluster.logTails(80))
+          .isEqualTo("n1");
       assertThat(next.path("reason").asText()).isEqualTo("FAILBACK");
       assertThat(next.path("previousNodeId").asText()).isEqualTo(low);
       assertThat(next.path("token").asLong()).isEqualTo(back.token());

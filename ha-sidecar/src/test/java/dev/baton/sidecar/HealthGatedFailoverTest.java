@@ -45,11 +45,7 @@ class HealthGatedFailoverTest {
             List.of("n1", "n2", "n3"),
             Set.of(),
             (dir, n) ->
-                "promotion:\n  watchdog: false\n  steps:\n"
-                    + "    - name: record\n      type: exec\n"
-                    + "      command: 'echo \"$BATON_NODE token=$BATON_TOKEN\" >> "
-                    + dir.resolve("hooks.log")
-                    + "'\n      timeout: 5s\n"
+                SidecarProcesses.recordingPromotion(dir)
                     + "health:\n"
                     + "  failuresToDemote: 3\n"
                     + "  successesToRecover: 2\n"

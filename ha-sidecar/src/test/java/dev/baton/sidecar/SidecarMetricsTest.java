@@ -47,11 +47,7 @@ class SidecarMetricsTest {
             List.of("n1", "n2", "n3"),
             Set.of(),
             (dir, n) ->
-                "promotion:\n  watchdog: false\n  steps:\n"
-                    + "    - name: record\n      type: exec\n"
-                    + "      command: 'echo \"$BATON_NODE token=$BATON_TOKEN\" >> "
-                    + dir.resolve("hooks.log")
-                    + "'\n      timeout: 5s\n"
+                SidecarProcesses.recordingPromotion(dir)
                     + "health:\n  checks:\n    - name: http-port\n      type: tcp\n"
                     + "      address: "
                     + n.host

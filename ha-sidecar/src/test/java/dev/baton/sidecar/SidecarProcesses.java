@@ -210,13 +210,21 @@ final class SidecarProcesses implements AutoCloseable {
     // The watchdog (on by default) halts a node whose demotion outlives its lease, which a test
     // machine starved of CPU can cause right after an election; the demo test runs with it on and
     // restarts such nodes, these tests keep the cluster's membership steady instead.
-    y.append("promotion:\n  watchdog: false\n  steps:\n");
-    y.append("    - name: record\n      type: exec\n");
-    y.append("      command: 'echo \"$BATON_NODE token=$BATON_TOKEN\" >> ")
-        .append(hooks)
-        .append("'\n");
-    y.append("      timeout: 5s\n");
+    y.append(recordingPromotion(dir));
     return y.toString();
+  }
+
+  /**
+   * The default {@code promotion:} section, for a test that adds sections after it (health,
+   * failback): the watchdog off and one exec step, {@code record}, that appends "NODE token=TOKEN"
+   * to {@code dir}'s {@code hooks.log} ({@link #hooks}).
+   */
+  static String recordingPromotion(Path dir) {
+    return "promotion:\n  watchdog: false\n  steps:\n"
+        + "    - name: record\n      type: exec\n"
+        + "      command: 'echo \"$BATON_NODE token=$BATON_TOKEN\" >> "
+        + dir.resolve("hooks.log")
+        + "'\n      timeout: 5s\n";
   }
 
   /**
@@ -363,14 +371,18 @@ final class SidecarProcesses implements AutoCloseable {
     nodes.get(id).process.destroyForcibly();
   }
 
-  /** Status code and body of GET {@code path} on node {@code id}; -1 when it does not answer. */
+  /**
+   * Status code and body of GET {@code path} on node {@code id}; -1 when it does not answer within
+   * 2 s, or 5 s for {@code /status}: the first status read after a quiet minute waits for one round
+   * of the peer probe (at most one probe interval, 1 s), which a loaded machine stretches.
+   */
   HttpResult get(String id, String path) {
     try {
       HttpResponse<String> r =
           httpClient.send(
               HttpRequest.newBuilder(
                       URI.create("http://" + nodes.get(id).host + ":" + nodes.get(id).http + path))
-                  .timeout(Duration.ofSeconds(2))
+                  .timeout(Duration.ofSeconds(path.startsWith("/status") ? 5 : 2))
                   .build(),
               HttpResponse.BodyHandlers.ofString());
       return new HttpResult(r.statusCode(), r.body());
