@@ -11,7 +11,6 @@ import java.util.OptionalLong;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executor;
-import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import org.apache.ratis.server.DivisionInfo;
 import org.slf4j.Logger;
@@ -68,11 +67,9 @@ public final class RoleController {
   private final Lease lease;
   private final long renewNanos;
   private final long reserveNanos;
-  private final long tickMillis;
-  private final long idleTickMillis;
 
   private final Object lock = new Object();
-  private final Semaphore wake = new Semaphore(0);
+  private final RoleLoop loop;
   private final RoleListeners listeners = new RoleListeners();
   private final SwitchBookkeeping switches;
   private final LeadershipHandOff handOff;
@@ -106,9 +103,7 @@ public final class RoleController {
 
   // Guarded by lock (or only touched by the controller thread).
   private long notBefore;
-  private volatile boolean running;
   private volatile boolean closing;
-  private Thread thread;
 
   public RoleController(
       NodeConfig config,
@@ -136,9 +131,10 @@ public final class RoleController {
     this.margin =
         new MarginWait(
             config.self().id(), raft, clock, lease.lengthNanos(), reserveNanos, renewNanos);
-    this.tickMillis = Math.max(5, Math.min(50, config.timing().renewInterval().toMillis() / 3));
+    this.loop = new RoleLoop(config, this::step, this::busy);
     this.switchTarget = new SwitchTargetReadiness(config, raft, renewNanos);
-    this.asks = new HeartbeatAsks(raft, renewNanos, TimeUnit.MILLISECONDS.toNanos(tickMillis));
+    this.asks =
+        new HeartbeatAsks(raft, renewNanos, TimeUnit.MILLISECONDS.toNanos(loop.tickMillis()));
     this.report =
         new ActiveReport(
             this,
@@ -148,21 +144,16 @@ public final class RoleController {
             config.self().id(),
             renewNanos,
             lease.lengthNanos(),
-            wake::release);
+            loop::wake);
     this.failoverTime = new FailoverTime(config.self().id(), raft.stateMachine(), lease, metrics);
-    this.idleTickMillis =
-        Math.max(tickMillis, Math.min(500, config.timing().electionTimeoutMin().toMillis() / 4));
     this.role = config.self().eligible() ? Role.STANDBY : Role.WITNESS;
     this.notBefore = clock.nanoTime();
-    raft.stateMachine().addLeaderChangeListener(wake::release);
-    raft.stateMachine().addObserver((command, result, index, term) -> wake.release());
+    raft.stateMachine().addLeaderChangeListener(loop::wake);
+    raft.stateMachine().addObserver((command, result, index, term) -> loop.wake());
   }
 
   public void start() {
-    running = true;
-    thread = new Thread(this::loop, "baton-role-" + config.self().id());
-    thread.setDaemon(true);
-    thread.start();
+    loop.start();
   }
 
   // ---------------------------------------------------------------- what the application sees
@@ -252,41 +243,18 @@ public final class RoleController {
     listeners.remove(listener);
   }
 
-  // ---------------------------------------------------------------- the loop
-
-  private void loop() {
-    while (running) {
-      try {
-        step();
-      } catch (RuntimeException e) {
-        LOG.warn("{}: role step failed", config.self().id(), e);
-      }
-      try {
-        wake.tryAcquire(nextWaitMillis(), TimeUnit.MILLISECONDS);
-        wake.drainPermits();
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        return;
-      }
-    }
-  }
+  // ---------------------------------------------------------------- the step, run by RoleLoop
 
   /**
-   * How long the loop may sleep when nothing wakes it. While this node holds the role, leads, or is
-   * between roles, every {@code tickMillis} (at most 50 ms): the lease's renewal and the demotion
-   * reserve (step 5 of docs/lease.md) and the leader's time-outs are judged on it. A follower that
-   * holds no role has nothing to do on a clock: every change it must act on wakes it (a leader
-   * change, this node becoming leader or ready, an applied entry, close), and Ratis marks this
-   * server leader before it tells the state machine; so it only checks every {@code idleTickMillis}
-   * (a quarter of {@code electionTimeoutMin}, 200 ms by default) as a safety net. Nothing in the
-   * lease depends on this loop's rate: {@code isActive()} is computed at the instant of the call.
+   * Whether the loop must tick every {@code tickMillis}: while this node holds the role, is between
+   * roles, closes or leads ({@link RoleLoop}: a follower that holds no role is woken by events).
    */
-  private long nextWaitMillis() {
+  private boolean busy() {
     Role r = role;
     if (r == Role.ACTIVE || r == Role.PROMOTING || r == Role.DEMOTING || closing) {
-      return tickMillis;
+      return true;
     }
-    return raft.isLeader() ? tickMillis : idleTickMillis;
+    return raft.isLeader();
   }
 
   private void step() {
@@ -342,7 +310,7 @@ public final class RoleController {
       return;
     }
     if (margin.isWaiting()) {
-      margin.step(leader, term, closing || !running).ifPresent(this::take);
+      margin.step(leader, term, closing || !loop.running()).ifPresent(this::take);
       return;
     }
     if (r == Role.DEMOTING || !leader || closing) {
@@ -408,7 +376,7 @@ public final class RoleController {
   private void take(MarginWait.Take t) {
     Activation a = t.activation();
     synchronized (lock) {
-      if (closing || !running) {
+      if (closing || !loop.running()) {
         return;
       }
       lease.start(t.start());
@@ -445,7 +413,7 @@ public final class RoleController {
         // now (LeadershipHandOff.maybeToAnyPeerWhileBackingOff). If no transfer succeeds, this node
         // does not take the role again in this term.
         handOff.barCurrentTerm();
-        wake.release();
+        loop.wake();
       }
       return;
     }
@@ -457,12 +425,12 @@ public final class RoleController {
       lock.notifyAll();
       if (!isActive()) {
         // The lease lapsed while the plan ran; the next step demotes.
-        wake.release();
+        loop.wake();
         return;
       }
       LOG.info("{}: ACTIVE with token {}", config.self().id(), a.token());
       report.planCompleted();
-      wake.release();
+      loop.wake();
       listeners.active(context(a));
     }
     metrics.role(Role.ACTIVE);
@@ -612,15 +580,7 @@ public final class RoleController {
   }
 
   private void stopLoop() {
-    running = false;
-    wake.release();
-    if (thread != null && thread != Thread.currentThread()) {
-      try {
-        thread.join(5000);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-      }
-    }
+    loop.stop();
     plan.shutdown();
   }
 
