@@ -4,7 +4,6 @@ import dev.baton.core.ActiveContext;
 import dev.baton.core.Role;
 import dev.baton.core.RoleListener;
 import dev.baton.core.StandbyReason;
-import dev.baton.core.internal.proto.SwitchRequest;
 import java.time.Duration;
 import java.util.Optional;
 import java.util.OptionalLong;
@@ -46,11 +45,18 @@ import org.slf4j.LoggerFactory;
  * ActivationContext}, when and of whom heartbeats are asked is {@link HeartbeatAsks}, the entry
  * that reports an activation ACTIVE is {@link ActiveReport}, the activation's entry is proposed and
  * read back by {@link ActivationProposal}, when a committed activation takes the role (only with
- * margin) is {@link MarginWait}, whether a switch's target is ready to take over is {@link
- * SwitchTargetReadiness}, and the entries it proposes come from {@link Commands}. What stays here
- * (under 600 lines) is the loop and the role's transitions (activate, renew, demote, hand over,
- * close): they share one lock and one thread, and the lease argument is checked by reading them
- * together, so they are kept in one class.
+ * margin) is {@link MarginWait}, the pending switch request is carried out by {@link PendingSwitch}
+ * (whether its target is ready: {@link SwitchTargetReadiness}), whether the active hands the role
+ * on at a step is {@link ActiveHandOver}, what a Raft leader that holds no role does is {@link
+ * LeaderWithoutRole}, the thread, its wake-ups and its tick are {@link RoleLoop}, and the entries
+ * it proposes come from {@link Commands}.
+ *
+ * <p>Why this class is over 450 lines (about 560): what stays here is the role's state and its
+ * transitions (activate, take, renew, demote, hand over, close), the step that chooses among them,
+ * and the reads the application makes of that state ({@link #isActive()}, {@link #activeContext()},
+ * …). The transitions share one lock and one thread, and the lease argument (docs/lease.md) is
+ * checked by reading them together with the reads that answer from the same fields, so they are
+ * kept in one class; everything that only decides or schedules has moved out.
  */
 public final class RoleController {
   private static final Logger LOG = LoggerFactory.getLogger(RoleController.class);
@@ -71,13 +77,12 @@ public final class RoleController {
   private final Object lock = new Object();
   private final RoleLoop loop;
   private final RoleListeners listeners = new RoleListeners();
-  private final SwitchBookkeeping switches;
   private final LeadershipHandOff handOff;
   private final HealthHandOver healthHandOver;
-  private final FailbackHandOver failback;
   private final HeartbeatAsks asks;
   private final ActiveReport report;
-  private final SwitchTargetReadiness switchTarget;
+  private final ActiveHandOver activeHandOver;
+  private final LeaderWithoutRole leaderWithoutRole;
   private final MarginWait margin;
   private final ActivationProposal proposal;
   private final FailoverTime failoverTime;
@@ -119,11 +124,10 @@ public final class RoleController {
     this.plan = plan;
     this.metrics = metrics;
     this.lease = new Lease(clock, config.timing().lease());
-    this.switches = new SwitchBookkeeping(config.self().id());
+    SwitchBookkeeping switches = new SwitchBookkeeping(config.self().id());
     this.handOff = new LeadershipHandOff(config, raft, switches, clock.nanoTime());
     this.healthHandOver =
         new HealthHandOver(health, handOff, () -> raft.stateMachine().maintenance());
-    this.failback = failback;
     this.renewNanos = config.timing().renewInterval().toNanos();
     this.reserveNanos = config.timing().demotionReserve().toNanos();
     this.proposal =
@@ -132,7 +136,11 @@ public final class RoleController {
         new MarginWait(
             config.self().id(), raft, clock, lease.lengthNanos(), reserveNanos, renewNanos);
     this.loop = new RoleLoop(config, this::step, this::busy);
-    this.switchTarget = new SwitchTargetReadiness(config, raft, renewNanos);
+    PendingSwitch pendingSwitch = new PendingSwitch(config, raft, switches, renewNanos);
+    this.activeHandOver = new ActiveHandOver(pendingSwitch, healthHandOver, failback);
+    this.leaderWithoutRole =
+        new LeaderWithoutRole(
+            config.self().eligible(), pendingSwitch, switches, handOff, healthHandOver);
     this.asks =
         new HeartbeatAsks(raft, renewNanos, TimeUnit.MILLISECONDS.toNanos(loop.tickMillis()));
     this.report =
@@ -283,28 +291,12 @@ public final class RoleController {
         demote(StandbyReason.LEASE_EXPIRING);
         return;
       }
-      SwitchRequest pending = raft.stateMachine().pendingSwitch();
-      if (r == Role.ACTIVE
-          && switches.open(pending)
-          && switchTarget.targetAnswers(pending, now, a.term())
-          && switches.take(pending)) {
-        handOver(
-            pending.getTargetNodeId(),
-            pending.getReason().equals(Commands.FAILBACK)
-                ? StandbyReason.FAILBACK
-                : StandbyReason.SWITCH_ACTIVE);
+      // Only the active hands the role on (a switch, health, failback: ActiveHandOver).
+      Optional<PendingSwitch.HandOver> due =
+          r == Role.ACTIVE ? activeHandOver.due(now, a) : Optional.empty();
+      if (due.isPresent()) {
+        handOver(due.get().target(), due.get().reason());
         return;
-      }
-      if (r == Role.ACTIVE) {
-        Optional<String> target = healthHandOver.targetForActive(now);
-        if (target.isPresent()) {
-          handOver(target.get(), StandbyReason.UNHEALTHY);
-          return;
-        }
-        if (!switches.open(pending)) {
-          // Asks through the log; the switch path above carries it out once it applies.
-          failback.askIfDue(a.token());
-        }
       }
       maybeRenew(now, a);
       return;
@@ -320,40 +312,13 @@ public final class RoleController {
       }
       return;
     }
-    SwitchRequest pending = raft.stateMachine().pendingSwitch();
-    if (switches.open(pending)) {
-      // A switch is pending and this leader is not active: hand leadership to the target rather
-      // than activate only to hand it over again. Ratis refuses a transfer from a leader that is
-      // not ready yet (its first entry of the term not committed): wait for that, and for the
-      // previous transfer's time-out, without counting an attempt.
-      if (!info.isLeaderReady() || now - notBefore < 0) {
-        return;
-      }
-      if (switches.take(pending)) {
-        handOver(pending.getTargetNodeId(), StandbyReason.SWITCH_ACTIVE);
-        return;
-      }
-    }
-    if (!config.self().eligible()) {
-      handOff.maybeToAnyPeer(now);
-      return;
-    }
-    if (handOff.backingOff(now)) {
-      handOff.maybeToAnyPeerWhileBackingOff(now, info.isLeaderReady());
-      return;
-    }
-    if (!info.isLeaderReady() || now - notBefore < 0) {
-      return;
-    }
-    Optional<HealthHandOver.Fallback> fallback = healthHandOver.beforeActivating(now, term);
-    if (fallback.isEmpty()) {
-      return;
-    }
-    if (switches.activationBarred(term)) {
-      handOff.maybeStepDown(now, term);
-      return;
-    }
-    activate(term, fallback.get());
+    // A Raft leader that holds no role: activate, or pass leadership on.
+    leaderWithoutRole.step(
+        info,
+        now,
+        now - notBefore < 0,
+        h -> handOver(h.target(), h.reason()),
+        fallback -> activate(term, fallback));
   }
 
   private void activate(long term, HealthHandOver.Fallback fallback) {
