@@ -4,14 +4,12 @@ import dev.baton.core.ActiveContext;
 import dev.baton.core.Role;
 import dev.baton.core.RoleListener;
 import dev.baton.core.StandbyReason;
-import dev.baton.core.internal.proto.SwitchRequest;
 import java.time.Duration;
 import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executor;
-import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import org.apache.ratis.server.DivisionInfo;
 import org.slf4j.Logger;
@@ -44,14 +42,23 @@ import org.slf4j.LoggerFactory;
  * failed promotion are {@link LeadershipHandOff}, what health gating decides (activate or not, hand
  * over for health or not) is {@link HealthHandOver}, whether the active fails back to a member with
  * a higher priority is {@link FailbackHandOver}, the context an activation hands out is {@link
- * ActivationContext}, when and of whom heartbeats are asked is {@link HeartbeatAsks}, the entry
- * that reports an activation ACTIVE is {@link ActiveReport}, the activation's entry is proposed and
- * read back by {@link ActivationProposal}, when a committed activation takes the role (only with
- * margin) is {@link MarginWait}, whether a switch's target is ready to take over is {@link
- * SwitchTargetReadiness}, and the entries it proposes come from {@link Commands}. What stays here
- * (under 600 lines) is the loop and the role's transitions (activate, renew, demote, hand over,
- * close): they share one lock and one thread, and the lease argument is checked by reading them
- * together, so they are kept in one class.
+ * ActivationContext} (its end, {@link EndSignal}), when and of whom heartbeats are asked is {@link
+ * HeartbeatAsks}, the entry that reports an activation ACTIVE is {@link ActiveReport}, the
+ * activation's entry is proposed and read back by {@link ActivationProposal}, when a committed
+ * activation takes the role (only with margin) is {@link MarginWait}, the pending switch request is
+ * carried out by {@link PendingSwitch} (whether its target is ready: {@link
+ * SwitchTargetReadiness}), whether the active hands the role on at a step is {@link
+ * ActiveHandOver}, what a Raft leader that holds no role does is {@link LeaderWithoutRole}, the
+ * thread, its wake-ups and its tick are {@link RoleLoop}, and the entries it proposes come from
+ * {@link Commands}.
+ *
+ * <p>Why this class is over 450 lines (about 550, 390 of them code): what stays here is the role's
+ * state and its transitions (activate, take, renew, demote, hand over, close), the step that
+ * chooses among them, and the reads the application makes of that state ({@link #isActive()},
+ * {@link #activeContext()}, …). The transitions share one lock and one thread, and the lease
+ * argument (docs/lease.md) is checked by reading them together with the reads that answer from the
+ * same fields, so they are kept in one class; everything that only decides or schedules has moved
+ * out.
  */
 public final class RoleController {
   private static final Logger LOG = LoggerFactory.getLogger(RoleController.class);
@@ -68,19 +75,16 @@ public final class RoleController {
   private final Lease lease;
   private final long renewNanos;
   private final long reserveNanos;
-  private final long tickMillis;
-  private final long idleTickMillis;
 
   private final Object lock = new Object();
-  private final Semaphore wake = new Semaphore(0);
+  private final RoleLoop loop;
   private final RoleListeners listeners = new RoleListeners();
-  private final SwitchBookkeeping switches;
   private final LeadershipHandOff handOff;
   private final HealthHandOver healthHandOver;
-  private final FailbackHandOver failback;
   private final HeartbeatAsks asks;
   private final ActiveReport report;
-  private final SwitchTargetReadiness switchTarget;
+  private final ActiveHandOver activeHandOver;
+  private final LeaderWithoutRole leaderWithoutRole;
   private final MarginWait margin;
   private final ActivationProposal proposal;
   private final FailoverTime failoverTime;
@@ -89,26 +93,13 @@ public final class RoleController {
   private volatile Role role;
   private volatile Activation current;
 
-  // The current activation's end signal, paired with it; replaced under the lock with each
-  // activation, read without it.
-  // The read-only view is made once: each minimalCompletionStage() registers a dependent on the
-  // future until it completes, and contexts are built on every activeContext() call.
-  private record EndSignal(
-      Activation activation,
-      CompletableFuture<StandbyReason> ended,
-      CompletionStage<StandbyReason> view) {
-    EndSignal(Activation activation, CompletableFuture<StandbyReason> ended) {
-      this(activation, ended, ended.minimalCompletionStage());
-    }
-  }
-
+  // The current activation's end signal (EndSignal), paired with it; replaced under the lock with
+  // each activation, read without it.
   private volatile EndSignal endSignal = new EndSignal(null, new CompletableFuture<>());
 
   // Guarded by lock (or only touched by the controller thread).
   private long notBefore;
-  private volatile boolean running;
   private volatile boolean closing;
-  private Thread thread;
 
   public RoleController(
       NodeConfig config,
@@ -124,11 +115,10 @@ public final class RoleController {
     this.plan = plan;
     this.metrics = metrics;
     this.lease = new Lease(clock, config.timing().lease());
-    this.switches = new SwitchBookkeeping(config.self().id());
+    SwitchBookkeeping switches = new SwitchBookkeeping(config.self().id());
     this.handOff = new LeadershipHandOff(config, raft, switches, clock.nanoTime());
     this.healthHandOver =
         new HealthHandOver(health, handOff, () -> raft.stateMachine().maintenance());
-    this.failback = failback;
     this.renewNanos = config.timing().renewInterval().toNanos();
     this.reserveNanos = config.timing().demotionReserve().toNanos();
     this.proposal =
@@ -136,9 +126,14 @@ public final class RoleController {
     this.margin =
         new MarginWait(
             config.self().id(), raft, clock, lease.lengthNanos(), reserveNanos, renewNanos);
-    this.tickMillis = Math.max(5, Math.min(50, config.timing().renewInterval().toMillis() / 3));
-    this.switchTarget = new SwitchTargetReadiness(config, raft, renewNanos);
-    this.asks = new HeartbeatAsks(raft, renewNanos, TimeUnit.MILLISECONDS.toNanos(tickMillis));
+    this.loop = new RoleLoop(config, this::step, this::busy);
+    PendingSwitch pendingSwitch = new PendingSwitch(config, raft, switches, renewNanos);
+    this.activeHandOver = new ActiveHandOver(pendingSwitch, healthHandOver, failback);
+    this.leaderWithoutRole =
+        new LeaderWithoutRole(
+            config.self().eligible(), pendingSwitch, switches, handOff, healthHandOver);
+    this.asks =
+        new HeartbeatAsks(raft, renewNanos, TimeUnit.MILLISECONDS.toNanos(loop.tickMillis()));
     this.report =
         new ActiveReport(
             this,
@@ -148,21 +143,16 @@ public final class RoleController {
             config.self().id(),
             renewNanos,
             lease.lengthNanos(),
-            wake::release);
+            loop::wake);
     this.failoverTime = new FailoverTime(config.self().id(), raft.stateMachine(), lease, metrics);
-    this.idleTickMillis =
-        Math.max(tickMillis, Math.min(500, config.timing().electionTimeoutMin().toMillis() / 4));
     this.role = config.self().eligible() ? Role.STANDBY : Role.WITNESS;
     this.notBefore = clock.nanoTime();
-    raft.stateMachine().addLeaderChangeListener(wake::release);
-    raft.stateMachine().addObserver((command, result, index, term) -> wake.release());
+    raft.stateMachine().addLeaderChangeListener(loop::wake);
+    raft.stateMachine().addObserver((command, result, index, term) -> loop.wake());
   }
 
   public void start() {
-    running = true;
-    thread = new Thread(this::loop, "baton-role-" + config.self().id());
-    thread.setDaemon(true);
-    thread.start();
+    loop.start();
   }
 
   // ---------------------------------------------------------------- what the application sees
@@ -252,41 +242,18 @@ public final class RoleController {
     listeners.remove(listener);
   }
 
-  // ---------------------------------------------------------------- the loop
-
-  private void loop() {
-    while (running) {
-      try {
-        step();
-      } catch (RuntimeException e) {
-        LOG.warn("{}: role step failed", config.self().id(), e);
-      }
-      try {
-        wake.tryAcquire(nextWaitMillis(), TimeUnit.MILLISECONDS);
-        wake.drainPermits();
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        return;
-      }
-    }
-  }
+  // ---------------------------------------------------------------- the step, run by RoleLoop
 
   /**
-   * How long the loop may sleep when nothing wakes it. While this node holds the role, leads, or is
-   * between roles, every {@code tickMillis} (at most 50 ms): the lease's renewal and the demotion
-   * reserve (step 5 of docs/lease.md) and the leader's time-outs are judged on it. A follower that
-   * holds no role has nothing to do on a clock: every change it must act on wakes it (a leader
-   * change, this node becoming leader or ready, an applied entry, close), and Ratis marks this
-   * server leader before it tells the state machine; so it only checks every {@code idleTickMillis}
-   * (a quarter of {@code electionTimeoutMin}, 200 ms by default) as a safety net. Nothing in the
-   * lease depends on this loop's rate: {@code isActive()} is computed at the instant of the call.
+   * Whether the loop must tick every {@code tickMillis}: while this node holds the role, is between
+   * roles, closes or leads ({@link RoleLoop}: a follower that holds no role is woken by events).
    */
-  private long nextWaitMillis() {
+  private boolean busy() {
     Role r = role;
     if (r == Role.ACTIVE || r == Role.PROMOTING || r == Role.DEMOTING || closing) {
-      return tickMillis;
+      return true;
     }
-    return raft.isLeader() ? tickMillis : idleTickMillis;
+    return raft.isLeader();
   }
 
   private void step() {
@@ -315,34 +282,18 @@ public final class RoleController {
         demote(StandbyReason.LEASE_EXPIRING);
         return;
       }
-      SwitchRequest pending = raft.stateMachine().pendingSwitch();
-      if (r == Role.ACTIVE
-          && switches.open(pending)
-          && switchTarget.targetAnswers(pending, now, a.term())
-          && switches.take(pending)) {
-        handOver(
-            pending.getTargetNodeId(),
-            pending.getReason().equals(Commands.FAILBACK)
-                ? StandbyReason.FAILBACK
-                : StandbyReason.SWITCH_ACTIVE);
+      // Only the active hands the role on (a switch, health, failback: ActiveHandOver).
+      Optional<PendingSwitch.HandOver> due =
+          r == Role.ACTIVE ? activeHandOver.due(now, a) : Optional.empty();
+      if (due.isPresent()) {
+        handOver(due.get().target(), due.get().reason());
         return;
-      }
-      if (r == Role.ACTIVE) {
-        Optional<String> target = healthHandOver.targetForActive(now);
-        if (target.isPresent()) {
-          handOver(target.get(), StandbyReason.UNHEALTHY);
-          return;
-        }
-        if (!switches.open(pending)) {
-          // Asks through the log; the switch path above carries it out once it applies.
-          failback.askIfDue(a.token());
-        }
       }
       maybeRenew(now, a);
       return;
     }
     if (margin.isWaiting()) {
-      margin.step(leader, term, closing || !running).ifPresent(this::take);
+      margin.step(leader, term, closing || !loop.running()).ifPresent(this::take);
       return;
     }
     if (r == Role.DEMOTING || !leader || closing) {
@@ -352,40 +303,13 @@ public final class RoleController {
       }
       return;
     }
-    SwitchRequest pending = raft.stateMachine().pendingSwitch();
-    if (switches.open(pending)) {
-      // A switch is pending and this leader is not active: hand leadership to the target rather
-      // than activate only to hand it over again. Ratis refuses a transfer from a leader that is
-      // not ready yet (its first entry of the term not committed): wait for that, and for the
-      // previous transfer's time-out, without counting an attempt.
-      if (!info.isLeaderReady() || now - notBefore < 0) {
-        return;
-      }
-      if (switches.take(pending)) {
-        handOver(pending.getTargetNodeId(), StandbyReason.SWITCH_ACTIVE);
-        return;
-      }
-    }
-    if (!config.self().eligible()) {
-      handOff.maybeToAnyPeer(now);
-      return;
-    }
-    if (handOff.backingOff(now)) {
-      handOff.maybeToAnyPeerWhileBackingOff(now, info.isLeaderReady());
-      return;
-    }
-    if (!info.isLeaderReady() || now - notBefore < 0) {
-      return;
-    }
-    Optional<HealthHandOver.Fallback> fallback = healthHandOver.beforeActivating(now, term);
-    if (fallback.isEmpty()) {
-      return;
-    }
-    if (switches.activationBarred(term)) {
-      handOff.maybeStepDown(now, term);
-      return;
-    }
-    activate(term, fallback.get());
+    // A Raft leader that holds no role: activate, or pass leadership on.
+    leaderWithoutRole.step(
+        info,
+        now,
+        now - notBefore < 0,
+        h -> handOver(h.target(), h.reason()),
+        fallback -> activate(term, fallback));
   }
 
   private void activate(long term, HealthHandOver.Fallback fallback) {
@@ -408,7 +332,7 @@ public final class RoleController {
   private void take(MarginWait.Take t) {
     Activation a = t.activation();
     synchronized (lock) {
-      if (closing || !running) {
+      if (closing || !loop.running()) {
         return;
       }
       lease.start(t.start());
@@ -445,7 +369,7 @@ public final class RoleController {
         // now (LeadershipHandOff.maybeToAnyPeerWhileBackingOff). If no transfer succeeds, this node
         // does not take the role again in this term.
         handOff.barCurrentTerm();
-        wake.release();
+        loop.wake();
       }
       return;
     }
@@ -457,12 +381,12 @@ public final class RoleController {
       lock.notifyAll();
       if (!isActive()) {
         // The lease lapsed while the plan ran; the next step demotes.
-        wake.release();
+        loop.wake();
         return;
       }
       LOG.info("{}: ACTIVE with token {}", config.self().id(), a.token());
       report.planCompleted();
-      wake.release();
+      loop.wake();
       listeners.active(context(a));
     }
     metrics.role(Role.ACTIVE);
@@ -612,15 +536,7 @@ public final class RoleController {
   }
 
   private void stopLoop() {
-    running = false;
-    wake.release();
-    if (thread != null && thread != Thread.currentThread()) {
-      try {
-        thread.join(5000);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-      }
-    }
+    loop.stop();
     plan.shutdown();
   }
 

@@ -1,0 +1,89 @@
+package dev.baton.core.internal;
+
+import dev.baton.core.internal.proto.SwitchRequest;
+import java.util.Optional;
+import java.util.function.Consumer;
+import org.apache.ratis.server.DivisionInfo;
+
+/**
+ * What a Raft leader that holds no role does at a step of the role controller: hand leadership to a
+ * pending switch's target ({@link PendingSwitch}), pass it to any peer when this node is not
+ * eligible or backs off after a failed promotion ({@link LeadershipHandOff}), wait while it is not
+ * ready or its own transfer is under way, ask health gating whether it may activate ({@link
+ * HealthHandOver}), step down in a term in which it tried to hand the role on (the term bar of
+ * {@link SwitchBookkeeping}, step 4 of docs/lease.md), and otherwise activate. It only decides;
+ * activating and handing over are {@link RoleController}'s transitions, which it is handed. Used
+ * only by the controller's thread.
+ */
+final class LeaderWithoutRole {
+  private final boolean eligible;
+  private final PendingSwitch pendingSwitch;
+  private final SwitchBookkeeping switches;
+  private final LeadershipHandOff handOff;
+  private final HealthHandOver healthHandOver;
+
+  LeaderWithoutRole(
+      boolean eligible,
+      PendingSwitch pendingSwitch,
+      SwitchBookkeeping switches,
+      LeadershipHandOff handOff,
+      HealthHandOver healthHandOver) {
+    this.eligible = eligible;
+    this.pendingSwitch = pendingSwitch;
+    this.switches = switches;
+    this.handOff = handOff;
+    this.healthHandOver = healthHandOver;
+  }
+
+  /**
+   * One step of this node as a Raft leader (ready or not) that holds no role and does not close.
+   *
+   * @param transferUnderWay whether a transfer this node started may still be under way (its
+   *     time-out has not passed): it neither transfers again nor activates before that
+   * @param handOver carries out a switch's hand-over (demote, bar the term, transfer)
+   * @param activate activates on the ground health gating gave
+   */
+  void step(
+      DivisionInfo info,
+      long now,
+      boolean transferUnderWay,
+      Consumer<PendingSwitch.HandOver> handOver,
+      Consumer<HealthHandOver.Fallback> activate) {
+    final long term = info.getCurrentTerm();
+    SwitchRequest pending = pendingSwitch.read();
+    if (pendingSwitch.open(pending)) {
+      // A switch is pending and this leader is not active: hand leadership to the target rather
+      // than activate only to hand it over again. Ratis refuses a transfer from a leader that is
+      // not ready yet (its first entry of the term not committed): wait for that, and for the
+      // previous transfer's time-out, without counting an attempt.
+      if (!info.isLeaderReady() || transferUnderWay) {
+        return;
+      }
+      Optional<PendingSwitch.HandOver> toTarget = pendingSwitch.forLeader(pending);
+      if (toTarget.isPresent()) {
+        handOver.accept(toTarget.get());
+        return;
+      }
+    }
+    if (!eligible) {
+      handOff.maybeToAnyPeer(now);
+      return;
+    }
+    if (handOff.backingOff(now)) {
+      handOff.maybeToAnyPeerWhileBackingOff(now, info.isLeaderReady());
+      return;
+    }
+    if (!info.isLeaderReady() || transferUnderWay) {
+      return;
+    }
+    Optional<HealthHandOver.Fallback> fallback = healthHandOver.beforeActivating(now, term);
+    if (fallback.isEmpty()) {
+      return;
+    }
+    if (switches.activationBarred(term)) {
+      handOff.maybeStepDown(now, term);
+      return;
+    }
+    activate.accept(fallback.get());
+  }
+}
