@@ -30,6 +30,13 @@ import org.slf4j.LoggerFactory;
  * successor sees how far its predecessor got (invariant I5). A step that throws {@link
  * StaleTokenException} is not retried: a fence already holds a newer token, so this node is not the
  * newest active and must stop.
+ *
+ * <p>Size: about 450 lines, 400 of them code. Running a step ({@link StepExecutor}), journaling it
+ * ({@link Journal}), counting its outcome ({@link StepOutcomes}) and the pre-flight ({@link
+ * StepPreflight}) are classes of their own; what stays is the plan thread, the promotion's pass
+ * over the steps (retries, abandon, the fence steps) and the demotion's, which share that thread
+ * and the status. The next cut, if it grows, is one class per pass ({@code runPlan}, {@code
+ * demote}).
  */
 public class PlanRunner {
   private static final Logger LOG = LoggerFactory.getLogger(PlanRunner.class);
