@@ -3,6 +3,7 @@ package dev.baton.core;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
+import java.util.Objects;
 import java.util.Optional;
 
 /**
@@ -28,6 +29,14 @@ import java.util.Optional;
  * @param resigned why its node gave the role up (a {@link StandbyReason} name), if it did; empty
  *     while it holds the role and when it lost the role without resigning (a crash, a lost lease)
  * @param steps the attempts of its promotion steps, in the order they ran
+ * @param failoverDuration for a {@link Reason#FAILOVER}: how long the failover took as this node
+ *     measured it on its own monotonic clock, from the previous active's lease end (placed from the
+ *     last heartbeat it received from that node, plus the lease) to its turning ACTIVE; the figure
+ *     of {@code baton_failover_duration_seconds}. Empty when unknown: another reason, a node that
+ *     did not follow the previous active (it restarted since), a promotion not completed, or a
+ *     record written by a release without the field. Only the new active can measure it, since no
+ *     two nodes' clocks compare; it reaches every member with its report that it is ACTIVE. Added
+ *     after 0.2.0; the constructor without it remains.
  */
 public record Activation(
     String nodeId,
@@ -40,10 +49,43 @@ public record Activation(
     long previousToken,
     boolean promoted,
     Optional<String> resigned,
-    List<Step> steps) {
+    List<Step> steps,
+    Optional<Duration> failoverDuration) {
 
   public Activation {
     steps = List.copyOf(steps);
+    failoverDuration = Objects.requireNonNull(failoverDuration, "failoverDuration");
+  }
+
+  /**
+   * An activation without a failover time: the constructor of releases before {@link
+   * #failoverDuration()}, kept so that code that builds one compiles unchanged.
+   */
+  public Activation(
+      String nodeId,
+      long token,
+      long term,
+      Optional<Instant> proposedAt,
+      Reason reason,
+      Optional<String> requester,
+      Optional<String> previousNodeId,
+      long previousToken,
+      boolean promoted,
+      Optional<String> resigned,
+      List<Step> steps) {
+    this(
+        nodeId,
+        token,
+        term,
+        proposedAt,
+        reason,
+        requester,
+        previousNodeId,
+        previousToken,
+        promoted,
+        resigned,
+        steps,
+        Optional.empty());
   }
 
   /** Why the role moved to this activation. */

@@ -17,7 +17,8 @@ import org.junit.jupiter.api.Test;
  * one failover, measured from the old lease's end as it placed it (its last heartbeat from the old
  * active plus the lease) to its turning active. The nodes run on {@code System.nanoTime()}, the
  * test's own clock, so the figure is checked against the crash and the moment the test saw the new
- * active.
+ * active. The same figure reaches every member's history record of the failover (issue 38's
+ * timeline).
  */
 class FailoverTimeTest {
   private static final Duration WAIT = Duration.ofSeconds(30);
@@ -92,12 +93,34 @@ class FailoverTimeTest {
       assertThat(nanos)
           .as("failover time (ns) against the crash and the moment the test saw the new active")
           .isLessThanOrEqualTo(ceiling);
+      // Issue 38: the new active's report that it is ACTIVE carries the same figure into the
+      // replicated history, so every running member's record of the failover holds it (what the
+      // status page's timeline prints), to the nanosecond of what the histogram counted.
+      for (BatonNode member : cluster.running()) {
+        await(member.id() + "'s history record of the failover carries its duration")
+            .atMost(WAIT)
+            .until(() -> record(member, next.token()).failoverDuration().isPresent());
+        Duration recorded = record(member, next.token()).failoverDuration().get();
+        assertThat(recorded).as("%s's record", member.id()).isPositive();
+        assertThat((double) recorded.toNanos())
+            .as("%s's record against baton_failover_duration_seconds (ns)", member.id())
+            .isCloseTo(nanos, org.assertj.core.data.Offset.offset(1_000.0));
+      }
+      // A START carries none (the first active's report went out with no figure).
+      Activation crashed = record(next.node(), first.token());
+      if (crashed.reason() == Activation.Reason.START) {
+        assertThat(crashed.failoverDuration()).as("the START's failover time").isEmpty();
+      }
       // A histogram: every failover in the +Inf bucket, the buckets cumulative.
       var snapshot = t.takeSnapshot();
       assertThat(snapshot.histogramCounts()).isNotEmpty();
       assertThat(snapshot.histogramCounts()[snapshot.histogramCounts().length - 1].count())
           .isLessThanOrEqualTo(t.count());
     }
+  }
+
+  private static Activation record(BatonNode member, long token) {
+    return member.history().stream().filter(a -> a.token() == token).findFirst().orElseThrow();
   }
 
   private static boolean stillActive(TestCluster.ActiveSeen seen) {

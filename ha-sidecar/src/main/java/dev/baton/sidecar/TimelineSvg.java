@@ -12,6 +12,7 @@ import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Locale;
 import java.util.Set;
 
 /**
@@ -19,7 +20,16 @@ import java.util.Set;
  * activation, in token order (the newest {@value #SHOWN} of them). Each activation is a block in
  * its node's lane, labelled with its token, its reason (START, FAILOVER, SWITCH_ACTIVE, HEALTH,
  * FAILBACK), the proposer's wall-clock time and how long its promotion steps took; the block of the
- * activation that holds the role now is highlighted.
+ * activation that holds the role now is highlighted. Under a FAILOVER, how long the failover took
+ * ({@link #failoverLabel}): from the previous active's lease end to the new active's turning
+ * ACTIVE, as the new active measured it; nothing when the record has no figure, rather than a
+ * guess.
+ *
+ * <p>A SWITCH, HEALTH or FAILBACK block shows no such gap. The old active gave the role up on its
+ * own clock (it demotes before the transfer, docs/lease.md step 4) and the new one activated on
+ * another; no node sees both moments on one clock, and a figure from what the new active saw (the
+ * resignation's entry applying) would leave out the part before it, which is the wrong figure the
+ * page must not print. The promotion's duration is shown for every block.
  *
  * <p>The columns are equal, not proportional to time: a history spans seconds between a failover
  * and its switch back, and weeks between incidents, and a time axis would hide the first. Order
@@ -47,7 +57,7 @@ final class TimelineSvg {
     List<Activation> shown = all.subList(Math.max(0, all.size() - SHOWN), all.size());
     List<String> lanes = lanes(s, shown);
     int width = LEFT + COLUMN * shown.size() + 8;
-    int height = TOP + LANE * lanes.size() + 34;
+    int height = TOP + LANE * lanes.size() + 48;
     b.append("<svg id=\"timeline\" xmlns=\"http://www.w3.org/2000/svg\" width=\"")
         .append(width)
         .append("\" height=\"")
@@ -84,6 +94,8 @@ final class TimelineSvg {
           .append(a.getToken())
           .append("\" data-reason=\"")
           .append(esc(a.getReason()))
+          .append(
+              failoverLabel(a).isEmpty() ? "" : "\" data-failover-ms=\"" + a.getFailoverMillis())
           .append("\"><title>")
           .append(esc(describe(a)))
           .append("</title><rect x=\"")
@@ -120,6 +132,16 @@ final class TimelineSvg {
           .append("\">")
           .append(esc(promotionLabel(a)))
           .append("</text>\n");
+      String failover = failoverLabel(a);
+      if (!failover.isEmpty()) {
+        b.append("<text class=\"when failover\" x=\"")
+            .append(x + 4)
+            .append("\" y=\"")
+            .append(below + 42)
+            .append("\">")
+            .append(esc(failover))
+            .append("</text>\n");
+      }
     }
     b.append("</svg>\n<p class=\"seen\">In token order; times are UTC on each proposer's own clock")
         .append(" (for people: order comes from tokens). Showing ")
@@ -162,6 +184,20 @@ final class TimelineSvg {
     return open && a.getResigned().isEmpty() ? "promoting" : "not promoted";
   }
 
+  /**
+   * "failover 1.1 s" (or "failover 850 ms" under a second) for a FAILOVER whose record carries the
+   * time its new active measured; empty otherwise, also for an old server or record without it.
+   */
+  static String failoverLabel(Activation a) {
+    if (!a.getReason().equals("FAILOVER") || !a.hasFailoverMillis() || a.getFailoverMillis() < 0) {
+      return "";
+    }
+    long ms = a.getFailoverMillis();
+    return ms < 1000
+        ? "failover " + ms + " ms"
+        : String.format(Locale.ROOT, "failover %.1f s", ms / 1000.0);
+  }
+
   static String describe(Activation a) {
     StringBuilder d = new StringBuilder();
     d.append(a.getNodeId()).append(", token ").append(a.getToken()).append(": ");
@@ -182,6 +218,13 @@ final class TimelineSvg {
           .append(" (")
           .append(a.getNodeId())
           .append("'s clock)");
+    }
+    if (!failoverLabel(a).isEmpty()) {
+      d.append("; the failover took ")
+          .append(a.getFailoverMillis())
+          .append(" ms from the previous active's lease end, on ")
+          .append(a.getNodeId())
+          .append("'s clock");
     }
     d.append("; ").append(promotionLabel(a));
     d.append(" in ").append(a.getStepsCount()).append(" step attempt(s)");

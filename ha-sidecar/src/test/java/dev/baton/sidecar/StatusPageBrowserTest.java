@@ -24,7 +24,8 @@ import org.junit.jupiter.api.Test;
  * Debian's Chromium, headless. Before a failover every node's page highlights the node that answers
  * {@code /active}; after a SIGKILL of that node, the survivors' pages highlight the new active and
  * show the dead one unreachable; the activation timeline highlights the same node's activation, the
- * new one marked FAILOVER. Screenshots are kept under {@code target/status-page/}.
+ * new one marked FAILOVER with how long the failover took. Screenshots are kept under {@code
+ * target/status-page/}.
  */
 class StatusPageBrowserTest {
   private static final Duration WAIT = Duration.ofSeconds(60);
@@ -77,7 +78,8 @@ class StatusPageBrowserTest {
             id,
             html ->
                 highlighted(html).equals(Optional.of(next))
-                    && row(html, active).contains("UNREACHABLE"));
+                    && row(html, active).contains("UNREACHABLE")
+                    && failoverTimed(next).matcher(html).find());
       }
     }
     dom = browse(next);
@@ -90,8 +92,24 @@ class StatusPageBrowserTest {
         .containsPattern(
             "<g class=\"act current\" data-node=\""
                 + next
-                + "\" data-token=\"\\d+\" data-reason=\"FAILOVER\">");
+                + "\" data-token=\"\\d+\" data-reason=\"FAILOVER\"( data-failover-ms=\"\\d+\")?>");
+    // Issue 38: the failover's block says how long it took, as the new active measured it (every
+    // member's history carries the figure). Not necessarily the current block: a new active that
+    // lost its first lease under load and took the role back has a second FAILOVER block, from
+    // itself, with no figure.
+    java.util.regex.Matcher timed = failoverTimed(next).matcher(dom);
+    assertThat(timed.find()).as("a FAILOVER block of %s with its duration", next).isTrue();
+    assertThat(Long.parseLong(timed.group(1))).as("the failover's duration (ms)").isPositive();
+    assertThat(dom).containsPattern(">failover \\d+(\\.\\d)? m?s</text>");
     screenshot(next, "after-" + next + ".png");
+  }
+
+  /** A FAILOVER block of {@code node} that carries the failover's duration, in group 1. */
+  private static Pattern failoverTimed(String node) {
+    return Pattern.compile(
+        "data-node=\""
+            + Pattern.quote(node)
+            + "\" data-token=\"\\d+\" data-reason=\"FAILOVER\" data-failover-ms=\"(\\d+)\">");
   }
 
   /** Polls node {@code id}'s page over HTTP (bounded) until {@code ok} holds, and returns it. */

@@ -210,6 +210,50 @@ class StatusPageTest {
     assertThat(page.indexOf(">tie</text>")).isLessThan(page.indexOf(">gone&lt;b&gt;</text>"));
   }
 
+  /**
+   * Issue 38: under a FAILOVER block, how long the failover took as its new active measured it;
+   * nothing where the record has no figure (an older server or record, a node that did not follow
+   * the old active) and nothing under a hand-over, whatever the record carries.
+   */
+  @Test
+  void aFailoverBlockShowsHowLongTheFailoverTookAndAnUnknownFigureShowsNothing() {
+    HistoryResponse h =
+        HistoryResponse.newBuilder()
+            .addActivations(activation("n1", 1, "START", true))
+            .addActivations(
+                activation("n2", 7, "FAILOVER", true).toBuilder().setFailoverMillis(1103))
+            .addActivations(
+                activation("n1", 12, "FAILOVER", true).toBuilder().setFailoverMillis(850))
+            .addActivations(activation("n2", 20, "FAILOVER", true))
+            .addActivations(
+                activation("n2", 42, "SWITCH_ACTIVE", true).toBuilder().setFailoverMillis(300))
+            .build();
+    String page = StatusPage.render(cluster().build(), h, Instant.EPOCH);
+
+    assertThat(page)
+        .contains("data-token=\"7\" data-reason=\"FAILOVER\" data-failover-ms=\"1103\">")
+        .contains("data-token=\"12\" data-reason=\"FAILOVER\" data-failover-ms=\"850\">")
+        .contains("data-token=\"20\" data-reason=\"FAILOVER\">")
+        .contains("data-token=\"42\" data-reason=\"SWITCH_ACTIVE\">")
+        .contains(">failover 1.1 s</text>")
+        .contains(">failover 850 ms</text>")
+        .contains(
+            "the failover took 1103 ms from the previous active&#39;s lease end, on n2&#39;s clock");
+    assertThat(page.split("class=\"when failover\"", -1))
+        .as("one label per FAILOVER with a figure, none for the unknown one or the switch")
+        .hasSize(3);
+    // The label sits in its block's column: token 7's is the second column.
+    java.util.regex.Matcher m =
+        java.util.regex.Pattern.compile("<text class=\"when failover\" x=\"(\\d+)\"").matcher(page);
+    assertThat(m.find()).isTrue();
+    assertThat(Integer.parseInt(m.group(1))).isEqualTo(60 + 104 + 4);
+    assertThat(TimelineSvg.failoverLabel(activation("n2", 20, "FAILOVER", true))).isEmpty();
+    assertThat(
+            TimelineSvg.failoverLabel(
+                activation("n2", 20, "FAILOVER", true).toBuilder().setFailoverMillis(0).build()))
+        .isEqualTo("failover 0 ms");
+  }
+
   @Test
   void withNoActivationTheTimelineSaysSo() {
     assertThat(StatusPage.render(cluster().build(), NO_HISTORY, Instant.EPOCH))

@@ -64,6 +64,7 @@ final class Messages {
             .setPreviousToken(a.previousToken())
             .setPromoted(a.promoted())
             .setResigned(a.resigned().orElse(""));
+    a.failoverDuration().ifPresent(d -> b.setFailoverMillis(d.toMillis()));
     for (Activation.Step s : a.steps()) {
       b.addSteps(
           PromotionStep.newBuilder()

@@ -14,6 +14,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.OptionalLong;
 
 /**
  * The activation history in the replicated state ({@code BatonNode.history()}): one record per
@@ -162,9 +163,21 @@ final class ActivationHistory {
     return Optional.empty();
   }
 
-  /** The node of {@code token} reported that its promotion plan completed. */
-  void promoted(long token) {
-    update(token, r -> r.setPromoted(true));
+  /**
+   * The node of {@code token} reported that its promotion plan completed, with the failover time it
+   * measured, if any. The figure is kept for a FAILOVER only: the reason is read from the log, so
+   * every member keeps or drops it alike, and a START or a hand-over never shows a failover time.
+   */
+  void promoted(long token, OptionalLong failoverNanos) {
+    update(
+        token,
+        r -> {
+          r.setPromoted(true);
+          if (failoverNanos.isPresent()
+              && r.getReason().equals(Activation.Reason.FAILOVER.name())) {
+            r.setFailoverNanos(failoverNanos.getAsLong());
+          }
+        });
   }
 
   /** The node of {@code token} gave the role up, for {@code reason} (a StandbyReason name). */
@@ -180,7 +193,13 @@ final class ActivationHistory {
           HistoryRecord next = records.get(i + 1);
           if (next.getPreviousToken() == token
               && next.getReason().equals(Activation.Reason.FAILOVER.name())) {
-            records.set(i + 1, next.toBuilder().setReason(afterResignation(reason).name()).build());
+            // A failover time no longer describes it (its predecessor handed the role over).
+            HistoryRecord.Builder corrected =
+                next.toBuilder().setReason(afterResignation(reason).name());
+            if (!corrected.getReason().equals(Activation.Reason.FAILOVER.name())) {
+              corrected.clearFailoverNanos();
+            }
+            records.set(i + 1, corrected.build());
           }
         }
         return;
@@ -263,7 +282,10 @@ final class ActivationHistory {
         r.getPreviousToken(),
         r.getPromoted(),
         optional(r.getResigned()),
-        steps);
+        steps,
+        r.hasFailoverNanos()
+            ? Optional.of(Duration.ofNanos(r.getFailoverNanos()))
+            : Optional.empty());
   }
 
   private static JournalEntry.Outcome outcome(String name) {

@@ -1,10 +1,14 @@
 package dev.baton.core.internal;
 
+import java.util.OptionalLong;
+
 /**
  * The one {@code LeaseRound} entry of an activation, sent once the promotion plan has completed: it
  * tells the cluster that this node is ACTIVE (switch-active waits for it). Retried every {@code
  * renewInterval} until it applies; one unanswered for a lease length counts as lost. Its commit
- * also renews the lease from its send time, as any majority-acknowledged round may.
+ * also renews the lease from its send time, as any majority-acknowledged round may. It carries the
+ * failover time this node measured ({@link FailoverTime}), so that the history records it on every
+ * member.
  *
  * <p>Its state is guarded by the role controller's lock, like the role and activation it reads.
  */
@@ -24,6 +28,9 @@ final class ActiveReport {
   private boolean inFlight;
   private long sentAt;
   private long reportedToken;
+  // The failover time measured for completedToken's activation (FailoverTime), sent in its report.
+  private long completedToken;
+  private OptionalLong failoverNanos = OptionalLong.empty();
 
   /**
    * @param lock the controller's lock
@@ -56,13 +63,19 @@ final class ActiveReport {
     sentAt = sent;
   }
 
-  /** The promotion plan has completed: the report goes out at the next look. Holding the lock. */
-  void planCompleted() {
+  /**
+   * The promotion plan of {@code token}'s activation has completed: the report goes out at the next
+   * look, with the failover time measured for it, if any. Holding the lock.
+   */
+  void planCompleted(long token, OptionalLong failoverNanos) {
     soon = true;
+    completedToken = token;
+    this.failoverNanos = failoverNanos;
   }
 
   /** Sends the report of {@code a} if it is due: once per activation, while ACTIVE. */
   void maybeSend(long now, RoleController.Activation a) {
+    OptionalLong failover;
     synchronized (lock) {
       if (!controller.isActiveAs(a) || reportedToken == a.token()) {
         return;
@@ -75,12 +88,13 @@ final class ActiveReport {
       }
       inFlight = true;
       soon = false;
+      failover = completedToken == a.token() ? failoverNanos : OptionalLong.empty();
     }
     final long sent = clock.nanoTime();
     synchronized (lock) {
       sentAt = sent;
     }
-    raft.submitLocal(Commands.leaseRound(selfId, a.term(), a.token()))
+    raft.submitLocal(Commands.leaseRound(selfId, a.term(), a.token(), failover))
         .whenComplete(
             (result, error) -> {
               synchronized (lock) {

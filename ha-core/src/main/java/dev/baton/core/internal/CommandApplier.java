@@ -13,6 +13,7 @@ import dev.baton.core.internal.proto.MembershipRequest;
 import dev.baton.core.internal.proto.QueryResult;
 import dev.baton.core.internal.proto.SwitchRequest;
 import java.util.List;
+import java.util.OptionalLong;
 import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -79,7 +80,11 @@ final class CommandApplier {
             && !state.activation.getResigned()
             && !state.activation.getPromoted()) {
           state.activation = state.activation.toBuilder().setPromoted(true).build();
-          state.history.promoted(round.getActiveToken());
+          state.history.promoted(
+              round.getActiveToken(),
+              round.hasFailoverNanos()
+                  ? OptionalLong.of(round.getFailoverNanos())
+                  : OptionalLong.empty());
         }
         return CommandResult.newBuilder().setApplied(true).setIndex(index).build();
       }

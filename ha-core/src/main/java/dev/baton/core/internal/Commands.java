@@ -12,6 +12,7 @@ import dev.baton.core.internal.proto.Query;
 import dev.baton.core.internal.proto.Resign;
 import dev.baton.core.internal.proto.SetMembers;
 import dev.baton.core.internal.proto.SwitchRequest;
+import java.util.OptionalLong;
 
 /**
  * The one place that makes the entries this node proposes to the log, each stamped with the state
@@ -46,10 +47,19 @@ public final class Commands {
    * (docs/lease.md, step 1: renewal itself comes from heartbeats and writes nothing).
    */
   static Command leaseRound(String nodeId, long term, long activeToken) {
-    return builder()
-        .setLeaseRound(
-            LeaseRound.newBuilder().setNodeId(nodeId).setTerm(term).setActiveToken(activeToken))
-        .build();
+    return leaseRound(nodeId, term, activeToken, OptionalLong.empty());
+  }
+
+  /**
+   * The report that the node is ACTIVE with {@code activeToken}, carrying the failover time it
+   * measured ({@link FailoverTime}), in ns, when it measured one.
+   */
+  static Command leaseRound(
+      String nodeId, long term, long activeToken, OptionalLong failoverNanos) {
+    LeaseRound.Builder round =
+        LeaseRound.newBuilder().setNodeId(nodeId).setTerm(term).setActiveToken(activeToken);
+    failoverNanos.ifPresent(round::setFailoverNanos);
+    return builder().setLeaseRound(round).build();
   }
 
   /** The active with {@code token} gives the role up, for {@code reason}. */

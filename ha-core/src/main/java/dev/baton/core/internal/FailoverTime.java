@@ -4,6 +4,7 @@ import dev.baton.core.Activation;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.OptionalLong;
 import java.util.concurrent.TimeUnit;
 import org.apache.ratis.server.DivisionInfo;
 
@@ -30,8 +31,12 @@ import org.apache.ratis.server.DivisionInfo;
  * node heard from the previous active as its leader; a node that restarted since, or never followed
  * it, records nothing.
  *
+ * <p>The figure goes to the histogram and, through the report that this node is ACTIVE, into the
+ * activation's history record ({@code Activation.failoverDuration()}), where every member and the
+ * status page's timeline read it.
+ *
  * <p>Thread-safe: the controller's thread notes receipts, the thread that completes a promotion
- * records.
+ * measures.
  */
 final class FailoverTime {
   private final String self;
@@ -71,11 +76,13 @@ final class FailoverTime {
   }
 
   /**
-   * This node turned ACTIVE at {@code now} with {@code token}: records the time of a failover, when
-   * this node heard from the previous active as its leader in the term of that activation (a figure
-   * from an older term of the same node would be no bound at all).
+   * This node turns ACTIVE at {@code now} with {@code token}: the time of the failover in ns, when
+   * it is one and this node heard from the previous active as its leader in the term of that
+   * activation (a figure from an older term of the same node would be no bound at all); empty
+   * otherwise. Changes nothing: {@link #record} counts it once the node is ACTIVE, and the report
+   * that it is ACTIVE carries it into the history ({@link ActiveReport}).
    */
-  synchronized void active(long token, long now) {
+  synchronized OptionalLong measure(long token, long now) {
     List<Activation> history = stateMachine.history();
     Activation current = null;
     for (int i = history.size() - 1; i >= 0; i--) {
@@ -84,14 +91,20 @@ final class FailoverTime {
         current = a;
       } else if (current != null && a.token() == current.previousToken()) {
         if (current.reason() != Activation.Reason.FAILOVER || a.nodeId().equals(self)) {
-          return;
+          return OptionalLong.empty();
         }
         Heard heard = lastHeard.get(a.nodeId());
         if (heard != null && heard.term() == a.term()) {
-          metrics.failover(Math.max(0, now - (heard.at() + leaseNanos)));
+          return OptionalLong.of(Math.max(0, now - (heard.at() + leaseNanos)));
         }
-        return;
+        return OptionalLong.empty();
       }
     }
+    return OptionalLong.empty();
+  }
+
+  /** Counts {@code failoverNanos}, {@link #measure}'s figure, in the histogram if there is one. */
+  void record(OptionalLong failoverNanos) {
+    failoverNanos.ifPresent(metrics::failover);
   }
 }

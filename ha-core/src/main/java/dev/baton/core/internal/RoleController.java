@@ -373,6 +373,7 @@ public final class RoleController {
       }
       return;
     }
+    OptionalLong failover = failoverTime.measure(a.token(), clock.nanoTime());
     synchronized (lock) {
       if (current != a || role != Role.PROMOTING) {
         return;
@@ -385,12 +386,12 @@ public final class RoleController {
         return;
       }
       LOG.info("{}: ACTIVE with token {}", config.self().id(), a.token());
-      report.planCompleted();
+      report.planCompleted(a.token(), failover);
       loop.wake();
       listeners.active(context(a));
     }
     metrics.role(Role.ACTIVE);
-    failoverTime.active(a.token(), clock.nanoTime());
+    failoverTime.record(failover);
   }
 
   /**

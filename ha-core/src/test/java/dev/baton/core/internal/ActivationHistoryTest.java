@@ -15,6 +15,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
+import java.util.OptionalLong;
 import java.util.concurrent.CopyOnWriteArrayList;
 import org.junit.jupiter.api.Test;
 
@@ -98,6 +99,40 @@ class ActivationHistoryTest {
     apply(resign("n1", 1, "UNHEALTHY")); // 3
     assertThat(sm.history().get(1).reason()).isEqualTo(Activation.Reason.HEALTH);
     assertThat(sm.history().get(0).resigned()).contains("UNHEALTHY");
+  }
+
+  /**
+   * The failover time the new active measured reaches the history with its report that it is
+   * ACTIVE, for a FAILOVER only: a START's report keeps none, and a resignation that applies late
+   * and makes the activation a hand-over drops it (it would time a hand-over from a lease end that
+   * did not bound it). Every member applies the same entries, so every member keeps or drops it.
+   */
+  @Test
+  void aFailoverTimeIsKeptForAFailoverOnlyAndDroppedWhenALateResignationMakesItAHandOver()
+      throws Exception {
+    apply(activate("n1", 0)); // 1
+    apply(Commands.leaseRound("n1", TERM, 1, OptionalLong.of(5_000_000L))); // 2: a START
+    apply(activate("n2", 0)); // 3: n1 crashed
+    apply(Commands.leaseRound("n2", TERM, 3, OptionalLong.of(1_103_000_000L))); // 4
+    apply(activate("n3", 0)); // 5: read as a failover for now
+    apply(Commands.leaseRound("n3", TERM, 5, OptionalLong.of(900_000_000L))); // 6
+    assertThat(sm.history().get(2).failoverDuration()).contains(Duration.ofMillis(900));
+    apply(resign("n2", 3, "SWITCH_ACTIVE")); // 7: n2 had handed over
+    assertThat(sm.history())
+        .extracting(Activation::token, Activation::reason, Activation::failoverDuration)
+        .containsExactly(
+            org.assertj.core.groups.Tuple.tuple(1L, Activation.Reason.START, Optional.empty()),
+            org.assertj.core.groups.Tuple.tuple(
+                3L, Activation.Reason.FAILOVER, Optional.of(Duration.ofMillis(1103))),
+            org.assertj.core.groups.Tuple.tuple(
+                5L, Activation.Reason.SWITCH_ACTIVE, Optional.empty()));
+    // A report without a figure (the new active did not follow the old one, or an older release)
+    // leaves it unknown.
+    apply(activate("n1", 0)); // 8
+    apply(Commands.leaseRound("n1", TERM, 8)); // 9
+    assertThat(sm.history().get(3).reason()).isEqualTo(Activation.Reason.FAILOVER);
+    assertThat(sm.history().get(3).promoted()).isTrue();
+    assertThat(sm.history().get(3).failoverDuration()).isEmpty();
   }
 
   /**

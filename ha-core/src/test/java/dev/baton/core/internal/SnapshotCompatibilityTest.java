@@ -166,6 +166,89 @@ class SnapshotCompatibilityTest {
     assertThat(restored.maintenance().getIndex()).isEqualTo(on + 1);
   }
 
+  /**
+   * The failover time (HistoryRecord field 12, carried by LeaseRound field 4) is kept in the
+   * snapshot; a record without it, as a release without the field writes it, loads with the time
+   * unknown and everything else the same; a report without it (a sender on such a release) leaves
+   * it unknown too.
+   */
+  @Test
+  void aFailoverTimeIsKeptInTheSnapshotAndARecordWithoutItReadsAsUnknown() throws Exception {
+    RaftStorage storage = storage(dir.resolve("failover-time"));
+    BatonStateMachine sm = withFixtureEntries(storage);
+    long failover = entries().size() + 1;
+    // n2 (token 4) is lost without resigning: n3 takes the role, measures 1.103 s and reports it.
+    apply(
+        sm,
+        failover,
+        v1().setActivate(Activate.newBuilder().setNodeId("n3").setTerm(TERM)).build());
+    apply(
+        sm,
+        failover + 1,
+        v1().setLeaseRound(
+                LeaseRound.newBuilder()
+                    .setNodeId("n3")
+                    .setTerm(TERM)
+                    .setActiveToken(failover)
+                    .setFailoverNanos(1_103_000_000L))
+            .build());
+    // n2 takes it back from n3 the same way, and its report (from a release without the field) has
+    // no figure.
+    long second = failover + 2;
+    apply(
+        sm, second, v1().setActivate(Activate.newBuilder().setNodeId("n2").setTerm(TERM)).build());
+    apply(
+        sm,
+        second + 1,
+        v1().setLeaseRound(
+                LeaseRound.newBuilder().setNodeId("n2").setTerm(TERM).setActiveToken(second))
+            .build());
+    assertThat(sm.history())
+        .extracting(a -> a.token() + " " + a.reason() + " " + a.failoverDuration())
+        .containsExactly(
+            "1 START Optional.empty",
+            "4 SWITCH_ACTIVE Optional.empty",
+            failover + " FAILOVER Optional[PT1.103S]",
+            second + " FAILOVER Optional.empty");
+
+    long index = sm.takeSnapshot();
+    File written = snapshotFile(storage, index);
+    BatonStateMachine restored = installedFrom(written, "failover-time-install");
+    assertThat(restored.history()).isEqualTo(sm.history());
+
+    // The same snapshot as a release without the field writes it: the record reads as unknown.
+    Snapshot snapshot = Snapshot.parseFrom(Files.readAllBytes(written.toPath()));
+    Snapshot.Builder old = snapshot.toBuilder();
+    for (int i = 0; i < old.getHistoryCount(); i++) {
+      old.setHistory(i, old.getHistory(i).toBuilder().clearFailoverNanos());
+    }
+    assertThat(old.build()).isNotEqualTo(snapshot);
+    RaftStorage oldStorage = storage(dir.resolve("failover-time-old"));
+    File oldFile = snapshotFile(oldStorage, index);
+    Files.write(oldFile.toPath(), old.build().toByteArray());
+    BatonStateMachine fromOld = installedFrom(oldFile, "failover-time-old-install");
+    assertThat(fromOld.history()).hasSameSizeAs(sm.history());
+    for (int i = 0; i < sm.history().size(); i++) {
+      var expected = sm.history().get(i);
+      var read = fromOld.history().get(i);
+      assertThat(read.failoverDuration()).as("token %d's failover time", read.token()).isEmpty();
+      assertThat(read)
+          .isEqualTo(
+              new dev.baton.core.Activation(
+                  expected.nodeId(),
+                  expected.token(),
+                  expected.term(),
+                  expected.proposedAt(),
+                  expected.reason(),
+                  expected.requester(),
+                  expected.previousNodeId(),
+                  expected.previousToken(),
+                  expected.promoted(),
+                  expected.resigned(),
+                  expected.steps()));
+    }
+  }
+
   /** A state machine on {@code storage} with {@link #entries()} applied at indexes 1, 2, ... */
   private static BatonStateMachine withFixtureEntries(RaftStorage storage) throws Exception {
     BatonStateMachine sm = new BatonStateMachine();

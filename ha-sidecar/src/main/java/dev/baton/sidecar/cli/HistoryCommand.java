@@ -76,6 +76,7 @@ final class HistoryCommand implements Callable<Integer> {
               ? "-"
               : a.getPreviousNodeId() + " (" + a.getPreviousToken() + ")",
           (a.getPromoted() ? "became active" : "never became active")
+              + (a.hasFailoverMillis() ? ", failover " + a.getFailoverMillis() + " ms" : "")
               + (a.getResigned().isEmpty() ? "" : ", resigned: " + a.getResigned()));
       if (!a.getRequester().isEmpty()) {
         out.printf("%8s requested through %s%n", "", a.getRequester());

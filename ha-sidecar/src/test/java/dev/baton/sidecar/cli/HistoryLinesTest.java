@@ -1,0 +1,39 @@
+package dev.baton.sidecar.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.baton.core.control.proto.Activation;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/** The table {@code bin/baton history} prints: the failover time where the record has one. */
+class HistoryLinesTest {
+
+  @Test
+  void aFailoverWithItsTimeSaysSoAndAnUnknownTimeSaysNothing() {
+    Activation start =
+        Activation.newBuilder().setNodeId("n1").setToken(3).setReason("START").build();
+    Activation timed =
+        Activation.newBuilder()
+            .setNodeId("n2")
+            .setToken(41)
+            .setReason("FAILOVER")
+            .setPreviousNodeId("n1")
+            .setPreviousToken(3)
+            .setPromoted(true)
+            .setFailoverMillis(1103)
+            .build();
+    Activation unknown =
+        timed.toBuilder().setToken(57).setPreviousToken(41).clearFailoverMillis().build();
+    StringWriter out = new StringWriter();
+    try (PrintWriter w = new PrintWriter(out)) {
+      HistoryCommand.print(w, List.of(start, timed, unknown));
+    }
+    List<String> lines = out.toString().lines().toList();
+    assertThat(lines.get(3)).startsWith("41 ").endsWith("became active, failover 1103 ms");
+    assertThat(lines.get(4)).startsWith("57 ").endsWith("became active");
+    assertThat(out.toString()).containsOnlyOnce("failover ");
+  }
+}
