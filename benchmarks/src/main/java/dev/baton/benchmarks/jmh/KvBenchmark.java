@@ -22,7 +22,8 @@ import org.openjdk.jmh.annotations.Warmup;
  * Latency of Baton's KV through Raft: three real nodes in this JVM on loopback (default timing,
  * data directories on disk), one caller thread on the active node. {@code put} commits an entry
  * (leader append, a majority's acknowledgement, apply); {@code linearizableGet} is a read-index
- * read. Compare with {@link EtcdKvBenchmark} in the same run.
+ * read with a fresh heartbeat round (RaftNode#read), no log entry. Compare with {@link
+ * EtcdKvBenchmark} in the same run.
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.SampleTime)

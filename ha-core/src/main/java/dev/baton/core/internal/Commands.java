@@ -128,7 +128,10 @@ public final class Commands {
     return builder().setJournal(record).build();
   }
 
-  /** A linearizable read, answered when the entry applies. */
+  /**
+   * A linearizable read, answered when the entry applies: what {@link RaftNode#read} does where the
+   * read index cannot serve (a follower, a leader not yet ready or no longer leading).
+   */
   static Command kvRead(Query query) {
     return builder().setKvRead(KvRead.newBuilder().setQuery(query)).build();
   }

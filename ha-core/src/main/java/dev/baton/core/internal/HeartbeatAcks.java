@@ -6,6 +6,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.OptionalLong;
+import java.util.concurrent.TimeUnit;
 import org.apache.ratis.server.leader.LogAppender;
 
 /**
@@ -70,6 +71,9 @@ public final class HeartbeatAcks {
   // the ask), and where the next partial ask starts in the sorted followers. Guarded by this.
   private final Map<String, Long> lastAsked = new HashMap<>();
   private int rotation;
+  // How many acknowledgements have been reported, for readers waiting for the next one. Guarded by
+  // this.
+  private long acknowledgements;
 
   public HeartbeatAcks(MonotonicClock clock, String selfId) {
     this.clock = clock;
@@ -186,6 +190,26 @@ public final class HeartbeatAcks {
       hasHighWater = false;
     }
     latestAck.merge(follower, sentAt, (a, b) -> b - a > 0 ? b : a);
+    acknowledgements++;
+    notifyAll();
+  }
+
+  /** How many acknowledgements have been reported so far: the argument of {@link #awaitNext}. */
+  synchronized long acknowledgements() {
+    return acknowledgements;
+  }
+
+  /**
+   * Waits at most {@code nanos} until an acknowledgement beyond the first {@code seen} ones is
+   * reported (a linearizable read waiting for its round, {@link RaftNode#read}).
+   */
+  synchronized void awaitNext(long seen, long nanos) throws InterruptedException {
+    long end = System.nanoTime() + nanos;
+    long left = nanos;
+    while (acknowledgements == seen && left > 0) {
+      TimeUnit.NANOSECONDS.timedWait(this, left);
+      left = end - System.nanoTime();
+    }
   }
 
   /**

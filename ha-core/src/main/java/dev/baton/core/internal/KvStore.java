@@ -18,7 +18,10 @@ import java.util.Optional;
 import java.util.concurrent.Executor;
 import java.util.function.Consumer;
 
-/** The KeyValueStore over Raft: writes and reads both through the log (see RaftNode#read). */
+/**
+ * The KeyValueStore over Raft: writes through the log; linearizable reads by read index on the
+ * leader, through the log elsewhere (see RaftNode#read).
+ */
 public final class KvStore implements KeyValueStore {
   private final RaftNode raft;
 

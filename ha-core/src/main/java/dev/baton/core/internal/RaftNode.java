@@ -1,5 +1,6 @@
 package dev.baton.core.internal;
 
+import com.google.protobuf.InvalidProtocolBufferException;
 import dev.baton.core.BatonException;
 import dev.baton.core.Member;
 import dev.baton.core.internal.proto.Command;
@@ -18,12 +19,15 @@ import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import org.apache.ratis.client.RaftClient;
 import org.apache.ratis.conf.Parameters;
 import org.apache.ratis.proto.RaftProtos.CommitInfoProto;
 import org.apache.ratis.proto.RaftProtos.RaftPeerRole;
 import org.apache.ratis.protocol.ClientId;
+import org.apache.ratis.protocol.Message;
 import org.apache.ratis.protocol.RaftGroup;
 import org.apache.ratis.protocol.RaftGroupId;
 import org.apache.ratis.protocol.RaftPeer;
@@ -31,6 +35,7 @@ import org.apache.ratis.protocol.RaftPeerId;
 import org.apache.ratis.server.DivisionInfo;
 import org.apache.ratis.server.RaftServer;
 import org.apache.ratis.server.storage.RaftStorage;
+import org.apache.ratis.thirdparty.com.google.protobuf.ByteString;
 
 /**
  * Everything Baton needs from Ratis, in one place: the server, a local submission path for the role
@@ -56,6 +61,10 @@ public final class RaftNode implements AutoCloseable {
   private final HeartbeatAcks heartbeatAcks;
   private volatile DivisionInfo division;
   private final ClientId localClientId = ClientId.randomId();
+  private final AppliedSignal applied = new AppliedSignal();
+
+  /** How long a read waits for an acknowledgement or an apply before it asks and looks again. */
+  private static final long ROUND_POLL_NANOS = 2_000_000;
 
   /**
    * @param clock the node's clock: the send times of {@link #majorityAckedSendTime()} are its
@@ -71,6 +80,7 @@ public final class RaftNode implements AutoCloseable {
     this.config = config;
     this.stateMachine = stateMachine;
     stateMachine.trustLocalClient(localClientId);
+    stateMachine.addObserver((command, result, index, term) -> applied.signal());
     this.directory = new MemberDirectory(config, stateMachine);
     this.groupId = groupId(config.clusterId());
     this.selfId = RaftPeerId.valueOf(config.self().id());
@@ -410,13 +420,137 @@ public final class RaftNode implements AutoCloseable {
   }
 
   /**
-   * A linearizable read: it goes through the log as an entry that changes nothing and is answered
-   * when it applies, so only under proof of a round that a majority acknowledged after the read
-   * arrived. Ratis 3.3's read-index answered at once when nothing had committed since the leader's
-   * last acknowledged round, so a leader cut off right after a read served old values until it
-   * stepped down (up to about two election timeouts); see StaleReadTest.
+   * A linearizable read. On the leader, by read index with a fresh round (Raft thesis §6.4), with
+   * no log entry and no fsync: {@link #readOnLeader}. Anywhere else (a follower, a leader that has
+   * not yet committed an entry of its term, a leader that lost its leadership while the read
+   * waited) through the log, as an entry that changes nothing and is answered when it applies
+   * ({@link #readThroughLog}). Ratis 3.3's own read-index answers at once when nothing committed
+   * since the leader's last acknowledged round, so a leader cut off right after a read served old
+   * values until it stepped down (up to about two election timeouts); see StaleReadTest. That is
+   * why the round is counted here ({@link HeartbeatAcks}) and not by Ratis.
+   *
+   * @throws BatonException when the read is refused: on the leader, no round sent after the read
+   *     arrived had a majority's acknowledgement within the operation timeout (the leader is cut
+   *     off, or the majority is down)
    */
   public QueryResult read(Query query) {
+    return read(query, () -> {});
+  }
+
+  /**
+   * {@link #read(Query)}, running {@code noted} on the leader right after it noted the read index,
+   * before it asks for the round (tests cut the leader off there).
+   */
+  QueryResult read(Query query, Runnable noted) {
+    DivisionInfo d = division;
+    if (d == null || !d.isLeader()) {
+      return readThroughLog(query);
+    }
+    long term = d.getCurrentTerm();
+    // Ready: the entry this leader appended when it took office, an entry of its term, has been
+    // committed and applied (Ratis LeaderStateImpl.isReady, its startup entry applied). From then
+    // on its commit index covers every entry any earlier leader committed (Leader Completeness),
+    // and in its term only it commits. Read after `ready`, and `ready` read while leading `term`
+    // (checked before and after), the commit index below is such an index.
+    if (!d.isLeaderReady() || !leads(term)) {
+      return readThroughLog(query);
+    }
+    long readIndex;
+    try {
+      readIndex = server.getDivision(groupId).getRaftLog().getLastCommittedIndex();
+    } catch (IOException e) {
+      return readThroughLog(query);
+    }
+    if (!leads(term)) {
+      return readThroughLog(query);
+    }
+    return readOnLeader(query, term, readIndex, noted);
+  }
+
+  /**
+   * The read index read on the leader of {@code term} (Raft thesis §6.4, as etcd does it): with the
+   * commit index {@code readIndex} noted when the read arrived, it takes a reading {@code arrived}
+   * of the node's clock, asks every follower for an AppendEntries round now ({@code
+   * LogAppender.triggerHeartbeat()}), and waits until a round <em>built after</em> {@code arrived}
+   * (strictly later reading, {@link HeartbeatAcks}: taken before Ratis builds the request) was
+   * acknowledged with SUCCESS in {@code term} by a majority of the configuration, this node
+   * counting itself ({@link #majorityAckedSendTime(long)}, the lease's own source). A follower that
+   * acknowledged such a round had not moved past {@code term} when it received it, after the read
+   * arrived; so no leader of a later term was elected before the read arrived, and nothing was
+   * committed before then beyond {@code readIndex}. Then it waits until this node applied up to
+   * {@code readIndex} and answers from the applied state. Concurrent reads share rounds: a read
+   * asks again only while its round is not there yet, and Ratis sends one heartbeat per follower
+   * for all the asks it received since its last send.
+   *
+   * <p>A leader cut off after the read arrived gets no acknowledgement of such a round, so it never
+   * answers: when the operation timeout passes first, the read is refused (falling back to the log
+   * would wait just the same). When it stops leading {@code term} while waiting, the read goes
+   * through the log instead, which finds the new leader.
+   */
+  private QueryResult readOnLeader(Query query, long term, long readIndex, Runnable noted) {
+    long arrived = heartbeatAcks.read();
+    noted.run();
+    long timeout = config.operationTimeout().toNanos();
+    long start = System.nanoTime();
+    try {
+      while (true) {
+        long seen = heartbeatAcks.acknowledgements();
+        OptionalLong acked = majorityAckedSendTime(term);
+        if (acked.isPresent() && acked.getAsLong() - arrived > 0) {
+          break;
+        }
+        if (!leads(term)) {
+          return readThroughLog(query);
+        }
+        long left = timeout - (System.nanoTime() - start);
+        if (left <= 0) {
+          throw new BatonException(
+              "read refused: no round sent after the read arrived was acknowledged by a majority"
+                  + " within "
+                  + config.operationTimeout().toMillis()
+                  + " ms (leader "
+                  + selfId
+                  + ", term "
+                  + term
+                  + ")");
+        }
+        // Ask (again): a round in flight when the read arrived does not count, and an ask that
+        // came while Ratis was between building and sending a request is dropped by Ratis.
+        heartbeatAcks.triggerHeartbeats();
+        heartbeatAcks.awaitNext(seen, Math.min(left, ROUND_POLL_NANOS));
+      }
+      while (stateMachine.getLastAppliedTermIndex().getIndex() < readIndex) {
+        long left = timeout - (System.nanoTime() - start);
+        if (left <= 0) {
+          throw new BatonException(
+              "read refused: this leader had not applied up to the read index "
+                  + readIndex
+                  + " within "
+                  + config.operationTimeout().toMillis()
+                  + " ms");
+        }
+        applied.awaitNext(Math.min(left, ROUND_POLL_NANOS));
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new BatonException("read interrupted", e);
+    }
+    // The state under the state machine's lock has applied at least readIndex (it only grows on
+    // the leader).
+    try {
+      Message answer =
+          stateMachine.query(Message.valueOf(ByteString.copyFrom(query.toByteArray()))).join();
+      return QueryResult.parseFrom(answer.getContent().toByteArray());
+    } catch (CompletionException | InvalidProtocolBufferException e) {
+      throw new BatonException("read refused: " + e.getMessage(), e);
+    }
+  }
+
+  /**
+   * A linearizable read through the log: an entry that changes nothing, answered when it applies,
+   * so only under proof of a round that a majority acknowledged after the read arrived.
+   */
+  private QueryResult readThroughLog(Query query) {
     CommandResult r = write(Commands.kvRead(query));
     if (!r.getApplied()) {
       throw new BatonException("read refused: " + r.getRefusal());
@@ -456,6 +590,27 @@ public final class RaftNode implements AutoCloseable {
       client.close();
     } finally {
       server.close();
+    }
+  }
+
+  /** Wakes reads waiting for the state machine to apply up to their read index. */
+  private static final class AppliedSignal {
+    private long count;
+
+    synchronized void signal() {
+      count++;
+      notifyAll();
+    }
+
+    /** Waits at most {@code nanos} for the next signal (entries without a command send none). */
+    synchronized void awaitNext(long nanos) throws InterruptedException {
+      long seen = count;
+      long end = System.nanoTime() + nanos;
+      long left = nanos;
+      while (count == seen && left > 0) {
+        TimeUnit.NANOSECONDS.timedWait(this, left);
+        left = end - System.nanoTime();
+      }
     }
   }
 }

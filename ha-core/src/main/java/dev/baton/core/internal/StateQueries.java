@@ -7,8 +7,9 @@ import java.util.Map;
 
 /**
  * Read-only answers from the replicated state: the {@link Query} protocol, served both to Ratis's
- * read-only queries ({@link BatonStateMachine#query}) and to a linearizable read applied as a log
- * entry ({@code KV_READ}, in {@link CommandApplier}). The caller holds the state machine's lock.
+ * read-only queries ({@link BatonStateMachine#query}, which the leader's read-index read in {@link
+ * RaftNode#read} also calls) and to a linearizable read applied as a log entry ({@code KV_READ}, in
+ * {@link CommandApplier}). The caller holds the state machine's lock.
  */
 final class StateQueries {
   private StateQueries() {}
