@@ -45,6 +45,11 @@ import org.slf4j.LoggerFactory;
  * lead to it. That is the point during a DNS outage or the loss of a region's name server; a
  * deployment that must never be active before the name moves uses a plain (blocking) {@link
  * DnsSwitch} step instead.
+ *
+ * <p>Why this class is over 450 lines: it is one job, one activation's retry loop (attempt, back
+ * off, recheck, stop), and the state it reports ({@link #status()}, the gauges) is that loop's
+ * state under the same lock; about 90 of its lines are Javadoc. The DNS work itself is {@link
+ * DnsSwitch}'s.
  */
 public final class DnsConverger implements PromotionAction, MeterBinder, AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(DnsConverger.class);

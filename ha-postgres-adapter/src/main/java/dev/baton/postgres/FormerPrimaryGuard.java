@@ -11,7 +11,6 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.BooleanSupplier;
@@ -93,21 +92,11 @@ public final class FormerPrimaryGuard implements AutoCloseable {
   private final Duration fenceTimeout;
   private final PgConnections connections;
   private final String nodeId;
-  private final RejoinRecords records;
-  private final Duration recordRefresh;
-  private final Duration linger;
+  private final RejoinHold hold;
+  private final RejoinFailureStreak failures;
   private ScheduledExecutorService executor;
-  private ScheduledExecutorService heartbeat;
-  private ScheduledFuture<?> refresher;
-  private volatile WriterEndpoint.Writer heldFor;
-  private long lingerUntil;
-  private boolean leftoverChecked;
   private KeyValueStore.Watch watch;
   private volatile Outcome lastOutcome;
-  private final Duration retryInitial;
-  private final Duration retryMax;
-  private volatile RejoinFailure failure;
-  private long nextAttemptNanos;
 
   private FormerPrimaryGuard(Builder b) {
     this.local = b.local;
@@ -117,11 +106,14 @@ public final class FormerPrimaryGuard implements AutoCloseable {
     this.checkInterval = b.checkInterval;
     this.fenceTimeout = b.fenceTimeout;
     this.nodeId = b.nodeId;
-    this.records = b.rejoin == null ? null : new RejoinRecords(b.writerEndpoint);
-    this.recordRefresh = b.recordRefresh;
-    this.linger = b.linger;
-    this.retryInitial = b.retryInitial;
-    this.retryMax = b.retryMax;
+    this.hold =
+        new RejoinHold(
+            b.local,
+            b.nodeId,
+            b.rejoin == null ? null : new RejoinRecords(b.writerEndpoint),
+            b.recordRefresh,
+            b.linger);
+    this.failures = new RejoinFailureStreak(b.local, b.rejoin, b.retryInitial, b.retryMax);
     this.connections =
         new PgConnections(
             b.user, b.password, Duration.ofSeconds(3), Duration.ofSeconds(30), "baton-guard");
@@ -290,7 +282,7 @@ public final class FormerPrimaryGuard implements AutoCloseable {
 
   /** The current streak of failed rejoins, if the last rejoin of the local server failed. */
   public Optional<RejoinFailure> rejoinFailure() {
-    return Optional.ofNullable(failure);
+    return Optional.ofNullable(failures.current());
   }
 
   private void runCheck() {
@@ -347,7 +339,7 @@ public final class FormerPrimaryGuard implements AutoCloseable {
       if (isActive.getAsBoolean()) {
         // Its promotion action owns the server now: a rejoin record must not keep other nodes'
         // promotions from stopping it once this node has lost the role and is cut off.
-        release();
+        hold.release();
         return Outcome.NODE_ACTIVE;
       }
       return checkLocked();
@@ -363,14 +355,14 @@ public final class FormerPrimaryGuard implements AutoCloseable {
     }
     PostgresEndpoint writerAt = PostgresEndpoint.fromJdbcUrl(writer.get().jdbcUrl());
     if (writerAt.host().equals(local.host()) && writerAt.port() == local.port()) {
-      release();
+      hold.release();
       return Outcome.IS_WRITER;
     }
     try (Connection c = connections.connectOrThrow(local)) {
       if (PgConnections.inRecovery(c)) {
         // A standby again (an operator's re-clone, say): the failure streak is over.
-        succeeded();
-        releaseAfterLinger();
+        failures.succeeded();
+        hold.releaseAfterLinger();
         return Outcome.STANDBY;
       }
       // Asked again now that the server is seen as a primary: a guard outside the node (baton
@@ -393,96 +385,20 @@ public final class FormerPrimaryGuard implements AutoCloseable {
     if (rejoin == null) {
       return Outcome.FENCED;
     }
-    if (backingOff()) {
+    if (failures.backingOff()) {
       return Outcome.REJOIN_FAILED; // fenced read-only above; the rejoin waits for its backoff
     }
     // Announced before the server is stopped: a promotion must not STONITH it from here on.
-    hold(writer.get());
+    hold.hold(writer.get());
     try {
       rejoin.rejoin(writerAt);
     } catch (RuntimeException e) {
-      return failed(writerAt, e);
+      failures.failed(writerAt, e);
+      return Outcome.REJOIN_FAILED;
     }
-    succeeded();
-    lingerUntil = System.nanoTime() + linger.toNanos();
+    failures.succeeded();
+    hold.lingerFromNow();
     return Outcome.REJOINED;
-  }
-
-  private boolean backingOff() {
-    return failure != null && System.nanoTime() - nextAttemptNanos < 0;
-  }
-
-  /**
-   * A rejoin failed: the next is tried after a doubling backoff, and the first failure of a streak
-   * is logged once, at ERROR, with what the operator must do (issue 32: an interrupted pg_rewind
-   * left a data directory every later rewind failed on, and the guard retried it every check for
-   * ever).
-   */
-  private Outcome failed(PostgresEndpoint writerAt, RuntimeException e) {
-    if (Thread.currentThread().isInterrupted()) {
-      throw e; // the guard is closing: not a failed rejoin
-    }
-    RejoinFailure before = failure;
-    int attempts = before == null ? 1 : before.attempts() + 1;
-    long wait = retryInitial.toMillis();
-    for (int i = 1; i < attempts && wait < retryMax.toMillis(); i++) {
-      wait *= 2;
-    }
-    wait = Math.min(wait, retryMax.toMillis());
-    nextAttemptNanos = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(wait);
-    Instant now = Instant.now();
-    failure =
-        new RejoinFailure(
-            attempts,
-            before == null ? now : before.since(),
-            String.valueOf(e.getMessage()),
-            now.plusMillis(wait));
-    if (before == null) {
-      String dir = rejoin.dataDirectory().toString();
-      LOG.error(
-          "former-primary guard: the rejoin of {} as a standby of {} failed: {}. If pg_rewind"
-              + " stopped part-way, the data directory {} is damaged and no later rewind can"
-              + " repair it (recloneOnRewindFailure lets the guard re-create it): stop the server"
-              + " if it runs; as the server's OS user, re-create it from the current primary in a"
-              + " new directory (pg_basebackup -h {} -p {} -U {} -D {}.new -R -X stream), move {}"
-              + " aside and {}.new into its place; the guard then starts it as a standby. The guard"
-              + " tries the rejoin again after {} ms, doubling up to {} ms; this is logged once"
-              + " until a rejoin succeeds.",
-          local.address(),
-          writerAt.address(),
-          e.getMessage(),
-          dir,
-          writerAt.host(),
-          writerAt.port(),
-          rejoin.user(),
-          dir,
-          dir,
-          dir,
-          wait,
-          retryMax.toMillis());
-    } else {
-      LOG.info(
-          "former-primary guard: rejoin of {} failed again (attempt {}, failing since {}); next"
-              + " attempt in {} ms: {}",
-          local.address(),
-          attempts,
-          failure.since(),
-          wait,
-          e.getMessage());
-    }
-    return Outcome.REJOIN_FAILED;
-  }
-
-  private void succeeded() {
-    RejoinFailure before = failure;
-    if (before != null) {
-      failure = null;
-      LOG.info(
-          "former-primary guard: {} is a standby again after {} failed rejoin attempt(s) since {}",
-          local.address(),
-          before.attempts(),
-          before.since());
-    }
   }
 
   /**
@@ -494,99 +410,29 @@ public final class FormerPrimaryGuard implements AutoCloseable {
     if (rejoin == null) {
       return Outcome.UNREACHABLE;
     }
-    if (heldFor == null && records.read(local).isEmpty()) {
+    if (!hold.heldOrLeftOver()) {
       return Outcome.UNREACHABLE;
     }
-    if (backingOff()) {
+    if (failures.backingOff()) {
       return Outcome.REJOIN_FAILED;
     }
-    if (failure == null) {
+    if (failures.current() == null) {
       LOG.warn(
           "former-primary guard: {} does not answer during or after the rejoin this guard holds (a"
               + " STONITH or a crash?); starting it again as a standby of {}",
           local.address(),
           writerAt.address());
     }
-    hold(writer);
+    hold.hold(writer);
     try {
       rejoin.restartAsStandby(writerAt);
     } catch (RuntimeException e) {
-      return failed(writerAt, e);
+      failures.failed(writerAt, e);
+      return Outcome.REJOIN_FAILED;
     }
-    succeeded();
-    lingerUntil = System.nanoTime() + linger.toNanos();
+    failures.succeeded();
+    hold.lingerFromNow();
     return Outcome.RESTARTED;
-  }
-
-  private void hold(WriterEndpoint.Writer writer) {
-    heldFor = writer;
-    records.write(local, nodeId, writer);
-    if (refresher == null) {
-      if (heartbeat == null) {
-        heartbeat =
-            Executors.newSingleThreadScheduledExecutor(
-                r -> {
-                  Thread t = new Thread(r, "baton-rejoin-record");
-                  t.setDaemon(true);
-                  return t;
-                });
-      }
-      long every = recordRefresh.toMillis();
-      refresher =
-          heartbeat.scheduleWithFixedDelay(this::refresh, every, every, TimeUnit.MILLISECONDS);
-      LOG.info(
-          "former-primary guard: {} is held for its rejoin (record {}, refreshed every {} ms)",
-          local.address(),
-          records.key(local),
-          every);
-    }
-  }
-
-  private void refresh() {
-    WriterEndpoint.Writer w = heldFor;
-    if (w == null) {
-      return;
-    }
-    try {
-      records.write(local, nodeId, w);
-    } catch (RuntimeException e) {
-      LOG.warn(
-          "former-primary guard: cannot refresh the rejoin record of {}: {}",
-          local.address(),
-          e.getMessage());
-    }
-  }
-
-  /** The server answers as a standby: let go of it once the linger is over. */
-  private void releaseAfterLinger() {
-    if (records == null) {
-      return;
-    }
-    if (heldFor != null) {
-      if (System.nanoTime() - lingerUntil >= 0) {
-        release();
-      }
-    } else if (!leftoverChecked) {
-      // Once per guard: a record left by a predecessor whose rejoin finished (the server is a
-      // standby, nothing is held) is deleted, not read on every check under the promotion's lock.
-      if (records.read(local).isPresent()) {
-        records.delete(local);
-      }
-      leftoverChecked = true;
-    }
-  }
-
-  private void release() {
-    if (heldFor == null) {
-      return;
-    }
-    heldFor = null;
-    if (refresher != null) {
-      refresher.cancel(false);
-      refresher = null;
-    }
-    records.delete(local);
-    LOG.info("former-primary guard: {} is no longer held; rejoin record deleted", local.address());
   }
 
   @Override
@@ -598,8 +444,6 @@ public final class FormerPrimaryGuard implements AutoCloseable {
       executor.shutdownNow();
     }
     // A rejoin record held now is left to go stale: a promotion then treats the server as before.
-    if (heartbeat != null) {
-      heartbeat.shutdownNow();
-    }
+    hold.close();
   }
 }

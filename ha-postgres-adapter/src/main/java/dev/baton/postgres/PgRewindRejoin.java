@@ -1,20 +1,13 @@
 package dev.baton.postgres;
 
 import dev.baton.core.BatonException;
-import dev.baton.core.ChildEnvironment;
-import java.io.File;
-import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.Objects;
-import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -42,26 +35,24 @@ public final class PgRewindRejoin {
   private static final Logger LOG = LoggerFactory.getLogger(PgRewindRejoin.class);
 
   private final Path dataDirectory;
-  private final Path binDirectory;
-  private final List<String> runAs;
   private final PostgresEndpoint local;
   private final String user;
-  private final String password;
   private final Path logFile;
   private final Duration timeout;
   private final PgConnections connections;
   private final boolean recloneOnRewindFailure;
+  private final PgCommands commands;
 
   private PgRewindRejoin(Builder b) {
     this.dataDirectory = b.dataDirectory;
-    this.binDirectory = b.binDirectory;
-    this.runAs = List.copyOf(b.runAs);
     this.local = b.local;
     this.user = b.user;
-    this.password = b.password;
     this.logFile = b.logFile;
     this.timeout = b.timeout;
     this.recloneOnRewindFailure = b.recloneOnRewindFailure;
+    this.commands =
+        new PgCommands(
+            List.copyOf(b.runAs), b.binDirectory, b.dataDirectory, b.local, b.password, b.timeout);
     this.connections =
         new PgConnections(b.user, b.password, Duration.ofSeconds(3), b.timeout, "baton-rejoin");
   }
@@ -201,23 +192,29 @@ public final class PgRewindRejoin {
       // down, as expected
     }
     String signal = dataDirectory.resolve("standby.signal").toString();
-    if (exec(List.of("test", "-f", signal), false).exit() != 0) {
+    if (commands.exec(List.of("test", "-f", signal), false).exit() != 0) {
       LOG.warn(
           "rejoin: {} is down and has no standby.signal (stopped before or during pg_rewind);"
               + " rewinding it again",
           local.address());
       return rejoin(newPrimary);
     }
-    if (!isRunning()) {
+    if (!commands.isRunning()) {
       List<String> start =
           new ArrayList<>(
               List.of(
-                  bin("pg_ctl"), "start", "-D", dataDirectory.toString(), "-w", "-t", seconds()));
+                  commands.bin("pg_ctl"),
+                  "start",
+                  "-D",
+                  dataDirectory.toString(),
+                  "-w",
+                  "-t",
+                  commands.seconds()));
       if (logFile != null) {
         start.add("-l");
         start.add(logFile.toString());
       }
-      run("start", start, false);
+      commands.run("start", start, false);
     }
     awaitStandby();
     LOG.info(
@@ -262,10 +259,19 @@ public final class PgRewindRejoin {
           e);
     }
     String dir = dataDirectory.toString();
-    if (isRunning()) {
-      run(
+    if (commands.isRunning()) {
+      commands.run(
           "stop",
-          List.of(bin("pg_ctl"), "stop", "-D", dir, "-m", "fast", "-w", "-t", seconds()),
+          List.of(
+              commands.bin("pg_ctl"),
+              "stop",
+              "-D",
+              dir,
+              "-m",
+              "fast",
+              "-w",
+              "-t",
+              commands.seconds()),
           false);
     }
     String source =
@@ -280,15 +286,15 @@ public final class PgRewindRejoin {
     Outcome outcome = Outcome.REJOINED;
     try {
       String out =
-          run(
+          commands.run(
               "pg_rewind from " + newPrimary.address(),
               List.of(
-                  bin("pg_rewind"),
+                  commands.bin("pg_rewind"),
                   "--target-pgdata=" + dir,
                   "--source-server=" + source,
                   "--write-recovery-conf"),
               true);
-      LOG.info("rejoin: pg_rewind of {}: {}", local.address(), lastLine(out));
+      LOG.info("rejoin: pg_rewind of {}: {}", local.address(), PgCommands.lastLine(out));
     } catch (BatonException e) {
       if (!recloneOnRewindFailure || Thread.currentThread().isInterrupted()) {
         throw e;
@@ -297,13 +303,14 @@ public final class PgRewindRejoin {
       outcome = Outcome.RECLONED;
     }
     List<String> start =
-        new ArrayList<>(List.of(bin("pg_ctl"), "start", "-D", dir, "-w", "-t", seconds()));
+        new ArrayList<>(
+            List.of(commands.bin("pg_ctl"), "start", "-D", dir, "-w", "-t", commands.seconds()));
     if (logFile != null) {
       start.add("-l");
       start.add(logFile.toString());
     }
     // pg_ctl start gets no password: the postmaster and every backend inherit its environment.
-    run("start", start, false);
+    commands.run("start", start, false);
     awaitStandby();
     LOG.info("rejoin: {} is a standby of {}", local.address(), newPrimary.address());
     return outcome;
@@ -323,16 +330,16 @@ public final class PgRewindRejoin {
         rewindFailure.getMessage(),
         dir,
         newPrimary.address());
-    if (exec(List.of("test", "-e", dir), false).exit() == 0) {
-      if (exec(List.of("test", "-e", aside), false).exit() != 0) {
-        run("moving the data directory aside", List.of("mv", "--", dir, aside), false);
+    if (commands.exec(List.of("test", "-e", dir), false).exit() == 0) {
+      if (commands.exec(List.of("test", "-e", aside), false).exit() != 0) {
+        commands.run("moving the data directory aside", List.of("mv", "--", dir, aside), false);
         LOG.warn(
             "rejoin: the data directory of {} before the re-clone is kept in {}; delete it when it"
                 + " is no longer needed",
             local.address(),
             aside);
       } else {
-        run("removing the data directory", List.of("rm", "-rf", "--", dir), false);
+        commands.run("removing the data directory", List.of("rm", "-rf", "--", dir), false);
         LOG.warn(
             "rejoin: the data directory {} was deleted for the re-clone ({} from an earlier failed"
                 + " rewind is kept)",
@@ -341,10 +348,10 @@ public final class PgRewindRejoin {
       }
     }
     String out =
-        run(
+        commands.run(
             "pg_basebackup from " + newPrimary.address(),
             List.of(
-                bin("pg_basebackup"),
+                commands.bin("pg_basebackup"),
                 "--host=" + newPrimary.host(),
                 "--port=" + newPrimary.port(),
                 "--username=" + user,
@@ -358,7 +365,7 @@ public final class PgRewindRejoin {
         "rejoin: {} re-created from {} with pg_basebackup{}",
         dir,
         newPrimary.address(),
-        out.isBlank() ? "" : ": " + lastLine(out));
+        out.isBlank() ? "" : ": " + PgCommands.lastLine(out));
   }
 
   private void awaitStandby() {
@@ -382,94 +389,5 @@ public final class PgRewindRejoin {
     }
     throw new BatonException(
         local.address() + " did not come back as a standby within " + timeout + ": " + last);
-  }
-
-  private boolean isRunning() {
-    // pg_ctl status: 0 running, 3 not running, 4 no accessible data directory.
-    return exec(List.of(bin("pg_ctl"), "status", "-D", dataDirectory.toString()), false).exit()
-        == 0;
-  }
-
-  private String seconds() {
-    return Long.toString(Math.max(1, timeout.toSeconds()));
-  }
-
-  private String bin(String name) {
-    return binDirectory.resolve(name).toString();
-  }
-
-  private String run(String step, List<String> command, boolean withPassword) {
-    Result r = exec(command, withPassword);
-    if (r.exit() != 0) {
-      throw new BatonException(
-          "rejoin of "
-              + local.address()
-              + ": "
-              + step
-              + " failed (exit "
-              + r.exit()
-              + "): "
-              + lastLines(r.output(), 5));
-    }
-    return r.output();
-  }
-
-  private record Result(int exit, String output) {}
-
-  /**
-   * Runs {@code command} (behind {@code runAs}) with an allow-listed environment ({@link
-   * ChildEnvironment}) and {@code PGPASSWORD} only when {@code withPassword}: for pg_rewind, which
-   * connects to the new primary. Never for pg_ctl, whose postmaster would carry it for its life.
-   */
-  private Result exec(List<String> command, boolean withPassword) {
-    List<String> cmd = new ArrayList<>(runAs);
-    cmd.addAll(command);
-    Path out = null;
-    try {
-      out = Files.createTempFile("baton-rejoin", ".out");
-      ProcessBuilder pb =
-          new ProcessBuilder(cmd)
-              .redirectErrorStream(true)
-              .redirectOutput(out.toFile())
-              .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
-      Path parent = dataDirectory.toAbsolutePath().getParent();
-      if (parent != null && Files.isDirectory(parent)) {
-        pb.directory(parent.toFile());
-      }
-      Map<String, String> env = ChildEnvironment.restrict(pb);
-      if (withPassword && password != null) {
-        env.put("PGPASSWORD", password);
-      }
-      Process p = pb.start();
-      if (!p.waitFor(timeout.toMillis() + 5_000, TimeUnit.MILLISECONDS)) {
-        p.destroyForcibly();
-        throw new BatonException(
-            "rejoin of " + local.address() + ": " + command.get(0) + " timed out after " + timeout);
-      }
-      return new Result(p.exitValue(), Files.readString(out, StandardCharsets.UTF_8));
-    } catch (IOException e) {
-      throw new BatonException(
-          "rejoin of " + local.address() + ": cannot run " + command.get(0), e);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new BatonException("interrupted", e);
-    } finally {
-      if (out != null) {
-        try {
-          Files.deleteIfExists(out);
-        } catch (IOException ignored) {
-          // a leftover temp file is harmless
-        }
-      }
-    }
-  }
-
-  private static String lastLine(String s) {
-    return lastLines(s, 1);
-  }
-
-  private static String lastLines(String s, int n) {
-    String[] lines = s.strip().split("\n");
-    return String.join(" | ", List.of(lines).subList(Math.max(0, lines.length - n), lines.length));
   }
 }

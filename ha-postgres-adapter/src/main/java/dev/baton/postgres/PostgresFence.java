@@ -11,13 +11,8 @@ import java.sql.SQLTransientException;
 import java.sql.Statement;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.OffsetDateTime;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
 import javax.sql.DataSource;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -59,8 +54,7 @@ public final class PostgresFence implements Fence {
   private final Duration terminateBlockersAfter;
   private final Duration maxLockWait;
   private final boolean timeBound;
-  private final double driftBound;
-  private final Duration maxRenewalTime; // null: derived from the lease at each renewal
+  private final FenceLease lease;
 
   private PostgresFence(Builder b) {
     this.dataSource = b.dataSource;
@@ -69,8 +63,7 @@ public final class PostgresFence implements Fence {
     this.terminateBlockersAfter = b.terminateBlockersAfter;
     this.maxLockWait = b.maxLockWait;
     this.timeBound = b.timeBound;
-    this.driftBound = b.driftBound;
-    this.maxRenewalTime = b.maxRenewalTime;
+    this.lease = new FenceLease(b.dataSource, b.resource, b.schema, b.driftBound, b.maxRenewalTime);
   }
 
   public static Builder builder(DataSource dataSource) {
@@ -159,8 +152,8 @@ public final class PostgresFence implements Fence {
      * answer arrives. It is taken off {@code valid_until} in advance, because the database reads
      * its clock at an unknown point of that time; a renewal that took longer is rolled back,
      * leaving the previous {@code valid_until}, and reported. By default it is derived from the
-     * lease at each renewal, as the bound is ({@link #renewalBudgetNanos}): half of {@code
-     * remaining × (1 − driftBound)}. Set it to fix it instead.
+     * lease at each renewal, as the bound is ({@code FenceLease.renewalBudgetNanos}): half of
+     * {@code remaining × (1 − driftBound)}. Set it to fix it instead.
      */
     public Builder maxRenewalTime(Duration max) {
       Objects.requireNonNull(max, "maxRenewalTime");
@@ -237,7 +230,7 @@ public final class PostgresFence implements Fence {
       ins.setLong(2, token);
       if (ins.executeUpdate() == 1) {
         if (timeBound) {
-          boundNewToken(c, token);
+          lease.bound(c, token);
         }
         c.commit();
         LOG.info("fence {}: created at token {}", resource, token);
@@ -246,11 +239,11 @@ public final class PostgresFence implements Fence {
     }
     long current = read(c);
     if (current == token) {
-      if (timeBound && !leaseHolds(c, token)) {
+      if (timeBound && !lease.holds(c, token)) {
         // Writers may be checking this token, unbounded, right now: take the row's lock so that
         // none of them runs across the moment the bound appears (their commit is not checked).
         lockFenceRow(c);
-        boundNewToken(c, token);
+        lease.bound(c, token);
       }
       c.commit();
       LOG.debug("fence {}: already at token {}", resource, token);
@@ -260,7 +253,8 @@ public final class PostgresFence implements Fence {
       throw new StaleTokenException(resource, token, current);
     }
     int pid = backendPid(c);
-    BlockerTerminator terminator = startTerminator(pid, token);
+    FenceBlockerTerminator terminator =
+        FenceBlockerTerminator.start(dataSource, resource, terminateBlockersAfter, pid, token);
     int updated;
     try (PreparedStatement up =
         c.prepareStatement(
@@ -304,45 +298,10 @@ public final class PostgresFence implements Fence {
       }
     }
     if (timeBound) {
-      boundNewToken(c, token);
+      lease.bound(c, token);
     }
     c.commit();
     LOG.info("fence {}: advanced from token {} to {}", resource, current, token);
-  }
-
-  /**
-   * Writes the lease row of {@code token}, lapsed ({@code valid_until} = now by the database's
-   * clock), in the advancing transaction, which holds the fence row's exclusive lock: every
-   * transaction that later passes the check with {@code token} is bounded.
-   */
-  private void boundNewToken(Connection c, long token) throws SQLException {
-    try (PreparedStatement ps =
-        c.prepareStatement(
-            "INSERT INTO "
-                + schema.leaseTable()
-                + " AS l (resource, token, valid_until, renewed_at)"
-                + " VALUES (?, ?, clock_timestamp(), clock_timestamp())"
-                + " ON CONFLICT (resource) DO UPDATE SET token = EXCLUDED.token,"
-                + " valid_until = EXCLUDED.valid_until, renewed_at = EXCLUDED.renewed_at"
-                + " WHERE l.token <> EXCLUDED.token")) {
-      ps.setString(1, resource);
-      ps.setLong(2, token);
-      ps.executeUpdate();
-    }
-  }
-
-  private boolean leaseHolds(Connection c, long token) throws SQLException {
-    try (PreparedStatement ps =
-        c.prepareStatement(
-            "SELECT 1 FROM "
-                + schema.leaseTable()
-                + " WHERE resource = ? AND token = ? AND valid_until IS NOT NULL")) {
-      ps.setString(1, resource);
-      ps.setLong(2, token);
-      try (ResultSet rs = ps.executeQuery()) {
-        return rs.next();
-      }
-    }
   }
 
   private void lockFenceRow(Connection c) throws SQLException {
@@ -355,41 +314,13 @@ public final class PostgresFence implements Fence {
   }
 
   /**
-   * How long a renewal may take, from reading the remaining lease to its answer: {@code fixed} when
-   * set ({@link Builder#maxRenewalTime}), otherwise derived from the lease as the bound is, half of
-   * {@code remaining × (1 − drift)}. The round trip and the bound then share what is left of the
-   * lease equally: {@code budget + bound = remaining × (1 − drift)} whatever the lease, which is
-   * what keeps {@code valid_until} before the lease's end (docs/lease.md, step 6), and the bound
-   * outlasts the renewer's interval while the lease is more than twice that. A fixed 100 ms was
-   * both more than a short remaining lease allowed and less than a loaded host's round trip takes
-   * (a renewal of 114 ms was rolled back while 600 ms of the lease remained).
-   *
-   * @return nanoseconds, never negative
-   */
-  static long renewalBudgetNanos(Duration remaining, double drift, Duration fixed) {
-    if (fixed != null) {
-      return fixed.toNanos();
-    }
-    return Math.max(0, (long) (remaining.toNanos() * (1 - drift)) / 2);
-  }
-
-  /**
-   * The bound a renewal writes ({@code valid_until} after the database's clock): {@code remaining ×
-   * (1 − drift) − budget}, never negative.
-   */
-  static long boundMicros(Duration remaining, double drift, long budgetNanos) {
-    // Rounded down once, after the difference: never past remaining × (1 − drift) − budget.
-    return Math.max(0, ((long) (remaining.toNanos() * (1 - drift)) - budgetNanos) / 1000);
-  }
-
-  /**
    * Renews the time bound of {@code token}: sets {@code valid_until} to the database's {@code
-   * clock_timestamp()} plus {@code remaining × (1 − driftBound) − budget} ({@link
-   * #renewalBudgetNanos}), only if {@code token} is still the token the fence holds and the advance
-   * bounded it ({@link Builder#timeBound}). It updates {@code baton.fence_lease} alone, so it never
-   * waits for a writer that holds the fence row. {@code remaining} is what is left of this node's
-   * lease at the moment of the call: the time the call takes, connecting included, counts against
-   * it.
+   * clock_timestamp()} plus {@code remaining × (1 − driftBound) − budget} ({@code
+   * FenceLease.renewalBudgetNanos}), only if {@code token} is still the token the fence holds and
+   * the advance bounded it ({@link Builder#timeBound}). It updates {@code baton.fence_lease} alone,
+   * so it never waits for a writer that holds the fence row. {@code remaining} is what is left of
+   * this node's lease at the moment of the call: the time the call takes, connecting included,
+   * counts against it.
    *
    * @return the new {@code valid_until}, or empty when {@code token} no longer holds the fence (a
    *     newer active advanced it) or its advance did not bound it: nothing was changed
@@ -411,63 +342,7 @@ public final class PostgresFence implements Fence {
    */
   Optional<Instant> renewLease(Connection c, long token, Duration remaining, long measuredAtNanos)
       throws SQLException {
-    Objects.requireNonNull(remaining, "remaining");
-    long budgetNanos = renewalBudgetNanos(remaining, driftBound, maxRenewalTime);
-    long boundMicros = boundMicros(remaining, driftBound, budgetNanos);
-    boolean autoCommit = c.getAutoCommit();
-    c.setAutoCommit(false);
-    try (PreparedStatement ps =
-        c.prepareStatement(
-            "UPDATE "
-                + schema.leaseTable()
-                + " l SET valid_until = clock_timestamp() + ? * interval '1 microsecond',"
-                + " renewed_at = clock_timestamp()"
-                + " WHERE l.resource = ? AND l.token = ? AND l.valid_until IS NOT NULL"
-                + " AND EXISTS (SELECT 1 FROM "
-                + schema.fenceTable()
-                + " f WHERE f.resource = l.resource AND f.token = l.token)"
-                + " RETURNING l.valid_until")) {
-      ps.setLong(1, boundMicros);
-      ps.setString(2, resource);
-      ps.setLong(3, token);
-      Instant validUntil = null;
-      try (ResultSet rs = ps.executeQuery()) {
-        if (rs.next()) {
-          validUntil = rs.getObject(1, OffsetDateTime.class).toInstant();
-        }
-      }
-      long tookNanos = System.nanoTime() - measuredAtNanos;
-      if (validUntil == null) {
-        c.rollback();
-        return Optional.empty();
-      }
-      if (tookNanos * (1 + driftBound) > budgetNanos) {
-        c.rollback();
-        throw new SQLTransientException(
-            "renewing the fence lease of resource '"
-                + resource
-                + "' for token "
-                + token
-                + " took "
-                + tookNanos / 1_000_000
-                + " ms, more than "
-                + (maxRenewalTime != null
-                    ? "maxRenewalTime " + maxRenewalTime.toMillis() + " ms"
-                    : "its budget "
-                        + budgetNanos / 1_000_000
-                        + " ms (half of the lease that remained, "
-                        + remaining.toMillis()
-                        + " ms, less the drift bound)")
-                + ": rolled back, the previous valid_until stands");
-      }
-      c.commit();
-      return Optional.of(validUntil);
-    } catch (SQLException | RuntimeException e) {
-      c.rollback();
-      throw e;
-    } finally {
-      c.setAutoCommit(autoCommit);
-    }
+    return lease.renew(c, token, remaining, measuredAtNanos);
   }
 
   /**
@@ -475,20 +350,7 @@ public final class PostgresFence implements Fence {
    * is unbounded (NULL).
    */
   public Optional<Instant> leaseValidUntil(long token) throws SQLException {
-    try (Connection c = dataSource.getConnection();
-        PreparedStatement ps =
-            c.prepareStatement(
-                "SELECT valid_until FROM "
-                    + schema.leaseTable()
-                    + " WHERE resource = ? AND token = ? AND valid_until IS NOT NULL")) {
-      ps.setString(1, resource);
-      ps.setLong(2, token);
-      try (ResultSet rs = ps.executeQuery()) {
-        return rs.next()
-            ? Optional.of(rs.getObject(1, OffsetDateTime.class).toInstant())
-            : Optional.empty();
-      }
-    }
+    return lease.validUntil(token);
   }
 
   @Override
@@ -518,100 +380,6 @@ public final class PostgresFence implements Fence {
         ResultSet rs = s.executeQuery("SELECT pg_backend_pid()")) {
       rs.next();
       return rs.getInt(1);
-    }
-  }
-
-  private BlockerTerminator startTerminator(int waiterPid, long token) {
-    if (terminateBlockersAfter == null) {
-      return null;
-    }
-    BlockerTerminator t = new BlockerTerminator(waiterPid, token);
-    Thread thread = new Thread(t, "baton-fence-terminator-" + resource);
-    thread.setDaemon(true);
-    thread.start();
-    return t;
-  }
-
-  /**
-   * Runs beside a waiting advance: after the grace period, terminates the sessions that block it.
-   * They can only be transactions that checked the old token (a higher token is refused by the
-   * check), so they belong to an active that has been superseded.
-   */
-  private final class BlockerTerminator implements Runnable {
-    private final int waiterPid;
-    private final long token;
-    private final CountDownLatch done = new CountDownLatch(1);
-    private volatile String lastError = "none blocked";
-
-    BlockerTerminator(int waiterPid, long token) {
-      this.waiterPid = waiterPid;
-      this.token = token;
-    }
-
-    String lastError() {
-      return lastError;
-    }
-
-    void stop() {
-      done.countDown();
-    }
-
-    @Override
-    public void run() {
-      try {
-        if (done.await(terminateBlockersAfter.toMillis(), TimeUnit.MILLISECONDS)) {
-          return;
-        }
-        try (Connection c = dataSource.getConnection()) {
-          c.setAutoCommit(true);
-          while (!done.await(0, TimeUnit.MILLISECONDS)) {
-            terminateBlockers(c);
-            if (done.await(100, TimeUnit.MILLISECONDS)) {
-              return;
-            }
-          }
-        }
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-      } catch (SQLException | RuntimeException e) {
-        lastError = e.getMessage();
-        LOG.warn(
-            "fence {}: cannot terminate the sessions that block the advance to token {}: {}",
-            resource,
-            token,
-            e.getMessage());
-      }
-    }
-
-    private void terminateBlockers(Connection c) throws SQLException {
-      List<String> terminated = new ArrayList<>();
-      try (PreparedStatement ps =
-          c.prepareStatement(
-              "SELECT a.pid, coalesce(a.application_name, ''), coalesce(host(a.client_addr), 'local'),"
-                  + " pg_terminate_backend(a.pid, 2000)"
-                  + " FROM pg_stat_activity a WHERE a.pid = ANY (pg_blocking_pids(?))")) {
-        ps.setInt(1, waiterPid);
-        try (ResultSet rs = ps.executeQuery()) {
-          while (rs.next()) {
-            terminated.add(
-                "pid "
-                    + rs.getInt(1)
-                    + " ("
-                    + rs.getString(2)
-                    + "@"
-                    + rs.getString(3)
-                    + (rs.getBoolean(4) ? "" : ", not terminated")
-                    + ")");
-          }
-        }
-      }
-      if (!terminated.isEmpty()) {
-        LOG.warn(
-            "fence {}: terminated sessions holding the old token to advance to token {}: {}",
-            resource,
-            token,
-            terminated);
-      }
     }
   }
 }

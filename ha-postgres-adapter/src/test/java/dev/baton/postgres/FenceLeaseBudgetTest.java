@@ -16,9 +16,9 @@ class FenceLeaseBudgetTest {
   @Test
   void theDerivedBudgetIsHalfOfTheRemainingLeaseLessTheDriftAndTheBoundTheOtherHalf() {
     Duration remaining = Duration.ofMillis(692); // the default lease (docs/lease.md)
-    long budget = PostgresFence.renewalBudgetNanos(remaining, 0.01, null);
+    long budget = FenceLease.renewalBudgetNanos(remaining, 0.01, null);
     assertThat(budget).isEqualTo((long) (692_000_000L * 0.99) / 2);
-    assertThat(PostgresFence.boundMicros(remaining, 0.01, budget)).isEqualTo(342_540L);
+    assertThat(FenceLease.boundMicros(remaining, 0.01, budget)).isEqualTo(342_540L);
     // The round trip that was rolled back under the fixed 100 ms fits now.
     assertThat(budget).isGreaterThan(Duration.ofMillis(114).toNanos());
   }
@@ -28,8 +28,8 @@ class FenceLeaseBudgetTest {
     for (double drift : new double[] {0, 0.01, 0.1, 0.49}) {
       for (long ms = 0; ms <= 5_000; ms += 7) {
         Duration remaining = Duration.ofMillis(ms);
-        long budget = PostgresFence.renewalBudgetNanos(remaining, drift, null);
-        long bound = PostgresFence.boundMicros(remaining, drift, budget) * 1000;
+        long budget = FenceLease.renewalBudgetNanos(remaining, drift, null);
+        long bound = FenceLease.boundMicros(remaining, drift, budget) * 1000;
         long allowed = (long) (remaining.toNanos() * (1 - drift));
         assertThat(budget).as("budget at %d ms, drift %s", ms, drift).isNotNegative();
         assertThat(budget + bound).as("budget + bound at %d ms", ms).isLessThanOrEqualTo(allowed);
@@ -43,19 +43,19 @@ class FenceLeaseBudgetTest {
   void theBoundOutlastsTheRenewIntervalWhileTheLeaseIsMoreThanTwiceIt() {
     Duration interval = Duration.ofMillis(100); // the sidecar's default renewInterval
     Duration remaining = Duration.ofMillis(203); // 203 × 0.99 > 200
-    long budget = PostgresFence.renewalBudgetNanos(remaining, 0.01, null);
-    assertThat(PostgresFence.boundMicros(remaining, 0.01, budget) * 1000)
+    long budget = FenceLease.renewalBudgetNanos(remaining, 0.01, null);
+    assertThat(FenceLease.boundMicros(remaining, 0.01, budget) * 1000)
         .isGreaterThanOrEqualTo(interval.toNanos());
   }
 
   @Test
   void aFixedMaxRenewalTimeIsTakenAsGivenAndTheBoundIsWhatRemains() {
     Duration fixed = Duration.ofMillis(300);
-    assertThat(PostgresFence.renewalBudgetNanos(Duration.ofSeconds(4), 0.25, fixed))
+    assertThat(FenceLease.renewalBudgetNanos(Duration.ofSeconds(4), 0.25, fixed))
         .isEqualTo(fixed.toNanos());
-    assertThat(PostgresFence.boundMicros(Duration.ofSeconds(4), 0.25, fixed.toNanos()))
+    assertThat(FenceLease.boundMicros(Duration.ofSeconds(4), 0.25, fixed.toNanos()))
         .isEqualTo(2_700_000L);
     // More than the lease that remains: no bound at all rather than a negative one.
-    assertThat(PostgresFence.boundMicros(Duration.ofMillis(200), 0.01, fixed.toNanos())).isZero();
+    assertThat(FenceLease.boundMicros(Duration.ofMillis(200), 0.01, fixed.toNanos())).isZero();
   }
 }

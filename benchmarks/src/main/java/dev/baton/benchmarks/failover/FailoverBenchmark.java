@@ -61,6 +61,11 @@ import java.util.concurrent.locks.LockSupport;
  * <p>Run (see benchmarks/README.md): {@code java -cp "$(cat benchmarks/target/classpath.txt):
  * benchmarks/target/classes" dev.baton.benchmarks.failover.FailoverBenchmark --trials=20
  * --out=benchmarks/results}
+ *
+ * <p>Why this class is over 450 lines: it is the scenario, one method per step (set-up, idle
+ * measurement, unplanned trial, planned trial, tear-down), read top to bottom as the description
+ * above; the parts it drives are classes of their own ({@link BenchNode}, {@link NodeProcess},
+ * {@link NameWriter}).
  */
 public final class FailoverBenchmark {
   private static final String NAME = "db";

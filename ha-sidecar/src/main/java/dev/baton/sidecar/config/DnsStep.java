@@ -342,7 +342,7 @@ final class DnsStep implements StepType {
       }
     }
     Optional<String> secret =
-        t.secret("secretFile", "secretEnv", "secret", "the TSIG secret", read);
+        ConfigSecrets.read(t, "secretFile", "secretEnv", "secret", "the TSIG secret", read);
     if (secret.isEmpty()
         && !t.has("secretEnv")
         && !t.has("secretFile")

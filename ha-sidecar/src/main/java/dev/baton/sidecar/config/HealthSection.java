@@ -202,11 +202,14 @@ final class HealthSection {
     String user = c.string("user").or(() -> step.flatMap(p -> p.string("user"))).orElse("postgres");
     Optional<String> password;
     if (c.has("passwordFile") || c.has("passwordEnv")) {
-      password = c.secret("passwordFile", "passwordEnv", "password", "the PostgreSQL password");
+      password =
+          ConfigSecrets.read(
+              c, "passwordFile", "passwordEnv", "password", "the PostgreSQL password");
     } else if (step.isPresent()) {
       // Read again from the step (a problem there is reported once: duplicates are dropped).
       password =
-          step.get().secret("passwordFile", "passwordEnv", "password", "the PostgreSQL password");
+          ConfigSecrets.read(
+              step.get(), "passwordFile", "passwordEnv", "password", "the PostgreSQL password");
     } else {
       password = Optional.empty();
     }

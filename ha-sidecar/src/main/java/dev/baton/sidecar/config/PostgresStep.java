@@ -98,7 +98,8 @@ final class PostgresStep implements StepType {
     // form of the step is checked, but its secrets and tools need not exist on that host.
     boolean uses = scope.eligible() || serverSection.keys().contains(scope.nodeId());
     String password =
-        step.secret("passwordFile", "passwordEnv", "password", "the PostgreSQL password", uses)
+        ConfigSecrets.read(
+                step, "passwordFile", "passwordEnv", "password", "the PostgreSQL password", uses)
             .orElse(null);
     if (serverSection.present()
         && scope.eligible()
@@ -113,7 +114,7 @@ final class PostgresStep implements StepType {
 
     Duration connectTimeout = step.duration("connectTimeout").orElse(Duration.ofSeconds(3));
     Duration socketTimeout = step.duration("socketTimeout").orElse(Duration.ofSeconds(30));
-    long maximumLag = step.bytes("maximumLag", 1024 * 1024);
+    long maximumLag = Sizes.bytes(step, "maximumLag", 1024 * 1024);
     Duration catchUp = step.duration("catchUpTimeout").orElse(Duration.ofSeconds(10));
     Duration promote = step.duration("promoteTimeout").orElse(Duration.ofSeconds(60));
     Duration fenceTimeout = step.duration("fenceTimeout").orElse(Duration.ofSeconds(10));
@@ -208,7 +209,7 @@ final class PostgresStep implements StepType {
     Yaml.Section leaseSection = step.section("fenceLease");
     leaseSection.allow("renewInterval", "maxRenewalTime");
     Duration leaseInterval = leaseSection.duration("renewInterval").orElse(Duration.ofMillis(100));
-    // Absent: derived from the lease at each renewal (PostgresFence.renewalBudgetNanos).
+    // Absent: derived from the lease at each renewal (FenceLease.renewalBudgetNanos).
     Duration maxRenewalTime = leaseSection.duration("maxRenewalTime").orElse(null);
     if (leaseSection.present()) {
       if (maxRenewalTime != null && (maxRenewalTime.isZero() || maxRenewalTime.isNegative())) {

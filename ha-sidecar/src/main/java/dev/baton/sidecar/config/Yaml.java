@@ -13,8 +13,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import org.yaml.snakeyaml.LoaderOptions;
 import org.yaml.snakeyaml.error.MarkedYAMLException;
 import org.yaml.snakeyaml.error.YAMLException;
@@ -31,7 +29,6 @@ import org.yaml.snakeyaml.nodes.Tag;
  * thrown one at a time, so a user fixes the whole file in one pass.
  */
 final class Yaml {
-  private static final Pattern SIZE = Pattern.compile("(\\d{1,15})\\s*(B|kB|MB|GB|KiB|MiB|GiB)?");
 
   private final Path file;
   private final List<String> problems = new ArrayList<>();
@@ -178,130 +175,14 @@ final class Yaml {
       return java.util.Collections.unmodifiableSet(entries.keySet());
     }
 
+    /** The node of {@code key} itself (not its value); the key must be in this mapping. */
+    Node keyNode(String key) {
+      return entries.get(key).getKeyNode();
+    }
+
     /** Reports a problem at {@code key}'s value (or at this section when the key is absent). */
     void report(String key, String message) {
       problem(valueNode(key), join(path, key), message);
-    }
-
-    /**
-     * A size in bytes: a whole number, optionally with B, kB, MB, GB (powers of 1000) or KiB, MiB,
-     * GiB (powers of 1024), e.g. {@code 16MiB}.
-     */
-    long bytes(String key, long dflt) {
-      Optional<String> v = string(key);
-      if (v.isEmpty()) {
-        return dflt;
-      }
-      Matcher m = SIZE.matcher(v.get().trim());
-      if (!m.matches()) {
-        report(
-            key,
-            "'"
-                + v.get()
-                + "' is not a size; use a whole number of bytes, optionally with B, kB,"
-                + " MB, GB, KiB, MiB or GiB, e.g. 16MiB");
-        return dflt;
-      }
-      long n = Long.parseLong(m.group(1));
-      String unit = m.group(2) == null ? "B" : m.group(2);
-      long factor =
-          switch (unit) {
-            case "kB" -> 1000L;
-            case "MB" -> 1000L * 1000;
-            case "GB" -> 1000L * 1000 * 1000;
-            case "KiB" -> 1024L;
-            case "MiB" -> 1024L * 1024;
-            case "GiB" -> 1024L * 1024 * 1024;
-            default -> 1L;
-          };
-      return Math.multiplyExact(n, factor);
-    }
-
-    /**
-     * A secret, read from the file named by {@code fileKey} (relative to the config's directory;
-     * one trailing newline is dropped) or from the environment variable named by {@code envKey}. A
-     * secret written in the config itself, under {@code inlineKey}, is refused without echoing it;
-     * so is giving both sources. Empty when neither is given (or on a problem).
-     */
-    Optional<String> secret(String fileKey, String envKey, String inlineKey, String what) {
-      return secret(fileKey, envKey, inlineKey, what, true);
-    }
-
-    /**
-     * {@link #secret(String, String, String, String)}, or with {@code read} false only its form: an
-     * inline secret, both sources, a bad variable name are still refused, and a variable is still
-     * recorded as holding a secret, but neither the file nor the variable is read (always empty).
-     * For a node that never uses the secret: a witness holds no copy of it.
-     */
-    Optional<String> secret(
-        String fileKey, String envKey, String inlineKey, String what, boolean read) {
-      if (entries.containsKey(inlineKey)) {
-        problem(
-            entries.get(inlineKey).getKeyNode(),
-            join(path, inlineKey),
-            "a secret is never written in the config file: put "
-                + what
-                + " in a file that only the sidecar can read and set "
-                + fileKey
-                + ", or set "
-                + envKey
-                + " to the name of an environment variable that holds it");
-        return Optional.empty();
-      }
-      if (has(fileKey) && has(envKey)) {
-        report(envKey, "give " + fileKey + " or " + envKey + ", not both");
-        return Optional.empty();
-      }
-      if (has(fileKey)) {
-        Optional<String> f = string(fileKey);
-        if (f.isEmpty() || !read) {
-          return Optional.empty();
-        }
-        java.nio.file.Path file = file().toAbsolutePath().getParent().resolve(f.get());
-        try {
-          String text =
-              java.nio.file.Files.readString(file, java.nio.charset.StandardCharsets.UTF_8);
-          if (text.endsWith("\n")) {
-            text = text.substring(0, text.length() - 1);
-          }
-          if (text.endsWith("\r")) {
-            text = text.substring(0, text.length() - 1);
-          }
-          if (text.isEmpty()) {
-            report(fileKey, "file " + file + " is empty (it must hold " + what + ")");
-            return Optional.empty();
-          }
-          return Optional.of(text);
-        } catch (java.io.IOException | RuntimeException e) {
-          // The path and the reason only: never the content.
-          report(
-              fileKey, "file " + file + " is not readable (" + e.getClass().getSimpleName() + ")");
-          return Optional.empty();
-        }
-      }
-      if (has(envKey)) {
-        Optional<String> var = string(envKey);
-        if (var.isEmpty()) {
-          return Optional.empty();
-        }
-        if (!var.get().matches("[A-Za-z_][A-Za-z0-9_]*")) {
-          report(envKey, "'" + var.get() + "' is not an environment variable name");
-          return Optional.empty();
-        }
-        secretVariable(var.get());
-        if (!read) {
-          return Optional.empty();
-        }
-        String value = System.getenv(var.get());
-        if (value == null || value.isEmpty()) {
-          report(
-              envKey,
-              "environment variable " + var.get() + " is not set (it must hold " + what + ")");
-          return Optional.empty();
-        }
-        return Optional.of(value);
-      }
-      return Optional.empty();
     }
 
     /** Reports every key that is not in {@code allowed}, listing the allowed ones. */
