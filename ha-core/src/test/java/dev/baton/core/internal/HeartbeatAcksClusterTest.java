@@ -3,14 +3,9 @@ package dev.baton.core.internal;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import dev.baton.core.LocalPorts;
-import dev.baton.core.Member;
 import dev.baton.core.Timing;
 import dev.baton.core.testing.NetworkPartition;
-import dev.baton.core.testing.TestCluster;
 import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -38,75 +33,22 @@ class HeartbeatAcksClusterTest {
   private static final Duration POLL = Duration.ofMillis(10);
 
   private final MonotonicClock clock = MonotonicClock.system();
-  private final Map<String, RaftNode> nodes = new LinkedHashMap<>();
+  private RaftTrio trio;
+  private Map<String, RaftNode> nodes;
   private final NetworkPartition partition = NetworkPartition.create();
   // Per node and term, the last value seen: no sample may be lower (d).
   private final Map<String, long[]> lastSeen = new HashMap<>();
 
   @BeforeEach
   void start() throws IOException {
-    Path root = Files.createTempDirectory("baton-hb-");
-    byte[] secret = TestCluster.newClusterSecret();
-    List<Member> members = new ArrayList<>();
-    for (String id : List.of("n1", "n2", "n3")) {
-      members.add(Member.voter(id, "127.0.0.1:" + LocalPorts.next()));
-    }
-    String clusterId = "hb-" + System.nanoTime();
-    for (Member m : members) {
-      NodeConfig config =
-          NodeConfig.validated(
-              clusterId,
-              m.id(),
-              members,
-              root.resolve(m.id()),
-              null,
-              0,
-              TIMING,
-              Duration.ofSeconds(5),
-              new RaftSecurity.SharedSecret(secret, "test"),
-              false,
-              true,
-              Duration.ofSeconds(2),
-              10_000,
-              Duration.ZERO,
-              ActivationHistory.DEFAULT_LIMIT);
-      nodes.put(m.id(), new RaftNode(config, new BatonStateMachine(), clock, kind -> {}));
-    }
-    for (RaftNode n : nodes.values()) {
-      n.start();
-    }
+    trio = RaftTrio.start("hb", Duration.ofSeconds(5), clock);
+    nodes = trio.nodes;
   }
 
-  /**
-   * Closes the nodes all at once: a Raft server takes 1-3 s to stop (its log worker polls once a
-   * second; gRPC waits for a graceful channel shutdown after partitions), so one after another made
-   * the teardown about 9 s of this test's time for nothing.
-   */
   @AfterEach
   void stop() throws Exception {
     partition.heal();
-    List<Thread> closing = new ArrayList<>();
-    List<Exception> errors = new java.util.concurrent.CopyOnWriteArrayList<>();
-    for (RaftNode n : nodes.values()) {
-      Thread t =
-          new Thread(
-              () -> {
-                try {
-                  n.close();
-                } catch (Exception e) {
-                  errors.add(e);
-                }
-              },
-              "test-close-" + n.selfId());
-      t.start();
-      closing.add(t);
-    }
-    for (Thread t : closing) {
-      t.join();
-    }
-    if (!errors.isEmpty()) {
-      throw errors.get(0);
-    }
+    trio.close();
   }
 
   @Test

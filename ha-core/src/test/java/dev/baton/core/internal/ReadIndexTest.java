@@ -5,23 +5,15 @@ import static org.awaitility.Awaitility.await;
 
 import dev.baton.core.BatonException;
 import dev.baton.core.KvEntry;
-import dev.baton.core.LocalPorts;
-import dev.baton.core.Member;
-import dev.baton.core.Timing;
 import dev.baton.core.internal.proto.Query;
 import dev.baton.core.testing.NetworkPartition;
-import dev.baton.core.testing.TestCluster;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.CopyOnWriteArrayList;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -40,69 +32,20 @@ class ReadIndexTest {
   private static final Duration OPERATION_TIMEOUT = Duration.ofSeconds(5);
   private static final int ROUNDS = 3;
 
-  private final Map<String, RaftNode> nodes = new LinkedHashMap<>();
+  private RaftTrio trio;
+  private Map<String, RaftNode> nodes;
   private final NetworkPartition partition = NetworkPartition.create();
 
   @BeforeEach
   void start() throws IOException {
-    Path root = Files.createTempDirectory("baton-readindex-");
-    byte[] secret = TestCluster.newClusterSecret();
-    List<Member> members = new ArrayList<>();
-    for (String id : List.of("n1", "n2", "n3")) {
-      members.add(Member.voter(id, "127.0.0.1:" + LocalPorts.next()));
-    }
-    String clusterId = "ri-" + System.nanoTime();
-    for (Member m : members) {
-      NodeConfig config =
-          NodeConfig.validated(
-              clusterId,
-              m.id(),
-              members,
-              root.resolve(m.id()),
-              null,
-              0,
-              Timing.DEFAULTS,
-              OPERATION_TIMEOUT,
-              new RaftSecurity.SharedSecret(secret, "test"),
-              false,
-              true,
-              Duration.ofSeconds(2),
-              10_000,
-              Duration.ZERO,
-              ActivationHistory.DEFAULT_LIMIT);
-      nodes.put(
-          m.id(), new RaftNode(config, new BatonStateMachine(), MonotonicClock.system(), k -> {}));
-    }
-    for (RaftNode n : nodes.values()) {
-      n.start();
-    }
+    trio = RaftTrio.start("ri", OPERATION_TIMEOUT, MonotonicClock.system());
+    nodes = trio.nodes;
   }
 
   @AfterEach
   void stop() throws Exception {
     partition.close();
-    List<Thread> closing = new ArrayList<>();
-    List<Exception> errors = new CopyOnWriteArrayList<>();
-    for (RaftNode n : nodes.values()) {
-      Thread t =
-          new Thread(
-              () -> {
-                try {
-                  n.close();
-                } catch (Exception e) {
-                  errors.add(e);
-                }
-              },
-              "test-close-" + n.selfId());
-      t.start();
-      closing.add(t);
-    }
-    for (Thread t : closing) {
-      t.join();
-    }
-    if (!errors.isEmpty()) {
-      throw errors.get(0);
-    }
+    trio.close();
   }
 
   @Test
