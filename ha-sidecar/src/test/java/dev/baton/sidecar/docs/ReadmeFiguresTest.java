@@ -56,7 +56,7 @@ class ReadmeFiguresTest {
           new Measure(
               "KV put p50, Baton / etcd",
               "×",
-              "\\| put \\|(?: [^|]* \\|){6} ([\\d.]+×) slower",
+              "\\| put \\|(?: [^|]* \\|){6,8} ([\\d.]+×) slower",
               "KV put ≤ 1\\.5× etcd \\| ([\\d.]+×)"),
           new Measure(
               "linearizable get p50 (Baton)",
