@@ -359,7 +359,7 @@ public final class FormerPrimaryGuard implements AutoCloseable {
       return Outcome.IS_WRITER;
     }
     try (Connection c = connections.connectOrThrow(local)) {
-      if (PgConnections.inRecovery(c)) {
+      if (ServerProbes.inRecovery(c)) {
         // A standby again (an operator's re-clone, say): the failure streak is over.
         failures.succeeded();
         hold.releaseAfterLinger();

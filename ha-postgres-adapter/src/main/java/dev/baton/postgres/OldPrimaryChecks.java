@@ -264,7 +264,6 @@ final class OldPrimaryChecks {
 
   /** The timeline a primary writes on: the first eight hex digits of its current WAL file. */
   private static long timeline(Connection c) throws SQLException {
-    String file = PgConnections.queryString(c, "SELECT pg_walfile_name(pg_current_wal_lsn())");
-    return Long.parseLong(file.substring(0, 8), 16);
+    return ServerProbes.currentTimeline(c);
   }
 }

@@ -46,7 +46,7 @@ final class PeerSurvey {
       try {
         c = connections.connectOrThrow(p);
         c.setAutoCommit(true);
-        out.add(new Peer(p, c, !PgConnections.inRecovery(c)));
+        out.add(new Peer(p, c, !ServerProbes.inRecovery(c)));
       } catch (SQLException e) {
         PgConnections.closeQuietly(c);
         log.warn(

@@ -105,11 +105,6 @@ final class PgConnections {
     }
   }
 
-  /** Whether the server is a standby (in recovery). */
-  static boolean inRecovery(Connection c) throws SQLException {
-    return "t".equals(queryString(c, "SELECT pg_is_in_recovery()"));
-  }
-
   /** Closes a connection to a server this code is done with; null and failures are ignored. */
   static void closeQuietly(Connection c) {
     if (c != null) {

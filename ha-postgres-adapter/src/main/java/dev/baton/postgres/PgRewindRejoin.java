@@ -184,7 +184,7 @@ public final class PgRewindRejoin {
    */
   public Outcome restartAsStandby(PostgresEndpoint newPrimary) {
     try (Connection c = connections.connectOrThrow(local)) {
-      if (PgConnections.inRecovery(c)) {
+      if (ServerProbes.inRecovery(c)) {
         return Outcome.ALREADY_STANDBY;
       }
       return rejoin(newPrimary); // a primary: the rejoin makes it a standby
@@ -235,7 +235,7 @@ public final class PgRewindRejoin {
           "refusing to rejoin " + local.address() + " as a standby of itself: it is the writer");
     }
     try (Connection c = connections.connectOrThrow(local)) {
-      if (PgConnections.inRecovery(c)) {
+      if (ServerProbes.inRecovery(c)) {
         LOG.info("rejoin: {} is already a standby", local.address());
         return Outcome.ALREADY_STANDBY;
       }
@@ -247,7 +247,7 @@ public final class PgRewindRejoin {
     // control file still shows the old timeline and pg_rewind would wrongly say "no rewind
     // required", leaving a diverged server that cannot follow the new timeline.
     try (Connection c = connections.connectOrThrow(newPrimary)) {
-      PgConnections.execute(c, "CHECKPOINT");
+      ServerProbes.checkpoint(c);
     } catch (SQLException e) {
       throw new BatonException(
           "rejoin of "
@@ -373,7 +373,7 @@ public final class PgRewindRejoin {
     String last = "not checked";
     while (System.nanoTime() < deadline) {
       try (Connection c = connections.connectOrThrow(local)) {
-        if (PgConnections.inRecovery(c)) {
+        if (ServerProbes.inRecovery(c)) {
           return;
         }
         last = "not in recovery";

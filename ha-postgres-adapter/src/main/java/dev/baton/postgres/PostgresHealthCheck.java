@@ -71,7 +71,7 @@ public final class PostgresHealthCheck implements HealthCheck {
   public HealthResult check() {
     boolean primary = expectPrimary.getAsBoolean();
     try (Connection c = connections.connectOrThrow(endpoint)) {
-      boolean inRecovery = PgConnections.inRecovery(c);
+      boolean inRecovery = ServerProbes.inRecovery(c);
       if (primary && inRecovery) {
         return HealthResult.unhealthy(
             endpoint.host()

@@ -437,7 +437,7 @@ public final class PostgresPromotionAction implements PromotionAction {
     long started = System.nanoTime();
     try (Connection t = connections.connect(target, "the standby to promote")) {
       t.setAutoCommit(true);
-      boolean inRecovery = PgConnections.inRecovery(t);
+      boolean inRecovery = ServerProbes.inRecovery(t);
       List<PeerSurvey.Peer> surveyed = peers.survey(log);
       try {
         for (PeerSurvey.Peer p : surveyed) {
@@ -458,8 +458,7 @@ public final class PostgresPromotionAction implements PromotionAction {
         for (PeerSurvey.Peer p : surveyed) {
           if (p.connection() != null && p.primary()) {
             makeReadOnly(p.connection(), p.endpoint(), "old primary", log);
-            long lsn =
-                Lsn.parse(PgConnections.queryString(p.connection(), "SELECT pg_current_wal_lsn()"));
+            long lsn = ServerProbes.currentWalLsn(p.connection());
             if (lsn > lastKnown) {
               lastKnown = lsn;
               lastKnownFrom = "the fenced old primary " + p.endpoint().address();
@@ -577,7 +576,7 @@ public final class PostgresPromotionAction implements PromotionAction {
     // is only known once connected: name it as this node's server.
     try (Connection t = connections.connect(target, "this node's server")) {
       t.setAutoCommit(true);
-      boolean recovering = PgConnections.inRecovery(t);
+      boolean recovering = ServerProbes.inRecovery(t);
       List<PeerSurvey.Peer> surveyed = peers.survey(LOG);
       try {
         LOG.info(
@@ -617,7 +616,7 @@ public final class PostgresPromotionAction implements PromotionAction {
     }
     try (t) {
       t.setAutoCommit(true);
-      if (PgConnections.inRecovery(t)) {
+      if (ServerProbes.inRecovery(t)) {
         log.info("{}: demote: {} is a standby; nothing to do", name, target.address());
         return;
       }

@@ -31,15 +31,14 @@ final class ReadOnlyFencing {
       Logger log) {
     try {
       c.setAutoCommit(true);
-      PgConnections.execute(c, "ALTER SYSTEM SET default_transaction_read_only = on");
-      PgConnections.execute(c, "SELECT pg_reload_conf()");
+      ServerProbes.readOnlyByDefault(c, true);
       // pg_reload_conf only signals the postmaster; sessions forked before it re-reads the file
       // start writable. Wait until a new session sees the setting, then terminate every session
       // that may have started before: each one still open now is in pg_stat_activity.
       long deadline = System.nanoTime() + timeout.toNanos();
       while (true) {
         try (Connection probe = connections.connectOrThrow(ep)) {
-          if ("on".equals(PgConnections.queryString(probe, "SHOW default_transaction_read_only"))) {
+          if (ServerProbes.newSessionReadOnly(probe)) {
             break;
           }
         }
@@ -54,13 +53,7 @@ final class ReadOnlyFencing {
           throw new BatonException("interrupted fencing " + ep.address(), e);
         }
       }
-      String terminated =
-          PgConnections.queryString(
-              c,
-              "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid, "
-                  + Math.max(1, timeout.toMillis())
-                  + ")) FROM pg_stat_activity"
-                  + " WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()");
+      String terminated = ServerProbes.terminateClientSessions(c, timeout.toMillis());
       log.info(
           "{}: fenced {} {}: read-only, {} client session(s) terminated",
           actionName,

@@ -89,10 +89,10 @@ final class StandbyPromotion {
     log.info("{}: promoting {}", name, target.address());
     boolean done;
     try {
-      done = "t".equals(PgConnections.queryString(t, "SELECT pg_promote(true, " + seconds + ")"));
+      done = ServerProbes.promote(t, seconds);
     } catch (SQLException e) {
       // A concurrent promotion (an earlier attempt that timed out) may have won the race.
-      if (!PgConnections.inRecovery(t)) {
+      if (!ServerProbes.inRecovery(t)) {
         return;
       }
       throw new BatonException(
@@ -107,15 +107,10 @@ final class StandbyPromotion {
   void makeWritable(Connection t, Logger log) throws SQLException {
     // This server may have been fenced read-only earlier in its life (an old primary that was
     // rejoined keeps its postgresql.auto.conf unless pg_rewind replaced it).
-    if ("on"
-        .equals(
-            PgConnections.queryString(
-                t,
-                "SELECT setting FROM pg_settings WHERE name = 'default_transaction_read_only'"))) {
+    if (ServerProbes.readOnlyByDefault(t)) {
       log.info("{}: clearing the read-only default on {}", name, target.address());
     }
-    PgConnections.execute(t, "ALTER SYSTEM RESET default_transaction_read_only");
-    PgConnections.execute(t, "SELECT pg_reload_conf()");
+    ServerProbes.readOnlyByDefault(t, false);
   }
 
   void awaitWritable(Logger log) throws SQLException {
@@ -123,9 +118,9 @@ final class StandbyPromotion {
     String last = "not checked";
     while (true) {
       try (Connection c = connections.connectOrThrow(target)) {
-        boolean recovery = PgConnections.inRecovery(c);
-        String ro = PgConnections.queryString(c, "SHOW transaction_read_only");
-        if (!recovery && "off".equals(ro)) {
+        boolean recovery = ServerProbes.inRecovery(c);
+        boolean readOnly = ServerProbes.transactionReadOnly(c);
+        if (!recovery && !readOnly) {
           return;
         }
         last = recovery ? "still in recovery" : "new sessions are read-only";
@@ -141,8 +136,7 @@ final class StandbyPromotion {
   }
 
   private static long replayPosition(Connection c) throws SQLException {
-    String lsn = PgConnections.queryString(c, "SELECT pg_last_wal_replay_lsn()");
-    return lsn == null ? 0 : Lsn.parse(lsn);
+    return ServerProbes.replayLsn(c);
   }
 
   private static void sleepBriefly() {

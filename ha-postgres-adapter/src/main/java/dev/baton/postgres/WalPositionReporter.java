@@ -75,7 +75,7 @@ public final class WalPositionReporter implements AutoCloseable {
       return false;
     }
     try (Connection c = writer.getConnection()) {
-      long lsn = Lsn.parse(PgConnections.queryString(c, "SELECT pg_current_wal_lsn()"));
+      long lsn = ServerProbes.currentWalLsn(c);
       return endpoint.publishPosition(lsn, token);
     } catch (SQLException | RuntimeException e) {
       LOG.debug("WAL position report for {} failed: {}", endpoint.name(), e.getMessage());
