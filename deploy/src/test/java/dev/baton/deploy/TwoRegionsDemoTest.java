@@ -96,6 +96,9 @@ class TwoRegionsDemoTest {
         .as(
             "the surviving region's BIND secondary (a verify server as shipped) shows the name moved")
         .isEqualTo("yes");
+    assertThat(result.get("name_on_healed_secondary"))
+        .as("the cut region's BIND secondary, back from the cut, shows the name moved")
+        .isEqualTo("yes");
     assertThat(r.output()).contains("every check held").contains("torn down (exit 0)");
     if (leftover.exit() == 0) {
       assertThat(r.output())

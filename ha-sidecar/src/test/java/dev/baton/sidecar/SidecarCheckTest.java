@@ -167,7 +167,7 @@ class SidecarCheckTest {
     assertThat(r.exit()).as(r.output()).isEqualTo(2);
     assertThat(r.output())
         .contains(config + ":38: promotion.steps[0].password: a secret is never written")
-        .contains(config + ":66: promotion.steps[1].tsig.keyFile: file ")
+        .contains(config + ":67: promotion.steps[1].tsig.keyFile: file ")
         .contains("nothing was started.")
         .doesNotContain("hunter2-inline");
   }
