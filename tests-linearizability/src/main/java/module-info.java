@@ -7,6 +7,7 @@ module dev.baton.lincheck {
   requires com.fasterxml.jackson.databind;
   requires info.picocli;
   requires org.slf4j;
+  requires static org.jspecify;
 
   exports dev.baton.lincheck;
   exports dev.baton.lincheck.io;

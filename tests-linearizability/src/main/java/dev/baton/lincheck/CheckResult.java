@@ -2,6 +2,7 @@ package dev.baton.lincheck;
 
 import java.time.Duration;
 import java.util.List;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The outcome of {@link Checker#check}.
@@ -18,8 +19,8 @@ import java.util.List;
 public record CheckResult(
     Verdict verdict,
     int operationCount,
-    Explanation explanation,
-    String reason,
+    @Nullable Explanation explanation,
+    @Nullable String reason,
     List<PartitionResult> partitions,
     Duration elapsed) {
 

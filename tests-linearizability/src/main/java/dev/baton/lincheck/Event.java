@@ -1,6 +1,7 @@
 package dev.baton.lincheck;
 
 import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 
 /**
  * One line of a history: a process invokes an operation, or learns its outcome.
@@ -18,8 +19,8 @@ public record Event(
     int process,
     EventType type,
     String f,
-    Object key,
-    Object value,
+    @Nullable Object key,
+    @Nullable Object value,
     long time,
     long index,
     int line) {
@@ -41,12 +42,13 @@ public record Event(
   }
 
   /** An event without time, index or line: the file order alone says what happened before what. */
-  public static Event of(int process, EventType type, String f, Object key, Object value) {
+  public static Event of(
+      int process, EventType type, String f, @Nullable Object key, @Nullable Object value) {
     return new Event(process, type, f, key, value, NO_TIME, NO_INDEX, 0);
   }
 
   /** Same as {@link #of(int, EventType, String, Object, Object)} with no key. */
-  public static Event of(int process, EventType type, String f, Object value) {
+  public static Event of(int process, EventType type, String f, @Nullable Object value) {
     return of(process, type, f, null, value);
   }
 

@@ -1,6 +1,7 @@
 package dev.baton.lincheck;
 
 import java.util.List;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Why a history is not linearizable, in the terms of the deepest point the search reached: the
@@ -18,7 +19,7 @@ import java.util.List;
  *     order breaks: the completion of the first unorderable operation
  */
 public record Explanation(
-    Object partitionKey,
+    @Nullable Object partitionKey,
     List<Operation> longestPrefix,
     String stateAfterPrefix,
     List<Operation> unorderable,

@@ -7,6 +7,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 
 /**
  * An immutable history of events, with its operations (each invocation paired with the completion
@@ -21,12 +22,12 @@ import java.util.Objects;
  * dev.baton.lincheck.io.HistoryFiles}.
  */
 public final class History {
-  private final String source;
+  private final @Nullable String source;
   private final List<Event> events;
   private final List<Operation> operations;
   private final boolean timed;
 
-  private History(String source, List<Event> events) {
+  private History(@Nullable String source, List<Event> events) {
     this.source = source;
     boolean allTimed = !events.isEmpty();
     for (Event e : events) {
@@ -51,7 +52,7 @@ public final class History {
    *
    * @throws HistoryFormatException when the events do not pair up (see {@link #operations()})
    */
-  public static History of(String source, List<Event> events) {
+  public static History of(@Nullable String source, List<Event> events) {
     return new History(source, List.copyOf(events));
   }
 
@@ -61,7 +62,7 @@ public final class History {
   }
 
   /** The source the history was read from, or {@code null}. */
-  public String source() {
+  public @Nullable String source() {
     return source;
   }
 
@@ -94,7 +95,7 @@ public final class History {
     return "History[" + (source == null ? "" : source + ", ") + operations.size() + " operations]";
   }
 
-  private static List<Operation> pair(String source, List<Event> events, boolean timed) {
+  private static List<Operation> pair(@Nullable String source, List<Event> events, boolean timed) {
     record Open(Event invocation, long start, int slot) {}
     Map<Integer, Open> open = new HashMap<>();
     List<Operation> ops = new ArrayList<>();

@@ -1,5 +1,7 @@
 package dev.baton.lincheck;
 
+import org.jspecify.annotations.Nullable;
+
 /**
  * A history that cannot be read or makes no sense (an {@code ok} with no invocation, a process that
  * invokes twice, a line that does not parse). The message names the source and the line.
@@ -7,14 +9,15 @@ package dev.baton.lincheck;
 public class HistoryFormatException extends RuntimeException {
   private static final long serialVersionUID = 1L;
 
-  private final String source;
+  private final @Nullable String source;
   private final int line;
 
-  public HistoryFormatException(String source, int line, String message) {
+  public HistoryFormatException(@Nullable String source, int line, @Nullable String message) {
     this(source, line, message, null);
   }
 
-  public HistoryFormatException(String source, int line, String message, Throwable cause) {
+  public HistoryFormatException(
+      @Nullable String source, int line, @Nullable String message, @Nullable Throwable cause) {
     super(
         (source == null ? "history" : source) + (line > 0 ? ":" + line : "") + ": " + message,
         cause);
@@ -23,7 +26,7 @@ public class HistoryFormatException extends RuntimeException {
   }
 
   /** The file (or other source) the history came from, or {@code null}. */
-  public String source() {
+  public @Nullable String source() {
     return source;
   }
 

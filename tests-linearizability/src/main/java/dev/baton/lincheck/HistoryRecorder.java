@@ -5,6 +5,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.LongSupplier;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Records a history from concurrent clients. Thread-safe: each event is stamped with the clock (by
@@ -52,7 +53,7 @@ public final class HistoryRecorder {
   }
 
   /** Records that {@code process} invokes {@code f} with {@code value} (no key). */
-  public Invocation invoke(int process, String f, Object value) {
+  public Invocation invoke(int process, String f, @Nullable Object value) {
     return invoke(process, f, null, value);
   }
 
@@ -61,7 +62,7 @@ public final class HistoryRecorder {
    *
    * @throws IllegalStateException when {@code process} already has an operation in progress
    */
-  public Invocation invoke(int process, String f, Object key, Object value) {
+  public Invocation invoke(int process, String f, @Nullable Object key, @Nullable Object value) {
     synchronized (this) {
       if (open.containsKey(process)) {
         throw new IllegalStateException(
@@ -84,7 +85,8 @@ public final class HistoryRecorder {
     return events.size();
   }
 
-  private void append(int process, EventType type, String f, Object key, Object value) {
+  private void append(
+      int process, EventType type, String f, @Nullable Object key, @Nullable Object value) {
     long index = events.size();
     events.add(new Event(process, type, f, key, value, clock.getAsLong(), index, 0));
   }
@@ -93,11 +95,11 @@ public final class HistoryRecorder {
   public final class Invocation {
     private final int process;
     private final String f;
-    private final Object key;
-    private final Object value;
+    private final @Nullable Object key;
+    private final @Nullable Object value;
     private boolean done;
 
-    private Invocation(int process, String f, Object key, Object value) {
+    private Invocation(int process, String f, @Nullable Object key, @Nullable Object value) {
       this.process = process;
       this.f = f;
       this.key = key;
@@ -110,7 +112,7 @@ public final class HistoryRecorder {
     }
 
     /** Completed and took effect, returning {@code result} (a read's value). */
-    public void ok(Object result) {
+    public void ok(@Nullable Object result) {
       complete(EventType.OK, result);
     }
 
@@ -120,7 +122,7 @@ public final class HistoryRecorder {
     }
 
     /** Definitely did not take effect; {@code reason} is kept for the reader. */
-    public void fail(Object reason) {
+    public void fail(@Nullable Object reason) {
       complete(EventType.FAIL, reason);
     }
 
@@ -130,7 +132,7 @@ public final class HistoryRecorder {
     }
 
     /** Outcome unknown; {@code reason} is kept for the reader. */
-    public void info(Object reason) {
+    public void info(@Nullable Object reason) {
       complete(EventType.INFO, reason);
     }
 
@@ -138,7 +140,7 @@ public final class HistoryRecorder {
       return process;
     }
 
-    private void complete(EventType type, Object result) {
+    private void complete(EventType type, @Nullable Object result) {
       synchronized (HistoryRecorder.this) {
         if (done) {
           throw new IllegalStateException("already completed: " + this);

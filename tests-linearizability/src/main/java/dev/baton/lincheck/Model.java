@@ -1,6 +1,7 @@
 package dev.baton.lincheck;
 
 import java.util.List;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A sequential specification: what a single, atomic copy of the object would do. The checker
@@ -59,7 +60,7 @@ public interface Model<S> {
    * checker then checks each key's sub-history on its own, from {@link #initialState()}, which is
    * exact (linearizability is local: Herlihy &amp; Wing 1990) and far cheaper.
    */
-  default Object partitionKey(Operation op) {
+  default @Nullable Object partitionKey(Operation op) {
     return null;
   }
 

@@ -1,5 +1,7 @@
 package dev.baton.lincheck;
 
+import org.jspecify.annotations.Nullable;
+
 /**
  * An invocation paired with its completion. Models see operations, not events.
  *
@@ -21,12 +23,12 @@ public record Operation(
     int id,
     int process,
     String f,
-    Object key,
-    Object input,
-    Object output,
+    @Nullable Object key,
+    @Nullable Object input,
+    @Nullable Object output,
     Outcome outcome,
     Event invocation,
-    Event completion,
+    @Nullable Event completion,
     long start,
     long end) {
 

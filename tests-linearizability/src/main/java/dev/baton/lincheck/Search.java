@@ -9,6 +9,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.SplittableRandom;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The search for a linearization of one partition: the algorithm of Wing &amp; Gong ("Testing and
@@ -42,6 +43,10 @@ import java.util.SplittableRandom;
  * the memo's bitset and its hash are one algorithm whose invariants are read together (each undo
  * must restore exactly what its step changed), so they are kept in one class.
  */
+// NullAway: the search's working state lives in fields that the first slice fills and finish()
+// releases (null) for the collector, and the hot loop reads them on every step; a null check per
+// read would cost the search its speed, so this class is not null-checked.
+@SuppressWarnings("NullAway")
 final class Search<S> {
   private static final int CHECK_EVERY = 1 << 10;
 
@@ -66,8 +71,8 @@ final class Search<S> {
 
   Search(
       Model<S> model,
-      String source,
-      Object key,
+      @Nullable String source,
+      @Nullable Object key,
       List<Operation> ops,
       long deadline,
       long memoryBudget) {

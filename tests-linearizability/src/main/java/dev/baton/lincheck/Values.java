@@ -10,6 +10,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Canonical forms for operation values, so that a value read from EDN, from JSON or passed to the
@@ -21,7 +22,7 @@ public final class Values {
   private Values() {}
 
   /** Returns the canonical form of {@code value} (see the class comment). */
-  public static Object normalize(Object value) {
+  public static @Nullable Object normalize(@Nullable Object value) {
     if (value == null
         || value instanceof Long
         || value instanceof String
@@ -69,13 +70,13 @@ public final class Values {
   }
 
   /** Renders a value the way EDN (and Jepsen's logs) write it: {@code nil}, {@code [1 2]}, … */
-  public static String format(Object value) {
+  public static String format(@Nullable Object value) {
     StringBuilder sb = new StringBuilder();
     format(value, sb);
     return sb.toString();
   }
 
-  private static void format(Object value, StringBuilder sb) {
+  private static void format(@Nullable Object value, StringBuilder sb) {
     if (value == null) {
       sb.append("nil");
     } else if (value instanceof String s) {

@@ -30,10 +30,12 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.jspecify.annotations.Nullable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -234,7 +236,7 @@ public final class Lincheck implements Callable<Integer> {
     return unknown > 0 || unreadable > 0 ? 2 : 0;
   }
 
-  private void printUnreadable(PrintWriter out, Path file, String reason, long t0) {
+  private void printUnreadable(PrintWriter out, Path file, @Nullable String reason, long t0) {
     long ms = (System.nanoTime() - t0) / 1_000_000;
     if (json) {
       Map<String, Object> o = new LinkedHashMap<>();
@@ -248,7 +250,7 @@ public final class Lincheck implements Callable<Integer> {
     }
   }
 
-  private void print(PrintWriter out, Path file, CheckResult r, Path report) {
+  private void print(PrintWriter out, Path file, CheckResult r, @Nullable Path report) {
     if (json) {
       Map<String, Object> o = new LinkedHashMap<>();
       o.put("file", file.toString());
@@ -291,7 +293,7 @@ public final class Lincheck implements Callable<Integer> {
         .append(r.elapsed().toMillis())
         .append(" ms)");
     if (r.verdict() == Verdict.NOT_LINEARIZABLE) {
-      line.append(": ").append(r.explanation().summary());
+      line.append(": ").append(Objects.requireNonNull(r.explanation()).summary());
     } else if (r.verdict() == Verdict.UNKNOWN) {
       line.append(": ").append(r.reason());
     }

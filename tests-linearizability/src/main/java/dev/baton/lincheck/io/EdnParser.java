@@ -10,6 +10,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A reader for the subset of EDN that Jepsen histories use: nil, booleans, integers (with an
@@ -58,7 +59,7 @@ public final class EdnParser {
   }
 
   /** Parses exactly one form from {@code text} (with nothing but whitespace around it). */
-  public static Object parseOne(String text) {
+  public static @Nullable Object parseOne(String text) {
     EdnParser p = new EdnParser(text);
     if (!p.hasNext()) {
       throw new EdnException(1, "no value");
@@ -93,7 +94,7 @@ public final class EdnParser {
   }
 
   /** Reads the next form. */
-  public Object next() {
+  public @Nullable Object next() {
     skipWhitespace();
     if (pos >= text.length()) {
       throw error("unexpected end of input");
@@ -126,7 +127,7 @@ public final class EdnParser {
     }
   }
 
-  private Object readDispatch() {
+  private @Nullable Object readDispatch() {
     int startLine = line;
     pos++; // '#'
     if (pos >= text.length()) {
@@ -255,7 +256,7 @@ public final class EdnParser {
     };
   }
 
-  private Object readAtom(String token) {
+  private @Nullable Object readAtom(String token) {
     if (token.isEmpty()) {
       throw error("unexpected '" + text.charAt(pos) + "'");
     }

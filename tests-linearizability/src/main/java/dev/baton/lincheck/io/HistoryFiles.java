@@ -22,6 +22,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Reads histories from files: Jepsen EDN, Jepsen log lines, and the project's JSON Lines. Every
@@ -50,7 +51,7 @@ public final class HistoryFiles {
    *
    * @throws HistoryFormatException when the content is malformed (the message names file and line)
    */
-  public static History read(Path file, HistoryFormat format) throws IOException {
+  public static History read(Path file, @Nullable HistoryFormat format) throws IOException {
     String text = Files.readString(file, StandardCharsets.UTF_8);
     String source = file.toString();
     HistoryFormat f = format != null ? format : detect(source, text);
@@ -153,7 +154,7 @@ public final class HistoryFiles {
     return History.of(source, events);
   }
 
-  private static Integer parseProcess(String token) {
+  private static @Nullable Integer parseProcess(String token) {
     try {
       return Integer.valueOf(token);
     } catch (NumberFormatException e) {
@@ -208,7 +209,7 @@ public final class HistoryFiles {
     return History.of(source, events);
   }
 
-  private static void addEdnOp(String source, int line, Object form, List<Event> events) {
+  private static void addEdnOp(String source, int line, @Nullable Object form, List<Event> events) {
     if (!(form instanceof Map<?, ?> map)) {
       throw new HistoryFormatException(
           source, line, "expected an operation map {:process .. :type .. :f ..}, got " + form);
@@ -260,7 +261,7 @@ public final class HistoryFiles {
     throw new IllegalArgumentException("expected a keyword, got " + keywordOrString);
   }
 
-  private static long longField(Object v, String field, long absent) {
+  private static long longField(@Nullable Object v, String field, long absent) {
     if (v == null) {
       return absent;
     }
@@ -346,7 +347,7 @@ public final class HistoryFiles {
   }
 
   /** JSON to the checker's values: numbers to Long/BigInteger/Double, arrays to lists. */
-  static Object toJava(JsonNode node) {
+  static @Nullable Object toJava(@Nullable JsonNode node) {
     if (node == null || node.isNull() || node.isMissingNode()) {
       return null;
     }

@@ -17,6 +17,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Writes histories as the project's JSON Lines or as Jepsen EDN (one op map per line, as Jepsen's
@@ -66,7 +67,7 @@ public final class HistoryWriter {
     }
   }
 
-  private static Object jsonValue(Object v) {
+  private static @Nullable Object jsonValue(@Nullable Object v) {
     if (v instanceof Keyword k) {
       return k.name();
     }

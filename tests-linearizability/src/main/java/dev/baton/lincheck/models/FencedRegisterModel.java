@@ -6,6 +6,7 @@ import dev.baton.lincheck.Operation;
 import dev.baton.lincheck.Values;
 import java.util.List;
 import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A register guarded by fencing tokens, the safety property of Baton's fenced writes: a write
@@ -31,12 +32,12 @@ public final class FencedRegisterModel implements Model<FencedRegisterModel.Stat
    * @param token last accepted token, or {@code null}
    * @param value current value
    */
-  public record State(Long token, Object value) {}
+  public record State(@Nullable Long token, @Nullable Object value) {}
 
   private final State initial;
   private final NilRead nilRead;
 
-  FencedRegisterModel(Long initialToken, Object initialValue, NilRead nilRead) {
+  FencedRegisterModel(@Nullable Long initialToken, @Nullable Object initialValue, NilRead nilRead) {
     this.initial = new State(initialToken, Values.normalize(initialValue));
     this.nilRead = Objects.requireNonNull(nilRead, "nilRead");
   }
@@ -52,7 +53,7 @@ public final class FencedRegisterModel implements Model<FencedRegisterModel.Stat
   }
 
   @Override
-  public Object partitionKey(Operation op) {
+  public @Nullable Object partitionKey(Operation op) {
     return op.key();
   }
 
@@ -81,7 +82,7 @@ public final class FencedRegisterModel implements Model<FencedRegisterModel.Stat
     }
   }
 
-  private static boolean isRejection(Object output) {
+  private static boolean isRejection(@Nullable Object output) {
     return Boolean.FALSE.equals(output)
         || new Keyword("rejected").equals(output)
         || "rejected".equals(output);

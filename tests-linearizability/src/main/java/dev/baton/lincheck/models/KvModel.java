@@ -5,6 +5,7 @@ import dev.baton.lincheck.Operation;
 import dev.baton.lincheck.Values;
 import java.util.List;
 import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A key-value store where each key holds a string: {@code get} returns it (the completion's value),
@@ -16,10 +17,10 @@ import java.util.Objects;
  * the value is unknown, consistent with any state).
  */
 final class KvModel implements Model<Object> {
-  private final Object initial;
+  private final @Nullable Object initial;
   private final NilRead nilRead;
 
-  KvModel(Object initial, NilRead nilRead) {
+  KvModel(@Nullable Object initial, NilRead nilRead) {
     this.initial = Values.normalize(initial);
     this.nilRead = Objects.requireNonNull(nilRead, "nilRead");
   }
@@ -29,18 +30,21 @@ final class KvModel implements Model<Object> {
     return "kv";
   }
 
+  // The state is the value, null for an absent one: Model<S> cannot say that S may be null
+  // without JSpecify's generics, which NullAway checks only in its JSpecify mode.
+  @SuppressWarnings("NullAway")
   @Override
-  public Object initialState() {
+  public @Nullable Object initialState() {
     return initial;
   }
 
   @Override
-  public Object partitionKey(Operation op) {
+  public @Nullable Object partitionKey(Operation op) {
     return op.key();
   }
 
   @Override
-  public List<Object> step(Object state, Operation op) {
+  public List<Object> step(@Nullable Object state, Operation op) {
     return switch (op.f()) {
       case "get", "read" ->
           op.isUnknown() || nilRead.readMatches(state, op.output())
@@ -52,7 +56,7 @@ final class KvModel implements Model<Object> {
     };
   }
 
-  private static String text(Object v) {
+  private static String text(@Nullable Object v) {
     return v instanceof String s ? s : Values.format(v);
   }
 }

@@ -3,6 +3,7 @@ package dev.baton.lincheck.models;
 import dev.baton.lincheck.Model;
 import java.util.List;
 import java.util.Locale;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The built-in models. Each takes an initial state; each treats operations on different keys as
@@ -31,12 +32,12 @@ public final class Models {
    * A read/write register starting at {@code initial} ({@code null}: absent), as Jepsen's {@code
    * knossos.model/register}: a read of {@code nil} is consistent with any state.
    */
-  public static Model<Object> register(Object initial) {
+  public static Model<Object> register(@Nullable Object initial) {
     return register(initial, NilRead.UNKNOWN);
   }
 
   /** A read/write register starting at {@code initial}; {@code nilRead}: what a nil read means. */
-  public static Model<Object> register(Object initial, NilRead nilRead) {
+  public static Model<Object> register(@Nullable Object initial, NilRead nilRead) {
     return new RegisterModel(false, initial, nilRead);
   }
 
@@ -45,7 +46,7 @@ public final class Models {
    * Jepsen's {@code knossos.model/cas-register}: a read of {@code nil} is consistent with any
    * state.
    */
-  public static Model<Object> casRegister(Object initial) {
+  public static Model<Object> casRegister(@Nullable Object initial) {
     return casRegister(initial, NilRead.UNKNOWN);
   }
 
@@ -53,7 +54,7 @@ public final class Models {
    * A read/write/compare-and-set register starting at {@code initial}; {@code nilRead}: what a nil
    * read means.
    */
-  public static Model<Object> casRegister(Object initial, NilRead nilRead) {
+  public static Model<Object> casRegister(@Nullable Object initial, NilRead nilRead) {
     return new RegisterModel(true, initial, nilRead);
   }
 
@@ -61,12 +62,12 @@ public final class Models {
    * A key-value store with get/put/append; every key starts at {@code initial}; a get of {@code
    * nil} is consistent with any value.
    */
-  public static Model<Object> kv(Object initial) {
+  public static Model<Object> kv(@Nullable Object initial) {
     return kv(initial, NilRead.UNKNOWN);
   }
 
   /** A key-value store; {@code nilRead}: what a get of nil means. */
-  public static Model<Object> kv(Object initial, NilRead nilRead) {
+  public static Model<Object> kv(@Nullable Object initial, NilRead nilRead) {
     return new KvModel(initial, nilRead);
   }
 
@@ -83,7 +84,7 @@ public final class Models {
    * @param initialValue the value before the history
    */
   public static Model<FencedRegisterModel.State> fencedRegister(
-      Long initialToken, Object initialValue) {
+      @Nullable Long initialToken, @Nullable Object initialValue) {
     return fencedRegister(initialToken, initialValue, NilRead.UNKNOWN);
   }
 
@@ -92,7 +93,7 @@ public final class Models {
    * nil means.
    */
   public static Model<FencedRegisterModel.State> fencedRegister(
-      Long initialToken, Object initialValue, NilRead nilRead) {
+      @Nullable Long initialToken, @Nullable Object initialValue, NilRead nilRead) {
     return new FencedRegisterModel(initialToken, initialValue, nilRead);
   }
 
@@ -103,7 +104,7 @@ public final class Models {
    *
    * @throws IllegalArgumentException for an unknown name or an initial value of the wrong shape
    */
-  public static Model<?> byName(String name, Object initial) {
+  public static Model<?> byName(String name, @Nullable Object initial) {
     return byName(name, initial, NilRead.UNKNOWN);
   }
 
@@ -111,7 +112,7 @@ public final class Models {
    * As {@link #byName(String, Object)}, with {@code nilRead} for the models that have reads
    * (register, cas-register, kv, fenced-register; the mutex has none and ignores it).
    */
-  public static Model<?> byName(String name, Object initial, NilRead nilRead) {
+  public static Model<?> byName(String name, @Nullable Object initial, NilRead nilRead) {
     boolean dflt = initial == DEFAULT_INITIAL;
     return switch (name.toLowerCase(Locale.ROOT)) {
       case "register" -> register(dflt ? null : initial, nilRead);

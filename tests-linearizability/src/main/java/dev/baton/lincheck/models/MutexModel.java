@@ -3,6 +3,7 @@ package dev.baton.lincheck.models;
 import dev.baton.lincheck.Model;
 import dev.baton.lincheck.Operation;
 import java.util.List;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A lock, as Knossos models it: {@code acquire} succeeds only when the lock is free and {@code
@@ -27,7 +28,7 @@ final class MutexModel implements Model<Boolean> {
   }
 
   @Override
-  public Object partitionKey(Operation op) {
+  public @Nullable Object partitionKey(Operation op) {
     return op.key();
   }
 

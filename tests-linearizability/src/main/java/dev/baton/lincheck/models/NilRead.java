@@ -2,6 +2,7 @@ package dev.baton.lincheck.models;
 
 import java.util.Locale;
 import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 
 /**
  * What a read that completed {@code ok} with the value {@code nil} (EDN {@code nil}, JSON {@code
@@ -53,7 +54,7 @@ public enum NilRead {
    * @param state the model's value
    * @param value the value read
    */
-  boolean readMatches(Object state, Object value) {
+  boolean readMatches(@Nullable Object state, @Nullable Object value) {
     return (value == null && this == UNKNOWN) || Objects.equals(state, value);
   }
 }

@@ -6,6 +6,7 @@ import dev.baton.lincheck.Values;
 import java.util.Collections;
 import java.util.List;
 import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A register, optionally with compare-and-set, with Jepsen's semantics (knossos.model/register and
@@ -25,10 +26,10 @@ import java.util.Objects;
  */
 final class RegisterModel implements Model<Object> {
   private final boolean cas;
-  private final Object initial;
+  private final @Nullable Object initial;
   private final NilRead nilRead;
 
-  RegisterModel(boolean cas, Object initial, NilRead nilRead) {
+  RegisterModel(boolean cas, @Nullable Object initial, NilRead nilRead) {
     this.cas = cas;
     this.initial = Values.normalize(initial);
     this.nilRead = Objects.requireNonNull(nilRead, "nilRead");
@@ -39,18 +40,21 @@ final class RegisterModel implements Model<Object> {
     return cas ? "cas-register" : "register";
   }
 
+  // The state is the value, null for an absent one: Model<S> cannot say that S may be null
+  // without JSpecify's generics, which NullAway checks only in its JSpecify mode.
+  @SuppressWarnings("NullAway")
   @Override
-  public Object initialState() {
+  public @Nullable Object initialState() {
     return initial;
   }
 
   @Override
-  public Object partitionKey(Operation op) {
+  public @Nullable Object partitionKey(Operation op) {
     return op.key();
   }
 
   @Override
-  public List<Object> step(Object state, Operation op) {
+  public List<Object> step(@Nullable Object state, Operation op) {
     switch (op.f()) {
       case "read":
         return op.isUnknown() || nilRead.readMatches(state, op.output()) ? one(state) : List.of();
@@ -71,7 +75,7 @@ final class RegisterModel implements Model<Object> {
   }
 
   /** A singleton list that may hold nil (List.of refuses null). */
-  static List<Object> one(Object state) {
+  static List<@Nullable Object> one(@Nullable Object state) {
     return Collections.singletonList(state);
   }
 }

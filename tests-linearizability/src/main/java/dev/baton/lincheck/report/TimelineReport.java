@@ -18,6 +18,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.TreeMap;
 import java.util.TreeSet;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A self-contained HTML page with an SVG timeline of a checked history: one row per process, one
@@ -147,7 +148,7 @@ public final class TimelineReport {
     return sb.toString();
   }
 
-  private static String svg(List<Operation> ops, Explanation ex) {
+  private static String svg(List<Operation> ops, @Nullable Explanation ex) {
     // Axis: every distinct event position gets a column.
     TreeSet<Long> times = new TreeSet<>();
     for (Operation op : ops) {
@@ -211,16 +212,16 @@ public final class TimelineReport {
           .append("\" stroke=\"#eee\"/>\n");
     }
     for (Operation op : ops) {
-      double x1 = LEFT + column.get(op.start()) * step;
+      double x1 = LEFT + at(column, op.start()) * step;
       boolean open = op.end() == Long.MAX_VALUE || op.isUnknown();
       double x2 =
           op.end() == Long.MAX_VALUE || op.isUnknown()
               ? LEFT + (columns - 1) * step + step / 2
-              : LEFT + column.get(op.end()) * step;
+              : LEFT + at(column, op.end()) * step;
       if (x2 - x1 < 3) {
         x2 = x1 + 3;
       }
-      int y = TOP + rowOf.get(op.process()) * ROW;
+      int y = TOP + at(rowOf, op.process()) * ROW;
       String fill;
       String stroke = "#555";
       if (notes.containsKey(op.id())) {
@@ -292,7 +293,12 @@ public final class TimelineReport {
     return sb.toString();
   }
 
-  private static String label(Operation op, Integer order) {
+  /** The column or row of a time or process that the layout above gave one to. */
+  private static <K> int at(Map<K, Integer> layout, K key) {
+    return Objects.requireNonNull(layout.get(key), "no place for " + key);
+  }
+
+  private static String label(Operation op, @Nullable Integer order) {
     String v;
     if (op.isOk() && op.output() != null && !op.output().equals(op.input())) {
       v = Values.format(op.output());
