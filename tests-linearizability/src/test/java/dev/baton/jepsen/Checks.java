@@ -452,6 +452,175 @@ final class Checks {
         details);
   }
 
+  // ------------------------------------------------------------------------- region cut
+
+  static final String REGION_CUT_FENCED = "region-cut-lease-fenced";
+
+  /**
+   * The slowest clock rate a node of the suite runs at ({@code clock}'s 0.92; the configured base
+   * rates are 0.95 and up): a paused node's lease ends at most {@code lease / rate} after it
+   * stopped.
+   */
+  static final double SLOWEST_CLOCK_RATE = 0.92;
+
+  /**
+   * How long after its SIGSTOP a paused active's lease can last at most, as the harness bounds it
+   * without trusting the fence: the default lease at the slowest clock rate, plus 100 ms for the
+   * signal and the clock read.
+   */
+  static Duration regionCutLeaseBound() {
+    long lease = dev.baton.core.Timing.DEFAULTS.lease().toNanos();
+    return Duration.ofNanos((long) (lease / SLOWEST_CLOCK_RATE)).plusMillis(100);
+  }
+
+  /** The {@code key=value} words of an event's detail. */
+  static Map<String, String> words(String detail) {
+    Map<String, String> out = new LinkedHashMap<>();
+    for (String w : detail.split(" ")) {
+      int eq = w.indexOf('=');
+      if (eq > 0) {
+        out.put(w.substring(0, eq), w.substring(eq + 1));
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Region loss without a STONITH (issue 32): after a region cut (the active paused, it and the
+   * PostgreSQL primary cut off, a writer in the region still committing on that primary with the
+   * old token, the standby promoted from outside), no commit with the old token landed on the old
+   * primary after the old active's lease would have ended: the earlier of the fence lease's {@code
+   * valid_until} there and the harness's own bound ({@link #regionCutLeaseBound} after the pause).
+   * The commit times are the old primary's own ({@code pg_xact_commit_timestamp}), read after the
+   * fault from its {@code old-primary} event. A cut is judged only when a successor became active
+   * during it and the stale writer made at least one attempt after the bound: otherwise nothing was
+   * at stake, and the check is {@code unknown} unless some cut was judged.
+   */
+  static Outcome regionCutFenced(List<Nemesis.Event> schedule) {
+    int cuts = 0;
+    int judged = 0;
+    int withoutSuccessor = 0;
+    int withoutAttempt = 0;
+    int unread = 0;
+    long attemptsAfter = 0;
+    List<String> landed = new ArrayList<>();
+    List<String> facts = new ArrayList<>();
+    String target = null;
+    boolean successor = false;
+    boolean read = false;
+    for (Nemesis.Event e : schedule) {
+      if (e.kind() != NemesisKind.REGION_CUT) {
+        continue;
+      }
+      switch (e.phase()) {
+        case "start" -> {
+          cuts++;
+          target = e.detail().split(" ", 2)[0];
+          successor = false;
+          read = false;
+        }
+        case "successor" -> successor = true;
+        case "old-primary" -> {
+          read = true;
+          facts.add(e.detail());
+          Map<String, String> w = words(e.detail());
+          long after = parseCount(w.get("commitsAfter"));
+          long tried = parseCount(w.get("attemptsAfter"));
+          if (after > 0) {
+            landed.add(
+                after
+                    + " commit(s) with "
+                    + target
+                    + "'s token "
+                    + w.get("token")
+                    + " on the old primary after "
+                    + w.get("bound")
+                    + " (valid_until "
+                    + w.get("validUntil")
+                    + ", lease bound "
+                    + w.get("leaseEnd")
+                    + "; "
+                    + w.get("nodeCommitsAfter")
+                    + " of them by the node's own writer; stale writer: "
+                    + w.get("outcomes")
+                    + ")");
+          }
+          if (!successor) {
+            withoutSuccessor++;
+          } else if (tried <= 0) {
+            withoutAttempt++;
+          } else {
+            judged++;
+            attemptsAfter += tried;
+          }
+        }
+        case "end" -> {
+          if (cuts > 0 && !read) {
+            unread++;
+          }
+        }
+        default -> {}
+      }
+    }
+    Map<String, Object> details = new LinkedHashMap<>();
+    details.put("cuts", cuts);
+    details.put("judged", judged);
+    details.put("staleAttemptsAfterLease", attemptsAfter);
+    details.put("oldPrimary", facts);
+    details.put("committedAfterLease", landed);
+    String why;
+    if (cuts == 0) {
+      why =
+          "region-cut never happened: "
+              + whyNotHappened(NemesisKind.REGION_CUT, schedule)
+              + "; nothing was checked";
+    } else {
+      List<String> lacks = new ArrayList<>();
+      if (withoutSuccessor > 0) {
+        lacks.add(withoutSuccessor + " without a successor active during the cut");
+      }
+      if (withoutAttempt > 0) {
+        lacks.add(
+            withoutAttempt + " in which the stale writer made no attempt after the lease end");
+      }
+      if (unread > 0) {
+        lacks.add(unread + " whose old primary was never read");
+      }
+      why =
+          cuts
+              + " region cut(s), none judged"
+              + (lacks.isEmpty() ? "" : ": " + String.join(", ", lacks))
+              + "; nothing was checked";
+    }
+    return new Outcome(
+        REGION_CUT_FENCED,
+        "after a region cut (the active paused, it and the PostgreSQL primary cut off, a writer"
+            + " still committing there with the old token, the standby promoted from outside), no"
+            + " commit with the old token landed on the old primary after the old active's lease"
+            + " would have ended (the fence lease's valid_until, BT007)",
+        !landed.isEmpty() ? Validity.INVALID : judged == 0 ? Validity.UNKNOWN : Validity.VALID,
+        !landed.isEmpty()
+            ? landed.size() + " region cut(s) with stale commits: " + landed.get(0)
+            : judged == 0
+                ? why
+                : judged
+                    + " region cut(s) with a successor: none of "
+                    + attemptsAfter
+                    + " stale attempt(s) after the lease end committed on the old primary",
+        details);
+  }
+
+  private static long parseCount(String s) {
+    if (s == null) {
+      return -1;
+    }
+    try {
+      return Long.parseLong(s);
+    } catch (NumberFormatException e) {
+      return -1;
+    }
+  }
+
   // ------------------------------------------------------------------------- health
 
   /** How long after the active turned unhealthy a healthy node must be active. */

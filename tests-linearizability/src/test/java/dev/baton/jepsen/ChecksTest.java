@@ -283,6 +283,86 @@ class ChecksTest {
         .isEqualTo(Validity.UNKNOWN);
   }
 
+  /** A region cut's schedule: start, promote, then {@code middle}, then the old primary's facts. */
+  static List<Nemesis.Event> regionCut(String middle, String oldPrimary) {
+    List<Nemesis.Event> out = new java.util.ArrayList<>();
+    out.add(
+        new Nemesis.Event(1, NemesisKind.REGION_CUT, "start", "n1 token 5: SIGSTOP n1; region"));
+    out.add(new Nemesis.Event(2, NemesisKind.REGION_CUT, "promote", "pg2 promoted"));
+    if (middle != null) {
+      out.add(new Nemesis.Event(3, NemesisKind.REGION_CUT, middle, "n2 is active"));
+    }
+    if (oldPrimary != null) {
+      out.add(new Nemesis.Event(4, NemesisKind.REGION_CUT, "old-primary", oldPrimary));
+    }
+    out.add(new Nemesis.Event(5, NemesisKind.REGION_CUT, "end", "SIGCONT n1; healed"));
+    return out;
+  }
+
+  static String oldPrimary(long attemptsAfter, long commitsAfter, long nodeCommitsAfter) {
+    return "token=5 validUntil=2026-12-07T02:00:00.500Z leaseEnd=2026-12-07T02:00:00.900Z"
+        + " bound=2026-12-07T02:00:00.500Z attempts=90 attemptsAfter="
+        + attemptsAfter
+        + " outcomes=BT007:"
+        + attemptsAfter
+        + ",committed:12 staleCommits=12 commitsAfter="
+        + commitsAfter
+        + " nodeCommitsAfter="
+        + nodeCommitsAfter;
+  }
+
+  @Test
+  void regionCutFencedIsValidOnlyWhenAStaleWriterTriedAfterTheLeaseWithASuccessorActive() {
+    var ok = Checks.regionCutFenced(regionCut("successor", oldPrimary(40, 0, 0)));
+    assertThat(ok.validity()).as(ok.summary()).isEqualTo(Validity.VALID);
+    assertThat(ok.summary()).contains("none of 40 stale attempt(s) after the lease end");
+
+    // No successor became active during the cut: nothing newer was at stake.
+    var alone = Checks.regionCutFenced(regionCut("no-successor", oldPrimary(40, 0, 0)));
+    assertThat(alone.validity()).as(alone.summary()).isEqualTo(Validity.UNKNOWN);
+    assertThat(alone.summary()).contains("without a successor");
+
+    // The stale writer made no attempt after the lease's end: the fence was never put to it.
+    var idle = Checks.regionCutFenced(regionCut("successor", oldPrimary(0, 0, 0)));
+    assertThat(idle.validity()).as(idle.summary()).isEqualTo(Validity.UNKNOWN);
+    assertThat(idle.summary()).contains("no attempt after the lease end");
+
+    // The old primary was never read (the heal failed before): nothing to judge.
+    var unread = Checks.regionCutFenced(regionCut("successor", null));
+    assertThat(unread.validity()).as(unread.summary()).isEqualTo(Validity.UNKNOWN);
+    assertThat(unread.summary()).contains("never read");
+  }
+
+  @Test
+  void regionCutFencedIsInvalidWhenTheOldPrimaryCommittedTheOldTokenAfterTheLease() {
+    var bad = Checks.regionCutFenced(regionCut("successor", oldPrimary(40, 3, 1)));
+    assertThat(bad.validity()).as(bad.summary()).isEqualTo(Validity.INVALID);
+    assertThat(bad.summary())
+        .contains("3 commit(s) with n1's token 5 on the old primary after 2026-12-07T02:00:00.500Z")
+        .contains("1 of them by the node's own writer");
+    // A commit after the lease is a violation whether or not a successor was seen.
+    assertThat(Checks.regionCutFenced(regionCut("no-successor", oldPrimary(40, 3, 0))).validity())
+        .isEqualTo(Validity.INVALID);
+  }
+
+  @Test
+  void regionCutFencedIsUnknownOnNothing() {
+    var none = Checks.regionCutFenced(List.of());
+    assertThat(none.validity()).isEqualTo(Validity.UNKNOWN);
+    assertThat(none.summary()).contains("never drawn");
+    var skipped =
+        Checks.regionCutFenced(
+            List.of(new Nemesis.Event(1, NemesisKind.REGION_CUT, "skipped", "no node is active")));
+    assertThat(skipped.validity()).isEqualTo(Validity.UNKNOWN);
+    assertThat(skipped.summary()).contains("skipped (no node is active)");
+  }
+
+  @Test
+  void theRegionCutLeaseBoundOutlastsTheLeaseAtTheSlowestClock() {
+    // 692 ms at 0.92 is 752 ms of real time; the bound adds 100 ms.
+    assertThat(Checks.regionCutLeaseBound().toMillis()).isBetween(800L, 900L);
+  }
+
   @Test
   void heldTransactionFencedIsInvalidWhenTheHeldWriteCommittedAfterASuccessor() {
     var holding =

@@ -477,6 +477,8 @@ final class Cluster implements AutoCloseable {
             "wal_keep_size = 128MB",
             "hot_standby = on",
             "wal_log_hints = on",
+            // The region-cut check reads each commit's time on the old primary (its own clock).
+            "track_commit_timestamp = on",
             "log_min_messages = warning",
             ""));
     Files.writeString(
@@ -532,6 +534,10 @@ final class Cluster implements AutoCloseable {
       s.execute(
           "CREATE TABLE IF NOT EXISTS jepsen.writes (commit_seq bigint PRIMARY KEY, token bigint"
               + " NOT NULL, node text NOT NULL, value text NOT NULL UNIQUE)");
+      // The region-cut nemesis's stale writer, on the old primary only (see StaleWriter).
+      s.execute(
+          "CREATE TABLE IF NOT EXISTS jepsen.region_cut_writes (token bigint NOT NULL, value text"
+              + " NOT NULL)");
     }
   }
 
@@ -581,8 +587,18 @@ final class Cluster implements AutoCloseable {
    * primary has no standby.
    */
   void failOverPostgres(Duration timeout) throws Exception {
-    Pg newPrimary = standby();
     Pg old = primary();
+    promoteStandby(timeout);
+    rejoinAsStandby(old, timeout);
+  }
+
+  /**
+   * Promotes the standby (as an external HA manager would) and makes it the primary the harness
+   * reads; synchronous replication off on it until a standby streams again. Touches only the
+   * standby: the old primary may be dead, or alive and cut off (the region-cut nemesis).
+   */
+  void promoteStandby(Duration timeout) throws Exception {
+    Pg newPrimary = standby();
     try (Connection c = connect(newPrimary);
         Statement s = c.createStatement()) {
       s.execute("SELECT pg_promote(true, 30)");
@@ -590,12 +606,68 @@ final class Cluster implements AutoCloseable {
     awaitPgAcceptsWrites(newPrimary, timeout);
     setSynchronous(newPrimary, false);
     primary = 1 - primary;
-    LOG.info("PostgreSQL: {} promoted; {} rejoins as its standby", newPrimary.name(), old.name());
+  }
+
+  /**
+   * Rebuilds {@code old}, a former primary that is stopped or being stopped, as a standby of the
+   * primary ({@code pg_basebackup}), and turns synchronous replication back on once it streams.
+   */
+  void rejoinAsStandby(Pg old, Duration timeout) throws Exception {
+    Pg newPrimary = primary();
+    LOG.info("PostgreSQL: {} is primary; {} rejoins as its standby", newPrimary.name(), old.name());
     Files.writeString(old.dir().resolve("role"), "standby " + newPrimary.ip() + "\n");
     ensureStopped(old.container());
     docker.startContainerCmd(old.container().getContainerId()).exec();
     awaitStreaming(newPrimary, timeout);
     setSynchronous(newPrimary, true);
+  }
+
+  /**
+   * Drops traffic both ways between PostgreSQL server {@code pg} and each address (iptables in its
+   * own network namespace, run as root: the server runs as postgres); the host stays reachable. The
+   * rules go with the container's namespace when it is stopped.
+   */
+  void cutPg(Pg pg, List<String> ips) {
+    StringBuilder script = new StringBuilder();
+    for (String ip : ips) {
+      script
+          .append("iptables -w -A INPUT -s ")
+          .append(ip)
+          .append(" -j DROP && iptables -w -A OUTPUT -d ")
+          .append(ip)
+          .append(" -j DROP && ");
+    }
+    script.append("true");
+    execAsRoot(pg, script.toString());
+  }
+
+  /** Removes {@link #cutPg}'s rules. */
+  void uncutPg(Pg pg) {
+    if (isRunning(pg.container())) {
+      execAsRoot(pg, "iptables -w -F INPUT && iptables -w -F OUTPUT");
+    }
+  }
+
+  private void execAsRoot(Pg pg, String script) {
+    try {
+      ExecResult r = pg.container().execInContainerWithUser("root", "sh", "-c", script);
+      if (r.getExitCode() != 0) {
+        throw new IllegalStateException(
+            "on "
+                + pg.name()
+                + ": `"
+                + script
+                + "` failed ("
+                + r.getExitCode()
+                + "): "
+                + r.getStderr());
+      }
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted", e);
+    }
   }
 
   // ---------------------------------------------------------------- DNS
@@ -867,6 +939,20 @@ final class Cluster implements AutoCloseable {
       }
     }
     return active.size() == 1 ? Optional.of(active.get(0)) : Optional.empty();
+  }
+
+  /** The token {@code n} reports (its own while active or promoting, else 0; 0 if it is down). */
+  long tokenOf(Node n) {
+    try (BatonClient client =
+        BatonClient.builder()
+            .endpoints(List.of(n.controlEndpoint()))
+            .probeTimeout(Duration.ofMillis(500))
+            .build()) {
+      StatusResponse s = client.status(n.controlEndpoint(), Duration.ofMillis(500));
+      return s.getRole() == Role.ACTIVE ? s.getToken() : 0;
+    } catch (RuntimeException e) {
+      return 0;
+    }
   }
 
   /** Waits until some node reports itself active. */

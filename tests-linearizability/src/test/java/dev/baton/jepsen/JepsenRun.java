@@ -222,6 +222,9 @@ final class JepsenRun {
     if (o.nemeses().contains(NemesisKind.PG_PAUSED_TXN)) {
       outcomes.add(Checks.heldTransactionFenced(schedule, rows));
     }
+    if (o.nemeses().contains(NemesisKind.REGION_CUT)) {
+      outcomes.add(Checks.regionCutFenced(schedule));
+    }
     if (o.nemeses().contains(NemesisKind.WIPE)) {
       outcomes.add(Checks.wipedNodeRefused(schedule));
     }

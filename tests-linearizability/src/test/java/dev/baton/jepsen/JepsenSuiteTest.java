@@ -51,10 +51,16 @@ class JepsenSuiteTest {
   }
 
   /**
-   * SIGSTOP of the active past its lease, clock-rate drift of 5–8% (beyond the 1% bound), a SIGKILL
-   * of the PostgreSQL primary, and the active paused with a fenced transaction open while it is cut
-   * off from the primary, with fenced writes and the DNS switch. Two nodes start with drifting
-   * lease clocks.
+   * A region cut (the active SIGSTOPped past its lease, it and the PostgreSQL primary cut off from
+   * the rest while a stale writer keeps committing there with its token, the standby promoted from
+   * outside), clock-rate drift of 5–8% (beyond the 1% bound), a SIGKILL of the PostgreSQL primary,
+   * and the active paused with a fenced transaction open while it is cut off from the primary, with
+   * fenced writes and the DNS switch. Two nodes start with drifting lease clocks.
+   *
+   * <p>{@code region-cut} took the slot {@code pause} had here, so the matrix did not grow: it
+   * begins with pause's fault (the active SIGSTOPped past its lease, woken once a successor is
+   * active) and adds the cut and the database fail-over. Plain pauses remain in the self-test,
+   * {@code all} and the long runs.
    */
   @Test
   void pausesDriftAndDatabaseKillKeepEverySafetyProperty() throws Exception {
@@ -63,7 +69,7 @@ class JepsenSuiteTest {
             RunOptions.of(
                     "ci-pauses-drift-pgkill",
                     EnumSet.of(
-                        NemesisKind.PAUSE,
+                        NemesisKind.REGION_CUT,
                         NemesisKind.CLOCK,
                         NemesisKind.PG_KILL,
                         NemesisKind.PG_PAUSED_TXN),

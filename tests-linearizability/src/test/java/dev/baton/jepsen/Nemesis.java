@@ -136,6 +136,10 @@ final class Nemesis {
         // Longer than the lease, and often longer than a failover, so that a successor exists
         // when the paused node wakes up.
         hold = Math.max(hold, TimeUnit.MILLISECONDS.toNanos(1500));
+      } else if (kind == NemesisKind.REGION_CUT) {
+        // The successor is already active when the fault's hold begins (the nemesis waits for it):
+        // a short hold gives the stale writer attempts after the old lease's end.
+        hold = TimeUnit.MILLISECONDS.toNanos(1000);
       } else if (kind == NemesisKind.OUTSIDER) {
         hold = 0; // the probe's four attempts are the fault; nothing to hold afterwards
       }
@@ -370,6 +374,7 @@ final class Nemesis {
             });
       }
       case PG_PAUSED_TXN -> pausedTransaction(kind);
+      case REGION_CUT -> regionCut(kind, nodes);
       case HEALTH -> health(kind, nodes);
       case DNS_PAUSE -> {
         cluster.kill(cluster.dnsContainer(), "STOP");
@@ -670,6 +675,261 @@ final class Nemesis {
       record(kind, "successor", next.id() + " is active while " + target.id() + " is paused");
     } catch (org.awaitility.core.ConditionTimeoutException e) {
       record(kind, "no-successor", "no other node became active within 20 s");
+    }
+  }
+
+  /**
+   * The region-cut fault (issue 32): the active and the PostgreSQL primary are the lost region. The
+   * active is SIGSTOPped; the active is cut off from the other nodes, the standby and the DNS
+   * server, and the primary from the other nodes and the standby, while the primary stays up and a
+   * {@link StaleWriter} on the harness keeps committing on it with the token its fence holds, the
+   * old active's. The harness promotes the standby (as {@code pg-kill} does, without touching the
+   * old primary) and waits, bounded, for a successor. The heal stops the writer, wakes the old
+   * active (still cut off, with a moment to try its own writes on the old primary), then reads what
+   * the old primary committed with the old token and by when ({@code old-primary}, see {@link
+   * Checks#regionCutFenced}), kills it and rebuilds it as the new primary's standby.
+   */
+  private void regionCut(NemesisKind kind, List<Node> nodes) {
+    Optional<Node> active = cluster.activeNode();
+    if (active.isEmpty()) {
+      record(kind, "skipped", "no node is active");
+      return;
+    }
+    Node target = active.get();
+    Cluster.Pg old = cluster.primary();
+    Cluster.Pg standby = cluster.standby();
+    long token = cluster.tokenOf(target);
+    // The writer starts before the pause, so that its attempts span the end of the old lease:
+    // commits while the lease holds, then checks refused (BT007), or a check passed just before
+    // the end whose commit comes after it (BT008).
+    StaleWriter staleWriter = new StaleWriter(old, token);
+    staleWriter.start();
+    java.time.Instant stoppedAt;
+    try (java.sql.Connection c = Cluster.connect(old)) {
+      cluster.kill(target.container(), "STOP");
+      // Read after the SIGSTOP returned: the paused node's lease ends at most one lease after it,
+      // and it can no longer move its fence.
+      stoppedAt = databaseClock(c);
+      long fenced = fenceToken(c);
+      if (token <= 0 || fenced != token) {
+        // The role was moving when the harness looked (a node answered ACTIVE a moment after it
+        // lost its lease, or before it advanced its fence): the old token would not be the one
+        // the old primary's fence holds.
+        staleWriter.stop();
+        cluster.kill(target.container(), "CONT");
+        record(
+            kind,
+            "skipped",
+            "the fence on "
+                + old.name()
+                + " holds token "
+                + fenced
+                + ", not "
+                + target.id()
+                + "'s token "
+                + token
+                + " (the role was moving)");
+        return;
+      }
+    } catch (java.sql.SQLException e) {
+      staleWriter.stop();
+      cluster.kill(target.container(), "CONT");
+      record(kind, "skipped", "the primary " + old.name() + " did not answer: " + e.getMessage());
+      return;
+    }
+    List<Node> rest = new ArrayList<>(nodes);
+    rest.remove(target);
+    boolean[] promoted = {false};
+    // The heal, in order: stop the writer; wake the old active while still cut off (and give its
+    // own writer a moment on the old primary); read what the old primary committed; then, once the
+    // standby was promoted, kill the old primary, heal the nodes and rebuild it as the new
+    // primary's standby (else only lift the cut).
+    undo.add(
+        () -> {
+          List<StaleWriter.Attempt> attempts = staleWriter.stop();
+          cluster.kill(target.container(), "CONT");
+          try {
+            park(TimeUnit.MILLISECONDS.toNanos(300));
+            record(kind, "old-primary", oldPrimaryFacts(old, token, stoppedAt, attempts));
+          } finally {
+            if (promoted[0]) {
+              cluster.killIfRunning(old.container());
+            } else {
+              cluster.uncutPg(old);
+            }
+            cluster.heal();
+            if (promoted[0]) {
+              try {
+                cluster.rejoinAsStandby(old, Duration.ofSeconds(60));
+              } catch (Exception e) {
+                throw new IllegalStateException(
+                    "rebuilding " + old.name() + " as a standby: " + e, e);
+              }
+            }
+            record(
+                kind,
+                "end",
+                "SIGCONT "
+                    + target.id()
+                    + (promoted[0]
+                        ? "; "
+                            + old.name()
+                            + " killed and rejoined as the standby of "
+                            + cluster.primary().name()
+                        : "")
+                    + "; healed");
+          }
+        });
+    // The old primary first, in one step: from then on no other node can reach it, whoever
+    // becomes active while the nodes' own rules are being written.
+    List<String> outside = new ArrayList<>();
+    rest.forEach(n -> outside.add(n.ip()));
+    outside.add(standby.ip());
+    cluster.cutPg(old, outside);
+    Map<Node, Set<Node>> grudges = new HashMap<>();
+    grudges.put(target, new HashSet<>(rest));
+    for (Node n : rest) {
+      grudges.put(n, new HashSet<>(List.of(target)));
+    }
+    cluster.cut(grudges);
+    cluster.cutFrom(target, standby.ip());
+    cluster.cutFrom(target, cluster.dnsIp());
+    record(
+        kind,
+        "start",
+        target.id()
+            + " token "
+            + token
+            + ": SIGSTOP "
+            + target.id()
+            + "; region ["
+            + target.id()
+            + ", "
+            + old.name()
+            + "] cut off from "
+            + ids(rest)
+            + ", "
+            + standby.name()
+            + " and dns; a stale writer commits on "
+            + old.name()
+            + " with token "
+            + token);
+    try {
+      cluster.promoteStandby(Duration.ofSeconds(30));
+      promoted[0] = true;
+      record(kind, "promote", standby.name() + " promoted without reaching " + old.name());
+    } catch (Exception e) {
+      throw new IllegalStateException("promoting " + standby.name() + ": " + e, e);
+    }
+    try {
+      Node next =
+          org.awaitility.Awaitility.await("a successor of " + target.id() + " is active")
+              .atMost(Duration.ofSeconds(20))
+              .pollInterval(Duration.ofMillis(100))
+              .until(
+                  () -> cluster.activeNode().filter(n -> n != target).orElse(null),
+                  java.util.Objects::nonNull);
+      record(kind, "successor", next.id() + " is active while " + target.id() + " is cut off");
+    } catch (org.awaitility.core.ConditionTimeoutException e) {
+      record(kind, "no-successor", "no other node became active within 20 s");
+    }
+  }
+
+  private static long fenceToken(java.sql.Connection c) throws java.sql.SQLException {
+    try (java.sql.PreparedStatement ps =
+        c.prepareStatement("SELECT token FROM baton.fence WHERE resource = ?")) {
+      ps.setString(1, StaleWriter.RESOURCE);
+      try (java.sql.ResultSet rs = ps.executeQuery()) {
+        if (!rs.next()) {
+          throw new java.sql.SQLException("no fence row for resource " + StaleWriter.RESOURCE);
+        }
+        return rs.getLong(1);
+      }
+    }
+  }
+
+  private static java.time.Instant databaseClock(java.sql.Connection c)
+      throws java.sql.SQLException {
+    try (java.sql.Statement s = c.createStatement();
+        java.sql.ResultSet rs = s.executeQuery("SELECT clock_timestamp()")) {
+      rs.next();
+      return rs.getObject(1, java.time.OffsetDateTime.class).toInstant();
+    }
+  }
+
+  /**
+   * What the old primary holds after a region cut, as {@code key=value} words for {@link
+   * Checks#regionCutFenced}: the old token's {@code valid_until} there (if its fence is bounded);
+   * the bound the check applies (the earlier of that and the harness's own bound, the pause plus
+   * one lease at the slowest clock rate); the stale writer's attempts and those begun after the
+   * bound; and the commits with the old token (the stale writer's and the node writers') whose
+   * commit time, by the old primary's clock, is after the bound.
+   */
+  private static String oldPrimaryFacts(
+      Cluster.Pg old, long token, java.time.Instant stoppedAt, List<StaleWriter.Attempt> attempts) {
+    java.time.Instant leaseEnd = stoppedAt.plus(Checks.regionCutLeaseBound());
+    try (java.sql.Connection c = Cluster.connect(old)) {
+      java.time.Instant validUntil = null;
+      try (java.sql.PreparedStatement ps =
+          c.prepareStatement(
+              "SELECT valid_until FROM baton.fence_lease WHERE resource = ? AND token = ?")) {
+        ps.setString(1, StaleWriter.RESOURCE);
+        ps.setLong(2, token);
+        try (java.sql.ResultSet rs = ps.executeQuery()) {
+          if (rs.next() && rs.getObject(1) != null) {
+            validUntil = rs.getObject(1, java.time.OffsetDateTime.class).toInstant();
+          }
+        }
+      }
+      java.time.Instant bound =
+          validUntil != null && validUntil.isBefore(leaseEnd) ? validUntil : leaseEnd;
+      long[] stale = commitsAfter(c, "jepsen.region_cut_writes", token, bound);
+      long[] own = commitsAfter(c, "jepsen.writes", token, bound);
+      long attemptsAfter = attempts.stream().filter(a -> a.began().isAfter(bound)).count();
+      String outcomes =
+          StaleWriter.outcomes(attempts).entrySet().stream()
+              .map(e -> e.getKey() + ":" + e.getValue())
+              .collect(Collectors.joining(","));
+      return "token="
+          + token
+          + " validUntil="
+          + (validUntil == null ? "none" : validUntil)
+          + " leaseEnd="
+          + leaseEnd
+          + " bound="
+          + bound
+          + " attempts="
+          + attempts.size()
+          + " attemptsAfter="
+          + attemptsAfter
+          + " outcomes="
+          + (outcomes.isEmpty() ? "none" : outcomes)
+          + " staleCommits="
+          + stale[1]
+          + " commitsAfter="
+          + (stale[0] + own[0])
+          + " nodeCommitsAfter="
+          + own[0];
+    } catch (java.sql.SQLException e) {
+      throw new IllegalStateException("reading the old primary " + old.name() + ": " + e, e);
+    }
+  }
+
+  /** {count of rows with {@code token} committed after {@code bound}, count of all of them}. */
+  private static long[] commitsAfter(
+      java.sql.Connection c, String table, long token, java.time.Instant bound)
+      throws java.sql.SQLException {
+    try (java.sql.PreparedStatement ps =
+        c.prepareStatement(
+            "SELECT count(*) FILTER (WHERE pg_xact_commit_timestamp(xmin) > ?), count(*) FROM "
+                + table
+                + " WHERE token = ?")) {
+      ps.setObject(1, java.time.OffsetDateTime.ofInstant(bound, java.time.ZoneOffset.UTC));
+      ps.setLong(2, token);
+      try (java.sql.ResultSet rs = ps.executeQuery()) {
+        rs.next();
+        return new long[] {rs.getLong(1), rs.getLong(2)};
+      }
     }
   }
 

@@ -75,7 +75,18 @@ public enum NemesisKind {
    * (2) every node is unhealthy at once, and an active stays; (3) the active's health flaps until
    * the fault ends. Healed at the end: every marker removed.
    */
-  HEALTH;
+  HEALTH,
+  /**
+   * Region loss (issue 32): the active is SIGSTOPped and its region, the active and the PostgreSQL
+   * primary, is cut off (iptables) from the other nodes and from the standby, while that primary
+   * stays up and a writer on the harness keeps committing on it with the old active's token through
+   * the public SQL protocol ({@code baton.check_fence}). The harness promotes the standby, as an
+   * external HA manager would, without reaching the old primary; a successor must become active. No
+   * commit with the old token may land on the old primary after the old active's lease would have
+   * ended (the fence lease's {@code valid_until}). Healed: SIGCONT, the old primary rebuilt as the
+   * new primary's standby.
+   */
+  REGION_CUT;
 
   /** The partitions, all kinds. */
   public static final Set<NemesisKind> PARTITIONS =

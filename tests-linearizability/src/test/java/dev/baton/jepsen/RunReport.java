@@ -521,6 +521,7 @@ final class RunReport {
       case OUTSIDER -> "#000000";
       case HEALTH -> "#8fbc8f";
       case PG_PAUSED_TXN -> "#882255";
+      case REGION_CUT -> "#44aa99";
     };
   }
 

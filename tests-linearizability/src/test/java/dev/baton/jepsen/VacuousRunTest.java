@@ -368,6 +368,57 @@ class VacuousRunTest {
   }
 
   @Test
+  void aRegionCutRunWithoutAStaleAttemptAfterTheLeaseOrASuccessorIsNeverValid(@TempDir Path dir)
+      throws IOException {
+    RunOptions o = faults(NemesisKind.REGION_CUT);
+    // Never happened: the check is present and says why.
+    Path skipped = dir.resolve("skipped");
+    RunResult s =
+        check(
+            o,
+            skipped,
+            kv(true),
+            writeNodeLogs(skipped, true),
+            List.of(new Nemesis.Event(1, NemesisKind.REGION_CUT, "skipped", "no node is active")));
+    assertThat(s.validity()).as(s.describe()).isEqualTo(Validity.UNKNOWN);
+    assertThat(s.outcome(Checks.REGION_CUT_FENCED).summary())
+        .contains("skipped (no node is active)");
+    // Happened, but the stale writer made no attempt after the lease end: every other check
+    // (faults-happened included) is satisfied, and the run is still not valid.
+    Path idle = dir.resolve("idle");
+    RunResult i =
+        check(
+            o,
+            idle,
+            kv(true),
+            writeNodeLogs(idle, true),
+            ChecksTest.regionCut("successor", ChecksTest.oldPrimary(0, 0, 0)));
+    assertThat(i.outcome(Checks.FAULTS_HAPPENED).validity()).isEqualTo(Validity.VALID);
+    assertThat(i.validity()).as(i.describe()).isEqualTo(Validity.UNKNOWN);
+    // Happened, but no successor became active.
+    Path alone = dir.resolve("alone");
+    RunResult a =
+        check(
+            o,
+            alone,
+            kv(true),
+            writeNodeLogs(alone, true),
+            ChecksTest.regionCut("no-successor", ChecksTest.oldPrimary(40, 0, 0)));
+    assertThat(a.validity()).as(a.describe()).isEqualTo(Validity.UNKNOWN);
+    // The baseline: a successor, stale attempts after the lease, none committed.
+    Path ok = dir.resolve("ok");
+    RunResult v =
+        check(
+            o,
+            ok,
+            kv(true),
+            writeNodeLogs(ok, true),
+            ChecksTest.regionCut("successor", ChecksTest.oldPrimary(40, 0, 0)));
+    assertThat(v.validity()).as(v.describe()).isEqualTo(Validity.VALID);
+    assertThat(v.outcome(Checks.REGION_CUT_FENCED).validity()).isEqualTo(Validity.VALID);
+  }
+
+  @Test
   void aRunInWhichEveryConfiguredKindHappenedIsValid(@TempDir Path dir) throws IOException {
     // The baseline of the three cases above: the paused transaction held, superseded, not landed.
     RunOptions o = faults(NemesisKind.KILL, NemesisKind.PG_PAUSED_TXN);

@@ -12,6 +12,7 @@ import dev.baton.core.Ticker;
 import dev.baton.core.Timing;
 import dev.baton.core.control.ControlServer;
 import dev.baton.dns.DnsSwitch;
+import dev.baton.postgres.FenceLeaseRenewer;
 import dev.baton.postgres.PostgresFence;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.io.IOException;
@@ -124,18 +125,22 @@ public final class NodeApp {
     // too), and no plan step can find the lease lapsed: the core's plan runner still checks the
     // lease, and a promotion it abandons leaves an unsafe node PROMOTING for good, because an
     // unsafe node never demotes for its lease.
+    // The fence is bounded in time (protocol version 3, issue 32): the advance writes the token's
+    // lease lapsed and this node renews it on the primary while it is active (the renewer below),
+    // so a cut-off or paused active's primary refuses its token once its lease would have ended
+    // (the region-cut nemesis checks it).
+    PostgresFence fence =
+        PostgresFence.builder(pg)
+            .resource(FencedWriter.RESOURCE)
+            .maxLockWait(Duration.ofSeconds(5))
+            .timeBound(true)
+            .build();
     PromotionPlan plan =
         unsafe
             ? PromotionPlan.empty()
             : PromotionPlan.builder()
                 .fence(
-                    new RecordingFence(
-                        PostgresFence.builder(pg)
-                            .resource(FencedWriter.RESOURCE)
-                            .maxLockWait(Duration.ofSeconds(5))
-                            .build(),
-                        log,
-                        nodeId),
+                    new RecordingFence(fence, log, nodeId),
                     StepPolicy.mustSucceed()
                         .withTimeout(Duration.ofSeconds(8))
                         .withMaxAttempts(2)
@@ -222,6 +227,11 @@ public final class NodeApp {
             nodeId + "." + incarnation,
             Long.parseLong(p.getProperty("write.interval.ms", "20")),
             dir);
+    FenceLeaseRenewer renewer =
+        unsafe
+            ? null
+            : FenceLeaseRenewer.start(
+                pg, List.of(fence), node::activeContext, Duration.ofMillis(100));
     JournalRecorder journal = new JournalRecorder(node, log);
     RefusalRecorder refusals = new RefusalRecorder(meters, log);
     Thread refusalThread = new Thread(refusals, "jepsen-refusals");
@@ -242,6 +252,9 @@ public final class NodeApp {
             new Thread(
                 () -> {
                   writer.stop();
+                  if (renewer != null) {
+                    renewer.close();
+                  }
                   sampler.stop();
                   journal.stop();
                   refusals.stop();
