@@ -1,7 +1,7 @@
 package dev.baton.benchmarks;
 
 import dev.baton.benchmarks.report.Results;
-import dev.baton.core.testing.TestActionContext;
+import dev.baton.core.testing.TestStepContext;
 import dev.baton.postgres.FencedDataSource;
 import dev.baton.postgres.PostgresFence;
 import dev.baton.postgres.testing.PostgresServer;
@@ -39,11 +39,11 @@ public final class FenceOverheadInterleaved {
         PostgresServer.startPrimary(
             "fence-interleaved", Map.of("fsync", fsync, "synchronous_commit", fsync))) {
       server.execute("CREATE TABLE m (id bigint, v text)");
-      PostgresFence.of(server.dataSource(), "m").advance(1, TestActionContext.promote(1));
+      PostgresFence.of(server.dataSource(), "m").advance(1, TestStepContext.promote(1));
       FencedDataSource ds = FencedDataSource.builder(server.dataSource()).resource("m").build();
       PostgresFence bound =
           PostgresFence.builder(server.dataSource()).resource("mb").timeBound(true).build();
-      bound.advance(1, TestActionContext.promote(1));
+      bound.advance(1, TestStepContext.promote(1));
       bound.renewLease(1, Duration.ofHours(1)).orElseThrow(); // outlasts the run
       FencedDataSource boundDs =
           FencedDataSource.builder(server.dataSource()).resource("mb").build();

@@ -1,7 +1,6 @@
 package dev.baton.core;
 
 import java.time.Duration;
-import java.util.Optional;
 import java.util.concurrent.CompletionStage;
 
 /**
@@ -11,44 +10,11 @@ import java.util.concurrent.CompletionStage;
  * <p>The lease check is only as good as the clock-rate bound it was built on; a pause between the
  * check and the effect can outlive the lease. For effects on shared resources, carry {@link
  * #token()} to a {@link Fence} that checks it: that holds regardless of timing.
+ *
+ * <p>Its token, node, previous active and lease check are those of {@link ActivationInfo}, which a
+ * plan step's {@link StepContext} shares.
  */
-public interface ActiveContext {
-
-  /** The fencing token of this activation: greater than every token issued before it. */
-  long token();
-
-  /** The id of this node. */
-  String nodeId();
-
-  /**
-   * The node that was active before this activation: the newest earlier activation that completed
-   * its promotion (its plan finished and it reported itself ACTIVE; {@link Activation#promoted()}
-   * in {@link BatonNode#history()}). An activation whose plan was abandoned, or that lost the role
-   * before its plan finished, is passed over: it never became active. That node may be this one (it
-   * held the role, lost it and won it back).
-   *
-   * <p>Empty when no activation before this one completed (this is the cluster's first, or every
-   * earlier one was abandoned). When the activation history no longer reaches back far enough to
-   * tell (it keeps the newest {@link BatonNode.Builder#historyLimit(int) historyLimit} records, and
-   * a member upgraded from a release without it starts with none), it is the activation just before
-   * this one, completed or not, as earlier releases named it.
-   *
-   * <p>It is what the cluster recorded, not what was done outside it: an abandoned plan may still
-   * have made some of its steps' effects (a step that completed before a later one failed). A step
-   * that must know where its own effect last landed reads {@link
-   * ActionContext#lastCompletedToken()}.
-   */
-  Optional<String> previousActive();
-
-  /**
-   * The token of {@link #previousActive()}'s activation, or {@link BatonNode#NO_TOKEN} when it is
-   * empty. Below {@link #token()}, and not always the token just before it (abandoned activations
-   * in between are passed over).
-   */
-  long previousToken();
-
-  /** Whether this activation still holds a valid lease at this instant. */
-  boolean isLeaseValid();
+public interface ActiveContext extends ActivationInfo {
 
   /** How much of the lease remains at this instant (zero when it has ended). */
   Duration leaseRemaining();

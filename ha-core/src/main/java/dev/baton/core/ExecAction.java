@@ -68,12 +68,12 @@ public final class ExecAction implements PromotionAction {
   }
 
   @Override
-  public void promote(ActionContext context) throws Exception {
+  public void promote(StepContext context) throws Exception {
     run(promoteCommand, context);
   }
 
   @Override
-  public void demote(ActionContext context) throws Exception {
+  public void demote(StepContext context) throws Exception {
     if (demoteCommand != null) {
       run(demoteCommand, context);
     }
@@ -96,13 +96,13 @@ public final class ExecAction implements PromotionAction {
     run(preflightCommand, env, preflightTimeout, LOG);
   }
 
-  private void run(List<String> command, ActionContext ctx) throws Exception {
+  private void run(List<String> command, StepContext ctx) throws Exception {
     Map<String, String> env = new LinkedHashMap<>();
     env.put("BATON_TOKEN", Long.toString(ctx.token()));
     env.put("BATON_PREVIOUS_TOKEN", Long.toString(ctx.previousToken()));
     env.put("BATON_NODE", ctx.nodeId());
     env.put("BATON_PREVIOUS", ctx.previousActive().orElse(""));
-    env.put("BATON_ROLE", ctx.phase() == ActionContext.Phase.PROMOTE ? "active" : "standby");
+    env.put("BATON_ROLE", ctx.phase() == StepContext.Phase.PROMOTE ? "active" : "standby");
     env.put("BATON_CLUSTER", ctx.clusterId());
     env.put("BATON_ATTEMPT", Integer.toString(ctx.attempt()));
     run(command, env, ctx.deadline(), ctx.log());

@@ -17,7 +17,7 @@ public record JournalEntry(
     String nodeId,
     long token,
     String step,
-    ActionContext.Phase phase,
+    StepContext.Phase phase,
     int attempt,
     Outcome outcome,
     Optional<String> error) {

@@ -27,25 +27,71 @@ import java.util.Set;
  *
  * <p>Every step's start, completion and failure is journaled through Raft (invariant I5). A node
  * that takes over after its predecessor crashed mid-plan runs the whole plan again with its own,
- * higher token, so actions must be idempotent; {@link ActionContext#lastCompletedToken()} tells an
+ * higher token, so actions must be idempotent; {@link StepContext#lastCompletedToken()} tells an
  * action what the journal holds.
  */
 public final class PromotionPlan {
 
-  /** One step: a fence to advance or an action to run, with its policy. */
+  /**
+   * One step of the plan, in the order it runs: a {@link FenceStage} or an {@link ActionStage}. A
+   * caller that takes a plan apart matches on the two (the plan has no other kind).
+   */
+  public sealed interface Stage permits FenceStage, ActionStage {
+    /** The step's name, unique in the plan: the fence's or action's {@code name()} when added. */
+    String name();
+
+    /** The step's timeout, attempts, backoff and whether it is required. */
+    StepPolicy policy();
+  }
+
+  /** A fence to advance to the new token, before any action. */
+  public record FenceStage(String name, Fence fence, StepPolicy policy) implements Stage {
+    public FenceStage {
+      Objects.requireNonNull(fence, "fence");
+      Objects.requireNonNull(policy, "policy");
+    }
+  }
+
+  /** An action to promote with (and, in reverse order, demote with). */
+  public record ActionStage(String name, PromotionAction action, StepPolicy policy)
+      implements Stage {
+    public ActionStage {
+      Objects.requireNonNull(action, "action");
+      Objects.requireNonNull(policy, "policy");
+    }
+  }
+
+  /**
+   * One step: a fence to advance or an action to run, with its policy.
+   *
+   * @deprecated since 0.3, removable in 0.4 at the earliest: use {@link Stage} ({@link #stages()}),
+   *     a {@link FenceStage} or an {@link ActionStage}, each with only its own fields, instead of a
+   *     record with a null {@code fence} or {@code action} and {@link #isFence()}.
+   */
+  @Deprecated(since = "0.3")
   public record Step(String name, Fence fence, PromotionAction action, StepPolicy policy) {
     public boolean isFence() {
       return fence != null;
+    }
+
+    private static Step of(Stage stage) {
+      if (stage instanceof FenceStage f) {
+        return new Step(f.name(), f.fence(), null, f.policy());
+      }
+      ActionStage a = (ActionStage) stage;
+      return new Step(a.name(), null, a.action(), a.policy());
     }
   }
 
   private static final PromotionPlan EMPTY = new PromotionPlan(List.of(), false);
 
+  private final List<Stage> stages;
   private final List<Step> steps;
   private final boolean watchdog;
 
-  private PromotionPlan(List<Step> steps, boolean watchdog) {
-    this.steps = List.copyOf(steps);
+  private PromotionPlan(List<Stage> stages, boolean watchdog) {
+    this.stages = List.copyOf(stages);
+    this.steps = this.stages.stream().map(Step::of).toList();
     this.watchdog = watchdog;
   }
 
@@ -59,6 +105,16 @@ public final class PromotionPlan {
   }
 
   /** The steps in the order they run: fences first, then actions as added. */
+  public List<Stage> stages() {
+    return stages;
+  }
+
+  /**
+   * The steps in the order they run, as {@link Step} records.
+   *
+   * @deprecated since 0.3, removable in 0.4 at the earliest: use {@link #stages()}.
+   */
+  @Deprecated(since = "0.3")
   public List<Step> steps() {
     return steps;
   }
@@ -69,12 +125,12 @@ public final class PromotionPlan {
   }
 
   public boolean isEmpty() {
-    return steps.isEmpty();
+    return stages.isEmpty();
   }
 
   public static final class Builder {
-    private final List<Step> fences = new ArrayList<>();
-    private final List<Step> actions = new ArrayList<>();
+    private final List<Stage> fences = new ArrayList<>();
+    private final List<Stage> actions = new ArrayList<>();
     private boolean watchdog;
 
     private Builder() {}
@@ -86,7 +142,7 @@ public final class PromotionPlan {
 
     public Builder fence(Fence fence, StepPolicy policy) {
       Objects.requireNonNull(fence, "fence");
-      fences.add(new Step(fence.name(), fence, null, Objects.requireNonNull(policy, "policy")));
+      fences.add(new FenceStage(fence.name(), fence, Objects.requireNonNull(policy, "policy")));
       return this;
     }
 
@@ -97,7 +153,7 @@ public final class PromotionPlan {
 
     public Builder action(PromotionAction action, StepPolicy policy) {
       Objects.requireNonNull(action, "action");
-      actions.add(new Step(action.name(), null, action, Objects.requireNonNull(policy, "policy")));
+      actions.add(new ActionStage(action.name(), action, Objects.requireNonNull(policy, "policy")));
       return this;
     }
 
@@ -112,10 +168,10 @@ public final class PromotionPlan {
     }
 
     public PromotionPlan build() {
-      List<Step> all = new ArrayList<>(fences);
+      List<Stage> all = new ArrayList<>(fences);
       all.addAll(actions);
       Set<String> names = new HashSet<>();
-      for (Step s : all) {
+      for (Stage s : all) {
         if (s.name() == null || s.name().isBlank()) {
           throw new IllegalArgumentException("promotion plan: a step has an empty name");
         }

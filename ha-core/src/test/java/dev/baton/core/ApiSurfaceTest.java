@@ -54,6 +54,49 @@ class ApiSurfaceTest {
     assertThat(leaks).as("public API members that name an internal type").isEmpty();
   }
 
+  /**
+   * What the API packages deprecate, each with the release that did ({@code since}): a deprecation
+   * is added to this list together with its line in CHANGELOG.md's release notes, and leaves it
+   * with the removal (COMPATIBILITY.md, "Deprecation"). Its replacements (0.3: {@link StepContext}
+   * and {@link ActivationInfo}, {@link PromotionPlan.Stage} and {@link PromotionPlan#stages()}) are
+   * additions.
+   */
+  @Test
+  void theDeprecatedApiIsTheListInTheReleaseNotesEachNamingItsRelease() {
+    JavaClasses classes =
+        new ClassFileImporter()
+            .withImportOption(ImportOption.Predefined.DO_NOT_INCLUDE_TESTS)
+            .importPackages(API.toArray(String[]::new));
+    List<String> deprecated = new ArrayList<>();
+    for (JavaClass c : classes) {
+      if (!API.contains(c.getPackageName()) || !visible(c)) {
+        continue;
+      }
+      if (c.isAnnotatedWith(Deprecated.class)) {
+        assertThat(c.getAnnotationOfType(Deprecated.class).since()).as(c.getName()).isNotEmpty();
+        deprecated.add(c.getName());
+      }
+      for (JavaCodeUnit unit : c.getCodeUnits()) {
+        if (unit.getModifiers().contains(JavaModifier.PUBLIC)
+            && unit.isAnnotatedWith(Deprecated.class)) {
+          assertThat(unit.getAnnotationOfType(Deprecated.class).since())
+              .as(unit.getFullName())
+              .isNotEmpty();
+          deprecated.add(unit.getFullName());
+        }
+      }
+    }
+    assertThat(deprecated)
+        .containsExactlyInAnyOrder(
+            "dev.baton.core.ActionContext",
+            "dev.baton.core.BatonNode.crashForTesting()",
+            "dev.baton.core.Fence.advance(long, dev.baton.core.ActionContext)",
+            "dev.baton.core.PromotionAction.promote(dev.baton.core.ActionContext)",
+            "dev.baton.core.PromotionAction.demote(dev.baton.core.ActionContext)",
+            "dev.baton.core.PromotionPlan$Step",
+            "dev.baton.core.PromotionPlan.steps()");
+  }
+
   /** Public, and nested only in public classes: a caller outside the package can name it. */
   private static boolean visible(JavaClass c) {
     for (JavaClass k = c; k != null; k = k.getEnclosingClass().orElse(null)) {

@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
-import dev.baton.core.testing.TestActionContext;
+import dev.baton.core.testing.TestStepContext;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -17,13 +17,13 @@ class ExecActionTest {
   @TempDir Path dir;
 
   /** Node east-1's second attempt in cluster c1, after west-1's activation with token 7. */
-  static TestActionContext ctx(long token, ActionContext.Phase phase, Duration timeout) {
-    TestActionContext c =
-        TestActionContext.promote(token, "east-1")
+  static TestStepContext ctx(long token, StepContext.Phase phase, Duration timeout) {
+    TestStepContext c =
+        TestStepContext.promote(token, "east-1")
             .after("c1", "west-1", 7)
             .attempt(2)
             .withDeadline(timeout);
-    return phase == ActionContext.Phase.DEMOTE ? c.demoting() : c;
+    return phase == StepContext.Phase.DEMOTE ? c.demoting() : c;
   }
 
   @Test
@@ -35,7 +35,7 @@ class ExecActionTest {
             .env("OUT", out.toString())
             .demoteCommand("sh", "-c", "echo role=$BATON_ROLE >> \"$OUT\"")
             .build();
-    hook.promote(ctx(42, ActionContext.Phase.PROMOTE, Duration.ofSeconds(10)));
+    hook.promote(ctx(42, StepContext.Phase.PROMOTE, Duration.ofSeconds(10)));
     assertThat(Files.readAllLines(out))
         .containsExactly(
             "BATON_ATTEMPT=2",
@@ -45,7 +45,7 @@ class ExecActionTest {
             "BATON_PREVIOUS_TOKEN=7",
             "BATON_ROLE=active",
             "BATON_TOKEN=42");
-    hook.demote(ctx(42, ActionContext.Phase.DEMOTE, Duration.ofSeconds(10)));
+    hook.demote(ctx(42, StepContext.Phase.DEMOTE, Duration.ofSeconds(10)));
     assertThat(Files.readAllLines(out)).last().isEqualTo("role=standby");
   }
 
@@ -54,34 +54,34 @@ class ExecActionTest {
     ExecAction.builder("ok")
         .command("true")
         .build()
-        .promote(ctx(1, ActionContext.Phase.PROMOTE, Duration.ofSeconds(10)));
+        .promote(ctx(1, StepContext.Phase.PROMOTE, Duration.ofSeconds(10)));
     assertThatThrownBy(
             () ->
                 ExecAction.builder("fails")
                     .command("sh", "-c", "exit 3")
                     .build()
-                    .promote(ctx(1, ActionContext.Phase.PROMOTE, Duration.ofSeconds(10))))
+                    .promote(ctx(1, StepContext.Phase.PROMOTE, Duration.ofSeconds(10))))
         .hasMessage("hook 'fails' exited with code 3");
     // Without a shell, '$HOME' and '>' are plain arguments to echo, not expansions.
     Path out = dir.resolve("noshell.txt");
     ExecAction.builder("literal")
         .command("sh", "-c", "echo \"$0 $1\" > " + out, "$HOME", ">")
         .build()
-        .promote(ctx(1, ActionContext.Phase.PROMOTE, Duration.ofSeconds(10)));
+        .promote(ctx(1, StepContext.Phase.PROMOTE, Duration.ofSeconds(10)));
     assertThat(Files.readString(out).trim()).isEqualTo("$HOME >");
     Path shellOut = dir.resolve("shell.txt");
     ExecAction.builder("shell")
         .command("echo", "$BATON_TOKEN", ">", shellOut.toString())
         .shell(true)
         .build()
-        .promote(ctx(9, ActionContext.Phase.PROMOTE, Duration.ofSeconds(10)));
+        .promote(ctx(9, StepContext.Phase.PROMOTE, Duration.ofSeconds(10)));
     assertThat(Files.readString(shellOut).trim()).isEqualTo("9");
     assertThatThrownBy(
             () ->
                 ExecAction.builder("missing")
                     .command("/nonexistent/hook")
                     .build()
-                    .promote(ctx(1, ActionContext.Phase.PROMOTE, Duration.ofSeconds(10))))
+                    .promote(ctx(1, StepContext.Phase.PROMOTE, Duration.ofSeconds(10))))
         .hasMessageContaining("exited with code 127");
   }
 
@@ -170,8 +170,7 @@ class ExecActionTest {
                     + "; wait")
             .build();
     long start = System.nanoTime();
-    assertThatThrownBy(
-            () -> hook.promote(ctx(1, ActionContext.Phase.PROMOTE, Duration.ofSeconds(2))))
+    assertThatThrownBy(() -> hook.promote(ctx(1, StepContext.Phase.PROMOTE, Duration.ofSeconds(2))))
         .hasMessageContaining("did not finish in time; killed it and its children");
     assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(10));
     for (String pid : Files.readAllLines(pids)) {

@@ -25,7 +25,7 @@ public final class ExecHookChild {
                     + "; wait")
             .build();
     System.out.println("RUNNING HOOK");
-    hook.promote(ExecActionTest.ctx(1, ActionContext.Phase.PROMOTE, Duration.ofSeconds(60)));
+    hook.promote(ExecActionTest.ctx(1, StepContext.Phase.PROMOTE, Duration.ofSeconds(60)));
     System.out.println("HOOK DONE");
   }
 }

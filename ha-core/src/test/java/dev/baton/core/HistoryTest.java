@@ -33,7 +33,7 @@ class HistoryTest {
         }
 
         @Override
-        public void promote(ActionContext context) {}
+        public void promote(StepContext context) {}
       };
 
   @Test

@@ -33,7 +33,7 @@ class MeterRemovalTest {
                 }
 
                 @Override
-                public void promote(ActionContext context) {}
+                public void promote(StepContext context) {}
               })
           .build();
 

@@ -136,7 +136,7 @@ class PromotionLivenessTest {
                                 }
 
                                 @Override
-                                public void promote(ActionContext ctx) throws Exception {
+                                public void promote(StepContext ctx) throws Exception {
                                   await()
                                       .atMost(Duration.ofSeconds(10))
                                       .until(() -> n1.get() != null);
@@ -198,12 +198,12 @@ class PromotionLivenessTest {
                                 }
 
                                 @Override
-                                public void promote(ActionContext ctx) {
+                                public void promote(StepContext ctx) {
                                   promoted.add(ctx.token());
                                 }
 
                                 @Override
-                                public void demote(ActionContext ctx) {
+                                public void demote(StepContext ctx) {
                                   demoted.add(ctx.token());
                                 }
                               },
@@ -227,7 +227,7 @@ class PromotionLivenessTest {
   }
 
   /** A plan of one required step, tried once, whose promotion runs {@code promote}. */
-  private static PromotionPlan oneStep(String name, Consumer<ActionContext> promote) {
+  private static PromotionPlan oneStep(String name, Consumer<StepContext> promote) {
     return PromotionPlan.builder()
         .action(
             new PromotionAction() {
@@ -237,7 +237,7 @@ class PromotionLivenessTest {
               }
 
               @Override
-              public void promote(ActionContext ctx) {
+              public void promote(StepContext ctx) {
                 promote.accept(ctx);
               }
             },

@@ -37,7 +37,7 @@ class PromotionPipelineTest {
     }
 
     @Override
-    public void promote(ActionContext ctx) throws Exception {
+    public void promote(StepContext ctx) throws Exception {
       runs.add(ctx.nodeId() + "@" + ctx.token());
       if (runs.size() == 1) {
         never.await();
@@ -58,7 +58,7 @@ class PromotionPipelineTest {
           }
 
           @Override
-          public void advance(long token, ActionContext context) {}
+          public void advance(long token, StepContext context) {}
 
           @Override
           public long currentToken() {
@@ -74,7 +74,7 @@ class PromotionPipelineTest {
           }
 
           @Override
-          public void promote(ActionContext ctx) {}
+          public void promote(StepContext ctx) {}
 
           @Override
           public void preflight() {
@@ -184,7 +184,7 @@ class PromotionPipelineTest {
           }
 
           @Override
-          public void promote(ActionContext ctx) {
+          public void promote(StepContext ctx) {
             executions.incrementAndGet();
             seenLastCompleted.add(ctx.lastCompletedToken().orElse(0));
             if (ctx.lastCompletedToken().isEmpty()) {
@@ -232,7 +232,7 @@ class PromotionPipelineTest {
           }
 
           @Override
-          public void promote(ActionContext ctx) {
+          public void promote(StepContext ctx) {
             activations.add(ctx.nodeId() + "@" + ctx.token());
             badNode.compareAndSet(null, ctx.nodeId());
             if (ctx.nodeId().equals(badNode.get())) {
@@ -307,7 +307,7 @@ class PromotionPipelineTest {
           }
 
           @Override
-          public void promote(ActionContext ctx) {
+          public void promote(StepContext ctx) {
             attemptsAt.add(System.nanoTime());
             throw new IllegalStateException("target unreachable");
           }
@@ -345,6 +345,6 @@ class PromotionPipelineTest {
     }
 
     @Override
-    public void promote(ActionContext ctx) {}
+    public void promote(StepContext ctx) {}
   }
 }

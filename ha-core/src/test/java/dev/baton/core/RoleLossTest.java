@@ -28,11 +28,11 @@ class RoleLossTest {
           }
 
           @Override
-          public void promote(ActionContext ctx) {}
+          public void promote(StepContext ctx) {}
 
           @Override
-          public void demote(ActionContext ctx) {
-            assertThat(ctx.phase()).isEqualTo(ActionContext.Phase.DEMOTE);
+          public void demote(StepContext ctx) {
+            assertThat(ctx.phase()).isEqualTo(StepContext.Phase.DEMOTE);
             demotedAt.compareAndSet(0, System.nanoTime());
           }
         };
@@ -68,7 +68,7 @@ class RoleLossTest {
       assertThat(active.journal())
           .anyMatch(
               e ->
-                  e.phase() == ActionContext.Phase.PROMOTE
+                  e.phase() == StepContext.Phase.PROMOTE
                       && e.outcome() == JournalEntry.Outcome.COMPLETED);
     }
   }

@@ -107,7 +107,7 @@ class SwitchActiveTest {
           }
 
           @Override
-          public void promote(ActionContext ctx) throws InterruptedException {
+          public void promote(StepContext ctx) throws InterruptedException {
             if (ctx.nodeId().equals(held.get())) {
               release.await();
             }

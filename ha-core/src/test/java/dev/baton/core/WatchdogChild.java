@@ -62,7 +62,7 @@ public final class WatchdogChild {
           }
 
           @Override
-          public void promote(ActionContext ctx) {
+          public void promote(StepContext ctx) {
             if (stuckPromote) {
               System.out.println("PROMOTING token " + ctx.token());
               hang();
@@ -70,7 +70,7 @@ public final class WatchdogChild {
           }
 
           @Override
-          public void demote(ActionContext ctx) {
+          public void demote(StepContext ctx) {
             if (!stuckPromote) {
               System.out.println(
                   "DEMOTING token "

@@ -1,7 +1,7 @@
 package dev.baton.dns;
 
-import dev.baton.core.ActionContext;
 import dev.baton.core.PromotionAction;
+import dev.baton.core.StepContext;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Tag;
@@ -25,7 +25,7 @@ import org.slf4j.LoggerFactory;
  * compare-and-set on the fence record with this activation's token, and its verification (with the
  * switch's quorum), retrying with exponential backoff between {@code initialBackoff} and {@code
  * maxBackoff} until the name holds and is verified. It stops when the name holds, when this
- * activation's lease is no longer valid ({@link ActionContext#isLeaseValid()}), at {@link #demote},
+ * activation's lease is no longer valid ({@link StepContext#isLeaseValid()}), at {@link #demote},
  * or when the fence holds a higher token (a newer active owns the name). The compare-and-set is
  * what keeps a stale active from moving the name back, whatever its timing: a late attempt carries
  * the old token and fails the server's prerequisite (invariant I3).
@@ -146,7 +146,7 @@ public final class DnsConverger implements PromotionAction, MeterBinder, AutoClo
    * repeat with the same token while that run is still going or done changes nothing.
    */
   @Override
-  public synchronized void promote(ActionContext context) {
+  public synchronized void promote(StepContext context) {
     long token = DnsSwitch.requirePositive(context.token());
     if (current != null && current.token == token && !current.stopped) {
       return;
@@ -168,7 +168,7 @@ public final class DnsConverger implements PromotionAction, MeterBinder, AutoClo
 
   /** Stops converging; the records stay (see {@link DnsSwitch#demote}). */
   @Override
-  public synchronized void demote(ActionContext context) {
+  public synchronized void demote(StepContext context) {
     stopCurrent();
   }
 

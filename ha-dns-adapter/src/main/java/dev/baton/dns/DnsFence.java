@@ -1,7 +1,7 @@
 package dev.baton.dns;
 
-import dev.baton.core.ActionContext;
 import dev.baton.core.Fence;
+import dev.baton.core.StepContext;
 import java.time.Duration;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -37,7 +37,7 @@ public final class DnsFence implements Fence {
    * @throws DnsStaleTokenException the fence holds a higher token
    */
   @Override
-  public void advance(long token, ActionContext context) throws Exception {
+  public void advance(long token, StepContext context) throws Exception {
     DnsSwitch.requirePositive(token);
     Logger log = context.log() != null ? context.log() : LOG;
     Deadline deadline =

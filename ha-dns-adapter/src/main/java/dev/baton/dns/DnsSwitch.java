@@ -1,8 +1,8 @@
 package dev.baton.dns;
 
-import dev.baton.core.ActionContext;
 import dev.baton.core.BatonException;
 import dev.baton.core.PromotionAction;
+import dev.baton.core.StepContext;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -36,9 +36,9 @@ import org.xbill.DNS.Type;
  * ({@link Builder#verifyQuorum(int)}, all by default) answers with the new records and token,
  * within a deadline. A server that does not answer in time has not confirmed.
  *
- * <p>It does not consult {@link ActionContext#isLeaseValid()}: the compare-and-set makes the change
+ * <p>It does not consult {@link StepContext#isLeaseValid()}: the compare-and-set makes the change
  * safe for a node whose lease has lapsed too, because a newer active's higher token wins at the
- * server. Nor does it skip work on {@link ActionContext#lastCompletedToken()}: re-running with the
+ * server. Nor does it skip work on {@link StepContext#lastCompletedToken()}: re-running with the
  * same token rewrites the same records, which is cheap and repairs a hand-edited zone.
  *
  * <p>{@link #demote} does nothing on purpose: removing the records would leave clients with
@@ -163,7 +163,7 @@ public final class DnsSwitch implements PromotionAction {
    * @throws DnsVerificationException an authoritative server did not show the change in time
    */
   @Override
-  public void promote(ActionContext context) throws Exception {
+  public void promote(StepContext context) throws Exception {
     long token = requirePositive(context.token());
     Deadline deadline = contextDeadline(context, operationTimeout, primary, zone);
     Logger log = context.log() != null ? context.log() : LOG;
@@ -236,7 +236,7 @@ public final class DnsSwitch implements PromotionAction {
 
   /** Does nothing; see the class comment for why the records are left in place. */
   @Override
-  public void demote(ActionContext context) {}
+  public void demote(StepContext context) {}
 
   /** The token the fence record holds on the primary now, or 0 when there is none. */
   public long currentToken() throws InterruptedException {
@@ -248,7 +248,7 @@ public final class DnsSwitch implements PromotionAction {
    * of the step's own deadline.
    */
   static Deadline contextDeadline(
-      ActionContext context, Duration operationTimeout, Endpoint primary, Name zone) {
+      StepContext context, Duration operationTimeout, Endpoint primary, Name zone) {
     Duration d = context.deadline();
     if (d == null || d.isNegative() || d.isZero()) {
       throw new DnsException(

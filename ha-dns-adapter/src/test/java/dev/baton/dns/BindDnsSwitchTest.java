@@ -3,7 +3,7 @@ package dev.baton.dns;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.baton.core.testing.TestActionContext;
+import dev.baton.core.testing.TestStepContext;
 import dev.baton.dns.testing.AuthoritativeDnsServer;
 import dev.baton.dns.testing.BindServer;
 import java.time.Duration;
@@ -40,11 +40,11 @@ class BindDnsSwitchTest extends DnsSwitchContract {
               .verifyOn(secondary.host(), secondary.port())
               .build();
 
-      a.promote(TestActionContext.promote(3, "node-a"));
+      a.promote(TestStepContext.promote(3, "node-a"));
       // No waiting here: promote returned, so the secondary must already answer the new data.
       assertThat(secondary.dig("replicated." + primary.zone(), "A")).containsExactly("192.0.2.120");
 
-      b.promote(TestActionContext.promote(4, "node-b"));
+      b.promote(TestStepContext.promote(4, "node-b"));
       assertThat(secondary.dig("replicated." + primary.zone(), "A")).containsExactly("192.0.2.121");
       assertThat(secondary.dig("_baton-fence.replicated." + primary.zone(), "TXT"))
           .containsExactly("\"token=4\" \"node=node-b\"");
@@ -77,14 +77,14 @@ class BindDnsSwitchTest extends DnsSwitchContract {
       primary.notifyAlso(secondary.port());
       String down = "127.0.0.1:" + secondary.port();
       switchVerifiedOnBoth(primary, secondary, "192.0.2.130", 2, Duration.ofSeconds(10))
-          .promote(TestActionContext.promote(3, "node-a"));
+          .promote(TestStepContext.promote(3, "node-a"));
       assertThat(secondary.dig("quorum." + primary.zone(), "A")).containsExactly("192.0.2.130");
 
       secondary.stop();
 
       long start = System.nanoTime();
       switchVerifiedOnBoth(primary, secondary, "192.0.2.131", 1, Duration.ofSeconds(10))
-          .promote(TestActionContext.promote(4, "node-b"));
+          .promote(TestStepContext.promote(4, "node-b"));
       assertThat(Duration.ofNanos(System.nanoTime() - start))
           .as("quorum 1 returns on the first confirmation, without waiting for the down server")
           .isLessThan(Duration.ofSeconds(5));
@@ -92,7 +92,7 @@ class BindDnsSwitchTest extends DnsSwitchContract {
 
       DnsSwitch all =
           switchVerifiedOnBoth(primary, secondary, "192.0.2.132", 2, Duration.ofMillis(800));
-      assertThatThrownBy(() -> all.promote(TestActionContext.promote(5, "node-c")))
+      assertThatThrownBy(() -> all.promote(TestStepContext.promote(5, "node-c")))
           .isInstanceOfSatisfying(
               DnsVerificationException.class,
               e -> {
@@ -146,7 +146,7 @@ class BindDnsSwitchTest extends DnsSwitchContract {
           .verifyQuorum(1)
           .queryTimeout(Duration.ofSeconds(5))
           .build()
-          .promote(TestActionContext.promote(3, "node-a"));
+          .promote(TestStepContext.promote(3, "node-a"));
       assertThat(Duration.ofNanos(System.nanoTime() - start))
           .as("quorum 1 returns on the primary's confirmation, not after the frozen server's 5 s")
           .isLessThan(Duration.ofSeconds(3));
@@ -165,7 +165,7 @@ class BindDnsSwitchTest extends DnsSwitchContract {
               .operationTimeout(Duration.ofSeconds(3))
               .build();
       long blockedStart = System.nanoTime();
-      assertThatThrownBy(() -> blocked.promote(TestActionContext.promote(4, "node-b")))
+      assertThatThrownBy(() -> blocked.promote(TestStepContext.promote(4, "node-b")))
           .isInstanceOfSatisfying(
               DnsUnreachableException.class,
               e -> {

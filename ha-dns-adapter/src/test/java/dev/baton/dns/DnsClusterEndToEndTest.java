@@ -9,8 +9,8 @@ import dev.baton.core.JournalEntry;
 import dev.baton.core.PromotionPlan;
 import dev.baton.core.PromotionState;
 import dev.baton.core.StaleTokenException;
-import dev.baton.core.testing.TestActionContext;
 import dev.baton.core.testing.TestCluster;
+import dev.baton.core.testing.TestStepContext;
 import dev.baton.dns.testing.BindServer;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -78,7 +78,7 @@ class DnsClusterEndToEndTest {
 
       // The old active wakes up with its old token: the fence refuses it and nothing moves.
       DnsSwitch stale = switchFor(dns, first.id());
-      assertThatThrownBy(() -> stale.promote(TestActionContext.promote(firstToken, first.id())))
+      assertThatThrownBy(() -> stale.promote(TestStepContext.promote(firstToken, first.id())))
           .isInstanceOf(StaleTokenException.class)
           .hasMessageContaining(Long.toString(firstToken))
           .hasMessageContaining(Long.toString(second.token()));
@@ -244,7 +244,7 @@ class DnsClusterEndToEndTest {
       // The old active's converger, run again with its old token, cannot move the name back.
       DnsConverger stale =
           DnsConverger.of(switchFor(dns, first.id()), Duration.ofMillis(50), Duration.ofMillis(50));
-      stale.promote(TestActionContext.promote(firstToken, first.id()));
+      stale.promote(TestStepContext.promote(firstToken, first.id()));
       await()
           .atMost(Duration.ofSeconds(10))
           .pollInterval(Duration.ofMillis(20))

@@ -8,7 +8,7 @@ import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.LoggerContext;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.read.ListAppender;
-import dev.baton.core.testing.TestActionContext;
+import dev.baton.core.testing.TestStepContext;
 import dev.baton.dns.testing.AuthoritativeDnsServer;
 import java.time.Duration;
 import java.util.Base64;
@@ -71,7 +71,7 @@ abstract class DnsErrorsContract {
             .address("bad-secret", "192.0.2.1")
             .build();
 
-    assertThatThrownBy(() -> s.promote(TestActionContext.promote(3, "node-a")))
+    assertThatThrownBy(() -> s.promote(TestStepContext.promote(3, "node-a")))
         .isInstanceOfSatisfying(
             DnsAuthenticationException.class,
             e -> {
@@ -113,7 +113,7 @@ abstract class DnsErrorsContract {
             .address("bad-key", "192.0.2.1")
             .build();
 
-    assertThatThrownBy(() -> s.promote(TestActionContext.promote(3, "node-a")))
+    assertThatThrownBy(() -> s.promote(TestStepContext.promote(3, "node-a")))
         .isInstanceOfSatisfying(
             DnsAuthenticationException.class,
             e -> {
@@ -132,7 +132,7 @@ abstract class DnsErrorsContract {
             .address("no-rights", "192.0.2.1")
             .build();
 
-    assertThatThrownBy(() -> s.promote(TestActionContext.promote(3, "node-a")))
+    assertThatThrownBy(() -> s.promote(TestStepContext.promote(3, "node-a")))
         .isInstanceOfSatisfying(
             DnsRefusedException.class,
             e -> {
@@ -157,7 +157,7 @@ abstract class DnsErrorsContract {
             .address("app", "192.0.2.2")
             .build();
 
-    assertThatThrownBy(() -> s.promote(TestActionContext.promote(3, "node-a")))
+    assertThatThrownBy(() -> s.promote(TestStepContext.promote(3, "node-a")))
         .isInstanceOfSatisfying(
             DnsRefusedException.class,
             e -> {
@@ -179,7 +179,7 @@ abstract class DnsErrorsContract {
             .address("app", "192.0.2.3")
             .build();
 
-    assertThatThrownBy(() -> s.promote(TestActionContext.promote(3, "node-a")))
+    assertThatThrownBy(() -> s.promote(TestStepContext.promote(3, "node-a")))
         .isInstanceOfSatisfying(
             DnsRefusedException.class,
             e -> {
@@ -204,7 +204,7 @@ abstract class DnsErrorsContract {
             .build();
 
     long start = System.nanoTime();
-    assertThatThrownBy(() -> s.promote(TestActionContext.promote(3, "node-a")))
+    assertThatThrownBy(() -> s.promote(TestStepContext.promote(3, "node-a")))
         .isInstanceOfSatisfying(
             DnsUnreachableException.class,
             e -> {
@@ -235,7 +235,7 @@ abstract class DnsErrorsContract {
             .retryBackoff(Duration.ofMillis(50))
             .build();
 
-    assertThatThrownBy(() -> s.promote(TestActionContext.promote(3, "node-a")))
+    assertThatThrownBy(() -> s.promote(TestStepContext.promote(3, "node-a")))
         .isInstanceOf(DnsUnreachableException.class)
         .hasMessageContaining("127.0.0.1:" + port)
         .hasMessageContaining("after 2 attempts");
@@ -259,7 +259,7 @@ abstract class DnsErrorsContract {
         Future<?> promotion =
             pool.submit(
                 () -> {
-                  s.promote(TestActionContext.promote(3, "node-a"));
+                  s.promote(TestStepContext.promote(3, "node-a"));
                   return null;
                 });
         // The promotion is retrying against a dead server; bring it back.
@@ -290,7 +290,7 @@ abstract class DnsErrorsContract {
     String wrong = otherSecret();
     try {
       DnsSwitch good = switchFor("quiet").build();
-      good.promote(TestActionContext.promote(3, "node-a"));
+      good.promote(TestStepContext.promote(3, "node-a"));
       DnsSwitch bad =
           DnsSwitch.builder()
               .server(dns.host(), dns.port())
@@ -302,7 +302,7 @@ abstract class DnsErrorsContract {
           CompletableFuture.supplyAsync(
                   () -> {
                     try {
-                      bad.promote(TestActionContext.promote(4, "node-b"));
+                      bad.promote(TestStepContext.promote(4, "node-b"));
                       return null;
                     } catch (Exception e) {
                       return e;

@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.baton.core.BatonException;
-import dev.baton.core.testing.TestActionContext;
+import dev.baton.core.testing.TestStepContext;
 import java.time.Duration;
 import org.junit.jupiter.api.Test;
 
@@ -190,7 +190,7 @@ class DnsSwitchBuilderTest {
   @Test
   void aNonPositiveTokenIsRefusedBeforeAnyNetworkTraffic() {
     DnsSwitch s = valid().server("127.0.0.1", 9).build();
-    assertThatThrownBy(() -> s.promote(TestActionContext.promote(0, "node-a")))
+    assertThatThrownBy(() -> s.promote(TestStepContext.promote(0, "node-a")))
         .isInstanceOf(BatonException.class)
         .hasMessageContaining("fencing token must be positive, was 0");
   }
@@ -199,7 +199,7 @@ class DnsSwitchBuilderTest {
   void aPassedDeadlineIsRefusedBeforeAnyNetworkTraffic() {
     DnsSwitch s = valid().build();
     assertThatThrownBy(
-            () -> s.promote(TestActionContext.promote(3, "node-a").withDeadline(Duration.ZERO)))
+            () -> s.promote(TestStepContext.promote(3, "node-a").withDeadline(Duration.ZERO)))
         .isInstanceOf(DnsException.class)
         .hasMessageContaining("deadline has already passed");
   }

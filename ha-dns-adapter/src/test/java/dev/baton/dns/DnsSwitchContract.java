@@ -3,7 +3,7 @@ package dev.baton.dns;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.baton.core.testing.TestActionContext;
+import dev.baton.core.testing.TestStepContext;
 import dev.baton.dns.testing.AuthoritativeDnsServer;
 import java.time.Duration;
 import java.util.List;
@@ -58,7 +58,7 @@ abstract class DnsSwitchContract {
     DnsSwitch a = switchFor("first", "192.0.2.10").build();
     assertThat(a.fence().currentToken()).isZero();
 
-    a.promote(TestActionContext.promote(3, "node-a"));
+    a.promote(TestStepContext.promote(3, "node-a"));
 
     assertThat(dns.dig(abs("first"), "A")).containsExactly("192.0.2.10");
     assertThat(dns.dig("_baton-fence." + abs("first"), "TXT"))
@@ -81,7 +81,7 @@ abstract class DnsSwitchContract {
 
     assertThat(dns.dig(abs("preflight"), "A")).isEmpty();
     assertThat(dns.dig("_baton-fence." + abs("preflight"), "TXT")).isEmpty();
-    a.promote(TestActionContext.promote(5, "node-a"));
+    a.promote(TestStepContext.promote(5, "node-a"));
     a.preflight();
     assertThat(a.fence().currentToken()).isEqualTo(5);
   }
@@ -90,10 +90,10 @@ abstract class DnsSwitchContract {
   void promotionMovesTheNameToTheNewActive() throws Exception {
     DnsSwitch a = switchFor("move", "192.0.2.11").build();
     DnsSwitch b = switchFor("move", "192.0.2.12").build();
-    a.promote(TestActionContext.promote(3, "node-a"));
+    a.promote(TestStepContext.promote(3, "node-a"));
     long serialAfterA = dns.soaSerial();
 
-    b.promote(TestActionContext.promote(7, "node-b"));
+    b.promote(TestStepContext.promote(7, "node-b"));
 
     assertThat(dns.dig(abs("move"), "A")).containsExactly("192.0.2.12");
     assertThat(Lookups.rdata(dns, abs("move"), Type.A)).containsExactly("192.0.2.12");
@@ -105,10 +105,10 @@ abstract class DnsSwitchContract {
   @Test
   void repeatingAPromotionWithTheSameTokenChangesNothing() throws Exception {
     DnsSwitch a = switchFor("again", "192.0.2.13").build();
-    a.promote(TestActionContext.promote(5, "node-a"));
+    a.promote(TestStepContext.promote(5, "node-a"));
     Set<String> before = Lookups.rdata(dns, abs("again"), Type.A);
 
-    a.promote(TestActionContext.promote(5, "node-a"));
+    a.promote(TestStepContext.promote(5, "node-a"));
 
     assertThat(Lookups.rdata(dns, abs("again"), Type.A)).isEqualTo(before);
     assertThat(a.fence().currentToken()).isEqualTo(5);
@@ -118,10 +118,10 @@ abstract class DnsSwitchContract {
   void aStaleTokenIsRefusedBeforeAnythingIsSent() throws Exception {
     DnsSwitch a = switchFor("stale", "192.0.2.14").build();
     DnsSwitch b = switchFor("stale", "192.0.2.15").build();
-    b.promote(TestActionContext.promote(7, "node-b"));
+    b.promote(TestStepContext.promote(7, "node-b"));
     long serial = dns.soaSerial();
 
-    assertThatThrownBy(() -> a.promote(TestActionContext.promote(5, "node-a")))
+    assertThatThrownBy(() -> a.promote(TestStepContext.promote(5, "node-a")))
         .isInstanceOfSatisfying(
             DnsStaleTokenException.class,
             e -> {
@@ -141,12 +141,12 @@ abstract class DnsSwitchContract {
   void aDelayedUpdateFromAStaleActiveFailsItsPrerequisiteAndChangesNothing() throws Exception {
     DnsSwitch a = switchFor("delayed", "192.0.2.16").build();
     DnsSwitch b = switchFor("delayed", "192.0.2.17").build();
-    a.promote(TestActionContext.promote(3, "node-a"));
+    a.promote(TestStepContext.promote(3, "node-a"));
     // Node a, active with token 5, reads the fence (token 3) and builds its update...
     FenceCompareAndSet.Prepared late =
         a.cas().prepare(5, "node-a", true, Deadline.in(Duration.ofSeconds(10)));
     // ...then pauses while node b takes over with token 7...
-    b.promote(TestActionContext.promote(7, "node-b"));
+    b.promote(TestStepContext.promote(7, "node-b"));
     long serial = dns.soaSerial();
 
     // ...and sends it when it wakes up.
@@ -174,7 +174,7 @@ abstract class DnsSwitchContract {
     FenceCompareAndSet.Prepared late =
         a.cas().prepare(5, "node-a", true, Deadline.in(Duration.ofSeconds(10)));
     assertThat(late.seen.absent()).isTrue();
-    b.promote(TestActionContext.promote(7, "node-b"));
+    b.promote(TestStepContext.promote(7, "node-b"));
 
     assertThatThrownBy(() -> a.cas().commit(late, Deadline.in(Duration.ofSeconds(10))))
         .isInstanceOfSatisfying(
@@ -193,13 +193,13 @@ abstract class DnsSwitchContract {
     DnsSwitch c = switchFor("overtake", "192.0.2.21").build();
     FenceCompareAndSet.Prepared p =
         a.cas().prepare(9, "node-a", true, Deadline.in(Duration.ofSeconds(10)));
-    c.promote(TestActionContext.promote(4, "node-c"));
+    c.promote(TestStepContext.promote(4, "node-c"));
 
     // The prerequisite fails, but the fence moved only to 4 < 9: not stale, read again.
     assertThat(a.cas().commit(p, Deadline.in(Duration.ofSeconds(10)))).isFalse();
     assertThat(dns.dig(abs("overtake"), "A")).containsExactly("192.0.2.21");
 
-    a.promote(TestActionContext.promote(9, "node-a"));
+    a.promote(TestStepContext.promote(9, "node-a"));
     assertThat(dns.dig(abs("overtake"), "A")).containsExactly("192.0.2.20");
     assertThat(a.fence().currentToken()).isEqualTo(9);
   }
@@ -212,12 +212,12 @@ abstract class DnsSwitchContract {
             .build();
     DnsSwitch b = switchFor("multi", "192.0.2.40").cname("multi-www", "lb-b.example.net.").build();
 
-    a.promote(TestActionContext.promote(3, "node-a"));
+    a.promote(TestStepContext.promote(3, "node-a"));
     assertThat(dns.dig(abs("multi"), "A")).containsExactlyInAnyOrder("192.0.2.30", "192.0.2.31");
     assertThat(dns.dig(abs("multi"), "AAAA")).containsExactly("2001:db8::30");
     assertThat(dns.dig(abs("multi-www"), "CNAME")).containsExactly(abs("multi"));
 
-    b.promote(TestActionContext.promote(4, "node-b"));
+    b.promote(TestStepContext.promote(4, "node-b"));
     assertThat(dns.dig(abs("multi"), "A")).containsExactly("192.0.2.40");
     // Node b has no IPv6 address: node a's AAAA must not survive next to b's A.
     assertThat(dns.dig(abs("multi"), "AAAA")).isEmpty();
@@ -238,14 +238,14 @@ abstract class DnsSwitchContract {
     assertThat(a.fenceRecordName()).isNotEqualTo(viaCname.fenceRecordName());
     assertThat(viaCname.fenceRecordName()).isEqualTo(viaAddress.fenceRecordName());
 
-    viaCname.promote(TestActionContext.promote(2, "node-a"));
+    viaCname.promote(TestStepContext.promote(2, "node-a"));
     assertThat(dns.dig(abs("svc"), "CNAME")).containsExactly("lb-a.example.net.");
 
-    viaAddress.promote(TestActionContext.promote(3, "node-b"));
+    viaAddress.promote(TestStepContext.promote(3, "node-b"));
     assertThat(dns.dig(abs("svc"), "CNAME")).isEmpty();
     assertThat(dns.dig(abs("svc"), "A")).containsExactly("192.0.2.51");
 
-    viaCname.promote(TestActionContext.promote(4, "node-a"));
+    viaCname.promote(TestStepContext.promote(4, "node-a"));
     // dig +short shows the CNAME chain for an A query; node b's address must be gone.
     assertThat(dns.dig(abs("svc"), "A")).containsExactly("lb-a.example.net.");
     assertThat(dns.dig(abs("svc"), "CNAME")).containsExactly("lb-a.example.net.");
@@ -257,21 +257,21 @@ abstract class DnsSwitchContract {
     DnsFence fence = a.fence();
     assertThat(fence.name()).isEqualTo("dns-fence");
 
-    fence.advance(4, TestActionContext.promote(4, "node-a"));
+    fence.advance(4, TestStepContext.promote(4, "node-a"));
     assertThat(fence.currentToken()).isEqualTo(4);
     assertThat(dns.dig(abs("fence-only"), "A")).isEmpty();
 
     long serial = dns.soaSerial();
-    fence.advance(4, TestActionContext.promote(4, "node-a"));
+    fence.advance(4, TestStepContext.promote(4, "node-a"));
     assertThat(dns.soaSerial()).as("advancing to the held token sends nothing").isEqualTo(serial);
 
-    assertThatThrownBy(() -> fence.advance(3, TestActionContext.promote(3, "node-old")))
+    assertThatThrownBy(() -> fence.advance(3, TestStepContext.promote(3, "node-old")))
         .isInstanceOf(DnsStaleTokenException.class)
         .hasMessageContaining("offered token 3")
         .hasMessageContaining("holds token 4");
 
     // The plan's later DNS step with the same token now only moves the names.
-    a.promote(TestActionContext.promote(4, "node-a"));
+    a.promote(TestStepContext.promote(4, "node-a"));
     assertThat(dns.dig(abs("fence-only"), "A")).containsExactly("192.0.2.60");
     assertThat(fence.currentToken()).isEqualTo(4);
   }
@@ -288,7 +288,7 @@ abstract class DnsSwitchContract {
             .address(name, "192.0.2.70")
             .build();
 
-    s.promote(TestActionContext.promote(11, "node-a"));
+    s.promote(TestStepContext.promote(11, "node-a"));
 
     assertThat(dns.dig(abs(name), "A")).containsExactly("192.0.2.70");
     assertThat(s.fence().currentToken()).isEqualTo(11);
@@ -302,7 +302,7 @@ abstract class DnsSwitchContract {
             .ttl(Duration.ofSeconds(5))
             .build();
 
-    s.promote(TestActionContext.promote(2, "node-a"));
+    s.promote(TestStepContext.promote(2, "node-a"));
 
     assertThat(Lookups.records(dns, abs("ns-verified"), Type.A))
         .extracting(Record::getTTL)
@@ -320,7 +320,7 @@ abstract class DnsSwitchContract {
               .verifyTimeout(Duration.ofMillis(800))
               .build();
 
-      assertThatThrownBy(() -> s.promote(TestActionContext.promote(6, "node-a")))
+      assertThatThrownBy(() -> s.promote(TestStepContext.promote(6, "node-a")))
           .isInstanceOfSatisfying(
               DnsVerificationException.class,
               e -> {
@@ -340,10 +340,10 @@ abstract class DnsSwitchContract {
   @Test
   void demoteLeavesTheRecordsForTheNextActiveToOverwrite() throws Exception {
     DnsSwitch a = switchFor("demote", "192.0.2.100").build();
-    a.promote(TestActionContext.promote(3, "node-a"));
+    a.promote(TestStepContext.promote(3, "node-a"));
     long serial = dns.soaSerial();
 
-    a.demote(TestActionContext.promote(3, "node-a"));
+    a.demote(TestStepContext.promote(3, "node-a"));
 
     assertThat(dns.dig(abs("demote"), "A")).containsExactly("192.0.2.100");
     assertThat(dns.soaSerial()).isEqualTo(serial);
@@ -355,7 +355,7 @@ abstract class DnsSwitchContract {
         switchFor("custom", "192.0.2.110").fenceRecord("_fences.custom-deployment").build();
     assertThat(a.fenceRecordName()).isEqualTo("_fences.custom-deployment." + dns.zone());
 
-    a.promote(TestActionContext.promote(8, "node-a"));
+    a.promote(TestStepContext.promote(8, "node-a"));
 
     assertThat(dns.dig("_fences.custom-deployment." + dns.zone(), "TXT"))
         .containsExactly("\"token=8\" \"node=node-a\"");

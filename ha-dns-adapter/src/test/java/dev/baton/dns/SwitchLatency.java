@@ -1,6 +1,6 @@
 package dev.baton.dns;
 
-import dev.baton.core.testing.TestActionContext;
+import dev.baton.core.testing.TestStepContext;
 import dev.baton.dns.testing.BindServer;
 import java.util.Arrays;
 
@@ -41,7 +41,7 @@ public final class SwitchLatency {
       for (int i = 0; i < warmup + n; i++) {
         DnsSwitch s = nodes[i % 2];
         long start = System.nanoTime();
-        s.promote(TestActionContext.promote(token++, "node-" + (i % 2)));
+        s.promote(TestStepContext.promote(token++, "node-" + (i % 2)));
         long took = (System.nanoTime() - start) / 1000;
         if (i >= warmup) {
           micros[i - warmup] = took;

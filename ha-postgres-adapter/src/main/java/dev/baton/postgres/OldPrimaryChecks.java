@@ -1,6 +1,6 @@
 package dev.baton.postgres;
 
-import dev.baton.core.ActionContext;
+import dev.baton.core.StepContext;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.util.ArrayList;
@@ -54,7 +54,7 @@ final class OldPrimaryChecks {
    * abandoned, this node's own included, is passed over). It can be this node itself: it held the
    * role, lost it and won it back, and the message says so rather than "node n2" for n2's own log.
    */
-  static String previousActiveClause(ActionContext ctx) {
+  static String previousActiveClause(StepContext ctx) {
     return ctx.previousActive()
         .map(
             n ->
@@ -88,7 +88,7 @@ final class OldPrimaryChecks {
    * @return the addresses of the unreachable peers the time bound covers: they are not stopped
    */
   Set<String> refuseIfAnOldPrimaryCannotBeFenced(
-      Connection t, List<PeerSurvey.Peer> surveyed, Set<String> rejoining, ActionContext ctx)
+      Connection t, List<PeerSurvey.Peer> surveyed, Set<String> rejoining, StepContext ctx)
       throws SQLException {
     List<PeerSurvey.Peer> unreachablePeers = new ArrayList<>();
     List<String> unreachable = new ArrayList<>();

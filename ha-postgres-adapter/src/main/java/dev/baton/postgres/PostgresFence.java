@@ -1,8 +1,8 @@
 package dev.baton.postgres;
 
-import dev.baton.core.ActionContext;
 import dev.baton.core.Fence;
 import dev.baton.core.StaleTokenException;
+import dev.baton.core.StepContext;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -182,7 +182,7 @@ public final class PostgresFence implements Fence {
   }
 
   @Override
-  public void advance(long token, ActionContext context) throws Exception {
+  public void advance(long token, StepContext context) throws Exception {
     Duration wait = maxLockWait;
     if (context != null && !context.deadline().isZero() && !context.deadline().isNegative()) {
       wait = context.deadline().compareTo(wait) < 0 ? context.deadline() : wait;

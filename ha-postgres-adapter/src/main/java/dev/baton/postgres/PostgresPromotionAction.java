@@ -1,8 +1,8 @@
 package dev.baton.postgres;
 
-import dev.baton.core.ActionContext;
 import dev.baton.core.ChildEnvironment;
 import dev.baton.core.PromotionAction;
+import dev.baton.core.StepContext;
 import java.sql.Connection;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -419,7 +419,7 @@ public final class PostgresPromotionAction implements PromotionAction {
   }
 
   @Override
-  public void promote(ActionContext ctx) throws Exception {
+  public void promote(StepContext ctx) throws Exception {
     // Shared with this node's FormerPrimaryGuard: it must not judge the target while it is being
     // promoted and its writer is not yet published.
     ReentrantLock lock = LocalServerLocks.of(target);
@@ -431,7 +431,7 @@ public final class PostgresPromotionAction implements PromotionAction {
     }
   }
 
-  private void promoteLocked(ActionContext ctx) throws Exception {
+  private void promoteLocked(StepContext ctx) throws Exception {
     Logger log = ctx.log();
     long token = ctx.token();
     long started = System.nanoTime();
@@ -605,7 +605,7 @@ public final class PostgresPromotionAction implements PromotionAction {
   }
 
   @Override
-  public void demote(ActionContext ctx) throws Exception {
+  public void demote(StepContext ctx) throws Exception {
     Logger log = ctx.log();
     Connection t;
     try {

@@ -1,8 +1,8 @@
 package dev.baton.postgres;
 
-import dev.baton.core.ActionContext;
 import dev.baton.core.BatonException;
 import dev.baton.core.HookProcess;
+import dev.baton.core.StepContext;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -54,7 +54,7 @@ final class StopCommand {
    * item 6c). A new activation stops it again: its token differs, and nothing tells it that the
    * server stayed down in between.
    */
-  void stopUnlessHeldOrStopped(PeerSurvey.Peer p, Set<String> rejoining, ActionContext ctx)
+  void stopUnlessHeldOrStopped(PeerSurvey.Peer p, Set<String> rejoining, StepContext ctx)
       throws Exception {
     String address = p.endpoint().address();
     if (rejoining.contains(address)) {
@@ -89,7 +89,7 @@ final class StopCommand {
    * with every child it started, so a script's {@code ssh} or API call cannot stop the server
    * later, after Baton gave up on it.
    */
-  private void runStopCommand(PostgresEndpoint ep, ActionContext ctx) throws Exception {
+  private void runStopCommand(PostgresEndpoint ep, StepContext ctx) throws Exception {
     Map<String, String> env = new LinkedHashMap<>();
     env.put("BATON_PG_HOST", ep.host());
     env.put("BATON_PG_PORT", Integer.toString(ep.port()));

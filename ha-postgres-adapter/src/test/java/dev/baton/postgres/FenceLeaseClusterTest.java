@@ -3,13 +3,13 @@ package dev.baton.postgres;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import dev.baton.core.ActionContext;
 import dev.baton.core.ActiveContext;
 import dev.baton.core.BatonNode;
 import dev.baton.core.PromotionAction;
 import dev.baton.core.PromotionPlan;
 import dev.baton.core.RoleListener;
 import dev.baton.core.StandbyReason;
+import dev.baton.core.StepContext;
 import dev.baton.core.StepPolicy;
 import dev.baton.core.testing.NetworkPartition;
 import dev.baton.core.testing.TestCluster;
@@ -135,7 +135,7 @@ class FenceLeaseClusterTest {
       }
 
       @Override
-      public void promote(ActionContext context) throws Exception {
+      public void promote(StepContext context) throws Exception {
         action.promote(context);
       }
     };

@@ -2,7 +2,7 @@ package dev.baton.postgres;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.baton.core.testing.TestActionContext;
+import dev.baton.core.testing.TestStepContext;
 import dev.baton.postgres.testing.PostgresServer;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -30,13 +30,13 @@ class FenceOverheadTest {
   void fencedTransactionsCommitAndTheirOverheadIsLogged() throws Exception {
     try (PostgresServer server = PostgresServer.startPrimary("overhead")) {
       server.execute("CREATE TABLE m (id int, mode text)");
-      PostgresFence.of(server.dataSource(), "m").advance(1, TestActionContext.promote(1));
+      PostgresFence.of(server.dataSource(), "m").advance(1, TestStepContext.promote(1));
       FencedDataSource fenced = FencedDataSource.builder(server.dataSource()).resource("m").build();
       // The same with the time bound on: each check also reads the lease and queues the
       // commit-time check. A lease of ten minutes, renewed once, outlasts the measurement.
       PostgresFence boundedFence =
           PostgresFence.builder(server.dataSource()).resource("mb").timeBound(true).build();
-      boundedFence.advance(1, TestActionContext.promote(1));
+      boundedFence.advance(1, TestStepContext.promote(1));
       boundedFence.renewLease(1, java.time.Duration.ofMinutes(10)).orElseThrow();
       FencedDataSource bounded =
           FencedDataSource.builder(server.dataSource()).resource("mb").build();

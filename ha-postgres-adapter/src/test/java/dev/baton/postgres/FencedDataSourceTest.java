@@ -7,7 +7,7 @@ import static org.awaitility.Awaitility.await;
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 import dev.baton.core.StaleTokenException;
-import dev.baton.core.testing.TestActionContext;
+import dev.baton.core.testing.TestStepContext;
 import dev.baton.postgres.testing.PostgresServer;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -94,13 +94,13 @@ class FencedDataSourceTest {
 
   @Test
   void staleTokenIsRejectedAfterAnAdvanceAndCommitsNothing() throws Exception {
-    fence().advance(5, TestActionContext.promote(5));
+    fence().advance(5, TestStepContext.promote(5));
     try (Connection c = fenced.connection(5)) {
       c.setAutoCommit(false);
       insert(c, table, "a", 5);
       c.commit();
     }
-    fence().advance(7, TestActionContext.promote(7));
+    fence().advance(7, TestStepContext.promote(7));
 
     try (Connection c = fenced.connection(5)) {
       c.setAutoCommit(false);
@@ -136,7 +136,7 @@ class FencedDataSourceTest {
   @Test
   void advanceWaitsForATransactionThatCheckedTheOldTokenAndItCommitsBeforeTheAdvance()
       throws Exception {
-    fence().advance(5, TestActionContext.promote(5));
+    fence().advance(5, TestStepContext.promote(5));
     Connection old = fenced.connection(5);
     old.setAutoCommit(false);
     insert(old, table, "old", 5); // checked: holds the fence row FOR SHARE
@@ -168,7 +168,7 @@ class FencedDataSourceTest {
 
   @Test
   void advanceTerminatesAStalledOldTransactionWhichThenCommitsNothing() throws Exception {
-    fence().advance(5, TestActionContext.promote(5));
+    fence().advance(5, TestStepContext.promote(5));
     Connection old = fenced.connection(5);
     old.setAutoCommit(false);
     insert(old, table, "old", 5);
@@ -178,7 +178,7 @@ class FencedDataSourceTest {
         .resource(resource)
         .terminateBlockersAfter(Duration.ofMillis(200))
         .build()
-        .advance(7, TestActionContext.promote(7));
+        .advance(7, TestStepContext.promote(7));
 
     assertThatThrownBy(old::commit).isInstanceOf(SQLException.class);
     old.close();
@@ -191,10 +191,10 @@ class FencedDataSourceTest {
   @Test
   void aTransactionBegunBeforeTheAdvanceButNotYetCheckedIsRefusedAtItsFirstStatement()
       throws Exception {
-    fence().advance(5, TestActionContext.promote(5));
+    fence().advance(5, TestStepContext.promote(5));
     try (Connection old = fenced.connection(5)) {
       old.setAutoCommit(false); // begun, no statement yet: nothing checked, no lock held
-      fence().advance(7, TestActionContext.promote(7));
+      fence().advance(7, TestStepContext.promote(7));
       assertThatThrownBy(() -> insert(old, table, "old", 5))
           .isInstanceOf(StaleTokenSQLException.class)
           .hasMessageContaining("offered token 5")
@@ -206,13 +206,13 @@ class FencedDataSourceTest {
 
   @Test
   void serializableTransactionsAreFencedToo() throws Exception {
-    fence().advance(5, TestActionContext.promote(5));
+    fence().advance(5, TestStepContext.promote(5));
     try (Connection c = fenced.connection(5)) {
       c.setTransactionIsolation(Connection.TRANSACTION_SERIALIZABLE);
       c.setAutoCommit(false);
       insert(c, table, "s", 5);
       c.commit();
-      fence().advance(6, TestActionContext.promote(6));
+      fence().advance(6, TestStepContext.promote(6));
       assertThatThrownBy(() -> insert(c, table, "s", 5)).isInstanceOf(StaleTokenSQLException.class);
       c.rollback();
     }
@@ -227,7 +227,7 @@ class FencedDataSourceTest {
 
   @Test
   void savepointRollbackDoesNotReleaseTheFenceLock() throws Exception {
-    fence().advance(5, TestActionContext.promote(5));
+    fence().advance(5, TestStepContext.promote(5));
     try (Connection c = fenced.connection(5)) {
       c.setAutoCommit(false);
       Savepoint sp = c.setSavepoint(); // the check runs first, at the top level
@@ -254,7 +254,7 @@ class FencedDataSourceTest {
 
   @Test
   void twoWritersOnlyTheHigherTokenCommitsAfterTheAdvanceWithNoInterleaving() throws Exception {
-    fence().advance(5, TestActionContext.promote(5));
+    fence().advance(5, TestStepContext.promote(5));
     AtomicBoolean stop = new AtomicBoolean();
     AtomicInteger aCommits = new AtomicInteger();
     AtomicInteger aStale = new AtomicInteger();
@@ -305,7 +305,7 @@ class FencedDataSourceTest {
         .resource(resource)
         .terminateBlockersAfter(Duration.ofMillis(500))
         .build()
-        .advance(7, TestActionContext.promote(7));
+        .advance(7, TestStepContext.promote(7));
     int bAtAdvance = bCommits.get();
     await("b commits after the advance")
         .atMost(Duration.ofSeconds(30))
@@ -334,7 +334,7 @@ class FencedDataSourceTest {
   @Test
   void manyWritersAndRepeatedAdvancesNeverCommitAnOlderTokenAfterANewerOne() throws Exception {
     int generations = 8;
-    fence().advance(1, TestActionContext.promote(1));
+    fence().advance(1, TestStepContext.promote(1));
     PostgresFence advancer =
         PostgresFence.builder(raw)
             .resource(resource)
@@ -407,7 +407,7 @@ class FencedDataSourceTest {
           .atMost(Duration.ofSeconds(60))
           .until(() -> current.get() >= 10);
       if (g < generations) {
-        advancer.advance(g + 1, TestActionContext.promote(g + 1));
+        advancer.advance(g + 1, TestStepContext.promote(g + 1));
       }
     }
     stop.set(true);
@@ -470,7 +470,7 @@ class FencedDataSourceTest {
 
   @Test
   void autoCommitStatementsAreCheckedOneByOne() throws Exception {
-    fence().advance(3, TestActionContext.promote(3));
+    fence().advance(3, TestStepContext.promote(3));
     try (Connection c = fenced.connection(3)) {
       assertThat(c.getAutoCommit()).isTrue();
       insert(c, table, "a", 3);
@@ -495,7 +495,7 @@ class FencedDataSourceTest {
               })
           .isInstanceOf(SQLException.class)
           .hasMessageContaining("null value");
-      fence().advance(4, TestActionContext.promote(4));
+      fence().advance(4, TestStepContext.promote(4));
       assertThatThrownBy(() -> insert(c, table, "a", 3)).isInstanceOf(StaleTokenSQLException.class);
       assertThat(c.getAutoCommit()).isTrue();
     }
@@ -506,7 +506,7 @@ class FencedDataSourceTest {
   void theTokenSourceIsAskedForEachTransaction() throws Exception {
     AtomicLong current = new AtomicLong(10);
     DataSource app = fenced.withTokenSource(current::get);
-    fence().advance(10, TestActionContext.promote(10));
+    fence().advance(10, TestStepContext.promote(10));
     try (Connection c = app.getConnection()) {
       insert(c, table, "n", 10);
       current.set(11);
@@ -516,7 +516,7 @@ class FencedDataSourceTest {
           .hasMessageContaining("ahead of the fence")
           .extracting(e -> ((SQLException) e).getSQLState())
           .isEqualTo(FenceSchema.SQLSTATE_TOKEN_AHEAD);
-      fence().advance(11, TestActionContext.promote(11));
+      fence().advance(11, TestStepContext.promote(11));
       insert(c, table, "n", 11);
     }
     try (Connection c =
@@ -550,7 +550,7 @@ class FencedDataSourceTest {
 
   @Test
   void readOnlyConnectionsSkipTheFenceAndCannotWrite() throws Exception {
-    fence().advance(8, TestActionContext.promote(8));
+    fence().advance(8, TestStepContext.promote(8));
     server.execute("INSERT INTO " + table + " (writer, token) VALUES ('seed', 0)");
     try (Connection c = fenced.connection(2)) { // stale token, but only reading
       c.setReadOnly(true);
@@ -580,7 +580,7 @@ class FencedDataSourceTest {
 
   @Test
   void guardedTableRefusesWritesThatDidNotCheckTheFence() throws Exception {
-    fence().advance(4, TestActionContext.promote(4));
+    fence().advance(4, TestStepContext.promote(4));
     try (Connection c = raw.getConnection()) {
       FenceSchema.defaultSchema().guardTable(c, "public." + table, resource);
     }
@@ -603,7 +603,7 @@ class FencedDataSourceTest {
 
   @Test
   void checkFenceCoversWorkDoneThroughTheUnwrappedDriverConnection() throws Exception {
-    fence().advance(5, TestActionContext.promote(5));
+    fence().advance(5, TestStepContext.promote(5));
     try (Connection c = fenced.connection(5)) {
       assertThatThrownBy(() -> c.unwrap(FencedConnection.class).checkFence())
           .hasMessageContaining("auto-commit mode");
@@ -627,7 +627,7 @@ class FencedDataSourceTest {
     try (Connection c = fenced.connection(5)) {
       c.setAutoCommit(false);
       Connection driver = (Connection) c.unwrap(org.postgresql.PGConnection.class);
-      fence().advance(6, TestActionContext.promote(6));
+      fence().advance(6, TestStepContext.promote(6));
       insert(driver, table, "late", 5);
       assertThatThrownBy(() -> c.unwrap(FencedConnection.class).checkFence())
           .isInstanceOf(StaleTokenSQLException.class);
@@ -663,7 +663,7 @@ class FencedDataSourceTest {
     config.setPoolName("fenced-test");
     try (HikariDataSource pool = new HikariDataSource(config)) {
       FencedDataSource overPool = FencedDataSource.builder(pool).resource(resource).build();
-      fence().advance(6, TestActionContext.promote(6));
+      fence().advance(6, TestStepContext.promote(6));
       for (int i = 0; i < 5; i++) {
         try (Connection c = overPool.connection(6)) {
           insert(c, table, "h", 6);
@@ -674,7 +674,7 @@ class FencedDataSourceTest {
         insert(c, table, "h", 6);
         // returned to the pool without commit: Hikari rolls it back
       }
-      fence().advance(9, TestActionContext.promote(9));
+      fence().advance(9, TestStepContext.promote(9));
       try (Connection c = overPool.connection(6)) {
         c.setAutoCommit(false);
         assertThatThrownBy(() -> insert(c, table, "h", 6))
@@ -692,10 +692,10 @@ class FencedDataSourceTest {
   void advanceIsIdempotentAndRefusesToGoBack() throws Exception {
     PostgresFence f = fence();
     assertThat(f.currentToken()).isZero();
-    f.advance(12, TestActionContext.promote(12));
-    f.advance(12, TestActionContext.promote(12));
+    f.advance(12, TestStepContext.promote(12));
+    f.advance(12, TestStepContext.promote(12));
     assertThat(f.currentToken()).isEqualTo(12);
-    assertThatThrownBy(() -> f.advance(11, TestActionContext.promote(11)))
+    assertThatThrownBy(() -> f.advance(11, TestStepContext.promote(11)))
         .isInstanceOf(StaleTokenException.class)
         .hasMessageContaining(resource)
         .hasMessageContaining("offered token 11")
@@ -708,8 +708,8 @@ class FencedDataSourceTest {
   void aFenceInAnotherSchemaIsIndependentOfTheDefaultOne() throws Exception {
     FenceSchema other = FenceSchema.named("app_fence");
     PostgresFence otherFence = PostgresFence.builder(raw).resource(resource).schema(other).build();
-    otherFence.advance(20, TestActionContext.promote(20));
-    fence().advance(3, TestActionContext.promote(3));
+    otherFence.advance(20, TestStepContext.promote(20));
+    fence().advance(3, TestStepContext.promote(3));
     FencedDataSource inOther =
         FencedDataSource.builder(raw).resource(resource).schema(other).build();
     try (Connection c = inOther.connection(20)) {

@@ -7,7 +7,7 @@ import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.read.ListAppender;
-import dev.baton.core.testing.TestActionContext;
+import dev.baton.core.testing.TestStepContext;
 import dev.baton.postgres.testing.ClusterKv;
 import dev.baton.postgres.testing.PostgresPair;
 import dev.baton.postgres.testing.PostgresServer;
@@ -93,7 +93,7 @@ class FormerPrimaryGuardRejoinFailureTest {
         .writerEndpoint(writer)
         .fenceResources("orders")
         .build()
-        .promote(TestActionContext.promote(7));
+        .promote(TestStepContext.promote(7));
     a.execute("INSERT INTO t VALUES ('diverged')");
     b.execute("INSERT INTO t VALUES ('new')");
     return writer;

@@ -9,7 +9,7 @@ import dev.baton.core.KeyValueStore;
 import dev.baton.core.KvEntry;
 import dev.baton.core.KvEvent;
 import dev.baton.core.testing.LogCapture;
-import dev.baton.core.testing.TestActionContext;
+import dev.baton.core.testing.TestStepContext;
 import dev.baton.postgres.testing.ClusterKv;
 import dev.baton.postgres.testing.PostgresPair;
 import dev.baton.postgres.testing.PostgresServer;
@@ -57,7 +57,7 @@ class FormerPrimaryGuardTest {
         .writerEndpoint(writer)
         .fenceResources("orders")
         .build()
-        .promote(TestActionContext.promote(token));
+        .promote(TestStepContext.promote(token));
   }
 
   private static final String REJOIN_PASSWORD = "rejoin-password-never-in-a-postmaster";
@@ -244,7 +244,7 @@ class FormerPrimaryGuardTest {
         a.stopImmediately(); // down while its guard holds it
 
         try (LogCapture log = LogCapture.baton()) {
-          rerun.promote(TestActionContext.promote(8));
+          rerun.promote(TestStepContext.promote(8));
           assertThat(log.warnings())
               .anySatisfy(
                   w ->
@@ -270,7 +270,7 @@ class FormerPrimaryGuardTest {
             .atMost(Duration.ofSeconds(60))
             .until(
                 () -> {
-                  rerun.promote(TestActionContext.promote(token.incrementAndGet()));
+                  rerun.promote(TestStepContext.promote(token.incrementAndGet()));
                   return Files.exists(stonithLog);
                 });
         assertThat(log.warnings())

@@ -4,10 +4,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
-import dev.baton.core.ActionContext;
 import dev.baton.core.BatonNode;
 import dev.baton.core.PromotionAction;
 import dev.baton.core.PromotionPlan;
+import dev.baton.core.StepContext;
 import dev.baton.core.StepPolicy;
 import dev.baton.core.testing.TestCluster;
 import dev.baton.postgres.testing.PostgresServer;
@@ -39,10 +39,10 @@ class LateDemotionTest {
             }
 
             @Override
-            public void promote(ActionContext ctx) {}
+            public void promote(StepContext ctx) {}
 
             @Override
-            public void demote(ActionContext ctx) throws InterruptedException {
+            public void demote(StepContext ctx) throws InterruptedException {
               try {
                 Thread.sleep(TestCluster.TIMING.lease().toMillis() + 300);
               } finally {

@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import com.zaxxer.hikari.HikariConfig;
-import dev.baton.core.ActionContext;
 import dev.baton.core.ActiveContext;
 import dev.baton.core.BatonNode;
 import dev.baton.core.JournalEntry;
@@ -13,6 +12,7 @@ import dev.baton.core.KeyValueStore;
 import dev.baton.core.KvEntry;
 import dev.baton.core.KvEvent;
 import dev.baton.core.PromotionPlan;
+import dev.baton.core.StepContext;
 import dev.baton.core.StepPolicy;
 import dev.baton.core.testing.LogCapture;
 import dev.baton.core.testing.TestCluster;
@@ -247,7 +247,7 @@ class PostgresClusterEndToEndTest {
                     e ->
                         e.nodeId().equals("n1")
                             && e.step().equals("postgres")
-                            && e.phase() == ActionContext.Phase.PROMOTE
+                            && e.phase() == StepContext.Phase.PROMOTE
                             && e.outcome() == JournalEntry.Outcome.COMPLETED)
                 .mapToLong(JournalEntry::token)
                 .max()

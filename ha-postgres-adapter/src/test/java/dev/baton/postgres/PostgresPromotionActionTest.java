@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
-import dev.baton.core.testing.TestActionContext;
+import dev.baton.core.testing.TestStepContext;
 import dev.baton.postgres.testing.ClusterKv;
 import dev.baton.postgres.testing.PostgresPair;
 import dev.baton.postgres.testing.PostgresServer;
@@ -63,15 +63,14 @@ class PostgresPromotionActionTest {
    * A first promotion attempt of node n2 with {@code token}, after {@code previousActive}'s
    * activation with {@code previousToken} (a 60 s deadline and a valid lease).
    */
-  private static TestActionContext onN2After(
-      long token, String previousActive, long previousToken) {
-    return new TestActionContext(
+  private static TestStepContext onN2After(long token, String previousActive, long previousToken) {
+    return new TestStepContext(
         token,
         "test-cluster",
         "n2",
         java.util.Optional.of(previousActive),
         previousToken,
-        dev.baton.core.ActionContext.Phase.PROMOTE,
+        dev.baton.core.StepContext.Phase.PROMOTE,
         1,
         Duration.ofSeconds(60),
         OptionalLong.empty(),
@@ -91,7 +90,7 @@ class PostgresPromotionActionTest {
     WriterEndpoint writer = new WriterEndpoint(ClusterKv.kv(), ClusterKv.name("db"));
     PostgresPromotionAction action = action(standby, primary).writerEndpoint(writer).build();
 
-    action.promote(TestActionContext.promote(5));
+    action.promote(TestStepContext.promote(5));
 
     assertThat(standby.isInRecovery()).isFalse();
     standby.execute("INSERT INTO t VALUES ('after')");
@@ -114,7 +113,7 @@ class PostgresPromotionActionTest {
         .hasValue(new WriterEndpoint.Writer(standby.jdbcUrl(), 5, "node-test"));
 
     // A retry or a successor's re-run with the same token changes nothing.
-    action.promote(TestActionContext.promote(5).attempt(2));
+    action.promote(TestStepContext.promote(5).attempt(2));
     assertThat(standby.isInRecovery()).isFalse();
     assertThat(count(standby, "t")).isEqualTo(2);
     assertThat(PostgresFence.of(standby.dataSource(), "orders").currentToken()).isEqualTo(5);
@@ -141,7 +140,7 @@ class PostgresPromotionActionTest {
             .catchUpTimeout(Duration.ofMillis(300))
             .build();
 
-    assertThatThrownBy(() -> action.promote(TestActionContext.promote(3)))
+    assertThatThrownBy(() -> action.promote(TestStepContext.promote(3)))
         .isInstanceOf(PromotionRefusedException.class)
         .hasMessageContaining("refusing to promote standby " + standby.endpoint())
         .hasMessageContaining("bytes behind the last known primary position")
@@ -153,7 +152,7 @@ class PostgresPromotionActionTest {
         .hasMessageContaining("read-only transaction");
 
     standby.execute("SELECT pg_wal_replay_resume()");
-    action.promote(TestActionContext.promote(3).attempt(2));
+    action.promote(TestStepContext.promote(3).attempt(2));
     assertThat(standby.isInRecovery()).isFalse();
     assertThat(count(standby, "big")).isEqualTo(20000);
   }
@@ -166,7 +165,7 @@ class PostgresPromotionActionTest {
     standby.stopFast();
     PostgresPromotionAction action = action(standby, primary).build();
 
-    assertThatThrownBy(() -> action.promote(TestActionContext.promote(9)))
+    assertThatThrownBy(() -> action.promote(TestStepContext.promote(9)))
         .isInstanceOf(PostgresUnreachableException.class)
         .hasMessageContaining("cannot connect to the standby to promote at " + standby.endpoint())
         .hasMessageContaining("user postgres")
@@ -180,7 +179,7 @@ class PostgresPromotionActionTest {
 
     standby.start();
     pair.awaitStreaming();
-    action.promote(TestActionContext.promote(9).attempt(2));
+    action.promote(TestStepContext.promote(9).attempt(2));
     assertThat(standby.isInRecovery()).isFalse();
     standby.execute("INSERT INTO t VALUES (1)");
   }
@@ -242,7 +241,7 @@ class PostgresPromotionActionTest {
     primary.stopImmediately();
 
     // Without a stop command the dead old primary cannot be fenced: refused by default.
-    assertThatThrownBy(() -> action(standby, primary).build().promote(TestActionContext.promote(4)))
+    assertThatThrownBy(() -> action(standby, primary).build().promote(TestStepContext.promote(4)))
         .isInstanceOf(PromotionRefusedException.class)
         .hasMessageContaining("peer " + primary.endpoint() + " is unreachable and cannot be fenced")
         .hasMessageContaining("stopCommand");
@@ -255,7 +254,7 @@ class PostgresPromotionActionTest {
                     .allowUnfencedOldPrimary(true)
                     .refuseWhenPositionUnknown(true)
                     .build()
-                    .promote(TestActionContext.promote(4)))
+                    .promote(TestStepContext.promote(4)))
         .isInstanceOf(PromotionRefusedException.class)
         .hasMessageContaining("no last primary position is known");
     assertThatThrownBy(
@@ -265,7 +264,7 @@ class PostgresPromotionActionTest {
                     .maximumLagBytes(1000)
                     .lastKnownPrimaryPosition(() -> OptionalLong.of(replayed + 5000))
                     .build()
-                    .promote(TestActionContext.promote(4)))
+                    .promote(TestStepContext.promote(4)))
         .isInstanceOf(PromotionRefusedException.class)
         .hasMessageContaining("5000 bytes behind")
         .hasMessageContaining("the last published primary position");
@@ -275,7 +274,7 @@ class PostgresPromotionActionTest {
         .allowUnfencedOldPrimary(true)
         .lastKnownPrimaryPosition(() -> OptionalLong.of(replayed))
         .build()
-        .promote(TestActionContext.promote(4));
+        .promote(TestStepContext.promote(4));
     assertThat(standby.isInRecovery()).isFalse();
     standby.execute("INSERT INTO t VALUES (1)");
   }
@@ -312,7 +311,7 @@ class PostgresPromotionActionTest {
             .maximumLagBytes(64 * 1024)
             .lastKnownPrimaryPosition(writer::lastKnownPosition)
             .build();
-    assertThatThrownBy(() -> action.promote(TestActionContext.promote(3)))
+    assertThatThrownBy(() -> action.promote(TestStepContext.promote(3)))
         .isInstanceOf(PromotionRefusedException.class)
         .hasMessageContaining("refusing to promote standby " + standby.endpoint())
         .hasMessageContaining("the last published primary position");
@@ -323,7 +322,7 @@ class PostgresPromotionActionTest {
             () ->
                 Lsn.parse(standby.queryString("SELECT pg_last_wal_replay_lsn()"))
                     >= writer.lastKnownPosition().getAsLong() - 32 * 1024);
-    action.promote(TestActionContext.promote(3).attempt(2));
+    action.promote(TestStepContext.promote(3).attempt(2));
     assertThat(count(standby, "big")).isEqualTo(20000);
   }
 
@@ -350,7 +349,7 @@ class PostgresPromotionActionTest {
     }
     // The promoter's route to the old primary is cut: same server, an address it does not answer.
     PostgresEndpoint cutOff = PostgresEndpoint.of("127.0.0.77", primary.port());
-    TestActionContext ctx = onN2After(7, "n1", 6);
+    TestStepContext ctx = onN2After(7, "n1", 6);
     PostgresPromotionAction refused =
         PostgresPromotionAction.builder()
             .target(endpoint(standby))
@@ -372,7 +371,7 @@ class PostgresPromotionActionTest {
     // n2 held the role itself before (token 7), lost it and won it back: the message says it
     // was this node, not "node n2". (An attempt of n2's own that did not complete is not named at
     // all: previousActive() passes it over, so a retry sees n1, as above.)
-    TestActionContext again = onN2After(8, "n2", 7);
+    TestStepContext again = onN2After(8, "n2", 7);
     assertThatThrownBy(() -> refused.promote(again))
         .isInstanceOf(PromotionRefusedException.class)
         .hasMessageContaining("the previous active was this node itself (token 7)")
@@ -430,11 +429,11 @@ class PostgresPromotionActionTest {
     PostgresServer standby = pair.standby();
     primary.execute("CREATE TABLE t (v text)");
     PostgresEndpoint cutOff = PostgresEndpoint.of("127.0.0.77", primary.port());
-    TestActionContext ctx = onN2After(7, "n1", 6);
+    TestStepContext ctx = onN2After(7, "n1", 6);
 
     // The old primary's fence advanced by a node without the bound (token 5): the standby's copy
     // shows it unbounded, so the bound cannot vouch for it and the promotion is refused.
-    action(primary).build().promote(TestActionContext.promote(5));
+    action(primary).build().promote(TestStepContext.promote(5));
     pair.awaitReplayCaughtUp();
     assertThatThrownBy(
             () -> action(standby).peer(cutOff, "n1").fenceTimeBound(true).build().promote(ctx))
@@ -447,7 +446,7 @@ class PostgresPromotionActionTest {
     assertThat(standby.isInRecovery()).isTrue();
 
     // The old active n1 (token 6) promotes its own server with the bound and renews its lease.
-    action(primary).fenceTimeBound(true).build().promote(TestActionContext.promote(6));
+    action(primary).fenceTimeBound(true).build().promote(TestStepContext.promote(6));
     PostgresFence oldFence =
         PostgresFence.builder(primary.dataSource())
             .resource("orders")
@@ -558,7 +557,7 @@ class PostgresPromotionActionTest {
     action(standby, primary)
         .stopCommand(stop, Duration.ofSeconds(30))
         .build()
-        .promote(TestActionContext.promote(2));
+        .promote(TestStepContext.promote(2));
     assertThat(standby.isInRecovery()).isFalse();
     assertThatThrownBy(primary::connect).isInstanceOf(SQLException.class);
 
@@ -568,7 +567,7 @@ class PostgresPromotionActionTest {
                 action(standby, primary)
                     .stopCommand(failing, Duration.ofSeconds(30))
                     .build()
-                    .promote(TestActionContext.promote(3)))
+                    .promote(TestStepContext.promote(3)))
         .hasMessageContaining("stop command for old primary " + primary.endpoint())
         .hasMessageContaining("exited with 7");
   }
@@ -589,7 +588,7 @@ class PostgresPromotionActionTest {
                 action(pair.standby(), pair.primary())
                     .stopCommand(stop, Duration.ofSeconds(2))
                     .build()
-                    .promote(TestActionContext.promote(4)))
+                    .promote(TestStepContext.promote(4)))
         .hasMessageContaining("stop command for old primary " + pair.primary().endpoint())
         .hasMessageContaining("did not finish within PT2S; killed it and its children");
     long child = Long.parseLong(java.nio.file.Files.readString(pidFile).trim());
@@ -633,7 +632,7 @@ class PostgresPromotionActionTest {
                 + stopIt);
     PostgresPromotionAction action =
         action(standby, primary).stopCommand(stop, Duration.ofSeconds(30)).build();
-    TestActionContext ctx = TestActionContext.promote(5);
+    TestStepContext ctx = TestStepContext.promote(5);
     action.promote(ctx);
     assertThat(standby.isInRecovery()).isFalse();
     assertThatThrownBy(primary::connect).isInstanceOf(SQLException.class);
@@ -649,7 +648,7 @@ class PostgresPromotionActionTest {
     }
     standby.execute("CREATE TABLE after_rerun (v int)");
 
-    assertThatThrownBy(() -> action.promote(TestActionContext.promote(6)))
+    assertThatThrownBy(() -> action.promote(TestStepContext.promote(6)))
         .as("a new activation stops the unreachable peer again")
         .hasMessageContaining("stop command for old primary " + primary.endpoint())
         .hasMessageContaining("exited with 3");
@@ -667,13 +666,13 @@ class PostgresPromotionActionTest {
     WriterEndpoint writer = new WriterEndpoint(ClusterKv.kv(), ClusterKv.name("db"));
 
     // A partition: b's node cannot reach a, promotes b without fencing a.
-    action(b).writerEndpoint(writer).build().promote(TestActionContext.promote(5));
+    action(b).writerEndpoint(writer).build().promote(TestStepContext.promote(5));
     // A stale client still reaches a and writes there: this write must not survive.
     a.execute("INSERT INTO t VALUES ('lost-on-old-primary')");
     b.execute("INSERT INTO t VALUES ('on-new-primary')");
 
     PostgresPromotionAction failBack = action(a, b).writerEndpoint(writer).build();
-    assertThatThrownBy(() -> failBack.promote(TestActionContext.promote(6)))
+    assertThatThrownBy(() -> failBack.promote(TestStepContext.promote(6)))
         .isInstanceOf(PromotionRefusedException.class)
         .hasMessageContaining("refusing to promote " + a.endpoint())
         .hasMessageContaining("the published writer is " + b.jdbcUrl())
@@ -700,7 +699,7 @@ class PostgresPromotionActionTest {
         .isEqualTo("common,on-new-primary,streamed");
 
     // Fail back: a is a standby again, so it can be promoted with a newer token.
-    failBack.promote(TestActionContext.promote(6));
+    failBack.promote(TestStepContext.promote(6));
     assertThat(a.isInRecovery()).isFalse();
     a.execute("INSERT INTO t VALUES ('after-failback')");
     assertThatThrownBy(() -> b.execute("INSERT INTO t VALUES ('x')"))
@@ -717,7 +716,7 @@ class PostgresPromotionActionTest {
     assertThat(server.queryString("SHOW synchronous_commit")).isEqualTo("off");
     server.execute("CREATE TABLE t (v int)");
     PostgresPromotionAction action = action(server).build();
-    TestActionContext ctx = TestActionContext.promote(1);
+    TestStepContext ctx = TestStepContext.promote(1);
     action.promote(ctx); // already a primary: installs the fence, advances it
     server.execute("INSERT INTO t VALUES (1)");
 
@@ -725,7 +724,7 @@ class PostgresPromotionActionTest {
     assertThatThrownBy(() -> server.execute("INSERT INTO t VALUES (2)"))
         .hasMessageContaining("read-only transaction");
 
-    action.promote(TestActionContext.promote(2));
+    action.promote(TestStepContext.promote(2));
     server.execute("INSERT INTO t VALUES (3)");
     assertThat(count(server, "t")).isEqualTo(2);
     assertThat(PostgresFence.of(server.dataSource(), "orders").currentToken()).isEqualTo(2);

@@ -7,7 +7,7 @@ import static org.awaitility.Awaitility.await;
 import com.zaxxer.hikari.HikariConfig;
 import dev.baton.core.KeyValueStore;
 import dev.baton.core.StaleTokenException;
-import dev.baton.core.testing.TestActionContext;
+import dev.baton.core.testing.TestStepContext;
 import dev.baton.postgres.testing.ClusterKv;
 import dev.baton.postgres.testing.PostgresServer;
 import java.nio.charset.StandardCharsets;
@@ -132,7 +132,7 @@ class WriterEndpointTest {
                         == 0);
 
         // Fenced writes over the following pool.
-        PostgresFence.of(second.dataSource(), "orders").advance(6, TestActionContext.promote(6));
+        PostgresFence.of(second.dataSource(), "orders").advance(6, TestStepContext.promote(6));
         FencedDataSource fenced = FencedDataSource.builder(pool).resource("orders").build();
         try (Connection c = fenced.connection(6);
             Statement s = c.createStatement()) {

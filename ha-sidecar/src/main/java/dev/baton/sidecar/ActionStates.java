@@ -26,8 +26,9 @@ final class ActionStates {
 
   /** The plan's converge-mode dns steps, in plan order. */
   static List<DnsConverger> convergers(PromotionPlan plan) {
-    return plan.steps().stream()
-        .map(PromotionPlan.Step::action)
+    return plan.stages().stream()
+        .filter(PromotionPlan.ActionStage.class::isInstance)
+        .map(s -> ((PromotionPlan.ActionStage) s).action())
         .filter(DnsConverger.class::isInstance)
         .map(DnsConverger.class::cast)
         .toList();

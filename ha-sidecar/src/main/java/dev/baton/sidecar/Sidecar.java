@@ -110,7 +110,7 @@ public final class Sidecar implements AutoCloseable {
         config.nodeId(),
         config.clusterId(),
         config.file(),
-        config.plan().steps().size(),
+        config.plan().stages().size(),
         config.plan().watchdog() ? "on" : "off");
     node.start();
     for (NodeService service : config.services()) {

@@ -1,6 +1,6 @@
 package dev.baton.benchmarks.jmh;
 
-import dev.baton.core.testing.TestActionContext;
+import dev.baton.core.testing.TestStepContext;
 import dev.baton.postgres.FencedDataSource;
 import dev.baton.postgres.PostgresFence;
 import dev.baton.postgres.testing.PostgresServer;
@@ -53,7 +53,7 @@ public class FencedWriteBenchmark {
         PostgresServer.startPrimary(
             "jmh-fence", Map.of("fsync", fsync, "synchronous_commit", fsync));
     server.execute("CREATE TABLE m (id bigint, v text)");
-    PostgresFence.of(server.dataSource(), "m").advance(1, TestActionContext.promote(1));
+    PostgresFence.of(server.dataSource(), "m").advance(1, TestStepContext.promote(1));
     FencedDataSource ds = FencedDataSource.builder(server.dataSource()).resource("m").build();
     plain = server.connect();
     plain.setAutoCommit(false);

@@ -1,13 +1,11 @@
 package dev.baton.core.internal;
 
-import dev.baton.core.ActiveContext;
 import java.util.Optional;
 
 /**
- * What every view of one activation of this node answers alike, the application's {@link
- * ActivationContext} and a plan step's {@link StepContext}: its token, this node, and the previous
- * active. The public accessors implement those of {@link dev.baton.core.ActiveContext} and {@link
- * dev.baton.core.ActionContext}, which declare them alike.
+ * What every view of one activation of this node answers alike: its token, this node, and the
+ * previous active, the accessors of {@link dev.baton.core.ActivationInfo}. The application's {@link
+ * ActivationContext} extends it, and a plan step's {@link StepAttempt} asks that context.
  *
  * <p>The previous active is the newest activation before this one that completed its promotion,
  * read from the activation history ({@link ActivationHistory#promotedBefore}): an activation whose
@@ -35,14 +33,6 @@ abstract class ActivationFacts {
       this.previousActive = activation.previousActive();
       this.previousToken = activation.previousToken();
     }
-  }
-
-  /** The activation's facts, its previous active as {@code same}, a view of it, names it. */
-  ActivationFacts(RoleController.Activation activation, String nodeId, ActiveContext same) {
-    this.activation = activation;
-    this.nodeId = nodeId;
-    this.previousActive = same.previousActive();
-    this.previousToken = same.previousToken();
   }
 
   public long token() {

@@ -1,7 +1,7 @@
 package dev.baton.core.internal;
 
-import dev.baton.core.ActionContext;
 import dev.baton.core.JournalEntry;
+import dev.baton.core.StepContext;
 import dev.baton.core.internal.proto.JournalRecord;
 import java.util.OptionalLong;
 import java.util.concurrent.TimeUnit;
@@ -19,16 +19,16 @@ final class Journal {
   record Entry(
       long token,
       String step,
-      ActionContext.Phase phase,
+      StepContext.Phase phase,
       int attempt,
       JournalEntry.Outcome outcome,
       String error) {
     static Entry promote(long token, String step, int attempt, JournalEntry.Outcome outcome) {
-      return new Entry(token, step, ActionContext.Phase.PROMOTE, attempt, outcome, null);
+      return new Entry(token, step, StepContext.Phase.PROMOTE, attempt, outcome, null);
     }
 
     static Entry demote(long token, String step, JournalEntry.Outcome outcome) {
-      return new Entry(token, step, ActionContext.Phase.DEMOTE, 1, outcome, null);
+      return new Entry(token, step, StepContext.Phase.DEMOTE, 1, outcome, null);
     }
 
     Entry failedWith(String message) {
@@ -74,7 +74,7 @@ final class Journal {
   OptionalLong lastCompletedToken(String step) {
     return raft.stateMachine().localState(false).getJournalList().stream()
         .filter(r -> r.getAction().equals(step))
-        .filter(r -> r.getPhase().equals(ActionContext.Phase.PROMOTE.name()))
+        .filter(r -> r.getPhase().equals(StepContext.Phase.PROMOTE.name()))
         .filter(r -> r.getOutcome().equals(JournalEntry.Outcome.COMPLETED.name()))
         .mapToLong(JournalRecord::getToken)
         .max();

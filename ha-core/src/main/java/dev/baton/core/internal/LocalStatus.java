@@ -1,10 +1,10 @@
 package dev.baton.core.internal;
 
-import dev.baton.core.ActionContext;
 import dev.baton.core.JournalEntry;
 import dev.baton.core.Member;
 import dev.baton.core.NodeStatus;
 import dev.baton.core.Role;
+import dev.baton.core.StepContext;
 import dev.baton.core.internal.proto.ActivationRecord;
 import java.util.ArrayList;
 import java.util.List;
@@ -56,7 +56,7 @@ final class LocalStatus {
                     r.getNodeId(),
                     r.getToken(),
                     r.getAction(),
-                    ActionContext.Phase.valueOf(r.getPhase()),
+                    StepContext.Phase.valueOf(r.getPhase()),
                     r.getAttempt(),
                     JournalEntry.Outcome.valueOf(r.getOutcome()),
                     r.getError().isEmpty() ? Optional.empty() : Optional.of(r.getError())))

@@ -1,6 +1,5 @@
 package dev.baton.core.internal;
 
-import dev.baton.core.ActionContext;
 import dev.baton.core.ActiveContext;
 import dev.baton.core.JournalEntry;
 import dev.baton.core.PromotionAction;
@@ -9,6 +8,7 @@ import dev.baton.core.PromotionState;
 import dev.baton.core.PromotionStatus;
 import dev.baton.core.StaleTokenException;
 import dev.baton.core.StandbyReason;
+import dev.baton.core.StepContext;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -162,7 +162,7 @@ public class PlanRunner {
 
   private void runPlan(RoleController.Activation a, ActiveContext active, Consumer<Boolean> done) {
     Optional<String> lastError = Optional.empty();
-    for (PromotionPlan.Step step : plan.steps()) {
+    for (PromotionPlan.Stage step : plan.stages()) {
       boolean ok = false;
       boolean stale = false;
       for (int attempt = 1; attempt <= step.policy().maxAttempts(); attempt++) {
@@ -201,8 +201,7 @@ public class PlanRunner {
         try {
           runStep(
               step,
-              context(
-                  a, active, step, attempt, ActionContext.Phase.PROMOTE, step.policy().timeout()),
+              context(active, step, attempt, StepContext.Phase.PROMOTE, step.policy().timeout()),
               step.policy().timeout());
           ok = true;
           outcomes.count(step.name(), "completed");
@@ -309,17 +308,17 @@ public class PlanRunner {
         status.state() == PromotionState.FAILED ? PromotionState.FAILED : PromotionState.DEMOTED;
     final Optional<String> failedStep =
         status.state() == PromotionState.FAILED ? status.step() : Optional.empty();
-    List<PromotionPlan.Step> actions = new ArrayList<>();
-    for (PromotionPlan.Step s : plan.steps()) {
-      if (!s.isFence()) {
-        actions.add(0, s);
+    List<PromotionPlan.ActionStage> actions = new ArrayList<>();
+    for (PromotionPlan.Stage s : plan.stages()) {
+      if (s instanceof PromotionPlan.ActionStage action) {
+        actions.add(0, action);
       }
     }
     if (actions.isEmpty()) {
       status = new PromotionStatus(a.token(), endState, failedStep, 0, status.lastError());
       return;
     }
-    for (PromotionPlan.Step step : actions) {
+    for (PromotionPlan.ActionStage step : actions) {
       boolean fencesOnly = onlyFences(step);
       long left = deadlineNanos - clock.nanoTime();
       Duration timeout;
@@ -355,10 +354,7 @@ public class PlanRunner {
       long demotionStarted = clock.nanoTime();
       try {
         runDemotion(
-            step,
-            context(a, active, step, 1, ActionContext.Phase.DEMOTE, timeout),
-            timeout,
-            fencesOnly);
+            step, context(active, step, 1, StepContext.Phase.DEMOTE, timeout), timeout, fencesOnly);
         outcomes.count(step.name(), "demoted");
         outcomes.time(step.name(), "demote", "completed", clock.nanoTime() - demotionStarted);
         journal.record(
@@ -383,11 +379,11 @@ public class PlanRunner {
     status = new PromotionStatus(a.token(), endState, failedStep, 0, status.lastError());
   }
 
-  private static boolean onlyFences(PromotionPlan.Step step) {
-    return !step.isFence() && step.action().demoteOnlyFences();
+  private static boolean onlyFences(PromotionPlan.ActionStage step) {
+    return step.action().demoteOnlyFences();
   }
 
-  private void runStep(PromotionPlan.Step step, ActionContext ctx, Duration timeout)
+  private void runStep(PromotionPlan.Stage step, StepContext ctx, Duration timeout)
       throws Exception {
     executor.call(
         () -> {
@@ -397,22 +393,22 @@ public class PlanRunner {
             throw new InterruptedException(
                 "the lease for token " + ctx.token() + " ended before step '" + step.name() + "'");
           }
-          if (step.isFence()) {
-            step.fence().advance(ctx.token(), ctx);
-          } else {
-            step.action().promote(ctx);
+          if (step instanceof PromotionPlan.FenceStage fence) {
+            fence.fence().advance(ctx.token(), ctx);
+          } else if (step instanceof PromotionPlan.ActionStage action) {
+            action.action().promote(ctx);
           }
           return null;
         },
         step.name(),
         ctx.token(),
-        ActionContext.Phase.PROMOTE,
+        StepContext.Phase.PROMOTE,
         false,
         timeout);
   }
 
   private void runDemotion(
-      PromotionPlan.Step step, ActionContext ctx, Duration timeout, boolean fencesOnly)
+      PromotionPlan.ActionStage step, StepContext ctx, Duration timeout, boolean fencesOnly)
       throws Exception {
     executor.call(
         () -> {
@@ -421,19 +417,19 @@ public class PlanRunner {
         },
         step.name(),
         ctx.token(),
-        ActionContext.Phase.DEMOTE,
+        StepContext.Phase.DEMOTE,
         fencesOnly,
         timeout);
   }
 
-  private ActionContext context(
-      RoleController.Activation a,
+  /** What one attempt of {@code step} is told: its activation is {@code active}'s. */
+  private StepContext context(
       ActiveContext active,
-      PromotionPlan.Step step,
+      PromotionPlan.Stage step,
       int attempt,
-      ActionContext.Phase phase,
+      StepContext.Phase phase,
       Duration timeout) {
-    return new StepContext(config, a, active, journal, clock, step.name(), attempt, phase, timeout);
+    return new StepAttempt(config, active, journal, clock, step.name(), attempt, phase, timeout);
   }
 
   private static boolean pause(long millis) {

@@ -1,6 +1,6 @@
 package dev.baton.core.internal;
 
-import dev.baton.core.ActionContext;
+import dev.baton.core.StepContext;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -29,7 +29,7 @@ final class StepExecutor {
   private static final Logger LOG = LoggerFactory.getLogger(StepExecutor.class);
 
   /** One step's code running on a worker thread. */
-  private record Running(long token, String step, ActionContext.Phase phase, boolean harmlessLate) {
+  private record Running(long token, String step, StepContext.Phase phase, boolean harmlessLate) {
     @Override
     public String toString() {
       return "'" + step + "' (" + phase.name().toLowerCase(Locale.ROOT) + ", token " + token + ")";
@@ -74,7 +74,7 @@ final class StepExecutor {
       Callable<Void> body,
       String step,
       long token,
-      ActionContext.Phase phase,
+      StepContext.Phase phase,
       boolean harmlessLate,
       Duration timeout)
       throws Exception {

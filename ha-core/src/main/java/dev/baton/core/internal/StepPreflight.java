@@ -1,8 +1,10 @@
 package dev.baton.core.internal;
 
-import dev.baton.core.ActionContext;
 import dev.baton.core.PromotionAction;
 import dev.baton.core.PromotionPlan;
+import dev.baton.core.StepContext;
+import java.util.Optional;
+import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -29,26 +31,15 @@ final class StepPreflight {
   }
 
   void run() {
-    for (PromotionPlan.Step step : plan.steps()) {
-      if (!step.isFence() && !overridesPreflight(step.action())) {
+    for (PromotionPlan.Stage step : plan.stages()) {
+      Optional<Callable<Void>> check = check(step);
+      if (check.isEmpty()) {
         continue; // nothing to check (an exec hook, say): say nothing rather than "passed"
       }
       long started = System.nanoTime();
       try {
         executor.call(
-            () -> {
-              if (step.isFence()) {
-                step.fence().preflight();
-              } else {
-                step.action().preflight();
-              }
-              return null;
-            },
-            step.name(),
-            0,
-            ActionContext.Phase.PROMOTE,
-            true,
-            step.policy().timeout());
+            check.get(), step.name(), 0, StepContext.Phase.PROMOTE, true, step.policy().timeout());
         outcomes.count(step.name(), "preflight-passed");
         LOG.info(
             "{}: pre-flight of step '{}' passed in {} ms",
@@ -68,6 +59,25 @@ final class StepPreflight {
             StepOutcomes.describe(e));
       }
     }
+  }
+
+  /** A fence's check, or an action's that overrides {@link PromotionAction#preflight()}. */
+  private static Optional<Callable<Void>> check(PromotionPlan.Stage step) {
+    if (step instanceof PromotionPlan.FenceStage fence) {
+      return Optional.of(
+          () -> {
+            fence.fence().preflight();
+            return null;
+          });
+    }
+    if (step instanceof PromotionPlan.ActionStage action && overridesPreflight(action.action())) {
+      return Optional.of(
+          () -> {
+            action.action().preflight();
+            return null;
+          });
+    }
+    return Optional.empty();
   }
 
   private static boolean overridesPreflight(PromotionAction action) {

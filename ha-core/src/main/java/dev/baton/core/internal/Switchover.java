@@ -2,12 +2,12 @@ package dev.baton.core.internal;
 
 import static java.util.concurrent.TimeUnit.NANOSECONDS;
 
-import dev.baton.core.ActionContext;
 import dev.baton.core.BatonException;
 import dev.baton.core.BatonTimeoutException;
 import dev.baton.core.Handover;
 import dev.baton.core.JournalEntry;
 import dev.baton.core.Member;
+import dev.baton.core.StepContext;
 import dev.baton.core.SwitchActiveFailedException;
 import dev.baton.core.internal.proto.ActivationRecord;
 import java.time.Duration;
@@ -264,7 +264,7 @@ public final class Switchover {
     for (JournalEntry e : journal.get()) {
       if (e.nodeId().equals(nodeId)
           && e.token() > before
-          && e.phase() == ActionContext.Phase.PROMOTE
+          && e.phase() == StepContext.Phase.PROMOTE
           && e.outcome() == JournalEntry.Outcome.FAILED) {
         token = Optional.of(e.token());
       }
@@ -279,7 +279,7 @@ public final class Switchover {
     for (JournalEntry e : journal.get()) {
       if (e.nodeId().equals(nodeId)
           && e.token() == token
-          && e.phase() == ActionContext.Phase.PROMOTE
+          && e.phase() == StepContext.Phase.PROMOTE
           && e.outcome() == JournalEntry.Outcome.FAILED) {
         failed = e;
       }

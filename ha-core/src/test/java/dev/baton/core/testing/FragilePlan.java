@@ -1,8 +1,8 @@
 package dev.baton.core.testing;
 
-import dev.baton.core.ActionContext;
 import dev.baton.core.PromotionAction;
 import dev.baton.core.PromotionPlan;
+import dev.baton.core.StepContext;
 import dev.baton.core.StepPolicy;
 import java.time.Duration;
 import java.util.Map;
@@ -28,7 +28,7 @@ public final class FragilePlan {
                 }
 
                 @Override
-                public void promote(ActionContext ctx) {
+                public void promote(StepContext ctx) {
                   previousSeen.putIfAbsent(
                       ctx.token(), ctx.previousActive().orElse("") + "@" + ctx.previousToken());
                   if (ctx.nodeId().equals(broken.get())) {

@@ -98,7 +98,7 @@ final class SidecarCommand implements Callable<Integer> {
 
   private int check(SidecarConfig c) {
     PrintStream out = System.out;
-    List<PromotionPlan.Step> steps = c.plan().steps();
+    List<PromotionPlan.Stage> steps = c.plan().stages();
     out.println(
         "config "
             + c.file()
@@ -114,11 +114,12 @@ final class SidecarCommand implements Callable<Integer> {
             + (steps.size() == 1 ? "" : "s")
             + (steps.isEmpty()
                 ? ""
-                : ": " + String.join(", ", steps.stream().map(PromotionPlan.Step::name).toList()))
+                : ": " + String.join(", ", steps.stream().map(PromotionPlan.Stage::name).toList()))
             + ")");
     c.services().forEach(s -> out.println("  beside the role: " + s.describe()));
-    for (PromotionPlan.Step step : steps) {
-      if (step.action() instanceof dev.baton.postgres.PostgresPromotionAction p
+    for (PromotionPlan.Stage step : steps) {
+      if (step instanceof PromotionPlan.ActionStage a
+          && a.action() instanceof dev.baton.postgres.PostgresPromotionAction p
           && p.fenceTimeBound()
           && p.allowUnfencedOldPrimary()) {
         out.println(
@@ -132,9 +133,9 @@ final class SidecarCommand implements Callable<Integer> {
       return 0;
     }
     int failed = 0;
-    for (PromotionPlan.Step step : steps) {
-      if (step.isFence()) {
-        continue;
+    for (PromotionPlan.Stage stage : steps) {
+      if (!(stage instanceof PromotionPlan.ActionStage step)) {
+        continue; // a fence: no pre-flight here, as before
       }
       long start = System.nanoTime();
       try {

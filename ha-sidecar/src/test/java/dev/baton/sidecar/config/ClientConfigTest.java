@@ -43,7 +43,7 @@ class ClientConfigTest {
         .hasMessageContaining("tsig.key");
 
     SidecarConfig c = ConfigLoader.loadAsClient(file);
-    assertThat(c.plan().steps()).extracting(PromotionPlan.Step::name).containsExactly("postgres");
+    assertThat(c.plan().stages()).extracting(PromotionPlan.Stage::name).containsExactly("postgres");
     assertThat(c.services())
         .filteredOn(FormerPrimaryGuardService.class::isInstance)
         .singleElement()

@@ -98,10 +98,10 @@ class ConfigLoaderTest {
     assertThat(c.timing())
         .isEqualTo(Timing.scaledTo(Duration.ofMillis(500), Duration.ofMillis(1000)));
     assertThat(c.plan().watchdog()).as("the sidecar's watchdog is on by default").isTrue();
-    assertThat(c.plan().steps()).extracting(s -> s.name()).containsExactly("announce", "direct");
-    assertThat(c.plan().steps().get(0).policy().required()).isFalse();
-    assertThat(c.plan().steps().get(0).policy().timeout()).isEqualTo(Duration.ofSeconds(5));
-    assertThat(c.plan().steps().get(1).action()).isInstanceOf(ExecAction.class);
+    assertThat(c.plan().stages()).extracting(s -> s.name()).containsExactly("announce", "direct");
+    assertThat(c.plan().stages().get(0).policy().required()).isFalse();
+    assertThat(c.plan().stages().get(0).policy().timeout()).isEqualTo(Duration.ofSeconds(5));
+    assertThat(StepConfigTest.action(c, 1)).isInstanceOf(ExecAction.class);
     assertThat(c.logging()).isEqualTo(new SidecarConfig.Logging("json", "DEBUG", "ERROR"));
     assertThat(c.tls()).isEmpty();
   }
@@ -377,7 +377,7 @@ class ConfigLoaderTest {
     assertThat(System.getenv("BATON_TEST_UNSET_PG_PASSWORD")).isNull();
     SidecarConfig c = ConfigLoader.load(write(witness));
     assertThat(c.nodeId()).isEqualTo("w1");
-    assertThat(c.plan().steps())
+    assertThat(c.plan().stages())
         .extracting(s -> s.name())
         .as("a witness runs no postgres or dns step")
         .containsExactly("announce", "direct");

@@ -48,7 +48,7 @@ class DocConfigsTest {
     assertThat(e.nodeId()).isEqualTo("east-1");
     assertThat(e.members()).hasSize(3);
     assertThat(e.bootstrap()).as("the rehearsal's first start").isTrue();
-    assertThat(e.plan().steps()).extracting(s -> s.name()).containsExactly("announce");
+    assertThat(e.plan().stages()).extracting(s -> s.name()).containsExactly("announce");
 
     // "west-1.yaml and tie-1.yaml differ in node, dataDir and http.listen"
     for (String[] other :

@@ -2,6 +2,7 @@ package dev.baton.sidecar.config;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.baton.core.PromotionAction;
 import dev.baton.core.PromotionPlan;
 import dev.baton.dns.DnsConverger;
 import dev.baton.dns.DnsSwitch;
@@ -124,14 +125,15 @@ class StepConfigTest {
   @Test
   void aGoodFileBuildsThePostgresAndDnsActionsAndTheServicesBesideThem() throws IOException {
     SidecarConfig c = ConfigLoader.load(write(GOOD));
-    List<PromotionPlan.Step> steps = c.plan().steps();
-    assertThat(steps).extracting(PromotionPlan.Step::name).containsExactly("postgres", "dns");
-    assertThat(steps.get(0).action()).isInstanceOf(PostgresPromotionAction.class);
-    assertThat(((PostgresPromotionAction) steps.get(0).action()).target().address())
+    List<PromotionPlan.Stage> steps = c.plan().stages();
+    assertThat(steps).extracting(PromotionPlan.Stage::name).containsExactly("postgres", "dns");
+    assertThat(steps).allMatch(PromotionPlan.ActionStage.class::isInstance);
+    assertThat(action(c, 0)).isInstanceOf(PostgresPromotionAction.class);
+    assertThat(((PostgresPromotionAction) action(c, 0)).target().address())
         .isEqualTo("10.0.1.10:5432");
     assertThat(steps.get(0).policy().timeout().toSeconds()).isEqualTo(90);
-    assertThat(steps.get(1).action()).isInstanceOf(DnsSwitch.class);
-    DnsSwitch dns = (DnsSwitch) steps.get(1).action();
+    assertThat(action(c, 1)).isInstanceOf(DnsSwitch.class);
+    DnsSwitch dns = (DnsSwitch) action(c, 1);
     assertThat(dns.names()).containsExactly("api.mp.example.com.");
     assertThat(dns.zone()).isEqualTo("mp.example.com.");
     assertThat(c.services())
@@ -172,6 +174,11 @@ class StepConfigTest {
   }
 
   /** An executable file named {@code name} in {@code bin}. */
+  /** The action of the plan's {@code i}-th step: every step the sidecar builds is an action. */
+  static PromotionAction action(SidecarConfig c, int i) {
+    return ((PromotionPlan.ActionStage) c.plan().stages().get(i)).action();
+  }
+
   private static void executable(Path bin, String name) throws IOException {
     Path f = bin.resolve(name);
     Files.writeString(f, "#!/bin/sh\nexit 1\n");
@@ -294,16 +301,16 @@ class StepConfigTest {
   @Test
   void theWitnessReadsTheSameStepsAndHasNothingToDo() throws IOException {
     SidecarConfig c = ConfigLoader.load(write(GOOD.replace("node: n1", "node: w1")));
-    assertThat(c.plan().steps()).isEmpty();
+    assertThat(c.plan().stages()).isEmpty();
     assertThat(c.services()).isEmpty();
   }
 
   @Test
   void theOtherSiteFromTheSameStepsPromotesItsOwnServer() throws IOException {
     SidecarConfig c = ConfigLoader.load(write(GOOD.replace("node: n1", "node: n2")));
-    assertThat(((PostgresPromotionAction) c.plan().steps().get(0).action()).target().address())
+    assertThat(((PostgresPromotionAction) action(c, 0)).target().address())
         .isEqualTo("10.1.1.10:5432");
-    assertThat(c.plan().steps().get(1).action()).isInstanceOf(DnsSwitch.class);
+    assertThat(action(c, 1)).isInstanceOf(DnsSwitch.class);
   }
 
   @Test
@@ -379,17 +386,14 @@ class StepConfigTest {
             "      timeout: 90s\n",
             "      fenceLease:\n        renewInterval: 150ms\n      timeout: 90s\n");
     SidecarConfig c = ConfigLoader.load(write(leased));
-    assertThat(((PostgresPromotionAction) c.plan().steps().get(0).action()).fenceTimeBound())
-        .isTrue();
+    assertThat(((PostgresPromotionAction) action(c, 0)).fenceTimeBound()).isTrue();
     assertThat(c.services())
         .extracting(NodeService::describe)
         .contains(
             "postgres step 'postgres': fence lease renewer of [orders, config] on 10.0.1.10:5432"
                 + " every 150 ms while active");
     assertThat(
-            ((PostgresPromotionAction)
-                    ConfigLoader.load(write(GOOD)).plan().steps().get(0).action())
-                .fenceTimeBound())
+            ((PostgresPromotionAction) action(ConfigLoader.load(write(GOOD)), 0)).fenceTimeBound())
         .as("off unless configured")
         .isFalse();
 
@@ -492,13 +496,11 @@ class StepConfigTest {
     String servers = "servers: [10.0.0.53:53, 10.1.0.53:53]";
     DnsSwitch one =
         (DnsSwitch)
-            ConfigLoader.load(write(GOOD.replace(servers, servers + "\n        quorum: 1")))
-                .plan()
-                .steps()
-                .get(1)
-                .action();
+            action(
+                ConfigLoader.load(write(GOOD.replace(servers, servers + "\n        quorum: 1"))),
+                1);
     assertThat(one.verifyQuorum()).isEqualTo("1");
-    DnsSwitch all = (DnsSwitch) ConfigLoader.load(write(GOOD)).plan().steps().get(1).action();
+    DnsSwitch all = (DnsSwitch) action(ConfigLoader.load(write(GOOD)), 1);
     assertThat(all.verifyQuorum()).as("the default stays all").isEqualTo("all");
   }
 
@@ -513,10 +515,9 @@ class StepConfigTest {
                     servers
                         + "\n        quorum: 1\n      mode: converge\n      convergeBackoff: 500ms"
                         + "\n      convergeMaxBackoff: 10s\n      convergeRecheckInterval: 5s")));
-    PromotionPlan.Step step = c.plan().steps().get(1);
-    assertThat(step.name()).isEqualTo("dns");
-    assertThat(step.action()).isInstanceOf(DnsConverger.class);
-    DnsConverger converger = (DnsConverger) step.action();
+    assertThat(c.plan().stages().get(1).name()).isEqualTo("dns");
+    assertThat(action(c, 1)).isInstanceOf(DnsConverger.class);
+    DnsConverger converger = (DnsConverger) action(c, 1);
     assertThat(converger.dnsSwitch().verifyQuorum()).isEqualTo("1");
     assertThat(converger.toString()).contains("backoff 500..10000 ms, recheck every 5000 ms");
     assertThat(c.services())

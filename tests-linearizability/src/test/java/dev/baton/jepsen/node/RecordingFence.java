@@ -1,7 +1,7 @@
 package dev.baton.jepsen.node;
 
-import dev.baton.core.ActionContext;
 import dev.baton.core.Fence;
+import dev.baton.core.StepContext;
 import java.util.List;
 
 /**
@@ -27,7 +27,7 @@ final class RecordingFence implements Fence {
   }
 
   @Override
-  public synchronized void advance(long token, ActionContext context) throws Exception {
+  public synchronized void advance(long token, StepContext context) throws Exception {
     String proc = "a" + process;
     List<Object> value = List.of(token, "advance:" + nodeId);
     log.write("op", "proc", proc, "type", "invoke", "f", "write", "value", value);

@@ -1,7 +1,7 @@
 package dev.baton.core.testing;
 
-import dev.baton.core.ActionContext;
 import dev.baton.core.BatonNode;
+import dev.baton.core.StepContext;
 import java.time.Duration;
 import java.util.Optional;
 import java.util.OptionalLong;
@@ -9,10 +9,11 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * A plain {@link ActionContext} value, for tests that run a step (an action or a fence) without a
- * cluster: what the node would pass, not a mock. The one such fake of every module's tests.
+ * A plain {@link StepContext} value, for tests that run a step (an action or a fence) without a
+ * cluster: what the node would pass, not a mock. The one such fake of every module's tests (the
+ * adapters' and the benchmarks' through ha-core's test-jar).
  */
-public record TestActionContext(
+public record TestStepContext(
     long token,
     String clusterId,
     String nodeId,
@@ -23,19 +24,19 @@ public record TestActionContext(
     Duration deadline,
     OptionalLong lastCompletedToken,
     boolean isLeaseValid)
-    implements ActionContext {
+    implements StepContext {
 
   /**
    * A first promotion attempt of node {@code node-test} in {@code test-cluster} with {@code token},
    * a 60 s deadline, a valid lease and no previous active.
    */
-  public static TestActionContext promote(long token) {
+  public static TestStepContext promote(long token) {
     return promote(token, "node-test");
   }
 
   /** As {@link #promote(long)}, on node {@code nodeId}. */
-  public static TestActionContext promote(long token, String nodeId) {
-    return new TestActionContext(
+  public static TestStepContext promote(long token, String nodeId) {
+    return new TestStepContext(
         token,
         "test-cluster",
         nodeId,
@@ -49,8 +50,8 @@ public record TestActionContext(
   }
 
   /** The same context with the demote phase. */
-  public TestActionContext demoting() {
-    return new TestActionContext(
+  public TestStepContext demoting() {
+    return new TestStepContext(
         token,
         clusterId,
         nodeId,
@@ -64,8 +65,8 @@ public record TestActionContext(
   }
 
   /** The same context for attempt {@code n}. */
-  public TestActionContext attempt(int n) {
-    return new TestActionContext(
+  public TestStepContext attempt(int n) {
+    return new TestStepContext(
         token,
         clusterId,
         nodeId,
@@ -79,8 +80,8 @@ public record TestActionContext(
   }
 
   /** The same context with {@code deadline} left for the attempt. */
-  public TestActionContext withDeadline(Duration deadline) {
-    return new TestActionContext(
+  public TestStepContext withDeadline(Duration deadline) {
+    return new TestStepContext(
         token,
         clusterId,
         nodeId,
@@ -94,8 +95,8 @@ public record TestActionContext(
   }
 
   /** The same context in cluster {@code clusterId}, after {@code previous}'s activation. */
-  public TestActionContext after(String clusterId, String previous, long previousToken) {
-    return new TestActionContext(
+  public TestStepContext after(String clusterId, String previous, long previousToken) {
+    return new TestStepContext(
         token,
         clusterId,
         nodeId,

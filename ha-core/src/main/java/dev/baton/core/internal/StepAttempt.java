@@ -1,14 +1,20 @@
 package dev.baton.core.internal;
 
-import dev.baton.core.ActionContext;
 import dev.baton.core.ActiveContext;
+import dev.baton.core.StepContext;
 import java.time.Duration;
+import java.util.Optional;
 import java.util.OptionalLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-/** What one attempt of one step sees of its activation: the {@link ActionContext} it is given. */
-final class StepContext extends ActivationFacts implements ActionContext {
+/**
+ * What one attempt of one step sees of its activation: the {@link StepContext} it is given. Its
+ * activation's token, node, previous active and lease are those of the {@link ActiveContext} of
+ * that activation ({@link ActivationContext}), asked of it at each call: one implementation of
+ * them.
+ */
+final class StepAttempt implements StepContext {
   private final NodeConfig config;
   private final ActiveContext active;
   private final Journal journal;
@@ -19,9 +25,8 @@ final class StepContext extends ActivationFacts implements ActionContext {
   private final long deadlineNanos;
   private final Logger log;
 
-  StepContext(
+  StepAttempt(
       NodeConfig config,
-      RoleController.Activation activation,
       ActiveContext active,
       Journal journal,
       MonotonicClock clock,
@@ -29,7 +34,6 @@ final class StepContext extends ActivationFacts implements ActionContext {
       int attempt,
       Phase phase,
       Duration timeout) {
-    super(activation, config.self().id(), active);
     this.config = config;
     this.active = active;
     this.journal = journal;
@@ -39,6 +43,31 @@ final class StepContext extends ActivationFacts implements ActionContext {
     this.phase = phase;
     this.deadlineNanos = clock.nanoTime() + timeout.toNanos();
     this.log = LoggerFactory.getLogger("dev.baton.action." + step);
+  }
+
+  @Override
+  public long token() {
+    return active.token();
+  }
+
+  @Override
+  public String nodeId() {
+    return active.nodeId();
+  }
+
+  @Override
+  public Optional<String> previousActive() {
+    return active.previousActive();
+  }
+
+  @Override
+  public long previousToken() {
+    return active.previousToken();
+  }
+
+  @Override
+  public boolean isLeaseValid() {
+    return active.isLeaseValid();
   }
 
   @Override
@@ -64,11 +93,6 @@ final class StepContext extends ActivationFacts implements ActionContext {
   @Override
   public OptionalLong lastCompletedToken() {
     return journal.lastCompletedToken(step);
-  }
-
-  @Override
-  public boolean isLeaseValid() {
-    return active.isLeaseValid();
   }
 
   @Override
