@@ -14,6 +14,7 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -58,9 +59,9 @@ public final class DnsConverger implements PromotionAction, MeterBinder, AutoClo
   private final Duration initialBackoff;
   private final Duration maxBackoff;
   private final Duration recheckInterval;
-  private ScheduledExecutorService executor; // guarded by this
+  private @Nullable ScheduledExecutorService executor; // guarded by this
   private boolean closed; // guarded by this
-  private Run current; // guarded by this
+  private @Nullable Run current; // guarded by this
 
   private DnsConverger(
       DnsSwitch dns, Duration initialBackoff, Duration maxBackoff, Duration recheckInterval) {
@@ -75,18 +76,27 @@ public final class DnsConverger implements PromotionAction, MeterBinder, AutoClo
    */
   public static final long DEFAULT_RECHECK_SECONDS = 60;
 
-  /** The thread that runs the attempts, started at the first promotion; null once closed. */
+  /**
+   * The thread that runs the attempts, started at the first promotion (guarded by this). Never
+   * asked once closed: close() stops the current run first, and nothing is scheduled for a stopped
+   * run.
+   */
   private ScheduledExecutorService executor() {
-    if (executor == null && !closed) {
-      executor =
+    if (closed) {
+      throw new IllegalStateException("dns: the converger of " + dns.names() + " is closed");
+    }
+    ScheduledExecutorService e = executor;
+    if (e == null) {
+      e =
           Executors.newSingleThreadScheduledExecutor(
               r -> {
                 Thread t = new Thread(r, "baton-dns-converge-" + dns.name());
                 t.setDaemon(true);
                 return t;
               });
+      executor = e;
     }
-    return executor;
+    return e;
   }
 
   /**
@@ -311,8 +321,8 @@ public final class DnsConverger implements PromotionAction, MeterBinder, AutoClo
         run.stateChanged();
         if (!run.stopped) {
           run.future =
-              executor.schedule(
-                  () -> recheck(run), recheckInterval.toMillis(), TimeUnit.MILLISECONDS);
+              executor()
+                  .schedule(() -> recheck(run), recheckInterval.toMillis(), TimeUnit.MILLISECONDS);
         }
       }
       LOG.info(
@@ -361,7 +371,7 @@ public final class DnsConverger implements PromotionAction, MeterBinder, AutoClo
       synchronized (this) {
         if (!run.stopped) {
           run.future =
-              executor.schedule(() -> attempt(run), wait.toMillis(), TimeUnit.MILLISECONDS);
+              executor().schedule(() -> attempt(run), wait.toMillis(), TimeUnit.MILLISECONDS);
         }
       }
     }
@@ -388,8 +398,8 @@ public final class DnsConverger implements PromotionAction, MeterBinder, AutoClo
       synchronized (this) {
         if (!run.stopped) {
           run.future =
-              executor.schedule(
-                  () -> recheck(run), recheckInterval.toMillis(), TimeUnit.MILLISECONDS);
+              executor()
+                  .schedule(() -> recheck(run), recheckInterval.toMillis(), TimeUnit.MILLISECONDS);
         }
       }
     } catch (InterruptedException e) {
@@ -435,12 +445,12 @@ public final class DnsConverger implements PromotionAction, MeterBinder, AutoClo
     final long startNanos = System.nanoTime();
     volatile boolean stopped;
     volatile boolean converged;
-    volatile ScheduledFuture<?> future;
+    volatile @Nullable ScheduledFuture<?> future;
     volatile int attempts;
     Duration backoff = initialBackoff;
     volatile long stateSinceMillis = System.currentTimeMillis();
     volatile long stateSinceNanos = startNanos;
-    volatile String lastError;
+    volatile @Nullable String lastError;
     volatile long lastErrorMillis;
 
     void stateChanged() {

@@ -2,6 +2,7 @@ package dev.baton.dns;
 
 import dev.baton.core.BatonException;
 import java.util.OptionalInt;
+import org.jspecify.annotations.Nullable;
 import org.xbill.DNS.Rcode;
 
 /**
@@ -16,7 +17,8 @@ public class DnsException extends BatonException {
   private final String zone;
   private final int rcode;
 
-  public DnsException(String message, String server, String zone, int rcode, Throwable cause) {
+  public DnsException(
+      String message, String server, String zone, int rcode, @Nullable Throwable cause) {
     super(message, cause);
     this.server = server;
     this.zone = zone;

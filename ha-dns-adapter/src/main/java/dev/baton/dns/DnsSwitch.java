@@ -11,6 +11,8 @@ import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.xbill.DNS.Name;
@@ -71,7 +73,7 @@ public final class DnsSwitch implements PromotionAction {
 
   private DnsSwitch(Builder b, Name zone, TsigKey key, Name fence, Map<Name, List<Record>> names) {
     this.actionName = b.actionName;
-    this.primary = new Endpoint(b.serverHost, b.serverPort);
+    this.primary = new Endpoint(Objects.requireNonNull(b.serverHost), b.serverPort);
     this.zone = zone;
     this.key = key;
     this.fenceName = fence;
@@ -168,7 +170,9 @@ public final class DnsSwitch implements PromotionAction {
     Deadline deadline = contextDeadline(context, operationTimeout, primary, zone);
     Logger log = context.log() != null ? context.log() : LOG;
     long start = System.nanoTime();
-    FenceState replaced = cas.compareAndSet(token, context.nodeId(), true, deadline, log);
+    // Moving the names always replaces a state: only a fence-only compare-and-set returns null.
+    FenceState replaced =
+        Objects.requireNonNull(cas.compareAndSet(token, context.nodeId(), true, deadline, log));
     List<Endpoint> verified = verifier.verify(token, deadline.min(verifyTimeout));
     log.info(
         "dns: {} now point at this node (fence {} {} -> token={}, zone {} on {}, verified on {}"
@@ -316,15 +320,15 @@ public final class DnsSwitch implements PromotionAction {
    */
   public static final class Builder {
     private String actionName = "dns";
-    private String serverHost;
+    private @Nullable String serverHost;
     private int serverPort = 53;
-    private String zoneText;
-    private String tsigName;
-    private String tsigAlgorithm;
-    private String tsigSecret;
-    private TsigKey tsigKey;
-    private Path tsigKeyFile;
-    private String fenceRecord;
+    private @Nullable String zoneText;
+    private @Nullable String tsigName;
+    private @Nullable String tsigAlgorithm;
+    private @Nullable String tsigSecret;
+    private @Nullable TsigKey tsigKey;
+    private @Nullable Path tsigKeyFile;
+    private @Nullable String fenceRecord;
     private final List<SwitchedNames.NameAddress> addresses = new ArrayList<>();
     private final List<SwitchedNames.NameAlias> cnames = new ArrayList<>();
     private Duration ttl = Duration.ofSeconds(30);
@@ -365,7 +369,7 @@ public final class DnsSwitch implements PromotionAction {
     }
 
     /** The TSIG key, as in the server's {@code key} statement. The secret is base64. */
-    public Builder tsig(String keyName, String algorithm, String base64Secret) {
+    public Builder tsig(String keyName, @Nullable String algorithm, String base64Secret) {
       this.tsigName = keyName;
       this.tsigAlgorithm = algorithm;
       this.tsigSecret = base64Secret;
@@ -590,10 +594,16 @@ public final class DnsSwitch implements PromotionAction {
         throw new IllegalArgumentException(
             "invalid DnsSwitch configuration: " + String.join("; ", errors));
       }
-      return new DnsSwitch(this, zone, key, fence, Collections.unmodifiableMap(names));
+      // Each is null only with an entry in errors, which threw above.
+      return new DnsSwitch(
+          this,
+          Objects.requireNonNull(zone),
+          Objects.requireNonNull(key),
+          Objects.requireNonNull(fence),
+          Collections.unmodifiableMap(names));
     }
 
-    private TsigKey buildKey(List<String> errors) {
+    private @Nullable TsigKey buildKey(List<String> errors) {
       int given =
           (tsigKey != null ? 1 : 0)
               + (tsigKeyFile != null ? 1 : 0)

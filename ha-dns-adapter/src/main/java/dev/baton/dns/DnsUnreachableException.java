@@ -1,5 +1,7 @@
 package dev.baton.dns;
 
+import org.jspecify.annotations.Nullable;
+
 /**
  * The server did not answer (connection refused, timeout, network unreachable) on any of the
  * configured attempts. The message names {@code host:port}, the zone, the number of attempts, the
@@ -11,7 +13,7 @@ public class DnsUnreachableException extends DnsException {
   private final int attempts;
 
   public DnsUnreachableException(
-      String message, String server, String zone, int attempts, Throwable cause) {
+      String message, String server, String zone, int attempts, @Nullable Throwable cause) {
     super(message, server, zone, -1, cause);
     this.attempts = attempts;
   }

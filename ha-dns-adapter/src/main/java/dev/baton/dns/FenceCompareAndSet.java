@@ -3,6 +3,7 @@ package dev.baton.dns;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.xbill.DNS.DClass;
 import org.xbill.DNS.Message;
@@ -71,7 +72,7 @@ final class FenceCompareAndSet {
    * Runs the compare-and-set until it is applied. Returns the fence state it replaced, or null when
    * only the fence was to move and it already held {@code token}.
    */
-  FenceState compareAndSet(
+  @Nullable FenceState compareAndSet(
       long token, String nodeId, boolean moveNames, Deadline deadline, Logger log)
       throws InterruptedException {
     for (int round = 1; ; round++) {
@@ -111,7 +112,7 @@ final class FenceCompareAndSet {
    *
    * @throws DnsStaleTokenException when the fence holds a higher token: nothing is sent
    */
-  Prepared prepare(long token, String nodeId, boolean moveNames, Deadline deadline)
+  @Nullable Prepared prepare(long token, String nodeId, boolean moveNames, Deadline deadline)
       throws InterruptedException {
     // What the read is for goes into every error about it, so that a primary that does not answer
     // is reported with the names that could not move.

@@ -6,6 +6,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.jspecify.annotations.Nullable;
 import org.xbill.DNS.AAAARecord;
 import org.xbill.DNS.ARecord;
 import org.xbill.DNS.Address;
@@ -24,7 +25,7 @@ final class SwitchedNames {
   private SwitchedNames() {}
 
   /** {@code address(name, address)}: one address of a name, as given (null when none was). */
-  record NameAddress(String name, String address) {}
+  record NameAddress(String name, @Nullable String address) {}
 
   /** {@code cname(name, target)}: a name and its target, as given. */
   record NameAlias(String name, String target) {}
@@ -106,8 +107,8 @@ final class SwitchedNames {
    * The fence record's name: {@code fenceRecord} when given, else {@code _baton-fence.} before the
    * first switched name.
    */
-  static Name fence(
-      String fenceRecord, Name zone, Map<Name, List<Record>> names, List<String> errors) {
+  static @Nullable Name fence(
+      @Nullable String fenceRecord, Name zone, Map<Name, List<Record>> names, List<String> errors) {
     Name fence;
     if (fenceRecord != null) {
       fence = inZone("fenceRecord", fenceRecord, zone, errors);
@@ -128,7 +129,8 @@ final class SwitchedNames {
     return fence;
   }
 
-  private static Name inZone(String setting, String text, Name zone, List<String> errors) {
+  private static @Nullable Name inZone(
+      String setting, String text, Name zone, List<String> errors) {
     if (text == null || text.isBlank()) {
       errors.add(setting + ": name must not be blank");
       return null;

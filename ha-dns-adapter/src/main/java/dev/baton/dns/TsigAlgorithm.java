@@ -1,6 +1,7 @@
 package dev.baton.dns;
 
 import java.util.Locale;
+import org.jspecify.annotations.Nullable;
 import org.xbill.DNS.Name;
 import org.xbill.DNS.TSIG;
 
@@ -36,7 +37,7 @@ public enum TsigAlgorithm {
    *
    * @throws IllegalArgumentException naming the accepted values
    */
-  public static TsigAlgorithm parse(String text) {
+  public static TsigAlgorithm parse(@Nullable String text) {
     if (text == null) {
       throw new IllegalArgumentException("TSIG algorithm is missing");
     }

@@ -8,6 +8,7 @@ import java.util.Base64;
 import java.util.Objects;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.jspecify.annotations.Nullable;
 import org.xbill.DNS.Name;
 import org.xbill.DNS.TSIG;
 import org.xbill.DNS.TextParseException;
@@ -44,12 +45,14 @@ public final class TsigKey {
    * @param base64Secret the {@code secret} as base64
    * @throws IllegalArgumentException naming what is wrong (never echoing the secret)
    */
-  public static TsigKey of(String name, String algorithm, String base64Secret) {
+  public static TsigKey of(
+      @Nullable String name, @Nullable String algorithm, @Nullable String base64Secret) {
     return of(name, TsigAlgorithm.parse(algorithm), base64Secret);
   }
 
   /** As {@link #of(String, String, String)}. */
-  public static TsigKey of(String name, TsigAlgorithm algorithm, String base64Secret) {
+  public static TsigKey of(
+      @Nullable String name, TsigAlgorithm algorithm, @Nullable String base64Secret) {
     if (name == null || name.isBlank()) {
       throw new IllegalArgumentException("tsig key name is missing");
     }

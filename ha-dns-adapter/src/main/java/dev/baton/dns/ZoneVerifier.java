@@ -8,6 +8,7 @@ import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.CompletionService;
@@ -142,7 +143,7 @@ final class ZoneVerifier {
       Map<Endpoint, DnsException> failed = new LinkedHashMap<>();
       for (int i = 0; i < targets.size(); i++) {
         Future<Endpoint> f = done.take();
-        Endpoint target = futures.get(f);
+        Endpoint target = Objects.requireNonNull(futures.get(f));
         try {
           confirmed.add(f.get());
         } catch (ExecutionException e) {
