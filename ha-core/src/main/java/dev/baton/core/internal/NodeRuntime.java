@@ -332,7 +332,7 @@ public final class NodeRuntime {
     return maintenance.current();
   }
 
-  /** Turns maintenance mode on or off through Raft; see {@code BatonNode.maintenance}. */
+  /** Turns maintenance mode on or off through Raft; see {@code Cluster.maintenance}. */
   public Maintenance maintenance(boolean on, String reason) {
     return maintenance.set(on, reason);
   }
