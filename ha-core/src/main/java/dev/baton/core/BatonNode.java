@@ -117,7 +117,7 @@ public final class BatonNode implements Closeable {
    */
   public boolean isActive() {
     NodeRuntime r = life.runtime();
-    return r != null && r.controller().isActive();
+    return r != null && r.roleState().isActive();
   }
 
   /**
@@ -146,7 +146,7 @@ public final class BatonNode implements Closeable {
    */
   public long token() {
     NodeRuntime r = life.runtime();
-    return r == null ? 0 : r.controller().token();
+    return r == null ? 0 : r.roleState().token();
   }
 
   /**
@@ -162,7 +162,7 @@ public final class BatonNode implements Closeable {
   /** The current activation, if this node is active now. */
   public Optional<ActiveContext> activeContext() {
     NodeRuntime r = life.runtime();
-    return r == null ? Optional.empty() : r.controller().activeContext();
+    return r == null ? Optional.empty() : r.roleState().activeContext();
   }
 
   /**
@@ -171,7 +171,7 @@ public final class BatonNode implements Closeable {
    * @return the activation, or empty if the timeout passed first
    */
   public Optional<ActiveContext> awaitActive(Duration timeout) throws InterruptedException {
-    return life.started().controller().awaitActive(timeout);
+    return life.started().roleState().awaitActive(timeout);
   }
 
   /**
@@ -351,7 +351,7 @@ public final class BatonNode implements Closeable {
   public Handover resign(Duration timeout) {
     Objects.requireNonNull(timeout, "timeout");
     NodeRuntime r = life.started();
-    if (r.controller().activeContext().isEmpty()) {
+    if (r.roleState().activeContext().isEmpty()) {
       NodeStatus s = r.status();
       throw new NotActiveException(
           "resign: "
