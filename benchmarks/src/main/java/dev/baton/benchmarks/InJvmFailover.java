@@ -71,7 +71,7 @@ public final class InJvmFailover {
 
       String target = nodes.keySet().stream().filter(id -> !id.equals(next.id())).findFirst().get();
       long s0 = System.nanoTime();
-      next.switchActive(target, Duration.ofSeconds(30));
+      next.cluster().switchActive(target, Duration.ofSeconds(30));
       awaitNode(nodes.get(target), Duration.ofSeconds(30));
       planned[i] = (System.nanoTime() - s0) / 1e6;
       System.out.printf(

@@ -7,9 +7,9 @@ import java.util.Objects;
 import java.util.Optional;
 
 /**
- * One activation in the cluster's history ({@link BatonNode#history()}), as replicated through
- * Raft: every member holds the same records, they survive snapshots and restarts, and the oldest
- * are dropped beyond {@link BatonNode.Builder#historyLimit(int) historyLimit}.
+ * One activation in the cluster's history ({@link Cluster#history()}), as replicated through Raft:
+ * every member holds the same records, they survive snapshots and restarts, and the oldest are
+ * dropped beyond {@link BatonNode.Builder#historyLimit(int) historyLimit}.
  *
  * <p>Activations are ordered by {@link #token()}, never by {@link #proposedAt()}: that is the wall
  * clock of the node that proposed the activation, shown for people, and two nodes' clocks may

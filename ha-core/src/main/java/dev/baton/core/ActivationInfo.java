@@ -23,7 +23,7 @@ public interface ActivationInfo {
   /**
    * The node that was active before this activation: the newest earlier activation that completed
    * its promotion (its plan finished and it reported itself ACTIVE; {@link Activation#promoted()}
-   * in {@link BatonNode#history()}). An activation whose plan was abandoned, or that lost the role
+   * in {@link Cluster#history()}). An activation whose plan was abandoned, or that lost the role
    * before its plan finished, is passed over: it never became active. That node may be this one (it
    * held the role, lost it and won it back).
    *

@@ -40,13 +40,18 @@ import java.util.concurrent.Executor;
  * <p>The lifecycle is: built, {@link #start() started}, {@link #close() closed}. A closed node
  * cannot be restarted; build a new one on the same data directory.
  *
+ * <p>What is cluster-wide rather than this node's (moving the role between nodes, the members,
+ * maintenance mode, the history and the journal) is asked through {@link #cluster()}; the methods
+ * of the same names here are deprecated and delegate to it.
+ *
  * <p>Why this class is over 450 lines: it is a façade, and about half of it is the javadoc of its
  * public methods and of the nested {@link Builder}, the documented configuration surface (one
  * javadoc per setting), which cannot leave this file without renaming the public type {@code
  * BatonNode.Builder}. The code is delegation: start and close sequencing, the listener thread and
  * stopping on its own account are in {@code NodeLifecycle}; the builder's settings, defaults and
  * validation in {@code NodeSettings} (then {@code NodeConfig.validated} and {@code
- * internal.RaftSecuritySettings}); the running parts in {@code internal.NodeRuntime}.
+ * internal.RaftSecuritySettings}); the cluster-wide calls in {@code NodeCluster}; the running parts
+ * in {@code internal.NodeRuntime}.
  */
 public final class BatonNode implements Closeable {
   static {
@@ -63,10 +68,12 @@ public final class BatonNode implements Closeable {
 
   private final NodeConfig config;
   private final NodeLifecycle life;
+  private final Cluster cluster;
 
   private BatonNode(NodeConfig config, NodeRuntime.Collaborators parts) {
     this.config = config;
     this.life = new NodeLifecycle(config, parts);
+    this.cluster = new NodeCluster(life);
   }
 
   public static Builder builder() {
@@ -110,7 +117,7 @@ public final class BatonNode implements Closeable {
    */
   public boolean isActive() {
     NodeRuntime r = life.runtime();
-    return r != null && r.controller().isActive();
+    return r != null && r.roleState().isActive();
   }
 
   /**
@@ -139,7 +146,7 @@ public final class BatonNode implements Closeable {
    */
   public long token() {
     NodeRuntime r = life.runtime();
-    return r == null ? 0 : r.controller().token();
+    return r == null ? 0 : r.roleState().token();
   }
 
   /**
@@ -155,7 +162,7 @@ public final class BatonNode implements Closeable {
   /** The current activation, if this node is active now. */
   public Optional<ActiveContext> activeContext() {
     NodeRuntime r = life.runtime();
-    return r == null ? Optional.empty() : r.controller().activeContext();
+    return r == null ? Optional.empty() : r.roleState().activeContext();
   }
 
   /**
@@ -164,7 +171,7 @@ public final class BatonNode implements Closeable {
    * @return the activation, or empty if the timeout passed first
    */
   public Optional<ActiveContext> awaitActive(Duration timeout) throws InterruptedException {
-    return life.started().controller().awaitActive(timeout);
+    return life.started().roleState().awaitActive(timeout);
   }
 
   /**
@@ -196,28 +203,47 @@ public final class BatonNode implements Closeable {
     return life.kv();
   }
 
-  /** The members as the cluster knows them. */
+  /**
+   * What is cluster-wide rather than this node's, asked through this node: moving the role ({@link
+   * Cluster#switchActive switchActive}, {@link Cluster#stepDown stepDown}), the members, the
+   * maintenance mode, the history and the journal. The same object on every call, before {@link
+   * #start()} too; its methods need a started node.
+   */
+  public Cluster cluster() {
+    return cluster;
+  }
+
+  /**
+   * See {@link Cluster#members()}.
+   *
+   * @deprecated use {@code cluster().members()} ({@link Cluster#members()}); removable in 0.4 at
+   *     the earliest (issue 30).
+   */
+  @Deprecated(since = "0.3")
   public List<Member> members() {
-    return life.started().members();
+    return cluster.members();
   }
 
   /**
-   * The promotion journal as this node has applied it (the most recent records, oldest first):
-   * every step's start, completion and failure, for every activation.
+   * See {@link Cluster#journal()}.
+   *
+   * @deprecated use {@code cluster().journal()} ({@link Cluster#journal()}); removable in 0.4 at
+   *     the earliest (issue 30).
    */
+  @Deprecated(since = "0.3")
   public List<JournalEntry> journal() {
-    return life.started().journal();
+    return cluster.journal();
   }
 
   /**
-   * The activation history as this node has applied it, oldest first, in token order: who took the
-   * role, with which token, why, and how each promotion step went. Every member holds the same
-   * records (they are replicated through Raft, kept in snapshots, and survive restarts); the newest
-   * {@link Builder#historyLimit(int) historyLimit} are kept. Local, not linearizable: a member that
-   * is behind may not have the newest yet.
+   * See {@link Cluster#history()}.
+   *
+   * @deprecated use {@code cluster().history()} ({@link Cluster#history()}); removable in 0.4 at
+   *     the earliest (issue 30).
    */
+  @Deprecated(since = "0.3")
   public List<Activation> history() {
-    return life.started().history();
+    return cluster.history();
   }
 
   /**
@@ -226,8 +252,8 @@ public final class BatonNode implements Closeable {
    * the key revisions where it happened. Every member delivers the same sequence. Each activation
    * is delivered as it applied: who, with which token, the previous active and why (the reason as
    * known then: a resignation that applies after its successor's activation corrects it in {@link
-   * #history()}, not here); {@code promoted}, {@code resigned} and the steps come later, in {@link
-   * #history()}.
+   * Cluster#history()}, not here); {@code promoted}, {@code resigned} and the steps come later, in
+   * {@link Cluster#history()}.
    *
    * <p>With {@code afterRevision} 0, from now. With R above 0, first what {@link
    * KeyValueStore#watch(String, long, Executor, Consumer)} replays and every activation with a
@@ -272,46 +298,34 @@ public final class BatonNode implements Closeable {
   }
 
   /**
-   * Planned switchover: moves the role to {@code targetNodeId}. The current active demotes
-   * (listeners hear onStandby, demotion actions run) <em>before</em> it hands Raft leadership over,
-   * and the target then activates with a higher token and runs its promotion plan. Any node may be
-   * asked. Returns once the target is active: its plan has completed and it has said so through
-   * Raft (one entry, written once its plan completes), so when this returns the writer has moved.
+   * See {@link Cluster#switchActive(String, Duration)}.
    *
-   * @return the target's new token
-   * @throws IllegalArgumentException if the target is not a member or may not become active
-   * @throws SwitchActiveFailedException if the target won the role but gave it up again before it
-   *     became active (a required promotion step failed); it names the step and its error
-   * @throws BatonTimeoutException if the switch did not complete within {@code timeout}
+   * @deprecated use {@code cluster().switchActive(target, timeout)} ({@link
+   *     Cluster#switchActive(String, Duration)}); removable in 0.4 at the earliest (issue 30).
    */
+  @Deprecated(since = "0.3")
   public long switchActive(String targetNodeId, Duration timeout) {
-    return life.started().switchActive(targetNodeId, timeout);
+    return cluster.switchActive(targetNodeId, timeout);
   }
 
   /**
-   * Step-down: moves the role from the active to the best peer without naming it (an eligible
-   * member other than the active, healthy by its published checks, with the highest priority),
-   * through the planned path of {@link #switchActive}. Any node may be asked; asked of the Raft
-   * leader (the active is), it also passes over peers that are down or behind, as {@link
-   * #resign(Duration)} does. The active itself calls {@link #resign()}.
+   * See {@link Cluster#stepDown(Duration)}.
    *
-   * @return the node that took the role and its new token
-   * @throws IllegalStateException if no node is active, or no other member may take the role (each
-   *     member passed over is named with why)
-   * @throws SwitchActiveFailedException if the chosen peer's promotion failed
-   * @throws BatonTimeoutException if the hand-over did not complete within {@code timeout}
+   * @deprecated use {@code cluster().stepDown(timeout)} ({@link Cluster#stepDown(Duration)});
+   *     removable in 0.4 at the earliest (issue 30).
    */
+  @Deprecated(since = "0.3")
   public Handover stepDown(Duration timeout) {
-    return life.started().stepDown(timeout);
+    return cluster.stepDown(timeout);
   }
 
   /**
    * Resign, as etcd's {@code Election.Resign}: this node, active, gives the role up and hands it to
-   * the best peer, through the planned path of {@link #switchActive} (it demotes first; the peer
-   * activates with a higher token and runs its promotion plan). Unlike {@link #stepDown}, it is
-   * asked of the active itself: a plane that knows it is broken calls it from its own code. Waits
-   * at most the {@link Builder#operationTimeout(Duration) operation timeout}; see {@link
-   * #resign(Duration)}.
+   * the best peer, through the planned path of {@link Cluster#switchActive} (it demotes first; the
+   * peer activates with a higher token and runs its promotion plan). Unlike {@link
+   * Cluster#stepDown}, it is asked of the active itself: a plane that knows it is broken calls it
+   * from its own code. Waits at most the {@link Builder#operationTimeout(Duration) operation
+   * timeout}; see {@link #resign(Duration)}.
    */
   public Handover resign() {
     return resign(config.operationTimeout());
@@ -337,7 +351,7 @@ public final class BatonNode implements Closeable {
   public Handover resign(Duration timeout) {
     Objects.requireNonNull(timeout, "timeout");
     NodeRuntime r = life.started();
-    if (r.controller().activeContext().isEmpty()) {
+    if (r.roleState().activeContext().isEmpty()) {
       NodeStatus s = r.status();
       throw new NotActiveException(
           "resign: "
@@ -356,57 +370,47 @@ public final class BatonNode implements Closeable {
   }
 
   /**
-   * The cluster's maintenance mode as this node has applied it ({@link Maintenance#NEVER_SET} when
-   * no one ever set it). Local, not linearizable: a member that is behind may not show the newest
-   * change yet; every member holds the same once caught up.
+   * See {@link Cluster#maintenance()}.
+   *
+   * @deprecated use {@code cluster().maintenance()} ({@link Cluster#maintenance()}); removable in
+   *     0.4 at the earliest (issue 30).
    */
+  @Deprecated(since = "0.3")
   public Maintenance maintenance() {
-    return life.started().maintenance();
+    return cluster.maintenance();
   }
 
   /**
-   * Turns the cluster's maintenance mode on or off, as Patroni's {@code pause} / {@code resume} do,
-   * but with a different rule for a dead active; see {@link Maintenance} for exactly what it
-   * suspends (role moves for health) and what it does not (a planned switch-active or resign, the
-   * replacement of an active that died). Any node may be asked; the change goes through Raft, is
-   * kept in snapshots and survives a full restart. Turning it on when it is on replaces the reason
-   * (and who set it, and when); turning it off when it is off changes nothing but those. It is not
-   * an activation: the {@link #history() history} does not record it.
+   * See {@link Cluster#maintenance(boolean, String)}.
    *
-   * <p>Returns once the change is committed and, within the {@link
-   * Builder#operationTimeout(Duration) operation timeout}, applied on this node, so that {@link
-   * #maintenance()} here shows it.
-   *
-   * @param on true to turn maintenance mode on, false to turn it off
-   * @param reason why, for people reading status and logs (may be empty); one line, at most {@link
-   *     Maintenance#MAX_REASON_LENGTH} characters
-   * @return the state the change made, with this node as {@code setBy} and its wall clock as {@code
-   *     setAt}
-   * @throws IllegalArgumentException if {@code reason} is too long or holds a control character;
-   *     nothing changed
-   * @throws BatonTimeoutException if no leader committed the change within the operation timeout
-   *     (it may still commit later)
+   * @deprecated use {@code cluster().maintenance(on, reason)} ({@link Cluster#maintenance(boolean,
+   *     String)}); removable in 0.4 at the earliest (issue 30).
    */
+  @Deprecated(since = "0.3")
   public Maintenance maintenance(boolean on, String reason) {
-    Objects.requireNonNull(reason, "reason");
-    return life.started().maintenance(on, reason);
+    return cluster.maintenance(on, reason);
   }
 
   /**
-   * Adds a voter or witness while the cluster runs. Start the new node first, built with {@link
-   * Builder#joining(boolean) joining(true)} and the full new member list; this call then makes the
-   * cluster include it (Raft catches it up before it counts in the majority).
+   * See {@link Cluster#addMember(Member)}.
+   *
+   * @deprecated use {@code cluster().addMember(member)} ({@link Cluster#addMember(Member)});
+   *     removable in 0.4 at the earliest (issue 30).
    */
+  @Deprecated(since = "0.3")
   public void addMember(Member member) {
-    life.started().addMember(member);
+    cluster.addMember(member);
   }
 
   /**
-   * Removes a member while the cluster runs. The active node cannot be removed: switch the role
-   * away from it first.
+   * See {@link Cluster#removeMember(String)}.
+   *
+   * @deprecated use {@code cluster().removeMember(memberId)} ({@link
+   *     Cluster#removeMember(String)}); removable in 0.4 at the earliest (issue 30).
    */
+  @Deprecated(since = "0.3")
   public void removeMember(String memberId) {
-    life.started().removeMember(memberId);
+    cluster.removeMember(memberId);
   }
 
   /**
@@ -471,7 +475,7 @@ public final class BatonNode implements Closeable {
      * healthy peer through the planned switch path ({@link StandbyReason#UNHEALTHY}), at most once
      * per {@link HealthPolicy#minMoveInterval()}; with no healthy peer it stays active and says so
      * in {@link NodeStatus#health()}, its log and {@code baton_health_check_up}; while {@link
-     * BatonNode#maintenance(boolean, String) maintenance mode} is on it stays active too. Each node
+     * Cluster#maintenance(boolean, String) maintenance mode} is on it stays active too. Each node
      * publishes its health under {@code baton/health/<nodeId>} in the KV store. Replaces any checks
      * given before; names must be unique.
      */
@@ -492,7 +496,7 @@ public final class BatonNode implements Closeable {
      * {@link Member#priority() priority} once that member has been up, caught up and healthy for
      * the hold-down without a break, through the planned switch path ({@link
      * StandbyReason#FAILBACK}); never between equal priorities, and not while {@link
-     * BatonNode#maintenance(boolean, String) maintenance mode} is on. Give every node the same
+     * Cluster#maintenance(boolean, String) maintenance mode} is on. Give every node the same
      * policy: the active's decides.
      */
     public Builder failback(FailbackPolicy policy) {
@@ -636,7 +640,7 @@ public final class BatonNode implements Closeable {
     }
 
     /**
-     * Start outside the configuration, to be added with {@link BatonNode#addMember}. A joining node
+     * Start outside the configuration, to be added with {@link Cluster#addMember}. A joining node
      * may start on an empty data directory: it has no configuration of its own and cannot vote
      * until the cluster adds it, and then it learns the log from the leader.
      */
@@ -704,8 +708,8 @@ public final class BatonNode implements Closeable {
     }
 
     /**
-     * How many activations the {@link BatonNode#history() history} keeps, the newest; default 100,
-     * at least 1. Give every member the same value: each trims its own copy to it.
+     * How many activations the {@link Cluster#history() history} keeps, the newest; default 100, at
+     * least 1. Give every member the same value: each trims its own copy to it.
      */
     public Builder historyLimit(int records) {
       s.historyLimit = records;

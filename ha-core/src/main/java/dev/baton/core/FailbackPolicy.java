@@ -17,7 +17,7 @@ import java.util.Objects;
  * break starts its hold-down again: a moment down or behind, a record that says unhealthy, and any
  * new health record it publishes (a member publishes only when its health changes and once at each
  * start, so a flap that came and went between two looks still counts). The role never moves between
- * equal priorities. While {@link BatonNode#maintenance(boolean, String) maintenance mode} is on, no
+ * equal priorities. While {@link Cluster#maintenance(boolean, String) maintenance mode} is on, no
  * failback happens and every hold-down starts again once it is off.
  *
  * @param enabled whether the active fails back to a higher-priority member

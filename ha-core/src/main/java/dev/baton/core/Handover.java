@@ -1,7 +1,7 @@
 package dev.baton.core;
 
 /**
- * The outcome of a planned hand-over ({@link BatonNode#stepDown}): the node that took the role and
+ * The outcome of a planned hand-over ({@link Cluster#stepDown}): the node that took the role and
  * its new token.
  */
 public record Handover(String nodeId, long token) {}

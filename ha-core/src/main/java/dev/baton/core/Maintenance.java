@@ -5,8 +5,8 @@ import java.util.Objects;
 import java.util.Optional;
 
 /**
- * The cluster's maintenance mode ({@link BatonNode#maintenance()}, {@link
- * BatonNode#maintenance(boolean, String)}): one flag for the whole cluster, replicated through Raft
+ * The cluster's maintenance mode ({@link Cluster#maintenance()}, {@link
+ * Cluster#maintenance(boolean, String)}): one flag for the whole cluster, replicated through Raft
  * like the role itself, kept in snapshots, so it survives restarts, a full restart of every member
  * included.
  *
@@ -20,9 +20,9 @@ import java.util.Optional;
  * <p><b>What it does not change.</b>
  *
  * <ul>
- *   <li>A planned {@link BatonNode#switchActive switch-active}, {@link BatonNode#stepDown
- *       step-down} or {@link BatonNode#resign() resign} still works: maintenance is when an
- *       operator moves the role by hand.
+ *   <li>A planned {@link Cluster#switchActive switch-active}, {@link Cluster#stepDown step-down} or
+ *       {@link BatonNode#resign() resign} still works: maintenance is when an operator moves the
+ *       role by hand.
  *   <li>The death of the active still frees the role: a crashed, paused, partitioned or closed
  *       active loses its lease as always, Raft elects a leader, and a new active is made with a
  *       higher token (I4 holds in maintenance too). Patroni's pause does the opposite (it keeps the

@@ -40,7 +40,7 @@ class ActivationEndedTest {
 
       BatonNode target =
           cluster.running().stream().filter(n -> n != first).findFirst().orElseThrow();
-      first.switchActive(target.id(), WAIT);
+      first.cluster().switchActive(target.id(), WAIT);
 
       assertThat(firstEnded.get(WAIT.toSeconds(), TimeUnit.SECONDS))
           .isEqualTo(StandbyReason.SWITCH_ACTIVE);

@@ -1,6 +1,7 @@
 package dev.baton.core;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.tngtech.archunit.core.domain.JavaClass;
 import com.tngtech.archunit.core.domain.JavaClasses;
@@ -8,11 +9,17 @@ import com.tngtech.archunit.core.domain.JavaCodeUnit;
 import com.tngtech.archunit.core.domain.JavaModifier;
 import com.tngtech.archunit.core.importer.ClassFileImporter;
 import com.tngtech.archunit.core.importer.ImportOption;
+import dev.baton.core.testing.TestCluster;
+import java.lang.reflect.InvocationTargetException;
+import java.lang.reflect.Method;
+import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * ha-core's API packages ({@code dev.baton.core}, {@code dev.baton.core.control}) neither take nor
@@ -90,11 +97,105 @@ class ApiSurfaceTest {
         .containsExactlyInAnyOrder(
             "dev.baton.core.ActionContext",
             "dev.baton.core.BatonNode.crashForTesting()",
+            "dev.baton.core.BatonNode.members()",
+            "dev.baton.core.BatonNode.journal()",
+            "dev.baton.core.BatonNode.history()",
+            "dev.baton.core.BatonNode.switchActive(java.lang.String, java.time.Duration)",
+            "dev.baton.core.BatonNode.stepDown(java.time.Duration)",
+            "dev.baton.core.BatonNode.maintenance()",
+            "dev.baton.core.BatonNode.maintenance(boolean, java.lang.String)",
+            "dev.baton.core.BatonNode.addMember(dev.baton.core.Member)",
+            "dev.baton.core.BatonNode.removeMember(java.lang.String)",
             "dev.baton.core.Fence.advance(long, dev.baton.core.ActionContext)",
             "dev.baton.core.PromotionAction.promote(dev.baton.core.ActionContext)",
             "dev.baton.core.PromotionAction.demote(dev.baton.core.ActionContext)",
             "dev.baton.core.PromotionPlan$Step",
             "dev.baton.core.PromotionPlan.steps()");
+   * Issue 30: what is cluster-wide (moving the role, the members, maintenance mode, the history and
+   * the journal) is asked through {@link BatonNode#cluster()}. Each {@link Cluster} method is still
+   * on the node with the same signature, deprecated since 0.3 and not yet marked for removal
+   * (COMPATIBILITY.md, "Deprecation": removable in 0.4 at the earliest), until then.
+   */
+  @Test
+  void everyClusterMethodKeepsADeprecatedTwinOnTheNode() throws NoSuchMethodException {
+    assertThat(BatonNode.class.getMethod("cluster").getReturnType()).isEqualTo(Cluster.class);
+    List<String> names = new ArrayList<>();
+    for (Method m : Cluster.class.getMethods()) {
+      Method twin = BatonNode.class.getMethod(m.getName(), m.getParameterTypes());
+      assertThat(twin.getReturnType()).as(twin.toString()).isEqualTo(m.getReturnType());
+      Deprecated d = twin.getAnnotation(Deprecated.class);
+      assertThat(d).as(twin + " is deprecated").isNotNull();
+      assertThat(d.since()).as(twin + " deprecated since").isEqualTo("0.3");
+      assertThat(d.forRemoval()).as(twin + " forRemoval").isFalse();
+      names.add(m.getName());
+    }
+    assertThat(names)
+        .containsExactlyInAnyOrder(
+            "switchActive",
+            "stepDown",
+            "members",
+            "addMember",
+            "removeMember",
+            "maintenance",
+            "maintenance",
+            "history",
+            "journal");
+  }
+
+  /**
+   * The node's deprecated twins and its {@link Cluster} reach the same running parts: on a node not
+   * started yet, each of them refuses alike, naming the node.
+   */
+  @Test
+  void theDeprecatedTwinsAndTheClusterAnswerAlikeBeforeStart(@TempDir Path dir) throws Exception {
+    BatonNode node =
+        BatonNode.builder()
+            .clusterId("c1")
+            .nodeId("a")
+            .members(Member.voter("a", "127.0.0.1:7001"), Member.voter("b", "127.0.0.1:7002"))
+            .dataDir(dir.resolve("a"))
+            .clusterSecret(TestCluster.newClusterSecret())
+            .build();
+    try {
+      assertThat(node.cluster()).isSameAs(node.cluster());
+      for (Method m : Cluster.class.getMethods()) {
+        Object[] args = argumentsFor(m);
+        Method twin = BatonNode.class.getMethod(m.getName(), m.getParameterTypes());
+        for (Object target : List.of(node, node.cluster())) {
+          Method call = target == node ? twin : m;
+          assertThatThrownBy(
+                  () -> {
+                    try {
+                      call.invoke(target, args);
+                    } catch (InvocationTargetException e) {
+                      throw e.getCause();
+                    }
+                  })
+              .as(call.toString())
+              .isInstanceOf(IllegalStateException.class)
+              .hasMessage("node a is not started");
+        }
+      }
+    } finally {
+      node.close();
+    }
+  }
+
+  private static Object[] argumentsFor(Method m) {
+    Object[] args = new Object[m.getParameterCount()];
+    Class<?>[] types = m.getParameterTypes();
+    for (int i = 0; i < args.length; i++) {
+      args[i] =
+          types[i] == String.class
+              ? "b"
+              : types[i] == Duration.class
+                  ? Duration.ofSeconds(1)
+                  : types[i] == boolean.class
+                      ? Boolean.TRUE
+                      : types[i] == Member.class ? Member.voter("c", "127.0.0.1:7003") : null;
+      assertThat(args[i]).as(m + " parameter " + i).isNotNull();
+    }
+    return args;
   }
 
   /** Public, and nested only in public classes: a caller outside the package can name it. */

@@ -49,7 +49,7 @@ class EmptyDataDirectoryTest {
       cluster.awaitActive(Duration.ofSeconds(60));
       // 1. Stop n3 (moving the role off it first if it holds it).
       if (cluster.node("n3").isActive()) {
-        cluster.node("n3").switchActive("n1", Duration.ofSeconds(30));
+        cluster.node("n3").cluster().switchActive("n1", Duration.ofSeconds(30));
       }
       cluster.stop("n3");
       // 2. Write 20 keys.
@@ -80,13 +80,13 @@ class EmptyDataDirectoryTest {
       // n1 comes back on its disk; then n2 the documented way: remove, start joining, add.
       cluster.start("n1");
       BatonNode active = cluster.awaitActive(Duration.ofSeconds(60));
-      active.removeMember("n2");
+      active.cluster().removeMember("n2");
       BatonNode n2 = cluster.builderFor("n2").joining(true).build();
       n2.start();
       try {
         Member n2Member =
             cluster.members().stream().filter(m -> m.id().equals("n2")).findFirst().orElseThrow();
-        active.addMember(n2Member);
+        active.cluster().addMember(n2Member);
         await("n2 is a voter again and has applied the latest activation")
             .atMost(Duration.ofSeconds(60))
             .until(

@@ -118,11 +118,13 @@ class FailbackTest {
             await("maintenance on through " + asked.id())
                 .atMost(WAIT)
                 .ignoreExceptions()
-                .until(() -> asked.maintenance(true, "failback test"), m -> m.on());
+                .until(() -> asked.cluster().maintenance(true, "failback test"), m -> m.on());
         await("every node has maintenance on")
             .atMost(WAIT)
-            .until(() -> cluster.running().stream().allMatch(n -> n.maintenance().equals(on)));
-        long switched = asked.switchActive("n2", WAIT);
+            .until(
+                () ->
+                    cluster.running().stream().allMatch(n -> n.cluster().maintenance().equals(on)));
+        long switched = asked.cluster().switchActive("n2", WAIT);
         long heldSince = System.nanoTime();
         await("n2 keeps the role while maintenance is on")
             .during(HOLD.plusSeconds(2))
@@ -136,7 +138,7 @@ class FailbackTest {
         await("maintenance off through " + asked.id())
             .atMost(WAIT)
             .ignoreExceptions()
-            .until(() -> !asked.maintenance(false, "").on());
+            .until(() -> !asked.cluster().maintenance(false, "").on());
         Event again = awaitFailbackTo(events, "n1", offSince);
         Event offGaveUp = failbackStandbySince(events, offSince);
         assertThat(offGaveUp.node()).isEqualTo("n2");
@@ -200,7 +202,11 @@ class FailbackTest {
     return await("the history has token " + token + " as " + reason)
         .atMost(WAIT)
         .until(
-            () -> node.history().stream().filter(a -> a.token() == token).findFirst().orElse(null),
+            () ->
+                node.cluster().history().stream()
+                    .filter(a -> a.token() == token)
+                    .findFirst()
+                    .orElse(null),
             a -> a != null && a.reason() == reason);
   }
 

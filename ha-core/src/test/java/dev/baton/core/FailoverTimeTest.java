@@ -52,7 +52,8 @@ class FailoverTimeTest {
       // Every record until now that is a START counts nothing; a failover at start (a first lease
       // lost on a loaded machine) may have counted one, so the crash's is counted on top.
       boolean onlyStart =
-          first.node().history().stream().allMatch(a -> a.reason() == Activation.Reason.START);
+          first.node().cluster().history().stream()
+              .allMatch(a -> a.reason() == Activation.Reason.START);
       if (onlyStart) {
         assertThat(before).as("failovers counted at start").isZero();
       }
@@ -69,7 +70,10 @@ class FailoverTimeTest {
           .until(() -> total(registries) > counted);
 
       Activation taken =
-          next.node().history().stream().filter(a -> a.token() == next.token()).findFirst().get();
+          next.node().cluster().history().stream()
+              .filter(a -> a.token() == next.token())
+              .findFirst()
+              .get();
       assertThat(taken.reason()).isEqualTo(Activation.Reason.FAILOVER);
       assertThat(total(registries)).as("one failover, counted once").isEqualTo(before + 1);
       Timer t = timer(registries, next.node().id());
@@ -120,7 +124,10 @@ class FailoverTimeTest {
   }
 
   private static Activation record(BatonNode member, long token) {
-    return member.history().stream().filter(a -> a.token() == token).findFirst().orElseThrow();
+    return member.cluster().history().stream()
+        .filter(a -> a.token() == token)
+        .findFirst()
+        .orElseThrow();
   }
 
   private static boolean stillActive(TestCluster.ActiveSeen seen) {

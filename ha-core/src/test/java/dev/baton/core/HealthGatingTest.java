@@ -212,7 +212,8 @@ class HealthGatingTest {
           .atMost(WAIT)
           .untilAsserted(
               () ->
-                  assertThatThrownBy(() -> now.switchActive(old.id(), Duration.ofSeconds(5)))
+                  assertThatThrownBy(
+                          () -> now.cluster().switchActive(old.id(), Duration.ofSeconds(5)))
                       .isInstanceOf(IllegalArgumentException.class)
                       .hasMessageContaining("'" + old.id() + "' is unhealthy")
                       .hasMessageContaining("plane=down: plane is down"));

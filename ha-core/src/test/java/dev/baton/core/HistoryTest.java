@@ -14,11 +14,11 @@ import java.util.concurrent.ConcurrentHashMap;
 import org.junit.jupiter.api.Test;
 
 /**
- * The activation history ({@link BatonNode#history()}, issue 37) on one in-JVM cluster of real
- * nodes that goes through every kind of move: its start, a crash of the active (failover), a
- * planned switch, a health move and a full restart, then a member that joins by installing a
- * snapshot. Each activation is there once, in token order, with its reason and its promotion step;
- * every member holds the same records. One cluster for all of it keeps the test short. {@code
+ * The activation history ({@link Cluster#history()}, issue 37) on one in-JVM cluster of real nodes
+ * that goes through every kind of move: its start, a crash of the active (failover), a planned
+ * switch, a health move and a full restart, then a member that joins by installing a snapshot. Each
+ * activation is there once, in token order, with its reason and its promotion step; every member
+ * holds the same records. One cluster for all of it keeps the test short. {@code
  * ActivationHistoryTest} covers how the state machine derives each field.
  */
 class HistoryTest {
@@ -64,7 +64,8 @@ class HistoryTest {
           .atMost(WAIT)
           .until(
               () ->
-                  first.history().stream().anyMatch(h -> h.token() == startToken && h.promoted()));
+                  first.cluster().history().stream()
+                      .anyMatch(h -> h.token() == startToken && h.promoted()));
 
       // A crash: the next active's record is a failover from the crashed one.
       cluster.crash(first.id());
@@ -81,7 +82,7 @@ class HistoryTest {
               .findFirst()
               .orElseThrow()
               .id();
-      long switchToken = asked.switchActive(target, WAIT);
+      long switchToken = asked.cluster().switchActive(target, WAIT);
 
       // A health move: the active's check goes down and it hands the role over.
       BatonNode third = cluster.node(target);
@@ -162,19 +163,21 @@ class HistoryTest {
       BatonNode joiner = cluster.builderFor("n4").joining(true).build();
       joiner.start();
       try {
-        again.addMember(n4);
+        again.cluster().addMember(n4);
         await("n4 has applied the cluster's history")
             .atMost(WAIT)
             .untilAsserted(
                 () ->
-                    assertThat(joiner.history())
+                    assertThat(joiner.cluster().history())
                         .extracting(Activation::token)
-                        .isEqualTo(again.history().stream().map(Activation::token).toList()));
+                        .isEqualTo(
+                            again.cluster().history().stream().map(Activation::token).toList()));
         assertThat(hasSnapshot(cluster.dataDir("n4")))
             .as("n4 caught up through the leader's snapshot")
             .isTrue();
-        assertThat(joiner.history()).isEqualTo(again.history());
-        assertThat(record(joiner.history(), switchToken).requester()).contains(asked.id());
+        assertThat(joiner.cluster().history()).isEqualTo(again.cluster().history());
+        assertThat(record(joiner.cluster().history(), switchToken).requester())
+            .contains(asked.id());
       } finally {
         joiner.close();
       }
@@ -194,11 +197,11 @@ class HistoryTest {
                 cluster.running().stream()
                     .allMatch(
                         m -> {
-                          List<Activation> h = m.history();
+                          List<Activation> h = m.cluster().history();
                           return h.stream().anyMatch(a -> a.token() == token && a.promoted())
-                              && h.equals(n.history());
+                              && h.equals(n.cluster().history());
                         }));
-    return n.history();
+    return n.cluster().history();
   }
 
   private static Activation record(List<Activation> history, long token) {

@@ -176,8 +176,10 @@ class KeyValueStoreTest {
     }
     await().atMost(Duration.ofSeconds(30)).until(() -> progress.get() >= 20);
     BatonNode leader = cluster.awaitActive(Duration.ofSeconds(10));
-    leader.switchActive(
-        nodes.stream().filter(n -> n != leader).findFirst().get().id(), Duration.ofSeconds(20));
+    leader
+        .cluster()
+        .switchActive(
+            nodes.stream().filter(n -> n != leader).findFirst().get().id(), Duration.ofSeconds(20));
     int afterSwitch = progress.get();
     await().atMost(Duration.ofSeconds(30)).until(() -> progress.get() >= afterSwitch + 20);
     stop.set(true);

@@ -55,7 +55,7 @@ class LeaderSteppingDownTest {
             "switched to "
                 + target.id()
                 + " with token "
-                + leader.switchActive(target.id(), Duration.ofSeconds(10));
+                + leader.cluster().switchActive(target.id(), Duration.ofSeconds(10));
       } catch (RuntimeException e) {
         switched = "switch failed: " + e.getMessage();
       }

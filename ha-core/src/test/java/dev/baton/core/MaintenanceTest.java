@@ -61,27 +61,27 @@ class MaintenanceTest {
       try {
         BatonNode active = cluster.awaitActive(START);
         BatonNode asked = others(cluster, active).get(0);
-        assertThat(asked.maintenance()).isEqualTo(Maintenance.NEVER_SET);
+        assertThat(asked.cluster().maintenance()).isEqualTo(Maintenance.NEVER_SET);
 
         // Bad input changes nothing and names what is wrong.
-        assertThatThrownBy(() -> asked.maintenance(true, "x".repeat(501)))
+        assertThatThrownBy(() -> asked.cluster().maintenance(true, "x".repeat(501)))
             .isInstanceOf(IllegalArgumentException.class)
             .hasMessageContaining("501 characters")
             .hasMessageContaining("at most 500");
-        assertThatThrownBy(() -> asked.maintenance(true, "two\nlines"))
+        assertThatThrownBy(() -> asked.cluster().maintenance(true, "two\nlines"))
             .isInstanceOf(IllegalArgumentException.class)
             .hasMessageContaining("control character (code 10) at position 3");
 
         // On, asked of a standby: every member applies the same flag.
         Instant before = Instant.now();
-        Maintenance on = asked.maintenance(true, "database upgrade (ticket 4711)");
+        Maintenance on = asked.cluster().maintenance(true, "database upgrade (ticket 4711)");
         assertThat(on.on()).isTrue();
         assertThat(on.reason()).isEqualTo("database upgrade (ticket 4711)");
         assertThat(on.setBy()).contains(asked.id());
         assertThat(on.setAt())
             .hasValueSatisfying(t -> assertThat(t).isAfter(before.minusSeconds(60)));
         assertThat(on.index()).isPositive();
-        assertThat(asked.maintenance())
+        assertThat(asked.cluster().maintenance())
             .as("applied on the node asked when it returns")
             .isEqualTo(on);
         awaitEveryNodeHas(cluster, on);
@@ -114,11 +114,11 @@ class MaintenanceTest {
 
         // A planned switch still works while it is on (here away from the unhealthy active).
         BatonNode target = others(cluster, held).get(0);
-        long switched = asked.switchActive(target.id(), WAIT);
+        long switched = asked.cluster().switchActive(target.id(), WAIT);
         assertThat(switched).isGreaterThan(heldToken);
-        assertThat(record(target.history(), switched).reason())
+        assertThat(record(target.cluster().history(), switched).reason())
             .isEqualTo(Activation.Reason.SWITCH_ACTIVE);
-        assertThat(target.history())
+        assertThat(target.cluster().history())
             .as("turning maintenance on is not an activation")
             .noneMatch(a -> a.token() == on.index());
         checks.get(held.id()).healthy.set(true);
@@ -133,7 +133,7 @@ class MaintenanceTest {
                 .until(
                     () -> cluster.active().filter(n -> n != target).orElse(null),
                     n -> n != null && n.token() > switched);
-        assertThat(replacement.maintenance()).isEqualTo(on);
+        assertThat(replacement.cluster().maintenance()).isEqualTo(on);
 
         // A full restart: every node stops (the crashed one is down already), then all start on
         // their data directories. The role is freed and taken again, and the flag is still on.
@@ -163,7 +163,7 @@ class MaintenanceTest {
 
         // Off: health gating moves the unhealthy active to a healthy peer at once.
         BatonNode offAsker = others(cluster, sick).get(0);
-        Maintenance off = offAsker.maintenance(false, "");
+        Maintenance off = offAsker.cluster().maintenance(false, "");
         assertThat(off.on()).isFalse();
         assertThat(off.index()).isGreaterThan(on.index());
         BatonNode moved =
@@ -183,8 +183,8 @@ class MaintenanceTest {
         long movedToken = moved.token();
         await("the health move is in the history")
             .atMost(WAIT)
-            .until(() -> moved.history().stream().anyMatch(a -> a.token() == movedToken));
-        assertThat(record(moved.history(), movedToken).reason())
+            .until(() -> moved.cluster().history().stream().anyMatch(a -> a.token() == movedToken));
+        assertThat(record(moved.cluster().history(), movedToken).reason())
             .isEqualTo(Activation.Reason.HEALTH);
         checks.get(sick.id()).healthy.set(true);
       } finally {
@@ -201,7 +201,8 @@ class MaintenanceTest {
         .until(
             () ->
                 cluster.running().size() == 3
-                    && cluster.running().stream().allMatch(n -> n.maintenance().equals(expected)));
+                    && cluster.running().stream()
+                        .allMatch(n -> n.cluster().maintenance().equals(expected)));
   }
 
   /**

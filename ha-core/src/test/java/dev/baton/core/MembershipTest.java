@@ -24,8 +24,8 @@ class MembershipTest {
       Member n4 = cluster.newMember("n4", false);
       BatonNode fourth = cluster.builderFor("n4").joining(true).build();
       fourth.start();
-      active.addMember(n4);
-      assertThat(active.members()).extracting(Member::id).contains("n4");
+      active.cluster().addMember(n4);
+      assertThat(active.cluster().members()).extracting(Member::id).contains("n4");
       active.kv().put("after-add", "1".getBytes());
       await()
           .atMost(Duration.ofSeconds(20))
@@ -40,9 +40,12 @@ class MembershipTest {
               .findFirst()
               .get()
               .id();
-      active.removeMember(victim);
+      active.cluster().removeMember(victim);
       cluster.stop(victim);
-      assertThat(active.members()).extracting(Member::id).doesNotContain(victim).contains("n4");
+      assertThat(active.cluster().members())
+          .extracting(Member::id)
+          .doesNotContain(victim)
+          .contains("n4");
 
       // The active served throughout: same activation, still active, writes commit.
       assertThat(active.isActive()).isTrue();
@@ -83,14 +86,14 @@ class MembershipTest {
       for (BatonNode n : cluster.running()) {
         net.slow(n.id(), "n4", Duration.ofMillis(150));
       }
-      active.addMember(n4);
+      active.cluster().addMember(n4);
       assertThat(fourth.status().members())
           .as("n4 holds the configuration that makes it a voter when the add returns")
           .anyMatch(m -> m.member().id().equals("n4") && m.inConfiguration());
 
       String retired =
           cluster.running().stream().filter(n -> n != active && n != fourth).findFirst().get().id();
-      active.removeMember(retired);
+      active.cluster().removeMember(retired);
       cluster.stop(retired);
       String activeId = active.id();
       cluster.crash(activeId);
@@ -137,13 +140,13 @@ class MembershipTest {
       BatonNode fourth = cluster.builderFor("n4").joining(true).build();
       fourth.start();
       try {
-        assertThatThrownBy(() -> active.addMember(n4))
+        assertThatThrownBy(() -> active.cluster().addMember(n4))
             .isInstanceOf(BatonTimeoutException.class)
             .hasMessageContaining(
                 "membership change (add n4): n4 is in the Raft configuration and the member list"
                     + " now, but did not confirm the new configuration")
             .hasMessageContaining("do not stop or remove another member");
-        assertThat(active.members()).anyMatch(m -> m.id().equals("n4"));
+        assertThat(active.cluster().members()).anyMatch(m -> m.id().equals("n4"));
         net.heal();
         await("n4 holds the configuration that adds it once its link is whole")
             .atMost(Duration.ofSeconds(30))
@@ -172,13 +175,13 @@ class MembershipTest {
       Member n4 = cluster.newMember("n4", false);
       BatonNode fourth = cluster.builderFor("n4").joining(true).build();
       java.util.concurrent.CompletableFuture<Void> add =
-          java.util.concurrent.CompletableFuture.runAsync(() -> active.addMember(n4));
+          java.util.concurrent.CompletableFuture.runAsync(() -> active.cluster().addMember(n4));
       // The fault: n4 is silent for longer than Ratis stages a member that does not answer (two
       // maximum election timeouts), so the first staging attempt ends in NOPROGRESS.
       Thread.sleep(TestCluster.TIMING.electionTimeoutMax().multipliedBy(4).toMillis());
       fourth.start();
       add.get(60, java.util.concurrent.TimeUnit.SECONDS);
-      assertThat(active.members()).extracting(Member::id).contains("n4");
+      assertThat(active.cluster().members()).extracting(Member::id).contains("n4");
       await("n4 holds the configuration that makes it a voter")
           .atMost(Duration.ofSeconds(20))
           .until(
@@ -201,16 +204,16 @@ class MembershipTest {
       Member n4 = cluster.newMember("n4", false);
       BatonNode fourth = cluster.builderFor("n4").joining(true).build();
       fourth.start();
-      follower.addMember(n4);
-      assertThat(follower.members()).extracting(Member::id).contains("n4");
+      follower.cluster().addMember(n4);
+      assertThat(follower.cluster().members()).extracting(Member::id).contains("n4");
       await()
           .atMost(Duration.ofSeconds(20))
           .until(
               () ->
                   active.status().members().stream()
                       .anyMatch(m -> m.member().id().equals("n4") && m.inConfiguration()));
-      follower.removeMember("n4");
-      assertThat(follower.members()).extracting(Member::id).doesNotContain("n4");
+      follower.cluster().removeMember("n4");
+      assertThat(follower.cluster().members()).extracting(Member::id).doesNotContain("n4");
       await()
           .atMost(Duration.ofSeconds(20))
           .until(
@@ -244,7 +247,7 @@ class MembershipTest {
       Member n4 = cluster.newMember("n4", false);
       BatonNode fourth = cluster.builderFor("n4").joining(true).build();
       fourth.start();
-      active.addMember(n4);
+      active.cluster().addMember(n4);
       await("n4 is in the configuration and has applied the cluster's log")
           .atMost(Duration.ofSeconds(30))
           .until(
@@ -300,7 +303,7 @@ class MembershipTest {
       Member member =
           cluster.members().stream().filter(m -> m.id().equals(v)).findFirst().orElseThrow();
 
-      active.removeMember(v);
+      active.cluster().removeMember(v);
       cluster.stop(v);
       TestCluster.emptyDirectory(cluster.dataDir(v));
       for (int i = 0; i < 300; i++) {
@@ -346,7 +349,7 @@ class MembershipTest {
       back.start();
       try {
         // Whether the add returns is asserted below, and the cluster's state after it.
-        Thread adding = onDaemonThread("test-add-" + v, () -> active.addMember(member));
+        Thread adding = onDaemonThread("test-add-" + v, () -> active.cluster().addMember(member));
         await(v + " heard a caught-up leader's heartbeats")
             .atMost(Duration.ofSeconds(30))
             .untilTrue(heard);
@@ -367,7 +370,7 @@ class MembershipTest {
                         && back.kv().get("wiped/299").isPresent());
 
         // v is a working voter: with t removed, {active, v} is the whole configuration.
-        active.removeMember(t);
+        active.cluster().removeMember(t);
         cluster.stop(t);
         assertThat(cluster.awaitActive(Duration.ofSeconds(30)).kv().put("after", "1".getBytes()))
             .satisfies(r -> assertThat(r.revision()).isPositive());
@@ -406,15 +409,16 @@ class MembershipTest {
   void theActiveCannotBeRemovedAndDuplicatesAreRefused() {
     try (TestCluster cluster = TestCluster.create(3, 0).startAll()) {
       BatonNode active = cluster.awaitActive(Duration.ofSeconds(30));
-      assertThatThrownBy(() -> active.removeMember(active.id()))
+      assertThatThrownBy(() -> active.cluster().removeMember(active.id()))
           .isInstanceOf(IllegalArgumentException.class)
           .hasMessageContaining("is the active node")
           .hasMessageContaining("switch-active");
-      Member existing = active.members().get(0);
-      assertThatThrownBy(() -> active.addMember(Member.voter(existing.id(), "127.0.0.1:1")))
+      Member existing = active.cluster().members().get(0);
+      assertThatThrownBy(
+              () -> active.cluster().addMember(Member.voter(existing.id(), "127.0.0.1:1")))
           .isInstanceOf(IllegalArgumentException.class)
           .hasMessageContaining("already a member");
-      assertThatThrownBy(() -> active.removeMember("ghost"))
+      assertThatThrownBy(() -> active.cluster().removeMember("ghost"))
           .isInstanceOf(IllegalArgumentException.class)
           .hasMessageContaining("'ghost' is not a member");
     }
@@ -446,7 +450,7 @@ class MembershipTest {
       // leader crashes, the call polls the crashed node's frozen state machine until its own
       // timeout (about 45 s) and then fails; what the test asserts is the cluster's state. A thread
       // of the common pool (a single worker on 2 cores) would be held that long into later tests.
-      onDaemonThread("test-remove-" + v, () -> active.removeMember(v));
+      onDaemonThread("test-remove-" + v, () -> active.cluster().removeMember(v));
       await("the joint configuration without " + v + " reached " + v)
           .atMost(Duration.ofSeconds(20))
           .until(
@@ -477,7 +481,7 @@ class MembershipTest {
         BatonNode now = cluster.awaitActive(Duration.ofSeconds(30));
         Member member =
             cluster.members().stream().filter(m -> m.id().equals(v)).findFirst().orElseThrow();
-        now.addMember(member);
+        now.cluster().addMember(member);
         await(v + " is a voter again")
             .atMost(Duration.ofSeconds(30))
             .until(

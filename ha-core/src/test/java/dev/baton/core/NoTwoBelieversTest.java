@@ -34,7 +34,7 @@ class NoTwoBelieversTest {
                   .toList()
                   .get(random.nextInt(2))
                   .id();
-          long token = active.switchActive(target, Duration.ofSeconds(20));
+          long token = active.cluster().switchActive(target, Duration.ofSeconds(20));
           assertThat(token).isGreaterThan(lastToken);
         } else {
           cluster.crash(active.id());

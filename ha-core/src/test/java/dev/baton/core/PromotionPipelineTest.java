@@ -120,7 +120,7 @@ class PromotionPipelineTest {
       // A failing pre-flight stops nothing: an active is elected and n2 still may take over.
       BatonNode active = cluster.awaitActive(Duration.ofSeconds(30));
       if (!active.id().equals("n2")) {
-        active.switchActive("n2", Duration.ofSeconds(30));
+        active.cluster().switchActive("n2", Duration.ofSeconds(30));
         assertThat(cluster.awaitActive(Duration.ofSeconds(30)).id()).isEqualTo("n2");
       }
       assertThat(preflights).hasSize(2);
@@ -155,7 +155,7 @@ class PromotionPipelineTest {
       assertThat(successor.token()).isGreaterThan(firstToken);
       assertThat(action.runs).hasSize(2);
 
-      List<JournalEntry> journal = successor.journal();
+      List<JournalEntry> journal = successor.cluster().journal();
       assertThat(journal)
           .filteredOn(e -> e.step().equals("switch-writer"))
           .extracting(e -> e.nodeId() + "@" + e.token() + ":" + e.outcome())
@@ -198,7 +198,7 @@ class PromotionPipelineTest {
       BatonNode first = cluster.awaitActive(Duration.ofSeconds(30));
       long firstToken = first.token();
       String other = cluster.running().stream().filter(n -> n != first).findFirst().get().id();
-      long second = first.switchActive(other, Duration.ofSeconds(20));
+      long second = first.cluster().switchActive(other, Duration.ofSeconds(20));
       await().atMost(Duration.ofSeconds(20)).until(() -> cluster.node(other).isActive());
       assertThat(executions.get()).isEqualTo(2);
       assertThat(harmfulWork.get()).isEqualTo(1);

@@ -174,7 +174,7 @@ class RaftPortTest {
             .isEmpty();
       }
       assertThat(active.isActive()).isTrue();
-      assertThat(active.members()).hasSize(3);
+      assertThat(active.cluster().members()).hasSize(3);
       assertThat(cluster.running())
           .allSatisfy(
               n ->

@@ -134,7 +134,7 @@ class ResignTest {
   void theActiveResignsToThePeerWithTheHighestPriority() throws Exception {
     try (Fixture f = new Fixture(true)) {
       BatonNode old = f.first.node();
-      assertThat(old.members()).extracting(Member::priority).containsExactly(1, 2, 3);
+      assertThat(old.cluster().members()).extracting(Member::priority).containsExactly(1, 2, 3);
       String highest =
           f.others(old).stream()
               .map(BatonNode::id)

@@ -65,7 +65,7 @@ class RoleLossTest {
           .until(() -> demotedAt.get() != 0 && standbyAt.get() != 0);
       assertThat(standbyAt.get()).isLessThan(latestLeaseEnd);
       assertThat(demotedAt.get()).isLessThan(latestLeaseEnd);
-      assertThat(active.journal())
+      assertThat(active.cluster().journal())
           .anyMatch(
               e ->
                   e.phase() == StepContext.Phase.PROMOTE

@@ -44,7 +44,7 @@ class RollingRestartTest {
       BatonNode active = cluster.awaitActive(LIVENESS);
       String formerActive = active.id();
       String target = formerActive.equals("n1") ? "n2" : "n1";
-      long switched = active.switchActive(target, LIVENESS);
+      long switched = active.cluster().switchActive(target, LIVENESS);
       tokens.add(switched);
       cluster.stop(formerActive);
       BatonNode back = cluster.start(formerActive);

@@ -98,7 +98,7 @@ class RollingUpgradeTest {
     assertThat(old.status().highestToken())
         .as("%s read its 0.2.0 snapshot and log: it knows the old highest token", lastOld)
         .isGreaterThanOrEqualTo(oldHighest);
-    long moved = firstActive.switchActive(lastOld, Duration.ofSeconds(30));
+    long moved = firstActive.cluster().switchActive(lastOld, Duration.ofSeconds(30));
     assertThat(moved)
         .as("%s, started on its 0.2.0 directory, takes the role above every earlier token", lastOld)
         .isGreaterThan(first.token());

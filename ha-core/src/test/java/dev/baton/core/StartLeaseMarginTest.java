@@ -88,7 +88,7 @@ class StartLeaseMarginTest {
   /** The oldest activation any running node has applied, if any. */
   private static Optional<Activation> firstActivation(TestCluster cluster) {
     return cluster.running().stream()
-        .flatMap(n -> n.history().stream())
+        .flatMap(n -> n.cluster().history().stream())
         .min((a, b) -> Long.compare(a.token(), b.token()));
   }
 

@@ -43,7 +43,7 @@ class SwitchActiveTest {
               .filter(n -> n != old && !n.id().equals(target))
               .findFirst()
               .get();
-      long newToken = asker.switchActive(target, Duration.ofSeconds(20));
+      long newToken = asker.cluster().switchActive(target, Duration.ofSeconds(20));
 
       assertThat(newToken).isGreaterThan(oldToken);
       BatonNode now = cluster.awaitActive(Duration.ofSeconds(20));
@@ -86,7 +86,7 @@ class SwitchActiveTest {
       // A switch cannot complete within a nanosecond (it needs a demotion, a transfer and an
       // election): the caller gets a timeout it can tell apart, naming the newest activation.
       String back = old.id();
-      assertThatThrownBy(() -> now.switchActive(back, Duration.ofNanos(1)))
+      assertThatThrownBy(() -> now.cluster().switchActive(back, Duration.ofNanos(1)))
           .isInstanceOf(BatonTimeoutException.class)
           .hasMessageContaining("switch-active to " + back + " did not complete within");
       await("the switch asked for goes on after the caller's timeout")
@@ -124,7 +124,7 @@ class SwitchActiveTest {
       held.set(target.id());
       CompletableFuture<Long> switched =
           CompletableFuture.supplyAsync(
-              () -> old.switchActive(target.id(), Duration.ofSeconds(60)));
+              () -> old.cluster().switchActive(target.id(), Duration.ofSeconds(60)));
 
       // The target has won the role (the asker has applied its activation) but its plan is held.
       await()
@@ -158,7 +158,7 @@ class SwitchActiveTest {
       BatonNode target = cluster.running().stream().filter(n -> n != old).findFirst().get();
       fragile.breakOn(target.id());
 
-      assertThatThrownBy(() -> old.switchActive(target.id(), Duration.ofSeconds(30)))
+      assertThatThrownBy(() -> old.cluster().switchActive(target.id(), Duration.ofSeconds(30)))
           .isInstanceOfSatisfying(
               SwitchActiveFailedException.class,
               e -> {
@@ -186,7 +186,7 @@ class SwitchActiveTest {
 
       // Issue 32: its previous active is the newest activation before it that completed its
       // promotion, not the target's abandoned one (which never became active) just before it.
-      List<Activation> history = cluster.node(next.nodeId()).history();
+      List<Activation> history = cluster.node(next.nodeId()).cluster().history();
       Activation abandoned =
           history.stream()
               .filter(a -> a.nodeId().equals(target.id()) && a.token() < next.token())
@@ -227,11 +227,11 @@ class SwitchActiveTest {
   void switchToAWitnessOrAStrangerIsRefused() {
     try (TestCluster cluster = TestCluster.create(2, 1).startAll()) {
       BatonNode active = cluster.awaitActive(Duration.ofSeconds(30));
-      assertThatThrownBy(() -> active.switchActive("w1", Duration.ofSeconds(5)))
+      assertThatThrownBy(() -> active.cluster().switchActive("w1", Duration.ofSeconds(5)))
           .isInstanceOf(IllegalArgumentException.class)
           .hasMessageContaining("w1")
           .hasMessageContaining("witness");
-      assertThatThrownBy(() -> active.switchActive("nobody", Duration.ofSeconds(5)))
+      assertThatThrownBy(() -> active.cluster().switchActive("nobody", Duration.ofSeconds(5)))
           .isInstanceOf(IllegalArgumentException.class)
           .hasMessageContaining("'nobody' is not a member");
       assertThat(active.isActive()).isTrue();
@@ -262,7 +262,7 @@ class SwitchActiveTest {
       long restartedAt = System.nanoTime();
       CompletableFuture<BatonNode> restart =
           CompletableFuture.supplyAsync(() -> cluster.start(target));
-      long newToken = old.switchActive(target, Duration.ofSeconds(30));
+      long newToken = old.cluster().switchActive(target, Duration.ofSeconds(30));
       restart.get(30, TimeUnit.SECONDS);
 
       assertThat(newToken).isGreaterThan(oldToken);

@@ -74,7 +74,7 @@ class WatchdogTest {
                       .ifPresent(
                           a -> {
                             try {
-                              a.switchActive("n1", Duration.ofSeconds(3));
+                              a.cluster().switchActive("n1", Duration.ofSeconds(3));
                             } catch (BatonException e) {
                               // n1's promotion is stuck by design, or n1 is not caught up yet
                             }
@@ -142,7 +142,7 @@ class WatchdogTest {
               }
               if (cluster.active().isPresent()) {
                 try {
-                  cluster.active().get().switchActive("n1", Duration.ofSeconds(10));
+                  cluster.active().get().cluster().switchActive("n1", Duration.ofSeconds(10));
                 } catch (BatonException e) {
                   // n1 may not be caught up yet; try again on the next poll
                 }

@@ -125,7 +125,7 @@ class DnsClusterEndToEndTest {
                   cluster.running().stream()
                       .anyMatch(
                           n ->
-                              n.journal().stream()
+                              n.cluster().journal().stream()
                                   .anyMatch(
                                       e ->
                                           e.token() > firstToken

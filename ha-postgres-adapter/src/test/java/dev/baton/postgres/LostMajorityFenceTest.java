@@ -97,7 +97,8 @@ class LostMajorityFenceTest {
                           .filter(id -> !id.equals(active))
                           .findFirst()
                           .orElseThrow();
-                  return old.running().get(0).switchActive(target, Duration.ofSeconds(20)) > before;
+                  return old.running().get(0).cluster().switchActive(target, Duration.ofSeconds(20))
+                      > before;
                 });
         for (BatonNode n : old.running()) {
           old.stop(n.id());

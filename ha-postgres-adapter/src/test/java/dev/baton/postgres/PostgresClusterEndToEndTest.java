@@ -148,7 +148,7 @@ class PostgresClusterEndToEndTest {
           await("east rejoined as a standby")
               .atMost(LIVENESS)
               .until(() -> guard1.lastOutcome() == FormerPrimaryGuard.Outcome.STANDBY);
-          cluster.node(activeNow).switchActive("n1", LIVENESS);
+          cluster.node(activeNow).cluster().switchActive("n1", LIVENESS);
         }
         long token1Checked =
             await("n1 active with east as the published, fenced writer; west caught up")
@@ -242,7 +242,7 @@ class PostgresClusterEndToEndTest {
         // token1: the last activation the east site died with, as the journal records it (n1 may
         // have lost its lease and won the role again between the check above and the loss).
         long token1 =
-            n2.journal().stream()
+            n2.cluster().journal().stream()
                 .filter(
                     e ->
                         e.nodeId().equals("n1")
@@ -257,7 +257,7 @@ class PostgresClusterEndToEndTest {
         assertThat(token2).isGreaterThan(token1);
         assertThat(n1.isActive()).isFalse();
         assertThat(cluster.node("w1").isActive()).isFalse();
-        assertThat(n2.journal())
+        assertThat(n2.cluster().journal())
             .as("the promotion is journaled through Raft")
             .anySatisfy(
                 e -> {

@@ -75,7 +75,7 @@ class PrimaryLossTest {
         // then fails on the dead primary, and the role moves to n2 on its own. Normally it stays.)
 
         // ---- The operator: switch-active to the node next to the standby (asked on the witness).
-        long switched = cluster.node("w1").switchActive("n2", LIVENESS);
+        long switched = cluster.node("w1").cluster().switchActive("n2", LIVENESS);
         assertThat(switched).isGreaterThan(token1);
         ActiveContext after =
             await("n2 active once its plan has promoted west")

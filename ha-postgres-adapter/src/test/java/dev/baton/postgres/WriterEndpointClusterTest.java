@@ -100,7 +100,7 @@ class WriterEndpointClusterTest {
         assertThat(serverPort(borrowed)).isEqualTo(first.port());
 
         // ---- Planned switch: b becomes active with a higher token and publishes its server.
-        long tokenB = a.switchActive(b.id(), LIVENESS);
+        long tokenB = a.cluster().switchActive(b.id(), LIVENESS);
         assertThat(tokenB).isGreaterThan(tokenA);
         WriterEndpoint.Writer writerB = new WriterEndpoint.Writer(second.jdbcUrl(), tokenB, b.id());
         onB.publish(second.jdbcUrl(), tokenB, b.id());

@@ -110,7 +110,7 @@ public final class BenchNode {
       String[] cmd = line.trim().split("\\s+");
       try {
         switch (cmd[0]) {
-          case "switch" -> node.switchActive(cmd[1], Duration.ofSeconds(30));
+          case "switch" -> node.cluster().switchActive(cmd[1], Duration.ofSeconds(30));
           case "sync" -> {
             node.kv().get("bench/sync");
             emit("synced " + System.nanoTime() + " " + node.status().highestToken());

@@ -246,7 +246,7 @@ public final class ControlServer implements Closeable {
             controlAddressesWithSelf(),
             id -> p == null ? PeerProbe.unknown() : p.health(id));
     StatusResponse.Builder b =
-        s.toBuilder().setMaintenance(Messages.maintenance(node.maintenance()));
+        s.toBuilder().setMaintenance(Messages.maintenance(node.cluster().maintenance()));
     if (actionStates != null) {
       b.addAllActions(actionStates.get());
     }
@@ -256,7 +256,7 @@ public final class ControlServer implements Closeable {
   /** The history this server answers to {@code History}: the node's, oldest first. */
   public HistoryResponse history() {
     HistoryResponse.Builder r = HistoryResponse.newBuilder();
-    node.history().forEach(a -> r.addActivations(Messages.activation(a)));
+    node.cluster().history().forEach(a -> r.addActivations(Messages.activation(a)));
     return r.build();
   }
 

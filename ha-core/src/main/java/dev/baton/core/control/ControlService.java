@@ -104,7 +104,7 @@ final class ControlService extends BatonControlGrpc.BatonControlImplBase {
           }
           Duration timeout = switchTimeout(request.getTimeoutMillis());
           if (target.isEmpty()) {
-            // Step-down: no target named; the node picks the best peer (BatonNode.stepDown).
+            // Step-down: no target named; the node picks the best peer (Cluster.stepDown).
             LOG.info(
                 "control API on {}: step-down requested by {} (timeout {} ms)",
                 node.id(),
@@ -112,7 +112,7 @@ final class ControlService extends BatonControlGrpc.BatonControlImplBase {
                 timeout.toMillis());
             Handover h;
             try {
-              h = node.stepDown(timeout);
+              h = node.cluster().stepDown(timeout);
             } catch (IllegalStateException e) {
               // No active, or no peer may take the role: known, nothing changed, not retried.
               throw Status.FAILED_PRECONDITION.withDescription(e.getMessage()).asRuntimeException();
@@ -128,7 +128,7 @@ final class ControlService extends BatonControlGrpc.BatonControlImplBase {
               target,
               clientName(),
               timeout.toMillis());
-          long token = node.switchActive(target, timeout);
+          long token = node.cluster().switchActive(target, timeout);
           return SwitchActiveResponse.newBuilder().setNodeId(target).setToken(token).build();
         });
   }
@@ -196,7 +196,7 @@ final class ControlService extends BatonControlGrpc.BatonControlImplBase {
               m.id(),
               m.address(),
               clientName());
-          node.addMember(m);
+          node.cluster().addMember(m);
           return members();
         });
   }
@@ -216,14 +216,14 @@ final class ControlService extends BatonControlGrpc.BatonControlImplBase {
               node.id(),
               request.getMemberId(),
               clientName());
-          node.removeMember(request.getMemberId());
+          node.cluster().removeMember(request.getMemberId());
           return members();
         });
   }
 
   private ListMembersResponse members() {
     ListMembersResponse.Builder b = ListMembersResponse.newBuilder();
-    for (Member m : node.members()) {
+    for (Member m : node.cluster().members()) {
       b.addMembers(Messages.member(m, server.controlAddress(m.id())));
     }
     return b.build();

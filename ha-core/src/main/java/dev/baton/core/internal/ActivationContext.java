@@ -9,16 +9,16 @@ import java.util.concurrent.CompletionStage;
 /**
  * The {@link ActiveContext} of one activation of this node, as the application, the listeners and
  * the promotion plan see it. It holds no state of its own: whether the lease is still held for its
- * token is asked of the {@link RoleController} at the instant of each call, so a context kept past
- * its activation answers false and throws from {@link #checkLease()}; its {@link #ended()} is the
+ * token is asked of the {@link RoleState} at the instant of each call, so a context kept past its
+ * activation answers false and throws from {@link #checkLease()}; its {@link #ended()} is the
  * activation's own, which the controller completes when it gives the role up.
  */
 final class ActivationContext extends ActivationFacts implements ActiveContext {
-  private final RoleController role;
+  private final RoleState role;
   private final CompletionStage<StandbyReason> ended;
 
   ActivationContext(
-      RoleController role,
+      RoleState role,
       String nodeId,
       RoleController.Activation a,
       BatonStateMachine stateMachine,

@@ -17,7 +17,7 @@ import java.util.Optional;
 import java.util.OptionalLong;
 
 /**
- * The activation history in the replicated state ({@code BatonNode.history()}): one record per
+ * The activation history in the replicated state ({@code Cluster.history()}): one record per
  * activation, in token order, made when its Activate entry applies and completed by the entries
  * that follow for its token. Every member derives it from the same log, so every member holds the
  * same records; it is in the snapshot, and bounded to the newest {@code limit} records.

@@ -10,10 +10,11 @@ import java.util.OptionalLong;
  * failover time this node measured ({@link FailoverTime}), so that the history records it on every
  * member.
  *
- * <p>Its state is guarded by the role controller's lock, like the role and activation it reads.
+ * <p>Its state is guarded by the role's lock ({@link RoleState#lock()}), like the role and
+ * activation it reads.
  */
 final class ActiveReport {
-  private final RoleController controller;
+  private final RoleState state;
   private final Object lock;
   private final RaftNode raft;
   private final MonotonicClock clock;
@@ -33,22 +34,21 @@ final class ActiveReport {
   private OptionalLong failoverNanos = OptionalLong.empty();
 
   /**
-   * @param lock the controller's lock
+   * @param state the role, the activation and the lease; its lock guards this report's state
    * @param lostAfterNanos how long a report may stay unanswered before another is sent (the lease
    *     length)
    * @param wake run when a report is answered, so that the controller looks again
    */
   ActiveReport(
-      RoleController controller,
-      Object lock,
+      RoleState state,
       RaftNode raft,
       MonotonicClock clock,
       String selfId,
       long renewNanos,
       long lostAfterNanos,
       Runnable wake) {
-    this.controller = controller;
-    this.lock = lock;
+    this.state = state;
+    this.lock = state.lock();
     this.raft = raft;
     this.clock = clock;
     this.selfId = selfId;
@@ -77,7 +77,7 @@ final class ActiveReport {
   void maybeSend(long now, RoleController.Activation a) {
     OptionalLong failover;
     synchronized (lock) {
-      if (!controller.isActiveAs(a) || reportedToken == a.token()) {
+      if (!state.isActiveAs(a) || reportedToken == a.token()) {
         return;
       }
       if (inFlight && now - sentAt < lostAfterNanos) {
@@ -101,9 +101,9 @@ final class ActiveReport {
                 if (sentAt == sent) {
                   inFlight = false;
                 }
-                if (error == null && result.getApplied() && controller.isCurrent(a)) {
+                if (error == null && result.getApplied() && state.isCurrent(a)) {
                   reportedToken = a.token();
-                  controller.renewIfHolding(a, sent);
+                  state.renewIfHolding(a, sent);
                 }
               }
               wake.run();

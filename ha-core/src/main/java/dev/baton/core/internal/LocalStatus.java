@@ -18,7 +18,7 @@ final class LocalStatus {
   private final NodeConfig config;
   private final BatonStateMachine stateMachine;
   private final RaftNode raft;
-  private final RoleController controller;
+  private final RoleState roleState;
   private final PlanRunner planRunner;
   private final HealthGate health;
 
@@ -26,20 +26,20 @@ final class LocalStatus {
       NodeConfig config,
       BatonStateMachine stateMachine,
       RaftNode raft,
-      RoleController controller,
+      RoleState roleState,
       PlanRunner planRunner,
       HealthGate health) {
     this.config = config;
     this.stateMachine = stateMachine;
     this.raft = raft;
-    this.controller = controller;
+    this.roleState = roleState;
     this.planRunner = planRunner;
     this.health = health;
   }
 
   /** This node's role: {@link Role#STOPPED} when its Raft server has shut itself down. */
   Role role() {
-    return raft.alive() ? controller.role() : Role.STOPPED;
+    return raft.alive() ? roleState.role() : Role.STOPPED;
   }
 
   /** The members as the cluster knows them. */
@@ -87,13 +87,13 @@ final class LocalStatus {
         config.clusterId(),
         config.self().id(),
         role(),
-        controller.token(),
+        roleState.token(),
         term,
         leader,
         activeKnown ? Optional.of(activation.getNodeId()) : Optional.empty(),
         activeKnown ? activation.getToken() : 0,
         stateMachine.highestToken(),
-        controller.leaseRemaining(),
+        roleState.leaseRemaining(),
         members,
         planRunner.status(),
         health.status(members()));

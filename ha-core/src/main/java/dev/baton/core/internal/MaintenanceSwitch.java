@@ -12,8 +12,8 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * One job: turns the cluster's maintenance mode on or off through Raft as any member is asked
- * ({@code BatonNode.maintenance(boolean, String)}), and reads it as this member has applied it.
- * What the flag changes is decided where health would move the role ({@link HealthHandOver}).
+ * ({@code Cluster.maintenance(boolean, String)}), and reads it as this member has applied it. What
+ * the flag changes is decided where health would move the role ({@link HealthHandOver}).
  */
 public final class MaintenanceSwitch {
   private final NodeConfig config;

@@ -19,6 +19,7 @@ import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.locks.LockSupport;
@@ -38,6 +39,8 @@ import org.slf4j.LoggerFactory;
  */
 public final class MembershipCoordinator implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(MembershipCoordinator.class);
+  // The longest the requester's wait goes without looking, when no entry applies (a snapshot).
+  private static final long RECHECK_NANOS = TimeUnit.MILLISECONDS.toNanos(200);
 
   private final NodeConfig config;
   private final RaftNode raft;
@@ -146,21 +149,39 @@ public final class MembershipCoordinator implements AutoCloseable {
     }
     Duration timeout = changeTimeout().multipliedBy(2).plus(config.operationTimeout());
     long deadline = System.nanoTime() + timeout.toNanos();
-    while (System.nanoTime() - deadline < 0) {
-      Optional<MembershipOutcome> outcome = sm.membershipOutcome(requestId);
-      if (outcome.isPresent()) {
-        if (!outcome.get().getOk()) {
-          throw new BatonException(
-              "membership change (" + what + ") failed: " + outcome.get().getError());
+    // Woken by every entry this node applies, instead of polling every 10 ms: the outcome is
+    // recorded only through the log (SetMembers or MembershipFailed). Registered before the first
+    // look, so an outcome applied after it wakes the wait; the bounded wait still notices a state
+    // installed from a snapshot, which applies no entry (as Switchover's wait does).
+    Semaphore applied = new Semaphore(0);
+    BatonStateMachine.Observer wake = (command, result, index, term) -> applied.release();
+    sm.addObserver(wake);
+    try {
+      while (System.nanoTime() - deadline < 0) {
+        Optional<MembershipOutcome> outcome = sm.membershipOutcome(requestId);
+        if (outcome.isPresent()) {
+          if (!outcome.get().getOk()) {
+            throw new BatonException(
+                "membership change (" + what + ") failed: " + outcome.get().getError());
+          }
+          if (!outcome.get().getWarning().isEmpty()) {
+            // Made, but not yet safe to build on: the caller must hear it, not only the leader's
+            // log.
+            throw new BatonTimeoutException(
+                "membership change (" + what + "): " + outcome.get().getWarning());
+          }
+          return;
         }
-        if (!outcome.get().getWarning().isEmpty()) {
-          // Made, but not yet safe to build on: the caller must hear it, not only the leader's log.
-          throw new BatonTimeoutException(
-              "membership change (" + what + "): " + outcome.get().getWarning());
+        long left = deadline - System.nanoTime();
+        if (left > 0 && applied.tryAcquire(Math.min(left, RECHECK_NANOS), TimeUnit.NANOSECONDS)) {
+          applied.drainPermits();
         }
-        return;
       }
-      LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(10));
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new BatonException("membership change (" + what + "): interrupted", e);
+    } finally {
+      sm.removeObserver(wake);
     }
     throw new BatonTimeoutException(
         "membership change ("

@@ -5,10 +5,10 @@ import java.util.Objects;
 
 /**
  * Maintenance mode as the control server of the same process sets it: like {@code
- * BatonNode.maintenance(boolean, String)}, with the asking client's certificate name recorded
- * beside the member, which the public API has no parameter for (an embedder names no client). Not
- * an API: {@code BatonNode} registers the accessor, with its own class, when its class loads, as
- * for {@link NodeSecurity}.
+ * Cluster.maintenance(boolean, String)}, with the asking client's certificate name recorded beside
+ * the member, which the public API has no parameter for (an embedder names no client). Not an API:
+ * {@code BatonNode} registers the accessor, with its own class, when its class loads, as for {@link
+ * NodeSecurity}.
  */
 public final class NodeMaintenance {
   private static volatile Accessor<?> accessor;

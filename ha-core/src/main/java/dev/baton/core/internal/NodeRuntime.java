@@ -172,7 +172,7 @@ public final class NodeRuntime {
       maintenance = new MaintenanceSwitch(config, raft);
       metrics.maintenance(() -> stateMachine.maintenance().getOn());
       kv = new KvStore(raft);
-      local = new LocalStatus(config, stateMachine, raft, controller, runner, health);
+      local = new LocalStatus(config, stateMachine, raft, controller.state(), runner, health);
       memberGauges = new MemberGauges(config, raft, metrics, local::members);
       raftWatch = new RaftWatch(config, raft, stopItself, memberGauges::sync);
     } catch (RuntimeException e) {
@@ -259,7 +259,7 @@ public final class NodeRuntime {
   // Read by the lease gauge, which the metrics register before the controller exists.
   private double leaseSeconds() {
     RoleController c = controller;
-    return c == null ? 0.0 : c.leaseRemaining().toMillis() / 1000.0;
+    return c == null ? 0.0 : c.state().leaseRemaining().toMillis() / 1000.0;
   }
 
   // Read by the role gauge, which the metrics register before the Raft node and controller exist.
@@ -270,6 +270,11 @@ public final class NodeRuntime {
 
   public RoleController controller() {
     return controller;
+  }
+
+  /** This node's role, its activation and its lease: what {@code BatonNode} reads of them. */
+  public RoleState roleState() {
+    return controller.state();
   }
 
   public KvStore kv() {
@@ -332,7 +337,7 @@ public final class NodeRuntime {
     return maintenance.current();
   }
 
-  /** Turns maintenance mode on or off through Raft; see {@code BatonNode.maintenance}. */
+  /** Turns maintenance mode on or off through Raft; see {@code Cluster.maintenance}. */
   public Maintenance maintenance(boolean on, String reason) {
     return maintenance.set(on, reason);
   }

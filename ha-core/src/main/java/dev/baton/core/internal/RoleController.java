@@ -8,7 +8,6 @@ import java.time.Duration;
 import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import org.apache.ratis.server.DivisionInfo;
@@ -28,8 +27,8 @@ import org.slf4j.LoggerFactory;
  *       majority appended it after the send), then Ratis's AppendEntries rounds (heartbeats), which
  *       this node asks for every {@code renewInterval} and which a majority acknowledged with
  *       SUCCESS in the activation's term (step 1). Renewal writes no log entry.
- *   <li>{@link #isActive()} is a pure function of the role and the lease expiry, evaluated at the
- *       instant it is asked: no thread has to run for the belief to end on time (step 5).
+ *   <li>{@link RoleState#isActive()} is a pure function of the role and the lease expiry, evaluated
+ *       at the instant it is asked: no thread has to run for the belief to end on time (step 5).
  *   <li>With less than {@code demotionReserve} left and no renewal, the node demotes: listeners
  *       hear {@code onStandby} and demotion actions run before the lease ends (step 5).
  *   <li>Before handing leadership to another node (switch-active, close), the node demotes and
@@ -52,13 +51,12 @@ import org.slf4j.LoggerFactory;
  * thread, its wake-ups and its tick are {@link RoleLoop}, and the entries it proposes come from
  * {@link Commands}.
  *
- * <p>Why this class is over 450 lines (about 550, 390 of them code): what stays here is the role's
- * state and its transitions (activate, take, renew, demote, hand over, close), the step that
- * chooses among them, and the reads the application makes of that state ({@link #isActive()},
- * {@link #activeContext()}, …). The transitions share one lock and one thread, and the lease
- * argument (docs/lease.md) is checked by reading them together with the reads that answer from the
- * same fields, so they are kept in one class; everything that only decides or schedules has moved
- * out.
+ * <p>The role's state (the role, the current activation and its token, its end signal with the
+ * reason the role was given up, the lease) and the reads the application makes of it ({@link
+ * RoleState#isActive()}, {@link RoleState#activeContext()}, …) are {@link RoleState}; its lock is
+ * the lock of every transition here, each holding it over the same span as before the state was cut
+ * out. What stays here is the transitions (activate, take, renew, demote, hand over, close) and the
+ * step that chooses among them, which share that lock and one thread.
  */
 public final class RoleController {
   private static final Logger LOG = LoggerFactory.getLogger(RoleController.class);
@@ -76,7 +74,10 @@ public final class RoleController {
   private final long renewNanos;
   private final long reserveNanos;
 
-  private final Object lock = new Object();
+  // The role, the activation, its end signal and the lease, with the reads made of them; its lock
+  // is the lock of every transition here (RoleState's header says what it guards).
+  private final RoleState state;
+  private final Object lock;
   private final RoleLoop loop;
   private final RoleListeners listeners = new RoleListeners();
   private final LeadershipHandOff handOff;
@@ -88,14 +89,6 @@ public final class RoleController {
   private final MarginWait margin;
   private final ActivationProposal proposal;
   private final FailoverTime failoverTime;
-
-  // Read without the lock by isActive(); written under it.
-  private volatile Role role;
-  private volatile Activation current;
-
-  // The current activation's end signal (EndSignal), paired with it; replaced under the lock with
-  // each activation, read without it.
-  private volatile EndSignal endSignal = new EndSignal(null, new CompletableFuture<>());
 
   // Guarded by lock (or only touched by the controller thread).
   private long notBefore;
@@ -115,6 +108,8 @@ public final class RoleController {
     this.plan = plan;
     this.metrics = metrics;
     this.lease = new Lease(clock, config.timing().lease());
+    this.state = new RoleState(config.self().id(), config.self().eligible(), raft, lease);
+    this.lock = state.lock();
     SwitchBookkeeping switches = new SwitchBookkeeping(config.self().id());
     this.handOff = new LeadershipHandOff(config, raft, switches, clock.nanoTime());
     this.healthHandOver =
@@ -136,16 +131,8 @@ public final class RoleController {
         new HeartbeatAsks(raft, renewNanos, TimeUnit.MILLISECONDS.toNanos(loop.tickMillis()));
     this.report =
         new ActiveReport(
-            this,
-            lock,
-            raft,
-            clock,
-            config.self().id(),
-            renewNanos,
-            lease.lengthNanos(),
-            loop::wake);
+            state, raft, clock, config.self().id(), renewNanos, lease.lengthNanos(), loop::wake);
     this.failoverTime = new FailoverTime(config.self().id(), raft.stateMachine(), lease, metrics);
-    this.role = config.self().eligible() ? Role.STANDBY : Role.WITNESS;
     this.notBefore = clock.nanoTime();
     raft.stateMachine().addLeaderChangeListener(loop::wake);
     raft.stateMachine().addObserver((command, result, index, term) -> loop.wake());
@@ -155,86 +142,15 @@ public final class RoleController {
     loop.start();
   }
 
-  // ---------------------------------------------------------------- what the application sees
-
-  /**
-   * True only while this node is active, its lease is valid and its Raft server still leads the
-   * term of its activation, at the instant of the call. The last condition ends the role the moment
-   * Raft leadership moves on (a forced election, a higher term seen), without waiting for the
-   * controller to notice or for the lease to run out.
-   */
-  public boolean isActive() {
-    Activation a = current;
-    return role == Role.ACTIVE && a != null && raft.leads(a.term()) && lease.isValid();
-  }
-
-  /** True while promoting or active with a valid lease in the term of the activation. */
-  boolean holdsLease(long token) {
-    Activation a = current;
-    Role r = role;
-    return a != null
-        && a.token() == token
-        && (r == Role.ACTIVE || r == Role.PROMOTING)
-        && raft.leads(a.term())
-        && lease.isValid();
-  }
-
-  public Role role() {
-    Role r = role;
-    if (r == Role.ACTIVE && !isActive()) {
-      // The lease ran out before the controller noticed (a pause): say so, do not claim ACTIVE.
-      return Role.DEMOTING;
-    }
-    return r;
-  }
-
-  /** The token of the current activation while promoting or active, else 0. */
-  public long token() {
-    Activation a = current;
-    Role r = role;
-    return a != null && (r == Role.ACTIVE || r == Role.PROMOTING) ? a.token() : 0;
-  }
-
-  public Duration leaseRemaining() {
-    Role r = role;
-    if (r != Role.ACTIVE && r != Role.PROMOTING) {
-      return Duration.ZERO;
-    }
-    return lease.remaining();
-  }
-
-  public Optional<ActiveContext> activeContext() {
-    // Without the lock (callers poll it): the activation and its end signal are read as one pair,
-    // and only while that pair's activation is still the current one.
-    EndSignal e = endSignal;
-    Activation a = e.activation();
-    return isActive() && a != null && a == current
-        ? Optional.of(context(a, e.view()))
-        : Optional.empty();
-  }
-
-  /** Waits until this node is active; returns its context, or empty on timeout. */
-  public Optional<ActiveContext> awaitActive(Duration timeout) throws InterruptedException {
-    long deadline = System.nanoTime() + timeout.toNanos();
-    synchronized (lock) {
-      while (true) {
-        Optional<ActiveContext> ctx = activeContext();
-        if (ctx.isPresent()) {
-          return ctx;
-        }
-        long left = deadline - System.nanoTime();
-        if (left <= 0) {
-          return Optional.empty();
-        }
-        lock.wait(Math.max(1, Math.min(TimeUnit.NANOSECONDS.toMillis(left), 20)));
-      }
-    }
+  /** The role, the activation and the lease, and the reads the node makes of them. */
+  public RoleState state() {
+    return state;
   }
 
   public void addListener(RoleListener listener, Executor executor) {
     synchronized (lock) {
-      Activation a = current;
-      listeners.add(listener, executor, isActive() && a != null ? context(a) : null);
+      Activation a = state.current();
+      listeners.add(listener, executor, state.isActive() && a != null ? state.context(a) : null);
     }
   }
 
@@ -249,7 +165,7 @@ public final class RoleController {
    * roles, closes or leads ({@link RoleLoop}: a follower that holds no role is woken by events).
    */
   private boolean busy() {
-    Role r = role;
+    Role r = state.held();
     if (r == Role.ACTIVE || r == Role.PROMOTING || r == Role.DEMOTING || closing) {
       return true;
     }
@@ -267,10 +183,10 @@ public final class RoleController {
     final boolean leader = info.isLeader();
     final long term = info.getCurrentTerm();
     metrics.term(term);
-    final Role r = role;
+    final Role r = state.held();
 
     if (r == Role.ACTIVE || r == Role.PROMOTING) {
-      Activation a = current;
+      Activation a = state.current();
       if (!leader || term != a.term()) {
         demote(StandbyReason.LEADERSHIP_LOST);
         return;
@@ -338,13 +254,11 @@ public final class RoleController {
       lease.start(t.start());
       asks.activationSent(t.start());
       report.activationSent(t.start());
-      current = a;
-      endSignal = new EndSignal(a, new CompletableFuture<>());
-      role = Role.PROMOTING;
+      state.promoting(a);
     }
     // The previous active as the activation's context names it: the last one that completed its
     // promotion (an abandoned activation in between is passed over), as listeners and steps see.
-    ActiveContext context = context(a);
+    ActiveContext context = state.context(a);
     Optional<String> previous = context.previousActive();
     metrics.activated(a.token(), previous.filter(p -> !p.equals(config.self().id())).isPresent());
     LOG.info(
@@ -375,12 +289,12 @@ public final class RoleController {
     }
     OptionalLong failover = failoverTime.measure(a.token(), clock.nanoTime());
     synchronized (lock) {
-      if (current != a || role != Role.PROMOTING) {
+      if (state.current() != a || state.held() != Role.PROMOTING) {
         return;
       }
-      role = Role.ACTIVE;
+      state.role(Role.ACTIVE);
       lock.notifyAll();
-      if (!isActive()) {
+      if (!state.isActive()) {
         // The lease lapsed while the plan ran; the next step demotes.
         loop.wake();
         return;
@@ -388,7 +302,7 @@ public final class RoleController {
       LOG.info("{}: ACTIVE with token {}", config.self().id(), a.token());
       report.planCompleted(a.token(), failover);
       loop.wake();
-      listeners.active(context(a));
+      listeners.active(state.context(a));
     }
     metrics.role(Role.ACTIVE);
     failoverTime.record(failover);
@@ -413,39 +327,14 @@ public final class RoleController {
     OptionalLong acked = raft.majorityAckedSendTime(a.term());
     if (acked.isPresent()) {
       synchronized (lock) {
-        renewIfHolding(a, acked.getAsLong());
+        state.renewIfHolding(a, acked.getAsLong());
       }
     }
   }
 
-  /**
-   * Renews the lease of {@code a} from {@code sentAt}, if {@code a} still holds the role.
-   * Lease.renew never revives a lease that has already lapsed, even by a round that was sent in
-   * time: belief in one activation ends once and for all (the node re-activates with a new token
-   * instead), which keeps isActive() simple. The caller holds the lock.
-   */
-  void renewIfHolding(Activation a, long sentAt) {
-    Role r = role;
-    if (current == a && (r == Role.ACTIVE || r == Role.PROMOTING)) {
-      lease.renew(sentAt);
-    }
-  }
-
-  /**
-   * Whether {@code a} is the current activation and this node ACTIVE. The caller holds the lock.
-   */
-  boolean isActiveAs(Activation a) {
-    return role == Role.ACTIVE && current == a;
-  }
-
-  /** Whether {@code a} is the current activation. The caller holds the lock. */
-  boolean isCurrent(Activation a) {
-    return current == a;
-  }
-
   private boolean demoteIfCurrent(Activation a, StandbyReason reason) {
     synchronized (lock) {
-      if (current != a || (role != Role.ACTIVE && role != Role.PROMOTING)) {
+      if (state.current() != a || (state.held() != Role.ACTIVE && state.held() != Role.PROMOTING)) {
         return false;
       }
     }
@@ -454,20 +343,20 @@ public final class RoleController {
   }
 
   /**
-   * Gives the role up: from here {@link #isActive()} is false, listeners hear onStandby, and the
-   * demotion actions run bounded by what is left of the lease.
+   * Gives the role up: from here {@link RoleState#isActive()} is false, listeners hear onStandby,
+   * and the demotion actions run bounded by what is left of the lease.
    */
   private void demote(StandbyReason reason) {
     final Activation a;
     final CompletableFuture<StandbyReason> ended;
     synchronized (lock) {
-      Role r = role;
+      Role r = state.held();
       if (r != Role.ACTIVE && r != Role.PROMOTING) {
         return;
       }
-      a = current;
-      ended = endSignal.ended();
-      role = Role.DEMOTING;
+      a = state.current();
+      ended = state.endSignal().ended();
+      state.role(Role.DEMOTING);
       lock.notifyAll();
       listeners.standby(reason);
     }
@@ -482,9 +371,9 @@ public final class RoleController {
         reason,
         Math.max(0, TimeUnit.NANOSECONDS.toMillis(deadline - clock.nanoTime())));
     metrics.role(Role.DEMOTING);
-    plan.demote(a, context(a), deadline, reason);
+    plan.demote(a, state.context(a), deadline, reason);
     synchronized (lock) {
-      role = Role.STANDBY;
+      state.role(Role.STANDBY);
       if (reason == StandbyReason.PROMOTION_FAILED) {
         handOff.backoffStarted(clock.nanoTime());
       }
@@ -517,7 +406,7 @@ public final class RoleController {
     // closing and stops, or this sees the role it took and demotes it.
     synchronized (lock) {
       closing = true;
-      Role r = role;
+      Role r = state.held();
       wasHolding = r == Role.ACTIVE || r == Role.PROMOTING;
     }
     if (wasHolding) {
@@ -526,7 +415,7 @@ public final class RoleController {
     handOff.toAnyPeer();
     stopLoop();
     synchronized (lock) {
-      role = Role.STOPPED;
+      state.role(Role.STOPPED);
       lock.notifyAll();
     }
   }
@@ -539,14 +428,5 @@ public final class RoleController {
   private void stopLoop() {
     loop.stop();
     plan.shutdown();
-  }
-
-  /** The context of {@code a}, which is the current activation (and its end signal, its own). */
-  private ActiveContext context(Activation a) {
-    return context(a, endSignal.view());
-  }
-
-  private ActiveContext context(Activation a, CompletionStage<StandbyReason> ended) {
-    return new ActivationContext(this, config.self().id(), a, raft.stateMachine(), ended);
   }
 }

@@ -24,11 +24,10 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * A planned switch-over as any node asks for it ({@code BatonNode.switchActive}): checks the
- * target, writes the switch request through Raft, and waits, woken by every applied entry, until
- * the target is active (its plan completed), has given the role up (the switch failed, naming the
- * step), or the time is up. The active's side (demote, then hand leadership over) is in the role
- * controller.
+ * A planned switch-over as any node asks for it ({@code Cluster.switchActive}): checks the target,
+ * writes the switch request through Raft, and waits, woken by every applied entry, until the target
+ * is active (its plan completed), has given the role up (the switch failed, naming the step), or
+ * the time is up. The active's side (demote, then hand leadership over) is in the role controller.
  */
 public final class Switchover {
   private static final Logger LOG = LoggerFactory.getLogger(Switchover.class);
@@ -52,7 +51,7 @@ public final class Switchover {
   }
 
   /**
-   * Moves the role to {@code targetNodeId}; see {@code BatonNode.switchActive}.
+   * Moves the role to {@code targetNodeId}; see {@code Cluster.switchActive}.
    *
    * @param members the members as this node knows them
    * @param journal reads the promotion journal, to name the step of a failed switch

@@ -94,7 +94,7 @@ class ControlSecretDefaultTest {
     org.awaitility.Awaitility.await("the role stays with " + active)
         .atMost(Duration.ofSeconds(10))
         .until(() -> cluster.node(active).isActive());
-    assertThat(cluster.node(target).members()).hasSize(2);
+    assertThat(cluster.node(target).cluster().members()).hasSize(2);
   }
 
   @Test

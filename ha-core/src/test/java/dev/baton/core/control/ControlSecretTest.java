@@ -109,7 +109,7 @@ class ControlSecretTest {
     assertThatThrownBy(plaintext::status)
         .isInstanceOfSatisfying(ControlException.class, ControlSecretTest::refusedBeforeAnyCall);
     // Nothing reached the nodes: the membership is whole, the key was never written.
-    assertThat(cluster.node(target).members()).hasSize(2);
+    assertThat(cluster.node(target).cluster().members()).hasSize(2);
     assertThat(cluster.node(target).kv().get("baton/x/writer")).isEmpty();
   }
 

@@ -233,7 +233,7 @@ class ControlServerTest {
     // The watched node has applied b: its history holds every activation the replay may send
     // (none unless the role moved on its own since a).
     List<String> expected =
-        cluster.node(watched).history().stream()
+        cluster.node(watched).cluster().history().stream()
             .filter(h -> h.token() > from && h.token() < b.revision())
             .map(h -> h.nodeId() + "@" + h.token() + " " + h.reason())
             .toList();

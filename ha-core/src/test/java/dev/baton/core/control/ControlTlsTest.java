@@ -119,7 +119,7 @@ class ControlTlsTest {
     BatonClient reader = client(ca.issueClient("reader"));
     assertRefusedToReader(
         () -> reader.maintenance(true, "not mine to set"), "Maintenance refused by node n1");
-    assertThat(server.node().maintenance().on()).isFalse();
+    assertThat(server.node().cluster().maintenance().on()).isFalse();
 
     BatonClient admin = client(ca.issueClient("ops-admin"));
     Maintenance on = admin.maintenance(true, "certificate rotation");
@@ -128,7 +128,7 @@ class ControlTlsTest {
     assertThat(on.setBy()).contains("n1");
     // Anyone may read it.
     assertThat(reader.maintenance()).isEqualTo(on);
-    assertThat(server.node().maintenance()).isEqualTo(on);
+    assertThat(server.node().cluster().maintenance()).isEqualTo(on);
     assertThat(admin.maintenance(false, "").on()).isFalse();
     assertThat(log.list)
         .extracting(ILoggingEvent::getFormattedMessage)

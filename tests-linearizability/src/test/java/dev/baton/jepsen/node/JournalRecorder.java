@@ -34,7 +34,7 @@ final class JournalRecorder implements Runnable {
   public void run() {
     while (running) {
       try {
-        for (JournalEntry j : node.journal()) {
+        for (JournalEntry j : node.cluster().journal()) {
           String key =
               j.nodeId()
                   + "/"
