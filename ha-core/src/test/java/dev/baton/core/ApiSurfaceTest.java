@@ -111,6 +111,9 @@ class ApiSurfaceTest {
             "dev.baton.core.PromotionAction.demote(dev.baton.core.ActionContext)",
             "dev.baton.core.PromotionPlan$Step",
             "dev.baton.core.PromotionPlan.steps()");
+  }
+
+  /**
    * Issue 30: what is cluster-wide (moving the role, the members, maintenance mode, the history and
    * the journal) is asked through {@link BatonNode#cluster()}. Each {@link Cluster} method is still
    * on the node with the same signature, deprecated since 0.3 and not yet marked for removal
