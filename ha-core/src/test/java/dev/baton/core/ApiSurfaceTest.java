@@ -54,6 +54,49 @@ class ApiSurfaceTest {
     assertThat(leaks).as("public API members that name an internal type").isEmpty();
   }
 
+  /**
+   * Issue 30: the control API's Java client answers and takes the library's records, never the
+   * generated messages of {@code dev.baton.core.control.proto}, but in its forms deprecated since
+   * 0.3 (kept until 0.4 at the earliest, COMPATIBILITY.md). Generic arguments count: a {@code
+   * List<proto.Member>} or a {@code Consumer<proto.KvEvent>} names a message too.
+   */
+  @Test
+  void theControlClientNamesNoGeneratedMessageButInItsDeprecatedForms() {
+    JavaClasses classes =
+        new ClassFileImporter()
+            .withImportOption(ImportOption.Predefined.DO_NOT_INCLUDE_TESTS)
+            .importPackages("dev.baton.core.control");
+    JavaClass client = classes.get(dev.baton.core.control.BatonClient.class);
+    List<String> leaks = new ArrayList<>();
+    List<String> deprecated = new ArrayList<>();
+    for (java.lang.reflect.Method m : dev.baton.core.control.BatonClient.class.getMethods()) {
+      if (m.getDeclaringClass() != dev.baton.core.control.BatonClient.class) {
+        continue;
+      }
+      String signature = m.toGenericString();
+      boolean namesMessage = signature.contains("dev.baton.core.control.proto.");
+      if (m.isAnnotationPresent(Deprecated.class)) {
+        assertThat(m.getAnnotation(Deprecated.class).since()).as(signature).isEqualTo("0.3");
+        deprecated.add(m.getName());
+      } else if (namesMessage) {
+        leaks.add(signature);
+      }
+    }
+    assertThat(client.getCodeUnits()).as("BatonClient imported").isNotEmpty();
+    assertThat(leaks).as("public, not deprecated BatonClient methods naming a message").isEmpty();
+    assertThat(deprecated)
+        .containsExactlyInAnyOrder(
+            "status",
+            "status",
+            "watchRole",
+            "watchKeys",
+            "watchKeys",
+            "history",
+            "members",
+            "addMember",
+            "removeMember");
+  }
+
   /** Public, and nested only in public classes: a caller outside the package can name it. */
   private static boolean visible(JavaClass c) {
     for (JavaClass k = c; k != null; k = k.getEnclosingClass().orElse(null)) {
