@@ -8,10 +8,11 @@ import dev.baton.core.control.proto.StatusResponse;
 import java.util.List;
 
 /**
- * The control API's messages for the records that {@link BatonClient} answers, for a program that
- * prints them as the control API's JSON documents ({@code bin/baton ... --json}, the sidecar's
- * {@code /history}). The same conversion as the server's ({@code Messages}): a message read into a
- * record and turned back here is the message the server sent, for every value this client knows.
+ * The control API's messages for the records that {@link BatonClient} answers, and back: for a
+ * program that prints them as the control API's JSON documents ({@code bin/baton ... --json}, the
+ * sidecar's {@code /history}) or keeps the messages. The same conversion as the server's and the
+ * client's ({@code Messages}): a message read into a record and turned back here is the message the
+ * server sent, for every value this client knows.
  */
 public final class ControlMessages {
   private ControlMessages() {}
@@ -19,6 +20,29 @@ public final class ControlMessages {
   /** The {@code Status} answer that {@code report} was read from. */
   public static StatusResponse status(StatusReport report) {
     return Messages.status(report);
+  }
+
+  /**
+   * The record of a {@code Status} answer, as {@link BatonClient#statusReport()} reads it.
+   *
+   * @throws IllegalArgumentException for a promotion state this client does not know
+   */
+  public static StatusReport statusReport(StatusResponse status) {
+    return Messages.statusReport(status);
+  }
+
+  /**
+   * The records of a {@code History} answer, as {@link BatonClient#activations()} reads them.
+   *
+   * @throws IllegalArgumentException for a reason or step outcome this client does not know
+   */
+  public static List<Activation> activations(HistoryResponse history) {
+    return history.getActivationsList().stream().map(Messages::activation).toList();
+  }
+
+  /** The record of a member message, as {@link BatonClient#listMembers()} reads it. */
+  public static ClusterMember clusterMember(dev.baton.core.control.proto.Member member) {
+    return Messages.clusterMember(member);
   }
 
   /** The {@code History} answer of these activations. */
