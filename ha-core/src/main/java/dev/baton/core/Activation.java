@@ -105,7 +105,13 @@ public record Activation(
      * Failback by priority moved the role here: read from the previous active's resignation with
      * reason {@code FAILBACK} ({@link FailbackPolicy}).
      */
-    FAILBACK
+    FAILBACK,
+    /**
+     * A value this client does not know: a newer member sent it. A client reads it as this rather
+     * than failing, as the control API asks of every client (COMPATIBILITY.md); Baton never records
+     * it.
+     */
+    UNKNOWN
   }
 
   /**

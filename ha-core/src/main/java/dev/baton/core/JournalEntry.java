@@ -26,6 +26,12 @@ public record JournalEntry(
   public enum Outcome {
     STARTED,
     COMPLETED,
-    FAILED
+    FAILED,
+    /**
+     * A value this client does not know: a newer member sent it. A client reads it as this rather
+     * than failing, as the control API asks of every client (COMPATIBILITY.md); Baton never records
+     * it.
+     */
+    UNKNOWN
   }
 }

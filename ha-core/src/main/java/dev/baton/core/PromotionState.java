@@ -24,5 +24,11 @@ public enum PromotionState {
   /** The demotion steps run (the actions undone in reverse order) before the lease ends. */
   DEMOTING,
   /** The demotion finished: the node is a standby again. */
-  DEMOTED
+  DEMOTED,
+  /**
+   * A value this client does not know: a newer member sent it. A client reads it as this rather
+   * than failing, as the control API asks of every client (COMPATIBILITY.md); Baton never records
+   * it.
+   */
+  UNKNOWN
 }

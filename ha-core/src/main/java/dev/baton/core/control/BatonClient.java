@@ -1,33 +1,13 @@
 package dev.baton.core.control;
 
-import com.google.protobuf.ByteString;
+import dev.baton.core.Activation;
 import dev.baton.core.Handover;
 import dev.baton.core.KvEntry;
 import dev.baton.core.Maintenance;
 import dev.baton.core.Member;
 import dev.baton.core.TlsConfig;
-import dev.baton.core.control.ControlConnection.Retry;
-import dev.baton.core.control.proto.AddMemberRequest;
-import dev.baton.core.control.proto.HistoryRequest;
-import dev.baton.core.control.proto.KvCompareAndSetRequest;
-import dev.baton.core.control.proto.KvCompareAndSetResponse;
-import dev.baton.core.control.proto.KvDeleteRequest;
-import dev.baton.core.control.proto.KvGetRequest;
-import dev.baton.core.control.proto.KvGetResponse;
-import dev.baton.core.control.proto.KvListRequest;
-import dev.baton.core.control.proto.KvPutRequest;
-import dev.baton.core.control.proto.ListMembersRequest;
-import dev.baton.core.control.proto.ListMembersResponse;
-import dev.baton.core.control.proto.MaintenanceRequest;
-import dev.baton.core.control.proto.MaintenanceState;
-import dev.baton.core.control.proto.RemoveMemberRequest;
 import dev.baton.core.control.proto.RoleEvent;
-import dev.baton.core.control.proto.StatusRequest;
 import dev.baton.core.control.proto.StatusResponse;
-import dev.baton.core.control.proto.SwitchActiveRequest;
-import dev.baton.core.control.proto.SwitchActiveResponse;
-import dev.baton.core.control.proto.WatchKeysRequest;
-import dev.baton.core.control.proto.WatchRoleRequest;
 import io.grpc.ChannelCredentials;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -76,20 +56,26 @@ import java.util.function.Consumer;
  * server's message (as the embedded API does); every other failure is a {@link ControlException}
  * carrying the gRPC code.
  *
- * <p>Why this class is over 450 lines: it is the control API's Java façade, one documented method
- * per verb (about 300 lines of code, the rest their Javadoc); connecting, finding the leader and
- * retrying are {@link ControlConnection}'s. Returning API records instead of the generated messages
- * (issue 30) will shrink it.
+ * <p>Answers are the library's records ({@link StatusReport}, {@link ClusterMember}, {@link
+ * Activation}, {@link RoleChange}, {@link KvEntry}, ...), converted from the control API's messages
+ * by the same code that the server converts them with. The methods that answer generated messages
+ * are deprecated (since 0.3).
+ *
+ * <p>This class is the façade: one documented method per verb. Connecting, finding the leader and
+ * retrying are {@link ControlConnection}'s; building each request and reading its answer is {@link
+ * ControlCalls}'. Why it is over 450 lines: its last section keeps the forms that answer generated
+ * messages, deprecated since 0.3 (about 100 lines); without them, under 380 remain, most of them
+ * Javadoc and the {@link Builder}, both API.
  */
 public final class BatonClient implements AutoCloseable {
   private final ControlConnection connection;
-  private final Duration attemptTimeout;
+  private final ControlCalls calls;
 
   private BatonClient(Builder b) {
     this.connection =
         new ControlConnection(
             b.endpoints, b.credentials, b.callTimeout, b.probeTimeout, b.leaderCacheTtl);
-    this.attemptTimeout = b.attemptTimeout;
+    this.calls = new ControlCalls(connection, b.attemptTimeout);
   }
 
   public static Builder builder() {
@@ -108,33 +94,31 @@ public final class BatonClient implements AutoCloseable {
 
   // ---------------------------------------------------------------- status and role
 
-  /** The leader's status (or, while no leader is known, that of any node that answers). */
-  public StatusResponse status() {
-    return connection.call(
-        "status", Retry.ALWAYS, attemptTimeout, s -> s.status(StatusRequest.getDefaultInstance()));
+  /**
+   * The leader's status (or, while no leader is known, that of any node that answers): its own view
+   * and what it knows of the members, the steps beside the role and maintenance mode.
+   *
+   * @throws IllegalArgumentException for a promotion state this client does not know
+   */
+  public StatusReport statusReport() {
+    return Messages.statusReport(calls.status());
   }
 
   /**
    * One node's own view, asked of {@code endpoint} alone, with one attempt bounded by {@code
    * timeout}: what a status table shows for each node.
    */
-  public StatusResponse status(String endpoint, Duration timeout) {
-    return connection.status(endpoint, timeout);
+  public StatusReport statusReport(String endpoint, Duration timeout) {
+    return Messages.statusReport(calls.status(endpoint, timeout));
   }
 
   /**
    * Streams the role changes of the node at {@code endpoint}: first its current role, then every
    * change, until the returned handle is closed or the stream fails ({@code onError}, once).
    */
-  public AutoCloseable watchRole(
-      String endpoint, Consumer<RoleEvent> onEvent, Consumer<Throwable> onError) {
-    return connection.openStream(
-        "watch role",
-        endpoint,
-        (stub, observer) -> stub.watchRole(WatchRoleRequest.getDefaultInstance(), observer),
-        onEvent,
-        onError,
-        false);
+  public AutoCloseable watchRoleChanges(
+      String endpoint, Consumer<RoleChange> onChange, Consumer<Throwable> onError) {
+    return calls.watchRole(endpoint, e -> onChange.accept(Messages.roleChange(e)), onError);
   }
 
   /**
@@ -143,46 +127,25 @@ public final class BatonClient implements AutoCloseable {
    * onError}, once). With {@code afterRevision} above 0 the node first replays every key changed
    * after it (see the WatchKeys call in baton_control.proto); a {@link ControlException} with code
    * OUT_OF_RANGE says it cannot, and names the revision to re-read from. A watcher that reconnects
-   * passes the revision of the last event it saw.
+   * passes the revision of the last event it saw. With {@code roles}, the stream also carries every
+   * change of the active ({@link WatchEvent.Type#ACTIVATED}, whose revision is the activation's
+   * token), in log order with the key changes, and the replay from {@code afterRevision} includes
+   * them; a server older than that sends key changes only.
    */
-  public AutoCloseable watchKeys(
-      String endpoint,
-      String prefix,
-      long afterRevision,
-      Consumer<dev.baton.core.control.proto.KvEvent> onEvent,
-      Consumer<Throwable> onError) {
-    return watchKeys(endpoint, prefix, afterRevision, false, onEvent, onError);
-  }
-
-  /**
-   * As {@link #watchKeys(String, String, long, Consumer, Consumer)}; with {@code roles}, the stream
-   * also carries every change of the active (events of type ACTIVATED, whose revision is the
-   * activation's token), in log order with the key changes, and the replay from {@code
-   * afterRevision} includes them. A server older than this field sends key changes only.
-   */
-  public AutoCloseable watchKeys(
+  public AutoCloseable watchKeyChanges(
       String endpoint,
       String prefix,
       long afterRevision,
       boolean roles,
-      Consumer<dev.baton.core.control.proto.KvEvent> onEvent,
+      Consumer<WatchEvent> onEvent,
       Consumer<Throwable> onError) {
-    if (afterRevision < 0) {
-      throw new IllegalArgumentException("afterRevision must be 0 or more, not " + afterRevision);
-    }
-    WatchKeysRequest request =
-        WatchKeysRequest.newBuilder()
-            .setPrefix(prefix)
-            .setAfterRevision(afterRevision)
-            .setRoles(roles)
-            .build();
-    return connection.openStream(
-        "watch keys",
+    return calls.watchKeys(
         endpoint,
-        (stub, observer) -> stub.watchKeys(request, observer),
-        onEvent,
-        onError,
-        true);
+        prefix,
+        afterRevision,
+        roles,
+        e -> onEvent.accept(Messages.watchEvent(e)),
+        onError);
   }
 
   /**
@@ -193,7 +156,7 @@ public final class BatonClient implements AutoCloseable {
     return StatusErrors.oldestReplayable(failure);
   }
 
-  // ---------------------------------------------------------------- switch-active, members
+  // ---------------------------------------------------------------- switch-active, maintenance
 
   /**
    * Planned switchover to {@code targetNodeId}; waits up to {@code timeout} for it to be active.
@@ -202,20 +165,7 @@ public final class BatonClient implements AutoCloseable {
    */
   public long switchActive(String targetNodeId, Duration timeout) {
     Objects.requireNonNull(targetNodeId, "targetNodeId");
-    SwitchActiveRequest request =
-        SwitchActiveRequest.newBuilder()
-            .setTargetNodeId(targetNodeId)
-            .setTimeoutMillis(timeout.toMillis())
-            .build();
-    Duration attempt = timeout.plus(Duration.ofSeconds(2));
-    return connection
-        .call(
-            "switch-active to " + targetNodeId,
-            Retry.IF_NOT_APPLIED,
-            attempt,
-            attempt.plus(connection.callTimeout()),
-            s -> s.switchActive(request))
-        .getToken();
+    return calls.switchActive("switch-active to " + targetNodeId, targetNodeId, timeout).getToken();
   }
 
   /**
@@ -228,20 +178,9 @@ public final class BatonClient implements AutoCloseable {
    * @return the node that took the role and its new token
    */
   public Handover stepDown(Duration timeout) {
-    SwitchActiveRequest request =
-        SwitchActiveRequest.newBuilder().setTimeoutMillis(timeout.toMillis()).build();
-    Duration attempt = timeout.plus(Duration.ofSeconds(2));
-    SwitchActiveResponse r =
-        connection.call(
-            "step-down",
-            Retry.IF_NOT_APPLIED,
-            attempt,
-            attempt.plus(connection.callTimeout()),
-            s -> s.switchActive(request));
+    var r = calls.switchActive("step-down", "", timeout);
     return new Handover(r.getNodeId(), r.getToken());
   }
-
-  // ---------------------------------------------------------------- maintenance mode
 
   /**
    * Turns the cluster's maintenance mode on or off: see {@link Maintenance} for what it suspends
@@ -259,15 +198,7 @@ public final class BatonClient implements AutoCloseable {
    */
   public Maintenance maintenance(boolean on, String reason) {
     Objects.requireNonNull(reason, "reason");
-    MaintenanceRequest request =
-        MaintenanceRequest.newBuilder().setOn(on).setReason(reason).build();
-    MaintenanceState made =
-        connection.call(
-            "maintenance " + (on ? "on" : "off"),
-            Retry.IF_NOT_APPLIED,
-            attemptTimeout,
-            s -> s.maintenance(request));
-    return Messages.maintenance(made);
+    return Messages.maintenance(calls.maintenance(on, reason));
   }
 
   /**
@@ -276,103 +207,62 @@ public final class BatonClient implements AutoCloseable {
    * predates maintenance mode.
    */
   public Maintenance maintenance() {
-    return Messages.maintenance(status().getMaintenance());
+    return Messages.maintenance(calls.status().getMaintenance());
   }
+
+  // ---------------------------------------------------------------- history, members
 
   /**
    * The activation history, oldest first in token order, as the node answering has applied it (the
-   * leader when it can be reached): see {@link dev.baton.core.BatonNode#history()}. As messages,
-   * like {@link #members()}: a newer server's reasons and fields pass through unchanged.
+   * leader when it can be reached): see {@link dev.baton.core.BatonNode#history()}.
+   *
+   * @throws IllegalArgumentException naming the activation and the value, for a reason or a step
+   *     outcome this client does not know (from a newer server)
    */
-  public List<dev.baton.core.control.proto.Activation> history() {
-    return connection
-        .call(
-            "history",
-            Retry.ALWAYS,
-            attemptTimeout,
-            s -> s.history(HistoryRequest.getDefaultInstance()))
-        .getActivationsList();
+  public List<Activation> activations() {
+    return calls.history().stream().map(Messages::activation).toList();
   }
 
-  /** The members as the leader knows them. */
-  public List<dev.baton.core.control.proto.Member> members() {
-    return connection
-        .call(
-            "list members",
-            Retry.ALWAYS,
-            attemptTimeout,
-            s -> s.listMembers(ListMembersRequest.getDefaultInstance()))
-        .getMembersList();
-  }
-
-  /** Adds a member (started beforehand with {@code joining(true)}); returns the new list. */
-  public List<dev.baton.core.control.proto.Member> addMember(Member member) {
-    AddMemberRequest request =
-        AddMemberRequest.newBuilder().setMember(Messages.member(member, "")).build();
-    ListMembersResponse r =
-        connection.call(
-            "add member " + member.id(),
-            Retry.IF_NOT_APPLIED,
-            membershipAttempt(),
-            s -> s.addMember(request));
-    return r.getMembersList();
+  /** The members as the leader knows them, with their control addresses where it knows them. */
+  public List<ClusterMember> listMembers() {
+    return clusterMembers(calls.members());
   }
 
   /**
-   * A membership change waits for the leader to stage the new member, change the configuration, and
-   * see every new voter hold it: longer than a KV call, bounded on the node by seven operation
-   * timeouts (35 s with the default 5 s).
+   * Adds a member (started beforehand with {@code joining(true)}) to the cluster's configuration.
+   *
+   * @return the members after the change
    */
-  private Duration membershipAttempt() {
-    Duration floor = Duration.ofSeconds(40);
-    return attemptTimeout.compareTo(floor) > 0 ? attemptTimeout : floor;
+  public List<ClusterMember> addToCluster(Member member) {
+    return clusterMembers(calls.addMember(member));
   }
 
-  /** Removes a member; returns the new list. */
-  public List<dev.baton.core.control.proto.Member> removeMember(String memberId) {
-    RemoveMemberRequest request = RemoveMemberRequest.newBuilder().setMemberId(memberId).build();
-    return connection
-        .call(
-            "remove member " + memberId,
-            Retry.IF_NOT_APPLIED,
-            membershipAttempt(),
-            s -> s.removeMember(request))
-        .getMembersList();
+  /**
+   * Removes a member from the cluster's configuration.
+   *
+   * @return the members after the change
+   */
+  public List<ClusterMember> removeFromCluster(String memberId) {
+    return clusterMembers(calls.removeMember(memberId));
+  }
+
+  private static List<ClusterMember> clusterMembers(
+      List<dev.baton.core.control.proto.Member> members) {
+    return members.stream().map(Messages::clusterMember).toList();
   }
 
   // ---------------------------------------------------------------- KV
 
   public Optional<KvEntry> get(String key) {
-    KvGetResponse r =
-        connection.call(
-            "kv get '" + key + "'",
-            Retry.ALWAYS,
-            attemptTimeout,
-            s -> s.kvGet(KvGetRequest.newBuilder().setKey(key).build()));
-    return r.getFound() ? Optional.of(Messages.entry(r.getEntry())) : Optional.empty();
+    return calls.get(key);
   }
 
   public List<KvEntry> list(String prefix) {
-    return connection
-        .call(
-            "kv list '" + prefix + "'",
-            Retry.ALWAYS,
-            attemptTimeout,
-            s -> s.kvList(KvListRequest.newBuilder().setPrefix(prefix).build()))
-        .getEntriesList()
-        .stream()
-        .map(Messages::entry)
-        .toList();
+    return calls.list(prefix);
   }
 
   public KvEntry put(String key, byte[] value) {
-    KvPutRequest request =
-        KvPutRequest.newBuilder().setKey(key).setValue(ByteString.copyFrom(value)).build();
-    return Messages.entry(
-        connection
-            .call(
-                "kv put '" + key + "'", Retry.IF_NOT_APPLIED, attemptTimeout, s -> s.kvPut(request))
-            .getEntry());
+    return calls.put(key, value);
   }
 
   /**
@@ -381,46 +271,123 @@ public final class BatonClient implements AutoCloseable {
    * @return the new entry, or empty if the value did not match
    */
   public Optional<KvEntry> compareAndSet(String key, byte[] expected, byte[] update) {
-    KvCompareAndSetRequest.Builder b =
-        KvCompareAndSetRequest.newBuilder().setKey(key).setValue(ByteString.copyFrom(update));
-    if (expected == null) {
-      b.setExpectAbsent(true);
-    } else {
-      b.setExpectedValue(ByteString.copyFrom(expected));
-    }
-    return cas(key, b.build());
+    return calls.compareAndSet(key, expected, update);
   }
 
   /** Sets {@code key} to {@code update} if its revision is {@code expectedRevision} (0: absent). */
   public Optional<KvEntry> compareAndSetRevision(String key, long expectedRevision, byte[] update) {
-    return cas(
-        key,
-        KvCompareAndSetRequest.newBuilder()
-            .setKey(key)
-            .setValue(ByteString.copyFrom(update))
-            .setExpectedRevision(expectedRevision)
-            .build());
-  }
-
-  private Optional<KvEntry> cas(String key, KvCompareAndSetRequest request) {
-    KvCompareAndSetResponse r =
-        connection.call(
-            "kv compare-and-set '" + key + "'",
-            Retry.IF_NOT_APPLIED,
-            attemptTimeout,
-            s -> s.kvCompareAndSet(request));
-    return r.getApplied() ? Optional.of(Messages.entry(r.getEntry())) : Optional.empty();
+    return calls.compareAndSetRevision(key, expectedRevision, update);
   }
 
   /** Removes {@code key}; returns whether it existed. */
   public boolean delete(String key) {
-    return connection
-        .call(
-            "kv delete '" + key + "'",
-            Retry.IF_NOT_APPLIED,
-            attemptTimeout,
-            s -> s.kvDelete(KvDeleteRequest.newBuilder().setKey(key).build()))
-        .getExisted();
+    return calls.delete(key);
+  }
+
+  // ---------------------------------------------------------------- deprecated: the generated
+  // messages
+
+  /**
+   * The leader's status as the generated message.
+   *
+   * @deprecated since 0.3, removable in 0.4 at the earliest: use {@link #statusReport()}
+   */
+  @Deprecated(since = "0.3")
+  public StatusResponse status() {
+    return calls.status();
+  }
+
+  /**
+   * One node's status as the generated message.
+   *
+   * @deprecated since 0.3, removable in 0.4 at the earliest: use {@link #statusReport(String,
+   *     Duration)}
+   */
+  @Deprecated(since = "0.3")
+  public StatusResponse status(String endpoint, Duration timeout) {
+    return calls.status(endpoint, timeout);
+  }
+
+  /**
+   * As {@link #watchRoleChanges}, as generated messages.
+   *
+   * @deprecated since 0.3, removable in 0.4 at the earliest: use {@link #watchRoleChanges}
+   */
+  @Deprecated(since = "0.3")
+  public AutoCloseable watchRole(
+      String endpoint, Consumer<RoleEvent> onEvent, Consumer<Throwable> onError) {
+    return calls.watchRole(endpoint, onEvent, onError);
+  }
+
+  /**
+   * As {@link #watchKeyChanges} without roles, as generated messages.
+   *
+   * @deprecated since 0.3, removable in 0.4 at the earliest: use {@link #watchKeyChanges}
+   */
+  @Deprecated(since = "0.3")
+  public AutoCloseable watchKeys(
+      String endpoint,
+      String prefix,
+      long afterRevision,
+      Consumer<dev.baton.core.control.proto.KvEvent> onEvent,
+      Consumer<Throwable> onError) {
+    return calls.watchKeys(endpoint, prefix, afterRevision, false, onEvent, onError);
+  }
+
+  /**
+   * As {@link #watchKeyChanges}, as generated messages.
+   *
+   * @deprecated since 0.3, removable in 0.4 at the earliest: use {@link #watchKeyChanges}
+   */
+  @Deprecated(since = "0.3")
+  public AutoCloseable watchKeys(
+      String endpoint,
+      String prefix,
+      long afterRevision,
+      boolean roles,
+      Consumer<dev.baton.core.control.proto.KvEvent> onEvent,
+      Consumer<Throwable> onError) {
+    return calls.watchKeys(endpoint, prefix, afterRevision, roles, onEvent, onError);
+  }
+
+  /**
+   * The activation history as generated messages.
+   *
+   * @deprecated since 0.3, removable in 0.4 at the earliest: use {@link #activations()}
+   */
+  @Deprecated(since = "0.3")
+  public List<dev.baton.core.control.proto.Activation> history() {
+    return calls.history();
+  }
+
+  /**
+   * The members as generated messages.
+   *
+   * @deprecated since 0.3, removable in 0.4 at the earliest: use {@link #listMembers()}
+   */
+  @Deprecated(since = "0.3")
+  public List<dev.baton.core.control.proto.Member> members() {
+    return calls.members();
+  }
+
+  /**
+   * Adds a member; returns the new list as generated messages.
+   *
+   * @deprecated since 0.3, removable in 0.4 at the earliest: use {@link #addToCluster(Member)}
+   */
+  @Deprecated(since = "0.3")
+  public List<dev.baton.core.control.proto.Member> addMember(Member member) {
+    return calls.addMember(member);
+  }
+
+  /**
+   * Removes a member; returns the new list as generated messages.
+   *
+   * @deprecated since 0.3, removable in 0.4 at the earliest: use {@link #removeFromCluster(String)}
+   */
+  @Deprecated(since = "0.3")
+  public List<dev.baton.core.control.proto.Member> removeMember(String memberId) {
+    return calls.removeMember(memberId);
   }
 
   @Override
@@ -499,22 +466,13 @@ public final class BatonClient implements AutoCloseable {
     }
 
     public BatonClient build() {
-      if (endpoints.isEmpty()) {
-        throw new IllegalArgumentException("BatonClient: give at least one endpoint (host:port)");
-      }
-      endpoints.forEach(ControlConnection::requireHostPort);
-      for (Map.Entry<String, Duration> d :
+      ControlConnection.check(
+          endpoints,
           Map.of(
-                  "attemptTimeout", attemptTimeout,
-                  "callTimeout", callTimeout,
-                  "probeTimeout", probeTimeout,
-                  "leaderCacheTtl", leaderCacheTtl)
-              .entrySet()) {
-        if (d.getValue() == null || d.getValue().isZero() || d.getValue().isNegative()) {
-          throw new IllegalArgumentException(
-              "BatonClient: " + d.getKey() + " must be positive, got " + d.getValue());
-        }
-      }
+              "attemptTimeout", attemptTimeout,
+              "callTimeout", callTimeout,
+              "probeTimeout", probeTimeout,
+              "leaderCacheTtl", leaderCacheTtl));
       if (credentials == null) {
         credentials = io.grpc.InsecureChannelCredentials.create();
       }

@@ -78,6 +78,23 @@ final class ControlConnection implements AutoCloseable {
     this.nodeEndpoints = Caffeine.newBuilder().maximumSize(1000).build();
   }
 
+  /**
+   * Checks a {@link BatonClient.Builder}'s settings: at least one endpoint, each {@code host:port},
+   * and every duration positive; throws {@link IllegalArgumentException} naming what is wrong.
+   */
+  static void check(List<String> endpoints, Map<String, Duration> durations) {
+    if (endpoints.isEmpty()) {
+      throw new IllegalArgumentException("BatonClient: give at least one endpoint (host:port)");
+    }
+    endpoints.forEach(ControlConnection::requireHostPort);
+    for (Map.Entry<String, Duration> d : durations.entrySet()) {
+      if (d.getValue() == null || d.getValue().isZero() || d.getValue().isNegative()) {
+        throw new IllegalArgumentException(
+            "BatonClient: " + d.getKey() + " must be positive, got " + d.getValue());
+      }
+    }
+  }
+
   /** Throws {@link IllegalArgumentException} unless {@code e} is {@code host:port}. */
   static void requireHostPort(String e) {
     int colon = e == null ? -1 : e.lastIndexOf(':');

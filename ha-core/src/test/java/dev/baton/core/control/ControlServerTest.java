@@ -13,7 +13,6 @@ import dev.baton.core.Member;
 import dev.baton.core.control.proto.BatonControlGrpc;
 import dev.baton.core.control.proto.Health;
 import dev.baton.core.control.proto.KvCompareAndSetRequest;
-import dev.baton.core.control.proto.MemberStatus;
 import dev.baton.core.control.proto.Role;
 import dev.baton.core.control.proto.RoleEvent;
 import dev.baton.core.control.proto.StatusResponse;
@@ -145,38 +144,61 @@ class ControlServerTest {
     assertThat(leader.getPromotion().getState()).isNotEmpty();
     assertThat(client.cachedLeaderEndpoint()).contains(endpoints.get(active.id()));
 
+    // The same, as the library's records (issue 30).
+    StatusReport report =
+        await()
+            .atMost(WAIT)
+            .until(client::statusReport, r -> r.node().role() == dev.baton.core.Role.ACTIVE);
+    assertThat(report.node().nodeId()).isEqualTo(active.id());
+    assertThat(report.node().token()).isEqualTo(active.token());
+    assertThat(report.node().leaderId()).contains(active.id());
+    assertThat(report.node().clusterId()).isEqualTo(cluster.clusterId());
+    assertThat(report.node().promotion().state()).isNotNull();
+
     // Every member answers the leader's probes; each reports its own role.
-    StatusResponse withHealth =
+    StatusReport withHealth =
         await()
             .atMost(WAIT)
             .until(
-                () -> client.status(endpoints.get(active.id()), Duration.ofSeconds(2)),
-                s ->
-                    s.getMembersList().stream()
+                () -> client.statusReport(endpoints.get(active.id()), Duration.ofSeconds(2)),
+                r ->
+                    r.peers().values().stream()
                         .allMatch(
-                            m ->
-                                m.getHealth() == Health.SELF || m.getHealth() == Health.REACHABLE));
-    for (MemberStatus m : withHealth.getMembersList()) {
-      String id = m.getMember().getId();
-      assertThat(m.getMember().getControlAddress()).isEqualTo(endpoints.get(id));
-      assertThat(m.getInConfiguration()).isTrue();
-      assertThat(m.getLeader()).isEqualTo(id.equals(active.id()));
-      assertThat(m.getActive()).isEqualTo(id.equals(active.id()));
-      assertThat(m.getReportedRole())
-          .isEqualTo(id.equals(active.id()) ? Role.ACTIVE : Role.STANDBY);
+                            p ->
+                                p.reachability() == StatusReport.Reachability.SELF
+                                    || p.reachability() == StatusReport.Reachability.REACHABLE));
+    assertThat(withHealth.peers().keySet()).containsExactlyInAnyOrderElementsOf(endpoints.keySet());
+    for (dev.baton.core.NodeStatus.MemberStatus m : withHealth.node().members()) {
+      String id = m.member().id();
+      StatusReport.Peer p = withHealth.peers().get(id);
+      assertThat(p.controlAddress()).contains(endpoints.get(id));
+      assertThat(m.inConfiguration()).isTrue();
+      assertThat(m.leader()).isEqualTo(id.equals(active.id()));
+      assertThat(m.active()).isEqualTo(id.equals(active.id()));
+      assertThat(p.reportedRole())
+          .contains(
+              id.equals(active.id()) ? dev.baton.core.Role.ACTIVE : dev.baton.core.Role.STANDBY);
+      assertThat(p.lastSeen()).isPresent();
     }
+    // The record carries the whole answer: turned back into the message it is the answer itself.
+    StatusResponse message = client.status(endpoints.get(active.id()), Duration.ofSeconds(2));
+    assertThat(ControlMessages.status(Messages.statusReport(message))).isEqualTo(message);
 
     // A standby's own view: standby, knows who is active.
     String standby = otherThan(active.id());
-    StatusResponse s = client.status(endpoints.get(standby), Duration.ofSeconds(2));
-    assertThat(s.getNodeId()).isEqualTo(standby);
-    assertThat(s.getRole()).isEqualTo(Role.STANDBY);
-    assertThat(s.getToken()).isZero();
+    StatusReport s = client.statusReport(endpoints.get(standby), Duration.ofSeconds(2));
+    assertThat(s.node().nodeId()).isEqualTo(standby);
+    assertThat(s.node().role()).isEqualTo(dev.baton.core.Role.STANDBY);
+    assertThat(s.node().token()).isEqualTo(BatonNode.NO_TOKEN);
     await()
         .atMost(WAIT)
         .until(
-            () -> client.status(endpoints.get(standby), Duration.ofSeconds(2)).getActiveNodeId(),
-            active.id()::equals);
+            () ->
+                client
+                    .statusReport(endpoints.get(standby), Duration.ofSeconds(2))
+                    .node()
+                    .activeNodeId(),
+            Optional.of(active.id())::equals);
   }
 
   /**
@@ -344,10 +366,12 @@ class ControlServerTest {
       await("maintenance in the status of " + id)
           .atMost(WAIT)
           .until(
-              () -> client.status(endpoints.get(id), Duration.ofSeconds(2)).getMaintenance(),
-              m -> m.getOn() && m.getIndex() == on.index());
+              () -> client.statusReport(endpoints.get(id), Duration.ofSeconds(2)).maintenance(),
+              m -> m.isPresent() && m.get().on() && m.get().index() == on.index());
     }
     String standby = otherThan(active.id());
+    assertThat(client.statusReport(endpoints.get(standby), Duration.ofSeconds(2)).maintenance())
+        .contains(on);
     StatusResponse seen = client.status(endpoints.get(standby), Duration.ofSeconds(2));
     assertThat(seen.getMaintenance().getSetBy()).isEqualTo(on.setBy().orElseThrow());
     assertThat(seen.getMaintenance().getClient()).isEmpty();
@@ -371,10 +395,11 @@ class ControlServerTest {
     long oldToken = old.token();
     String target = otherThan(old.id());
 
-    List<RoleEvent> targetEvents = new CopyOnWriteArrayList<>();
+    List<RoleChange> targetEvents = new CopyOnWriteArrayList<>();
     List<RoleEvent> oldEvents = new CopyOnWriteArrayList<>();
     List<Throwable> errors = new CopyOnWriteArrayList<>();
-    closeables.add(client.watchRole(endpoints.get(target), targetEvents::add, errors::add));
+    closeables.add(client.watchRoleChanges(endpoints.get(target), targetEvents::add, errors::add));
+    // The deprecated form, as generated messages, still streams the same.
     closeables.add(client.watchRole(endpoints.get(old.id()), oldEvents::add, errors::add));
     // The cluster's role changes among the key changes, watched on the third member (issue 37).
     String third =
@@ -383,13 +408,14 @@ class ControlServerTest {
             .findFirst()
             .orElseThrow();
     KvEntry before = client.put("sw/before", "1".getBytes(UTF_8));
-    List<dev.baton.core.control.proto.KvEvent> changes = new CopyOnWriteArrayList<>();
+    List<WatchEvent> changes = new CopyOnWriteArrayList<>();
     closeables.add(
-        client.watchKeys(
+        client.watchKeyChanges(
             endpoints.get(third), "sw/", before.revision(), true, changes::add, errors::add));
     // Each stream starts with the node's current role.
     await().atMost(WAIT).until(() -> !targetEvents.isEmpty() && !oldEvents.isEmpty());
-    assertThat(targetEvents.get(0).getRole()).isEqualTo(Role.STANDBY);
+    assertThat(targetEvents.get(0).role()).isEqualTo(dev.baton.core.Role.STANDBY);
+    assertThat(targetEvents.get(0).token()).isEqualTo(BatonNode.NO_TOKEN);
     assertThat(oldEvents.get(0).getRole()).isEqualTo(Role.ACTIVE);
     assertThat(oldEvents.get(0).getToken()).isEqualTo(oldToken);
 
@@ -404,9 +430,12 @@ class ControlServerTest {
               assertThat(targetEvents)
                   .anySatisfy(
                       e -> {
-                        assertThat(e.getRole()).isEqualTo(Role.ACTIVE);
-                        assertThat(e.getToken()).isEqualTo(token);
-                        assertThat(e.getNodeId()).isEqualTo(target);
+                        assertThat(e.role()).isEqualTo(dev.baton.core.Role.ACTIVE);
+                        assertThat(e.token()).isEqualTo(token);
+                        assertThat(e.nodeId()).isEqualTo(target);
+                        assertThat(e.previousActive()).contains(old.id());
+                        assertThat(e.previousToken()).isEqualTo(oldToken);
+                        assertThat(e.standbyReason()).isEmpty();
                       });
               assertThat(oldEvents)
                   .anySatisfy(
@@ -419,23 +448,25 @@ class ControlServerTest {
     KvEntry after = client.put("sw/after", "1".getBytes(UTF_8));
     await()
         .atMost(WAIT)
-        .until(() -> changes.stream().anyMatch(e -> e.getRevision() == after.revision()));
+        .until(() -> changes.stream().anyMatch(e -> e.revision() == after.revision()));
     assertThat(changes)
         .extracting(
             e ->
-                e.getType()
+                e.type()
                     + " "
-                    + (e.getType() == dev.baton.core.control.proto.KvEvent.Type.ACTIVATED
-                        ? e.getActivation().getNodeId()
-                            + " "
-                            + e.getActivation().getReason()
-                            + " after "
-                            + e.getActivation().getPreviousNodeId()
-                            + "@"
-                            + e.getActivation().getPreviousToken()
-                        : e.getEntry().getKey())
+                    + e.activation()
+                        .map(
+                            a ->
+                                a.nodeId()
+                                    + " "
+                                    + a.reason()
+                                    + " after "
+                                    + a.previousNodeId().orElse("")
+                                    + "@"
+                                    + a.previousToken())
+                        .orElseGet(() -> e.entry().orElseThrow().key())
                     + " @"
-                    + e.getRevision())
+                    + e.revision())
         .as("the switch between the two puts, in log order")
         .containsExactly(
             "ACTIVATED "
@@ -447,7 +478,8 @@ class ControlServerTest {
                 + " @"
                 + token,
             "PUT sw/after @" + after.revision());
-    // A watcher that resumes after the put before the switch gets the same, replayed.
+    // A watcher that resumes after the put before the switch gets the same, replayed (here through
+    // the deprecated form, as generated messages).
     List<dev.baton.core.control.proto.KvEvent> replayed = new CopyOnWriteArrayList<>();
     try (AutoCloseable w =
         client.watchKeys(
@@ -460,7 +492,12 @@ class ControlServerTest {
         .isEqualTo(
             changes.subList(0, 2).stream()
                 .map(
-                    e -> e.getType() + " @" + e.getRevision() + " " + e.getActivation().getReason())
+                    e ->
+                        e.type()
+                            + " @"
+                            + e.revision()
+                            + " "
+                            + e.activation().map(a -> a.reason().name()).orElse(""))
                 .toList());
     assertThat(replayed.get(0).getActivation().getPromoted()).isTrue();
 
@@ -480,8 +517,8 @@ class ControlServerTest {
                 assertThat(targetEvents)
                     .anySatisfy(
                         e -> {
-                          assertThat(e.getRole()).isEqualTo(Role.STANDBY);
-                          assertThat(e.getStandbyReason()).isEqualTo("SWITCH_ACTIVE");
+                          assertThat(e.role()).isEqualTo(dev.baton.core.Role.STANDBY);
+                          assertThat(e.standbyReason()).contains("SWITCH_ACTIVE");
                         }));
 
     // The history, through the API: both moves, in token order, each a SWITCH_ACTIVE naming the
@@ -490,25 +527,32 @@ class ControlServerTest {
         .atMost(WAIT)
         .untilAsserted(
             () -> {
-              List<dev.baton.core.control.proto.Activation> history = client.history();
+              List<dev.baton.core.Activation> history = client.activations();
               assertThat(history)
-                  .extracting(dev.baton.core.control.proto.Activation::getToken)
+                  .extracting(dev.baton.core.Activation::token)
                   .isSorted()
                   .contains(oldToken, token, h.token());
               assertThat(history)
-                  .filteredOn(a -> a.getToken() == token || a.getToken() == h.token())
+                  .filteredOn(a -> a.token() == token || a.token() == h.token())
                   .allSatisfy(
                       a -> {
-                        assertThat(a.getReason()).isEqualTo("SWITCH_ACTIVE");
+                        assertThat(a.reason())
+                            .isEqualTo(dev.baton.core.Activation.Reason.SWITCH_ACTIVE);
                         assertThat(cluster.members())
                             .extracting(dev.baton.core.Member::id)
-                            .contains(a.getRequester());
-                        assertThat(a.getProposedAtUnixMillis()).isPositive();
+                            .contains(a.requester().orElseThrow());
+                        assertThat(a.proposedAt()).isPresent();
                       });
               assertThat(history)
-                  .filteredOn(a -> a.getToken() == h.token())
+                  .filteredOn(a -> a.token() == h.token())
                   .singleElement()
-                  .satisfies(a -> assertThat(a.getNodeId()).isEqualTo(h.nodeId()));
+                  .satisfies(a -> assertThat(a.nodeId()).isEqualTo(h.nodeId()));
+              // The records are the answer: turned back, they are the messages the node sent.
+              List<dev.baton.core.control.proto.Activation> messages = client.history();
+              if (messages.size() == history.size()) {
+                assertThat(ControlMessages.history(history).getActivationsList())
+                    .isEqualTo(messages);
+              }
             });
   }
 
@@ -660,14 +704,20 @@ class ControlServerTest {
   void membersAreListedAddedAndRemoved() {
     BatonClient client = startClusterAndClient();
     BatonNode active = cluster.awaitActive(WAIT);
-    assertThat(client.members())
-        .extracting(dev.baton.core.control.proto.Member::getId)
+    List<ClusterMember> members = client.listMembers();
+    assertThat(members)
+        .extracting(m -> m.member().id())
         .containsExactlyInAnyOrder("n1", "n2", "n3");
+    assertThat(members).extracting(ClusterMember::member).hasSameElementsAs(cluster.members());
+    assertThat(members)
+        .allSatisfy(m -> assertThat(m.controlAddress()).contains(endpoints.get(m.member().id())));
+    // The deprecated form answers the same, as generated messages.
+    assertThat(client.members()).isEqualTo(members.stream().map(ControlMessages::member).toList());
 
-    assertThatThrownBy(() -> client.removeMember(active.id()))
+    assertThatThrownBy(() -> client.removeFromCluster(active.id()))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("switch-active to another node first");
-    assertThatThrownBy(() -> client.removeMember("ghost"))
+    assertThatThrownBy(() -> client.removeFromCluster("ghost"))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("'ghost' is not a member");
 
@@ -675,18 +725,16 @@ class ControlServerTest {
     BatonNode joining = cluster.builderFor("n4").joining(true).build();
     closeables.add(joining);
     joining.start();
-    assertThat(client.addMember(n4))
-        .extracting(dev.baton.core.control.proto.Member::getId)
-        .contains("n4");
+    assertThat(client.addToCluster(n4)).extracting(ClusterMember::member).contains(n4);
     await()
         .atMost(WAIT)
         .until(
             () ->
-                client.status().getMembersList().stream()
-                    .anyMatch(m -> m.getMember().getId().equals("n4") && m.getInConfiguration()));
+                client.statusReport().node().members().stream()
+                    .anyMatch(m -> m.member().id().equals("n4") && m.inConfiguration()));
 
-    assertThat(client.removeMember("n4"))
-        .extracting(dev.baton.core.control.proto.Member::getId)
+    assertThat(client.removeFromCluster("n4"))
+        .extracting(m -> m.member().id())
         .containsExactlyInAnyOrder("n1", "n2", "n3");
   }
 

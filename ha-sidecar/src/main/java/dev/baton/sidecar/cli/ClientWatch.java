@@ -4,6 +4,7 @@ import dev.baton.core.KeyValueStore;
 import dev.baton.core.KvEntry;
 import dev.baton.core.KvEvent;
 import dev.baton.core.control.BatonClient;
+import dev.baton.core.control.WatchEvent;
 import java.util.List;
 import java.util.OptionalLong;
 import java.util.concurrent.BlockingQueue;
@@ -29,7 +30,7 @@ final class ClientWatch implements KeyValueStore.Watch {
   private static final Logger LOG = LoggerFactory.getLogger(ClientWatch.class);
 
   /** What the stream delivered: an event, or the failure that ended it. */
-  private record Item(dev.baton.core.control.proto.KvEvent event, Throwable failure) {}
+  private record Item(WatchEvent event, Throwable failure) {}
 
   private final BatonClient client;
   private final String prefix;
@@ -67,8 +68,19 @@ final class ClientWatch implements KeyValueStore.Watch {
           () -> closed,
           new Handler() {
             @Override
-            public boolean onEvent(dev.baton.core.control.proto.KvEvent event) {
-              deliver(convert(event));
+            public boolean onEvent(WatchEvent event) {
+              // Without roles the stream carries key changes only.
+              event
+                  .entry()
+                  .ifPresent(
+                      e ->
+                          deliver(
+                              new KvEvent(
+                                  event.type() == WatchEvent.Type.DELETE
+                                      ? KvEvent.Type.DELETE
+                                      : KvEvent.Type.PUT,
+                                  e,
+                                  event.revision())));
               return true;
             }
 
@@ -106,7 +118,7 @@ final class ClientWatch implements KeyValueStore.Watch {
   /** What {@link #resume} reports to its caller; called on the thread that runs it. */
   interface Handler {
     /** A change under the prefix, in the stream's order; false ends the watch. */
-    boolean onEvent(dev.baton.core.control.proto.KvEvent event) throws InterruptedException;
+    boolean onEvent(WatchEvent event) throws InterruptedException;
 
     /**
      * The node cannot replay the changes after {@code last} (a key was deleted since); returns the
@@ -157,7 +169,7 @@ final class ClientWatch implements KeyValueStore.Watch {
       BlockingQueue<Item> items = new LinkedBlockingQueue<>();
       String failure;
       try (AutoCloseable stream =
-          client.watchKeys(
+          client.watchKeyChanges(
               endpoint,
               prefix,
               last,
@@ -172,7 +184,7 @@ final class ClientWatch implements KeyValueStore.Watch {
           }
           if (item.failure() == null) {
             backoffMillis = 100;
-            last = Math.max(last, item.event().getRevision());
+            last = Math.max(last, item.event().revision());
             if (!handler.onEvent(item.event())) {
               return;
             }
@@ -221,17 +233,6 @@ final class ClientWatch implements KeyValueStore.Watch {
             listener.accept(event);
           }
         });
-  }
-
-  private static KvEvent convert(dev.baton.core.control.proto.KvEvent e) {
-    dev.baton.core.control.proto.KvEntry p = e.getEntry();
-    KvEntry entry =
-        new KvEntry(p.getKey(), p.getValue().toByteArray(), p.getRevision(), p.getCreateRevision());
-    KvEvent.Type type =
-        e.getType() == dev.baton.core.control.proto.KvEvent.Type.DELETE
-            ? KvEvent.Type.DELETE
-            : KvEvent.Type.PUT;
-    return new KvEvent(type, entry, e.getRevision());
   }
 
   @Override

@@ -1,12 +1,10 @@
 package dev.baton.sidecar.cli;
 
+import dev.baton.core.Activation;
 import dev.baton.core.control.BatonClient;
-import dev.baton.core.control.proto.Activation;
-import dev.baton.core.control.proto.HistoryResponse;
-import dev.baton.core.control.proto.PromotionStep;
+import dev.baton.core.control.ControlMessages;
 import dev.baton.sidecar.Json;
 import java.io.PrintWriter;
-import java.time.Instant;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -41,17 +39,21 @@ final class HistoryCommand implements Callable<Integer> {
   public Integer call() {
     List<Activation> history;
     try (BatonClient c = client.client()) {
-      history = c.history();
+      history = c.activations();
     }
     PrintWriter out = spec.commandLine().getOut();
     if (json) {
-      out.println(
-          Json.pretty(Json.tree(HistoryResponse.newBuilder().addAllActivations(history).build())));
+      out.println(json(history));
     } else {
       print(out, history);
     }
     out.flush();
     return 0;
+  }
+
+  /** The {@code --json} document: the control API's {@code HistoryResponse} in its JSON form. */
+  static String json(List<Activation> history) {
+    return Json.pretty(Json.tree(ControlMessages.history(history)));
   }
 
   static void print(PrintWriter out, List<Activation> history) {
@@ -66,30 +68,24 @@ final class HistoryCommand implements Callable<Integer> {
     for (Activation a : history) {
       out.printf(
           "%-8d %-12s %-14s %-26s %-16s %s%n",
-          a.getToken(),
-          a.getNodeId(),
-          a.getReason(),
-          a.getProposedAtUnixMillis() == 0
-              ? "-"
-              : Instant.ofEpochMilli(a.getProposedAtUnixMillis()).toString(),
-          a.getPreviousNodeId().isEmpty()
-              ? "-"
-              : a.getPreviousNodeId() + " (" + a.getPreviousToken() + ")",
-          (a.getPromoted() ? "became active" : "never became active")
-              + (a.hasFailoverMillis() ? ", failover " + a.getFailoverMillis() + " ms" : "")
-              + (a.getResigned().isEmpty() ? "" : ", resigned: " + a.getResigned()));
-      if (!a.getRequester().isEmpty()) {
-        out.printf("%8s requested through %s%n", "", a.getRequester());
-      }
-      for (PromotionStep s : a.getStepsList()) {
+          a.token(),
+          a.nodeId(),
+          a.reason(),
+          a.proposedAt().map(Object::toString).orElse("-"),
+          a.previousNodeId().map(p -> p + " (" + a.previousToken() + ")").orElse("-"),
+          (a.promoted() ? "became active" : "never became active")
+              + a.failoverDuration().map(d -> ", failover " + d.toMillis() + " ms").orElse("")
+              + a.resigned().map(r -> ", resigned: " + r).orElse(""));
+      a.requester().ifPresent(r -> out.printf("%8s requested through %s%n", "", r));
+      for (Activation.Step s : a.steps()) {
         out.printf(
             "%8s step %s #%d %s%s%s%n",
             "",
-            s.getName(),
-            s.getAttempt(),
-            s.getOutcome(),
-            s.getDurationMillis() < 0 ? "" : " in " + s.getDurationMillis() + " ms",
-            s.getError().isEmpty() ? "" : ": " + s.getError());
+            s.name(),
+            s.attempt(),
+            s.outcome(),
+            s.duration().map(d -> " in " + d.toMillis() + " ms").orElse(""),
+            s.error().map(e -> ": " + e).orElse(""));
       }
     }
   }

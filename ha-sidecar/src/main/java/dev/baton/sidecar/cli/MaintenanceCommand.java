@@ -2,9 +2,7 @@ package dev.baton.sidecar.cli;
 
 import dev.baton.core.Maintenance;
 import dev.baton.core.control.BatonClient;
-import dev.baton.core.control.proto.MaintenanceState;
 import java.io.PrintWriter;
-import java.time.Instant;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -72,44 +70,16 @@ final class MaintenanceCommand implements Callable<Integer> {
    * (that member's clock): database upgrade}.
    */
   static String describe(Maintenance m) {
-    return describe(
-        m.on(),
-        m.reason(),
-        m.setBy().orElse(""),
-        m.client().orElse(""),
-        m.setAt().map(Instant::toEpochMilli).orElse(0L),
-        m.index());
-  }
-
-  /** As {@link #describe(Maintenance)}, from a status message's field. */
-  static String describe(MaintenanceState s) {
-    return describe(
-        s.getOn(),
-        s.getReason(),
-        s.getSetBy(),
-        s.getClient(),
-        s.getSetAtUnixMillis(),
-        s.getIndex());
-  }
-
-  private static String describe(
-      boolean on, String reason, String setBy, String client, long setAtMillis, long index) {
-    if (index == 0) {
+    if (m.index() == 0) {
       return "maintenance OFF (never set)";
     }
     StringBuilder line =
-        new StringBuilder("maintenance ").append(on ? "ON" : "OFF").append(", set by ");
-    if (!client.isEmpty()) {
-      line.append(client).append(" via ");
-    }
-    line.append(setBy.isEmpty() ? "an unnamed member" : setBy);
-    if (setAtMillis != 0) {
-      line.append(" at ")
-          .append(Instant.ofEpochMilli(setAtMillis))
-          .append(" (that member's clock)");
-    }
-    if (!reason.isEmpty()) {
-      line.append(": ").append(reason);
+        new StringBuilder("maintenance ").append(m.on() ? "ON" : "OFF").append(", set by ");
+    m.client().ifPresent(c -> line.append(c).append(" via "));
+    line.append(m.setBy().orElse("an unnamed member"));
+    m.setAt().ifPresent(t -> line.append(" at ").append(t).append(" (that member's clock)"));
+    if (!m.reason().isEmpty()) {
+      line.append(": ").append(m.reason());
     }
     return line.toString();
   }

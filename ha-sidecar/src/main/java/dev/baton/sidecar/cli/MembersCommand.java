@@ -3,6 +3,8 @@ package dev.baton.sidecar.cli;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import dev.baton.core.Member;
 import dev.baton.core.control.BatonClient;
+import dev.baton.core.control.ClusterMember;
+import dev.baton.core.control.ControlMessages;
 import dev.baton.sidecar.Json;
 import java.io.PrintWriter;
 import java.util.List;
@@ -32,26 +34,31 @@ final class MembersCommand implements Runnable {
     spec.commandLine().usage(spec.commandLine().getOut());
   }
 
-  static void print(
-      PrintWriter out, List<dev.baton.core.control.proto.Member> members, boolean json) {
+  static void print(PrintWriter out, List<ClusterMember> members, boolean json) {
     if (json) {
-      ArrayNode a = Json.mapper().createArrayNode();
-      members.forEach(m -> a.add(Json.tree(m)));
-      out.println(Json.pretty(a));
+      out.println(json(members));
     } else {
       out.printf("%-16s %-22s %-22s %s%n", "ID", "RAFT", "CONTROL", "KIND");
-      for (dev.baton.core.control.proto.Member m : members) {
+      for (ClusterMember c : members) {
+        Member m = c.member();
         out.printf(
             "%-16s %-22s %-22s %s%n",
-            m.getId(),
-            m.getRaftAddress(),
-            m.getControlAddress().isEmpty() ? "-" : m.getControlAddress(),
-            m.getWitness()
+            m.id(),
+            m.address(),
+            c.controlAddress().orElse("-"),
+            m.witness()
                 ? "witness"
-                : m.getNoActivate() ? "voter, never active" : "voter, priority " + m.getPriority());
+                : m.noActivate() ? "voter, never active" : "voter, priority " + m.priority());
       }
     }
     out.flush();
+  }
+
+  /** The {@code --json} document: each member as the control API's {@code Member} in JSON. */
+  static String json(List<ClusterMember> members) {
+    ArrayNode a = Json.mapper().createArrayNode();
+    members.forEach(m -> a.add(Json.tree(ControlMessages.member(m))));
+    return Json.pretty(a);
   }
 
   @Command(name = "list", mixinStandardHelpOptions = true, description = "Lists the members.")
@@ -66,7 +73,7 @@ final class MembersCommand implements Runnable {
     @Override
     public Integer call() {
       try (BatonClient c = client.client()) {
-        print(spec.commandLine().getOut(), c.members(), json);
+        print(spec.commandLine().getOut(), c.listMembers(), json);
         return 0;
       }
     }
@@ -107,7 +114,7 @@ final class MembersCommand implements Runnable {
     public Integer call() {
       Member m = new Member(id, raft, witness, noActivate || witness, witness ? 0 : priority);
       try (BatonClient c = client.client()) {
-        print(spec.commandLine().getOut(), c.addMember(m), false);
+        print(spec.commandLine().getOut(), c.addToCluster(m), false);
         return 0;
       }
     }
@@ -125,7 +132,7 @@ final class MembersCommand implements Runnable {
     @Override
     public Integer call() {
       try (BatonClient c = client.client()) {
-        print(spec.commandLine().getOut(), c.removeMember(id), false);
+        print(spec.commandLine().getOut(), c.removeFromCluster(id), false);
         return 0;
       }
     }

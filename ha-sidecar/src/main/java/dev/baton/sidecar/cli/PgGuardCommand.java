@@ -3,9 +3,9 @@ package dev.baton.sidecar.cli;
 import dev.baton.core.KeyValueStore;
 import dev.baton.core.KvEntry;
 import dev.baton.core.KvEvent;
+import dev.baton.core.NodeStatus;
+import dev.baton.core.Role;
 import dev.baton.core.control.BatonClient;
-import dev.baton.core.control.proto.Role;
-import dev.baton.core.control.proto.StatusResponse;
 import dev.baton.postgres.FormerPrimaryGuard;
 import dev.baton.sidecar.Logging;
 import dev.baton.sidecar.config.ConfigLoader;
@@ -149,9 +149,9 @@ final class PgGuardCommand implements java.util.concurrent.Callable<Integer> {
 
     @Override
     public boolean getAsBoolean() {
-      StatusResponse s;
+      NodeStatus s;
       try {
-        s = cluster.status();
+        s = cluster.statusReport().node();
       } catch (RuntimeException e) {
         LOG.warn(
             "pg-guard: cannot ask the cluster who is active ({}); leaving the server alone",
@@ -159,11 +159,11 @@ final class PgGuardCommand implements java.util.concurrent.Callable<Integer> {
         return true;
       }
       boolean anotherIsActive =
-          s.getNodeId().equals(s.getLeaderId())
-              && !s.getNodeId().equals(nodeId)
-              && s.getRole() == Role.ACTIVE
-              && s.getActiveNodeId().equals(s.getNodeId())
-              && s.getToken() > 0;
+          s.leaderId().filter(s.nodeId()::equals).isPresent()
+              && !s.nodeId().equals(nodeId)
+              && s.role() == Role.ACTIVE
+              && s.activeNodeId().filter(s.nodeId()::equals).isPresent()
+              && s.token() > 0;
       return !anotherIsActive;
     }
   }

@@ -2,24 +2,23 @@ package dev.baton.sidecar.cli;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.baton.core.Maintenance;
+import dev.baton.core.NodeStatus;
+import dev.baton.core.Role;
 import dev.baton.core.control.BatonClient;
 import dev.baton.core.control.ControlException;
-import dev.baton.core.control.proto.ActionState;
-import dev.baton.core.control.proto.ActionTarget;
-import dev.baton.core.control.proto.HealthCheckState;
-import dev.baton.core.control.proto.HealthGating;
-import dev.baton.core.control.proto.MemberStatus;
-import dev.baton.core.control.proto.Role;
-import dev.baton.core.control.proto.StatusResponse;
+import dev.baton.core.control.ControlMessages;
+import dev.baton.core.control.StatusReport;
+import dev.baton.core.control.StatusReport.StepState;
 import dev.baton.sidecar.Json;
 import java.io.PrintWriter;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
 import picocli.CommandLine.Command;
@@ -48,23 +47,26 @@ final class StatusCommand implements Callable<Integer> {
 
   @Spec CommandSpec spec;
 
-  private record Row(String id, String endpoint, StatusResponse status, String error) {}
+  /** One node of the table: its status when it answered, else why not. */
+  record Row(String id, String endpoint, StatusReport status, String error) {}
 
   @Override
   public Integer call() {
     PrintWriter out = spec.commandLine().getOut();
     try (BatonClient c = client.client()) {
-      StatusResponse leader = null;
+      StatusReport leader = null;
       String leaderError = null;
       try {
-        leader = c.status();
+        leader = c.statusReport();
       } catch (ControlException e) {
         leaderError = e.getMessage();
       }
       Map<String, String> nodes = new LinkedHashMap<>();
       if (leader != null) {
-        for (MemberStatus m : leader.getMembersList()) {
-          nodes.put(m.getMember().getId(), m.getMember().getControlAddress());
+        for (NodeStatus.MemberStatus m : leader.node().members()) {
+          String id = m.member().id();
+          StatusReport.Peer p = leader.peers().get(id);
+          nodes.put(id, p == null ? "" : p.controlAddress().orElse(""));
         }
       }
       for (String e : c.endpoints()) {
@@ -84,8 +86,8 @@ final class StatusCommand implements Callable<Integer> {
                     return new Row(id, "", null, "control address unknown");
                   }
                   try {
-                    StatusResponse s = c.status(endpoint, Duration.ofSeconds(2));
-                    return new Row(s.getNodeId(), endpoint, s, null);
+                    StatusReport s = c.statusReport(endpoint, Duration.ofSeconds(2));
+                    return new Row(s.node().nodeId(), endpoint, s, null);
                   } catch (ControlException e) {
                     return new Row(id, endpoint, null, shortError(e));
                   }
@@ -113,33 +115,31 @@ final class StatusCommand implements Callable<Integer> {
    * The HEALTH cell of a node that answered: "up", or "up, unhealthy: CHECK,..." when its health
    * checks keep it from becoming active (the checks that are down).
    */
-  static String health(HealthGating h) {
-    if (!h.getEnabled() || h.getEligible()) {
+  static String health(NodeStatus.Health h) {
+    if (!h.enabled() || h.eligible()) {
       return "up";
     }
     List<String> down = new ArrayList<>();
-    for (HealthCheckState c : h.getChecksList()) {
-      if (!c.getUp()) {
-        down.add(c.getName());
+    for (NodeStatus.Check c : h.checks()) {
+      if (!c.up()) {
+        down.add(c.name());
       }
     }
     return "up, unhealthy: " + String.join(",", down);
   }
 
-  private static String note(StatusResponse s) {
+  private static String note(NodeStatus s) {
     List<String> notes = new ArrayList<>();
-    HealthGating h = s.getHealthGating();
-    if (!h.getNote().isEmpty()) {
-      notes.add(h.getNote());
+    NodeStatus.Health h = s.health();
+    if (!h.note().isEmpty()) {
+      notes.add(h.note());
     }
-    for (HealthCheckState c : h.getChecksList()) {
-      if (!c.getUp()) {
-        notes.add(c.getName() + ": " + c.getLastReason());
+    for (NodeStatus.Check c : h.checks()) {
+      if (!c.up()) {
+        notes.add(c.name() + ": " + c.lastReason());
       }
     }
-    if (!s.getPromotion().getLastError().isEmpty()) {
-      notes.add("last error: " + s.getPromotion().getLastError());
-    }
+    s.promotion().lastError().ifPresent(e -> notes.add("last error: " + e));
     return String.join("; ", notes);
   }
 
@@ -153,7 +153,7 @@ final class StatusCommand implements Callable<Integer> {
   /** The reachable nodes that say they are ACTIVE now. */
   private static List<Row> activeRows(List<Row> rows) {
     return rows.stream()
-        .filter(r -> r.status != null && r.status.getRole() == Role.ACTIVE)
+        .filter(r -> r.status != null && r.status.node().role() == Role.ACTIVE)
         .toList();
   }
 
@@ -163,22 +163,18 @@ final class StatusCommand implements Callable<Integer> {
    * knows of. That activation alone does not mean anyone is active: with no leader, or while its
    * node is unreachable, nobody may hold a lease.
    */
-  private static String activeNow(StatusResponse any, List<Row> rows) {
+  private static String activeNow(NodeStatus any, List<Row> rows) {
     List<Row> active = activeRows(rows);
     if (!active.isEmpty()) {
       List<String> names = new ArrayList<>();
       for (Row r : active) {
-        names.add(r.status.getNodeId() + " (token " + r.status.getToken() + ")");
+        names.add(r.status.node().nodeId() + " (token " + r.status.node().token() + ")");
       }
       return String.join(", ", names);
     }
-    return any.getActiveNodeId().isEmpty()
-        ? "none"
-        : "none (last activation: "
-            + any.getActiveNodeId()
-            + ", token "
-            + any.getActiveToken()
-            + ")";
+    return any.activeNodeId()
+        .map(id -> "none (last activation: " + id + ", token " + any.activeToken() + ")")
+        .orElse("none");
   }
 
   /**
@@ -186,34 +182,42 @@ final class StatusCommand implements Callable<Integer> {
    * {@code ; MAINTENANCE ON, set by ops-admin via n1 at ... (that member's clock): db upgrade};
    * empty while it is off.
    */
-  static String maintenanceNote(StatusResponse s) {
-    if (!s.hasMaintenance() || !s.getMaintenance().getOn()) {
+  static String maintenanceNote(Optional<Maintenance> m) {
+    if (m.isEmpty() || !m.get().on()) {
       return "";
     }
     return "; MAINTENANCE ON"
-        + MaintenanceCommand.describe(s.getMaintenance()).substring("maintenance ON".length());
+        + MaintenanceCommand.describe(m.get()).substring("maintenance ON".length());
   }
 
-  private static ObjectNode json(StatusResponse leader, List<Row> rows) {
+  /**
+   * The {@code --json} document: the cluster's figures as the leader (or the first node that
+   * answered) sees them, the nodes that say they are active, and each node's status as the control
+   * API's {@code StatusResponse} in its JSON form (stable: it only gains fields).
+   */
+  static ObjectNode json(StatusReport leader, List<Row> rows) {
     ObjectNode root = Json.mapper().createObjectNode();
-    StatusResponse any =
+    StatusReport any =
         leader != null
             ? leader
             : rows.stream().filter(r -> r.status != null).map(Row::status).findFirst().orElse(null);
     if (any != null) {
-      root.put("clusterId", any.getClusterId());
-      root.put("leaderId", any.getLeaderId());
-      root.put("activeNodeId", any.getActiveNodeId());
-      root.put("activeToken", any.getActiveToken());
-      root.put("highestToken", any.getHighestToken());
-      root.put("term", any.getTerm());
-      if (any.hasMaintenance()) {
-        root.set("maintenance", Json.tree(any.getMaintenance()));
-      }
+      NodeStatus n = any.node();
+      root.put("clusterId", n.clusterId());
+      root.put("leaderId", n.leaderId().orElse(""));
+      root.put("activeNodeId", n.activeNodeId().orElse(""));
+      root.put("activeToken", n.activeToken());
+      root.put("highestToken", n.highestToken());
+      root.put("term", n.term());
+      any.maintenance()
+          .ifPresent(m -> root.set("maintenance", Json.tree(ControlMessages.maintenance(m))));
     }
     ArrayNode activeNow = root.putArray("activeNow");
     for (Row r : activeRows(rows)) {
-      activeNow.addObject().put("id", r.status.getNodeId()).put("token", r.status.getToken());
+      activeNow
+          .addObject()
+          .put("id", r.status.node().nodeId())
+          .put("token", r.status.node().token());
     }
     ArrayNode nodes = root.putArray("nodes");
     for (Row r : rows) {
@@ -222,7 +226,7 @@ final class StatusCommand implements Callable<Integer> {
       n.put("endpoint", r.endpoint);
       n.put("reachable", r.status != null);
       if (r.status != null) {
-        n.set("status", Json.tree(r.status));
+        n.set("status", Json.tree(ControlMessages.status(r.status)));
       } else {
         n.put("error", r.error);
       }
@@ -231,8 +235,8 @@ final class StatusCommand implements Callable<Integer> {
   }
 
   private static void table(
-      PrintWriter out, StatusResponse leader, String leaderError, List<Row> rows) {
-    StatusResponse any =
+      PrintWriter out, StatusReport leader, String leaderError, List<Row> rows) {
+    StatusReport any =
         leader != null
             ? leader
             : rows.stream().filter(r -> r.status != null).map(Row::status).findFirst().orElse(null);
@@ -241,12 +245,12 @@ final class StatusCommand implements Callable<Integer> {
     } else {
       out.printf(
           "cluster %s: active %s, leader %s, term %d, highest token %d%s%n%n",
-          any.getClusterId(),
-          activeNow(any, rows),
-          any.getLeaderId().isEmpty() ? "none" : any.getLeaderId(),
-          any.getTerm(),
-          any.getHighestToken(),
-          maintenanceNote(any));
+          any.node().clusterId(),
+          activeNow(any.node(), rows),
+          any.node().leaderId().orElse("none"),
+          any.node().term(),
+          any.node().highestToken(),
+          maintenanceNote(any.maintenance()));
     }
     List<String[]> cells = new ArrayList<>();
     cells.add(
@@ -259,22 +263,22 @@ final class StatusCommand implements Callable<Integer> {
         cells.add(new String[] {id, "?", "-", "", "unreachable", r.endpoint, "-", "", r.error});
         continue;
       }
-      StatusResponse s = r.status;
-      String promotion = s.getPromotion().getState();
-      if (!s.getPromotion().getStep().isEmpty() && !promotion.equals("IDLE")) {
-        promotion += " " + s.getPromotion().getStep() + "#" + s.getPromotion().getAttempt();
+      NodeStatus s = r.status.node();
+      String promotion = s.promotion().state().name();
+      if (s.promotion().step().isPresent() && !promotion.equals("IDLE")) {
+        promotion += " " + s.promotion().step().get() + "#" + s.promotion().attempt();
       }
 
       cells.add(
           new String[] {
-            s.getNodeId(),
-            s.getRole().name(),
-            s.getToken() == 0 ? "-" : Long.toString(s.getToken()),
-            s.getLeaderId().equals(s.getNodeId()) ? "*" : "",
-            health(s.getHealthGating()),
+            s.nodeId(),
+            s.role().name(),
+            s.token() == 0 ? "-" : Long.toString(s.token()),
+            s.leaderId().filter(s.nodeId()::equals).isPresent() ? "*" : "",
+            health(s.health()),
             r.endpoint,
             promotion,
-            s.getLeaseRemainingMillis() > 0 ? s.getLeaseRemainingMillis() + "ms" : "",
+            s.leaseRemaining().toMillis() > 0 ? s.leaseRemaining().toMillis() + "ms" : "",
             note(s)
           });
     }
@@ -297,9 +301,9 @@ final class StatusCommand implements Callable<Integer> {
       if (r.status == null) {
         continue;
       }
-      for (ActionState a : r.status.getActionsList()) {
-        if (!a.getState().equals("IDLE") && !routineGuardState(a)) {
-          steps.add(actionLine(r.status.getNodeId(), a));
+      for (StepState a : r.status.steps()) {
+        if (!a.state().equals("IDLE") && !routineGuardState(a)) {
+          steps.add(actionLine(r.status.node().nodeId(), a));
         }
       }
     }
@@ -316,10 +320,10 @@ final class StatusCommand implements Callable<Integer> {
    * node's own business. FENCED (read-only, not rejoined), UNREACHABLE, REJOIN_FAILED and the
    * rejoins it did are shown.
    */
-  static boolean routineGuardState(ActionState a) {
-    return a.getType().equals("postgres-guard")
+  static boolean routineGuardState(StepState a) {
+    return a.type().equals("postgres-guard")
         && List.of("STARTING", "NODE_ACTIVE", "NO_WRITER", "IS_WRITER", "STANDBY")
-            .contains(a.getState());
+            .contains(a.state());
   }
 
   /**
@@ -327,40 +331,38 @@ final class StatusCommand implements Callable<Integer> {
    * NOT YET MOVED, PENDING for 4.2 s since 2026-12-05T17:51:43Z (token 365, 3 attempts); last
    * error: ...}.
    */
-  static String actionLine(String node, ActionState a) {
+  static String actionLine(String node, StepState a) {
     List<String> targets = new ArrayList<>();
-    for (ActionTarget t : a.getTargetsList()) {
-      targets.add(t.getName() + " -> " + String.join(", ", t.getPointsToList()));
+    for (StatusReport.Target t : a.targets()) {
+      targets.add(t.name() + " -> " + String.join(", ", t.pointsTo()));
     }
     String where =
-        switch (a.getState()) {
+        switch (a.state()) {
           case "PENDING" -> "NOT YET MOVED, PENDING";
           case "CONVERGED" -> "moved, CONVERGED";
           case "STOPPED" -> "not moved, STOPPED (a newer active owns it)";
-          default -> a.getState();
+          default -> a.state();
         };
     StringBuilder line =
         new StringBuilder()
             .append(node)
             .append(' ')
-            .append(a.getStep())
+            .append(a.step())
             .append(" (")
-            .append(a.getType())
+            .append(a.type())
             .append("): ")
             .append(String.join("; ", targets))
             .append(' ')
             .append(where)
-            .append(String.format(Locale.ROOT, " for %.1f s", a.getForMillis() / 1000.0));
-    if (a.getSinceUnixMillis() > 0) {
-      line.append(" since ").append(Instant.ofEpochMilli(a.getSinceUnixMillis()));
-    }
+            .append(String.format(Locale.ROOT, " for %.1f s", a.lasted().toMillis() / 1000.0));
+    a.since().ifPresent(since -> line.append(" since ").append(since));
     line.append(" (");
-    if (a.getToken() != 0) {
-      line.append("token ").append(a.getToken()).append(", ");
+    if (a.token() != 0) {
+      line.append("token ").append(a.token()).append(", ");
     }
-    line.append(a.getAttempts()).append(a.getAttempts() == 1 ? " attempt)" : " attempts)");
-    if (!a.getLastError().isEmpty() && !a.getDone()) {
-      line.append("; last error: ").append(a.getLastError());
+    line.append(a.attempts()).append(a.attempts() == 1 ? " attempt)" : " attempts)");
+    if (a.lastError().isPresent() && !a.done()) {
+      line.append("; last error: ").append(a.lastError().get());
     }
     return line.toString();
   }

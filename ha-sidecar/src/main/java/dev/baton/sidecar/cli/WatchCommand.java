@@ -1,11 +1,11 @@
 package dev.baton.sidecar.cli;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.baton.core.Activation;
 import dev.baton.core.KeyValueStore;
+import dev.baton.core.KvEntry;
 import dev.baton.core.control.BatonClient;
-import dev.baton.core.control.proto.Activation;
-import dev.baton.core.control.proto.KvEntry;
-import dev.baton.core.control.proto.KvEvent;
+import dev.baton.core.control.WatchEvent;
 import dev.baton.sidecar.Json;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
@@ -97,18 +97,18 @@ final class WatchCommand implements Callable<Integer> {
             long printed;
 
             @Override
-            public boolean onEvent(KvEvent e) {
-              if (e.getType() == KvEvent.Type.ACTIVATED) {
-                printRole(out, "ACTIVE", e.getActivation());
+            public boolean onEvent(WatchEvent e) {
+              if (e.type() == WatchEvent.Type.ACTIVATED) {
+                printRole(out, "ACTIVE", e.activation().orElseThrow());
                 return count < 0 || ++printed < count;
               }
-              KvEntry entry = e.getEntry();
+              KvEntry entry = e.entry().orElseThrow();
               print(
                   out,
-                  e.getType() == KvEvent.Type.PUT ? "PUT" : "DELETE",
-                  entry.getKey(),
-                  e.getType() == KvEvent.Type.PUT ? entry.getValue().toByteArray() : null,
-                  e.getRevision());
+                  e.type() == WatchEvent.Type.PUT ? "PUT" : "DELETE",
+                  entry.key(),
+                  e.type() == WatchEvent.Type.PUT ? entry.value() : null,
+                  e.revision());
               return count < 0 || ++printed < count;
             }
 
@@ -124,11 +124,11 @@ final class WatchCommand implements Callable<Integer> {
                       + (noRoles ? "" : " and the active")
                       + " as they are now");
               err.flush();
-              for (dev.baton.core.KvEntry e : c.list(prefix)) {
+              for (KvEntry e : c.list(prefix)) {
                 print(out, "RESYNC", e.key(), e.value(), e.revision());
               }
               if (!noRoles) {
-                List<Activation> history = c.history();
+                List<Activation> history = c.activations();
                 if (!history.isEmpty()) {
                   printRole(out, "RESYNC", history.get(history.size() - 1));
                 }
@@ -200,39 +200,28 @@ final class WatchCommand implements Callable<Integer> {
     if (json) {
       ObjectNode n = Json.mapper().createObjectNode();
       n.put("type", type.equals("ACTIVE") ? "ACTIVATED" : "RESYNC_ACTIVE");
-      n.put("nodeId", a.getNodeId());
-      n.put("token", a.getToken());
-      n.put("term", a.getTerm());
-      n.put("reason", a.getReason());
-      if (!a.getRequester().isEmpty()) {
-        n.put("requester", a.getRequester());
-      }
-      if (!a.getPreviousNodeId().isEmpty()) {
-        n.put("previousNodeId", a.getPreviousNodeId());
-        n.put("previousToken", a.getPreviousToken());
-      }
-      if (a.getProposedAtUnixMillis() != 0) {
-        n.put("proposedAtUnixMillis", a.getProposedAtUnixMillis());
-      }
-      n.put("revision", a.getToken());
+      n.put("nodeId", a.nodeId());
+      n.put("token", a.token());
+      n.put("term", a.term());
+      n.put("reason", a.reason().name());
+      a.requester().ifPresent(r -> n.put("requester", r));
+      a.previousNodeId()
+          .ifPresent(p -> n.put("previousNodeId", p).put("previousToken", a.previousToken()));
+      a.proposedAt().ifPresent(t -> n.put("proposedAtUnixMillis", t.toEpochMilli()));
+      n.put("revision", a.token());
       out.println(Json.write(n));
     } else {
-      StringBuilder why = new StringBuilder(a.getReason());
-      if (!a.getRequester().isEmpty()) {
-        why.append(" asked of ").append(a.getRequester());
-      }
-      if (!a.getPreviousNodeId().isEmpty()) {
-        why.append("; was ")
-            .append(a.getPreviousNodeId())
-            .append(" token ")
-            .append(a.getPreviousToken());
-      }
+      StringBuilder why = new StringBuilder(a.reason().name());
+      a.requester().ifPresent(r -> why.append(" asked of ").append(r));
+      a.previousNodeId()
+          .ifPresent(
+              p -> why.append("; was ").append(p).append(" token ").append(a.previousToken()));
       out.println(
           type
               + (type.equals("RESYNC") ? " active " : " ")
-              + a.getNodeId()
+              + a.nodeId()
               + " token "
-              + a.getToken()
+              + a.token()
               + " ("
               + why
               + ")");

@@ -283,7 +283,7 @@ public final class Demo {
                 ClusterSecretCredentials.read("baton-demo", cluster.clusterSecret()), "baton-demo")
             .build()) {
       // One call first, so the time below is the switch's, not this JVM's first gRPC call.
-      client.status();
+      client.statusReport();
       narrator.event("switch-active to " + target.id + " (through the gRPC control API)");
       switchStart = System.nanoTime();
       switchToken = client.switchActive(target.id, Duration.ofSeconds(30));

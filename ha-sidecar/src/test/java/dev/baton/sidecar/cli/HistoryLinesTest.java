@@ -2,7 +2,9 @@ package dev.baton.sidecar.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.baton.core.control.proto.Activation;
+import dev.baton.core.Activation;
+import dev.baton.core.control.ControlMessages;
+import dev.baton.core.control.proto.HistoryResponse;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.util.List;
@@ -13,10 +15,14 @@ class HistoryLinesTest {
 
   @Test
   void aFailoverWithItsTimeSaysSoAndAnUnknownTimeSaysNothing() {
-    Activation start =
-        Activation.newBuilder().setNodeId("n1").setToken(3).setReason("START").build();
-    Activation timed =
-        Activation.newBuilder()
+    var start =
+        dev.baton.core.control.proto.Activation.newBuilder()
+            .setNodeId("n1")
+            .setToken(3)
+            .setReason("START")
+            .build();
+    var timed =
+        dev.baton.core.control.proto.Activation.newBuilder()
             .setNodeId("n2")
             .setToken(41)
             .setReason("FAILOVER")
@@ -25,11 +31,17 @@ class HistoryLinesTest {
             .setPromoted(true)
             .setFailoverMillis(1103)
             .build();
-    Activation unknown =
-        timed.toBuilder().setToken(57).setPreviousToken(41).clearFailoverMillis().build();
+    var unknown = timed.toBuilder().setToken(57).setPreviousToken(41).clearFailoverMillis().build();
+    List<Activation> history =
+        ControlMessages.activations(
+            HistoryResponse.newBuilder()
+                .addActivations(start)
+                .addActivations(timed)
+                .addActivations(unknown)
+                .build());
     StringWriter out = new StringWriter();
     try (PrintWriter w = new PrintWriter(out)) {
-      HistoryCommand.print(w, List.of(start, timed, unknown));
+      HistoryCommand.print(w, history);
     }
     List<String> lines = out.toString().lines().toList();
     assertThat(lines.get(3)).startsWith("41 ").endsWith("became active, failover 1103 ms");

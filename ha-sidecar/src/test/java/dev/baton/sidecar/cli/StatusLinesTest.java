@@ -2,38 +2,56 @@ package dev.baton.sidecar.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.baton.core.control.proto.ActionState;
-import dev.baton.core.control.proto.ActionTarget;
-import dev.baton.core.control.proto.MaintenanceState;
-import dev.baton.core.control.proto.StatusResponse;
+import dev.baton.core.Maintenance;
+import dev.baton.core.control.StatusReport.StepState;
+import dev.baton.core.control.StatusReport.Target;
+import java.time.Duration;
 import java.time.Instant;
+import java.util.List;
+import java.util.Optional;
 import org.junit.jupiter.api.Test;
 
 /** The lines {@code bin/baton status} prints under its table for the steps beside the role. */
 class StatusLinesTest {
 
-  private static ActionState guard(String state, boolean done) {
-    return ActionState.newBuilder()
-        .setStep("postgres")
-        .setType("postgres-guard")
-        .setState(state)
-        .setDone(done)
-        .addTargets(
-            ActionTarget.newBuilder()
-                .setName("127.0.0.1:5433")
-                .addPointsTo("a standby of the writer"))
-        .build();
+  private static StepState guard(String state, boolean done) {
+    return step(
+        "postgres-guard", state, done, 0, Duration.ZERO, Optional.empty(), Optional.empty());
+  }
+
+  private static StepState step(
+      String type,
+      String state,
+      boolean done,
+      int attempts,
+      Duration lasted,
+      Optional<Instant> since,
+      Optional<String> lastError) {
+    return new StepState(
+        "postgres",
+        type,
+        state,
+        done,
+        0,
+        since,
+        lasted,
+        attempts,
+        lastError,
+        Optional.empty(),
+        List.of(new Target("127.0.0.1:5433", List.of("a standby of the writer"))));
   }
 
   @Test
   void aFailingRejoinIsPrintedWithItsStreakAndNoToken() {
-    ActionState failing =
-        guard("REJOIN_FAILED", false).toBuilder()
-            .setAttempts(4)
-            .setForMillis(90_000)
-            .setSinceUnixMillis(Instant.parse("2026-12-06T05:58:30Z").toEpochMilli())
-            .setLastError("rejoin: pg_rewind exited 1; next attempt after 2026-12-06T06:00:16Z")
-            .build();
+    StepState failing =
+        step(
+            "postgres-guard",
+            "REJOIN_FAILED",
+            false,
+            4,
+            Duration.ofSeconds(90),
+            Optional.of(Instant.parse("2026-12-06T05:58:30Z")),
+            Optional.of("rejoin: pg_rewind exited 1; next attempt after 2026-12-06T06:00:16Z"));
     assertThat(StatusCommand.routineGuardState(failing)).isFalse();
     assertThat(StatusCommand.actionLine("n1", failing))
         .isEqualTo(
@@ -45,26 +63,22 @@ class StatusLinesTest {
   /** Issue 37: the top line says that maintenance is on, who set it, when and why. */
   @Test
   void theTopLineNamesMaintenanceWhileItIsOnOnly() {
-    MaintenanceState on =
-        MaintenanceState.newBuilder()
-            .setOn(true)
-            .setReason("database upgrade")
-            .setSetBy("n1")
-            .setClient("ops-admin")
-            .setSetAtUnixMillis(Instant.parse("2026-12-06T12:00:00Z").toEpochMilli())
-            .setIndex(42)
-            .build();
-    assertThat(
-            StatusCommand.maintenanceNote(StatusResponse.newBuilder().setMaintenance(on).build()))
+    Maintenance on =
+        new Maintenance(
+            true,
+            "database upgrade",
+            Optional.of("n1"),
+            Optional.of("ops-admin"),
+            Optional.of(Instant.parse("2026-12-06T12:00:00Z")),
+            42);
+    assertThat(StatusCommand.maintenanceNote(Optional.of(on)))
         .isEqualTo(
             "; MAINTENANCE ON, set by ops-admin via n1 at 2026-12-06T12:00:00Z (that member's"
                 + " clock): database upgrade");
-    MaintenanceState off = on.toBuilder().setOn(false).setReason("").setIndex(43).build();
-    assertThat(
-            StatusCommand.maintenanceNote(StatusResponse.newBuilder().setMaintenance(off).build()))
-        .isEmpty();
+    Maintenance off = new Maintenance(false, "", on.setBy(), on.client(), on.setAt(), 43);
+    assertThat(StatusCommand.maintenanceNote(Optional.of(off))).isEmpty();
     // A server that predates the field.
-    assertThat(StatusCommand.maintenanceNote(StatusResponse.getDefaultInstance())).isEmpty();
+    assertThat(StatusCommand.maintenanceNote(Optional.empty())).isEmpty();
     assertThat(MaintenanceCommand.describe(off))
         .isEqualTo(
             "maintenance OFF, set by ops-admin via n1 at 2026-12-06T12:00:00Z (that member's"
@@ -83,7 +97,8 @@ class StatusLinesTest {
     // A dns step is never a guard: its states are printed as before.
     assertThat(
             StatusCommand.routineGuardState(
-                ActionState.newBuilder().setType("dns").setState("STANDBY").build()))
+                step(
+                    "dns", "STANDBY", false, 0, Duration.ZERO, Optional.empty(), Optional.empty())))
         .isFalse();
   }
 }
