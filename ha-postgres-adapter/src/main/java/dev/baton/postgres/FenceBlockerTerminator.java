@@ -10,6 +10,7 @@ import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import javax.sql.DataSource;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -28,7 +29,7 @@ final class FenceBlockerTerminator implements Runnable {
   private final int waiterPid;
   private final long token;
   private final CountDownLatch done = new CountDownLatch(1);
-  private volatile String lastError = "none blocked";
+  private volatile @Nullable String lastError = "none blocked";
 
   private FenceBlockerTerminator(
       DataSource dataSource, String resource, Duration grace, int waiterPid, long token) {
@@ -43,7 +44,7 @@ final class FenceBlockerTerminator implements Runnable {
    * Starts a terminator for the advance of {@code resource} to {@code token}, whose waiting session
    * is {@code waiterPid}; null when {@code grace} is null (terminating is disabled).
    */
-  static FenceBlockerTerminator start(
+  static @Nullable FenceBlockerTerminator start(
       DataSource dataSource, String resource, Duration grace, int waiterPid, long token) {
     if (grace == null) {
       return null;
@@ -56,7 +57,7 @@ final class FenceBlockerTerminator implements Runnable {
     return t;
   }
 
-  String lastError() {
+  @Nullable String lastError() {
     return lastError;
   }
 

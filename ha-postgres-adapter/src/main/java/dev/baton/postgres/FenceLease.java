@@ -11,6 +11,7 @@ import java.time.OffsetDateTime;
 import java.util.Objects;
 import java.util.Optional;
 import javax.sql.DataSource;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The time bound of a {@link PostgresFence} (protocol version 3): the rows of {@code
@@ -23,14 +24,14 @@ final class FenceLease {
   private final String resource;
   private final FenceSchema schema;
   private final double driftBound;
-  private final Duration maxRenewalTime; // null: derived from the lease at each renewal
+  private final @Nullable Duration maxRenewalTime; // null: derived from the lease at each renewal
 
   FenceLease(
       DataSource dataSource,
       String resource,
       FenceSchema schema,
       double driftBound,
-      Duration maxRenewalTime) {
+      @Nullable Duration maxRenewalTime) {
     this.dataSource = dataSource;
     this.resource = resource;
     this.schema = schema;
@@ -85,7 +86,7 @@ final class FenceLease {
    *
    * @return nanoseconds, never negative
    */
-  static long renewalBudgetNanos(Duration remaining, double drift, Duration fixed) {
+  static long renewalBudgetNanos(Duration remaining, double drift, @Nullable Duration fixed) {
     if (fixed != null) {
       return fixed.toNanos();
     }

@@ -14,6 +14,7 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 import javax.sql.DataSource;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -37,9 +38,9 @@ public final class FenceLeaseRenewer implements AutoCloseable {
   private final List<PostgresFence> fences;
   private final Supplier<Optional<ActiveContext>> active;
   private final ScheduledExecutorService executor;
-  private Connection connection;
+  private @Nullable Connection connection;
   private String lastState = "not started";
-  private volatile Instant lastValidUntil;
+  private volatile @Nullable Instant lastValidUntil;
 
   private FenceLeaseRenewer(
       DataSource dataSource, List<PostgresFence> fences, Supplier<Optional<ActiveContext>> active) {

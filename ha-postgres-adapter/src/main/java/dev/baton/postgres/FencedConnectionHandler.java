@@ -12,6 +12,7 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.Set;
+import org.jspecify.annotations.Nullable;
 import org.postgresql.core.BaseConnection;
 import org.postgresql.core.TransactionState;
 import org.postgresql.util.PSQLException;
@@ -42,7 +43,7 @@ final class FencedConnectionHandler implements InvocationHandler {
   private final FenceSchema schema;
   private final FencingTokenSource tokenSource;
   private final String checkSql;
-  private FencedConnection proxy;
+  private @Nullable FencedConnection proxy;
 
   /** The current transaction has passed the check (its first statement was the check). */
   private boolean checked;
@@ -57,7 +58,7 @@ final class FencedConnectionHandler implements InvocationHandler {
   private long lastToken;
 
   /** The current transaction's check failed: the server aborted it; commit must not pretend. */
-  private SQLException failure;
+  private @Nullable SQLException failure;
 
   FencedConnectionHandler(
       Connection raw,
@@ -78,7 +79,7 @@ final class FencedConnectionHandler implements InvocationHandler {
   }
 
   @Override
-  public Object invoke(Object p, Method method, Object[] args) throws Throwable {
+  public @Nullable Object invoke(Object p, Method method, Object[] args) throws Throwable {
     String name = method.getName();
     if (method.getDeclaringClass() == Object.class) {
       switch (name) {

@@ -8,6 +8,7 @@ import java.sql.SQLFeatureNotSupportedException;
 import java.util.Objects;
 import java.util.logging.Logger;
 import javax.sql.DataSource;
+import org.jspecify.annotations.Nullable;
 import org.postgresql.core.BaseConnection;
 
 /**
@@ -63,10 +64,13 @@ public final class FencedDataSource implements DataSource {
   private final DataSource delegate;
   private final String resource;
   private final FenceSchema schema;
-  private final FencingTokenSource tokenSource;
+  private final @Nullable FencingTokenSource tokenSource; // null: bound later, per connection
 
   private FencedDataSource(
-      DataSource delegate, String resource, FenceSchema schema, FencingTokenSource tokenSource) {
+      DataSource delegate,
+      String resource,
+      FenceSchema schema,
+      @Nullable FencingTokenSource tokenSource) {
     this.delegate = delegate;
     this.resource = resource;
     this.schema = schema;
@@ -80,9 +84,9 @@ public final class FencedDataSource implements DataSource {
   /** Builds a {@link FencedDataSource}. */
   public static final class Builder {
     private final DataSource delegate;
-    private String resource;
+    private @Nullable String resource;
     private FenceSchema schema = FenceSchema.defaultSchema();
-    private FencingTokenSource tokenSource;
+    private @Nullable FencingTokenSource tokenSource;
 
     private Builder(DataSource delegate) {
       this.delegate = Objects.requireNonNull(delegate, "delegate");

@@ -14,6 +14,7 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.BooleanSupplier;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -87,33 +88,34 @@ public final class FormerPrimaryGuard implements AutoCloseable {
   private final PostgresEndpoint local;
   private final WriterEndpoint writerEndpoint;
   private final BooleanSupplier isActive;
-  private final PgRewindRejoin rejoin;
+  private final @Nullable PgRewindRejoin rejoin;
   private final Duration checkInterval;
   private final Duration fenceTimeout;
   private final PgConnections connections;
   private final String nodeId;
   private final RejoinHold hold;
   private final RejoinFailureStreak failures;
-  private ScheduledExecutorService executor;
-  private KeyValueStore.Watch watch;
-  private volatile Outcome lastOutcome;
+  private @Nullable ScheduledExecutorService executor;
+  private KeyValueStore.@Nullable Watch watch;
+  private volatile @Nullable Outcome lastOutcome;
 
   private FormerPrimaryGuard(Builder b) {
-    this.local = b.local;
-    this.writerEndpoint = b.writerEndpoint;
-    this.isActive = b.isActive;
+    // build() refused a builder without these three.
+    this.local = Objects.requireNonNull(b.local, "local");
+    this.writerEndpoint = Objects.requireNonNull(b.writerEndpoint, "writerEndpoint");
+    this.isActive = Objects.requireNonNull(b.isActive, "isActive");
     this.rejoin = b.rejoin;
     this.checkInterval = b.checkInterval;
     this.fenceTimeout = b.fenceTimeout;
     this.nodeId = b.nodeId;
     this.hold =
         new RejoinHold(
-            b.local,
+            local,
             b.nodeId,
-            b.rejoin == null ? null : new RejoinRecords(b.writerEndpoint),
+            b.rejoin == null ? null : new RejoinRecords(writerEndpoint),
             b.recordRefresh,
             b.linger);
-    this.failures = new RejoinFailureStreak(b.local, b.rejoin, b.retryInitial, b.retryMax);
+    this.failures = new RejoinFailureStreak(local, b.rejoin, b.retryInitial, b.retryMax);
     this.connections =
         new PgConnections(
             b.user, b.password, Duration.ofSeconds(3), Duration.ofSeconds(30), "baton-guard");
@@ -125,14 +127,14 @@ public final class FormerPrimaryGuard implements AutoCloseable {
 
   /** Builds a {@link FormerPrimaryGuard}. */
   public static final class Builder {
-    private PostgresEndpoint local;
-    private WriterEndpoint writerEndpoint;
-    private BooleanSupplier isActive;
-    private PgRewindRejoin rejoin;
+    private @Nullable PostgresEndpoint local;
+    private @Nullable WriterEndpoint writerEndpoint;
+    private @Nullable BooleanSupplier isActive;
+    private @Nullable PgRewindRejoin rejoin;
     private Duration checkInterval = Duration.ofSeconds(5);
     private Duration fenceTimeout = Duration.ofSeconds(10);
     private String user = "postgres";
-    private String password;
+    private @Nullable String password;
     private String nodeId = "unknown";
     private Duration recordRefresh = Duration.ofSeconds(1);
     private Duration linger = Duration.ofSeconds(30);
@@ -276,7 +278,7 @@ public final class FormerPrimaryGuard implements AutoCloseable {
   }
 
   /** The outcome of the last check, or null before the first. */
-  public Outcome lastOutcome() {
+  public @Nullable Outcome lastOutcome() {
     return lastOutcome;
   }
 

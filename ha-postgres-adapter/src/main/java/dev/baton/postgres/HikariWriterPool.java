@@ -14,6 +14,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.logging.Logger;
 import javax.sql.DataSource;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.LoggerFactory;
 
 /**
@@ -52,8 +53,8 @@ public final class HikariWriterPool implements DataSource, AutoCloseable {
   private final ExecutorService events;
   private final KeyValueStore.Watch watch;
   private final Object lock = new Object();
-  private volatile HikariDataSource current;
-  private volatile WriterEndpoint.Writer currentWriter;
+  private volatile @Nullable HikariDataSource current;
+  private volatile WriterEndpoint.@Nullable Writer currentWriter;
   private volatile boolean closed;
 
   public HikariWriterPool(WriterEndpoint endpoint, HikariConfig template) {
@@ -84,12 +85,12 @@ public final class HikariWriterPool implements DataSource, AutoCloseable {
   }
 
   /** The writer the pool currently sends connections to, if one has been published. */
-  public WriterEndpoint.Writer currentWriter() {
+  public WriterEndpoint.@Nullable Writer currentWriter() {
     return currentWriter;
   }
 
   /** The current writer's JDBC URL, or null before one is published. */
-  public String currentJdbcUrl() {
+  public @Nullable String currentJdbcUrl() {
     WriterEndpoint.Writer w = currentWriter;
     return w == null ? null : w.jdbcUrl();
   }
@@ -228,7 +229,7 @@ public final class HikariWriterPool implements DataSource, AutoCloseable {
   }
 
   @Override
-  public PrintWriter getLogWriter() {
+  public @Nullable PrintWriter getLogWriter() {
     return null;
   }
 

@@ -7,6 +7,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -25,7 +26,7 @@ final class OldPrimaryChecks {
   private final FenceSchema schema;
   private final boolean hasStopCommand;
   private final boolean allowUnfencedOldPrimary;
-  private final WriterEndpoint writerEndpoint;
+  private final @Nullable WriterEndpoint writerEndpoint;
 
   OldPrimaryChecks(
       String name,
@@ -36,7 +37,7 @@ final class OldPrimaryChecks {
       FenceSchema schema,
       boolean hasStopCommand,
       boolean allowUnfencedOldPrimary,
-      WriterEndpoint writerEndpoint) {
+      @Nullable WriterEndpoint writerEndpoint) {
     this.name = name;
     this.target = target;
     this.survey = survey;
@@ -173,7 +174,8 @@ final class OldPrimaryChecks {
    *
    * @return null when every such fence is bounded, otherwise why not
    */
-  private String unboundedFence(Connection t, Map<String, Long> tokens) throws SQLException {
+  private @Nullable String unboundedFence(Connection t, Map<String, Long> tokens)
+      throws SQLException {
     if (fenceResources.isEmpty()) {
       return "no fenceResources are configured, so no fence row is bounded";
     }

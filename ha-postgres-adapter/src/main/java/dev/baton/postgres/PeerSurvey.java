@@ -7,6 +7,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 
 /**
@@ -15,13 +16,13 @@ import org.slf4j.Logger;
  */
 final class PeerSurvey {
   /** A peer as surveyed: its connection (null when unreachable) and whether it is a primary. */
-  record Peer(PostgresEndpoint endpoint, Connection connection, boolean primary) {}
+  record Peer(PostgresEndpoint endpoint, @Nullable Connection connection, boolean primary) {}
 
   private final String name;
   private final List<PostgresEndpoint> peers;
   private final PgConnections connections;
   private final Map<String, String> peerNodes;
-  private final RejoinRecords rejoinRecords;
+  private final @Nullable RejoinRecords rejoinRecords;
   private final Duration rejoinStaleAfter;
 
   PeerSurvey(
@@ -29,7 +30,7 @@ final class PeerSurvey {
       List<PostgresEndpoint> peers,
       PgConnections connections,
       Map<String, String> peerNodes,
-      RejoinRecords rejoinRecords,
+      @Nullable RejoinRecords rejoinRecords,
       Duration rejoinStaleAfter) {
     this.name = name;
     this.peers = List.copyOf(peers);

@@ -12,6 +12,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The commands a {@link PgRewindRejoin} runs on the server's machine ({@code pg_ctl}, {@code
@@ -24,7 +25,7 @@ final class PgCommands {
   private final Path binDirectory;
   private final Path dataDirectory;
   private final PostgresEndpoint local;
-  private final String password;
+  private final @Nullable String password;
   private final Duration timeout;
 
   PgCommands(
@@ -32,7 +33,7 @@ final class PgCommands {
       Path binDirectory,
       Path dataDirectory,
       PostgresEndpoint local,
-      String password,
+      @Nullable String password,
       Duration timeout) {
     this.runAs = runAs;
     this.binDirectory = binDirectory;

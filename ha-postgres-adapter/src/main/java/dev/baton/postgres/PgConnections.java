@@ -7,6 +7,7 @@ import java.sql.Statement;
 import java.time.Duration;
 import java.util.Properties;
 import javax.sql.DataSource;
+import org.jspecify.annotations.Nullable;
 import org.postgresql.Driver;
 import org.postgresql.ds.PGSimpleDataSource;
 
@@ -19,14 +20,14 @@ final class PgConnections {
   private static final Driver DRIVER = new Driver();
 
   private final String user;
-  private final String password;
+  private final @Nullable String password;
   private final Duration connectTimeout;
   private final Duration socketTimeout;
   private final String applicationName;
 
   PgConnections(
       String user,
-      String password,
+      @Nullable String password,
       Duration connectTimeout,
       Duration socketTimeout,
       String applicationName) {
@@ -106,7 +107,7 @@ final class PgConnections {
   }
 
   /** Closes a connection to a server this code is done with; null and failures are ignored. */
-  static void closeQuietly(Connection c) {
+  static void closeQuietly(@Nullable Connection c) {
     if (c != null) {
       try {
         c.close();

@@ -8,6 +8,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -37,22 +38,23 @@ public final class PgRewindRejoin {
   private final Path dataDirectory;
   private final PostgresEndpoint local;
   private final String user;
-  private final Path logFile;
+  private final @Nullable Path logFile;
   private final Duration timeout;
   private final PgConnections connections;
   private final boolean recloneOnRewindFailure;
   private final PgCommands commands;
 
   private PgRewindRejoin(Builder b) {
-    this.dataDirectory = b.dataDirectory;
-    this.local = b.local;
+    // build() refused a builder without these two.
+    this.dataDirectory = Objects.requireNonNull(b.dataDirectory, "dataDirectory");
+    this.local = Objects.requireNonNull(b.local, "local");
     this.user = b.user;
     this.logFile = b.logFile;
     this.timeout = b.timeout;
     this.recloneOnRewindFailure = b.recloneOnRewindFailure;
     this.commands =
         new PgCommands(
-            List.copyOf(b.runAs), b.binDirectory, b.dataDirectory, b.local, b.password, b.timeout);
+            List.copyOf(b.runAs), b.binDirectory, dataDirectory, local, b.password, b.timeout);
     this.connections =
         new PgConnections(b.user, b.password, Duration.ofSeconds(3), b.timeout, "baton-rejoin");
   }
@@ -73,13 +75,13 @@ public final class PgRewindRejoin {
 
   /** Builds a {@link PgRewindRejoin}. */
   public static final class Builder {
-    private Path dataDirectory;
+    private @Nullable Path dataDirectory;
     private Path binDirectory = Path.of("/usr/lib/postgresql/15/bin");
     private List<String> runAs = List.of();
-    private PostgresEndpoint local;
+    private @Nullable PostgresEndpoint local;
     private String user = "postgres";
-    private String password;
-    private Path logFile;
+    private @Nullable String password;
+    private @Nullable Path logFile;
     private Duration timeout = Duration.ofSeconds(120);
     private boolean recloneOnRewindFailure;
 

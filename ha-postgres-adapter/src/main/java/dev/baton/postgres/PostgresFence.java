@@ -14,6 +14,7 @@ import java.time.Instant;
 import java.util.Objects;
 import java.util.Optional;
 import javax.sql.DataSource;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -58,12 +59,12 @@ public final class PostgresFence implements Fence {
 
   private PostgresFence(Builder b) {
     this.dataSource = b.dataSource;
-    this.resource = b.resource;
+    this.resource = Objects.requireNonNull(b.resource, "resource"); // build() refused none
     this.schema = b.schema;
     this.terminateBlockersAfter = b.terminateBlockersAfter;
     this.maxLockWait = b.maxLockWait;
     this.timeBound = b.timeBound;
-    this.lease = new FenceLease(b.dataSource, b.resource, b.schema, b.driftBound, b.maxRenewalTime);
+    this.lease = new FenceLease(b.dataSource, resource, b.schema, b.driftBound, b.maxRenewalTime);
   }
 
   public static Builder builder(DataSource dataSource) {
@@ -78,13 +79,13 @@ public final class PostgresFence implements Fence {
   /** Builds a {@link PostgresFence}. */
   public static final class Builder {
     private final DataSource dataSource;
-    private String resource;
+    private @Nullable String resource;
     private FenceSchema schema = FenceSchema.defaultSchema();
     private Duration terminateBlockersAfter = Duration.ofSeconds(1);
     private Duration maxLockWait = DEFAULT_LOCK_WAIT;
     private boolean timeBound;
     private double driftBound = 0.01;
-    private Duration maxRenewalTime;
+    private @Nullable Duration maxRenewalTime;
 
     private Builder(DataSource dataSource) {
       this.dataSource = Objects.requireNonNull(dataSource, "dataSource");

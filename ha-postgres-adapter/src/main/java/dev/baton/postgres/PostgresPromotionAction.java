@@ -15,6 +15,7 @@ import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Supplier;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -85,18 +86,18 @@ public final class PostgresPromotionAction implements PromotionAction {
   private final Duration fenceTimeout;
   private final List<String> fenceResources;
   private final FenceSchema schema;
-  private final WriterEndpoint writerEndpoint;
+  private final @Nullable WriterEndpoint writerEndpoint;
   private final Supplier<OptionalLong> lastKnownPrimaryPosition;
   private final boolean allowUnfencedOldPrimary;
   private final boolean fenceTimeBound;
   private final PeerSurvey peers;
   private final OldPrimaryChecks oldPrimaries;
-  private final StopCommand stopCommand; // null without one
+  private final @Nullable StopCommand stopCommand; // null without one
   private final StandbyPromotion standby;
 
   private PostgresPromotionAction(Builder b) {
     this.name = b.name;
-    this.target = b.target;
+    this.target = Objects.requireNonNull(b.target, "target"); // build() refused none
     this.connections =
         new PgConnections(b.user, b.password, b.connectTimeout, b.socketTimeout, "baton-" + b.name);
     this.catchUpTimeout = b.catchUpTimeout;
@@ -107,7 +108,7 @@ public final class PostgresPromotionAction implements PromotionAction {
     this.lastKnownPrimaryPosition = b.lastKnownPrimaryPosition;
     this.allowUnfencedOldPrimary = b.allowUnfencedOldPrimary;
     this.fenceTimeBound = b.fenceTimeBound;
-    RejoinRecords rejoinRecords =
+    @Nullable RejoinRecords rejoinRecords =
         b.writerEndpoint == null ? null : new RejoinRecords(b.writerEndpoint);
     this.peers =
         new PeerSurvey(name, b.peers, connections, b.peerNodes, rejoinRecords, b.rejoinStaleAfter);
@@ -175,10 +176,10 @@ public final class PostgresPromotionAction implements PromotionAction {
   /** Builds a {@link PostgresPromotionAction}. */
   public static final class Builder {
     private String name = "postgres";
-    private PostgresEndpoint target;
+    private @Nullable PostgresEndpoint target;
     private final List<PostgresEndpoint> peers = new ArrayList<>();
     private String user = "postgres";
-    private String password;
+    private @Nullable String password;
     private Duration connectTimeout = Duration.ofSeconds(3);
     private Duration socketTimeout = Duration.ofSeconds(30);
     private long maximumLagBytes = 1024 * 1024;
@@ -187,10 +188,10 @@ public final class PostgresPromotionAction implements PromotionAction {
     private Duration fenceTimeout = Duration.ofSeconds(10);
     private final List<String> fenceResources = new ArrayList<>();
     private FenceSchema schema = FenceSchema.defaultSchema();
-    private WriterEndpoint writerEndpoint;
+    private @Nullable WriterEndpoint writerEndpoint;
     private Supplier<OptionalLong> lastKnownPrimaryPosition = OptionalLong::empty;
     private boolean refuseWhenPositionUnknown;
-    private List<String> stopCommand;
+    private @Nullable List<String> stopCommand;
     private Duration stopCommandTimeout = Duration.ofSeconds(30);
     private Set<String> stopCommandPassEnv = Set.of();
     private boolean allowUnfencedOldPrimary;
@@ -547,7 +548,7 @@ public final class PostgresPromotionAction implements PromotionAction {
       Supplier<java.util.Optional<dev.baton.core.ActiveContext>> active,
       Duration interval,
       double driftBound,
-      Duration maxRenewalTime) {
+      @Nullable Duration maxRenewalTime) {
     javax.sql.DataSource ds = connections.dataSource(target);
     List<PostgresFence> fences = new ArrayList<>();
     for (String resource : fenceResources) {

@@ -2,7 +2,9 @@ package dev.baton.postgres;
 
 import java.time.Duration;
 import java.time.Instant;
+import java.util.Objects;
 import java.util.concurrent.TimeUnit;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -16,14 +18,17 @@ final class RejoinFailureStreak {
   private static final Logger LOG = LoggerFactory.getLogger(FormerPrimaryGuard.class);
 
   private final PostgresEndpoint local;
-  private final PgRewindRejoin rejoin;
+  private final @Nullable PgRewindRejoin rejoin; // null: no rejoin, so nothing fails
   private final Duration retryInitial;
   private final Duration retryMax;
-  private volatile FormerPrimaryGuard.RejoinFailure failure;
+  private volatile FormerPrimaryGuard.@Nullable RejoinFailure failure;
   private long nextAttemptNanos;
 
   RejoinFailureStreak(
-      PostgresEndpoint local, PgRewindRejoin rejoin, Duration retryInitial, Duration retryMax) {
+      PostgresEndpoint local,
+      @Nullable PgRewindRejoin rejoin,
+      Duration retryInitial,
+      Duration retryMax) {
     this.local = local;
     this.rejoin = rejoin;
     this.retryInitial = retryInitial;
@@ -31,7 +36,7 @@ final class RejoinFailureStreak {
   }
 
   /** The current streak, or null when the last rejoin did not fail. */
-  FormerPrimaryGuard.RejoinFailure current() {
+  FormerPrimaryGuard.@Nullable RejoinFailure current() {
     return failure;
   }
 
@@ -66,7 +71,8 @@ final class RejoinFailureStreak {
             String.valueOf(e.getMessage()),
             now.plusMillis(wait));
     if (before == null) {
-      String dir = rejoin.dataDirectory().toString();
+      PgRewindRejoin r = Objects.requireNonNull(rejoin, "a rejoin failed, so one is configured");
+      String dir = r.dataDirectory().toString();
       LOG.error(
           "former-primary guard: the rejoin of {} as a standby of {} failed: {}. If pg_rewind"
               + " stopped part-way, the data directory {} is damaged and no later rewind can"
@@ -82,7 +88,7 @@ final class RejoinFailureStreak {
           dir,
           writerAt.host(),
           writerAt.port(),
-          rejoin.user(),
+          r.user(),
           dir,
           dir,
           dir,

@@ -1,10 +1,12 @@
 package dev.baton.postgres;
 
 import java.time.Duration;
+import java.util.Objects;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -20,19 +22,19 @@ final class RejoinHold {
 
   private final PostgresEndpoint local;
   private final String nodeId;
-  private final RejoinRecords records; // null: no rejoin configured, nothing is ever held
+  private final @Nullable RejoinRecords records; // null: no rejoin configured, nothing is ever held
   private final Duration recordRefresh;
   private final Duration linger;
-  private ScheduledExecutorService heartbeat;
-  private ScheduledFuture<?> refresher;
-  private volatile WriterEndpoint.Writer heldFor;
+  private @Nullable ScheduledExecutorService heartbeat;
+  private @Nullable ScheduledFuture<?> refresher;
+  private volatile WriterEndpoint.@Nullable Writer heldFor;
   private long lingerUntil;
   private boolean leftoverChecked;
 
   RejoinHold(
       PostgresEndpoint local,
       String nodeId,
-      RejoinRecords records,
+      @Nullable RejoinRecords records,
       Duration recordRefresh,
       Duration linger) {
     this.local = local;
@@ -47,7 +49,7 @@ final class RejoinHold {
    * server down then is to be started again as a standby.
    */
   boolean heldOrLeftOver() {
-    return heldFor != null || records.read(local).isPresent();
+    return heldFor != null || records().read(local).isPresent();
   }
 
   /** The rejoin finished: the hold lasts for the linger from now. */
@@ -58,7 +60,7 @@ final class RejoinHold {
   /** Announces the hold (before the server is stopped) and keeps its record fresh. */
   void hold(WriterEndpoint.Writer writer) {
     heldFor = writer;
-    records.write(local, nodeId, writer);
+    records().write(local, nodeId, writer);
     if (refresher == null) {
       if (heartbeat == null) {
         heartbeat =
@@ -75,7 +77,7 @@ final class RejoinHold {
       LOG.info(
           "former-primary guard: {} is held for its rejoin (record {}, refreshed every {} ms)",
           local.address(),
-          records.key(local),
+          records().key(local),
           every);
     }
   }
@@ -86,13 +88,18 @@ final class RejoinHold {
       return;
     }
     try {
-      records.write(local, nodeId, w);
+      records().write(local, nodeId, w);
     } catch (RuntimeException e) {
       LOG.warn(
           "former-primary guard: cannot refresh the rejoin record of {}: {}",
           local.address(),
           e.getMessage());
     }
+  }
+
+  /** The records: only a guard with a rejoin configured holds a server, so only it gets here. */
+  private RejoinRecords records() {
+    return Objects.requireNonNull(records, "no rejoin is configured: no server is held");
   }
 
   /** The server answers as a standby: let go of it once the linger is over. */
@@ -123,7 +130,7 @@ final class RejoinHold {
       refresher.cancel(false);
       refresher = null;
     }
-    records.delete(local);
+    records().delete(local);
     LOG.info("former-primary guard: {} is no longer held; rejoin record deleted", local.address());
   }
 

@@ -2,6 +2,8 @@ package dev.baton.postgres;
 
 import dev.baton.core.StaleTokenException;
 import java.sql.SQLException;
+import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A fenced transaction was refused because its token is lower than the one the fence row holds: a
@@ -23,7 +25,8 @@ public class StaleTokenSQLException extends SQLException {
 
   /** The core exception: resource and both tokens. */
   public StaleTokenException staleToken() {
-    return (StaleTokenException) getCause();
+    // The only constructor sets it.
+    return (StaleTokenException) Objects.requireNonNull(getCause(), "cause");
   }
 
   public String resource() {
@@ -39,7 +42,7 @@ public class StaleTokenSQLException extends SQLException {
   }
 
   /** The first {@link StaleTokenException} in {@code t}'s cause chain, or null. */
-  public static StaleTokenException find(Throwable t) {
+  public static @Nullable StaleTokenException find(Throwable t) {
     for (Throwable c = t; c != null; c = c.getCause()) {
       if (c instanceof StaleTokenException s) {
         return s;

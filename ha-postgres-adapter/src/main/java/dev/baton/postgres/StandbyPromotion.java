@@ -4,6 +4,7 @@ import dev.baton.core.BatonException;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Duration;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 
 /**
@@ -41,7 +42,8 @@ final class StandbyPromotion {
     }
   }
 
-  void checkLag(Connection t, long lastKnown, String from, Logger log) throws SQLException {
+  void checkLag(Connection t, long lastKnown, @Nullable String from, Logger log)
+      throws SQLException {
     long replay = replayPosition(t);
     if (lastKnown < 0) {
       if (refuseWhenPositionUnknown) {

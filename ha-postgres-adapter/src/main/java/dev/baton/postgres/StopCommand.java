@@ -10,6 +10,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeoutException;
+import org.jspecify.annotations.Nullable;
 
 /**
  * {@link PostgresPromotionAction.Builder#stopCommand}: the STONITH of an old primary that is a
@@ -21,7 +22,7 @@ final class StopCommand {
   private final List<String> command;
   private final Duration timeout;
   private final Set<String> passEnv;
-  private final RejoinRecords rejoinRecords;
+  private final @Nullable RejoinRecords rejoinRecords;
   private final PeerSurvey survey;
 
   /** Peers the command stopped, by address, with the token of the activation that did it. */
@@ -32,7 +33,7 @@ final class StopCommand {
       List<String> command,
       Duration timeout,
       Set<String> passEnv,
-      RejoinRecords rejoinRecords,
+      @Nullable RejoinRecords rejoinRecords,
       PeerSurvey survey) {
     this.name = name;
     this.command = List.copyOf(command);
@@ -65,7 +66,7 @@ final class StopCommand {
                   + " standby",
               name,
               survey.describePeer(p.endpoint()),
-              rejoinRecords.key(p.endpoint()));
+              rejoinRecords == null ? "-" : rejoinRecords.key(p.endpoint()));
       return;
     }
     Long stoppedAt = stoppedBy.get(address);

@@ -11,6 +11,7 @@ import java.util.OptionalLong;
 import java.util.concurrent.Executor;
 import java.util.function.Consumer;
 import java.util.regex.Pattern;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -246,7 +247,7 @@ public final class WriterEndpoint {
 
   private static final class Delivery {
     private final Consumer<Writer> listener;
-    private Writer last;
+    private @Nullable Writer last;
 
     Delivery(Consumer<Writer> listener) {
       this.listener = listener;
