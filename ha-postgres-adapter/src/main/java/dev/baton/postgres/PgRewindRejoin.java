@@ -27,10 +27,11 @@ import org.slf4j.LoggerFactory;
  * copies the new primary's configuration files, so keep server-specific settings (port, listen
  * address) in a file outside the data directory that {@code postgresql.conf} includes.
  *
- * <p>The password, if any, reaches {@code pg_rewind} through {@code PGPASSWORD} in its environment,
- * never its command line. Like {@code pg_basebackup -R}, {@code pg_rewind -R} writes the connection
- * string, password included, into the data directory's {@code postgresql.auto.conf}, which only the
- * server's OS user can read.
+ * <p>The password, if any, reaches {@code pg_rewind} and {@code pg_basebackup} through the password
+ * file {@code baton-rejoin.pgpass} beside the data directory ({@code PGPASSFILE}; written as the
+ * {@code runAs} user, mode 0600), never their environment or command line. Their {@code -R} writes
+ * {@code passfile=} that file into the standby's {@code primary_conninfo}, so the rejoined standby
+ * authenticates from it; the password is not written into {@code postgresql.auto.conf}.
  */
 public final class PgRewindRejoin {
   private static final Logger LOG = LoggerFactory.getLogger(PgRewindRejoin.class);
