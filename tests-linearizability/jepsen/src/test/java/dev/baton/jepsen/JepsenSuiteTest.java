@@ -12,7 +12,7 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The short matrix CI runs (each run about a minute): three clusters of three nodes with PostgreSQL
- * and BIND in containers. Outputs go to {@code tests-linearizability/target/jepsen/<run>/}.
+ * and BIND in containers. Outputs go to {@code tests-linearizability/jepsen/target/jepsen/<run>/}.
  *
  * <p>A run is VALID only if every checker had something to judge and the run cleared every {@link
  * Floors floor} (activations, active samples, each node's start, committed and acknowledged fenced
