@@ -6,8 +6,8 @@ import dev.baton.benchmarks.report.Plot;
 import dev.baton.benchmarks.report.Results;
 import dev.baton.core.LocalPorts;
 import dev.baton.dns.TsigAlgorithm;
-import dev.baton.dns.testing.BindServer;
-import dev.baton.postgres.testing.PostgresServer;
+import dev.baton.testing.dns.BindServer;
+import dev.baton.testing.postgres.PostgresServer;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -209,7 +209,7 @@ public final class FailoverBenchmark {
             "--pg-peer=" + other.address + ":" + pgPort,
             "--dns=" + dns.host() + ":" + dns.port(),
             "--zone=" + ZONE,
-            "--key-file=" + dns.keyFile(TsigAlgorithm.HMAC_SHA256),
+            "--key-file=" + dns.keyFile(TsigAlgorithm.HMAC_SHA256.bindName()),
             "--name=" + NAME,
             "--address=" + self.address));
   }
