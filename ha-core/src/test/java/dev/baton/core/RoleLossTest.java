@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.baton.core.testing.TestCluster;
+import dev.baton.testing.process.ChildJvm;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -89,7 +90,7 @@ class RoleLossTest {
       BatonNode n2 = cluster.start("n2");
       cluster.start("n3");
       Path log = Files.createTempFile("watchdog-child", ".log");
-      Process child = WatchdogTest.startChild(cluster, "hang-wide-reserve", log);
+      ChildJvm child = WatchdogTest.startChild(cluster, "hang-wide-reserve", log);
       try {
         WatchdogTest.makeChildActive(cluster, n2, child, log);
         long token = n2.status().activeToken();
@@ -124,7 +125,7 @@ class RoleLossTest {
                     + token
                     + ")] is still running");
       } finally {
-        child.destroyForcibly();
+        child.close();
         Files.deleteIfExists(log);
       }
     }

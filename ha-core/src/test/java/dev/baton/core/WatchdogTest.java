@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.baton.core.testing.TestCluster;
+import dev.baton.testing.process.ChildJvm;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -31,7 +32,7 @@ class WatchdogTest {
       BatonNode n2 = cluster.start("n2");
       cluster.start("n3");
       Path log = Files.createTempFile("watchdog-child", ".log");
-      Process child = startChild(cluster, "short-demote", log);
+      ChildJvm child = startChild(cluster, "short-demote", log);
       try {
         makeChildActive(cluster, n2, child, log);
         cluster.crash("n2");
@@ -44,7 +45,7 @@ class WatchdogTest {
         assertThat(output).contains("DEMOTING token").contains("WATCHDOG");
         assertThat(output).contains("'hangs-on-demote' (demote");
       } finally {
-        child.destroyForcibly();
+        child.close();
         Files.deleteIfExists(log);
       }
     }
@@ -60,7 +61,7 @@ class WatchdogTest {
       BatonNode n2 = cluster.start("n2");
       cluster.start("n3");
       Path log = Files.createTempFile("watchdog-child", ".log");
-      Process child = startChild(cluster, "stuck-promote", log);
+      ChildJvm child = startChild(cluster, "stuck-promote", log);
       try {
         await("the child promotes")
             .atMost(Duration.ofSeconds(60))
@@ -89,34 +90,31 @@ class WatchdogTest {
         assertThat(output).contains("PROMOTING token").contains("WATCHDOG");
         assertThat(output).contains("'stuck-promote' (promote");
       } finally {
-        child.destroyForcibly();
+        child.close();
         Files.deleteIfExists(log);
       }
     }
   }
 
-  static Process startChild(TestCluster cluster, String mode, Path log) throws Exception {
-    List<String> cmd = new ArrayList<>();
-    cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-    cmd.add("-cp");
-    cmd.add(System.getProperty("java.class.path"));
-    cmd.add(WatchdogChild.class.getName());
-    cmd.add(cluster.clusterId());
-    cmd.add("n1");
-    cmd.add(cluster.dataDir("n1").toString());
-    cmd.add(cluster.secretBase64());
-    cmd.add(mode);
+  /** n1 in a JVM of its own ({@link WatchdogChild}), its output in {@code log}. */
+  static ChildJvm startChild(TestCluster cluster, String mode, Path log) throws Exception {
+    List<String> args = new ArrayList<>();
+    args.add(cluster.clusterId());
+    args.add("n1");
+    args.add(cluster.dataDir("n1").toString());
+    args.add(cluster.secretBase64());
+    args.add(mode);
     for (Member m : cluster.members()) {
-      cmd.add(m.id() + "=" + m.address());
+      args.add(m.id() + "=" + m.address());
     }
-    return new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+    return ChildJvm.of(WatchdogChild.class.getName(), args).log(log).start();
   }
 
   /**
    * Moves the role to n1 (the child) with switch-active, polling until it is active. If it never
    * is, the failure carries the child's own output (it is deleted after the test).
    */
-  static void makeChildActive(TestCluster cluster, BatonNode observer, Process child, Path log)
+  static void makeChildActive(TestCluster cluster, BatonNode observer, ChildJvm child, Path log)
       throws IOException {
     try {
       awaitChildActive(cluster, observer);

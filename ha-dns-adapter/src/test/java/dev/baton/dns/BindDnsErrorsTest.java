@@ -1,7 +1,7 @@
 package dev.baton.dns;
 
-import dev.baton.dns.testing.AuthoritativeDnsServer;
-import dev.baton.dns.testing.BindServer;
+import dev.baton.testing.dns.AuthoritativeDnsServer;
+import dev.baton.testing.dns.BindServer;
 
 /** {@link DnsErrorsContract} against a real BIND 9. */
 class BindDnsErrorsTest extends DnsErrorsContract {

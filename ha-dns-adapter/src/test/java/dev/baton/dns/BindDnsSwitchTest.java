@@ -4,8 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.baton.core.testing.TestStepContext;
-import dev.baton.dns.testing.AuthoritativeDnsServer;
-import dev.baton.dns.testing.BindServer;
+import dev.baton.testing.dns.AuthoritativeDnsServer;
+import dev.baton.testing.dns.BindServer;
 import java.time.Duration;
 import org.junit.jupiter.api.Test;
 
@@ -25,7 +25,7 @@ class BindDnsSwitchTest extends DnsSwitchContract {
           DnsSwitch.builder()
               .server(primary.host(), primary.port())
               .zone(primary.zone())
-              .tsig(primary.key())
+              .tsig(ServerKeys.updateKey(primary))
               .address("replicated", "192.0.2.120")
               .verifyOn(primary.host(), primary.port())
               .verifyOn(secondary.host(), secondary.port())
@@ -34,7 +34,7 @@ class BindDnsSwitchTest extends DnsSwitchContract {
           DnsSwitch.builder()
               .server(primary.host(), primary.port())
               .zone(primary.zone())
-              .tsig(primary.key())
+              .tsig(ServerKeys.updateKey(primary))
               .address("replicated", "192.0.2.121")
               .verifyOn(primary.host(), primary.port())
               .verifyOn(secondary.host(), secondary.port())
@@ -56,7 +56,7 @@ class BindDnsSwitchTest extends DnsSwitchContract {
     return DnsSwitch.builder()
         .server(primary.host(), primary.port())
         .zone(primary.zone())
-        .tsig(primary.key())
+        .tsig(ServerKeys.updateKey(primary))
         .address("quorum", address)
         .verifyOn(primary.host(), primary.port())
         .verifyOn(secondary.host(), secondary.port())
@@ -139,7 +139,7 @@ class BindDnsSwitchTest extends DnsSwitchContract {
       DnsSwitch.builder()
           .server(primary.host(), primary.port())
           .zone(primary.zone())
-          .tsig(primary.key())
+          .tsig(ServerKeys.updateKey(primary))
           .address("frozen", "192.0.2.140")
           .verifyOn(primary.host(), primary.port())
           .verifyOn(secondary.host(), secondary.port())
@@ -157,7 +157,7 @@ class BindDnsSwitchTest extends DnsSwitchContract {
           DnsSwitch.builder()
               .server(primary.host(), primary.port())
               .zone(primary.zone())
-              .tsig(primary.key())
+              .tsig(ServerKeys.updateKey(primary))
               .address("frozen", "192.0.2.141")
               .verifyOn(primary.host(), primary.port())
               .verifyOn(secondary.host(), secondary.port())

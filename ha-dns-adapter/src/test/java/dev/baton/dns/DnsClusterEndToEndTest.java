@@ -11,7 +11,7 @@ import dev.baton.core.PromotionState;
 import dev.baton.core.StaleTokenException;
 import dev.baton.core.testing.TestCluster;
 import dev.baton.core.testing.TestStepContext;
-import dev.baton.dns.testing.BindServer;
+import dev.baton.testing.dns.BindServer;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.time.Duration;
@@ -32,7 +32,7 @@ class DnsClusterEndToEndTest {
     return DnsSwitch.builder()
         .server(dns.host(), dns.port())
         .zone(dns.zone())
-        .tsig(dns.key())
+        .tsig(ServerKeys.updateKey(dns))
         .address("app", ADDRESS.get(nodeId))
         .ttl(Duration.ofSeconds(5))
         .build();

@@ -9,7 +9,7 @@ import ch.qos.logback.classic.LoggerContext;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.read.ListAppender;
 import dev.baton.core.testing.TestStepContext;
-import dev.baton.dns.testing.AuthoritativeDnsServer;
+import dev.baton.testing.dns.AuthoritativeDnsServer;
 import java.time.Duration;
 import java.util.Base64;
 import java.util.concurrent.CompletableFuture;
@@ -46,7 +46,7 @@ abstract class DnsErrorsContract {
     return DnsSwitch.builder()
         .server(dns.host(), dns.port())
         .zone(dns.zone())
-        .tsig(dns.key())
+        .tsig(ServerKeys.updateKey(dns))
         .address(name, "192.0.2.1");
   }
 
@@ -67,7 +67,7 @@ abstract class DnsErrorsContract {
         DnsSwitch.builder()
             .server(dns.host(), dns.port())
             .zone(dns.zone())
-            .tsig(dns.key().withSecret(wrong))
+            .tsig(ServerKeys.updateKey(dns).withSecret(wrong))
             .address("bad-secret", "192.0.2.1")
             .build();
 
@@ -92,7 +92,8 @@ abstract class DnsErrorsContract {
   @Test
   void preflightWithAWrongSecretFailsNamingTheKeyAndTheServer() {
     String wrong = otherSecret();
-    DnsSwitch s = switchFor("preflight-bad-secret").tsig(dns.key().withSecret(wrong)).build();
+    DnsSwitch s =
+        switchFor("preflight-bad-secret").tsig(ServerKeys.updateKey(dns).withSecret(wrong)).build();
 
     assertThatThrownBy(s::preflight)
         .isInstanceOfSatisfying(
@@ -128,7 +129,7 @@ abstract class DnsErrorsContract {
         DnsSwitch.builder()
             .server(dns.host(), dns.port())
             .zone(dns.zone())
-            .tsig(dns.keyWithoutUpdateRights())
+            .tsig(ServerKeys.keyWithoutUpdateRights(dns))
             .address("no-rights", "192.0.2.1")
             .build();
 
@@ -153,7 +154,7 @@ abstract class DnsErrorsContract {
         DnsSwitch.builder()
             .server(dns.host(), dns.port())
             .zone(dns.staticZone())
-            .tsig(dns.key())
+            .tsig(ServerKeys.updateKey(dns))
             .address("app", "192.0.2.2")
             .build();
 
@@ -175,7 +176,7 @@ abstract class DnsErrorsContract {
         DnsSwitch.builder()
             .server(dns.host(), dns.port())
             .zone("elsewhere.test")
-            .tsig(dns.key())
+            .tsig(ServerKeys.updateKey(dns))
             .address("app", "192.0.2.3")
             .build();
 
@@ -197,7 +198,7 @@ abstract class DnsErrorsContract {
         DnsSwitch.builder()
             .server("127.0.0.1", port)
             .zone("baton.test")
-            .tsig(dns.key())
+            .tsig(ServerKeys.updateKey(dns))
             .address("app", "192.0.2.4")
             .attempts(3)
             .retryBackoff(Duration.ofMillis(100))
@@ -227,7 +228,7 @@ abstract class DnsErrorsContract {
         DnsSwitch.builder()
             .server("127.0.0.1", port)
             .zone("baton.test")
-            .tsig(dns.key())
+            .tsig(ServerKeys.updateKey(dns))
             .address("app", "192.0.2.4")
             .tcp(false)
             .queryTimeout(Duration.ofMillis(300))
@@ -248,7 +249,7 @@ abstract class DnsErrorsContract {
           DnsSwitch.builder()
               .server(flaky.host(), flaky.port())
               .zone(flaky.zone())
-              .tsig(flaky.key())
+              .tsig(ServerKeys.updateKey(flaky))
               .address("back", "192.0.2.5")
               .attempts(40)
               .retryBackoff(Duration.ofMillis(50))
@@ -286,7 +287,7 @@ abstract class DnsErrorsContract {
     root.addAppender(events);
     xbill.setLevel(Level.TRACE);
     baton.setLevel(Level.TRACE);
-    String secret = secretOf(dns.key());
+    String secret = secretOf(ServerKeys.updateKey(dns));
     String wrong = otherSecret();
     try {
       DnsSwitch good = switchFor("quiet").build();
@@ -295,7 +296,7 @@ abstract class DnsErrorsContract {
           DnsSwitch.builder()
               .server(dns.host(), dns.port())
               .zone(dns.zone())
-              .tsig(dns.key().withSecret(wrong))
+              .tsig(ServerKeys.updateKey(dns).withSecret(wrong))
               .address("quiet", "192.0.2.9")
               .build();
       Throwable failure =
@@ -317,7 +318,7 @@ abstract class DnsErrorsContract {
       }
       assertThat(failure.getMessage()).doesNotContain(secret).doesNotContain(wrong);
       assertThat(good.toString()).doesNotContain(secret).contains("redacted");
-      assertThat(dns.key().toString()).doesNotContain(secret);
+      assertThat(ServerKeys.updateKey(dns).toString()).doesNotContain(secret);
     } finally {
       root.detachAppender(events);
       xbill.setLevel(xbillLevel);
@@ -327,7 +328,7 @@ abstract class DnsErrorsContract {
 
   /** The base64 secret as the key file holds it, to search the logs for. */
   private String secretOf(TsigKey key) throws Exception {
-    String file = java.nio.file.Files.readString(dns.keyFile(key.algorithm()));
+    String file = java.nio.file.Files.readString(dns.keyFile(key.algorithm().bindName()));
     java.util.regex.Matcher m =
         java.util.regex.Pattern.compile("secret \"([^\"]+)\"").matcher(file);
     assertThat(m.find()).isTrue();

@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.baton.core.testing.TestStepContext;
-import dev.baton.dns.testing.AuthoritativeDnsServer;
+import dev.baton.testing.dns.AuthoritativeDnsServer;
 import java.time.Duration;
 import java.util.List;
 import java.util.Set;
@@ -45,7 +45,7 @@ abstract class DnsSwitchContract {
     return DnsSwitch.builder()
         .server(dns.host(), dns.port())
         .zone(dns.zone())
-        .tsig(dns.key())
+        .tsig(ServerKeys.updateKey(dns))
         .address(name, addresses);
   }
 
@@ -231,7 +231,7 @@ abstract class DnsSwitchContract {
         DnsSwitch.builder()
             .server(dns.host(), dns.port())
             .zone(dns.zone())
-            .tsig(dns.key())
+            .tsig(ServerKeys.updateKey(dns))
             .cname("svc", "lb-a.example.net.")
             .build();
     DnsSwitch viaAddress = switchFor("svc", "192.0.2.51").build();
@@ -284,7 +284,7 @@ abstract class DnsSwitchContract {
         DnsSwitch.builder()
             .server(dns.host(), dns.port())
             .zone(dns.zone())
-            .tsigKeyFile(dns.keyFile(algorithm))
+            .tsigKeyFile(dns.keyFile(algorithm.bindName()))
             .address(name, "192.0.2.70")
             .build();
 

@@ -1,7 +1,7 @@
 package dev.baton.dns;
 
-import dev.baton.dns.testing.AuthoritativeDnsServer;
-import dev.baton.dns.testing.KnotServer;
+import dev.baton.testing.dns.AuthoritativeDnsServer;
+import dev.baton.testing.dns.KnotServer;
 import org.junit.jupiter.api.Tag;
 
 /**

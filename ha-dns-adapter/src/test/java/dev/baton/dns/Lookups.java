@@ -1,6 +1,6 @@
 package dev.baton.dns;
 
-import dev.baton.dns.testing.AuthoritativeDnsServer;
+import dev.baton.testing.dns.AuthoritativeDnsServer;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.List;

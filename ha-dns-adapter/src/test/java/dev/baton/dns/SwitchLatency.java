@@ -1,7 +1,7 @@
 package dev.baton.dns;
 
 import dev.baton.core.testing.TestStepContext;
-import dev.baton.dns.testing.BindServer;
+import dev.baton.testing.dns.BindServer;
 import java.util.Arrays;
 
 /**
@@ -28,7 +28,7 @@ public final class SwitchLatency {
             DnsSwitch.builder()
                 .server(bind.host(), bind.port())
                 .zone(bind.zone())
-                .tsig(bind.key())
+                .tsig(ServerKeys.updateKey(bind))
                 .address("app", "192.0.2." + (i + 1));
         if (secondary != null) {
           b.verifyOn(bind.host(), bind.port()).verifyOn(secondary.host(), secondary.port());

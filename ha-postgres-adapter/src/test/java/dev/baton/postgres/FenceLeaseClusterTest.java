@@ -13,7 +13,7 @@ import dev.baton.core.StepContext;
 import dev.baton.core.StepPolicy;
 import dev.baton.core.testing.NetworkPartition;
 import dev.baton.core.testing.TestCluster;
-import dev.baton.postgres.testing.PostgresServer;
+import dev.baton.testing.postgres.PostgresServer;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;

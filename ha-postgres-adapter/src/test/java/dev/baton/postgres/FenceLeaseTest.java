@@ -6,7 +6,7 @@ import static org.awaitility.Awaitility.await;
 
 import dev.baton.core.ActiveContext;
 import dev.baton.core.StandbyReason;
-import dev.baton.postgres.testing.PostgresServer;
+import dev.baton.testing.postgres.PostgresServer;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;

@@ -3,7 +3,7 @@ package dev.baton.postgres;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.baton.postgres.testing.PostgresServer;
+import dev.baton.testing.postgres.PostgresServer;
 import java.io.File;
 import java.io.IOException;
 import java.io.InputStream;

@@ -10,7 +10,7 @@ import dev.baton.core.PromotionPlan;
 import dev.baton.core.StepContext;
 import dev.baton.core.StepPolicy;
 import dev.baton.core.testing.TestCluster;
-import dev.baton.postgres.testing.PostgresServer;
+import dev.baton.testing.postgres.PostgresServer;
 import java.time.Duration;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;

@@ -13,7 +13,7 @@ import dev.baton.core.PromotionPlan;
 import dev.baton.core.RecoveryRequest;
 import dev.baton.core.RecoveryResult;
 import dev.baton.core.testing.TestCluster;
-import dev.baton.postgres.testing.PostgresServer;
+import dev.baton.testing.postgres.PostgresServer;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;

@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.baton.core.HealthCheck;
 import dev.baton.core.HealthResult;
-import dev.baton.postgres.testing.PostgresPair;
+import dev.baton.testing.postgres.PostgresPair;
 import java.time.Duration;
 import org.junit.jupiter.api.Test;
 

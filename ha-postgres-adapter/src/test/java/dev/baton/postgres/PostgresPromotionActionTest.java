@@ -6,8 +6,8 @@ import static org.awaitility.Awaitility.await;
 
 import dev.baton.core.testing.TestStepContext;
 import dev.baton.postgres.testing.ClusterKv;
-import dev.baton.postgres.testing.PostgresPair;
-import dev.baton.postgres.testing.PostgresServer;
+import dev.baton.testing.postgres.PostgresPair;
+import dev.baton.testing.postgres.PostgresServer;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Statement;

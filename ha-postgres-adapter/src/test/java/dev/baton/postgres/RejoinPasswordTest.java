@@ -3,8 +3,8 @@ package dev.baton.postgres;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import dev.baton.postgres.testing.PostgresPair;
-import dev.baton.postgres.testing.PostgresServer;
+import dev.baton.testing.postgres.PostgresPair;
+import dev.baton.testing.postgres.PostgresServer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -9,7 +9,7 @@ import dev.baton.core.KeyValueStore;
 import dev.baton.core.StaleTokenException;
 import dev.baton.core.testing.TestStepContext;
 import dev.baton.postgres.testing.ClusterKv;
-import dev.baton.postgres.testing.PostgresServer;
+import dev.baton.testing.postgres.PostgresServer;
 import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.sql.ResultSet;

@@ -3,10 +3,9 @@ package dev.baton.sidecar;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.baton.testing.process.ChildJvm;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -19,21 +18,21 @@ class DemoTest {
   void theDemoRunsAndReportsFailoverTimeAndGrowingTokens() throws Exception {
     Path out = dir.resolve("demo.json");
     Path err = dir.resolve("demo.err");
-    List<String> cmd = new ArrayList<>();
-    cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-    cmd.addAll(List.of("-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-cp"));
-    cmd.add(System.getProperty("java.class.path"));
-    cmd.addAll(List.of("dev.baton.sidecar.Main", "demo", "--json"));
-    Process p =
-        new ProcessBuilder(cmd).redirectOutput(out.toFile()).redirectError(err.toFile()).start();
-    boolean exited = p.waitFor(240, TimeUnit.SECONDS);
-    if (!exited) {
-      p.descendants().forEach(ProcessHandle::destroyForcibly);
-      p.destroyForcibly();
+    boolean exited;
+    int status;
+    // Closing kills the demo and the sidecars it started (its process group) if it hangs.
+    try (ChildJvm demo =
+        ChildJvm.of("dev.baton.sidecar.Main", "demo", "--json")
+            .jvmOptions("-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1")
+            .stdout(out)
+            .log(err)
+            .start()) {
+      exited = demo.waitFor(240, TimeUnit.SECONDS);
+      status = exited ? demo.exitValue() : -1;
     }
     String story = Files.readString(err);
     assertThat(exited).as(story).isTrue();
-    assertThat(p.exitValue()).as(story).isZero();
+    assertThat(status).as(story).isZero();
 
     JsonNode summary = Json.read(Files.readString(out));
     assertThat(summary.path("ok").asBoolean()).isTrue();

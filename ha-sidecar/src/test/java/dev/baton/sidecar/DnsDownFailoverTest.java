@@ -5,8 +5,8 @@ import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.baton.dns.TsigAlgorithm;
-import dev.baton.dns.testing.BindServer;
-import dev.baton.dns.testing.DnsServerProcess;
+import dev.baton.testing.dns.BindServer;
+import dev.baton.testing.dns.DnsServerProcess;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -57,7 +57,7 @@ class DnsDownFailoverTest {
   void withDnsDownTheRoleMovesAtOnceStatusShowsTheNamePendingAndTheNameFollowsWhenBindIsBack()
       throws Exception {
     BindServer dns = closeLater(BindServer.start());
-    Path keyFile = dns.keyFile(TsigAlgorithm.HMAC_SHA256);
+    Path keyFile = dns.keyFile(TsigAlgorithm.HMAC_SHA256.bindName());
     String name = "db." + dns.zone();
     String fence = "_baton-fence." + name;
 

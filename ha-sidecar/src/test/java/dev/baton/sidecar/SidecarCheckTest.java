@@ -3,8 +3,8 @@ package dev.baton.sidecar;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.baton.dns.TsigAlgorithm;
-import dev.baton.dns.testing.BindServer;
-import dev.baton.postgres.testing.PostgresServer;
+import dev.baton.testing.dns.BindServer;
+import dev.baton.testing.postgres.PostgresServer;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -230,7 +230,7 @@ class SidecarCheckTest {
   void preflightRunsEveryStepAgainstRealServersAndExitsOneWhenOneFails() throws Exception {
     try (PostgresServer pg = PostgresServer.startPrimary("preflight");
         BindServer dns = BindServer.start()) {
-      Path keyFile = dns.keyFile(TsigAlgorithm.HMAC_SHA256);
+      Path keyFile = dns.keyFile(TsigAlgorithm.HMAC_SHA256.bindName());
       Files.writeString(dir.resolve("cluster.secret"), SidecarProcesses.randomSecret());
       String base =
           """

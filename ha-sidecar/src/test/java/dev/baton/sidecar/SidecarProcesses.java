@@ -3,6 +3,7 @@ package dev.baton.sidecar;
 import static org.awaitility.Awaitility.await;
 
 import dev.baton.core.LocalPorts;
+import dev.baton.testing.process.ChildJvm;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.URI;
@@ -25,7 +26,8 @@ import java.util.stream.Stream;
 
 /**
  * Real sidecar processes for tests: {@code java -cp <test classpath> dev.baton.sidecar.Main sidecar
- * --config nX.yaml}, each with its own ports, data directory and log file.
+ * --config nX.yaml}, each with its own ports, data directory and log file, each a {@link ChildJvm}
+ * (its own process group, killed whole on {@link #close()}).
  */
 final class SidecarProcesses implements AutoCloseable {
 
@@ -42,6 +44,7 @@ final class SidecarProcesses implements AutoCloseable {
     int controlListen;
     Path config;
     boolean joining;
+    ChildJvm jvm;
     Process process;
 
     /** The address its Raft, control and HTTP ports listen on, and others dial. */
@@ -280,14 +283,15 @@ final class SidecarProcesses implements AutoCloseable {
       // As an operator would once the node has started: bootstrap is for the first start only.
       Files.writeString(n.config, config(n));
     }
-    n.process =
-        launch(
+    n.jvm =
+        launchJvm(
             dir.resolve(id + ".log"),
             environment,
             n.launchPrefix,
             "sidecar",
             "--config",
             n.config.toString());
+    n.process = n.jvm.process();
   }
 
   /**
@@ -352,19 +356,20 @@ final class SidecarProcesses implements AutoCloseable {
    */
   static Process launch(Path log, Map<String, String> env, List<String> prefix, String... args)
       throws IOException {
-    List<String> cmd = new ArrayList<>(prefix);
-    cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-    cmd.addAll(List.of("-XX:+UseSerialGC", "-Xmx256m", "-XX:TieredStopAtLevel=1"));
-    cmd.add("-cp");
-    cmd.add(System.getProperty("java.class.path"));
-    cmd.add("dev.baton.sidecar.Main");
-    cmd.addAll(List.of(args));
-    ProcessBuilder pb =
-        new ProcessBuilder(cmd)
-            .redirectErrorStream(true)
-            .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
-    pb.environment().putAll(env);
-    return pb.start();
+    return launchJvm(log, env, prefix, args).process();
+  }
+
+  /**
+   * {@link #launch(Path, Map, List, String...)}, as a {@link ChildJvm} (closing kills its group).
+   */
+  static ChildJvm launchJvm(Path log, Map<String, String> env, List<String> prefix, String... args)
+      throws IOException {
+    return ChildJvm.of("dev.baton.sidecar.Main", args)
+        .jvmOptions("-XX:+UseSerialGC", "-Xmx256m", "-XX:TieredStopAtLevel=1")
+        .launchPrefix(prefix)
+        .environment(env)
+        .log(log)
+        .start();
   }
 
   void kill(String id) {
@@ -576,13 +581,10 @@ final class SidecarProcesses implements AutoCloseable {
         n.process.destroyForcibly();
       }
     }
+    // Then each one's process group (what a sidecar started and left running), waiting for each.
     for (Node n : nodes.values()) {
-      if (n.process != null) {
-        try {
-          n.process.waitFor(10, TimeUnit.SECONDS);
-        } catch (InterruptedException e) {
-          Thread.currentThread().interrupt();
-        }
+      if (n.jvm != null) {
+        n.jvm.close();
       }
     }
     if (Boolean.getBoolean("keepSidecarDirs")) {

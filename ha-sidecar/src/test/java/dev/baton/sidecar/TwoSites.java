@@ -5,8 +5,8 @@ import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.baton.dns.TsigAlgorithm;
-import dev.baton.dns.testing.BindServer;
-import dev.baton.postgres.testing.PostgresServer;
+import dev.baton.testing.dns.BindServer;
+import dev.baton.testing.postgres.PostgresServer;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -150,7 +150,7 @@ final class TwoSites implements AutoCloseable {
               "w1",
               hostSide);
     }
-    Path keyFile = dns.keyFile(TsigAlgorithm.HMAC_SHA256);
+    Path keyFile = dns.keyFile(TsigAlgorithm.HMAC_SHA256.bindName());
     Map<String, PostgresServer> local = Map.of("n1", east, "n2", west);
     if (region == null) {
       for (String id : List.of("n1", "n2")) {

@@ -6,8 +6,9 @@ import dev.baton.benchmarks.report.Plot;
 import dev.baton.benchmarks.report.Results;
 import dev.baton.core.LocalPorts;
 import dev.baton.dns.TsigAlgorithm;
-import dev.baton.dns.testing.BindServer;
-import dev.baton.postgres.testing.PostgresServer;
+import dev.baton.testing.dns.BindServer;
+import dev.baton.testing.postgres.PostgresServer;
+import dev.baton.testing.process.ChildJvm;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -209,7 +210,7 @@ public final class FailoverBenchmark {
             "--pg-peer=" + other.address + ":" + pgPort,
             "--dns=" + dns.host() + ":" + dns.port(),
             "--zone=" + ZONE,
-            "--key-file=" + dns.keyFile(TsigAlgorithm.HMAC_SHA256),
+            "--key-file=" + dns.keyFile(TsigAlgorithm.HMAC_SHA256.bindName()),
             "--name=" + NAME,
             "--address=" + self.address));
   }
@@ -217,12 +218,6 @@ public final class FailoverBenchmark {
   /** A {@link BenchNode} JVM of this cluster: its first start bootstraps. */
   private NodeProcess startNode(String id, List<String> extra) throws IOException {
     List<String> cmd = new ArrayList<>();
-    cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-    // The fixtures' test-jars carry logback-test.xml files; the nodes log with their own.
-    cmd.add("-Dlogback.configurationFile=bench-node-logback.xml");
-    cmd.add("-cp");
-    cmd.add(System.getProperty("java.class.path"));
-    cmd.add(BenchNode.class.getName());
     cmd.add("--cluster=" + cluster);
     cmd.add("--members=" + membersArg);
     Path data = work.resolve("node-" + id);
@@ -231,7 +226,13 @@ public final class FailoverBenchmark {
     // The benchmark is the operator: the first start of each node bootstraps the cluster.
     cmd.add("--bootstrap=" + !Files.exists(data));
     cmd.addAll(extra);
-    return new NodeProcess(id, cmd, work.resolve("node-" + id + ".log"));
+    return new NodeProcess(
+        id,
+        ChildJvm.of(BenchNode.class.getName(), cmd)
+            // The class path may hold a logback-test.xml (a test-jar's); the nodes log with their
+            // own configuration.
+            .jvmOptions("-Dlogback.configurationFile=bench-node-logback.xml"),
+        work.resolve("node-" + id + ".log"));
   }
 
   private void measureIdle(int seconds) throws Exception {
@@ -427,11 +428,11 @@ public final class FailoverBenchmark {
     }
     for (Site s : sites.values()) {
       if (s.process != null) {
-        s.process.kill();
+        s.process.close();
       }
     }
     if (witness != null) {
-      witness.kill();
+      witness.close();
     }
     for (Site s : sites.values()) {
       if (s.pg != null) {

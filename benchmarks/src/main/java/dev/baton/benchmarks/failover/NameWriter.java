@@ -2,7 +2,7 @@ package dev.baton.benchmarks.failover;
 
 import static org.awaitility.Awaitility.await;
 
-import dev.baton.postgres.testing.PostgresServer;
+import dev.baton.testing.postgres.PostgresServer;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.sql.Connection;

@@ -2,6 +2,7 @@ package dev.baton.benchmarks.failover;
 
 import static org.awaitility.Awaitility.await;
 
+import dev.baton.testing.process.ChildJvm;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
@@ -19,22 +20,24 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import org.awaitility.core.ConditionTimeoutException;
 
-/** A {@link BenchNode} JVM, its events read from its stdout, its output kept in a log file. */
-final class NodeProcess {
+/**
+ * A {@link BenchNode} JVM ({@link ChildJvm}: its own process group), its events read from its
+ * stdout, its output kept in a log file.
+ */
+final class NodeProcess implements AutoCloseable {
   final String id;
+  final ChildJvm jvm;
   final Process process;
   final PrintWriter stdin;
   final List<String[]> events = new CopyOnWriteArrayList<>();
 
   /**
-   * Starts {@code cmd}; keeps its stdout's EVENT lines and appends all its output to {@code log}.
+   * Starts {@code jvm}; keeps its stdout's EVENT lines and appends all its output to {@code log}.
    */
-  NodeProcess(String id, List<String> cmd, Path log) throws IOException {
+  NodeProcess(String id, ChildJvm.Builder jvm, Path log) throws IOException {
     this.id = id;
-    process =
-        new ProcessBuilder(cmd)
-            .redirectError(ProcessBuilder.Redirect.appendTo(log.toFile()))
-            .start();
+    this.jvm = jvm.log(log).pipeStdout().start();
+    process = this.jvm.process();
     stdin =
         new PrintWriter(
             new OutputStreamWriter(process.getOutputStream(), StandardCharsets.UTF_8), true);
@@ -157,6 +160,7 @@ final class NodeProcess {
     return Long.parseLong(f[11]) + Long.parseLong(f[12]);
   }
 
+  /** SIGKILL to the node's JVM (a crash); waits until it is gone. */
   void kill() {
     process.destroyForcibly(); // SIGKILL
     try {
@@ -164,5 +168,11 @@ final class NodeProcess {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
+  }
+
+  /** Kills the node's whole process group (the JVM and anything it started). */
+  @Override
+  public void close() {
+    jvm.close();
   }
 }

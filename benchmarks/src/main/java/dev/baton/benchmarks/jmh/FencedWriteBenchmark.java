@@ -3,7 +3,7 @@ package dev.baton.benchmarks.jmh;
 import dev.baton.core.testing.TestStepContext;
 import dev.baton.postgres.FencedDataSource;
 import dev.baton.postgres.PostgresFence;
-import dev.baton.postgres.testing.PostgresServer;
+import dev.baton.testing.postgres.PostgresServer;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;

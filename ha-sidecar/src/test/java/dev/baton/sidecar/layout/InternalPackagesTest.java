@@ -48,6 +48,7 @@ class InternalPackagesTest {
         .as("modules under %s", REPOSITORY)
         .contains(
             "ha-core",
+            "testing",
             "ha-postgres-adapter",
             "ha-dns-adapter",
             "tests-linearizability/lincheck",

@@ -1,6 +1,5 @@
-package dev.baton.dns.testing;
+package dev.baton.testing.dns;
 
-import dev.baton.dns.TsigAlgorithm;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.util.ArrayList;
@@ -71,8 +70,8 @@ public final class KnotServer extends DnsServerProcess {
         .append("    any: info\n")
         .append("key:\n");
     List<String> updaters = new ArrayList<>();
-    for (TsigAlgorithm a : TsigAlgorithm.values()) {
-      appendKey(c, updateKeyName(a), a.bindName(), secretOf(keyFiles().get(a)));
+    for (String a : ALGORITHMS) {
+      appendKey(c, updateKeyName(a), a, secretOf(keyFiles().get(a)));
       updaters.add(updateKeyName(a));
     }
     appendKey(c, NO_RIGHTS_KEY_NAME, "hmac-sha256", secretOf(noRightsKeyFile()));

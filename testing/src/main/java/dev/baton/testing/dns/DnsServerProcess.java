@@ -1,10 +1,8 @@
-package dev.baton.dns.testing;
+package dev.baton.testing.dns;
 
 import static org.awaitility.Awaitility.await;
 
 import dev.baton.core.LocalPorts;
-import dev.baton.dns.TsigAlgorithm;
-import dev.baton.dns.TsigKey;
 import java.io.File;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -19,7 +17,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
-import java.util.EnumMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -52,10 +50,8 @@ public abstract class DnsServerProcess implements AuthoritativeDnsServer {
   protected final String staticZone;
   private final List<String> zoneRecords;
   protected final Path dir;
-  private final Map<TsigAlgorithm, TsigKey> keys = new EnumMap<>(TsigAlgorithm.class);
-  private final Map<TsigAlgorithm, Path> keyFiles = new EnumMap<>(TsigAlgorithm.class);
+  private final Map<String, Path> keyFiles = new LinkedHashMap<>();
   private Path noRightsKeyFile;
-  private TsigKey noRightsKey;
   protected int port;
   private Process process;
   private boolean paused;
@@ -79,8 +75,8 @@ public abstract class DnsServerProcess implements AuthoritativeDnsServer {
   protected abstract List<String> command();
 
   /** The key names allowed to update {@link #zone}: {@code baton-<algorithm>.} */
-  protected static String updateKeyName(TsigAlgorithm a) {
-    return "baton-" + a.bindName();
+  protected static String updateKeyName(String algorithm) {
+    return "baton-" + algorithm;
   }
 
   protected static final String NO_RIGHTS_KEY_NAME = "baton-no-rights";
@@ -117,18 +113,18 @@ public abstract class DnsServerProcess implements AuthoritativeDnsServer {
   }
 
   @Override
-  public TsigKey key(TsigAlgorithm algorithm) {
-    return keys.get(algorithm);
+  public Path keyFile(String algorithm) {
+    Path file = keyFiles.get(algorithm);
+    if (file == null) {
+      throw new IllegalArgumentException(
+          "no key for TSIG algorithm '" + algorithm + "' (one of " + ALGORITHMS + ")");
+    }
+    return file;
   }
 
   @Override
-  public Path keyFile(TsigAlgorithm algorithm) {
-    return keyFiles.get(algorithm);
-  }
-
-  @Override
-  public TsigKey keyWithoutUpdateRights() {
-    return noRightsKey;
+  public Path keyFileWithoutUpdateRights() {
+    return noRightsKeyFile;
   }
 
   /** The base64 secret of a key file, for writing server configurations that are not BIND's. */
@@ -140,7 +136,8 @@ public abstract class DnsServerProcess implements AuthoritativeDnsServer {
     return m.group(1);
   }
 
-  protected Map<TsigAlgorithm, Path> keyFiles() {
+  /** The update keys' files by algorithm (BIND name), in the order of {@link #ALGORITHMS}. */
+  protected Map<String, Path> keyFiles() {
     return keyFiles;
   }
 
@@ -292,18 +289,16 @@ public abstract class DnsServerProcess implements AuthoritativeDnsServer {
   private void setUp() {
     try {
       Path keyDir = Files.createDirectories(dir.resolve("keys"));
-      for (TsigAlgorithm a : TsigAlgorithm.values()) {
+      for (String a : ALGORITHMS) {
         String name = updateKeyName(a);
         Path file = keyDir.resolve(name + ".key");
-        Files.writeString(file, run(List.of(binary("tsig-keygen"), "-a", a.bindName(), name)));
+        Files.writeString(file, run(List.of(binary("tsig-keygen"), "-a", a, name)));
         keyFiles.put(a, file);
-        keys.put(a, TsigKey.fromBindKeyFile(file));
       }
       noRightsKeyFile = keyDir.resolve(NO_RIGHTS_KEY_NAME + ".key");
       Files.writeString(
           noRightsKeyFile,
           run(List.of(binary("tsig-keygen"), "-a", "hmac-sha256", NO_RIGHTS_KEY_NAME)));
-      noRightsKey = TsigKey.fromBindKeyFile(noRightsKeyFile);
       writeZone(dynamicZoneFile(), zone, zoneRecords);
       writeZone(staticZoneFile(), staticZone, List.of("app IN A 192.0.2.80"));
     } catch (IOException e) {

@@ -1,4 +1,4 @@
-package dev.baton.postgres.testing;
+package dev.baton.testing.postgres;
 
 import dev.baton.core.LocalPorts;
 import java.io.IOException;
