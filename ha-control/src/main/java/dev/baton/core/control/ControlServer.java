@@ -220,7 +220,7 @@ public final class ControlServer implements Closeable {
 
   /**
    * The status this server answers to {@code Status}: the node's view plus member health, and the
-   * {@link Builder#actionStates action states} when given.
+   * {@link Builder#steps steps} when given.
    */
   public StatusResponse status() {
     PeerProbe p = probe;
@@ -374,10 +374,24 @@ public final class ControlServer implements Closeable {
     }
 
     /**
-     * Where the status's {@code actions} come from: the promotion steps that keep working beside
-     * the role (the sidecar's dns step in mode converge). Asked on every status call; must be cheap
-     * and must not block. Default: none.
+     * Where the status's steps ({@link StatusReport#steps()}, the message's {@code actions}) come
+     * from: the promotion steps that keep working beside the role (the sidecar's dns step in mode
+     * converge, its postgres steps' former-primary guards). Asked on every status call; must be
+     * cheap and must not block. Default: none.
      */
+    public Builder steps(Supplier<List<StatusReport.StepState>> steps) {
+      Objects.requireNonNull(steps, "steps");
+      this.actionStates = () -> steps.get().stream().map(Messages::actionState).toList();
+      return this;
+    }
+
+    /**
+     * As {@link #steps}, as generated messages.
+     *
+     * @deprecated since 0.3, removable in 0.4 at the earliest: use {@link #steps}, which takes
+     *     Baton's record {@link StatusReport.StepState}
+     */
+    @Deprecated(since = "0.3")
     public Builder actionStates(Supplier<List<ActionState>> states) {
       this.actionStates = Objects.requireNonNull(states, "states");
       return this;

@@ -88,6 +88,7 @@ class ControlApiSurfaceTest {
     }
     assertThat(deprecated)
         .containsExactlyInAnyOrder(
+            "dev.baton.core.control.ControlServer$Builder.actionStates(java.util.function.Supplier)",
             "dev.baton.core.control.BatonClient.status()",
             "dev.baton.core.control.BatonClient.status(java.lang.String, java.time.Duration)",
             "dev.baton.core.control.BatonClient.members()",
