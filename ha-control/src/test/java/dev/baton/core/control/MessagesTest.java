@@ -306,4 +306,47 @@ class MessagesTest {
     assertThat(standby.standbyReason()).contains("SWITCH_ACTIVE");
     assertThat(standby.previousActive()).isEmpty();
   }
+
+  /**
+   * The server builds its role events from the record ({@code ControlStreams}, through {@link
+   * Messages#roleEvent}): a change turned into the message and read back is the same change, and
+   * the message has the fields the hand-built one had (a standby event carries no token, an active
+   * one no reason).
+   */
+  @Test
+  void aRoleChangeTurnedIntoItsEventAndReadBackIsTheSameChange() {
+    Instant at = Instant.ofEpochMilli(1_765_000_000_000L);
+    RoleChange active =
+        new RoleChange(
+            "n2", Role.ACTIVE, 50, java.util.Optional.empty(), java.util.Optional.of("n1"), 42, at);
+    RoleChange standby =
+        new RoleChange(
+            "n1",
+            Role.STANDBY,
+            0,
+            java.util.Optional.of("SWITCH_ACTIVE"),
+            java.util.Optional.empty(),
+            0,
+            at);
+    assertThat(Messages.roleEvent(active))
+        .isEqualTo(
+            RoleEvent.newBuilder()
+                .setNodeId("n2")
+                .setRole(dev.baton.core.control.proto.Role.ACTIVE)
+                .setToken(50)
+                .setPreviousActive("n1")
+                .setPreviousToken(42)
+                .setUnixMillis(1_765_000_000_000L)
+                .build());
+    assertThat(Messages.roleEvent(standby))
+        .isEqualTo(
+            RoleEvent.newBuilder()
+                .setNodeId("n1")
+                .setRole(dev.baton.core.control.proto.Role.STANDBY)
+                .setStandbyReason("SWITCH_ACTIVE")
+                .setUnixMillis(1_765_000_000_000L)
+                .build());
+    assertThat(Messages.roleChange(Messages.roleEvent(active))).isEqualTo(active);
+    assertThat(Messages.roleChange(Messages.roleEvent(standby))).isEqualTo(standby);
+  }
 }

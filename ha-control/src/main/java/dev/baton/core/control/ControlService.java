@@ -33,7 +33,7 @@ import dev.baton.core.control.proto.SwitchActiveRequest;
 import dev.baton.core.control.proto.SwitchActiveResponse;
 import dev.baton.core.control.proto.WatchKeysRequest;
 import dev.baton.core.control.proto.WatchRoleRequest;
-import dev.baton.core.internal.NodeMaintenance;
+import dev.baton.core.spi.ControlSupport;
 import io.grpc.Context;
 import io.grpc.Deadline;
 import io.grpc.Status;
@@ -151,7 +151,7 @@ final class ControlService extends BatonControlGrpc.BatonControlImplBase {
               clientName(),
               request.getReason().isEmpty() ? "" : " (reason: " + request.getReason() + ")");
           Maintenance made =
-              NodeMaintenance.set(node, request.getOn(), request.getReason(), client);
+              ControlSupport.maintenance(node, request.getOn(), request.getReason(), client);
           return Messages.maintenance(made);
         });
   }

@@ -6,6 +6,7 @@ import dev.baton.core.TlsConfig;
 import dev.baton.core.control.proto.ActionState;
 import dev.baton.core.control.proto.HistoryResponse;
 import dev.baton.core.control.proto.StatusResponse;
+import dev.baton.core.spi.ControlSupport;
 import io.grpc.ChannelCredentials;
 import io.grpc.Server;
 import io.grpc.ServerCredentials;
@@ -21,6 +22,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.ExecutorService;
@@ -218,7 +220,7 @@ public final class ControlServer implements Closeable {
 
   /**
    * The status this server answers to {@code Status}: the node's view plus member health, and the
-   * {@link Builder#actionStates action states} when given.
+   * {@link Builder#steps steps} when given.
    */
   public StatusResponse status() {
     PeerProbe p = probe;
@@ -372,10 +374,24 @@ public final class ControlServer implements Closeable {
     }
 
     /**
-     * Where the status's {@code actions} come from: the promotion steps that keep working beside
-     * the role (the sidecar's dns step in mode converge). Asked on every status call; must be cheap
-     * and must not block. Default: none.
+     * Where the status's steps ({@link StatusReport#steps()}, the message's {@code actions}) come
+     * from: the promotion steps that keep working beside the role (the sidecar's dns step in mode
+     * converge, its postgres steps' former-primary guards). Asked on every status call; must be
+     * cheap and must not block. Default: none.
      */
+    public Builder steps(Supplier<List<StatusReport.StepState>> steps) {
+      Objects.requireNonNull(steps, "steps");
+      this.actionStates = () -> steps.get().stream().map(Messages::actionState).toList();
+      return this;
+    }
+
+    /**
+     * As {@link #steps}, as generated messages.
+     *
+     * @deprecated since 0.3, removable in 0.4 at the earliest: use {@link #steps}, which takes
+     *     Baton's record {@link StatusReport.StepState}
+     */
+    @Deprecated(since = "0.3")
     public Builder actionStates(Supplier<List<ActionState>> states) {
       this.actionStates = Objects.requireNonNull(states, "states");
       return this;
@@ -426,11 +442,10 @@ public final class ControlServer implements Closeable {
                 + "; choose one");
       }
       ClusterSecretCredentials effectiveSecret = secret;
-      dev.baton.core.internal.RaftSecurity raft = dev.baton.core.internal.NodeSecurity.of(node);
       if (tls == null
           && secret == null
           && !insecurePlaintext
-          && raft instanceof dev.baton.core.internal.RaftSecurity.Certificates) {
+          && ControlSupport.raftPortOnCertificates(node)) {
         // The secure default on a PKI: refuse rather than serve plaintext. The node's certificates
         // are not reused by themselves: who may switch has no safe default that is also useful.
         throw new IllegalArgumentException(
@@ -443,14 +458,17 @@ public final class ControlServer implements Closeable {
                 + " client names allowed to switch-active), or insecurePlaintext() for a server"
                 + " that listens where nobody else can connect");
       }
-      if (tls == null
-          && secret == null
-          && !insecurePlaintext
-          && raft instanceof dev.baton.core.internal.RaftSecurity.SharedSecret own) {
+      if (tls == null && secret == null && !insecurePlaintext) {
         // The secure default: the node runs on a cluster secret, so its control API does too.
-        effectiveSecret =
-            ClusterSecretCredentials.ofNode(
-                node.clusterId(), own.secret(), own.accepted(), "the node's, " + own.source());
+        Optional<ControlSupport.RaftPortSecret> own = ControlSupport.raftPortSecret(node);
+        if (own.isPresent()) {
+          effectiveSecret =
+              ClusterSecretCredentials.ofNode(
+                  node.clusterId(),
+                  own.get().secret(),
+                  own.get().accepted(),
+                  "the node's, " + own.get().source());
+        }
       }
       if (tls != null && authorizedClients.isEmpty()) {
         LOG.warn(

@@ -24,6 +24,7 @@ import io.grpc.ManagedChannel;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -279,6 +280,44 @@ class ControlServerTest {
     assertThat(keysOnly)
         .extracting(dev.baton.core.control.proto.KvEvent::getType)
         .containsOnly(dev.baton.core.control.proto.KvEvent.Type.PUT);
+  }
+
+  /**
+   * An embedder (the sidecar) gives the server the steps that work beside the role as Baton's
+   * records ({@code Builder.steps}); every status the server answers carries them, and a client
+   * reads them back as the same records.
+   */
+  @Test
+  void theStepsGivenToTheServerAreInEveryStatusItAnswers() {
+    BatonClient client = sharedClusterAndClient();
+    BatonNode node = cluster.awaitActive(WAIT);
+    StatusReport.StepState step =
+        new StatusReport.StepState(
+            "dns-api",
+            "dns",
+            "PENDING",
+            false,
+            7,
+            Optional.of(Instant.ofEpochMilli(1_765_000_000_000L)),
+            Duration.ofMillis(1500),
+            3,
+            Optional.of("SERVFAIL from 10.0.0.53"),
+            Optional.of(Instant.ofEpochMilli(1_765_000_001_000L)),
+            List.of(new StatusReport.Target("api.example.com.", List.of("A 10.0.1.5"))));
+    int port = TestCluster.freePort();
+    ControlServer server =
+        ControlServer.builder(node)
+            .listen("127.0.0.1", port)
+            .insecurePlaintext()
+            .steps(() -> List.of(step))
+            .build()
+            .start();
+    closeables.add(server);
+
+    assertThat(server.status().getActionsList())
+        .extracting(a -> a.getStep() + " " + a.getState())
+        .containsExactly("dns-api PENDING");
+    assertThat(client.statusReport("127.0.0.1:" + port, WAIT).steps()).containsExactly(step);
   }
 
   @Test

@@ -1,6 +1,6 @@
 package dev.baton.core.control;
 
-import dev.baton.core.internal.CertificateNames;
+import dev.baton.core.spi.ControlSupport;
 import io.grpc.Context;
 import io.grpc.Contexts;
 import io.grpc.Grpc;
@@ -161,6 +161,6 @@ final class ClientAuthorizer implements ServerInterceptor {
   }
 
   static List<String> certificateNames(X509Certificate cert) {
-    return CertificateNames.of(cert);
+    return ControlSupport.certificateNames(cert);
   }
 }

@@ -1,7 +1,7 @@
 package dev.baton.core.control;
 
 import dev.baton.core.ClusterSecret;
-import dev.baton.core.internal.SecretControlTls;
+import dev.baton.core.spi.ControlSupport;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -24,7 +24,7 @@ public final class ClusterSecretCredentials {
   private final byte[] secret;
   private final List<byte[]> accepted;
   private final String source;
-  private volatile SecretControlTls tls;
+  private volatile ControlSupport.SecretTls tls;
 
   private ClusterSecretCredentials(
       String clusterId, byte[] secret, List<byte[]> accepted, String source) {
@@ -96,11 +96,11 @@ public final class ClusterSecretCredentials {
     return source;
   }
 
-  SecretControlTls tls() {
-    SecretControlTls t = tls;
+  ControlSupport.SecretTls tls() {
+    ControlSupport.SecretTls t = tls;
     if (t == null) {
       // PBKDF2 runs here, once per secret: not on every connection.
-      t = new SecretControlTls(clusterId, secret, accepted, source);
+      t = ControlSupport.secretTls(clusterId, secret, accepted, source);
       tls = t;
     }
     return t;

@@ -4,16 +4,18 @@ import dev.baton.core.ActiveContext;
 import dev.baton.core.BatonNode;
 import dev.baton.core.KeyValueStore;
 import dev.baton.core.KvEvent;
+import dev.baton.core.Role;
 import dev.baton.core.RoleListener;
 import dev.baton.core.StandbyReason;
 import dev.baton.core.WatchRevisionGoneException;
 import dev.baton.core.control.StatusErrors.Kind;
-import dev.baton.core.control.proto.Role;
 import dev.baton.core.control.proto.RoleEvent;
 import dev.baton.core.control.proto.WatchKeysRequest;
 import io.grpc.Status;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
+import java.time.Instant;
+import java.util.Optional;
 import java.util.concurrent.Executor;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -41,33 +43,37 @@ final class ControlStreams {
           @Override
           public void onActive(ActiveContext c) {
             send(
-                event(Role.ACTIVE)
-                    .setToken(c.token())
-                    .setPreviousActive(c.previousActive().orElse(""))
-                    .setPreviousToken(c.previousToken())
-                    .build());
+                new RoleChange(
+                    node.id(),
+                    Role.ACTIVE,
+                    c.token(),
+                    Optional.empty(),
+                    c.previousActive(),
+                    c.previousToken(),
+                    Instant.now()));
           }
 
           @Override
           public void onStandby(StandbyReason reason) {
-            send(event(Role.STANDBY).setStandbyReason(reason.name()).build());
-          }
-
-          private RoleEvent.Builder event(Role role) {
-            return RoleEvent.newBuilder()
-                .setNodeId(node.id())
-                .setRole(role)
-                .setUnixMillis(System.currentTimeMillis());
+            send(
+                new RoleChange(
+                    node.id(),
+                    Role.STANDBY,
+                    BatonNode.NO_TOKEN,
+                    Optional.of(reason.name()),
+                    Optional.empty(),
+                    BatonNode.NO_TOKEN,
+                    Instant.now()));
           }
 
           // Calls for one listener never overlap (RoleListener's contract), so the stream, which
           // is not thread-safe, sees one onNext at a time.
-          private void send(RoleEvent e) {
+          private void send(RoleChange change) {
             if (stream.isCancelled()) {
               return;
             }
             try {
-              stream.onNext(e);
+              stream.onNext(Messages.roleEvent(change));
             } catch (RuntimeException ex) {
               LOG.debug("role stream on {} closed: {}", node.id(), ex.toString());
               removeQuietly(this);

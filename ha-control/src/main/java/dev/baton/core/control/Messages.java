@@ -178,6 +178,22 @@ final class Messages {
         Instant.ofEpochMilli(e.getUnixMillis()));
   }
 
+  /**
+   * The control API's role event of a change: {@link #roleChange}'s inverse, and the one place the
+   * server builds the message (an empty reason or previous active is the field left empty).
+   */
+  static RoleEvent roleEvent(RoleChange c) {
+    return RoleEvent.newBuilder()
+        .setNodeId(c.nodeId())
+        .setRole(role(c.role()))
+        .setToken(c.token())
+        .setStandbyReason(c.standbyReason().orElse(""))
+        .setPreviousActive(c.previousActive().orElse(""))
+        .setPreviousToken(c.previousToken())
+        .setUnixMillis(c.at().toEpochMilli())
+        .build();
+  }
+
   /** The control API's status of a report read back: {@link #statusReport}'s inverse. */
   static StatusResponse status(StatusReport r) {
     Map<String, String> controlAddresses = new LinkedHashMap<>();
