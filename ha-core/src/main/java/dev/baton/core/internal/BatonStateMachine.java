@@ -504,7 +504,7 @@ public final class BatonStateMachine extends BaseStateMachine {
       Consumer<Activation> activations) {
     synchronized (lock) {
       if (afterRevision == 0) {
-        return watches.register(prefix, executor, listener, activations, List.of(), List.of());
+        return watches.register(prefix, 0, executor, listener, activations, List.of(), List.of());
       }
       long activeToken = state.activation.getToken();
       Optional<List<Activation>> replayActivations =
@@ -531,7 +531,7 @@ public final class BatonStateMachine extends BaseStateMachine {
       }
       replay.sort(java.util.Comparator.comparingLong(KvEvent::revision));
       return watches.register(
-          prefix, executor, listener, activations, replay, replayActivations.get());
+          prefix, afterRevision, executor, listener, activations, replay, replayActivations.get());
     }
   }
 

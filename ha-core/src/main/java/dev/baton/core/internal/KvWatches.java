@@ -28,21 +28,25 @@ final class KvWatches {
    */
   AutoCloseable register(
       String prefix, Executor executor, Consumer<KvEvent> listener, List<KvEvent> replay) {
-    return register(prefix, executor, listener, null, replay, List.of());
+    return register(prefix, 0, executor, listener, null, replay, List.of());
   }
 
   /**
    * Registers a watch that also takes the activations ({@code activations}, null for none); the
    * replays are delivered first, merged in log order (an activation's token is its log index).
+   * Nothing at or below {@code afterRevision} (0: no bound) is delivered afterwards either: on a
+   * node that has not applied that revision yet, the entries up to it arrive as live changes.
    */
   AutoCloseable register(
       String prefix,
+      long afterRevision,
       Executor executor,
       Consumer<KvEvent> listener,
       Consumer<Activation> activations,
       List<KvEvent> replay,
       List<Activation> replayActivations) {
-    Registration registration = new Registration(prefix, executor, listener, activations);
+    Registration registration =
+        new Registration(prefix, afterRevision, executor, listener, activations);
     int k = 0;
     for (Activation a : replayActivations) {
       while (k < replay.size() && replay.get(k).revision() < a.token()) {
@@ -58,7 +62,7 @@ final class KvWatches {
   /** Adds to {@code events} one delivery of {@code activation} per watch that takes them. */
   void collectActivation(Activation activation, List<Runnable> events) {
     for (Registration w : registrations) {
-      if (w.activations != null) {
+      if (w.activations != null && activation.token() > w.afterRevision) {
         events.add(() -> w.deliver(activation));
       }
     }
@@ -69,7 +73,7 @@ final class KvWatches {
    */
   void collect(String key, KvEvent event, List<Runnable> events) {
     for (Registration w : registrations) {
-      if (key.startsWith(w.prefix)) {
+      if (key.startsWith(w.prefix) && event.revision() > w.afterRevision) {
         events.add(() -> w.deliver(event));
       }
     }
@@ -77,16 +81,19 @@ final class KvWatches {
 
   private static final class Registration {
     final String prefix;
+    final long afterRevision;
     final SerialExecutor executor;
     final Consumer<KvEvent> listener;
     final Consumer<Activation> activations;
 
     Registration(
         String prefix,
+        long afterRevision,
         Executor executor,
         Consumer<KvEvent> listener,
         Consumer<Activation> activations) {
       this.prefix = prefix;
+      this.afterRevision = afterRevision;
       this.executor = new SerialExecutor(executor);
       this.listener = listener;
       this.activations = activations;

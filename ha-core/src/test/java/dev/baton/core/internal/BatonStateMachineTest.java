@@ -10,6 +10,7 @@ import dev.baton.core.internal.proto.KvPut;
 import dev.baton.core.testing.LogCapture;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
 import org.apache.ratis.proto.RaftProtos.LogEntryProto;
 import org.apache.ratis.proto.RaftProtos.StateMachineLogEntryProto;
 import org.apache.ratis.protocol.ClientId;
@@ -105,6 +106,27 @@ class BatonStateMachineTest {
                 .setValue(com.google.protobuf.ByteString.copyFromUtf8(value)))
         .build()
         .toByteArray();
+  }
+
+  /**
+   * A watch "after revision N" opened on a node that has not applied N yet (a follower behind the
+   * leader that took the client's write N) gets no event at or below N: not from the replay, which
+   * has nothing yet, and not from the entries it applies next. Before, the live events had no lower
+   * bound, and this watch also got N-1 and N (seen in ControlServerTest under load: a watch after
+   * revision 7 on a follower delivered the PUT at 7).
+   */
+  @Test
+  void aWatchAfterARevisionNotAppliedYetGetsNothingAtOrBelowIt() throws Exception {
+    BatonStateMachine sm = machine();
+    apply(sm, 1, put("k/a", "1", 1));
+    List<Long> seen = new CopyOnWriteArrayList<>();
+    try (AutoCloseable watch = sm.watch("k/", 3, Runnable::run, e -> seen.add(e.revision()))) {
+      apply(sm, 2, put("k/b", "2", 1));
+      apply(sm, 3, put("k/c", "3", 1));
+      apply(sm, 4, put("k/d", "4", 1));
+      await().until(() -> seen.contains(4L));
+      assertThat(seen).containsExactly(4L);
+    }
   }
 
   @Test
