@@ -102,7 +102,7 @@ final class StepAttempt implements StepContext {
 
   @Override
   public String toString() {
-    return "ActionContext["
+    return "StepContext["
         + step
         + ", token "
         + token()
