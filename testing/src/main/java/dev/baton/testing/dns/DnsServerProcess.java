@@ -40,6 +40,12 @@ import org.xbill.DNS.Type;
 /**
  * What {@link BindServer} and {@link KnotServer} share: keys from {@code tsig-keygen}, zone files,
  * a free port, starting the process and waiting until it answers, stopping it, cleaning up.
+ *
+ * <p>Why this class is over 450 lines: it is the one place where both servers' process and zone
+ * handling lives, so that {@link BindServer} and {@link KnotServer} hold only their own
+ * configuration syntax: the first half is what a test asks of a running server (its keys, a dig,
+ * the SOA serial, pause, resume, stop, restart), the second the plumbing (tsig-keygen, zone files,
+ * starting the process and waiting until it answers) that no caller sees.
  */
 public abstract class DnsServerProcess implements AuthoritativeDnsServer {
   private static final Logger LOG = LoggerFactory.getLogger(DnsServerProcess.class);

@@ -37,6 +37,12 @@ import org.slf4j.LoggerFactory;
  * <p>Binaries come from {@code /usr/lib/postgresql/15/bin} unless the system property {@code
  * baton.pg.bin} says otherwise; directories go under {@code /tmp} unless {@code baton.pg.tmp} says
  * otherwise (the path must stay short: it holds the Unix socket).
+ *
+ * <p>Why this class is over 450 lines: it is one job, one server's life for a test, and half of it
+ * is the public surface the adapters' and the suite's tests call (the start variants, a standby of
+ * a primary, queries, stop/kill/restart, the log tail), one short method each; the other half is
+ * the process plumbing behind the divider below (the initdb template, pg_ctl, running as {@code
+ * postgres}), which no caller sees and which would only move, not shrink, in a class of its own.
  */
 public final class PostgresServer implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(PostgresServer.class);
