@@ -78,6 +78,12 @@ import org.slf4j.LoggerFactory;
  * answered recently and which role and token it reported. It probes only while the status is read
  * (for 60 intervals after each read; a read after a quiet spell waits for one round first, at most
  * one interval), so that an idle cluster nobody watches makes no probe calls.
+ *
+ * <p>Why this class is over 450 lines: its {@link Builder} (about 180 of them) documents each
+ * setting and checks them together in {@link Builder#build()}, where the security defaults are
+ * decided (the node's own secret, refusing plaintext beside a node on certificates); those rules
+ * read best next to the server they configure. The serving itself is in {@code ControlService}, the
+ * health in {@code PeerProbe}; the forms deprecated since 0.3 add about 30 lines.
  */
 public final class ControlServer implements Closeable {
   private static final Logger LOG = LoggerFactory.getLogger(ControlServer.class);
