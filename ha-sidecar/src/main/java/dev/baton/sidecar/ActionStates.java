@@ -1,8 +1,8 @@
 package dev.baton.sidecar;
 
 import dev.baton.core.PromotionPlan;
-import dev.baton.core.control.proto.ActionState;
-import dev.baton.core.control.proto.ActionTarget;
+import dev.baton.core.control.StatusReport.StepState;
+import dev.baton.core.control.StatusReport.Target;
 import dev.baton.dns.DnsConverger;
 import dev.baton.postgres.FormerPrimaryGuard;
 import dev.baton.sidecar.config.FormerPrimaryGuardService;
@@ -11,15 +11,15 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 
 /**
- * The control API status's {@code actions}: one entry per promotion step that keeps working beside
- * the role: each {@code dns} step in {@code mode: converge} (its names, what they should point to,
- * moved or not, since when), and each postgres step's former-primary guard that this sidecar runs
- * (type {@code postgres-guard}: the guard's last outcome, and a failing rejoin's streak). {@code
- * bin/baton status}, the status page and the sidecar's {@code /status} show them.
+ * The control API status's steps ({@code StatusReport.steps()}, the message's {@code actions}): one
+ * entry per promotion step that keeps working beside the role: each {@code dns} step in {@code
+ * mode: converge} (its names, what they should point to, moved or not, since when), and each
+ * postgres step's former-primary guard that this sidecar runs (type {@code postgres-guard}: the
+ * guard's last outcome, and a failing rejoin's streak). {@code bin/baton status}, the status page
+ * and the sidecar's {@code /status} show them.
  */
 final class ActionStates {
   private ActionStates() {}
@@ -47,8 +47,8 @@ final class ActionStates {
    * Every converge-mode dns step's state now, then every guard's; cheap, never blocks on DNS or
    * PostgreSQL.
    */
-  static List<ActionState> of(PromotionPlan plan, List<FormerPrimaryGuardService> guards) {
-    List<ActionState> out = new ArrayList<>();
+  static List<StepState> of(PromotionPlan plan, List<FormerPrimaryGuardService> guards) {
+    List<StepState> out = new ArrayList<>();
     for (DnsConverger c : convergers(plan)) {
       out.add(of(c));
     }
@@ -71,49 +71,50 @@ final class ActionStates {
    * {@code done} while the server it guards follows the writer (STANDBY, REJOINED, RESTARTED); a
    * failing rejoin gives its streak's start, attempts, last error and next attempt.
    */
-  static ActionState guardState(
+  static StepState guardState(
       String step,
       String server,
       FormerPrimaryGuard.Outcome outcome,
       Optional<FormerPrimaryGuard.RejoinFailure> failure,
       Instant now) {
-    ActionState.Builder b =
-        ActionState.newBuilder()
-            .setStep(step)
-            .setType("postgres-guard")
-            .setState(outcome == null ? "STARTING" : outcome.name())
-            .setDone(
-                outcome == FormerPrimaryGuard.Outcome.STANDBY
-                    || outcome == FormerPrimaryGuard.Outcome.REJOINED
-                    || outcome == FormerPrimaryGuard.Outcome.RESTARTED)
-            .addTargets(
-                ActionTarget.newBuilder().setName(server).addPointsTo("a standby of the writer"));
-    failure.ifPresent(
-        f ->
-            b.setSinceUnixMillis(f.since().toEpochMilli())
-                .setForMillis(Math.max(0, Duration.between(f.since(), now).toMillis()))
-                .setAttempts(f.attempts())
-                .setLastError(f.lastError() + "; next attempt after " + f.nextAttemptAfter()));
-    return b.build();
+    return new StepState(
+        step,
+        "postgres-guard",
+        outcome == null ? "STARTING" : outcome.name(),
+        outcome == FormerPrimaryGuard.Outcome.STANDBY
+            || outcome == FormerPrimaryGuard.Outcome.REJOINED
+            || outcome == FormerPrimaryGuard.Outcome.RESTARTED,
+        0,
+        failure.map(FormerPrimaryGuard.RejoinFailure::since),
+        failure
+            .map(f -> Duration.ofMillis(Math.max(0, Duration.between(f.since(), now).toMillis())))
+            .orElse(Duration.ZERO),
+        failure.map(FormerPrimaryGuard.RejoinFailure::attempts).orElse(0),
+        failure.map(f -> f.lastError() + "; next attempt after " + f.nextAttemptAfter()),
+        Optional.empty(),
+        List.of(new Target(server, List.of("a standby of the writer"))));
   }
 
-  static ActionState of(DnsConverger c) {
+  static StepState of(DnsConverger c) {
     DnsConverger.Status s = c.status();
-    ActionState.Builder b =
-        ActionState.newBuilder()
-            .setStep(s.step())
-            .setType("dns")
-            .setState(s.state().name())
-            .setDone(s.state() == DnsConverger.State.CONVERGED)
-            .setToken(s.token())
-            .setSinceUnixMillis(s.sinceEpochMillis())
-            .setForMillis(s.forMillis())
-            .setAttempts(s.attempts())
-            .setLastError(s.lastError())
-            .setLastErrorUnixMillis(s.lastErrorEpochMillis());
-    for (Map.Entry<String, List<String>> t : c.dnsSwitch().targets().entrySet()) {
-      b.addTargets(ActionTarget.newBuilder().setName(t.getKey()).addAllPointsTo(t.getValue()));
-    }
-    return b.build();
+    return new StepState(
+        s.step(),
+        "dns",
+        s.state().name(),
+        s.state() == DnsConverger.State.CONVERGED,
+        s.token(),
+        instant(s.sinceEpochMillis()),
+        Duration.ofMillis(s.forMillis()),
+        s.attempts(),
+        s.lastError().isEmpty() ? Optional.empty() : Optional.of(s.lastError()),
+        instant(s.lastErrorEpochMillis()),
+        c.dnsSwitch().targets().entrySet().stream()
+            .map(t -> new Target(t.getKey(), t.getValue()))
+            .toList());
+  }
+
+  /** The control API's convention, which the message carries: 0 is no time. */
+  private static Optional<Instant> instant(long epochMillis) {
+    return epochMillis == 0 ? Optional.empty() : Optional.of(Instant.ofEpochMilli(epochMillis));
   }
 }

@@ -10,6 +10,7 @@ import com.sun.net.httpserver.HttpsServer;
 import dev.baton.core.ActiveContext;
 import dev.baton.core.BatonNode;
 import dev.baton.core.Role;
+import dev.baton.core.control.ControlMessages;
 import dev.baton.core.control.ControlServer;
 import dev.baton.dns.DnsConverger;
 import java.io.IOException;
@@ -259,7 +260,11 @@ final class HttpEndpoints implements AutoCloseable {
     if (control == null) {
       return;
     }
-    respond(ex, 200, "application/json", Json.write(control.history()) + "\n");
+    respond(
+        ex,
+        200,
+        "application/json",
+        Json.write(ControlMessages.history(control.activations())) + "\n");
   }
 
   private static void status(HttpExchange ex, Sidecar sidecar) throws IOException {
@@ -267,7 +272,7 @@ final class HttpEndpoints implements AutoCloseable {
     if (control == null) {
       return;
     }
-    JsonNode tree = Json.tree(control.status());
+    JsonNode tree = Json.tree(ControlMessages.status(control.statusReport()));
     List<DnsConverger> convergers = ActionStates.convergers(sidecar.config().plan());
     if (!convergers.isEmpty() && tree instanceof ObjectNode o) {
       ArrayNode list = o.putArray("dnsConvergence");
@@ -333,7 +338,7 @@ final class HttpEndpoints implements AutoCloseable {
         ex,
         200,
         "text/html; charset=utf-8",
-        StatusPage.render(control.status(), control.history(), Instant.now()));
+        StatusPage.render(control.statusReport(), control.activations(), Instant.now()));
   }
 
   /** One converge-mode dns step's state, for {@code /status}. */

@@ -130,7 +130,7 @@ public final class Sidecar implements AutoCloseable {
             .peerControlAddresses(config.controlAddresses());
     List<FormerPrimaryGuardService> guards = ActionStates.guards(config.services());
     if (!ActionStates.convergers(config.plan()).isEmpty() || !guards.isEmpty()) {
-      cb.actionStates(() -> ActionStates.of(config.plan(), guards));
+      cb.steps(() -> ActionStates.of(config.plan(), guards));
     }
     config.tls().ifPresent(t -> cb.tls(t.files(), t.authorizedClients()));
     config.controlSecret().ifPresent(cb::clusterSecret);

@@ -1,21 +1,23 @@
 package dev.baton.sidecar;
 
-import dev.baton.core.control.proto.ActionState;
-import dev.baton.core.control.proto.HealthCheckState;
-import dev.baton.core.control.proto.HealthGating;
-import dev.baton.core.control.proto.HistoryResponse;
-import dev.baton.core.control.proto.Member;
-import dev.baton.core.control.proto.MemberStatus;
-import dev.baton.core.control.proto.PromotionStatus;
-import dev.baton.core.control.proto.Role;
-import dev.baton.core.control.proto.StatusResponse;
+import dev.baton.core.Activation;
+import dev.baton.core.Maintenance;
+import dev.baton.core.Member;
+import dev.baton.core.NodeStatus;
+import dev.baton.core.PromotionStatus;
+import dev.baton.core.Role;
+import dev.baton.core.control.StatusReport;
 import java.time.Instant;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
 
 /**
  * The sidecar's status page ({@code GET /}): one HTML page, rendered on the server from the same
- * status the control API answers, with no external assets and no script. It reloads itself every
- * {@value #REFRESH_SECONDS} seconds ({@code <meta http-equiv="refresh">}), so it works in any
- * browser, behind any proxy, and with {@code curl}.
+ * status the control API answers (as Baton's records, {@link StatusReport}), with no external
+ * assets and no script. It reloads itself every {@value #REFRESH_SECONDS} seconds ({@code <meta
+ * http-equiv="refresh">}), so it works in any browser, behind any proxy, and with {@code curl}.
  *
  * <p>It shows this node's view: the cluster, the newest activation this node has applied (its node
  * highlighted in the members table), the members as this node's control-port probes see them (the
@@ -33,222 +35,230 @@ final class StatusPage {
 
   private StatusPage() {}
 
-  /** The page for status {@code s} and activation history {@code h}, as rendered at {@code now}. */
-  static String render(StatusResponse s, HistoryResponse h, Instant now) {
+  /**
+   * The page for status {@code r} and activation history {@code h} (oldest first), as rendered at
+   * {@code now}.
+   */
+  static String render(StatusReport r, List<Activation> h, Instant now) {
+    NodeStatus s = r.node();
     StringBuilder b = new StringBuilder(4096);
     b.append("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">")
         .append("<meta http-equiv=\"refresh\" content=\"")
         .append(REFRESH_SECONDS)
         .append("\"><meta name=\"viewport\" content=\"width=device-width\">")
         .append("<title>Baton ")
-        .append(esc(s.getClusterId()))
+        .append(esc(s.clusterId()))
         .append(" - ")
-        .append(esc(s.getNodeId()))
+        .append(esc(s.nodeId()))
         .append("</title>\n<style>")
         .append(CSS)
         .append("</style></head>\n<body>\n");
     b.append("<h1>Baton <span class=\"cluster\">")
-        .append(esc(s.getClusterId()))
+        .append(esc(s.clusterId()))
         .append("</span></h1>\n");
     b.append("<p class=\"seen\">Seen from <strong id=\"self\">")
-        .append(esc(s.getNodeId()))
+        .append(esc(s.nodeId()))
         .append("</strong> (")
-        .append(esc(roleName(s.getRole())))
+        .append(esc(s.role().name()))
         .append("), Raft term ")
-        .append(s.getTerm())
+        .append(s.term())
         .append(", leader ")
-        .append(s.getLeaderId().isEmpty() ? "unknown" : esc(s.getLeaderId()))
+        .append(s.leaderId().map(StatusPage::esc).orElse("unknown"))
         .append(", at ")
         .append(now)
         .append(". Reloads every ")
         .append(REFRESH_SECONDS)
         .append(" s.</p>\n");
     activeLine(b, s);
-    maintenance(b, s);
-    members(b, s);
+    r.maintenance().ifPresent(m -> maintenance(b, m));
+    members(b, r);
     TimelineSvg.append(b, s, h);
-    health(b, s.getHealthGating());
-    promotion(b, s.getPromotion());
-    actions(b, s);
+    health(b, s.health());
+    promotion(b, s.promotion());
+    steps(b, r.steps());
     b.append("<p class=\"foot\">JSON: <a href=\"/status\">/status</a> · metrics: ")
         .append("<a href=\"/metrics\">/metrics</a> · this node active? ")
         .append("<a href=\"/active\">/active</a></p>\n</body></html>\n");
     return b.toString();
   }
 
-  private static void activeLine(StringBuilder b, StatusResponse s) {
+  private static void activeLine(StringBuilder b, NodeStatus s) {
     b.append("<p id=\"active\" class=\"banner ");
-    if (s.getActiveNodeId().isEmpty()) {
+    if (s.activeNodeId().isEmpty()) {
       b.append("none\">No activation yet: no node has been active.</p>\n");
       return;
     }
-    boolean selfActive = s.getRole() == Role.ACTIVE && s.getNodeId().equals(s.getActiveNodeId());
-    b.append(s.getLeaderId().isEmpty() ? "stale" : "ok")
+    String active = s.activeNodeId().get();
+    boolean selfActive = s.role() == Role.ACTIVE && s.nodeId().equals(active);
+    b.append(s.leaderId().isEmpty() ? "stale" : "ok")
         .append("\">Active: <strong data-node=\"")
-        .append(esc(s.getActiveNodeId()))
+        .append(esc(active))
         .append("\">")
-        .append(esc(s.getActiveNodeId()))
+        .append(esc(active))
         .append("</strong> with token <strong>")
-        .append(s.getActiveToken())
+        .append(s.activeToken())
         .append("</strong>");
     if (selfActive) {
-      b.append(", lease left ").append(s.getLeaseRemainingMillis()).append(" ms");
+      b.append(", lease left ").append(s.leaseRemaining().toMillis()).append(" ms");
     }
-    if (s.getLeaderId().isEmpty()) {
+    if (s.leaderId().isEmpty()) {
       b.append(
           " (this node knows no leader: the newest activation it applied, which may be stale)");
     }
-    b.append(". Highest token issued: ").append(s.getHighestToken()).append(".</p>\n");
+    b.append(". Highest token issued: ").append(s.highestToken()).append(".</p>\n");
   }
 
   /** While maintenance mode is on: a banner saying so, who set it, when and why. */
-  private static void maintenance(StringBuilder b, StatusResponse s) {
-    var m = s.getMaintenance();
-    if (!m.getOn()) {
+  private static void maintenance(StringBuilder b, Maintenance m) {
+    if (!m.on()) {
       return;
     }
     b.append(
             "<p id=\"maintenance\" class=\"banner stale\">Maintenance mode is <strong>on</strong>:")
         .append(" no role move for health reasons (a switch-active still works, a dead active is")
         .append(" still replaced). Set by ");
-    if (!m.getClient().isEmpty()) {
-      b.append(esc(m.getClient())).append(" via ");
-    }
-    b.append(m.getSetBy().isEmpty() ? "an unnamed member" : esc(m.getSetBy()));
-    if (m.getSetAtUnixMillis() != 0) {
-      b.append(" at ")
-          .append(Instant.ofEpochMilli(m.getSetAtUnixMillis()))
-          .append(" (that member's clock)");
-    }
-    if (!m.getReason().isEmpty()) {
-      b.append(": ").append(esc(m.getReason()));
+    m.client().ifPresent(c -> b.append(esc(c)).append(" via "));
+    b.append(m.setBy().map(StatusPage::esc).orElse("an unnamed member"));
+    m.setAt().ifPresent(at -> b.append(" at ").append(at).append(" (that member's clock)"));
+    if (!m.reason().isEmpty()) {
+      b.append(": ").append(esc(m.reason()));
     }
     b.append(".</p>\n");
   }
 
-  private static void members(StringBuilder b, StatusResponse s) {
+  private static void members(StringBuilder b, StatusReport r) {
+    NodeStatus s = r.node();
     b.append("<h2>Members</h2>\n<table id=\"members\"><thead><tr><th>node</th><th>role</th>")
         .append("<th>token</th><th>reachable</th><th>last answer</th><th>Raft</th>")
         .append("<th>kind</th><th>priority</th></tr></thead><tbody>\n");
-    for (MemberStatus m : s.getMembersList()) {
-      Member who = m.getMember();
-      boolean active = who.getId().equals(s.getActiveNodeId());
+    for (NodeStatus.MemberStatus m : s.members()) {
+      Member who = m.member();
+      StatusReport.Peer p = r.peers().getOrDefault(who.id(), NOT_PROBED);
+      String reachability = p.reachability().name();
+      boolean active = s.activeNodeId().filter(who.id()::equals).isPresent();
       b.append("<tr data-node=\"")
-          .append(esc(who.getId()))
+          .append(esc(who.id()))
           .append("\"")
           .append(active ? " class=\"active\" data-active=\"true\"" : "")
           .append("><td>")
-          .append(esc(who.getId()))
-          .append(m.getLeader() ? " <span class=\"tag\">leader</span>" : "")
-          .append(who.getId().equals(s.getNodeId()) ? " <span class=\"tag\">this node</span>" : "")
+          .append(esc(who.id()))
+          .append(m.leader() ? " <span class=\"tag\">leader</span>" : "")
+          .append(who.id().equals(s.nodeId()) ? " <span class=\"tag\">this node</span>" : "")
           .append("</td><td>")
-          .append(esc(roleName(m.getReportedRole())))
+          .append(esc(p.reportedRole().map(Role::name).orElse("unknown")))
           .append("</td><td>")
-          .append(m.getReportedToken() == 0 ? "" : Long.toString(m.getReportedToken()))
+          .append(p.reportedToken() == 0 ? "" : Long.toString(p.reportedToken()))
           .append("</td><td class=\"h-")
-          .append(m.getHealth().name().toLowerCase(java.util.Locale.ROOT))
+          .append(reachability.toLowerCase(Locale.ROOT))
           .append("\">")
-          .append(esc(m.getHealth().name()))
-          .append(m.getProbeError().isEmpty() ? "" : ": " + esc(m.getProbeError()))
+          .append(esc(reachability))
+          .append(p.probeError().isEmpty() ? "" : ": " + esc(p.probeError()))
           .append("</td><td>")
-          .append(m.getLastSeenMillisAgo() < 0 ? "never" : m.getLastSeenMillisAgo() + " ms ago")
+          .append(p.lastSeen().map(d -> d.toMillis() + " ms ago").orElse("never"))
           .append("</td><td>")
-          .append(esc(who.getRaftAddress()))
-          .append(m.getInConfiguration() ? "" : " (not in configuration)")
+          .append(esc(who.address()))
+          .append(m.inConfiguration() ? "" : " (not in configuration)")
           .append("</td><td>")
-          .append(who.getWitness() ? "witness" : who.getNoActivate() ? "never active" : "eligible")
+          .append(who.witness() ? "witness" : who.noActivate() ? "never active" : "eligible")
           .append("</td><td>")
-          .append(who.getPriority())
+          .append(who.priority())
           .append("</td></tr>\n");
     }
     b.append("</tbody></table>\n");
   }
 
-  private static void health(StringBuilder b, HealthGating h) {
+  /** A member the status has no probe result for: the message's default. */
+  private static final StatusReport.Peer NOT_PROBED =
+      new StatusReport.Peer(
+          Optional.empty(),
+          StatusReport.Reachability.UNKNOWN,
+          Optional.empty(),
+          0,
+          Optional.empty(),
+          "");
+
+  private static void health(StringBuilder b, NodeStatus.Health h) {
     b.append("<h2>Health checks</h2>\n");
-    if (!h.getEnabled()) {
+    if (!h.enabled()) {
       b.append("<p>This node runs no health checks.</p>\n");
       return;
     }
+    List<String> unhealthy =
+        h.members().entrySet().stream().filter(e -> !e.getValue()).map(Map.Entry::getKey).toList();
     b.append("<p>")
-        .append(h.getEligible() ? "Every check is up: this node may become active." : "")
-        .append(h.getEligible() ? "" : "A check is down: this node may not become active.")
-        .append(h.getNote().isEmpty() ? "" : " " + esc(h.getNote()))
+        .append(h.eligible() ? "Every check is up: this node may become active." : "")
+        .append(h.eligible() ? "" : "A check is down: this node may not become active.")
+        .append(h.note().isEmpty() ? "" : " " + esc(h.note()))
         .append(
-            h.getUnhealthyMembersList().isEmpty()
-                ? ""
-                : " Unhealthy members: " + esc(String.join(", ", h.getUnhealthyMembersList())))
+            unhealthy.isEmpty() ? "" : " Unhealthy members: " + esc(String.join(", ", unhealthy)))
         .append("</p>\n<table id=\"checks\"><thead><tr><th>check</th><th>state</th>")
         .append("<th>on failure</th><th>last reason</th></tr></thead><tbody>\n");
-    for (HealthCheckState c : h.getChecksList()) {
+    for (NodeStatus.Check c : h.checks()) {
       b.append("<tr><td>")
-          .append(esc(c.getName()))
+          .append(esc(c.name()))
           .append("</td><td class=\"")
-          .append(c.getUp() ? "h-reachable\">up" : "h-unreachable\">down")
-          .append(c.getProbed() ? "" : " (not probed yet)")
+          .append(c.up() ? "h-reachable\">up" : "h-unreachable\">down")
+          .append(c.probed() ? "" : " (not probed yet)")
           .append("</td><td>")
-          .append(c.getDemotes() ? "hands the role over" : "not eligible")
+          .append(c.demotes() ? "hands the role over" : "not eligible")
           .append("</td><td>")
-          .append(esc(c.getLastReason()))
+          .append(esc(c.lastReason()))
           .append("</td></tr>\n");
     }
     b.append("</tbody></table>\n");
   }
 
   private static void promotion(StringBuilder b, PromotionStatus p) {
-    b.append("<h2>Promotion on this node</h2>\n<p id=\"promotion\">")
-        .append(esc(p.getState().isEmpty() ? "IDLE" : p.getState()));
-    if (p.getToken() != 0) {
-      b.append(", token ").append(p.getToken());
+    b.append("<h2>Promotion on this node</h2>\n<p id=\"promotion\">").append(esc(p.state().name()));
+    if (p.token() != 0) {
+      b.append(", token ").append(p.token());
     }
-    if (!p.getStep().isEmpty()) {
-      b.append(", step ").append(esc(p.getStep())).append(" (attempt ").append(p.getAttempt());
-      b.append(')');
-    }
-    if (!p.getLastError().isEmpty()) {
-      b.append(". Last error: <span class=\"err\">")
-          .append(esc(p.getLastError()))
-          .append("</span>");
-    }
+    p.step()
+        .ifPresent(
+            step ->
+                b.append(", step ")
+                    .append(esc(step))
+                    .append(" (attempt ")
+                    .append(p.attempt())
+                    .append(')'));
+    p.lastError()
+        .ifPresent(
+            e -> b.append(". Last error: <span class=\"err\">").append(esc(e)).append("</span>"));
     b.append("</p>\n");
   }
 
-  private static void actions(StringBuilder b, StatusResponse s) {
-    if (s.getActionsCount() == 0) {
+  private static void steps(StringBuilder b, List<StatusReport.StepState> steps) {
+    if (steps.isEmpty()) {
       return;
     }
     b.append("<h2>Steps that keep working</h2>\n<table id=\"actions\"><thead><tr><th>step</th>")
         .append("<th>state</th><th>for</th><th>attempts</th><th>targets</th><th>last error</th>")
         .append("</tr></thead><tbody>\n");
-    for (ActionState a : s.getActionsList()) {
+    for (StatusReport.StepState a : steps) {
       StringBuilder targets = new StringBuilder();
-      a.getTargetsList()
+      a.targets()
           .forEach(
               t ->
                   targets
                       .append(targets.length() == 0 ? "" : "; ")
-                      .append(t.getName())
+                      .append(t.name())
                       .append(" → ")
-                      .append(String.join(", ", t.getPointsToList())));
+                      .append(String.join(", ", t.pointsTo())));
       b.append("<tr><td>")
-          .append(esc(a.getStep() + " (" + a.getType() + ")"))
+          .append(esc(a.step() + " (" + a.type() + ")"))
           .append("</td><td>")
-          .append(esc(a.getState()))
+          .append(esc(a.state()))
           .append("</td><td>")
-          .append(a.getToken() == 0 ? "" : a.getForMillis() + " ms")
+          .append(a.token() == 0 ? "" : a.lasted().toMillis() + " ms")
           .append("</td><td>")
-          .append(a.getAttempts())
+          .append(a.attempts())
           .append("</td><td>")
           .append(esc(targets.toString()))
           .append("</td><td>")
-          .append(esc(a.getLastError()))
+          .append(esc(a.lastError().orElse("")))
           .append("</td></tr>\n");
     }
     b.append("</tbody></table>\n");
-  }
-
-  private static String roleName(Role r) {
-    return r == Role.ROLE_UNSPECIFIED || r == Role.UNRECOGNIZED ? "unknown" : r.name();
   }
 
   /** Escapes text for an HTML element body or a double-quoted attribute. */

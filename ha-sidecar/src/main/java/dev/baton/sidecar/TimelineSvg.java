@@ -2,10 +2,9 @@ package dev.baton.sidecar;
 
 import static dev.baton.sidecar.StatusPage.esc;
 
-import dev.baton.core.control.proto.Activation;
-import dev.baton.core.control.proto.HistoryResponse;
-import dev.baton.core.control.proto.PromotionStep;
-import dev.baton.core.control.proto.StatusResponse;
+import dev.baton.core.Activation;
+import dev.baton.core.NodeStatus;
+import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
@@ -13,6 +12,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
+import java.util.Optional;
 import java.util.Set;
 
 /**
@@ -46,10 +46,12 @@ final class TimelineSvg {
 
   private TimelineSvg() {}
 
-  /** The section for {@code h} as seen with status {@code s}: a heading, the SVG, a note. */
-  static void append(StringBuilder b, StatusResponse s, HistoryResponse h) {
+  /**
+   * The section for activations {@code all} (oldest first) as seen with status {@code s}: a
+   * heading, the SVG, a note.
+   */
+  static void append(StringBuilder b, NodeStatus s, List<Activation> all) {
     b.append("<h2>Activation timeline</h2>\n");
-    List<Activation> all = h.getActivationsList();
     if (all.isEmpty()) {
       b.append("<p id=\"timeline\">No activation recorded yet.</p>\n");
       return;
@@ -82,20 +84,19 @@ final class TimelineSvg {
     for (int c = 0; c < shown.size(); c++) {
       Activation a = shown.get(c);
       boolean current =
-          a.getNodeId().equals(s.getActiveNodeId()) && a.getToken() == s.getActiveToken();
+          a.nodeId().equals(s.activeNodeId().orElse("")) && a.token() == s.activeToken();
       int x = LEFT + COLUMN * c;
-      int y = TOP + LANE * lanes.indexOf(a.getNodeId());
+      int y = TOP + LANE * lanes.indexOf(a.nodeId());
       b.append("<g class=\"act")
           .append(current ? " current" : "")
-          .append(a.getPromoted() ? "" : " unpromoted")
+          .append(a.promoted() ? "" : " unpromoted")
           .append("\" data-node=\"")
-          .append(esc(a.getNodeId()))
+          .append(esc(a.nodeId()))
           .append("\" data-token=\"")
-          .append(a.getToken())
+          .append(a.token())
           .append("\" data-reason=\"")
-          .append(esc(a.getReason()))
-          .append(
-              failoverLabel(a).isEmpty() ? "" : "\" data-failover-ms=\"" + a.getFailoverMillis())
+          .append(esc(a.reason().name()))
+          .append(failoverLabel(a).isEmpty() ? "" : "\" data-failover-ms=\"" + failoverMillis(a))
           .append("\"><title>")
           .append(esc(describe(a)))
           .append("</title><rect x=\"")
@@ -111,9 +112,9 @@ final class TimelineSvg {
           .append("\" y=\"")
           .append(y + LANE / 2 + 4)
           .append("\">")
-          .append(esc(shortReason(a.getReason())))
+          .append(esc(shortReason(a.reason())))
           .append(" · ")
-          .append(a.getToken())
+          .append(a.token())
           .append("</text></g>\n");
       int below = TOP + LANE * lanes.size();
       b.append("<text class=\"when\" x=\"")
@@ -121,10 +122,7 @@ final class TimelineSvg {
           .append("\" y=\"")
           .append(below + 14)
           .append("\">")
-          .append(
-              a.getProposedAtUnixMillis() == 0
-                  ? "time unknown"
-                  : TIME.format(Instant.ofEpochMilli(a.getProposedAtUnixMillis())))
+          .append(proposedAt(a).map(TIME::format).orElse("time unknown"))
           .append("</text><text class=\"when\" x=\"")
           .append(x + 4)
           .append("\" y=\"")
@@ -152,36 +150,43 @@ final class TimelineSvg {
   }
 
   /** The members in the status's order, then any node of the window that is no longer one. */
-  private static List<String> lanes(StatusResponse s, List<Activation> shown) {
+  private static List<String> lanes(NodeStatus s, List<Activation> shown) {
     Set<String> ids = new LinkedHashSet<>();
-    s.getMembersList().forEach(m -> ids.add(m.getMember().getId()));
-    shown.forEach(a -> ids.add(a.getNodeId()));
+    s.members().forEach(m -> ids.add(m.member().id()));
+    shown.forEach(a -> ids.add(a.nodeId()));
     return new ArrayList<>(ids);
   }
 
-  private static String shortReason(String reason) {
-    return switch (reason) {
-      case "SWITCH_ACTIVE" -> "SWITCH";
-      case "" -> "?";
-      default -> reason;
-    };
+  private static String shortReason(Activation.Reason reason) {
+    return reason == Activation.Reason.SWITCH_ACTIVE ? "SWITCH" : reason.name();
+  }
+
+  /** When it was proposed, to the millisecond (as the control API carries it), if known. */
+  private static Optional<Instant> proposedAt(Activation a) {
+    return a.proposedAt().map(t -> Instant.ofEpochMilli(t.toEpochMilli()));
+  }
+
+  /** The failover's duration as the record carries it, in milliseconds; -1 when it has none. */
+  private static long failoverMillis(Activation a) {
+    return a.failoverDuration().map(Duration::toMillis).orElse(-1L);
   }
 
   /** "promoted 370 ms", "not promoted", or "promoting" while it has steps without an outcome. */
   static String promotionLabel(Activation a) {
     long total = 0;
     boolean open = false;
-    for (PromotionStep step : a.getStepsList()) {
-      if (step.getDurationMillis() < 0) {
+    for (Activation.Step step : a.steps()) {
+      long ms = step.duration().map(Duration::toMillis).orElse(-1L);
+      if (ms < 0) {
         open = true;
       } else {
-        total += step.getDurationMillis();
+        total += ms;
       }
     }
-    if (a.getPromoted()) {
+    if (a.promoted()) {
       return "promoted " + total + " ms";
     }
-    return open && a.getResigned().isEmpty() ? "promoting" : "not promoted";
+    return open && a.resigned().isEmpty() ? "promoting" : "not promoted";
   }
 
   /**
@@ -189,10 +194,10 @@ final class TimelineSvg {
    * time its new active measured; empty otherwise, also for an old server or record without it.
    */
   static String failoverLabel(Activation a) {
-    if (!a.getReason().equals("FAILOVER") || !a.hasFailoverMillis() || a.getFailoverMillis() < 0) {
+    long ms = failoverMillis(a);
+    if (a.reason() != Activation.Reason.FAILOVER || ms < 0) {
       return "";
     }
-    long ms = a.getFailoverMillis();
     return ms < 1000
         ? "failover " + ms + " ms"
         : String.format(Locale.ROOT, "failover %.1f s", ms / 1000.0);
@@ -200,37 +205,30 @@ final class TimelineSvg {
 
   static String describe(Activation a) {
     StringBuilder d = new StringBuilder();
-    d.append(a.getNodeId()).append(", token ").append(a.getToken()).append(": ");
-    d.append(a.getReason().isEmpty() ? "reason unknown" : a.getReason());
-    if (!a.getPreviousNodeId().isEmpty()) {
-      d.append(" from ")
-          .append(a.getPreviousNodeId())
-          .append(" (token ")
-          .append(a.getPreviousToken())
-          .append(')');
-    }
-    if (!a.getRequester().isEmpty()) {
-      d.append(", requested through ").append(a.getRequester());
-    }
-    if (a.getProposedAtUnixMillis() != 0) {
-      d.append(", at ")
-          .append(Instant.ofEpochMilli(a.getProposedAtUnixMillis()))
-          .append(" (")
-          .append(a.getNodeId())
-          .append("'s clock)");
-    }
+    d.append(a.nodeId()).append(", token ").append(a.token()).append(": ");
+    d.append(a.reason().name());
+    a.previousNodeId()
+        .ifPresent(
+            p ->
+                d.append(" from ")
+                    .append(p)
+                    .append(" (token ")
+                    .append(a.previousToken())
+                    .append(')'));
+    a.requester().ifPresent(r -> d.append(", requested through ").append(r));
+    proposedAt(a)
+        .ifPresent(
+            at -> d.append(", at ").append(at).append(" (").append(a.nodeId()).append("'s clock)"));
     if (!failoverLabel(a).isEmpty()) {
       d.append("; the failover took ")
-          .append(a.getFailoverMillis())
+          .append(failoverMillis(a))
           .append(" ms from the previous active's lease end, on ")
-          .append(a.getNodeId())
+          .append(a.nodeId())
           .append("'s clock");
     }
     d.append("; ").append(promotionLabel(a));
-    d.append(" in ").append(a.getStepsCount()).append(" step attempt(s)");
-    if (!a.getResigned().isEmpty()) {
-      d.append("; resigned ").append(a.getResigned());
-    }
+    d.append(" in ").append(a.steps().size()).append(" step attempt(s)");
+    a.resigned().ifPresent(r -> d.append("; resigned ").append(r));
     return d.toString();
   }
 }

@@ -2,6 +2,7 @@ package dev.baton.sidecar;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.baton.core.control.ControlMessages;
 import dev.baton.core.control.proto.Activation;
 import dev.baton.core.control.proto.Health;
 import dev.baton.core.control.proto.HealthCheckState;
@@ -18,9 +19,21 @@ import org.junit.jupiter.api.Test;
 
 /**
  * {@link StatusPage}'s rendering: what it highlights, what it says when it cannot know, escaping.
+ * The page renders Baton's records; the cases are written as the control API's messages and read
+ * into records as a client reads them ({@link ControlMessages}), the same records the sidecar's
+ * control server hands the page.
  */
 class StatusPageTest {
   private static final HistoryResponse NO_HISTORY = HistoryResponse.getDefaultInstance();
+
+  private static String render(StatusResponse s, HistoryResponse h, Instant now) {
+    return StatusPage.render(ControlMessages.statusReport(s), ControlMessages.activations(h), now);
+  }
+
+  private static dev.baton.core.Activation record(Activation a) {
+    return ControlMessages.activations(HistoryResponse.newBuilder().addActivations(a).build())
+        .get(0);
+  }
 
   private static MemberStatus member(String id, Role role, long token, Health health) {
     return MemberStatus.newBuilder()
@@ -62,8 +75,7 @@ class StatusPageTest {
             .setSetAtUnixMillis(Instant.parse("2026-12-06T12:00:00Z").toEpochMilli())
             .setIndex(7)
             .build();
-    String page =
-        StatusPage.render(cluster().setMaintenance(on).build(), NO_HISTORY, Instant.EPOCH);
+    String page = render(cluster().setMaintenance(on).build(), NO_HISTORY, Instant.EPOCH);
     assertThat(page)
         .contains("id=\"maintenance\"")
         .contains(
@@ -71,18 +83,18 @@ class StatusPageTest {
                 + " &lt;b&gt;upgrade&lt;/b&gt;.")
         .doesNotContain("<b>upgrade");
     String off =
-        StatusPage.render(
+        render(
             cluster().setMaintenance(on.toBuilder().setOn(false)).build(),
             NO_HISTORY,
             Instant.EPOCH);
     assertThat(off).doesNotContain("id=\"maintenance\"");
-    assertThat(StatusPage.render(cluster().build(), NO_HISTORY, Instant.EPOCH))
+    assertThat(render(cluster().build(), NO_HISTORY, Instant.EPOCH))
         .doesNotContain("id=\"maintenance\"");
   }
 
   @Test
   void theActiveNodesRowIsTheOneHighlighted() {
-    String page = StatusPage.render(cluster().build(), NO_HISTORY, Instant.EPOCH);
+    String page = render(cluster().build(), NO_HISTORY, Instant.EPOCH);
     assertThat(page)
         .contains("<tr data-node=\"n2\" class=\"active\" data-active=\"true\">")
         .contains("<tr data-node=\"n1\"><td>")
@@ -99,7 +111,7 @@ class StatusPageTest {
   @Test
   void aNodeThatKnowsNoLeaderSaysItsViewMayBeStale() {
     String page =
-        StatusPage.render(
+        render(
             cluster().setNodeId("n1").setRole(Role.STANDBY).setLeaderId("").build(),
             NO_HISTORY,
             Instant.EPOCH);
@@ -112,7 +124,7 @@ class StatusPageTest {
   @Test
   void beforeAnyActivationNoRowIsHighlighted() {
     String page =
-        StatusPage.render(
+        render(
             cluster().setActiveNodeId("").setActiveToken(0).setRole(Role.STANDBY).build(),
             NO_HISTORY,
             Instant.EPOCH);
@@ -123,10 +135,12 @@ class StatusPageTest {
   void whatComesFromOutsideIsEscaped() {
     String evil = "<script>alert(1)</script>\"'&";
     StatusResponse s =
+        // A member's id cannot carry markup (Member refuses it), the active node's id as the
+        // status names it is only a string: the attribute it fills is escaped.
         cluster()
+            .setActiveNodeId("x\"><img src=y>")
             .addMembers(
-                member("x\"><img src=y>", Role.STANDBY, 0, Health.UNREACHABLE).toBuilder()
-                    .setProbeError(evil))
+                member("x", Role.STANDBY, 0, Health.UNREACHABLE).toBuilder().setProbeError(evil))
             .setHealthGating(
                 HealthGating.newBuilder()
                     .setEnabled(true)
@@ -139,7 +153,7 @@ class StatusPageTest {
                             .setProbed(true)
                             .setLastReason(evil)))
             .build();
-    String page = StatusPage.render(s, NO_HISTORY, Instant.EPOCH);
+    String page = render(s, NO_HISTORY, Instant.EPOCH);
     assertThat(page)
         .doesNotContain("<script>")
         .doesNotContain("<img")
@@ -182,7 +196,7 @@ class StatusPageTest {
     }
     h.addActivations(activation("gone<b>", 27, "HEALTH", false));
     h.addActivations(activation("n2", 42, "SWITCH_ACTIVE", true).toBuilder().setRequester("n1"));
-    String page = StatusPage.render(cluster().build(), h.build(), Instant.EPOCH);
+    String page = render(cluster().build(), h.build(), Instant.EPOCH);
 
     assertThat(page).contains("<svg id=\"timeline\"").contains("Showing 12 of 15 activations");
     java.util.regex.Matcher m =
@@ -228,7 +242,7 @@ class StatusPageTest {
             .addActivations(
                 activation("n2", 42, "SWITCH_ACTIVE", true).toBuilder().setFailoverMillis(300))
             .build();
-    String page = StatusPage.render(cluster().build(), h, Instant.EPOCH);
+    String page = render(cluster().build(), h, Instant.EPOCH);
 
     assertThat(page)
         .contains("data-token=\"7\" data-reason=\"FAILOVER\" data-failover-ms=\"1103\">")
@@ -247,16 +261,19 @@ class StatusPageTest {
         java.util.regex.Pattern.compile("<text class=\"when failover\" x=\"(\\d+)\"").matcher(page);
     assertThat(m.find()).isTrue();
     assertThat(Integer.parseInt(m.group(1))).isEqualTo(60 + 104 + 4);
-    assertThat(TimelineSvg.failoverLabel(activation("n2", 20, "FAILOVER", true))).isEmpty();
+    assertThat(TimelineSvg.failoverLabel(record(activation("n2", 20, "FAILOVER", true)))).isEmpty();
     assertThat(
             TimelineSvg.failoverLabel(
-                activation("n2", 20, "FAILOVER", true).toBuilder().setFailoverMillis(0).build()))
+                record(
+                    activation("n2", 20, "FAILOVER", true).toBuilder()
+                        .setFailoverMillis(0)
+                        .build())))
         .isEqualTo("failover 0 ms");
   }
 
   @Test
   void withNoActivationTheTimelineSaysSo() {
-    assertThat(StatusPage.render(cluster().build(), NO_HISTORY, Instant.EPOCH))
+    assertThat(render(cluster().build(), NO_HISTORY, Instant.EPOCH))
         .contains("No activation recorded yet.")
         .doesNotContain("<svg");
   }

@@ -1,5 +1,6 @@
 package dev.baton.core.control;
 
+import dev.baton.core.Activation;
 import dev.baton.core.BatonException;
 import dev.baton.core.BatonNode;
 import dev.baton.core.TlsConfig;
@@ -77,6 +78,12 @@ import org.slf4j.LoggerFactory;
  * answered recently and which role and token it reported. It probes only while the status is read
  * (for 60 intervals after each read; a read after a quiet spell waits for one round first, at most
  * one interval), so that an idle cluster nobody watches makes no probe calls.
+ *
+ * <p>Why this class is over 450 lines: its {@link Builder} (about 180 of them) documents each
+ * setting and checks them together in {@link Builder#build()}, where the security defaults are
+ * decided (the node's own secret, refusing plaintext beside a node on certificates); those rules
+ * read best next to the server they configure. The serving itself is in {@code ControlService}, the
+ * health in {@code PeerProbe}; the forms deprecated since 0.3 add about 30 lines.
  */
 public final class ControlServer implements Closeable {
   private static final Logger LOG = LoggerFactory.getLogger(ControlServer.class);
@@ -219,10 +226,28 @@ public final class ControlServer implements Closeable {
   }
 
   /**
-   * The status this server answers to {@code Status}: the node's view plus member health, and the
-   * {@link Builder#steps steps} when given.
+   * The status this server answers to {@code Status}, as Baton's record: the node's view plus
+   * member health, the cluster's maintenance mode, and the {@link Builder#steps steps} when given.
+   * The same record {@link BatonClient#statusReport()} reads from that answer. Reading it keeps the
+   * peer probe awake, as a client's {@code Status} call does.
    */
+  public StatusReport statusReport() {
+    return Messages.statusReport(statusMessage());
+  }
+
+  /**
+   * The status this server answers to {@code Status}, as the generated message.
+   *
+   * @deprecated since 0.3, removable in 0.4 at the earliest: use {@link #statusReport()}, which
+   *     answers Baton's record (and {@link ControlMessages#status} for the message)
+   */
+  @Deprecated(since = "0.3")
   public StatusResponse status() {
+    return statusMessage();
+  }
+
+  /** The {@code Status} answer to a client: reading it wakes the peer probe. */
+  StatusResponse statusMessage() {
     PeerProbe p = probe;
     if (p != null) {
       p.reading();
@@ -255,11 +280,23 @@ public final class ControlServer implements Closeable {
     return b.build();
   }
 
-  /** The history this server answers to {@code History}: the node's, oldest first. */
+  /**
+   * The history this server answers to {@code History}: the activations the node has applied,
+   * oldest first in token order (what {@link BatonClient#activations()} reads).
+   */
+  public List<Activation> activations() {
+    return node.cluster().history();
+  }
+
+  /**
+   * The history this server answers to {@code History}, as the generated message.
+   *
+   * @deprecated since 0.3, removable in 0.4 at the earliest: use {@link #activations()}, which
+   *     answers Baton's records (and {@link ControlMessages#history} for the message)
+   */
+  @Deprecated(since = "0.3")
   public HistoryResponse history() {
-    HistoryResponse.Builder r = HistoryResponse.newBuilder();
-    node.cluster().history().forEach(a -> r.addActivations(Messages.activation(a)));
-    return r.build();
+    return ControlMessages.history(activations());
   }
 
   String controlAddress(String nodeId) {

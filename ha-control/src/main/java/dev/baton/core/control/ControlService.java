@@ -76,7 +76,8 @@ final class ControlService extends BatonControlGrpc.BatonControlImplBase {
   public void status(StatusRequest request, StreamObserver<StatusResponse> out) {
     // A peer's probe (PeerProbe.HEADER) gets the same answer but does not wake this node's probe.
     boolean probe = ClientAuthorizer.PROBE.get();
-    answer(out, "status", Kind.READ, () -> probe ? server.statusForProbe() : server.status());
+    answer(
+        out, "status", Kind.READ, () -> probe ? server.statusForProbe() : server.statusMessage());
   }
 
   @Override
@@ -171,7 +172,7 @@ final class ControlService extends BatonControlGrpc.BatonControlImplBase {
 
   @Override
   public void history(HistoryRequest request, StreamObserver<HistoryResponse> out) {
-    answer(out, "history", Kind.READ, server::history);
+    answer(out, "history", Kind.READ, () -> ControlMessages.history(server.activations()));
   }
 
   @Override

@@ -89,6 +89,8 @@ class ControlApiSurfaceTest {
     assertThat(deprecated)
         .containsExactlyInAnyOrder(
             "dev.baton.core.control.ControlServer$Builder.actionStates(java.util.function.Supplier)",
+            "dev.baton.core.control.ControlServer.status()",
+            "dev.baton.core.control.ControlServer.history()",
             "dev.baton.core.control.BatonClient.status()",
             "dev.baton.core.control.BatonClient.status(java.lang.String, java.time.Duration)",
             "dev.baton.core.control.BatonClient.members()",
@@ -140,6 +142,36 @@ class ControlApiSurfaceTest {
             "members",
             "addMember",
             "removeMember");
+  }
+
+  /**
+   * Issue 30, the server's half: {@link ControlServer} and its builder answer and take the
+   * library's records (the status as {@link StatusReport}, the history as activations, the steps as
+   * {@link StatusReport.StepState}), never a generated message but in their forms deprecated since
+   * 0.3.
+   */
+  @Test
+  void theControlServerNamesNoGeneratedMessageButInItsDeprecatedForms() {
+    List<String> leaks = new ArrayList<>();
+    List<String> deprecated = new ArrayList<>();
+    for (Class<?> type : List.of(ControlServer.class, ControlServer.Builder.class)) {
+      for (java.lang.reflect.Method m : type.getMethods()) {
+        if (m.getDeclaringClass() != type) {
+          continue;
+        }
+        String signature = m.toGenericString();
+        if (m.isAnnotationPresent(Deprecated.class)) {
+          assertThat(m.getAnnotation(Deprecated.class).since()).as(signature).isEqualTo("0.3");
+          deprecated.add(type.getSimpleName() + "." + m.getName());
+        } else if (signature.contains("dev.baton.core.control.proto.")) {
+          leaks.add(signature);
+        }
+      }
+    }
+    assertThat(leaks).as("public, not deprecated ControlServer methods naming a message").isEmpty();
+    assertThat(deprecated)
+        .containsExactlyInAnyOrder(
+            "ControlServer.status", "ControlServer.history", "Builder.actionStates");
   }
 
   /** Public, and nested only in public classes: a caller outside the package can name it. */

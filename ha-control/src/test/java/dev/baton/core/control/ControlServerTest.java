@@ -314,9 +314,7 @@ class ControlServerTest {
             .start();
     closeables.add(server);
 
-    assertThat(server.status().getActionsList())
-        .extracting(a -> a.getStep() + " " + a.getState())
-        .containsExactly("dns-api PENDING");
+    assertThat(server.statusReport().steps()).containsExactly(step);
     assertThat(client.statusReport("127.0.0.1:" + port, WAIT).steps()).containsExactly(step);
   }
 

@@ -1,20 +1,14 @@
 package dev.baton.sidecar.cli;
 
+import static dev.baton.sidecar.StatusMessages.member;
+import static dev.baton.sidecar.StatusMessages.status;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.baton.core.control.ControlMessages;
-import dev.baton.core.control.proto.ActionState;
-import dev.baton.core.control.proto.ActionTarget;
-import dev.baton.core.control.proto.Health;
-import dev.baton.core.control.proto.HealthCheckState;
-import dev.baton.core.control.proto.HealthGating;
 import dev.baton.core.control.proto.HistoryResponse;
-import dev.baton.core.control.proto.MaintenanceState;
 import dev.baton.core.control.proto.Member;
-import dev.baton.core.control.proto.MemberStatus;
-import dev.baton.core.control.proto.PromotionStatus;
 import dev.baton.core.control.proto.PromotionStep;
 import dev.baton.core.control.proto.Role;
 import dev.baton.core.control.proto.StatusResponse;
@@ -29,94 +23,6 @@ import org.junit.jupiter.api.Test;
  * before: the control API's JSON of the same message, every field set.
  */
 class CliJsonTest {
-
-  private static Member member(String id, String control) {
-    return Member.newBuilder()
-        .setId(id)
-        .setRaftAddress("10.0.1." + id.substring(1) + ":7000")
-        .setPriority(2)
-        .setControlAddress(control)
-        .build();
-  }
-
-  private static StatusResponse status(String nodeId, Role role, long token) {
-    return StatusResponse.newBuilder()
-        .setClusterId("c1")
-        .setNodeId(nodeId)
-        .setRole(role)
-        .setToken(token)
-        .setTerm(7)
-        .setLeaderId("n1")
-        .setActiveNodeId("n1")
-        .setActiveToken(42)
-        .setHighestToken(42)
-        .setLeaseRemainingMillis(token == 0 ? 0 : 1234)
-        .addMembers(
-            MemberStatus.newBuilder()
-                .setMember(member("n1", "10.0.1.1:7500"))
-                .setLeader(true)
-                .setActive(true)
-                .setInConfiguration(true)
-                .setHealth(nodeId.equals("n1") ? Health.SELF : Health.REACHABLE)
-                .setReportedRole(Role.ACTIVE)
-                .setReportedToken(42)
-                .setLastSeenMillisAgo(nodeId.equals("n1") ? 0 : 300))
-        .addMembers(
-            MemberStatus.newBuilder()
-                .setMember(member("n2", "10.0.1.2:7500"))
-                .setInConfiguration(true)
-                .setHealth(nodeId.equals("n2") ? Health.SELF : Health.UNREACHABLE)
-                .setReportedRole(Role.STANDBY)
-                .setLastSeenMillisAgo(nodeId.equals("n2") ? 0 : 9000)
-                .setProbeError(nodeId.equals("n2") ? "" : "connection refused"))
-        .addMembers(
-            MemberStatus.newBuilder()
-                .setMember(member("n3", "").toBuilder().setWitness(true).setNoActivate(true))
-                .setHealth(Health.UNKNOWN)
-                .setLastSeenMillisAgo(-1))
-        .setPromotion(
-            PromotionStatus.newBuilder()
-                .setToken(token)
-                .setState(token == 0 ? "IDLE" : "FAILED")
-                .setStep(token == 0 ? "" : "dns")
-                .setAttempt(token == 0 ? 0 : 3)
-                .setLastError(token == 0 ? "" : "SERVFAIL"))
-        .setHealthGating(
-            HealthGating.newBuilder()
-                .setEnabled(true)
-                .setEligible(false)
-                .setHandOver(true)
-                .addChecks(
-                    HealthCheckState.newBuilder()
-                        .setName("pg")
-                        .setDemotes(true)
-                        .setProbed(true)
-                        .setLastReason("timeout"))
-                .setNote("stays active: no healthy peer")
-                .addUnhealthyMembers("n1"))
-        .addActions(
-            ActionState.newBuilder()
-                .setStep("dns")
-                .setType("dns")
-                .setState("PENDING")
-                .setToken(token)
-                .setSinceUnixMillis(1_765_000_000_000L)
-                .setForMillis(4200)
-                .setAttempts(3)
-                .setLastError("SERVFAIL")
-                .setLastErrorUnixMillis(1_765_000_001_000L)
-                .addTargets(
-                    ActionTarget.newBuilder().setName("db.example.com.").addPointsTo("A 10.0.1.1")))
-        .setMaintenance(
-            MaintenanceState.newBuilder()
-                .setOn(true)
-                .setReason("db upgrade")
-                .setSetBy("n2")
-                .setClient("ops-admin")
-                .setSetAtUnixMillis(1_765_000_002_000L)
-                .setIndex(99))
-        .build();
-  }
 
   /** The document as {@code baton status --json} built it from the messages before issue 30. */
   private static ObjectNode documentFromMessages(
