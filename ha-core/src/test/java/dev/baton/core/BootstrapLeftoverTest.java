@@ -5,8 +5,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import dev.baton.core.control.TestCertificates;
-import dev.baton.core.testing.LogCapture;
-import dev.baton.core.testing.TestCluster;
+import dev.baton.testing.cluster.TestCluster;
+import dev.baton.testing.logs.LogCapture;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;

@@ -5,12 +5,12 @@ import static org.awaitility.Awaitility.await;
 
 import dev.baton.core.control.TestCertificates;
 import dev.baton.core.internal.InsiderKeys;
-import dev.baton.core.testing.BelieverSampler;
-import dev.baton.core.testing.LogCapture;
-import dev.baton.core.testing.NetworkPartition;
 import dev.baton.core.testing.RaftOutsider;
 import dev.baton.core.testing.RaftOutsider.Attempt;
-import dev.baton.core.testing.TestCluster;
+import dev.baton.testing.cluster.BelieverSampler;
+import dev.baton.testing.cluster.NetworkPartition;
+import dev.baton.testing.cluster.TestCluster;
+import dev.baton.testing.logs.LogCapture;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Base64;

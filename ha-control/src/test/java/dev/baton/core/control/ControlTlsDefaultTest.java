@@ -8,7 +8,7 @@ import static org.awaitility.Awaitility.await;
 import dev.baton.core.BatonNode;
 import dev.baton.core.TlsConfig;
 import dev.baton.core.control.proto.Role;
-import dev.baton.core.testing.TestCluster;
+import dev.baton.testing.cluster.TestCluster;
 import io.grpc.Status;
 import java.nio.file.Path;
 import java.time.Duration;

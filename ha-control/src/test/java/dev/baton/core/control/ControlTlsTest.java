@@ -12,7 +12,7 @@ import dev.baton.core.TlsConfig;
 import dev.baton.core.control.proto.BatonControlGrpc;
 import dev.baton.core.control.proto.Role;
 import dev.baton.core.control.proto.StatusRequest;
-import dev.baton.core.testing.TestCluster;
+import dev.baton.testing.cluster.TestCluster;
 import io.grpc.Grpc;
 import io.grpc.InsecureChannelCredentials;
 import io.grpc.ManagedChannel;
