@@ -3,7 +3,6 @@ package dev.baton.core;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import dev.baton.core.control.TestCertificates;
 import dev.baton.core.internal.InsiderKeys;
 import dev.baton.core.testing.RaftOutsider;
 import dev.baton.core.testing.RaftOutsider.Attempt;
@@ -11,6 +10,7 @@ import dev.baton.testing.cluster.BelieverSampler;
 import dev.baton.testing.cluster.NetworkPartition;
 import dev.baton.testing.cluster.TestCluster;
 import dev.baton.testing.logs.LogCapture;
+import dev.baton.testing.tls.TestCertificates;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Base64;

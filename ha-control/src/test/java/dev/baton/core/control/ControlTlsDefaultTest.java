@@ -9,6 +9,7 @@ import dev.baton.core.BatonNode;
 import dev.baton.core.TlsConfig;
 import dev.baton.core.control.proto.Role;
 import dev.baton.testing.cluster.TestCluster;
+import dev.baton.testing.tls.TestCertificates;
 import io.grpc.Status;
 import java.nio.file.Path;
 import java.time.Duration;

@@ -13,6 +13,7 @@ import dev.baton.core.control.proto.BatonControlGrpc;
 import dev.baton.core.control.proto.Role;
 import dev.baton.core.control.proto.StatusRequest;
 import dev.baton.testing.cluster.TestCluster;
+import dev.baton.testing.tls.TestCertificates;
 import io.grpc.Grpc;
 import io.grpc.InsecureChannelCredentials;
 import io.grpc.ManagedChannel;
