@@ -20,13 +20,14 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * ha-core's API package ({@code dev.baton.core}) neither takes nor returns anything from {@code
  * dev.baton.core.internal}: what a caller can see of a public class names API types only, so the
- * other modules (whose main classes {@code testing.InternalBoundary} keeps out of the internals)
- * never need an internal type to call it. The same holds for {@code dev.baton.core.spi}, the door
- * through which Baton's own modules (the control API) reach what they need of the internals: not
- * API (no compatibility promise, no deprecation list), but it must not hand out an internal type
- * either, or it would be no door. The control API ({@code dev.baton.core.control}) is in
- * ha-control, with its half of these checks ({@code ControlApiSurfaceTest} there): the two
- * deprecated-API lists together are the release notes' list.
+ * other modules (whose main classes ha-sidecar's {@code InternalPackagesTest} keeps out of the
+ * internals) never need an internal type to call it. The same holds for {@code dev.baton.core.spi},
+ * the door through which Baton's own modules (the control API, the testing module) reach what they
+ * need of the internals: not API (no compatibility promise, no deprecation list), but it must not
+ * hand out an internal type either, or it would be no door. The control API ({@code
+ * dev.baton.core.control}) is in ha-control, with its half of these checks ({@code
+ * ControlApiSurfaceTest} there): the two deprecated-API lists together are the release notes' list.
+ * Both scan through baton-testing's {@code ApiSurface}.
  */
 class ApiSurfaceTest {
   private static final Set<String> API = Set.of("dev.baton.core");
