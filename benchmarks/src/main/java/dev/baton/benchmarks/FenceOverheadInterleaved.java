@@ -1,10 +1,10 @@
 package dev.baton.benchmarks;
 
 import dev.baton.benchmarks.report.Results;
-import dev.baton.core.testing.TestStepContext;
 import dev.baton.postgres.FencedDataSource;
 import dev.baton.postgres.PostgresFence;
 import dev.baton.testing.postgres.PostgresServer;
+import dev.baton.testing.steps.TestStepContext;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;

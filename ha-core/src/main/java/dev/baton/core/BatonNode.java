@@ -64,6 +64,8 @@ public final class BatonNode implements Closeable {
           Objects.requireNonNull(reason, "reason");
           return n.life.started().maintenance(on, reason, client);
         });
+    // The testing module's fault injection (dev.baton.core.spi.TestSupport) crashes a node.
+    dev.baton.core.internal.NodeCrash.register(BatonNode.class, BatonNode::crash);
   }
 
   private final NodeConfig config;
@@ -427,8 +429,9 @@ public final class BatonNode implements Closeable {
    * would. The in-memory belief is frozen as it was, so {@link #isActive()} keeps answering from
    * the lease until it expires, exactly what a process that is about to die would see.
    *
-   * @deprecated a test hook, not an API: a test calls {@code dev.baton.core.NodeFaults.crash(node)}
-   *     from ha-core's test-jar instead. Removable in 0.4 (issue 30).
+   * @deprecated a test hook, not an API: a test calls {@code
+   *     dev.baton.testing.cluster.NodeFaults.crash(node)} from {@code baton-testing} instead.
+   *     Removable in 0.4 (issue 30).
    */
   @Deprecated(since = "0.3", forRemoval = true)
   public void crashForTesting() {
@@ -437,8 +440,9 @@ public final class BatonNode implements Closeable {
 
   /**
    * Stops the Raft server at once without giving anything up, as a crash would; the in-memory
-   * belief stays as it was. Package-private: tests reach it through {@code NodeFaults} in ha-core's
-   * test sources, so that no production class carries a public test hook.
+   * belief stays as it was. Package-private: tests reach it through {@code NodeFaults} in
+   * baton-testing, which goes through {@code dev.baton.core.spi.TestSupport}, so that no API class
+   * carries a public test hook.
    */
   void crash() {
     life.crash();

@@ -8,7 +8,8 @@ import org.slf4j.Logger;
  * What one attempt of a plan's step (a {@link PromotionAction} or a {@link Fence}) is told when it
  * runs: its {@linkplain ActivationInfo activation} (token, node, previous active, lease), and its
  * own phase, attempt, deadline, journal and logger. Handed out by the node; a test builds a plain
- * value of it (ha-core's test-jar has one, {@code dev.baton.core.testing.TestStepContext}).
+ * value of it (the testing module, {@code baton-testing}, has one: {@code
+ * dev.baton.testing.steps.TestStepContext}).
  *
  * <p>Replaces {@link ActionContext} (since 0.3), which declares the same methods.
  */

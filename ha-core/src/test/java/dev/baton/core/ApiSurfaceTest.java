@@ -4,12 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.tngtech.archunit.core.domain.JavaClass;
-import com.tngtech.archunit.core.domain.JavaClasses;
-import com.tngtech.archunit.core.domain.JavaCodeUnit;
-import com.tngtech.archunit.core.domain.JavaModifier;
-import com.tngtech.archunit.core.importer.ClassFileImporter;
-import com.tngtech.archunit.core.importer.ImportOption;
-import dev.baton.core.testing.TestCluster;
+import dev.baton.testing.api.ApiSurface;
+import dev.baton.testing.cluster.TestCluster;
 import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Method;
 import java.nio.file.Path;
@@ -18,20 +14,20 @@ import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
  * ha-core's API package ({@code dev.baton.core}) neither takes nor returns anything from {@code
  * dev.baton.core.internal}: what a caller can see of a public class names API types only, so the
- * other modules (whose main classes {@code testing.InternalBoundary} keeps out of the internals)
- * never need an internal type to call it. The same holds for {@code dev.baton.core.spi}, the door
- * through which Baton's own modules (the control API) reach what they need of the internals: not
- * API (no compatibility promise, no deprecation list), but it must not hand out an internal type
- * either, or it would be no door. The control API ({@code dev.baton.core.control}) is in
- * ha-control, with its half of these checks ({@code ControlApiSurfaceTest} there): the two
- * deprecated-API lists together are the release notes' list.
+ * other modules (whose main classes ha-sidecar's {@code InternalPackagesTest} keeps out of the
+ * internals) never need an internal type to call it. The same holds for {@code dev.baton.core.spi},
+ * the door through which Baton's own modules (the control API, the testing module) reach what they
+ * need of the internals: not API (no compatibility promise, no deprecation list), but it must not
+ * hand out an internal type either, or it would be no door. The control API ({@code
+ * dev.baton.core.control}) is in ha-control, with its half of these checks ({@code
+ * ControlApiSurfaceTest} there): the two deprecated-API lists together are the release notes' list.
+ * Both scan through baton-testing's {@code ApiSurface}.
  */
 class ApiSurfaceTest {
   private static final Set<String> API = Set.of("dev.baton.core");
@@ -43,37 +39,17 @@ class ApiSurfaceTest {
   void publicSignaturesOfTheApiAndSpiPackagesNameNoInternalType() {
     Set<String> checked = new HashSet<>(API);
     checked.addAll(SPI);
-    JavaClasses classes =
-        new ClassFileImporter()
-            .withImportOption(ImportOption.Predefined.DO_NOT_INCLUDE_TESTS)
-            .importPackages(checked.toArray(String[]::new));
-    List<String> leaks = new ArrayList<>();
-    List<String> spiClasses = new ArrayList<>();
-    int seen = 0;
-    for (JavaClass c : classes) {
-      if (SPI.contains(c.getPackageName()) && visible(c)) {
-        spiClasses.add(c.getSimpleName());
-      }
-      if (!checked.contains(c.getPackageName()) || !visible(c)) {
-        continue;
-      }
-      seen++;
-      for (JavaCodeUnit unit : c.getCodeUnits()) {
-        if (!unit.getModifiers().contains(JavaModifier.PUBLIC)
-            && !unit.getModifiers().contains(JavaModifier.PROTECTED)) {
-          continue;
-        }
-        Stream.concat(Stream.of(unit.getRawReturnType()), unit.getRawParameterTypes().stream())
-            .filter(t -> t.getPackageName().startsWith("dev.baton.core.internal"))
-            .forEach(t -> leaks.add(unit.getFullName() + " names " + t.getName()));
-      }
-      c.getFields().stream()
-          .filter(f -> f.getModifiers().contains(JavaModifier.PUBLIC))
-          .filter(f -> f.getRawType().getPackageName().startsWith("dev.baton.core.internal"))
-          .forEach(f -> leaks.add(f.getFullName() + " is a " + f.getRawType().getName()));
-    }
+    ApiSurface surface = ApiSurface.of(checked);
+    List<JavaClass> visible = surface.visibleClasses();
+    List<String> spiClasses =
+        visible.stream()
+            .filter(c -> SPI.contains(c.getPackageName()))
+            .map(JavaClass::getSimpleName)
+            .toList();
+    int seen = visible.size();
+    List<String> leaks = surface.signaturesNaming(pkg -> pkg.startsWith("dev.baton.core.internal"));
     assertThat(seen).as("public API classes found").isGreaterThan(20);
-    assertThat(spiClasses).as("public SPI classes found").contains("ControlSupport");
+    assertThat(spiClasses).as("public SPI classes found").contains("ControlSupport", "TestSupport");
     assertThat(leaks).as("public API members that name an internal type").isEmpty();
   }
 
@@ -86,29 +62,11 @@ class ApiSurfaceTest {
    */
   @Test
   void theDeprecatedApiIsTheListInTheReleaseNotesEachNamingItsRelease() {
-    JavaClasses classes =
-        new ClassFileImporter()
-            .withImportOption(ImportOption.Predefined.DO_NOT_INCLUDE_TESTS)
-            .importPackages(API.toArray(String[]::new));
-    List<String> deprecated = new ArrayList<>();
-    for (JavaClass c : classes) {
-      if (!API.contains(c.getPackageName()) || !visible(c)) {
-        continue;
-      }
-      if (c.isAnnotatedWith(Deprecated.class)) {
-        assertThat(c.getAnnotationOfType(Deprecated.class).since()).as(c.getName()).isNotEmpty();
-        deprecated.add(c.getName());
-      }
-      for (JavaCodeUnit unit : c.getCodeUnits()) {
-        if (unit.getModifiers().contains(JavaModifier.PUBLIC)
-            && unit.isAnnotatedWith(Deprecated.class)) {
-          assertThat(unit.getAnnotationOfType(Deprecated.class).since())
-              .as(unit.getFullName())
-              .isNotEmpty();
-          deprecated.add(unit.getFullName());
-        }
-      }
+    List<ApiSurface.Deprecation> deprecations = ApiSurface.of(API).deprecated();
+    for (ApiSurface.Deprecation d : deprecations) {
+      assertThat(d.since()).as(d.name()).isNotEmpty();
     }
+    List<String> deprecated = deprecations.stream().map(ApiSurface.Deprecation::name).toList();
     assertThat(deprecated)
         .containsExactlyInAnyOrder(
             "dev.baton.core.ActionContext",
@@ -215,15 +173,5 @@ class ApiSurfaceTest {
       assertThat(args[i]).as(m + " parameter " + i).isNotNull();
     }
     return args;
-  }
-
-  /** Public, and nested only in public classes: a caller outside the package can name it. */
-  private static boolean visible(JavaClass c) {
-    for (JavaClass k = c; k != null; k = k.getEnclosingClass().orElse(null)) {
-      if (!k.getModifiers().contains(JavaModifier.PUBLIC)) {
-        return false;
-      }
-    }
-    return true;
   }
 }

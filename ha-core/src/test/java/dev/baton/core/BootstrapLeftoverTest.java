@@ -4,9 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
-import dev.baton.core.control.TestCertificates;
-import dev.baton.core.testing.LogCapture;
-import dev.baton.core.testing.TestCluster;
+import dev.baton.testing.cluster.TestCluster;
+import dev.baton.testing.logs.LogCapture;
+import dev.baton.testing.tls.TestCertificates;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;

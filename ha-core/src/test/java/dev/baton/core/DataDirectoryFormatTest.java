@@ -6,7 +6,7 @@ import static org.awaitility.Awaitility.await;
 
 import dev.baton.core.internal.BatonStateMachine;
 import dev.baton.core.testing.NewerSnapshot;
-import dev.baton.core.testing.TestCluster;
+import dev.baton.testing.cluster.TestCluster;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;

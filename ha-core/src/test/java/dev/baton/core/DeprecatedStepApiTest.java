@@ -3,8 +3,8 @@ package dev.baton.core;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.baton.core.testing.TestCluster;
-import dev.baton.core.testing.TestStepContext;
+import dev.baton.testing.cluster.TestCluster;
+import dev.baton.testing.steps.TestStepContext;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;

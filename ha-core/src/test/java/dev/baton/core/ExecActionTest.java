@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
-import dev.baton.core.testing.TestStepContext;
+import dev.baton.testing.steps.TestStepContext;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;

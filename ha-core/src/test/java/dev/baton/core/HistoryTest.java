@@ -3,7 +3,7 @@ package dev.baton.core;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import dev.baton.core.testing.TestCluster;
+import dev.baton.testing.cluster.TestCluster;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
@@ -211,6 +211,6 @@ class HistoryTest {
   }
 
   private static boolean hasSnapshot(Path dataDir) {
-    return dev.baton.core.testing.SnapshotFiles.newestTaken(dataDir).isPresent();
+    return dev.baton.testing.cluster.SnapshotFiles.newestTaken(dataDir).isPresent();
   }
 }

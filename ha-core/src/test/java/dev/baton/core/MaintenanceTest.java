@@ -5,9 +5,9 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import dev.baton.core.internal.HealthGate;
-import dev.baton.core.testing.BelieverSampler;
-import dev.baton.core.testing.LogCapture;
-import dev.baton.core.testing.TestCluster;
+import dev.baton.testing.cluster.BelieverSampler;
+import dev.baton.testing.cluster.TestCluster;
+import dev.baton.testing.logs.LogCapture;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;

@@ -4,8 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
-import dev.baton.core.testing.NetworkPartition;
-import dev.baton.core.testing.TestCluster;
+import dev.baton.testing.cluster.NetworkPartition;
+import dev.baton.testing.cluster.TestCluster;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Objects;
@@ -402,7 +402,7 @@ class MembershipTest {
   }
 
   private static boolean hasSnapshot(Path dataDir) {
-    return dev.baton.core.testing.SnapshotFiles.newestTaken(dataDir).isPresent();
+    return dev.baton.testing.cluster.SnapshotFiles.newestTaken(dataDir).isPresent();
   }
 
   @Test

@@ -2,6 +2,7 @@ package dev.baton.core;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.baton.testing.cluster.NodeFaults;
 import java.io.IOException;
 import java.lang.reflect.Method;
 import java.lang.reflect.Modifier;
@@ -22,8 +23,8 @@ import org.junit.jupiter.api.Test;
  * fails if one still carries a {@code baton.test.} string.
  *
  * <p>Nor are they public methods of the API: a test reaches a fault it injects through test code
- * ({@link NodeFaults} in this module's test-jar), not through a {@code crashForTesting()} that
- * every embedder sees (issue 30).
+ * ({@link NodeFaults} in baton-testing), not through a {@code crashForTesting()} that every
+ * embedder sees (issue 30).
  */
 class NoTestSwitchInProductionTest {
 

@@ -2,8 +2,8 @@ package dev.baton.core;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.baton.core.testing.BelieverSampler;
-import dev.baton.core.testing.TestCluster;
+import dev.baton.testing.cluster.BelieverSampler;
+import dev.baton.testing.cluster.TestCluster;
 import java.time.Duration;
 import java.util.Random;
 import org.junit.jupiter.api.Test;

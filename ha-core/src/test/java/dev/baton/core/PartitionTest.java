@@ -3,9 +3,9 @@ package dev.baton.core;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import dev.baton.core.testing.BelieverSampler;
-import dev.baton.core.testing.NetworkPartition;
-import dev.baton.core.testing.TestCluster;
+import dev.baton.testing.cluster.BelieverSampler;
+import dev.baton.testing.cluster.NetworkPartition;
+import dev.baton.testing.cluster.TestCluster;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;

@@ -3,15 +3,15 @@ package dev.baton.core;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import dev.baton.core.control.TestCertificates;
 import dev.baton.core.internal.proto.Activate;
 import dev.baton.core.internal.proto.Command;
 import dev.baton.core.internal.proto.KvPut;
 import dev.baton.core.internal.proto.SetMembers;
-import dev.baton.core.testing.LogCapture;
 import dev.baton.core.testing.RaftOutsider;
 import dev.baton.core.testing.RaftOutsider.Attempt;
-import dev.baton.core.testing.TestCluster;
+import dev.baton.testing.cluster.TestCluster;
+import dev.baton.testing.logs.LogCapture;
+import dev.baton.testing.tls.TestCertificates;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.charset.StandardCharsets;

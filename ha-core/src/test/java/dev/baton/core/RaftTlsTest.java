@@ -3,9 +3,9 @@ package dev.baton.core;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import dev.baton.core.control.TestCertificates;
-import dev.baton.core.testing.BelieverSampler;
-import dev.baton.core.testing.TestCluster;
+import dev.baton.testing.cluster.BelieverSampler;
+import dev.baton.testing.cluster.TestCluster;
+import dev.baton.testing.tls.TestCertificates;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;

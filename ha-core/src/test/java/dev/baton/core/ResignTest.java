@@ -4,8 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
-import dev.baton.core.testing.BelieverSampler;
-import dev.baton.core.testing.TestCluster;
+import dev.baton.testing.cluster.BelieverSampler;
+import dev.baton.testing.cluster.TestCluster;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.time.Duration;

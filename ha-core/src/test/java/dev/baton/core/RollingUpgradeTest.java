@@ -3,7 +3,8 @@ package dev.baton.core;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import dev.baton.core.testing.TestCluster;
+import dev.baton.testing.cluster.NodeFaults;
+import dev.baton.testing.cluster.TestCluster;
 import java.io.IOException;
 import java.io.Reader;
 import java.io.UncheckedIOException;

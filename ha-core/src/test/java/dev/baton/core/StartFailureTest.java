@@ -6,7 +6,7 @@ import static org.awaitility.Awaitility.await;
 
 import dev.baton.core.internal.BatonStateMachine;
 import dev.baton.core.testing.NewerSnapshot;
-import dev.baton.core.testing.TestCluster;
+import dev.baton.testing.cluster.TestCluster;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;

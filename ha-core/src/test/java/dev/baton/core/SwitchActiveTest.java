@@ -4,8 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
-import dev.baton.core.testing.FragilePlan;
-import dev.baton.core.testing.TestCluster;
+import dev.baton.testing.cluster.TestCluster;
+import dev.baton.testing.steps.FragilePlan;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;

@@ -3,9 +3,9 @@ package dev.baton.dns;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.baton.core.testing.TestStepContext;
 import dev.baton.testing.dns.AuthoritativeDnsServer;
 import dev.baton.testing.dns.BindServer;
+import dev.baton.testing.steps.TestStepContext;
 import java.time.Duration;
 import org.junit.jupiter.api.Test;
 

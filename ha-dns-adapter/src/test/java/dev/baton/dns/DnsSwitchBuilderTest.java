@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.baton.core.BatonException;
-import dev.baton.core.testing.TestStepContext;
+import dev.baton.testing.steps.TestStepContext;
 import java.time.Duration;
 import org.junit.jupiter.api.Test;
 

@@ -3,8 +3,8 @@ package dev.baton.dns;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.baton.core.testing.TestStepContext;
 import dev.baton.testing.dns.AuthoritativeDnsServer;
+import dev.baton.testing.steps.TestStepContext;
 import java.time.Duration;
 import java.util.List;
 import java.util.Set;

@@ -1,7 +1,7 @@
 package dev.baton.dns;
 
-import dev.baton.core.testing.TestStepContext;
 import dev.baton.testing.dns.BindServer;
+import dev.baton.testing.steps.TestStepContext;
 import java.util.Arrays;
 
 /**

@@ -2,8 +2,8 @@ package dev.baton.postgres;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.baton.core.testing.TestStepContext;
 import dev.baton.testing.postgres.PostgresServer;
+import dev.baton.testing.steps.TestStepContext;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;

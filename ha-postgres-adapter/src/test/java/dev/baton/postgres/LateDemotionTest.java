@@ -9,7 +9,7 @@ import dev.baton.core.PromotionAction;
 import dev.baton.core.PromotionPlan;
 import dev.baton.core.StepContext;
 import dev.baton.core.StepPolicy;
-import dev.baton.core.testing.TestCluster;
+import dev.baton.testing.cluster.TestCluster;
 import dev.baton.testing.postgres.PostgresServer;
 import java.time.Duration;
 import java.util.concurrent.atomic.AtomicLong;

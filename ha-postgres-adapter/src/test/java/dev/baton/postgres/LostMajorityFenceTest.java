@@ -12,7 +12,7 @@ import dev.baton.core.Member;
 import dev.baton.core.PromotionPlan;
 import dev.baton.core.RecoveryRequest;
 import dev.baton.core.RecoveryResult;
-import dev.baton.core.testing.TestCluster;
+import dev.baton.testing.cluster.TestCluster;
 import dev.baton.testing.postgres.PostgresServer;
 import java.io.IOException;
 import java.io.UncheckedIOException;

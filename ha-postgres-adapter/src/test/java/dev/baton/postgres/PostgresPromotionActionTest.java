@@ -4,10 +4,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
-import dev.baton.core.testing.TestStepContext;
 import dev.baton.postgres.testing.ClusterKv;
 import dev.baton.testing.postgres.PostgresPair;
 import dev.baton.testing.postgres.PostgresServer;
+import dev.baton.testing.steps.TestStepContext;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Statement;
@@ -637,7 +637,7 @@ class PostgresPromotionActionTest {
     assertThat(standby.isInRecovery()).isFalse();
     assertThatThrownBy(primary::connect).isInstanceOf(SQLException.class);
 
-    try (dev.baton.core.testing.LogCapture log = dev.baton.core.testing.LogCapture.baton()) {
+    try (dev.baton.testing.logs.LogCapture log = dev.baton.testing.logs.LogCapture.baton()) {
       action.promote(ctx.attempt(2));
       assertThat(log.warnings())
           .anySatisfy(

@@ -13,8 +13,8 @@ import static org.awaitility.Awaitility.await;
 
 import dev.baton.core.ActiveContext;
 import dev.baton.core.BatonNode;
-import dev.baton.core.testing.TestCluster;
 import dev.baton.postgres.PostgresClusterEndToEndTest.App;
+import dev.baton.testing.cluster.TestCluster;
 import dev.baton.testing.postgres.PostgresPair;
 import dev.baton.testing.postgres.PostgresServer;
 import java.sql.SQLException;

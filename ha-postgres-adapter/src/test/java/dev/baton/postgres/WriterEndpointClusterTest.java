@@ -9,7 +9,7 @@ import dev.baton.core.ActiveContext;
 import dev.baton.core.BatonNode;
 import dev.baton.core.KeyValueStore;
 import dev.baton.core.StaleTokenException;
-import dev.baton.core.testing.TestCluster;
+import dev.baton.testing.cluster.TestCluster;
 import dev.baton.testing.postgres.PostgresServer;
 import java.sql.Connection;
 import java.sql.ResultSet;

@@ -7,7 +7,7 @@ import dev.baton.core.internal.BatonStateMachine;
 import dev.baton.core.internal.RaftNode;
 import dev.baton.core.internal.proto.Command;
 import dev.baton.core.internal.proto.KvPut;
-import dev.baton.core.testing.SnapshotsOnDisk;
+import dev.baton.testing.cluster.SnapshotsOnDisk;
 import java.io.File;
 import java.time.Duration;
 import java.util.List;

@@ -4,8 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.baton.core.TlsConfig;
-import dev.baton.core.control.TestCertificates;
 import dev.baton.sidecar.SidecarProcessTest.Cli;
+import dev.baton.testing.tls.TestCertificates;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;

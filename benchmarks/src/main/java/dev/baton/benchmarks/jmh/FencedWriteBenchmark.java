@@ -1,9 +1,9 @@
 package dev.baton.benchmarks.jmh;
 
-import dev.baton.core.testing.TestStepContext;
 import dev.baton.postgres.FencedDataSource;
 import dev.baton.postgres.PostgresFence;
 import dev.baton.testing.postgres.PostgresServer;
+import dev.baton.testing.steps.TestStepContext;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;

@@ -2,7 +2,7 @@ package dev.baton.benchmarks.jmh;
 
 import dev.baton.core.BatonNode;
 import dev.baton.core.KeyValueStore;
-import dev.baton.core.testing.TestCluster;
+import dev.baton.testing.cluster.TestCluster;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;

@@ -20,7 +20,8 @@ import org.openjdk.jmh.annotations.Warmup;
  * alone (parse the protobuf command, update the store, record the applied index), with no Raft,
  * network or disk in front of it. Keys cycle over {@code keys} distinct names, values are 64 bytes.
  * The state machine is driven through ha-core's test fixture {@link StateMachineApply}, which owns
- * the internal types.
+ * the internal types: the one class the benchmarks take from ha-core's test-jar (README, "Depends
+ * on"); every other fixture comes from baton-testing.
  */
 @State(Scope.Thread)
 @BenchmarkMode(Mode.Throughput)

@@ -4,13 +4,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.tngtech.archunit.core.domain.JavaClass;
 import com.tngtech.archunit.core.domain.JavaClasses;
-import com.tngtech.archunit.core.domain.JavaCodeUnit;
-import com.tngtech.archunit.core.domain.JavaModifier;
-import com.tngtech.archunit.core.importer.ClassFileImporter;
-import com.tngtech.archunit.core.importer.ImportOption;
+import dev.baton.testing.api.ApiSurface;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.stream.Stream;
+import java.util.Set;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -25,34 +22,14 @@ class ControlApiSurfaceTest {
   private static final String API = "dev.baton.core.control";
 
   private static JavaClasses mainClasses() {
-    return new ClassFileImporter()
-        .withImportOption(ImportOption.Predefined.DO_NOT_INCLUDE_TESTS)
-        .importPackages(API);
+    return ApiSurface.of(Set.of(API)).classes();
   }
 
   @Test
   void publicSignaturesNameNoInternalOrSpiType() {
-    List<String> leaks = new ArrayList<>();
-    int seen = 0;
-    for (JavaClass c : mainClasses()) {
-      if (!API.equals(c.getPackageName()) || !visible(c)) {
-        continue;
-      }
-      seen++;
-      for (JavaCodeUnit unit : c.getCodeUnits()) {
-        if (!unit.getModifiers().contains(JavaModifier.PUBLIC)
-            && !unit.getModifiers().contains(JavaModifier.PROTECTED)) {
-          continue;
-        }
-        Stream.concat(Stream.of(unit.getRawReturnType()), unit.getRawParameterTypes().stream())
-            .filter(t -> notForTheApi(t.getPackageName()))
-            .forEach(t -> leaks.add(unit.getFullName() + " names " + t.getName()));
-      }
-      c.getFields().stream()
-          .filter(f -> f.getModifiers().contains(JavaModifier.PUBLIC))
-          .filter(f -> notForTheApi(f.getRawType().getPackageName()))
-          .forEach(f -> leaks.add(f.getFullName() + " is a " + f.getRawType().getName()));
-    }
+    ApiSurface surface = ApiSurface.of(Set.of(API));
+    int seen = surface.visibleClasses().size();
+    List<String> leaks = surface.signaturesNaming(ControlApiSurfaceTest::notForTheApi);
     assertThat(seen).as("public control API classes found").isGreaterThanOrEqualTo(5);
     assertThat(leaks).as("public API members that name an internal or SPI type").isEmpty();
   }
@@ -67,25 +44,11 @@ class ControlApiSurfaceTest {
    */
   @Test
   void theDeprecatedApiIsTheListInTheReleaseNotesEachNamingItsRelease() {
-    List<String> deprecated = new ArrayList<>();
-    for (JavaClass c : mainClasses()) {
-      if (!API.equals(c.getPackageName()) || !visible(c)) {
-        continue;
-      }
-      if (c.isAnnotatedWith(Deprecated.class)) {
-        assertThat(c.getAnnotationOfType(Deprecated.class).since()).as(c.getName()).isNotEmpty();
-        deprecated.add(c.getName());
-      }
-      for (JavaCodeUnit unit : c.getCodeUnits()) {
-        if (unit.getModifiers().contains(JavaModifier.PUBLIC)
-            && unit.isAnnotatedWith(Deprecated.class)) {
-          assertThat(unit.getAnnotationOfType(Deprecated.class).since())
-              .as(unit.getFullName())
-              .isNotEmpty();
-          deprecated.add(unit.getFullName());
-        }
-      }
+    List<ApiSurface.Deprecation> deprecations = ApiSurface.of(Set.of(API)).deprecated();
+    for (ApiSurface.Deprecation d : deprecations) {
+      assertThat(d.since()).as(d.name()).isNotEmpty();
     }
+    List<String> deprecated = deprecations.stream().map(ApiSurface.Deprecation::name).toList();
     assertThat(deprecated)
         .containsExactlyInAnyOrder(
             "dev.baton.core.control.ControlServer$Builder.actionStates(java.util.function.Supplier)",
@@ -172,15 +135,5 @@ class ControlApiSurfaceTest {
     assertThat(deprecated)
         .containsExactlyInAnyOrder(
             "ControlServer.status", "ControlServer.history", "Builder.actionStates");
-  }
-
-  /** Public, and nested only in public classes: a caller outside the package can name it. */
-  private static boolean visible(JavaClass c) {
-    for (JavaClass k = c; k != null; k = k.getEnclosingClass().orElse(null)) {
-      if (!k.getModifiers().contains(JavaModifier.PUBLIC)) {
-        return false;
-      }
-    }
-    return true;
   }
 }

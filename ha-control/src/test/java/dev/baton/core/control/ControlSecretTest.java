@@ -8,7 +8,7 @@ import dev.baton.core.BatonNode;
 import dev.baton.core.control.proto.Health;
 import dev.baton.core.control.proto.MemberStatus;
 import dev.baton.core.control.proto.Role;
-import dev.baton.core.testing.TestCluster;
+import dev.baton.testing.cluster.TestCluster;
 import io.grpc.Status;
 import java.time.Duration;
 import java.util.ArrayList;

@@ -7,7 +7,7 @@ import dev.baton.core.internal.proto.Activate;
 import dev.baton.core.internal.proto.Command;
 import dev.baton.core.internal.proto.CommandResult;
 import dev.baton.core.internal.proto.KvPut;
-import dev.baton.core.testing.LogCapture;
+import dev.baton.testing.logs.LogCapture;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;

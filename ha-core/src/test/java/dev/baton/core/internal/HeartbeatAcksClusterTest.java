@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.baton.core.Timing;
-import dev.baton.core.testing.NetworkPartition;
+import dev.baton.testing.cluster.NetworkPartition;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayList;

@@ -3,7 +3,7 @@ package dev.baton.core.internal;
 import dev.baton.core.LocalPorts;
 import dev.baton.core.Member;
 import dev.baton.core.Timing;
-import dev.baton.core.testing.TestCluster;
+import dev.baton.testing.cluster.TestCluster;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -6,7 +6,7 @@ import static org.awaitility.Awaitility.await;
 import dev.baton.core.BatonException;
 import dev.baton.core.KvEntry;
 import dev.baton.core.internal.proto.Query;
-import dev.baton.core.testing.NetworkPartition;
+import dev.baton.testing.cluster.NetworkPartition;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;

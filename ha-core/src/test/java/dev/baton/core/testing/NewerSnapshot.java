@@ -5,6 +5,7 @@ import static org.awaitility.Awaitility.await;
 import dev.baton.core.KeyValueStore;
 import dev.baton.core.internal.BatonStateMachine;
 import dev.baton.core.internal.proto.Snapshot;
+import dev.baton.testing.cluster.SnapshotFiles;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;

@@ -1,7 +1,7 @@
 package dev.baton.postgres.testing;
 
 import dev.baton.core.KeyValueStore;
-import dev.baton.core.testing.TestCluster;
+import dev.baton.testing.cluster.TestCluster;
 import java.time.Duration;
 import java.util.concurrent.atomic.AtomicInteger;
 

@@ -9,7 +9,7 @@ import dev.baton.core.KvEvent;
 import dev.baton.core.Member;
 import dev.baton.core.control.BatonClient;
 import dev.baton.core.control.ControlServer;
-import dev.baton.core.testing.TestCluster;
+import dev.baton.testing.cluster.TestCluster;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;

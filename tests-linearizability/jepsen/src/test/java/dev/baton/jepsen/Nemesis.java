@@ -80,8 +80,8 @@ final class Nemesis {
    * {@code dir}.
    */
   static Map<String, dev.baton.core.TlsConfig> forgedCertificates(Path dir, int nodes) {
-    dev.baton.core.control.TestCertificates forger =
-        dev.baton.core.control.TestCertificates.authority(dir, "forger-ca");
+    dev.baton.testing.tls.TestCertificates forger =
+        dev.baton.testing.tls.TestCertificates.authority(dir, "forger-ca");
     Map<String, dev.baton.core.TlsConfig> out = new LinkedHashMap<>();
     for (int i = 1; i <= nodes; i++) {
       out.put("n" + i, forger.issue("n" + i));

@@ -1,4 +1,4 @@
-package dev.baton.core.testing;
+package dev.baton.testing.cluster;
 
 import static org.awaitility.Awaitility.await;
 
@@ -6,7 +6,6 @@ import dev.baton.core.ActiveContext;
 import dev.baton.core.BatonNode;
 import dev.baton.core.LocalPorts;
 import dev.baton.core.Member;
-import dev.baton.core.NodeFaults;
 import dev.baton.core.Timing;
 import java.io.IOException;
 import java.io.UncheckedIOException;

@@ -1,4 +1,4 @@
-package dev.baton.core.testing;
+package dev.baton.testing.cluster;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;

@@ -1,4 +1,4 @@
-package dev.baton.core.testing;
+package dev.baton.testing.cluster;
 
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.classic.spi.IThrowableProxy;

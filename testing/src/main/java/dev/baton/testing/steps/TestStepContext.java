@@ -1,4 +1,4 @@
-package dev.baton.core.testing;
+package dev.baton.testing.steps;
 
 import dev.baton.core.BatonNode;
 import dev.baton.core.StepContext;
@@ -11,7 +11,7 @@ import org.slf4j.LoggerFactory;
 /**
  * A plain {@link StepContext} value, for tests that run a step (an action or a fence) without a
  * cluster: what the node would pass, not a mock. The one such fake of every module's tests (the
- * adapters' and the benchmarks' through ha-core's test-jar).
+ * adapters' and the benchmarks', through baton-testing).
  */
 public record TestStepContext(
     long token,

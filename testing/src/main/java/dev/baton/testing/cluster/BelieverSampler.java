@@ -1,4 +1,4 @@
-package dev.baton.core.testing;
+package dev.baton.testing.cluster;
 
 import dev.baton.core.ActiveContext;
 import dev.baton.core.BatonNode;

@@ -1,10 +1,13 @@
-package dev.baton.core;
+package dev.baton.testing.cluster;
+
+import dev.baton.core.BatonNode;
+import dev.baton.core.spi.TestSupport;
 
 /**
  * Faults a test injects into a {@link BatonNode} that runs in its own JVM. Test code only: it lives
- * in ha-core's test sources (and its test-jar, which the other modules' tests and the benchmarks
- * use), so that no production class carries a public test hook; it reaches the node's
- * package-private side from the same package.
+ * in baton-testing (which every module's tests and the benchmarks use), so that no API class
+ * carries a public test hook; it reaches the node through {@link TestSupport}, for Baton's own
+ * modules.
  */
 public final class NodeFaults {
   private NodeFaults() {}
@@ -16,6 +19,6 @@ public final class NodeFaults {
    * unless the node is started; the node is closed afterwards.
    */
   public static void crash(BatonNode node) {
-    node.crash();
+    TestSupport.crash(node);
   }
 }

@@ -1,4 +1,4 @@
-package dev.baton.core.control;
+package dev.baton.testing.tls;
 
 import dev.baton.core.TlsConfig;
 import java.io.IOException;

@@ -1,4 +1,4 @@
-package dev.baton.core.testing;
+package dev.baton.testing.logs;
 
 import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.Logger;

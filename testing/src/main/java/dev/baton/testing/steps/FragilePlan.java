@@ -1,4 +1,4 @@
-package dev.baton.core.testing;
+package dev.baton.testing.steps;
 
 import dev.baton.core.PromotionAction;
 import dev.baton.core.PromotionPlan;
