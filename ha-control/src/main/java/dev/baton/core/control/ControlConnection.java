@@ -19,6 +19,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -28,6 +29,7 @@ import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.BiConsumer;
 import java.util.function.Consumer;
 import java.util.function.Function;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -265,8 +267,13 @@ final class ControlConnection implements AutoCloseable {
       }
       sleepBackoff(attempt, deadline);
     }
+    // Every pass of the loop sets both; they are null only when the deadline passed before the
+    // first pass (a total under a millisecond).
     throw translate(
-        what + " gave up after " + total.toMillis() + " ms", lastEndpoint, last, attempt);
+        what + " gave up after " + total.toMillis() + " ms",
+        Objects.requireNonNull(lastEndpoint, "lastEndpoint"),
+        Objects.requireNonNull(last, "last"),
+        attempt);
   }
 
   private static void sleepBackoff(int attempt, long deadlineNanos) {
@@ -284,7 +291,7 @@ final class ControlConnection implements AutoCloseable {
   // ---------------------------------------------------------------- finding the leader
 
   /** The leader's endpoint, else any endpoint that answers, skipping those that just failed. */
-  private String pickEndpoint(Set<String> failed, long probeMillis) {
+  private @Nullable String pickEndpoint(Set<String> failed, long probeMillis) {
     String cached = leaderEndpoint.getIfPresent(LEADER);
     if (cached != null && !failed.contains(cached)) {
       return cached;
