@@ -19,7 +19,6 @@ import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -267,13 +266,17 @@ final class ControlConnection implements AutoCloseable {
       }
       sleepBackoff(attempt, deadline);
     }
-    // Every pass of the loop sets both; they are null only when the deadline passed before the
-    // first pass (a total under a millisecond).
+    if (last == null || lastEndpoint == null) {
+      // Every pass of the loop sets both: the deadline passed before the first (a total under a
+      // millisecond). Nothing was sent.
+      throw new ControlException(
+          what + " gave up after " + total.toMillis() + " ms, before a first attempt",
+          Status.Code.DEADLINE_EXCEEDED,
+          true,
+          null);
+    }
     throw translate(
-        what + " gave up after " + total.toMillis() + " ms",
-        Objects.requireNonNull(lastEndpoint, "lastEndpoint"),
-        Objects.requireNonNull(last, "last"),
-        attempt);
+        what + " gave up after " + total.toMillis() + " ms", lastEndpoint, last, attempt);
   }
 
   private static void sleepBackoff(int attempt, long deadlineNanos) {
