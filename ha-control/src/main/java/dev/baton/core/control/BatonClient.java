@@ -18,6 +18,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.function.Consumer;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A client of the control API that follows the Raft leader.
@@ -74,7 +75,12 @@ public final class BatonClient implements AutoCloseable {
   private BatonClient(Builder b) {
     this.connection =
         new ControlConnection(
-            b.endpoints, b.credentials, b.callTimeout, b.probeTimeout, b.leaderCacheTtl);
+            b.endpoints,
+            // build() set them: mutual TLS, the cluster secret, or plaintext.
+            Objects.requireNonNull(b.credentials, "credentials"),
+            b.callTimeout,
+            b.probeTimeout,
+            b.leaderCacheTtl);
     this.calls = new ControlCalls(connection, b.attemptTimeout);
   }
 
@@ -270,7 +276,7 @@ public final class BatonClient implements AutoCloseable {
    *
    * @return the new entry, or empty if the value did not match
    */
-  public Optional<KvEntry> compareAndSet(String key, byte[] expected, byte[] update) {
+  public Optional<KvEntry> compareAndSet(String key, byte @Nullable [] expected, byte[] update) {
     return calls.compareAndSet(key, expected, update);
   }
 
@@ -398,7 +404,7 @@ public final class BatonClient implements AutoCloseable {
   /** Configures a {@link BatonClient}. */
   public static final class Builder {
     private final List<String> endpoints = new ArrayList<>();
-    private ChannelCredentials credentials;
+    private @Nullable ChannelCredentials credentials; // null: none given, build() sets plaintext
     private Duration attemptTimeout = Duration.ofSeconds(6);
     private Duration callTimeout = Duration.ofSeconds(15);
     private Duration probeTimeout = Duration.ofSeconds(1);

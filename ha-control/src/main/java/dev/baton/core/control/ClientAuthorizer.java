@@ -17,6 +17,7 @@ import java.util.Set;
 import java.util.TreeSet;
 import javax.net.ssl.SSLPeerUnverifiedException;
 import javax.net.ssl.SSLSession;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -74,7 +75,7 @@ final class ClientAuthorizer implements ServerInterceptor {
   }
 
   /** Whether the calling client (a call's {@link #CLIENT_NAMES}) is authorised. */
-  boolean authorizes(List<String> names) {
+  boolean authorizes(@Nullable List<String> names) {
     return tls
         && (everyAuthenticatedClient
             || (names != null && names.stream().anyMatch(authorized::contains)));
@@ -86,7 +87,7 @@ final class ClientAuthorizer implements ServerInterceptor {
    * that let it in); with the cluster secret, the name it gave (any holder may give any). Empty
    * without TLS, where no client has a name.
    */
-  String authorizedName(List<String> names) {
+  String authorizedName(@Nullable List<String> names) {
     if (!tls || names == null || names.isEmpty()) {
       return "";
     }

@@ -7,6 +7,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The control API's credentials in a cluster that runs on a cluster secret (no PKI): the server and
@@ -24,7 +25,7 @@ public final class ClusterSecretCredentials {
   private final byte[] secret;
   private final List<byte[]> accepted;
   private final String source;
-  private volatile ControlSupport.SecretTls tls;
+  private volatile ControlSupport.@Nullable SecretTls tls; // null: not derived yet
 
   private ClusterSecretCredentials(
       String clusterId, byte[] secret, List<byte[]> accepted, String source) {

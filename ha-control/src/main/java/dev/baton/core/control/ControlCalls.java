@@ -29,6 +29,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
 import java.util.function.Consumer;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The verbs of {@link BatonClient} on the wire: each builds its request, sends it through the
@@ -202,7 +203,7 @@ final class ControlCalls {
             .getEntry());
   }
 
-  Optional<KvEntry> compareAndSet(String key, byte[] expected, byte[] update) {
+  Optional<KvEntry> compareAndSet(String key, byte @Nullable [] expected, byte[] update) {
     KvCompareAndSetRequest.Builder b =
         KvCompareAndSetRequest.newBuilder().setKey(key).setValue(ByteString.copyFrom(update));
     if (expected == null) {

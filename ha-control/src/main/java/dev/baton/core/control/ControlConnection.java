@@ -28,6 +28,7 @@ import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.BiConsumer;
 import java.util.function.Consumer;
 import java.util.function.Function;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -265,6 +266,15 @@ final class ControlConnection implements AutoCloseable {
       }
       sleepBackoff(attempt, deadline);
     }
+    if (last == null || lastEndpoint == null) {
+      // Every pass of the loop sets both: the deadline passed before the first (a total under a
+      // millisecond). Nothing was sent.
+      throw new ControlException(
+          what + " gave up after " + total.toMillis() + " ms, before a first attempt",
+          Status.Code.DEADLINE_EXCEEDED,
+          true,
+          null);
+    }
     throw translate(
         what + " gave up after " + total.toMillis() + " ms", lastEndpoint, last, attempt);
   }
@@ -284,7 +294,7 @@ final class ControlConnection implements AutoCloseable {
   // ---------------------------------------------------------------- finding the leader
 
   /** The leader's endpoint, else any endpoint that answers, skipping those that just failed. */
-  private String pickEndpoint(Set<String> failed, long probeMillis) {
+  private @Nullable String pickEndpoint(Set<String> failed, long probeMillis) {
     String cached = leaderEndpoint.getIfPresent(LEADER);
     if (cached != null && !failed.contains(cached)) {
       return cached;

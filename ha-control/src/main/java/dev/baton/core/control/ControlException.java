@@ -2,6 +2,7 @@ package dev.baton.core.control;
 
 import dev.baton.core.BatonException;
 import io.grpc.Status;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A control API call failed. {@link #code()} is the gRPC status code: PERMISSION_DENIED (not an
@@ -15,7 +16,8 @@ public class ControlException extends BatonException {
   private final Status.Code code;
   private final boolean knownNotApplied;
 
-  ControlException(String message, Status.Code code, boolean knownNotApplied, Throwable cause) {
+  ControlException(
+      String message, Status.Code code, boolean knownNotApplied, @Nullable Throwable cause) {
     super(message, cause);
     this.code = code;
     this.knownNotApplied = knownNotApplied;

@@ -30,6 +30,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -94,17 +95,17 @@ public final class ControlServer implements Closeable {
   private final BatonNode node;
   private final String host;
   private final int requestedPort;
-  private final TlsConfig tls;
-  private final ClusterSecretCredentials secret;
+  private final @Nullable TlsConfig tls; // null: no certificates (the secret, or plaintext)
+  private final @Nullable ClusterSecretCredentials secret; // null: certificates, or plaintext
   private final Set<String> authorizedClients;
   private final Map<String, String> controlAddresses;
   private final Duration probeInterval;
-  private final Supplier<List<ActionState>> actionStates; // null: none
+  private final @Nullable Supplier<List<ActionState>> actionStates; // null: none
   private final ExecutorService listenerExecutor;
-  private Server server;
-  private PeerProbe probe;
+  private @Nullable Server server; // null until start()
+  private @Nullable PeerProbe probe; // null until start()
 
-  private ControlServer(Builder b, ClusterSecretCredentials secret) {
+  private ControlServer(Builder b, @Nullable ClusterSecretCredentials secret) {
     this.node = b.node;
     this.host = b.host;
     this.requestedPort = b.port;
@@ -266,7 +267,7 @@ public final class ControlServer implements Closeable {
     return p == null ? 0 : p.rounds();
   }
 
-  private StatusResponse status(PeerProbe p) {
+  private StatusResponse status(@Nullable PeerProbe p) {
     StatusResponse s =
         Messages.status(
             node.status(),
@@ -299,7 +300,7 @@ public final class ControlServer implements Closeable {
     return ControlMessages.history(activations());
   }
 
-  String controlAddress(String nodeId) {
+  @Nullable String controlAddress(String nodeId) {
     return controlAddressesWithSelf().get(nodeId);
   }
 
@@ -342,13 +343,13 @@ public final class ControlServer implements Closeable {
     private final BatonNode node;
     private String host = "127.0.0.1";
     private int port = 0;
-    private TlsConfig tls;
-    private ClusterSecretCredentials secret;
+    private @Nullable TlsConfig tls;
+    private @Nullable ClusterSecretCredentials secret;
     private Set<String> authorizedClients = Set.of();
     private boolean insecurePlaintext;
     private final Map<String, String> controlAddresses = new LinkedHashMap<>();
     private Duration probeInterval = Duration.ofSeconds(1);
-    private Supplier<List<ActionState>> actionStates;
+    private @Nullable Supplier<List<ActionState>> actionStates;
 
     private Builder(BatonNode node) {
       this.node = Objects.requireNonNull(node, "node");

@@ -17,6 +17,7 @@ import io.grpc.stub.StreamObserver;
 import java.time.Instant;
 import java.util.Optional;
 import java.util.concurrent.Executor;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -161,7 +162,7 @@ final class ControlStreams {
    * or longer than any key is a mistake that would otherwise watch nothing, silently. (A trailing
    * {@code *} is not refused here, as a key may hold one; {@code baton watch} refuses it.)
    */
-  static String prefixProblem(String prefix) {
+  static @Nullable String prefixProblem(String prefix) {
     for (int i = 0; i < prefix.length(); i++) {
       if (Character.isISOControl(prefix.charAt(i))) {
         return "prefix '"
@@ -192,7 +193,7 @@ final class ControlStreams {
   static final io.grpc.Metadata.Key<String> OLDEST_REPLAYABLE =
       io.grpc.Metadata.Key.of("baton-oldest-replayable", io.grpc.Metadata.ASCII_STRING_MARSHALLER);
 
-  private static void closeQuietly(KeyValueStore.Watch w) {
+  private static void closeQuietly(KeyValueStore.@Nullable Watch w) {
     if (w != null) {
       try {
         w.close();

@@ -8,6 +8,7 @@ import io.grpc.ServerCredentials;
 import io.grpc.TlsChannelCredentials;
 import io.grpc.TlsServerCredentials;
 import java.io.IOException;
+import org.jspecify.annotations.Nullable;
 
 /**
  * One job: the gRPC credentials of the control API, for its server, for a member probing its peers
@@ -17,7 +18,7 @@ import java.io.IOException;
 final class GrpcCredentials {
   private GrpcCredentials() {}
 
-  static ServerCredentials server(TlsConfig tls) throws IOException {
+  static ServerCredentials server(@Nullable TlsConfig tls) throws IOException {
     if (tls == null) {
       return InsecureServerCredentials.create();
     }
@@ -28,7 +29,7 @@ final class GrpcCredentials {
         .build();
   }
 
-  static ChannelCredentials channel(TlsConfig tls) throws IOException {
+  static ChannelCredentials channel(@Nullable TlsConfig tls) throws IOException {
     if (tls == null) {
       return InsecureChannelCredentials.create();
     }

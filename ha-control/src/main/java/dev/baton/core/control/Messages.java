@@ -27,6 +27,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.function.Function;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Conversions between the library's types and the control API's messages, both ways: the server
@@ -62,7 +63,7 @@ final class Messages {
     return new ClusterMember(member(m), text(m.getControlAddress()));
   }
 
-  static dev.baton.core.control.proto.Member member(Member m, String controlAddress) {
+  static dev.baton.core.control.proto.Member member(Member m, @Nullable String controlAddress) {
     return dev.baton.core.control.proto.Member.newBuilder()
         .setId(m.id())
         .setRaftAddress(m.address())

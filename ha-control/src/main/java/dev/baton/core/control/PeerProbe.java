@@ -21,6 +21,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Asks every peer's control API for its status once per interval, so that a node's status can say
@@ -48,7 +49,7 @@ final class PeerProbe implements AutoCloseable {
   private final AtomicLong lastRead;
   private final AtomicLong rounds = new AtomicLong();
   // The round the last read after a quiet spell started; its answers count it down.
-  private volatile CountDownLatch waking;
+  private volatile @Nullable CountDownLatch waking; // null until the first read after a sleep
   private final Map<String, ManagedChannel> channels = new LinkedHashMap<>();
   private final Map<String, Seen> seen = new ConcurrentHashMap<>();
   private final Map<String, String> errors = new ConcurrentHashMap<>();
@@ -133,7 +134,7 @@ final class PeerProbe implements AutoCloseable {
     return rounds.get();
   }
 
-  private void probeAll(CountDownLatch answered) {
+  private void probeAll(@Nullable CountDownLatch answered) {
     rounds.incrementAndGet();
     for (Map.Entry<String, ManagedChannel> c : channels.entrySet()) {
       String id = c.getKey();
