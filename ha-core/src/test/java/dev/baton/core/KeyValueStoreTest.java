@@ -8,6 +8,7 @@ import static org.awaitility.Awaitility.await;
 import dev.baton.testing.cluster.TestCluster;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -83,6 +84,48 @@ class KeyValueStoreTest {
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("513 bytes; at most 512");
     assertThat(kv.put("max", new byte[KeyValueStore.MAX_VALUE_BYTES]).value()).hasSize(65536);
+  }
+
+  /**
+   * Issue 34 made Ratis's write buffer 1 MiB and its entry and AppendEntries limit 512 KiB
+   * (RaftSettings). Baton's largest entry (a compare-and-set of a largest value against a largest
+   * expected value under a largest key) commits, and a follower that missed more than both sizes of
+   * such entries catches up from the log.
+   */
+  @Test
+  void theLargestEntriesCommitAndAFollowerCatchesUpOnMoreThanAWriteBuffersWorth() {
+    BatonNode writer = standby();
+    BatonNode behind =
+        cluster.running().stream()
+            .filter(n -> !n.isActive() && n != writer)
+            .findFirst()
+            .orElseThrow();
+    String behindId = behind.id();
+    String key = "L".repeat(KeyValueStore.MAX_KEY_BYTES);
+    byte[] first = new byte[KeyValueStore.MAX_VALUE_BYTES];
+    byte[] second = new byte[KeyValueStore.MAX_VALUE_BYTES];
+    Arrays.fill(first, (byte) 1);
+    Arrays.fill(second, (byte) 2);
+    writer.kv().put(key, first);
+    assertThat(writer.kv().compareAndSet(key, first, second)).isPresent();
+
+    cluster.stop(behindId);
+    int entries = 24; // 24 × 64 KiB = 1.5 MiB, over the write buffer and the appender's limit
+    for (int i = 0; i < entries; i++) {
+      byte[] v = new byte[KeyValueStore.MAX_VALUE_BYTES];
+      Arrays.fill(v, (byte) i);
+      writer.kv().put("big/" + i, v);
+    }
+    BatonNode back = cluster.start(behindId);
+    await()
+        .atMost(Duration.ofSeconds(30))
+        .untilAsserted(() -> assertThat(back.kv().get("big/" + (entries - 1))).isPresent());
+    for (int i = 0; i < entries; i++) {
+      byte[] expected = new byte[KeyValueStore.MAX_VALUE_BYTES];
+      Arrays.fill(expected, (byte) i);
+      assertThat(back.kv().get("big/" + i).orElseThrow().value()).isEqualTo(expected);
+    }
+    assertThat(back.kv().get(key).orElseThrow().value()).isEqualTo(second);
   }
 
   @Test

@@ -43,6 +43,15 @@ final class RaftSettings {
     RaftServerConfigKeys.Snapshot.setAutoTriggerThreshold(properties, config.snapshotThreshold());
     RaftServerConfigKeys.Log.setPurgeUptoSnapshotIndex(properties, true);
     RaftServerConfigKeys.Log.setSegmentSizeMax(properties, SizeInBytes.valueOf("8MB"));
+    // Memory (issue 34): the log writer allocates its write buffer up front as a zeroed direct
+    // buffer, so all of it is resident; Ratis's default is 8 MiB, the largest single item of an
+    // idle sidecar's direct memory. The buffer must hold one entry of the appender's limit plus 8
+    // bytes, and that limit is also the largest entry Ratis accepts and the most one AppendEntries
+    // carries. Baton's largest entry is a compare-and-set of a MAX_VALUE_BYTES value against a
+    // MAX_VALUE_BYTES expected value under a MAX_KEY_BYTES key, 131,635 bytes: 512 KiB leaves
+    // about four times that (KeyValueStoreTest writes the largest entry).
+    RaftServerConfigKeys.Log.Appender.setBufferByteLimit(properties, SizeInBytes.valueOf("512KB"));
+    RaftServerConfigKeys.Log.setWriteBufferSize(properties, SizeInBytes.valueOf("1MB"));
     GrpcConfigKeys.Server.setHost(properties, config.bindHost());
     GrpcConfigKeys.Server.setPort(properties, config.bindPort());
     // Explicit, so a change of Ratis's default cannot silently swap the transport: Ratis's gRPC
