@@ -265,6 +265,19 @@ public final class RaftNode implements AutoCloseable {
   }
 
   /**
+   * On the leader of {@code term}: the index of the last entry {@code follower} is known to hold
+   * (its match index, from Ratis's {@code FollowerInfo}); -1 when this node does not lead {@code
+   * term} or has no log appender for the follower.
+   */
+  public long matchIndex(String follower, long term) {
+    if (!leads(term)) {
+      return -1;
+    }
+    long m = heartbeatAcks.matchIndex(follower);
+    return leads(term) ? m : -1;
+  }
+
+  /**
    * On the leader: asks every log appender of this leadership to send a heartbeat now instead of
    * after Ratis's idle interval ({@code electionTimeoutMin / 2}), so that {@link
    * #majorityAckedSendTime()} advances about as often as this is called. Does nothing on a
