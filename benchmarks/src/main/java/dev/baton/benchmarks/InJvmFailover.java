@@ -25,14 +25,20 @@ import java.util.stream.Stream;
  * Also times planned switch-active (request to the target being active).
  *
  * <p>Run: {@code ./mvnw -q -pl benchmarks -am package -DskipTests && java -cp "$(cat
- * benchmarks/target/classpath.txt):benchmarks/target/classes" dev.baton.benchmarks.InJvmFailover
- * 20}
+ * benchmarks/target/classpath.txt):benchmarks/target/classes" dev.baton.benchmarks.InJvmFailover 20
+ * [MIN_MS MAX_MS]}; {@code scripts/detection} runs it side by side with another build.
  */
 public final class InJvmFailover {
 
   public static void main(String[] args) throws Exception {
     int trials = args.length > 0 ? Integer.parseInt(args[0]) : 20;
-    Timing timing = Timing.DEFAULTS;
+    // Optional: another election timeout range, MIN_MS MAX_MS (the rest scaled to MIN_MS).
+    Timing timing =
+        args.length > 2
+            ? Timing.scaledTo(
+                Duration.ofMillis(Long.parseLong(args[1])),
+                Duration.ofMillis(Long.parseLong(args[2])))
+            : Timing.DEFAULTS;
     Path root = Files.createTempDirectory("baton-failover-");
     List<Member> members = new ArrayList<>();
     for (int i = 1; i <= 3; i++) {
@@ -83,7 +89,7 @@ public final class InJvmFailover {
       s.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
     }
     System.out.printf(
-        "default timing: election timeout %d-%d ms, lease %d ms, documented bound %d ms%n",
+        "timing: election timeout %d-%d ms, lease %d ms, documented bound %d ms%n",
         timing.electionTimeoutMin().toMillis(),
         timing.electionTimeoutMax().toMillis(),
         timing.lease().toMillis(),

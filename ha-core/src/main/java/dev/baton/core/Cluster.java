@@ -29,6 +29,16 @@ public interface Cluster {
    * asked. Returns once the target is active: its plan has completed and it has said so through
    * Raft (one entry, written once its plan completes), so when this returns the writer has moved.
    *
+   * <p>A target that is not ready yet (restarted a moment ago: its Raft server keeps quiet for
+   * {@code electionTimeoutMin}, then has to catch up on what was written while it was down) is
+   * waited for, not refused: the active stays active, its lease renewed as usual, until the target
+   * has answered it and holds every entry the active had when it saw the request, at most {@code 2
+   * × electionTimeoutMax}, and only then demotes and hands leadership over, in one transfer.
+   * Waiting is what a rolling restart needs (restart a node, switch to it, restart the old one),
+   * and it costs no availability, since the role does not move until the target can take it; a
+   * refusal would only make the caller retry. A target still silent after that bound is handed the
+   * role anyway, as before (the transfer then fails and a new election picks the next active).
+   *
    * @return the target's new token
    * @throws IllegalArgumentException if the target is not a member or may not become active
    * @throws SwitchActiveFailedException if the target won the role but gave it up again before it

@@ -13,7 +13,8 @@ import java.time.Duration;
  *
  * @param electionTimeoutMin a follower waits at least this long without hearing from a leader
  *     before it seeks election, and refuses to vote for this long after hearing from one
- * @param electionTimeoutMax the upper end of the randomised election timeout
+ * @param electionTimeoutMax the upper end of the randomised election timeout: a follower seeks
+ *     election between {@code electionTimeoutMin} and this long after it last heard from a leader
  * @param clockDrift the bound on how much clock <em>rates</em> may differ between nodes (0.01 = 1%)
  * @param leaseMargin subtracted from the lease for scheduling delays between a clock read and the
  *     send that follows it
@@ -110,12 +111,19 @@ public record Timing(
    * connected) until another node has won the role: {@code 2 × electionTimeoutMax +
    * electionTimeoutMin} (3.2 s with the defaults).
    *
-   * <p>Why twice the maximum: a Ratis follower sleeps one whole randomised timeout and only then
-   * checks how long ago it last heard from the leader. A heartbeat that arrives just after a sleep
-   * starts defers detection to the end of the <em>next</em> sleep, so noticing a dead leader takes
-   * between {@code electionTimeoutMin} and {@code 2 × electionTimeoutMax}. The last term covers the
-   * pre-vote and vote rounds, the new leader's first commits, and one split vote. Promotion actions
-   * come on top. Measured figures are in the README ({@code InJvmFailover} in benchmarks).
+   * <p>Detection: each follower's election timer starts an election (pre-vote first) once it has
+   * heard nothing from the leader for a timeout drawn anew from {@code [electionTimeoutMin,
+   * electionTimeoutMax]} after each message, so a dead leader is noticed between {@code
+   * electionTimeoutMin} and {@code electionTimeoutMax} after its last heartbeat, plus the timer
+   * thread's scheduling delay, and never before {@code electionTimeoutMin} (docs/lease.md, step 2).
+   * The bound keeps {@code 2 × electionTimeoutMax} for what that timer does not cover: Ratis's own
+   * follower timer, which still runs beside it, sleeps one whole randomised timeout and only then
+   * checks, so on its own (a Ratis whose members the timer cannot reach, a WARN at start; a look
+   * that came late and was skipped, as Ratis skips its own) it notices between {@code
+   * electionTimeoutMin} and {@code 2 × electionTimeoutMax}. The last term covers the pre-vote and
+   * vote rounds, the new leader's first commits, and one split vote. Promotion actions come on top.
+   * Measured figures are in the README ({@code InJvmFailover} in benchmarks; {@code
+   * scripts/detection} side by side with another build).
    */
   public Duration failoverBound() {
     return electionTimeoutMax.multipliedBy(2).plus(electionTimeoutMin);

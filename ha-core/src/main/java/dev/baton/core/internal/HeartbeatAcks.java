@@ -95,6 +95,18 @@ public final class HeartbeatAcks {
   }
 
   /**
+   * The match index of {@code follower} as the log appender of the latest leadership knows it (the
+   * last entry the follower is known to hold); -1 when there is no appender for it.
+   */
+  long matchIndex(String follower) {
+    LogAppender a;
+    synchronized (appenders) {
+      a = appenders.get(follower);
+    }
+    return a == null ? -1 : a.getFollower().getMatchIndex();
+  }
+
+  /**
    * Asks each log appender of the latest leadership to send an AppendEntries (a heartbeat) now
    * rather than after Ratis's idle interval. Harmless on appenders that have stopped.
    *

@@ -59,6 +59,7 @@ public final class RaftNode implements AutoCloseable {
   private final MemberDirectory directory;
   private final HeartbeatAcks heartbeatAcks;
   private volatile DivisionInfo division;
+  private final ElectionTimer electionTimer;
   private final ClientId localClientId = ClientId.randomId();
   private final ReadIndexRead reads;
 
@@ -107,6 +108,12 @@ public final class RaftNode implements AutoCloseable {
             return null;
           }
         });
+    this.electionTimer =
+        new ElectionTimer(
+            config.self().id(),
+            config.timing().electionTimeoutMin().toNanos(),
+            config.timing().electionTimeoutMax().toNanos(),
+            this::divisionOrNull);
     this.local =
         new LocalRequests(server, selfId, groupId, config.operationTimeout(), localClientId);
     this.client =
@@ -171,6 +178,21 @@ public final class RaftNode implements AutoCloseable {
   public void start() throws IOException {
     server.start();
     division = server.getDivision(groupId).getInfo();
+    electionTimer.start();
+  }
+
+  /** This node's Raft division (Ratis's server of the cluster's group), or null if none. */
+  RaftServer.Division divisionOrNull() {
+    try {
+      return server.getDivision(groupId);
+    } catch (IOException e) {
+      return null;
+    }
+  }
+
+  /** How many elections this node's {@link ElectionTimer} has started. */
+  public long electionsStartedByTimer() {
+    return electionTimer.electionsStarted();
   }
 
   public BatonStateMachine stateMachine() {
@@ -262,6 +284,19 @@ public final class RaftNode implements AutoCloseable {
     }
     OptionalLong sent = heartbeatAcks.acknowledgedBy(follower, term);
     return leads(term) ? sent : OptionalLong.empty();
+  }
+
+  /**
+   * On the leader of {@code term}: the index of the last entry {@code follower} is known to hold
+   * (its match index, from Ratis's {@code FollowerInfo}); -1 when this node does not lead {@code
+   * term} or has no log appender for the follower.
+   */
+  public long matchIndex(String follower, long term) {
+    if (!leads(term)) {
+      return -1;
+    }
+    long m = heartbeatAcks.matchIndex(follower);
+    return leads(term) ? m : -1;
   }
 
   /**
@@ -505,6 +540,7 @@ public final class RaftNode implements AutoCloseable {
   /** Stops the server without giving anything up (what a crash looks like to the others). */
   @Override
   public void close() throws IOException {
+    electionTimer.close();
     try {
       client.close();
     } finally {

@@ -52,6 +52,7 @@ final class RaftSettings {
     // about four times that (KeyValueStoreTest writes the largest entry).
     RaftServerConfigKeys.Log.Appender.setBufferByteLimit(properties, SizeInBytes.valueOf("512KB"));
     RaftServerConfigKeys.Log.setWriteBufferSize(properties, SizeInBytes.valueOf("1MB"));
+    RaftServerConfigKeys.Log.Appender.setRetryPolicy(properties, appenderRetryPolicy(t));
     GrpcConfigKeys.Server.setHost(properties, config.bindHost());
     GrpcConfigKeys.Server.setPort(properties, config.bindPort());
     // Explicit, so a change of Ratis's default cannot silently swap the transport: Ratis's gRPC
@@ -59,6 +60,20 @@ final class RaftSettings {
     // a follower acknowledged (HeartbeatAcks, issue 33). The client keeps plain gRPC.
     RaftConfigKeys.Rpc.setType(properties, new AckTrackingGrpcFactory.Type());
     return properties;
+  }
+
+  /**
+   * How long the leader's log appender for a follower sleeps after each failed request: 1 ms for
+   * the first ten, then {@code electionTimeoutMin / 8} (100 ms by default) for as long as it fails.
+   * Ratis's default ({@code 1ms,10, 1s,20, 5s,1000}) slept 1 s after the tenth error and 5 s after
+   * the thirtieth, and that sleep is not cut short by a heartbeat request: a follower that had been
+   * down for a few seconds (a restart) was reached up to 1–5 s after its Raft server was back, so a
+   * switch to it waited that long for its log (issue 33, the cold switch target). A failed request
+   * to a down peer is a refused connection, so trying ten times a second costs next to nothing.
+   */
+  static String appenderRetryPolicy(Timing t) {
+    long sleep = Math.max(1, t.electionTimeoutMin().toMillis() / 8);
+    return "1ms,10, " + sleep + "ms," + Integer.MAX_VALUE;
   }
 
   /**

@@ -8,8 +8,10 @@ import java.time.Duration;
 import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import org.apache.ratis.server.DivisionInfo;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -345,14 +347,17 @@ public final class RoleController {
   /**
    * Gives the role up: from here {@link RoleState#isActive()} is false, listeners hear onStandby,
    * and the demotion actions run bounded by what is left of the lease.
+   *
+   * @return the resignation entry's write (completes when it has applied on this node), or a
+   *     completed future when none is written
    */
-  private void demote(StandbyReason reason) {
+  private CompletableFuture<?> demote(StandbyReason reason) {
     final Activation a;
     final CompletableFuture<StandbyReason> ended;
     synchronized (lock) {
       Role r = state.held();
       if (r != Role.ACTIVE && r != Role.PROMOTING) {
-        return;
+        return CompletableFuture.completedFuture(null);
       }
       a = state.current();
       ended = state.endSignal().ended();
@@ -381,20 +386,52 @@ public final class RoleController {
     }
     metrics.role(Role.STANDBY);
     if (reason != StandbyReason.LEADERSHIP_LOST) {
-      raft.submitLocal(Commands.resign(config.self().id(), a.token(), reason.name()));
+      return raft.submitLocal(Commands.resign(config.self().id(), a.token(), reason.name()));
     }
+    return CompletableFuture.completedFuture(null);
   }
 
-  /** Demotes, then hands Raft leadership to {@code target} (switch-active, health hand-over). */
+  /**
+   * Demotes, then hands Raft leadership to {@code target} (switch-active, health hand-over, a
+   * failback), once the resignation entry has applied here ({@link #awaitResignation}).
+   */
   private void handOver(String target, StandbyReason reason) {
-    demote(reason);
+    CompletableFuture<?> resigned = demote(reason);
     handOff.barCurrentTerm();
+    awaitResignation(resigned, target);
     Duration transferTimeout = config.timing().electionTimeoutMax().multipliedBy(2);
     synchronized (lock) {
       // Do not take the role back while the transfer is under way.
       notBefore = clock.nanoTime() + transferTimeout.toNanos();
     }
     handOff.toTarget(target, transferTimeout);
+  }
+
+  /**
+   * Waits (at most {@code electionTimeoutMax}) until the resignation entry that {@link #demote}
+   * wrote has applied on this node, so that it is in the log before the transfer starts. Ratis's
+   * transfer sends the target StartLeaderElection with the leader's last entry as it is at that
+   * moment, and the target's election skips pre-vote but not the log check: an entry appended after
+   * that moment (the resignation, submitted asynchronously a moment before) reached the other
+   * voters but not the target, so both refused its votes ("our last entry … > candidate's last
+   * entry"), the transfer timed out after {@code 2 × electionTimeoutMax} and the switch was tried
+   * again (issue 33: four of twenty switches in the README's bench, 3.2–3.7 s write gaps). Once the
+   * entry has applied here, Ratis's transfer waits until the target holds it too.
+   */
+  private void awaitResignation(CompletableFuture<?> resigned, String target) {
+    Duration bound = config.timing().electionTimeoutMax();
+    try {
+      resigned.get(bound.toMillis(), TimeUnit.MILLISECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    } catch (ExecutionException | TimeoutException e) {
+      LOG.warn(
+          "{}: the resignation did not apply within {} ms ({}); handing leadership to {} anyway",
+          config.self().id(),
+          bound.toMillis(),
+          e instanceof TimeoutException ? "timed out" : e.getCause(),
+          target);
+    }
   }
 
   // ---------------------------------------------------------------- shutdown
@@ -410,7 +447,7 @@ public final class RoleController {
       wasHolding = r == Role.ACTIVE || r == Role.PROMOTING;
     }
     if (wasHolding) {
-      demote(StandbyReason.CLOSING);
+      awaitResignation(demote(StandbyReason.CLOSING), "an eligible peer");
     }
     handOff.toAnyPeer();
     stopLoop();

@@ -9,13 +9,16 @@ import org.slf4j.LoggerFactory;
 /**
  * Decides whether the active may hand the role to a switch's target now (step 4 of docs/lease.md):
  * once the target has acknowledged (SUCCESS, this term) a request sent after the active saw the
- * switch, so its Raft server runs and holds this leader's log, or once {@code 2 ×
- * electionTimeoutMax} (the transfer's own timeout) has passed without that. A target restarted a
- * moment ago has not started its Raft server yet (it keeps quiet for {@code electionTimeoutMin},
- * step 3): demoting at once and transferring to it left the cluster with no active until the
- * transfer reached it or timed out. Waiting keeps the active active meanwhile (its lease renewed as
- * usual), so the gap a switch costs is the same for a cold target as for a warm one. Used only by
- * the role controller's thread.
+ * switch, so its Raft server runs, and holds every entry this leader had when it saw the switch
+ * (its match index, from Ratis's {@code FollowerInfo}), or once {@code 2 × electionTimeoutMax} (the
+ * transfer's own timeout) has passed without that. A target restarted a moment ago has not started
+ * its Raft server yet (it keeps quiet for {@code electionTimeoutMin}, step 3), and once it has, it
+ * still lacks what was written while it was down: demoting at once and transferring to it left the
+ * cluster with no active until the transfer reached it and it caught up, or timed out. Waiting
+ * keeps the active active meanwhile (its lease renewed as usual), so the gap a switch costs is
+ * about the same for a cold target as for a warm one: the transfer then sends the few entries
+ * written since (the resignation) before it asks the target to run. Used only by the role
+ * controller's thread.
  */
 final class SwitchTargetReadiness {
   private static final Logger LOG = LoggerFactory.getLogger(RoleController.class);
@@ -29,6 +32,7 @@ final class SwitchTargetReadiness {
   // its target had not answered.
   private String seenId = "";
   private long seenAt;
+  private long seenIndex;
   private long askedAt;
   private boolean waitLogged;
 
@@ -48,21 +52,27 @@ final class SwitchTargetReadiness {
     if (!pending.getRequestId().equals(seenId)) {
       seenId = pending.getRequestId();
       seenAt = now;
+      seenIndex = raft.lastLogIndex();
       askedAt = now;
       waitLogged = false;
       raft.triggerHeartbeats(true);
     }
     String target = pending.getTargetNodeId();
     OptionalLong acked = raft.acknowledgedBy(target, term);
-    if (acked.isPresent() && acked.getAsLong() - seenAt >= 0) {
+    if (acked.isPresent()
+        && acked.getAsLong() - seenAt >= 0
+        && raft.matchIndex(target, term) >= seenIndex) {
       return true;
     }
     long waited = now - seenAt;
     if (waited >= boundNanos) {
       LOG.warn(
-          "{}: switch to {}: its Raft server has not answered in {} ms; handing over anyway",
+          "{}: switch to {}: its Raft server has not answered, or not caught up (holds up to index"
+              + " {}, this leader had {}), in {} ms; handing over anyway",
           self,
           target,
+          raft.matchIndex(target, term),
+          seenIndex,
           TimeUnit.NANOSECONDS.toMillis(waited));
       return true;
     }
@@ -70,9 +80,11 @@ final class SwitchTargetReadiness {
       // Not answered at the first look after the switch was seen: a cold target, say so once.
       waitLogged = true;
       LOG.info(
-          "{}: switch to {}: staying active until its Raft server answers (at most {} ms)",
+          "{}: switch to {}: staying active until its Raft server answers and holds index {} (at"
+              + " most {} ms)",
           self,
           target,
+          seenIndex,
           TimeUnit.NANOSECONDS.toMillis(boundNanos));
     }
     if (now - askedAt >= renewNanos) {
