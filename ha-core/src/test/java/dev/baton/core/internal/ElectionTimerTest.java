@@ -7,7 +7,7 @@ import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.read.ListAppender;
 import dev.baton.core.Timing;
-import dev.baton.core.testing.NetworkPartition;
+import dev.baton.testing.cluster.NetworkPartition;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
