@@ -45,6 +45,13 @@ final class FencedConnectionHandler implements InvocationHandler {
   private final String checkSql;
   private @Nullable FencedConnection proxy;
 
+  /**
+   * The check's statement, kept across transactions: preparing it anew for each one cost about as
+   * much as the server's work on the check (issue 40, {@code scripts/bench fence-parts}). Made
+   * again when it was closed (a pool closes a connection's statements when it is returned).
+   */
+  private @Nullable PreparedStatement check;
+
   /** The current transaction has passed the check (its first statement was the check). */
   private boolean checked;
 
@@ -289,7 +296,12 @@ final class FencedConnectionHandler implements InvocationHandler {
           FenceSchema.SQLSTATE_NO_TOKEN,
           e);
     }
-    try (PreparedStatement ps = raw.prepareStatement(checkSql)) {
+    try {
+      PreparedStatement ps = check;
+      if (ps == null || ps.isClosed()) {
+        ps = raw.prepareStatement(checkSql);
+        check = ps;
+      }
       ps.setString(1, resource);
       ps.setLong(2, token);
       try (ResultSet rs = ps.executeQuery()) {
