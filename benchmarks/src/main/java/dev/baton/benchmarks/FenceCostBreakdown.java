@@ -1,13 +1,11 @@
 package dev.baton.benchmarks;
 
 import dev.baton.benchmarks.report.Results;
-import dev.baton.core.testing.TestStepContext;
 import dev.baton.postgres.FenceSchema;
 import dev.baton.postgres.FencedDataSource;
 import dev.baton.postgres.PostgresFence;
 import dev.baton.testing.postgres.PostgresServer;
-import java.io.InputStream;
-import java.nio.charset.StandardCharsets;
+import dev.baton.testing.steps.TestStepContext;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -38,8 +36,6 @@ import org.jspecify.annotations.Nullable;
  *       only sets the transaction-local mark, the call's own overhead; {@code plpgsql-bare}, {@code
  *       -definer} and {@code -path}: the same without either, with only {@code SECURITY DEFINER},
  *       with only the pinned search path;
- *   <li>{@code v3} and {@code v3-bounded}: protocol 3's {@code check_fence} (a copy of {@code
- *       fence-schema-v3.sql} installed in schema {@code fv3}), unbounded and with the time bound;
  *   <li>{@code current} and {@code current-bounded}: the {@code check_fence} of the schema this
  *       build installs ({@link FenceSchema#CURRENT_VERSION}, in schema {@code baton});
  *   <li>{@code fenced-ds}: the whole {@link FencedDataSource} path (current schema, unbounded).
@@ -67,13 +63,8 @@ public final class FenceCostBreakdown {
         PostgresServer.startPrimary(
             "fence-parts", Map.of("fsync", fsync, "synchronous_commit", fsync))) {
       server.execute("CREATE TABLE m (id bigint, v text)");
-      installV3Copy(server, "fv3");
       try (Connection c = server.connect();
           Statement s = c.createStatement()) {
-        s.execute("INSERT INTO fv3.fence (resource, token) VALUES ('m', 1), ('mb', 1)");
-        s.execute(
-            "INSERT INTO fv3.fence_lease (resource, token, valid_until)"
-                + " VALUES ('mb', 1, clock_timestamp() + interval '1 hour')");
         for (String[] f :
             new String[][] {
               {"bench_noop", "SECURITY DEFINER SET search_path = pg_catalog, pg_temp"},
@@ -100,16 +91,14 @@ public final class FenceCostBreakdown {
       List<Variant> variants = new ArrayList<>();
       variants.add(raw(server, "plain", null));
       variants.add(raw(server, "select-1", "SELECT 1"));
-      variants.add(raw(server, "lookup", "SELECT token FROM fv3.fence WHERE resource = 'm'"));
+      variants.add(raw(server, "lookup", "SELECT token FROM baton.fence WHERE resource = 'm'"));
       variants.add(
-          raw(server, "for-share", "SELECT token FROM fv3.fence WHERE resource = 'm' FOR SHARE"));
+          raw(server, "for-share", "SELECT token FROM baton.fence WHERE resource = 'm' FOR SHARE"));
       variants.add(raw(server, "advisory", "SELECT pg_advisory_xact_lock_shared(1112821582, 7)"));
       variants.add(raw(server, "plpgsql", "SELECT public.bench_noop('m', 1)"));
       variants.add(raw(server, "plpgsql-bare", "SELECT public.bench_noop_bare('m', 1)"));
       variants.add(raw(server, "plpgsql-definer", "SELECT public.bench_noop_definer('m', 1)"));
       variants.add(raw(server, "plpgsql-path", "SELECT public.bench_noop_path('m', 1)"));
-      variants.add(raw(server, "v3", "SELECT fv3.check_fence('m', 1)"));
-      variants.add(raw(server, "v3-bounded", "SELECT fv3.check_fence('mb', 1)"));
       String v = "v" + FenceSchema.CURRENT_VERSION;
       variants.add(raw(server, v, "SELECT baton.check_fence('m', 1)"));
       variants.add(raw(server, v + "-bounded", "SELECT baton.check_fence('mb', 1)"));
@@ -185,25 +174,6 @@ public final class FenceCostBreakdown {
         c,
         pre == null ? null : c.prepareStatement(pre),
         c.prepareStatement("INSERT INTO m VALUES (1, '" + name + "')"));
-  }
-
-  /** Protocol 3's installer, as shipped before version 4, into schema {@code schema}. */
-  private static void installV3Copy(PostgresServer server, String schema) throws Exception {
-    String text;
-    try (InputStream in = FenceCostBreakdown.class.getResourceAsStream("fence-schema-v3.sql")) {
-      text = new String(in.readAllBytes(), StandardCharsets.UTF_8);
-    }
-    List<String> lines = text.lines().toList();
-    String body =
-        String.join("\n", lines.subList(lines.indexOf("BEGIN;") + 1, lines.lastIndexOf("COMMIT;")))
-            .replaceAll("\\bbaton\\b(?!\\.f')", schema);
-    try (Connection c = server.connect()) {
-      c.setAutoCommit(false);
-      try (Statement s = c.createStatement()) {
-        s.execute(body);
-      }
-      c.commit();
-    }
   }
 
   /** Runs {@code n} one-row transactions, their latencies in microseconds into {@code out}. */
