@@ -38,7 +38,10 @@ class InternalPackagesTest {
           "it names ha-core's internal package as data, to check that the scan finds it",
           "ha-control/src/test/java/dev/baton/core/control/ControlApiSurfaceTest.java",
           "it names ha-core's internal package as data, to check that no public signature of"
-              + " the control API names a type in it");
+              + " the control API names a type in it",
+          "testing/src/test/java/dev/baton/testing/api/ApiSurfaceTest.java",
+          "it names ha-core's internal package as data, to check that no signature of the spi"
+              + " names a type in it");
 
   @TempDir Path dir;
 
