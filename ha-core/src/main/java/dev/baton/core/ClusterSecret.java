@@ -11,6 +11,7 @@ import java.util.List;
 import java.util.Optional;
 import java.util.regex.Pattern;
 import java.util.stream.IntStream;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Whether a cluster secret ({@link BatonNode.Builder#clusterSecret(java.nio.file.Path)}) is strong
@@ -112,7 +113,7 @@ public final class ClusterSecret {
     return true;
   }
 
-  private static byte[] base64(String text) {
+  private static byte @Nullable [] base64(String text) {
     for (Base64.Decoder d : List.of(Base64.getDecoder(), Base64.getUrlDecoder())) {
       try {
         return d.decode(text);

@@ -11,6 +11,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.TimeoutException;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 
 /**
@@ -39,17 +40,18 @@ public final class ExecAction implements PromotionAction {
   private final String name;
   private final boolean shell;
   private final List<String> promoteCommand;
-  private final List<String> demoteCommand;
+  private final @Nullable List<String> demoteCommand;
   private final Map<String, String> environment;
   private final Set<String> passEnv;
-  private final Path workingDirectory;
-  private final List<String> preflightCommand;
+  private final @Nullable Path workingDirectory;
+  private final @Nullable List<String> preflightCommand;
   private final Duration preflightTimeout;
 
   private ExecAction(Builder b) {
     this.name = b.name;
     this.shell = b.shell;
-    this.promoteCommand = b.promote;
+    // build() refused a builder without a promote command.
+    this.promoteCommand = Objects.requireNonNull(b.promote, "promote");
     this.demoteCommand = b.demote;
     this.environment = Map.copyOf(b.environment);
     this.passEnv = Set.copyOf(b.passEnv);
@@ -128,13 +130,13 @@ public final class ExecAction implements PromotionAction {
 
   public static final class Builder {
     private final String name;
-    private List<String> promote;
-    private List<String> demote;
+    private @Nullable List<String> promote;
+    private @Nullable List<String> demote;
     private boolean shell;
     private final Map<String, String> environment = new LinkedHashMap<>();
     private final Set<String> passEnv = new LinkedHashSet<>();
-    private Path workingDirectory;
-    private List<String> preflight;
+    private @Nullable Path workingDirectory;
+    private @Nullable List<String> preflight;
     private Duration preflightTimeout = Duration.ofSeconds(10);
 
     private Builder(String name) {

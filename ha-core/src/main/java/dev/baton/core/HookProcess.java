@@ -14,6 +14,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 
 /**
@@ -71,7 +72,7 @@ public final class HookProcess {
       boolean shell,
       Map<String, String> env,
       Set<String> passEnv,
-      Path workingDirectory,
+      @Nullable Path workingDirectory,
       Duration timeout,
       Logger log)
       throws IOException, InterruptedException, TimeoutException {

@@ -11,6 +11,7 @@ import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -34,7 +35,7 @@ final class NodeLifecycle {
   private final NodeRuntime.Collaborators parts;
   private final ExecutorService defaultListenerExecutor;
   // Set by start() once the parts exist (before the Raft server starts, so kv() answers then).
-  private volatile NodeRuntime runtime;
+  private volatile @Nullable NodeRuntime runtime;
   private volatile State state = State.LATENT;
   // Completed, with why, when the node stops by itself rather than through close().
   private final CompletableFuture<String> stoppedItself = new CompletableFuture<>();
@@ -84,8 +85,9 @@ final class NodeLifecycle {
     }
     State was = state;
     state = State.CLOSED;
-    if (was == State.STARTED) {
-      runtime.close();
+    NodeRuntime r = runtime;
+    if (was == State.STARTED && r != null) {
+      r.close();
     }
     defaultListenerExecutor.shutdown();
   }
@@ -99,7 +101,10 @@ final class NodeLifecycle {
       return;
     }
     state = State.CLOSED;
-    runtime.crash();
+    NodeRuntime r = runtime;
+    if (r != null) {
+      r.crash();
+    }
     defaultListenerExecutor.shutdownNow();
   }
 
@@ -128,7 +133,7 @@ final class NodeLifecycle {
   }
 
   /** The running parts, or null before {@code start()} has created them or after it failed. */
-  NodeRuntime runtime() {
+  @Nullable NodeRuntime runtime() {
     return runtime;
   }
 
@@ -141,7 +146,12 @@ final class NodeLifecycle {
     if (state == State.LATENT) {
       throw new IllegalStateException("node " + config.self().id() + " is not started");
     }
-    return runtime;
+    NodeRuntime r = runtime;
+    if (r == null) {
+      throw new IllegalStateException(
+          "node " + config.self().id() + " did not start: its start() failed, so it is closed");
+    }
+    return r;
   }
 
   /** The KV store, from the moment {@code start()} has created the Raft server. */

@@ -18,6 +18,7 @@ import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.Executor;
 import java.util.function.Supplier;
+import org.jspecify.annotations.Nullable;
 
 /**
  * What a {@link BatonNode.Builder} has been told, with the defaults, and how it becomes a node's
@@ -25,16 +26,16 @@ import java.util.function.Supplier;
  * the documented surface (one javadoc per setting) and keeps its settings here.
  */
 final class NodeSettings {
-  String clusterId;
-  String nodeId;
+  @Nullable String clusterId;
+  @Nullable String nodeId;
   final List<Member> members = new ArrayList<>();
-  Path dataDir;
-  String bindHost;
+  @Nullable Path dataDir;
+  @Nullable String bindHost;
   int bindPort;
   Timing timing = Timing.DEFAULTS;
   Duration operationTimeout = Duration.ofSeconds(5);
-  private RaftSecurity security;
-  private Path secretFile;
+  private @Nullable RaftSecurity security;
+  private @Nullable Path secretFile;
   // Secrets also accepted from peers during a rotation, read when build() runs (never logged).
   private final List<Supplier<RaftSecurity.SharedSecret>> acceptedSecrets = new ArrayList<>();
   boolean joining;
@@ -43,7 +44,7 @@ final class NodeSettings {
   long snapshotThreshold = 10_000;
   Duration failureBackoff = Duration.ofSeconds(10);
   int historyLimit = 100;
-  MeterRegistry meterRegistry;
+  @Nullable MeterRegistry meterRegistry;
   PromotionPlan plan = PromotionPlan.empty();
   Ticker ticker = Ticker.system();
   final List<Map.Entry<RoleListener, Executor>> listeners = new ArrayList<>();

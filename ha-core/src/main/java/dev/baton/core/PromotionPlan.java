@@ -5,6 +5,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Objects;
 import java.util.Set;
+import org.jspecify.annotations.Nullable;
 
 /**
  * What a node does when it becomes active: advance every {@link Fence} to the new token, then run
@@ -69,7 +70,8 @@ public final class PromotionPlan {
    *     record with a null {@code fence} or {@code action} and {@link #isFence()}.
    */
   @Deprecated(since = "0.3")
-  public record Step(String name, Fence fence, PromotionAction action, StepPolicy policy) {
+  public record Step(
+      String name, @Nullable Fence fence, @Nullable PromotionAction action, StepPolicy policy) {
     public boolean isFence() {
       return fence != null;
     }

@@ -57,6 +57,13 @@ class StartFailureTest {
     assertThatThrownBy(refused::start)
         .isInstanceOf(IllegalStateException.class)
         .hasMessageContaining("CLOSED");
+    // A call that needs a started node says why it cannot run (it was a NullPointerException).
+    assertThatThrownBy(refused::status)
+        .isInstanceOf(IllegalStateException.class)
+        .hasMessageContaining("node " + id + " did not start");
+    assertThatThrownBy(() -> refused.cluster().members())
+        .isInstanceOf(IllegalStateException.class)
+        .hasMessageContaining("node " + id + " did not start");
     refused.close();
 
     try (BatonNode again = builder.build()) {
