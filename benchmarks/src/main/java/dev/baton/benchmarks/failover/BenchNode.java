@@ -68,7 +68,7 @@ public final class BenchNode {
             .dataDir(Path.of(required(opt, "data")))
             .clusterSecret(Path.of(required(opt, "secret")))
             .bootstrap(Boolean.parseBoolean(opt.getOrDefault("bootstrap", "false")))
-            .timing(Timing.DEFAULTS)
+            .timing(timing(opt.get("election-timeout")))
             .listener(new Reporter(), Runnable::run);
     if (opt.containsKey("pg-target")) {
       PostgresPromotionAction pg =
@@ -145,6 +145,32 @@ public final class BenchNode {
   private static synchronized void emit(String event) {
     System.out.println("EVENT " + event);
     System.out.flush();
+  }
+
+  /**
+   * The timing for {@code --election-timeout=MIN-MAX} (milliseconds, e.g. {@code 300-450} for the
+   * LAN profile of docs/sidecar-config.md): {@link Timing#scaledTo}, the other settings scaled with
+   * the minimum, as the sidecar's YAML does when only the election timeouts are given. Without it,
+   * {@link Timing#DEFAULTS}.
+   */
+  static Timing timing(String electionTimeout) {
+    if (electionTimeout == null) {
+      return Timing.DEFAULTS;
+    }
+    String[] mm = electionTimeout.split("-", 2);
+    try {
+      if (mm.length == 2) {
+        return Timing.scaledTo(
+            Duration.ofMillis(Long.parseLong(mm[0].trim())),
+            Duration.ofMillis(Long.parseLong(mm[1].trim())));
+      }
+    } catch (NumberFormatException e) {
+      // the message below names the value
+    }
+    throw new IllegalArgumentException(
+        "--election-timeout: expected MIN-MAX in milliseconds such as 300-450, got '"
+            + electionTimeout
+            + "'");
   }
 
   private static PostgresEndpoint endpoint(String hostPort) {

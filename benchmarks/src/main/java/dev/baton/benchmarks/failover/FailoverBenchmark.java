@@ -74,6 +74,7 @@ public final class FailoverBenchmark {
   private static final Duration WAIT = Duration.ofSeconds(90);
 
   private final Path work;
+  private String electionTimeout;
   private final Results results = new Results();
   private BindServer dns;
   private int pgPort;
@@ -116,17 +117,23 @@ public final class FailoverBenchmark {
   public static void main(String[] args) throws Exception {
     int trials = 20;
     int idleSeconds = 60;
+    String electionTimeout = null;
     Path out = Path.of("benchmarks/results");
     for (String a : args) {
       if (a.startsWith("--trials=")) {
         trials = Integer.parseInt(a.substring(9));
       } else if (a.startsWith("--idle-seconds=")) {
         idleSeconds = Integer.parseInt(a.substring(15));
+      } else if (a.startsWith("--election-timeout=")) {
+        electionTimeout = a.substring(19);
+        BenchNode.timing(electionTimeout); // refuses a malformed range before anything starts
       } else if (a.startsWith("--out=")) {
         out = Path.of(a.substring(6));
       } else {
         throw new IllegalArgumentException(
-            "unknown argument '" + a + "' (expected --trials=N --idle-seconds=N --out=DIR)");
+            "unknown argument '"
+                + a
+                + "' (expected --trials=N --idle-seconds=N --election-timeout=MIN-MAX --out=DIR)");
       }
     }
     if (trials < 1) {
@@ -134,9 +141,16 @@ public final class FailoverBenchmark {
     }
     Path work = Files.createTempDirectory("baton-failover-bench-");
     FailoverBenchmark b = new FailoverBenchmark(work);
+    b.electionTimeout = electionTimeout;
     String stamp = LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss"));
     try {
-      System.out.println("start: " + Results.loadAverage() + "; work dir " + work);
+      System.out.println(
+          "start: "
+              + Results.loadAverage()
+              + "; timing "
+              + BenchNode.timing(electionTimeout)
+              + "; work dir "
+              + work);
       b.setUp();
       if (idleSeconds > 0) {
         b.measureIdle(idleSeconds);
@@ -225,6 +239,9 @@ public final class FailoverBenchmark {
     cmd.add("--secret=" + clusterSecret());
     // The benchmark is the operator: the first start of each node bootstraps the cluster.
     cmd.add("--bootstrap=" + !Files.exists(data));
+    if (electionTimeout != null) {
+      cmd.add("--election-timeout=" + electionTimeout);
+    }
     cmd.addAll(extra);
     return new NodeProcess(
         id,
