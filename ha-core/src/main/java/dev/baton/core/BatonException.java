@@ -1,5 +1,7 @@
 package dev.baton.core;
 
+import org.jspecify.annotations.Nullable;
+
 /** The root of the exceptions Baton throws. Unchecked: callers decide what to catch. */
 public class BatonException extends RuntimeException {
   private static final long serialVersionUID = 1L;
@@ -8,7 +10,7 @@ public class BatonException extends RuntimeException {
     super(message);
   }
 
-  public BatonException(String message, Throwable cause) {
+  public BatonException(String message, @Nullable Throwable cause) {
     super(message, cause);
   }
 }

@@ -4,6 +4,7 @@ import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.Executor;
 import java.util.function.Consumer;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The cluster's small linearizable key-value store, replicated through Raft with the role state.
@@ -51,7 +52,7 @@ public interface KeyValueStore {
    *
    * @return the new entry, or empty if the current value did not match (nothing changed)
    */
-  Optional<KvEntry> compareAndSet(String key, byte[] expected, byte[] update);
+  Optional<KvEntry> compareAndSet(String key, byte @Nullable [] expected, byte[] update);
 
   /**
    * Sets {@code key} to {@code update} only if its current revision is {@code expectedRevision} (0

@@ -1,6 +1,7 @@
 package dev.baton.core;
 
 import java.util.Optional;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A switch-active whose outcome is known and is a failure: the old active gave the role up and the
@@ -13,10 +14,11 @@ public class SwitchActiveFailedException extends BatonException {
 
   private final String target;
   private final long token;
-  private final String step;
-  private final String error;
+  private final @Nullable String step;
+  private final @Nullable String error;
 
-  public SwitchActiveFailedException(String target, long token, String step, String error) {
+  public SwitchActiveFailedException(
+      String target, long token, @Nullable String step, @Nullable String error) {
     super(
         "switch-active to "
             + target

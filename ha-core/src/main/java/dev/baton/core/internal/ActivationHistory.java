@@ -15,6 +15,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.OptionalLong;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The activation history in the replicated state ({@code Cluster.history()}): one record per
@@ -288,7 +289,7 @@ final class ActivationHistory {
             : Optional.empty());
   }
 
-  private static JournalEntry.Outcome outcome(String name) {
+  private static JournalEntry.@Nullable Outcome outcome(String name) {
     for (JournalEntry.Outcome o : JournalEntry.Outcome.values()) {
       if (o.name().equals(name)) {
         return o;

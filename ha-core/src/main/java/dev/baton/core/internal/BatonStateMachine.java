@@ -41,6 +41,7 @@ import org.apache.ratis.statemachine.TransactionContext;
 import org.apache.ratis.statemachine.impl.BaseStateMachine;
 import org.apache.ratis.thirdparty.com.google.protobuf.ByteString;
 import org.apache.ratis.util.LifeCycle;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -81,12 +82,13 @@ public final class BatonStateMachine extends BaseStateMachine {
   private final CopyOnWriteArrayList<Runnable> leaderChangeListeners = new CopyOnWriteArrayList<>();
   private final RefusalLog refusals = new RefusalLog(LOG);
   private final AtomicLong membershipVersion = new AtomicLong();
-  private volatile ClientId localClient;
+  // Null until trustLocalClient: then no request may carry a LOCAL_ONLY kind.
+  private volatile @Nullable ClientId localClient;
   private volatile BiConsumer<String, String> rejected = (stage, reason) -> {};
   private volatile Consumer<String> onUnreadableLog = reason -> {};
   // Set once a committed entry is in a format newer than this code reads: from then on nothing is
   // applied (lastApplied stays before that entry), so that an upgraded node resumes from there.
-  private volatile String stoppedAt;
+  private volatile @Nullable String stoppedAt;
 
   // Guarded by lock.
   private final ReplicatedState state;
@@ -501,7 +503,7 @@ public final class BatonStateMachine extends BaseStateMachine {
       long afterRevision,
       Executor executor,
       Consumer<KvEvent> listener,
-      Consumer<Activation> activations) {
+      @Nullable Consumer<Activation> activations) {
     synchronized (lock) {
       if (afterRevision == 0) {
         return watches.register(prefix, 0, executor, listener, activations, List.of(), List.of());

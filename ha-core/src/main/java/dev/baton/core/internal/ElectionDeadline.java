@@ -1,6 +1,7 @@
 package dev.baton.core.internal;
 
 import java.util.function.LongSupplier;
+import org.jspecify.annotations.Nullable;
 
 /**
  * When a follower's {@link ElectionTimer} looks next, and when an election is due: a timeout drawn
@@ -20,7 +21,7 @@ final class ElectionDeadline {
 
   // The last-RPC record this deadline was drawn for, and the silence (nanoseconds since that RPC)
   // at which an election is due.
-  private Object armedFor;
+  private @Nullable Object armedFor;
   private long dueAtSilence;
 
   /**

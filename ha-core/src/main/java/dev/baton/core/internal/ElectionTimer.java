@@ -10,6 +10,7 @@ import java.util.concurrent.locks.LockSupport;
 import java.util.function.Supplier;
 import org.apache.ratis.server.RaftServer;
 import org.apache.ratis.util.Timestamp;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -185,7 +186,7 @@ final class ElectionTimer implements AutoCloseable {
     }
 
     /** The division's running follower timer (Ratis's {@code FollowerState}), or null. */
-    Object followerState(RaftServer.Division d) {
+    @Nullable Object followerState(RaftServer.Division d) {
       Object role = call(getRole, d);
       return ((Optional<?>) call(getFollowerState, role)).orElse(null);
     }

@@ -3,6 +3,7 @@ package dev.baton.core.internal;
 import dev.baton.core.StandbyReason;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import org.jspecify.annotations.Nullable;
 
 /**
  * An activation's end signal, paired with the activation: the role controller completes {@code
@@ -12,10 +13,11 @@ import java.util.concurrent.CompletionStage;
  * activeContext()} call.
  */
 record EndSignal(
-    RoleController.Activation activation,
+    RoleController.@Nullable Activation activation,
     CompletableFuture<StandbyReason> ended,
     CompletionStage<StandbyReason> view) {
-  EndSignal(RoleController.Activation activation, CompletableFuture<StandbyReason> ended) {
+  EndSignal(
+      RoleController.@Nullable Activation activation, CompletableFuture<StandbyReason> ended) {
     this(activation, ended, ended.minimalCompletionStage());
   }
 }

@@ -6,6 +6,7 @@ import java.util.EnumSet;
 import java.util.Set;
 import org.apache.ratis.protocol.ClientId;
 import org.apache.ratis.protocol.RaftClientRequest;
+import org.jspecify.annotations.Nullable;
 
 /**
  * One job: decides, on the leader before a client request is appended, whether {@link
@@ -28,7 +29,7 @@ final class EntryAdmission {
           Command.KindCase.MEMBERSHIP_DONE);
 
   /** Null to admit; else {reason label, explanation}. */
-  static String[] check(RaftClientRequest request, ClientId local) {
+  static String @Nullable [] check(RaftClientRequest request, @Nullable ClientId local) {
     Command command;
     try {
       command = Command.parseFrom(request.getMessage().getContent().toByteArray());

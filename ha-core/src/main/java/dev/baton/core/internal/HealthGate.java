@@ -13,10 +13,12 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -77,7 +79,8 @@ public final class HealthGate implements AutoCloseable {
   private final RaftNode raft;
   private final MonotonicClock clock;
   private final HealthPolicy policy;
-  private final HealthMonitor monitor;
+  // Null when the node has no health checks.
+  private final @Nullable HealthMonitor monitor;
   private final Counter moves;
   private final KvStore kv;
   private final Semaphore dirty = new Semaphore(0);
@@ -92,7 +95,7 @@ public final class HealthGate implements AutoCloseable {
   private String note = "";
 
   private volatile boolean running;
-  private Thread publisher;
+  private @Nullable Thread publisher;
 
   public HealthGate(
       NodeConfig config,
@@ -312,7 +315,10 @@ public final class HealthGate implements AutoCloseable {
   }
 
   private boolean checkUp(String name) {
-    for (HealthMonitor.CheckState c : monitor.health().checks()) {
+    HealthMonitor m =
+        Objects.requireNonNull(
+            monitor, "a check's gauge is registered only when there are checks, so a monitor");
+    for (HealthMonitor.CheckState c : m.health().checks()) {
       if (c.name().equals(name)) {
         return c.up();
       }

@@ -9,6 +9,7 @@ import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
@@ -213,7 +214,9 @@ public final class HealthMonitor implements AutoCloseable {
     Health changed = null;
     synchronized (this) {
       String name = c.settings().name();
-      CheckState s = states.get(name);
+      CheckState s =
+          Objects.requireNonNull(
+              states.get(name), "the constructor puts a state for every check it runs");
       int failures = r.healthy() ? 0 : s.consecutiveFailures() + 1;
       int successes = r.healthy() ? s.consecutiveSuccesses() + 1 : 0;
       boolean up = s.up();

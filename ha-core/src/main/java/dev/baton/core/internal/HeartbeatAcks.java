@@ -8,6 +8,7 @@ import java.util.Map;
 import java.util.OptionalLong;
 import java.util.concurrent.TimeUnit;
 import org.apache.ratis.server.leader.LogAppender;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The source of a heartbeat-based lease (issue 33, slice 1): on the leader, the latest time at
@@ -66,7 +67,7 @@ public final class HeartbeatAcks {
   // The log appenders of the latest leadership this node's server started, by follower id; a
   // restarted appender replaces the old one. Guarded by itself.
   private final Map<String, LogAppender> appenders = new HashMap<>();
-  private Object appendersOf;
+  private @Nullable Object appendersOf;
   // When each follower was last asked for a heartbeat in this term (a clock reading taken before
   // the ask), and where the next partial ask starts in the sorted followers. Guarded by this.
   private final Map<String, Long> lastAsked = new HashMap<>();

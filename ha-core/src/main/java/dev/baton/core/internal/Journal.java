@@ -5,6 +5,7 @@ import dev.baton.core.StepContext;
 import dev.baton.core.internal.proto.JournalRecord;
 import java.util.OptionalLong;
 import java.util.concurrent.TimeUnit;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -22,7 +23,7 @@ final class Journal {
       StepContext.Phase phase,
       int attempt,
       JournalEntry.Outcome outcome,
-      String error) {
+      @Nullable String error) {
     static Entry promote(long token, String step, int attempt, JournalEntry.Outcome outcome) {
       return new Entry(token, step, StepContext.Phase.PROMOTE, attempt, outcome, null);
     }

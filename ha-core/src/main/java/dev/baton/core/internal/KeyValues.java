@@ -4,13 +4,14 @@ import dev.baton.core.KeyValueStore;
 import dev.baton.core.KvEntry;
 import dev.baton.core.internal.proto.KvEntryProto;
 import java.nio.charset.StandardCharsets;
+import org.jspecify.annotations.Nullable;
 
 /** Validation and conversion of key-value entries, shared by the client side and the state. */
 public final class KeyValues {
   private KeyValues() {}
 
   /** The reason a key or value size is not allowed, or null when both are fine. */
-  public static String validate(String key, int valueBytes) {
+  public static @Nullable String validate(@Nullable String key, int valueBytes) {
     if (key == null || key.isEmpty()) {
       return "key must not be empty";
     }
@@ -48,7 +49,7 @@ public final class KeyValues {
   }
 
   /** Throws IllegalArgumentException when {@link #validate} finds a problem. */
-  public static void check(String key, byte[] value) {
+  public static void check(@Nullable String key, byte @Nullable [] value) {
     String error = validate(key, value == null ? 0 : value.length);
     if (error != null) {
       throw new IllegalArgumentException(error);

@@ -17,6 +17,7 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.Executor;
 import java.util.function.Consumer;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The KeyValueStore over Raft: writes through the log; linearizable reads by read index on the
@@ -57,7 +58,7 @@ public final class KvStore implements KeyValueStore {
   }
 
   @Override
-  public Optional<KvEntry> compareAndSet(String key, byte[] expected, byte[] update) {
+  public Optional<KvEntry> compareAndSet(String key, byte @Nullable [] expected, byte[] update) {
     Objects.requireNonNull(update, "update");
     KeyValues.check(key, update);
     KvCas.Builder cas = KvCas.newBuilder().setKey(key).setValue(ByteString.copyFrom(update));

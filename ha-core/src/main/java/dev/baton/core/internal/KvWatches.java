@@ -3,9 +3,11 @@ package dev.baton.core.internal;
 import dev.baton.core.Activation;
 import dev.baton.core.KvEvent;
 import java.util.List;
+import java.util.Objects;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Executor;
 import java.util.function.Consumer;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -42,7 +44,7 @@ final class KvWatches {
       long afterRevision,
       Executor executor,
       Consumer<KvEvent> listener,
-      Consumer<Activation> activations,
+      @Nullable Consumer<Activation> activations,
       List<KvEvent> replay,
       List<Activation> replayActivations) {
     Registration registration =
@@ -84,14 +86,14 @@ final class KvWatches {
     final long afterRevision;
     final SerialExecutor executor;
     final Consumer<KvEvent> listener;
-    final Consumer<Activation> activations;
+    final @Nullable Consumer<Activation> activations;
 
     Registration(
         String prefix,
         long afterRevision,
         Executor executor,
         Consumer<KvEvent> listener,
-        Consumer<Activation> activations) {
+        @Nullable Consumer<Activation> activations) {
       this.prefix = prefix;
       this.afterRevision = afterRevision;
       this.executor = new SerialExecutor(executor);
@@ -100,7 +102,12 @@ final class KvWatches {
     }
 
     void deliver(Activation activation) {
-      deliver(() -> activations.accept(activation), "activations");
+      Consumer<Activation> to =
+          Objects.requireNonNull(
+              activations,
+              "an activation goes only to a watch that takes them (collectActivation checks; the"
+                  + " replay of one that does not is empty)");
+      deliver(() -> to.accept(activation), "activations");
     }
 
     void deliver(KvEvent event) {

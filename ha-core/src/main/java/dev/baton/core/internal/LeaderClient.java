@@ -124,7 +124,13 @@ final class LeaderClient implements AutoCloseable {
     if (reply.getNotLeaderException() != null) {
       return "not the leader (leader: " + reply.getNotLeaderException().getSuggestedLeader() + ")";
     }
-    return reply.getException() == null ? "unknown reason" : reply.getException().getMessage();
+    Exception e = reply.getException();
+    if (e == null) {
+      return "unknown reason";
+    }
+    // An exception without a message is named by its class rather than as "null".
+    String message = e.getMessage();
+    return message != null ? message : e.toString();
   }
 
   private static <T> T await(CompletableFuture<T> future, Duration timeout, String what) {

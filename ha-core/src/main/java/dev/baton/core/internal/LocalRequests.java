@@ -19,6 +19,7 @@ import org.apache.ratis.protocol.RaftPeerId;
 import org.apache.ratis.protocol.SetConfigurationRequest;
 import org.apache.ratis.protocol.TransferLeadershipRequest;
 import org.apache.ratis.server.RaftServer;
+import org.jspecify.annotations.Nullable;
 
 /**
  * One job: the requests this node makes of its own Raft server, in-process and never forwarded: the
@@ -68,7 +69,7 @@ final class LocalRequests {
   }
 
   /** A transfer-leadership request to the local server; {@code target} null steps down. */
-  void transfer(RaftPeerId target, Duration timeout, String what) throws IOException {
+  void transfer(@Nullable RaftPeerId target, Duration timeout, String what) throws IOException {
     TransferLeadershipRequest request =
         new TransferLeadershipRequest(
             clientId, selfId, groupId, callId.incrementAndGet(), target, timeout.toMillis());

@@ -1,8 +1,10 @@
 package dev.baton.core.internal;
 
+import java.util.Objects;
 import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.concurrent.TimeUnit;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -32,7 +34,8 @@ final class MarginWait {
   private final long renewNanos;
   private final long marginNanos;
 
-  private Waiting waiting;
+  // Null while no activation waits.
+  private @Nullable Waiting waiting;
   // When the waiting activation last asked for a heartbeat round.
   private long askedAt;
 
@@ -94,7 +97,9 @@ final class MarginWait {
    * another) has a larger token.
    */
   Optional<Take> step(boolean leader, long term, boolean stopping) {
-    Waiting w = waiting;
+    Waiting w =
+        Objects.requireNonNull(
+            waiting, "the role controller steps the wait only while isWaiting()");
     RoleController.Activation a = w.activation();
     if (!leader || term != a.term() || stopping) {
       waiting = null;

@@ -12,6 +12,7 @@ import java.util.TreeSet;
 import java.util.function.Supplier;
 import org.apache.ratis.protocol.RaftPeer;
 import org.apache.ratis.server.RaftConfiguration;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Who counts as a member for the Raft port's trust checks, now: the members as the cluster knows
@@ -27,7 +28,8 @@ final class MemberDirectory {
   private final NodeConfig config;
   private final BatonStateMachine stateMachine;
   private volatile Supplier<RaftConfiguration> raftConf = () -> null;
-  private volatile View view;
+  // Null until the first look; then the cached answer.
+  private volatile @Nullable View view;
 
   private record View(
       long version, long confIndex, Set<String> ids, Map<String, String> byAddress) {}
@@ -91,7 +93,7 @@ final class MemberDirectory {
     }
   }
 
-  private RaftConfiguration currentConf() {
+  private @Nullable RaftConfiguration currentConf() {
     try {
       return raftConf.get();
     } catch (RuntimeException e) {

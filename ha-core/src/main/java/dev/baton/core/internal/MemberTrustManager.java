@@ -8,6 +8,7 @@ import java.util.Set;
 import java.util.TreeSet;
 import javax.net.ssl.SSLEngine;
 import javax.net.ssl.X509ExtendedTrustManager;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Judges every TLS handshake on the Raft transport, both ends: a peer is accepted only if its
@@ -22,7 +23,7 @@ import javax.net.ssl.X509ExtendedTrustManager;
  */
 final class MemberTrustManager extends X509ExtendedTrustManager {
   private final String selfId;
-  private final X509ExtendedTrustManager chain;
+  private final @Nullable X509ExtendedTrustManager chain;
   private final PeerIdentities identities;
   private final MemberDirectory directory;
   private final RefusalLog log;
@@ -34,7 +35,7 @@ final class MemberTrustManager extends X509ExtendedTrustManager {
    */
   MemberTrustManager(
       String selfId,
-      X509ExtendedTrustManager chain,
+      @Nullable X509ExtendedTrustManager chain,
       PeerIdentities identities,
       MemberDirectory directory,
       RefusalLog log,
@@ -165,7 +166,10 @@ final class MemberTrustManager extends X509ExtendedTrustManager {
   }
 
   private CertificateException refuse(
-      X509Certificate[] certs, String direction, String why, CertificateException cause) {
+      X509Certificate @Nullable [] certs,
+      String direction,
+      String why,
+      @Nullable CertificateException cause) {
     refusedCounter.run();
     String holder = certs == null || certs.length == 0 ? "a peer" : identities.describe(certs[0]);
     String message =

@@ -11,6 +11,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.regex.Pattern;
+import org.jspecify.annotations.Nullable;
 
 /** A node's validated configuration (the public builder makes it, through {@link #validated}). */
 public record NodeConfig(
@@ -38,15 +39,15 @@ public record NodeConfig(
    * @throws IllegalArgumentException naming what is wrong
    */
   public static NodeConfig validated(
-      String clusterId,
-      String nodeId,
+      @Nullable String clusterId,
+      @Nullable String nodeId,
       List<Member> members,
-      Path dataDir,
-      String bindHost,
+      @Nullable Path dataDir,
+      @Nullable String bindHost,
       int bindPort,
       Timing timing,
       Duration operationTimeout,
-      RaftSecurity security,
+      @Nullable RaftSecurity security,
       boolean joining,
       boolean bootstrap,
       Duration bootstrapProbeTimeout,

@@ -2,6 +2,7 @@ package dev.baton.core.internal;
 
 import java.util.Objects;
 import java.util.function.Consumer;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A crash of a node, for the fault injection of Baton's testing module: the node's Raft server
@@ -10,7 +11,8 @@ import java.util.function.Consumer;
  * it through {@code dev.baton.core.spi.TestSupport}.
  */
 public final class NodeCrash {
-  private static volatile Accessor<?> accessor;
+  // Null until the node class registers it.
+  private static volatile @Nullable Accessor<?> accessor;
 
   private NodeCrash() {}
 

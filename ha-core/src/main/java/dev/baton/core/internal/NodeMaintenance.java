@@ -2,6 +2,7 @@ package dev.baton.core.internal;
 
 import dev.baton.core.Maintenance;
 import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Maintenance mode as the control server of the same process sets it: like {@code
@@ -11,7 +12,8 @@ import java.util.Objects;
  * NodeSecurity}.
  */
 public final class NodeMaintenance {
-  private static volatile Accessor<?> accessor;
+  // Null until the node class registers it.
+  private static volatile @Nullable Accessor<?> accessor;
 
   private NodeMaintenance() {}
 

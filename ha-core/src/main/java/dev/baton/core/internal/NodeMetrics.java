@@ -19,6 +19,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Function;
 import java.util.function.Supplier;
 import java.util.function.ToDoubleFunction;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The node's Micrometer meters (names start with {@code baton.}).
@@ -286,13 +287,13 @@ public final class NodeMetrics {
                       .register(registry)));
     }
     memberUp
-        .keySet()
+        .entrySet()
         .removeIf(
-            id -> {
-              if (ids.contains(id)) {
+            e -> {
+              if (ids.contains(e.getKey())) {
                 return false;
               }
-              Gauge gone = memberUp.get(id);
+              Gauge gone = e.getValue();
               registered.remove(gone.getId());
               registry.remove(gone);
               return true;
@@ -328,7 +329,7 @@ public final class NodeMetrics {
    * #close()}): then nothing is registered and the answer is null. The plan's step meters come
    * through here too ({@link StepOutcomes}).
    */
-  synchronized <M extends Meter> M register(Function<MeterRegistry, M> how) {
+  synchronized <M extends Meter> @Nullable M register(Function<MeterRegistry, M> how) {
     return closed ? null : keep(how.apply(registry));
   }
 
@@ -349,7 +350,7 @@ public final class NodeMetrics {
     return meter;
   }
 
-  private static void increment(Counter counter) {
+  private static void increment(@Nullable Counter counter) {
     if (counter != null) {
       counter.increment();
     }

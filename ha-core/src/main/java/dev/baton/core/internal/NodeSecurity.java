@@ -2,6 +2,7 @@ package dev.baton.core.internal;
 
 import java.util.Objects;
 import java.util.function.Function;
+import org.jspecify.annotations.Nullable;
 
 /**
  * How a node's Raft port is secured, for the control server of the same process (it takes the
@@ -11,7 +12,8 @@ import java.util.function.Function;
  * depends on it (API types, then internal, then BatonNode, then control).
  */
 public final class NodeSecurity {
-  private static volatile Accessor<?> accessor;
+  // Null until the node class registers it.
+  private static volatile @Nullable Accessor<?> accessor;
 
   private NodeSecurity() {}
 

@@ -19,6 +19,7 @@ import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -48,8 +49,9 @@ public class PlanRunner {
   private final StepExecutor executor;
   private final StepOutcomes outcomes;
   private final ExecutorService orchestrator;
-  private volatile Thread orchestratorThread;
-  private volatile Future<?> running;
+  // Null until the orchestrator's thread starts, and until the first promotion.
+  private volatile @Nullable Thread orchestratorThread;
+  private volatile @Nullable Future<?> running;
   private volatile PromotionStatus status = PromotionStatus.IDLE;
 
   public PlanRunner(

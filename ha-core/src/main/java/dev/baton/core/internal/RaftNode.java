@@ -31,6 +31,7 @@ import org.apache.ratis.protocol.RaftPeerId;
 import org.apache.ratis.server.DivisionInfo;
 import org.apache.ratis.server.RaftServer;
 import org.apache.ratis.server.storage.RaftStorage;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Everything Baton needs from Ratis, in one place: the server, a local submission path for the role
@@ -58,7 +59,7 @@ public final class RaftNode implements AutoCloseable {
   private final LocalRequests local;
   private final MemberDirectory directory;
   private final HeartbeatAcks heartbeatAcks;
-  private volatile DivisionInfo division;
+  private volatile @Nullable DivisionInfo division;
   private final ElectionTimer electionTimer;
   private final ClientId localClientId = ClientId.randomId();
   private final ReadIndexRead reads;
@@ -182,7 +183,7 @@ public final class RaftNode implements AutoCloseable {
   }
 
   /** This node's Raft division (Ratis's server of the cluster's group), or null if none. */
-  RaftServer.Division divisionOrNull() {
+  RaftServer.@Nullable Division divisionOrNull() {
     try {
       return server.getDivision(groupId);
     } catch (IOException e) {

@@ -26,6 +26,7 @@ import org.apache.ratis.thirdparty.io.grpc.ServerCall;
 import org.apache.ratis.thirdparty.io.grpc.ServerCallHandler;
 import org.apache.ratis.thirdparty.io.grpc.ServerInterceptor;
 import org.apache.ratis.thirdparty.io.grpc.Status;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Every call on the Raft port passes here first (installed on Ratis's gRPC server through its
@@ -163,7 +164,7 @@ final class RaftPortGuard implements ServerInterceptor {
     };
   }
 
-  private X509Certificate leaf(SSLSession session) {
+  private @Nullable X509Certificate leaf(@Nullable SSLSession session) {
     if (session == null) {
       return null;
     }
@@ -180,7 +181,7 @@ final class RaftPortGuard implements ServerInterceptor {
   }
 
   /** The member a server RPC says it comes from. */
-  private static String sender(Object message) {
+  private static @Nullable String sender(Object message) {
     RaftRpcRequestProto r;
     if (message instanceof AppendEntriesRequestProto m) {
       r = m.getServerRequest();

@@ -6,6 +6,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.function.Supplier;
+import org.jspecify.annotations.Nullable;
 
 /**
  * One job: turns the builder's Raft-port settings (the mode chosen, a cluster secret file, the
@@ -22,11 +23,13 @@ public final class RaftSecuritySettings {
    * @param chosen the mode set on the builder (null when a secret file was given instead)
    * @param secretFile the cluster secret's file, or null
    * @param acceptedSecrets readers of the secrets also accepted from peers (a rotation)
+   * @return the security, or null when none was chosen (which {@link NodeConfig#validated} refuses,
+   *     naming the three ways to choose)
    * @throws IllegalArgumentException naming the setting that is wrong
    */
-  public static RaftSecurity resolve(
-      RaftSecurity chosen,
-      Path secretFile,
+  public static @Nullable RaftSecurity resolve(
+      @Nullable RaftSecurity chosen,
+      @Nullable Path secretFile,
       List<Supplier<RaftSecurity.SharedSecret>> acceptedSecrets) {
     RaftSecurity raftSecurity = chosen;
     if (secretFile != null) {

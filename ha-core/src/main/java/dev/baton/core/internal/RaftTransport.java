@@ -18,6 +18,7 @@ import javax.net.ssl.TrustManagerFactory;
 import javax.net.ssl.X509ExtendedTrustManager;
 import org.apache.ratis.grpc.GrpcTlsConfig;
 import org.apache.ratis.security.TlsConf;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -28,10 +29,10 @@ import org.slf4j.LoggerFactory;
 final class RaftTransport {
   private static final Logger LOG = LoggerFactory.getLogger(RaftPortGuard.class);
 
-  final GrpcTlsConfig tls;
+  final @Nullable GrpcTlsConfig tls;
   final RaftPortGuard guard;
 
-  private RaftTransport(GrpcTlsConfig tls, RaftPortGuard guard) {
+  private RaftTransport(@Nullable GrpcTlsConfig tls, RaftPortGuard guard) {
     this.tls = tls;
     this.guard = guard;
   }

@@ -1,12 +1,14 @@
 package dev.baton.core.internal;
 
 import java.util.List;
+import java.util.Objects;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Watches the Raft server once the node counts as started. Ratis may stop the server under the node
@@ -18,7 +20,8 @@ final class RaftWatch {
   private final RaftNode raft;
   private final Consumer<String> stopItself;
   private final Runnable everyTick;
-  private volatile ScheduledExecutorService executor;
+  // Null until start().
+  private volatile @Nullable ScheduledExecutorService executor;
 
   /**
    * @param stopItself called with why when the Raft server stopped under the node
@@ -49,7 +52,11 @@ final class RaftWatch {
     watch.scheduleWithFixedDelay(
         () -> {
           if (running.getAsBoolean() && !raft.alive()) {
-            stopItself.accept(whyRaftStopped(lastConfiguration.get()));
+            stopItself.accept(
+                whyRaftStopped(
+                    Objects.requireNonNull(
+                        lastConfiguration.get(),
+                        "set to List.of() and then only to configurationIds(), never null")));
           } else {
             lastConfiguration.set(raft.configurationIds());
           }

@@ -36,8 +36,9 @@ final class RecoverySource {
   private static final Pattern SNAPSHOT = Pattern.compile("snapshot\\.(\\d+)_(\\d+)");
   private static final SizeInBytes MAX_ENTRY = SizeInBytes.valueOf("64MB");
 
-  String clusterId;
-  String nodeId;
+  // Set by read() from the identity file before anything else reads them.
+  String clusterId = "";
+  String nodeId = "";
   long term;
   long snapshotIndex;
   long lastIndex;

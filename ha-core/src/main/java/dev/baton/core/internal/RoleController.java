@@ -5,6 +5,7 @@ import dev.baton.core.Role;
 import dev.baton.core.RoleListener;
 import dev.baton.core.StandbyReason;
 import java.time.Duration;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.concurrent.CompletableFuture;
@@ -62,6 +63,10 @@ import org.slf4j.LoggerFactory;
  */
 public final class RoleController {
   private static final Logger LOG = LoggerFactory.getLogger(RoleController.class);
+  // Why a PROMOTING or ACTIVE node has a current activation (for requireNonNull).
+  private static final String WITH_ACTIVATION =
+      "PROMOTING and ACTIVE are entered only with an activation (RoleState.promoting), and the"
+          + " current activation is never cleared";
 
   /** One activation of this node. */
   public record Activation(
@@ -188,7 +193,7 @@ public final class RoleController {
     final Role r = state.held();
 
     if (r == Role.ACTIVE || r == Role.PROMOTING) {
-      Activation a = state.current();
+      Activation a = Objects.requireNonNull(state.current(), WITH_ACTIVATION);
       if (!leader || term != a.term()) {
         demote(StandbyReason.LEADERSHIP_LOST);
         return;
@@ -359,7 +364,7 @@ public final class RoleController {
       if (r != Role.ACTIVE && r != Role.PROMOTING) {
         return CompletableFuture.completedFuture(null);
       }
-      a = state.current();
+      a = Objects.requireNonNull(state.current(), WITH_ACTIVATION);
       ended = state.endSignal().ended();
       state.role(Role.DEMOTING);
       lock.notifyAll();

@@ -5,6 +5,7 @@ import dev.baton.core.RoleListener;
 import dev.baton.core.StandbyReason;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Executor;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -27,7 +28,7 @@ final class RoleListeners {
    * Registers {@code listener}; it hears at once {@code onActive(activeNow)}, or {@code
    * onStandby(STARTING)} if {@code activeNow} is null.
    */
-  void add(RoleListener listener, Executor executor, ActiveContext activeNow) {
+  void add(RoleListener listener, Executor executor, @Nullable ActiveContext activeNow) {
     Registration r = new Registration(listener, new SerialExecutor(executor));
     registrations.add(r);
     if (activeNow != null) {

@@ -3,6 +3,7 @@ package dev.baton.core.internal;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -22,7 +23,7 @@ final class RoleLoop {
   private final Semaphore wake = new Semaphore(0);
 
   private volatile boolean running;
-  private Thread thread;
+  private @Nullable Thread thread;
 
   /**
    * @param step one step of the controller, run on this loop's thread

@@ -8,6 +8,7 @@ import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
+import org.jspecify.annotations.Nullable;
 
 /**
  * This node's role and the activation it holds: the role, the current activation (its token and
@@ -35,7 +36,8 @@ public final class RoleState {
 
   // Read without the lock; written under it.
   private volatile Role role;
-  private volatile RoleController.Activation current;
+  // Null before the first activation.
+  private volatile RoleController.@Nullable Activation current;
 
   // The current activation's end signal (EndSignal), paired with it; replaced under the lock with
   // each activation, read without it.
@@ -141,7 +143,7 @@ public final class RoleState {
   }
 
   /** The current activation: the last one taken, null before the first. */
-  RoleController.Activation current() {
+  RoleController.@Nullable Activation current() {
     return current;
   }
 

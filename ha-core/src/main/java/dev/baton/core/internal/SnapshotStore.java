@@ -14,6 +14,7 @@ import org.apache.ratis.server.storage.RaftStorage;
 import org.apache.ratis.statemachine.impl.SimpleStateMachineStorage;
 import org.apache.ratis.statemachine.impl.SingleFileSnapshotInfo;
 import org.apache.ratis.util.MD5FileUtil;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -64,7 +65,7 @@ final class SnapshotStore {
   }
 
   /** The newest snapshot on disk, checked; null if there is none. */
-  Loaded readLatest() throws IOException {
+  @Nullable Loaded readLatest() throws IOException {
     SingleFileSnapshotInfo info = storage.loadLatestSnapshot();
     if (info == null) {
       return null;

@@ -4,6 +4,7 @@ import dev.baton.core.internal.proto.KvEntryProto;
 import dev.baton.core.internal.proto.Query;
 import dev.baton.core.internal.proto.QueryResult;
 import java.util.Map;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Read-only answers from the replicated state: the {@link Query} protocol, served both to Ratis's
@@ -15,7 +16,7 @@ final class StateQueries {
   private StateQueries() {}
 
   /** The answer to {@code query} from the state applied so far; null for an unknown kind. */
-  static QueryResult answer(ReplicatedState state, Query query) {
+  static @Nullable QueryResult answer(ReplicatedState state, Query query) {
     QueryResult.Builder result = QueryResult.newBuilder();
     switch (query.getKindCase()) {
       case GET -> {
