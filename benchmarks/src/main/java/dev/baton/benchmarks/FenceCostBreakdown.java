@@ -16,7 +16,6 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -52,17 +51,10 @@ public final class FenceCostBreakdown {
       String name, Connection c, @Nullable PreparedStatement pre, PreparedStatement insert) {}
 
   public static void main(String[] args) throws Exception {
-    int rounds = args.length > 0 ? Integer.parseInt(args[0]) : 30;
-    int block = args.length > 1 ? Integer.parseInt(args[1]) : 100;
-    String fsync = args.length > 2 ? args[2] : "on";
-    if (rounds < 1 || block < 1 || !(fsync.equals("on") || fsync.equals("off"))) {
-      throw new IllegalArgumentException("usage: [ROUNDS>=1] [BLOCK>=1] [on|off]");
-    }
-    System.out.println("start: " + Results.loadAverage());
-    try (PostgresServer server =
-        PostgresServer.startPrimary(
-            "fence-parts", Map.of("fsync", fsync, "synchronous_commit", fsync))) {
-      server.execute("CREATE TABLE m (id bigint, v text)");
+    InterleavedFenceRun run = InterleavedFenceRun.parse(args, 30);
+    int rounds = run.rounds();
+    int block = run.block();
+    try (PostgresServer server = run.startServer("fence-parts")) {
       try (Connection c = server.connect();
           Statement s = c.createStatement()) {
         for (String[] f :
@@ -131,7 +123,7 @@ public final class FenceCostBreakdown {
       System.out.printf(
           Locale.ROOT,
           "fsync %s, %d rounds of %d one-row transactions per variant, interleaved by block%n",
-          fsync,
+          run.fsync(),
           rounds,
           block);
       System.out.printf(

@@ -10,7 +10,6 @@ import java.sql.PreparedStatement;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.util.Locale;
-import java.util.Map;
 
 /**
  * The fence's cost on a one-row write transaction with {@code fsync} and {@code synchronous_commit}
@@ -28,17 +27,10 @@ public final class FenceOverheadInterleaved {
   private FenceOverheadInterleaved() {}
 
   public static void main(String[] args) throws Exception {
-    int rounds = args.length > 0 ? Integer.parseInt(args[0]) : 40;
-    int block = args.length > 1 ? Integer.parseInt(args[1]) : 100;
-    String fsync = args.length > 2 ? args[2] : "on";
-    if (rounds < 1 || block < 1 || !(fsync.equals("on") || fsync.equals("off"))) {
-      throw new IllegalArgumentException("usage: [ROUNDS>=1] [BLOCK>=1] [on|off]");
-    }
-    System.out.println("start: " + Results.loadAverage());
-    try (PostgresServer server =
-        PostgresServer.startPrimary(
-            "fence-interleaved", Map.of("fsync", fsync, "synchronous_commit", fsync))) {
-      server.execute("CREATE TABLE m (id bigint, v text)");
+    InterleavedFenceRun run = InterleavedFenceRun.parse(args, 40);
+    int rounds = run.rounds();
+    int block = run.block();
+    try (PostgresServer server = run.startServer("fence-interleaved")) {
       PostgresFence.of(server.dataSource(), "m").advance(1, TestStepContext.promote(1));
       FencedDataSource ds = FencedDataSource.builder(server.dataSource()).resource("m").build();
       PostgresFence bound =
@@ -80,7 +72,7 @@ public final class FenceOverheadInterleaved {
             Locale.ROOT,
             "fsync %s, %d rounds of %d transactions each: plain median %.0f us, fenced median"
                 + " %.0f us, fenced/plain per round median %.3f (p5 %.3f, p95 %.3f)%n",
-            fsync,
+            run.fsync(),
             rounds,
             block,
             Results.percentile(plainUs, 50),

@@ -1,16 +1,10 @@
 package dev.baton.benchmarks;
 
 import dev.baton.core.BatonNode;
-import dev.baton.core.Member;
 import dev.baton.core.Timing;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Stream;
 
 /**
  * False elections of an idle cluster (issue 33): three nodes in one JVM on loopback, nobody
@@ -27,31 +21,10 @@ public final class IdleElections {
 
   public static void main(String[] args) throws Exception {
     long windowS = args.length > 0 ? Long.parseLong(args[0]) : 60;
-    Timing timing =
-        args.length > 2
-            ? Timing.scaledTo(
-                Duration.ofMillis(Long.parseLong(args[1])),
-                Duration.ofMillis(Long.parseLong(args[2])))
-            : Timing.DEFAULTS;
-    Path root = Files.createTempDirectory("baton-idle-elections-");
-    List<Member> members = new ArrayList<>();
-    for (int i = 1; i <= 3; i++) {
-      members.add(Member.voter("n" + i, "127.0.0.1:" + InJvmFailover.freePort()));
-    }
-    String cluster = "idle-" + System.nanoTime();
-    List<BatonNode> nodes = new ArrayList<>();
-    List<Thread> starters = new ArrayList<>();
-    for (Member m : members) {
-      BatonNode n = InJvmFailover.build(cluster, m.id(), members, root, timing);
-      nodes.add(n);
-      Thread t = new Thread(n::start);
-      t.start();
-      starters.add(t);
-    }
-    for (Thread t : starters) {
-      t.join();
-    }
-    BatonNode active = InJvmFailover.awaitActive(nodes, Duration.ofSeconds(60));
+    InJvmCluster cluster = InJvmCluster.start("idle-elections", InJvmCluster.timingFrom(args, 1));
+    Timing timing = cluster.timing;
+    List<BatonNode> nodes = List.copyOf(cluster.nodes.values());
+    BatonNode active = cluster.awaitActive(Duration.ofSeconds(60));
     // Settle: the first activation's report and snapshot.
     TimeUnit.SECONDS.sleep(5);
     long term0 = maxTerm(nodes);
@@ -72,10 +45,7 @@ public final class IdleElections {
     }
     long tokenAdvance = nodes.stream().mapToLong(BatonNode::token).max().orElse(0) - token0;
     long activeNow = nodes.stream().filter(BatonNode::isActive).count();
-    nodes.forEach(BatonNode::close);
-    try (Stream<Path> s = Files.walk(root)) {
-      s.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-    }
+    cluster.close();
     System.out.printf(
         "idle %d s, election timeout %d-%d ms: term %d -> %d (%d term changes), token advance %d,"
             + " %d active at the end%n",

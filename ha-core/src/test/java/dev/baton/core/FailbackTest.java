@@ -27,7 +27,13 @@ import org.junit.jupiter.api.Test;
  */
 class FailbackTest {
   private static final Duration WAIT = Duration.ofSeconds(30);
-  private static final Duration HOLD = Duration.ofSeconds(4);
+
+  /**
+   * The hold-down. The test waits out about six of them; each phase of n1's flapping (every node's
+   * record says healthy, then unhealthy again) must stay well within one: a few hundred ms, about a
+   * second at load 25.
+   */
+  private static final Duration HOLD = Duration.ofSeconds(3);
 
   /** What a node's listener heard: "active" with its token, or "standby REASON". */
   record Event(String node, String what, long token, long nanos) {}

@@ -364,8 +364,10 @@ class HealthGatingTest {
 
   @Test
   void aFlappingCheckMovesTheRoleAtMostOncePerMinMoveInterval() throws Exception {
-    Duration minMove = Duration.ofSeconds(3);
-    Duration window = Duration.ofSeconds(9);
+    // A move takes a few hundred ms (a second at load 25), so the checks, which flip on every
+    // probe, would move the role several times per interval without the rule.
+    Duration minMove = Duration.ofSeconds(2);
+    Duration window = Duration.ofSeconds(6);
     try (Fixture f = new Fixture(Duration.ofMillis(200), new HealthPolicy(1, 1, minMove), false)) {
       f.cluster.awaitActive(START);
       long start = System.nanoTime();
@@ -532,7 +534,7 @@ class HealthGatingTest {
   @Test
   void aNodeThatActivatedBecauseRecordsLaggedDoesNotHandTheRoleBackOnTheRecordsItProvedStale()
       throws Exception {
-    Duration minMove = Duration.ofSeconds(2);
+    Duration minMove = Duration.ofSeconds(1);
     afterAFallback(
         minMove,
         (f, fallback, other) -> {
@@ -568,7 +570,7 @@ class HealthGatingTest {
    */
   @Test
   void aFallbackActivationHoldsTheRoleForMinMoveInterval() throws Exception {
-    Duration minMove = Duration.ofSeconds(4);
+    Duration minMove = Duration.ofSeconds(3);
     afterAFallback(
         minMove,
         (f, fallback, other) -> {

@@ -124,7 +124,12 @@ class MembershipTest {
    */
   @Test
   void anAddWhoseNewVoterDoesNotConfirmInTimeIsReportedToTheCallerNamingIt() {
-    try (TestCluster cluster = TestCluster.create(3, 0).startAll();
+    // The add waits out the whole change timeout, three operation timeouts
+    // (MembershipCoordinator): 9 s here instead of the default 15 s.
+    try (TestCluster cluster =
+            TestCluster.create(
+                    3, 0, TestCluster.TIMING, (id, b) -> b.operationTimeout(Duration.ofSeconds(3)))
+                .startAll();
         NetworkPartition net = NetworkPartition.create()) {
       BatonNode active = cluster.awaitActive(Duration.ofSeconds(30));
       Member n4 = cluster.newMember("n4", false);

@@ -92,9 +92,10 @@ class PromotionLivenessTest {
                                 throw new IllegalStateException("n1's promotion fails");
                               }
                             })))) {
-      cluster.start("w1");
-      cluster.start("w2");
-      BatonNode n1 = cluster.start("n1");
+      // n2 and n3 stay down; the others start together (one after another, each start waits
+      // out its quiet period).
+      cluster.startTogether("w1", "w2", "n1");
+      BatonNode n1 = cluster.node("n1");
       await("n1's promotion failed").atMost(Duration.ofSeconds(60)).untilTrue(thrown);
       await("n1 gave the role up")
           .atMost(Duration.ofSeconds(30))
@@ -150,9 +151,8 @@ class PromotionLivenessTest {
                               StepPolicy.mustSucceed().withMaxAttempts(1))
                           .build());
             })) {
-      cluster.start("w1");
-      cluster.start("w2");
-      n1.set(cluster.start("n1"));
+      cluster.startAll();
+      n1.set(cluster.node("n1"));
       BatonNode active = cluster.awaitActive(Duration.ofSeconds(60));
       assertThat(active.id()).isEqualTo("n1");
       assertThat(promotions).hasSizeGreaterThanOrEqualTo(2);

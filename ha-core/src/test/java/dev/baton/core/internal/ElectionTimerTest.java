@@ -64,12 +64,15 @@ class ElectionTimerTest {
     nodes.forEach((id, n) -> before.put(id, n.electionsStartedByTimer()));
     try (ElectionTimer eager = eagerTimer(follower)) {
       eager.start();
-      // Three seconds: more than three times the eager timer's timeout.
-      long end = System.nanoTime() + Duration.ofSeconds(3).toNanos();
-      while (System.nanoTime() < end) {
-        Thread.sleep(100);
-        assertThat(leader.info().isLeader()).isTrue();
-      }
+      // Three seconds: more than three times the eager timer's timeout. Any sample that finds the
+      // leader not leader fails at once (a leadership regained later would also show as a new
+      // term, asserted below).
+      await(leader.selfId() + " stays leader while heartbeats arrive")
+          .failFast(leader.selfId() + " lost leadership", () -> !leader.info().isLeader())
+          .during(Duration.ofSeconds(3))
+          .atMost(Duration.ofSeconds(10))
+          .pollInterval(Duration.ofMillis(100))
+          .until(() -> leader.info().isLeader());
       assertThat(eager.electionsStarted()).isZero();
     }
     for (RaftNode n : nodes.values()) {
