@@ -409,12 +409,12 @@ final class Cluster implements AutoCloseable {
     Files.writeString(nodeDir.resolve("clock-rate"), Double.toString(rate));
   }
 
-  private static String classpath() {
+  static String classpath() {
     return System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
   }
 
   /** The directories and jars to mount so that {@link #classpath()} resolves in a container. */
-  private static Set<String> classpathMounts() {
+  static Set<String> classpathMounts() {
     Path repo =
         Path.of(
                 System.getProperty(
@@ -673,11 +673,19 @@ final class Cluster implements AutoCloseable {
   // ---------------------------------------------------------------- DNS
 
   private void writeDnsFiles() throws IOException {
-    Path dir = runDir.resolve("containers").resolve("dns");
+    dnsSecret = writeDnsFiles(runDir.resolve("containers").resolve("dns"), dnsIp);
+  }
+
+  /**
+   * Writes BIND's configuration and the zone {@value #DNS_ZONE} (updates allowed with the TSIG key
+   * {@code baton-key}, hmac-sha256) into {@code dir}, mounted at {@code /dns}; returns the key's
+   * secret (base64).
+   */
+  static String writeDnsFiles(Path dir, String dnsIp) throws IOException {
     Files.createDirectories(dir);
     byte[] key = new byte[32];
     new SecureRandom().nextBytes(key);
-    dnsSecret = Base64.getEncoder().encodeToString(key);
+    String dnsSecret = Base64.getEncoder().encodeToString(key);
     Files.writeString(
         dir.resolve("named.conf"),
         String.join(
@@ -708,6 +716,7 @@ final class Cluster implements AutoCloseable {
             "@ IN NS ns." + DNS_ZONE + ".",
             "ns IN A " + dnsIp,
             ""));
+    return dnsSecret;
   }
 
   private void startDns() {

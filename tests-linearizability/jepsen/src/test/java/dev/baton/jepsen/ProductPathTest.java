@@ -1,0 +1,862 @@
+package dev.baton.jepsen;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.github.dockerjava.api.DockerClient;
+import com.github.dockerjava.api.model.Network.Ipam;
+import dev.baton.jepsen.Checks.Row;
+import dev.baton.jepsen.Checks.Validity;
+import dev.baton.jepsen.NodeEvents.Activation;
+import dev.baton.jepsen.ProductPathChecks.Kill;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.security.SecureRandom;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Properties;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
+import org.awaitility.Awaitility;
+import org.awaitility.core.ConditionTimeoutException;
+import org.junit.jupiter.api.Test;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.testcontainers.DockerClientFactory;
+import org.testcontainers.containers.BindMode;
+import org.testcontainers.containers.GenericContainer;
+import org.testcontainers.containers.Network;
+import org.testcontainers.utility.DockerImageName;
+import org.xbill.DNS.ARecord;
+import org.xbill.DNS.DClass;
+import org.xbill.DNS.Message;
+import org.xbill.DNS.Name;
+import org.xbill.DNS.Record;
+import org.xbill.DNS.Section;
+import org.xbill.DNS.SimpleResolver;
+import org.xbill.DNS.Type;
+
+/**
+ * The Jepsen-style run through the product path (issue 39, slice 1): no test node app. Three node
+ * containers (image from {@code scripts/node-image}) run the sidecar's main class, {@code
+ * dev.baton.sidecar.Main sidecar --config node.yaml}, from this module's test class path (bind-
+ * mounted as {@link Cluster} mounts it), each with a YAML written here: n1 and n2 with a {@code
+ * type: postgres} step (Baton promotes the standby; the harness never does) and a {@code type: dns}
+ * step against the suite's BIND, w1 a witness with no steps.
+ *
+ * <p><b>Each site's PostgreSQL runs inside its eligible node's container</b>, started by the
+ * container's start script before the sidecar. That is the simplest wiring that is still real: the
+ * former-primary guard's rejoin runs {@code pg_ctl} and {@code pg_rewind} on the data directory, so
+ * it must run on the database's host (docs/sidecar-config.md, "Where the guard runs"), and {@code
+ * /token} answers loopback callers only, so the writer must share the sidecar's host too. One
+ * container per site then makes the fault a real site loss: a SIGKILL of the container's first
+ * process (the start script, which runs the sidecar in a restart loop as systemd would) takes the
+ * sidecar, its PostgreSQL and its writer with it, as a power cut of the site's machine does. No
+ * STONITH is wired ({@code stopCommand}): as in examples/two-regions, the fence's time bound
+ * ({@code fenceLease}, fence protocol 3) lets the surviving node promote past the unreachable old
+ * primary, which refuses the old token by itself; when the killed site comes back, its guard
+ * ({@code formerPrimaryGuard} with {@code rejoin}) makes its server read-only and rejoins it as a
+ * standby with {@code pg_rewind}. Replication is asynchronous (the product does not manage
+ * synchronous replication), so writes acknowledged just before a site loss may be lost: reported
+ * with the run, not asserted ({@link ProductPathChecks}).
+ *
+ * <p>Beside each sidecar, a {@link dev.baton.jepsen.product.ProtocolWriter} writes through the
+ * public protocol: the token from {@code /token}, {@code baton.check_fence} first in every
+ * transaction, the DNS name {@code app.baton.test} resolved through BIND on every connect.
+ *
+ * <p>The fault: the active site is SIGKILLed ({@code jepsen.product.kills} times, default 3); the
+ * other site must take over by itself (Baton's promotion, the name moved, a row committed there
+ * with the new token). Before the next kill the killed site is started again and must be streaming
+ * from the new primary (the guard's rejoin), so the next takeover has a standby to promote.
+ *
+ * <p>Checked ({@link ProductPathChecks}): no two actives (the sidecars' {@code /active} sampled by
+ * the harness), tokens only grow, rows commit in token order (I3), the DNS fence only moves
+ * forward, and every kill was taken over; a run with no committed row, no activation or no fault is
+ * not VALID. Outputs: {@code target/jepsen/product-path/}.
+ */
+class ProductPathTest {
+  private static final Logger LOG = LoggerFactory.getLogger(ProductPathTest.class);
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private static final String ZONE = Cluster.DNS_ZONE;
+  private static final String RESOURCE = "jepsen";
+  private static final Duration TAKEOVER = Duration.ofSeconds(90);
+  private static final Duration REJOIN = Duration.ofSeconds(120);
+  private static final Duration POLL = Duration.ofMillis(200);
+  private static final String PG_BIN = "/usr/lib/postgresql/15/bin";
+
+  /** One eligible site (node, PostgreSQL, writer) or the witness. */
+  record Site(String id, String ip, Path dir, GenericContainer<?> container) {
+    String url(String path) {
+      return "http://" + ip + ":8008" + path;
+    }
+  }
+
+  private final DockerClient docker = DockerClientFactory.instance().client();
+  private final HttpClient http =
+      HttpClient.newBuilder().connectTimeout(Duration.ofMillis(300)).build();
+  private final List<GenericContainer<?>> containers = new ArrayList<>();
+  private final Map<String, Site> sites = new LinkedHashMap<>();
+  private final List<Sample> samples = new ArrayList<>();
+  private volatile boolean sampling = true;
+  private Network network;
+  private String prefix;
+  private Path runDir;
+
+  /** One reading of a node's {@code /active}: active with {@code token}, or not (token 0). */
+  record Sample(String node, long t0, long t1, long token) {}
+
+  @Test
+  void siteLossesAreTakenOverByBatonsOwnPromotion() throws Exception {
+    String image = DockerEnvironment.nodeImage();
+    int killCount = Integer.getInteger("jepsen.product.kills", 3);
+    runDir = JepsenRun.outputRoot().resolve("product-path").toAbsolutePath();
+    JepsenRun.deleteRecursively(runDir);
+    Files.createDirectories(runDir);
+    long started = System.nanoTime();
+    List<Thread> samplers = new ArrayList<>();
+    DnsWatcher dnsWatcher = null;
+    List<Kill> kills = new ArrayList<>();
+    // Without Ryuk nothing else removes the containers if this JVM is stopped mid-run (a build
+    // timeout, Ctrl-C): they would keep running and eat the machine's two cores.
+    Thread cleanup = new Thread(this::removeAll, "product-path-cleanup");
+    Runtime.getRuntime().addShutdownHook(cleanup);
+    try {
+      createNetwork();
+      String dnsIp = prefix + "31";
+      Path dnsDir = runDir.resolve("containers").resolve("dns");
+      String tsigSecret = Cluster.writeDnsFiles(dnsDir, dnsIp);
+      GenericContainer<?> dns =
+          container(image, "dns", dnsIp)
+              .withFileSystemBind(dnsDir.toString(), "/dns", BindMode.READ_WRITE)
+              .withCommand("named", "-g", "-4", "-n", "1", "-c", "/dns/named.conf");
+      dns.start();
+      byte[] clusterSecret =
+          (Base64.getEncoder().encodeToString(random(32)) + "\n")
+              .getBytes(StandardCharsets.US_ASCII);
+      String[] ids = {"n1", "n2", "w1"};
+      for (int i = 0; i < ids.length; i++) {
+        Path dir = runDir.resolve("containers").resolve(ids[i]);
+        Files.createDirectories(dir);
+        // The site's PostgreSQL (user postgres) writes its log here.
+        Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxrwxrwx"));
+        Files.write(dir.resolve("cluster.secret"), clusterSecret);
+        sites.put(ids[i], new Site(ids[i], prefix + (11 + i), dir, null));
+      }
+      for (Site s : List.copyOf(sites.values())) {
+        writeSiteFiles(s, dnsIp, tsigSecret);
+      }
+      // All at once: n2's start script waits for n1's server before it copies it.
+      for (Site s : List.copyOf(sites.values())) {
+        startSite(image, s);
+      }
+      for (String id : List.of("n1", "n2")) {
+        Thread t = new Thread(() -> sample(sites.get(id)), "product-sampler-" + id);
+        t.setDaemon(true);
+        t.start();
+        samplers.add(t);
+      }
+      dnsWatcher = new DnsWatcher(dnsIp, ZONE);
+      dnsWatcher.start();
+      LOG.info("product path: containers started after {} ms", ms(started));
+
+      Site active = awaitActiveWithCommits(null, 0, TAKEOVER);
+      LOG.info(
+          "product path: {} active with token {} and committing after {} ms",
+          active.id(),
+          tokenOf(active),
+          ms(started));
+      for (int k = 0; k < killCount; k++) {
+        Site other = active.id().equals("n1") ? sites.get("n2") : sites.get("n1");
+        awaitStreaming(active, other, REJOIN);
+        long token = tokenOf(active);
+        awaitCommitted(active, token, 20, TAKEOVER);
+        long t = System.nanoTime();
+        docker.killContainerCmd(active.container().getContainerId()).withSignal("KILL").exec();
+        kills.add(new Kill(active.id(), token, t));
+        LOG.info("product path: killed site {} (token {})", active.id(), token);
+        Site next = awaitActiveWithCommits(active, token, TAKEOVER);
+        LOG.info(
+            "product path: {} took over with token {} after {} ms",
+            next.id(),
+            tokenOf(next),
+            ms(t));
+        awaitNameOn(dnsIp, next, TAKEOVER);
+        if (k < killCount - 1) {
+          awaitStopped(active);
+          docker.startContainerCmd(active.container().getContainerId()).exec();
+          LOG.info("product path: site {} started again", active.id());
+        }
+        active = next;
+      }
+      // A last stretch of writes on the final primary, then everything is read.
+      long last = tokenOf(active);
+      awaitCommitted(active, last, 40, TAKEOVER);
+      sampling = false;
+      for (Thread s : samplers) {
+        s.join(5000);
+      }
+      dnsWatcher.close();
+      Map<String, List<Long>> history = readHistory(active);
+      // The writers keep writing while the table is read: only the outcomes they recorded before
+      // the read began are judged (a write acknowledged later may be missing from the rows read
+      // without being lost). Every invocation is kept: a row read must have been tried.
+      long readFrom = System.nanoTime();
+      List<Row> rows = readRows(active);
+      List<NodeEvents.Op> ops = new ArrayList<>();
+      for (String id : List.of("n1", "n2")) {
+        for (NodeEvents.Op op : readWriterOps(sites.get(id))) {
+          if (op.type().equals("invoke") || op.time() < readFrom) {
+            ops.add(op);
+          }
+        }
+      }
+      ops.sort(java.util.Comparator.comparingLong(NodeEvents.Op::time));
+      ProductPathChecks.Verdict verdict =
+          ProductPathChecks.check(
+              new ProductPathChecks.Observations(
+                  activations(),
+                  rows,
+                  ops,
+                  dnsWatcher.observations(),
+                  kills,
+                  Map.of("n1", sites.get("n1").ip(), "n2", sites.get("n2").ip()),
+                  history));
+      Map<String, Integer> sidecarExits = new LinkedHashMap<>();
+      for (Site s : sites.values()) {
+        Path log = s.dir().resolve("sidecar.log");
+        int exits = 0;
+        if (Files.exists(log)) {
+          for (String line : Files.readAllLines(log, StandardCharsets.UTF_8)) {
+            if (line.startsWith("start.sh: the sidecar exited")) {
+              exits++;
+            }
+          }
+        }
+        sidecarExits.put(s.id(), exits);
+      }
+      String report =
+          verdict.describe()
+              + "  sidecar exits restarted by the site's loop (not faults of the test): "
+              + sidecarExits
+              + "\n"
+              + String.format(
+                  "  %d kills, %d rows committed, %d writer operations, %d /active samples, %d"
+                      + " DNS readings, %.1f s%n",
+                  kills.size(),
+                  rows.size(),
+                  ops.size(),
+                  samples.size(),
+                  dnsWatcher.observations().size(),
+                  ms(started) / 1000.0);
+      Files.writeString(runDir.resolve("results.txt"), report);
+      Map<String, Object> results = new LinkedHashMap<>();
+      results.put("validity", verdict.validity().name());
+      List<Checks.Outcome> all = new ArrayList<>(verdict.outcomes());
+      all.add(verdict.durability());
+      for (Checks.Outcome out : all) {
+        results.put(
+            out.name(),
+            Map.of(
+                "validity", out.validity().name(),
+                "summary", out.summary(),
+                "details", out.details()));
+      }
+      results.put("kills", kills);
+      results.put("sidecarExits", sidecarExits);
+      JSON.writerWithDefaultPrettyPrinter()
+          .writeValue(runDir.resolve("results.json").toFile(), results);
+      LOG.info("product path:\n{}", report);
+      assertThat(verdict.validity()).as(report + logHints()).isEqualTo(Validity.VALID);
+      assertThat(kills).as(report).hasSize(killCount);
+    } catch (ConditionTimeoutException e) {
+      throw new AssertionError(e.getMessage() + logHints(), e);
+    } finally {
+      sampling = false;
+      if (dnsWatcher != null) {
+        dnsWatcher.close();
+      }
+      Runtime.getRuntime().removeShutdownHook(cleanup);
+      removeAll();
+    }
+  }
+
+  // ------------------------------------------------------------------ the sites
+
+  private void writeSiteFiles(Site s, String dnsIp, String tsigSecret) throws IOException {
+    boolean witness = s.id().startsWith("w");
+    Site n1 = sites.get("n1");
+    Site n2 = sites.get("n2");
+    StringBuilder y = new StringBuilder();
+    y.append("cluster: jepsen-product\n");
+    y.append("node: ").append(s.id()).append('\n');
+    y.append("dataDir: /site/data\n");
+    y.append("clusterSecretFile: /site/cluster.secret\n");
+    // The first start only; on a later start the directory exists and the key is ignored.
+    y.append("bootstrap: true\n");
+    y.append("members:\n");
+    for (Site m : sites.values()) {
+      y.append("  - id: ").append(m.id()).append('\n');
+      y.append("    raft: ").append(m.ip()).append(":7400\n");
+      y.append("    control: ").append(m.ip()).append(":7500\n");
+      if (m.id().startsWith("w")) {
+        y.append("    witness: true\n");
+      }
+    }
+    // /active for the harness; the same port on loopback serves /token to the local writer.
+    y.append("http:\n  listen: ").append(s.ip()).append(":8008\n");
+    // Five JVMs, two PostgreSQL servers and BIND share the machine's two cores with the build:
+    // with the default lease (under 0.7 s) the actives gave up their role under load 25 before
+    // their promotion ended (watchdog halts, fence leases not renewed in time), so the run tested
+    // churn rather than the site losses. Same on every node (docs/sidecar-config.md, timing).
+    y.append("timing:\n  electionTimeoutMin: 2s\n");
+    if (!witness) {
+      y.append("promotion:\n  steps:\n");
+      y.append("    - name: postgres\n      type: postgres\n      servers:\n");
+      y.append("        n1: ").append(n1.ip()).append(":5432\n");
+      y.append("        n2: ").append(n2.ip()).append(":5432\n");
+      y.append("      user: postgres\n");
+      y.append("      fenceResources: [").append(RESOURCE).append("]\n");
+      y.append("      fenceLease: {renewInterval: 100ms}\n");
+      y.append("      connectTimeout: 1s\n");
+      y.append("      formerPrimaryGuard:\n        checkInterval: 500ms\n        rejoin:\n");
+      y.append("          dataDirectory: /var/lib/postgresql/data\n");
+      y.append("          binDirectory: ").append(PG_BIN).append('\n');
+      y.append("          runAs: [runuser, -u, postgres, --]\n");
+      y.append("          logFile: /site/postgres.log\n");
+      y.append("          recloneOnRewindFailure: true\n");
+      y.append("      positionReporter:\n        interval: 500ms\n");
+      y.append("      timeout: 60s\n");
+      y.append("    - name: dns\n      type: dns\n");
+      y.append("      server: ").append(dnsIp).append(":53\n");
+      y.append("      zone: ").append(ZONE).append('\n');
+      y.append("      names:\n        - name: app\n          type: A\n          values:\n");
+      y.append("            n1: ").append(n1.ip()).append('\n');
+      y.append("            n2: ").append(n2.ip()).append('\n');
+      y.append("      ttl: 1s\n");
+      y.append("      tsig:\n        keyFile: /site/tsig.key\n");
+      y.append("      timeout: 30s\n");
+      Files.writeString(
+          s.dir().resolve("tsig.key"),
+          "key \"baton-key\" {\n  algorithm hmac-sha256;\n  secret \"" + tsigSecret + "\";\n};\n");
+    }
+    Files.writeString(s.dir().resolve("node.yaml"), y.toString());
+    Files.writeString(
+        s.dir().resolve("server.conf"),
+        String.join(
+            "\n",
+            "listen_addresses = '*'",
+            "max_connections = 40",
+            "shared_buffers = 32MB",
+            "fsync = off",
+            "wal_level = replica",
+            "max_wal_senders = 8",
+            "wal_keep_size = 128MB",
+            "hot_standby = on",
+            "wal_log_hints = on",
+            "log_min_messages = warning",
+            ""));
+    Files.writeString(
+        s.dir().resolve("hba.conf"),
+        "host all all 0.0.0.0/0 trust\nhost replication all 0.0.0.0/0 trust\n");
+    // java @file: the class path is long.
+    Files.writeString(s.dir().resolve("classpath.args"), "-cp " + Cluster.classpath() + "\n");
+    String jvm =
+        "-Xss512k -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -XX:-UsePerfData"
+            + " -XX:+ExitOnOutOfMemoryError @/site/classpath.args";
+    String role = s.id().equals("n1") ? "primary" : "standby";
+    List<String> script = new ArrayList<>();
+    script.add("#!/bin/sh");
+    script.add(
+        "# Written by ProductPathTest: the site's PostgreSQL, its writer, then its sidecar.");
+    if (!witness) {
+      script.add("D=/var/lib/postgresql/data");
+      script.add("PG='runuser -u postgres --'");
+      script.add("if [ ! -f $D/PG_VERSION ]; then");
+      script.add("  mkdir -p $D && chown postgres:postgres $D && chmod 700 $D");
+      if (role.equals("primary")) {
+        script.add("  $PG " + PG_BIN + "/initdb -D $D -U postgres --auth=trust -N >/dev/null");
+        script.add("  cat /site/server.conf >> $D/postgresql.conf");
+        script.add("  cat /site/hba.conf >> $D/pg_hba.conf");
+        script.add("  FIRST=1");
+      } else {
+        // The first start: a copy of n1's server once it has the writers' tables.
+        script.add(
+            "  until $PG "
+                + PG_BIN
+                + "/psql -h "
+                + n1.ip()
+                + " -U postgres -d postgres -tAc 'SELECT 1 FROM jepsen.commit_order'"
+                + " >/dev/null 2>&1; do sleep 0.3; done");
+        script.add(
+            "  $PG "
+                + PG_BIN
+                + "/pg_basebackup -h "
+                + n1.ip()
+                + " -U postgres -D $D -R -X stream -c fast");
+      }
+      script.add("fi");
+      // A server that comes back after a site loss starts as it was; the guard fences and rejoins
+      // it when another site holds the writer.
+      script.add(
+          "$PG "
+              + PG_BIN
+              + "/pg_ctl -D $D -l /site/postgres.log -w -t 60 start"
+              + " || echo 'start.sh: PostgreSQL did not start'");
+      if (role.equals("primary")) {
+        script.add("if [ -n \"${FIRST:-}\" ]; then");
+        script.add(
+            "  $PG "
+                + PG_BIN
+                + "/psql -v ON_ERROR_STOP=1 -U postgres -d postgres -c \"CREATE SCHEMA jepsen;"
+                + " CREATE TABLE jepsen.commit_order (id int PRIMARY KEY, n bigint NOT NULL);"
+                + " INSERT INTO jepsen.commit_order VALUES (1, 0);"
+                + " CREATE TABLE jepsen.writes (commit_seq bigint PRIMARY KEY, token bigint NOT"
+                + " NULL, node text NOT NULL, value text NOT NULL UNIQUE);\"");
+        script.add("fi");
+      }
+      script.add(
+          "java -Xmx48m "
+              + jvm
+              + " dev.baton.jepsen.product.ProtocolWriter "
+              + s.id()
+              + " http://127.0.0.1:8008/token "
+              + dnsIp
+              + " app."
+              + ZONE
+              + " "
+              + RESOURCE
+              + " /site/writer.jsonl 20 >> /site/writer.log 2>&1 &");
+    }
+    // The sidecar runs under a restart loop, as under systemd's Restart=always: a sidecar that
+    // halts itself (the watchdog, exit 70) comes back, while the site's PostgreSQL and writer keep
+    // running. The fault is the SIGKILL of the container's first process, this loop: the kernel
+    // then kills every process of the container, the sidecar, PostgreSQL and the writer (a site
+    // loss). Each exit is written to sidecar.log, and the run reports how many there were.
+    script.add("while true; do");
+    script.add(
+        "  java -Xmx160m "
+            + jvm
+            + " dev.baton.sidecar.Main sidecar --config /site/node.yaml >> /site/sidecar.log 2>&1");
+    script.add(
+        "  echo \"start.sh: the sidecar exited with status $? at $(date -u +%FT%TZ); starting it"
+            + " again in 1 s\" >> /site/sidecar.log");
+    script.add("  sleep 1");
+    script.add("done");
+    Files.writeString(s.dir().resolve("start.sh"), String.join("\n", script) + "\n");
+  }
+
+  private void startSite(String image, Site s) {
+    GenericContainer<?> c =
+        container(image, s.id(), s.ip())
+            .withFileSystemBind(s.dir().toString(), "/site", BindMode.READ_WRITE)
+            .withCommand("sh", "/site/start.sh");
+    for (String mount : Cluster.classpathMounts()) {
+      c.withFileSystemBind(mount, mount, BindMode.READ_ONLY);
+    }
+    c.start();
+    sites.put(s.id(), new Site(s.id(), s.ip(), s.dir(), c));
+  }
+
+  private GenericContainer<?> container(String image, String name, String ip) {
+    GenericContainer<?> c =
+        new GenericContainer<>(DockerImageName.parse(image))
+            .withNetwork(network)
+            .withCreateContainerCmdModifier(
+                cmd ->
+                    cmd.withName("baton-product-" + name + "-" + network.getId().substring(0, 8))
+                        .withHostName(name)
+                        .withIpv4Address(ip));
+    containers.add(c);
+    return c;
+  }
+
+  private void createNetwork() {
+    RuntimeException last = null;
+    for (int attempt = 0; attempt < 8; attempt++) {
+      int third = ThreadLocalRandom.current().nextInt(0, 256);
+      String subnet = "172.28." + third + ".0/24";
+      Network n =
+          Network.builder()
+              .driver("bridge")
+              .createNetworkCmdModifier(
+                  cmd ->
+                      cmd.withName("baton-product-" + Long.toString(System.nanoTime(), 36))
+                          .withIpam(new Ipam().withConfig(new Ipam.Config().withSubnet(subnet))))
+              .build();
+      try {
+        n.getId();
+        network = n;
+        prefix = "172.28." + third + ".";
+        return;
+      } catch (RuntimeException e) {
+        last = e;
+      }
+    }
+    throw new IllegalStateException("could not create a Docker network for the run", last);
+  }
+
+  private synchronized void removeAll() {
+    List<GenericContainer<?>> all = new ArrayList<>(containers);
+    containers.clear();
+    for (GenericContainer<?> c : all) {
+      try {
+        if (c.getContainerId() != null) {
+          docker.removeContainerCmd(c.getContainerId()).withForce(true).exec();
+        }
+      } catch (RuntimeException e) {
+        LOG.warn("removing a container: {}", e.toString());
+      }
+    }
+    if (network != null) {
+      Network n = network;
+      network = null;
+      try {
+        n.close();
+      } catch (RuntimeException e) {
+        LOG.warn("removing the network: {}", e.toString());
+      }
+    }
+  }
+
+  // ------------------------------------------------------------------ observing
+
+  private void sample(Site s) {
+    while (sampling) {
+      long t0 = System.nanoTime();
+      long token = 0;
+      try {
+        HttpResponse<String> r =
+            http.send(
+                HttpRequest.newBuilder(URI.create(s.url("/active")))
+                    .timeout(Duration.ofMillis(500))
+                    .GET()
+                    .build(),
+                HttpResponse.BodyHandlers.ofString());
+        if (r.statusCode() == 200) {
+          token = r.headers().firstValue("X-Baton-Token").map(Long::parseLong).orElse(0L);
+        }
+      } catch (IOException e) {
+        // Down or not started yet: not known to be active.
+      } catch (InterruptedException e) {
+        return;
+      }
+      long t1 = System.nanoTime();
+      synchronized (samples) {
+        samples.add(new Sample(s.id(), t0, t1, token));
+      }
+      LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(25));
+    }
+  }
+
+  /**
+   * The sampled activations: per node, the samples that answered active with one token. A token
+   * names one activation, so its first and last samples bound it.
+   */
+  private List<Activation> activations() {
+    List<Sample> all;
+    synchronized (samples) {
+      all = new ArrayList<>(samples);
+    }
+    all.sort(java.util.Comparator.comparingLong(Sample::t0));
+    Map<String, long[]> byKey = new LinkedHashMap<>();
+    Map<String, Long> lastActive = new LinkedHashMap<>();
+    for (Sample s : all) {
+      String node = s.node();
+      if (s.token() > 0) {
+        String key = node + "/" + s.token();
+        long[] a = byKey.get(key);
+        if (a == null) {
+          byKey.put(key, new long[] {s.t0(), s.t1(), s.t0(), s.t1(), -1, 1});
+        } else {
+          a[2] = s.t0();
+          a[3] = s.t1();
+          a[5]++;
+        }
+        lastActive.put(node, s.token());
+      } else if (lastActive.containsKey(node)) {
+        long[] a = byKey.get(node + "/" + lastActive.remove(node));
+        if (a[4] < 0) {
+          a[4] = s.t0();
+        }
+      }
+    }
+    List<Activation> out = new ArrayList<>();
+    for (Map.Entry<String, long[]> e : byKey.entrySet()) {
+      String[] k = e.getKey().split("/");
+      long[] a = e.getValue();
+      out.add(
+          new Activation(k[0], 0, Long.parseLong(k[1]), a[0], a[1], a[2], a[3], a[4], (int) a[5]));
+    }
+    out.sort(java.util.Comparator.comparingLong(Activation::firstT0));
+    return out;
+  }
+
+  private long tokenOf(Site s) {
+    try {
+      HttpResponse<String> r =
+          http.send(
+              HttpRequest.newBuilder(URI.create(s.url("/active")))
+                  .timeout(Duration.ofMillis(1000))
+                  .GET()
+                  .build(),
+              HttpResponse.BodyHandlers.ofString());
+      return r.statusCode() == 200
+          ? r.headers().firstValue("X-Baton-Token").map(Long::parseLong).orElse(0L)
+          : 0;
+    } catch (IOException e) {
+      return 0;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return 0;
+    }
+  }
+
+  /**
+   * Waits until an eligible node other than {@code killed} is active with a token above {@code
+   * after} and its writer has committed a row with that token on its own server.
+   */
+  private Site awaitActiveWithCommits(Site killed, long after, Duration timeout) {
+    String what =
+        killed == null
+            ? "a node is active and its writer commits"
+            : "a node other than "
+                + killed.id()
+                + " is active with a token above "
+                + after
+                + " and its writer commits with it";
+    return Awaitility.await(what)
+        .atMost(timeout)
+        .pollInterval(POLL)
+        .until(
+            () -> {
+              for (String id : List.of("n1", "n2")) {
+                Site s = sites.get(id);
+                if (killed != null && killed.id().equals(id)) {
+                  continue;
+                }
+                long t = tokenOf(s);
+                if (t > after && committedWith(s, t) > 0) {
+                  return Optional.of(s);
+                }
+              }
+              return Optional.<Site>empty();
+            },
+            Optional::isPresent)
+        .get();
+  }
+
+  private void awaitCommitted(Site s, long token, int rows, Duration timeout) {
+    Awaitility.await(s.id() + "'s writer commits " + rows + " rows with token " + token)
+        .atMost(timeout)
+        .pollInterval(POLL)
+        .until(() -> committedWith(s, token) >= rows);
+  }
+
+  private static long committedWith(Site s, long token) {
+    try (Connection c = connect(s);
+        Statement st = c.createStatement();
+        ResultSet rs =
+            st.executeQuery("SELECT count(*) FROM jepsen.writes WHERE token = " + token)) {
+      rs.next();
+      return rs.getLong(1);
+    } catch (SQLException e) {
+      return 0;
+    }
+  }
+
+  /** Waits until {@code standby}'s server streams from {@code primary}'s (the guard's rejoin). */
+  private void awaitStreaming(Site primary, Site standby, Duration timeout) {
+    Awaitility.await(standby.id() + "'s server streams from " + primary.id() + "'s")
+        .atMost(timeout)
+        .pollInterval(POLL)
+        .ignoreExceptions()
+        .until(
+            () -> {
+              try (Connection c = connect(primary);
+                  Statement st = c.createStatement();
+                  ResultSet rs =
+                      st.executeQuery(
+                          "SELECT count(*) FROM pg_stat_replication WHERE state = 'streaming'"
+                              + " AND client_addr = '"
+                              + standby.ip()
+                              + "'")) {
+                rs.next();
+                return rs.getLong(1) > 0;
+              }
+            });
+  }
+
+  private void awaitNameOn(String dnsIp, Site s, Duration timeout) throws IOException {
+    SimpleResolver resolver = new SimpleResolver(InetAddress.getByName(dnsIp));
+    resolver.setTimeout(Duration.ofMillis(500));
+    Name app = Name.fromString("app." + ZONE + ".");
+    Awaitility.await("app." + ZONE + " points at " + s.id() + " (" + s.ip() + ")")
+        .atMost(timeout)
+        .pollInterval(POLL)
+        .ignoreExceptions()
+        .until(
+            () -> {
+              Message m = resolver.send(Message.newQuery(Record.newRecord(app, Type.A, DClass.IN)));
+              for (Record r : m.getSection(Section.ANSWER)) {
+                if (r instanceof ARecord a && a.getAddress().getHostAddress().equals(s.ip())) {
+                  return true;
+                }
+              }
+              return false;
+            });
+  }
+
+  private void awaitStopped(Site s) {
+    Awaitility.await(s.id() + "'s container stopped")
+        .atMost(Duration.ofSeconds(30))
+        .pollInterval(Duration.ofMillis(100))
+        .until(
+            () ->
+                !Boolean.TRUE.equals(
+                    docker
+                        .inspectContainerCmd(s.container().getContainerId())
+                        .exec()
+                        .getState()
+                        .getRunning()));
+  }
+
+  private static Connection connect(Site s) throws SQLException {
+    Properties p = new Properties();
+    p.setProperty("user", "postgres");
+    p.setProperty("connectTimeout", "2");
+    p.setProperty("socketTimeout", "10");
+    return DriverManager.getConnection("jdbc:postgresql://" + s.ip() + ":5432/postgres", p);
+  }
+
+  private static List<Row> readRows(Site primary) throws SQLException {
+    List<Row> rows = new ArrayList<>();
+    try (Connection c = connect(primary);
+        Statement st = c.createStatement();
+        ResultSet rs =
+            st.executeQuery(
+                "SELECT commit_seq, token, node, value FROM jepsen.writes ORDER BY commit_seq")) {
+      while (rs.next()) {
+        rows.add(new Row(rs.getLong(1), rs.getLong(2), rs.getString(3), rs.getString(4)));
+      }
+    }
+    return rows;
+  }
+
+  /**
+   * The tokens of every activation the cluster recorded ({@code GET /history}), per node; the
+   * answer is kept as {@code history.json}.
+   */
+  private Map<String, List<Long>> readHistory(Site s) throws IOException, InterruptedException {
+    HttpResponse<String> r =
+        http.send(
+            HttpRequest.newBuilder(URI.create(s.url("/history")))
+                .timeout(Duration.ofSeconds(5))
+                .GET()
+                .build(),
+            HttpResponse.BodyHandlers.ofString());
+    Files.writeString(runDir.resolve("history.json"), r.body());
+    assertThat(r.statusCode()).as("GET /history on " + s.id() + ": " + r.body()).isEqualTo(200);
+    Map<String, List<Long>> out = new java.util.TreeMap<>();
+    collectTokens(JSON.readTree(r.body()), out);
+    return out;
+  }
+
+  private static void collectTokens(JsonNode n, Map<String, List<Long>> out) {
+    // The control API's Activation as JSON: nodeId and token (a uint64: a string in proto JSON).
+    JsonNode node = n.has("nodeId") ? n.path("nodeId") : n.path("node");
+    if (n.isObject() && n.has("token") && node.isTextual()) {
+      long token = n.path("token").asLong();
+      List<Long> tokens = out.computeIfAbsent(node.asText(), k -> new ArrayList<>());
+      if (token > 0 && !tokens.contains(token)) {
+        tokens.add(token);
+      }
+    }
+    for (JsonNode child : n) {
+      collectTokens(child, out);
+    }
+  }
+
+  /** The writer's log as the suite's fenced-write operations (value {@code [token, value]}). */
+  static List<NodeEvents.Op> readWriterOps(Site s) throws IOException {
+    Path file = s.dir().resolve("writer.jsonl");
+    List<NodeEvents.Op> ops = new ArrayList<>();
+    if (!Files.exists(file)) {
+      throw new IOException(s.id() + "'s writer log " + file + " is missing: the writer never ran");
+    }
+    int incarnation = -1;
+    for (String line : Files.readAllLines(file, StandardCharsets.UTF_8)) {
+      JsonNode r;
+      try {
+        r = JSON.readTree(line);
+      } catch (IOException e) {
+        continue; // a line cut short by SIGKILL
+      }
+      String e = r.path("e").asText();
+      if (e.equals("start")) {
+        incarnation++;
+      } else if (e.equals("op")) {
+        ops.add(
+            new NodeEvents.Op(
+                s.id(),
+                incarnation,
+                s.id() + "." + incarnation,
+                r.path("type").asText(),
+                r.path("time").asLong(),
+                List.of(r.path("token").asLong(), r.path("value").asText()),
+                r.has("seq") ? r.path("seq").asLong() : null,
+                r.has("error") ? r.path("error").asText() : null));
+      }
+    }
+    return ops;
+  }
+
+  private String logHints() {
+    StringBuilder b = new StringBuilder("\nlogs under ").append(runDir).append("/containers:");
+    for (Site s : sites.values()) {
+      for (String f : List.of("sidecar.log", "postgres.log", "writer.log")) {
+        Path p = s.dir().resolve(f);
+        if (Files.exists(p)) {
+          b.append("\n--- ").append(s.id()).append('/').append(f).append(" (last lines)\n");
+          try {
+            List<String> lines = Files.readAllLines(p, StandardCharsets.UTF_8);
+            b.append(
+                String.join("\n", lines.subList(Math.max(0, lines.size() - 15), lines.size())));
+          } catch (IOException e) {
+            b.append("(unreadable: ").append(e).append(')');
+          }
+        }
+      }
+    }
+    return b.toString();
+  }
+
+  private static long ms(long since) {
+    return (System.nanoTime() - since) / 1_000_000;
+  }
+
+  private static byte[] random(int n) {
+    byte[] b = new byte[n];
+    new SecureRandom().nextBytes(b);
+    return b;
+  }
+}
