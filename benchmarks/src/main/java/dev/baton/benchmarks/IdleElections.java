@@ -19,7 +19,20 @@ import java.util.concurrent.TimeUnit;
  */
 public final class IdleElections {
 
-  public static void main(String[] args) throws Exception {
+  /**
+   * Exits 1 when the run fails (no active node in time, say): the nodes' threads would otherwise
+   * keep the JVM, and scripts/detection waiting on it, alive for good.
+   */
+  public static void main(String[] args) {
+    try {
+      run(args);
+    } catch (Exception | Error e) {
+      e.printStackTrace();
+      System.exit(1);
+    }
+  }
+
+  private static void run(String[] args) throws Exception {
     long windowS = args.length > 0 ? Long.parseLong(args[0]) : 60;
     InJvmCluster cluster = InJvmCluster.start("idle-elections", InJvmCluster.timingFrom(args, 1));
     Timing timing = cluster.timing;

@@ -18,7 +18,20 @@ import java.util.Map;
  */
 public final class InJvmFailover {
 
-  public static void main(String[] args) throws Exception {
+  /**
+   * Exits 1 when the run fails (no active node in time, say): the nodes' threads would otherwise
+   * keep the JVM, and scripts/detection waiting on it, alive for good.
+   */
+  public static void main(String[] args) {
+    try {
+      run(args);
+    } catch (Exception | Error e) {
+      e.printStackTrace();
+      System.exit(1);
+    }
+  }
+
+  private static void run(String[] args) throws Exception {
     int trials = args.length > 0 ? Integer.parseInt(args[0]) : 20;
     // Optional: another election timeout range, MIN_MS MAX_MS (the rest scaled to MIN_MS).
     InJvmCluster cluster = InJvmCluster.start("failover", InJvmCluster.timingFrom(args, 1));
