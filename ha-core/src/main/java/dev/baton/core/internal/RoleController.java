@@ -60,6 +60,10 @@ import org.slf4j.LoggerFactory;
  * the lock of every transition here, each holding it over the same span as before the state was cut
  * out. What stays here is the transitions (activate, take, renew, demote, hand over, close) and the
  * step that chooses among them, which share that lock and one thread.
+ *
+ * <p>Size: about 470 lines, 320 of them code; the rest is this map and the Javadoc that ties each
+ * transition to its step of docs/lease.md. The transitions are kept together on purpose: each holds
+ * the same lock in the same order, and reading them side by side is how that order is checked.
  */
 public final class RoleController {
   private static final Logger LOG = LoggerFactory.getLogger(RoleController.class);
