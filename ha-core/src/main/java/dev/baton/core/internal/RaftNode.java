@@ -44,7 +44,7 @@ import org.jspecify.annotations.Nullable;
  * requests to the own server {@link LocalRequests}, the writes through whichever node leads {@link
  * LeaderClient}, and the read-index read on the leader {@link ReadIndexRead}.
  *
- * <p>Size: about 510 lines, 320 of them code: one thin method per thing Baton asks of Ratis (so
+ * <p>Size: about 550 lines, 320 of them code: one thin method per thing Baton asks of Ratis (so
  * that no Ratis type leaves this package), each with the Javadoc that says which Ratis behaviour it
  * relies on. Splitting it further would spread the Ratis surface over more classes.
  */
