@@ -162,6 +162,9 @@ public final class FailoverBenchmark {
         b.plannedTrial(i, "planned");
         b.plannedTrial(i, "planned-warm");
       }
+    } catch (Exception | Error e) {
+      b.dumpThreads();
+      throw e;
     } finally {
       b.tearDown();
     }
@@ -437,6 +440,41 @@ public final class FailoverBenchmark {
                       "SELECT pg_wal_lsn_diff(pg_last_wal_replay_lsn(), '" + target + "')::bigint")
                   >= 0;
             });
+  }
+
+  /**
+   * When a trial fails (a node that never becomes active, say), each live node's threads go to
+   * {@code threads-<id>.txt} in the work directory before the nodes are stopped: what a stuck node
+   * was waiting on is gone once it is killed.
+   */
+  private void dumpThreads() {
+    List<NodeProcess> live = new ArrayList<>();
+    sites.values().stream().map(s -> s.process).filter(p -> p != null).forEach(live::add);
+    if (witness != null) {
+      live.add(witness);
+    }
+    for (NodeProcess p : live) {
+      if (!p.process.isAlive()) {
+        continue;
+      }
+      Path file = work.resolve("threads-" + p.id + ".txt");
+      try {
+        Process jcmd =
+            new ProcessBuilder("jcmd", Long.toString(p.process.pid()), "Thread.print")
+                .redirectErrorStream(true)
+                .redirectOutput(file.toFile())
+                .start();
+        if (!jcmd.waitFor(30, TimeUnit.SECONDS)) {
+          jcmd.destroyForcibly();
+        }
+        System.out.println("threads of " + p.id + " in " + file);
+      } catch (IOException e) {
+        System.out.println("could not dump the threads of " + p.id + ": " + e);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return;
+      }
+    }
   }
 
   private void tearDown() {

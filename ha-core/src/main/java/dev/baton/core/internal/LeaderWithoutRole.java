@@ -2,8 +2,11 @@ package dev.baton.core.internal;
 
 import dev.baton.core.internal.proto.SwitchRequest;
 import java.util.Optional;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import org.apache.ratis.server.DivisionInfo;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * What a Raft leader that holds no role does at a step of the role controller: hand leadership to a
@@ -16,18 +19,36 @@ import org.apache.ratis.server.DivisionInfo;
  * only by the controller's thread.
  */
 final class LeaderWithoutRole {
+  private static final Logger LOG = LoggerFactory.getLogger(RoleController.class);
+
+  private final String selfId;
+  private final long notReadyWarnNanos;
   private final boolean eligible;
   private final PendingSwitch pendingSwitch;
   private final SwitchBookkeeping switches;
   private final LeadershipHandOff handOff;
   private final HealthHandOver healthHandOver;
 
+  // The term in which this leader was first seen not ready, since when, and whether it was said.
+  private long notReadyTerm = -1;
+  private long notReadySince;
+  private boolean notReadyWarned;
+
+  /**
+   * @param notReadyWarnNanos after this long as a leader that is not ready (its first entry of the
+   *     term not applied here), one WARN says so: a leader normally gets ready within a round trip,
+   *     and until then it neither activates nor hands over, silently otherwise
+   */
   LeaderWithoutRole(
+      String selfId,
+      long notReadyWarnNanos,
       boolean eligible,
       PendingSwitch pendingSwitch,
       SwitchBookkeeping switches,
       LeadershipHandOff handOff,
       HealthHandOver healthHandOver) {
+    this.selfId = selfId;
+    this.notReadyWarnNanos = notReadyWarnNanos;
     this.eligible = eligible;
     this.pendingSwitch = pendingSwitch;
     this.switches = switches;
@@ -50,6 +71,7 @@ final class LeaderWithoutRole {
       Consumer<PendingSwitch.HandOver> handOver,
       Consumer<HealthHandOver.Fallback> activate) {
     final long term = info.getCurrentTerm();
+    watchReadiness(info, term, now);
     SwitchRequest pending = pendingSwitch.read();
     if (pendingSwitch.open(pending)) {
       // A switch is pending and this leader is not active: hand leadership to the target rather
@@ -85,5 +107,36 @@ final class LeaderWithoutRole {
       return;
     }
     activate.accept(fallback.get());
+  }
+
+  private void watchReadiness(DivisionInfo info, long term, long now) {
+    if (info.isLeaderReady()) {
+      if (notReadyTerm == term && notReadyWarned) {
+        LOG.info(
+            "{}: Raft leader of term {} is ready after {} ms",
+            selfId,
+            term,
+            TimeUnit.NANOSECONDS.toMillis(now - notReadySince));
+      }
+      notReadyTerm = -1;
+      return;
+    }
+    if (notReadyTerm != term) {
+      notReadyTerm = term;
+      notReadySince = now;
+      notReadyWarned = false;
+      return;
+    }
+    if (!notReadyWarned && now - notReadySince >= notReadyWarnNanos) {
+      notReadyWarned = true;
+      LOG.warn(
+          "{}: Raft leader of term {} for {} ms but not ready: the term's first entry has not"
+              + " applied here (applied index {}); it neither activates nor hands over until it"
+              + " has",
+          selfId,
+          term,
+          TimeUnit.NANOSECONDS.toMillis(now - notReadySince),
+          info.getLastAppliedIndex());
+    }
   }
 }

@@ -137,7 +137,13 @@ public final class RoleController {
     this.activeHandOver = new ActiveHandOver(pendingSwitch, healthHandOver, failback);
     this.leaderWithoutRole =
         new LeaderWithoutRole(
-            config.self().eligible(), pendingSwitch, switches, handOff, healthHandOver);
+            config.self().id(),
+            config.timing().electionTimeoutMax().multipliedBy(2).toNanos(),
+            config.self().eligible(),
+            pendingSwitch,
+            switches,
+            handOff,
+            healthHandOver);
     this.asks =
         new HeartbeatAsks(raft, renewNanos, TimeUnit.MILLISECONDS.toNanos(loop.tickMillis()));
     this.report =
