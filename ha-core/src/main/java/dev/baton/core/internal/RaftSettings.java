@@ -53,6 +53,9 @@ final class RaftSettings {
     RaftServerConfigKeys.Log.Appender.setBufferByteLimit(properties, SizeInBytes.valueOf("512KB"));
     RaftServerConfigKeys.Log.setWriteBufferSize(properties, SizeInBytes.valueOf("1MB"));
     RaftServerConfigKeys.Log.Appender.setRetryPolicy(properties, appenderRetryPolicy(t));
+    RaftServerConfigKeys.Log.setLogMetadataEnabled(properties, logMetadata());
+    RaftServerConfigKeys.Log.Appender.setWaitTimeMin(
+        properties, TimeDuration.valueOf(appenderWaitMicros(), TimeUnit.MICROSECONDS));
     GrpcConfigKeys.Server.setHost(properties, config.bindHost());
     GrpcConfigKeys.Server.setPort(properties, config.bindPort());
     // Explicit, so a change of Ratis's default cannot silently swap the transport: Ratis's gRPC
@@ -60,6 +63,41 @@ final class RaftSettings {
     // a follower acknowledged (HeartbeatAcks, issue 33). The client keeps plain gRPC.
     RaftConfigKeys.Rpc.setType(properties, new AckTrackingGrpcFactory.Type());
     return properties;
+  }
+
+  /**
+   * The system property that sets Ratis's {@code raft.server.log.log-metadata.enabled}, for side by
+   * side measurement only ({@code scripts/bench kv-interleaved}); nodes read it when they start.
+   */
+  static final String LOG_METADATA_PROPERTY = "baton.raft.logMetadata";
+
+  /**
+   * The system property that sets Ratis's {@code raft.server.log.appender.wait-time.min} in
+   * microseconds, for side by side measurement only, like {@link #LOG_METADATA_PROPERTY}.
+   */
+  static final String APPENDER_WAIT_PROPERTY = "baton.raft.appenderWaitMicros";
+
+  static boolean logMetadata() {
+    String v = System.getProperty(LOG_METADATA_PROPERTY, "true");
+    if (!v.equals("true") && !v.equals("false")) {
+      throw new IllegalArgumentException(
+          LOG_METADATA_PROPERTY + " must be true or false, not '" + v + "'");
+    }
+    return Boolean.parseBoolean(v);
+  }
+
+  static long appenderWaitMicros() {
+    String v = System.getProperty(APPENDER_WAIT_PROPERTY, "1000");
+    try {
+      long micros = Long.parseLong(v);
+      if (micros >= 0) {
+        return micros;
+      }
+    } catch (NumberFormatException e) {
+      // Reported below.
+    }
+    throw new IllegalArgumentException(
+        APPENDER_WAIT_PROPERTY + " must be a whole number of microseconds >= 0, not '" + v + "'");
   }
 
   /**
