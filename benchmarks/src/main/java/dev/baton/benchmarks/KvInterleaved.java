@@ -16,24 +16,27 @@ import java.util.Locale;
  * the same disk. Each operation is timed alone; the figures are percentiles over all of a setting's
  * operations. One caller thread, 64-byte values, on the active node, as {@code KvBenchmark}.
  *
- * <p>A setting is {@code LABEL=LOG_METADATA/APPENDER_WAIT_MICROS}: Ratis's {@code
- * raft.server.log.log-metadata.enabled} and {@code raft.server.log.appender.wait-time.min}, passed
- * to the nodes' Raft settings through the system properties {@code baton.raft.logMetadata} and
- * {@code baton.raft.appenderWaitMicros} while that setting's cluster starts.
+ * <p>A setting is {@code LABEL=LOG_METADATA/APPENDER_WAIT_MICROS[/reask]}: Ratis's {@code
+ * raft.server.log.log-metadata.enabled} and {@code raft.server.log.appender.wait-time.min}, and
+ * with {@code /reask} a read that asks for a heartbeat again on every acknowledgement that does not
+ * settle it (the behaviour before issue 40's read change) instead of every 2 ms; passed to the
+ * nodes through the system properties {@code baton.raft.logMetadata}, {@code
+ * baton.raft.appenderWaitMicros} and {@code baton.read.reaskOnAck} while that setting's cluster
+ * starts.
  *
- * <p>Run: {@code scripts/bench kv-interleaved [ROUNDS] [BLOCK] [LABEL=true|false/MICROS ...]}
- * (defaults 20, 200, {@code metadata-on=true/1000 metadata-off=false/1000}).
+ * <p>Run: {@code scripts/bench kv-interleaved [ROUNDS] [BLOCK] [LABEL=true|false/MICROS[/reask]
+ * ...]} (defaults 20, 200, {@code before=true/1000/reask now=false/100}).
  */
 public final class KvInterleaved {
   private KvInterleaved() {}
 
-  private record Setting(String label, boolean logMetadata, long waitMicros) {
+  private record Setting(String label, boolean logMetadata, long waitMicros, boolean reask) {
     static Setting parse(String spec) {
       int eq = spec.indexOf('=');
       int slash = spec.indexOf('/');
       if (eq < 1 || slash < eq) {
         throw new IllegalArgumentException(
-            "a setting is LABEL=true|false/MICROS (log metadata, appender wait), not '"
+            "a setting is LABEL=true|false/MICROS[/reask] (log metadata, appender wait), not '"
                 + spec
                 + "'");
       }
@@ -42,10 +45,11 @@ public final class KvInterleaved {
         throw new IllegalArgumentException(
             "log metadata must be true or false in '" + spec + "', not '" + meta + "'");
       }
+      String rest = spec.substring(slash + 1);
+      boolean reask = rest.endsWith("/reask");
+      rest = rest.replace("/reask", "");
       return new Setting(
-          spec.substring(0, eq),
-          Boolean.parseBoolean(meta),
-          Long.parseLong(spec.substring(slash + 1)));
+          spec.substring(0, eq), Boolean.parseBoolean(meta), Long.parseLong(rest), reask);
     }
   }
 
@@ -57,8 +61,8 @@ public final class KvInterleaved {
       settings.add(Setting.parse(args[i]));
     }
     if (settings.isEmpty()) {
-      settings.add(Setting.parse("metadata-on=true/1000"));
-      settings.add(Setting.parse("metadata-off=false/1000"));
+      settings.add(Setting.parse("before=true/1000/reask"));
+      settings.add(Setting.parse("now=false/100"));
     }
     if (rounds < 1 || block < 1) {
       throw new IllegalArgumentException("usage: [ROUNDS>=1] [BLOCK>=1] [LABEL=true|false/MICROS]");
@@ -73,6 +77,7 @@ public final class KvInterleaved {
         // Read by each node's RaftSettings when its Raft server starts.
         System.setProperty("baton.raft.logMetadata", Boolean.toString(s.logMetadata()));
         System.setProperty("baton.raft.appenderWaitMicros", Long.toString(s.waitMicros()));
+        System.setProperty("baton.read.reaskOnAck", Boolean.toString(s.reask()));
         TestCluster c = TestCluster.create(3, 0).startAll();
         clusters.add(c);
         BatonNode active = c.awaitActive(Duration.ofSeconds(60));
@@ -81,6 +86,7 @@ public final class KvInterleaved {
       }
       System.clearProperty("baton.raft.logMetadata");
       System.clearProperty("baton.raft.appenderWaitMicros");
+      System.clearProperty("baton.read.reaskOnAck");
       for (int i = 0; i < n; i++) { // warm-up
         for (int w = 0; w < 5; w++) {
           puts(kv[i], value, block, new double[block], 0);
@@ -112,7 +118,9 @@ public final class KvInterleaved {
                 + s.logMetadata()
                 + ", appender wait-time.min "
                 + s.waitMicros()
-                + " us)";
+                + " us, "
+                + (s.reask() ? "re-ask on each ack" : "re-ask every 2 ms")
+                + ")";
         System.out.println(line(name + " put", put[i]));
         System.out.println(line(name + " get", get[i]));
       }
