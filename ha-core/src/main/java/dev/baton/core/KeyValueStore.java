@@ -9,12 +9,15 @@ import org.jspecify.annotations.Nullable;
 /**
  * The cluster's small linearizable key-value store, replicated through Raft with the role state.
  *
- * <p>Every operation is linearizable: a read goes through the Raft log as an entry that changes
- * nothing and is answered when it applies (so under proof of a round a majority acknowledged after
- * the read arrived; a leader cut off right after a read cannot serve the old value again), writes
- * are committed by a majority before they return. Any node may be asked; a standby forwards to the
- * leader. Each write gets a revision (the Raft log index that applied it), so revisions only grow
- * and a revision can serve as a version for compare-and-set.
+ * <p>Every operation is linearizable. A read on the leader is a read index with a fresh round: the
+ * leader notes its commit index, asks its followers for a heartbeat, and answers from its state
+ * once a majority has acknowledged a round sent after the read arrived and it has applied up to the
+ * noted index, with no log entry and no fsync (a leader cut off right after a read cannot serve the
+ * old value again: without such a round the read is refused). A read elsewhere (a standby, a leader
+ * not ready yet) goes through the Raft log as an entry that changes nothing and is answered when it
+ * applies. Writes are committed by a majority before they return. Any node may be asked; a standby
+ * forwards to the leader. Each write gets a revision (the Raft log index that applied it), so
+ * revisions only grow and a revision can serve as a version for compare-and-set.
  *
  * <p>Keys are 1 to 512 bytes of UTF-8 without control characters; values are at most 64 KiB.
  * Invalid input throws {@link IllegalArgumentException} naming the key and the rule. An operation

@@ -53,6 +53,18 @@ final class RaftSettings {
     RaftServerConfigKeys.Log.Appender.setBufferByteLimit(properties, SizeInBytes.valueOf("512KB"));
     RaftServerConfigKeys.Log.setWriteBufferSize(properties, SizeInBytes.valueOf("1MB"));
     RaftServerConfigKeys.Log.Appender.setRetryPolicy(properties, appenderRetryPolicy(t));
+    // Off (issue 40): with it on, Ratis appends, replicates and fsyncs a metadata entry (the new
+    // commit index) after every commit advance, a second write per put on every node. Its only
+    // use on restart is to let a node apply up to the commit index it last recorded before it
+    // hears a leader (RaftLogBase.open); without it a restarted node applies up to its snapshot
+    // and the rest once a leader tells it the commit index. Baton acts on nothing before that: a
+    // leader acts only once ready (its first entry of the term applied, so everything before it
+    // too), a follower only answers reads through the log, and tokens are the indexes of
+    // activation entries, which only grow. docs/lease.md ("Log metadata off");
+    // FullRestartTest.
+    RaftServerConfigKeys.Log.setLogMetadataEnabled(properties, logMetadata());
+    RaftServerConfigKeys.Log.Appender.setWaitTimeMin(
+        properties, TimeDuration.valueOf(appenderWaitMicros(), TimeUnit.MICROSECONDS));
     GrpcConfigKeys.Server.setHost(properties, config.bindHost());
     GrpcConfigKeys.Server.setPort(properties, config.bindPort());
     // Explicit, so a change of Ratis's default cannot silently swap the transport: Ratis's gRPC
@@ -60,6 +72,46 @@ final class RaftSettings {
     // a follower acknowledged (HeartbeatAcks, issue 33). The client keeps plain gRPC.
     RaftConfigKeys.Rpc.setType(properties, new AckTrackingGrpcFactory.Type());
     return properties;
+  }
+
+  /**
+   * The system property that sets Ratis's {@code raft.server.log.log-metadata.enabled}, for side by
+   * side measurement only ({@code scripts/bench kv-interleaved}); nodes read it when they start.
+   */
+  static final String LOG_METADATA_PROPERTY = "baton.raft.logMetadata";
+
+  /**
+   * The system property that sets Ratis's {@code raft.server.log.appender.wait-time.min} in
+   * microseconds, for side by side measurement only, like {@link #LOG_METADATA_PROPERTY}. The
+   * default is 100 µs, not Ratis's 1 ms (issue 40): an appender sleeps out the rest of that gap
+   * before a send that follows its previous send to the same follower sooner, and the heartbeat of
+   * a linearizable read, asked for right after the previous read's round, nearly always did, so
+   * every read waited about a millisecond. 0 is worse than either: the get's p50 rose to about 110
+   * ms side by side (README, KV).
+   */
+  static final String APPENDER_WAIT_PROPERTY = "baton.raft.appenderWaitMicros";
+
+  static boolean logMetadata() {
+    String v = System.getProperty(LOG_METADATA_PROPERTY, "false");
+    if (!v.equals("true") && !v.equals("false")) {
+      throw new IllegalArgumentException(
+          LOG_METADATA_PROPERTY + " must be true or false, not '" + v + "'");
+    }
+    return Boolean.parseBoolean(v);
+  }
+
+  static long appenderWaitMicros() {
+    String v = System.getProperty(APPENDER_WAIT_PROPERTY, "100");
+    try {
+      long micros = Long.parseLong(v);
+      if (micros >= 0) {
+        return micros;
+      }
+    } catch (NumberFormatException e) {
+      // Reported below.
+    }
+    throw new IllegalArgumentException(
+        APPENDER_WAIT_PROPERTY + " must be a whole number of microseconds >= 0, not '" + v + "'");
   }
 
   /**

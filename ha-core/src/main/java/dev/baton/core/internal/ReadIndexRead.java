@@ -21,6 +21,17 @@ final class ReadIndexRead {
   /** How long a read waits for an acknowledgement or an apply before it asks and looks again. */
   private static final long ROUND_POLL_NANOS = 2_000_000;
 
+  /**
+   * Whether a read asks again on every acknowledgement that does not settle it (the behaviour
+   * before issue 40's second step) rather than only every {@link #ROUND_POLL_NANOS}: the system
+   * property {@code baton.read.reaskOnAck}, read when the node starts, for side by side measurement
+   * only ({@code scripts/bench kv-interleaved}). Asking on every acknowledgement sent a heartbeat
+   * for each straggling reply of an earlier round, and those extra sends made the next read's round
+   * wait behind Ratis's gap between two sends (README, KV).
+   */
+  private final boolean reaskOnAck =
+      Boolean.parseBoolean(System.getProperty("baton.read.reaskOnAck", "false"));
+
   private final RaftNode raft;
   private final HeartbeatAcks acks;
   private final BatonStateMachine stateMachine;
@@ -54,8 +65,8 @@ final class ReadIndexRead {
    * after the read arrived; so no leader of a later term was elected before the read arrived, and
    * nothing was committed before then beyond {@code readIndex}. Then it waits until this node
    * applied up to {@code readIndex} and answers from the applied state. Concurrent reads share
-   * rounds: a read asks again only while its round is not there yet, and Ratis sends one heartbeat
-   * per follower for all the asks it received since its last send.
+   * rounds: a read asks at once and again only every 2 ms while its round is not there yet, and
+   * Ratis sends one heartbeat per follower for all the asks it received since its last send.
    *
    * <p>A leader cut off after the read arrived gets no acknowledgement of such a round, so it never
    * answers: when the operation timeout passes first, the read is refused (falling back to the log
@@ -72,6 +83,8 @@ final class ReadIndexRead {
     noted.run();
     long timeoutNanos = timeout.toNanos();
     long start = System.nanoTime();
+    boolean asked = false;
+    long askedAt = start;
     try {
       while (true) {
         long seen = acks.acknowledgements();
@@ -94,9 +107,17 @@ final class ReadIndexRead {
                   + term
                   + ")");
         }
-        // Ask (again): a round in flight when the read arrived does not count, and an ask that
-        // came while Ratis was between building and sending a request is dropped by Ratis.
-        acks.triggerHeartbeats();
+        // Ask at once, and again every ROUND_POLL_NANOS while no round settles the read: a round
+        // in flight when the read arrived does not count, and an ask that came while Ratis was
+        // between building and sending a request is dropped by Ratis. Not on every
+        // acknowledgement: most are stragglers of an earlier round, and each extra ask is an
+        // extra send that the next read's round then waits behind.
+        long now = System.nanoTime();
+        if (!asked || reaskOnAck || now - askedAt >= ROUND_POLL_NANOS) {
+          acks.triggerHeartbeats();
+          asked = true;
+          askedAt = now;
+        }
         acks.awaitNext(seen, Math.min(left, ROUND_POLL_NANOS));
       }
       while (stateMachine.getLastAppliedTermIndex().getIndex() < readIndex) {
