@@ -156,7 +156,9 @@ class HealthMonitorTest {
         HealthChecks.exec(
             HealthCheck.Settings.of("slow", Duration.ofMillis(300), Duration.ofMillis(200))
                 .eligibilityOnly(),
-            List.of("sh", "-c", "echo $$ > " + pidFile + "; exec sleep 30"),
+            // Each probe appends its pid: the monitor keeps probing while the test reads the file,
+            // and a probe that had just truncated it (">") left it empty (seen in CI).
+            List.of("sh", "-c", "echo $$ >> " + pidFile + "; exec sleep 30"),
             null,
             List.of());
     try (HealthMonitor m =
@@ -172,9 +174,11 @@ class HealthMonitorTest {
       // The command's own deadline or the monitor's, whichever fires first.
       assertThat(h.checks().get(1).lastReason())
           .containsPattern("(did not exit|no answer) within 200 ms");
-      // The overrunning command was killed, not left behind.
-      long pid = Long.parseLong(Files.readString(pidFile).strip());
-      await().atMost(WAIT).until(() -> ProcessHandle.of(pid).map(p -> !p.isAlive()).orElse(true));
+      // Every overrunning command was killed, not left behind.
+      await().atMost(WAIT).until(() -> !probePids(pidFile).isEmpty());
+      for (long pid : probePids(pidFile)) {
+        await().atMost(WAIT).until(() -> ProcessHandle.of(pid).map(p -> !p.isAlive()).orElse(true));
+      }
 
       Files.delete(flag);
       await().atMost(WAIT).until(() -> m.health().handOver());
@@ -283,5 +287,18 @@ class HealthMonitorTest {
     assertThatThrownBy(
             () -> new HealthMonitor("n1", List.of(a, a), POLICY, Ticker.system(), h -> {}))
         .hasMessageContaining("'same' appears twice");
+  }
+
+  /** The pids the slow check's probes wrote, one complete line each. */
+  private static List<Long> probePids(Path file) throws java.io.IOException {
+    if (!Files.exists(file)) {
+      return List.of();
+    }
+    String text = Files.readString(file);
+    int end = text.lastIndexOf('\n');
+    if (end < 0) {
+      return List.of();
+    }
+    return text.substring(0, end).lines().map(String::strip).map(Long::parseLong).toList();
   }
 }
