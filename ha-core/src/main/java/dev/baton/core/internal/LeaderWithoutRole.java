@@ -29,6 +29,8 @@ final class LeaderWithoutRole {
   private final LeadershipHandOff handOff;
   private final HealthHandOver healthHandOver;
 
+  // The id of the pending switch request whose target this node has seen lead ("" if none).
+  private String targetLedFor = "";
   // The term in which this leader was first seen not ready, since when, and whether it was said.
   private long notReadyTerm = -1;
   private long notReadySince;
@@ -73,6 +75,19 @@ final class LeaderWithoutRole {
     final long term = info.getCurrentTerm();
     watchReadiness(info, term, now);
     SwitchRequest pending = pendingSwitch.read();
+    if (pendingSwitch.open(pending) && pending.getRequestId().equals(targetLedFor)) {
+      // The target led after the request and leadership is here now, with the request still open:
+      // the target did not take the role (its activation did not commit, its health held it
+      // back, it lost leadership). Handing leadership back would only go round until the
+      // attempts run out, with no active meanwhile: this node gives the switch up and may
+      // activate itself.
+      LOG.warn(
+          "{}: giving up the switch to {}: it led the cluster after the request and did not take"
+              + " the role",
+          selfId,
+          pending.getTargetNodeId());
+      switches.abandon(pending);
+    }
     if (pendingSwitch.open(pending)) {
       // A switch is pending and this leader is not active: hand leadership to the target rather
       // than activate only to hand it over again. Ratis refuses a transfer from a leader that is
@@ -107,6 +122,19 @@ final class LeaderWithoutRole {
       return;
     }
     activate.accept(fallback.get());
+  }
+
+  /**
+   * A step of this node as a follower: notes whether the leader it follows is the target of the
+   * pending switch, so that it does not hand leadership back to a target that let it go ({@link
+   * #step}).
+   */
+  void following(DivisionInfo info) {
+    SwitchRequest pending = pendingSwitch.read();
+    if (!pending.getTargetNodeId().isEmpty()
+        && pending.getTargetNodeId().equals(String.valueOf(info.getLeaderId()))) {
+      targetLedFor = pending.getRequestId();
+    }
   }
 
   private void watchReadiness(DivisionInfo info, long term, long now) {

@@ -99,6 +99,8 @@ public final class RoleController {
   private final LeaderWithoutRole leaderWithoutRole;
   private final MarginWait margin;
   private final ActivationProposal proposal;
+  // How long a ready leader's activation may fail to commit before it hands leadership on.
+  private final long activationGiveUpNanos;
   private final FailoverTime failoverTime;
 
   // Guarded by lock (or only touched by the controller thread).
@@ -128,7 +130,9 @@ public final class RoleController {
     this.renewNanos = config.timing().renewInterval().toNanos();
     this.reserveNanos = config.timing().demotionReserve().toNanos();
     this.proposal =
-        new ActivationProposal(config.self().id(), raft, config.timing().electionTimeoutMin());
+        new ActivationProposal(
+            config.self().id(), raft, config.timing().electionTimeoutMin(), clock);
+    this.activationGiveUpNanos = config.timing().electionTimeoutMax().multipliedBy(4).toNanos();
     this.margin =
         new MarginWait(
             config.self().id(), raft, clock, lease.lengthNanos(), reserveNanos, renewNanos);
@@ -231,6 +235,7 @@ public final class RoleController {
     }
     if (r == Role.DEMOTING || !leader || closing) {
       if (r == Role.STANDBY && !leader) {
+        leaderWithoutRole.following(info);
         healthHandOver.notLeading();
         failoverTime.following(info, now);
       }
@@ -246,15 +251,44 @@ public final class RoleController {
   }
 
   private void activate(long term, HealthHandOver.Fallback fallback) {
-    // The lease can start no earlier than this reading: the entry is proposed after it (step 1).
-    final long sent = clock.nanoTime();
-    Optional<Activation> committed = proposal.propose(term);
+    // The lease can start no earlier than the reading taken before the entry was handed to Ratis
+    // (step 1), which the proposal returns with the activation.
+    Optional<ActivationProposal.Committed> committed = proposal.propose(term);
     if (committed.isEmpty()) {
+      giveUpIfActivationStuck(term);
       return;
     }
-    Activation a = committed.get();
+    Activation a = committed.get().activation();
     healthHandOver.activated(a.token(), fallback);
-    margin.committed(a, sent).ifPresent(this::take);
+    margin.committed(a, committed.get().sent()).ifPresent(this::take);
+  }
+
+  /**
+   * A ready leader whose activation has not committed for four times the maximum election timeout
+   * (4.8 s by default; a commit under heavy load takes a second or two) does not sit on leadership:
+   * while it leads and heartbeats, no other node is elected, so the cluster would have no active
+   * for as long as its append path stays stuck (issue 33's stuck switch). It bars the term (no
+   * activation in it, as after any hand-on: step 4 of docs/lease.md) and hands leadership to an
+   * eligible peer; if none takes it, the bar makes it step down at the next step, and the next
+   * activation, by any node, is in a newer term.
+   */
+  private void giveUpIfActivationStuck(long term) {
+    long now = clock.nanoTime();
+    long failing = proposal.failingFor(term, now);
+    if (failing < activationGiveUpNanos) {
+      return;
+    }
+    LOG.warn(
+        "{}: the activation in term {} has not committed in {} ms (handed to Ratis {} times):"
+            + " handing leadership on instead of holding it without the role",
+        config.self().id(),
+        term,
+        TimeUnit.NANOSECONDS.toMillis(failing),
+        proposal.submissions());
+    proposal.gaveUp();
+    handOff.barCurrentTerm();
+    handOff.toAnyPeer();
+    loop.wake();
   }
 
   /**

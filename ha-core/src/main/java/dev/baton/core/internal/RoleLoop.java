@@ -22,8 +22,13 @@ final class RoleLoop {
   private final long idleTickMillis;
   private final Semaphore wake = new Semaphore(0);
 
+  private final long overrunNanos;
+
   private volatile boolean running;
   private @Nullable Thread thread;
+  private @Nullable Thread watch;
+  // When the step under way started (System.nanoTime()), 0 between steps; the watch reads it.
+  private volatile long stepStarted;
 
   /**
    * @param step one step of the controller, run on this loop's thread
@@ -36,6 +41,13 @@ final class RoleLoop {
     this.tickMillis = Math.max(5, Math.min(50, config.timing().renewInterval().toMillis() / 3));
     this.idleTickMillis =
         Math.max(tickMillis, Math.min(500, config.timing().electionTimeoutMin().toMillis() / 4));
+    // A step can wait for a leadership transfer (up to twice electionTimeoutMax and a second)
+    // after waiting for its resignation to apply (up to electionTimeoutMax): only beyond both is
+    // it overrunning.
+    this.overrunNanos =
+        Math.max(
+            TimeUnit.SECONDS.toNanos(5),
+            config.timing().electionTimeoutMax().multipliedBy(5).toNanos());
   }
 
   /** The tick of a loop that holds the role or leads, in milliseconds (at most 50). */
@@ -48,6 +60,9 @@ final class RoleLoop {
     thread = new Thread(this::loop, "baton-role-" + selfId);
     thread.setDaemon(true);
     thread.start();
+    watch = new Thread(this::watch, "baton-role-watch-" + selfId);
+    watch.setDaemon(true);
+    watch.start();
   }
 
   /** Whether the loop runs: from {@link #start()} until {@link #stop()}. */
@@ -64,6 +79,10 @@ final class RoleLoop {
   void stop() {
     running = false;
     wake.release();
+    Thread w = watch;
+    if (w != null) {
+      w.interrupt();
+    }
     if (thread != null && thread != Thread.currentThread()) {
       try {
         thread.join(5000);
@@ -75,18 +94,71 @@ final class RoleLoop {
 
   private void loop() {
     while (running) {
+      stepStarted = System.nanoTime() | 1;
       try {
         step.run();
       } catch (RuntimeException e) {
         LOG.warn("{}: role step failed", selfId, e);
+      } catch (Error e) {
+        // Nothing else runs the role: a thread that died here would leave a node that neither
+        // takes nor gives up the role, silently. Say it loudly and go on stepping.
+        LOG.error("{}: role step failed with an error; the role loop goes on", selfId, e);
+      } finally {
+        stepStarted = 0;
       }
       try {
         wake.tryAcquire(nextWaitMillis(), TimeUnit.MILLISECONDS);
         wake.drainPermits();
       } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
+        // Only stop() ends the loop; an interrupt from elsewhere is said, not obeyed.
+        if (running) {
+          LOG.warn("{}: role loop interrupted while running; it goes on", selfId);
+        }
+      }
+    }
+  }
+
+  /**
+   * Once a second, whether the step under way has run longer than five times the maximum election
+   * timeout (at least 5 s): a step takes milliseconds, or seconds when it hands leadership over (a
+   * transfer and the resignation before it), and one that hangs leaves the node without anyone to
+   * take or give up the role. The stack of the role thread is logged once per such step, so that
+   * the hang can be diagnosed from the log alone; its end is logged too.
+   */
+  private void watch() {
+    long reported = 0;
+    while (running) {
+      try {
+        Thread.sleep(1000);
+      } catch (InterruptedException e) {
         return;
       }
+      long started = stepStarted;
+      Thread t = thread;
+      if (reported != 0 && started != reported) {
+        LOG.info("{}: the overrunning role step has ended", selfId);
+        reported = 0;
+      }
+      if (started == 0 || t == null) {
+        continue;
+      }
+      long ran = System.nanoTime() - started;
+      if (ran < overrunNanos || reported == started) {
+        continue;
+      }
+      reported = started;
+      StringBuilder stack = new StringBuilder();
+      for (StackTraceElement e : t.getStackTrace()) {
+        stack.append("\n\tat ").append(e);
+      }
+      LOG.warn(
+          "{}: a role step has run for {} ms (more than {} ms); thread {} is {}:{}",
+          selfId,
+          TimeUnit.NANOSECONDS.toMillis(ran),
+          TimeUnit.NANOSECONDS.toMillis(overrunNanos),
+          t.getName(),
+          t.getState(),
+          stack);
     }
   }
 

@@ -50,6 +50,16 @@ final class SwitchBookkeeping {
     return switchAttempts < MAX_SWITCH_ATTEMPTS;
   }
 
+  /**
+   * No more attempts on {@code pending} from this node: its target led the cluster and gave
+   * leadership up without taking the role ({@link LeaderWithoutRole}).
+   */
+  void abandon(SwitchRequest pending) {
+    if (open(pending)) {
+      switchAttempts = MAX_SWITCH_ATTEMPTS;
+    }
+  }
+
   /** Records that this node is about to hand the role on in {@code term}. */
   synchronized void barActivationUpTo(long term) {
     if (term > noActivationUpToTerm) {
