@@ -3,7 +3,8 @@
 # heartbeat 100 ms, election 1000 ms; data directories in a temporary folder, fsync on as etcd
 # always does), then runs, in one JMH invocation, KvBenchmark (Baton: three nodes in the JMH
 # JVM) and EtcdKvBenchmark (jetcd against this cluster). Stops and removes the cluster at the end.
-# Usage: run-kv.sh CLASSPATH OUT_DIR   (scripts/bench etcd-kv calls it)
+# Usage: run-kv.sh CLASSPATH OUT_DIR [MAIN ARGS...]   (scripts/bench etcd-kv calls it; with MAIN,
+# scripts/bench kv-phases: runs that class's main against the same cluster instead of JMH)
 set -euo pipefail
 CP=$1
 OUT=$2
@@ -46,7 +47,11 @@ for i in 1 2 3; do
 done
 ETCDCTL_API=3 etcdctl --endpoints="$endpoints" endpoint status -w table
 echo "etcd-kv: $(cat /proc/loadavg)"
-java -Dlogback.configurationFile=logback.xml -Dbaton.bench.etcd="$endpoints" -cp "$CP" \
-  org.openjdk.jmh.Main -rf json -rff "$OUT/jmh-kv-$(date +%Y%m%d-%H%M%S).json" \
-  'dev.baton.benchmarks.jmh.(KvBenchmark|EtcdKvBenchmark)'
+if [ $# -gt 2 ]; then
+  java -Dlogback.configurationFile=logback.xml -Dbaton.bench.etcd="$endpoints" -cp "$CP" "${@:3}"
+else
+  java -Dlogback.configurationFile=logback.xml -Dbaton.bench.etcd="$endpoints" -cp "$CP" \
+    org.openjdk.jmh.Main -rf json -rff "$OUT/jmh-kv-$(date +%Y%m%d-%H%M%S).json" \
+    'dev.baton.benchmarks.jmh.(KvBenchmark|EtcdKvBenchmark)'
+fi
 echo "etcd-kv: $(cat /proc/loadavg)"
