@@ -267,6 +267,12 @@ public final class ControlServer implements Closeable {
     return p == null ? 0 : p.rounds();
   }
 
+  /** Channels this server's peer probe has built to its peers (tests: none before a read). */
+  int probeChannels() {
+    PeerProbe p = probe;
+    return p == null ? 0 : p.channelsBuilt();
+  }
+
   private StatusResponse status(@Nullable PeerProbe p) {
     StatusResponse s =
         Messages.status(

@@ -50,7 +50,13 @@ final class PeerProbe implements AutoCloseable {
   private final AtomicLong rounds = new AtomicLong();
   // The round the last read after a quiet spell started; its answers count it down.
   private volatile @Nullable CountDownLatch waking; // null until the first read after a sleep
-  private final Map<String, ManagedChannel> channels = new LinkedHashMap<>();
+  private final ChannelCredentials creds;
+  private final Metadata header = new Metadata();
+  // One channel per peer, built by the first round (the first read of the status), not by the
+  // constructor: a node nobody watches then loads none of gRPC's client classes, about 220 of them
+  // (README, "Footprint"). Empty once closed, so that a round after close() builds none.
+  private @Nullable Map<String, ManagedChannel> channels; // guarded by this
+  private boolean closed; // guarded by this
   private final Map<String, Seen> seen = new ConcurrentHashMap<>();
   private final Map<String, String> errors = new ConcurrentHashMap<>();
   private final ScheduledExecutorService timer;
@@ -67,15 +73,8 @@ final class PeerProbe implements AutoCloseable {
     this.awakeNanos = awake.toNanos();
     // Asleep from the start: the first read runs a round and waits for it.
     this.lastRead = new AtomicLong(System.nanoTime() - awakeNanos - 1);
-    Metadata header = new Metadata();
+    this.creds = creds;
     header.put(HEADER, "1");
-    for (Map.Entry<String, String> p : this.peers.entrySet()) {
-      channels.put(
-          p.getKey(),
-          Grpc.newChannelBuilder(p.getValue(), creds)
-              .intercept(MetadataUtils.newAttachHeadersInterceptor(header))
-              .build());
-    }
     this.timer =
         Executors.newSingleThreadScheduledExecutor(
             r -> {
@@ -83,6 +82,24 @@ final class PeerProbe implements AutoCloseable {
               t.setDaemon(true);
               return t;
             });
+  }
+
+  private synchronized Map<String, ManagedChannel> channels() {
+    Map<String, ManagedChannel> built = channels;
+    if (built == null) {
+      built = new LinkedHashMap<>();
+      if (!closed) {
+        for (Map.Entry<String, String> p : peers.entrySet()) {
+          built.put(
+              p.getKey(),
+              Grpc.newChannelBuilder(p.getValue(), creds)
+                  .intercept(MetadataUtils.newAttachHeadersInterceptor(header))
+                  .build());
+        }
+      }
+      channels = built;
+    }
+    return built;
   }
 
   void start() {
@@ -112,7 +129,7 @@ final class PeerProbe implements AutoCloseable {
     long before = lastRead.getAndSet(now);
     CountDownLatch answered;
     if (now - before > awakeNanos && !peers.isEmpty()) {
-      answered = new CountDownLatch(channels.size());
+      answered = new CountDownLatch(channels().size());
       waking = answered;
       probeAll(answered);
     } else {
@@ -129,6 +146,14 @@ final class PeerProbe implements AutoCloseable {
     }
   }
 
+  /**
+   * Channels built so far: none until the first round (a test's view of what an idle node loads).
+   */
+  synchronized int channelsBuilt() {
+    Map<String, ManagedChannel> built = channels;
+    return built == null ? 0 : built.size();
+  }
+
   /** Probe rounds started so far (a test's view of whether the probe sleeps). */
   long rounds() {
     return rounds.get();
@@ -136,7 +161,7 @@ final class PeerProbe implements AutoCloseable {
 
   private void probeAll(@Nullable CountDownLatch answered) {
     rounds.incrementAndGet();
-    for (Map.Entry<String, ManagedChannel> c : channels.entrySet()) {
+    for (Map.Entry<String, ManagedChannel> c : channels().entrySet()) {
       String id = c.getKey();
       BatonControlGrpc.newStub(c.getValue())
           .withDeadlineAfter(interval.toMillis(), TimeUnit.MILLISECONDS)
@@ -195,7 +220,15 @@ final class PeerProbe implements AutoCloseable {
 
   @Override
   public void close() {
+    Map<String, ManagedChannel> built;
+    synchronized (this) {
+      closed = true;
+      built = channels;
+      channels = Map.of();
+    }
     timer.shutdownNow();
-    channels.values().forEach(ManagedChannel::shutdownNow);
+    if (built != null) {
+      built.values().forEach(ManagedChannel::shutdownNow);
+    }
   }
 }

@@ -660,6 +660,8 @@ class ControlServerTest {
         .during(Duration.ofSeconds(1))
         .atMost(Duration.ofSeconds(5))
         .until(() -> servers.values().stream().mapToLong(ControlServer::probeRounds).sum() == 0);
+    // Nor has any built its channels to the others: an idle node loads no gRPC client (issue 34).
+    assertThat(servers.values()).allSatisfy(s -> assertThat(s.probeChannels()).isZero());
 
     // One read wakes that node's probe, and its health comes from the round the read started.
     await()
@@ -674,6 +676,8 @@ class ControlServerTest {
     await().atMost(WAIT).until(() -> watched.probeRounds() >= 3);
     // Its probe calls, answered by the others, do not wake theirs.
     assertThat(others).allSatisfy(o -> assertThat(o.probeRounds()).isZero());
+    assertThat(watched.probeChannels()).isEqualTo(others.size());
+    assertThat(others).allSatisfy(o -> assertThat(o.probeChannels()).isZero());
 
     // A client's Status call (not a probe) wakes the node it asks.
     ControlServer asked = others.get(0);

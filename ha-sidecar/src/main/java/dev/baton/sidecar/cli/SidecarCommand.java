@@ -9,6 +9,7 @@ import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.Callable;
+import org.apache.ratis.metrics.MetricRegistries;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -80,6 +81,7 @@ final class SidecarCommand implements Callable<Integer> {
         logFormat != null ? logFormat : c.logging().format(),
         c.logging().level(),
         c.logging().ratisLevel());
+    noRatisJmx();
     Sidecar sidecar = Sidecar.start(c);
     Runtime.getRuntime().addShutdownHook(new Thread(sidecar::close, "baton-shutdown"));
     sidecar.awaitClosed();
@@ -94,6 +96,18 @@ final class SidecarCommand implements Callable<Integer> {
       return NODE_STOPPED;
     }
     return 0;
+  }
+
+  /**
+   * Keeps Ratis from publishing its metrics as JMX MBeans, which it does when its first metric
+   * registry is created and no reporter has been registered: that starts the platform MBean server
+   * and registers an MBean per Ratis metric, about 200 classes and their objects in every sidecar
+   * (README, "Footprint"), for a JMX port the sidecar never opens. The sidecar's metrics are
+   * Baton's own, on /metrics. A reporter that reports nothing, registered before the node starts,
+   * is the one Ratis then uses. Ratis keeps its metrics; only their export is left out.
+   */
+  static void noRatisJmx() {
+    MetricRegistries.global().addReporterRegistration(registry -> {}, registry -> {});
   }
 
   private int check(SidecarConfig c) {
