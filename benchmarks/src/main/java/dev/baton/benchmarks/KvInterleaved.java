@@ -148,14 +148,6 @@ public final class KvInterleaved {
   }
 
   private static String line(String name, double[] ms) {
-    return String.format(
-        Locale.ROOT,
-        "%-70s n=%d  p50 %.2f ms  p95 %.2f ms  p99 %.2f ms  max %.1f ms",
-        name,
-        ms.length,
-        Results.percentile(ms, 50),
-        Results.percentile(ms, 95),
-        Results.percentile(ms, 99),
-        Results.percentile(ms, 100));
+    return Results.latencyLine(name, ms, 70, 2);
   }
 }

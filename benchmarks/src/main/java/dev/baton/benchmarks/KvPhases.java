@@ -339,15 +339,7 @@ public final class KvPhases {
   }
 
   private static String line(String name, double[] ms) {
-    return String.format(
-        Locale.ROOT,
-        "%-40s n=%d  p50 %.3f ms  p95 %.3f ms  p99 %.3f ms  max %.1f ms",
-        name,
-        ms.length,
-        Results.percentile(ms, 50),
-        Results.percentile(ms, 95),
-        Results.percentile(ms, 99),
-        Results.percentile(ms, 100));
+    return Results.latencyLine(name, ms, 40, 3);
   }
 
   private static String concurrent(String system, int threads, double[] ms, double perSecond) {

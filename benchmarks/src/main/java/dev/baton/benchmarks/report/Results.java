@@ -101,6 +101,23 @@ public final class Results {
     return s[Math.max(0, Math.min(s.length - 1, idx))];
   }
 
+  /**
+   * {@code name, n=.., p50 .. p95 .. p99 .. max ..} of latencies in milliseconds, the name padded
+   * to {@code nameWidth} and the percentiles given to {@code decimals} places (the maximum to one).
+   */
+  public static String latencyLine(String name, double[] ms, int nameWidth, int decimals) {
+    String p = "%." + decimals + "f ms";
+    return String.format(
+        Locale.ROOT,
+        "%-" + nameWidth + "s n=%d  p50 " + p + "  p95 " + p + "  p99 " + p + "  max %.1f ms",
+        name,
+        ms.length,
+        percentile(ms, 50),
+        percentile(ms, 95),
+        percentile(ms, 99),
+        percentile(ms, 100));
+  }
+
   /** {@code name, n=.., p50 .. p95 .. p99 .. max ..} */
   public static String summary(String name, double[] v) {
     return String.format(
