@@ -37,7 +37,7 @@ final class ProductPathChecks {
   /**
    * A write acknowledged to a writer (committed, with {@code commitSeq}) that is not on the final
    * primary as it was committed: its token and value, the writer ({@code node.incarnation}), and
-   * the failover it straddled (the first fault after the acknowledgement, and who took over).
+   * the failover it straddled ({@link #straddled}: the fault during which its token was replaced).
    */
   record LostRow(long token, String value, long commitSeq, String writer, String failover) {
     @Override
