@@ -225,24 +225,36 @@ final class Cluster implements AutoCloseable {
   }
 
   private void createNetwork() {
+    RunNetwork n = createNetwork("baton-jepsen-" + runId, "172.29.");
+    network = n.network();
+    prefix = n.prefix();
+  }
+
+  /** A run's own Docker network and its address prefix ({@code 172.29.x.}). */
+  record RunNetwork(Network network, String prefix) {}
+
+  /**
+   * Creates a bridge network named {@code name} on a {@code /24} of {@code base} ({@code
+   * "172.29."}: {@code 172.29.x.0/24} with {@code x} drawn at random), trying another {@code x}
+   * when the subnet is taken (another run, another helper's test), eight times at most.
+   */
+  static RunNetwork createNetwork(String name, String base) {
     RuntimeException last = null;
     for (int attempt = 0; attempt < 8; attempt++) {
       int third = ThreadLocalRandom.current().nextInt(0, 256);
-      String subnet = "172.29." + third + ".0/24";
+      String subnet = base + third + ".0/24";
       Network n =
           Network.builder()
               .driver("bridge")
               .createNetworkCmdModifier(
                   cmd ->
-                      cmd.withName("baton-jepsen-" + runId)
+                      cmd.withName(name)
                           .withIpam(new Ipam().withConfig(new Ipam.Config().withSubnet(subnet))))
               .build();
       try {
         n.getId();
-        network = n;
-        prefix = "172.29." + third + ".";
-        LOG.info("network baton-jepsen-{} on {}", runId, subnet);
-        return;
+        LOG.info("network {} on {}", name, subnet);
+        return new RunNetwork(n, base + third + ".");
       } catch (RuntimeException e) {
         last = e;
         LOG.info("subnet {} not available ({}), trying another", subnet, e.getMessage());
@@ -869,50 +881,61 @@ final class Cluster implements AutoCloseable {
    */
   void cut(Map<Node, Set<Node>> grudges) {
     for (Map.Entry<Node, Set<Node>> e : grudges.entrySet()) {
-      if (e.getValue().isEmpty()) {
-        continue;
-      }
-      StringBuilder script = new StringBuilder();
-      for (Node peer : e.getValue()) {
-        script
-            .append("iptables -w -A INPUT -s ")
-            .append(peer.ip())
-            .append(" -j DROP && iptables -w -A OUTPUT -d ")
-            .append(peer.ip())
-            .append(" -j DROP && ");
-      }
-      script.append("true");
-      exec(e.getKey(), script.toString());
+      dropTraffic(
+          e.getKey().container(), e.getKey().id(), e.getValue().stream().map(Node::ip).toList());
     }
+  }
+
+  /**
+   * Drops traffic both ways between container {@code c} ({@code label} in errors) and each of
+   * {@code peerIps}: iptables rules in the container's own network namespace (it needs {@code
+   * NET_ADMIN}). Shared with {@link ProductPathTest}'s partitions.
+   */
+  static void dropTraffic(
+      GenericContainer<?> c, String label, java.util.Collection<String> peerIps) {
+    if (peerIps.isEmpty()) {
+      return;
+    }
+    StringBuilder script = new StringBuilder();
+    for (String ip : peerIps) {
+      script
+          .append("iptables -w -A INPUT -s ")
+          .append(ip)
+          .append(" -j DROP && iptables -w -A OUTPUT -d ")
+          .append(ip)
+          .append(" -j DROP && ");
+    }
+    script.append("true");
+    execIn(c, label, script.toString());
+  }
+
+  /** Removes every rule {@link #dropTraffic} added in {@code c}. */
+  static void flushTraffic(GenericContainer<?> c, String label) {
+    execIn(c, label, "iptables -w -F INPUT && iptables -w -F OUTPUT");
   }
 
   /** Drops traffic both ways between node {@code n} and {@code ip} (iptables in n's namespace). */
   void cutFrom(Node n, String ip) {
-    exec(
-        n,
-        "iptables -w -A INPUT -s "
-            + ip
-            + " -j DROP && iptables -w -A OUTPUT -d "
-            + ip
-            + " -j DROP");
+    dropTraffic(n.container(), n.id(), List.of(ip));
   }
 
   /** Removes every partition rule. */
   void heal() {
     for (Node n : nodes) {
       if (isRunning(n.container())) {
-        exec(n, "iptables -w -F INPUT && iptables -w -F OUTPUT");
+        flushTraffic(n.container(), n.id());
       }
     }
   }
 
-  private void exec(Node n, String script) {
+  /** Runs {@code script} under {@code sh -c} in {@code c}; a non-zero exit is an error. */
+  static void execIn(GenericContainer<?> c, String label, String script) {
     try {
-      ExecResult r = n.container().execInContainer("sh", "-c", script);
+      ExecResult r = c.execInContainer("sh", "-c", script);
       if (r.getExitCode() != 0) {
         throw new IllegalStateException(
             "on "
-                + n.id()
+                + label
                 + ": `"
                 + script
                 + "` failed ("

@@ -5,11 +5,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.github.dockerjava.api.DockerClient;
-import com.github.dockerjava.api.model.Network.Ipam;
+import com.github.dockerjava.api.model.Capability;
 import dev.baton.jepsen.Checks.Row;
 import dev.baton.jepsen.Checks.Validity;
 import dev.baton.jepsen.NodeEvents.Activation;
-import dev.baton.jepsen.ProductPathChecks.Kill;
+import dev.baton.jepsen.ProductPathChecks.Fault;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.URI;
@@ -29,12 +29,15 @@ import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Base64;
+import java.util.Collections;
+import java.util.EnumSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Properties;
-import java.util.concurrent.ThreadLocalRandom;
+import java.util.Random;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
 import org.awaitility.Awaitility;
@@ -84,15 +87,27 @@ import org.xbill.DNS.Type;
  * public protocol: the token from {@code /token}, {@code baton.check_fence} first in every
  * transaction, the DNS name {@code app.baton.test} resolved through BIND on every connect.
  *
- * <p>The fault: the active site is SIGKILLed ({@code jepsen.product.kills} times, default 3); the
+ * <p>The faults (issue 39, slice 2), picked as the suite's nemesis picks them ({@link
+ * Nemesis#nextKind}: every configured kind once, from a place drawn from {@code jepsen.seed}, then
+ * the rotation again): {@code -Djepsen.product.nemeses} (default {@value #DEFAULT_NEMESES}; {@code
+ * all} is every kind run here, {@link #RUN_HERE}) and {@code -Djepsen.product.faults} (default: one
+ * of each). A site loss (SIGKILL of a site's container, the active's seven times in ten), the
+ * active's site cut off ({@code partition-isolate-active}, iptables through {@link
+ * Cluster#dropTraffic}), one member cut off from the two others ({@code partition-halves}), the
+ * active's sidecar SIGSTOPped under its live PostgreSQL and writer ({@code pause}), the active's
+ * PostgreSQL SIGKILLed under its live sidecar ({@code pg-kill}: the sidecar's {@code health:} check
+ * of type {@code postgres} counts it down and the role moves). After a fault of the active, the
  * other site must take over by itself (Baton's promotion, the name moved, a row committed there
- * with the new token). Before the next kill the killed site is started again and must be streaming
- * from the new primary (the guard's rejoin), so the next takeover has a standby to promote.
+ * with the new token); the fault is then healed, and before the next one the other site must be
+ * streaming from the new primary (the guard's rejoin), so the next takeover has a standby to
+ * promote. The kinds not run here are refused with the reason ({@link #NOT_ON_THE_PRODUCT_PATH}).
  *
  * <p>Checked ({@link ProductPathChecks}): no two actives (the sidecars' {@code /active} sampled by
  * the harness), tokens only grow, rows commit in token order (I3), the DNS fence only moves
- * forward, and every kill was taken over; a run with no committed row, no activation or no fault is
- * not VALID. Outputs: {@code target/jepsen/product-path/}.
+ * forward, and every fault of the active was taken over; a run with no committed row, no activation
+ * or no fault is not VALID. Each acknowledged row missing from the final primary is named (token,
+ * value, writer, the failover it straddled) and reported, not asserted: replication between the
+ * sites is asynchronous. Outputs: {@code target/jepsen/product-path/}.
  */
 class ProductPathTest {
   private static final Logger LOG = LoggerFactory.getLogger(ProductPathTest.class);
@@ -103,6 +118,7 @@ class ProductPathTest {
   private static final Duration REJOIN = Duration.ofSeconds(120);
   private static final Duration POLL = Duration.ofMillis(200);
   private static final String PG_BIN = "/usr/lib/postgresql/15/bin";
+  private static final String PG_DATA = "/var/lib/postgresql/data";
 
   /** One eligible site (node, PostgreSQL, writer) or the witness. */
   record Site(String id, String ip, Path dir, GenericContainer<?> container) {
@@ -126,16 +142,26 @@ class ProductPathTest {
   record Sample(String node, long t0, long t1, long token) {}
 
   @Test
-  void siteLossesAreTakenOverByBatonsOwnPromotion() throws Exception {
+  void faultsOfTheActiveAreTakenOverByBatonsOwnPromotion() throws Exception {
     String image = DockerEnvironment.nodeImage();
-    int killCount = Integer.getInteger("jepsen.product.kills", 3);
+    Set<NemesisKind> kinds =
+        productKinds(System.getProperty("jepsen.product.nemeses", DEFAULT_NEMESES));
+    int faultCount = Integer.getInteger("jepsen.product.faults", kinds.size());
+    long seed = Long.getLong("jepsen.seed", System.nanoTime());
+    Random random = new Random(seed);
+    LOG.info(
+        "product path: seed {} (-Djepsen.seed={} replays the choices), {} faults of {}",
+        seed,
+        seed,
+        faultCount,
+        kinds);
     runDir = JepsenRun.outputRoot().resolve("product-path").toAbsolutePath();
     JepsenRun.deleteRecursively(runDir);
     Files.createDirectories(runDir);
     long started = System.nanoTime();
     List<Thread> samplers = new ArrayList<>();
     DnsWatcher dnsWatcher = null;
-    List<Kill> kills = new ArrayList<>();
+    List<Fault> faults = new ArrayList<>();
     // Without Ryuk nothing else removes the containers if this JVM is stopped mid-run (a build
     // timeout, Ctrl-C): they would keep running and eat the machine's two cores.
     Thread cleanup = new Thread(this::removeAll, "product-path-cleanup");
@@ -185,28 +211,26 @@ class ProductPathTest {
           active.id(),
           tokenOf(active),
           ms(started));
-      for (int k = 0; k < killCount; k++) {
-        Site other = active.id().equals("n1") ? sites.get("n2") : sites.get("n1");
+      List<NemesisKind> rotation = new ArrayList<>(kinds);
+      Collections.sort(rotation);
+      int next = random.nextInt(rotation.size());
+      Set<NemesisKind> tried = EnumSet.noneOf(NemesisKind.class);
+      for (int k = 0; k < faultCount; k++) {
+        // As the suite's nemesis picks: every configured kind once, from a place drawn from the
+        // seed, then the rotation again.
+        NemesisKind kind = Nemesis.nextKind(rotation, next, tried, tried, true);
+        next = rotation.indexOf(kind) + 1;
+        tried.add(kind);
+        Site other = otherSite(active);
         awaitStreaming(active, other, REJOIN);
+        // Every sidecar up (a site killed by the last fault is back), so that a takeover's time is
+        // the failover's, not a JVM's start.
+        for (Site s : sites.values()) {
+          awaitUp(s, REJOIN);
+        }
         long token = tokenOf(active);
         awaitCommitted(active, token, 20, TAKEOVER);
-        long t = System.nanoTime();
-        docker.killContainerCmd(active.container().getContainerId()).withSignal("KILL").exec();
-        kills.add(new Kill(active.id(), token, t));
-        LOG.info("product path: killed site {} (token {})", active.id(), token);
-        Site next = awaitActiveWithCommits(active, token, TAKEOVER);
-        LOG.info(
-            "product path: {} took over with token {} after {} ms",
-            next.id(),
-            tokenOf(next),
-            ms(t));
-        awaitNameOn(dnsIp, next, TAKEOVER);
-        if (k < killCount - 1) {
-          awaitStopped(active);
-          docker.startContainerCmd(active.container().getContainerId()).exec();
-          LOG.info("product path: site {} started again", active.id());
-        }
-        active = next;
+        active = inject(kind, active, token, random, faults, dnsIp, k == faultCount - 1);
       }
       // A last stretch of writes on the final primary, then everything is read.
       long last = tokenOf(active);
@@ -238,7 +262,7 @@ class ProductPathTest {
                   rows,
                   ops,
                   dnsWatcher.observations(),
-                  kills,
+                  faults,
                   Map.of("n1", sites.get("n1").ip(), "n2", sites.get("n2").ip()),
                   history));
       Map<String, Integer> sidecarExits = new LinkedHashMap<>();
@@ -260,9 +284,10 @@ class ProductPathTest {
               + sidecarExits
               + "\n"
               + String.format(
-                  "  %d kills, %d rows committed, %d writer operations, %d /active samples, %d"
-                      + " DNS readings, %.1f s%n",
-                  kills.size(),
+                  "  %d faults (seed %d), %d rows committed, %d writer operations, %d /active"
+                      + " samples, %d DNS readings, %.1f s%n",
+                  faults.size(),
+                  seed,
                   rows.size(),
                   ops.size(),
                   samples.size(),
@@ -281,13 +306,14 @@ class ProductPathTest {
                 "summary", out.summary(),
                 "details", out.details()));
       }
-      results.put("kills", kills);
+      results.put("seed", seed);
+      results.put("faults", faults);
       results.put("sidecarExits", sidecarExits);
       JSON.writerWithDefaultPrettyPrinter()
           .writeValue(runDir.resolve("results.json").toFile(), results);
       LOG.info("product path:\n{}", report);
       assertThat(verdict.validity()).as(report + logHints()).isEqualTo(Validity.VALID);
-      assertThat(kills).as(report).hasSize(killCount);
+      assertThat(faults).as(report).hasSize(faultCount);
     } catch (ConditionTimeoutException e) {
       throw new AssertionError(e.getMessage() + logHints(), e);
     } finally {
@@ -298,6 +324,239 @@ class ProductPathTest {
       Runtime.getRuntime().removeShutdownHook(cleanup);
       removeAll();
     }
+  }
+
+  // ------------------------------------------------------------------ the faults
+
+  /**
+   * What CI runs, one fault each: the three ways the active's site fails over (the site lost, cut
+   * off, its database dead under a live sidecar), about the cost of slice 1's three site losses.
+   * {@code pause} and {@code partition-halves} run with {@code -Djepsen.product.nemeses=all}.
+   */
+  static final String DEFAULT_NEMESES = "kill,partition-isolate-active,pg-kill";
+
+  /**
+   * The suite's nemeses that this test runs through the product, and why the others are not here
+   * (the error names them): a kind needs a hook or a part that the product path has no reason to
+   * carry, or a part this test does not run yet.
+   */
+  static final Set<NemesisKind> RUN_HERE =
+      EnumSet.of(
+          NemesisKind.KILL,
+          NemesisKind.PARTITION_ISOLATE_ACTIVE,
+          NemesisKind.PARTITION_HALVES,
+          NemesisKind.PAUSE,
+          NemesisKind.PG_KILL);
+
+  static final Map<NemesisKind, String> NOT_ON_THE_PRODUCT_PATH =
+      Map.ofEntries(
+          Map.entry(
+              NemesisKind.CLOCK,
+              "the sidecar has no clock-rate hook (the node app's NodeApp.drifted); a drifted"
+                  + " clock needs libfaketime or a VM"),
+          Map.entry(
+              NemesisKind.PARTITION_LEADER_AFTER_READ,
+              "the KV workload's linearizable read is not part of this run"),
+          Map.entry(
+              NemesisKind.PARTITION_MAJORITY_RING,
+              "with three members the ring is a bridge; use partition-bridge"),
+          Map.entry(
+              NemesisKind.PARTITION_BRIDGE,
+              "with two sites and a witness a bridge keeps every pair connected but one"),
+          Map.entry(NemesisKind.PG_PAUSED_TXN, "the writers are the product's, not the harness's"),
+          Map.entry(
+              NemesisKind.DNS_PAUSE,
+              "not yet wired here (the suite's DNS_PAUSE SIGSTOPs BIND during a failover)"),
+          Map.entry(NemesisKind.SWITCH_ACTIVE, "not yet wired here (switch-active over gRPC)"),
+          Map.entry(NemesisKind.MEMBERSHIP, "not yet wired here (members remove/add)"),
+          Map.entry(NemesisKind.WIPE, "not yet wired here (a wiped data directory)"),
+          Map.entry(NemesisKind.OUTSIDER, "not yet wired here (the Raft port probe)"),
+          Map.entry(NemesisKind.HEALTH, "not yet wired here (health: checks)"),
+          Map.entry(
+              NemesisKind.REGION_CUT,
+              "partition-isolate-active is the product path's region cut: the active's whole site"
+                  + " (sidecar, PostgreSQL, writer) is cut off"));
+
+  /**
+   * Parses {@code jepsen.product.nemeses} as the suite does ({@link NemesisKind#parse}); a kind
+   * this test does not run is an error naming it and why.
+   */
+  static Set<NemesisKind> productKinds(String csv) {
+    Set<NemesisKind> kinds = EnumSet.noneOf(NemesisKind.class);
+    for (String name : csv.split(",")) {
+      String n = name.trim().toLowerCase(java.util.Locale.ROOT);
+      if (n.equals("all")) {
+        kinds.addAll(RUN_HERE);
+      } else if (n.equals("partition")) {
+        // The partitions that mean something with two sites and a witness.
+        kinds.add(NemesisKind.PARTITION_ISOLATE_ACTIVE);
+        kinds.add(NemesisKind.PARTITION_HALVES);
+      } else if (!n.isEmpty()) {
+        try {
+          kinds.addAll(NemesisKind.parse(n));
+        } catch (IllegalArgumentException e) {
+          throw new IllegalArgumentException(
+              "-Djepsen.product.nemeses=" + csv + ": no fault named " + n, e);
+        }
+      }
+    }
+    List<String> refused = new ArrayList<>();
+    for (NemesisKind k : kinds) {
+      if (NOT_ON_THE_PRODUCT_PATH.containsKey(k)) {
+        refused.add(k.wireName() + " (" + NOT_ON_THE_PRODUCT_PATH.get(k) + ")");
+      }
+    }
+    if (!refused.isEmpty()) {
+      throw new IllegalArgumentException(
+          "-Djepsen.product.nemeses="
+              + csv
+              + ": not run through the product path: "
+              + String.join("; ", refused));
+    }
+    if (kinds.isEmpty()) {
+      throw new IllegalArgumentException("-Djepsen.product.nemeses=" + csv + ": no fault named");
+    }
+    return kinds;
+  }
+
+  private Site otherSite(Site s) {
+    return s.id().equals("n1") ? sites.get("n2") : sites.get("n1");
+  }
+
+  /**
+   * Injects one fault of {@code kind}, waits for what must follow it (the other site active with a
+   * higher token and committing, the name moved to it, when the fault hit the active), heals it,
+   * and returns the active site afterwards. The fault is recorded in {@code faults}.
+   *
+   * <ul>
+   *   <li>{@code kill}: SIGKILL of a site's container (its sidecar, PostgreSQL and writer): the
+   *       active's seven times in ten, else the other site's or the witness; started again after
+   *       (the last kill of the active excepted: the run ends on the survivor).
+   *   <li>{@code partition-isolate-active}: the active's container cut off (iptables, both ways)
+   *       from the other site and the witness, database replication included, until the other site
+   *       took over; then healed.
+   *   <li>{@code partition-halves}: with three members, one member drawn at random cut off from the
+   *       two others for 3 s (a minority), or until a takeover if it is the active.
+   *   <li>{@code pause}: SIGSTOP of the active's sidecar (its PostgreSQL and writer run on) until
+   *       the other site took over; then SIGCONT.
+   * </ul>
+   */
+  private Site inject(
+      NemesisKind kind,
+      Site active,
+      long token,
+      Random random,
+      List<Fault> faults,
+      String dnsIp,
+      boolean last)
+      throws IOException {
+    List<Site> members = List.copyOf(sites.values());
+    Site target;
+    Runnable heal;
+    long t;
+    switch (kind) {
+      case KILL -> {
+        if (random.nextInt(10) < 7) {
+          target = active;
+        } else {
+          List<Site> rest = new ArrayList<>(members);
+          rest.remove(active);
+          target = rest.get(random.nextInt(rest.size()));
+        }
+        t = System.nanoTime();
+        docker.killContainerCmd(target.container().getContainerId()).withSignal("KILL").exec();
+        Site killed = target;
+        heal =
+            () -> {
+              awaitStopped(killed);
+              docker.startContainerCmd(killed.container().getContainerId()).exec();
+              LOG.info("product path: site {} started again", killed.id());
+            };
+        if (last && target == active) {
+          heal = () -> {};
+        }
+      }
+      case PARTITION_ISOLATE_ACTIVE, PARTITION_HALVES -> {
+        target =
+            kind == NemesisKind.PARTITION_ISOLATE_ACTIVE
+                ? active
+                : members.get(random.nextInt(members.size()));
+        Site cut = target;
+        List<String> peers = members.stream().filter(m -> m != cut).map(Site::ip).toList();
+        t = System.nanoTime();
+        Cluster.dropTraffic(cut.container(), cut.id(), peers);
+        heal =
+            () -> {
+              Cluster.flushTraffic(cut.container(), cut.id());
+              LOG.info("product path: {} healed", cut.id());
+            };
+      }
+      case PAUSE -> {
+        target = active;
+        Site paused = target;
+        t = System.nanoTime();
+        Cluster.execIn(paused.container(), paused.id(), "kill -STOP $(cat /site/sidecar.pid)");
+        heal =
+            () -> {
+              Cluster.execIn(
+                  paused.container(), paused.id(), "kill -CONT $(cat /site/sidecar.pid)");
+              LOG.info("product path: {}'s sidecar resumed (SIGCONT)", paused.id());
+            };
+      }
+      case PG_KILL -> {
+        // The active's PostgreSQL dies under a live sidecar: its health: check (type postgres)
+        // counts it down and the active hands the role over. Heal: the server is started again,
+        // as systemd's Restart= would, and the guard fences it and rejoins it as a standby.
+        target = active;
+        Site site = target;
+        t = System.nanoTime();
+        Cluster.execIn(
+            site.container(), site.id(), "kill -KILL $(head -1 " + PG_DATA + "/postmaster.pid)");
+        heal =
+            () -> {
+              Awaitility.await(site.id() + "'s PostgreSQL started again")
+                  .atMost(Duration.ofSeconds(60))
+                  .pollInterval(Duration.ofSeconds(1))
+                  .ignoreExceptions()
+                  .until(
+                      () -> {
+                        Cluster.execIn(
+                            site.container(),
+                            site.id(),
+                            "runuser -u postgres -- "
+                                + PG_BIN
+                                + "/pg_ctl -D "
+                                + PG_DATA
+                                + " -l /site/postgres.log -w -t 30 start");
+                        return true;
+                      });
+              LOG.info("product path: {}'s PostgreSQL started again", site.id());
+            };
+      }
+      default -> throw new IllegalArgumentException(kind.wireName() + " is not run here");
+    }
+    boolean takeover = target == active;
+    Fault f = new Fault(kind.wireName(), target.id(), takeover ? token : 0, t, takeover);
+    faults.add(f);
+    LOG.info("product path: fault {}", f.describe());
+    if (takeover) {
+      Site next = awaitActiveWithCommits(active, token, TAKEOVER);
+      LOG.info(
+          "product path: {} took over with token {} after {} ms", next.id(), tokenOf(next), ms(t));
+      awaitNameOn(dnsIp, next, TAKEOVER);
+      heal.run();
+      return next;
+    }
+    // Off the active: a few seconds of the fault while the active keeps writing.
+    long before = committedWith(active, token);
+    Awaitility.await("the active " + active.id() + " commits on during " + f.describe())
+        .pollDelay(Duration.ofSeconds(3))
+        .atMost(TAKEOVER)
+        .pollInterval(POLL)
+        .until(() -> committedWith(active, token) > before);
+    heal.run();
+    // The active may have moved meanwhile (nothing made it): the run goes on from whoever is.
+    return awaitActiveWithCommits(null, 0, TAKEOVER);
   }
 
   // ------------------------------------------------------------------ the sites
@@ -346,6 +605,7 @@ class ProductPathTest {
       y.append("          recloneOnRewindFailure: true\n");
       y.append("      positionReporter:\n        interval: 500ms\n");
       y.append("      timeout: 60s\n");
+
       y.append("    - name: dns\n      type: dns\n");
       y.append("      server: ").append(dnsIp).append(":53\n");
       y.append("      zone: ").append(ZONE).append('\n');
@@ -355,6 +615,12 @@ class ProductPathTest {
       y.append("      ttl: 1s\n");
       y.append("      tsig:\n        keyFile: /site/tsig.key\n");
       y.append("      timeout: 30s\n");
+      // The site's server is checked (on the active: a writable primary); a dead server moves the
+      // role (the pg-kill fault). One second, three failures: not counted down by a slow probe
+      // on a loaded machine, and the move waits at least 5 s after another.
+      y.append("health:\n  failuresToDemote: 3\n  successesToRecover: 2\n");
+      y.append("  minMoveInterval: 5s\n  checks:\n");
+      y.append("    - name: db\n      type: postgres\n      interval: 1s\n      timeout: 1s\n");
       Files.writeString(
           s.dir().resolve("tsig.key"),
           "key \"baton-key\" {\n  algorithm hmac-sha256;\n  secret \"" + tsigSecret + "\";\n};\n");
@@ -453,10 +719,14 @@ class ProductPathTest {
     // then kills every process of the container, the sidecar, PostgreSQL and the writer (a site
     // loss). Each exit is written to sidecar.log, and the run reports how many there were.
     script.add("while true; do");
+    // In the background with its pid written down, for the pause fault (SIGSTOP of the sidecar
+    // alone).
     script.add(
         "  java -Xmx160m "
             + jvm
-            + " dev.baton.sidecar.Main sidecar --config /site/node.yaml >> /site/sidecar.log 2>&1");
+            + " dev.baton.sidecar.Main sidecar --config /site/node.yaml >> /site/sidecar.log 2>&1 &");
+    script.add("  echo $! > /site/sidecar.pid");
+    script.add("  wait $!");
     script.add(
         "  echo \"start.sh: the sidecar exited with status $? at $(date -u +%FT%TZ); starting it"
             + " again in 1 s\" >> /site/sidecar.log");
@@ -482,37 +752,22 @@ class ProductPathTest {
         new GenericContainer<>(DockerImageName.parse(image))
             .withNetwork(network)
             .withCreateContainerCmdModifier(
-                cmd ->
-                    cmd.withName("baton-product-" + name + "-" + network.getId().substring(0, 8))
-                        .withHostName(name)
-                        .withIpv4Address(ip));
+                cmd -> {
+                  cmd.withName("baton-product-" + name + "-" + network.getId().substring(0, 8))
+                      .withHostName(name)
+                      .withIpv4Address(ip);
+                  // The partitions are iptables rules in the container's own namespace.
+                  cmd.getHostConfig().withCapAdd(Capability.NET_ADMIN);
+                });
     containers.add(c);
     return c;
   }
 
   private void createNetwork() {
-    RuntimeException last = null;
-    for (int attempt = 0; attempt < 8; attempt++) {
-      int third = ThreadLocalRandom.current().nextInt(0, 256);
-      String subnet = "172.28." + third + ".0/24";
-      Network n =
-          Network.builder()
-              .driver("bridge")
-              .createNetworkCmdModifier(
-                  cmd ->
-                      cmd.withName("baton-product-" + Long.toString(System.nanoTime(), 36))
-                          .withIpam(new Ipam().withConfig(new Ipam.Config().withSubnet(subnet))))
-              .build();
-      try {
-        n.getId();
-        network = n;
-        prefix = "172.28." + third + ".";
-        return;
-      } catch (RuntimeException e) {
-        last = e;
-      }
-    }
-    throw new IllegalStateException("could not create a Docker network for the run", last);
+    Cluster.RunNetwork n =
+        Cluster.createNetwork("baton-product-" + Long.toString(System.nanoTime(), 36), "172.28.");
+    network = n.network();
+    prefix = n.prefix();
   }
 
   private synchronized void removeAll() {
@@ -682,6 +937,24 @@ class ProductPathTest {
     } catch (SQLException e) {
       return 0;
     }
+  }
+
+  /** Waits until {@code s}'s sidecar answers {@code GET /health} with 200 (it runs). */
+  private void awaitUp(Site s, Duration timeout) {
+    Awaitility.await(s.id() + "'s sidecar answers /health")
+        .atMost(timeout)
+        .pollInterval(POLL)
+        .ignoreExceptions()
+        .until(
+            () ->
+                http.send(
+                            HttpRequest.newBuilder(URI.create(s.url("/health")))
+                                .timeout(Duration.ofMillis(1000))
+                                .GET()
+                                .build(),
+                            HttpResponse.BodyHandlers.discarding())
+                        .statusCode()
+                    == 200);
   }
 
   /** Waits until {@code standby}'s server streams from {@code primary}'s (the guard's rejoin). */
