@@ -1,7 +1,6 @@
 package dev.baton.benchmarks;
 
 import dev.baton.core.BatonNode;
-import dev.baton.core.Timing;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -19,23 +18,13 @@ import java.util.concurrent.TimeUnit;
  */
 public final class IdleElections {
 
-  /**
-   * Exits 1 when the run fails (no active node in time, say): the nodes' threads would otherwise
-   * keep the JVM, and scripts/detection waiting on it, alive for good.
-   */
+  /** Exits 1 when the run fails ({@link InJvmCluster#runMain}). */
   public static void main(String[] args) {
-    try {
-      run(args);
-    } catch (Exception | Error e) {
-      e.printStackTrace();
-      System.exit(1);
-    }
+    InJvmCluster.runMain("idle-elections", args, IdleElections::run);
   }
 
-  private static void run(String[] args) throws Exception {
+  private static void run(InJvmCluster cluster, String[] args) throws Exception {
     long windowS = args.length > 0 ? Long.parseLong(args[0]) : 60;
-    InJvmCluster cluster = InJvmCluster.start("idle-elections", InJvmCluster.timingFrom(args, 1));
-    Timing timing = cluster.timing;
     List<BatonNode> nodes = List.copyOf(cluster.nodes.values());
     BatonNode active = cluster.awaitActive(Duration.ofSeconds(60));
     // Settle: the first activation's report and snapshot.
@@ -58,13 +47,12 @@ public final class IdleElections {
     }
     long tokenAdvance = nodes.stream().mapToLong(BatonNode::token).max().orElse(0) - token0;
     long activeNow = nodes.stream().filter(BatonNode::isActive).count();
-    cluster.close();
     System.out.printf(
         "idle %d s, election timeout %d-%d ms: term %d -> %d (%d term changes), token advance %d,"
             + " %d active at the end%n",
         windowS,
-        timing.electionTimeoutMin().toMillis(),
-        timing.electionTimeoutMax().toMillis(),
+        cluster.timing.electionTimeoutMin().toMillis(),
+        cluster.timing.electionTimeoutMax().toMillis(),
         term0,
         last,
         termChanges,

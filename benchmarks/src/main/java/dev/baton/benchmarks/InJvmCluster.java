@@ -46,6 +46,29 @@ final class InJvmCluster {
     this.members = List.copyOf(m);
   }
 
+  /** A benchmark's body: its started cluster and its {@code main}'s arguments in. */
+  @FunctionalInterface
+  interface Body {
+    void run(InJvmCluster cluster, String[] args) throws Exception;
+  }
+
+  /**
+   * A benchmark's {@code main}: starts the cluster {@code name} with the timing {@code args} ask
+   * for from {@code args[1]} on ({@link #timingFrom}), runs {@code body} on it and closes it. Exits
+   * 1 when anything fails (no active node in time, say), with the stack trace on stderr: the nodes'
+   * threads would otherwise keep the JVM, and scripts/detection waiting on it, alive for good.
+   */
+  static void runMain(String name, String[] args, Body body) {
+    try {
+      InJvmCluster cluster = start(name, timingFrom(args, 1));
+      body.run(cluster, args);
+      cluster.close();
+    } catch (Exception | Error e) {
+      e.printStackTrace();
+      System.exit(1);
+    }
+  }
+
   /**
    * The timing a benchmark's arguments ask for: {@code args[first]} and {@code args[first + 1]} as
    * another election timeout range, MIN_MS MAX_MS (the rest scaled to MIN_MS), when both are given;

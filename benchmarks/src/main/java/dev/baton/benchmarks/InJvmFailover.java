@@ -18,23 +18,14 @@ import java.util.Map;
  */
 public final class InJvmFailover {
 
-  /**
-   * Exits 1 when the run fails (no active node in time, say): the nodes' threads would otherwise
-   * keep the JVM, and scripts/detection waiting on it, alive for good.
-   */
+  /** Exits 1 when the run fails ({@link InJvmCluster#runMain}). */
   public static void main(String[] args) {
-    try {
-      run(args);
-    } catch (Exception | Error e) {
-      e.printStackTrace();
-      System.exit(1);
-    }
+    // Optional: another election timeout range, MIN_MS MAX_MS (the rest scaled to MIN_MS).
+    InJvmCluster.runMain("failover", args, InJvmFailover::run);
   }
 
-  private static void run(String[] args) throws Exception {
+  private static void run(InJvmCluster cluster, String[] args) throws Exception {
     int trials = args.length > 0 ? Integer.parseInt(args[0]) : 20;
-    // Optional: another election timeout range, MIN_MS MAX_MS (the rest scaled to MIN_MS).
-    InJvmCluster cluster = InJvmCluster.start("failover", InJvmCluster.timingFrom(args, 1));
     Timing timing = cluster.timing;
     Map<String, BatonNode> nodes = cluster.nodes;
     double[] unplanned = new double[trials];
@@ -64,7 +55,6 @@ public final class InJvmFailover {
           "trial %2d: unplanned failover %7.1f ms (token %d -> %d), planned switch %6.1f ms%n",
           i + 1, unplanned[i], token, nextToken, planned[i]);
     }
-    cluster.close();
     System.out.printf(
         "timing: election timeout %d-%d ms, lease %d ms, documented bound %d ms%n",
         timing.electionTimeoutMin().toMillis(),

@@ -45,6 +45,9 @@ class ControlServerTest {
   private final List<AutoCloseable> closeables = new ArrayList<>();
   private boolean onShared;
 
+  /** Each server's probe interval; the probe's own test sets a shorter one before it starts. */
+  private Duration probeInterval = Duration.ofMillis(200);
+
   private record Shared(
       TestCluster cluster,
       Map<String, String> endpoints,
@@ -107,7 +110,7 @@ class ControlServerTest {
         ControlServer.builder(n)
             .listen("127.0.0.1", Integer.parseInt(address.substring(address.indexOf(':') + 1)))
             .peerControlAddresses(endpoints)
-            .probeInterval(Duration.ofMillis(200))
+            .probeInterval(probeInterval)
             // Plaintext on purpose: these tests are about the API and its authorisation without
             // TLS (ControlSecretTest and ControlSecretDefaultTest cover the secret).
             .insecurePlaintext()
@@ -650,6 +653,11 @@ class ControlServerTest {
    */
   @Test
   void thePeerProbeRunsOnlyWhileTheStatusIsReadAndPeersProbesDoNotWakeIt() {
+    // The probe stays awake for 60 intervals after a read, which the test waits out: 100 ms
+    // intervals (6 s) rather than the other tests' 200 ms (12 s). A member is still REACHABLE for
+    // three intervals after its last answer, 300 ms.
+    probeInterval = Duration.ofMillis(100);
+    Duration awake = probeInterval.multipliedBy(ControlServer.PROBE_AWAKE_INTERVALS);
     startClusterAndClient();
     BatonNode active = cluster.awaitActive(WAIT);
     ControlServer watched = servers.get(active.id());
@@ -691,7 +699,7 @@ class ControlServerTest {
     }
     await().atMost(WAIT).until(() -> asked.probeRounds() >= 1);
 
-    // 60 intervals (12 s) after the last read the watched node's probe sleeps again.
+    // 60 intervals (6 s) after the last read the watched node's probe sleeps again.
     long[] last = {-1};
     await()
         .atMost(WAIT)
@@ -701,7 +709,7 @@ class ControlServerTest {
               long r = watched.probeRounds();
               boolean still = r == last[0];
               last[0] = r;
-              return still && System.nanoTime() - readAt > Duration.ofSeconds(13).toNanos();
+              return still && System.nanoTime() - readAt > awake.plusSeconds(1).toNanos();
             });
     long slept = watched.probeRounds();
     await()
