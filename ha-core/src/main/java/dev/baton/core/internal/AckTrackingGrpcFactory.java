@@ -20,12 +20,13 @@ import org.apache.ratis.server.protocol.TermIndex;
  * Ratis's gRPC transport, unchanged except that every log appender's {@link LeaderState} is wrapped
  * so that {@link HeartbeatAcks} learns when each AppendEntries request was built (a reading of the
  * node's clock) and which of them a follower acknowledged with SUCCESS in the request's term. The
- * appender itself is Ratis's own {@code GrpcLogAppender}: what is sent and how replies are handled
- * do not change. The appenders of the latest leadership are also handed to {@link HeartbeatAcks},
- * so that the role controller can ask them for a heartbeat sooner than Ratis's idle interval
- * ({@code LogAppender.triggerHeartbeat()}, {@link HeartbeatAcks#triggerHeartbeats()}). Ratis
- * creates the factory by class name ({@link Type}), and finds the {@link HeartbeatAcks} of its node
- * in its {@link Parameters} under {@link #ACKS_KEY}.
+ * appender is Ratis's own {@code GrpcLogAppender}, paced while its follower does not answer ({@link
+ * PacedLogAppender}): what is sent and how replies are handled do not change. The appenders of the
+ * latest leadership are also handed to {@link HeartbeatAcks}, so that the role controller can ask
+ * them for a heartbeat sooner than Ratis's idle interval ({@code LogAppender.triggerHeartbeat()},
+ * {@link HeartbeatAcks#triggerHeartbeats()}). Ratis creates the factory by class name ({@link
+ * Type}), and finds the {@link HeartbeatAcks} of its node in its {@link Parameters} under {@link
+ * #ACKS_KEY}.
  */
 public final class AckTrackingGrpcFactory extends GrpcFactory {
   /** The {@link Parameters} key of the node's {@link HeartbeatAcks}. */
@@ -60,7 +61,7 @@ public final class AckTrackingGrpcFactory extends GrpcFactory {
   public LogAppender newLogAppender(
       RaftServer.Division server, LeaderState state, FollowerInfo follower) {
     String id = follower.getId().toString();
-    LogAppender appender = super.newLogAppender(server, new Tap(state, id, acks), follower);
+    LogAppender appender = new PacedLogAppender(server, new Tap(state, id, acks), follower);
     // Kept so that the role controller can ask for a heartbeat now
     // (HeartbeatAcks.triggerHeartbeats).
     acks.appenderCreated(state, id, appender);
