@@ -640,17 +640,7 @@ final class Cluster implements AutoCloseable {
    * rules go with the container's namespace when it is stopped.
    */
   void cutPg(Pg pg, List<String> ips) {
-    StringBuilder script = new StringBuilder();
-    for (String ip : ips) {
-      script
-          .append("iptables -w -A INPUT -s ")
-          .append(ip)
-          .append(" -j DROP && iptables -w -A OUTPUT -d ")
-          .append(ip)
-          .append(" -j DROP && ");
-    }
-    script.append("true");
-    execAsRoot(pg, script.toString());
+    execAsRoot(pg, dropScript(ips));
   }
 
   /** Removes {@link #cutPg}'s rules. */
@@ -896,8 +886,16 @@ final class Cluster implements AutoCloseable {
     if (peerIps.isEmpty()) {
       return;
     }
+    execIn(c, label, dropScript(peerIps));
+  }
+
+  /**
+   * The iptables commands that drop traffic both ways between this namespace and each of {@code
+   * ips}.
+   */
+  private static String dropScript(java.util.Collection<String> ips) {
     StringBuilder script = new StringBuilder();
-    for (String ip : peerIps) {
+    for (String ip : ips) {
       script
           .append("iptables -w -A INPUT -s ")
           .append(ip)
@@ -905,8 +903,7 @@ final class Cluster implements AutoCloseable {
           .append(ip)
           .append(" -j DROP && ");
     }
-    script.append("true");
-    execIn(c, label, script.toString());
+    return script.append("true").toString();
   }
 
   /** Removes every rule {@link #dropTraffic} added in {@code c}. */
