@@ -106,6 +106,7 @@ final class ProductPathChecks {
     outcomes.add(Checks.oneBeliever(o.activations()));
     outcomes.add(Checks.tokensGrow(o.activations(), issued));
     outcomes.add(Checks.fencedCommitOrder(o.rows()));
+    outcomes.add(noStaleAcknowledgement(o.ops()));
     outcomes.add(Checks.dnsForward(o.dns(), issued, o.addresses()));
     outcomes.add(tookOver(o.faults(), o.activations(), o.rows()));
     Validity v = Validity.VALID;
@@ -125,6 +126,106 @@ final class ProductPathChecks {
     // validity.
     Outcome durability = lostRows(o.ops(), o.rows(), o.faults(), o.activations());
     return new Verdict(v, List.copyOf(outcomes), durability);
+  }
+
+  /**
+   * One write a writer was told committed: its token and value, the writer, when it was invoked and
+   * when it was acknowledged (nanoTime).
+   */
+  record Acknowledged(long token, String value, String writer, long invoked, long acked) {}
+
+  /**
+   * No write with a token is acknowledged if it began after a write with a newer token was
+   * acknowledged (I3 across the two sites' servers). The fence on one server orders that server's
+   * commits ({@link Checks#fencedCommitOrder}, on the final primary's rows only); this one also
+   * judges the writes that the final primary does not hold: those the old primary took while it was
+   * cut off or paused, which a rewind later discarded. Such a write committed after its invocation,
+   * so after the newer write's acknowledgement: two servers took writes for two tokens at once, the
+   * split brain the fence's time bound and the lease exist to prevent. Judged from the writers'
+   * logs alone (invocation and acknowledgement times on the clock all containers share).
+   */
+  static Outcome noStaleAcknowledgement(List<NodeEvents.Op> ops) {
+    List<Acknowledged> acks = acknowledged(ops);
+    // For each token, the earliest acknowledgement of a write with that token or a newer one.
+    java.util.NavigableMap<Long, Acknowledged> firstAck = new TreeMap<>();
+    for (Acknowledged a : acks) {
+      firstAck.merge(a.token(), a, (x, y) -> x.acked() <= y.acked() ? x : y);
+    }
+    Map<Long, Acknowledged> newerFirst = new TreeMap<>();
+    Acknowledged earliest = null;
+    for (Map.Entry<Long, Acknowledged> e : firstAck.descendingMap().entrySet()) {
+      newerFirst.put(e.getKey(), earliest);
+      if (earliest == null || e.getValue().acked() < earliest.acked()) {
+        earliest = e.getValue();
+      }
+    }
+    List<String> stale = new ArrayList<>();
+    for (Acknowledged a : acks) {
+      Acknowledged newer = newerFirst.get(a.token());
+      if (newer != null && a.invoked() > newer.acked()) {
+        stale.add(
+            String.format(
+                "value %s with token %d (writer %s) invoked %.0f ms after value %s with token %d"
+                    + " (writer %s) was acknowledged, and acknowledged itself",
+                a.value(),
+                a.token(),
+                a.writer(),
+                (a.invoked() - newer.acked()) / 1e6,
+                newer.value(),
+                newer.token(),
+                newer.writer()));
+      }
+    }
+    Map<String, Object> details = new LinkedHashMap<>();
+    details.put("acknowledged", acks.size());
+    details.put("tokens", firstAck.size());
+    details.put("stale", stale);
+    Validity v =
+        !stale.isEmpty() ? Validity.INVALID : acks.isEmpty() ? Validity.UNKNOWN : Validity.VALID;
+    String summary =
+        !stale.isEmpty()
+            ? stale.size() + " stale writes acknowledged: " + String.join("; ", stale)
+            : acks.isEmpty()
+                ? "no write was acknowledged: nothing checked"
+                : acks.size()
+                    + " acknowledged writes with "
+                    + firstAck.size()
+                    + " tokens, none begun after a newer token's write was acknowledged";
+    return new Outcome(
+        "I3-no-stale-acknowledgement",
+        "no write with a token is acknowledged if it began after a write with a newer token was"
+            + " acknowledged, on either site's server (the rows a rewind discarded included)",
+        v,
+        summary,
+        details);
+  }
+
+  /**
+   * The writers' acknowledged writes (an {@code ok} with a commit number), each with its invoke.
+   */
+  static List<Acknowledged> acknowledged(List<NodeEvents.Op> ops) {
+    Map<String, NodeEvents.Op> pending = new java.util.HashMap<>();
+    List<Acknowledged> out = new ArrayList<>();
+    List<NodeEvents.Op> sorted = new ArrayList<>(ops);
+    sorted.sort(java.util.Comparator.comparingLong(NodeEvents.Op::time));
+    for (NodeEvents.Op op : sorted) {
+      if (!(op.value() instanceof List<?> l) || l.size() < 2) {
+        continue;
+      }
+      String value = String.valueOf(l.get(1));
+      if (op.type().equals("invoke")) {
+        pending.put(op.proc() + "/" + value, op);
+      } else {
+        NodeEvents.Op inv = pending.remove(op.proc() + "/" + value);
+        if (op.type().equals("ok") && op.commitSeq() != null) {
+          long token = ((Number) l.get(0)).longValue();
+          out.add(
+              new Acknowledged(
+                  token, value, op.proc(), inv == null ? op.time() : inv.time(), op.time()));
+        }
+      }
+    }
+    return out;
   }
 
   /** The rows {@link #lostRows} names; pure, for the checker and its test. */

@@ -41,10 +41,11 @@ class ProductPathChecksTest {
     List<NodeEvents.Op> ops = new ArrayList<>();
     for (Row r : rows) {
       Object value = List.of(r.token(), r.value());
-      ops.add(new NodeEvents.Op(r.node(), 0, r.node(), "invoke", r.commitSeq(), value, null, null));
+      // Within its token's activation (twoActivations): n1's from 0 s, n2's from 3 s.
+      long t = (r.token() == 5 ? 0 : 3000 * MS) + r.commitSeq() * 100 * MS;
+      ops.add(new NodeEvents.Op(r.node(), 0, r.node(), "invoke", t, value, null, null));
       ops.add(
-          new NodeEvents.Op(
-              r.node(), 0, r.node(), "ok", r.commitSeq(), value, r.commitSeq(), null));
+          new NodeEvents.Op(r.node(), 0, r.node(), "ok", t + 5 * MS, value, r.commitSeq(), null));
     }
     return ops;
   }
@@ -264,5 +265,41 @@ class ProductPathChecksTest {
     // A token never replaced: the first fault after the acknowledgement.
     assertThat(ProductPathChecks.straddled(9, 5500 * MS, faults, twoActivations()))
         .isEqualTo("kill of n1 500 ms after the acknowledgement, no newer token was seen");
+  }
+
+  @Test
+  void aWriteWithAnOldTokenBegunAfterANewerTokensAcknowledgementIsInvalid() {
+    // The final primary (n2) holds rows 5, 5, 9, 9 in order; n1's server, cut off, also took a
+    // write with token 5 that began 200 ms after n2's first write with token 9 was acknowledged (at
+    // 3.305 s): a rewind discarded it, so only the writer's log shows the split brain.
+    List<Row> committed = rows(5, 5, 9, 9);
+    List<NodeEvents.Op> ops = new ArrayList<>(acknowledged(committed));
+    Object stale = List.of(5L, "stale-1");
+    ops.add(new NodeEvents.Op("n1", 0, "n1.0", "invoke", 3505 * MS, stale, null, null));
+    ops.add(new NodeEvents.Op("n1", 0, "n1.0", "ok", 3506 * MS, stale, 5L, null));
+    var v =
+        ProductPathChecks.check(
+            new Observations(
+                twoActivations(),
+                committed,
+                ops,
+                dns(twoActivations()),
+                ONE_KILL,
+                ADDRESSES,
+                Map.of()));
+    assertThat(v.validity()).as(v.describe()).isEqualTo(Validity.INVALID);
+    assertThat(v.describe())
+        .contains("I3-no-stale-acknowledgement")
+        .contains(
+            "value stale-1 with token 5 (writer n1.0) invoked 200 ms after value v3 with token 9"
+                + " (writer n2) was acknowledged");
+    // Begun before that acknowledgement (a cut-off active within its lease): not stale.
+    List<NodeEvents.Op> early = new ArrayList<>(acknowledged(committed));
+    early.add(new NodeEvents.Op("n1", 0, "n1.0", "invoke", 3300 * MS, stale, null, null));
+    early.add(new NodeEvents.Op("n1", 0, "n1.0", "ok", 3900 * MS, stale, 5L, null));
+    assertThat(ProductPathChecks.noStaleAcknowledgement(early).validity())
+        .isEqualTo(Validity.VALID);
+    assertThat(ProductPathChecks.noStaleAcknowledgement(List.of()).validity())
+        .isEqualTo(Validity.UNKNOWN);
   }
 }
