@@ -74,10 +74,17 @@ import org.xbill.DNS.Type;
  * /token} answers loopback callers only, so the writer must share the sidecar's host too. One
  * container per site then makes the fault a real site loss: a SIGKILL of the container's first
  * process (the start script, which runs the sidecar in a restart loop as systemd would) takes the
- * sidecar, its PostgreSQL and its writer with it, as a power cut of the site's machine does. No
- * STONITH is wired ({@code stopCommand}): as in examples/two-regions, the fence's time bound
- * ({@code fenceLease}, fence protocol 3) lets the surviving node promote past the unreachable old
- * primary, which refuses the old token by itself; when the killed site comes back, its guard
+ * sidecar, its PostgreSQL and its writer with it, as a power cut of the site's machine does.
+ * STONITH is wired as a user wires it ({@link FenceAgent}): the {@code postgres} step's {@code
+ * stopCommand} asks a fence agent (a power API's stand-in in this JVM, on the network's gateway,
+ * each site with its own credential in a file) to power off the old primary, which it does by a
+ * SIGKILL of the site's container. Baton runs it for an old primary it reaches as a primary (a
+ * {@code pause}); past an unreachable one (a site loss, a partition, a dead server) the fence's
+ * time bound ({@code fenceLease}, fence protocol 3) lets the surviving node promote without it, as
+ * in examples/two-regions: that old primary refuses the old token by itself (the sidecar's WARN).
+ * The partitions cut a site off from the other site and the witness, not from the agent (nor the
+ * harness) on the gateway: a region cut of the sites' links leaves a cloud's power API or an
+ * out-of-band IPMI network reachable. When a killed or powered-off site comes back, its guard
  * ({@code formerPrimaryGuard} with {@code rejoin}) makes its server read-only and rejoins it as a
  * standby with {@code pg_rewind}. Replication is asynchronous (the product does not manage
  * synchronous replication), so writes acknowledged just before a site loss may be lost: reported
