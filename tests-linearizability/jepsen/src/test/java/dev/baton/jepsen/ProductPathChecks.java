@@ -91,6 +91,11 @@ final class ProductPathChecks {
   }
 
   static Verdict check(Observations o) {
+    return check(o, List.of());
+  }
+
+  /** {@link #check(Observations)} with the fence agent's power-offs ({@link #stonithHeld}). */
+  static Verdict check(Observations o, List<FenceAgent.Stop> stops) {
     // The tokens issued to each node: the cluster's activation history (every activation, also
     // one too short for the harness's sampler to see) and the sampled activations.
     Map<String, List<Long>> issued = new TreeMap<>();
@@ -109,6 +114,7 @@ final class ProductPathChecks {
     outcomes.add(noStaleAcknowledgement(o.ops()));
     outcomes.add(Checks.dnsForward(o.dns(), issued, o.addresses()));
     outcomes.add(tookOver(o.faults(), o.activations(), o.rows()));
+    outcomes.add(stonithHeld(stops, o.ops(), o.rows(), issued));
     Validity v = Validity.VALID;
     for (Outcome out : outcomes) {
       if (out.validity() == Validity.INVALID) {
@@ -428,6 +434,125 @@ final class ProductPathChecks {
             + " node became active with a higher token and committed rows through the fence with it"
             + " (Baton promoted the other server)",
         v,
+        summary,
+        details);
+  }
+
+  /**
+   * A server the fence agent powered off takes no write, and the new primary takes none before the
+   * old one is off ({@link FenceAgent}: the {@code stopCommand}, STONITH). A committed write (a row
+   * on the final primary, or a write acknowledged to a writer) committed on the server of the node
+   * whose activation issued its token ({@code check_fence} passes only on the server whose fence
+   * holds that very token, which that activation's promotion advanced). INVALID when:
+   *
+   * <ul>
+   *   <li>a write on a server the agent powered off was begun (its {@code invoke}) after the agent
+   *       saw it off and before the harness powered it on again: it committed on a server that was
+   *       off;
+   *   <li>a write with the token of an activation that asked for a power-off was acknowledged
+   *       before that power-off was done (the first one for that token): the new primary took a
+   *       write while the old one may still have been running. Baton runs the stop command before
+   *       it advances the fence, so no such write can commit.
+   * </ul>
+   *
+   * With no power-off (every old primary was unreachable, the fence's time bound let the promotion
+   * go on), there is nothing to check: VALID, and the summary says so.
+   */
+  static Outcome stonithHeld(
+      List<FenceAgent.Stop> stops,
+      List<NodeEvents.Op> ops,
+      List<Row> rows,
+      Map<String, List<Long>> issued) {
+    Map<Long, String> nodeOfToken = new java.util.HashMap<>();
+    issued.forEach((node, tokens) -> tokens.forEach(t -> nodeOfToken.put(t, node)));
+    // Per value: the first invoke's time, and the commit (token, acknowledgement time or -1 for a
+    // row read without an acknowledgement).
+    Map<String, Long> invokedAt = new java.util.HashMap<>();
+    Map<String, long[]> committed = new LinkedHashMap<>();
+    for (NodeEvents.Op op : ops) {
+      if (!(op.value() instanceof List<?> l) || l.size() < 2) {
+        continue;
+      }
+      long token = ((Number) l.get(0)).longValue();
+      String value = String.valueOf(l.get(1));
+      if (op.type().equals("invoke")) {
+        invokedAt.putIfAbsent(value, op.time());
+      } else if (op.type().equals("ok")) {
+        committed.put(value, new long[] {token, op.time()});
+      }
+    }
+    for (Row r : rows) {
+      committed.putIfAbsent(r.value(), new long[] {r.token(), -1});
+    }
+    List<String> violations = new ArrayList<>();
+    Map<Long, FenceAgent.Stop> firstByToken = new TreeMap<>();
+    for (FenceAgent.Stop s : stops) {
+      FenceAgent.Stop f = firstByToken.get(s.token());
+      if (f == null || s.doneAt() < f.doneAt()) {
+        firstByToken.put(s.token(), s);
+      }
+      if (s.alreadyOff()) {
+        continue;
+      }
+      long end = s.poweredOnAt() > 0 ? s.poweredOnAt() : Long.MAX_VALUE;
+      for (Map.Entry<String, long[]> e : committed.entrySet()) {
+        long token = e.getValue()[0];
+        Long invoked = invokedAt.get(e.getKey());
+        if (s.targetNode().equals(nodeOfToken.get(token))
+            && invoked != null
+            && invoked > s.doneAt()
+            && invoked < end) {
+          violations.add(
+              String.format(
+                  "value %s (token %d) committed on %s's server, which the agent had powered off"
+                      + " %.0f ms before the write began",
+                  e.getKey(), token, s.targetNode(), (invoked - s.doneAt()) / 1e6));
+        }
+      }
+    }
+    for (FenceAgent.Stop s : firstByToken.values()) {
+      for (Map.Entry<String, long[]> e : committed.entrySet()) {
+        long ack = e.getValue()[1];
+        if (e.getValue()[0] == s.token() && ack >= 0 && ack < s.doneAt()) {
+          violations.add(
+              String.format(
+                  "value %s acknowledged with token %d %.0f ms before the agent had powered off %s"
+                      + " for that token's activation",
+                  e.getKey(), s.token(), (s.doneAt() - ack) / 1e6, s.targetNode()));
+        }
+      }
+    }
+    long off = stops.stream().filter(s -> !s.alreadyOff()).count();
+    Map<String, Object> details = new LinkedHashMap<>();
+    List<String> described =
+        stops.stream()
+            .map(
+                s ->
+                    s.targetNode()
+                        + " for token "
+                        + s.token()
+                        + " of "
+                        + s.node()
+                        + (s.alreadyOff() ? " (already off)" : ""))
+            .toList();
+    details.put("stops", described);
+    details.put("violations", violations);
+    String summary =
+        !violations.isEmpty()
+            ? violations.size() + " writes against the power-offs: " + String.join("; ", violations)
+            : stops.isEmpty()
+                ? "the agent powered no server off (no promotion found its old primary reachable:"
+                    + " the fence's time bound let each go on): nothing to check"
+                : off
+                    + " servers powered off took no write after, and no new primary took one"
+                    + " before: "
+                    + String.join(", ", described);
+    return new Outcome(
+        "stonith-held",
+        "a server the fence agent powered off (the postgres step's stopCommand) takes no write"
+            + " until it is powered on again, and the activation that asked takes none before it is"
+            + " off",
+        violations.isEmpty() ? Validity.VALID : Validity.INVALID,
         summary,
         details);
   }

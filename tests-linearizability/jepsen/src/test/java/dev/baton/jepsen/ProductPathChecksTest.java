@@ -302,4 +302,90 @@ class ProductPathChecksTest {
     assertThat(ProductPathChecks.noStaleAcknowledgement(List.of()).validity())
         .isEqualTo(Validity.UNKNOWN);
   }
+
+  /**
+   * A pause of n1 taken over by n2: n2's promotion asked the fence agent to power n1 off (asked at
+   * 2.5 s, off at 2.6 s, on again at 8 s), then advanced the fence to 9; n1 wrote with token 5 at
+   * 0.1 s and 0.2 s, n2 with token 9 at 3.1 s and 3.2 s. {@code extra} adds writes (token, value,
+   * invoked, acknowledged).
+   */
+  private static ProductPathChecks.Verdict stonithRun(long[][] extra) {
+    List<Row> rows = new ArrayList<>();
+    List<NodeEvents.Op> ops = new ArrayList<>();
+    List<long[]> writes = new ArrayList<>();
+    writes.add(new long[] {5, 100, 110});
+    writes.add(new long[] {5, 200, 210});
+    writes.addAll(List.of(extra));
+    writes.add(new long[] {9, 3100, 3110});
+    writes.add(new long[] {9, 3200, 3210});
+    for (long[] w : writes) {
+      String node = w[0] == 5 ? "n1" : "n2";
+      String value = "v" + (rows.size() + 1);
+      Object v = List.of(w[0], value);
+      rows.add(new Row(rows.size() + 1, w[0], node, value));
+      ops.add(new NodeEvents.Op(node, 0, node, "invoke", w[1] * MS, v, null, null));
+      ops.add(new NodeEvents.Op(node, 0, node, "ok", w[2] * MS, v, (long) rows.size(), null));
+    }
+    List<FenceAgent.Stop> stops =
+        List.of(
+            new FenceAgent.Stop(
+                2500 * MS, 2600 * MS, "n1", "10.0.0.11", 9, "n2", "n2", false, 8000 * MS));
+    return ProductPathChecks.check(
+        new Observations(
+            twoActivations(),
+            rows,
+            ops,
+            dns(twoActivations()),
+            List.of(new Fault("pause", "n1", 5, 1100 * MS, true)),
+            ADDRESSES,
+            Map.of("n1", List.of(5L), "n2", List.of(9L))),
+        stops);
+  }
+
+  private static Checks.Outcome stonithOutcome(ProductPathChecks.Verdict v) {
+    return v.outcomes().stream().filter(o -> o.name().equals("stonith-held")).findFirst().get();
+  }
+
+  @Test
+  void aPowerOffBeforeTheNewPrimarysWritesAndNoWriteOnTheOffServerIsValid() {
+    var v = stonithRun(new long[0][]);
+    assertThat(v.validity()).as(v.describe()).isEqualTo(Validity.VALID);
+    assertThat(stonithOutcome(v).summary())
+        .isEqualTo(
+            "1 servers powered off took no write after, and no new primary took one before: n1 for"
+                + " token 9 of n2");
+    // A write with n1's token begun before the power-off, acknowledged just after it, may have
+    // committed before: not a violation.
+    var straddling = stonithRun(new long[][] {{5, 2550, 2650}});
+    assertThat(stonithOutcome(straddling).validity())
+        .as(straddling.describe())
+        .isEqualTo(Validity.VALID);
+  }
+
+  @Test
+  void aWriteCommittedOnAServerAfterTheAgentPoweredItOffIsInvalid() {
+    // Begun at 2.7 s with n1's token 5: it committed on n1's server, off since 2.6 s.
+    var v = stonithRun(new long[][] {{5, 2700, 2710}});
+    assertThat(v.validity()).as(v.describe()).isEqualTo(Validity.INVALID);
+    assertThat(stonithOutcome(v).summary())
+        .contains(
+            "value v3 (token 5) committed on n1's server, which the agent had powered off 100 ms"
+                + " before the write began");
+  }
+
+  @Test
+  void aWriteOfTheNewPrimaryAcknowledgedBeforeTheOldOneWasOffIsInvalid() {
+    // Token 9 acknowledged at 2.55 s, before n1 was off (2.6 s).
+    var v = stonithRun(new long[][] {{9, 2540, 2550}});
+    assertThat(v.validity()).as(v.describe()).isEqualTo(Validity.INVALID);
+    assertThat(stonithOutcome(v).summary())
+        .contains("value v3 acknowledged with token 9 50 ms before the agent had powered off n1");
+  }
+
+  @Test
+  void withoutAPowerOffTheStonithCheckerSaysItCheckedNothing() {
+    var v = check(twoActivations(), rows(5, 5, 9, 9), ONE_KILL);
+    assertThat(stonithOutcome(v).validity()).isEqualTo(Validity.VALID);
+    assertThat(stonithOutcome(v).summary()).contains("the agent powered no server off");
+  }
 }

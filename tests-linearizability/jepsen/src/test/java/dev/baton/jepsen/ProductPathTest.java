@@ -74,10 +74,17 @@ import org.xbill.DNS.Type;
  * /token} answers loopback callers only, so the writer must share the sidecar's host too. One
  * container per site then makes the fault a real site loss: a SIGKILL of the container's first
  * process (the start script, which runs the sidecar in a restart loop as systemd would) takes the
- * sidecar, its PostgreSQL and its writer with it, as a power cut of the site's machine does. No
- * STONITH is wired ({@code stopCommand}): as in examples/two-regions, the fence's time bound
- * ({@code fenceLease}, fence protocol 3) lets the surviving node promote past the unreachable old
- * primary, which refuses the old token by itself; when the killed site comes back, its guard
+ * sidecar, its PostgreSQL and its writer with it, as a power cut of the site's machine does.
+ * STONITH is wired as a user wires it ({@link FenceAgent}): the {@code postgres} step's {@code
+ * stopCommand} asks a fence agent (a power API's stand-in in this JVM, on the network's gateway,
+ * each site with its own credential in a file) to power off the old primary, which it does by a
+ * SIGKILL of the site's container. Baton runs it for an old primary it reaches as a primary (a
+ * {@code pause}); past an unreachable one (a site loss, a partition, a dead server) the fence's
+ * time bound ({@code fenceLease}, fence protocol 3) lets the surviving node promote without it, as
+ * in examples/two-regions: that old primary refuses the old token by itself (the sidecar's WARN).
+ * The partitions cut a site off from the other site and the witness, not from the agent (nor the
+ * harness) on the gateway: a region cut of the sites' links leaves a cloud's power API or an
+ * out-of-band IPMI network reachable. When a killed or powered-off site comes back, its guard
  * ({@code formerPrimaryGuard} with {@code rejoin}) makes its server read-only and rejoins it as a
  * standby with {@code pg_rewind}. Replication is asynchronous (the product does not manage
  * synchronous replication), so writes acknowledged just before a site loss may be lost: reported
@@ -137,6 +144,7 @@ class ProductPathTest {
   private Network network;
   private String prefix;
   private Path runDir;
+  private FenceAgent stonith;
 
   /** One reading of a node's {@code /active}: active with {@code token}, or not (token 0). */
   record Sample(String node, long t0, long t1, long token) {}
@@ -188,6 +196,13 @@ class ProductPathTest {
         Files.write(dir.resolve("cluster.secret"), clusterSecret);
         sites.put(ids[i], new Site(ids[i], prefix + (11 + i), dir, null));
       }
+      stonith =
+          FenceAgent.start(
+              docker,
+              network,
+              prefix,
+              Map.of(sites.get("n1").ip(), "n1", sites.get("n2").ip(), "n2"),
+              id -> sites.get(id).container().getContainerId());
       for (Site s : List.copyOf(sites.values())) {
         writeSiteFiles(s, dnsIp, tsigSecret);
       }
@@ -222,6 +237,7 @@ class ProductPathTest {
         next = rotation.indexOf(kind) + 1;
         tried.add(kind);
         Site other = otherSite(active);
+        stonith.powerOnAll(); // a server powered off by a promotion no fault caused
         awaitStreaming(active, other, REJOIN);
         // Every sidecar up (a site killed by the last fault is back), so that a takeover's time is
         // the failover's, not a JVM's start.
@@ -264,7 +280,8 @@ class ProductPathTest {
                   dnsWatcher.observations(),
                   faults,
                   Map.of("n1", sites.get("n1").ip(), "n2", sites.get("n2").ip()),
-                  history));
+                  history),
+              stonith.stops());
       Map<String, Integer> sidecarExits = new LinkedHashMap<>();
       for (Site s : sites.values()) {
         Path log = s.dir().resolve("sidecar.log");
@@ -280,6 +297,7 @@ class ProductPathTest {
       }
       String report =
           verdict.describe()
+              + stonith.describe(sites.values())
               + "  sidecar exits restarted by the site's loop (not faults of the test): "
               + sidecarExits
               + "\n"
@@ -309,11 +327,13 @@ class ProductPathTest {
       results.put("seed", seed);
       results.put("faults", faults);
       results.put("sidecarExits", sidecarExits);
+      results.put("stonith", stonith.stops());
       JSON.writerWithDefaultPrettyPrinter()
           .writeValue(runDir.resolve("results.json").toFile(), results);
       LOG.info("product path:\n{}", report);
       assertThat(verdict.validity()).as(report + logHints()).isEqualTo(Validity.VALID);
       assertThat(faults).as(report).hasSize(faultCount);
+      stonith.assertCredentialsNotIn(runDir);
     } catch (ConditionTimeoutException e) {
       throw new AssertionError(e.getMessage() + logHints(), e);
     } finally {
@@ -322,6 +342,9 @@ class ProductPathTest {
         dnsWatcher.close();
       }
       Runtime.getRuntime().removeShutdownHook(cleanup);
+      if (stonith != null) {
+        stonith.close();
+      }
       removeAll();
     }
   }
@@ -544,7 +567,7 @@ class ProductPathTest {
       LOG.info(
           "product path: {} took over with token {} after {} ms", next.id(), tokenOf(next), ms(t));
       awaitNameOn(dnsIp, next, TAKEOVER);
-      heal.run();
+      stonith.healOr(target, t, heal);
       return next;
     }
     // Off the active: a few seconds of the fault while the active keeps writing.
@@ -554,7 +577,7 @@ class ProductPathTest {
         .atMost(TAKEOVER)
         .pollInterval(POLL)
         .until(() -> committedWith(active, token) > before);
-    heal.run();
+    stonith.healOr(target, t, heal);
     // The active may have moved meanwhile (nothing made it): the run goes on from whoever is.
     return awaitActiveWithCommits(null, 0, TAKEOVER);
   }
@@ -605,6 +628,8 @@ class ProductPathTest {
       y.append("          recloneOnRewindFailure: true\n");
       y.append("      positionReporter:\n        interval: 500ms\n");
       y.append("      timeout: 60s\n");
+      y.append(FenceAgent.stepYaml());
+      stonith.writeSiteFiles(s.dir(), s.id());
 
       y.append("    - name: dns\n      type: dns\n");
       y.append("      server: ").append(dnsIp).append(":53\n");
