@@ -2,6 +2,7 @@ package dev.baton.jepsen;
 
 import dev.baton.core.KvEntry;
 import dev.baton.core.control.BatonClient;
+import dev.baton.core.control.ClusterSecretCredentials;
 import dev.baton.core.control.ControlException;
 import dev.baton.lincheck.HistoryRecorder;
 import java.nio.charset.StandardCharsets;
@@ -23,6 +24,10 @@ import java.util.concurrent.locks.LockSupport;
  * was not applied is {@code fail}; a cas that found another value is {@code fail} (Jepsen's
  * convention); any other error leaves the outcome unknown ({@code info}) and the client continues
  * as a new process.
+ *
+ * <p>Against a cluster whose control API runs on the cluster secret (the sidecar's {@code
+ * clusterSecretFile}, as in {@link ProductPathTest}), the clients prove the secret as {@code
+ * jepsen-kv}; the node app's control API ({@link Cluster}) is plaintext.
  */
 final class KvWorkload implements AutoCloseable {
   private final List<String> endpoints;
@@ -30,16 +35,29 @@ final class KvWorkload implements AutoCloseable {
   private final int clients;
   private final int keys;
   private final long seed;
+  private final ClusterSecretCredentials secret;
   private final AtomicInteger nextProcess = new AtomicInteger();
   private final List<Thread> threads = new ArrayList<>();
   private volatile boolean running = true;
 
   KvWorkload(List<String> endpoints, HistoryRecorder recorder, int clients, int keys, long seed) {
+    this(endpoints, recorder, clients, keys, seed, null);
+  }
+
+  /** With {@code secret} not null, the clients authenticate with the cluster secret. */
+  KvWorkload(
+      List<String> endpoints,
+      HistoryRecorder recorder,
+      int clients,
+      int keys,
+      long seed,
+      ClusterSecretCredentials secret) {
     this.endpoints = List.copyOf(endpoints);
     this.recorder = recorder;
     this.clients = clients;
     this.keys = keys;
     this.seed = seed;
+    this.secret = secret;
   }
 
   void start() {
@@ -54,14 +72,17 @@ final class KvWorkload implements AutoCloseable {
 
   private void client(Random random) {
     int process = nextProcess.getAndIncrement();
-    try (BatonClient client =
+    BatonClient.Builder builder =
         BatonClient.builder()
             .endpoints(endpoints)
             .attemptTimeout(Duration.ofSeconds(4))
             .callTimeout(Duration.ofSeconds(5))
             .probeTimeout(Duration.ofMillis(700))
-            .leaderCacheTtl(Duration.ofSeconds(2))
-            .build()) {
+            .leaderCacheTtl(Duration.ofSeconds(2));
+    if (secret != null) {
+      builder.clusterSecret(secret, "jepsen-kv");
+    }
+    try (BatonClient client = builder.build()) {
       while (running) {
         String key = "r" + random.nextInt(keys);
         String bkey = "jepsen/" + key;

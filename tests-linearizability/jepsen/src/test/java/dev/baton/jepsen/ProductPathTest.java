@@ -94,6 +94,13 @@ import org.xbill.DNS.Type;
  * public protocol: the token from {@code /token}, {@code baton.check_fence} first in every
  * transaction, the DNS name {@code app.baton.test} resolved through BIND on every connect.
  *
+ * <p>On the host, the suite's KV workload ({@link ProductKv}, {@link KvWorkload}: {@value
+ * ProductKv#DEFAULT_CLIENTS} clients, {@code -Djepsen.product.kvClients}) reads, writes and
+ * compare-and-sets four registers through the three sidecars' control API (gRPC on port 7500,
+ * mutual TLS on the cluster secret) from the first activation to the end of the run; its history
+ * ({@code history.jsonl}) is checked as the suite's ({@link Checks#checkKv}, the cas-register
+ * model).
+ *
  * <p>The faults (issue 39, slice 2), picked as the suite's nemesis picks them ({@link
  * Nemesis#nextKind}: every configured kind once, from a place drawn from {@code jepsen.seed}, then
  * the rotation again): {@code -Djepsen.product.nemeses} (default {@value #DEFAULT_NEMESES}; {@code
@@ -103,18 +110,20 @@ import org.xbill.DNS.Type;
  * Cluster#dropTraffic}), one member cut off from the two others ({@code partition-halves}), the
  * active's sidecar SIGSTOPped under its live PostgreSQL and writer ({@code pause}), the active's
  * PostgreSQL SIGKILLed under its live sidecar ({@code pg-kill}: the sidecar's {@code health:} check
- * of type {@code postgres} counts it down and the role moves). After a fault of the active, the
- * other site must take over by itself (Baton's promotion, the name moved, a row committed there
+ * of type {@code postgres} counts it down and the role moves), the Raft leader cut off right after
+ * a KV read through its sidecar ({@code partition-leader-after-read}). After a fault of the active,
+ * the other site must take over by itself (Baton's promotion, the name moved, a row committed there
  * with the new token); the fault is then healed, and before the next one the other site must be
  * streaming from the new primary (the guard's rejoin), so the next takeover has a standby to
  * promote. The kinds not run here are refused with the reason ({@link #NOT_ON_THE_PRODUCT_PATH}).
  *
  * <p>Checked ({@link ProductPathChecks}): no two actives (the sidecars' {@code /active} sampled by
  * the harness), tokens only grow, rows commit in token order (I3), the DNS fence only moves
- * forward, and every fault of the active was taken over; a run with no committed row, no activation
- * or no fault is not VALID. Each acknowledged row missing from the final primary is named (token,
- * value, writer, the failover it straddled) and reported, not asserted: replication between the
- * sites is asynchronous. Outputs: {@code target/jepsen/product-path/}.
+ * forward, every fault of the active was taken over, and the KV history is linearizable; a run with
+ * no committed row, no activation, no fault or no completed KV operation, or whose KV history the
+ * checker could not decide, is not VALID. Each acknowledged row missing from the final primary is
+ * named (token, value, writer, the failover it straddled) and reported, not asserted: replication
+ * between the sites is asynchronous. Outputs: {@code target/jepsen/product-path/}.
  */
 class ProductPathTest {
   private static final Logger LOG = LoggerFactory.getLogger(ProductPathTest.class);
@@ -145,6 +154,7 @@ class ProductPathTest {
   private String prefix;
   private Path runDir;
   private FenceAgent stonith;
+  private ProductKv kv;
 
   /** One reading of a node's {@code /active}: active with {@code token}, or not (token 0). */
   record Sample(String node, long t0, long t1, long token) {}
@@ -226,6 +236,17 @@ class ProductPathTest {
           active.id(),
           tokenOf(active),
           ms(started));
+      // The KV workload through the three sidecars' control API, until the last stretch of writes.
+      Map<String, String> control = new LinkedHashMap<>();
+      sites.values().forEach(s -> control.put(s.id(), s.ip() + ":7500"));
+      kv =
+          new ProductKv(
+              "jepsen-product",
+              sites.get("n1").dir().resolve("cluster.secret"),
+              control,
+              ProductKv.clients(),
+              seed);
+      kv.start();
       List<NemesisKind> rotation = new ArrayList<>(kinds);
       Collections.sort(rotation);
       int next = random.nextInt(rotation.size());
@@ -256,6 +277,7 @@ class ProductPathTest {
         s.join(5000);
       }
       dnsWatcher.close();
+      kv.close();
       Map<String, List<Long>> history = readHistory(active);
       // The writers keep writing while the table is read: only the outcomes they recorded before
       // the read began are judged (a write acknowledged later may be missing from the rows read
@@ -282,6 +304,8 @@ class ProductPathTest {
                   Map.of("n1", sites.get("n1").ip(), "n2", sites.get("n2").ip()),
                   history),
               stonith.stops());
+      ProductKv.Result kvResult = kv.check(runDir);
+      verdict = ProductKv.withKv(verdict, kvResult.outcome());
       Map<String, Integer> sidecarExits = new LinkedHashMap<>();
       for (Site s : sites.values()) {
         Path log = s.dir().resolve("sidecar.log");
@@ -311,6 +335,7 @@ class ProductPathTest {
                   samples.size(),
                   dnsWatcher.observations().size(),
                   ms(started) / 1000.0);
+      report += kvResult.describe();
       Files.writeString(runDir.resolve("results.txt"), report);
       Map<String, Object> results = new LinkedHashMap<>();
       results.put("validity", verdict.validity().name());
@@ -328,6 +353,7 @@ class ProductPathTest {
       results.put("faults", faults);
       results.put("sidecarExits", sidecarExits);
       results.put("stonith", stonith.stops());
+      results.put("kv", kvResult.figures());
       JSON.writerWithDefaultPrettyPrinter()
           .writeValue(runDir.resolve("results.json").toFile(), results);
       LOG.info("product path:\n{}", report);
@@ -340,6 +366,9 @@ class ProductPathTest {
       sampling = false;
       if (dnsWatcher != null) {
         dnsWatcher.close();
+      }
+      if (kv != null) {
+        kv.close();
       }
       Runtime.getRuntime().removeShutdownHook(cleanup);
       if (stonith != null) {
@@ -369,7 +398,8 @@ class ProductPathTest {
           NemesisKind.PARTITION_ISOLATE_ACTIVE,
           NemesisKind.PARTITION_HALVES,
           NemesisKind.PAUSE,
-          NemesisKind.PG_KILL);
+          NemesisKind.PG_KILL,
+          NemesisKind.PARTITION_LEADER_AFTER_READ);
 
   static final Map<NemesisKind, String> NOT_ON_THE_PRODUCT_PATH =
       Map.ofEntries(
@@ -377,9 +407,6 @@ class ProductPathTest {
               NemesisKind.CLOCK,
               "the sidecar has no clock-rate hook (the node app's NodeApp.drifted); a drifted"
                   + " clock needs libfaketime or a VM"),
-          Map.entry(
-              NemesisKind.PARTITION_LEADER_AFTER_READ,
-              "the KV workload's linearizable read is not part of this run"),
           Map.entry(
               NemesisKind.PARTITION_MAJORITY_RING,
               "with three members the ring is a bridge; use partition-bridge"),
@@ -462,6 +489,11 @@ class ProductPathTest {
    *       two others for 3 s (a minority), or until a takeover if it is the active.
    *   <li>{@code pause}: SIGSTOP of the active's sidecar (its PostgreSQL and writer run on) until
    *       the other site took over; then SIGCONT.
+   *   <li>{@code partition-leader-after-read}: as the suite's, a linearizable KV read through the
+   *       Raft leader's sidecar alone (recorded in the KV history, {@link
+   *       ProductKv#readThroughLeader}), then that node cut off from the two others as {@code
+   *       partition-isolate-active} cuts (the leader is the active, unless the role was moving);
+   *       healed after the other site took over, or after a few seconds if it was not the active.
    * </ul>
    */
   private Site inject(
@@ -554,6 +586,20 @@ class ProductPathTest {
                         return true;
                       });
               LOG.info("product path: {}'s PostgreSQL started again", site.id());
+            };
+      }
+      case PARTITION_LEADER_AFTER_READ -> {
+        ProductKv.LeaderRead read = kv.readThroughLeader(active.id());
+        target = sites.get(read.leader());
+        Site cut = target;
+        List<String> peers = members.stream().filter(m -> m != cut).map(Site::ip).toList();
+        t = System.nanoTime();
+        Cluster.dropTraffic(cut.container(), cut.id(), peers);
+        LOG.info("product path: {} cut off right after a {}", cut.id(), read.description());
+        heal =
+            () -> {
+              Cluster.flushTraffic(cut.container(), cut.id());
+              LOG.info("product path: {} healed", cut.id());
             };
       }
       default -> throw new IllegalArgumentException(kind.wireName() + " is not run here");
