@@ -68,12 +68,13 @@ import org.xbill.DNS.Type;
  *   <li>{@code pg-paused-txn}: a transaction opened on the active's server as the product's writers
  *       write (the token from {@code /active}'s header, the name resolved through BIND, {@code
  *       BEGIN; SELECT baton.check_fence('jepsen', token)}, the next commit number, the insert) and
- *       held open while the other site takes over, the takeover caused by the active's sidecar
- *       SIGSTOPped (its old primary stays reachable: the successor's promotion fences it and ends
- *       the session) or the active's site cut off (unreachable: the fence's time bound refuses the
- *       commit). Then its {@code COMMIT} is tried; the outcome is recorded ({@link #held}) and a
- *       commit makes the run INVALID ({@link ProductPathChecks#heldTransactions}). Heal: SIGCONT,
- *       or the cut healed.
+ *       held open while the other site takes over, the takeover caused in one of three ways drawn
+ *       from the seed: the active's sidecar SIGSTOPped (the successor's promotion fences the
+ *       reachable old primary and ends the session), its site cut off (the old active loses its
+ *       lease and its demotion makes its server read-only, ending the session), or both (no one
+ *       reaches the old primary: the fence's time bound refuses the COMMIT, BT008). Then its {@code
+ *       COMMIT} is tried; the outcome is recorded ({@link #held}) and a commit makes the run
+ *       INVALID ({@link ProductPathChecks#heldTransactions}). Heal: SIGCONT, then the cut healed.
  * </ul>
  */
 final class ProductAppFaults {
@@ -286,23 +287,37 @@ final class ProductAppFaults {
       throw new IllegalStateException(
           "pg-paused-txn: opening the held transaction on " + active.id() + ": " + e, e);
     }
-    boolean pause = random.nextBoolean();
-    String how;
-    Runnable undo;
+    // Who ends the held transaction: the successor's promotion, fencing the reachable old primary
+    // (the old sidecar paused); the old active's own demotion, making its server read-only (its
+    // site cut off: it loses its lease); or, with neither able to (paused and cut off), the fence's
+    // time bound alone at COMMIT (BT008).
+    int way = random.nextInt(3);
+    boolean pause = way != 1;
+    boolean cut = way != 0;
+    String how =
+        switch (way) {
+          case 0 -> "its sidecar SIGSTOPped: the successor fences the old primary";
+          case 1 -> "its site cut off: the old active demotes its own server";
+          default -> "its sidecar SIGSTOPped and its site cut off: only the fence's time bound";
+        };
     long t = System.nanoTime();
     if (pause) {
-      how = "its sidecar SIGSTOPped (the old primary stays reachable)";
       Cluster.execIn(active.container(), active.id(), "kill -STOP $(cat /site/sidecar.pid)");
-      undo =
-          () ->
-              Cluster.execIn(
-                  active.container(), active.id(), "kill -CONT $(cat /site/sidecar.pid)");
-    } else {
-      how = "its site cut off (the old primary unreachable from the other site)";
+    }
+    if (cut) {
       List<String> peers = members.stream().filter(m -> m != active).map(Site::ip).toList();
       Cluster.dropTraffic(active.container(), active.id(), peers);
-      undo = () -> Cluster.flushTraffic(active.container(), active.id());
     }
+    // As the suite's: the paused sidecar wakes still cut off, then the cut is healed.
+    Runnable undo =
+        () -> {
+          if (pause) {
+            Cluster.execIn(active.container(), active.id(), "kill -CONT $(cat /site/sidecar.pid)");
+          }
+          if (cut) {
+            Cluster.flushTraffic(active.container(), active.id());
+          }
+        };
     LOG.info(
         "product path: {} holds {} (commit #{}, token {}) open on {} ({}), {}",
         "the harness",
