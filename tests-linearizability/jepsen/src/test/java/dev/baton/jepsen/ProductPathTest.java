@@ -102,6 +102,16 @@ import org.xbill.DNS.Type;
  * streaming from the new primary (the guard's rejoin), so the next takeover has a standby to
  * promote. The kinds not run here are refused with the reason ({@link #NOT_ON_THE_PRODUCT_PATH}).
  *
+ * <p>Four more faults, done as a user's failure would happen ({@link ProductAppFaults}):
+ *
+ * <ul>
+ *   <li>{@code switch-active}: the CLI's {@code switch-active} run in the active's container.
+ *   <li>{@code health}: on the active, a marker file that the sites' {@code exec} check counts.
+ *   <li>{@code dns-pause}: BIND SIGSTOPped while the active's site is killed, until the takeover.
+ *   <li>{@code pg-paused-txn}: a fenced transaction held on the active's server across a takeover.
+ *       Checked: its COMMIT, tried once the successor is active, must fail.
+ * </ul>
+ *
  * <p>Checked ({@link ProductPathChecks}): no two actives (the sidecars' {@code /active} sampled by
  * the harness), tokens only grow, rows commit in token order (I3), the DNS fence only moves
  * forward, and every fault of the active was taken over; a run with no committed row, no activation
@@ -439,6 +449,8 @@ class ProductPathTest {
    *       two others for 3 s (a minority), or until a takeover if it is the active.
    *   <li>{@code pause}: SIGSTOP of the active's sidecar (its PostgreSQL and writer run on) until
    *       the other site took over; then SIGCONT.
+   *   <li>{@code switch-active}, {@code health}, {@code dns-pause}, {@code pg-paused-txn}: {@link
+   *       ProductAppFaults}.
    * </ul>
    */
   private Site inject(
