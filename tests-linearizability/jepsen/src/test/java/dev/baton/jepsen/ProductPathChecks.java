@@ -56,6 +56,45 @@ final class ProductPathChecks {
     }
   }
 
+  /**
+   * A transaction held open on the active's server across a takeover ({@code pg-paused-txn}, {@link
+   * ProductAppFaults}): the node whose server held it, the token it checked, the value it inserted
+   * with commit number {@code commitSeq}, the token the successor was active with when its {@code
+   * COMMIT} was tried ({@code successor}, 0 if none was seen), how the takeover was caused, and the
+   * COMMIT's outcome: {@value #COMMITTED}, or the SQLSTATE and message that refused it.
+   */
+  record HeldTransaction(
+      String node,
+      long token,
+      String value,
+      long commitSeq,
+      long successor,
+      String how,
+      String outcome) {
+    static final String COMMITTED = "committed";
+
+    boolean committed() {
+      return outcome.equals(COMMITTED);
+    }
+
+    @Override
+    public String toString() {
+      return value
+          + " (token "
+          + token
+          + " on "
+          + node
+          + "'s server, commit #"
+          + commitSeq
+          + ", "
+          + how
+          + "): COMMIT with "
+          + (successor > 0 ? "token " + successor + " active" : "no successor seen")
+          + ": "
+          + outcome;
+    }
+  }
+
   /** What a run observed. */
   record Observations(
       List<Activation> activations,
@@ -64,7 +103,20 @@ final class ProductPathChecks {
       List<DnsWatcher.Observation> dns,
       List<Fault> faults,
       Map<String, String> addresses,
-      Map<String, List<Long>> history) {}
+      Map<String, List<Long>> history,
+      List<HeldTransaction> held) {
+    /** A run with no held transaction. */
+    Observations(
+        List<Activation> activations,
+        List<Row> rows,
+        List<NodeEvents.Op> ops,
+        List<DnsWatcher.Observation> dns,
+        List<Fault> faults,
+        Map<String, String> addresses,
+        Map<String, List<Long>> history) {
+      this(activations, rows, ops, dns, faults, addresses, history, List.of());
+    }
+  }
 
   /** The checkers' outcomes, the run's validity, and the durability outcome (reported only). */
   record Verdict(Validity validity, List<Outcome> outcomes, Outcome durability) {
@@ -115,6 +167,9 @@ final class ProductPathChecks {
     outcomes.add(Checks.dnsForward(o.dns(), issued, o.addresses()));
     outcomes.add(tookOver(o.faults(), o.activations(), o.rows()));
     outcomes.add(stonithHeld(stops, o.ops(), o.rows(), issued));
+    if (!o.held().isEmpty() || o.faults().stream().anyMatch(f -> f.kind().equals(PG_PAUSED_TXN))) {
+      outcomes.add(heldTransactions(o.faults(), o.held()));
+    }
     Validity v = Validity.VALID;
     for (Outcome out : outcomes) {
       if (out.validity() == Validity.INVALID) {
@@ -357,6 +412,67 @@ final class ProductPathChecks {
             + " else is; each lost row is named with its token, value, writer and the failover it"
             + " straddled (reported, not asserted: replication between the sites is asynchronous)",
         !ok ? Validity.INVALID : acknowledged == 0 ? Validity.UNKNOWN : Validity.VALID,
+        summary,
+        details);
+  }
+
+  private static final String PG_PAUSED_TXN = NemesisKind.PG_PAUSED_TXN.wireName();
+
+  /**
+   * No transaction held open on the old primary across a takeover committed once a successor was
+   * active ({@code pg-paused-txn}): its session ended by the successor's fencing of the old
+   * primary, or its COMMIT refused by the fence's time bound ({@code BT008}). A committed one is
+   * INVALID, as the suite's {@link Checks#heldTransactionFenced}; a fault whose transaction was not
+   * held, or whose COMMIT was tried with no successor seen, checked nothing: UNKNOWN.
+   */
+  static Outcome heldTransactions(List<Fault> faults, List<HeldTransaction> held) {
+    long injected = faults.stream().filter(f -> f.kind().equals(PG_PAUSED_TXN)).count();
+    List<String> landed = new ArrayList<>();
+    List<String> refused = new ArrayList<>();
+    List<String> unchecked = new ArrayList<>();
+    for (HeldTransaction h : held) {
+      if (h.successor() <= h.token()) {
+        unchecked.add(h.toString());
+      } else if (h.committed()) {
+        landed.add(h.toString());
+      } else {
+        refused.add(h.toString());
+      }
+    }
+    Map<String, Object> details = new LinkedHashMap<>();
+    details.put("faults", injected);
+    details.put("committed", landed);
+    details.put("refused", refused);
+    details.put("unchecked", unchecked);
+    Validity v;
+    String summary;
+    if (!landed.isEmpty()) {
+      v = Validity.INVALID;
+      summary =
+          landed.size()
+              + " held transaction(s) committed after a successor was active: "
+              + String.join("; ", landed);
+    } else if (held.size() < injected || !unchecked.isEmpty() || refused.isEmpty()) {
+      v = Validity.UNKNOWN;
+      summary =
+          injected
+              + " pg-paused-txn faults, "
+              + held.size()
+              + " transactions held, "
+              + unchecked.size()
+              + " tried with no successor active: nothing checked for the rest"
+              + (unchecked.isEmpty() ? "" : ": " + String.join("; ", unchecked));
+    } else {
+      v = Validity.VALID;
+      summary =
+          refused.size() + " held transaction(s), none committed: " + String.join("; ", refused);
+    }
+    return new Outcome(
+        "held-transaction-fenced",
+        "a fenced transaction held open on the old primary while the other site took over never"
+            + " committed once the successor was active (its session ended by the successor's"
+            + " fencing, or its COMMIT refused by the fence's time bound)",
+        v,
         summary,
         details);
   }

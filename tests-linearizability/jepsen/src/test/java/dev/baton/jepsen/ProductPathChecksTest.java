@@ -242,12 +242,75 @@ class ProductPathChecksTest {
             NemesisKind.PARTITION_HALVES,
             NemesisKind.PG_KILL);
     assertThat(ProductPathTest.productKinds("all")).isEqualTo(ProductPathTest.RUN_HERE);
+    assertThat(ProductPathTest.productKinds("switch-active,health,dns-pause,pg-paused-txn"))
+        .containsExactlyInAnyOrder(
+            NemesisKind.SWITCH_ACTIVE,
+            NemesisKind.HEALTH,
+            NemesisKind.DNS_PAUSE,
+            NemesisKind.PG_PAUSED_TXN);
     org.assertj.core.api.Assertions.assertThatThrownBy(
             () -> ProductPathTest.productKinds("kill,clock"))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("clock (the sidecar has no clock-rate hook");
     org.assertj.core.api.Assertions.assertThatThrownBy(() -> ProductPathTest.productKinds("kil"))
         .hasMessageContaining("no fault named kil");
+  }
+
+  private static final List<Fault> PAUSED_TXN =
+      List.of(new Fault("pg-paused-txn", "n1", 5, 1100 * MS, true));
+
+  private static ProductPathChecks.Verdict withHeld(ProductPathChecks.HeldTransaction... held) {
+    List<Row> committed = rows(5, 5, 9, 9);
+    return ProductPathChecks.check(
+        new Observations(
+            twoActivations(),
+            committed,
+            acknowledged(committed),
+            dns(twoActivations()),
+            PAUSED_TXN,
+            ADDRESSES,
+            Map.of(),
+            List.of(held)));
+  }
+
+  @Test
+  void aHeldTransactionThatCommittedAfterTheTakeoverMakesTheRunInvalid() {
+    // The held transaction's COMMIT went through on n1's old primary while n2 was active with 9:
+    // pg_rewind later removes the row, so only the recorded outcome shows it.
+    var v =
+        withHeld(
+            new ProductPathChecks.HeldTransaction(
+                "n1", 5, "n1.held-5-x", 3, 9, "its sidecar SIGSTOPped", "committed"));
+    assertThat(v.validity()).as(v.describe()).isEqualTo(Validity.INVALID);
+    assertThat(v.describe())
+        .contains("INVALID held-transaction-fenced")
+        .contains("1 held transaction(s) committed after a successor was active: n1.held-5-x");
+  }
+
+  @Test
+  void aHeldTransactionRefusedAfterTheTakeoverIsValid() {
+    var v =
+        withHeld(
+            new ProductPathChecks.HeldTransaction(
+                "n1", 5, "n1.held-5-x", 3, 9, "its site cut off", "BT008 ERROR: fence lease"));
+    assertThat(v.validity()).as(v.describe()).isEqualTo(Validity.VALID);
+    assertThat(v.describe()).contains("1 held transaction(s), none committed");
+  }
+
+  @Test
+  void aPausedTransactionFaultWithNothingHeldOrNoSuccessorChecksNothing() {
+    var none = withHeld();
+    assertThat(none.validity()).as(none.describe()).isEqualTo(Validity.UNKNOWN);
+    assertThat(none.describe()).contains("1 pg-paused-txn faults, 0 transactions held");
+    // A COMMIT tried before any successor was active may commit: it proves nothing either way.
+    var early =
+        withHeld(
+            new ProductPathChecks.HeldTransaction(
+                "n1", 5, "n1.held-5-x", 3, 0, "its sidecar SIGSTOPped", "committed"));
+    assertThat(early.validity()).as(early.describe()).isEqualTo(Validity.UNKNOWN);
+    // A run without the fault has no such check.
+    assertThat(check(twoActivations(), rows(5, 5, 9, 9), ONE_KILL).describe())
+        .doesNotContain("held-transaction-fenced");
   }
 
   @Test

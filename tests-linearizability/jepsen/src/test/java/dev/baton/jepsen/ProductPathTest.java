@@ -117,6 +117,16 @@ import org.xbill.DNS.Type;
  * streaming from the new primary (the guard's rejoin), so the next takeover has a standby to
  * promote. The kinds not run here are refused with the reason ({@link #NOT_ON_THE_PRODUCT_PATH}).
  *
+ * <p>Four more faults, done as a user's failure would happen ({@link ProductAppFaults}):
+ *
+ * <ul>
+ *   <li>{@code switch-active}: the CLI's {@code switch-active} run in the active's container.
+ *   <li>{@code health}: on the active, a marker file that the sites' {@code exec} check counts.
+ *   <li>{@code dns-pause}: BIND SIGSTOPped while the active's site is killed, until the takeover.
+ *   <li>{@code pg-paused-txn}: a fenced transaction held on the active's server across a takeover.
+ *       Checked: its COMMIT, tried once the successor is active, must fail.
+ * </ul>
+ *
  * <p>Checked ({@link ProductPathChecks}): no two actives (the sidecars' {@code /active} sampled by
  * the harness), tokens only grow, rows commit in token order (I3), the DNS fence only moves
  * forward, every fault of the active was taken over, and the KV history is linearizable; a run with
@@ -146,9 +156,10 @@ class ProductPathTest {
   private final DockerClient docker = DockerClientFactory.instance().client();
   private final HttpClient http =
       HttpClient.newBuilder().connectTimeout(Duration.ofMillis(300)).build();
-  private final List<GenericContainer<?>> containers = new ArrayList<>();
+  final List<GenericContainer<?>> containers = new ArrayList<>();
   private final Map<String, Site> sites = new LinkedHashMap<>();
   private final List<Sample> samples = new ArrayList<>();
+  private final ProductAppFaults appFaults = new ProductAppFaults(this);
   private volatile boolean sampling = true;
   private Network network;
   private String prefix;
@@ -302,7 +313,8 @@ class ProductPathTest {
                   dnsWatcher.observations(),
                   faults,
                   Map.of("n1", sites.get("n1").ip(), "n2", sites.get("n2").ip()),
-                  history),
+                  history,
+                  appFaults.held()),
               stonith.stops());
       ProductKv.Result kvResult = kv.check(runDir);
       verdict = ProductKv.withKv(verdict, kvResult.outcome());
@@ -399,7 +411,11 @@ class ProductPathTest {
           NemesisKind.PARTITION_HALVES,
           NemesisKind.PAUSE,
           NemesisKind.PG_KILL,
-          NemesisKind.PARTITION_LEADER_AFTER_READ);
+          NemesisKind.PARTITION_LEADER_AFTER_READ,
+          NemesisKind.SWITCH_ACTIVE,
+          NemesisKind.HEALTH,
+          NemesisKind.DNS_PAUSE,
+          NemesisKind.PG_PAUSED_TXN);
 
   static final Map<NemesisKind, String> NOT_ON_THE_PRODUCT_PATH =
       Map.ofEntries(
@@ -413,15 +429,9 @@ class ProductPathTest {
           Map.entry(
               NemesisKind.PARTITION_BRIDGE,
               "with two sites and a witness a bridge keeps every pair connected but one"),
-          Map.entry(NemesisKind.PG_PAUSED_TXN, "the writers are the product's, not the harness's"),
-          Map.entry(
-              NemesisKind.DNS_PAUSE,
-              "not yet wired here (the suite's DNS_PAUSE SIGSTOPs BIND during a failover)"),
-          Map.entry(NemesisKind.SWITCH_ACTIVE, "not yet wired here (switch-active over gRPC)"),
           Map.entry(NemesisKind.MEMBERSHIP, "not yet wired here (members remove/add)"),
           Map.entry(NemesisKind.WIPE, "not yet wired here (a wiped data directory)"),
           Map.entry(NemesisKind.OUTSIDER, "not yet wired here (the Raft port probe)"),
-          Map.entry(NemesisKind.HEALTH, "not yet wired here (health: checks)"),
           Map.entry(
               NemesisKind.REGION_CUT,
               "partition-isolate-active is the product path's region cut: the active's whole site"
@@ -494,6 +504,8 @@ class ProductPathTest {
    *       ProductKv#readThroughLeader}), then that node cut off from the two others as {@code
    *       partition-isolate-active} cuts (the leader is the active, unless the role was moving);
    *       healed after the other site took over, or after a few seconds if it was not the active.
+   *   <li>{@code switch-active}, {@code health}, {@code dns-pause}, {@code pg-paused-txn}: {@link
+   *       ProductAppFaults}.
    * </ul>
    */
   private Site inject(
@@ -602,6 +614,14 @@ class ProductPathTest {
               LOG.info("product path: {} healed", cut.id());
             };
       }
+      case SWITCH_ACTIVE, HEALTH, DNS_PAUSE, PG_PAUSED_TXN -> {
+        ProductAppFaults.Injected in =
+            appFaults.inject(
+                kind, active, otherSite(active), token, random, members, containers, dnsIp, last);
+        target = in.target();
+        t = in.time();
+        heal = in.heal();
+      }
       default -> throw new IllegalArgumentException(kind.wireName() + " is not run here");
     }
     boolean takeover = target == active;
@@ -692,6 +712,10 @@ class ProductPathTest {
       y.append("health:\n  failuresToDemote: 3\n  successesToRecover: 2\n");
       y.append("  minMoveInterval: 5s\n  checks:\n");
       y.append("    - name: db\n      type: postgres\n      interval: 1s\n      timeout: 1s\n");
+      // The health marker flip (ProductAppFaults): a script's verdict, as an operator's check is.
+      y.append("    - name: ").append(ProductAppFaults.HEALTH_CHECK).append("\n      type: exec\n");
+      y.append("      command: test ! -e ").append(ProductAppFaults.HEALTH_MARKER).append('\n');
+      y.append("      interval: 1s\n      timeout: 1s\n");
       Files.writeString(
           s.dir().resolve("tsig.key"),
           "key \"baton-key\" {\n  algorithm hmac-sha256;\n  secret \"" + tsigSecret + "\";\n};\n");
@@ -937,7 +961,7 @@ class ProductPathTest {
     return out;
   }
 
-  private long tokenOf(Site s) {
+  long tokenOf(Site s) {
     try {
       HttpResponse<String> r =
           http.send(
@@ -1070,7 +1094,7 @@ class ProductPathTest {
             });
   }
 
-  private void awaitStopped(Site s) {
+  void awaitStopped(Site s) {
     Awaitility.await(s.id() + "'s container stopped")
         .atMost(Duration.ofSeconds(30))
         .pollInterval(Duration.ofMillis(100))
