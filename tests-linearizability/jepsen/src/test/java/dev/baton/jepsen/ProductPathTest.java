@@ -102,12 +102,20 @@ import org.xbill.DNS.Type;
  * streaming from the new primary (the guard's rejoin), so the next takeover has a standby to
  * promote. The kinds not run here are refused with the reason ({@link #NOT_ON_THE_PRODUCT_PATH}).
  *
+ * <p>The Raft faults, each as an operator's action or a user's failure ({@link ProductRaftFaults}):
+ * {@code membership}: a member that is not the active removed and added back with the sidecar's
+ * CLI; {@code wipe}: a member's data directory lost, its sidecar's refusal to start on it, then the
+ * documented runbook; {@code outsider}: a process without the cluster secret probing the Raft
+ * ports.
+ *
  * <p>Checked ({@link ProductPathChecks}): no two actives (the sidecars' {@code /active} sampled by
  * the harness), tokens only grow, rows commit in token order (I3), the DNS fence only moves
  * forward, and every fault of the active was taken over; a run with no committed row, no activation
  * or no fault is not VALID. Each acknowledged row missing from the final primary is named (token,
  * value, writer, the failover it straddled) and reported, not asserted: replication between the
- * sites is asynchronous. Outputs: {@code target/jepsen/product-path/}.
+ * sites is asynchronous. After the Raft faults ({@link ProductRaftFaults#judge}): the outsider was
+ * refused, each wiped sidecar refused to start, the cluster ends with its three members. Outputs:
+ * {@code target/jepsen/product-path/}.
  */
 class ProductPathTest {
   private static final Logger LOG = LoggerFactory.getLogger(ProductPathTest.class);
@@ -137,6 +145,7 @@ class ProductPathTest {
   private Network network;
   private String prefix;
   private Path runDir;
+  private ProductRaftFaults raft;
 
   /** One reading of a node's {@code /active}: active with {@code token}, or not (token 0). */
   record Sample(String node, long t0, long t1, long token) {}
@@ -265,6 +274,9 @@ class ProductPathTest {
                   faults,
                   Map.of("n1", sites.get("n1").ip(), "n2", sites.get("n2").ip()),
                   history));
+      if (raft != null) {
+        verdict = raft.judge(verdict);
+      }
       Map<String, Integer> sidecarExits = new LinkedHashMap<>();
       for (Site s : sites.values()) {
         Path log = s.dir().resolve("sidecar.log");
@@ -276,7 +288,7 @@ class ProductPathTest {
             }
           }
         }
-        sidecarExits.put(s.id(), exits);
+        sidecarExits.put(s.id(), exits - (raft == null ? 0 : raft.exitsWhileHeld(s.id())));
       }
       String report =
           verdict.describe()
@@ -346,7 +358,10 @@ class ProductPathTest {
           NemesisKind.PARTITION_ISOLATE_ACTIVE,
           NemesisKind.PARTITION_HALVES,
           NemesisKind.PAUSE,
-          NemesisKind.PG_KILL);
+          NemesisKind.PG_KILL,
+          NemesisKind.MEMBERSHIP,
+          NemesisKind.WIPE,
+          NemesisKind.OUTSIDER);
 
   static final Map<NemesisKind, String> NOT_ON_THE_PRODUCT_PATH =
       Map.ofEntries(
@@ -368,9 +383,6 @@ class ProductPathTest {
               NemesisKind.DNS_PAUSE,
               "not yet wired here (the suite's DNS_PAUSE SIGSTOPs BIND during a failover)"),
           Map.entry(NemesisKind.SWITCH_ACTIVE, "not yet wired here (switch-active over gRPC)"),
-          Map.entry(NemesisKind.MEMBERSHIP, "not yet wired here (members remove/add)"),
-          Map.entry(NemesisKind.WIPE, "not yet wired here (a wiped data directory)"),
-          Map.entry(NemesisKind.OUTSIDER, "not yet wired here (the Raft port probe)"),
           Map.entry(NemesisKind.HEALTH, "not yet wired here (health: checks)"),
           Map.entry(
               NemesisKind.REGION_CUT,
@@ -439,6 +451,7 @@ class ProductPathTest {
    *       two others for 3 s (a minority), or until a takeover if it is the active.
    *   <li>{@code pause}: SIGSTOP of the active's sidecar (its PostgreSQL and writer run on) until
    *       the other site took over; then SIGCONT.
+   *   <li>{@code membership}, {@code wipe}, {@code outsider}: {@link ProductRaftFaults}.
    * </ul>
    */
   private Site inject(
@@ -532,6 +545,16 @@ class ProductPathTest {
                       });
               LOG.info("product path: {}'s PostgreSQL started again", site.id());
             };
+      }
+      case MEMBERSHIP, WIPE, OUTSIDER -> {
+        // Through the operator's CLI, a lost data directory, the Raft port: ProductRaftFaults.
+        if (raft == null) {
+          raft = new ProductRaftFaults(sites, runDir);
+        }
+        ProductRaftFaults.Injected in = raft.inject(kind, active, random);
+        target = in.target();
+        t = in.time();
+        heal = in.heal();
       }
       default -> throw new IllegalArgumentException(kind.wireName() + " is not run here");
     }
@@ -719,6 +742,8 @@ class ProductPathTest {
     // then kills every process of the container, the sidecar, PostgreSQL and the writer (a site
     // loss). Each exit is written to sidecar.log, and the run reports how many there were.
     script.add("while true; do");
+    // Held stopped while the harness works on the site (ProductRaftFaults: wipe, membership).
+    script.add("  while [ -e /site/hold ]; do sleep 0.2; done");
     // In the background with its pid written down, for the pause fault (SIGSTOP of the sidecar
     // alone).
     script.add(
