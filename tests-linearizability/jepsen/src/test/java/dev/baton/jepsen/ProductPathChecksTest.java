@@ -254,6 +254,129 @@ class ProductPathChecksTest {
         .hasMessageContaining("clock (the sidecar has no clock-rate hook");
     org.assertj.core.api.Assertions.assertThatThrownBy(() -> ProductPathTest.productKinds("kil"))
         .hasMessageContaining("no fault named kil");
+    assertThat(ProductPathTest.productKinds("membership,wipe,outsider"))
+        .containsExactlyInAnyOrder(NemesisKind.MEMBERSHIP, NemesisKind.WIPE, NemesisKind.OUTSIDER);
+  }
+
+  // ------------------------------------------------------------------ the Raft faults
+
+  private static final String REFUSAL =
+      "failed: dev.baton.core.BatonException: data directory /site/data is empty (or missing) and"
+          + " node 'n2' was told neither that this is a new cluster nor that it is joining one;"
+          + " refusing to start, nothing was changed. If this node lost its disk, it must not come"
+          + " back as if new (it would vote with no memory of the log): from a running member,"
+          + " 'baton members remove n2', then start this node with 'joining: true'"
+          + " (BatonNode.Builder.joining(true)), then 'baton members add --id n2 --raft"
+          + " <host:port>'.";
+
+  private static ProductPathChecks.Verdict valid() {
+    return check(twoActivations(), rows(5, 5, 9, 9), ONE_KILL);
+  }
+
+  @Test
+  void aWipedSidecarThatRefusedNamingTheWayBackAndWasAddedBackIsValid() {
+    String log =
+        "12:00:01 INFO starting\n"
+            + REFUSAL
+            + "\nstart.sh: the sidecar exited with status 1 at 2026-12-07T18:00:00Z; starting it"
+            + " again in 1 s\n";
+    Integer status = ProductRaftFaults.exitStatus(log);
+    String refusal = ProductRaftFaults.refusalLine(log);
+    assertThat(status).isEqualTo(1);
+    assertThat(refusal).isEqualTo(REFUSAL);
+    var w = new ProductRaftFaults.Wipe("n2", false, status, refusal, false, true);
+    var out = ProductRaftFaults.wipedSidecarsRefused(List.of(w));
+    assertThat(out.validity()).as(out.summary()).isEqualTo(Validity.VALID);
+    assertThat(out.summary()).contains("n2 (config without bootstrap): exited with status 1");
+    var v = ProductRaftFaults.withOutcomes(valid(), List.of(out));
+    assertThat(v.validity()).as(v.describe()).isEqualTo(Validity.VALID);
+    assertThat(v.describe()).contains("VALID wiped-sidecar-refused");
+  }
+
+  @Test
+  void aWipedSidecarThatStartedMakesTheRunInvalid() {
+    var w = new ProductRaftFaults.Wipe("w1", true, null, null, true, true);
+    var v =
+        ProductRaftFaults.withOutcomes(
+            valid(), List.of(ProductRaftFaults.wipedSidecarsRefused(List.of(w))));
+    assertThat(v.validity()).as(v.describe()).isEqualTo(Validity.INVALID);
+    assertThat(v.describe())
+        .contains(
+            "wiped-sidecar-refused: 1 wiped sidecar(s) started: w1 (config still saying"
+                + " bootstrap): STARTED on its empty data directory");
+  }
+
+  @Test
+  void aWipedSidecarThatExitedWithoutTheRefusalOrWasNotAddedBackIsNotValid() {
+    // Exited, but nothing says it refused its empty directory (it may have died of something else).
+    var silent = new ProductRaftFaults.Wipe("n2", false, 1, null, false, true);
+    assertThat(ProductRaftFaults.wipedSidecarsRefused(List.of(silent)).validity())
+        .isEqualTo(Validity.UNKNOWN);
+    // A refusal that does not name the way back.
+    var vague = new ProductRaftFaults.Wipe("n2", false, 1, "refusing to start: no", false, true);
+    assertThat(ProductRaftFaults.wipedSidecarsRefused(List.of(vague)).summary())
+        .contains("does not name the way back");
+    // Refused, but the runbook did not make it a member again.
+    var notBack = new ProductRaftFaults.Wipe("n2", false, 1, REFUSAL, false, false);
+    assertThat(ProductRaftFaults.wipedSidecarsRefused(List.of(notBack)).validity())
+        .isEqualTo(Validity.UNKNOWN);
+    // Exit status 0 is no refusal.
+    var zero = new ProductRaftFaults.Wipe("n2", false, 0, REFUSAL, false, true);
+    assertThat(zero.refused()).isFalse();
+  }
+
+  @Test
+  void theClusterMustEndWithItsThreeMembers() {
+    List<String> three = List.of("n1", "n2", "w1 (witness)");
+    var changes = List.of(new ProductRaftFaults.Change("membership", "w1", 9, 9));
+    var ok = ProductRaftFaults.membersRestored(changes, List.of("w1 (witness)", "n1", "n2"), three);
+    assertThat(ok.validity()).as(ok.summary()).isEqualTo(Validity.VALID);
+    assertThat(ok.summary()).contains("membership of w1 (the active kept token 9)");
+    var lost = ProductRaftFaults.membersRestored(changes, List.of("n1", "n2"), three);
+    assertThat(lost.validity()).isEqualTo(Validity.INVALID);
+    assertThat(lost.summary()).isEqualTo("the cluster ends with members [n1, n2], not " + three);
+    // Added back as a voter instead of a witness: not the cluster it was.
+    var wrongKind = ProductRaftFaults.membersRestored(changes, List.of("n1", "n2", "w1"), three);
+    assertThat(wrongKind.validity()).isEqualTo(Validity.INVALID);
+    var unread = ProductRaftFaults.membersRestored(changes, null, three);
+    assertThat(unread.validity()).isEqualTo(Validity.UNKNOWN);
+    var v = ProductRaftFaults.withOutcomes(valid(), List.of(lost));
+    assertThat(v.validity()).as(v.describe()).isEqualTo(Validity.INVALID);
+  }
+
+  @Test
+  void anOutsiderAttemptThatGotInMakesTheRunInvalid() {
+    // The suite's check, fed as the product path feeds it: the probe's events and the refusal
+    // counters read from the sidecars' /metrics.
+    List<Nemesis.Event> schedule =
+        List.of(
+            new Nemesis.Event(1000 * MS, NemesisKind.OUTSIDER, "start", "outsider probes"),
+            new Nemesis.Event(1001 * MS, NemesisKind.OUTSIDER, "attempt", "begins"),
+            new Nemesis.Event(1100 * MS, NemesisKind.OUTSIDER, "failed", "raw write: refused"),
+            new Nemesis.Event(1600 * MS, NemesisKind.OUTSIDER, "attempt", "begins"),
+            new Nemesis.Event(1700 * MS, NemesisKind.OUTSIDER, "ACCEPTED", "setConfiguration"),
+            new Nemesis.Event(1800 * MS, NemesisKind.OUTSIDER, "end", "outsider done"));
+    List<NodeEvents.Refusals> counted = List.of(new NodeEvents.Refusals("n1", 0, 1050 * MS, 3));
+    var in =
+        ProductRaftFaults.withOutcomes(valid(), List.of(Checks.outsiderRefused(schedule, counted)));
+    assertThat(in.validity()).as(in.describe()).isEqualTo(Validity.INVALID);
+    assertThat(in.describe()).contains("outsider-refused: 1 outsider attempt(s) accepted");
+    var refused =
+        ProductRaftFaults.withOutcomes(
+            valid(), List.of(Checks.outsiderRefused(schedule.subList(0, 3), counted)));
+    assertThat(refused.validity()).as(refused.describe()).isEqualTo(Validity.VALID);
+  }
+
+  @Test
+  void theRefusalCounterIsSummedOverItsKindsFromTheMetricsPage() {
+    String page =
+        "# HELP baton_raft_refused_total calls and TLS handshakes the Raft port refused\n"
+            + "# TYPE baton_raft_refused_total counter\n"
+            + "baton_raft_refused_total{kind=\"handshake\",node=\"n1\"} 3.0\n"
+            + "baton_raft_refused_total{kind=\"admin\",node=\"n1\"} 2.0\n"
+            + "baton_raft_entries_rejected_total{reason=\"x\",stage=\"apply\"} 7.0\n";
+    assertThat(ProductRaftFaults.refusedTotal(page)).isEqualTo(5.0);
+    assertThat(ProductRaftFaults.refusedTotal("")).isEqualTo(0.0);
   }
 
   private static final List<Fault> PAUSED_TXN =

@@ -127,13 +127,22 @@ import org.xbill.DNS.Type;
  *       Checked: its COMMIT, tried once the successor is active, must fail.
  * </ul>
  *
+ * <p>The Raft faults, each as an operator's action or a user's failure ({@link ProductRaftFaults}):
+ * {@code membership}: a member that is not the active removed and added back with the sidecar's
+ * CLI; {@code wipe}: a member's data directory lost, its sidecar's refusal to start on it, then the
+ * documented runbook; {@code outsider}: a process without the cluster secret probing the Raft
+ * ports.
+ *
  * <p>Checked ({@link ProductPathChecks}): no two actives (the sidecars' {@code /active} sampled by
- * the harness), tokens only grow, rows commit in token order (I3), the DNS fence only moves
- * forward, every fault of the active was taken over, and the KV history is linearizable; a run with
- * no committed row, no activation, no fault or no completed KV operation, or whose KV history the
- * checker could not decide, is not VALID. Each acknowledged row missing from the final primary is
- * named (token, value, writer, the failover it straddled) and reported, not asserted: replication
- * between the sites is asynchronous. Outputs: {@code target/jepsen/product-path/}.
+ * the harness), tokens only grow, rows commit in token order (I3), no write acknowledged with a
+ * token after a newer token's write was (I3, the rows a rewind discarded included), the DNS fence
+ * only moves forward, every fault of the active was taken over, STONITH held, and the KV history is
+ * linearizable; a run with no committed row, no activation, no fault or no completed KV operation,
+ * or whose KV history the checker could not decide, is not VALID. Each acknowledged row missing
+ * from the final primary is named (token, value, writer, the failover it straddled) and reported,
+ * not asserted: replication between the sites is asynchronous. After the Raft faults ({@link
+ * ProductRaftFaults#judge}): the outsider was refused, each wiped sidecar refused to start, the
+ * cluster ends with its three members. Outputs: {@code target/jepsen/product-path/}.
  */
 class ProductPathTest {
   private static final Logger LOG = LoggerFactory.getLogger(ProductPathTest.class);
@@ -166,6 +175,7 @@ class ProductPathTest {
   private Path runDir;
   private FenceAgent stonith;
   private ProductKv kv;
+  private ProductRaftFaults raft;
 
   /** One reading of a node's {@code /active}: active with {@code token}, or not (token 0). */
   record Sample(String node, long t0, long t1, long token) {}
@@ -318,6 +328,9 @@ class ProductPathTest {
               stonith.stops());
       ProductKv.Result kvResult = kv.check(runDir);
       verdict = ProductKv.withKv(verdict, kvResult.outcome());
+      if (raft != null) {
+        verdict = raft.judge(verdict);
+      }
       Map<String, Integer> sidecarExits = new LinkedHashMap<>();
       for (Site s : sites.values()) {
         Path log = s.dir().resolve("sidecar.log");
@@ -329,7 +342,7 @@ class ProductPathTest {
             }
           }
         }
-        sidecarExits.put(s.id(), exits);
+        sidecarExits.put(s.id(), exits - (raft == null ? 0 : raft.exitsWhileHeld(s.id())));
       }
       String report =
           verdict.describe()
@@ -415,7 +428,10 @@ class ProductPathTest {
           NemesisKind.SWITCH_ACTIVE,
           NemesisKind.HEALTH,
           NemesisKind.DNS_PAUSE,
-          NemesisKind.PG_PAUSED_TXN);
+          NemesisKind.PG_PAUSED_TXN,
+          NemesisKind.MEMBERSHIP,
+          NemesisKind.WIPE,
+          NemesisKind.OUTSIDER);
 
   static final Map<NemesisKind, String> NOT_ON_THE_PRODUCT_PATH =
       Map.ofEntries(
@@ -429,9 +445,6 @@ class ProductPathTest {
           Map.entry(
               NemesisKind.PARTITION_BRIDGE,
               "with two sites and a witness a bridge keeps every pair connected but one"),
-          Map.entry(NemesisKind.MEMBERSHIP, "not yet wired here (members remove/add)"),
-          Map.entry(NemesisKind.WIPE, "not yet wired here (a wiped data directory)"),
-          Map.entry(NemesisKind.OUTSIDER, "not yet wired here (the Raft port probe)"),
           Map.entry(
               NemesisKind.REGION_CUT,
               "partition-isolate-active is the product path's region cut: the active's whole site"
@@ -506,6 +519,7 @@ class ProductPathTest {
    *       healed after the other site took over, or after a few seconds if it was not the active.
    *   <li>{@code switch-active}, {@code health}, {@code dns-pause}, {@code pg-paused-txn}: {@link
    *       ProductAppFaults}.
+   *   <li>{@code membership}, {@code wipe}, {@code outsider}: {@link ProductRaftFaults}.
    * </ul>
    */
   private Site inject(
@@ -618,6 +632,16 @@ class ProductPathTest {
         ProductAppFaults.Injected in =
             appFaults.inject(
                 kind, active, otherSite(active), token, random, members, containers, dnsIp, last);
+        target = in.target();
+        t = in.time();
+        heal = in.heal();
+      }
+      case MEMBERSHIP, WIPE, OUTSIDER -> {
+        // Through the operator's CLI, a lost data directory, the Raft port: ProductRaftFaults.
+        if (raft == null) {
+          raft = new ProductRaftFaults(sites, runDir);
+        }
+        ProductRaftFaults.Injected in = raft.inject(kind, active, random);
         target = in.target();
         t = in.time();
         heal = in.heal();
@@ -814,6 +838,8 @@ class ProductPathTest {
     // then kills every process of the container, the sidecar, PostgreSQL and the writer (a site
     // loss). Each exit is written to sidecar.log, and the run reports how many there were.
     script.add("while true; do");
+    // Held stopped while the harness works on the site (ProductRaftFaults: wipe, membership).
+    script.add("  while [ -e /site/hold ]; do sleep 0.2; done");
     // In the background with its pid written down, for the pause fault (SIGSTOP of the sidecar
     // alone).
     script.add(
