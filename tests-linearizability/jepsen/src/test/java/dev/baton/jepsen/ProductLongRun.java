@@ -103,11 +103,11 @@ final class ProductLongRun {
    *   <li>{@code operations}: the writers' operations (an invocation and its completion), by
    *       outcome: {@code ok} (acknowledged), {@code fail} (refused by the fence, or failed before
    *       the COMMIT: nothing committed), {@code info} (the COMMIT's outcome unknown) and {@code
-   *       pending} (no completion in the log: the writer died with its site; an invocation made
-   *       after {@code readFrom}, when the final primary's table began to be read, is counted in
-   *       {@code inFlightAtEnd} instead); {@code writers}, the processes; {@code overlapping},
-   *       invocations of a process made before its previous one completed (never expected: each
-   *       writer does one operation at a time)
+   *       pending} (no completion in the log: the writer died with its site, or its transaction
+   *       still ran when the logs were read; an invocation made after {@code readFrom}, when the
+   *       final primary's table began to be read, is counted in {@code inFlightAtEnd} instead);
+   *       {@code writers}, the processes; {@code overlapping}, invocations of a process made before
+   *       its previous one completed (never expected: each writer does one operation at a time)
    *   <li>{@code undecided}: operations of unknown outcome ({@code info} or {@code pending}) whose
    *       value is not on the final primary: committed and lost, or never committed, no check can
    *       say which; {@code infoCommitted}: those found there
