@@ -306,8 +306,10 @@ class ProductPathTest {
       long readFrom = System.nanoTime();
       List<Row> rows = readRows(active);
       List<NodeEvents.Op> ops = new ArrayList<>();
+      List<NodeEvents.Op> allOps = new ArrayList<>();
       for (String id : List.of("n1", "n2")) {
         for (NodeEvents.Op op : readWriterOps(sites.get(id))) {
+          allOps.add(op);
           if (op.type().equals("invoke") || op.time() < readFrom) {
             ops.add(op);
           }
@@ -379,6 +381,9 @@ class ProductPathTest {
       results.put("sidecarExits", sidecarExits);
       results.put("stonith", stonith.stops());
       results.put("kv", kvResult.figures());
+      results.put(
+          "figures",
+          ProductLongRun.figures(allOps, rows, faults, activations(), history, readFrom));
       JSON.writerWithDefaultPrettyPrinter()
           .writeValue(runDir.resolve("results.json").toFile(), results);
       LOG.info("product path:\n{}", report);
@@ -830,7 +835,9 @@ class ProductPathTest {
               + ZONE
               + " "
               + RESOURCE
-              + " /site/writer.jsonl 20 >> /site/writer.log 2>&1 &");
+              + " /site/writer.jsonl "
+              + ProductLongRun.writerArgs()
+              + " >> /site/writer.log 2>&1 &");
     }
     // The sidecar runs under a restart loop, as under systemd's Restart=always: a sidecar that
     // halts itself (the watchdog, exit 70) comes back, while the site's PostgreSQL and writer keep
@@ -1213,7 +1220,7 @@ class ProductPathTest {
             new NodeEvents.Op(
                 s.id(),
                 incarnation,
-                s.id() + "." + incarnation,
+                ProductLongRun.writerProc(s.id(), incarnation, r),
                 r.path("type").asText(),
                 r.path("time").asLong(),
                 List.of(r.path("token").asLong(), r.path("value").asText()),

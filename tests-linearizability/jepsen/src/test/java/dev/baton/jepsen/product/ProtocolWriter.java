@@ -49,10 +49,19 @@ import org.xbill.DNS.Type;
  * info} (the COMMIT's outcome is unknown), with the CLOCK_MONOTONIC time every container shares.
  * Reads of no token are counted, not logged one by one.
  *
- * <p>Arguments: {@code node tokenUrl dnsServer dnsName resource logFile intervalMillis}.
+ * <p>With {@code writers} above 1 it runs that many writers at once in one process, each a thread
+ * with its own connection, its own values and its own field {@code "w"} in every line it logs: a
+ * writer of its own in the history (one operation at a time each, every invocation followed by its
+ * completion), as separate programs would be. {@code intervalMillis} is each writer's pause before
+ * a transaction; a writer with no token waits at least 20 ms before it asks again.
+ *
+ * <p>Arguments: {@code node tokenUrl dnsServer dnsName resource logFile intervalMillis [writers]}.
  */
 public final class ProtocolWriter {
   private static final Pattern TOKEN = Pattern.compile("\"token\"\\s*:\\s*(\\d+)");
+
+  /** A writer with no token asks again after this long at the earliest. */
+  private static final long NO_TOKEN_PAUSE_MILLIS = 20;
 
   private final String node;
   private final URI tokenUrl;
@@ -61,47 +70,101 @@ public final class ProtocolWriter {
   private final String resource;
   private final OutputStream log;
   private final long intervalMillis;
-  private final HttpClient http =
-      HttpClient.newBuilder().connectTimeout(Duration.ofMillis(500)).build();
+  private final HttpClient http;
+
+  /** This writer's number in its process ({@code "w"} in its log lines), or -1 when it is alone. */
+  private final int w;
+
+  private final String incarnation;
   private Connection conn;
   private long connToken = -1;
   private long seq;
   private long noToken;
 
-  private ProtocolWriter(String[] a) throws IOException {
+  private ProtocolWriter(String[] a, OutputStream log, HttpClient http, int w, String incarnation)
+      throws IOException {
     this.node = a[0];
     this.tokenUrl = URI.create(a[1]);
     this.resolver = new SimpleResolver(InetAddress.getByName(a[2]));
     resolver.setTimeout(Duration.ofMillis(500));
     this.name = Name.fromString(a[3].endsWith(".") ? a[3] : a[3] + ".");
     this.resource = a[4];
-    this.log = new FileOutputStream(a[5], true);
+    this.log = log;
     this.intervalMillis = Long.parseLong(a[6]);
+    this.http = http;
+    this.w = w;
+    this.incarnation = incarnation;
   }
 
   public static void main(String[] args) throws Exception {
-    if (args.length != 7) {
+    if (args.length != 7 && args.length != 8) {
       System.err.println(
-          "usage: ProtocolWriter node tokenUrl dnsServer dnsName resource logFile intervalMillis");
+          "usage: ProtocolWriter node tokenUrl dnsServer dnsName resource logFile intervalMillis"
+              + " [writers]");
       System.exit(2);
     }
-    new ProtocolWriter(args).run();
+    long interval = Long.parseLong(args[6]);
+    int writers = args.length == 8 ? Integer.parseInt(args[7]) : 1;
+    if (interval < 0 || writers < 1) {
+      System.err.println(
+          "ProtocolWriter: intervalMillis must be 0 or more and writers 1 or more, not "
+              + interval
+              + " and "
+              + writers);
+      System.exit(2);
+    }
+    OutputStream log = new FileOutputStream(args[5], true);
+    HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofMillis(500)).build();
+    // A fresh incarnation per process start: values stay unique across restarts of the site.
+    String incarnation = Long.toString(System.currentTimeMillis() % 100_000_000L, 36);
+    emit(log, "{\"e\":\"start\",\"time\":" + System.nanoTime() + ",\"writers\":" + writers + "}");
+    if (writers == 1) {
+      new ProtocolWriter(args, log, http, -1, incarnation).run();
+      return;
+    }
+    Thread[] threads = new Thread[writers];
+    for (int i = 0; i < writers; i++) {
+      ProtocolWriter writer = new ProtocolWriter(args, log, http, i, incarnation);
+      threads[i] =
+          new Thread(
+              () -> {
+                try {
+                  writer.run();
+                } catch (IOException e) {
+                  // The log cannot be written: nothing this writer does could be judged.
+                  e.printStackTrace();
+                  System.exit(1);
+                }
+              },
+              "writer-" + i);
+      threads[i].start();
+    }
+    for (Thread t : threads) {
+      t.join();
+    }
   }
 
   private void run() throws IOException {
-    // A fresh incarnation per process start: values stay unique across restarts of the site.
-    String incarnation = Long.toString(System.currentTimeMillis() % 100_000_000L, 36);
-    emit("{\"e\":\"start\",\"time\":" + System.nanoTime() + "}");
     long lastNoTokenLog = 0;
+    boolean hadToken = true;
     while (true) {
-      LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(intervalMillis));
+      LockSupport.parkNanos(
+          TimeUnit.MILLISECONDS.toNanos(
+              hadToken ? intervalMillis : Math.max(intervalMillis, NO_TOKEN_PAUSE_MILLIS)));
       long token = readToken();
+      hadToken = token > 0;
       if (token <= 0) {
         noToken++;
         closeConnection();
         long now = System.nanoTime();
         if (now - lastNoTokenLog > TimeUnit.SECONDS.toNanos(5)) {
-          emit("{\"e\":\"no-token\",\"time\":" + now + ",\"count\":" + noToken + "}");
+          emit(
+              "{\"e\":\"no-token\",\"time\":"
+                  + now
+                  + writerField()
+                  + ",\"count\":"
+                  + noToken
+                  + "}");
           lastNoTokenLog = now;
         }
         continue;
@@ -120,6 +183,7 @@ public final class ProtocolWriter {
         emit(
             "{\"e\":\"connect-error\",\"time\":"
                 + System.nanoTime()
+                + writerField()
                 + ",\"token\":"
                 + token
                 + ",\"error\":"
@@ -128,7 +192,7 @@ public final class ProtocolWriter {
         closeConnection();
         continue;
       }
-      String value = node + "." + incarnation + "-" + (++seq);
+      String value = node + "." + incarnation + (w < 0 ? "" : ".w" + w) + "-" + (++seq);
       write(token, value);
     }
   }
@@ -222,9 +286,13 @@ public final class ProtocolWriter {
     }
   }
 
-  private static String op(String type, long token, String value, Long commitSeq, String error) {
+  private String writerField() {
+    return w < 0 ? "" : ",\"w\":" + w;
+  }
+
+  private String op(String type, long token, String value, Long commitSeq, String error) {
     StringBuilder b = new StringBuilder("{\"e\":\"op\",\"type\":\"").append(type);
-    b.append("\",\"time\":").append(System.nanoTime());
+    b.append("\",\"time\":").append(System.nanoTime()).append(writerField());
     b.append(",\"token\":").append(token).append(",\"value\":").append(quote(value));
     if (commitSeq != null) {
       b.append(",\"seq\":").append(commitSeq);
@@ -257,7 +325,15 @@ public final class ProtocolWriter {
   }
 
   private void emit(String line) throws IOException {
-    log.write((line + "\n").getBytes(StandardCharsets.UTF_8));
-    log.flush();
+    emit(log, line);
+  }
+
+  /** One line, written whole: the writers of one process share the log. */
+  private static void emit(OutputStream log, String line) throws IOException {
+    byte[] b = (line + "\n").getBytes(StandardCharsets.UTF_8);
+    synchronized (log) {
+      log.write(b);
+      log.flush();
+    }
   }
 }
