@@ -241,12 +241,21 @@ class ProductPathChecksTest {
             NemesisKind.PARTITION_HALVES,
             NemesisKind.PG_KILL);
     assertThat(ProductPathTest.productKinds("all")).isEqualTo(ProductPathTest.RUN_HERE);
+    assertThat(ProductPathTest.productKinds("clock")).containsExactly(NemesisKind.CLOCK);
     org.assertj.core.api.Assertions.assertThatThrownBy(
-            () -> ProductPathTest.productKinds("kill,clock"))
+            () -> ProductPathTest.productKinds("kill,partition-bridge"))
         .isInstanceOf(IllegalArgumentException.class)
-        .hasMessageContaining("clock (the sidecar has no clock-rate hook");
+        .hasMessageContaining("partition-bridge (with two sites and a witness");
     org.assertj.core.api.Assertions.assertThatThrownBy(() -> ProductPathTest.productKinds("kil"))
         .hasMessageContaining("no fault named kil");
+  }
+
+  @Test
+  void aFaultsDetailIsInItsDescription() {
+    Fault clock = new Fault("clock", "n2", 0, 1000 * MS, false);
+    assertThat(clock.describe()).isEqualTo("clock of n2");
+    assertThat(clock.withDetail("ran at 1.0801").describe())
+        .isEqualTo("clock of n2: ran at 1.0801");
   }
 
   @Test

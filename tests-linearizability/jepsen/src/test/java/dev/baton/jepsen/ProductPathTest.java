@@ -102,6 +102,11 @@ import org.xbill.DNS.Type;
  * streaming from the new primary (the guard's rejoin), so the next takeover has a standby to
  * promote. The kinds not run here are refused with the reason ({@link #NOT_ON_THE_PRODUCT_PATH}).
  *
+ * <p>{@code clock}: a member's sidecar restarted with its whole JVM's clock running 0.92 to 1.08
+ * times true time ({@link ProductClock}: libfaketime, within the {@code timing.clockDrift: 0.1}
+ * every node states; the site's PostgreSQL and writer keep true time), a takeover if it was the
+ * active, then restarted at the normal rate.
+ *
  * <p>Checked ({@link ProductPathChecks}): no two actives (the sidecars' {@code /active} sampled by
  * the harness), tokens only grow, rows commit in token order (I3), the DNS fence only moves
  * forward, and every fault of the active was taken over; a run with no committed row, no activation
@@ -273,6 +278,8 @@ class ProductPathTest {
           for (String line : Files.readAllLines(log, StandardCharsets.UTF_8)) {
             if (line.startsWith("start.sh: the sidecar exited")) {
               exits++;
+            } else if (line.startsWith(ProductClock.RESTART_MARK)) {
+              exits--; // the clock fault's restart, not the sidecar's own exit
             }
           }
         }
@@ -346,14 +353,11 @@ class ProductPathTest {
           NemesisKind.PARTITION_ISOLATE_ACTIVE,
           NemesisKind.PARTITION_HALVES,
           NemesisKind.PAUSE,
-          NemesisKind.PG_KILL);
+          NemesisKind.PG_KILL,
+          NemesisKind.CLOCK);
 
   static final Map<NemesisKind, String> NOT_ON_THE_PRODUCT_PATH =
       Map.ofEntries(
-          Map.entry(
-              NemesisKind.CLOCK,
-              "the sidecar has no clock-rate hook (the node app's NodeApp.drifted); a drifted"
-                  + " clock needs libfaketime or a VM"),
           Map.entry(
               NemesisKind.PARTITION_LEADER_AFTER_READ,
               "the KV workload's linearizable read is not part of this run"),
@@ -439,6 +443,9 @@ class ProductPathTest {
    *       two others for 3 s (a minority), or until a takeover if it is the active.
    *   <li>{@code pause}: SIGSTOP of the active's sidecar (its PostgreSQL and writer run on) until
    *       the other site took over; then SIGCONT.
+   *   <li>{@code clock}: a member drawn at random has its sidecar restarted with its clock at a
+   *       drifted rate ({@link ProductClock}; a takeover if it was the active), confirmed and
+   *       measured on the restarted process; restarted at the normal rate after 15 s of drift.
    * </ul>
    */
   private Site inject(
@@ -533,6 +540,15 @@ class ProductPathTest {
               LOG.info("product path: {}'s PostgreSQL started again", site.id());
             };
       }
+      case CLOCK -> {
+        // As the suite's clock nemesis: a member drawn at random restarted with its clock at a
+        // rate drawn from CLOCK_RATES (its whole JVM, libfaketime), then at the normal rate.
+        target = members.get(random.nextInt(members.size()));
+        double rate = ProductClock.drawRate(random);
+        t = System.nanoTime();
+        ProductClock drift = ProductClock.inject(target, rate);
+        heal = () -> drift.heal(faults);
+      }
       default -> throw new IllegalArgumentException(kind.wireName() + " is not run here");
     }
     boolean takeover = target == active;
@@ -588,6 +604,8 @@ class ProductPathTest {
     // their promotion ended (watchdog halts, fence leases not renewed in time), so the run tested
     // churn rather than the site losses. Same on every node (docs/sidecar-config.md, timing).
     y.append("timing:\n  electionTimeoutMin: 2s\n");
+    // The clock fault's rates (ProductClock) are within the drift bound the cluster states.
+    y.append("  clockDrift: ").append(ProductClock.DRIFT_BOUND).append('\n');
     if (!witness) {
       y.append("promotion:\n  steps:\n");
       y.append("    - name: postgres\n      type: postgres\n      servers:\n");
@@ -721,8 +739,9 @@ class ProductPathTest {
     script.add("while true; do");
     // In the background with its pid written down, for the pause fault (SIGSTOP of the sidecar
     // alone).
+    script.add(ProductClock.LOOP_LINE);
     script.add(
-        "  java -Xmx160m "
+        "  \"$@\" java -Xmx160m "
             + jvm
             + " dev.baton.sidecar.Main sidecar --config /site/node.yaml >> /site/sidecar.log 2>&1 &");
     script.add("  echo $! > /site/sidecar.pid");
