@@ -31,7 +31,7 @@ import org.slf4j.LoggerFactory;
  */
 final class Nemesis {
   private static final Logger LOG = LoggerFactory.getLogger(Nemesis.class);
-  private static final double[] CLOCK_RATES = {0.92, 0.95, 1.05, 1.08};
+  static final double[] CLOCK_RATES = {0.92, 0.95, 1.05, 1.08};
 
   /** One entry of the schedule: a fault starts or ends. */
   record Event(long time, NemesisKind kind, String phase, String detail) {

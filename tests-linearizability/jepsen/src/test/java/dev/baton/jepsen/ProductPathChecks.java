@@ -26,11 +26,24 @@ final class ProductPathChecks {
    * A fault the harness injected: its kind (the nemesis's wire name: {@code kill}, {@code
    * partition-isolate-active}, {@code pause}, ...), the node it hit, the token that node was active
    * with (0 if it was not the active), when it began (nanoTime), and whether another node must take
-   * over (the fault hit the active).
+   * over (the fault hit the active); {@code detail}, what the harness saw of the fault itself
+   * (empty when there is nothing to add: the clock fault's measured drift, {@link ProductClock}).
    */
-  record Fault(String kind, String node, long token, long time, boolean takeover) {
+  record Fault(String kind, String node, long token, long time, boolean takeover, String detail) {
+    Fault(String kind, String node, long token, long time, boolean takeover) {
+      this(kind, node, token, time, takeover, "");
+    }
+
+    Fault withDetail(String d) {
+      return new Fault(kind, node, token, time, takeover, d);
+    }
+
     String describe() {
-      return kind + " of " + node + (token > 0 ? " (active, token " + token + ")" : "");
+      return kind
+          + " of "
+          + node
+          + (token > 0 ? " (active, token " + token + ")" : "")
+          + (detail.isEmpty() ? "" : ": " + detail);
     }
   }
 

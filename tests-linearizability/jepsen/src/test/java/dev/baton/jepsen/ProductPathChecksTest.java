@@ -248,10 +248,11 @@ class ProductPathChecksTest {
             NemesisKind.HEALTH,
             NemesisKind.DNS_PAUSE,
             NemesisKind.PG_PAUSED_TXN);
+    assertThat(ProductPathTest.productKinds("clock")).containsExactly(NemesisKind.CLOCK);
     org.assertj.core.api.Assertions.assertThatThrownBy(
-            () -> ProductPathTest.productKinds("kill,clock"))
+            () -> ProductPathTest.productKinds("kill,partition-bridge"))
         .isInstanceOf(IllegalArgumentException.class)
-        .hasMessageContaining("clock (the sidecar has no clock-rate hook");
+        .hasMessageContaining("partition-bridge (with two sites and a witness");
     org.assertj.core.api.Assertions.assertThatThrownBy(() -> ProductPathTest.productKinds("kil"))
         .hasMessageContaining("no fault named kil");
     assertThat(ProductPathTest.productKinds("membership,wipe,outsider"))
@@ -434,6 +435,14 @@ class ProductPathChecksTest {
     // A run without the fault has no such check.
     assertThat(check(twoActivations(), rows(5, 5, 9, 9), ONE_KILL).describe())
         .doesNotContain("held-transaction-fenced");
+  }
+
+  @Test
+  void aFaultsDetailIsInItsDescription() {
+    Fault clock = new Fault("clock", "n2", 0, 1000 * MS, false);
+    assertThat(clock.describe()).isEqualTo("clock of n2");
+    assertThat(clock.withDetail("ran at 1.0801").describe())
+        .isEqualTo("clock of n2: ran at 1.0801");
   }
 
   @Test

@@ -133,6 +133,11 @@ import org.xbill.DNS.Type;
  * documented runbook; {@code outsider}: a process without the cluster secret probing the Raft
  * ports.
  *
+ * <p>{@code clock}: a member's sidecar restarted with its whole JVM's clock running 0.92 to 1.08
+ * times true time ({@link ProductClock}: libfaketime, within the {@code timing.clockDrift: 0.1}
+ * every node states; the site's PostgreSQL and writer keep true time), a takeover if it was the
+ * active, then restarted at the normal rate.
+ *
  * <p>Checked ({@link ProductPathChecks}): no two actives (the sidecars' {@code /active} sampled by
  * the harness), tokens only grow, rows commit in token order (I3), no write acknowledged with a
  * token after a newer token's write was (I3, the rows a rewind discarded included), the DNS fence
@@ -341,6 +346,8 @@ class ProductPathTest {
           for (String line : Files.readAllLines(log, StandardCharsets.UTF_8)) {
             if (line.startsWith("start.sh: the sidecar exited")) {
               exits++;
+            } else if (line.startsWith(ProductClock.RESTART_MARK)) {
+              exits--; // the clock fault's restart, not the sidecar's own exit
             }
           }
         }
@@ -436,14 +443,11 @@ class ProductPathTest {
           NemesisKind.PG_PAUSED_TXN,
           NemesisKind.MEMBERSHIP,
           NemesisKind.WIPE,
-          NemesisKind.OUTSIDER);
+          NemesisKind.OUTSIDER,
+          NemesisKind.CLOCK);
 
   static final Map<NemesisKind, String> NOT_ON_THE_PRODUCT_PATH =
       Map.ofEntries(
-          Map.entry(
-              NemesisKind.CLOCK,
-              "the sidecar has no clock-rate hook (the node app's NodeApp.drifted); a drifted"
-                  + " clock needs libfaketime or a VM"),
           Map.entry(
               NemesisKind.PARTITION_MAJORITY_RING,
               "with three members the ring is a bridge; use partition-bridge"),
@@ -525,6 +529,9 @@ class ProductPathTest {
    *   <li>{@code switch-active}, {@code health}, {@code dns-pause}, {@code pg-paused-txn}: {@link
    *       ProductAppFaults}.
    *   <li>{@code membership}, {@code wipe}, {@code outsider}: {@link ProductRaftFaults}.
+   *   <li>{@code clock}: a member drawn at random has its sidecar restarted with its clock at a
+   *       drifted rate ({@link ProductClock}; a takeover if it was the active), confirmed and
+   *       measured on the restarted process; restarted at the normal rate after 15 s of drift.
    * </ul>
    */
   private Site inject(
@@ -651,6 +658,15 @@ class ProductPathTest {
         t = in.time();
         heal = in.heal();
       }
+      case CLOCK -> {
+        // As the suite's clock nemesis: a member drawn at random restarted with its clock at a
+        // rate drawn from CLOCK_RATES (its whole JVM, libfaketime), then at the normal rate.
+        target = members.get(random.nextInt(members.size()));
+        double rate = ProductClock.drawRate(random);
+        t = System.nanoTime();
+        ProductClock drift = ProductClock.inject(target, rate);
+        heal = () -> drift.heal(faults);
+      }
       default -> throw new IllegalArgumentException(kind.wireName() + " is not run here");
     }
     boolean takeover = target == active;
@@ -706,6 +722,8 @@ class ProductPathTest {
     // their promotion ended (watchdog halts, fence leases not renewed in time), so the run tested
     // churn rather than the site losses. Same on every node (docs/sidecar-config.md, timing).
     y.append("timing:\n  electionTimeoutMin: 2s\n");
+    // The clock fault's rates (ProductClock) are within the drift bound the cluster states.
+    y.append("  clockDrift: ").append(ProductClock.DRIFT_BOUND).append('\n');
     if (!witness) {
       y.append("promotion:\n  steps:\n");
       y.append("    - name: postgres\n      type: postgres\n      servers:\n");
@@ -849,8 +867,9 @@ class ProductPathTest {
     script.add("  while [ -e /site/hold ]; do sleep 0.2; done");
     // In the background with its pid written down, for the pause fault (SIGSTOP of the sidecar
     // alone).
+    script.add(ProductClock.LOOP_LINE);
     script.add(
-        "  java -Xmx160m "
+        "  \"$@\" java -Xmx160m "
             + jvm
             + " dev.baton.sidecar.Main sidecar --config /site/node.yaml >> /site/sidecar.log 2>&1 &");
     script.add("  echo $! > /site/sidecar.pid");
