@@ -274,16 +274,20 @@ final class ProductLongRun {
       StringBuilder b = new StringBuilder();
       b.append(
           String.format(
-              "product long run: %s runs (%s VALID), %s operations %s, %s rows, %s faults %s,"
+              "product long run: %s runs (%s VALID), %s operations (%s by the writers %s, %s KV;"
+                  + " KV histories undecided: %s), %s rows, %s faults %s,"
                   + " %s activations, takeover gap (fault to the first write acknowledged with the"
                   + " new token) p50 %s ms max %s ms over %s takeovers (first sample active: p50"
-                  + " %s ms max %s ms), %s undecided operations, %s undecided runs %s, anomalies"
+                  + " %s ms max %s ms), %s undecided writer operations, %s undecided runs %s, anomalies"
                   + " per check %s, %s acknowledged writes lost (reported, not asserted), runs"
                   + " that ended without results: %s, %.0f s%n",
               f.get("runs"),
               f.get("runsValid"),
               f.get("operations"),
+              f.get("writerOperations"),
               f.get("byOutcome"),
+              f.get("kvOperations"),
+              f.get("kvHistoriesUndecided"),
               f.get("rows"),
               f.get("faults"),
               f.get("faultsByKind"),
@@ -316,6 +320,8 @@ final class ProductLongRun {
   /** The long run's summary over {@code runs}, in order. */
   static Summary aggregate(List<RunRecord> runs) {
     long operations = 0;
+    long kvOperations = 0;
+    List<String> kvUndecided = new ArrayList<>();
     long rows = 0;
     long activations = 0;
     long undecided = 0;
@@ -357,6 +363,13 @@ final class ProductLongRun {
       }
       long ops = f.path("operations").asLong();
       operations += ops;
+      // The KV workload through the sidecars' control API (ProductKv), its own history.
+      JsonNode kv = res.path("kv");
+      long kvOps = kv.path("operations").asLong();
+      kvOperations += kvOps;
+      if (kv.path("undecided").asBoolean(false)) {
+        kvUndecided.add(r.name());
+      }
       f.path("byOutcome")
           .fields()
           .forEachRemaining(e -> byOutcome.merge(e.getKey(), e.getValue().asLong(), Long::sum));
@@ -400,14 +413,15 @@ final class ProductLongRun {
       List<Long> sortedGaps = runGaps.stream().sorted().toList();
       lines.add(
           String.format(
-              "%s seed %d: %s%s, %d operations (%d undecided), %d rows, faults %s, %d"
-                  + " activations, takeover gap %s%s, %d lost (reported), %.0f s",
+              "%s seed %d: %s%s, %d writer operations (%d undecided), %d KV operations, %d rows,"
+                  + " faults %s, %d activations, takeover gap %s%s, %d lost (reported), %.0f s",
               r.name(),
               r.seed(),
               validity,
               r.error() == null ? "" : " (" + r.error() + ")",
               ops,
               f.path("undecided").asLong(),
+              kvOps,
               f.path("rows").asLong(),
               runFaults,
               f.path("activations").asLong(),
@@ -433,7 +447,10 @@ final class ProductLongRun {
     s.put("runsWithViolations", invalid);
     s.put("runsUndecided", unknownRuns);
     s.put("runsWithoutResults", withoutResults);
-    s.put("operations", operations);
+    s.put("operations", operations + kvOperations);
+    s.put("writerOperations", operations);
+    s.put("kvOperations", kvOperations);
+    s.put("kvHistoriesUndecided", kvUndecided);
     s.put("byOutcome", byOutcome);
     s.put("rows", rows);
     s.put("faults", faultsByKind.values().stream().mapToLong(Long::longValue).sum());

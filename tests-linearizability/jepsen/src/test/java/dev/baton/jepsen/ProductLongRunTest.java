@@ -277,6 +277,8 @@ class ProductLongRunTest {
     figures.put("activations", gaps.length + 2);
     figures.put("takeovers", takeovers);
     r.put("figures", figures);
+    // The KV workload's figures (ProductKv): 200 operations, decided.
+    r.put("kv", Map.of("operations", 200L, "undecided", false));
     return JSON.valueToTree(r);
   }
 
@@ -292,7 +294,10 @@ class ProductLongRunTest {
     Map<String, Object> f = s.figures();
     assertThat(f.get("runs")).isEqualTo(2);
     assertThat(f.get("runsValid")).isEqualTo(2);
-    assertThat(f.get("operations")).isEqualTo(1500L);
+    assertThat(f.get("operations")).isEqualTo(1900L);
+    assertThat(f.get("writerOperations")).isEqualTo(1500L);
+    assertThat(f.get("kvOperations")).isEqualTo(400L);
+    assertThat(f.get("kvHistoriesUndecided")).isEqualTo(List.of());
     assertThat(f.get("byOutcome")).isEqualTo(Map.of("ok", 1497L, "info", 3L));
     assertThat(f.get("undecided")).isEqualTo(3L);
     assertThat(f.get("faultsByKind")).isEqualTo(Map.of("kill", 5L, "pause", 2L));
@@ -309,10 +314,10 @@ class ProductLongRunTest {
     assertThat(s.passed()).isTrue();
     assertThat(s.lines()).hasSize(2);
     assertThat(s.lines().get(0))
-        .startsWith("run-1 seed 7: VALID, 1000 operations (2 undecided)")
+        .startsWith("run-1 seed 7: VALID, 1000 writer operations (2 undecided), 200 KV operations")
         .contains("takeover gap p50 3000 ms max 5000 ms (1 with no write after)")
         .contains("5 lost (reported)");
-    assertThat(s.describe()).contains("2 runs (2 VALID), 1500 operations");
+    assertThat(s.describe()).contains("2 runs (2 VALID), 1900 operations (1500 by the writers");
   }
 
   @Test
