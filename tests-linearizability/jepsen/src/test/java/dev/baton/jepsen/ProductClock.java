@@ -326,7 +326,7 @@ final class ProductClock {
     Cluster.execIn(s.container(), s.id(), "kill -KILL " + pid);
   }
 
-  private static Path rateFile(Site s) {
+  static Path rateFile(Site s) {
     return s.dir().resolve("clock-rate");
   }
 

@@ -290,16 +290,19 @@ class ProductPathTest {
         NemesisKind kind = Nemesis.nextKind(rotation, next, tried, tried, true);
         next = rotation.indexOf(kind) + 1;
         tried.add(kind);
-        Site other = otherSite(active);
         stonith.powerOnAll(); // a server powered off by a promotion no fault caused
-        awaitStreaming(active, other, REJOIN);
+        // The role may have moved since the last fault's heal (a site started again can win the
+        // next election): the fault goes to whoever holds it now.
+        active = awaitActiveWithCommits(null, 0, TAKEOVER);
+        awaitStreaming(active, otherSite(active), REJOIN);
         // Every sidecar up (a site killed by the last fault is back), so that a takeover's time is
         // the failover's, not a JVM's start.
         for (Site s : sites.values()) {
           awaitUp(s, REJOIN);
         }
-        long token = tokenOf(active);
-        awaitCommitted(active, token, 20, TAKEOVER);
+        Map.Entry<Site, Long> current = awaitActiveCommitted(20, TAKEOVER);
+        active = current.getKey();
+        long token = current.getValue();
         active = inject(kind, active, token, random, faults, dnsIp, k == faultCount - 1);
       }
       // A last stretch of writes on the final primary, then everything is read.
@@ -711,6 +714,9 @@ class ProductPathTest {
       LOG.info(
           "product path: {} took over with token {} after {} ms", next.id(), tokenOf(next), ms(t));
       awaitNameOn(dnsIp, next, TAKEOVER);
+      if (stonith.poweredOffSince(target.id(), t)) {
+        clearFaultFiles(kind, target);
+      }
       stonith.healOr(target, t, heal);
       return next;
     }
@@ -721,6 +727,9 @@ class ProductPathTest {
         .atMost(TAKEOVER)
         .pollInterval(POLL)
         .until(() -> committedWith(active, token) > before);
+    if (stonith.poweredOffSince(target.id(), t)) {
+      clearFaultFiles(kind, target);
+    }
     stonith.healOr(target, t, heal);
     // The active may have moved meanwhile (nothing made it): the run goes on from whoever is.
     return awaitActiveWithCommits(null, 0, TAKEOVER);
@@ -1095,6 +1104,44 @@ class ProductPathTest {
                 }
               }
               return Optional.<Site>empty();
+            },
+            Optional::isPresent)
+        .get();
+  }
+
+  /**
+   * The files a fault left in its target's site directory that its heal would remove, removed when
+   * the fence agent powered the target off during the fault: {@link FenceAgent#healOr} then powers
+   * it on instead of running the heal, and a health marker or a clock rate left behind would keep
+   * the site unhealthy, or its sidecar drifted, for the rest of the run.
+   */
+  private static void clearFaultFiles(NemesisKind kind, Site target) throws IOException {
+    if (kind == NemesisKind.HEALTH) {
+      Files.deleteIfExists(ProductAppFaults.markerOf(target));
+    } else if (kind == NemesisKind.CLOCK) {
+      Files.deleteIfExists(ProductClock.rateFile(target));
+    }
+  }
+
+  /**
+   * Waits until an eligible node is active and its writer has committed {@code rows} rows with its
+   * token, and answers both, read together: the role may move while the harness waits.
+   */
+  private Map.Entry<Site, Long> awaitActiveCommitted(int rows, Duration timeout) {
+    return Awaitility.await(
+            "a node is active and its writer committed " + rows + " rows with its token")
+        .atMost(timeout)
+        .pollInterval(POLL)
+        .until(
+            () -> {
+              for (String id : List.of("n1", "n2")) {
+                Site s = sites.get(id);
+                long t = tokenOf(s);
+                if (t > 0 && committedWith(s, t) >= rows) {
+                  return Optional.of(Map.entry(s, t));
+                }
+              }
+              return Optional.<Map.Entry<Site, Long>>empty();
             },
             Optional::isPresent)
         .get();
