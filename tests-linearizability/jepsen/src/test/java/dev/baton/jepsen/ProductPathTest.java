@@ -716,6 +716,11 @@ class ProductPathTest {
       awaitNameOn(dnsIp, next, TAKEOVER);
       if (stonith.poweredOffSince(target.id(), t)) {
         clearFaultFiles(kind, target);
+        if (kind == NemesisKind.PG_PAUSED_TXN) {
+          // The held transaction's COMMIT is tried whatever happened to its server: the
+          // outcome is what held-transaction-fenced judges (its undo tolerates the power-off).
+          heal.run();
+        }
       }
       stonith.healOr(target, t, heal);
       return next;
@@ -729,6 +734,11 @@ class ProductPathTest {
         .until(() -> committedWith(active, token) > before);
     if (stonith.poweredOffSince(target.id(), t)) {
       clearFaultFiles(kind, target);
+      if (kind == NemesisKind.PG_PAUSED_TXN) {
+        // The held transaction's COMMIT is tried whatever happened to its server: the
+        // outcome is what held-transaction-fenced judges (its undo tolerates the power-off).
+        heal.run();
+      }
     }
     stonith.healOr(target, t, heal);
     // The active may have moved meanwhile (nothing made it): the run goes on from whoever is.
