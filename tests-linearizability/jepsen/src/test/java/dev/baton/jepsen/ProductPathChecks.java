@@ -178,6 +178,7 @@ final class ProductPathChecks {
     outcomes.add(Checks.fencedCommitOrder(o.rows()));
     outcomes.add(noStaleAcknowledgement(o.ops()));
     outcomes.add(Checks.dnsForward(o.dns(), issued, o.addresses()));
+    outcomes.add(dnsFollowsTheFence(o.dns(), o.activations(), DNS_BOUND));
     outcomes.add(tookOver(o.faults(), o.activations(), o.rows()));
     outcomes.add(stonithHeld(stops, o.ops(), o.rows(), issued));
     if (!o.held().isEmpty() || o.faults().stream().anyMatch(f -> f.kind().equals(PG_PAUSED_TXN))) {
@@ -300,6 +301,91 @@ final class ProductPathChecks {
       }
     }
     return out;
+  }
+
+  /**
+   * The bound {@link #dnsFollowsTheFence} holds the name to: its TTL ({@code ttl: 1s} in the {@code
+   * dns} step). The name moves in the promotion's {@code dns} step, before the node reports itself
+   * active; a resolver that cached the old answer may still hand it out for one TTL.
+   */
+  static final java.time.Duration DNS_BOUND = java.time.Duration.ofSeconds(1);
+
+  /**
+   * The switched name, when read, never points at a server that a newer token fenced for longer
+   * than {@code bound}: no reading begun more than {@code bound} after another node was first seen
+   * active with a newer token shows the name still on the older token's node. (A node is active
+   * only once its promotion, the fence advance and the {@code dns} step included, is done, so the
+   * first sample of a newer activation comes after its server took the writer from the old one.)
+   */
+  static Outcome dnsFollowsTheFence(
+      List<DnsWatcher.Observation> dns, List<Activation> activations, java.time.Duration bound) {
+    long b = bound.toNanos();
+    List<String> stale = new ArrayList<>();
+    int judged = 0;
+    for (DnsWatcher.Observation r : dns) {
+      if (r.error() != null || r.token() <= 0 || r.node().isEmpty()) {
+        continue;
+      }
+      Activation newer = null;
+      for (Activation a : activations) {
+        if (a.token() > r.token()
+            && !a.node().equals(r.node())
+            && a.firstT1() + b < r.time()
+            && (newer == null || a.firstT1() < newer.firstT1())) {
+          newer = a;
+        }
+      }
+      boolean afterATakeover = false;
+      for (Activation a : activations) {
+        if (a.firstT1() + b < r.time() && !a.node().equals(r.node())) {
+          afterATakeover = true;
+          break;
+        }
+      }
+      if (afterATakeover) {
+        judged++;
+      }
+      if (newer != null && stale.size() < 20) {
+        stale.add(
+            String.format(
+                "a reading %.0f ms after %s was first seen active with token %d still showed the"
+                    + " name on %s (fence token %d)",
+                (r.time() - newer.firstT1()) / 1e6,
+                newer.node(),
+                newer.token(),
+                r.node(),
+                r.token()));
+      }
+    }
+    Map<String, Object> details = new LinkedHashMap<>();
+    details.put("readings", dns.size());
+    details.put("judged", judged);
+    details.put("boundMillis", bound.toMillis());
+    details.put("stale", stale);
+    boolean takeover = activations.stream().map(Activation::node).distinct().count() > 1;
+    Validity v =
+        !stale.isEmpty()
+            ? Validity.INVALID
+            : takeover && judged == 0 ? Validity.UNKNOWN : Validity.VALID;
+    String summary =
+        !stale.isEmpty()
+            ? stale.size() + " stale reading(s): " + stale.get(0)
+            : !takeover
+                ? "no other node became active: no reading to judge"
+                : judged == 0
+                    ? "no reading after a takeover: nothing was checked"
+                    : judged
+                        + " readings after a takeover, none on a server fenced by a newer token for"
+                        + " longer than "
+                        + bound.toMillis()
+                        + " ms";
+    return new Outcome(
+        "dns-follows-the-fence",
+        "the switched name, when read, never points at a server fenced by a newer token for longer"
+            + " than the name's TTL after the newer token's node was first seen active",
+        v,
+        summary,
+        details);
   }
 
   /** The rows {@link #lostRows} names; pure, for the checker and its test. */

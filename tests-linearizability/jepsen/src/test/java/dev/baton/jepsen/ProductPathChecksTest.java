@@ -585,4 +585,32 @@ class ProductPathChecksTest {
     assertThat(stonithOutcome(v).validity()).isEqualTo(Validity.VALID);
     assertThat(stonithOutcome(v).summary()).contains("the agent powered no server off");
   }
+
+  @Test
+  void theNameStillOnTheOldServerLongerThanTheBoundAfterATakeoverIsInvalid() {
+    // n2 first seen active with token 9 at 3.01 s; a reading at 4.5 s still on n1 (token 5).
+    List<DnsWatcher.Observation> readings = new ArrayList<>(dns(twoActivations()));
+    readings.add(new DnsWatcher.Observation(4500 * MS, 5, "n1", "10.0.0.11", null));
+    var out =
+        ProductPathChecks.dnsFollowsTheFence(
+            readings, twoActivations(), ProductPathChecks.DNS_BOUND);
+    assertThat(out.validity()).as(out.summary()).isEqualTo(Validity.INVALID);
+    assertThat(out.summary())
+        .contains(
+            "1490 ms after n2 was first seen active with token 9 still showed the name on n1");
+    // Within the bound (3.9 s: 890 ms after), and the readings as they should be: VALID.
+    List<DnsWatcher.Observation> within = new ArrayList<>(dns(twoActivations()));
+    within.add(new DnsWatcher.Observation(3900 * MS, 5, "n1", "10.0.0.11", null));
+    assertThat(
+            ProductPathChecks.dnsFollowsTheFence(
+                    within, twoActivations(), ProductPathChecks.DNS_BOUND)
+                .validity())
+        .isEqualTo(Validity.VALID);
+    // A takeover and no reading after it: nothing was checked.
+    assertThat(
+            ProductPathChecks.dnsFollowsTheFence(
+                    List.of(), twoActivations(), ProductPathChecks.DNS_BOUND)
+                .validity())
+        .isEqualTo(Validity.UNKNOWN);
+  }
 }
