@@ -1066,6 +1066,14 @@ class ProductPathTest {
   }
 
   long tokenOf(Site s) {
+    return tokenOf(http, s);
+  }
+
+  /**
+   * The token {@code s}'s sidecar answers {@code GET /active} with ({@code X-Baton-Token}), or 0 if
+   * it is not active or does not answer within a second.
+   */
+  static long tokenOf(HttpClient http, Site s) {
     try {
       HttpResponse<String> r =
           http.send(

@@ -767,23 +767,7 @@ final class ProductRaftFaults {
   }
 
   private long tokenOf(Site s) {
-    try {
-      HttpResponse<String> r =
-          http.send(
-              HttpRequest.newBuilder(URI.create(s.url("/active")))
-                  .timeout(Duration.ofSeconds(1))
-                  .GET()
-                  .build(),
-              HttpResponse.BodyHandlers.ofString());
-      return r.statusCode() == 200
-          ? r.headers().firstValue("X-Baton-Token").map(Long::parseLong).orElse(0L)
-          : 0;
-    } catch (IOException e) {
-      return 0;
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      return 0;
-    }
+    return ProductPathTest.tokenOf(http, s);
   }
 
   private static long size(Path p) {
