@@ -7,8 +7,10 @@ import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.Locale;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -40,9 +42,25 @@ import org.slf4j.LoggerFactory;
  * or during {@code pg_ctl start} no longer leaves it down for good ({@link Outcome#RESTARTED}). A
  * guard that starts and finds its server down with a record left by its predecessor on this node
  * takes the record over and does the same.
+ *
+ * <p><b>A hand-over is held too.</b> When this node gives the role up in an orderly way (a planned
+ * switch, a health hand-over, a lost lease it noticed) its {@link PostgresPromotionAction}'s
+ * demotion makes the server read-only and asks the guard running beside it in this process to hold
+ * the server ({@link Outcome#HANDED_OVER}): the record is written before the node resigns, so the
+ * successor's promotion finds it live and does not STONITH a server whose guard will rejoin it as
+ * soon as the successor publishes its writer, as Patroni's switchover turns the old primary into a
+ * replica and kills nothing. The hold lasts while the server stays the published writer, read-only,
+ * and its node does not take the role again, for at most the {@linkplain Builder#rejoinLinger
+ * linger}; a node cut off from the cluster cannot refresh the record, so a promotion elsewhere
+ * finds it stale and stops the server as before. Only a guard with a rejoin, running in the same
+ * process as the demotion, holds a hand-over; {@code baton pg-guard} does not.
  */
 public final class FormerPrimaryGuard implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(FormerPrimaryGuard.class);
+
+  /** The guards with a rejoin running in this process, by the server they guard. */
+  private static final ConcurrentHashMap<String, FormerPrimaryGuard> RUNNING =
+      new ConcurrentHashMap<>();
 
   /** What one check did. */
   public enum Outcome {
@@ -52,6 +70,12 @@ public final class FormerPrimaryGuard implements AutoCloseable {
     NO_WRITER,
     /** The local server is the published writer. */
     IS_WRITER,
+    /**
+     * The local server is still the published writer, but this node gave the role up and its
+     * demotion made the server read-only: the guard holds it (a live rejoin record), so that the
+     * successor does not STONITH it, and rejoins it once a new writer is published.
+     */
+    HANDED_OVER,
     /** The local server could not be reached; it is checked again when it is back. */
     UNREACHABLE,
     /** The local server is a standby. */
@@ -88,6 +112,7 @@ public final class FormerPrimaryGuard implements AutoCloseable {
   private final PostgresEndpoint local;
   private final WriterEndpoint writerEndpoint;
   private final BooleanSupplier isActive;
+  private final BooleanSupplier holdsActivation;
   private final @Nullable PgRewindRejoin rejoin;
   private final Duration checkInterval;
   private final Duration fenceTimeout;
@@ -104,6 +129,7 @@ public final class FormerPrimaryGuard implements AutoCloseable {
     this.local = Objects.requireNonNull(b.local, "local");
     this.writerEndpoint = Objects.requireNonNull(b.writerEndpoint, "writerEndpoint");
     this.isActive = Objects.requireNonNull(b.isActive, "isActive");
+    this.holdsActivation = b.holdsActivation == null ? b.isActive : b.holdsActivation;
     this.rejoin = b.rejoin;
     this.checkInterval = b.checkInterval;
     this.fenceTimeout = b.fenceTimeout;
@@ -130,6 +156,7 @@ public final class FormerPrimaryGuard implements AutoCloseable {
     private @Nullable PostgresEndpoint local;
     private @Nullable WriterEndpoint writerEndpoint;
     private @Nullable BooleanSupplier isActive;
+    private @Nullable BooleanSupplier holdsActivation;
     private @Nullable PgRewindRejoin rejoin;
     private Duration checkInterval = Duration.ofSeconds(5);
     private Duration fenceTimeout = Duration.ofSeconds(10);
@@ -179,6 +206,7 @@ public final class FormerPrimaryGuard implements AutoCloseable {
      */
     public Builder isActive(BooleanSupplier isActive) {
       this.isActive = Objects.requireNonNull(isActive);
+      this.holdsActivation = null;
       return this;
     }
 
@@ -191,6 +219,22 @@ public final class FormerPrimaryGuard implements AutoCloseable {
             Role r = node.role();
             return r == Role.PROMOTING || r == Role.ACTIVE || r == Role.DEMOTING;
           };
+      // A hand-over hold starts while the node is demoting: only a new activation ends it early.
+      this.holdsActivation =
+          () -> {
+            Role r = node.role();
+            return r == Role.PROMOTING || r == Role.ACTIVE;
+          };
+      return this;
+    }
+
+    /**
+     * Whether the node holds an activation now (promoting or active; not demoting), for a test
+     * without a {@link BatonNode}: {@link #node} sets it. Without it, {@link #isActive} stands in,
+     * and a hand-over hold ends at the first check while the node is demoting.
+     */
+    Builder holdsActivation(BooleanSupplier holdsActivation) {
+      this.holdsActivation = Objects.requireNonNull(holdsActivation);
       return this;
     }
 
@@ -273,8 +317,25 @@ public final class FormerPrimaryGuard implements AutoCloseable {
       watch = writerEndpoint.subscribe(executor, w -> runCheck());
       executor.scheduleWithFixedDelay(
           this::runCheck, 0, checkInterval.toMillis(), TimeUnit.MILLISECONDS);
+      if (rejoin != null) {
+        RUNNING.put(key(local), this);
+      }
     }
     return this;
+  }
+
+  private static String key(PostgresEndpoint server) {
+    return server.address().toLowerCase(Locale.ROOT);
+  }
+
+  /**
+   * Called by this node's demotion once it has made {@code server}, the published {@code writer},
+   * read-only: if a guard with a rejoin runs for it in this process, it holds the server ({@link
+   * Outcome#HANDED_OVER}). Returns whether one does; the record is written when this returns.
+   */
+  static boolean handOver(PostgresEndpoint server, WriterEndpoint.Writer writer) {
+    FormerPrimaryGuard guard = RUNNING.get(key(server));
+    return guard != null && guard.hold.handOver(writer);
   }
 
   /** The outcome of the last check, or null before the first. */
@@ -340,8 +401,11 @@ public final class FormerPrimaryGuard implements AutoCloseable {
     try {
       if (isActive.getAsBoolean()) {
         // Its promotion action owns the server now: a rejoin record must not keep other nodes'
-        // promotions from stopping it once this node has lost the role and is cut off.
-        hold.release();
+        // promotions from stopping it once this node has lost the role and is cut off. The one
+        // hold kept is the one this node's demotion has just started, while it is still demoting.
+        if (!hold.handingOver() || holdsActivation.getAsBoolean()) {
+          hold.release();
+        }
         return Outcome.NODE_ACTIVE;
       }
       return checkLocked();
@@ -357,8 +421,7 @@ public final class FormerPrimaryGuard implements AutoCloseable {
     }
     PostgresEndpoint writerAt = PostgresEndpoint.fromJdbcUrl(writer.get().jdbcUrl());
     if (writerAt.host().equals(local.host()) && writerAt.port() == local.port()) {
-      hold.release();
-      return Outcome.IS_WRITER;
+      return whileTheWriter(writer.get());
     }
     try (Connection c = connections.connectOrThrow(local)) {
       if (ServerProbes.inRecovery(c)) {
@@ -404,6 +467,29 @@ public final class FormerPrimaryGuard implements AutoCloseable {
   }
 
   /**
+   * The local server is the published writer and this node is not active: it is left alone, and a
+   * hold this node's demotion started ({@link #handOver}) is kept while the server is still a
+   * read-only primary, for at most the linger.
+   */
+  private Outcome whileTheWriter(WriterEndpoint.Writer writer) {
+    if (!hold.handingOver()) {
+      hold.release();
+      return Outcome.IS_WRITER;
+    }
+    boolean stillHandedOver;
+    try (Connection c = connections.connectOrThrow(local)) {
+      stillHandedOver = !ServerProbes.inRecovery(c) && ServerProbes.newSessionReadOnly(c);
+    } catch (SQLException e) {
+      stillHandedOver = false; // down: a promotion elsewhere stops it, as any unreachable peer
+    }
+    if (stillHandedOver && !isActive.getAsBoolean() && hold.handOver(writer)) {
+      return Outcome.HANDED_OVER;
+    }
+    hold.release();
+    return Outcome.IS_WRITER;
+  }
+
+  /**
    * The local server does not answer. If this guard holds it (its rejoin stopped it, and a STONITH
    * or a crash may have landed during or after the rejoin), or a predecessor on this node left a
    * rejoin record for it, it is started again as a standby; otherwise it is the operator's.
@@ -439,6 +525,7 @@ public final class FormerPrimaryGuard implements AutoCloseable {
 
   @Override
   public synchronized void close() {
+    RUNNING.remove(key(local), this);
     if (watch != null) {
       watch.close();
     }

@@ -10,9 +10,15 @@ import java.util.Collection;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executor;
+import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Supplier;
 import org.jspecify.annotations.Nullable;
@@ -65,7 +71,11 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Every step is idempotent, so re-running on a promoted server with the same token (a retry, a
  * successor re-running the plan) changes nothing. {@code demote} makes the target read-only the
- * same way when this node loses the role while its server is the primary.
+ * same way when this node loses the role while its server is the primary, and then, if the server
+ * is the published writer and a {@link FormerPrimaryGuard} with a rejoin runs for it in this
+ * process, has the guard hold it (a live rejoin record, written before the node resigns): the
+ * successor does not STONITH a server handed over in order, and the guard rewinds it into a standby
+ * of the next writer.
  *
  * <p>The user needs to be a superuser (ALTER SYSTEM, pg_promote, terminating other roles'
  * sessions). The password, if any, is only given to the driver.
@@ -78,6 +88,14 @@ import org.slf4j.LoggerFactory;
  */
 public final class PostgresPromotionAction implements PromotionAction {
   private static final Logger LOG = LoggerFactory.getLogger(PostgresPromotionAction.class);
+  // The hand-over's record write through Raft, off the demotion's thread so that it is bounded.
+  private static final Executor HAND_OVER =
+      Executors.newCachedThreadPool(
+          r -> {
+            Thread t = new Thread(r, "baton-postgres-hand-over");
+            t.setDaemon(true);
+            return t;
+          });
 
   private final String name;
   private final PostgresEndpoint target;
@@ -622,6 +640,61 @@ public final class PostgresPromotionAction implements PromotionAction {
         return;
       }
       makeReadOnly(t, target, "this node's primary", log);
+    }
+    handOverToTheGuard(ctx);
+  }
+
+  /**
+   * After the demotion made this node's server read-only: if it is the published writer and a
+   * {@link FormerPrimaryGuard} with a rejoin runs for it in this process, the guard holds it (a
+   * live rejoin record) from before this node resigns, so that the successor's promotion does not
+   * STONITH it; the guard rejoins it once the successor publishes its writer. Bounded by the fence
+   * timeout and the step's deadline: a node cut off from the cluster cannot write the record, and
+   * its successor stops the server as before.
+   */
+  private void handOverToTheGuard(StepContext ctx) {
+    if (writerEndpoint == null) {
+      return;
+    }
+    Logger log = ctx.log();
+    long waitMillis = Math.max(0, Math.min(fenceTimeout.toMillis(), ctx.deadline().toMillis()));
+    CompletableFuture<Boolean> held =
+        CompletableFuture.supplyAsync(
+            () -> {
+              Optional<WriterEndpoint.Writer> w = writerEndpoint.current();
+              if (w.isEmpty()) {
+                return false;
+              }
+              PostgresEndpoint at = PostgresEndpoint.fromJdbcUrl(w.get().jdbcUrl());
+              return at.host().equals(target.host())
+                  && at.port() == target.port()
+                  && FormerPrimaryGuard.handOver(target, w.get());
+            },
+            HAND_OVER);
+    try {
+      if (held.get(waitMillis, TimeUnit.MILLISECONDS)) {
+        log.info(
+            "{}: demote: {} is held by its former-primary guard until the next writer is published"
+                + " (no STONITH by the successor; rejoined as its standby)",
+            name,
+            target.address());
+      }
+    } catch (TimeoutException e) {
+      log.warn(
+          "{}: demote: the hand-over record for {} was not written within {} ms; the successor may"
+              + " stop (STONITH) it",
+          name,
+          target.address(),
+          waitMillis);
+    } catch (ExecutionException e) {
+      log.warn(
+          "{}: demote: cannot hand {} over to its former-primary guard ({}); the successor may stop"
+              + " (STONITH) it",
+          name,
+          target.address(),
+          e.getCause() == null ? e.getMessage() : e.getCause().getMessage());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
     }
   }
 

@@ -148,13 +148,7 @@ class FormerPrimaryGuardTest {
         .local(endpoint(a))
         .writerEndpoint(writer)
         .isActive(() -> false)
-        .rejoin(
-            PgRewindRejoin.builder()
-                .dataDirectory(a.dataDir())
-                .runAs(PostgresServer.asPostgresPrefix())
-                .local(endpoint(a))
-                .logFile(a.baseDir().resolve("postgres.log"))
-                .build())
+        .rejoin(rejoinOf(a))
         .checkInterval(Duration.ofHours(1)) // the test checks by hand
         .build();
   }
@@ -278,6 +272,164 @@ class FormerPrimaryGuardTest {
       }
       assertThat(Files.readString(stonithLog).strip()).isEqualTo(Integer.toString(a.port()));
     }
+  }
+
+  /**
+   * A planned hand-over does not power the old primary off. The old active's demotion makes its
+   * server read-only and, before the node resigns, its guard holds it (a live rejoin record), also
+   * through the rest of the demotion; the successor's promotion then skips the stop command, says
+   * why, and the guard rejoins the server as a standby of the new writer. Before, the successor ran
+   * the stop command for every reachable old primary, even one its own active had just handed over.
+   */
+  @Test
+  void aPlannedHandOverDoesNotStopTheOldPrimaryAndItsGuardRejoinsIt() throws Exception {
+    try (PostgresPair pair = PostgresPair.start()) {
+      PostgresServer a = pair.primary();
+      PostgresServer b = pair.standby();
+      a.execute("CREATE TABLE t (v text)");
+      pair.awaitReplayCaughtUp();
+      KeyValueStore kv = ClusterKv.kv();
+      WriterEndpoint writer = new WriterEndpoint(kv, ClusterKv.name("db"));
+      String key = "baton/postgres/" + writer.name() + "/rejoining/" + a.host() + ":" + a.port();
+      Path stonithLog = b.baseDir().resolve("stonith.log");
+      PostgresPromotionAction onA = handingOver(a, b, writer, stonithLog);
+      onA.promote(TestStepContext.promote(7, "node-a"));
+      assertThat(writer.current().orElseThrow().jdbcUrl()).isEqualTo(a.jdbcUrl());
+
+      AtomicBoolean demoting = new AtomicBoolean(true);
+      try (FormerPrimaryGuard guard =
+          guardWithRejoin(a, writer, demoting, Duration.ofSeconds(30))) {
+        guard.start();
+        onA.demote(TestStepContext.promote(7, "node-a").demoting());
+        assertThat(a.queryString("SHOW default_transaction_read_only")).isEqualTo("on");
+        assertThat(kv.get(key)).as("the hand-over record, written by the demotion").isPresent();
+        assertThat(guard.checkNow()).isEqualTo(FormerPrimaryGuard.Outcome.NODE_ACTIVE);
+        assertThat(kv.get(key)).as("kept while the node is still demoting").isPresent();
+        demoting.set(false); // the node is a standby now and resigns
+        assertThat(guard.checkNow()).isEqualTo(FormerPrimaryGuard.Outcome.HANDED_OVER);
+
+        try (LogCapture log = LogCapture.baton()) {
+          handingOver(b, a, writer, stonithLog).promote(TestStepContext.promote(8, "node-b"));
+          assertThat(log.warnings())
+              .anySatisfy(
+                  w ->
+                      assertThat(w)
+                          .contains("not stopping peer " + a.endpoint())
+                          .contains("STONITH skipped"));
+        }
+        assertThat(stonithLog).as("no STONITH of the server handed over").doesNotExist();
+        assertThat(writer.current().orElseThrow().jdbcUrl()).isEqualTo(b.jdbcUrl());
+
+        await("the old primary rejoined as a standby of the new writer")
+            .atMost(Duration.ofSeconds(60))
+            .until(
+                () ->
+                    guard.checkNow() == FormerPrimaryGuard.Outcome.STANDBY
+                        || guard.lastOutcome() == FormerPrimaryGuard.Outcome.REJOINED);
+        assertThat(a.isInRecovery()).isTrue();
+        b.execute("INSERT INTO t VALUES ('after-hand-over')");
+        await("a streams from b")
+            .atMost(Duration.ofSeconds(30))
+            .ignoreExceptions()
+            .until(() -> "after-hand-over".equals(a.queryString("SELECT v FROM t")));
+      } finally {
+        stopIfRunning(a);
+      }
+    }
+  }
+
+  /**
+   * The hand-over hold is bounded: when no successor publishes a writer within the linger, the
+   * guard lets go of the server, and a promotion after that stops it as any reachable old primary.
+   * A node that takes the role again also ends it at once.
+   */
+  @Test
+  void aHandOverHoldEndsAfterTheLingerOrWhenTheNodeTakesTheRoleAgain() throws Exception {
+    try (PostgresPair pair = PostgresPair.start()) {
+      PostgresServer a = pair.primary();
+      PostgresServer b = pair.standby();
+      KeyValueStore kv = ClusterKv.kv();
+      WriterEndpoint writer = new WriterEndpoint(kv, ClusterKv.name("db"));
+      String key = "baton/postgres/" + writer.name() + "/rejoining/" + a.host() + ":" + a.port();
+      Path stonithLog = b.baseDir().resolve("stonith.log");
+      PostgresPromotionAction onA = handingOver(a, b, writer, stonithLog);
+      onA.promote(TestStepContext.promote(7, "node-a"));
+
+      AtomicBoolean demoting = new AtomicBoolean(true);
+      AtomicBoolean activeAgain = new AtomicBoolean(false);
+      try (FormerPrimaryGuard guard =
+          FormerPrimaryGuard.builder()
+              .local(endpoint(a))
+              .writerEndpoint(writer)
+              .isActive(() -> demoting.get() || activeAgain.get())
+              .holdsActivation(activeAgain::get)
+              .rejoin(rejoinOf(a))
+              .rejoinLinger(Duration.ofSeconds(5))
+              .checkInterval(Duration.ofHours(1))
+              .build()) {
+        guard.start();
+        onA.demote(TestStepContext.promote(7, "node-a").demoting());
+        assertThat(kv.get(key)).isPresent();
+        activeAgain.set(true); // elected again before it resigned: a new activation
+        assertThat(guard.checkNow()).isEqualTo(FormerPrimaryGuard.Outcome.NODE_ACTIVE);
+        assertThat(kv.get(key)).as("a node active again holds no record").isEmpty();
+        onA.promote(TestStepContext.promote(9, "node-a"));
+        activeAgain.set(false);
+
+        onA.demote(TestStepContext.promote(9, "node-a").demoting());
+        demoting.set(false);
+        assertThat(guard.checkNow()).isEqualTo(FormerPrimaryGuard.Outcome.HANDED_OVER);
+        await("the hold ends after the linger")
+            .atMost(Duration.ofSeconds(30))
+            .until(() -> guard.checkNow() == FormerPrimaryGuard.Outcome.IS_WRITER);
+        assertThat(kv.get(key)).isEmpty();
+        assertThat(guard.checkNow()).isEqualTo(FormerPrimaryGuard.Outcome.IS_WRITER);
+
+        handingOver(b, a, writer, stonithLog).promote(TestStepContext.promote(10, "node-b"));
+        assertThat(Files.readString(stonithLog).strip())
+            .as("a server no longer held is stopped as before")
+            .isEqualTo(Integer.toString(a.port()));
+      } finally {
+        stopIfRunning(a);
+      }
+    }
+  }
+
+  /** The promotion action of {@code server}'s node, with {@code peer} and a stop command. */
+  private static PostgresPromotionAction handingOver(
+      PostgresServer server, PostgresServer peer, WriterEndpoint writer, Path stonithLog) {
+    return PostgresPromotionAction.builder()
+        .target(endpoint(server))
+        .peer(endpoint(peer), "node-peer")
+        .writerEndpoint(writer)
+        .fenceResources("orders")
+        .connectTimeout(Duration.ofSeconds(2))
+        .stopCommand(
+            List.of("sh", "-c", "echo $BATON_PG_PORT >> " + stonithLog), Duration.ofSeconds(30))
+        .build();
+  }
+
+  private static PgRewindRejoin rejoinOf(PostgresServer a) {
+    return PgRewindRejoin.builder()
+        .dataDirectory(a.dataDir())
+        .runAs(PostgresServer.asPostgresPrefix())
+        .local(endpoint(a))
+        .logFile(a.baseDir().resolve("postgres.log"))
+        .build();
+  }
+
+  /** {@link #guardWithRejoin(PostgresServer, WriterEndpoint)} on a node that is demoting. */
+  private static FormerPrimaryGuard guardWithRejoin(
+      PostgresServer a, WriterEndpoint writer, AtomicBoolean demoting, Duration linger) {
+    return FormerPrimaryGuard.builder()
+        .local(endpoint(a))
+        .writerEndpoint(writer)
+        .isActive(demoting::get)
+        .holdsActivation(() -> false)
+        .rejoin(rejoinOf(a))
+        .rejoinLinger(linger)
+        .checkInterval(Duration.ofHours(1)) // the test checks by hand
+        .build();
   }
 
   @Test
