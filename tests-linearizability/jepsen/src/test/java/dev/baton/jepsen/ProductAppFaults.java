@@ -55,9 +55,9 @@ import org.xbill.DNS.Type;
  *       switch-active --to OTHER --config /site/node.yaml} run in the target's container against
  *       the control API, authenticated by the cluster secret the node's config names (README, "The
  *       CLI"; docs/operations/planned-maintenance.md). It must exit 0 ("OTHER is active with token
- *       N"). Not in the active's container: the promotion finds the old primary reachable and has
- *       the fence agent power that site off, the CLI with it (exit 137); the CLI's call to the old
- *       active can still end UNAVAILABLE for the same reason, and then the takeover wait decides.
+ *       N"). The old active's site must stay up: its demotion has its guard hold its server, so the
+ *       successor's promotion does not have the fence agent power it off (before that fix it did,
+ *       and the CLI's call to the old active ended UNAVAILABLE).
  *   <li>{@code health}: the marker {@code /site/unhealthy} created on the active; the sidecar's
  *       {@code exec} check {@code marker} ({@code test ! -e /site/unhealthy}) counts it down and
  *       the active hands the role over. Heal: the marker removed, and the site's check must count
@@ -139,25 +139,9 @@ final class ProductAppFaults {
             + other.id()
             + " --config /site/node.yaml --wait 60s";
     long t = System.nanoTime();
-    String out;
-    try {
-      out = exec(other, command);
-    } catch (IllegalStateException e) {
-      if (!String.valueOf(e.getMessage()).contains("UNAVAILABLE")) {
-        throw e;
-      }
-      // The CLI's call goes to the active, which hands the role over and answers when the switch
-      // is done; but the successor's promotion finds the old primary reachable and has the fence
-      // agent power that site off (the stopCommand runs for every reachable old primary), the old
-      // active with it, so the call ends UNAVAILABLE. Whether the switch happened is what the
-      // takeover wait after this fault checks.
-      LOG.warn(
-          "product path: `baton switch-active --to {}` lost its call to the old active (its site"
-              + " powered off by the successor's STONITH?): {}",
-          other.id(),
-          e.getMessage());
-      return new Injected(active, t, () -> {});
-    }
+    // Exits 0 or throws: the old active hands the role over and answers once the switch is done,
+    // and its site stays up (its guard holds its server; no STONITH of a planned hand-over).
+    String out = exec(other, command);
     LOG.info(
         "product path: `baton switch-active --to {}` on {} after {} ms: {}",
         other.id(),

@@ -756,8 +756,9 @@ final class ProductPathChecks {
         !violations.isEmpty()
             ? violations.size() + " writes against the power-offs: " + String.join("; ", violations)
             : stops.isEmpty()
-                ? "the agent powered no server off (no promotion found its old primary reachable:"
-                    + " the fence's time bound let each go on): nothing to check"
+                ? "the agent powered no server off (no promotion had to stop its old primary: the"
+                    + " fence's time bound covered an unreachable one, a guard held one handed over):"
+                    + " nothing to check"
                 : off
                     + " servers powered off took no write after, and no new primary took one"
                     + " before: "
