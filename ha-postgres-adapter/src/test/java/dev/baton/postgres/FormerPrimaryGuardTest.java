@@ -219,18 +219,8 @@ class FormerPrimaryGuardTest {
       WriterEndpoint writer = new WriterEndpoint(kv, ClusterKv.name("db"));
       promoteWithoutReachingTheOldPrimary(b, writer, 7);
       Path stonithLog = b.baseDir().resolve("stonith.log");
-      PostgresPromotionAction rerun =
-          PostgresPromotionAction.builder()
-              .target(endpoint(b))
-              .peer(endpoint(a), "node-a")
-              .writerEndpoint(writer)
-              .fenceResources("orders")
-              .connectTimeout(Duration.ofSeconds(2))
-              .stopCommand(
-                  List.of("sh", "-c", "echo $BATON_PG_PORT >> " + stonithLog),
-                  Duration.ofSeconds(30))
-              .build();
-      String key = "baton/postgres/" + writer.name() + "/rejoining/" + a.host() + ":" + a.port();
+      PostgresPromotionAction rerun = withStonith(b, a, writer, stonithLog);
+      String key = rejoinRecordKey(writer, a);
       FormerPrimaryGuard guard = guardWithRejoin(a, writer);
       try {
         assertThat(guard.checkNow()).isEqualTo(FormerPrimaryGuard.Outcome.REJOINED);
@@ -290,9 +280,9 @@ class FormerPrimaryGuardTest {
       pair.awaitReplayCaughtUp();
       KeyValueStore kv = ClusterKv.kv();
       WriterEndpoint writer = new WriterEndpoint(kv, ClusterKv.name("db"));
-      String key = "baton/postgres/" + writer.name() + "/rejoining/" + a.host() + ":" + a.port();
+      String key = rejoinRecordKey(writer, a);
       Path stonithLog = b.baseDir().resolve("stonith.log");
-      PostgresPromotionAction onA = handingOver(a, b, writer, stonithLog);
+      PostgresPromotionAction onA = withStonith(a, b, writer, stonithLog);
       onA.promote(TestStepContext.promote(7, "node-a"));
       assertThat(writer.current().orElseThrow().jdbcUrl()).isEqualTo(a.jdbcUrl());
 
@@ -309,7 +299,7 @@ class FormerPrimaryGuardTest {
         assertThat(guard.checkNow()).isEqualTo(FormerPrimaryGuard.Outcome.HANDED_OVER);
 
         try (LogCapture log = LogCapture.baton()) {
-          handingOver(b, a, writer, stonithLog).promote(TestStepContext.promote(8, "node-b"));
+          withStonith(b, a, writer, stonithLog).promote(TestStepContext.promote(8, "node-b"));
           assertThat(log.warnings())
               .anySatisfy(
                   w ->
@@ -350,9 +340,9 @@ class FormerPrimaryGuardTest {
       PostgresServer b = pair.standby();
       KeyValueStore kv = ClusterKv.kv();
       WriterEndpoint writer = new WriterEndpoint(kv, ClusterKv.name("db"));
-      String key = "baton/postgres/" + writer.name() + "/rejoining/" + a.host() + ":" + a.port();
+      String key = rejoinRecordKey(writer, a);
       Path stonithLog = b.baseDir().resolve("stonith.log");
-      PostgresPromotionAction onA = handingOver(a, b, writer, stonithLog);
+      PostgresPromotionAction onA = withStonith(a, b, writer, stonithLog);
       onA.promote(TestStepContext.promote(7, "node-a"));
 
       AtomicBoolean demoting = new AtomicBoolean(true);
@@ -385,7 +375,7 @@ class FormerPrimaryGuardTest {
         assertThat(kv.get(key)).isEmpty();
         assertThat(guard.checkNow()).isEqualTo(FormerPrimaryGuard.Outcome.IS_WRITER);
 
-        handingOver(b, a, writer, stonithLog).promote(TestStepContext.promote(10, "node-b"));
+        withStonith(b, a, writer, stonithLog).promote(TestStepContext.promote(10, "node-b"));
         assertThat(Files.readString(stonithLog).strip())
             .as("a server no longer held is stopped as before")
             .isEqualTo(Integer.toString(a.port()));
@@ -395,8 +385,16 @@ class FormerPrimaryGuardTest {
     }
   }
 
-  /** The promotion action of {@code server}'s node, with {@code peer} and a stop command. */
-  private static PostgresPromotionAction handingOver(
+  /** The key of {@code server}'s rejoin record ({@link RejoinRecords}). */
+  private static String rejoinRecordKey(WriterEndpoint writer, PostgresServer server) {
+    return "baton/postgres/" + writer.name() + "/rejoining/" + server.host() + ":" + server.port();
+  }
+
+  /**
+   * The promotion action of {@code server}'s node, with {@code peer} and a stop command that
+   * appends the port of each server it stops to {@code stonithLog}.
+   */
+  private static PostgresPromotionAction withStonith(
       PostgresServer server, PostgresServer peer, WriterEndpoint writer, Path stonithLog) {
     return PostgresPromotionAction.builder()
         .target(endpoint(server))
